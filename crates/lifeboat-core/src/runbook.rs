@@ -1,0 +1,226 @@
+//! Runbook format version 1: parsed from YAML into raw serde structs, then validated into
+//! [`Runbook`], the only type the rest of lifeboat accepts.
+//!
+//! Validation collects every problem at once; each [`Problem`] knows its line, column and key
+//! path so the CLI can print `FILE:LINE:COLUMN: message`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::Algorithm;
+
+/// Runbook files larger than this are refused before parsing.
+pub const MAX_RUNBOOK_BYTES: usize = 1024 * 1024;
+
+/// A validated runbook. Every field is already checked; defaults are filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Runbook {
+    pub name: String,
+    pub description: Option<String>,
+    pub objectives: Objectives,
+    pub source: SourceSpec,
+    pub recovery_points: RecoveryPointsSpec,
+    pub manifest: ManifestSpec,
+    /// `None`: verify every file of the manifest.
+    pub sample: Option<SampleSpec>,
+    pub scratch: ScratchSpec,
+    /// Stream and hash without writing restored files (issue 4: `verify_only: true`).
+    pub verify_only: bool,
+    pub schedule: Option<ScheduleSpec>,
+    /// Never empty: defaults to a single `restore` step.
+    pub steps: Vec<Step>,
+    pub finally: Vec<Step>,
+    pub notify: Vec<NotifySpec>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Objectives {
+    pub rto: Option<Duration>,
+    pub rpo: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceSpec {
+    /// The URL as written, e.g. `file:///srv/backups/payments`, `s3://bucket/prefix`.
+    pub url: String,
+    pub kind: SourceKind,
+    /// Storage settings with `${VAR}` already resolved from the environment given to
+    /// [`parse`]. Values may be secrets: never log or record them.
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    File,
+    S3,
+    Azure,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecoveryPointsSpec {
+    pub time: PointTime,
+    pub select: Select,
+    /// Ignore points older than this, counted back from T0.
+    pub within: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PointTime {
+    /// Last-modified time of the point's manifest object.
+    Modified,
+    /// Parsed from the point's name with this strftime format (UTC). `None`: RFC 3339.
+    Name { format: Option<String> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Select {
+    Latest,
+    All,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManifestSpec {
+    /// Relative to each recovery point; `/`-separated, no `..`.
+    pub path: String,
+    pub format: ManifestFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManifestFormat {
+    Sha256sum,
+    B3sum,
+}
+
+impl ManifestFormat {
+    pub fn algorithm(self) -> Algorithm {
+        match self {
+            ManifestFormat::Sha256sum => Algorithm::Sha256,
+            ManifestFormat::B3sum => Algorithm::Blake3,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleSpec {
+    pub size: SampleSize,
+    /// `None`: the drill picks a random seed and records it.
+    pub seed: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SampleSize {
+    Files(u64),
+    /// In (0, 100].
+    Percent(f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScratchSpec {
+    pub keep: Keep,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    Never,
+    OnFailure,
+    Always,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleSpec {
+    /// The cron expression as written (5 fields, or 6 with seconds); already checked to parse.
+    pub cron: String,
+    /// IANA zone name; already checked to exist. Default `UTC`.
+    pub timezone: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub name: Option<String>,
+    pub timeout: Option<Duration>,
+    pub kind: StepKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    Restore,
+    Run {
+        /// Either an argv (`run: [...]`) or a shell string (`shell: "..."`, run with `sh -c`).
+        command: Command,
+        expect_exit: i32,
+        expect_stdout: Option<String>,
+    },
+    Http {
+        url: String,
+        method: String,
+        expect_status: u16,
+        expect_body: Option<String>,
+        retries: u32,
+        interval: Duration,
+    },
+    Approve {
+        prompt: String,
+    },
+    Wait(Duration),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Argv(Vec<String>),
+    Shell(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotifySpec {
+    pub webhook: String,
+    /// Outcomes to notify on: any of `passed`, `failed`, `error`. Default: failed, error.
+    pub on: Vec<crate::evidence::Outcome>,
+}
+
+/// One thing wrong with a runbook, located in its source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based; 0 when the position is unknown.
+    pub line: u32,
+    /// 1-based; 0 when the position is unknown.
+    pub column: u32,
+    /// The message, starting with the key path it is about, e.g.
+    /// ``sample: `files` and `percent` are both set; set exactly one``.
+    pub message: String,
+}
+
+/// Every problem found in one runbook file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct RunbookError {
+    /// The file name as the user gave it, used as the prefix of each line.
+    pub file: String,
+    pub problems: Vec<Problem>,
+}
+
+impl std::fmt::Display for RunbookError {
+    /// One `FILE:LINE:COLUMN: message` line per problem.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}:{}: {}", self.file, p.line, p.column, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses and validates runbook source text.
+///
+/// `file` is only used to label problems. `env` resolves `${VAR}` in `source.options`
+/// (pass `|k| std::env::var(k).ok()` in the binary, a fixed map in tests); an unset variable
+/// is a problem naming it.
+pub fn parse(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Runbook, RunbookError> {
+    raw::parse(text, file, env)
+}
+
+mod raw;

@@ -1,0 +1,1 @@
+//! lifeboat-evidence (in progress).

@@ -1,0 +1,1 @@
+//! lifeboat-runner (in progress).

@@ -1,0 +1,1 @@
+//! lifeboat-storage (in progress).

@@ -1,0 +1,1 @@
+//! lifeboat-testkit (in progress).
