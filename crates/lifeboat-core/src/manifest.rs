@@ -3,6 +3,40 @@
 //! Accepted lines: `HEX  PATH` (text mode), `HEX *PATH` (binary marker) and the
 //! backslash-escaped form coreutils writes for names holding `\`, newline or CR:
 //! a leading `\` before the digest, then `\\`, `\n`, `\r` in the name.
+//!
+//! # The grammar, and why
+//!
+//! lifeboat reads what `sha256sum` (GNU coreutils) and `b3sum` write, and refuses anything that
+//! could be read two ways: a manifest decides which bytes a drill trusts, so a doubtful line
+//! is an error naming its line, never a guess.
+//!
+//! - **Digest**: exactly 64 hex digits (both algorithms give 32 bytes), either case, stored
+//!   lowercase. Then two spaces, or a space and `*` (binary mode; meaningless on Unix but
+//!   written by `sha256sum -b`). Everything after that is the name, leading and trailing
+//!   spaces included.
+//! - **Escapes**: a line starting with `\` has an escaped name: `\\` is `\`, `\n` a newline,
+//!   `\r` a carriage return (coreutils 9.1 writes it); any other escape, or a lone `\`
+//!   at the end, is malformed, as in `sha256sum -c`. Without the leading `\`, backslashes
+//!   are literal.
+//! - **Skipped**: empty lines, and lines starting with `#` — `sha256sum -c` (coreutils 9.1,
+//!   checked) skips both. No entry line can start with `#`, so this is unambiguous. (`b3sum`
+//!   refuses such lines; accepting them costs nothing.) A line of spaces is not empty: error.
+//! - **Line endings**: LF. A CRLF manifest is accepted when its *first* line ends with CR LF:
+//!   then every line must, and one CR is dropped from each. When the first line ends with LF
+//!   alone, a line ending in CR LF is an error: `b3sum` writes a CR in a name unescaped, so
+//!   that CR could be the name's last character. Mixed endings are refused both ways. (The
+//!   one case left: a b3sum manifest whose first name ends in CR reads as CRLF, and that
+//!   file then fails as missing — loudly.)
+//! - **UTF-8**: the manifest must be UTF-8 (`b3sum`'s rule); a line holding invalid UTF-8 is
+//!   an error on that line.
+//! - **Refused although `sha256sum -c` takes them**: leading whitespace, a tab or a single
+//!   space after the digest (`md5 -r` style: ambiguous for names starting with a space or
+//!   `*`), and BSD-style `--tag` lines (a hint says so).
+//! - **Duplicates**: the same file named twice is an error on the second line, naming the
+//!   first; `./a` and `a//b` count as `a` and `a/b`, since they would be restored to the
+//!   same place.
+//! - **Unsafe names** (`../x`, `/etc/passwd`) parse: the drill refuses them per file with
+//!   [`safe_components`]'s reason, so the evidence names each one.
 
 use crate::Algorithm;
 
@@ -32,6 +66,10 @@ pub fn parse(bytes: &[u8], algorithm: Algorithm) -> Result<Vec<Entry>, ManifestE
 
 /// Formats one manifest line (without the trailing newline) the way `sha256sum` / `b3sum`
 /// would, escaping names that hold `\`, `\n` or `\r`.
+///
+/// `sha256sum -c` accepts every line this writes. `b3sum --check` does too, except for a name
+/// holding a carriage return: b3sum neither writes nor reads the `\r` escape (lifeboat
+/// reads it either way).
 pub fn format_line(digest_hex: &str, path: &str) -> String {
     imp::format_line(digest_hex, path)
 }

@@ -1,7 +1,84 @@
+//! The sampling algorithm, step by step as the parent module's doc gives it.
+
 use crate::runbook::SampleSize;
-pub(super) fn sample_count(_total: usize, _size: SampleSize) -> usize {
-    unimplemented!()
+
+/// `percent` is scaled by this and rounded to an integer, so that 10 % of 30 is exactly 3:
+/// six decimals is more precision than any runbook writes, and the rest is integer arithmetic.
+const PERCENT_SCALE: f64 = 1_000_000.0;
+
+pub(super) fn sample_count(total: usize, size: SampleSize) -> usize {
+    if total == 0 {
+        return 0;
+    }
+    match size {
+        SampleSize::Files(n) => usize::try_from(n).unwrap_or(usize::MAX).min(total),
+        SampleSize::Percent(p) => {
+            // NaN and negatives become 0 here and then the minimum of one file; validation
+            // refuses them before this point anyway. `as` saturates, so huge values cap.
+            let scaled = (p * PERCENT_SCALE).round().max(0.0) as u128;
+            let denominator = 100 * PERCENT_SCALE as u128;
+            let count = (total as u128 * scaled).div_ceil(denominator);
+            usize::try_from(count).unwrap_or(usize::MAX).clamp(1, total)
+        }
+    }
 }
-pub(super) fn choose(_paths: &[&str], _count: usize, _seed: u64) -> Vec<usize> {
-    unimplemented!()
+
+pub(super) fn choose(paths: &[&str], count: usize, seed: u64) -> Vec<usize> {
+    // Step 1: the entries in path byte order; equal paths keep their input order.
+    let mut order: Vec<usize> = (0..paths.len()).collect();
+    order.sort_by(|&a, &b| paths[a].as_bytes().cmp(paths[b].as_bytes()));
+    let n = order.len();
+    if count >= n {
+        return order;
+    }
+    // Step 2: partial Fisher–Yates over positions in that order.
+    let mut rng = SplitMix64::new(seed);
+    let mut positions: Vec<usize> = (0..n).collect();
+    for i in 0..count {
+        let j = i + rng.below((n - i) as u64) as usize;
+        positions.swap(i, j);
+    }
+    // Step 3: the chosen positions, back in path order.
+    let mut chosen = positions[..count].to_vec();
+    chosen.sort_unstable();
+    chosen.into_iter().map(|p| order[p]).collect()
 }
+
+/// SplitMix64 (Steele, Lea and Flood 2014; the reference code is Vigna's `splitmix64.c`).
+/// Chosen because it is tiny, fully specified and seeds from any 64-bit value, so an auditor
+/// can re-implement it in a few lines of any language.
+#[derive(Clone, Debug)]
+pub(crate) struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    pub(crate) fn new(seed: u64) -> SplitMix64 {
+        SplitMix64 { state: seed }
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform integer in `[0, range)`, `range > 0`: Lemire's multiply-shift with rejection
+    /// ("Fast Random Integer Generation in an Interval", 2019), which is exactly unbiased.
+    pub(crate) fn below(&mut self, range: u64) -> u64 {
+        debug_assert!(range > 0);
+        let mut m = u128::from(self.next_u64()) * u128::from(range);
+        if (m as u64) < range {
+            let threshold = range.wrapping_neg() % range;
+            while (m as u64) < threshold {
+                m = u128::from(self.next_u64()) * u128::from(range);
+            }
+        }
+        (m >> 64) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests;
