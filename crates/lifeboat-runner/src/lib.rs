@@ -1,1 +1,546 @@
-//! lifeboat-runner (in progress).
+//! One drill, start to verdict: take T0, find the recovery points in the window, read each
+//! point's manifest, draw the seeded sample, restore and verify it, fall back to older points
+//! when the newest fails, and measure RTO and RPO against the runbook's objectives.
+//!
+//! The result is always an [`Evidence`] record — for a pass, a failure, and a drill that could
+//! not complete alike — so the caller can write it and map its outcome to an exit code. This
+//! crate writes only inside the scratch area it is given; it never writes to the source.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use jiff::Timestamp;
+use lifeboat_core::evidence::{
+    Evidence, FORMAT_VERSION, FileResult, ManifestRecord, Measured, Mode, ObjectiveSeconds,
+    Outcome, PointResult, RunbookRef, SampleRecord, ScratchRecord, SourceRef, StepResult,
+};
+use lifeboat_core::runbook::{Keep, Runbook, Select, StepKind};
+use lifeboat_storage::{Source, StorageError};
+use sha2::Digest;
+
+pub mod discover;
+pub mod restore;
+
+use discover::Candidate;
+use restore::{FileJob, FileVerdict};
+
+/// Manifests larger than this are refused rather than loaded (about 4 million entries).
+pub const MAX_MANIFEST_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Receives progress while a drill runs (a terminal progress bar, logs). All no-ops by default.
+pub trait Progress: Send + Sync {
+    /// A recovery point is being tried with this many sampled files.
+    fn point_started(&self, _id: &str, _files: usize) {}
+    /// Restored bytes (after decompression).
+    fn bytes(&self, _n: u64) {}
+    /// A file was verified (or failed).
+    fn file_done(&self, _result: &FileResult) {}
+    fn point_finished(&self, _result: &PointResult) {}
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Default)]
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Everything a drill needs besides the runbook.
+#[derive(Clone)]
+pub struct DrillRequest {
+    /// The path the runbook was read from, as given (recorded in the evidence).
+    pub runbook_path: String,
+    /// Lowercase hex SHA-256 of the runbook file's bytes.
+    pub runbook_sha256: String,
+    /// T0, the simulated incident time; `None`: the drill's start.
+    pub now: Option<Timestamp>,
+    /// Overrides the runbook's sample seed.
+    pub seed: Option<u64>,
+    /// The folder under which this run's scratch folder is created.
+    pub scratch_root: PathBuf,
+    /// Stream and hash only, write nothing to scratch (also set by the runbook's `verify_only`).
+    pub verify_only: bool,
+    /// Files verified at once; 0: one per core.
+    pub jobs: usize,
+    pub mode: Mode,
+    pub progress: Arc<dyn Progress>,
+}
+
+impl std::fmt::Debug for DrillRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrillRequest")
+            .field("runbook_path", &self.runbook_path)
+            .field("now", &self.now)
+            .field("seed", &self.seed)
+            .field("scratch_root", &self.scratch_root)
+            .field("verify_only", &self.verify_only)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Step kinds this version can execute. Others are validated by the runbook parser but refused
+/// before a drill starts (see [`unsupported_steps`]), so a drill never half-runs a runbook.
+pub fn unsupported_steps(runbook: &Runbook) -> Vec<String> {
+    runbook
+        .steps
+        .iter()
+        .chain(runbook.finally.iter())
+        .filter(|s| !matches!(s.kind, StepKind::Restore))
+        .map(|s| step_kind_name(&s.kind).to_string())
+        .collect()
+}
+
+fn step_kind_name(kind: &StepKind) -> &'static str {
+    match kind {
+        StepKind::Restore => "restore",
+        StepKind::Run { .. } => "run",
+        StepKind::Http { .. } => "http",
+        StepKind::Approve { .. } => "approve",
+        StepKind::Wait(_) => "wait",
+    }
+}
+
+/// A run id: sortable by start time, unique enough to never collide in one evidence folder.
+pub fn new_run_id(started: Timestamp) -> String {
+    let stamp = started.strftime("%Y%m%dT%H%M%SZ");
+    format!("{stamp}-{:06x}", random_u64() & 0xff_ffff)
+}
+
+/// A random u64 from the standard library's per-process hash keys, mixed with the clock.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish()
+}
+
+/// Runs one drill. Never panics on bad data; returns the evidence in every case.
+pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
+    let started_at = Timestamp::now();
+    let clock = Instant::now();
+    let t0 = req.now.unwrap_or(started_at);
+    let run_id = new_run_id(started_at);
+    let seed = req
+        .seed
+        .or_else(|| runbook.sample.as_ref().and_then(|s| s.seed))
+        .unwrap_or_else(random_u64);
+    let verify_only = req.verify_only || runbook.verify_only;
+    let scratch = req
+        .scratch_root
+        .join(format!("lifeboat-{}-{run_id}", runbook.name));
+
+    let mut drill = Drill {
+        runbook,
+        req: &req,
+        t0,
+        seed,
+        clock,
+        verify_only,
+        scratch: scratch.clone(),
+        points: Vec::new(),
+        passed: None,
+        error: None,
+        reason: None,
+    };
+    drill.execute().await;
+
+    // Verdict.
+    let objectives = ObjectiveSeconds {
+        rto_seconds: runbook.objectives.rto.map(|d| d.as_secs()),
+        rpo_seconds: runbook.objectives.rpo.map(|d| d.as_secs()),
+    };
+    let mut measured = Measured::default();
+    if let Some((id, time, rto)) = &drill.passed {
+        measured.recovery_point = Some(id.clone());
+        measured.rto_seconds = Some(round_ms(rto.as_secs_f64()));
+        measured.rpo_seconds = Some(round_ms(t0.duration_since(*time).as_secs_f64()));
+    }
+    let met = |objective: Option<Duration>, value: Option<f64>| {
+        objective.map(|o| value.is_some_and(|v| v <= o.as_secs_f64()))
+    };
+    measured.rto_met = met(runbook.objectives.rto, measured.rto_seconds);
+    measured.rpo_met = met(runbook.objectives.rpo, measured.rpo_seconds);
+
+    // Findings, not first-error exits: every reason the drill did not pass, in one sentence.
+    let (outcome, reason) = if let Some(e) = drill.error.take() {
+        (Outcome::Error, Some(e))
+    } else {
+        let mut findings = Vec::new();
+        let failed: Vec<&str> = drill
+            .points
+            .iter()
+            .filter(|p| p.outcome != Outcome::Passed)
+            .map(|p| p.id.as_str())
+            .collect();
+        if let Some(r) = drill.reason.take() {
+            findings.push(r);
+        } else if drill.passed.is_none() {
+            findings.push(format!(
+                "no recovery point passed (tried: {})",
+                failed.join(", ")
+            ));
+        } else if !failed.is_empty() {
+            findings.push(format!(
+                "recovery point{} {} failed; {} passed",
+                if failed.len() == 1 { "" } else { "s" },
+                failed.join(", "),
+                measured.recovery_point.as_deref().unwrap_or("none")
+            ));
+        }
+        if let (Some(false), Some(v), Some(o)) = (
+            measured.rto_met,
+            measured.rto_seconds,
+            runbook.objectives.rto,
+        ) {
+            findings.push(format!(
+                "RTO objective missed: measured {v:.1}s, objective {}",
+                lifeboat_core::duration::format(o)
+            ));
+        }
+        if let (Some(false), Some(v), Some(o)) = (
+            measured.rpo_met,
+            measured.rpo_seconds,
+            runbook.objectives.rpo,
+        ) {
+            findings.push(format!(
+                "RPO objective missed: measured {}, objective {}",
+                lifeboat_core::duration::format(Duration::from_secs_f64(v.max(0.0))),
+                lifeboat_core::duration::format(o)
+            ));
+        }
+        if findings.is_empty() {
+            (Outcome::Passed, None)
+        } else {
+            (Outcome::Failed, Some(findings.join("; ")))
+        }
+    };
+
+    let keep = match runbook.scratch.keep {
+        Keep::Always => true,
+        Keep::OnFailure => outcome != Outcome::Passed,
+        Keep::Never => false,
+    };
+    let scratch_exists = scratch.exists();
+    if !keep && scratch_exists {
+        if let Err(e) = std::fs::remove_dir_all(&scratch) {
+            tracing::warn!("could not remove scratch folder {}: {e}", scratch.display());
+        }
+    }
+
+    Evidence {
+        format_version: FORMAT_VERSION,
+        run_id,
+        runbook: RunbookRef {
+            name: runbook.name.clone(),
+            sha256: req.runbook_sha256.clone(),
+            path: req.runbook_path.clone(),
+        },
+        lifeboat_version: env!("CARGO_PKG_VERSION").to_string(),
+        host: hostname(),
+        mode: req.mode,
+        verify_only,
+        t0,
+        started_at,
+        finished_at: Timestamp::now(),
+        outcome,
+        reason,
+        source: SourceRef {
+            url: runbook.source.url.clone(),
+        },
+        objectives,
+        measured,
+        sample: SampleRecord {
+            seed,
+            files: runbook.sample.as_ref().and_then(|s| match s.size {
+                lifeboat_core::runbook::SampleSize::Files(n) => Some(n),
+                _ => None,
+            }),
+            percent: runbook.sample.as_ref().and_then(|s| match s.size {
+                lifeboat_core::runbook::SampleSize::Percent(p) => Some(p),
+                _ => None,
+            }),
+            all: runbook.sample.is_none(),
+        },
+        recovery_points: drill.points,
+        finally: Vec::<StepResult>::new(),
+        scratch: ScratchRecord {
+            path: scratch.display().to_string(),
+            kept: keep && scratch_exists,
+        },
+    }
+}
+
+fn round_ms(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+struct Drill<'a> {
+    runbook: &'a Runbook,
+    req: &'a DrillRequest,
+    t0: Timestamp,
+    seed: u64,
+    clock: Instant,
+    verify_only: bool,
+    scratch: PathBuf,
+    points: Vec<PointResult>,
+    /// The newest point that passed: id, time, and the RTO measured when its checks ended.
+    passed: Option<(String, Timestamp, Duration)>,
+    /// Why the drill could not complete (exit 3).
+    error: Option<String>,
+    /// Why the drill failed before any point was tried.
+    reason: Option<String>,
+}
+
+impl Drill<'_> {
+    async fn execute(&mut self) {
+        let spec = &self.runbook.source;
+        let source = match Source::open(spec) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return;
+            }
+        };
+        let (candidates, census) = match discover::candidates(&source, self.runbook, self.t0).await
+        {
+            Ok(x) => x,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return;
+            }
+        };
+        let mut tried_any = false;
+        let mut without_manifest = census.without_manifest;
+        for candidate in candidates {
+            match self.try_point(&source, &candidate).await {
+                Ok(Some(result)) => {
+                    tried_any = true;
+                    let passed = result.outcome == Outcome::Passed;
+                    self.req.progress.point_finished(&result);
+                    self.points.push(result);
+                    if passed && self.passed.is_none() {
+                        self.passed =
+                            Some((candidate.id.clone(), candidate.time, self.clock.elapsed()));
+                    }
+                    if passed && self.runbook.recovery_points.select == Select::Latest {
+                        break;
+                    }
+                }
+                // Not a recovery point after all: it holds no manifest.
+                Ok(None) => without_manifest += 1,
+                Err(e) => {
+                    self.error = Some(e);
+                    return;
+                }
+            }
+        }
+        if !tried_any {
+            let within = self
+                .runbook
+                .recovery_points
+                .within
+                .map(|w| format!("within {} before", lifeboat_core::duration::format(w)))
+                .unwrap_or_else(|| "at or before".to_string());
+            let mut seen = vec![format!("{} entries in the source", census.children)];
+            if without_manifest > 0 {
+                seen.push(format!(
+                    "{without_manifest} without {}",
+                    self.runbook.manifest.path
+                ));
+            }
+            if census.unparsable > 0 {
+                seen.push(format!("{} whose name is not a time", census.unparsable));
+            }
+            if census.after_t0 > 0 {
+                seen.push(format!("{} after T0", census.after_t0));
+            }
+            if census.too_old > 0 {
+                seen.push(format!("{} older than the window", census.too_old));
+            }
+            self.reason = Some(format!(
+                "no recovery point {within} T0 {} ({})",
+                self.t0,
+                seen.join(", ")
+            ));
+        }
+    }
+
+    /// Tries one point. `Ok(None)`: it has no manifest, so it is not a point. `Err`: the drill
+    /// cannot complete.
+    async fn try_point(
+        &mut self,
+        source: &Source,
+        candidate: &Candidate,
+    ) -> Result<Option<PointResult>, String> {
+        let started_at = Timestamp::now();
+        let algorithm = self.runbook.manifest.format.algorithm();
+        let manifest_rel = format!("{}/{}", candidate.id, self.runbook.manifest.path);
+        let mut result = PointResult {
+            id: candidate.id.clone(),
+            time: candidate.time,
+            outcome: Outcome::Failed,
+            reason: None,
+            started_at,
+            finished_at: started_at,
+            manifest: ManifestRecord {
+                path: self.runbook.manifest.path.clone(),
+                algorithm,
+                entries: None,
+                sha256: None,
+            },
+            files: Vec::new(),
+            steps: Vec::new(),
+        };
+        let bytes = match source.read_small(&manifest_rel, MAX_MANIFEST_BYTES).await {
+            Ok(Some((bytes, _))) => bytes,
+            Ok(None) => return Ok(None),
+            Err(e @ StorageError::TooLarge { .. }) => {
+                result.reason = Some(format!("manifest {e}"));
+                result.finished_at = Timestamp::now();
+                return Ok(Some(result));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        result.manifest.sha256 = Some(hex::encode(sha2::Sha256::digest(&bytes)));
+        let entries = match lifeboat_core::manifest::parse(&bytes, algorithm) {
+            Ok(e) => e,
+            Err(e) => {
+                result.reason = Some(format!("manifest {}: {e}", self.runbook.manifest.path));
+                result.finished_at = Timestamp::now();
+                return Ok(Some(result));
+            }
+        };
+        result.manifest.entries = Some(entries.len() as u64);
+        if entries.is_empty() {
+            result.reason = Some(format!(
+                "manifest {} lists no files: verifying nothing is never a pass",
+                self.runbook.manifest.path
+            ));
+            result.finished_at = Timestamp::now();
+            return Ok(Some(result));
+        }
+
+        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+        let count = match &self.runbook.sample {
+            Some(s) => lifeboat_core::sample::sample_count(entries.len(), s.size),
+            None => entries.len(),
+        };
+        let chosen = lifeboat_core::sample::choose(&paths, count, self.seed);
+        let jobs: Vec<FileJob> = chosen
+            .iter()
+            .map(|&i| FileJob {
+                path: entries[i].path.clone(),
+                expected: entries[i].digest.clone(),
+                algorithm,
+            })
+            .collect();
+        drop(entries);
+
+        for step in &self.runbook.steps {
+            match &step.kind {
+                StepKind::Restore => {
+                    let step_started = Timestamp::now();
+                    let point_dir = self.scratch.join(&candidate.id);
+                    let files = self
+                        .restore_all(source, &candidate.id, jobs.clone(), &point_dir)
+                        .await?;
+                    let failed = files
+                        .iter()
+                        .filter(|f| f.outcome != Outcome::Passed)
+                        .count();
+                    let step_outcome = if failed == 0 {
+                        Outcome::Passed
+                    } else {
+                        Outcome::Failed
+                    };
+                    let reason = (failed > 0)
+                        .then(|| format!("{failed} of {} sampled files failed", files.len()));
+                    result.files = files;
+                    result.steps.push(StepResult {
+                        kind: "restore".into(),
+                        name: step.name.clone(),
+                        started_at: step_started,
+                        finished_at: Timestamp::now(),
+                        outcome: step_outcome,
+                        reason: reason.clone(),
+                        detail: None,
+                    });
+                    if step_outcome != Outcome::Passed {
+                        result.reason = reason;
+                        break;
+                    }
+                }
+                other => {
+                    // Refused before the drill starts (see `unsupported_steps`); kept total.
+                    return Err(format!(
+                        "step kind `{}` is not supported by this version",
+                        step_kind_name(other)
+                    ));
+                }
+            }
+        }
+        if result.reason.is_none() {
+            result.outcome = Outcome::Passed;
+        }
+        result.finished_at = Timestamp::now();
+        Ok(Some(result))
+    }
+
+    async fn restore_all(
+        &self,
+        source: &Source,
+        point_id: &str,
+        jobs: Vec<FileJob>,
+        point_dir: &Path,
+    ) -> Result<Vec<FileResult>, String> {
+        let progress = self.req.progress.clone();
+        progress.point_started(point_id, jobs.len());
+        let dest = if self.verify_only {
+            None
+        } else {
+            if let Err(e) = std::fs::create_dir_all(point_dir) {
+                return Err(format!(
+                    "cannot create the scratch folder {}: {e}",
+                    point_dir.display()
+                ));
+            }
+            Some(point_dir)
+        };
+        let parallel = if self.req.jobs == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            self.req.jobs
+        };
+        let mut results: Vec<(usize, FileResult)> = Vec::with_capacity(jobs.len());
+        let mut stream = futures::stream::iter(jobs.into_iter().enumerate())
+            .map(|(i, job)| {
+                let progress = progress.clone();
+                async move { (i, restore::restore_file(source, job, dest, progress).await) }
+            })
+            // A few more in flight than cores, so I/O waits overlap with hashing.
+            .buffer_unordered(parallel * 2);
+        while let Some((i, verdict)) = stream.next().await {
+            match verdict {
+                FileVerdict::Done(r) => {
+                    progress.file_done(&r);
+                    results.push((i, r));
+                }
+                FileVerdict::Abort(e) => return Err(e),
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        Ok(results.into_iter().map(|(_, r)| r).collect())
+    }
+}

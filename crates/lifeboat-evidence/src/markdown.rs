@@ -1,0 +1,233 @@
+//! `report.md`: the evidence of one run, for a person. Verdict first, then the objectives,
+//! then every point tried and every failed file with its reason, then how to reproduce it.
+
+use std::fmt::Write;
+
+use lifeboat_core::evidence::{Evidence, Outcome};
+
+/// Renders the Markdown summary of one run.
+pub fn render(ev: &Evidence) -> String {
+    let mut s = String::new();
+    let verdict = match ev.outcome {
+        Outcome::Passed => "PASSED",
+        Outcome::Failed => "FAILED",
+        Outcome::Error => "COULD NOT COMPLETE",
+    };
+    let _ = writeln!(s, "# Drill {}: {verdict}\n", text(&ev.runbook.name));
+    if let Some(r) = &ev.reason {
+        let _ = writeln!(s, "**Reason:** {}\n", text(r));
+    }
+    let _ = writeln!(s, "| | |\n|---|---|");
+    let _ = writeln!(s, "| Run | `{}` |", ev.run_id);
+    let _ = writeln!(s, "| T0 (incident time) | {} |", ev.t0);
+    let _ = writeln!(
+        s,
+        "| Started / finished | {} / {} |",
+        ev.started_at, ev.finished_at
+    );
+    let _ = writeln!(s, "| Source | {} |", cell(&ev.source.url));
+    let _ = writeln!(
+        s,
+        "| Mode | {}{} |",
+        format!("{:?}", ev.mode).to_lowercase(),
+        if ev.verify_only {
+            ", verify only (nothing written to scratch)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        s,
+        "| Runbook | {} (sha256 `{}`) |",
+        cell(&ev.runbook.path),
+        ev.runbook.sha256
+    );
+    s.push('\n');
+
+    let _ = writeln!(s, "## Objectives\n");
+    let _ = writeln!(s, "| | Objective | Measured | Met |\n|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| RTO | {} | {} | {} |",
+        secs_opt(ev.objectives.rto_seconds.map(|x| x as f64)),
+        secs_opt(ev.measured.rto_seconds),
+        met(ev.measured.rto_met)
+    );
+    let _ = writeln!(
+        s,
+        "| RPO | {} | {} | {} |",
+        secs_opt(ev.objectives.rpo_seconds.map(|x| x as f64)),
+        secs_opt(ev.measured.rpo_seconds),
+        met(ev.measured.rpo_met)
+    );
+    match &ev.measured.recovery_point {
+        Some(p) => {
+            let _ = writeln!(s, "\nMeasured from recovery point `{}`.", code(p));
+        }
+        None => {
+            let _ = writeln!(s, "\nNo recovery point passed, so nothing was measured.");
+        }
+    }
+
+    let _ = writeln!(s, "\n## Recovery points tried (newest first)\n");
+    if ev.recovery_points.is_empty() {
+        let _ = writeln!(s, "None.");
+    }
+    for p in &ev.recovery_points {
+        let passed = p
+            .files
+            .iter()
+            .filter(|f| f.outcome == Outcome::Passed)
+            .count();
+        let bytes: u64 = p.files.iter().map(|f| f.bytes).sum();
+        let _ = writeln!(
+            s,
+            "### `{}` ({}): {}\n",
+            code(&p.id),
+            p.time,
+            p.outcome.as_str().to_uppercase()
+        );
+        if let Some(r) = &p.reason {
+            let _ = writeln!(s, "**Reason:** {}\n", text(r));
+        }
+        let _ = writeln!(
+            s,
+            "{} of {} sampled files verified ({}), manifest `{}` ({} entries, {}).\n",
+            passed,
+            p.files.len(),
+            human_bytes(bytes),
+            code(&p.manifest.path),
+            p.manifest
+                .entries
+                .map_or_else(|| "unreadable".to_string(), |n| n.to_string()),
+            p.manifest.algorithm
+        );
+        let failed: Vec<_> = p
+            .files
+            .iter()
+            .filter(|f| f.outcome != Outcome::Passed)
+            .collect();
+        if !failed.is_empty() {
+            let _ = writeln!(
+                s,
+                "| Failed file | Reason | Expected | Actual |\n|---|---|---|---|"
+            );
+            for f in failed {
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {} | `{}` | {} |",
+                    code(&f.path),
+                    cell(f.reason.as_deref().unwrap_or("")),
+                    short(&f.expected),
+                    f.actual
+                        .as_deref()
+                        .map_or("—".to_string(), |a| format!("`{}`", short(a)))
+                );
+            }
+            s.push('\n');
+        }
+    }
+
+    let _ = writeln!(s, "## Reproduce\n");
+    let _ = writeln!(
+        s,
+        "The sample is seeded: the same manifest and seed select the same files.\n\n```\nlifeboat drill {} --seed {} --now {}\n```",
+        ev.runbook.path, ev.sample.seed, ev.t0
+    );
+    let _ = writeln!(
+        s,
+        "\nScratch area: `{}` ({}).",
+        code(&ev.scratch.path),
+        if ev.scratch.kept { "kept" } else { "removed" }
+    );
+    s
+}
+
+fn met(m: Option<bool>) -> &'static str {
+    match m {
+        Some(true) => "yes",
+        Some(false) => "**NO**",
+        None => "no objective",
+    }
+}
+
+fn secs_opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_string(), human_secs)
+}
+
+/// `12.5s`, `1h 30m 0s`, `1d 2h 0m 0s`.
+pub fn human_secs(v: f64) -> String {
+    if v < 60.0 {
+        return format!("{v:.1}s");
+    }
+    let t = v.round() as u64;
+    let (d, h, m, s) = (t / 86_400, t % 86_400 / 3600, t % 3600 / 60, t % 60);
+    if d > 0 {
+        format!("{d}d {h}h {m}m {s}s")
+    } else if h > 0 {
+        format!("{h}h {m}m {s}s")
+    } else {
+        format!("{m}m {s}s")
+    }
+}
+
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn short(hex: &str) -> String {
+    if hex.len() > 16 {
+        format!("{}…", &hex[..16])
+    } else {
+        hex.to_string()
+    }
+}
+
+/// Names come from manifests and runbooks: keep them from breaking the Markdown around them.
+fn code(s: &str) -> String {
+    s.replace('`', "'")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+}
+
+fn cell(s: &str) -> String {
+    text(s).replace('|', "\\|")
+}
+
+fn text(s: &str) -> String {
+    s.replace('\n', " ")
+        .replace('\r', " ")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_a_person_writes_them() {
+        assert_eq!(human_secs(12.46), "12.5s");
+        assert_eq!(human_secs(5400.0), "1h 30m 0s");
+        assert_eq!(human_secs(93_600.0), "1d 2h 0m 0s");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+    }
+
+    #[test]
+    fn hostile_names_cannot_break_the_table() {
+        assert_eq!(cell("a|b\nc<script>"), "a\\|b c&lt;script&gt;");
+        assert_eq!(code("x`y\nz"), "x'y\\nz");
+    }
+}

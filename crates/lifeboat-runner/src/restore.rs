@@ -1,0 +1,355 @@
+//! Restoring one file: read the object, decompress `.zst`, hash, write into scratch, in one
+//! pass over bounded buffers.
+//!
+//! The bytes are hashed exactly as they are written, so the digest proves what landed in the
+//! scratch area (or, in verify-only mode, what would have). Memory per file is a few buffers,
+//! whatever the file's size.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use lifeboat_core::Algorithm;
+use lifeboat_core::evidence::{FileResult, Outcome};
+use lifeboat_hash::Hasher;
+use lifeboat_storage::{Object, Source, StorageError};
+use tokio::sync::mpsc;
+
+use crate::Progress;
+
+/// Size of one read from a local file, and of the zstd output buffer.
+const CHUNK: usize = 1 << 20;
+/// Chunks of a remote stream allowed in flight between the network and the hashing thread.
+const STREAM_QUEUE: usize = 8;
+
+/// One sampled manifest entry to restore and verify.
+#[derive(Clone, Debug)]
+pub struct FileJob {
+    pub path: String,
+    pub expected: String,
+    pub algorithm: Algorithm,
+}
+
+/// The result of one file: a finding, or a reason the whole drill cannot go on.
+#[derive(Debug)]
+pub enum FileVerdict {
+    Done(FileResult),
+    /// Storage became unreachable or the scratch area failed: the drill cannot complete.
+    Abort(String),
+}
+
+/// Restores `job` from `source` into `dest_root` (`None`: verify only, nothing written).
+pub async fn restore_file(
+    source: &Source,
+    job: FileJob,
+    dest_root: Option<&Path>,
+    progress: Arc<dyn Progress>,
+) -> FileVerdict {
+    let failed = |object: Option<String>, reason: String| {
+        FileVerdict::Done(FileResult {
+            path: job.path.clone(),
+            outcome: Outcome::Failed,
+            algorithm: job.algorithm,
+            expected: job.expected.clone(),
+            actual: None,
+            bytes: 0,
+            object,
+            reason: Some(reason),
+        })
+    };
+    let components = match lifeboat_core::manifest::safe_components(&job.path) {
+        Ok(c) => c.join("/"),
+        Err(reason) => return failed(None, reason),
+    };
+
+    // `PATH` first; `PATH.zst` only where `PATH` does not exist.
+    let (object_name, object, compressed) = match source.open_object(&components).await {
+        Ok(Some(o)) => (components.clone(), o, false),
+        Ok(None) => {
+            let zst = format!("{components}.zst");
+            match source.open_object(&zst).await {
+                Ok(Some(o)) => (zst, o, true),
+                Ok(None) => {
+                    return failed(
+                        None,
+                        format!("missing object: neither {components} nor {components}.zst exists"),
+                    );
+                }
+                Err(e) => return storage_verdict(e, &job, Some(zst)),
+            }
+        }
+        Err(e) => return storage_verdict(e, &job, Some(components)),
+    };
+
+    let dest = match dest_root {
+        None => None,
+        Some(root) => {
+            let full: PathBuf = components
+                .split('/')
+                .fold(root.to_path_buf(), |p, c| p.join(c));
+            match create_dest(&full) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    return FileVerdict::Abort(format!(
+                        "cannot write {} into the scratch area: {e}",
+                        full.display()
+                    ));
+                }
+            }
+        }
+    };
+
+    let input = match object {
+        Object::File { file, .. } => Input::File(file),
+        Object::Stream { mut stream, .. } => {
+            let (tx, rx) = mpsc::channel(STREAM_QUEUE);
+            tokio::spawn(async move {
+                while let Some(item) = stream.next().await {
+                    let stop = item.is_err();
+                    if tx.send(item).await.is_err() || stop {
+                        break;
+                    }
+                }
+            });
+            Input::Channel(rx)
+        }
+    };
+
+    let algorithm = job.algorithm;
+    let worker = tokio::task::spawn_blocking(move || {
+        let mut sink = Sink {
+            hasher: Hasher::new(algorithm),
+            file: dest,
+            bytes: 0,
+            progress,
+        };
+        let r = pump(input, compressed, &mut sink);
+        (r, sink)
+    });
+    let (result, sink) = match worker.await {
+        Ok(x) => x,
+        Err(e) => return FileVerdict::Abort(format!("restore worker failed: {e}")),
+    };
+    let object = Some(object_name.clone());
+    match result {
+        Ok(()) => {
+            let bytes = sink.bytes;
+            if let Some(f) = &sink.file {
+                // A restore is only proven once its bytes are durable where they were written.
+                if let Err(e) = f.sync_data() {
+                    return FileVerdict::Abort(format!("scratch area: flushing {components}: {e}"));
+                }
+            }
+            let actual = sink.hasher.finalize_hex();
+            let matches = actual.eq_ignore_ascii_case(&job.expected);
+            FileVerdict::Done(FileResult {
+                path: job.path.clone(),
+                outcome: if matches {
+                    Outcome::Passed
+                } else {
+                    Outcome::Failed
+                },
+                algorithm,
+                expected: job.expected.clone(),
+                actual: Some(actual),
+                bytes,
+                object,
+                reason: (!matches).then(|| "hash mismatch".to_string()),
+            })
+        }
+        Err(PipeError::Zstd(msg)) => failed(
+            object,
+            format!("corrupt zstd stream in {object_name}: {msg}"),
+        ),
+        Err(PipeError::Truncated) => failed(
+            object,
+            format!("truncated zstd stream: {object_name} ends inside a frame"),
+        ),
+        Err(PipeError::Read(e)) => failed(object, format!("I/O error reading {object_name}: {e}")),
+        Err(PipeError::Storage(e)) => FileVerdict::Abort(e.to_string()),
+        Err(PipeError::Write(e)) => {
+            FileVerdict::Abort(format!("scratch area: writing {components}: {e}"))
+        }
+    }
+}
+
+fn storage_verdict(e: StorageError, job: &FileJob, object: Option<String>) -> FileVerdict {
+    match e {
+        // A local object that exists but cannot be opened is a finding about the backup.
+        StorageError::Unavailable { .. } if object.is_some() && is_local_io(&e) => {
+            FileVerdict::Done(FileResult {
+                path: job.path.clone(),
+                outcome: Outcome::Failed,
+                algorithm: job.algorithm,
+                expected: job.expected.clone(),
+                actual: None,
+                bytes: 0,
+                object,
+                reason: Some(format!("I/O error: {e}")),
+            })
+        }
+        e => FileVerdict::Abort(e.to_string()),
+    }
+}
+
+fn is_local_io(e: &StorageError) -> bool {
+    matches!(e, StorageError::Unavailable { url, .. } if url.starts_with("file://"))
+}
+
+/// Creates the destination file and its folders. `create_new` refuses to follow or reuse
+/// anything already there, so a restore can never write through an existing link.
+fn create_dest(full: &Path) -> io::Result<File> {
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    File::options().write(true).create_new(true).open(full)
+}
+
+enum Input {
+    File(File),
+    Channel(mpsc::Receiver<Result<Bytes, StorageError>>),
+}
+
+enum PipeError {
+    Read(io::Error),
+    Storage(StorageError),
+    Zstd(String),
+    Truncated,
+    Write(io::Error),
+}
+
+struct Sink {
+    hasher: Hasher,
+    file: Option<File>,
+    bytes: u64,
+    progress: Arc<dyn Progress>,
+}
+
+impl Sink {
+    fn put(&mut self, data: &[u8]) -> Result<(), PipeError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.hasher.update(data);
+        if let Some(f) = &mut self.file {
+            f.write_all(data).map_err(PipeError::Write)?;
+        }
+        self.bytes += data.len() as u64;
+        self.progress.bytes(data.len() as u64);
+        Ok(())
+    }
+}
+
+/// Feeds every chunk of `input` (decompressed if `compressed`) into `sink`.
+fn pump(mut input: Input, compressed: bool, sink: &mut Sink) -> Result<(), PipeError> {
+    let mut decoder = if compressed {
+        Some(Unzstd::new().map_err(|e| PipeError::Zstd(e.to_string()))?)
+    } else {
+        None
+    };
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let chunk: Bytes;
+        let data: &[u8] = match &mut input {
+            Input::File(f) => {
+                let n = read_full(f, &mut buf).map_err(PipeError::Read)?;
+                if n == 0 {
+                    break;
+                }
+                &buf[..n]
+            }
+            Input::Channel(rx) => match rx.blocking_recv() {
+                None => break,
+                Some(Err(e)) => return Err(PipeError::Storage(e)),
+                Some(Ok(b)) => {
+                    chunk = b;
+                    &chunk
+                }
+            },
+        };
+        match &mut decoder {
+            Some(d) => d.feed(data, sink)?,
+            None => sink.put(data)?,
+        }
+    }
+    if let Some(d) = &mut decoder {
+        d.finish(sink)?;
+    }
+    Ok(())
+}
+
+/// Reads until `buf` is full or the file ends: fewer, larger chunks downstream.
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match f.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// A streaming zstd decoder that notices a stream cut off inside a frame.
+struct Unzstd {
+    raw: zstd::stream::raw::Decoder<'static>,
+    out: Vec<u8>,
+    /// The decoder's hint after the last step: 0 exactly when a frame just ended.
+    pending: usize,
+    seen_input: bool,
+}
+
+impl Unzstd {
+    fn new() -> io::Result<Self> {
+        Ok(Unzstd {
+            raw: zstd::stream::raw::Decoder::new()?,
+            out: vec![0u8; CHUNK],
+            pending: 1,
+            seen_input: false,
+        })
+    }
+
+    fn feed(&mut self, mut input: &[u8], sink: &mut Sink) -> Result<(), PipeError> {
+        use zstd::stream::raw::Operation;
+        if !input.is_empty() {
+            self.seen_input = true;
+        }
+        while !input.is_empty() {
+            let st = self
+                .raw
+                .run_on_buffers(input, &mut self.out)
+                .map_err(|e| PipeError::Zstd(e.to_string()))?;
+            input = &input[st.bytes_read..];
+            self.pending = st.remaining;
+            sink.put(&self.out[..st.bytes_written])?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, sink: &mut Sink) -> Result<(), PipeError> {
+        use zstd::stream::raw::Operation;
+        // Drain output the decoder still holds because `out` was full.
+        loop {
+            let st = self
+                .raw
+                .run_on_buffers(&[], &mut self.out)
+                .map_err(|e| PipeError::Zstd(e.to_string()))?;
+            sink.put(&self.out[..st.bytes_written])?;
+            if st.bytes_written < self.out.len() {
+                if st.bytes_written > 0 {
+                    self.pending = st.remaining;
+                }
+                break;
+            }
+        }
+        if !self.seen_input || self.pending != 0 {
+            return Err(PipeError::Truncated);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,286 @@
+//! From a runbook's `source` to an `object_store` store, with bounded retries and timeouts.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
+
+use crate::{Source, SourceKind, SourceSpec, StorageError};
+
+/// Default bound on one storage operation, retries included (`source.options.timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default bound on a stalled read (`source.options.read_timeout`).
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Options lifeboat itself interprets rather than passing to the store builder.
+const LIFEBOAT_OPTIONS: &[&str] = &["timeout", "read_timeout"];
+/// Options that configure the HTTP client rather than the store.
+const CLIENT_OPTIONS: &[&str] = &["allow_http", "connect_timeout"];
+
+pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
+    let timeout = duration_option(spec, "timeout", DEFAULT_TIMEOUT)?;
+    let read_timeout = duration_option(spec, "read_timeout", DEFAULT_READ_TIMEOUT)?;
+    let url = spec.url.clone();
+    let config_err = |detail: String| StorageError::Config {
+        url: url.clone(),
+        detail,
+    };
+    match spec.kind {
+        SourceKind::File => {
+            let root = spec
+                .url
+                .strip_prefix("file://")
+                .ok_or_else(|| config_err("expected a file:// URL".into()))?;
+            let root = std::path::PathBuf::from(percent_decode(root));
+            match std::fs::read_dir(&root) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(StorageError::SourceMissing {
+                        url,
+                        detail: format!("no folder at {}", root.display()),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(StorageError::AccessDenied {
+                        url,
+                        detail: format!("cannot read folder {}: {e}", root.display()),
+                    });
+                }
+                Err(e) => {
+                    return Err(StorageError::Unavailable {
+                        url,
+                        detail: format!("cannot read folder {}: {e}", root.display()),
+                    });
+                }
+            }
+            let store = LocalFileSystem::new_with_prefix(&root)
+                .map_err(|e| config_err(crate::redact(&e.to_string())))?;
+            Ok(Source {
+                store: Arc::new(store),
+                prefix: StorePath::default(),
+                local_root: Some(root),
+                url,
+                timeout,
+            })
+        }
+        SourceKind::S3 | SourceKind::Azure => {
+            let rest = spec
+                .url
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .ok_or_else(|| config_err("expected SCHEME://BUCKET/PREFIX".into()))?;
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(config_err("the URL names no bucket or container".into()));
+            }
+            let retry = RetryConfig {
+                backoff: BackoffConfig {
+                    init_backoff: Duration::from_millis(100),
+                    max_backoff: Duration::from_secs(5),
+                    base: 2.0,
+                },
+                max_retries: 3,
+                retry_timeout: timeout,
+            };
+            let store: Arc<dyn ObjectStore> = if spec.kind == SourceKind::S3 {
+                let mut b = AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_retry(retry);
+                b = b.with_config(
+                    AmazonS3ConfigKey::Client(ClientConfigKey::ReadTimeout),
+                    format!("{}s", read_timeout.as_secs().max(1)),
+                );
+                // Whole-request timeouts would cut off large restores: rely on the read timeout.
+                b = b.with_config(
+                    AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
+                    "24h".to_string(),
+                );
+                for (k, v) in store_options(spec) {
+                    let key = if CLIENT_OPTIONS.contains(&k) {
+                        AmazonS3ConfigKey::Client(
+                            ClientConfigKey::from_str(k)
+                                .map_err(|_| config_err(format!("unknown option `{k}`")))?,
+                        )
+                    } else {
+                        AmazonS3ConfigKey::from_str(k)
+                            .map_err(|_| config_err(format!("unknown S3 option `{k}`")))?
+                    };
+                    b = b.with_config(key, v);
+                }
+                Arc::new(b.build().map_err(|e| config_err(builder_hint(spec, &e)))?)
+            } else {
+                let mut b = MicrosoftAzureBuilder::from_env()
+                    .with_container_name(bucket)
+                    .with_retry(retry);
+                b = b.with_config(
+                    AzureConfigKey::Client(ClientConfigKey::ReadTimeout),
+                    format!("{}s", read_timeout.as_secs().max(1)),
+                );
+                b = b.with_config(
+                    AzureConfigKey::Client(ClientConfigKey::Timeout),
+                    "24h".to_string(),
+                );
+                for (k, v) in store_options(spec) {
+                    let key = if CLIENT_OPTIONS.contains(&k) {
+                        AzureConfigKey::Client(
+                            ClientConfigKey::from_str(k)
+                                .map_err(|_| config_err(format!("unknown option `{k}`")))?,
+                        )
+                    } else {
+                        AzureConfigKey::from_str(k)
+                            .map_err(|_| config_err(format!("unknown Azure option `{k}`")))?
+                    };
+                    b = b.with_config(key, v);
+                }
+                Arc::new(b.build().map_err(|e| config_err(builder_hint(spec, &e)))?)
+            };
+            Ok(Source {
+                store,
+                prefix: StorePath::from(prefix.trim_matches('/')),
+                local_root: None,
+                url,
+                timeout,
+            })
+        }
+    }
+}
+
+fn store_options(spec: &SourceSpec) -> impl Iterator<Item = (&str, &str)> {
+    spec.options
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .filter(|(k, _)| !LIFEBOAT_OPTIONS.contains(k))
+}
+
+fn duration_option(
+    spec: &SourceSpec,
+    key: &str,
+    default: Duration,
+) -> Result<Duration, StorageError> {
+    match spec.options.get(key) {
+        None => Ok(default),
+        Some(v) => lifeboat_core::duration::parse(v).map_err(|e| StorageError::Config {
+            url: spec.url.clone(),
+            detail: format!("source.options.{key}: {e}"),
+        }),
+    }
+}
+
+/// object_store's builder errors are terse ("builder error"); say what to set.
+fn builder_hint(spec: &SourceSpec, e: &object_store::Error) -> String {
+    let text = crate::redact(&e.to_string());
+    let http_endpoint = spec
+        .options
+        .get("endpoint")
+        .is_some_and(|v| v.starts_with("http://"));
+    if http_endpoint && !spec.options.contains_key("allow_http") {
+        format!("{text}; the endpoint is plain http://: set `allow_http: true` in source.options")
+    } else {
+        text
+    }
+}
+
+/// Sorts an otherwise unclassified store error into "unreachable" or "refused".
+pub(crate) fn classify_generic(url: String, detail: String) -> StorageError {
+    let lower = detail.to_ascii_lowercase();
+    let refused = [
+        "403",
+        "401",
+        "forbidden",
+        "accessdenied",
+        "signaturedoesnotmatch",
+        "invalidaccesskeyid",
+        "authenticationfailed",
+        "authorizationfailure",
+    ]
+    .iter()
+    .any(|m| lower.contains(m));
+    let missing = ["nosuchbucket", "containernotfound", "bucket does not exist"]
+        .iter()
+        .any(|m| lower.contains(m));
+    if refused {
+        StorageError::AccessDenied { url, detail }
+    } else if missing {
+        StorageError::SourceMissing { url, detail }
+    } else if lower.contains("connect")
+        || lower.contains("dns")
+        || lower.contains("no answer within")
+    {
+        StorageError::Unavailable {
+            url,
+            detail: format!(
+                "{detail}; check `source.options.endpoint` and that the storage is reachable"
+            ),
+        }
+    } else {
+        StorageError::Unavailable { url, detail }
+    }
+}
+
+/// Drops query strings from URLs in a message (SAS tokens and presigned signatures live
+/// there) and masks values after credential-looking words.
+pub(crate) fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_query = false;
+    for ch in text.chars() {
+        if in_query {
+            if ch.is_whitespace() || ch == '"' || ch == '\'' || ch == ')' || ch == ',' {
+                in_query = false;
+                out.push(ch);
+            }
+            continue;
+        }
+        if ch == '?' && out.contains("://") {
+            in_query = true;
+            out.push_str("?<redacted>");
+            continue;
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_drops_query_strings() {
+        let t = "error sending request for url (https://acct.blob.core.windows.net/c/x?sv=2020&sig=SECRET): timeout";
+        let r = redact(t);
+        assert!(!r.contains("SECRET"), "{r}");
+        assert!(
+            r.contains("https://acct.blob.core.windows.net/c/x?<redacted>): timeout"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn percent_decoding_of_file_urls() {
+        assert_eq!(percent_decode("/srv/my%20backups"), "/srv/my backups");
+        assert_eq!(percent_decode("/srv/100%"), "/srv/100%");
+    }
+}
