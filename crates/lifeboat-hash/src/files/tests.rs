@@ -1,0 +1,282 @@
+use std::path::Path;
+use std::process::Command;
+
+use lifeboat_core::Algorithm::{self, Blake3, Sha256};
+use lifeboat_core::manifest;
+
+use crate::{Hasher, hash_file, hash_tree, walk_files};
+
+/// Digests straight from the upstream crates, bypassing everything in this crate.
+fn reference(algorithm: Algorithm, bytes: &[u8]) -> String {
+    match algorithm {
+        Sha256 => {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(bytes))
+        }
+        Blake3 => blake3::hash(bytes).to_hex().to_string(),
+    }
+}
+
+/// Reproducible pseudo-random bytes (xorshift64*), so a failure can be re-run.
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn streamed(algorithm: Algorithm, bytes: &[u8], chunk: usize) -> String {
+    let mut h = Hasher::new(algorithm);
+    for piece in bytes.chunks(chunk) {
+        h.update(piece);
+    }
+    h.finalize_hex()
+}
+
+#[test]
+fn known_vectors() {
+    let cases = [
+        (
+            Sha256,
+            &b""[..],
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+        (
+            Sha256,
+            b"abc",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        ),
+        (
+            Blake3,
+            b"",
+            "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262",
+        ),
+        (
+            Blake3,
+            b"abc",
+            "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (algorithm, input, want) in cases {
+        let mut h = Hasher::new(algorithm);
+        h.update(input);
+        assert_eq!(h.finalize_hex(), want, "{algorithm} Hasher");
+        let path = dir.path().join("f");
+        std::fs::write(&path, input).unwrap();
+        assert_eq!(
+            hash_file(&path, algorithm).unwrap(),
+            (want.to_owned(), input.len() as u64),
+            "{algorithm} hash_file"
+        );
+    }
+}
+
+/// Sizes around the read/map threshold and BLAKE3's chunk and rayon boundaries.
+#[test]
+fn files_of_many_sizes_match_streaming_and_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let sizes = [
+        0,
+        1,
+        1023,
+        1024,
+        16 * 1024 - 1,
+        16 * 1024,
+        64 * 1024 - 1,
+        128 * 1024 + 1,
+        (1 << 20) + 7,
+        10 << 20,
+    ];
+    for (i, &size) in sizes.iter().enumerate() {
+        let bytes = random_bytes(size, i as u64 + 1);
+        let path = dir.path().join(format!("file-{size}"));
+        std::fs::write(&path, &bytes).unwrap();
+        for algorithm in [Sha256, Blake3] {
+            let want = reference(algorithm, &bytes);
+            let (got, len) = hash_file(&path, algorithm).unwrap();
+            assert_eq!(
+                (got.as_str(), len),
+                (want.as_str(), size as u64),
+                "{algorithm} {size}"
+            );
+            for chunk in [1, 7, 4093, 65_536, 300_007] {
+                if size > 1 << 20 && chunk < 4093 {
+                    continue; // byte-at-a-time over 10 MiB only slows the suite down
+                }
+                assert_eq!(
+                    streamed(algorithm, &bytes, chunk),
+                    want,
+                    "{algorithm} {size}/{chunk}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn special_files_take_the_read_path() {
+    // /dev/null is not a regular file: no mapping, zero bytes.
+    let null = Path::new("/dev/null");
+    if !null.exists() {
+        eprintln!("note: no /dev/null; skipping");
+        return;
+    }
+    assert_eq!(
+        hash_file(null, Sha256).unwrap(),
+        (reference(Sha256, b""), 0)
+    );
+}
+
+#[test]
+fn errors_name_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-file");
+    let err = hash_file(&missing, Blake3).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("no-such-file"), "{err}");
+}
+
+fn tricky_tree(root: &Path) -> Vec<(&'static str, Vec<u8>)> {
+    let files: Vec<(&'static str, Vec<u8>)> = vec![
+        ("a.txt", b"a\n".to_vec()),
+        ("a-b", b"dash".to_vec()),
+        ("a/b", b"slash".to_vec()),
+        ("with space", Vec::new()),
+        ("back\\slash", b"\\".to_vec()),
+        ("new\nline", b"nl".to_vec()),
+        ("*star", b"*".to_vec()),
+        ("ünï ✓", random_bytes(70_000, 3)),
+        ("deep/er/still/big.bin", random_bytes(3 << 20, 4)),
+    ];
+    for (name, bytes) in &files {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    std::fs::create_dir_all(root.join("empty-dir")).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("a.txt", root.join("link-to-file")).unwrap();
+        std::os::unix::fs::symlink("deep", root.join("link-to-dir")).unwrap();
+        std::os::unix::fs::symlink("/nonexistent", root.join("dangling")).unwrap();
+    }
+    files
+}
+
+#[test]
+fn walk_lists_regular_files_only_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tricky_tree(dir.path());
+    let got = walk_files(dir.path()).unwrap();
+    let mut want: Vec<_> = files.iter().map(|(n, _)| dir.path().join(n)).collect();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn tree_matches_reference_for_every_job_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tricky_tree(dir.path());
+    let mut want: Vec<(String, String)> = files
+        .iter()
+        .map(|(n, b)| (n.to_string(), reference(Blake3, b)))
+        .collect();
+    want.sort();
+    for jobs in [0, 1, 3] {
+        assert_eq!(
+            hash_tree(dir.path(), Blake3, jobs).unwrap(),
+            want,
+            "jobs {jobs}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn tree_refuses_non_utf8_names() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"bad\xffname");
+    std::fs::write(dir.path().join("sub").join(name), b"x").unwrap();
+    let err = hash_tree(dir.path(), Sha256, 1).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("bad\u{fffd}name"), "{err}");
+    assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+}
+
+#[test]
+fn tree_of_a_missing_dir_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = hash_tree(&dir.path().join("gone"), Sha256, 1).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("gone"), "{err}");
+}
+
+fn have(tool: &str) -> bool {
+    let found = Command::new(tool).arg("--version").output().is_ok();
+    if !found {
+        eprintln!("note: `{tool}` not found; skipping the comparison with it");
+    }
+    found
+}
+
+/// What `lifeboat manifest DIR` prints must be what the real tool prints and accepts.
+#[test]
+fn tree_agrees_with_the_real_tools() {
+    for (tool, algorithm) in [("sha256sum", Sha256), ("b3sum", Blake3)] {
+        if !have(tool) {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        tricky_tree(dir.path());
+        let ours = hash_tree(dir.path(), algorithm, 2).unwrap();
+
+        // 1. The tool's own digests of the same files, read back with our parser.
+        let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
+        let out = Command::new(tool)
+            .arg("--")
+            .args(&names)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{tool}: {out:?}");
+        let theirs: Vec<(String, String)> = manifest::parse(&out.stdout, algorithm)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.path, e.digest))
+            .collect();
+        assert_eq!(ours, theirs, "{tool}");
+
+        // 2. Our manifest, checked by the tool from inside the folder; then a corrupted file
+        // must make the same check fail.
+        let text: String = ours
+            .iter()
+            .map(|(n, h)| manifest::format_line(h, n) + "\n")
+            .collect();
+        let list = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(list.path(), text).unwrap();
+        let check = || {
+            Command::new(tool)
+                .arg("--check")
+                .arg(list.path())
+                .current_dir(dir.path())
+                .output()
+                .unwrap()
+        };
+        let ok = check();
+        assert!(ok.status.success(), "{tool} -c: {ok:?}");
+        std::fs::write(dir.path().join("a-b"), b"DASH").unwrap();
+        assert!(
+            !check().status.success(),
+            "{tool} -c accepted a changed file"
+        );
+    }
+}
