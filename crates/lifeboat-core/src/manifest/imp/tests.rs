@@ -100,8 +100,8 @@ fn invalid_utf8_is_an_error_on_its_line() {
     assert_eq!(
         err.message,
         format!(
-            r#"{EXP} "{}": byte 68 (0xff) is not valid UTF-8; lifeboat reads manifests as UTF-8, as b3sum writes them"#,
-            format!("{A}  c\u{fffd}d")
+            r#"{EXP} "{A}  c{}d": byte 68 (0xff) is not valid UTF-8; lifeboat reads manifests as UTF-8, as b3sum writes them"#,
+            char::REPLACEMENT_CHARACTER
         )
     );
 }
