@@ -24,9 +24,16 @@ pub(super) fn sample_count(total: usize, size: SampleSize) -> usize {
 }
 
 pub(super) fn choose(paths: &[&str], count: usize, seed: u64) -> Vec<usize> {
-    // Step 1: the entries in path byte order; equal paths keep their input order.
-    let mut order: Vec<usize> = (0..paths.len()).collect();
-    order.sort_by(|&a, &b| paths[a].as_bytes().cmp(paths[b].as_bytes()));
+    // Step 1: the entries in path byte order; equal paths keep their input order. Sorting
+    // (bytes, index) pairs rather than indices into `paths` saves an indirection per
+    // comparison, and the index makes the unstable (faster) sort deterministic.
+    let mut keyed: Vec<(&[u8], usize)> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.as_bytes(), i))
+        .collect();
+    keyed.sort_unstable();
+    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
     let n = order.len();
     if count >= n {
         return order;

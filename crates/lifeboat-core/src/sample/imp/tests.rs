@@ -145,6 +145,17 @@ fn path_order_is_by_bytes() {
 }
 
 #[test]
+fn equal_paths_keep_input_order() {
+    // Manifests refuse duplicates, but `choose` is public: ties must still be deterministic.
+    assert_eq!(choose(&["b", "a", "b", "a"], 4, 0), [1, 3, 0, 2]);
+    let refs = ["x"; 50];
+    for seed in 0..20 {
+        let chosen = choose(&refs, 5, seed);
+        assert!(chosen.windows(2).all(|w| w[0] < w[1]), "{chosen:?}");
+    }
+}
+
+#[test]
 fn edge_cases() {
     assert!(choose(&[], 3, 1).is_empty());
     assert!(choose(&["a", "b"], 0, 1).is_empty());
