@@ -1,1 +1,39 @@
-fn main() {}
+//! The `lifeboat` binary: command-line parsing, logging set-up and exit codes. Glue only: the
+//! work happens in `lifeboat-runner`, `lifeboat-evidence` and the crates below them.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+mod drill;
+mod exit_codes;
+mod load;
+mod manifest;
+mod progress;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    init_logging(args.verbose);
+    let code = match args.command {
+        cli::Command::Validate(a) => load::validate(a),
+        cli::Command::Drill(a) => drill::drill(a),
+        cli::Command::Manifest(a) => manifest::manifest(a),
+    };
+    ExitCode::from(code)
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter =
+        EnvFilter::try_from_env("LIFEBOAT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -527,7 +527,11 @@ impl Drill<'_> {
         let mut stream = futures::stream::iter(jobs.into_iter().enumerate())
             .map(|(i, job)| {
                 let progress = progress.clone();
-                async move { (i, restore::restore_file(source, job, dest, progress).await) }
+                async move {
+                    let verdict =
+                        restore::restore_file(source, point_id, job, dest, progress).await;
+                    (i, verdict)
+                }
             })
             // A few more in flight than cores, so I/O waits overlap with hashing.
             .buffer_unordered(parallel * 2);

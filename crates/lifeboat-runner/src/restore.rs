@@ -41,9 +41,11 @@ pub enum FileVerdict {
     Abort(String),
 }
 
-/// Restores `job` from `source` into `dest_root` (`None`: verify only, nothing written).
+/// Restores `job` from recovery point `point` of `source` into `dest_root` (`None`: verify
+/// only, nothing written).
 pub async fn restore_file(
     source: &Source,
+    point: &str,
     job: FileJob,
     dest_root: Option<&Path>,
     progress: Arc<dyn Progress>,
@@ -66,11 +68,14 @@ pub async fn restore_file(
     };
 
     // `PATH` first; `PATH.zst` only where `PATH` does not exist.
-    let (object_name, object, compressed) = match source.open_object(&components).await {
+    let (object_name, object, compressed) = match source
+        .open_object(&format!("{point}/{components}"))
+        .await
+    {
         Ok(Some(o)) => (components.clone(), o, false),
         Ok(None) => {
             let zst = format!("{components}.zst");
-            match source.open_object(&zst).await {
+            match source.open_object(&format!("{point}/{zst}")).await {
                 Ok(Some(o)) => (zst, o, true),
                 Ok(None) => {
                     return failed(

@@ -1,0 +1,140 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  done; for a drill: every sampled file restored and verified, every objective met
+  1  a drill ran and failed (hash mismatch, missing object, unsafe path, missed objective...)
+  2  invalid input (runbook or arguments); nothing was run or written
+  3  the drill could not complete (storage unreachable, credentials refused, scratch full)
+
+The runbook format is described in runbooks/README.md.";
+
+/// Backup-verification and disaster-recovery drill runner.
+///
+/// lifeboat restores a seeded sample of files from a backup's recovery points into a scratch
+/// area, verifies their hashes against the manifest the backup job published, measures RTO
+/// and RPO against the runbook's objectives, and leaves an evidence record an auditor can read.
+#[derive(Debug, Parser)]
+#[command(name = "lifeboat", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug). `LIFEBOAT_LOG` overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and validate runbooks; print every problem as FILE:LINE:COLUMN: message.
+    ///
+    /// Exits 0 when every runbook is valid, 2 otherwise. Nothing is run or written.
+    Validate(ValidateArgs),
+    /// Run one drill now and write its evidence.
+    ///
+    /// Lists the recovery points, reads the newest point's manifest, restores a seeded sample
+    /// of its files into the scratch area and verifies their hashes; falls back to older points
+    /// when it fails (`select: latest`). The last line on stdout is the path of the run's
+    /// evidence.json.
+    ///
+    /// Example: lifeboat drill runbooks/nightly-files.yaml --evidence-dir /var/lib/lifeboat/evidence
+    Drill(DrillArgs),
+    /// Print a manifest of every file under DIR, in `sha256sum` / `b3sum` format.
+    ///
+    /// Run it from a backup job to publish the manifest lifeboat verifies against:
+    ///   lifeboat manifest /srv/backup/2026-11-21T020000Z --algorithm sha256 > SHA256SUMS
+    /// Paths are relative to DIR, so `sha256sum -c` run inside DIR accepts the output.
+    Manifest(ManifestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Runbook files (YAML).
+    #[arg(required = true, value_name = "RUNBOOK")]
+    pub runbooks: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The runbook to run (YAML).
+    #[arg(value_name = "RUNBOOK")]
+    pub runbook: PathBuf,
+
+    /// Where evidence is written: DIR/RUNBOOK_NAME/RUN_ID/evidence.json.
+    #[arg(long, value_name = "DIR", default_value = "./evidence")]
+    pub evidence_dir: PathBuf,
+
+    /// Where files are restored; a folder per run is made inside it. Default: the system
+    /// temporary folder.
+    #[arg(long, value_name = "DIR")]
+    pub scratch_dir: Option<PathBuf>,
+
+    /// Seed for the file sample, overriding the runbook's `sample.seed`. The same seed and
+    /// manifest always select the same files.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// The simulated incident time T0 that RPO is measured from (RFC 3339, e.g.
+    /// 2026-11-22T06:00:00Z). Default: now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<jiff::Timestamp>,
+
+    /// Stream and hash without writing restored files to scratch (a cheaper nightly check).
+    #[arg(long)]
+    pub verify_only: bool,
+
+    /// Files verified at once. Default: one per core.
+    #[arg(
+        long,
+        short = 'j',
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
+    pub jobs: usize,
+
+    /// No progress bar and no summary: print only the evidence path.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// The folder to list, recursively (symlinks are not followed).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// The digest algorithm: sha256 (sha256sum format) or blake3 (b3sum format).
+    #[arg(long, short, value_enum)]
+    pub algorithm: AlgorithmArg,
+
+    /// Files hashed at once. Default: one per core.
+    #[arg(
+        long,
+        short = 'j',
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
+    pub jobs: usize,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AlgorithmArg {
+    Sha256,
+    Blake3,
+}
+
+impl From<AlgorithmArg> for lifeboat_core::Algorithm {
+    fn from(a: AlgorithmArg) -> Self {
+        match a {
+            AlgorithmArg::Sha256 => lifeboat_core::Algorithm::Sha256,
+            AlgorithmArg::Blake3 => lifeboat_core::Algorithm::Blake3,
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! `lifeboat drill`: run one drill, write its evidence, print the verdict.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use lifeboat_core::evidence::{Evidence, Mode, Outcome};
+use lifeboat_evidence::markdown::{human_bytes, human_secs};
+use lifeboat_runner::{DrillRequest, NoProgress, Progress};
+
+use crate::cli::DrillArgs;
+use crate::{exit_codes, load, progress};
+
+pub fn drill(args: DrillArgs) -> u8 {
+    let loaded = match load::load(&args.runbook) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
+    let progress: Arc<dyn Progress> = if !args.quiet && std::io::stderr().is_terminal() {
+        Arc::new(progress::Bar::new())
+    } else {
+        Arc::new(NoProgress)
+    };
+    let request = DrillRequest {
+        runbook_path: loaded.path.clone(),
+        runbook_sha256: loaded.sha256.clone(),
+        now: args.now,
+        seed: args.seed,
+        scratch_root: args.scratch_dir.clone().unwrap_or_else(std::env::temp_dir),
+        verify_only: args.verify_only,
+        jobs: args.jobs,
+        mode: Mode::Automatic,
+        progress,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lifeboat: cannot start the async runtime: {e}");
+            return exit_codes::COULD_NOT_COMPLETE;
+        }
+    };
+    let evidence = runtime.block_on(lifeboat_runner::run(&loaded.runbook, request));
+    let path = match lifeboat_evidence::write_run(&args.evidence_dir, &evidence) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("lifeboat: {e}");
+            return exit_codes::COULD_NOT_COMPLETE;
+        }
+    };
+    if !args.quiet {
+        print!("{}", summary(&evidence, std::io::stdout().is_terminal()));
+    }
+    if evidence.outcome == Outcome::Error {
+        if let Some(r) = &evidence.reason {
+            eprintln!("lifeboat: the drill could not complete: {r}");
+        }
+    }
+    println!("{}", path.display());
+    match evidence.outcome {
+        Outcome::Passed => exit_codes::OK,
+        Outcome::Failed => exit_codes::DRILL_FAILED,
+        Outcome::Error => exit_codes::COULD_NOT_COMPLETE,
+    }
+}
+
+/// Failed files listed per point on the terminal; the evidence lists them all.
+const MAX_FAILED_SHOWN: usize = 10;
+
+/// The verdict a person takes in at a glance: outcome, RTO and RPO against objectives, the
+/// points tried, and every failed file with its reason.
+pub fn summary(ev: &Evidence, color: bool) -> String {
+    use std::fmt::Write;
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let verdict = match ev.outcome {
+        Outcome::Passed => paint("1;32", "PASSED"),
+        Outcome::Failed => paint("1;31", "FAILED"),
+        Outcome::Error => paint("1;33", "ERROR"),
+    };
+    let mut s = String::new();
+    let _ = writeln!(s, "{verdict}  {}  (run {})", ev.runbook.name, ev.run_id);
+    if let Some(r) = &ev.reason {
+        let _ = writeln!(s, "  {r}");
+    }
+    let objective_line =
+        |label: &str, objective: Option<u64>, measured: Option<f64>, met: Option<bool>| {
+            let measured = measured.map_or("—".to_string(), human_secs);
+            let objective = objective.map_or("none".to_string(), |o| human_secs(o as f64));
+            let met = match met {
+                Some(true) => paint("32", "met"),
+                Some(false) => paint("31", "MISSED"),
+                None => String::new(),
+            };
+            format!("  {label}  {measured:<14} objective {objective:<14} {met}")
+        };
+    let _ = writeln!(
+        s,
+        "{}",
+        objective_line(
+            "RTO",
+            ev.objectives.rto_seconds,
+            ev.measured.rto_seconds,
+            ev.measured.rto_met
+        )
+    );
+    let _ = writeln!(
+        s,
+        "{}",
+        objective_line(
+            "RPO",
+            ev.objectives.rpo_seconds,
+            ev.measured.rpo_seconds,
+            ev.measured.rpo_met
+        )
+    );
+    for p in &ev.recovery_points {
+        let ok = p
+            .files
+            .iter()
+            .filter(|f| f.outcome == Outcome::Passed)
+            .count();
+        let bytes: u64 = p.files.iter().map(|f| f.bytes).sum();
+        let mark = if p.outcome == Outcome::Passed {
+            paint("32", "passed")
+        } else {
+            paint("31", "failed")
+        };
+        let _ = writeln!(
+            s,
+            "  point {}  {mark}  {ok}/{} files verified, {}{}",
+            p.id,
+            p.files.len(),
+            human_bytes(bytes),
+            p.reason
+                .as_ref()
+                .map(|r| format!("  ({r})"))
+                .unwrap_or_default()
+        );
+        let failed: Vec<_> = p
+            .files
+            .iter()
+            .filter(|f| f.outcome != Outcome::Passed)
+            .collect();
+        for f in failed.iter().take(MAX_FAILED_SHOWN) {
+            let _ = writeln!(s, "    {}  {}", f.path, f.reason.as_deref().unwrap_or(""));
+        }
+        if failed.len() > MAX_FAILED_SHOWN {
+            let _ = writeln!(
+                s,
+                "    ... and {} more failed files (all are in report.md and evidence.json)",
+                failed.len() - MAX_FAILED_SHOWN
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "  sample seed {} (re-run with --seed {} --now {} to verify the same files)",
+        ev.sample.seed, ev.sample.seed, ev.t0
+    );
+    s
+}

@@ -1,0 +1,66 @@
+//! Reading runbook files, and `lifeboat validate`.
+
+use std::io::Read;
+use std::path::Path;
+
+use lifeboat_core::runbook::{MAX_RUNBOOK_BYTES, Runbook, RunbookError};
+use sha2::Digest;
+
+use crate::cli::ValidateArgs;
+use crate::exit_codes;
+
+/// A validated runbook and the facts about its file the evidence records.
+pub struct Loaded {
+    pub runbook: Runbook,
+    /// Lowercase hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// The path as the user gave it.
+    pub path: String,
+}
+
+/// Reads and validates a runbook. The error is ready to print: one `FILE:LINE:COLUMN: message`
+/// line per problem.
+pub fn load(path: &Path) -> Result<Loaded, String> {
+    let shown = path.display().to_string();
+    let mut bytes = Vec::new();
+    // Read one byte past the cap, so an oversized file is refused without loading it whole.
+    let read = std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_RUNBOOK_BYTES as u64 + 1).read_to_end(&mut bytes));
+    if let Err(e) = read {
+        return Err(format!("{shown}:1:1: cannot read the runbook: {e}"));
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    match lifeboat_core::runbook::parse_bytes(&bytes, &shown, &env) {
+        Ok(runbook) => {
+            let unsupported = lifeboat_runner::unsupported_steps(&runbook);
+            if !unsupported.is_empty() {
+                return Err(format!(
+                    "{shown}:1:1: steps of kind {} are validated but not executed by this version \
+                     of lifeboat; remove them or upgrade",
+                    unsupported.join(", ")
+                ));
+            }
+            Ok(Loaded {
+                runbook,
+                sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+                path: shown,
+            })
+        }
+        Err(RunbookError { file, problems }) => Err(RunbookError { file, problems }.to_string()),
+    }
+}
+
+/// `lifeboat validate RUNBOOK...`: every problem of every file, then exit 0 or 2.
+pub fn validate(args: ValidateArgs) -> u8 {
+    let mut code = exit_codes::OK;
+    for path in &args.runbooks {
+        match load(path) {
+            Ok(l) => println!("{}: ok ({})", l.path, l.runbook.name),
+            Err(e) => {
+                eprintln!("{e}");
+                code = exit_codes::INVALID_INPUT;
+            }
+        }
+    }
+    code
+}
