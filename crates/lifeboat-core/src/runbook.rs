@@ -223,4 +223,50 @@ pub fn parse(
     raw::parse(text, file, env)
 }
 
+/// Like [`parse`], for a file's bytes as read. Refuses, as a problem at the start of the file
+/// or at the offending byte, input over [`MAX_RUNBOOK_BYTES`] and input that is not UTF-8.
+pub fn parse_bytes(
+    bytes: &[u8],
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Runbook, RunbookError> {
+    raw::parse_bytes(bytes, file, env)
+}
+
+/// The time a recovery point's name stands for, under `recovery_points.time: name`:
+/// `format` is `time_format` (`None`: RFC 3339). Names without an offset are UTC. The error
+/// names the name and the format. Validation checked the format with this same function.
+pub fn point_time_from_name(format: Option<&str>, name: &str) -> Result<jiff::Timestamp, String> {
+    time_format::time_from_name(format, name)
+}
+
+/// How `schedule` is read: POSIX cron, 5 fields, or 6 with seconds first; no year field.
+fn cron_parser() -> croner::parser::CronParser {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Optional)
+        .year(croner::parser::Year::Disallowed)
+        .build()
+}
+
+impl ScheduleSpec {
+    /// The cron expression, parsed exactly as validation parsed it.
+    pub fn to_cron(&self) -> Result<croner::Cron, String> {
+        cron_parser()
+            .parse(&self.cron)
+            .map_err(|e| format!("invalid cron expression \"{}\": {e}", self.cron))
+    }
+
+    /// The schedule's time zone.
+    pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, String> {
+        jiff::tz::TimeZone::get(&self.timezone)
+            .map_err(|e| format!("unknown time zone \"{}\": {e}", self.timezone))
+    }
+}
+
+pub use options::{OptionType, SOURCE_OPTIONS, SourceOption, source_option, source_option_keys};
+
+mod options;
 mod raw;
+mod time_format;
+mod validate;
+mod wording;
