@@ -288,6 +288,10 @@ fn yaml_options(duplicate_keys: serde_saphyr::DuplicateKeyPolicy) -> serde_saphy
         duplicate_keys: duplicate_keys,
         // YAML 1.1 spellings (`yes`, `on`) read as booleans surprise people; only true/false.
         strict_booleans: true,
+        // Only the schema-free read infers types; there, keep `0755` and `1_000` as written so
+        // messages quote what the file says.
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
         // Problems are printed one per line as FILE:LINE:COLUMN; no multi-line snippets.
         with_snippet: false,
     }

@@ -23,7 +23,7 @@ use crate::duration;
 use crate::evidence::Outcome;
 
 /// The placeholders a `run`/`shell` step may use; the drill substitutes them.
-pub(super) const PLACEHOLDERS: [&str; 2] = ["scratch", "recovery_point"];
+const PLACEHOLDERS: [&str; 2] = ["scratch", "recovery_point"];
 
 const STEP_KINDS: &str = "restore, run, shell, http, approve, wait";
 const NAME_RULE: &str = "[a-z0-9][a-z0-9._-]{0,62}";

@@ -89,3 +89,22 @@ fn alias_bombs_are_cut_short() {
         "rb.yaml:6:1: unknown key `x1`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `steps`, `finally`, `notify`"
     );
 }
+
+#[test]
+fn byte_order_mark_and_crlf_are_accepted() {
+    let crlf = VALID.replace('\n', "\r\n");
+    let with_bom = format!("\u{feff}{crlf}");
+    let expected = runbook::parse(VALID, "rb.yaml", &env).unwrap();
+    assert_eq!(
+        runbook::parse_bytes(with_bom.as_bytes(), "rb.yaml", &env),
+        Ok(expected)
+    );
+    // Positions still count lines and characters of the file as an editor shows them.
+    let broken = format!("\u{feff}{crlf}sample: {{files: 0}}\r\n");
+    assert_eq!(
+        runbook::parse_bytes(broken.as_bytes(), "rb.yaml", &env)
+            .unwrap_err()
+            .to_string(),
+        "rb.yaml:5:17: sample.files: invalid value \"0\": expected a whole number of files, at least 1"
+    );
+}
