@@ -18,6 +18,16 @@ pub fn drill(args: DrillArgs) -> u8 {
             return exit_codes::INVALID_INPUT;
         }
     };
+    let unsupported = lifeboat_runner::unsupported_steps(&loaded.runbook);
+    if !unsupported.is_empty() {
+        eprintln!(
+            "{}:1:1: steps of kind {} are valid but not executed by this version of lifeboat; \
+             nothing was run",
+            loaded.path,
+            unsupported.join(", ")
+        );
+        return exit_codes::INVALID_INPUT;
+    }
     let progress: Arc<dyn Progress> = if !args.quiet && std::io::stderr().is_terminal() {
         Arc::new(progress::Bar::new())
     } else {

@@ -31,21 +31,11 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
     }
     let env = |name: &str| std::env::var(name).ok();
     match lifeboat_core::runbook::parse_bytes(&bytes, &shown, &env) {
-        Ok(runbook) => {
-            let unsupported = lifeboat_runner::unsupported_steps(&runbook);
-            if !unsupported.is_empty() {
-                return Err(format!(
-                    "{shown}:1:1: steps of kind {} are validated but not executed by this version \
-                     of lifeboat; remove them or upgrade",
-                    unsupported.join(", ")
-                ));
-            }
-            Ok(Loaded {
-                runbook,
-                sha256: hex::encode(sha2::Sha256::digest(&bytes)),
-                path: shown,
-            })
-        }
+        Ok(runbook) => Ok(Loaded {
+            runbook,
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            path: shown,
+        }),
         Err(RunbookError { file, problems }) => Err(RunbookError { file, problems }.to_string()),
     }
 }
@@ -55,7 +45,18 @@ pub fn validate(args: ValidateArgs) -> u8 {
     let mut code = exit_codes::OK;
     for path in &args.runbooks {
         match load(path) {
-            Ok(l) => println!("{}: ok ({})", l.path, l.runbook.name),
+            Ok(l) => {
+                println!("{}: ok ({})", l.path, l.runbook.name);
+                let unsupported = lifeboat_runner::unsupported_steps(&l.runbook);
+                if !unsupported.is_empty() {
+                    eprintln!(
+                        "{}: note: steps of kind {} are valid but not executed by this version; \
+                         `lifeboat drill` refuses this runbook until they are",
+                        l.path,
+                        unsupported.join(", ")
+                    );
+                }
+            }
             Err(e) => {
                 eprintln!("{e}");
                 code = exit_codes::INVALID_INPUT;

@@ -78,16 +78,22 @@ impl std::fmt::Debug for DrillRequest {
     }
 }
 
-/// Step kinds this version can execute. Others are validated by the runbook parser but refused
-/// before a drill starts (see [`unsupported_steps`]), so a drill never half-runs a runbook.
+/// Step kinds (each named once, in runbook order) this version cannot execute yet. They are
+/// valid runbook v1, but a drill refuses them before it starts, so it never half-runs a
+/// runbook.
 pub fn unsupported_steps(runbook: &Runbook) -> Vec<String> {
     runbook
         .steps
         .iter()
         .chain(runbook.finally.iter())
         .filter(|s| !matches!(s.kind, StepKind::Restore))
-        .map(|s| step_kind_name(&s.kind).to_string())
-        .collect()
+        .map(|s| step_kind_name(&s.kind))
+        .fold(Vec::new(), |mut kinds, k| {
+            if !kinds.iter().any(|x| x == k) {
+                kinds.push(k.to_string());
+            }
+            kinds
+        })
 }
 
 fn step_kind_name(kind: &StepKind) -> &'static str {
