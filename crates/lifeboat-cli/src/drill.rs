@@ -65,10 +65,10 @@ pub fn drill(args: DrillArgs) -> u8 {
     if !args.quiet {
         print!("{}", summary(&evidence, std::io::stdout().is_terminal()));
     }
-    if evidence.outcome == Outcome::Error {
-        if let Some(r) = &evidence.reason {
-            eprintln!("lifeboat: the drill could not complete: {r}");
-        }
+    if evidence.outcome == Outcome::Error
+        && let Some(r) = &evidence.reason
+    {
+        eprintln!("lifeboat: the drill could not complete: {r}");
     }
     println!("{}", path.display());
     match evidence.outcome {

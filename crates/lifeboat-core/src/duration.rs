@@ -10,7 +10,8 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     imp::parse(text)
 }
 
-/// Formats whole seconds the way runbooks write them, e.g. `1h30m`, `26h`, `0s`.
+/// Formats whole seconds the way runbooks write them: every non-zero unit, largest first,
+/// e.g. `1h30m`, `1d2h` (for 26 hours), `0s`.
 pub fn format(d: Duration) -> String {
     imp::format(d)
 }

@@ -206,8 +206,7 @@ fn cell(s: &str) -> String {
 }
 
 fn text(s: &str) -> String {
-    s.replace('\n', " ")
-        .replace('\r', " ")
+    s.replace(['\n', '\r'], " ")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }

@@ -1,7 +1,7 @@
 //! Recovery point discovery: which children of the source are points, and when each was taken.
 
 use futures::{StreamExt, TryStreamExt};
-use jiff::{Timestamp, tz::TimeZone};
+use jiff::Timestamp;
 use lifeboat_core::runbook::{PointTime, Runbook};
 use lifeboat_storage::{Source, StorageError};
 
@@ -46,9 +46,10 @@ pub async fn candidates(
     match &runbook.recovery_points.time {
         PointTime::Name { format } => {
             for id in children {
-                match time_from_name(&id, format.as_deref()) {
-                    Some(time) => found.push(Candidate { id, time }),
-                    None => census.unparsable += 1,
+                // The same rule the runbook validator checks `time_format` with.
+                match lifeboat_core::runbook::point_time_from_name(format.as_deref(), &id) {
+                    Ok(time) => found.push(Candidate { id, time }),
+                    Err(_) => census.unparsable += 1,
                 }
             }
         }
@@ -91,42 +92,4 @@ pub async fn candidates(
     });
     found.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| b.id.cmp(&a.id)));
     Ok((found, census))
-}
-
-/// Parses a point's name as its time: with a strftime `format` (UTC unless the format holds an
-/// offset), or as RFC 3339.
-pub fn time_from_name(name: &str, format: Option<&str>) -> Option<Timestamp> {
-    match format {
-        None => name.parse::<Timestamp>().ok(),
-        Some(fmt) => {
-            let tm = jiff::fmt::strtime::parse(fmt, name).ok()?;
-            if let Ok(ts) = tm.to_timestamp() {
-                return Some(ts);
-            }
-            let dt = tm.to_datetime().ok()?;
-            dt.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp())
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_parse_with_format_in_utc() {
-        let t = time_from_name("2026-11-21T020000Z", Some("%Y-%m-%dT%H%M%SZ")).unwrap();
-        assert_eq!(t.to_string(), "2026-11-21T02:00:00Z");
-        // A format with an offset is honoured.
-        let t = time_from_name("2026-11-21 02:00 +0100", Some("%Y-%m-%d %H:%M %z")).unwrap();
-        assert_eq!(t.to_string(), "2026-11-21T01:00:00Z");
-        assert_eq!(time_from_name("latest", Some("%Y-%m-%dT%H%M%SZ")), None);
-    }
-
-    #[test]
-    fn names_default_to_rfc3339() {
-        let t = time_from_name("2026-11-21T02:00:00Z", None).unwrap();
-        assert_eq!(t.as_second(), 1_795_226_400);
-        assert_eq!(time_from_name("2026-11-21", None), None);
-    }
 }

@@ -232,10 +232,11 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         Keep::Never => false,
     };
     let scratch_exists = scratch.exists();
-    if !keep && scratch_exists {
-        if let Err(e) = std::fs::remove_dir_all(&scratch) {
-            tracing::warn!("could not remove scratch folder {}: {e}", scratch.display());
-        }
+    if !keep
+        && scratch_exists
+        && let Err(e) = std::fs::remove_dir_all(&scratch)
+    {
+        tracing::warn!("could not remove scratch folder {}: {e}", scratch.display());
     }
 
     Evidence {
