@@ -155,8 +155,12 @@ fn secs_opt(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_string(), human_secs)
 }
 
-/// `12.5s`, `1h 30m 0s`, `1d 2h 0m 0s`.
+/// `0.04s`, `12.5s`, `1h 30m 0s`, `1d 2h 0m 0s`.
 pub fn human_secs(v: f64) -> String {
+    if v < 10.0 {
+        // Sub-second restores are common on small samples: keep them distinguishable from 0.
+        return format!("{v:.2}s");
+    }
     if v < 60.0 {
         return format!("{v:.1}s");
     }
@@ -217,6 +221,7 @@ mod tests {
 
     #[test]
     fn durations_read_like_a_person_writes_them() {
+        assert_eq!(human_secs(0.041), "0.04s");
         assert_eq!(human_secs(12.46), "12.5s");
         assert_eq!(human_secs(5400.0), "1h 30m 0s");
         assert_eq!(human_secs(93_600.0), "1d 2h 0m 0s");
