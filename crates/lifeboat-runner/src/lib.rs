@@ -82,12 +82,18 @@ impl std::fmt::Debug for DrillRequest {
 /// valid runbook v1, but a drill refuses them before it starts, so it never half-runs a
 /// runbook.
 pub fn unsupported_steps(runbook: &Runbook) -> Vec<String> {
-    runbook
+    let in_steps = runbook
         .steps
         .iter()
-        .chain(runbook.finally.iter())
-        .filter(|s| !matches!(s.kind, StepKind::Restore))
-        .map(|s| step_kind_name(&s.kind))
+        .filter(|s| !matches!(s.kind, StepKind::Restore | StepKind::Wait(_)))
+        .map(|s| step_kind_name(&s.kind));
+    // `finally` is not executed at all yet, whatever its steps are.
+    let in_finally = (!runbook.finally.is_empty()).then_some("finally");
+    // Silently not notifying would be worse than refusing: someone relies on that alert.
+    let notify = (!runbook.notify.is_empty()).then_some("notify");
+    in_steps
+        .chain(in_finally)
+        .chain(notify)
         .fold(Vec::new(), |mut kinds, k| {
             if !kinds.iter().any(|x| x == k) {
                 kinds.push(k.to_string());
@@ -488,6 +494,20 @@ impl Drill<'_> {
                         result.reason = reason;
                         break;
                     }
+                }
+                StepKind::Wait(d) => {
+                    // A fixed pause (e.g. for replication to settle); it counts toward RTO.
+                    let step_started = Timestamp::now();
+                    tokio::time::sleep(*d).await;
+                    result.steps.push(StepResult {
+                        kind: "wait".into(),
+                        name: step.name.clone(),
+                        started_at: step_started,
+                        finished_at: Timestamp::now(),
+                        outcome: Outcome::Passed,
+                        reason: None,
+                        detail: None,
+                    });
                 }
                 other => {
                     // Refused before the drill starts (see `unsupported_steps`); kept total.
