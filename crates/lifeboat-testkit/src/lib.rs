@@ -1,1 +1,60 @@
-//! lifeboat-testkit (in progress).
+//! Real backup sets on disk, and real damage to them, for lifeboat's integration tests,
+//! examples and benches.
+//!
+//! A [`BackupSet`] is a source folder; each [`Point`] is a recovery point folder holding real
+//! objects (plain, or zstd-compressed as `PATH.zst`) and a `sha256sum` / `b3sum` manifest of
+//! the uncompressed bytes. After the manifest is written, a point can be damaged the ways
+//! backups really break: a flipped byte, a truncated or missing object, a corrupt or cut
+//! zstd frame, a hostile or malformed manifest line.
+//!
+//! This crate deliberately hashes with `sha2` / `blake3` directly and shares no code with
+//! lifeboat itself, so a bug in lifeboat's manifest or hashing code cannot hide in the
+//! fixtures that are meant to catch it. Content comes from a seeded SplitMix64
+//! ([`prng`]), so every fixture is the same bytes on every run. Not shipped.
+//!
+//! ```no_run
+//! use lifeboat_testkit::{BackupSet, Format};
+//! let set = BackupSet::new("/tmp/example-source");
+//! let p = set
+//!     .point("2026-11-21T020000Z")
+//!     .file("etc/app.conf", b"port = 8080\n")
+//!     .random_file("data/blob.bin", 1 << 20, 7)
+//!     .zst_file("db/dump.sql", b"INSERT INTO t VALUES (1);\n")
+//!     .manifest(Format::Sha256sum);
+//! p.flip_byte("data/blob.bin", 4096);
+//! ```
+
+pub mod backup;
+pub mod prng;
+pub mod snapshot;
+
+pub use backup::{BackupSet, Entry, Format, Point, file_url, manifest_line, zst_path};
+pub use snapshot::Snapshot;
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Lowercase hex BLAKE3 of `bytes`.
+pub fn blake3_hex(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_match_known_values() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            blake3_hex(b""),
+            "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+        );
+    }
+}
