@@ -1,1 +1,16 @@
-//! Integration tests: drive the real `lifeboat` binary.
+//! lifeboat's integration tests: one binary (ripgrep's `tests/tests.rs` layout) that drives
+//! the real `lifeboat` executable against real backup sets the testkit writes in temporary
+//! folders, and checks exit codes, stdout/stderr and the evidence record against the
+//! interface contract.
+
+mod util;
+
+mod corruption;
+mod evidence;
+mod manifest_cmd;
+mod objectives;
+mod pass;
+mod points;
+mod sampling;
+mod scratch;
+mod validate;

@@ -1,0 +1,111 @@
+//! What a drill touches: never the source, only the scratch area, and the scratch area only
+//! for as long as `scratch.keep` says.
+
+use lifeboat_testkit::{Format, Snapshot};
+use test_case::test_case;
+
+use crate::util::{DAY1, DAY2, Fixture, Runbook, find_files};
+
+#[test]
+fn source_is_byte_for_byte_unchanged() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum)
+        .corrupt_zst("db/dump.sql");
+    fx.standard_point(DAY2, Format::Sha256sum);
+    let before = Snapshot::take(fx.source());
+    assert!(before.files().len() >= 12);
+
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(1); // DAY1 failed, DAY2 was restored: both were read
+    Snapshot::take(fx.source()).assert_unchanged_since(&before);
+}
+
+#[test]
+fn keep_never_removes_the_scratch_area() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(0);
+    let left = Snapshot::take(&fx.scratch_dir());
+    assert!(
+        left.entries.is_empty(),
+        "scratch left behind: {:?}",
+        left.entries.keys()
+    );
+    assert_eq!(d.evidence["scratch"]["kept"], false);
+}
+
+#[test]
+fn keep_always_keeps_the_restored_bytes() {
+    let fx = Fixture::new();
+    let p = fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        keep: "always".into(),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, &[]);
+    d.assert_code(0);
+    assert_eq!(d.evidence["scratch"]["kept"], true);
+    let kept = std::path::PathBuf::from(d.evidence["scratch"]["path"].as_str().unwrap());
+    assert!(kept.starts_with(fx.scratch_dir()), "{}", d.context());
+    for e in p.entries() {
+        let found = find_files(&kept, &e.path);
+        assert_eq!(
+            found.len(),
+            1,
+            "{} restored once under {}",
+            e.path,
+            kept.display()
+        );
+        let bytes = std::fs::read(&found[0]).unwrap();
+        assert_eq!(lifeboat_testkit::sha256_hex(&bytes), e.sha256, "{}", e.path);
+    }
+    // The .zst object was restored decompressed, under its manifest name.
+    assert!(find_files(&kept, "db/dump.sql.zst").is_empty());
+}
+
+#[test_case(true ; "failed drill keeps it")]
+#[test_case(false ; "passed drill removes it")]
+fn keep_on_failure(fail: bool) {
+    let fx = Fixture::new();
+    let p = fx.standard_point(DAY1, Format::Sha256sum);
+    if fail {
+        p.flip_byte("etc/app.conf", 2);
+    }
+    let rb = Runbook {
+        keep: "on-failure".into(),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, &[]);
+    d.assert_code(if fail { 1 } else { 0 });
+    assert_eq!(d.evidence["scratch"]["kept"], fail);
+    let files = Snapshot::take(&fx.scratch_dir()).files().len();
+    if fail {
+        assert!(files > 0, "kept scratch is empty\n{}", d.context());
+    } else {
+        assert_eq!(files, 0);
+    }
+}
+
+#[test]
+fn verify_only_hashes_without_writing() {
+    let fx = Fixture::new();
+    let p = fx.standard_point(DAY1, Format::Sha256sum);
+    p.flip_byte("data/blob.bin", 9);
+    let rb = Runbook {
+        keep: "always".into(),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, &["--verify-only"]);
+    d.assert_code(1);
+    assert_eq!(d.evidence["verify_only"], true);
+    let f = d.file(DAY1, "data/blob.bin");
+    assert_eq!(f["outcome"], "failed");
+    assert!(f["actual"].is_string(), "still hashed: {f}");
+    assert_eq!(
+        d.file(DAY1, "db/dump.sql")["actual"],
+        p.entry("db/dump.sql").sha256
+    );
+    let files = Snapshot::take(&fx.scratch_dir()).files().len();
+    assert_eq!(files, 0, "--verify-only wrote into scratch");
+}
