@@ -33,6 +33,22 @@ pub struct FileJob {
     pub algorithm: Algorithm,
 }
 
+impl FileJob {
+    /// This file failed before any byte was verified.
+    fn failed(&self, object: Option<String>, reason: String) -> FileVerdict {
+        FileVerdict::Done(FileResult {
+            path: self.path.clone(),
+            outcome: Outcome::Failed,
+            algorithm: self.algorithm,
+            expected: self.expected.clone(),
+            actual: None,
+            bytes: 0,
+            object,
+            reason: Some(reason),
+        })
+    }
+}
+
 /// The result of one file: a finding, or a reason the whole drill cannot go on.
 #[derive(Debug)]
 pub enum FileVerdict {
@@ -50,18 +66,7 @@ pub async fn restore_file(
     dest_root: Option<&Path>,
     progress: Arc<dyn Progress>,
 ) -> FileVerdict {
-    let failed = |object: Option<String>, reason: String| {
-        FileVerdict::Done(FileResult {
-            path: job.path.clone(),
-            outcome: Outcome::Failed,
-            algorithm: job.algorithm,
-            expected: job.expected.clone(),
-            actual: None,
-            bytes: 0,
-            object,
-            reason: Some(reason),
-        })
-    };
+    let failed = |object: Option<String>, reason: String| job.failed(object, reason);
     let components = match lifeboat_core::manifest::safe_components(&job.path) {
         Ok(c) => c.join("/"),
         Err(reason) => return failed(None, reason),
@@ -185,16 +190,7 @@ fn storage_verdict(e: StorageError, job: &FileJob, object: Option<String>) -> Fi
     match e {
         // A local object that exists but cannot be opened is a finding about the backup.
         StorageError::Unavailable { .. } if object.is_some() && is_local_io(&e) => {
-            FileVerdict::Done(FileResult {
-                path: job.path.clone(),
-                outcome: Outcome::Failed,
-                algorithm: job.algorithm,
-                expected: job.expected.clone(),
-                actual: None,
-                bytes: 0,
-                object,
-                reason: Some(format!("I/O error: {e}")),
-            })
+            job.failed(object, format!("I/O error: {e}"))
         }
         e => FileVerdict::Abort(e.to_string()),
     }
