@@ -88,55 +88,16 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
                 retry_timeout: timeout,
             };
             let store: Arc<dyn ObjectStore> = if spec.kind == SourceKind::S3 {
-                let mut b = AmazonS3Builder::from_env()
+                let b = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
                     .with_retry(retry);
-                b = b.with_config(
-                    AmazonS3ConfigKey::Client(ClientConfigKey::ReadTimeout),
-                    format!("{}s", read_timeout.as_secs().max(1)),
-                );
-                // Whole-request timeouts would cut off large restores: rely on the read timeout.
-                b = b.with_config(
-                    AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
-                    "24h".to_string(),
-                );
-                for (k, v) in store_options(spec) {
-                    let key = if CLIENT_OPTIONS.contains(&k) {
-                        AmazonS3ConfigKey::Client(
-                            ClientConfigKey::from_str(k)
-                                .map_err(|_| config_err(format!("unknown option `{k}`")))?,
-                        )
-                    } else {
-                        AmazonS3ConfigKey::from_str(k)
-                            .map_err(|_| config_err(format!("unknown S3 option `{k}`")))?
-                    };
-                    b = b.with_config(key, v);
-                }
+                let b = configure(b, spec, read_timeout, "S3").map_err(config_err)?;
                 Arc::new(b.build().map_err(|e| config_err(builder_hint(spec, &e)))?)
             } else {
-                let mut b = MicrosoftAzureBuilder::from_env()
+                let b = MicrosoftAzureBuilder::from_env()
                     .with_container_name(bucket)
                     .with_retry(retry);
-                b = b.with_config(
-                    AzureConfigKey::Client(ClientConfigKey::ReadTimeout),
-                    format!("{}s", read_timeout.as_secs().max(1)),
-                );
-                b = b.with_config(
-                    AzureConfigKey::Client(ClientConfigKey::Timeout),
-                    "24h".to_string(),
-                );
-                for (k, v) in store_options(spec) {
-                    let key = if CLIENT_OPTIONS.contains(&k) {
-                        AzureConfigKey::Client(
-                            ClientConfigKey::from_str(k)
-                                .map_err(|_| config_err(format!("unknown option `{k}`")))?,
-                        )
-                    } else {
-                        AzureConfigKey::from_str(k)
-                            .map_err(|_| config_err(format!("unknown Azure option `{k}`")))?
-                    };
-                    b = b.with_config(key, v);
-                }
+                let b = configure(b, spec, read_timeout, "Azure").map_err(config_err)?;
                 Arc::new(b.build().map_err(|e| config_err(builder_hint(spec, &e)))?)
             };
             Ok(Source {
@@ -148,6 +109,60 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
             })
         }
     }
+}
+
+/// The one thing lifeboat needs from a cloud store builder: set a config key by name.
+trait StoreBuilder: Sized {
+    type Key: FromStr;
+    fn client_key(key: ClientConfigKey) -> Self::Key;
+    fn with_key(self, key: Self::Key, value: String) -> Self;
+}
+
+impl StoreBuilder for AmazonS3Builder {
+    type Key = AmazonS3ConfigKey;
+    fn client_key(key: ClientConfigKey) -> Self::Key {
+        AmazonS3ConfigKey::Client(key)
+    }
+    fn with_key(self, key: Self::Key, value: String) -> Self {
+        self.with_config(key, value)
+    }
+}
+
+impl StoreBuilder for MicrosoftAzureBuilder {
+    type Key = AzureConfigKey;
+    fn client_key(key: ClientConfigKey) -> Self::Key {
+        AzureConfigKey::Client(key)
+    }
+    fn with_key(self, key: Self::Key, value: String) -> Self {
+        self.with_config(key, value)
+    }
+}
+
+/// Applies lifeboat's timeouts and the runbook's `source.options` to a cloud store builder.
+/// `backend` only names the store in the error for an unknown option.
+fn configure<B: StoreBuilder>(
+    builder: B,
+    spec: &SourceSpec,
+    read_timeout: Duration,
+    backend: &str,
+) -> Result<B, String> {
+    let mut b = builder.with_key(
+        B::client_key(ClientConfigKey::ReadTimeout),
+        format!("{}s", read_timeout.as_secs().max(1)),
+    );
+    // Whole-request timeouts would cut off large restores: rely on the read timeout.
+    b = b.with_key(B::client_key(ClientConfigKey::Timeout), "24h".to_string());
+    for (k, v) in store_options(spec) {
+        let key = if CLIENT_OPTIONS.contains(&k) {
+            B::client_key(
+                ClientConfigKey::from_str(k).map_err(|_| format!("unknown option `{k}`"))?,
+            )
+        } else {
+            B::Key::from_str(k).map_err(|_| format!("unknown {backend} option `{k}`"))?
+        };
+        b = b.with_key(key, v.to_string());
+    }
+    Ok(b)
 }
 
 fn store_options(spec: &SourceSpec) -> impl Iterator<Item = (&str, &str)> {
