@@ -88,10 +88,10 @@ pub async fn restore_file(
                         format!("missing object: neither {components} nor {components}.zst exists"),
                     );
                 }
-                Err(e) => return storage_verdict(e, &job, Some(zst)),
+                Err(e) => return storage_verdict(e, &job, zst),
             }
         }
-        Err(e) => return storage_verdict(e, &job, Some(components)),
+        Err(e) => return storage_verdict(e, &job, components),
     };
 
     let dest = match dest_root {
@@ -186,18 +186,14 @@ pub async fn restore_file(
     }
 }
 
-fn storage_verdict(e: StorageError, job: &FileJob, object: Option<String>) -> FileVerdict {
-    match e {
+fn storage_verdict(e: StorageError, job: &FileJob, object: String) -> FileVerdict {
+    match &e {
         // A local object that exists but cannot be opened is a finding about the backup.
-        StorageError::Unavailable { .. } if object.is_some() && is_local_io(&e) => {
-            job.failed(object, format!("I/O error: {e}"))
+        StorageError::Unavailable { url, .. } if url.starts_with("file://") => {
+            job.failed(Some(object), format!("I/O error: {e}"))
         }
-        e => FileVerdict::Abort(e.to_string()),
+        _ => FileVerdict::Abort(e.to_string()),
     }
-}
-
-fn is_local_io(e: &StorageError) -> bool {
-    matches!(e, StorageError::Unavailable { url, .. } if url.starts_with("file://"))
 }
 
 /// Creates the destination file and its folders. `create_new` refuses to follow or reuse
