@@ -16,15 +16,22 @@ use crate::{Source, SourceKind, SourceSpec, StorageError};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default bound on a stalled read (`source.options.read_timeout`).
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default number of ranged GETs in flight for one large object (`source.options.parallel_reads`).
+pub const DEFAULT_PARALLEL_READS: usize = 4;
 
 /// Options lifeboat itself interprets rather than passing to the store builder.
-const LIFEBOAT_OPTIONS: &[&str] = &["timeout", "read_timeout"];
+const LIFEBOAT_OPTIONS: &[&str] = &["timeout", "read_timeout", "parallel_reads"];
 /// Options that configure the HTTP client rather than the store.
 const CLIENT_OPTIONS: &[&str] = &["allow_http", "connect_timeout"];
 
 pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
     let timeout = duration_option(spec, "timeout", DEFAULT_TIMEOUT)?;
     let read_timeout = duration_option(spec, "read_timeout", DEFAULT_READ_TIMEOUT)?;
+    let read_plan = crate::remote::ReadPlan {
+        parallel: count_option(spec, "parallel_reads", DEFAULT_PARALLEL_READS)?,
+        part_size: crate::remote::PART_SIZE,
+        threshold: crate::remote::PARALLEL_THRESHOLD,
+    };
     let url = spec.url.clone();
     let config_err = |detail: String| StorageError::Config {
         url: url.clone(),
@@ -66,6 +73,7 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
                 local_root: Some(root),
                 url,
                 timeout,
+                read_plan,
             })
         }
         SourceKind::S3 | SourceKind::Azure => {
@@ -98,6 +106,7 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
                     .with_container_name(bucket)
                     .with_retry(retry);
                 let b = configure(b, spec, read_timeout, "Azure").map_err(config_err)?;
+                let b = emulator_at_endpoint(b, spec);
                 Arc::new(b.build().map_err(|e| config_err(builder_hint(spec, &e)))?)
             };
             Ok(Source {
@@ -106,6 +115,7 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
                 local_root: None,
                 url,
                 timeout,
+                read_plan,
             })
         }
     }
@@ -165,11 +175,69 @@ fn configure<B: StoreBuilder>(
     Ok(b)
 }
 
+/// Azurite's well-known development account and key: published by Microsoft, not a secret.
+const EMULATOR_ACCOUNT: &str = "devstoreaccount1";
+const EMULATOR_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// object_store ignores `endpoint` when `use_emulator` is on (it reads the emulator's address
+/// from `AZURITE_BLOB_STORAGE_URL` or assumes port 10000). A runbook that names both means
+/// "Azurite, at this address": configure exactly that — path-style URLs under the account,
+/// the development account and key unless given, plain http allowed.
+fn emulator_at_endpoint(b: MicrosoftAzureBuilder, spec: &SourceSpec) -> MicrosoftAzureBuilder {
+    let emulator = spec
+        .options
+        .get("use_emulator")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let Some(endpoint) = spec.options.get("endpoint").filter(|_| emulator) else {
+        return b;
+    };
+    let account = spec
+        .options
+        .get("account_name")
+        .map_or(EMULATOR_ACCOUNT, String::as_str);
+    let endpoint = endpoint.trim_end_matches('/');
+    // Azurite serves path-style: http://HOST:PORT/ACCOUNT/CONTAINER/BLOB.
+    let has_path = endpoint
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains('/'));
+    let endpoint = if has_path {
+        endpoint.to_owned()
+    } else {
+        format!("{endpoint}/{account}")
+    };
+    let mut b = b
+        .with_use_emulator(false)
+        .with_endpoint(endpoint)
+        .with_account(account)
+        .with_allow_http(true);
+    let has_credential = ["access_key", "sas_token", "bearer_token"]
+        .iter()
+        .any(|k| spec.options.contains_key(*k));
+    if !has_credential {
+        b = b.with_access_key(EMULATOR_KEY);
+    }
+    b
+}
+
 fn store_options(spec: &SourceSpec) -> impl Iterator<Item = (&str, &str)> {
     spec.options
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .filter(|(k, _)| !LIFEBOAT_OPTIONS.contains(k))
+}
+
+fn count_option(spec: &SourceSpec, key: &str, default: usize) -> Result<usize, StorageError> {
+    match spec.options.get(key) {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(StorageError::Config {
+                url: spec.url.clone(),
+                detail: format!("source.options.{key}: expected a whole number of 1 or more"),
+            }),
+        },
+    }
 }
 
 fn duration_option(

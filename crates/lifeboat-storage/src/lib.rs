@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
+
 use jiff::Timestamp;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -26,6 +26,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 pub use lifeboat_core::runbook::{SourceKind, SourceSpec};
 
 mod config;
+mod remote;
 
 /// Why a storage operation failed, phrased for the operator. Never holds a credential.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +98,8 @@ pub struct Source {
     url: String,
     /// Bound on one storage operation, retries included.
     timeout: Duration,
+    /// How a large remote object is read (single stream or parallel ranged GETs).
+    read_plan: remote::ReadPlan,
 }
 
 impl std::fmt::Debug for Source {
@@ -199,15 +202,14 @@ impl Source {
         match self.bounded(self.store.get(&path)).await {
             Ok(got) => {
                 let size = got.meta.size;
-                let url = self.url.clone();
-                let rel = rel.to_owned();
-                let stream = got
-                    .into_stream()
-                    .map_err(move |e| StorageError::Unavailable {
-                        url: url.clone(),
-                        detail: format!("reading {rel}: {}", redact(&e.to_string())),
-                    })
-                    .boxed();
+                let stream = remote::body(
+                    Arc::clone(&self.store),
+                    path,
+                    got,
+                    self.read_plan,
+                    self.url.clone(),
+                    rel.to_owned(),
+                );
                 Ok(Some(Object::Stream { stream, size }))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),

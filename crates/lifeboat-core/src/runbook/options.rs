@@ -19,6 +19,8 @@ pub enum OptionType {
     Duration,
     /// One of these words (any letter case).
     OneOf(&'static [&'static str]),
+    /// A whole number in this inclusive range.
+    Count { min: u32, max: u32 },
 }
 
 /// One key allowed under `source.options`.
@@ -36,6 +38,7 @@ pub struct SourceOption {
 }
 
 const ALL: &[SourceKind] = &[SourceKind::File, SourceKind::S3, SourceKind::Azure];
+const CLOUD: &[SourceKind] = &[SourceKind::S3, SourceKind::Azure];
 const S3: &[SourceKind] = &[SourceKind::S3];
 const AZ: &[SourceKind] = &[SourceKind::Azure];
 
@@ -82,6 +85,12 @@ pub const SOURCE_OPTIONS: &[SourceOption] = &[
         "read_timeout",
         Duration,
         "Longest wait for the next bytes of a response before the read counts as failed. Default 30s.",
+    ),
+    opt(
+        CLOUD,
+        "parallel_reads",
+        OptionType::Count { min: 1, max: 64 },
+        "Ranged GETs in flight at once for one object of 16 MiB or more, each 8 MiB and pinned to the object's e-tag; 1 reads every object as one stream. Default 4.",
     ),
     // S3 and S3-compatible stores.
     opt(
@@ -271,6 +280,19 @@ mod tests {
             keys.sort_unstable();
             keys.dedup();
             assert_eq!(keys.len(), count, "{kind:?} lists a key twice");
+        }
+    }
+
+    /// `runbooks/README.md` is the users' reference: every key accepted here must be in it.
+    #[test]
+    fn every_option_is_documented() {
+        let docs = include_str!("../../../../runbooks/README.md");
+        for o in SOURCE_OPTIONS {
+            assert!(
+                docs.contains(&format!("| `{}` |", o.key)),
+                "runbooks/README.md does not document source option `{}`",
+                o.key
+            );
         }
     }
 

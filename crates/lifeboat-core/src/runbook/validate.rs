@@ -435,6 +435,19 @@ fn source_options(
                     None
                 }
             },
+            OptionType::Count { min, max } => match resolved_value.trim().parse::<u32>() {
+                Ok(n) if (min..=max).contains(&n) => Some(n.to_string()),
+                _ => {
+                    c.at(
+                        value,
+                        format!(
+                            "{path}: invalid number {}: expected a whole number from {min} to {max}",
+                            shown()
+                        ),
+                    );
+                    None
+                }
+            },
             OptionType::OneOf(words) => {
                 match words
                     .iter()

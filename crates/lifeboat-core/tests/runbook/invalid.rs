@@ -266,8 +266,32 @@ rb.yaml:6:24: source.options.secret_access_key: environment variable ROTATION is
     source:
       url: s3://bucket/demo
       options:
+        parallel_reads: 0
+"}, "rb.yaml:6:21: source.options.parallel_reads: invalid number \"0\": expected a whole number from 1 to 64" ; "parallel reads zero")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: az://container/demo
+      options:
+        parallel_reads: many
+"}, "rb.yaml:6:21: source.options.parallel_reads: invalid number \"many\": expected a whole number from 1 to 64" ; "parallel reads not a number")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups
+      options:
+        parallel_reads: 4
+"}, "rb.yaml:6:5: source.options.parallel_reads: unknown option for file:// sources: expected one of `timeout`, `read_timeout`" ; "parallel reads on a local source")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: s3://bucket/demo
+      options:
         regoin: eu-west-1
-"}, "rb.yaml:6:5: source.options.regoin: unknown option for s3:// sources: expected one of `timeout`, `read_timeout`, `region`, `endpoint`, `access_key_id`, `secret_access_key`, `session_token`, `allow_http`, `virtual_hosted_style_request`, `skip_signature`, `unsigned_payload`, `checksum_algorithm`, `default_region`, `imdsv1_fallback`, `container_credentials_relative_uri`, `request_payer` (did you mean `region`?)" ; "unknown s3 option")]
+"}, "rb.yaml:6:5: source.options.regoin: unknown option for s3:// sources: expected one of `timeout`, `read_timeout`, `parallel_reads`, `region`, `endpoint`, `access_key_id`, `secret_access_key`, `session_token`, `allow_http`, `virtual_hosted_style_request`, `skip_signature`, `unsigned_payload`, `checksum_algorithm`, `default_region`, `imdsv1_fallback`, `container_credentials_relative_uri`, `request_payer` (did you mean `region`?)" ; "unknown s3 option")]
 #[test_case(indoc! {"
     version: 1
     name: demo
@@ -275,7 +299,7 @@ rb.yaml:6:24: source.options.secret_access_key: environment variable ROTATION is
       url: azure://container/demo
       options:
         region: westeurope
-"}, "rb.yaml:6:5: source.options.region: unknown option for az:// sources: expected one of `timeout`, `read_timeout`, `account_name`, `access_key`, `sas_token`, `bearer_token`, `client_id`, `client_secret`, `tenant_id`, `use_emulator`, `endpoint`, `allow_http`, `use_fabric_endpoint`, `skip_signature`, `msi_endpoint`, `federated_token_file`, `use_azure_cli`" ; "s3 option on azure")]
+"}, "rb.yaml:6:5: source.options.region: unknown option for az:// sources: expected one of `timeout`, `read_timeout`, `parallel_reads`, `account_name`, `access_key`, `sas_token`, `bearer_token`, `client_id`, `client_secret`, `tenant_id`, `use_emulator`, `endpoint`, `allow_http`, `use_fabric_endpoint`, `skip_signature`, `msi_endpoint`, `federated_token_file`, `use_azure_cli`" ; "s3 option on azure")]
 #[test_case(indoc! {"
     version: 1
     name: demo

@@ -1,0 +1,214 @@
+//! Reading one remote object: a single stream, or parallel ranged GETs pinned to its e-tag.
+//!
+//! A single HTTP stream from S3 or Azure tops out well below what a host can hash (tens to a
+//! few hundred MB/s per connection on real clouds), so a large object is fetched as fixed-size
+//! parts over several connections at once, the way the AWS CLI, rclone and azcopy do. The
+//! parts are handed on in order, so the consumer still sees one stream and hashes it in one
+//! pass.
+//!
+//! Every ranged GET carries `If-Match` with the e-tag of the first response: if the object is
+//! replaced while it is being read, the read fails with "changed while being read" instead of
+//! splicing two versions into one hash. A part is handed on only once it arrived whole, so a
+//! transient error inside a part (retried by object_store from where it stopped, with the same
+//! e-tag check) never reaches the hash as a torn or duplicated byte range. Memory is bounded:
+//! at most `parallel` parts in flight plus one waiting in the channel, whatever the object's size.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as StorePath;
+use object_store::{GetOptions, GetRange, GetResult, ObjectStore};
+
+use crate::StorageError;
+
+/// Size of one ranged GET. 8 MiB is what the AWS CLI and rclone use by default: large enough
+/// that per-request latency is amortised, small enough that a few in flight stay cheap.
+pub(crate) const PART_SIZE: u64 = 8 * 1024 * 1024;
+
+/// Objects smaller than this are read with the one GET already under way.
+pub(crate) const PARALLEL_THRESHOLD: u64 = 2 * PART_SIZE;
+
+/// How one object is read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadPlan {
+    /// Ranged GETs in flight at once for a large object; 1 reads everything in one stream.
+    pub parallel: usize,
+    pub part_size: u64,
+    pub threshold: u64,
+}
+
+/// Turns the response of a plain GET into the object's byte stream. `what` names the object
+/// in errors (no credentials: it is the path below the source).
+pub(crate) fn body(
+    store: Arc<dyn ObjectStore>,
+    path: StorePath,
+    first: GetResult,
+    plan: ReadPlan,
+    url: String,
+    what: String,
+) -> BoxStream<'static, Result<Bytes, StorageError>> {
+    let size = first.meta.size;
+    let e_tag = first.meta.e_tag.clone();
+    let error = {
+        let url = url.clone();
+        let what = what.clone();
+        move |e: object_store::Error| read_error(&url, &what, e)
+    };
+    let e_tag = match e_tag {
+        Some(tag) if plan.parallel > 1 && size >= plan.threshold => tag,
+        // Small, or a store without e-tags (ranged reads could not be pinned): one stream.
+        // object_store resumes a broken stream from its offset when the e-tag still matches.
+        _ => return exact_length(first.into_stream().map_err(error).boxed(), size, url, what),
+    };
+
+    // The first part comes from the GET already under way; the rest as ranged GETs.
+    let first_len = plan.part_size.min(size);
+    let head = take_bytes(
+        first.into_stream().map_err(error.clone()).boxed(),
+        first_len,
+    );
+    let ranges: Vec<Range<u64>> = (first_len..size)
+        .step_by(plan.part_size as usize)
+        .map(|start| start..(start + plan.part_size).min(size))
+        .collect();
+
+    // Drive the ranged GETs on their own task so they run while the first part is consumed.
+    // The channel holds one finished part; `buffered` keeps `parallel` requests in flight.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StorageError>>(1);
+    let parallel = plan.parallel;
+    tokio::spawn(async move {
+        let mut parts = futures::stream::iter(ranges)
+            .map(|range| {
+                let store = Arc::clone(&store);
+                let path = path.clone();
+                let e_tag = e_tag.clone();
+                let error = error.clone();
+                async move {
+                    fetch_part(&*store, &path, range, e_tag)
+                        .await
+                        .map_err(error)
+                }
+            })
+            .buffered(parallel);
+        while let Some(part) = parts.next().await {
+            let failed = part.is_err();
+            // A closed channel means the reader gave up: stop fetching.
+            if tx.send(part).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    let rest = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|part| (part, rx))
+    });
+    exact_length(head.chain(rest).boxed(), size, url, what)
+}
+
+/// One part, whole, from a GET of `range` that only succeeds while the object still has
+/// `e_tag`.
+async fn fetch_part(
+    store: &dyn ObjectStore,
+    path: &StorePath,
+    range: Range<u64>,
+    e_tag: String,
+) -> object_store::Result<Bytes> {
+    let want = range.end - range.start;
+    let options = GetOptions {
+        if_match: Some(e_tag),
+        range: Some(GetRange::Bounded(range.clone())),
+        ..GetOptions::default()
+    };
+    let bytes = store.get_opts(path, options).await?.bytes().await?;
+    if bytes.len() as u64 != want {
+        return Err(object_store::Error::Generic {
+            store: "lifeboat",
+            source: format!(
+                "asked for bytes {}..{} and got {} bytes",
+                range.start,
+                range.end,
+                bytes.len()
+            )
+            .into(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// The first `limit` bytes of a stream; the rest of the response is dropped unread.
+fn take_bytes(
+    stream: BoxStream<'static, Result<Bytes, StorageError>>,
+    limit: u64,
+) -> BoxStream<'static, Result<Bytes, StorageError>> {
+    futures::stream::unfold((stream, limit), |(mut stream, left)| async move {
+        if left == 0 {
+            return None;
+        }
+        match stream.next().await? {
+            Ok(mut chunk) => {
+                if chunk.len() as u64 > left {
+                    chunk.truncate(left as usize);
+                }
+                let left = left - chunk.len() as u64;
+                Some((Ok(chunk), (stream, left)))
+            }
+            Err(e) => Some((Err(e), (stream, 0))),
+        }
+    })
+    .boxed()
+}
+
+/// Fails the stream if it ends before or runs past the size the store announced: a body cut
+/// short without a transport error must not pass as a shorter object.
+fn exact_length(
+    stream: BoxStream<'static, Result<Bytes, StorageError>>,
+    size: u64,
+    url: String,
+    what: String,
+) -> BoxStream<'static, Result<Bytes, StorageError>> {
+    futures::stream::unfold((stream, 0u64, false), move |(mut stream, seen, done)| {
+        let url = url.clone();
+        let what = what.clone();
+        async move {
+            if done {
+                return None;
+            }
+            let short = |seen: u64| StorageError::Unavailable {
+                url: url.clone(),
+                detail: format!("reading {what}: the store announced {size} bytes but sent {seen}"),
+            };
+            match stream.next().await {
+                Some(Ok(chunk)) => {
+                    let seen = seen + chunk.len() as u64;
+                    if seen > size {
+                        Some((Err(short(seen)), (stream, seen, true)))
+                    } else {
+                        Some((Ok(chunk), (stream, seen, false)))
+                    }
+                }
+                Some(Err(e)) => Some((Err(e), (stream, seen, true))),
+                None if seen != size => Some((Err(short(seen)), (stream, seen, true))),
+                None => None,
+            }
+        }
+    })
+    .boxed()
+}
+
+fn read_error(url: &str, what: &str, e: object_store::Error) -> StorageError {
+    let changed = matches!(e, object_store::Error::Precondition { .. });
+    let detail = if changed {
+        format!(
+            "reading {what}: the object changed while being read (its e-tag no longer matches); \
+             was the backup rewritten during the drill?"
+        )
+    } else {
+        format!("reading {what}: {}", crate::redact(&e.to_string()))
+    };
+    StorageError::Unavailable {
+        url: url.to_owned(),
+        detail,
+    }
+}
