@@ -25,6 +25,7 @@
 //! ```
 
 pub mod backup;
+pub mod cloud;
 pub mod prng;
 pub mod snapshot;
 
