@@ -5,6 +5,7 @@
 
 mod util;
 
+mod conformance;
 mod corruption;
 mod evidence;
 mod manifest_cmd;

@@ -216,7 +216,7 @@ impl Drill {
     /// Checks the evidence layout the interface promises whenever a drill wrote evidence:
     /// the last stdout line is `EVIDENCE_DIR/RUNBOOK_NAME/RUN_ID/evidence.json`, and
     /// `report.md` is beside it.
-    fn new(out: Output, evidence_dir: &Path) -> Self {
+    pub fn new(out: Output, evidence_dir: &Path) -> Self {
         let mut d = Drill {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
