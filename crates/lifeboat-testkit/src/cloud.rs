@@ -67,14 +67,20 @@ pub struct Servers {
 /// The servers for this process: started on first use, or read from `$LIFEBOAT_TEST_SERVERS_ENV`.
 /// Panics with the script's output when they cannot be started.
 pub fn servers() -> &'static Servers {
-    static SERVERS: OnceLock<Servers> = OnceLock::new();
-    SERVERS.get_or_init(|| {
+    // The outcome is kept, failure included: every test that asks after a failed start fails
+    // with the same message instead of trying (and installing) again.
+    static SERVERS: OnceLock<Result<Servers, String>> = OnceLock::new();
+    let started = SERVERS.get_or_init(|| {
         let env = match std::env::var_os(SERVERS_ENV_VAR) {
-            Some(file) => read_env_file(Path::new(&file)),
-            None => start_servers(),
+            Some(file) => read_env_file(Path::new(&file))?,
+            None => start_servers()?,
         };
         Servers::from_env(&env)
-    })
+    });
+    match started {
+        Ok(servers) => servers,
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// The repository root (this crate lives in `crates/lifeboat-testkit`).
@@ -82,7 +88,7 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn start_servers() -> HashMap<String, String> {
+fn start_servers() -> Result<HashMap<String, String>, String> {
     let run_dir = std::env::temp_dir().join(format!(
         "lifeboat-servers-{}-{}",
         std::process::id(),
@@ -99,48 +105,54 @@ fn start_servers() -> HashMap<String, String> {
         .arg("--ephemeral")
         .stdin(std::process::Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} start failed ({}); the cloud tests need moto, s3s-fs and Azurite\n--- stderr\n{}",
-        script.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} start failed ({}); the cloud tests need moto, s3s-fs and Azurite\n--- stderr\n{}",
+            script.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
     read_env_file(&run_dir.join("env"))
 }
 
 /// Reads `KEY='VALUE'` lines (the format `scripts/servers.sh` writes).
-pub fn read_env_file(path: &Path) -> HashMap<String, String> {
+pub fn read_env_file(path: &Path) -> Result<HashMap<String, String>, String> {
     let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read servers env file {}: {e}", path.display()));
+        .map_err(|e| format!("read servers env file {}: {e}", path.display()))?;
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             let (k, v) = l
                 .split_once('=')
-                .unwrap_or_else(|| panic!("{}: not KEY=VALUE: {l}", path.display()));
+                .ok_or_else(|| format!("{}: not KEY=VALUE: {l}", path.display()))?;
             let v = v
                 .strip_prefix('\'')
                 .and_then(|v| v.strip_suffix('\''))
                 .unwrap_or(v);
-            (k.to_owned(), v.to_owned())
+            Ok((k.to_owned(), v.to_owned()))
         })
         .collect()
 }
 
 impl Servers {
-    fn from_env(env: &HashMap<String, String>) -> Self {
+    /// The servers described by an env file `scripts/servers.sh start` wrote.
+    pub fn from_env_file(path: &Path) -> Result<Self, String> {
+        Servers::from_env(&read_env_file(path)?)
+    }
+
+    fn from_env(env: &HashMap<String, String>) -> Result<Self, String> {
         let get = |k: &str| {
             env.get(k)
                 .cloned()
-                .unwrap_or_else(|| panic!("servers env file has no {k}"))
+                .ok_or_else(|| format!("servers env file has no {k}"))
         };
-        Servers {
+        Ok(Servers {
             // moto takes any key pair; these are distinctive so a leak search can find them.
             moto: S3Server {
                 name: "moto",
-                endpoint: get("LIFEBOAT_MOTO_ENDPOINT"),
+                endpoint: get("LIFEBOAT_MOTO_ENDPOINT")?,
                 region: "us-east-1".into(),
                 access_key_id: "lbmotokey".into(),
                 secret_access_key: format!("lbmotosecret{}", unique_suffix()),
@@ -148,19 +160,19 @@ impl Servers {
             },
             s3s: S3Server {
                 name: "s3s-fs",
-                endpoint: get("LIFEBOAT_S3S_ENDPOINT"),
+                endpoint: get("LIFEBOAT_S3S_ENDPOINT")?,
                 region: "us-east-1".into(),
-                access_key_id: get("LIFEBOAT_S3S_ACCESS_KEY_ID"),
-                secret_access_key: get("LIFEBOAT_S3S_SECRET_ACCESS_KEY"),
+                access_key_id: get("LIFEBOAT_S3S_ACCESS_KEY_ID")?,
+                secret_access_key: get("LIFEBOAT_S3S_SECRET_ACCESS_KEY")?,
                 checks_signatures: true,
             },
             azurite: AzureServer {
-                endpoint: get("LIFEBOAT_AZURITE_ENDPOINT"),
-                account: get("LIFEBOAT_AZURITE_ACCOUNT"),
-                key: get("LIFEBOAT_AZURITE_KEY"),
+                endpoint: get("LIFEBOAT_AZURITE_ENDPOINT")?,
+                account: get("LIFEBOAT_AZURITE_ACCOUNT")?,
+                key: get("LIFEBOAT_AZURITE_KEY")?,
             },
-            run_dir: PathBuf::from(get("LIFEBOAT_SERVERS_RUN_DIR")),
-        }
+            run_dir: PathBuf::from(get("LIFEBOAT_SERVERS_RUN_DIR")?),
+        })
     }
 }
 

@@ -12,6 +12,10 @@
 //! fixtures that are meant to catch it. Content comes from a seeded SplitMix64
 //! ([`prng`]), so every fixture is the same bytes on every run. Not shipped.
 //!
+//! [`cloud`] puts the same sets into real object storage: it starts local S3 (moto, s3s-fs)
+//! and Azure Blob (Azurite) servers through `scripts/servers.sh` and uploads a set's files to
+//! a fresh bucket or container, for the storage conformance suite and the cloud examples.
+//!
 //! ```no_run
 //! use lifeboat_testkit::{BackupSet, Format};
 //! let set = BackupSet::new("/tmp/example-source");
