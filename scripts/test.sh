@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Runs lifeboat's whole test suite: unit tests, the integration tests that drive the real
-# binary, and doc tests. This is the README's test command and what CI runs.
+# binary (including the storage conformance suite against local S3 and Azure servers), and doc
+# tests. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v cargo >/dev/null || { echo "cargo is required: https://rustup.rs" >&2; exit 1; }
+
+# The conformance suite starts moto, s3s-fs and Azurite itself (once per test process, stopped
+# when it exits); installing them first keeps that out of the tests' time and shows its cost.
+# A clone installs them once, under .servers/ (git-ignored).
+bash scripts/servers.sh install
 
 cargo test --workspace --locked "$@"
