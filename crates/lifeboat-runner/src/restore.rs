@@ -136,7 +136,16 @@ pub async fn restore_file(
             bytes: 0,
             progress,
         };
-        let r = pump(input, compressed, &mut sink);
+        let mut r = pump(input, compressed, &mut sink);
+        // A restore is only proven once its bytes are durable where they were written. On
+        // this blocking thread, not the async worker: an `fdatasync` there stalls every file
+        // the drill has in flight (measured: 2,998 files, 8.5 s of serial `fdatasync` out of
+        // 11.1 s wall).
+        if r.is_ok()
+            && let Some(f) = &sink.file
+        {
+            r = f.sync_data().map_err(PipeError::Flush);
+        }
         (r, sink)
     });
     let (result, sink) = match worker.await {
@@ -147,12 +156,6 @@ pub async fn restore_file(
     match result {
         Ok(()) => {
             let bytes = sink.bytes;
-            if let Some(f) = &sink.file {
-                // A restore is only proven once its bytes are durable where they were written.
-                if let Err(e) = f.sync_data() {
-                    return FileVerdict::Abort(format!("scratch area: flushing {components}: {e}"));
-                }
-            }
             let actual = sink.hasher.finalize_hex();
             let matches = actual.eq_ignore_ascii_case(&job.expected);
             FileVerdict::Done(FileResult {
@@ -182,6 +185,9 @@ pub async fn restore_file(
         Err(PipeError::Storage(e)) => FileVerdict::Abort(e.to_string()),
         Err(PipeError::Write(e)) => {
             FileVerdict::Abort(format!("scratch area: writing {components}: {e}"))
+        }
+        Err(PipeError::Flush(e)) => {
+            FileVerdict::Abort(format!("scratch area: flushing {components}: {e}"))
         }
     }
 }
@@ -216,6 +222,7 @@ enum PipeError {
     Zstd(String),
     Truncated,
     Write(io::Error),
+    Flush(io::Error),
 }
 
 struct Sink {
