@@ -32,10 +32,18 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
         part_size: crate::remote::PART_SIZE,
         threshold: crate::remote::PARALLEL_THRESHOLD,
     };
+    let secrets: Arc<[String]> = spec
+        .options
+        .iter()
+        .filter(|(k, _)| {
+            lifeboat_core::runbook::source_option(spec.kind, k).is_some_and(|o| o.secret)
+        })
+        .map(|(_, v)| v.clone())
+        .collect();
     let url = spec.url.clone();
     let config_err = |detail: String| StorageError::Config {
         url: url.clone(),
-        detail,
+        detail: crate::errors::scrub(&detail, &secrets),
     };
     match spec.kind {
         SourceKind::File => {
@@ -66,7 +74,7 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
                 }
             }
             let store = LocalFileSystem::new_with_prefix(&root)
-                .map_err(|e| config_err(crate::redact(&e.to_string())))?;
+                .map_err(|e| config_err(crate::errors::redact(&e.to_string())))?;
             Ok(Source {
                 store: Arc::new(store),
                 prefix: StorePath::default(),
@@ -74,6 +82,7 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
                 url,
                 timeout,
                 read_plan,
+                secrets: secrets.clone(),
             })
         }
         SourceKind::S3 | SourceKind::Azure => {
@@ -116,6 +125,7 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
                 url,
                 timeout,
                 read_plan,
+                secrets,
             })
         }
     }
@@ -256,7 +266,7 @@ fn duration_option(
 
 /// object_store's builder errors are terse ("builder error"); say what to set.
 fn builder_hint(spec: &SourceSpec, e: &object_store::Error) -> String {
-    let text = crate::redact(&e.to_string());
+    let text = crate::errors::redact(&e.to_string());
     let http_endpoint = spec
         .options
         .get("endpoint")
@@ -266,66 +276,6 @@ fn builder_hint(spec: &SourceSpec, e: &object_store::Error) -> String {
     } else {
         text
     }
-}
-
-/// Sorts an otherwise unclassified store error into "unreachable" or "refused".
-pub(crate) fn classify_generic(url: String, detail: String) -> StorageError {
-    let lower = detail.to_ascii_lowercase();
-    let refused = [
-        "403",
-        "401",
-        "forbidden",
-        "accessdenied",
-        "signaturedoesnotmatch",
-        "invalidaccesskeyid",
-        "authenticationfailed",
-        "authorizationfailure",
-    ]
-    .iter()
-    .any(|m| lower.contains(m));
-    let missing = ["nosuchbucket", "containernotfound", "bucket does not exist"]
-        .iter()
-        .any(|m| lower.contains(m));
-    if refused {
-        StorageError::AccessDenied { url, detail }
-    } else if missing {
-        StorageError::SourceMissing { url, detail }
-    } else if lower.contains("connect")
-        || lower.contains("dns")
-        || lower.contains("no answer within")
-    {
-        StorageError::Unavailable {
-            url,
-            detail: format!(
-                "{detail}; check `source.options.endpoint` and that the storage is reachable"
-            ),
-        }
-    } else {
-        StorageError::Unavailable { url, detail }
-    }
-}
-
-/// Drops query strings from URLs in a message (SAS tokens and presigned signatures live
-/// there) and masks values after credential-looking words.
-pub(crate) fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_query = false;
-    for ch in text.chars() {
-        if in_query {
-            if ch.is_whitespace() || ch == '"' || ch == '\'' || ch == ')' || ch == ',' {
-                in_query = false;
-                out.push(ch);
-            }
-            continue;
-        }
-        if ch == '?' && out.contains("://") {
-            in_query = true;
-            out.push_str("?<redacted>");
-            continue;
-        }
-        out.push(ch);
-    }
-    out
 }
 
 fn percent_decode(s: &str) -> String {
@@ -350,17 +300,6 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redact_drops_query_strings() {
-        let t = "error sending request for url (https://acct.blob.core.windows.net/c/x?sv=2020&sig=SECRET): timeout";
-        let r = redact(t);
-        assert!(!r.contains("SECRET"), "{r}");
-        assert!(
-            r.contains("https://acct.blob.core.windows.net/c/x?<redacted>): timeout"),
-            "{r}"
-        );
-    }
 
     #[test]
     fn percent_decoding_of_file_urls() {

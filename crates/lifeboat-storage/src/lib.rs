@@ -26,6 +26,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 pub use lifeboat_core::runbook::{SourceKind, SourceSpec};
 
 mod config;
+mod errors;
 mod remote;
 
 /// Why a storage operation failed, phrased for the operator. Never holds a credential.
@@ -100,6 +101,8 @@ pub struct Source {
     timeout: Duration,
     /// How a large remote object is read (single stream or parallel ranged GETs).
     read_plan: remote::ReadPlan,
+    /// Values of the secret options, scrubbed from every error text as a last line of defence.
+    secrets: Arc<[String]>,
 }
 
 impl std::fmt::Debug for Source {
@@ -207,8 +210,11 @@ impl Source {
                     path,
                     got,
                     self.read_plan,
-                    self.url.clone(),
-                    rel.to_owned(),
+                    remote::Names {
+                        url: self.url.clone(),
+                        what: rel.to_owned(),
+                        secrets: Arc::clone(&self.secrets),
+                    },
                 );
                 Ok(Some(Object::Stream { stream, size }))
             }
@@ -250,16 +256,8 @@ impl Source {
     }
 
     fn classify(&self, e: object_store::Error, what: &str) -> StorageError {
-        let url = self.url.clone();
-        let detail = format!("{what}: {}", redact(&e.to_string()));
-        match e {
-            object_store::Error::PermissionDenied { .. }
-            | object_store::Error::Unauthenticated { .. } => {
-                StorageError::AccessDenied { url, detail }
-            }
-            object_store::Error::NotFound { .. } => StorageError::SourceMissing { url, detail },
-            _ => config::classify_generic(url, detail),
-        }
+        let full = errors::describe(&e);
+        errors::classify(&self.url, what, &full, Some(&e), &self.secrets)
     }
 }
 
@@ -272,5 +270,5 @@ fn to_timestamp(t: &chrono::DateTime<chrono::Utc>) -> Timestamp {
 /// Removes anything that looks like a credential from an error text before it is shown:
 /// query strings (SAS tokens, presigned signatures) and `Authorization`-like headers.
 pub fn redact(text: &str) -> String {
-    config::redact(text)
+    errors::redact(text)
 }

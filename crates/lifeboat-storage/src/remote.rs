@@ -40,23 +40,27 @@ pub(crate) struct ReadPlan {
     pub threshold: u64,
 }
 
-/// Turns the response of a plain GET into the object's byte stream. `what` names the object
-/// in errors (no credentials: it is the path below the source).
+/// What errors about one object say: the source URL, the object's path below it, and the
+/// secret values to scrub.
+#[derive(Clone)]
+pub(crate) struct Names {
+    pub url: String,
+    pub what: String,
+    pub secrets: Arc<[String]>,
+}
+
+/// Turns the response of a plain GET into the object's byte stream.
 pub(crate) fn body(
     store: Arc<dyn ObjectStore>,
     path: StorePath,
     first: GetResult,
     plan: ReadPlan,
-    url: String,
-    what: String,
+    names: Names,
 ) -> BoxStream<'static, Result<Bytes, StorageError>> {
     let size = first.meta.size;
     let e_tag = first.meta.e_tag.clone();
-    let error = {
-        let url = url.clone();
-        let what = what.clone();
-        move |e: object_store::Error| read_error(&url, &what, e)
-    };
+    let Names { url, what, .. } = names.clone();
+    let error = move |e: object_store::Error| read_error(&names, e);
     let e_tag = match e_tag {
         Some(tag) if plan.parallel > 1 && size >= plan.threshold => tag,
         // Small, or a store without e-tags (ranged reads could not be pinned): one stream.
@@ -197,18 +201,23 @@ fn exact_length(
     .boxed()
 }
 
-fn read_error(url: &str, what: &str, e: object_store::Error) -> StorageError {
-    let changed = matches!(e, object_store::Error::Precondition { .. });
-    let detail = if changed {
-        format!(
-            "reading {what}: the object changed while being read (its e-tag no longer matches); \
-             was the backup rewritten during the drill?"
-        )
-    } else {
-        format!("reading {what}: {}", crate::redact(&e.to_string()))
-    };
-    StorageError::Unavailable {
-        url: url.to_owned(),
-        detail,
+fn read_error(names: &Names, e: object_store::Error) -> StorageError {
+    let what = &names.what;
+    if matches!(e, object_store::Error::Precondition { .. }) {
+        return StorageError::Unavailable {
+            url: names.url.clone(),
+            detail: format!(
+                "reading {what}: the object changed while being read (its e-tag no longer matches); \
+                 was the backup rewritten during the drill?"
+            ),
+        };
     }
+    let full = crate::errors::describe(&e);
+    crate::errors::classify(
+        &names.url,
+        &format!("reading {what}"),
+        &full,
+        Some(&e),
+        &names.secrets,
+    )
 }

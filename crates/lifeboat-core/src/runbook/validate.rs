@@ -475,7 +475,38 @@ fn source_options(
             None => ok = false,
         }
     }
+    if ok && !plain_http_allowed(kind, &resolved) {
+        let at = raw
+            .and_then(|r| r.value.0.iter().find(|(k, _)| k.value == "endpoint"))
+            .map(|(k, _)| k);
+        if let Some(at) = at {
+            c.at(
+                at,
+                "source.options.endpoint: a plain http:// endpoint sends requests unencrypted: set `allow_http: true` under source.options to accept that, or use https://".to_string(),
+            );
+            ok = false;
+        }
+    }
     ok.then_some(resolved)
+}
+
+/// Whether a cloud source's `endpoint`, if plain `http://`, is allowed to be: the store
+/// client refuses it otherwise, with nothing better than "builder error" on the first request.
+fn plain_http_allowed(
+    kind: Option<SourceKind>,
+    resolved: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    let yes = |k: &str| resolved.get(k).is_some_and(|v| v == "true");
+    let plain = resolved.get("endpoint").is_some_and(|e| {
+        e.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+    });
+    match kind {
+        Some(SourceKind::S3) => !plain || yes("allow_http"),
+        // The emulator is plain http by design.
+        Some(SourceKind::Azure) => !plain || yes("allow_http") || yes("use_emulator"),
+        _ => true,
+    }
 }
 
 /// Replaces each `${NAME}` with the variable's value. Every unset variable is a problem; the

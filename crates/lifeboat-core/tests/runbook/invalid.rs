@@ -266,6 +266,23 @@ rb.yaml:6:24: source.options.secret_access_key: environment variable ROTATION is
     source:
       url: s3://bucket/demo
       options:
+        endpoint: http://minio.internal:9000
+"}, "rb.yaml:6:5: source.options.endpoint: a plain http:// endpoint sends requests unencrypted: set `allow_http: true` under source.options to accept that, or use https://" ; "plain http endpoint without allow_http")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: az://container/demo
+      options:
+        endpoint: HTTP://10.0.0.5:10000/acct
+        allow_http: false
+"}, "rb.yaml:6:5: source.options.endpoint: a plain http:// endpoint sends requests unencrypted: set `allow_http: true` under source.options to accept that, or use https://" ; "plain http azure endpoint with allow_http false")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: s3://bucket/demo
+      options:
         parallel_reads: 0
 "}, "rb.yaml:6:21: source.options.parallel_reads: invalid number \"0\": expected a whole number from 1 to 64" ; "parallel reads zero")]
 #[test_case(indoc! {"
