@@ -324,6 +324,13 @@ fn source_kind(url: &str) -> Result<SourceKind, String> {
         "file" => SourceKind::File,
         "s3" => SourceKind::S3,
         "az" | "azure" => SourceKind::Azure,
+        "gs" | "gcs" => {
+            // Not offered: there is no GCS server to test against here.
+            return Err(format!(
+                "scheme {} (Google Cloud Storage) is not supported: expected {SCHEMES}",
+                quote(scheme)
+            ));
+        }
         _ => {
             return Err(format!(
                 "scheme {} is not supported: expected {SCHEMES}",

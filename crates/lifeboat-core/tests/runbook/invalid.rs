@@ -207,7 +207,7 @@ rb.yaml:5:26: sample.seed: invalid value \"-1\": expected a whole number from 0 
     name: demo
     source:
       url: gs://bucket/demo
-"}, "rb.yaml:4:8: source.url: scheme \"gs\" is not supported: expected file://, s3:// or az:// (azure://)" ; "gcs")]
+"}, "rb.yaml:4:8: source.url: scheme \"gs\" (Google Cloud Storage) is not supported: expected file://, s3:// or az:// (azure://)" ; "gcs")]
 #[test_case(indoc! {"
     version: 1
     name: demo
