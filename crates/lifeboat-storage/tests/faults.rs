@@ -73,6 +73,16 @@ fn direct_store(bucket: &str) -> object_store::aws::AmazonS3 {
 
 /// The backup source as lifeboat opens it, through `endpoint` (the proxy).
 fn source(bucket: &str, endpoint: &str, parallel: usize, timeout: &str) -> Source {
+    source_with(bucket, endpoint, parallel, timeout, "5s")
+}
+
+fn source_with(
+    bucket: &str,
+    endpoint: &str,
+    parallel: usize,
+    timeout: &str,
+    read_timeout: &str,
+) -> Source {
     let options: BTreeMap<String, String> = [
         ("endpoint", endpoint.to_owned()),
         ("allow_http", "true".to_owned()),
@@ -81,7 +91,7 @@ fn source(bucket: &str, endpoint: &str, parallel: usize, timeout: &str) -> Sourc
         ("secret_access_key", SECRET.to_owned()),
         ("parallel_reads", parallel.to_string()),
         ("timeout", timeout.to_owned()),
-        ("read_timeout", "5s".to_owned()),
+        ("read_timeout", read_timeout.to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -196,4 +206,34 @@ async fn an_object_rewritten_mid_read_fails_instead_of_mixing_versions() {
     assert!(seen < old.len(), "{seen}");
     let text = err.to_string();
     assert!(text.contains("changed while being read"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_fails_after_the_read_timeout_not_never() {
+    let bytes = data(4 << 20, 13);
+    bucket_with("stalled", &[("set/p1/obj.bin", &bytes)]).await;
+    // Every response for the object stops after 1 MiB and the connection stays open.
+    let faults = Faults {
+        stall: true,
+        ..Faults::cut("obj.bin", usize::MAX, 1 << 20)
+    };
+    let proxy = Proxy::start(moto(), faults).await;
+    let src = source_with("stalled", &proxy.url(), 1, "10s", "1s");
+    let started = std::time::Instant::now();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(90),
+        read_hash(&src, "p1/obj.bin"),
+    );
+    let err = read
+        .await
+        .expect("the read hung: is the read timeout applied?")
+        .expect_err("a body that never finishes must fail the read");
+    let took = started.elapsed();
+    // 1 s read timeout, at most 3 retries with backoff: well under a minute, never hours.
+    assert!(took < std::time::Duration::from_secs(45), "took {took:?}");
+    assert!(
+        proxy.cuts() >= 2,
+        "the stalled read should have been retried"
+    );
+    assert!(err.to_string().contains("obj.bin"), "{err}");
 }

@@ -21,6 +21,9 @@ pub struct Faults {
     pub cuts: usize,
     /// ...after forwarding this many bytes of each.
     pub cut_after: usize,
+    /// Instead of closing a cut connection, hold it open and send nothing more: a stalled
+    /// server rather than a broken one.
+    pub stall: bool,
     /// Cap on each connection's download rate, bytes per second (0: none).
     pub rate: u64,
     /// Added before the first byte of the answer to each request.
@@ -33,6 +36,7 @@ impl Faults {
             target: target.to_owned(),
             cuts,
             cut_after,
+            stall: false,
             rate: 0,
             latency: Duration::ZERO,
         }
@@ -153,6 +157,9 @@ async fn relay(
                 if chunk.len() > room && take(budget) {
                     let _ = c_write.write_all(&chunk[..room]).await;
                     done.fetch_add(1, Ordering::SeqCst);
+                    if faults.stall {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
                     // Dropping both halves closes the connection mid-body.
                     return;
                 }
