@@ -27,11 +27,11 @@ const CLIENT_OPTIONS: &[&str] = &["allow_http", "connect_timeout"];
 pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
     let timeout = duration_option(spec, "timeout", DEFAULT_TIMEOUT)?;
     let read_timeout = duration_option(spec, "read_timeout", DEFAULT_READ_TIMEOUT)?;
-    let read_plan = crate::remote::ReadPlan {
-        parallel: count_option(spec, "parallel_reads", DEFAULT_PARALLEL_READS)?,
-        part_size: crate::remote::PART_SIZE,
-        threshold: crate::remote::PARALLEL_THRESHOLD,
-    };
+    let read_plan = crate::remote::ReadPlan::new(count_option(
+        spec,
+        "parallel_reads",
+        DEFAULT_PARALLEL_READS,
+    )?);
     let secrets: Arc<[String]> = spec
         .options
         .iter()

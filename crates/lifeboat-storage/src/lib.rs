@@ -209,7 +209,7 @@ impl Source {
                     Arc::clone(&self.store),
                     path,
                     got,
-                    self.read_plan,
+                    self.read_plan.clone(),
                     remote::Names {
                         url: self.url.clone(),
                         what: rel.to_owned(),

@@ -11,7 +11,7 @@
 //! splicing two versions into one hash. A part is handed on only once it arrived whole, so a
 //! transient error inside a part (retried by object_store from where it stopped, with the same
 //! e-tag check) never reaches the hash as a torn or duplicated byte range. Memory is bounded:
-//! at most `parallel` parts in flight plus one waiting in the channel, whatever the object's size.
+//! at most `parallel` parts in flight plus one handed on, in slices, whatever the object's size.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -28,16 +28,35 @@ use crate::StorageError;
 /// that per-request latency is amortised, small enough that a few in flight stay cheap.
 pub(crate) const PART_SIZE: u64 = 8 * 1024 * 1024;
 
+/// Largest piece handed on at once: the consumer's queue is counted in pieces.
+const SLICE: usize = 1024 * 1024;
+
 /// Objects smaller than this are read with the one GET already under way.
 pub(crate) const PARALLEL_THRESHOLD: u64 = 2 * PART_SIZE;
 
-/// How one object is read.
-#[derive(Clone, Copy, Debug)]
+/// How objects of one source are read.
+#[derive(Clone, Debug)]
 pub(crate) struct ReadPlan {
-    /// Ranged GETs in flight at once for a large object; 1 reads everything in one stream.
+    /// Ranged GETs in flight at once; 1 reads everything in one stream.
     pub parallel: usize,
     pub part_size: u64,
     pub threshold: u64,
+    /// `parallel` permits shared by every object of the source: a part holds one from its
+    /// request until it has been handed on, so however many files a drill reads at once,
+    /// at most `parallel` parts are in memory. Acquired in part order (the semaphore is
+    /// fair), so a later part never holds the permit an earlier one of its file waits for.
+    pub permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl ReadPlan {
+    pub(crate) fn new(parallel: usize) -> ReadPlan {
+        ReadPlan {
+            parallel,
+            part_size: PART_SIZE,
+            threshold: PARALLEL_THRESHOLD,
+            permits: Arc::new(tokio::sync::Semaphore::new(parallel)),
+        }
+    }
 }
 
 /// What errors about one object say: the source URL, the object's path below it, and the
@@ -80,9 +99,13 @@ pub(crate) fn body(
         .collect();
 
     // Drive the ranged GETs on their own task so they run while the first part is consumed.
-    // The channel holds one finished part; `buffered` keeps `parallel` requests in flight.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StorageError>>(1);
+    // `buffered` keeps `parallel` requests in flight; a finished part is handed on in slices
+    // of at most SLICE bytes (views of the part, no copies), so a consumer that queues
+    // items holds slices, not whole parts. The channel holds one part's worth of slices.
+    let slices_per_part = (plan.part_size as usize).div_ceil(SLICE).max(1);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StorageError>>(slices_per_part);
     let parallel = plan.parallel;
+    let permits = plan.permits;
     tokio::spawn(async move {
         let mut parts = futures::stream::iter(ranges)
             .map(|range| {
@@ -90,18 +113,29 @@ pub(crate) fn body(
                 let path = path.clone();
                 let e_tag = e_tag.clone();
                 let error = error.clone();
+                let permits = Arc::clone(&permits);
                 async move {
-                    fetch_part(&*store, &path, range, e_tag)
-                        .await
-                        .map_err(error)
+                    // `None` only if the semaphore were closed, which it never is.
+                    let permit = permits.acquire_owned().await.ok();
+                    let part = fetch_part(&*store, &path, range, e_tag).await;
+                    part.map(|bytes| (bytes, permit)).map_err(error)
                 }
             })
             .buffered(parallel);
         while let Some(part) = parts.next().await {
-            let failed = part.is_err();
-            // A closed channel means the reader gave up: stop fetching.
-            if tx.send(part).await.is_err() || failed {
-                break;
+            let (part, _permit) = match part {
+                Ok(part) => part,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    break;
+                }
+            };
+            for start in (0..part.len()).step_by(SLICE) {
+                let slice = part.slice(start..(start + SLICE).min(part.len()));
+                // A closed channel means the reader gave up: stop fetching.
+                if tx.send(Ok(slice)).await.is_err() {
+                    return;
+                }
             }
         }
     });
