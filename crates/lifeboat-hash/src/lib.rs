@@ -106,4 +106,12 @@ pub fn walk_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     files::walk_files(dir)
 }
 
+/// Reads the first `len` bytes of a local regular file as a sequence of memory-mapped windows
+/// of at most `window` bytes each, mapped one at a time; see [`Windows`].
+pub fn map_windows(file: &std::fs::File, len: u64, window: usize) -> Windows<'_> {
+    files::Windows::new(file, len, window)
+}
+
+pub use files::{Window, Windows};
+
 mod files;

@@ -280,3 +280,32 @@ fn tree_agrees_with_the_real_tools() {
         );
     }
 }
+
+#[test]
+fn windows_cover_the_file_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sizes around the window and page boundaries, and a file whose tail is shorter than one.
+    for len in [1usize, 4095, 65_536, 65_537, 200_000, 3 * 65_536 + 7] {
+        let bytes = random_bytes(len, len as u64);
+        let path = dir.path().join(format!("f{len}"));
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        for window in [1usize, 65_536, 100_000, 1 << 20] {
+            let mut seen = Vec::new();
+            let mut count = 0;
+            for w in crate::map_windows(&file, len as u64, window) {
+                let w = w.unwrap();
+                // Windows are at least 64 KiB (rounded down to a 64 KiB multiple).
+                assert!(w.len() <= window.max(65_536), "len {len} window {window}");
+                seen.extend_from_slice(&w);
+                count += 1;
+            }
+            assert_eq!(seen, bytes, "len {len} window {window}");
+            assert_eq!(
+                count,
+                len.div_ceil(window.max(65_536) & !0xffff),
+                "len {len}"
+            );
+        }
+    }
+}
