@@ -750,3 +750,17 @@ fn secrets_never_appear_in_output_or_evidence() {
         assert_no_secret(&fx, &d, &secrets, case);
     }
 }
+
+#[test]
+fn azure_scheme_is_a_synonym_of_az() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let az = &cloud::servers().azurite;
+    let container = cloud::unique_name("azure-scheme");
+    az.upload_dir(&container, PREFIX, fx.source());
+    let url = format!("azure://{container}/{PREFIX}");
+    let yaml = runbook_yaml(&fx.runbook(), &url, &az.options());
+    let d = drill_yaml(&fx, "runbook.yaml", &yaml, &[], &[]);
+    d.assert_code(0);
+    assert_eq!(d.file_paths(DAY1).len(), 5);
+}
