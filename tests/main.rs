@@ -12,6 +12,7 @@ mod manifest_cmd;
 mod objectives;
 mod pass;
 mod points;
+mod projection;
 mod sampling;
 mod scratch;
 mod validate;

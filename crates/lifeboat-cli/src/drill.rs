@@ -133,6 +133,20 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
             ev.measured.rpo_met
         )
     );
+    if let Some(p) = &ev.projected {
+        let _ = writeln!(
+            s,
+            "  projected full restore {} for {} stored ({} entries of {}; {}), not measured",
+            human_secs(p.rto_seconds),
+            human_bytes(p.total_bytes),
+            p.entries,
+            p.recovery_point,
+            match p.basis {
+                lifeboat_core::evidence::ProjectionBasis::Extrapolated => "size estimated",
+                _ => "size exact",
+            }
+        );
+    }
     for p in &ev.recovery_points {
         let ok = p
             .files

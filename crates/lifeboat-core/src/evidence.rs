@@ -67,6 +67,11 @@ pub struct Evidence {
     pub source: SourceRef,
     pub objectives: ObjectiveSeconds,
     pub measured: Measured,
+    /// A projection of how long restoring the *whole* recovery point would take, from the
+    /// throughput measured on the sample. Never part of `measured` and never checked against
+    /// an objective; `None` when no point restored any byte.
+    #[serde(default)]
+    pub projected: Option<Projected>,
     pub sample: SampleRecord,
     /// The points that were tried, newest first.
     pub recovery_points: Vec<PointResult>,
@@ -108,6 +113,66 @@ pub struct Measured {
     /// `None` when the runbook sets no such objective.
     pub rto_met: Option<bool>,
     pub rpo_met: Option<bool>,
+}
+
+/// Projected full-restore time of one recovery point:
+/// `rto_seconds = total_bytes / (sample.bytes / sample.duration_seconds)`.
+///
+/// Bytes are *stored* bytes (a `.zst` object counts its compressed size), so the rate and the
+/// total share one basis whatever the compression.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Projected {
+    /// The point projected: the one that passed, else the newest one that restored files.
+    pub recovery_point: String,
+    /// Projected seconds to restore and verify every file of the point at the sample's rate:
+    /// the projected full-restore RTO. Not measured; never compared with the objective.
+    pub rto_seconds: f64,
+    /// Stored bytes of every object the manifest lists (see `basis`).
+    pub total_bytes: u64,
+    /// Where `total_bytes` comes from: `sample` (every entry was sampled: exact), `storage`
+    /// (each object's size read from storage: exact), or `extrapolated` (sample's mean object
+    /// size × manifest entries: an estimate, used above [`PROJECTION_HEAD_LIMIT`] entries).
+    pub basis: ProjectionBasis,
+    /// Manifest entries of the point.
+    pub entries: u64,
+    /// The measurement the rate comes from.
+    pub sample: ProjectionSample,
+}
+
+/// The sample's share of a projection: what was restored, and how long it took.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionSample {
+    /// Files whose object was read.
+    pub files: u64,
+    /// Stored bytes read for them (the sum of their `object_bytes`).
+    pub bytes: u64,
+    /// Wall time of the point's restore step(s).
+    pub duration_seconds: f64,
+}
+
+/// Points with more manifest entries than this have their total size extrapolated from the
+/// sample instead of asking storage for every object's size.
+pub const PROJECTION_HEAD_LIMIT: u64 = 10_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectionBasis {
+    Sample,
+    Storage,
+    Extrapolated,
+}
+
+impl ProjectionBasis {
+    /// The basis, in words, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ProjectionBasis::Sample => "exact: every file was sampled",
+            ProjectionBasis::Storage => "exact: each object's size read from storage",
+            ProjectionBasis::Extrapolated => {
+                "estimate: sampled mean object size × manifest entries"
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,6 +220,9 @@ pub struct FileResult {
     pub actual: Option<String>,
     /// Restored (decompressed) bytes.
     pub bytes: u64,
+    /// Size of the stored object (compressed for `.zst`); `None` when none was found.
+    #[serde(default)]
+    pub object_bytes: Option<u64>,
     /// The object that was read: `PATH` or `PATH.zst`; `None` when none was found.
     pub object: Option<String>,
     pub reason: Option<String>,

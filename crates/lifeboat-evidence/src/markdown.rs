@@ -68,6 +68,23 @@ pub fn render(ev: &Evidence) -> String {
             let _ = writeln!(s, "\nNo recovery point passed, so nothing was measured.");
         }
     }
+    if let Some(p) = &ev.projected {
+        let _ = writeln!(s, "\n## Projected full restore (not measured)\n");
+        let _ = writeln!(
+            s,
+            "Restoring all {} entries of recovery point `{}` ({} stored) would take about **{}** at \
+             the rate measured on the sample ({} in {}, {}/s). Basis of the total size: {}. \
+             A projection, not a measurement: it is not compared with the RTO objective.",
+            p.entries,
+            code(&p.recovery_point),
+            human_bytes(p.total_bytes),
+            human_secs(p.rto_seconds),
+            human_bytes(p.sample.bytes),
+            human_secs(p.sample.duration_seconds),
+            human_bytes((p.sample.bytes as f64 / p.sample.duration_seconds) as u64),
+            p.basis.describe()
+        );
+    }
 
     let _ = writeln!(s, "\n## Recovery points tried (newest first)\n");
     if ev.recovery_points.is_empty() {

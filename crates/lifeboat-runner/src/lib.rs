@@ -14,13 +14,15 @@ use futures::StreamExt;
 use jiff::Timestamp;
 use lifeboat_core::evidence::{
     Evidence, FORMAT_VERSION, FileResult, ManifestRecord, Measured, Mode, ObjectiveSeconds,
-    Outcome, PointResult, RunbookRef, SampleRecord, ScratchRecord, SourceRef, StepResult,
+    Outcome, PointResult, Projected, RunbookRef, SampleRecord, ScratchRecord, SourceRef,
+    StepResult,
 };
 use lifeboat_core::runbook::{Keep, Runbook, Select, StepKind};
 use lifeboat_storage::{Source, StorageError};
 use sha2::Digest;
 
 pub mod discover;
+pub mod project;
 pub mod restore;
 
 use discover::Candidate;
@@ -155,6 +157,8 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         verify_only,
         scratch: scratch.clone(),
         points: Vec::new(),
+        projection: None,
+        projected: None,
         passed: None,
         error: None,
         reason: None,
@@ -267,6 +271,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         },
         objectives,
         measured,
+        projected: drill.projected,
         sample: SampleRecord {
             seed,
             files: runbook.sample.as_ref().and_then(|s| match s.size {
@@ -308,6 +313,10 @@ struct Drill<'a> {
     verify_only: bool,
     scratch: PathBuf,
     points: Vec<PointResult>,
+    /// What the projection of the point that passed (else the newest that restored files)
+    /// needs; computed after every measured step, so it never counts toward RTO.
+    projection: Option<project::Input>,
+    projected: Option<Projected>,
     /// The newest point that passed: id, time, and the RTO measured when its checks ended.
     passed: Option<(String, Timestamp, Duration)>,
     /// Why the drill could not complete (exit 3).
@@ -338,9 +347,14 @@ impl Drill<'_> {
         let mut without_manifest = census.without_manifest;
         for candidate in candidates {
             match self.try_point(&source, &candidate).await {
-                Ok(Some(result)) => {
+                Ok(Some((result, input))) => {
                     tried_any = true;
                     let passed = result.outcome == Outcome::Passed;
+                    if let Some(input) = input
+                        && (self.projection.is_none() || (passed && self.passed.is_none()))
+                    {
+                        self.projection = Some(input);
+                    }
                     self.req.progress.point_finished(&result);
                     self.points.push(result);
                     if passed && self.passed.is_none() {
@@ -358,6 +372,11 @@ impl Drill<'_> {
                     return;
                 }
             }
+        }
+        if let Some(input) = self.projection.take()
+            && let Some(point) = self.points.iter().find(|p| p.id == input.point)
+        {
+            self.projected = project::project(&source, input, point).await;
         }
         if !tried_any {
             let within = self
@@ -396,7 +415,7 @@ impl Drill<'_> {
         &mut self,
         source: &Source,
         candidate: &Candidate,
-    ) -> Result<Option<PointResult>, String> {
+    ) -> Result<Option<(PointResult, Option<project::Input>)>, String> {
         let started_at = Timestamp::now();
         let algorithm = self.runbook.manifest.format.algorithm();
         let manifest_rel = format!("{}/{}", candidate.id, self.runbook.manifest.path);
@@ -422,7 +441,7 @@ impl Drill<'_> {
             Err(e @ StorageError::TooLarge { .. }) => {
                 result.reason = Some(format!("manifest {e}"));
                 result.finished_at = Timestamp::now();
-                return Ok(Some(result));
+                return Ok(Some((result, None)));
             }
             Err(e) => return Err(e.to_string()),
         };
@@ -432,7 +451,7 @@ impl Drill<'_> {
             Err(e) => {
                 result.reason = Some(format!("manifest {}: {e}", self.runbook.manifest.path));
                 result.finished_at = Timestamp::now();
-                return Ok(Some(result));
+                return Ok(Some((result, None)));
             }
         };
         result.manifest.entries = Some(entries.len() as u64);
@@ -442,7 +461,7 @@ impl Drill<'_> {
                 self.runbook.manifest.path
             ));
             result.finished_at = Timestamp::now();
-            return Ok(Some(result));
+            return Ok(Some((result, None)));
         }
 
         let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
@@ -451,6 +470,7 @@ impl Drill<'_> {
             None => entries.len(),
         };
         let chosen = lifeboat_core::sample::choose(&paths, count, self.seed);
+        let projection = project::Input::new(&candidate.id, &entries, &chosen);
         let jobs: Vec<FileJob> = chosen
             .iter()
             .map(|&i| FileJob {
@@ -522,7 +542,8 @@ impl Drill<'_> {
             result.outcome = Outcome::Passed;
         }
         result.finished_at = Timestamp::now();
-        Ok(Some(result))
+        let restored_any = result.files.iter().any(|f| f.object_bytes.is_some());
+        Ok(Some((result, restored_any.then_some(projection))))
     }
 
     async fn restore_all(

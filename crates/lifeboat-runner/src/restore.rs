@@ -50,6 +50,7 @@ impl FileJob {
             expected: self.expected.clone(),
             actual: None,
             bytes: 0,
+            object_bytes: None,
             object,
             reason: Some(reason),
         })
@@ -119,6 +120,7 @@ pub async fn restore_file(
         }
     };
 
+    let object_bytes = object.size();
     let input = match object {
         Object::File { file, size } => Input::File(file, size),
         Object::Stream { mut stream, .. } => {
@@ -176,6 +178,7 @@ pub async fn restore_file(
                 expected: job.expected.clone(),
                 actual: Some(actual),
                 bytes,
+                object_bytes: Some(object_bytes),
                 object,
                 reason: (!matches).then(|| "hash mismatch".to_string()),
             })

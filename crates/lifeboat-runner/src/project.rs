@@ -1,0 +1,126 @@
+//! Projected full-restore time: how long restoring the *whole* recovery point would take at
+//! the rate the sample was restored.
+//!
+//! Manifests hold no sizes, so the point's total comes from the best basis at hand: the sample
+//! itself when it is every file; each object's size from storage when the manifest is small
+//! enough to ask about every entry ([`PROJECTION_HEAD_LIMIT`]); otherwise the sample's mean
+//! object size times the number of entries. The evidence says which basis was used. This runs
+//! after every measured step, so asking storage for sizes never counts toward measured RTO.
+
+use futures::StreamExt;
+use lifeboat_core::evidence::{
+    PROJECTION_HEAD_LIMIT, PointResult, Projected, ProjectionBasis, ProjectionSample,
+};
+use lifeboat_core::manifest::Entry;
+use lifeboat_storage::Source;
+
+/// Concurrent size requests while sizing a point.
+const HEADS_IN_FLIGHT: usize = 16;
+
+/// What a projection needs from a point's manifest, kept after the entries are dropped.
+#[derive(Debug)]
+pub struct Input {
+    /// The point's id.
+    pub point: String,
+    entries: u64,
+    /// Paths of the entries not in the sample, when there are at most
+    /// [`PROJECTION_HEAD_LIMIT`] entries; `None` above the limit.
+    unsampled: Option<Vec<String>>,
+}
+
+impl Input {
+    /// `chosen`: indexes into `entries` of the sampled files.
+    pub fn new(point: &str, entries: &[Entry], chosen: &[usize]) -> Input {
+        let unsampled = (entries.len() as u64 <= PROJECTION_HEAD_LIMIT).then(|| {
+            let mut sampled = vec![false; entries.len()];
+            for &i in chosen {
+                sampled[i] = true;
+            }
+            entries
+                .iter()
+                .zip(sampled)
+                .filter(|(_, s)| !s)
+                .map(|(e, _)| e.path.clone())
+                .collect()
+        });
+        Input {
+            point: point.to_string(),
+            entries: entries.len() as u64,
+            unsampled,
+        }
+    }
+}
+
+/// Projects `point`'s full-restore time; `None` when it restored no byte or took no time.
+pub async fn project(source: &Source, input: Input, point: &PointResult) -> Option<Projected> {
+    let restored: Vec<u64> = point.files.iter().filter_map(|f| f.object_bytes).collect();
+    let sample_bytes: u64 = restored.iter().sum();
+    let sample_seconds: f64 = point
+        .steps
+        .iter()
+        .filter(|s| s.kind == "restore")
+        .map(|s| s.finished_at.duration_since(s.started_at).as_secs_f64())
+        .sum();
+    if restored.is_empty() || sample_bytes == 0 || sample_seconds <= 0.0 {
+        return None;
+    }
+    let extrapolated = || {
+        let mean = sample_bytes as f64 / restored.len() as f64;
+        (
+            (mean * input.entries as f64).round() as u64,
+            ProjectionBasis::Extrapolated,
+        )
+    };
+    let (total_bytes, basis) = match &input.unsampled {
+        Some(rest) if rest.is_empty() => (sample_bytes, ProjectionBasis::Sample),
+        Some(rest) => match sizes(source, &input.point, rest).await {
+            Some(more) => (sample_bytes + more, ProjectionBasis::Storage),
+            // Sizing is a courtesy: a storage error here must not change the drill's verdict.
+            None => extrapolated(),
+        },
+        None => extrapolated(),
+    };
+    let bytes_per_second = sample_bytes as f64 / sample_seconds;
+    Some(Projected {
+        recovery_point: input.point,
+        rto_seconds: round_ms(total_bytes as f64 / bytes_per_second),
+        total_bytes,
+        basis,
+        entries: input.entries,
+        sample: ProjectionSample {
+            files: restored.len() as u64,
+            bytes: sample_bytes,
+            duration_seconds: sample_seconds,
+        },
+    })
+}
+
+/// Total stored size of `paths` in `point` (`PATH`, else `PATH.zst`; missing and unsafe paths
+/// count 0); `None` on a storage error.
+async fn sizes(source: &Source, point: &str, paths: &[String]) -> Option<u64> {
+    let sizes: Vec<Option<u64>> = futures::stream::iter(paths)
+        .map(|path| async move {
+            let Ok(parts) = lifeboat_core::manifest::safe_components(path) else {
+                return Some(0);
+            };
+            let rel = format!("{point}/{}", parts.join("/"));
+            match source.head(&rel).await.ok()? {
+                Some(info) => Some(info.size),
+                None => Some(
+                    source
+                        .head(&format!("{rel}.zst"))
+                        .await
+                        .ok()?
+                        .map_or(0, |i| i.size),
+                ),
+            }
+        })
+        .buffer_unordered(HEADS_IN_FLIGHT)
+        .collect()
+        .await;
+    sizes.into_iter().sum()
+}
+
+fn round_ms(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
