@@ -132,6 +132,35 @@ pub struct ScheduleSpec {
     pub cron: String,
     /// IANA zone name; already checked to exist. Default `UTC`.
     pub timezone: String,
+    /// What to do about slots that passed while the scheduler was not running.
+    pub catch_up: CatchUp,
+    /// How late after its slot time a drill may still start; a slot not started within it is
+    /// recorded as missed. Default [`DEFAULT_START_WINDOW`].
+    pub start_window: Duration,
+}
+
+/// `start_window` when the runbook sets none.
+pub const DEFAULT_START_WINDOW: Duration = Duration::from_secs(3600);
+
+/// The `catch_up` policy: what `lifeboat schedule` does, when it starts, about slots that
+/// passed while it was not running.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CatchUp {
+    /// Record every such slot as missed; the next drill is the next slot (default).
+    #[default]
+    None,
+    /// Run the newest such slot at once if it is still within its `start_window`; record the
+    /// older ones as missed.
+    Latest,
+}
+
+impl CatchUp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatchUp::None => "none",
+            CatchUp::Latest => "latest",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -36,6 +36,8 @@ pub(super) struct RawRunbook {
     pub(super) verify_only: Text,
     pub(super) schedule: Text,
     pub(super) timezone: Text,
+    pub(super) catch_up: Text,
+    pub(super) start_window: Text,
     pub(super) steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
     pub(super) finally: Option<Spanned<Vec<Spanned<RawStep>>>>,
     pub(super) notify: Option<Spanned<Vec<Spanned<RawNotify>>>>,
@@ -371,7 +373,7 @@ mod tests {
     fn struct_fields_reads_serde_field_names() {
         assert_eq!(struct_fields::<RawObjectives>(), ["rto", "rpo"]);
         assert_eq!(struct_fields::<RawSource>(), ["url", "options"]);
-        assert_eq!(struct_fields::<RawRunbook>().len(), 15);
+        assert_eq!(struct_fields::<RawRunbook>().len(), 17);
     }
 
     #[test]

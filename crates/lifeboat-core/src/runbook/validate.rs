@@ -15,9 +15,10 @@ use super::raw::{
 };
 use super::wording::{backticked, did_you_mean, problem_at, problem_at_top, quote};
 use super::{
-    Command, Keep, ManifestFormat, ManifestSpec, NotifySpec, Objectives, OptionType, PointTime,
-    Problem, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec, ScratchSpec,
-    Select, SourceKind, SourceSpec, Step, StepKind, options, time_format,
+    CatchUp, Command, DEFAULT_START_WINDOW, Keep, ManifestFormat, ManifestSpec, NotifySpec,
+    Objectives, OptionType, PointTime, Problem, RecoveryPointsSpec, Runbook, SampleSize,
+    SampleSpec, ScheduleSpec, ScratchSpec, Select, SourceKind, SourceSpec, Step, StepKind, options,
+    time_format,
 };
 use crate::duration;
 use crate::evidence::Outcome;
@@ -181,7 +182,7 @@ pub(super) fn validate(raw: &RawRunbook, env: Env<'_>) -> Result<Runbook, Vec<Pr
         Some(v) => c.bool("verify_only", v),
         None => Some(false),
     };
-    let schedule = schedule(&mut c, raw.schedule.as_ref(), raw.timezone.as_ref());
+    let schedule = schedule(&mut c, raw);
     let steps = steps(&mut c, raw.steps.as_ref());
     let finally = finally(&mut c, raw.finally.as_ref());
     let notify = notify(&mut c, raw.notify.as_ref());
@@ -774,21 +775,37 @@ fn scratch(c: &mut Check<'_>, raw: Option<&Spanned<RawScratch>>) -> Option<Scrat
     Some(ScratchSpec { keep })
 }
 
-fn schedule(
-    c: &mut Check<'_>,
-    cron: Option<&Spanned<String>>,
-    timezone: Option<&Spanned<String>>,
-) -> Option<ScheduleSpec> {
-    let timezone = match (cron, timezone) {
-        (_, None) => Some("UTC".to_owned()),
-        (None, Some(tz)) => {
-            c.at(
-                tz,
-                "timezone: only used with `schedule`; add a schedule or remove it".to_owned(),
-            );
-            None
+fn schedule(c: &mut Check<'_>, raw: &RawRunbook) -> Option<ScheduleSpec> {
+    let Some(cron) = raw.schedule.as_ref() else {
+        for (key, value) in [
+            ("timezone", &raw.timezone),
+            ("catch_up", &raw.catch_up),
+            ("start_window", &raw.start_window),
+        ] {
+            if let Some(v) = value {
+                c.at(
+                    v,
+                    format!("{key}: only used with `schedule`; add a schedule or remove it"),
+                );
+            }
         }
-        (Some(_), Some(tz)) => match jiff::tz::TimeZone::get(&tz.value) {
+        return None;
+    };
+    let catch_up = match &raw.catch_up {
+        Some(v) => c.choice(
+            "catch_up",
+            v,
+            &[("none", CatchUp::None), ("latest", CatchUp::Latest)],
+        ),
+        None => Some(CatchUp::None),
+    };
+    let start_window = match &raw.start_window {
+        Some(v) => c.positive_duration("start_window", v),
+        None => Some(DEFAULT_START_WINDOW),
+    };
+    let timezone = match raw.timezone.as_ref() {
+        None => Some("UTC".to_owned()),
+        Some(tz) => match jiff::tz::TimeZone::get(&tz.value) {
             Ok(_) => Some(tz.value.clone()),
             Err(_) => {
                 c.at(
@@ -802,7 +819,6 @@ fn schedule(
             }
         },
     };
-    let cron = cron?;
     if let Err(why) = check_cron(&cron.value) {
         c.at(
             cron,
@@ -816,6 +832,8 @@ fn schedule(
     Some(ScheduleSpec {
         cron: cron.value.clone(),
         timezone: timezone?,
+        catch_up: catch_up?,
+        start_window: start_window?,
     })
 }
 

@@ -14,7 +14,7 @@ use super::errors;
       url: file:///srv/backups/demo
     manfest:
       path: SHA256SUMS
-"}, "rb.yaml:5:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `steps`, `finally`, `notify` (did you mean `manifest`?)" ; "unknown top level key")]
+"}, "rb.yaml:5:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `steps`, `finally`, `notify` (did you mean `manifest`?)" ; "unknown top level key")]
 #[test_case(indoc! {"
     version: 1
     name: demo
@@ -60,7 +60,7 @@ use super::errors;
     name: again
 "}, "\
 rb.yaml:5:3: source: unknown key `optoins`, expected one of `url`, `options` (did you mean `options`?)
-rb.yaml:6:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `steps`, `finally`, `notify` (did you mean `manifest`?)
+rb.yaml:6:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `steps`, `finally`, `notify` (did you mean `manifest`?)
 rb.yaml:7:23: objectives: unknown key `rop`, expected one of `rto`, `rpo` (did you mean `rpo`?)
 rb.yaml:8:1: duplicate key `name` (first set at line 2, column 1)" ; "every unknown and duplicate key at once")]
 // Shapes and YAML --------------------------------------------------------------------------
@@ -431,6 +431,46 @@ rb.yaml:5:34: manifest.path: \"../SHA256SUMS\" has a . or .. segment: expected a
       url: file:///srv/backups/demo
     timezone: Europe/Berlin
 "}, "rb.yaml:5:11: timezone: only used with `schedule`; add a schedule or remove it" ; "timezone without schedule")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    catch_up: latest
+    start_window: 1h
+"}, "\
+rb.yaml:5:11: catch_up: only used with `schedule`; add a schedule or remove it
+rb.yaml:6:15: start_window: only used with `schedule`; add a schedule or remove it" ; "catch up without schedule")]
+#[test_case(indoc! {r#"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    schedule: "0 2 * * *"
+    catch_up: all
+"#}, "rb.yaml:6:11: catch_up: unknown value \"all\": expected one of none, latest" ; "catch up unknown policy")]
+#[test_case(indoc! {r#"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    schedule: "0 2 * * *"
+    start_window: 0s
+"#}, "rb.yaml:6:15: start_window: duration \"0s\" is zero: expected more than 0s" ; "start window zero")]
+#[test_case(indoc! {r#"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    schedule: "0 25 * * *"
+    timezone: Mars/Olympus
+    catch_up: latest-ish
+    start_window: 2 hours
+"#}, "\
+rb.yaml:5:11: schedule: invalid cron expression \"0 25 * * *\": number out of bounds: expected 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, e.g. \"0 2 * * *\"
+rb.yaml:6:11: timezone: unknown time zone \"Mars/Olympus\": expected an IANA name such as UTC, Europe/Berlin or America/New_York
+rb.yaml:7:11: catch_up: unknown value \"latest-ish\": expected one of none, latest
+rb.yaml:8:15: start_window: invalid duration \"2 hours\": expected digits followed by a unit (d, h, m, s), e.g. 90s, 30m, 2h, 1h30m" ; "every schedule problem at once")]
 // Steps ------------------------------------------------------------------------------------
 #[test_case(indoc! {r#"
     version: 1

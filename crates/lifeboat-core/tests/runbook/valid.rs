@@ -6,7 +6,7 @@ use std::time::Duration;
 use indoc::indoc;
 use lifeboat_core::evidence::Outcome;
 use lifeboat_core::runbook::{
-    Command, Keep, ManifestFormat, ManifestSpec, NotifySpec, Objectives, PointTime,
+    CatchUp, Command, Keep, ManifestFormat, ManifestSpec, NotifySpec, Objectives, PointTime,
     RecoveryPointsSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec, ScratchSpec, Select,
     SourceKind, SourceSpec, Step, StepKind,
 };
@@ -100,6 +100,8 @@ fn interface_example() {
         schedule: Some(ScheduleSpec {
             cron: "0 2 * * *".into(),
             timezone: "Europe/Berlin".into(),
+            catch_up: CatchUp::None,
+            start_window: secs(3600),
         }),
         steps: vec![
             restore(),
@@ -297,6 +299,8 @@ fn other_spellings_and_defaults() {
         Some(ScheduleSpec {
             cron: "30 15 3 * * 1-5".into(),
             timezone: "UTC".into(),
+            catch_up: CatchUp::None,
+            start_window: secs(3600),
         })
     );
     assert_eq!(
@@ -446,4 +450,45 @@ fn cron_spellings(cron: &str) {
     assert_eq!(schedule.cron, cron);
     assert_eq!(schedule.timezone, "America/New_York");
     assert!(schedule.to_cron().is_ok());
+}
+
+#[test]
+fn catch_up_and_start_window() {
+    let r = parse(indoc! {r#"
+        version: 1
+        name: nightly
+        source:
+          url: file:///srv/b
+        schedule: "0 2 * * *"
+        timezone: America/New_York
+        catch_up: latest
+        start_window: 2h30m
+    "#})
+    .unwrap();
+    assert_eq!(
+        r.schedule,
+        Some(ScheduleSpec {
+            cron: "0 2 * * *".into(),
+            timezone: "America/New_York".into(),
+            catch_up: CatchUp::Latest,
+            start_window: secs(9000),
+        })
+    );
+    assert_eq!(CatchUp::Latest.as_str(), "latest");
+}
+
+#[test]
+fn catch_up_none_written_out_is_the_default() {
+    let r = parse(indoc! {r#"
+        version: 1
+        name: nightly
+        source:
+          url: file:///srv/b
+        schedule: "0 2 * * *"
+        catch_up: none
+    "#})
+    .unwrap();
+    let s = r.schedule.unwrap();
+    assert_eq!(s.catch_up, CatchUp::None);
+    assert_eq!(s.start_window, lifeboat_core::runbook::DEFAULT_START_WINDOW);
 }
