@@ -1,0 +1,11 @@
+//! Scheduling for `lifeboat schedule`: which slots of a runbook's cron schedule are due, missed
+//! or skipped at a given instant, and (in [`store`]) the history that makes each slot run at
+//! most once across restarts.
+//!
+//! Everything about time here is a pure function of an explicit `now`: the daemon loop asks
+//! the clock and passes the answer in, so tests pin DST changes, restarts and overlaps without
+//! sleeping. This crate does not run drills; the binary glues it to `lifeboat-runner`.
+
+pub mod slots;
+
+pub use slots::{Decision, MissReason, Plan, Policy, Schedule, ScheduleError, Trigger, View, plan};
