@@ -764,3 +764,63 @@ fn azure_scheme_is_a_synonym_of_az() {
     d.assert_code(0);
     assert_eq!(d.file_paths(DAY1).len(), 5);
 }
+
+/// `use_emulator` with an `endpoint` means "Azurite at this address": object_store alone
+/// would ignore the endpoint and knock on port 10000.
+#[test]
+fn use_emulator_honours_the_endpoint() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let az = &cloud::servers().azurite;
+    let container = cloud::unique_name("emulator-endpoint");
+    az.upload_dir(&container, PREFIX, fx.source());
+    let options: Options = vec![
+        ("use_emulator", "true".into()),
+        ("endpoint", az.endpoint.clone()),
+        ("account_name", az.account.clone()),
+        ("access_key", az.key.clone()),
+    ];
+    let yaml = runbook_yaml(&fx.runbook(), &az.url(&container, PREFIX), &options);
+    let d = drill_yaml(&fx, "runbook.yaml", &yaml, &[], &[]);
+    d.assert_code(0);
+    assert_eq!(d.file_paths(DAY1).len(), 5);
+}
+
+/// With no credentials in the runbook, the standard AWS_* environment applies. s3s-fs checks
+/// signatures, so the right pair passes and a wrong secret is refused.
+#[test]
+fn ambient_aws_credentials_from_the_environment() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let s3 = &cloud::servers().s3s;
+    assert!(s3.checks_signatures);
+    let bucket = cloud::unique_name("ambient-aws");
+    s3.upload_dir(&bucket, PREFIX, fx.source());
+    let options: Options = vec![
+        ("endpoint", s3.endpoint.clone()),
+        ("allow_http", "true".into()),
+        ("region", s3.region.clone()),
+    ];
+    let yaml = runbook_yaml(&fx.runbook(), &s3.url(&bucket, PREFIX), &options);
+    let env = |secret: &str| {
+        vec![
+            ("AWS_ACCESS_KEY_ID".to_owned(), s3.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), secret.to_owned()),
+        ]
+    };
+    let good = env(&s3.secret_access_key);
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let d = drill_yaml(&fx, "runbook.yaml", &yaml, &[], &good);
+    d.assert_code(0);
+    let bad = env("not-the-secret-0123456789");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // A fresh fixture: its own evidence and scratch folders, the same bucket.
+    let d = drill_yaml(&Fixture::new(), "runbook.yaml", &yaml, &[], &bad);
+    d.assert_code(3);
+    assert!(
+        d.stderr.contains("refused"),
+        "a wrong secret should read as refused access: {}",
+        d.stderr
+    );
+    assert!(!d.stderr.contains("not-the-secret-0123456789"));
+}
