@@ -7,5 +7,7 @@
 //! sleeping. This crate does not run drills; the binary glues it to `lifeboat-runner`.
 
 pub mod slots;
+pub mod store;
 
 pub use slots::{Decision, MissReason, Plan, Policy, Schedule, ScheduleError, Trigger, View, plan};
+pub use store::{HistoryEntry, RunRecord, SlotState, Store, StoreError};

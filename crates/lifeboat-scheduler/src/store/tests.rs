@@ -1,0 +1,257 @@
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use lifeboat_core::evidence::Outcome;
+
+use super::*;
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("deep/er/state.db")).unwrap();
+    (dir, store)
+}
+
+fn run(id: &str, runbook: &str, started: &str, slot: Option<&str>) -> RunRecord {
+    RunRecord {
+        run_id: id.into(),
+        runbook: runbook.into(),
+        mode: if slot.is_some() {
+            "scheduled"
+        } else {
+            "automatic"
+        }
+        .into(),
+        slot: slot.map(ts),
+        started_at: ts(started),
+        finished_at: ts(started) + jiff::SignedDuration::from_secs(3),
+        outcome: Outcome::Passed,
+        reason: None,
+        rto_seconds: Some(2.5),
+        rpo_seconds: Some(3600.0),
+        rto_objective_seconds: Some(7200),
+        rpo_objective_seconds: None,
+        recovery_point: Some("p1".into()),
+        evidence: Some(format!("/ev/{runbook}/{id}/evidence.json")),
+    }
+}
+
+#[test]
+fn a_new_file_gets_wal_and_the_current_schema_and_reopens_unchanged() {
+    let (dir, store) = temp_store();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let mode: String = store
+        .lock()
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    store
+        .record_slot(
+            "a",
+            ts("2026-11-23T02:00:00Z"),
+            SlotState::Missed,
+            None,
+            None,
+            ts("2026-11-23T03:00:00Z"),
+        )
+        .unwrap();
+    drop(store);
+    let again = Store::open(&dir.path().join("deep/er/state.db")).unwrap();
+    assert_eq!(again.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    assert_eq!(
+        again.last_slot("a").unwrap(),
+        Some(ts("2026-11-23T02:00:00Z"))
+    );
+}
+
+#[test]
+fn a_file_from_a_newer_lifeboat_is_refused() {
+    let (dir, store) = temp_store();
+    store
+        .lock()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    drop(store);
+    let err = Store::open(&dir.path().join("deep/er/state.db")).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("schema version 99 was written by a newer lifeboat; this one knows up to 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn open_existing_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("none.db");
+    assert!(Store::open_existing(&path).unwrap().is_none());
+    assert!(!path.exists());
+}
+
+#[test]
+fn a_slot_is_claimed_once_even_across_restarts() {
+    let (dir, store) = temp_store();
+    let slot = ts("2026-11-23T02:00:00Z");
+    let now = ts("2026-11-23T02:00:00.01Z");
+    assert!(
+        store
+            .record_slot("a", slot, SlotState::Recorded, Some("schedule"), None, now)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_slot("a", slot, SlotState::Recorded, Some("schedule"), None, now)
+            .unwrap()
+    );
+    // Another runbook's slot at the same instant is its own.
+    assert!(
+        store
+            .record_slot("b", slot, SlotState::Recorded, Some("schedule"), None, now)
+            .unwrap()
+    );
+    store
+        .update_slot("a", slot, SlotState::Running, None, now)
+        .unwrap();
+    drop(store);
+
+    // The process died mid-drill. The next one must not run the slot again.
+    let store = Store::open(&dir.path().join("deep/er/state.db")).unwrap();
+    assert!(
+        !store
+            .record_slot("a", slot, SlotState::Recorded, Some("schedule"), None, now)
+            .unwrap()
+    );
+    let abandoned = store
+        .abandon_unfinished(ts("2026-11-23T02:05:00Z"))
+        .unwrap();
+    assert_eq!(abandoned, [("a".into(), slot), ("b".into(), slot)]);
+    let h = store.history(Some("a")).unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].state, Some(SlotState::Abandoned));
+    assert_eq!(
+        h[0].reason.as_deref(),
+        Some("the scheduler stopped before this drill finished")
+    );
+    assert!(
+        store
+            .abandon_unfinished(ts("2026-11-23T02:06:00Z"))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn history_lists_runs_and_slots_that_did_not_run_oldest_first() {
+    let (_dir, store) = temp_store();
+    let now = ts("2026-11-23T12:00:00Z");
+    store
+        .record_slot(
+            "a",
+            ts("2026-11-23T01:00:00Z"),
+            SlotState::Missed,
+            None,
+            Some("the scheduler was not running"),
+            now,
+        )
+        .unwrap();
+    store
+        .record_slot(
+            "a",
+            ts("2026-11-23T02:00:00Z"),
+            SlotState::Recorded,
+            Some("catch-up"),
+            None,
+            now,
+        )
+        .unwrap();
+    store
+        .record_run(&run(
+            "r2",
+            "a",
+            "2026-11-23T02:00:01Z",
+            Some("2026-11-23T02:00:00Z"),
+        ))
+        .unwrap();
+    store
+        .record_run(&run("r1", "b", "2026-11-22T09:00:00.5Z", None))
+        .unwrap();
+    store
+        .record_slot(
+            "a",
+            ts("2026-11-23T03:00:00Z"),
+            SlotState::SkippedOverlap,
+            Some("schedule"),
+            None,
+            now,
+        )
+        .unwrap();
+
+    let all = store.history(None).unwrap();
+    let summary: Vec<_> = all
+        .iter()
+        .map(|e| {
+            (
+                e.runbook.as_str(),
+                e.state.map(SlotState::as_str),
+                e.run.as_ref().map(|r| r.run_id.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("b", None, Some("r1")),
+            ("a", Some("missed"), None),
+            ("a", Some("done"), Some("r2")),
+            ("a", Some("skipped-overlap"), None),
+        ]
+    );
+    assert_eq!(
+        all[1].reason.as_deref(),
+        Some("the scheduler was not running")
+    );
+    assert_eq!(all[2].trigger.as_deref(), Some("catch-up"));
+    assert_eq!(
+        all[2].run.as_ref().unwrap(),
+        &run(
+            "r2",
+            "a",
+            "2026-11-23T02:00:01Z",
+            Some("2026-11-23T02:00:00Z")
+        )
+    );
+    assert_eq!(
+        all[0].run.as_ref().unwrap().started_at,
+        ts("2026-11-22T09:00:00.5Z")
+    );
+    assert_eq!(store.history(Some("b")).unwrap().len(), 1);
+    assert!(store.history(Some("c")).unwrap().is_empty());
+    assert_eq!(
+        store.last_slot("a").unwrap(),
+        Some(ts("2026-11-23T03:00:00Z"))
+    );
+    assert_eq!(store.last_slot("b").unwrap(), None);
+}
+
+#[test]
+fn default_path_follows_xdg_then_home() {
+    let env = |pairs: &[(&str, &str)]| {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k: &str| m.get(k).cloned()
+    };
+    assert_eq!(
+        default_path(&env(&[("XDG_DATA_HOME", "/data"), ("HOME", "/home/u")])),
+        Some(PathBuf::from("/data/lifeboat/state.db"))
+    );
+    assert_eq!(
+        default_path(&env(&[("XDG_DATA_HOME", "relative"), ("HOME", "/home/u")])),
+        Some(PathBuf::from("/home/u/.local/share/lifeboat/state.db"))
+    );
+    assert_eq!(default_path(&env(&[])), None);
+}
