@@ -824,3 +824,33 @@ fn ambient_aws_credentials_from_the_environment() {
     );
     assert!(!d.stderr.contains("not-the-secret-0123456789"));
 }
+
+/// The same for Azure: account and key from AZURE_STORAGE_ACCOUNT_NAME / _KEY.
+#[test]
+fn ambient_azure_credentials_from_the_environment() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let az = &cloud::servers().azurite;
+    let container = cloud::unique_name("ambient-azure");
+    az.upload_dir(&container, PREFIX, fx.source());
+    let options: Options = vec![
+        ("endpoint", az.account_url()),
+        ("allow_http", "true".into()),
+    ];
+    let yaml = runbook_yaml(&fx.runbook(), &az.url(&container, PREFIX), &options);
+    let good = [
+        ("AZURE_STORAGE_ACCOUNT_NAME", az.account.as_str()),
+        ("AZURE_STORAGE_ACCOUNT_KEY", az.key.as_str()),
+    ];
+    drill_yaml(&fx, "runbook.yaml", &yaml, &[], &good).assert_code(0);
+    // A well-formed key that is not the account's.
+    let wrong = "bm90LXRoZS1rZXktYnV0LXdlbGwtZm9ybWVkLWJhc2U2NC0wMTIzNDU2Nzg5YWJjZGVm";
+    let bad = [
+        ("AZURE_STORAGE_ACCOUNT_NAME", az.account.as_str()),
+        ("AZURE_STORAGE_ACCOUNT_KEY", wrong),
+    ];
+    let d = drill_yaml(&Fixture::new(), "runbook.yaml", &yaml, &[], &bad);
+    d.assert_code(3);
+    assert!(d.stderr.contains("refused"), "{}", d.stderr);
+    assert!(!d.stderr.contains(wrong));
+}
