@@ -8,6 +8,7 @@ mod util;
 mod conformance;
 mod corruption;
 mod evidence;
+mod history;
 mod manifest_cmd;
 mod objectives;
 mod pass;

@@ -50,6 +50,52 @@ pub enum Command {
     ///   lifeboat manifest /srv/backup/2026-11-21T020000Z --algorithm sha256 > SHA256SUMS
     /// Paths are relative to DIR, so `sha256sum -c` run inside DIR accepts the output.
     Manifest(ManifestArgs),
+    /// List the recorded drills and the scheduled slots that did not run, oldest first.
+    History(HistoryArgs),
+    /// Each runbook's last outcome and, for the runbooks given, its next scheduled slot.
+    Status(StatusArgs),
+}
+
+/// `--state FILE`, shared by the commands that use the history store.
+#[derive(Debug, Args)]
+pub struct StateArg {
+    /// The history store (SQLite). Default: $XDG_DATA_HOME/lifeboat/state.db, else
+    /// ~/.local/share/lifeboat/state.db.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+
+    /// Only this runbook's entries (its `name`).
+    #[arg(long, value_name = "NAME")]
+    pub runbook: Option<String>,
+
+    /// A JSON array of objects instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Runbook files or folders: adds their next scheduled slot, and lists them even before
+    /// their first run.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub state: StateArg,
+
+    /// The instant next slots are counted from (RFC 3339). Default: now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<jiff::Timestamp>,
+
+    /// A JSON array of objects instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +147,10 @@ pub struct DrillArgs {
     /// No progress bar and no summary: print only the evidence path.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Also record the run in this history store (SQLite; see `lifeboat history`).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use lifeboat_evidence::markdown::{human_bytes, human_secs};
 use lifeboat_runner::{DrillRequest, NoProgress, Progress};
 
 use crate::cli::DrillArgs;
-use crate::{exit_codes, load, progress};
+use crate::{exit_codes, history, load, progress};
 
 pub fn drill(args: DrillArgs) -> u8 {
     let loaded = match load::load(&args.runbook) {
@@ -28,6 +28,19 @@ pub fn drill(args: DrillArgs) -> u8 {
         );
         return exit_codes::INVALID_INPUT;
     }
+    // Opened before the drill, so an unusable history file stops it with nothing run.
+    let store = match args
+        .state
+        .as_deref()
+        .map(history::open_for_drill)
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
     let progress: Arc<dyn Progress> = if !args.quiet && std::io::stderr().is_terminal() {
         Arc::new(progress::Bar::new())
     } else {
@@ -62,6 +75,13 @@ pub fn drill(args: DrillArgs) -> u8 {
             return exit_codes::COULD_NOT_COMPLETE;
         }
     };
+    if let Some(store) = &store
+        && let Err(e) = history::record_drill(store, &evidence, &path)
+    {
+        eprintln!("{e}");
+        println!("{}", path.display());
+        return exit_codes::COULD_NOT_COMPLETE;
+    }
     if !args.quiet {
         print!("{}", summary(&evidence, std::io::stdout().is_terminal()));
     }

@@ -8,9 +8,11 @@ use clap::Parser;
 mod cli;
 mod drill;
 mod exit_codes;
+mod history;
 mod load;
 mod manifest;
 mod progress;
+mod runbooks;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
@@ -19,6 +21,8 @@ fn main() -> ExitCode {
         cli::Command::Validate(a) => load::validate(a),
         cli::Command::Drill(a) => drill::drill(a),
         cli::Command::Manifest(a) => manifest::manifest(a),
+        cli::Command::History(a) => history::history(a),
+        cli::Command::Status(a) => history::status(a),
     };
     ExitCode::from(code)
 }

@@ -10,7 +10,8 @@
 //! the daemon may share the file (WAL lets readers and one writer work side by side; a busy
 //! writer is waited for, up to [`BUSY_TIMEOUT`]).
 //!
-//! Times are stored as RFC 3339 UTC text: slots in whole seconds, the rest in microseconds.
+//! Times are stored as RFC 3339 UTC text with a fixed number of digits, so text order is time
+//! order: slots in whole seconds, the rest in nanoseconds (as the evidence has them).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -222,7 +223,7 @@ fn slot_text(t: Timestamp) -> String {
 }
 
 fn time_text(t: Timestamp) -> String {
-    format!("{t:.6}")
+    format!("{t:.9}")
 }
 
 impl Store {

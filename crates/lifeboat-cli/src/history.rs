@@ -1,0 +1,278 @@
+//! The history store from the command line: `lifeboat history`, `lifeboat status`, and the
+//! recording `lifeboat drill --state` does.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use lifeboat_core::evidence::Evidence;
+use lifeboat_evidence::markdown::human_secs;
+use lifeboat_scheduler::{HistoryEntry, RunRecord, Schedule, Store};
+use serde_json::{Value, json};
+
+use crate::cli::{HistoryArgs, StateArg, StatusArgs};
+use crate::{exit_codes, load, runbooks};
+
+/// `--state FILE`, else the default under the user's data folder.
+pub fn state_path(arg: &StateArg) -> Result<PathBuf, String> {
+    if let Some(p) = &arg.state {
+        return Ok(p.clone());
+    }
+    lifeboat_scheduler::store::default_path(&|k| std::env::var(k).ok()).ok_or_else(|| {
+        "lifeboat: no --state FILE given, and neither XDG_DATA_HOME nor HOME is set to an \
+         absolute path to put the default history store under"
+            .to_owned()
+    })
+}
+
+/// Opens the store `lifeboat drill --state FILE` records into; before the drill runs, so an
+/// unusable file stops it with nothing run.
+pub fn open_for_drill(path: &Path) -> Result<Store, String> {
+    Store::open(path).map_err(|e| format!("lifeboat: {e}"))
+}
+
+/// Records a finished `lifeboat drill` (no slot).
+pub fn record_drill(
+    store: &Store,
+    evidence: &Evidence,
+    evidence_json: &Path,
+) -> Result<(), String> {
+    store
+        .record_run(&RunRecord::from_evidence(
+            evidence,
+            Some(evidence_json),
+            None,
+        ))
+        .map_err(|e| format!("lifeboat: the run was not recorded in the history: {e}"))
+}
+
+/// Opens an existing store for reading; `Ok(None)` (with a note on stderr) when there is
+/// none yet, which is not an error: nothing has been recorded.
+fn open_to_read(arg: &StateArg) -> Result<Option<Store>, String> {
+    let path = state_path(arg)?;
+    match Store::open_existing(&path) {
+        Ok(None) => {
+            eprintln!(
+                "lifeboat: no history yet: {} does not exist",
+                path.display()
+            );
+            Ok(None)
+        }
+        Ok(Some(s)) => Ok(Some(s)),
+        Err(e) => Err(format!("lifeboat: {e}")),
+    }
+}
+
+pub fn history(args: HistoryArgs) -> u8 {
+    let entries = match open_to_read(&args.state) {
+        Ok(Some(store)) => match store.history(args.runbook.as_deref()) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("lifeboat: {e}");
+                return exit_codes::COULD_NOT_COMPLETE;
+            }
+        },
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            eprintln!("{e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
+    if args.json {
+        let list: Vec<Value> = entries.iter().map(entry_json).collect();
+        println!("{}", Value::Array(list));
+    } else {
+        print!("{}", history_table(&entries));
+    }
+    exit_codes::OK
+}
+
+fn opt_ts(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(t.to_string()))
+}
+
+/// One history entry as JSON. Every key is always present (null when it does not apply), so
+/// scripts can rely on the shape: a slot that did not run has `run_id`, `outcome` and the
+/// measurements null and says why in `state` and `reason`.
+fn entry_json(e: &HistoryEntry) -> Value {
+    let r = e.run.as_ref();
+    json!({
+        "runbook": e.runbook,
+        "run_id": r.map(|r| r.run_id.as_str()),
+        "mode": r.map(|r| r.mode.as_str()),
+        "slot": opt_ts(e.slot),
+        "state": e.state.map(|s| s.as_str()),
+        "trigger": e.trigger,
+        "started_at": opt_ts(r.map(|r| r.started_at)),
+        "finished_at": opt_ts(r.map(|r| r.finished_at)),
+        "outcome": r.map(|r| r.outcome.as_str()),
+        "reason": e.reason,
+        "rto_seconds": r.and_then(|r| r.rto_seconds),
+        "rpo_seconds": r.and_then(|r| r.rpo_seconds),
+        "rto_objective_seconds": r.and_then(|r| r.rto_objective_seconds),
+        "rpo_objective_seconds": r.and_then(|r| r.rpo_objective_seconds),
+        "recovery_point": r.and_then(|r| r.recovery_point.as_deref()),
+        "evidence": r.and_then(|r| r.evidence.as_deref()),
+    })
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or("—".to_owned(), human_secs)
+}
+
+fn history_table(entries: &[HistoryEntry]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    if entries.is_empty() {
+        return s;
+    }
+    let rows: Vec<[String; 6]> = entries
+        .iter()
+        .map(|e| match &e.run {
+            Some(r) => [
+                r.started_at.to_string(),
+                e.runbook.clone(),
+                r.outcome.as_str().to_owned(),
+                secs(r.rto_seconds),
+                secs(r.rpo_seconds),
+                r.evidence.clone().unwrap_or_default(),
+            ],
+            None => [
+                e.at.to_string(),
+                e.runbook.clone(),
+                e.state.map_or("", |s| s.as_str()).to_owned(),
+                "—".to_owned(),
+                "—".to_owned(),
+                e.reason.clone().unwrap_or_default(),
+            ],
+        })
+        .collect();
+    let header = [
+        "WHEN",
+        "RUNBOOK",
+        "RESULT",
+        "RTO",
+        "RPO",
+        "EVIDENCE / REASON",
+    ];
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut line = |cols: [&str; 6]| {
+        let mut l = String::new();
+        for (i, c) in cols.iter().enumerate().take(5) {
+            let _ = write!(l, "{c:<w$}  ", w = widths[i]);
+        }
+        l.push_str(cols[5]);
+        let _ = writeln!(s, "{}", l.trim_end());
+    };
+    line(header);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]);
+    }
+    s
+}
+
+/// What `lifeboat status` knows about one runbook.
+#[derive(Default)]
+struct Status {
+    last: Option<RunRecord>,
+    last_passed: Option<Timestamp>,
+    next: Option<Timestamp>,
+    schedule: Option<String>,
+    path: Option<String>,
+}
+
+pub fn status(args: StatusArgs) -> u8 {
+    let now = args.now.unwrap_or_else(Timestamp::now);
+    let mut code = exit_codes::OK;
+    let mut by_name: BTreeMap<String, Status> = BTreeMap::new();
+    let files = match runbooks::discover(&args.paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
+    for file in files {
+        match load::load(&file) {
+            Ok(l) => {
+                let st = by_name.entry(l.runbook.name.clone()).or_default();
+                st.path = Some(l.path.clone());
+                if let Some(spec) = &l.runbook.schedule {
+                    st.schedule = Some(format!("{} ({})", spec.cron, spec.timezone));
+                    st.next = Schedule::new(spec).ok().and_then(|s| s.next_after(now));
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                code = exit_codes::INVALID_INPUT;
+            }
+        }
+    }
+    match open_to_read(&args.state) {
+        Ok(Some(store)) => match store.history(None) {
+            Ok(entries) => {
+                for e in entries {
+                    let Some(run) = e.run else { continue };
+                    let st = by_name.entry(e.runbook).or_default();
+                    if run.outcome == lifeboat_core::evidence::Outcome::Passed {
+                        st.last_passed = Some(run.started_at);
+                    }
+                    st.last = Some(run);
+                }
+            }
+            Err(e) => {
+                eprintln!("lifeboat: {e}");
+                return exit_codes::COULD_NOT_COMPLETE;
+            }
+        },
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("{e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    }
+    if args.json {
+        let list: Vec<Value> = by_name
+            .iter()
+            .map(|(name, st)| {
+                let r = st.last.as_ref();
+                json!({
+                    "runbook": name,
+                    "path": st.path,
+                    "schedule": st.schedule,
+                    "last_outcome": r.map(|r| r.outcome.as_str()),
+                    "last_run_id": r.map(|r| r.run_id.as_str()),
+                    "last_started_at": opt_ts(r.map(|r| r.started_at)),
+                    "last_rto_seconds": r.and_then(|r| r.rto_seconds),
+                    "last_rpo_seconds": r.and_then(|r| r.rpo_seconds),
+                    "last_evidence": r.and_then(|r| r.evidence.as_deref()),
+                    "last_passed_at": opt_ts(st.last_passed),
+                    "next_due": opt_ts(st.next),
+                })
+            })
+            .collect();
+        println!("{}", Value::Array(list));
+    } else {
+        for (name, st) in &by_name {
+            let last = st.last.as_ref().map_or("never run".to_owned(), |r| {
+                format!("last {} at {}", r.outcome, r.started_at)
+            });
+            let next = match (&st.schedule, st.next) {
+                (Some(sched), Some(n)) => format!("next {n}  [{sched}]"),
+                (Some(sched), None) => format!("no next slot  [{sched}]"),
+                (None, _) if st.path.is_some() => "not scheduled".to_owned(),
+                (None, _) => String::new(),
+            };
+            println!("{}", format!("{name}  {last}  {next}").trim_end());
+        }
+    }
+    code
+}
