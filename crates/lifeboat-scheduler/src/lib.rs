@@ -6,6 +6,7 @@
 //! the clock and passes the answer in, so tests pin DST changes, restarts and overlaps without
 //! sleeping. This crate does not run drills; the binary glues it to `lifeboat-runner`.
 
+pub mod daemon;
 pub mod slots;
 pub mod store;
 

@@ -1,0 +1,410 @@
+//! The daemon loop of `lifeboat schedule`: wakes at each slot, asks [`plan`] what to do,
+//! records the verdict in the [`Store`] *before* acting on it, and starts drills through a
+//! [`Driller`] the binary provides (this crate knows no runner).
+//!
+//! Time comes from a [`Clock`], sleeps from tokio: tests use a clock driven by tokio's paused
+//! time, so a day of slots runs in milliseconds.
+//!
+//! Cancellation: each drill gets a `watch::Receiver<bool>` that turns `true` when the grace
+//! period after a stop request has run out. The runner does not listen to it yet, so a drill
+//! still running then is left behind (its slot is marked `abandoned`) rather than interrupted.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::slots::{Decision, Policy, Schedule, Trigger, View, plan};
+use crate::store::{RunRecord, SlotState, Store, StoreError};
+
+/// The longest the loop sleeps without looking at the clock again, so a suspended host or a
+/// stepped wall clock is noticed within this long.
+pub const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// Where "now" comes from.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+/// The system's wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A clock that starts at `base` and moves with tokio's (possibly paused) time.
+#[derive(Clone, Copy, Debug)]
+pub struct TokioClock {
+    base: Timestamp,
+    start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    pub fn starting_at(base: Timestamp) -> Self {
+        TokioClock {
+            base,
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = jiff::SignedDuration::try_from(self.start.elapsed()).unwrap_or_default();
+        self.base.saturating_add(elapsed).unwrap_or(self.base)
+    }
+}
+
+/// One scheduled runbook. `payload` is whatever the driller needs to run it.
+#[derive(Debug)]
+pub struct Entry<T> {
+    pub name: String,
+    pub schedule: Schedule,
+    pub policy: Policy,
+    pub payload: Arc<T>,
+}
+
+/// A drill started for a slot.
+#[derive(Debug)]
+pub struct Job<T> {
+    pub runbook: String,
+    pub slot: Timestamp,
+    pub trigger: Trigger,
+    pub payload: Arc<T>,
+    /// Turns `true` when the drill should stop (the grace period after SIGTERM is over).
+    pub cancel: watch::Receiver<bool>,
+}
+
+pub type DrillFuture = Pin<Box<dyn Future<Output = Result<RunRecord, String>> + Send>>;
+
+/// Runs one drill and writes its evidence; the record it returns goes into the history with
+/// the job's slot. An `Err` is a drill that left no evidence (the slot is marked abandoned
+/// with that reason).
+pub trait Driller<T>: Send + Sync + 'static {
+    fn drill(&self, job: Job<T>) -> DrillFuture;
+}
+
+/// What the binary tells a running loop.
+#[derive(Debug)]
+pub enum Control<T> {
+    /// Replace the runbooks (after SIGHUP); the binary has kept the last valid version of
+    /// each file.
+    Reload(Vec<Entry<T>>),
+    /// Start nothing new; wait up to the grace period for running drills, then return.
+    Stop,
+    /// Return at once.
+    Abort,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub max_concurrent: usize,
+    pub grace: Duration,
+}
+
+/// What the loop did, for the exit message and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub started: usize,
+    pub finished: usize,
+    /// Drills still running when the loop returned; their slots are marked abandoned.
+    pub left_running: usize,
+}
+
+struct Finished {
+    runbook: String,
+    slot: Timestamp,
+    result: Result<RunRecord, Finish>,
+}
+
+enum Finish {
+    /// No place under `--max-concurrent` before the start window closed.
+    NoCapacity,
+    Failed(String),
+}
+
+/// Runs the scheduler until [`Control::Stop`] (and the drills finish or the grace period
+/// ends), [`Control::Abort`], or the control channel closes.
+pub async fn run<T: Send + Sync + 'static>(
+    store: Arc<Store>,
+    mut entries: Vec<Entry<T>>,
+    driller: Arc<dyn Driller<T>>,
+    clock: Arc<dyn Clock>,
+    mut control: mpsc::Receiver<Control<T>>,
+    options: Options,
+) -> Result<Summary, StoreError> {
+    let online_since = clock.now();
+    for (runbook, slot) in store.abandon_unfinished(online_since)? {
+        tracing::warn!(%runbook, %slot, "a previous scheduler stopped before this slot's drill finished; it is marked abandoned, not run again");
+    }
+    let permits = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let mut running: HashMap<String, Timestamp> = HashMap::new();
+    let mut tasks: JoinSet<Finished> = JoinSet::new();
+    let mut summary = Summary::default();
+    let mut stop_deadline: Option<tokio::time::Instant> = None;
+    // When each runbook started being scheduled by this process: slots before it passed while
+    // nobody scheduled it (the catch-up policy applies), and a runbook added by a reload
+    // starts at its next slot.
+    let mut known_since: HashMap<String, Timestamp> = entries
+        .iter()
+        .map(|e| (e.name.clone(), online_since))
+        .collect();
+
+    loop {
+        let now = clock.now();
+        if stop_deadline.is_none() {
+            for entry in &entries {
+                let view = View {
+                    last_seen: store.last_slot(&entry.name)?,
+                    online_since: known_since
+                        .get(&entry.name)
+                        .copied()
+                        .unwrap_or(online_since),
+                    now,
+                    running: running.contains_key(&entry.name),
+                };
+                let p = plan(&entry.schedule, &entry.policy, &view);
+                if p.truncated {
+                    tracing::warn!(runbook = %entry.name, "more slots passed than are recorded one by one; the oldest are left out of the history");
+                }
+                for d in p.decisions {
+                    if let Some(job) = apply(&store, entry, d, now, &cancel_rx)? {
+                        running.insert(entry.name.clone(), job.slot);
+                        summary.started += 1;
+                        let window_end = job
+                            .slot
+                            .saturating_add(
+                                jiff::SignedDuration::try_from(entry.policy.start_window)
+                                    .unwrap_or(jiff::SignedDuration::MAX),
+                            )
+                            .unwrap_or(Timestamp::MAX);
+                        tasks.spawn(start(
+                            job,
+                            window_end,
+                            store.clone(),
+                            driller.clone(),
+                            clock.clone(),
+                            permits.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+        if stop_deadline.is_some() && tasks.is_empty() {
+            break;
+        }
+
+        let sleep_for = if stop_deadline.is_some() {
+            MAX_SLEEP
+        } else {
+            next_wake(&store, &entries, now)?
+                .and_then(|t| Duration::try_from(t.duration_since(now)).ok())
+                .unwrap_or(MAX_SLEEP)
+                .min(MAX_SLEEP)
+        };
+        tokio::select! {
+            () = tokio::time::sleep(sleep_for) => {}
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                match joined {
+                    Ok(f) => {
+                        running.remove(&f.runbook);
+                        summary.finished += 1;
+                        finish(&store, f, clock.now())?;
+                    }
+                    Err(e) => tracing::error!("a drill task failed: {e}"),
+                }
+            }
+            () = async {
+                match stop_deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                tracing::warn!(running = tasks.len(), "grace period over; leaving running drills behind");
+                break;
+            }
+            msg = control.recv() => match msg {
+                Some(Control::Reload(new)) => {
+                    tracing::info!(runbooks = new.len(), "runbooks reloaded");
+                    let now = clock.now();
+                    known_since.retain(|name, _| new.iter().any(|e| &e.name == name));
+                    for e in &new {
+                        known_since.entry(e.name.clone()).or_insert(now);
+                    }
+                    entries = new;
+                }
+                Some(Control::Stop) if stop_deadline.is_none() => {
+                    tracing::info!(running = tasks.len(), grace = ?options.grace, "stopping: no new drills; waiting for running ones");
+                    stop_deadline = Some(tokio::time::Instant::now() + options.grace);
+                }
+                Some(Control::Stop | Control::Abort) | None => {
+                    tracing::warn!(running = tasks.len(), "stopping at once");
+                    break;
+                }
+            },
+        }
+    }
+    // The runner does not listen yet; once it does, this interrupts the drills left.
+    let _ = cancel_tx.send(true);
+    summary.left_running = tasks.len();
+    let now = clock.now();
+    for (runbook, slot) in &running {
+        store.update_slot(
+            runbook,
+            *slot,
+            SlotState::Abandoned,
+            Some("lifeboat schedule stopped before this drill finished"),
+            now,
+        )?;
+    }
+    tasks.abort_all();
+    Ok(summary)
+}
+
+/// Records one decision; returns the job to start when it is a run this call claimed.
+fn apply<T>(
+    store: &Store,
+    entry: &Entry<T>,
+    decision: Decision,
+    now: Timestamp,
+    cancel: &watch::Receiver<bool>,
+) -> Result<Option<Job<T>>, StoreError> {
+    let name = &entry.name;
+    match decision {
+        Decision::Missed { slot, reason } => {
+            store.record_slot(
+                name,
+                slot,
+                SlotState::Missed,
+                None,
+                Some(reason.describe()),
+                now,
+            )?;
+            tracing::warn!(runbook = %name, %slot, "slot missed: {}", reason.describe());
+            Ok(None)
+        }
+        Decision::SkippedOverlap { slot } => {
+            store.record_slot(
+                name,
+                slot,
+                SlotState::SkippedOverlap,
+                Some(Trigger::Schedule.as_str()),
+                Some("the previous drill of this runbook was still running"),
+                now,
+            )?;
+            tracing::warn!(runbook = %name, %slot, "slot skipped: the previous drill is still running");
+            Ok(None)
+        }
+        Decision::Run { slot, trigger } => {
+            if !store.record_slot(
+                name,
+                slot,
+                SlotState::Recorded,
+                Some(trigger.as_str()),
+                None,
+                now,
+            )? {
+                // Another scheduler sharing the store claimed it first.
+                tracing::info!(runbook = %name, %slot, "slot already recorded; not run again");
+                return Ok(None);
+            }
+            tracing::info!(runbook = %name, %slot, trigger = trigger.as_str(), "starting drill");
+            Ok(Some(Job {
+                runbook: name.clone(),
+                slot,
+                trigger,
+                payload: entry.payload.clone(),
+                cancel: cancel.clone(),
+            }))
+        }
+    }
+}
+
+async fn start<T: Send + Sync + 'static>(
+    job: Job<T>,
+    window_end: Timestamp,
+    store: Arc<Store>,
+    driller: Arc<dyn Driller<T>>,
+    clock: Arc<dyn Clock>,
+    permits: Arc<Semaphore>,
+) -> Finished {
+    let (runbook, slot) = (job.runbook.clone(), job.slot);
+    let wait = Duration::try_from(window_end.duration_since(clock.now())).unwrap_or_default();
+    let permit = match tokio::time::timeout(wait, permits.acquire_owned()).await {
+        Ok(Ok(p)) => p,
+        _ => {
+            return Finished {
+                runbook,
+                slot,
+                result: Err(Finish::NoCapacity),
+            };
+        }
+    };
+    if let Err(e) = store.update_slot(&runbook, slot, SlotState::Running, None, clock.now()) {
+        tracing::error!(%runbook, %slot, "cannot mark the slot running: {e}");
+    }
+    let result = driller.drill(job).await.map_err(Finish::Failed);
+    drop(permit);
+    Finished {
+        runbook,
+        slot,
+        result,
+    }
+}
+
+fn finish(store: &Store, f: Finished, now: Timestamp) -> Result<(), StoreError> {
+    match f.result {
+        Ok(mut run) => {
+            run.slot = Some(f.slot);
+            tracing::info!(runbook = %f.runbook, slot = %f.slot, outcome = %run.outcome, evidence = ?run.evidence, "drill finished");
+            store.record_run(&run)
+        }
+        Err(Finish::NoCapacity) => {
+            tracing::warn!(runbook = %f.runbook, slot = %f.slot, "slot missed: --max-concurrent drills ran until its start window closed");
+            store.update_slot(
+                &f.runbook,
+                f.slot,
+                SlotState::Missed,
+                Some("--max-concurrent drills were running until its start_window closed"),
+                now,
+            )
+        }
+        Err(Finish::Failed(why)) => {
+            tracing::error!(runbook = %f.runbook, slot = %f.slot, "drill left no evidence: {why}");
+            store.update_slot(&f.runbook, f.slot, SlotState::Abandoned, Some(&why), now)
+        }
+    }
+}
+
+/// The earliest next slot over every runbook, counted from the newest slot each one has seen.
+fn next_wake<T>(
+    store: &Store,
+    entries: &[Entry<T>],
+    now: Timestamp,
+) -> Result<Option<Timestamp>, StoreError> {
+    let mut next: Option<Timestamp> = None;
+    let mut seen = HashSet::new();
+    for e in entries {
+        if !seen.insert(&e.name) {
+            continue;
+        }
+        let from = store.last_slot(&e.name)?.map_or(now, |l| l.max(now));
+        if let Some(t) = e.schedule.next_after(from) {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+    }
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,375 @@
+//! The loop under tokio's paused time: minutes of slots run in milliseconds, and every
+//! instant is exact.
+
+use std::sync::Mutex;
+
+use lifeboat_core::evidence::Outcome;
+use lifeboat_core::runbook::{CatchUp, ScheduleSpec};
+
+use super::*;
+use crate::store::HistoryEntry;
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// A drill that takes `takes` of (paused) time and remembers each job it got.
+struct FakeDriller {
+    takes: Duration,
+    clock: Arc<dyn Clock>,
+    calls: Mutex<Vec<(String, Timestamp, Trigger)>>,
+}
+
+impl Driller<()> for FakeDriller {
+    fn drill(&self, job: Job<()>) -> DrillFuture {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((job.runbook.clone(), job.slot, job.trigger));
+        let takes = self.takes;
+        let clock = self.clock.clone();
+        Box::pin(async move {
+            let started_at = clock.now();
+            tokio::time::sleep(takes).await;
+            Ok(RunRecord {
+                run_id: format!("{}@{}", job.runbook, job.slot),
+                runbook: job.runbook.clone(),
+                mode: "scheduled".into(),
+                slot: None,
+                started_at,
+                finished_at: clock.now(),
+                outcome: Outcome::Passed,
+                reason: None,
+                rto_seconds: Some(1.0),
+                rpo_seconds: Some(2.0),
+                rto_objective_seconds: None,
+                rpo_objective_seconds: None,
+                recovery_point: None,
+                evidence: None,
+            })
+        })
+    }
+}
+
+fn entry(name: &str, cron: &str, catch_up: CatchUp, window: u64) -> Entry<()> {
+    let spec = ScheduleSpec {
+        cron: cron.into(),
+        timezone: "UTC".into(),
+        catch_up,
+        start_window: Duration::from_secs(window),
+    };
+    Entry {
+        name: name.into(),
+        schedule: Schedule::new(&spec).unwrap(),
+        policy: Policy::of(&spec),
+        payload: Arc::new(()),
+    }
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("state.db")).unwrap());
+        Harness { _dir: dir, store }
+    }
+
+    /// Runs the loop from `start` (UTC) for `run_for`, then sends `then`; returns the summary
+    /// and the jobs the driller got.
+    async fn run(
+        &self,
+        start: &str,
+        entries: Vec<Entry<()>>,
+        takes: Duration,
+        max_concurrent: usize,
+        run_for: Duration,
+        then: Control<()>,
+    ) -> (Summary, Vec<(String, Timestamp, Trigger)>) {
+        let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(ts(start)));
+        let driller = Arc::new(FakeDriller {
+            takes,
+            clock: clock.clone(),
+            calls: Mutex::new(Vec::new()),
+        });
+        let (tx, rx) = mpsc::channel(4);
+        let handle = tokio::spawn(run(
+            self.store.clone(),
+            entries,
+            driller.clone(),
+            clock,
+            rx,
+            Options {
+                max_concurrent,
+                grace: Duration::from_secs(60),
+            },
+        ));
+        tokio::time::sleep(run_for).await;
+        tx.send(then).await.unwrap();
+        let summary = handle.await.unwrap().unwrap();
+        let calls = driller.calls.lock().unwrap().clone();
+        (summary, calls)
+    }
+
+    fn states(&self, runbook: &str) -> Vec<(String, &'static str)> {
+        self.store
+            .history(Some(runbook))
+            .unwrap()
+            .iter()
+            .map(|e: &HistoryEntry| {
+                (
+                    e.slot.unwrap().to_string(),
+                    e.state.map_or("-", SlotState::as_str),
+                )
+            })
+            .collect()
+    }
+}
+
+const EVERY_MINUTE: &str = "0 * * * * *";
+
+#[tokio::test(start_paused = true)]
+async fn runs_each_slot_once_at_its_time() {
+    let h = Harness::new();
+    let (summary, calls) = h
+        .run(
+            "2026-11-23T12:00:30Z",
+            vec![entry("a", EVERY_MINUTE, CatchUp::None, 30)],
+            Duration::from_secs(10),
+            1,
+            Duration::from_secs(200), // to 12:03:50
+            Control::Stop,
+        )
+        .await;
+    assert_eq!(
+        calls.iter().map(|c| c.1.to_string()).collect::<Vec<_>>(),
+        [
+            "2026-11-23T12:01:00Z",
+            "2026-11-23T12:02:00Z",
+            "2026-11-23T12:03:00Z"
+        ]
+    );
+    assert!(calls.iter().all(|c| c.2 == Trigger::Schedule));
+    assert_eq!(
+        summary,
+        Summary {
+            started: 3,
+            finished: 3,
+            left_running: 0
+        }
+    );
+    let h_all = h.store.history(Some("a")).unwrap();
+    assert_eq!(h_all.len(), 3);
+    for e in &h_all {
+        assert_eq!(e.state, Some(SlotState::Done));
+        let run = e.run.as_ref().unwrap();
+        // Started on time: at the slot, not a poll interval later.
+        assert_eq!(run.started_at, e.slot.unwrap());
+        assert_eq!(run.slot, e.slot);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slot_due_while_the_drill_runs_is_skipped_for_overlap() {
+    let h = Harness::new();
+    let (summary, calls) = h
+        .run(
+            "2026-11-23T12:00:30Z",
+            vec![entry("a", EVERY_MINUTE, CatchUp::None, 30)],
+            Duration::from_secs(90),
+            4,
+            Duration::from_secs(220), // to 12:04:10, then wait for the 12:03 drill
+            Control::Stop,
+        )
+        .await;
+    assert_eq!(calls.len(), 2);
+    assert_eq!(summary.finished, 2);
+    assert_eq!(
+        h.states("a"),
+        [
+            ("2026-11-23T12:01:00Z".into(), "done"),
+            ("2026-11-23T12:02:00Z".into(), "skipped-overlap"),
+            ("2026-11-23T12:03:00Z".into(), "done"),
+            ("2026-11-23T12:04:00Z".into(), "skipped-overlap"),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_never_runs_a_slot_twice_and_catches_up_the_latest() {
+    let h = Harness::new();
+    // First process: its 12:01 drill never finishes; it is killed at 12:01:30.
+    let (summary, calls) = h
+        .run(
+            "2026-11-23T12:00:30Z",
+            vec![entry("a", EVERY_MINUTE, CatchUp::Latest, 30)],
+            Duration::from_secs(3600),
+            1,
+            Duration::from_secs(60),
+            Control::Abort,
+        )
+        .await;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(summary.left_running, 1);
+    assert_eq!(
+        h.states("a"),
+        [("2026-11-23T12:01:00Z".into(), "abandoned")]
+    );
+
+    // Second process at 12:05:10: 12:01 is not run again; 12:02..12:04 are missed; 12:05 is
+    // within its 30 s window and caught up; then 12:06 runs on schedule.
+    let (_, calls) = h
+        .run(
+            "2026-11-23T12:05:10Z",
+            vec![entry("a", EVERY_MINUTE, CatchUp::Latest, 30)],
+            Duration::from_secs(5),
+            1,
+            Duration::from_secs(55),
+            Control::Stop,
+        )
+        .await;
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| (c.1.to_string(), c.2))
+            .collect::<Vec<_>>(),
+        [
+            ("2026-11-23T12:05:00Z".into(), Trigger::CatchUp),
+            ("2026-11-23T12:06:00Z".into(), Trigger::Schedule),
+        ]
+    );
+    assert_eq!(
+        h.states("a"),
+        [
+            ("2026-11-23T12:01:00Z".into(), "abandoned"),
+            ("2026-11-23T12:02:00Z".into(), "missed"),
+            ("2026-11-23T12:03:00Z".into(), "missed"),
+            ("2026-11-23T12:04:00Z".into(), "missed"),
+            ("2026-11-23T12:05:00Z".into(), "done"),
+            ("2026-11-23T12:06:00Z".into(), "done"),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_concurrent_makes_a_slot_wait_within_its_window_then_miss() {
+    let h = Harness::new();
+    // a and b share each slot; one place; a drill takes 20 s. With a 30 s window the second
+    // waits and runs 20 s late; c's window is 10 s, so when it waits behind both it misses.
+    let (_, calls) = h
+        .run(
+            "2026-11-23T12:00:30Z",
+            vec![
+                entry("a", "0 1 12 * * *", CatchUp::None, 30),
+                entry("b", "0 1 12 * * *", CatchUp::None, 30),
+                entry("c", "0 1 12 * * *", CatchUp::None, 10),
+            ],
+            Duration::from_secs(20),
+            1,
+            Duration::from_secs(120),
+            Control::Stop,
+        )
+        .await;
+    // Places are handed out first come, first served: a, then b 20 s late; c's window
+    // closed while it queued.
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| (c.0.as_str(), c.1.to_string()))
+            .collect::<Vec<_>>(),
+        [
+            ("a", "2026-11-23T12:01:00Z".to_owned()),
+            ("b", "2026-11-23T12:01:00Z".to_owned())
+        ]
+    );
+    let b = &h.store.history(Some("b")).unwrap()[0];
+    assert_eq!(
+        b.run.as_ref().unwrap().started_at,
+        ts("2026-11-23T12:01:20Z")
+    );
+    assert_eq!(h.states("c"), [("2026-11-23T12:01:00Z".into(), "missed")]);
+    let c = &h.store.history(Some("c")).unwrap()[0];
+    assert_eq!(
+        c.reason.as_deref(),
+        Some("--max-concurrent drills were running until its start_window closed")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_waits_for_the_grace_period_then_leaves_the_drill_behind() {
+    let h = Harness::new();
+    let start = tokio::time::Instant::now();
+    let (summary, _) = h
+        .run(
+            "2026-11-23T12:00:30Z",
+            vec![entry("a", EVERY_MINUTE, CatchUp::None, 30)],
+            Duration::from_secs(3600),
+            1,
+            Duration::from_secs(40), // 12:01:10: the 12:01 drill runs
+            Control::Stop,
+        )
+        .await;
+    // 40 s until the stop, then the 60 s grace; no slot started during the grace.
+    assert_eq!(start.elapsed(), Duration::from_secs(100));
+    assert_eq!(
+        summary,
+        Summary {
+            started: 1,
+            finished: 0,
+            left_running: 1
+        }
+    );
+    assert_eq!(
+        h.states("a"),
+        [("2026-11-23T12:01:00Z".into(), "abandoned")]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_replaces_the_runbooks() {
+    let h = Harness::new();
+    let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(ts("2026-11-23T12:00:30Z")));
+    let driller = Arc::new(FakeDriller {
+        takes: Duration::from_secs(1),
+        clock: clock.clone(),
+        calls: Mutex::new(Vec::new()),
+    });
+    let (tx, rx) = mpsc::channel(4);
+    let handle = tokio::spawn(run(
+        h.store.clone(),
+        vec![entry("a", EVERY_MINUTE, CatchUp::None, 30)],
+        driller.clone(),
+        clock,
+        rx,
+        Options {
+            max_concurrent: 1,
+            grace: Duration::from_secs(60),
+        },
+    ));
+    tokio::time::sleep(Duration::from_secs(40)).await; // 12:01:10, a ran at 12:01
+    tx.send(Control::Reload(vec![entry(
+        "b",
+        EVERY_MINUTE,
+        CatchUp::None,
+        30,
+    )]))
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await; // 12:02:10, b ran at 12:02
+    tx.send(Control::Stop).await.unwrap();
+    handle.await.unwrap().unwrap();
+    let calls = driller.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| (c.0.as_str(), c.1.to_string()))
+            .collect::<Vec<_>>(),
+        [
+            ("a", "2026-11-23T12:01:00Z".to_owned()),
+            ("b", "2026-11-23T12:02:00Z".to_owned())
+        ]
+    );
+}
