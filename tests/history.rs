@@ -199,3 +199,154 @@ fn the_default_store_is_under_xdg_data_home() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(json_of(&out).as_array().unwrap().len(), 1);
 }
+
+/// Kills the daemon if a test fails before stopping it.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// Polls `history --json` until `done` scheduled runs are recorded.
+fn wait_for_runs(fx: &Fixture, done: usize, stderr: &std::path::Path) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let all = history_json(fx, &[]);
+        if all.iter().filter(|e| e["state"] == "done").count() >= done {
+            return all;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fewer than {done} runs after 60 s: {all:#?}\nstderr:\n{}",
+            std::fs::read_to_string(stderr).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_daemon_drills_a_seconds_schedule_reloads_and_stops_on_sigterm() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    // No RPO objective: the daemon measures from the real clock, far from the fixture's T0.
+    let rb = Runbook {
+        rpo: None,
+        extra: "schedule: \"* * * * * *\"\nstart_window: 30s\n".into(),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let stderr_path = fx.root().join("daemon.stderr");
+    let child = crate::util::lifeboat()
+        .current_dir(fx.root())
+        .args([
+            "schedule",
+            "--state",
+            "state.db",
+            "--evidence-dir",
+            "evidence",
+        ])
+        .arg("--scratch-dir")
+        .arg(fx.scratch_dir())
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut daemon = Daemon(child);
+    wait_for_runs(&fx, 3, &stderr_path);
+
+    // An invalid edit, then SIGHUP: reported, and the last valid version keeps running.
+    fx.write("runbook.yaml", &format!("{}manfest: oops\n", rb.yaml()));
+    signal(&daemon.0, "-HUP");
+    let before = history_json(&fx, &[])
+        .iter()
+        .filter(|e| e["state"] == "done")
+        .count();
+    let all = wait_for_runs(&fx, before + 2, &stderr_path);
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert!(
+        stderr.contains("unknown key `manfest`")
+            && stderr.contains("keeping the last valid version of this runbook"),
+        "{stderr}"
+    );
+
+    signal(&daemon.0, "-TERM");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = daemon.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+
+    // Every slot at most once; every run a scheduled drill with its evidence.
+    let all_after = history_json(&fx, &[]);
+    assert!(all_after.len() >= all.len());
+    let mut slots: Vec<&str> = all_after
+        .iter()
+        .map(|e| e["slot"].as_str().unwrap())
+        .collect();
+    let n = slots.len();
+    slots.sort_unstable();
+    slots.dedup();
+    assert_eq!(slots.len(), n, "a slot appears twice: {all_after:#?}");
+    let runs: Vec<&Value> = all_after.iter().filter(|e| e["state"] == "done").collect();
+    assert!(runs.len() >= 5, "{all_after:#?}");
+    for r in &runs {
+        assert_eq!(r["mode"], "scheduled");
+        assert_eq!(r["outcome"], "passed", "{r:#}");
+        assert_eq!(r["trigger"], "schedule");
+        let slot: jiff::Timestamp = r["slot"].as_str().unwrap().parse().unwrap();
+        let started: jiff::Timestamp = r["started_at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(slot.subsec_nanosecond(), 0);
+        assert!(started >= slot, "{r:#}");
+        let evidence = std::path::Path::new(r["evidence"].as_str().unwrap());
+        assert!(evidence.is_absolute(), "{r:#}");
+        let ev: Value = serde_json::from_str(&std::fs::read_to_string(evidence).unwrap()).unwrap();
+        assert_eq!(ev["mode"], "scheduled");
+        assert_eq!(ev["run_id"], r["run_id"]);
+    }
+    // Nothing was left half-done.
+    assert!(
+        all_after
+            .iter()
+            .all(|e| e["state"] != "running" && e["state"] != "recorded"),
+        "{all_after:#?}"
+    );
+}
+
+#[test]
+fn the_daemon_refuses_when_nothing_can_be_scheduled() {
+    let fx = Fixture::new();
+    let path = fx.write("runbook.yaml", &fx.runbook().yaml());
+    let out = fx.run(&["schedule", "--state", "state.db", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("none of the runbooks given can be scheduled")
+    );
+    let out = fx.run(&["schedule", "--state", "state.db", "missing.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("missing.yaml:1:1: cannot read the runbook")
+    );
+}

@@ -50,6 +50,18 @@ pub enum Command {
     ///   lifeboat manifest /srv/backup/2026-11-21T020000Z --algorithm sha256 > SHA256SUMS
     /// Paths are relative to DIR, so `sha256sum -c` run inside DIR accepts the output.
     Manifest(ManifestArgs),
+    /// Run the drills of scheduled runbooks on time, in the foreground (as under systemd).
+    ///
+    /// Reads every runbook given (files, or folders of *.yaml / *.yml) that has a `schedule`,
+    /// and drills each one at its slots in its `timezone`. Every slot is recorded in the
+    /// history store before its drill starts, so a restart never runs a slot twice; a slot due
+    /// while the runbook's previous drill still runs is recorded as skipped-overlap. Runbooks
+    /// with problems are reported and left out; the others run. SIGHUP re-reads the runbooks,
+    /// keeping the last valid version of a file that became invalid. SIGTERM or SIGINT stops
+    /// new starts and waits up to --grace for running drills; a second signal exits at once.
+    ///
+    /// Example: lifeboat schedule /etc/lifeboat/runbooks --evidence-dir /var/lib/lifeboat/evidence
+    Schedule(ScheduleArgs),
     /// List the recorded drills and the scheduled slots that did not run, oldest first.
     History(HistoryArgs),
     /// Each runbook's last outcome and, for the runbooks given, its next scheduled slot.
@@ -63,6 +75,39 @@ pub struct StateArg {
     /// ~/.local/share/lifeboat/state.db.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Runbook files, or folders whose *.yaml / *.yml files are read (not recursively).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub state: StateArg,
+
+    /// Where evidence is written: DIR/RUNBOOK_NAME/RUN_ID/evidence.json.
+    #[arg(long, value_name = "DIR", default_value = "./evidence")]
+    pub evidence_dir: PathBuf,
+
+    /// Where files are restored; a folder per run is made inside it. Default: the system
+    /// temporary folder.
+    #[arg(long, value_name = "DIR")]
+    pub scratch_dir: Option<PathBuf>,
+
+    /// Drills running at once, across all runbooks. A due slot waits for a free place for at
+    /// most its runbook's start_window, then is recorded as missed.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent: u32,
+
+    /// On SIGTERM/SIGINT, how long running drills may take to finish before lifeboat exits
+    /// without them (e.g. 30s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub grace: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    lifeboat_core::duration::parse(s)
 }
 
 #[derive(Debug, Args)]

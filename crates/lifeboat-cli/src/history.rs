@@ -37,6 +37,9 @@ pub fn record_drill(
     evidence: &Evidence,
     evidence_json: &Path,
 ) -> Result<(), String> {
+    // Absolute, so `lifeboat history` run from another folder still points at the file.
+    let evidence_json = std::path::absolute(evidence_json).unwrap_or(evidence_json.to_owned());
+    let evidence_json = evidence_json.as_path();
     store
         .record_run(&RunRecord::from_evidence(
             evidence,

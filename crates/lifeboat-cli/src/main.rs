@@ -13,14 +13,21 @@ mod load;
 mod manifest;
 mod progress;
 mod runbooks;
+mod schedule;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    init_logging(args.verbose);
+    // The daemon reports what it starts and skips (info) unless asked to be quieter.
+    let verbose = match args.command {
+        cli::Command::Schedule(_) => args.verbose.max(1),
+        _ => args.verbose,
+    };
+    init_logging(verbose);
     let code = match args.command {
         cli::Command::Validate(a) => load::validate(a),
         cli::Command::Drill(a) => drill::drill(a),
         cli::Command::Manifest(a) => manifest::manifest(a),
+        cli::Command::Schedule(a) => schedule::schedule(a),
         cli::Command::History(a) => history::history(a),
         cli::Command::Status(a) => history::status(a),
     };

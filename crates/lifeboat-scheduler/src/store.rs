@@ -276,7 +276,13 @@ impl Store {
             .map_err(|e| self.err(e))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| self.err(e))?;
-        let version: i64 = conn
+        // Check and migrate under the write lock (BEGIN IMMEDIATE), so two processes opening
+        // a new file at once do not both create the tables: the second waits, then finds
+        // the schema current.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let version: i64 = tx
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.err(e))?;
         if version > MIGRATIONS.len() as i64 {
@@ -288,12 +294,11 @@ impl Store {
         }
         let applied = usize::try_from(version).unwrap_or(0);
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-            let tx = conn.transaction().map_err(|e| self.err(e))?;
             tx.execute_batch(sql).map_err(|e| self.err(e))?;
             tx.pragma_update(None, "user_version", i as i64 + 1)
                 .map_err(|e| self.err(e))?;
-            tx.commit().map_err(|e| self.err(e))?;
         }
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
 

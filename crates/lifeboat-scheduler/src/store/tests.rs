@@ -255,3 +255,20 @@ fn default_path_follows_xdg_then_home() {
     );
     assert_eq!(default_path(&env(&[])), None);
 }
+
+#[test]
+fn processes_opening_a_new_file_at_once_do_not_race_the_migration() {
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Store::open(&path).map(|s| s.schema_version().unwrap()))
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap().unwrap(), MIGRATIONS.len() as i64);
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! `lifeboat schedule`: glue between the scheduler's daemon loop, the runner, the evidence
+//! writer and Unix signals. The decisions (which slot runs, what is missed) are all in
+//! `lifeboat-scheduler`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lifeboat_core::evidence::Mode;
+use lifeboat_runner::{DrillRequest, NoProgress};
+use lifeboat_scheduler::daemon::{
+    self, Control, DrillFuture, Driller, Entry, Job, Options, SystemClock,
+};
+use lifeboat_scheduler::{Policy, RunRecord, Schedule, Store};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::cli::ScheduleArgs;
+use crate::load::Loaded;
+use crate::{exit_codes, history, load, runbooks};
+
+pub fn schedule(args: ScheduleArgs) -> u8 {
+    let state = match history::state_path(&args.state) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
+    let store = match Store::open(&state) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("lifeboat: {e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
+    let mut book = Book::new(args.paths.clone());
+    let entries = match book.reload() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
+    if entries.is_empty() {
+        eprintln!("lifeboat: none of the runbooks given can be scheduled; nothing to do");
+        return exit_codes::INVALID_INPUT;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lifeboat: cannot start the async runtime: {e}");
+            return exit_codes::COULD_NOT_COMPLETE;
+        }
+    };
+    let driller = Arc::new(RunnerDriller {
+        // Absolute, so the history's evidence paths hold from any folder.
+        evidence_dir: std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone()),
+        scratch_root: args.scratch_dir.clone().unwrap_or_else(std::env::temp_dir),
+    });
+    let options = Options {
+        max_concurrent: usize::try_from(args.max_concurrent).unwrap_or(1),
+        grace: args.grace,
+    };
+    tracing::info!(
+        runbooks = entries.len(),
+        state = %state.display(),
+        "lifeboat schedule started"
+    );
+    let result = runtime.block_on(async move {
+        let (tx, rx) = mpsc::channel(4);
+        let signals = match Signals::new() {
+            Ok(s) => s,
+            Err(e) => return Err(format!("lifeboat: cannot listen for signals: {e}")),
+        };
+        tokio::spawn(signals.forward(tx, book));
+        daemon::run(store, entries, driller, Arc::new(SystemClock), rx, options)
+            .await
+            .map_err(|e| format!("lifeboat: {e}"))
+    });
+    // Drills left behind after the grace period run on blocking threads the runtime would
+    // otherwise wait for when dropped.
+    runtime.shutdown_background();
+    match result {
+        Ok(summary) if summary.left_running > 0 => {
+            eprintln!(
+                "lifeboat: stopped with {} drill(s) still running; their slots are marked abandoned",
+                summary.left_running
+            );
+            exit_codes::COULD_NOT_COMPLETE
+        }
+        Ok(summary) => {
+            tracing::info!(
+                started = summary.started,
+                finished = summary.finished,
+                "lifeboat schedule stopped"
+            );
+            exit_codes::OK
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            exit_codes::COULD_NOT_COMPLETE
+        }
+    }
+}
+
+/// The runbooks the daemon was given, with the last valid version of each file.
+struct Book {
+    paths: Vec<PathBuf>,
+    valid: BTreeMap<PathBuf, Arc<Loaded>>,
+}
+
+impl Book {
+    fn new(paths: Vec<PathBuf>) -> Self {
+        Book {
+            paths,
+            valid: BTreeMap::new(),
+        }
+    }
+
+    /// Re-reads every file. A file that became invalid is reported and its last valid
+    /// version kept; a file that is gone is dropped. `Err` only when a PATH itself cannot be
+    /// read (then nothing changes).
+    fn reload(&mut self) -> Result<Vec<Entry<Loaded>>, String> {
+        let files = runbooks::discover(&self.paths)?;
+        let mut valid = BTreeMap::new();
+        for file in files {
+            match load::load(&file) {
+                Ok(l) => {
+                    valid.insert(file, Arc::new(l));
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    if let Some(old) = self.valid.get(&file) {
+                        eprintln!(
+                            "{}: keeping the last valid version of this runbook",
+                            file.display()
+                        );
+                        valid.insert(file, old.clone());
+                    }
+                }
+            }
+        }
+        self.valid = valid;
+        Ok(self.entries())
+    }
+
+    fn entries(&self) -> Vec<Entry<Loaded>> {
+        let mut names = HashSet::new();
+        let mut out = Vec::new();
+        for loaded in self.valid.values() {
+            let rb = &loaded.runbook;
+            let Some(spec) = &rb.schedule else {
+                tracing::info!(runbook = %loaded.path, "no schedule; not scheduled");
+                continue;
+            };
+            let unsupported = lifeboat_runner::unsupported_steps(rb);
+            if !unsupported.is_empty() {
+                eprintln!(
+                    "{}:1:1: steps of kind {} are valid but not executed by this version of \
+                     lifeboat; not scheduled",
+                    loaded.path,
+                    unsupported.join(", ")
+                );
+                continue;
+            }
+            if !names.insert(rb.name.clone()) {
+                eprintln!(
+                    "{}: another runbook file is already named {:?}; only the first is scheduled",
+                    loaded.path, rb.name
+                );
+                continue;
+            }
+            let schedule = match Schedule::new(spec) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{}: {e}", loaded.path);
+                    continue;
+                }
+            };
+            out.push(Entry {
+                name: rb.name.clone(),
+                schedule,
+                policy: Policy::of(spec),
+                payload: loaded.clone(),
+            });
+        }
+        out
+    }
+}
+
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// SIGTERM/SIGINT: the first stops new starts, the second stops at once. SIGHUP: reload.
+    async fn forward(mut self, tx: mpsc::Sender<Control<Loaded>>, mut book: Book) {
+        let mut stopping = false;
+        loop {
+            let msg = tokio::select! {
+                _ = self.term.recv() => None,
+                _ = self.int.recv() => None,
+                _ = self.hup.recv() => {
+                    tracing::info!("SIGHUP: re-reading the runbooks");
+                    match book.reload() {
+                        Ok(entries) => Some(Control::Reload(entries)),
+                        Err(e) => {
+                            eprintln!("{e}");
+                            eprintln!("lifeboat: reload failed; the runbooks stay as they were");
+                            continue;
+                        }
+                    }
+                }
+            };
+            let msg = msg.unwrap_or_else(|| {
+                let m = if stopping {
+                    Control::Abort
+                } else {
+                    Control::Stop
+                };
+                stopping = true;
+                m
+            });
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Runs a drill with the runner and writes its evidence, as `lifeboat drill` does.
+struct RunnerDriller {
+    evidence_dir: PathBuf,
+    scratch_root: PathBuf,
+}
+
+impl Driller<Loaded> for RunnerDriller {
+    fn drill(&self, job: Job<Loaded>) -> DrillFuture {
+        let evidence_dir = self.evidence_dir.clone();
+        let scratch_root = self.scratch_root.clone();
+        Box::pin(async move {
+            let loaded = job.payload;
+            // `job.cancel` is not passed on: the runner cannot be cancelled yet.
+            let request = DrillRequest {
+                runbook_path: loaded.path.clone(),
+                runbook_sha256: loaded.sha256.clone(),
+                now: None,
+                seed: None,
+                scratch_root,
+                verify_only: false,
+                jobs: 0,
+                mode: Mode::Scheduled,
+                progress: Arc::new(NoProgress),
+            };
+            // The runner's future is not `Send` (a higher-ranked lifetime in its projection
+            // code trips rustc's auto-trait check), so it cannot be spawned on the shared
+            // runtime; it runs on a blocking thread that drives it with the runtime's handle.
+            let handle = tokio::runtime::Handle::current();
+            let (path, evidence) = tokio::task::spawn_blocking(move || {
+                let evidence = handle.block_on(lifeboat_runner::run(&loaded.runbook, request));
+                lifeboat_evidence::write_run(&evidence_dir, &evidence).map(|p| (p, evidence))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            Ok(RunRecord::from_evidence(
+                &evidence,
+                Some(&path),
+                Some(job.slot),
+            ))
+        })
+    }
+}
