@@ -350,3 +350,121 @@ fn the_daemon_refuses_when_nothing_can_be_scheduled() {
             .starts_with("missing.yaml:1:1: cannot read the runbook")
     );
 }
+
+/// Starts `lifeboat schedule` on a runbook whose drill waits `wait` after restoring, so a
+/// drill is still running when the test signals; returns once one is.
+fn daemon_with_a_long_drill(fx: &Fixture, wait: &str, grace: &str) -> (Daemon, std::path::PathBuf) {
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        rpo: None,
+        rto: None,
+        extra: format!("schedule: \"* * * * * *\"\nsteps:\n  - restore: {{}}\n  - wait: {wait}\n"),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let stderr_path = fx.root().join("daemon.stderr");
+    let child = crate::util::lifeboat()
+        .current_dir(fx.root())
+        .args([
+            "schedule",
+            "--state",
+            "state.db",
+            "--evidence-dir",
+            "evidence",
+        ])
+        .args(["--grace", grace, "--scratch-dir"])
+        .arg(fx.scratch_dir())
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let daemon = Daemon(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !history_json(fx, &[])
+        .iter()
+        .any(|e| e["state"] == "running")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no drill started: {}",
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (daemon, stderr_path)
+}
+
+/// The history without the slots skipped for overlap.
+fn started(fx: &Fixture) -> Vec<Value> {
+    history_json(fx, &[])
+        .into_iter()
+        .filter(|e| e["state"] != "skipped-overlap")
+        .collect()
+}
+
+fn wait_exit(daemon: &mut Daemon, within: std::time::Duration) -> (i32, std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(s) = daemon.0.try_wait().unwrap() {
+            return (s.code().unwrap_or(-1), start.elapsed());
+        }
+        assert!(start.elapsed() < within, "still running after {within:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigterm_waits_out_the_grace_period_then_marks_the_running_slot_abandoned() {
+    let fx = Fixture::new();
+    let (mut daemon, stderr) = daemon_with_a_long_drill(&fx, "1m", "2s");
+    signal(&daemon.0, "-TERM");
+    let (code, took) = wait_exit(&mut daemon, std::time::Duration::from_secs(30));
+    let stderr = std::fs::read_to_string(stderr).unwrap();
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        took >= std::time::Duration::from_millis(1500),
+        "{took:?}: no grace given"
+    );
+    assert!(
+        stderr.contains("still running; their slots are marked abandoned"),
+        "{stderr}"
+    );
+    // Slots that came due while the drill ran are skipped for overlap; nothing else ran.
+    let all = started(&fx);
+    assert_eq!(all.len(), 1, "no slot may start after SIGTERM: {all:#?}");
+    assert_eq!(all[0]["state"], "abandoned");
+    assert_eq!(
+        all[0]["reason"],
+        "lifeboat schedule stopped before this drill finished"
+    );
+}
+
+#[test]
+fn a_second_sigterm_exits_at_once() {
+    let fx = Fixture::new();
+    let (mut daemon, _) = daemon_with_a_long_drill(&fx, "1m", "5m");
+    signal(&daemon.0, "-TERM");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        daemon.0.try_wait().unwrap().is_none(),
+        "the first SIGTERM waits"
+    );
+    signal(&daemon.0, "-TERM");
+    let (code, _) = wait_exit(&mut daemon, std::time::Duration::from_secs(10));
+    assert_eq!(code, 3);
+    assert_eq!(started(&fx)[0]["state"], "abandoned");
+}
+
+#[test]
+fn a_drill_that_finishes_within_the_grace_period_is_recorded_and_the_exit_is_clean() {
+    let fx = Fixture::new();
+    let (mut daemon, stderr) = daemon_with_a_long_drill(&fx, "2s", "1m");
+    signal(&daemon.0, "-TERM");
+    let (code, _) = wait_exit(&mut daemon, std::time::Duration::from_secs(30));
+    assert_eq!(code, 0, "{}", std::fs::read_to_string(stderr).unwrap());
+    let all = started(&fx);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0]["state"], "done");
+    assert_eq!(all[0]["outcome"], "passed");
+}
