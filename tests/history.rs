@@ -468,3 +468,52 @@ fn a_drill_that_finishes_within_the_grace_period_is_recorded_and_the_exit_is_cle
     assert_eq!(all[0]["state"], "done");
     assert_eq!(all[0]["outcome"], "passed");
 }
+
+#[test]
+fn the_daemon_rereads_a_runbook_file_that_changed_without_sighup() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let yearly = Runbook {
+        rpo: None,
+        extra: "schedule: \"0 0 1 1 *\"\n".into(),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &yearly.yaml());
+    let stderr_path = fx.root().join("daemon.stderr");
+    let child = crate::util::lifeboat()
+        .current_dir(fx.root())
+        .args([
+            "schedule",
+            "--state",
+            "state.db",
+            "--evidence-dir",
+            "evidence",
+        ])
+        .arg("--scratch-dir")
+        .arg(fx.scratch_dir())
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let _daemon = Daemon(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&stderr_path)
+        .unwrap_or_default()
+        .contains("lifeboat schedule started")
+    {
+        assert!(std::time::Instant::now() < deadline, "daemon did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let every_second = Runbook {
+        extra: "schedule: \"* * * * * *\"\n".into(),
+        ..yearly
+    };
+    fx.write("runbook.yaml", &every_second.yaml());
+    wait_for_runs(&fx, 2, &stderr_path);
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert!(
+        stderr.contains("the runbook files changed: re-reading the runbooks"),
+        "{stderr}"
+    );
+}

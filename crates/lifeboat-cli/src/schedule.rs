@@ -148,6 +148,22 @@ impl Book {
         Ok(self.entries())
     }
 
+    /// A digest of the runbook files' names and bytes, to notice edits without SIGHUP.
+    fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        match runbooks::discover(&self.paths) {
+            Ok(files) => {
+                for f in files {
+                    f.hash(&mut h);
+                    std::fs::read(&f).ok().hash(&mut h);
+                }
+            }
+            Err(e) => e.hash(&mut h),
+        }
+        h.finish()
+    }
+
     fn entries(&self) -> Vec<Entry<Loaded>> {
         let mut names = HashSet::new();
         let mut out = Vec::new();
@@ -192,6 +208,9 @@ impl Book {
     }
 }
 
+/// How often the runbook files are checked for changes.
+const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
@@ -207,15 +226,30 @@ impl Signals {
         })
     }
 
-    /// SIGTERM/SIGINT: the first stops new starts, the second stops at once. SIGHUP: reload.
+    /// SIGTERM/SIGINT: the first stops new starts, the second stops at once. SIGHUP, or a
+    /// change to the runbook files (polled every [`WATCH_INTERVAL`]): reload.
     async fn forward(mut self, tx: mpsc::Sender<Control<Loaded>>, mut book: Book) {
         let mut stopping = false;
+        let mut seen = book.fingerprint();
+        let mut watch = tokio::time::interval(WATCH_INTERVAL);
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            let msg = tokio::select! {
+            let why = tokio::select! {
                 _ = self.term.recv() => None,
                 _ = self.int.recv() => None,
-                _ = self.hup.recv() => {
-                    tracing::info!("SIGHUP: re-reading the runbooks");
+                _ = self.hup.recv() => Some("SIGHUP"),
+                _ = watch.tick() => {
+                    let now = book.fingerprint();
+                    if now == seen {
+                        continue;
+                    }
+                    Some("the runbook files changed")
+                }
+            };
+            let msg = match why {
+                Some(why) => {
+                    tracing::info!("{why}: re-reading the runbooks");
+                    seen = book.fingerprint();
                     match book.reload() {
                         Ok(entries) => Some(Control::Reload(entries)),
                         Err(e) => {
@@ -225,6 +259,7 @@ impl Signals {
                         }
                     }
                 }
+                None => None,
             };
             let msg = msg.unwrap_or_else(|| {
                 let m = if stopping {
