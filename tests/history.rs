@@ -517,3 +517,98 @@ fn the_daemon_rereads_a_runbook_file_that_changed_without_sighup() {
         "{stderr}"
     );
 }
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn the_daemon_serves_prometheus_metrics() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        rpo: None,
+        extra: "schedule: \"* * * * * *\"\n".into(),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let stderr_path = fx.root().join("daemon.stderr");
+    let child = crate::util::lifeboat()
+        .current_dir(fx.root())
+        .args([
+            "schedule",
+            "--state",
+            "state.db",
+            "--evidence-dir",
+            "evidence",
+        ])
+        .args(["--metrics-addr", "127.0.0.1:0", "--scratch-dir"])
+        .arg(fx.scratch_dir())
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut daemon = Daemon(child);
+    wait_for_runs(&fx, 2, &stderr_path);
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    let addr = stderr
+        .split("metrics served at http://")
+        .nth(1)
+        .and_then(|rest| rest.split("/metrics").next())
+        .unwrap_or_else(|| panic!("no metrics address in: {stderr}"))
+        .to_owned();
+
+    let response = http_get(&addr, "/metrics");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(
+        head.contains("Content-Type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    let value = |metric: &str| -> f64 {
+        let line = body
+            .lines()
+            .find(|l| l.starts_with(metric))
+            .unwrap_or_else(|| panic!("no {metric} in:\n{body}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(
+        value("lifeboat_last_outcome{runbook=\"drill-test\",outcome=\"passed\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("lifeboat_last_outcome{runbook=\"drill-test\",outcome=\"failed\"}"),
+        0.0
+    );
+    assert_eq!(
+        value("lifeboat_rto_objective_seconds{runbook=\"drill-test\"}"),
+        3600.0
+    );
+    assert!(value("lifeboat_last_rto_seconds{runbook=\"drill-test\"}") >= 0.0);
+    assert!(value("lifeboat_last_rpo_seconds{runbook=\"drill-test\"}") > 86_400.0);
+    let now = jiff::Timestamp::now().as_second() as f64;
+    let next = value("lifeboat_next_run_timestamp_seconds{runbook=\"drill-test\"}");
+    assert!(
+        next > now - 2.0 && next < now + 3.0,
+        "next {next}, now {now}"
+    );
+    let success = value("lifeboat_last_success_timestamp_seconds{runbook=\"drill-test\"}");
+    assert!(success > now - 60.0 && success <= now + 1.0, "{success}");
+    assert!(
+        !body.contains("rpo_objective_seconds{"),
+        "no RPO objective set:\n{body}"
+    );
+
+    assert!(http_get(&addr, "/").starts_with("HTTP/1.1 404"));
+    signal(&daemon.0, "-TERM");
+    let (code, _) = wait_exit(&mut daemon, std::time::Duration::from_secs(30));
+    assert_eq!(code, 0);
+}

@@ -104,6 +104,12 @@ pub struct ScheduleArgs {
     /// without them (e.g. 30s, 5m).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub grace: std::time::Duration,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464): per runbook,
+    /// the last outcome, last measured RTO and RPO, their objectives, the last success and
+    /// the next slot.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

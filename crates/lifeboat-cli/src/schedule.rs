@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use lifeboat_core::evidence::Mode;
 use lifeboat_runner::{DrillRequest, NoProgress};
@@ -12,6 +12,7 @@ use lifeboat_scheduler::daemon::{
     self, Control, DrillFuture, Driller, Entry, Job, Options, SystemClock,
 };
 use lifeboat_scheduler::{Policy, RunRecord, Schedule, Store};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
@@ -46,6 +47,19 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
         eprintln!("lifeboat: none of the runbooks given can be scheduled; nothing to do");
         return exit_codes::INVALID_INPUT;
     }
+    // Bound before anything starts, so a taken port is invalid input with nothing run.
+    let metrics = match args
+        .metrics_addr
+        .map(std::net::TcpListener::bind)
+        .transpose()
+    {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("lifeboat: --metrics-addr: cannot listen: {e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
+    let schedules = Arc::new(RwLock::new(schedules_of(&entries)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,7 +90,17 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
             Ok(s) => s,
             Err(e) => return Err(format!("lifeboat: cannot listen for signals: {e}")),
         };
-        tokio::spawn(signals.forward(tx, book));
+        if let Some(listener) = metrics {
+            let listener = listener
+                .set_nonblocking(true)
+                .and_then(|()| tokio::net::TcpListener::from_std(listener))
+                .map_err(|e| format!("lifeboat: --metrics-addr: {e}"))?;
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!("metrics served at http://{addr}/metrics");
+            }
+            tokio::spawn(serve_metrics(listener, store.clone(), schedules.clone()));
+        }
+        tokio::spawn(signals.forward(tx, book, schedules));
         daemon::run(store, entries, driller, Arc::new(SystemClock), rx, options)
             .await
             .map_err(|e| format!("lifeboat: {e}"))
@@ -228,7 +252,12 @@ impl Signals {
 
     /// SIGTERM/SIGINT: the first stops new starts, the second stops at once. SIGHUP, or a
     /// change to the runbook files (polled every [`WATCH_INTERVAL`]): reload.
-    async fn forward(mut self, tx: mpsc::Sender<Control<Loaded>>, mut book: Book) {
+    async fn forward(
+        mut self,
+        tx: mpsc::Sender<Control<Loaded>>,
+        mut book: Book,
+        schedules: Arc<RwLock<Vec<(String, Schedule)>>>,
+    ) {
         let mut stopping = false;
         let mut seen = book.fingerprint();
         let mut watch = tokio::time::interval(WATCH_INTERVAL);
@@ -251,7 +280,11 @@ impl Signals {
                     tracing::info!("{why}: re-reading the runbooks");
                     seen = book.fingerprint();
                     match book.reload() {
-                        Ok(entries) => Some(Control::Reload(entries)),
+                        Ok(entries) => {
+                            *schedules.write().unwrap_or_else(PoisonError::into_inner) =
+                                schedules_of(&entries);
+                            Some(Control::Reload(entries))
+                        }
                         Err(e) => {
                             eprintln!("{e}");
                             eprintln!("lifeboat: reload failed; the runbooks stay as they were");
@@ -318,5 +351,91 @@ impl Driller<Loaded> for RunnerDriller {
                 Some(job.slot),
             ))
         })
+    }
+}
+
+fn schedules_of(entries: &[Entry<Loaded>]) -> Vec<(String, Schedule)> {
+    entries
+        .iter()
+        .map(|e| (e.name.clone(), e.schedule.clone()))
+        .collect()
+}
+
+/// A minimal HTTP/1.1 server for `GET /metrics`: one request per connection, then close.
+/// Enough for Prometheus and curl; not a general web server.
+async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    store: Arc<Store>,
+    schedules: Arc<RwLock<Vec<(String, Schedule)>>>,
+) {
+    loop {
+        let Ok((mut sock, _)) = listener.accept().await else {
+            continue;
+        };
+        let store = store.clone();
+        let schedules = schedules.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            let mut n = 0;
+            let read = async {
+                while n < buf.len() {
+                    let k = sock.read(&mut buf[n..]).await?;
+                    n += k;
+                    if k == 0 || buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                Ok::<(), std::io::Error>(())
+            };
+            if !matches!(
+                tokio::time::timeout(std::time::Duration::from_secs(5), read).await,
+                Ok(Ok(()))
+            ) {
+                return;
+            }
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let path = request.split_whitespace().nth(1).unwrap_or("");
+            let (status, body) = if !request.starts_with("GET ") {
+                ("405 Method Not Allowed", "only GET\n".to_owned())
+            } else if path == "/metrics" || path.starts_with("/metrics?") {
+                metrics_body(&store, &schedules)
+            } else {
+                ("404 Not Found", "metrics are at /metrics\n".to_owned())
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(response.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        });
+    }
+}
+
+fn metrics_body(
+    store: &Store,
+    schedules: &RwLock<Vec<(String, Schedule)>>,
+) -> (&'static str, String) {
+    let now = jiff::Timestamp::now();
+    let schedules = schedules
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let mut next = Vec::with_capacity(schedules.len());
+    for (name, schedule) in schedules {
+        // As the loop does: the next slot after the newest one already handled.
+        let from = match store.last_slot(&name) {
+            Ok(last) => last.map_or(now, |l| l.max(now)),
+            Err(e) => return ("500 Internal Server Error", format!("{e}\n")),
+        };
+        next.push((name, schedule.next_after(from)));
+    }
+    match store.history(None) {
+        Ok(history) => (
+            "200 OK",
+            lifeboat_scheduler::metrics::render(&history, &next),
+        ),
+        Err(e) => ("500 Internal Server Error", format!("{e}\n")),
     }
 }

@@ -2,6 +2,9 @@
 //! `report.md` beside it, each written atomically (write a temporary file, fsync it, rename it
 //! into place, fsync the folder), so a crash leaves the old file or the new one, never half.
 //!
+//! Every record is also chained into the directory's ledger ([`ledger`]), and, with a key,
+//! signed with minisign ([`sign`]); [`verify`] checks a directory against both.
+//!
 //! This crate formats and stores records; it knows nothing of storage or how drills run.
 
 use std::fs::{self, File};
@@ -10,7 +13,10 @@ use std::path::{Path, PathBuf};
 
 use lifeboat_core::evidence::Evidence;
 
+pub mod ledger;
 pub mod markdown;
+pub mod sign;
+pub mod verify;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
@@ -22,6 +28,10 @@ pub enum EvidenceError {
     },
     #[error("cannot encode the evidence record: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("cannot chain the record into the ledger {path}: {reason}")]
+    Ledger { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Key(#[from] sign::KeyError),
 }
 
 /// Where a run's files go: `evidence_dir/RUNBOOK_NAME/RUN_ID/`.
@@ -31,9 +41,22 @@ pub fn run_dir(evidence_dir: &Path, evidence: &Evidence) -> PathBuf {
         .join(&evidence.run_id)
 }
 
-/// Writes `evidence.json` and `report.md` for one run and returns the path of
-/// `evidence.json`. The JSON is written last, so its presence means the run is fully recorded.
+/// Writes `evidence.json` and `report.md` for one run, chains the record into the evidence
+/// directory's ledger, and returns the path of `evidence.json`. Unsigned: see
+/// [`write_signed_run`].
 pub fn write_run(evidence_dir: &Path, evidence: &Evidence) -> Result<PathBuf, EvidenceError> {
+    write_signed_run(evidence_dir, evidence, None)
+}
+
+/// [`write_run`], and with `key` also `evidence.json.minisig` beside the record (trusted
+/// comment: run id, runbook, outcome and the record's place in the chain) and a fresh
+/// signature of the ledger. The JSON is written after `report.md`, and chained last, so a
+/// record in the ledger is fully written.
+pub fn write_signed_run(
+    evidence_dir: &Path,
+    evidence: &Evidence,
+    key: Option<&sign::SigningKey>,
+) -> Result<PathBuf, EvidenceError> {
     let dir = run_dir(evidence_dir, evidence);
     let wrap = |path: &Path| {
         let path = path.to_path_buf();
@@ -46,6 +69,7 @@ pub fn write_run(evidence_dir: &Path, evidence: &Evidence) -> Result<PathBuf, Ev
     json.push(b'\n');
     let path = dir.join("evidence.json");
     atomic_write(&path, &json).map_err(wrap(&path))?;
+    ledger::append(evidence_dir, &path, evidence, key)?;
     Ok(path)
 }
 

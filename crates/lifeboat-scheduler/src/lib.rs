@@ -7,6 +7,7 @@
 //! sleeping. This crate does not run drills; the binary glues it to `lifeboat-runner`.
 
 pub mod daemon;
+pub mod metrics;
 pub mod slots;
 pub mod store;
 
