@@ -9,6 +9,7 @@ mod conformance;
 mod corruption;
 mod evidence;
 mod history;
+mod ledger;
 mod manifest_cmd;
 mod objectives;
 mod pass;

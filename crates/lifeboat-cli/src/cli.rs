@@ -66,6 +66,62 @@ pub enum Command {
     History(HistoryArgs),
     /// Each runbook's last outcome and, for the runbooks given, its next scheduled slot.
     Status(StatusArgs),
+    /// Make a minisign key pair for signing evidence (`lifeboat drill --signing-key`).
+    ///
+    /// The secret key is encrypted with the password in $LIFEBOAT_KEY_PASSWORD (or the variable
+    /// named by --key-password-env) unless --unencrypted is given. The public key is in
+    /// minisign's format: `minisign -Vm evidence.json -p FILE` checks a record with it.
+    Keygen(KeygenArgs),
+    /// Check evidence: `lifeboat evidence verify DIR [--public-key FILE]`.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+/// Where an encrypted secret key's password is read from.
+pub const DEFAULT_PASSWORD_ENV: &str = "LIFEBOAT_KEY_PASSWORD";
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the secret key (created with mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub secret_key: PathBuf,
+
+    /// Where to write the public key (minisign format).
+    #[arg(long, value_name = "FILE")]
+    pub public_key: PathBuf,
+
+    /// The environment variable holding the password that encrypts the secret key.
+    #[arg(long, value_name = "VAR", default_value = DEFAULT_PASSWORD_ENV)]
+    pub key_password_env: String,
+
+    /// Leave the secret key unencrypted (minisign's -W): anyone who can read the file can sign.
+    #[arg(long)]
+    pub unencrypted: bool,
+
+    /// Replace existing key files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Check every record, signature and chain link of an evidence folder.
+    ///
+    /// Exits 0 when all are intact, 1 naming each record that was edited, deleted, reordered,
+    /// re-signed with another key, or cut from the ledger's tail. Without --public-key only the
+    /// hashes are checked, which anyone able to write the folder could recompute.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The evidence folder (the drills' --evidence-dir).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// The minisign public key every record and the ledger must be signed with.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
 }
 
 /// `--state FILE`, shared by the commands that use the history store.
@@ -202,6 +258,14 @@ pub struct DrillArgs {
     /// Also record the run in this history store (SQLite; see `lifeboat history`).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+
+    /// Sign evidence.json and the evidence folder's ledger with this minisign secret key.
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+
+    /// The environment variable holding the signing key's password, if it is encrypted.
+    #[arg(long, value_name = "VAR", default_value = DEFAULT_PASSWORD_ENV)]
+    pub key_password_env: String,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use lifeboat_evidence::markdown::{human_bytes, human_secs};
 use lifeboat_runner::{DrillRequest, NoProgress, Progress};
 
 use crate::cli::DrillArgs;
-use crate::{exit_codes, history, load, progress};
+use crate::{evidence_cmd, exit_codes, history, load, progress};
 
 pub fn drill(args: DrillArgs) -> u8 {
     let loaded = match load::load(&args.runbook) {
@@ -41,6 +41,14 @@ pub fn drill(args: DrillArgs) -> u8 {
             return exit_codes::INVALID_INPUT;
         }
     };
+    // Loaded (and decrypted) before the drill, so a bad key or password runs nothing.
+    let signing_key = match evidence_cmd::signing_key(&args) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("lifeboat: {e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
     let progress: Arc<dyn Progress> = if !args.quiet && std::io::stderr().is_terminal() {
         Arc::new(progress::Bar::new())
     } else {
@@ -68,7 +76,11 @@ pub fn drill(args: DrillArgs) -> u8 {
         }
     };
     let evidence = runtime.block_on(lifeboat_runner::run(&loaded.runbook, request));
-    let path = match lifeboat_evidence::write_run(&args.evidence_dir, &evidence) {
+    let path = match lifeboat_evidence::write_signed_run(
+        &args.evidence_dir,
+        &evidence,
+        signing_key.as_ref(),
+    ) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("lifeboat: {e}");

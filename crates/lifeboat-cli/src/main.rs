@@ -7,8 +7,10 @@ use clap::Parser;
 
 mod cli;
 mod drill;
+mod evidence_cmd;
 mod exit_codes;
 mod history;
+mod keygen;
 mod load;
 mod manifest;
 mod progress;
@@ -30,6 +32,8 @@ fn main() -> ExitCode {
         cli::Command::Schedule(a) => schedule::schedule(a),
         cli::Command::History(a) => history::history(a),
         cli::Command::Status(a) => history::status(a),
+        cli::Command::Keygen(a) => keygen::keygen(a),
+        cli::Command::Evidence(cli::EvidenceCommand::Verify(a)) => evidence_cmd::verify(a),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,74 @@
+//! `lifeboat evidence verify`, and loading the drill's `--signing-key`.
+
+use lifeboat_evidence::sign::{KeyError, Password, SigningKey, VerifyingKey};
+use lifeboat_evidence::verify::{self, VerifyError};
+
+use crate::cli::{DrillArgs, VerifyArgs};
+use crate::exit_codes;
+
+/// The drill's signing key, decrypted with the password from `--key-password-env`'s variable.
+pub fn signing_key(args: &DrillArgs) -> Result<Option<SigningKey>, KeyError> {
+    let Some(path) = &args.signing_key else {
+        return Ok(None);
+    };
+    SigningKey::load(path, &Password::from_env(&args.key_password_env)).map(Some)
+}
+
+pub fn verify(args: VerifyArgs) -> u8 {
+    let key = match args
+        .public_key
+        .as_deref()
+        .map(VerifyingKey::load)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("lifeboat: {e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
+    let report = match verify::verify_dir(&args.dir, key.as_ref()) {
+        Ok(r) => r,
+        Err(e @ (VerifyError::NotADirectory { .. } | VerifyError::NotEvidence { .. })) => {
+            eprintln!("lifeboat: {e}");
+            return exit_codes::INVALID_INPUT;
+        }
+        Err(e) => {
+            eprintln!("lifeboat: {e}");
+            return exit_codes::COULD_NOT_COMPLETE;
+        }
+    };
+    for f in &report.findings {
+        println!("{f}");
+    }
+    let head = report
+        .head
+        .as_ref()
+        .map(|(n, h)| format!("head: entry {n}, sha256 {h}"))
+        .unwrap_or_else(|| "head: none (empty ledger)".into());
+    let signatures = match &key {
+        Some(k) => format!(
+            "{} record signatures and the ledger's checked with key {}",
+            report.signatures_verified,
+            k.key_id()
+        ),
+        None => "signatures NOT checked (no --public-key): only hashes, which anyone able to \
+                 write the folder can recompute"
+            .into(),
+    };
+    if report.intact() {
+        println!(
+            "INTACT  {} records, chain unbroken; {signatures}; {head}",
+            report.entries
+        );
+        exit_codes::OK
+    } else {
+        println!(
+            "NOT INTACT  {} problem(s) in {} ({} ledger entries); {signatures}; {head}",
+            report.findings.len(),
+            args.dir.display(),
+            report.entries
+        );
+        exit_codes::DRILL_FAILED
+    }
+}

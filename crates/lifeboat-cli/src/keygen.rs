@@ -1,0 +1,103 @@
+//! `lifeboat keygen`: a minisign key pair for signing evidence.
+
+use std::io::Write;
+use std::path::Path;
+
+use lifeboat_evidence::sign::{self, Password};
+
+use crate::cli::KeygenArgs;
+use crate::exit_codes;
+
+pub fn keygen(args: KeygenArgs) -> u8 {
+    match run(&args) {
+        Ok(()) => exit_codes::OK,
+        Err((code, msg)) => {
+            eprintln!("lifeboat: {msg}");
+            code
+        }
+    }
+}
+
+fn run(args: &KeygenArgs) -> Result<(), (u8, String)> {
+    let invalid = |m: String| (exit_codes::INVALID_INPUT, m);
+    if args.secret_key == args.public_key {
+        return Err(invalid(
+            "--secret-key and --public-key name the same file".into(),
+        ));
+    }
+    if !args.force {
+        for p in [&args.secret_key, &args.public_key] {
+            if p.exists() {
+                return Err(invalid(format!(
+                    "{} exists: pass --force to replace it",
+                    p.display()
+                )));
+            }
+        }
+    }
+    let password = if args.unencrypted {
+        None
+    } else {
+        let pw = Password::from_env(&args.key_password_env);
+        match pw.value {
+            Some(v) => Some(v),
+            None => {
+                return Err(invalid(format!(
+                    "set the secret key's password in ${} (or name another variable with \
+                     --key-password-env), or pass --unencrypted",
+                    pw.var
+                )));
+            }
+        }
+    };
+    let kp = sign::generate(password.as_deref())
+        .map_err(|e| (exit_codes::COULD_NOT_COMPLETE, e.to_string()))?;
+    let io = |p: &Path| {
+        let p = p.display().to_string();
+        move |e: std::io::Error| {
+            (
+                exit_codes::COULD_NOT_COMPLETE,
+                format!("cannot write {p}: {e}"),
+            )
+        }
+    };
+    write_private(&args.secret_key, kp.secret_key.as_bytes()).map_err(io(&args.secret_key))?;
+    lifeboat_evidence::atomic_write(&args.public_key, kp.public_key.as_bytes())
+        .map_err(io(&args.public_key))?;
+    println!(
+        "key id {}{}\nsecret key: {}\npublic key: {}\ncheck a record with: minisign -Vm evidence.json -P {}",
+        kp.key_id,
+        if password.is_some() {
+            ""
+        } else {
+            " (secret key NOT encrypted)"
+        },
+        args.secret_key.display(),
+        args.public_key.display(),
+        kp.public_key_base64
+    );
+    Ok(())
+}
+
+/// Writes a file only its owner can read, atomically: a 0600 temporary file, fsynced, renamed.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".lifeboat-key.tmp-{}", std::process::id()));
+    let mut opts = std::fs::File::options();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

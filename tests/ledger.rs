@@ -1,0 +1,563 @@
+//! The evidence chain and its signatures: `lifeboat keygen`, `drill --signing-key`, and
+//! `lifeboat evidence verify` against real drills, real minisign signatures (checked with the
+//! Debian `minisign` CLI as well), and real tampering of the files on disk.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use lifeboat_testkit::{Format, sha256_hex};
+use serde_json::Value;
+
+use crate::util::{DAY1, Drill, Fixture, repo_root};
+
+/// The `minisign` CLI, installed from Debian's package by `scripts/tools.sh` when missing.
+fn minisign() -> Command {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let found = Command::new("minisign").arg("-v").output().is_ok();
+        if !found {
+            let out = Command::new("bash")
+                .arg(repo_root().join("scripts/tools.sh"))
+                .args(["install", "minisign"])
+                .output()
+                .expect("run scripts/tools.sh");
+            assert!(
+                out.status.success(),
+                "cannot install minisign (scripts/tools.sh install minisign):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    });
+    Command::new("minisign")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+struct Keys {
+    secret: PathBuf,
+    public: PathBuf,
+}
+
+/// `lifeboat keygen --unencrypted` into the fixture folder.
+fn keygen(fx: &Fixture, stem: &str) -> Keys {
+    let keys = Keys {
+        secret: fx.root().join(format!("{stem}.key")),
+        public: fx.root().join(format!("{stem}.pub")),
+    };
+    let out = fx.run(&[
+        "keygen",
+        "--secret-key",
+        keys.secret.to_str().unwrap(),
+        "--public-key",
+        keys.public.to_str().unwrap(),
+        "--unencrypted",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    keys
+}
+
+/// A fixture with one good point and `n` signed drills into its evidence folder.
+fn signed_drills(n: usize) -> (Fixture, Keys, Vec<Drill>) {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let keys = keygen(&fx, "lifeboat");
+    let rb = fx.runbook();
+    let drills = (0..n)
+        .map(|_| {
+            let d = fx.drill(
+                &rb,
+                &["--quiet", "--signing-key", keys.secret.to_str().unwrap()],
+            );
+            d.assert_code(0);
+            d
+        })
+        .collect();
+    (fx, keys, drills)
+}
+
+/// How `evidence verify` names a record: `RUNBOOK/RUN_ID`.
+fn rec(d: &Drill) -> String {
+    format!("drill-test/{}", d.evidence["run_id"].as_str().unwrap())
+}
+
+fn run_dir(d: &Drill) -> PathBuf {
+    d.evidence_path
+        .as_ref()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn verify(fx: &Fixture, public: Option<&Path>) -> (i32, String) {
+    let dir = fx.evidence_dir();
+    let mut args = vec!["evidence", "verify", dir.to_str().unwrap()];
+    if let Some(p) = public {
+        args.extend(["--public-key", p.to_str().unwrap()]);
+    }
+    let out = fx.run(&args);
+    (out.status.code().unwrap_or(-1), text(&out))
+}
+
+/// The lines of `verify`'s output that name `record`.
+fn lines_about<'a>(out: &'a str, record: &str) -> Vec<&'a str> {
+    out.lines()
+        .filter(|l| l.starts_with(&format!("{record}:")))
+        .collect()
+}
+
+fn assert_named(out: &str, record: &str, words: &str) {
+    assert!(
+        lines_about(out, record).iter().any(|l| l.contains(words)),
+        "no line names {record} with {words:?}\n{out}"
+    );
+}
+
+fn ledger_lines(fx: &Fixture) -> Vec<String> {
+    std::fs::read_to_string(fx.evidence_dir().join("ledger.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn write_ledger(fx: &Fixture, lines: &[String]) {
+    let mut s = lines.join("\n");
+    s.push('\n');
+    std::fs::write(fx.evidence_dir().join("ledger.jsonl"), s).unwrap();
+}
+
+#[test]
+fn each_record_is_chained_to_the_one_before_and_the_first_says_so() {
+    let (fx, keys, drills) = signed_drills(3);
+    let lines = ledger_lines(&fx);
+    assert_eq!(lines.len(), 3);
+    for (i, (line, d)) in lines.iter().zip(&drills).enumerate() {
+        let e: Value = serde_json::from_str(line).unwrap();
+        let bytes = std::fs::read(d.evidence_path.as_ref().unwrap()).unwrap();
+        assert_eq!(e["seq"], i as u64 + 1);
+        assert_eq!(e["first"], i == 0, "{line}");
+        assert_eq!(e["run_id"], d.evidence["run_id"]);
+        assert_eq!(
+            e["sha256"],
+            sha256_hex(&bytes),
+            "hash of evidence.json's bytes"
+        );
+        let sig = std::fs::read(run_dir(d).join("evidence.json.minisig")).unwrap();
+        assert_eq!(e["signature_sha256"], sha256_hex(&sig));
+        if i == 0 {
+            assert_eq!(e["previous_sha256"], Value::Null);
+            assert_eq!(e["previous_entry_sha256"], Value::Null);
+        } else {
+            let prev_record = std::fs::read(drills[i - 1].evidence_path.as_ref().unwrap());
+            assert_eq!(e["previous_sha256"], sha256_hex(&prev_record.unwrap()));
+            assert_eq!(
+                e["previous_entry_sha256"],
+                sha256_hex(lines[i - 1].as_bytes())
+            );
+        }
+    }
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("INTACT  3 records"), "{out}");
+    let head = sha256_hex(lines[2].as_bytes());
+    assert!(
+        out.contains(&format!("head: entry 3, sha256 {head}")),
+        "{out}"
+    );
+    let (code, out) = verify(&fx, None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("signatures NOT checked"), "{out}");
+}
+
+#[test]
+fn signatures_verify_with_the_minisign_cli_and_name_run_runbook_outcome() {
+    let fx = Fixture::new();
+    // A failed drill: its outcome must be in the signed comment too.
+    fx.standard_point(DAY1, Format::Sha256sum)
+        .flip_byte("etc/app.conf", 0);
+    let keys = keygen(&fx, "lifeboat");
+    let d = fx.drill(
+        &fx.runbook(),
+        &["--quiet", "--signing-key", keys.secret.to_str().unwrap()],
+    );
+    d.assert_code(1);
+    let record = d.evidence_path.clone().unwrap();
+    let out = minisign()
+        .arg("-Vm")
+        .arg(&record)
+        .arg("-p")
+        .arg(&keys.public)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let run_id = d.evidence["run_id"].as_str().unwrap();
+    for want in [
+        format!("run_id:{run_id}"),
+        "runbook:drill-test".into(),
+        "outcome:failed".into(),
+        "seq:1".into(),
+    ] {
+        assert!(
+            stdout.contains(&want),
+            "{want} not in the trusted comment\n{stdout}"
+        );
+    }
+    // The ledger's signature (the signed head) verifies with the CLI as well.
+    let out = minisign()
+        .arg("-Vm")
+        .arg(fx.evidence_dir().join("ledger.jsonl"))
+        .arg("-p")
+        .arg(&keys.public)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("entries:1"));
+
+    // And the CLI must reject the record once a byte changes.
+    let mut bytes = std::fs::read(&record).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&record, bytes).unwrap();
+    let out = minisign()
+        .arg("-Vm")
+        .arg(&record)
+        .arg("-p")
+        .arg(&keys.public)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn a_key_made_by_the_minisign_cli_signs_for_lifeboat() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let (sk, pk) = (fx.root().join("cli.key"), fx.root().join("cli.pub"));
+    let out = minisign()
+        .args(["-G", "-W", "-s"])
+        .arg(&sk)
+        .arg("-p")
+        .arg(&pk)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    fx.drill(
+        &fx.runbook(),
+        &["--quiet", "--signing-key", sk.to_str().unwrap()],
+    )
+    .assert_code(0);
+    let (code, out) = verify(&fx, Some(&pk));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn an_encrypted_key_takes_its_password_from_the_environment_and_never_shows_it() {
+    const PASSWORD: &str = "correct-horse-battery-staple-7731";
+    const WRONG: &str = "wrong-horse-battery-staple-0042";
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let (sk, pk) = (fx.root().join("enc.key"), fx.root().join("enc.pub"));
+    let keygen = |env: Option<&str>, extra: &[&str]| {
+        let mut c = crate::util::lifeboat();
+        c.current_dir(fx.root())
+            .env_remove("LIFEBOAT_KEY_PASSWORD")
+            .args(["keygen", "--secret-key", sk.to_str().unwrap()])
+            .args(["--public-key", pk.to_str().unwrap()])
+            .args(extra);
+        if let Some(v) = env {
+            c.env("LB_TEST_PW", v);
+        }
+        c.output().unwrap()
+    };
+    // No password and no --unencrypted: refused, nothing written.
+    let out = keygen(None, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("LIFEBOAT_KEY_PASSWORD"),
+        "{}",
+        text(&out)
+    );
+    assert!(!sk.exists() && !pk.exists());
+
+    let out = keygen(Some(PASSWORD), &["--key-password-env", "LB_TEST_PW"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains(PASSWORD));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&sk).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "secret key readable by others");
+    }
+    // The key is encrypted: its file does not hold the password.
+    assert!(!std::fs::read_to_string(&sk).unwrap().contains(PASSWORD));
+    // Existing keys are never overwritten silently.
+    let out = keygen(Some(PASSWORD), &["--key-password-env", "LB_TEST_PW"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--force"), "{}", text(&out));
+
+    let drill = |pw: Option<&str>| {
+        let mut c = crate::util::lifeboat();
+        c.current_dir(fx.root())
+            .env_remove("LIFEBOAT_KEY_PASSWORD")
+            .arg("drill")
+            .arg(fx.write("runbook.yaml", &fx.runbook().yaml()))
+            .arg("--evidence-dir")
+            .arg(fx.evidence_dir())
+            .arg("--scratch-dir")
+            .arg(fx.scratch_dir())
+            .args(["--now", crate::util::T0, "--quiet"])
+            .args(["--signing-key", sk.to_str().unwrap()]);
+        if let Some(v) = pw {
+            c.env("LIFEBOAT_KEY_PASSWORD", v);
+        }
+        c.output().unwrap()
+    };
+    // Missing or wrong password: invalid input, nothing run or written, no password shown.
+    let out = drill(None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("is encrypted"), "{}", text(&out));
+    let out = drill(Some(WRONG));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("wrong password"), "{}", text(&out));
+    assert!(!text(&out).contains(WRONG), "{}", text(&out));
+    assert!(
+        !fx.evidence_dir().exists(),
+        "evidence written without a usable key"
+    );
+
+    let out = drill(Some(PASSWORD));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains(PASSWORD));
+    let record = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = minisign()
+        .args(["-Vm", &record, "-p"])
+        .arg(&pk)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let (code, out) = verify(&fx, Some(&pk));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn an_edited_byte_is_named() {
+    let (fx, keys, d) = signed_drills(3);
+    let path = d[1].evidence_path.clone().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    // One byte: an auditor-relevant one.
+    let edited = text.replacen("\"passed\"", "\"pasSed\"", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&path, edited).unwrap();
+    for key in [Some(keys.public.as_path()), None] {
+        let (code, out) = verify(&fx, key);
+        assert_eq!(code, 1, "{out}");
+        assert_named(&out, &rec(&d[1]), "edited");
+        assert!(lines_about(&out, &rec(&d[0])).is_empty(), "{out}");
+        assert!(lines_about(&out, &rec(&d[2])).is_empty(), "{out}");
+        if key.is_some() {
+            assert_named(&out, &rec(&d[1]), "bad signature");
+        }
+    }
+}
+
+#[test]
+fn a_deleted_record_is_named() {
+    let (fx, keys, d) = signed_drills(3);
+    std::fs::remove_dir_all(run_dir(&d[1])).unwrap();
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 1, "{out}");
+    assert_named(&out, &rec(&d[1]), "deleted");
+    assert!(lines_about(&out, &rec(&d[0])).is_empty(), "{out}");
+}
+
+#[test]
+fn a_record_deleted_with_its_ledger_entry_is_caught_by_the_chain() {
+    let (fx, keys, d) = signed_drills(3);
+    std::fs::remove_dir_all(run_dir(&d[1])).unwrap();
+    let mut lines = ledger_lines(&fx);
+    lines.remove(1);
+    write_ledger(&fx, &lines);
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 1, "{out}");
+    assert_named(&out, &rec(&d[2]), "chain broken");
+    assert_named(&out, &rec(&d[1]), "deleted from the ledger");
+    assert!(out.contains("ledger.jsonl: entries deleted"), "{out}");
+}
+
+#[test]
+fn two_swapped_ledger_entries_are_named_out_of_order() {
+    let (fx, keys, d) = signed_drills(4);
+    let mut lines = ledger_lines(&fx);
+    lines.swap(1, 2);
+    write_ledger(&fx, &lines);
+    for key in [Some(keys.public.as_path()), None] {
+        let (code, out) = verify(&fx, key);
+        assert_eq!(code, 1, "{out}");
+        assert_named(&out, &rec(&d[1]), "out of order");
+        assert_named(&out, &rec(&d[2]), "out of order");
+        assert!(lines_about(&out, &rec(&d[0])).is_empty(), "{out}");
+    }
+}
+
+#[test]
+fn two_swapped_records_are_named() {
+    let (fx, keys, d) = signed_drills(3);
+    let (a, b) = (run_dir(&d[0]), run_dir(&d[1]));
+    for f in ["evidence.json", "evidence.json.minisig"] {
+        let tmp = fx.root().join("swap");
+        std::fs::rename(a.join(f), &tmp).unwrap();
+        std::fs::rename(b.join(f), a.join(f)).unwrap();
+        std::fs::rename(&tmp, b.join(f)).unwrap();
+    }
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 1, "{out}");
+    assert_named(&out, &rec(&d[0]), "edited");
+    assert_named(&out, &rec(&d[1]), "edited");
+    assert!(lines_about(&out, &rec(&d[2])).is_empty(), "{out}");
+}
+
+#[test]
+fn a_truncated_tail_is_detected_by_the_signed_head() {
+    let (fx, keys, d) = signed_drills(3);
+    let mut lines = ledger_lines(&fx);
+    lines.pop();
+    write_ledger(&fx, &lines);
+    // The record is removed too: only the signed head still knows it existed.
+    std::fs::remove_dir_all(run_dir(&d[2])).unwrap();
+    for key in [Some(keys.public.as_path()), None] {
+        let (code, out) = verify(&fx, key);
+        assert_eq!(code, 1, "{out}");
+        let truncated = out
+            .lines()
+            .find(|l| l.starts_with("ledger.jsonl: truncated"))
+            .unwrap_or_else(|| panic!("no truncation reported\n{out}"));
+        assert!(truncated.contains("3 entries"), "{truncated}");
+        assert!(truncated.contains(&rec(&d[2])), "{truncated}");
+    }
+}
+
+#[test]
+fn a_truncated_unsigned_ledger_names_the_records_it_lost() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = fx.runbook();
+    let d: Vec<Drill> = (0..3).map(|_| fx.drill(&rb, &["--quiet"])).collect();
+    assert!(!fx.evidence_dir().join("ledger.jsonl.minisig").exists());
+    let (code, out) = verify(&fx, None);
+    assert_eq!(code, 0, "{out}");
+    let mut lines = ledger_lines(&fx);
+    lines.pop();
+    write_ledger(&fx, &lines);
+    let (code, out) = verify(&fx, None);
+    assert_eq!(code, 1, "{out}");
+    assert_named(&out, &rec(&d[2]), "not in the ledger");
+}
+
+#[test]
+fn a_record_re_signed_with_another_key_is_named() {
+    let (fx, keys, d) = signed_drills(3);
+    let (osk, _opk) = (fx.root().join("other.key"), fx.root().join("other.pub"));
+    let out = minisign()
+        .args(["-G", "-W", "-s"])
+        .arg(&osk)
+        .arg("-p")
+        .arg(&_opk)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    // The forger copies the original trusted comment and signs with their own key.
+    let record = d[1].evidence_path.clone().unwrap();
+    let sig_path = run_dir(&d[1]).join("evidence.json.minisig");
+    let original = std::fs::read_to_string(&sig_path).unwrap();
+    let comment = original
+        .lines()
+        .find_map(|l| l.strip_prefix("trusted comment: "))
+        .unwrap()
+        .to_string();
+    let out = minisign()
+        .args(["-S", "-W", "-s"])
+        .arg(&osk)
+        .arg("-m")
+        .arg(&record)
+        .args(["-t", &comment])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_ne!(std::fs::read_to_string(&sig_path).unwrap(), original);
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 1, "{out}");
+    assert_named(&out, &rec(&d[1]), "signed with another key");
+    assert!(lines_about(&out, &rec(&d[0])).is_empty(), "{out}");
+    assert!(lines_about(&out, &rec(&d[2])).is_empty(), "{out}");
+}
+
+#[test]
+fn concurrent_drills_never_fork_the_chain() {
+    const N: usize = 8;
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let keys = keygen(&fx, "lifeboat");
+    let runbook = fx.write("runbook.yaml", &fx.runbook().yaml());
+    let children: Vec<_> = (0..N)
+        .map(|_| {
+            crate::util::lifeboat()
+                .current_dir(fx.root())
+                .arg("drill")
+                .arg(&runbook)
+                .arg("--evidence-dir")
+                .arg(fx.evidence_dir())
+                .arg("--scratch-dir")
+                .arg(fx.scratch_dir())
+                .args(["--now", crate::util::T0, "--quiet"])
+                .args(["--signing-key", keys.secret.to_str().unwrap()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut records = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        records.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    }
+    let lines = ledger_lines(&fx);
+    assert_eq!(lines.len(), N, "{lines:#?}");
+    let mut chained: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let e: Value = serde_json::from_str(l).unwrap();
+            assert_eq!(e["seq"], i as u64 + 1);
+            fx.evidence_dir()
+                .join(e["record"].as_str().unwrap())
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    chained.sort();
+    records.sort();
+    assert_eq!(chained, records, "each drill chained exactly once");
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("INTACT  {N} records")), "{out}");
+}
+
+#[test]
+fn verify_refuses_what_is_not_an_evidence_folder() {
+    let fx = Fixture::new();
+    std::fs::create_dir(fx.evidence_dir()).unwrap();
+    let (code, out) = verify(&fx, None);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("is it an evidence folder"), "{out}");
+}
