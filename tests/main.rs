@@ -18,3 +18,4 @@ mod projection;
 mod sampling;
 mod scratch;
 mod validate;
+mod verify_only;
