@@ -561,3 +561,71 @@ fn verify_refuses_what_is_not_an_evidence_folder() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("is it an evidence folder"), "{out}");
 }
+
+#[test]
+fn a_deleted_signature_is_named() {
+    let (fx, keys, d) = signed_drills(2);
+    std::fs::remove_file(run_dir(&d[0]).join("evidence.json.minisig")).unwrap();
+    for key in [Some(keys.public.as_path()), None] {
+        let (code, out) = verify(&fx, key);
+        assert_eq!(code, 1, "{out}");
+        assert_named(&out, &rec(&d[0]), "signature deleted");
+        assert!(lines_about(&out, &rec(&d[1])).is_empty(), "{out}");
+    }
+}
+
+#[test]
+fn an_unsigned_drill_after_signed_ones_is_reported_with_the_key() {
+    let (fx, keys, d) = signed_drills(2);
+    let unsigned = fx.drill(&fx.runbook(), &["--quiet"]);
+    unsigned.assert_code(0);
+    assert_eq!(ledger_lines(&fx).len(), 3, "chained even without a key");
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 1, "{out}");
+    assert_named(&out, &rec(&unsigned), "not signed");
+    assert_named(&out, &rec(&unsigned), "after the signed head (entry 2)");
+    assert!(lines_about(&out, &rec(&d[1])).is_empty(), "{out}");
+    let (code, out) = verify(&fx, None);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// An attacker without the secret key edits a record and recomputes every hash of the ledger
+/// after it. Without the public key that passes (the documented limit); with it, the record's
+/// signature, the next records' signed positions and the signed head all give it away.
+#[test]
+fn a_consistently_rewritten_ledger_is_caught_only_with_the_public_key() {
+    let (fx, keys, d) = signed_drills(3);
+    let path = d[1].evidence_path.clone().unwrap();
+    let edited = std::fs::read_to_string(&path)
+        .unwrap()
+        .replacen("\"passed\"", "\"pasSed\"", 1);
+    std::fs::write(&path, &edited).unwrap();
+    let mut lines: Vec<String> = Vec::new();
+    let mut prev_record: Option<String> = None;
+    for (i, l) in ledger_lines(&fx).iter().enumerate() {
+        let mut e: Value = serde_json::from_str(l).unwrap();
+        if i == 1 {
+            e["sha256"] = sha256_hex(edited.as_bytes()).into();
+        }
+        if i > 0 {
+            e["previous_sha256"] = prev_record.clone().into();
+            e["previous_entry_sha256"] = sha256_hex(lines[i - 1].as_bytes()).into();
+        }
+        prev_record = e["sha256"].as_str().map(str::to_owned);
+        lines.push(serde_json::to_string(&e).unwrap());
+    }
+    write_ledger(&fx, &lines);
+    // Even the unauthenticated head in the ledger's signature catches it so far...
+    let (code, out) = verify(&fx, None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not authenticated"), "{out}");
+    // ...so the attacker drops the ledger's signature too.
+    std::fs::remove_file(fx.evidence_dir().join("ledger.jsonl.minisig")).unwrap();
+    let (code, out) = verify(&fx, None);
+    assert_eq!(code, 0, "hashes alone cannot catch this: {out}");
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 1, "{out}");
+    assert_named(&out, &rec(&d[1]), "bad signature");
+    assert_named(&out, &rec(&d[2]), "rewritten");
+    assert!(out.contains("ledger.jsonl.minisig: missing"), "{out}");
+}
