@@ -272,8 +272,24 @@ impl Store {
     fn setup(&self) -> Result<(), StoreError> {
         let mut conn = self.lock();
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| self.err(e))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| self.err(e))?;
+        // Switching a new file to WAL needs the file to itself, and SQLite answers
+        // SQLITE_BUSY at once here, without calling the busy handler, while another process
+        // is opening the same new file. Retry within the same budget.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Ok(()) => break,
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if matches!(
+                        f.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => return Err(self.err(e)),
+            }
+        }
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| self.err(e))?;
         // Check and migrate under the write lock (BEGIN IMMEDIATE), so two processes opening
