@@ -11,5 +11,8 @@ command -v cargo >/dev/null || { echo "cargo is required: https://rustup.rs" >&2
 # when it exits); installing them first keeps that out of the tests' time and shows its cost.
 # A clone installs them once, under .servers/ (git-ignored).
 bash scripts/servers.sh install
+# The minisign CLI (signature interop) and headless Chromium (the HTML reports are rendered in
+# a real browser), from Debian's packages when missing; the tests fail, never skip, without them.
+bash scripts/tools.sh install
 
 cargo test --workspace --locked "$@"

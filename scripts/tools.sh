@@ -4,8 +4,10 @@
 #
 #   minisign   the reference minisign CLI: the evidence tests check that signatures lifeboat
 #              writes verify with it, and that keys it makes sign for lifeboat.
+#   chromium   a real browser: the report tests render report.html and the period report in
+#              headless Chromium and check the page's text (tests/browser.rs).
 #
-#   scripts/tools.sh install [minisign]...   install whatever is missing (default: all)
+#   scripts/tools.sh install [minisign|chromium]...   install whatever is missing (default: all)
 #
 # Needs root or sudo for apt-get; prints what it would run otherwise and fails.
 set -euo pipefail
@@ -14,7 +16,7 @@ die() { echo "tools.sh: $*" >&2; exit 1; }
 log() { echo "tools.sh: $*" >&2; }
 
 # tool name -> Debian package
-declare -A PACKAGE=([minisign]=minisign)
+declare -A PACKAGE=([minisign]=minisign [chromium]=chromium)
 
 apt_install() {
   local sudo=()
@@ -45,5 +47,5 @@ install() {
 
 case "${1:-}" in
   install) shift; install "$@" ;;
-  *) die "usage: scripts/tools.sh install [minisign]..." ;;
+  *) die "usage: scripts/tools.sh install [minisign|chromium]..." ;;
 esac
