@@ -5,6 +5,7 @@
 
 mod util;
 
+mod browser;
 mod conformance;
 mod corruption;
 mod evidence;
@@ -15,6 +16,7 @@ mod objectives;
 mod pass;
 mod points;
 mod projection;
+mod report;
 mod sampling;
 mod scratch;
 mod validate;

@@ -75,6 +75,51 @@ pub enum Command {
     /// Check evidence: `lifeboat evidence verify DIR [--public-key FILE]`.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Write a report of every drill in an evidence folder over a period, for auditors.
+    ///
+    /// Per runbook: drills run, pass rate, measured RTO and RPO against the objectives (charts
+    /// in HTML), every failure with its reason, scheduled drills that did not run (with
+    /// --state), sample coverage; the evidence chain's status (as `evidence verify`); a section
+    /// mapping the evidence to ISO/IEC 27001:2022 A.8.13, SOC 2 A1.3 and NIST SP 800-53 CP-4 /
+    /// CP-9; and the SHA-256 of every record read. The format comes from --out's extension:
+    /// .html, .md, .json or .csv. A drill belongs to the period when it started within it.
+    ///
+    /// Example: lifeboat report --evidence-dir ./evidence --from 2026-10-01 --to 2026-12-31 --out q4.html
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The evidence folder (the drills' --evidence-dir).
+    #[arg(long, value_name = "DIR")]
+    pub evidence_dir: PathBuf,
+
+    /// First day of the period: YYYY-MM-DD (from 00:00 UTC), or an RFC 3339 instant.
+    #[arg(long, value_name = "DATE")]
+    pub from: String,
+
+    /// Last day of the period, inclusive: YYYY-MM-DD (until 24:00 UTC), or an RFC 3339
+    /// instant.
+    #[arg(long, value_name = "DATE")]
+    pub to: String,
+
+    /// Only this runbook's drills (its `name`).
+    #[arg(long, value_name = "NAME")]
+    pub runbook: Option<String>,
+
+    /// The report file; its extension picks the format: .html, .md, .json or .csv.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// The history store (SQLite) of `lifeboat schedule`: its missed, skipped and abandoned
+    /// slots are listed as gaps. Without it, gaps are not checked and the report says so.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// The minisign public key the evidence must be signed with; without it the chain's
+    /// hashes are checked but not the signatures.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
 }
 
 /// Where an encrypted secret key's password is read from.

@@ -14,6 +14,7 @@ mod keygen;
 mod load;
 mod manifest;
 mod progress;
+mod report_cmd;
 mod runbooks;
 mod schedule;
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Status(a) => history::status(a),
         cli::Command::Keygen(a) => keygen::keygen(a),
         cli::Command::Evidence(cli::EvidenceCommand::Verify(a)) => evidence_cmd::verify(a),
+        cli::Command::Report(a) => report_cmd::report(a),
     };
     ExitCode::from(code)
 }

@@ -1,9 +1,14 @@
-//! Evidence records on disk: `EVIDENCE_DIR/RUNBOOK/RUN_ID/evidence.json` and a human
-//! `report.md` beside it, each written atomically (write a temporary file, fsync it, rename it
-//! into place, fsync the folder), so a crash leaves the old file or the new one, never half.
+//! Evidence records on disk: `EVIDENCE_DIR/RUNBOOK/RUN_ID/evidence.json` and two human
+//! renderings beside it, `report.md` ([`markdown`]) and `report.html` ([`html`]), each written
+//! atomically (write a temporary file, fsync it, rename it into place, fsync the folder), so a
+//! crash leaves the old file or the new one, never half.
 //!
 //! Every record is also chained into the directory's ledger ([`ledger`]), and, with a key,
-//! signed with minisign ([`sign`]); [`verify`] checks a directory against both.
+//! signed with minisign ([`sign`]); [`verify`] checks a directory against both. Only
+//! `evidence.json` is chained and signed: it is the record. The reports are renderings of it
+//! (`report.html` shows the SHA-256 of the `evidence.json` it was rendered from); an edited
+//! report is not detected by `evidence verify`, so an auditor in doubt trusts the JSON.
+//! [`period`] builds the report over many records (`lifeboat report`).
 //!
 //! This crate formats and stores records; it knows nothing of storage or how drills run.
 
@@ -13,8 +18,10 @@ use std::path::{Path, PathBuf};
 
 use lifeboat_core::evidence::Evidence;
 
+pub mod html;
 pub mod ledger;
 pub mod markdown;
+pub mod period;
 pub mod sign;
 pub mod verify;
 
@@ -50,8 +57,8 @@ pub fn write_run(evidence_dir: &Path, evidence: &Evidence) -> Result<PathBuf, Ev
 
 /// [`write_run`], and with `key` also `evidence.json.minisig` beside the record (trusted
 /// comment: run id, runbook, outcome and the record's place in the chain) and a fresh
-/// signature of the ledger. The JSON is written after `report.md`, and chained last, so a
-/// record in the ledger is fully written.
+/// signature of the ledger. The JSON is written after `report.md` and `report.html`, and
+/// chained last, so a record in the ledger is fully written.
 pub fn write_signed_run(
     evidence_dir: &Path,
     evidence: &Evidence,
@@ -63,10 +70,13 @@ pub fn write_signed_run(
         move |source| EvidenceError::Write { path, source }
     };
     fs::create_dir_all(&dir).map_err(wrap(&dir))?;
-    let report = dir.join("report.md");
-    atomic_write(&report, markdown::render(evidence).as_bytes()).map_err(wrap(&report))?;
     let mut json = serde_json::to_vec_pretty(evidence)?;
     json.push(b'\n');
+    let report = dir.join("report.md");
+    atomic_write(&report, markdown::render(evidence).as_bytes()).map_err(wrap(&report))?;
+    let html = dir.join("report.html");
+    let page = html::render_run(evidence, Some(&ledger::sha256_hex(&json)));
+    atomic_write(&html, page.as_bytes()).map_err(wrap(&html))?;
     let path = dir.join("evidence.json");
     atomic_write(&path, &json).map_err(wrap(&path))?;
     ledger::append(evidence_dir, &path, evidence, key)?;

@@ -1,0 +1,139 @@
+//! `lifeboat report`: the period report over an evidence folder, with the history store's
+//! missed slots as gaps.
+
+use jiff::Timestamp;
+use lifeboat_evidence::period::{self, Format, Gap, GapSource, Inputs, PeriodError};
+use lifeboat_evidence::sign::VerifyingKey;
+use lifeboat_scheduler::{SlotState, Store};
+
+use crate::cli::ReportArgs;
+use crate::exit_codes;
+
+pub fn report(args: ReportArgs) -> u8 {
+    match run(&args) {
+        Ok(code) => code,
+        Err((code, msg)) => {
+            eprintln!("lifeboat: {msg}");
+            code
+        }
+    }
+}
+
+fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
+    let bad = |m: String| (exit_codes::INVALID_INPUT, m);
+    let format = Format::from_path(&args.out).ok_or_else(|| {
+        bad(format!(
+            "--out {}: cannot tell the format from the extension; use one of {}",
+            args.out.display(),
+            Format::ALLOWED
+        ))
+    })?;
+    let from = period::parse_bound(&args.from, false).map_err(|e| bad(format!("--from {e}")))?;
+    let to = period::parse_bound(&args.to, true).map_err(|e| bad(format!("--to {e}")))?;
+    if from > to {
+        return Err(bad(format!(
+            "--from {} is after --to {}: the period is empty",
+            args.from, args.to
+        )));
+    }
+    if !args.evidence_dir.is_dir() {
+        return Err(bad(format!(
+            "--evidence-dir {}: not a folder (expected the drills' evidence folder)",
+            args.evidence_dir.display()
+        )));
+    }
+    let key = args
+        .public_key
+        .as_deref()
+        .map(VerifyingKey::load)
+        .transpose()
+        .map_err(|e| bad(e.to_string()))?;
+    let gaps = match &args.state {
+        None => None,
+        Some(path) => {
+            let store = match Store::open_existing(path) {
+                Ok(Some(s)) => s,
+                Ok(None) => {
+                    return Err(bad(format!(
+                        "--state {}: no such history store",
+                        path.display()
+                    )));
+                }
+                Err(e) => return Err((exit_codes::COULD_NOT_COMPLETE, e.to_string())),
+            };
+            let entries = store
+                .history(args.runbook.as_deref())
+                .map_err(|e| (exit_codes::COULD_NOT_COMPLETE, e.to_string()))?;
+            let gaps = entries
+                .into_iter()
+                .filter_map(|e| {
+                    let state = e.state?;
+                    let gap = matches!(
+                        state,
+                        SlotState::Missed | SlotState::SkippedOverlap | SlotState::Abandoned
+                    );
+                    (gap && e.run.is_none()).then(|| Gap {
+                        runbook: e.runbook,
+                        slot: e.slot.unwrap_or(e.at),
+                        state: state.as_str().to_string(),
+                        reason: e.reason,
+                    })
+                })
+                .collect();
+            Some(GapSource {
+                description: format!("history store {}", path.display()),
+                gaps,
+            })
+        }
+    };
+    let built = period::build(Inputs {
+        evidence_dir: &args.evidence_dir,
+        period: period::Period { from, to },
+        runbook: args.runbook.as_deref(),
+        public_key: key.as_ref(),
+        gaps,
+        now: Timestamp::now(),
+    });
+    let report = match built {
+        Ok(r) => r,
+        Err(e @ PeriodError::NotADirectory { .. }) => return Err(bad(e.to_string())),
+        Err(e) => return Err((exit_codes::COULD_NOT_COMPLETE, e.to_string())),
+    };
+    let text = period::render(&report, format);
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(bad(format!(
+            "--out {}: the folder {} does not exist",
+            args.out.display(),
+            dir.display()
+        )));
+    }
+    lifeboat_evidence::atomic_write(&args.out, text.as_bytes()).map_err(|e| {
+        (
+            exit_codes::COULD_NOT_COMPLETE,
+            format!("cannot write {}: {e}", args.out.display()),
+        )
+    })?;
+    let chain = if report.chain.error.is_some() {
+        "NOT VERIFIED"
+    } else if report.chain.intact {
+        "verified"
+    } else {
+        "NOT INTACT"
+    };
+    println!(
+        "{} drills ({} passed, {} failed, {} could not complete), {}, chain {chain}",
+        report.totals.drills,
+        report.totals.passed,
+        report.totals.failed,
+        report.totals.error,
+        if report.gaps_checked {
+            format!("{} missed slots", report.totals.gaps)
+        } else {
+            "gaps not checked".to_string()
+        }
+    );
+    println!("{}", args.out.display());
+    Ok(exit_codes::OK)
+}

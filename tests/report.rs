@@ -1,0 +1,850 @@
+//! The human reports: `report.html` beside every `evidence.json`, and `lifeboat report` over a
+//! period. Numbers are checked against the evidence files they came from, names from manifests
+//! against escaping, and the period's edges, gaps and chain status against what is on disk.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use lifeboat_core::evidence::Evidence;
+use lifeboat_testkit::{Format, sha256_hex};
+use serde_json::Value;
+
+use crate::util::{DAY1, DAY2, Drill, Fixture, Runbook};
+
+/// File names no page may interpret: a script, an element with a handler, quotes, `&`.
+pub const HOSTILE: [&str; 2] = [
+    "hostile/<script>document.body.setAttribute('data-pwned','1')<",
+    "hostile/<img src=x onerror=\"document.body.setAttribute('data-pwned','2')\">&amp;'q'",
+];
+
+/// A point with the standard files plus [`HOSTILE`] names.
+pub fn hostile_point(fx: &Fixture, id: &str) -> lifeboat_testkit::Point {
+    fx.set
+        .point(id)
+        .file("etc/app.conf", format!("# point {id}\nport = 8080\n"))
+        .file(HOSTILE[0], b"one")
+        .file(HOSTILE[1], b"two")
+        .text_file("home/alice/notes.md", 2000, 5)
+        .random_file("data/blob.bin", 4096, 6)
+        .manifest(Format::Sha256sum)
+}
+
+fn run_dir(d: &Drill) -> PathBuf {
+    d.evidence_path
+        .as_ref()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn html_of(d: &Drill) -> String {
+    let p = run_dir(d).join("report.html");
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}\n{}", p.display(), d.context()))
+}
+
+/// The text a reader sees: tags dropped, the five entities decoded, whitespace collapsed.
+pub fn visible_text(html: &str) -> String {
+    let body = match html.find("<body") {
+        Some(at) => &html[at + html[at..].find('>').map_or(0, |e| e + 1)..],
+        None => html,
+    };
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The percentage in "with 95% confidence fewer than X% of", checked against 1 − 0.05^(1/n)
+/// computed here: never below it (the page rounds up), and within its rounding of it.
+pub fn assert_bound(text: &str, n: usize) {
+    let want = format!("{n} files sampled, all verified: with 95% confidence fewer than ");
+    let at = text
+        .find(&want)
+        .unwrap_or_else(|| panic!("no statement for {n} files in:\n{text}"));
+    let rest = &text[at + want.len()..];
+    let pct: f64 = rest[..rest.find('%').unwrap()].parse().unwrap();
+    let exact = 100.0 * (1.0 - 0.05f64.powf(1.0 / n as f64));
+    assert!(
+        pct >= exact && pct - exact < 0.1,
+        "bound {pct}% for n = {n}, exact {exact}%"
+    );
+    assert!(
+        rest.contains("% of this point's files are corrupt"),
+        "{rest}"
+    );
+}
+
+#[test]
+fn a_sampled_drill_writes_report_html_with_the_statement_the_seed_and_the_hashes() {
+    let fx = Fixture::new();
+    hostile_point(&fx, DAY1);
+    let rb = Runbook {
+        sample: Some("{files: 3, seed: 7}".into()),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, &["--quiet"]);
+    d.assert_code(0);
+    let html = html_of(&d);
+    let text = visible_text(&html);
+
+    // Verdict first.
+    let verdict = text.find("PASSED: drill-test").expect("verdict");
+    assert!(verdict < 10, "the verdict is not first: {text}");
+    assert_bound(&text, 3);
+    assert!(text.contains("seed 7"), "no seed: {text}");
+    assert!(text.contains("--seed 7"), "{text}");
+    // Every sampled file with its expected hash, as in the evidence.
+    for f in d.point(DAY1)["files"].as_array().unwrap() {
+        assert!(text.contains(f["path"].as_str().unwrap()), "{f}");
+        assert!(text.contains(f["expected"].as_str().unwrap()), "{f}");
+    }
+    // RTO and RPO against objectives.
+    assert!(text.contains("RTO"), "{text}");
+    assert!(text.contains("RPO"), "{text}");
+    assert!(
+        text.contains("1d 0h 0m 0s"),
+        "measured RPO 86 400 s: {text}"
+    );
+    assert!(text.contains("1d 2h 0m 0s"), "RPO objective 26 h: {text}");
+    // The record it was rendered from.
+    let bytes = std::fs::read(d.evidence_path.as_ref().unwrap()).unwrap();
+    assert!(text.contains(&sha256_hex(&bytes)), "{text}");
+    // Self-contained: nothing fetched from anywhere.
+    for banned in [
+        "<script",
+        "<link",
+        "src=\"http",
+        "href=\"http",
+        "@import",
+        "url(",
+    ] {
+        assert!(!html.contains(banned), "{banned} in report.html");
+    }
+}
+
+#[test]
+fn a_whole_point_is_said_to_be_verified_not_estimated() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let d = fx.drill(&fx.runbook(), &["--quiet"]);
+    d.assert_code(0);
+    let n = d.point(DAY1)["files"].as_array().unwrap().len();
+    let text = visible_text(&html_of(&d));
+    assert!(
+        text.contains(&format!(
+            "Every file of this point ({n}) was restored and verified"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("95% confidence"), "{text}");
+}
+
+#[test]
+fn a_failed_point_names_its_files_and_reasons_and_makes_no_statistical_claim() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY2, Format::Sha256sum);
+    // Three of the five files damaged: any sample of four holds at least two of them.
+    const DAMAGED: [&str; 3] = ["etc/app.conf", "home/alice/docs/notes.md", "data/blob.bin"];
+    let p = fx.standard_point(DAY1, Format::Sha256sum);
+    for f in DAMAGED {
+        p.flip_byte(f, 0);
+    }
+    let rb = Runbook {
+        sample: Some("{files: 4, seed: 11}".into()),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, &["--quiet"]);
+    d.assert_code(1);
+    let text = visible_text(&html_of(&d));
+    assert!(text.starts_with("FAILED: drill-test"), "{text}");
+    let bad: Vec<String> = d
+        .file_paths(DAY1)
+        .into_iter()
+        .filter(|p| DAMAGED.contains(&p.as_str()))
+        .collect();
+    assert!(bad.len() >= 2, "{bad:?}");
+    for path in &bad {
+        let f = d.file(DAY1, path);
+        assert_eq!(f["outcome"], "failed", "{f}");
+        assert!(text.contains(path.as_str()), "{path}: {text}");
+        assert!(text.contains(Drill::reason(f)), "{text}");
+        assert!(text.contains(f["actual"].as_str().unwrap()), "{text}");
+    }
+    assert!(
+        text.contains(&format!(
+            "{} of 4 checked files failed: this recovery point is damaged",
+            bad.len()
+        )),
+        "{text}"
+    );
+    // The older point passed: its statement is made, for its own 4 files.
+    assert_bound(&text, 4);
+    assert_eq!(text.matches("95% confidence").count(), 1, "{text}");
+}
+
+#[test]
+fn names_from_the_manifest_render_as_text() {
+    let fx = Fixture::new();
+    hostile_point(&fx, DAY1);
+    let d = fx.drill(&fx.runbook(), &["--quiet"]);
+    d.assert_code(0);
+    let html = html_of(&d);
+    assert!(!html.contains("<script"), "a script element in report.html");
+    assert!(!html.contains("<img"), "an img element in report.html");
+    assert!(
+        html.contains("&lt;script&gt;"),
+        "the name is not shown escaped"
+    );
+    let text = visible_text(&html);
+    for name in HOSTILE {
+        assert!(text.contains(name), "{name} not shown as text");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Period reports
+
+/// Real drills of two runbooks, re-dated and written with lifeboat's own writer into one
+/// evidence folder (chained like any drill), so a period holds drills on several days.
+pub struct History {
+    pub fx: Fixture,
+    pub dir: PathBuf,
+}
+
+/// Stands for the second runbook's name in [`PLAN`].
+const SECOND: &str = "<second>";
+
+/// The second runbook's name in [`history`]: hostile, to be escaped wherever it shows.
+pub const HOSTILE_RUNBOOK: &str = "hr-<b>docs&\"'";
+
+/// `(runbook, started_at, pass?)` for every record [`history`] writes.
+pub const PLAN: [(&str, &str, bool); 7] = [
+    ("payments-files", "2026-10-31T23:59:59Z", true), // before the period
+    ("payments-files", "2026-11-01T00:00:00Z", true), // its first instant
+    ("payments-files", "2026-11-10T02:00:00Z", false),
+    ("payments-files", "2026-11-20T02:00:00Z", true),
+    (SECOND, "2026-11-15T02:00:00Z", true),
+    (SECOND, "2026-11-30T23:59:59Z", true), // the period's last second
+    ("payments-files", "2026-12-01T00:00:00Z", true), // after it
+];
+
+pub fn history() -> History {
+    history_with(HOSTILE_RUNBOOK)
+}
+
+/// [`history`] with `second` as the second runbook's name.
+pub fn history_with(second: &str) -> History {
+    let fx = Fixture::new();
+    let rb = Runbook {
+        rpo: Some("3d".into()),
+        ..fx.runbook()
+    };
+    fx.standard_point(DAY2, Format::Sha256sum);
+    let good = fx.drill(&rb, &["--quiet"]);
+    good.assert_code(0);
+    fx.standard_point(DAY1, Format::Sha256sum)
+        .flip_byte("etc/app.conf", 0);
+    let bad = fx.drill(&rb, &["--quiet"]);
+    bad.assert_code(1);
+    let read = |d: &Drill| -> Evidence {
+        serde_json::from_slice(&std::fs::read(d.evidence_path.as_ref().unwrap()).unwrap()).unwrap()
+    };
+    let (good, bad) = (read(&good), read(&bad));
+    let dir = fx.root().join("history");
+    for (i, (runbook, at, pass)) in PLAN.iter().enumerate() {
+        let mut ev = if *pass { good.clone() } else { bad.clone() };
+        let at: Timestamp = at.parse().unwrap();
+        let shift = at - ev.started_at;
+        ev.started_at = at;
+        ev.finished_at += shift;
+        ev.t0 = at;
+        ev.run_id = format!("run-{i}");
+        // Runbook names are validated ([a-z0-9._-]); a record is untrusted input all the same,
+        // and the report must escape whatever it holds (the name has no `/`, so the record's
+        // folder stays one level deep).
+        ev.runbook.name = if *runbook == SECOND { second } else { runbook }.to_string();
+        // Different RTOs per drill, so a number taken from the wrong record shows.
+        if let Some(r) = ev.measured.rto_seconds.as_mut() {
+            *r = 10.0 * (i as f64 + 1.0);
+        }
+        lifeboat_evidence::write_run(&dir, &ev).unwrap();
+    }
+    History { fx, dir }
+}
+
+impl History {
+    /// `lifeboat report --evidence-dir DIR ARGS...`: exit code and combined output.
+    pub fn report(&self, args: &[&str]) -> (i32, String) {
+        let out = self.fx.run(
+            &[
+                &["report", "--evidence-dir", self.dir.to_str().unwrap()],
+                args,
+            ]
+            .concat(),
+        );
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
+    pub fn out(&self, name: &str) -> PathBuf {
+        self.fx.root().join(name)
+    }
+
+    /// Every record on disk, by path relative to the folder, read independently of lifeboat.
+    pub fn records(&self) -> BTreeMap<String, (Value, String)> {
+        let mut m = BTreeMap::new();
+        for rb in std::fs::read_dir(&self.dir).unwrap() {
+            let rb = rb.unwrap();
+            if !rb.file_type().unwrap().is_dir() {
+                continue;
+            }
+            for run in std::fs::read_dir(rb.path()).unwrap() {
+                let p = run.unwrap().path().join("evidence.json");
+                let bytes = std::fs::read(&p).unwrap();
+                let rel = p
+                    .strip_prefix(&self.dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                m.insert(
+                    rel,
+                    (serde_json::from_slice(&bytes).unwrap(), sha256_hex(&bytes)),
+                );
+            }
+        }
+        m
+    }
+}
+
+fn in_november(ev: &Value) -> bool {
+    let t: Timestamp = ev["started_at"].as_str().unwrap().parse().unwrap();
+    t >= "2026-11-01T00:00:00Z".parse().unwrap() && t < "2026-12-01T00:00:00Z".parse().unwrap()
+}
+
+const NOVEMBER: [&str; 4] = ["--from", "2026-11-01", "--to", "2026-11-30"];
+
+#[test]
+fn the_json_report_holds_exactly_the_period_s_drills_with_their_numbers() {
+    let h = history();
+    let out = h.out("nov.json");
+    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", out.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{log}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+
+    let records = h.records();
+    let expected: BTreeMap<&String, &(Value, String)> = records
+        .iter()
+        .filter(|(_, (ev, _))| in_november(ev))
+        .collect();
+    assert_eq!(expected.len(), 5, "the fixture's plan changed");
+
+    let mut seen = 0;
+    let mut drills_total = 0;
+    for rb in r["runbooks"].as_array().unwrap() {
+        let name = rb["name"].as_str().unwrap();
+        let mine: Vec<&(Value, String)> = expected
+            .values()
+            .filter(|(ev, _)| ev["runbook"]["name"] == name)
+            .copied()
+            .collect();
+        let passed = mine
+            .iter()
+            .filter(|(ev, _)| ev["outcome"] == "passed")
+            .count();
+        assert_eq!(rb["drills"], mine.len(), "{name}");
+        assert_eq!(rb["passed"], passed, "{name}");
+        assert_eq!(
+            rb["pass_rate"].as_f64().unwrap(),
+            passed as f64 / mine.len() as f64,
+            "{name}"
+        );
+        drills_total += mine.len();
+        for row in rb["drill_list"].as_array().unwrap() {
+            let (ev, sha) = &records[row["record"].as_str().unwrap()];
+            assert_eq!(&row["evidence_sha256"], sha);
+            assert_eq!(row["run_id"], ev["run_id"]);
+            assert_eq!(row["outcome"], ev["outcome"]);
+            assert_eq!(row["rto_seconds"], ev["measured"]["rto_seconds"]);
+            assert_eq!(row["rpo_seconds"], ev["measured"]["rpo_seconds"]);
+            assert_eq!(row["rto_met"], ev["measured"]["rto_met"]);
+            assert_eq!(row["recovery_point"], ev["measured"]["recovery_point"]);
+            assert_eq!(
+                row["started_at"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Timestamp>()
+                    .unwrap(),
+                ev["started_at"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Timestamp>()
+                    .unwrap()
+            );
+            let files: Vec<&Value> = ev["recovery_points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|p| p["files"].as_array().unwrap())
+                .collect();
+            assert_eq!(row["files_checked"], files.len());
+            assert_eq!(
+                row["files_verified"],
+                files.iter().filter(|f| f["outcome"] == "passed").count()
+            );
+            assert!(in_november(ev), "{row}");
+            seen += 1;
+        }
+        // Every failure with its reason.
+        let failed: Vec<&&(Value, String)> = mine
+            .iter()
+            .filter(|(ev, _)| ev["outcome"] != "passed")
+            .collect();
+        assert_eq!(rb["failures"].as_array().unwrap().len(), failed.len());
+        for (f, (ev, _)) in rb["failures"].as_array().unwrap().iter().zip(failed) {
+            assert_eq!(f["reason"], ev["reason"]);
+            assert!(
+                f["details"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d.as_str().unwrap().contains("etc/app.conf")),
+                "{f}"
+            );
+        }
+    }
+    assert_eq!(seen, 5);
+    assert_eq!(r["totals"]["drills"], drills_total);
+    // The inputs: each record read, with the SHA-256 of its bytes, and nothing outside the
+    // period.
+    let inputs: BTreeMap<String, String> = r["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().unwrap().to_owned(),
+                i["sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (rel, (_, sha)) in &expected {
+        assert_eq!(inputs.get(*rel), Some(sha), "{rel}");
+    }
+    assert_eq!(
+        inputs.len(),
+        expected.len() + 1,
+        "records + the ledger: {inputs:?}"
+    );
+    let ledger = std::fs::read(h.dir.join("ledger.jsonl")).unwrap();
+    assert_eq!(inputs["ledger.jsonl"], sha256_hex(&ledger));
+    assert_eq!(r["chain"]["intact"], true, "{}", r["chain"]);
+    assert_eq!(r["gaps_checked"], false);
+}
+
+#[test]
+fn rfc3339_bounds_are_exact_and_the_runbook_filter_keeps_one_runbook() {
+    let h = history();
+    let out = h.out("r.json");
+    let (code, log) = h.report(&[
+        "--from",
+        "2026-11-01T00:00:01Z",
+        "--to",
+        "2026-11-30T23:59:58Z",
+        "--runbook",
+        "payments-files",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{log}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let rbs = r["runbooks"].as_array().unwrap();
+    assert_eq!(rbs.len(), 1, "{r}");
+    let ids: Vec<&str> = rbs[0]["drill_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["run_id"].as_str().unwrap())
+        .collect();
+    // run-1 started at 00:00:00, a second before --from.
+    assert_eq!(ids, ["run-2", "run-3"]);
+}
+
+#[test]
+fn the_csv_report_has_a_row_per_drill_matching_the_evidence() {
+    let h = history();
+    let out = h.out("nov.csv");
+    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", out.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{log}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let records = h.records();
+    let mut rows = 0;
+    for line in lines {
+        // No quoted cells in this fixture except reasons: split on commas outside quotes.
+        let cells = split_csv(line);
+        assert_eq!(cells.len(), header.len(), "{line}");
+        assert_eq!(cells[col("kind")], "drill");
+        let (ev, sha) = records
+            .values()
+            .find(|(ev, _)| ev["run_id"] == cells[col("run_id")])
+            .unwrap();
+        assert!(in_november(ev));
+        assert_eq!(cells[col("evidence_sha256")], *sha);
+        assert_eq!(cells[col("outcome")], ev["outcome"].as_str().unwrap());
+        assert_eq!(
+            cells[col("rto_seconds")].parse::<f64>().unwrap(),
+            ev["measured"]["rto_seconds"].as_f64().unwrap()
+        );
+        assert_eq!(
+            cells[col("rpo_seconds")].parse::<f64>().unwrap(),
+            ev["measured"]["rpo_seconds"].as_f64().unwrap()
+        );
+        assert_eq!(
+            cells[col("runbook")],
+            ev["runbook"]["name"].as_str().unwrap()
+        );
+        rows += 1;
+    }
+    assert_eq!(rows, 5);
+}
+
+fn split_csv(line: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cells.last_mut().unwrap().push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => cells.push(String::new()),
+            c => cells.last_mut().unwrap().push(c),
+        }
+    }
+    cells
+}
+
+#[test]
+fn the_html_and_markdown_reports_show_the_numbers_charts_controls_and_escape_names() {
+    let h = history();
+    let html_out = h.out("nov.html");
+    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", html_out.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{log}");
+    let html = std::fs::read_to_string(&html_out).unwrap();
+    assert!(!html.contains("<b>docs"), "runbook name not escaped");
+    assert!(!html.contains("<script"), "script in the period report");
+    assert_eq!(
+        html.matches("<svg").count(),
+        4,
+        "RTO and RPO charts for two runbooks"
+    );
+    let text = visible_text(&html);
+    assert!(text.contains("Runbook hr-<b>docs&\"'"), "{text}");
+    assert!(
+        text.contains("5 drills: 4 passed, 1 failed, 0 could not complete"),
+        "{text}"
+    );
+    assert!(text.contains("gaps not checked"), "{text}");
+    assert!(text.contains("Evidence chain: verified"), "{text}");
+    for control in ["27001:2022", "A 8.13", "SOC 2", "A1.3", "CP-4", "CP-9"] {
+        assert!(text.contains(control), "{control} missing");
+    }
+    // payments-files: 3 drills in November (run-1..3), 2 passed.
+    assert!(text.contains("3 drills: 2 passed, 1 failed"), "{text}");
+    assert!(text.contains("66.7%"), "pass rate: {text}");
+    // Every record of the period, by its SHA-256.
+    for (ev, sha) in h.records().values() {
+        assert_eq!(text.contains(sha), in_november(ev), "{}", ev["run_id"]);
+    }
+
+    let md_out = h.out("nov.md");
+    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", md_out.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{log}");
+    let md = std::fs::read_to_string(&md_out).unwrap();
+    assert!(md.contains("## Runbook hr-&lt;b&gt;docs"), "{md}");
+    assert!(md.contains("3 drills: 2 passed, 1 failed"), "{md}");
+    assert!(md.contains("NIST SP 800-53"), "{md}");
+}
+
+#[test]
+fn a_tampered_folder_is_reported_as_not_intact_and_the_record_marked() {
+    let h = history();
+    let records = h.records();
+    let (rel, _) = records
+        .iter()
+        .find(|(_, (ev, _))| ev["run_id"] == "run-3")
+        .unwrap();
+    // A believable edit: the record still parses, its RTO is better than measured.
+    let path = h.dir.join(rel);
+    let mut ev: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    ev["measured"]["rto_seconds"] = 1.5.into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&ev).unwrap()).unwrap();
+    let out = h.out("t.json");
+    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", out.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "the report is still written: {log}");
+    assert!(log.contains("chain NOT INTACT"), "{log}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(r["chain"]["intact"], false);
+    let findings = r["chain"]["findings"].to_string();
+    assert!(
+        findings.contains("run-3") && findings.contains("edited"),
+        "{findings}"
+    );
+    let rows: Vec<&Value> = r["runbooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|rb| rb["drill_list"].as_array().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 5, "the edited record is still reported");
+    for d in rows {
+        assert_eq!(d["chain_ok"], d["run_id"] != "run-3", "{d}");
+    }
+    let html_out = h.out("t.html");
+    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", html_out.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{log}");
+    let text = visible_text(&std::fs::read_to_string(&html_out).unwrap());
+    assert!(text.contains("Evidence chain: NOT INTACT"), "{text}");
+    assert!(text.contains("edited"), "{text}");
+}
+
+#[test]
+fn gaps_come_from_the_history_store() {
+    use lifeboat_scheduler::{SlotState, Store};
+    let h = history();
+    let state = h.fx.root().join("state.db");
+    let store = Store::open(&state).unwrap();
+    let now: Timestamp = "2026-12-02T00:00:00Z".parse().unwrap();
+    let slot = |s: &str| s.parse::<Timestamp>().unwrap();
+    let recorded = [
+        (
+            "payments-files",
+            "2026-11-05T02:00:00Z",
+            SlotState::Missed,
+            Some("the scheduler was down"),
+        ),
+        (
+            "payments-files",
+            "2026-11-06T02:00:00Z",
+            SlotState::SkippedOverlap,
+            None,
+        ),
+        (
+            "payments-files",
+            "2026-10-20T02:00:00Z",
+            SlotState::Missed,
+            Some("outside the period"),
+        ),
+        (
+            "other-runbook",
+            "2026-11-07T02:00:00Z",
+            SlotState::Abandoned,
+            None,
+        ),
+    ];
+    for (rb, at, st, why) in recorded {
+        assert!(
+            store
+                .record_slot(rb, slot(at), st, Some("schedule"), why, now)
+                .unwrap()
+        );
+    }
+    drop(store);
+    let out = h.out("g.json");
+    let (code, log) = h.report(
+        &[
+            &NOVEMBER[..],
+            &[
+                "--state",
+                state.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{log}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(r["gaps_checked"], true);
+    assert_eq!(r["totals"]["gaps"], 3, "{r}");
+    let rb = |name: &str| {
+        r["runbooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap_or_else(|| panic!("no runbook {name}"))
+            .clone()
+    };
+    let p = rb("payments-files");
+    let gaps: Vec<(&str, &str)> = p["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["slot"].as_str().unwrap(), g["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        gaps,
+        [
+            ("2026-11-05T02:00:00Z", "missed"),
+            ("2026-11-06T02:00:00Z", "skipped-overlap")
+        ]
+    );
+    assert_eq!(p["gaps"][0]["reason"], "the scheduler was down");
+    // A runbook with gaps and no drill is still listed, with no drill.
+    let o = rb("other-runbook");
+    assert_eq!(o["drills"], 0);
+    assert_eq!(o["gaps"][0]["state"], "abandoned");
+
+    let html_out = h.out("g.html");
+    let (code, log) = h.report(
+        &[
+            &NOVEMBER[..],
+            &[
+                "--state",
+                state.to_str().unwrap(),
+                "--out",
+                html_out.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{log}");
+    let text = visible_text(&std::fs::read_to_string(&html_out).unwrap());
+    assert!(text.contains("3 scheduled drills did not run"), "{text}");
+    assert!(text.contains("the scheduler was down"), "{text}");
+    assert!(
+        text.contains("No drill of this runbook ran in the period"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_saying_what_was_expected() {
+    let h = history();
+    let out = |n: &str| h.out(n).to_string_lossy().into_owned();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "--from".into(),
+                "2026-11-01".into(),
+                "--to".into(),
+                "2026-11-30".into(),
+                "--out".into(),
+                out("r.pdf"),
+            ],
+            ".html, .md, .json, .csv",
+        ),
+        (
+            vec![
+                "--from".into(),
+                "01/11/2026".into(),
+                "--to".into(),
+                "2026-11-30".into(),
+                "--out".into(),
+                out("r.json"),
+            ],
+            "YYYY-MM-DD",
+        ),
+        (
+            vec![
+                "--from".into(),
+                "2026-12-01".into(),
+                "--to".into(),
+                "2026-11-30".into(),
+                "--out".into(),
+                out("r.json"),
+            ],
+            "after --to",
+        ),
+        (
+            vec![
+                "--from".into(),
+                "2026-11-01".into(),
+                "--to".into(),
+                "2026-11-30".into(),
+                "--out".into(),
+                out("r.json"),
+                "--state".into(),
+                out("nope.db"),
+            ],
+            "no such history store",
+        ),
+    ];
+    for (args, want) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, log) = h.report(&args);
+        assert_eq!(code, 2, "{args:?}: {log}");
+        assert!(log.contains(want), "{args:?}: {want:?} not in {log}");
+        assert!(!h.out("r.json").exists() && !h.out("r.pdf").exists());
+    }
+    let missing = h.fx.root().join("no-such-folder");
+    let o = h.fx.run(&[
+        "report",
+        "--evidence-dir",
+        missing.to_str().unwrap(),
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--out",
+        &out("r.json"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a folder"));
+}
+
+#[test]
+fn a_record_that_does_not_parse_is_listed_not_dropped() {
+    let h = history();
+    let records = h.records();
+    let (rel, _) = records
+        .iter()
+        .find(|(_, (ev, _))| ev["run_id"] == "run-2")
+        .unwrap();
+    let path = h.dir.join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("\"failed\"", "\"fine\"", 1)).unwrap();
+    let out = h.out("u.json");
+    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", out.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{log}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let unreadable = r["unreadable"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{r}");
+    assert_eq!(unreadable[0]["record"], rel.as_str());
+    assert_eq!(r["chain"]["intact"], false);
+    let html_out = h.out("u.html");
+    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", html_out.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{log}");
+    let text = visible_text(&std::fs::read_to_string(&html_out).unwrap());
+    assert!(text.contains("Unreadable records"), "{text}");
+    assert!(text.contains(rel.as_str()), "{text}");
+}
