@@ -629,3 +629,142 @@ fn a_consistently_rewritten_ledger_is_caught_only_with_the_public_key() {
     assert_named(&out, &rec(&d[2]), "rewritten");
     assert!(out.contains("ledger.jsonl.minisig: missing"), "{out}");
 }
+
+#[test]
+fn a_ledger_head_re_signed_with_another_key_is_named() {
+    let (fx, keys, _d) = signed_drills(2);
+    let (osk, opk) = (fx.root().join("other.key"), fx.root().join("other.pub"));
+    let out = minisign()
+        .args(["-G", "-W", "-s"])
+        .arg(&osk)
+        .arg("-p")
+        .arg(&opk)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let ledger = fx.evidence_dir().join("ledger.jsonl");
+    let sig = fx.evidence_dir().join("ledger.jsonl.minisig");
+    let comment = std::fs::read_to_string(&sig)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("trusted comment: ").map(str::to_owned))
+        .unwrap();
+    let out = minisign()
+        .args(["-S", "-W", "-s"])
+        .arg(&osk)
+        .arg("-m")
+        .arg(&ledger)
+        .args(["-t", &comment])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("ledger.jsonl.minisig:") && l.contains("another key")),
+        "{out}"
+    );
+}
+
+/// `lifeboat schedule --signing-key`: two runbooks due every second run side by side
+/// (`--max-concurrent 2`) in one process, both writing into one evidence folder. Every record
+/// is signed, chained once, and the folder verifies.
+#[test]
+fn scheduled_drills_are_signed_and_chained_without_forking() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let keys = keygen(&fx, "lifeboat");
+    let mut paths = Vec::new();
+    for name in ["sched-a", "sched-b"] {
+        let rb = crate::util::Runbook {
+            name: name.into(),
+            rpo: None,
+            extra: "schedule: \"* * * * * *\"\nstart_window: 30s\n".into(),
+            ..fx.runbook()
+        };
+        paths.push(fx.write(&format!("{name}.yaml"), &rb.yaml()));
+    }
+    let stderr_path = fx.root().join("daemon.stderr");
+    let mut child = crate::util::lifeboat()
+        .current_dir(fx.root())
+        .args([
+            "schedule",
+            "--state",
+            "state.db",
+            "--evidence-dir",
+            "evidence",
+        ])
+        .args(["--max-concurrent", "2", "--signing-key"])
+        .arg(&keys.secret)
+        .arg("--scratch-dir")
+        .arg(fx.scratch_dir())
+        .args(&paths)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let done = |fx: &Fixture| {
+        let out = fx.run(&["history", "--state", "state.db", "--json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        v.as_array()
+            .map(|a| a.iter().filter(|e| e["state"] == "done").count())
+            .unwrap_or(0)
+    };
+    while done(&fx) < 6 {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "fewer than 6 scheduled runs after 60 s\n{}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let status = child.wait().unwrap();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+
+    let lines = ledger_lines(&fx);
+    let mut records: Vec<String> = Vec::new();
+    for rb in ["sched-a", "sched-b"] {
+        for run in std::fs::read_dir(fx.evidence_dir().join(rb)).unwrap() {
+            let dir = run.unwrap().path();
+            assert!(
+                dir.join("evidence.json.minisig").is_file(),
+                "{} is not signed",
+                dir.display()
+            );
+            assert!(dir.join("report.html").is_file(), "{}", dir.display());
+            records.push(format!(
+                "{rb}/{}/evidence.json",
+                dir.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    records.sort();
+    let mut chained: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["record"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    chained.sort();
+    assert_eq!(chained, records, "each record chained exactly once");
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("INTACT  {} records", records.len())),
+        "{out}"
+    );
+}

@@ -211,6 +211,15 @@ pub struct ScheduleArgs {
     /// the next slot.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+
+    /// Sign every drill's evidence.json and the evidence folder's ledger with this minisign
+    /// secret key (read and decrypted once, at start).
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+
+    /// The environment variable holding the signing key's password, if it is encrypted.
+    #[arg(long, value_name = "VAR", default_value = DEFAULT_PASSWORD_ENV)]
+    pub key_password_env: String,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

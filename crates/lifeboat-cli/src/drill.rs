@@ -42,13 +42,14 @@ pub fn drill(args: DrillArgs) -> u8 {
         }
     };
     // Loaded (and decrypted) before the drill, so a bad key or password runs nothing.
-    let signing_key = match evidence_cmd::signing_key(&args) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("lifeboat: {e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+    let signing_key =
+        match evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("lifeboat: {e}");
+                return exit_codes::INVALID_INPUT;
+            }
+        };
     let progress: Arc<dyn Progress> = if !args.quiet && std::io::stderr().is_terminal() {
         Arc::new(progress::Bar::new())
     } else {

@@ -1,17 +1,22 @@
-//! `lifeboat evidence verify`, and loading the drill's `--signing-key`.
+//! `lifeboat evidence verify`, and loading the `--signing-key` of `drill` and `schedule`.
+
+use std::path::Path;
 
 use lifeboat_evidence::sign::{KeyError, Password, SigningKey, VerifyingKey};
 use lifeboat_evidence::verify::{self, VerifyError};
 
-use crate::cli::{DrillArgs, VerifyArgs};
+use crate::cli::VerifyArgs;
 use crate::exit_codes;
 
-/// The drill's signing key, decrypted with the password from `--key-password-env`'s variable.
-pub fn signing_key(args: &DrillArgs) -> Result<Option<SigningKey>, KeyError> {
-    let Some(path) = &args.signing_key else {
+/// A `--signing-key`, decrypted with the password from `--key-password-env`'s variable.
+pub fn signing_key(
+    path: Option<&Path>,
+    password_env: &str,
+) -> Result<Option<SigningKey>, KeyError> {
+    let Some(path) = path else {
         return Ok(None);
     };
-    SigningKey::load(path, &Password::from_env(&args.key_password_env)).map(Some)
+    SigningKey::load(path, &Password::from_env(password_env)).map(Some)
 }
 
 pub fn verify(args: VerifyArgs) -> u8 {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use lifeboat_core::evidence::Mode;
+use lifeboat_evidence::sign::SigningKey;
 use lifeboat_runner::{DrillRequest, NoProgress};
 use lifeboat_scheduler::daemon::{
     self, Control, DrillFuture, Driller, Entry, Job, Options, SystemClock,
@@ -18,7 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::ScheduleArgs;
 use crate::load::Loaded;
-use crate::{exit_codes, history, load, runbooks};
+use crate::{evidence_cmd, exit_codes, history, load, runbooks};
 
 pub fn schedule(args: ScheduleArgs) -> u8 {
     let state = match history::state_path(&args.state) {
@@ -59,6 +60,15 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
             return exit_codes::INVALID_INPUT;
         }
     };
+    // Loaded (and decrypted) before anything starts, so a bad key or password runs nothing.
+    let signing_key =
+        match evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env) {
+            Ok(k) => k.map(Arc::new),
+            Err(e) => {
+                eprintln!("lifeboat: {e}");
+                return exit_codes::INVALID_INPUT;
+            }
+        };
     let schedules = Arc::new(RwLock::new(schedules_of(&entries)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -74,6 +84,7 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
         // Absolute, so the history's evidence paths hold from any folder.
         evidence_dir: std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone()),
         scratch_root: args.scratch_dir.clone().unwrap_or_else(std::env::temp_dir),
+        signing_key,
     });
     let options = Options {
         max_concurrent: usize::try_from(args.max_concurrent).unwrap_or(1),
@@ -314,12 +325,15 @@ impl Signals {
 struct RunnerDriller {
     evidence_dir: PathBuf,
     scratch_root: PathBuf,
+    /// Signs each record and the ledger's head, as `lifeboat drill --signing-key` does.
+    signing_key: Option<Arc<SigningKey>>,
 }
 
 impl Driller<Loaded> for RunnerDriller {
     fn drill(&self, job: Job<Loaded>) -> DrillFuture {
         let evidence_dir = self.evidence_dir.clone();
         let scratch_root = self.scratch_root.clone();
+        let signing_key = self.signing_key.clone();
         Box::pin(async move {
             let loaded = job.payload;
             // `job.cancel` is not passed on: the runner cannot be cancelled yet.
@@ -340,7 +354,12 @@ impl Driller<Loaded> for RunnerDriller {
             let handle = tokio::runtime::Handle::current();
             let (path, evidence) = tokio::task::spawn_blocking(move || {
                 let evidence = handle.block_on(lifeboat_runner::run(&loaded.runbook, request));
-                lifeboat_evidence::write_run(&evidence_dir, &evidence).map(|p| (p, evidence))
+                lifeboat_evidence::write_signed_run(
+                    &evidence_dir,
+                    &evidence,
+                    signing_key.as_deref(),
+                )
+                .map(|p| (p, evidence))
             })
             .await
             .map_err(|e| e.to_string())?
