@@ -41,9 +41,9 @@ fn text(out: &Output) -> String {
     )
 }
 
-struct Keys {
-    secret: PathBuf,
-    public: PathBuf,
+pub struct Keys {
+    pub secret: PathBuf,
+    pub public: PathBuf,
 }
 
 /// `lifeboat keygen --unencrypted` into the fixture folder.
@@ -65,7 +65,7 @@ fn keygen(fx: &Fixture, stem: &str) -> Keys {
 }
 
 /// A fixture with one good point and `n` signed drills into its evidence folder.
-fn signed_drills(n: usize) -> (Fixture, Keys, Vec<Drill>) {
+pub fn signed_drills(n: usize) -> (Fixture, Keys, Vec<Drill>) {
     let fx = Fixture::new();
     fx.standard_point(DAY1, Format::Sha256sum);
     let keys = keygen(&fx, "lifeboat");

@@ -848,3 +848,99 @@ fn a_record_that_does_not_parse_is_listed_not_dropped() {
     assert!(text.contains("Unreadable records"), "{text}");
     assert!(text.contains(rel.as_str()), "{text}");
 }
+
+#[test]
+fn with_the_public_key_the_report_checks_signatures_too() {
+    let (fx, keys, drills) = crate::ledger::signed_drills(2);
+    let evidence = fx.evidence_dir();
+    let out = fx.root().join("signed.json");
+    let report = |extra: &[&str]| {
+        let o = fx.run(
+            &[
+                &[
+                    "report",
+                    "--evidence-dir",
+                    evidence.to_str().unwrap(),
+                    "--from",
+                    "2000-01-01",
+                    "--to",
+                    "2999-12-31",
+                    "--out",
+                    out.to_str().unwrap(),
+                ][..],
+                extra,
+            ]
+            .concat(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&out).unwrap()).unwrap()
+    };
+    let key_id = std::fs::read_to_string(&keys.public).unwrap();
+    let r = report(&["--public-key", keys.public.to_str().unwrap()]);
+    assert_eq!(r["chain"]["intact"], true, "{}", r["chain"]);
+    assert_eq!(r["chain"]["signatures_checked"], true);
+    let id = r["chain"]["public_key_id"].as_str().unwrap().to_string();
+    assert!(
+        key_id
+            .to_ascii_uppercase()
+            .contains(&id.to_ascii_uppercase()),
+        "{id} not in {key_id}"
+    );
+    assert_eq!(r["totals"]["drills"], drills.len());
+    // An unsigned drill after the signed ones: hashes still chain, the key check does not.
+    fx.drill(&fx.runbook(), &["--quiet"]).assert_code(0);
+    let r = report(&[]);
+    assert_eq!(r["chain"]["intact"], true, "{}", r["chain"]);
+    assert_eq!(r["chain"]["signatures_checked"], false);
+    let r = report(&["--public-key", keys.public.to_str().unwrap()]);
+    assert_eq!(r["chain"]["intact"], false, "{}", r["chain"]);
+    assert!(r["chain"]["findings"].to_string().contains("not signed"));
+}
+
+/// Steps (and `finally`) are rendered generically from whatever a step recorded: every field
+/// and every detail, escaped. Built from a real record, with steps as the runner will fill.
+#[test]
+fn steps_and_finally_are_rendered_with_every_detail_escaped() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let d = fx.drill(&fx.runbook(), &["--quiet"]);
+    d.assert_code(0);
+    let mut ev = d.evidence.clone();
+    let step = serde_json::json!({
+        "kind": "run",
+        "name": "integrity <check>",
+        "started_at": "2026-11-22T02:00:01Z",
+        "finished_at": "2026-11-22T02:00:03.5Z",
+        "outcome": "failed",
+        "reason": "exit code 3: expected stdout \"ok\"",
+        "detail": { "exit_code": "3", "stdout_tail": "<script>x</script> corrupt page 7" }
+    });
+    ev["recovery_points"][0]["steps"]
+        .as_array_mut()
+        .unwrap()
+        .push(step.clone());
+    let mut fin = step;
+    fin["kind"] = "http".into();
+    fin["name"] = "health".into();
+    fin["outcome"] = "passed".into();
+    fin["reason"] = Value::Null;
+    fin["detail"] = serde_json::json!({ "status": "200" });
+    ev["finally"] = Value::Array(vec![fin]);
+    let ev: Evidence = serde_json::from_value(ev).unwrap();
+    let html = lifeboat_evidence::html::render_run(&ev, None);
+    assert!(!html.contains("<script"), "{html}");
+    let text = visible_text(&html);
+    for want in [
+        "run — integrity <check>",
+        "failed",
+        "2.50s",
+        "exit code 3: expected stdout \"ok\"",
+        "exit_code : 3",
+        "stdout_tail : <script>x</script> corrupt page 7",
+        "Final steps ( finally )",
+        "http — health",
+        "status : 200",
+    ] {
+        assert!(text.contains(want), "{want:?} not in\n{text}");
+    }
+}

@@ -339,8 +339,13 @@ pub fn render_run(ev: &Evidence, record_sha256: Option<&str>) -> String {
         "<p class=\"note\">This page is a rendering of <code>evidence.json</code> beside it, \
          which is the record of this drill: it is the file chained into the evidence folder's \
          ledger and, when a key was configured, signed. Check it with <code>lifeboat evidence \
-         verify</code>; its SHA-256 must equal the one above.</p>\n",
+         verify</code>",
     );
+    b.push_str(if record_sha256.is_some() {
+        "; its SHA-256 must equal the one above.</p>\n"
+    } else {
+        ".</p>\n"
+    });
     page(
         &format!("{} — drill {}", verdict_word(ev.outcome), ev.runbook.name),
         &b,
