@@ -4,7 +4,7 @@
 use lifeboat_testkit::Format;
 use serde_json::Value;
 
-use crate::util::{DAY1, Fixture, Runbook};
+use crate::util::{DAY1, Daemon, Fixture, Runbook, signal, wait_exit};
 
 fn json_of(out: &std::process::Output) -> Value {
     let text = String::from_utf8_lossy(&out.stdout);
@@ -16,7 +16,7 @@ fn json_of(out: &std::process::Output) -> Value {
     })
 }
 
-fn history_json(fx: &Fixture, extra: &[&str]) -> Vec<Value> {
+pub(crate) fn history_json(fx: &Fixture, extra: &[&str]) -> Vec<Value> {
     let mut args = vec!["history", "--state", "state.db", "--json"];
     args.extend_from_slice(extra);
     let out = fx.run(&args);
@@ -198,25 +198,6 @@ fn the_default_store_is_under_xdg_data_home() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(json_of(&out).as_array().unwrap().len(), 1);
-}
-
-/// Kills the daemon if a test fails before stopping it.
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn signal(child: &std::process::Child, sig: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
 }
 
 /// Polls `history --json` until `done` scheduled runs are recorded.
@@ -403,19 +384,8 @@ fn started(fx: &Fixture) -> Vec<Value> {
         .collect()
 }
 
-fn wait_exit(daemon: &mut Daemon, within: std::time::Duration) -> (i32, std::time::Duration) {
-    let start = std::time::Instant::now();
-    loop {
-        if let Some(s) = daemon.0.try_wait().unwrap() {
-            return (s.code().unwrap_or(-1), start.elapsed());
-        }
-        assert!(start.elapsed() < within, "still running after {within:?}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 #[test]
-fn sigterm_waits_out_the_grace_period_then_marks_the_running_slot_abandoned() {
+fn sigterm_waits_out_the_grace_period_then_interrupts_the_drill_and_records_it() {
     let fx = Fixture::new();
     let (mut daemon, stderr) = daemon_with_a_long_drill(&fx, "1m", "2s");
     signal(&daemon.0, "-TERM");
@@ -427,17 +397,32 @@ fn sigterm_waits_out_the_grace_period_then_marks_the_running_slot_abandoned() {
         "{took:?}: no grace given"
     );
     assert!(
-        stderr.contains("still running; their slots are marked abandoned"),
+        took < std::time::Duration::from_secs(20),
+        "{took:?}: the drill was not interrupted promptly\n{stderr}"
+    );
+    assert!(
+        stderr.contains("interrupting 1 drill(s) at the end of the grace period"),
         "{stderr}"
     );
-    // Slots that came due while the drill ran are skipped for overlap; nothing else ran.
+    // Slots that came due while the drill ran are skipped for overlap; nothing else ran. The
+    // one that ran is recorded with its interrupted run and evidence, not abandoned.
     let all = started(&fx);
     assert_eq!(all.len(), 1, "no slot may start after SIGTERM: {all:#?}");
-    assert_eq!(all[0]["state"], "abandoned");
-    assert_eq!(
-        all[0]["reason"],
-        "lifeboat schedule stopped before this drill finished"
-    );
+    let run = &all[0];
+    assert_eq!(run["state"], "done", "{run:#}");
+    assert_eq!(run["outcome"], "error", "{run:#}");
+    assert_eq!(run["reason"], "interrupted", "{run:#}");
+    assert_eq!(run["mode"], "scheduled", "{run:#}");
+    let evidence = std::path::Path::new(run["evidence"].as_str().unwrap());
+    let ev: Value = serde_json::from_str(&std::fs::read_to_string(evidence).unwrap()).unwrap();
+    assert_eq!(ev["outcome"], "error");
+    assert_eq!(ev["reason"], "interrupted");
+    assert_eq!(ev["mode"], "scheduled");
+    assert_eq!(ev["run_id"], run["run_id"]);
+    assert_eq!(ev["scratch"]["kept"], false);
+    assert!(evidence.with_file_name("report.md").is_file());
+    let left: Vec<_> = std::fs::read_dir(fx.scratch_dir()).unwrap().collect();
+    assert!(left.is_empty(), "scratch left behind: {left:?}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod conformance;
 mod corruption;
 mod evidence;
 mod history;
+mod interrupt;
 mod ledger;
 mod manifest_cmd;
 mod objectives;

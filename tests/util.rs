@@ -343,3 +343,35 @@ pub fn find_files(dir: &Path, rel: &str) -> Vec<PathBuf> {
         .map(|p| dir.join(p))
         .collect()
 }
+
+/// A `lifeboat` process a test started: killed if the test fails before it exits.
+pub struct Daemon(pub std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends `sig` (as `kill` spells it: `-TERM`, `-INT`, `-HUP`) to `child`.
+pub fn signal(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// Waits for `daemon` to exit, at most `within`: its exit code and how long it took.
+pub fn wait_exit(daemon: &mut Daemon, within: std::time::Duration) -> (i32, std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(s) = daemon.0.try_wait().unwrap() {
+            return (s.code().unwrap_or(-1), start.elapsed());
+        }
+        assert!(start.elapsed() < within, "still running after {within:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use lifeboat_core::evidence::{Evidence, Mode, Outcome};
 use lifeboat_evidence::markdown::{human_bytes, human_secs};
-use lifeboat_runner::{DrillRequest, NoProgress, Progress};
+use lifeboat_runner::{CancellationToken, DrillRequest, NoProgress, Progress};
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DrillArgs;
 use crate::{evidence_cmd, exit_codes, history, load, progress};
@@ -55,6 +56,7 @@ pub fn drill(args: DrillArgs) -> u8 {
     } else {
         Arc::new(NoProgress)
     };
+    let cancel = CancellationToken::new();
     let request = DrillRequest {
         runbook_path: loaded.path.clone(),
         runbook_sha256: loaded.sha256.clone(),
@@ -65,6 +67,7 @@ pub fn drill(args: DrillArgs) -> u8 {
         jobs: args.jobs,
         mode: Mode::Automatic,
         progress,
+        cancel: cancel.clone(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -76,7 +79,23 @@ pub fn drill(args: DrillArgs) -> u8 {
             return exit_codes::COULD_NOT_COMPLETE;
         }
     };
-    let evidence = runtime.block_on(lifeboat_runner::run(&loaded.runbook, request));
+    let evidence = runtime.block_on(async {
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(int), Ok(term)) => {
+                tokio::spawn(interrupt_on_signal(int, term, cancel));
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("cannot listen for SIGINT/SIGTERM: {e}; a signal kills the drill");
+            }
+        }
+        lifeboat_runner::run(&loaded.runbook, request).await
+    });
+    // A read an interruption abandoned (a hung mount) may still hold a blocking thread;
+    // dropping the runtime would wait for it.
+    runtime.shutdown_background();
     let path = match lifeboat_evidence::write_signed_run(
         &args.evidence_dir,
         &evidence,
@@ -109,6 +128,31 @@ pub fn drill(args: DrillArgs) -> u8 {
         Outcome::Failed => exit_codes::DRILL_FAILED,
         Outcome::Error => exit_codes::COULD_NOT_COMPLETE,
     }
+}
+
+/// The first SIGINT or SIGTERM interrupts the drill, which then writes its evidence (outcome
+/// `error`, reason `interrupted`) and exits 3; a second one exits 3 at once, leaving neither
+/// evidence nor a clean scratch area.
+async fn interrupt_on_signal(
+    mut int: tokio::signal::unix::Signal,
+    mut term: tokio::signal::unix::Signal,
+    cancel: CancellationToken,
+) {
+    for n in 0..2 {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        if n == 0 {
+            eprintln!(
+                "lifeboat: interrupted; stopping the drill and writing its evidence (signal \
+                 again to exit at once)"
+            );
+            cancel.cancel();
+        }
+    }
+    eprintln!("lifeboat: interrupted twice; exiting without evidence");
+    std::process::exit(exit_codes::COULD_NOT_COMPLETE.into());
 }
 
 /// Failed files listed per point on the terminal; the evidence lists them all.

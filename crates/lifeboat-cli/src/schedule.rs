@@ -120,11 +120,21 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     // otherwise wait for when dropped.
     runtime.shutdown_background();
     match result {
-        Ok(summary) if summary.left_running > 0 => {
-            eprintln!(
-                "lifeboat: stopped with {} drill(s) still running; their slots are marked abandoned",
-                summary.left_running
-            );
+        Ok(summary) if summary.left_running > 0 || summary.interrupted > 0 => {
+            if summary.interrupted > 0 {
+                eprintln!(
+                    "lifeboat: stopped after interrupting {} drill(s) at the end of the grace \
+                     period; their evidence says `interrupted`",
+                    summary.interrupted
+                );
+            }
+            if summary.left_running > 0 {
+                eprintln!(
+                    "lifeboat: stopped with {} drill(s) still running; their slots are marked \
+                     abandoned",
+                    summary.left_running
+                );
+            }
             exit_codes::COULD_NOT_COMPLETE
         }
         Ok(summary) => {
@@ -336,7 +346,6 @@ impl Driller<Loaded> for RunnerDriller {
         let signing_key = self.signing_key.clone();
         Box::pin(async move {
             let loaded = job.payload;
-            // `job.cancel` is not passed on: the runner cannot be cancelled yet.
             let request = DrillRequest {
                 runbook_path: loaded.path.clone(),
                 runbook_sha256: loaded.sha256.clone(),
@@ -347,6 +356,7 @@ impl Driller<Loaded> for RunnerDriller {
                 jobs: 0,
                 mode: Mode::Scheduled,
                 progress: Arc::new(NoProgress),
+                cancel: job.cancel,
             };
             // The runner's future is not `Send` (a higher-ranked lifetime in its projection
             // code trips rustc's auto-trait check), so it cannot be spawned on the shared

@@ -5,6 +5,10 @@
 //! The result is always an [`Evidence`] record — for a pass, a failure, and a drill that could
 //! not complete alike — so the caller can write it and map its outcome to an exit code. This
 //! crate writes only inside the scratch area it is given; it never writes to the source.
+//!
+//! A drill can be interrupted through [`DrillRequest::cancel`]: it then stops reading, hashing
+//! and writing within one chunk per file in flight, removes its scratch folder whatever
+//! `scratch.keep` says, and returns evidence with outcome `error` and reason [`INTERRUPTED`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +24,7 @@ use lifeboat_core::evidence::{
 use lifeboat_core::runbook::{Keep, Runbook, Select, StepKind};
 use lifeboat_storage::{Source, StorageError};
 use sha2::Digest;
+pub use tokio_util::sync::CancellationToken;
 
 pub mod discover;
 pub mod project;
@@ -33,6 +38,9 @@ pub const MAX_MANIFEST_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Files restored into scratch at once, at least: see `restore_all`.
 const RESTORE_IN_FLIGHT: usize = 16;
+
+/// The evidence `reason` of a drill stopped through [`DrillRequest::cancel`].
+pub const INTERRUPTED: &str = "interrupted";
 
 /// Receives progress while a drill runs (a terminal progress bar, logs). All no-ops by default.
 pub trait Progress: Send + Sync {
@@ -69,6 +77,11 @@ pub struct DrillRequest {
     pub jobs: usize,
     pub mode: Mode,
     pub progress: Arc<dyn Progress>,
+    /// Cancelled: stop the drill (SIGINT, or the scheduler's grace period ran out). Restores
+    /// in flight stop at their next chunk; the evidence says `error`, [`INTERRUPTED`]; the
+    /// scratch folder is removed even under `scratch.keep: always`, as a half-restored point
+    /// is nothing to inspect. `CancellationToken::new()` for a drill nobody interrupts.
+    pub cancel: CancellationToken,
 }
 
 impl std::fmt::Debug for DrillRequest {
@@ -79,6 +92,7 @@ impl std::fmt::Debug for DrillRequest {
             .field("seed", &self.seed)
             .field("scratch_root", &self.scratch_root)
             .field("verify_only", &self.verify_only)
+            .field("cancelled", &self.cancel.is_cancelled())
             .finish_non_exhaustive()
     }
 }
@@ -239,11 +253,14 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         }
     };
 
-    let keep = match runbook.scratch.keep {
-        Keep::Always => true,
-        Keep::OnFailure => outcome != Outcome::Passed,
-        Keep::Never => false,
-    };
+    // An interrupted drill's scratch holds a point half-restored: never kept.
+    let interrupted = reason.as_deref() == Some(INTERRUPTED);
+    let keep = !interrupted
+        && match runbook.scratch.keep {
+            Keep::Always => true,
+            Keep::OnFailure => outcome != Outcome::Passed,
+            Keep::Never => false,
+        };
     let scratch_exists = scratch.exists();
     if !keep
         && scratch_exists
@@ -338,17 +355,30 @@ impl Drill<'_> {
                 return;
             }
         };
-        let (candidates, census) = match discover::candidates(&source, self.runbook, self.t0).await
+        let cancel = self.req.cancel.clone();
+        let (candidates, census) = match until_cancelled(
+            &cancel,
+            discover::candidates(&source, self.runbook, self.t0),
+        )
+        .await
         {
-            Ok(x) => x,
-            Err(e) => {
+            Ok(Ok(x)) => x,
+            Ok(Err(e)) => {
                 self.error = Some(e.to_string());
+                return;
+            }
+            Err(Interrupted) => {
+                self.error = Some(INTERRUPTED.into());
                 return;
             }
         };
         let mut tried_any = false;
         let mut without_manifest = census.without_manifest;
         for candidate in candidates {
+            if cancel.is_cancelled() {
+                self.error = Some(INTERRUPTED.into());
+                return;
+            }
             match self.try_point(&source, &candidate).await {
                 Ok(Some((result, input))) => {
                     tried_any = true;
@@ -379,7 +409,11 @@ impl Drill<'_> {
         if let Some(input) = self.projection.take()
             && let Some(point) = self.points.iter().find(|p| p.id == input.point)
         {
-            self.projected = project::project(&source, input, point).await;
+            // Measured work is done; an interruption here only loses the projection.
+            self.projected = until_cancelled(&cancel, project::project(&source, input, point))
+                .await
+                .ok()
+                .flatten();
         }
         if !tried_any {
             let within = self
@@ -438,7 +472,13 @@ impl Drill<'_> {
             files: Vec::new(),
             steps: Vec::new(),
         };
-        let bytes = match source.read_small(&manifest_rel, MAX_MANIFEST_BYTES).await {
+        let read = until_cancelled(
+            &self.req.cancel,
+            source.read_small(&manifest_rel, MAX_MANIFEST_BYTES),
+        )
+        .await
+        .map_err(|Interrupted| INTERRUPTED.to_string())?;
+        let bytes = match read {
             Ok(Some((bytes, _))) => bytes,
             Ok(None) => return Ok(None),
             Err(e @ StorageError::TooLarge { .. }) => {
@@ -521,7 +561,9 @@ impl Drill<'_> {
                 StepKind::Wait(d) => {
                     // A fixed pause (e.g. for replication to settle); it counts toward RTO.
                     let step_started = Timestamp::now();
-                    tokio::time::sleep(*d).await;
+                    until_cancelled(&self.req.cancel, tokio::time::sleep(*d))
+                        .await
+                        .map_err(|Interrupted| INTERRUPTED.to_string())?;
                     result.steps.push(StepResult {
                         kind: "wait".into(),
                         name: step.name.clone(),
@@ -583,12 +625,13 @@ impl Drill<'_> {
             parallel * 2
         };
         let mut results: Vec<(usize, FileResult)> = Vec::with_capacity(jobs.len());
+        let cancel = &self.req.cancel;
         let mut stream = futures::stream::iter(jobs.into_iter().enumerate())
             .map(|(i, job)| {
                 let progress = progress.clone();
                 async move {
                     let verdict =
-                        restore::restore_file(source, point_id, job, dest, progress).await;
+                        restore::restore_file(source, point_id, job, dest, progress, cancel).await;
                     (i, verdict)
                 }
             })
@@ -599,10 +642,37 @@ impl Drill<'_> {
                     progress.file_done(&r);
                     results.push((i, r));
                 }
+                // Interrupted: drain the stream rather than drop it, so no restore is still
+                // writing into the scratch folder the caller is about to remove. Each one
+                // left stops at its next chunk; those not begun return at once.
+                FileVerdict::Abort(_) if cancel.is_cancelled() => {}
                 FileVerdict::Abort(e) => return Err(e),
             }
+        }
+        if cancel.is_cancelled() {
+            return Err(INTERRUPTED.into());
         }
         results.sort_by_key(|(i, _)| *i);
         Ok(results.into_iter().map(|(_, r)| r).collect())
     }
 }
+
+/// The drill was interrupted through [`DrillRequest::cancel`].
+#[derive(Debug)]
+struct Interrupted;
+
+/// Runs `work` unless `cancel` fires first (checked first, so a cancelled drill starts
+/// nothing). Only for work that may be dropped half-way: reads and sleeps, never writes.
+async fn until_cancelled<F: std::future::Future>(
+    cancel: &CancellationToken,
+    work: F,
+) -> Result<F::Output, Interrupted> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(Interrupted),
+        out = work => Ok(out),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,9 +5,11 @@
 //! Time comes from a [`Clock`], sleeps from tokio: tests use a clock driven by tokio's paused
 //! time, so a day of slots runs in milliseconds.
 //!
-//! Cancellation: each drill gets a `watch::Receiver<bool>` that turns `true` when the grace
-//! period after a stop request has run out. The runner does not listen to it yet, so a drill
-//! still running then is left behind (its slot is marked `abandoned`) rather than interrupted.
+//! Stopping: [`Control::Stop`] starts nothing new and gives running drills the grace period.
+//! When it runs out, each drill's [`Job::cancel`] token is cancelled: the driller stops it and
+//! returns its (interrupted) record, which is recorded like any run. A drill that has not
+//! returned [`INTERRUPT_WAIT`] after that, or any drill still running at [`Control::Abort`],
+//! is left behind and its slot marked `abandoned`.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -16,8 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::slots::{Decision, Policy, Schedule, Trigger, View, plan};
 use crate::store::{RunRecord, SlotState, Store, StoreError};
@@ -25,6 +28,11 @@ use crate::store::{RunRecord, SlotState, Store, StoreError};
 /// The longest the loop sleeps without looking at the clock again, so a suspended host or a
 /// stepped wall clock is noticed within this long.
 pub const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// How long drills may take to stop once cancelled after the grace period, before they are
+/// left behind. Stopping is prompt (the runner finishes the chunk in hand and writes
+/// evidence); this bounds a stuck filesystem or network call.
+pub const INTERRUPT_WAIT: Duration = Duration::from_secs(30);
 
 /// Where "now" comes from.
 pub trait Clock: Send + Sync + 'static {
@@ -80,8 +88,9 @@ pub struct Job<T> {
     pub slot: Timestamp,
     pub trigger: Trigger,
     pub payload: Arc<T>,
-    /// Turns `true` when the drill should stop (the grace period after SIGTERM is over).
-    pub cancel: watch::Receiver<bool>,
+    /// Cancelled when the drill should stop (the grace period after SIGTERM is over). The
+    /// driller then returns the interrupted drill's record as soon as it can.
+    pub cancel: CancellationToken,
 }
 
 pub type DrillFuture = Pin<Box<dyn Future<Output = Result<RunRecord, String>> + Send>>;
@@ -116,6 +125,9 @@ pub struct Options {
 pub struct Summary {
     pub started: usize,
     pub finished: usize,
+    /// Drills that finished after being cancelled at the end of the grace period (counted in
+    /// `finished` too); their records are in the history.
+    pub interrupted: usize,
     /// Drills still running when the loop returned; their slots are marked abandoned.
     pub left_running: usize,
 }
@@ -129,6 +141,8 @@ struct Finished {
 enum Finish {
     /// No place under `--max-concurrent` before the start window closed.
     NoCapacity,
+    /// Stopped while waiting for a place: the drill never started.
+    Cancelled,
     Failed(String),
 }
 
@@ -147,7 +161,7 @@ pub async fn run<T: Send + Sync + 'static>(
         tracing::warn!(%runbook, %slot, "a previous scheduler stopped before this slot's drill finished; it is marked abandoned, not run again");
     }
     let permits = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
-    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let cancel = CancellationToken::new();
     let mut running: HashMap<String, Timestamp> = HashMap::new();
     let mut tasks: JoinSet<Finished> = JoinSet::new();
     let mut summary = Summary::default();
@@ -178,7 +192,7 @@ pub async fn run<T: Send + Sync + 'static>(
                     tracing::warn!(runbook = %entry.name, "more slots passed than are recorded one by one; the oldest are left out of the history");
                 }
                 for d in p.decisions {
-                    if let Some(job) = apply(&store, entry, d, now, &cancel_rx)? {
+                    if let Some(job) = apply(&store, entry, d, now, &cancel)? {
                         running.insert(entry.name.clone(), job.slot);
                         summary.started += 1;
                         let window_end = job
@@ -219,6 +233,9 @@ pub async fn run<T: Send + Sync + 'static>(
                     Ok(f) => {
                         running.remove(&f.runbook);
                         summary.finished += 1;
+                        if cancel.is_cancelled() && f.result.is_ok() {
+                            summary.interrupted += 1;
+                        }
                         finish(&store, f, clock.now())?;
                     }
                     Err(e) => tracing::error!("a drill task failed: {e}"),
@@ -230,8 +247,13 @@ pub async fn run<T: Send + Sync + 'static>(
                     None => std::future::pending().await,
                 }
             } => {
-                tracing::warn!(running = tasks.len(), "grace period over; leaving running drills behind");
-                break;
+                if cancel.is_cancelled() {
+                    tracing::warn!(running = tasks.len(), wait = ?INTERRUPT_WAIT, "interrupted drills did not stop in time; leaving them behind");
+                    break;
+                }
+                tracing::warn!(running = tasks.len(), "grace period over; interrupting running drills");
+                cancel.cancel();
+                stop_deadline = Some(tokio::time::Instant::now() + INTERRUPT_WAIT);
             }
             msg = control.recv() => match msg {
                 Some(Control::Reload(new)) => {
@@ -254,8 +276,8 @@ pub async fn run<T: Send + Sync + 'static>(
             },
         }
     }
-    // The runner does not listen yet; once it does, this interrupts the drills left.
-    let _ = cancel_tx.send(true);
+    // Whatever is left stops what it can; its slot is abandoned below, as nobody waits for it.
+    cancel.cancel();
     summary.left_running = tasks.len();
     let now = clock.now();
     for (runbook, slot) in &running {
@@ -277,7 +299,7 @@ fn apply<T>(
     entry: &Entry<T>,
     decision: Decision,
     now: Timestamp,
-    cancel: &watch::Receiver<bool>,
+    cancel: &CancellationToken,
 ) -> Result<Option<Job<T>>, StoreError> {
     let name = &entry.name;
     match decision {
@@ -340,13 +362,21 @@ async fn start<T: Send + Sync + 'static>(
 ) -> Finished {
     let (runbook, slot) = (job.runbook.clone(), job.slot);
     let wait = Duration::try_from(window_end.duration_since(clock.now())).unwrap_or_default();
-    let permit = match tokio::time::timeout(wait, permits.acquire_owned()).await {
-        Ok(Ok(p)) => p,
-        _ => {
+    let acquired = tokio::select! {
+        biased;
+        () = job.cancel.cancelled() => Err(Finish::Cancelled),
+        p = tokio::time::timeout(wait, permits.acquire_owned()) => match p {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(Finish::NoCapacity),
+        },
+    };
+    let permit = match acquired {
+        Ok(p) => p,
+        Err(why) => {
             return Finished {
                 runbook,
                 slot,
-                result: Err(Finish::NoCapacity),
+                result: Err(why),
             };
         }
     };
@@ -376,6 +406,16 @@ fn finish(store: &Store, f: Finished, now: Timestamp) -> Result<(), StoreError> 
                 f.slot,
                 SlotState::Missed,
                 Some("--max-concurrent drills were running until its start_window closed"),
+                now,
+            )
+        }
+        Err(Finish::Cancelled) => {
+            tracing::warn!(runbook = %f.runbook, slot = %f.slot, "slot abandoned: stopped while it waited for a place under --max-concurrent");
+            store.update_slot(
+                &f.runbook,
+                f.slot,
+                SlotState::Abandoned,
+                Some("lifeboat schedule stopped before this drill could start"),
                 now,
             )
         }

@@ -13,9 +13,11 @@ fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
-/// A drill that takes `takes` of (paused) time and remembers each job it got.
+/// A drill that takes `takes` of (paused) time and remembers each job it got. With
+/// `cancellable`, it stops when its job is cancelled, as the runner does, and says so.
 struct FakeDriller {
     takes: Duration,
+    cancellable: bool,
     clock: Arc<dyn Clock>,
     calls: Mutex<Vec<(String, Timestamp, Trigger)>>,
 }
@@ -27,10 +29,21 @@ impl Driller<()> for FakeDriller {
             .unwrap()
             .push((job.runbook.clone(), job.slot, job.trigger));
         let takes = self.takes;
+        let cancellable = self.cancellable;
         let clock = self.clock.clone();
         Box::pin(async move {
             let started_at = clock.now();
-            tokio::time::sleep(takes).await;
+            let cancelled = async {
+                if cancellable {
+                    job.cancel.cancelled().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
+            let interrupted = tokio::select! {
+                () = tokio::time::sleep(takes) => false,
+                () = cancelled => true,
+            };
             Ok(RunRecord {
                 run_id: format!("{}@{}", job.runbook, job.slot),
                 runbook: job.runbook.clone(),
@@ -38,8 +51,12 @@ impl Driller<()> for FakeDriller {
                 slot: None,
                 started_at,
                 finished_at: clock.now(),
-                outcome: Outcome::Passed,
-                reason: None,
+                outcome: if interrupted {
+                    Outcome::Error
+                } else {
+                    Outcome::Passed
+                },
+                reason: interrupted.then(|| "interrupted".into()),
                 rto_seconds: Some(1.0),
                 rpo_seconds: Some(2.0),
                 rto_objective_seconds: None,
@@ -89,9 +106,26 @@ impl Harness {
         run_for: Duration,
         then: Control<()>,
     ) -> (Summary, Vec<(String, Timestamp, Trigger)>) {
+        self.run_with(start, entries, takes, false, max_concurrent, run_for, then)
+            .await
+    }
+
+    /// [`Harness::run`], with a driller that stops when cancelled if `cancellable`.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_with(
+        &self,
+        start: &str,
+        entries: Vec<Entry<()>>,
+        takes: Duration,
+        cancellable: bool,
+        max_concurrent: usize,
+        run_for: Duration,
+        then: Control<()>,
+    ) -> (Summary, Vec<(String, Timestamp, Trigger)>) {
         let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(ts(start)));
         let driller = Arc::new(FakeDriller {
             takes,
+            cancellable,
             clock: clock.clone(),
             calls: Mutex::new(Vec::new()),
         });
@@ -158,6 +192,7 @@ async fn runs_each_slot_once_at_its_time() {
         Summary {
             started: 3,
             finished: 3,
+            interrupted: 0,
             left_running: 0
         }
     );
@@ -299,7 +334,71 @@ async fn max_concurrent_makes_a_slot_wait_within_its_window_then_miss() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn stop_waits_for_the_grace_period_then_leaves_the_drill_behind() {
+async fn stop_waits_for_the_grace_period_then_interrupts_the_drill_and_records_its_run() {
+    let h = Harness::new();
+    let start = tokio::time::Instant::now();
+    let (summary, _) = h
+        .run_with(
+            "2026-11-23T12:00:30Z",
+            vec![entry("a", EVERY_MINUTE, CatchUp::None, 30)],
+            Duration::from_secs(3600),
+            true,
+            1,
+            Duration::from_secs(40), // 12:01:10: the 12:01 drill runs
+            Control::Stop,
+        )
+        .await;
+    // 40 s until the stop, then the 60 s grace; the drill stops as soon as it is cancelled.
+    assert_eq!(start.elapsed(), Duration::from_secs(100));
+    assert_eq!(
+        summary,
+        Summary {
+            started: 1,
+            finished: 1,
+            interrupted: 1,
+            left_running: 0
+        }
+    );
+    assert_eq!(h.states("a"), [("2026-11-23T12:01:00Z".into(), "done")]);
+    let run = h.store.history(Some("a")).unwrap()[0].run.clone().unwrap();
+    assert_eq!(run.outcome, Outcome::Error);
+    assert_eq!(run.reason.as_deref(), Some("interrupted"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slot_waiting_for_a_place_when_the_grace_period_ends_never_starts() {
+    let h = Harness::new();
+    // `a` and `b` are due at 12:01 with one place: `b` waits (its window is an hour).
+    let (summary, calls) = h
+        .run_with(
+            "2026-11-23T12:00:30Z",
+            vec![
+                entry("a", "0 1 12 * * *", CatchUp::None, 3600),
+                entry("b", "0 1 12 * * *", CatchUp::None, 3600),
+            ],
+            Duration::from_secs(3600),
+            true,
+            1,
+            Duration::from_secs(40),
+            Control::Stop,
+        )
+        .await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(summary.interrupted, 1);
+    assert_eq!(summary.left_running, 0);
+    let waited = if calls[0].0 == "a" { "b" } else { "a" };
+    assert_eq!(
+        h.states(waited),
+        [("2026-11-23T12:01:00Z".into(), "abandoned")]
+    );
+    assert_eq!(
+        h.store.history(Some(waited)).unwrap()[0].reason.as_deref(),
+        Some("lifeboat schedule stopped before this drill could start")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drill_that_ignores_cancellation_is_left_behind_after_the_interrupt_wait() {
     let h = Harness::new();
     let start = tokio::time::Instant::now();
     let (summary, _) = h
@@ -312,13 +411,15 @@ async fn stop_waits_for_the_grace_period_then_leaves_the_drill_behind() {
             Control::Stop,
         )
         .await;
-    // 40 s until the stop, then the 60 s grace; no slot started during the grace.
-    assert_eq!(start.elapsed(), Duration::from_secs(100));
+    // 40 s until the stop, the 60 s grace, then the wait for the cancelled drill; no slot
+    // started meanwhile.
+    assert_eq!(start.elapsed(), Duration::from_secs(100) + INTERRUPT_WAIT);
     assert_eq!(
         summary,
         Summary {
             started: 1,
             finished: 0,
+            interrupted: 0,
             left_running: 1
         }
     );
@@ -334,6 +435,7 @@ async fn reload_replaces_the_runbooks() {
     let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(ts("2026-11-23T12:00:30Z")));
     let driller = Arc::new(FakeDriller {
         takes: Duration::from_secs(1),
+        cancellable: false,
         clock: clock.clone(),
         calls: Mutex::new(Vec::new()),
     });
