@@ -60,7 +60,7 @@ for runbook in examples/s3.yaml examples/azure.yaml; do
     *) verdict="could not run (exit $code)" ;;
   esac
   summary+=("$runbook: $verdict")
-  [[ -f "$evidence" ]] && summary+=("  evidence: $evidence" "  report:   $(dirname "$evidence")/report.md")
+  [[ -f "$evidence" ]] && summary+=("  evidence: $evidence" "  report:   $(dirname "$evidence")/report.html (and report.md)")
   if ((status == 0 && code != 0)); then status=$code; fi
   echo
 done

@@ -34,6 +34,6 @@ esac
 evidence="$(tail -n 1 "$out")"
 if [[ -f "$evidence" ]]; then
   echo "evidence: $evidence"
-  echo "report:   $(dirname "$evidence")/report.md"
+  echo "report:   $(dirname "$evidence")/report.html (and report.md)"
 fi
 exit "$code"

@@ -820,6 +820,23 @@ fn bad_arguments_exit_2_saying_what_was_expected() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a folder"));
+    // A folder that holds no evidence: most likely the wrong path.
+    let empty = h.fx.root().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = h.fx.run(&[
+        "report",
+        "--evidence-dir",
+        empty.to_str().unwrap(),
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--out",
+        &out("r.json"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is it an evidence folder"));
+    assert!(!h.out("r.json").exists());
 }
 
 #[test]

@@ -215,7 +215,7 @@ pub struct Drill {
 impl Drill {
     /// Checks the evidence layout the interface promises whenever a drill wrote evidence:
     /// the last stdout line is `EVIDENCE_DIR/RUNBOOK_NAME/RUN_ID/evidence.json`, and
-    /// `report.md` is beside it.
+    /// `report.md` and `report.html` are beside it.
     pub fn new(out: Output, evidence_dir: &Path) -> Self {
         let mut d = Drill {
             code: out.status.code().unwrap_or(-1),
@@ -249,11 +249,13 @@ impl Drill {
             evidence_dir.join(name).join(run_id),
             "evidence is not at EVIDENCE_DIR/RUNBOOK_NAME/RUN_ID/"
         );
-        assert!(
-            run_dir.join("report.md").is_file(),
-            "no report.md beside {}",
-            path.display()
-        );
+        for report in ["report.md", "report.html"] {
+            assert!(
+                run_dir.join(report).is_file(),
+                "no {report} beside {}",
+                path.display()
+            );
+        }
         d.evidence_path = Some(path);
         d
     }

@@ -258,7 +258,7 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
         if failed.len() > MAX_FAILED_SHOWN {
             let _ = writeln!(
                 s,
-                "    ... and {} more failed files (all are in report.md and evidence.json)",
+                "    ... and {} more failed files (all are in report.html, report.md and evidence.json)",
                 failed.len() - MAX_FAILED_SHOWN
             );
         }

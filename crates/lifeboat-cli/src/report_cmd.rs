@@ -96,7 +96,9 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
     });
     let report = match built {
         Ok(r) => r,
-        Err(e @ PeriodError::NotADirectory { .. }) => return Err(bad(e.to_string())),
+        Err(e @ (PeriodError::NotADirectory { .. } | PeriodError::NotEvidence { .. })) => {
+            return Err(bad(e.to_string()));
+        }
         Err(e) => return Err((exit_codes::COULD_NOT_COMPLETE, e.to_string())),
     };
     let text = period::render(&report, format);

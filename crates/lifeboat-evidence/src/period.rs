@@ -113,6 +113,10 @@ pub struct Inputs<'a> {
 pub enum PeriodError {
     #[error("{path} is not a folder")]
     NotADirectory { path: String },
+    #[error(
+        "{path} holds no {LEDGER_FILE} and no RUNBOOK/RUN_ID/evidence.json: is it an evidence folder?"
+    )]
+    NotEvidence { path: String },
     #[error("cannot read {path}: {source}")]
     Read {
         path: String,
@@ -269,12 +273,10 @@ pub fn build(inputs: Inputs<'_>) -> Result<PeriodReport, PeriodError> {
         source,
     })?;
 
-    let chain = chain_status(dir, inputs.public_key);
-    let named: BTreeSet<&str> = chain
-        .findings
-        .iter()
-        .filter_map(|f| f.split_once(": ").map(|(s, _)| s))
-        .collect();
+    if records.is_empty() && !dir.join(LEDGER_FILE).exists() {
+        return Err(PeriodError::NotEvidence { path: show });
+    }
+    let (chain, named) = chain_status(dir, inputs.public_key);
 
     let mut unreadable = Vec::new();
     let mut input_files = Vec::new();
@@ -381,7 +383,9 @@ pub fn build(inputs: Inputs<'_>) -> Result<PeriodReport, PeriodError> {
     })
 }
 
-fn chain_status(dir: &Path, key: Option<&VerifyingKey>) -> ChainStatus {
+/// The chain's status, and the records (`RUNBOOK/RUN_ID`) its findings name.
+fn chain_status(dir: &Path, key: Option<&VerifyingKey>) -> (ChainStatus, BTreeSet<String>) {
+    let mut named = BTreeSet::new();
     let mut c = ChainStatus {
         signatures_checked: key.is_some(),
         public_key_id: key.map(|k| k.key_id().to_string()),
@@ -394,10 +398,11 @@ fn chain_status(dir: &Path, key: Option<&VerifyingKey>) -> ChainStatus {
             c.head_entry = r.head.as_ref().map(|h| h.0);
             c.head_sha256 = r.head.map(|h| h.1);
             c.findings = r.findings.iter().map(|f| f.to_string()).collect();
+            named = r.findings.into_iter().map(|f| f.subject).collect();
         }
         Err(e) => c.error = Some(e.to_string()),
     }
-    c
+    (c, named)
 }
 
 fn drill_row(ev: &Evidence, rel: &str, sha: String, chain_ok: bool) -> DrillRow {
