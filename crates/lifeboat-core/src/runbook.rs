@@ -180,7 +180,10 @@ pub enum StepKind {
         expect_stdout: Option<String>,
     },
     Http {
+        /// The URL with `${VAR}` resolved. May hold a secret: never log or record it.
         url: String,
+        /// The URL as written (`${VAR}` unresolved): what messages and evidence show.
+        url_template: String,
         method: String,
         expect_status: u16,
         expect_body: Option<String>,
@@ -189,8 +192,72 @@ pub enum StepKind {
     },
     Approve {
         prompt: String,
+        /// What an unattended drill (no `--interactive`, or `lifeboat schedule`) does with
+        /// this step; `None`: it needs an operator, and only a manual drill may run it.
+        unattended: Option<Unattended>,
+        /// Where the step's `approve` key is, to point at it when a drill refuses to run it.
+        at: Position,
     },
     Wait(Duration),
+}
+
+impl StepKind {
+    /// The kind's name as runbooks and evidence write it (`shell` steps are `run`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Restore => "restore",
+            StepKind::Run { .. } => "run",
+            StepKind::Http { .. } => "http",
+            StepKind::Approve { .. } => "approve",
+            StepKind::Wait(_) => "wait",
+        }
+    }
+}
+
+/// `unattended:` of an `approve` step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unattended {
+    /// Recorded as passed, answered by nobody.
+    Pass,
+    /// Recorded as failed: nobody was there to confirm.
+    Fail,
+}
+
+impl Unattended {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unattended::Pass => "pass",
+            Unattended::Fail => "fail",
+        }
+    }
+}
+
+/// A 1-based line and column in the runbook file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Runbook {
+    /// Every `approve` step (in `steps` and `finally`) that has no `unattended` setting, with
+    /// its key path: a drill without an operator cannot run them.
+    pub fn approvals_needing_operator(&self) -> Vec<(String, Position)> {
+        let mut out = Vec::new();
+        for (section, steps) in [("steps", &self.steps), ("finally", &self.finally)] {
+            for (i, step) in steps.iter().enumerate() {
+                if let StepKind::Approve {
+                    unattended: None,
+                    at,
+                    ..
+                } = &step.kind
+                {
+                    out.push((format!("{section}[{i}].approve"), *at));
+                }
+            }
+        }
+        out
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -201,7 +268,10 @@ pub enum Command {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct NotifySpec {
+    /// The URL with `${VAR}` resolved. Usually holds a token: never log or record it.
     pub webhook: String,
+    /// The URL as written. Recorded only when it takes its secret part from `${VAR}`.
+    pub webhook_template: String,
     /// Outcomes to notify on: any of `passed`, `failed`, `error`. Default: failed, error.
     pub on: Vec<crate::evidence::Outcome>,
 }

@@ -113,6 +113,7 @@ pub(super) struct RawStep {
     pub(super) timeout: Text,
     pub(super) expect_exit: Text,
     pub(super) expect_stdout: Text,
+    pub(super) unattended: Text,
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,9 +16,9 @@ use super::raw::{
 use super::wording::{backticked, did_you_mean, problem_at, problem_at_top, quote};
 use super::{
     CatchUp, Command, DEFAULT_START_WINDOW, Keep, ManifestFormat, ManifestSpec, NotifySpec,
-    Objectives, OptionType, PointTime, Problem, RecoveryPointsSpec, Runbook, SampleSize,
-    SampleSpec, ScheduleSpec, ScratchSpec, Select, SourceKind, SourceSpec, Step, StepKind, options,
-    time_format,
+    Objectives, OptionType, PointTime, Position, Problem, RecoveryPointsSpec, Runbook, SampleSize,
+    SampleSpec, ScheduleSpec, ScratchSpec, Select, SourceKind, SourceSpec, Step, StepKind,
+    Unattended, options, time_format,
 };
 use crate::duration;
 use crate::evidence::Outcome;
@@ -960,6 +960,14 @@ fn step(c: &mut Check<'_>, path: &str, raw: &Spanned<RawStep>) -> Option<Step> {
                     );
                 }
             }
+            if let Some(v) = &s.unattended
+                && *kind != "approve"
+            {
+                c.at(
+                    v,
+                    format!("{path}.unattended: only applies to `approve` steps, not `{kind}`"),
+                );
+            }
             step_kind(c, path, s)
         }
         [rest @ .., last] => {
@@ -1078,8 +1086,21 @@ fn step_kind(c: &mut Check<'_>, path: &str, s: &RawStep) -> Option<StepKind> {
             );
             return None;
         };
+        let unattended = match &s.unattended {
+            None => None,
+            Some(u) => Some(c.choice(
+                &format!("{path}.unattended"),
+                u,
+                &[("pass", Unattended::Pass), ("fail", Unattended::Fail)],
+            )?),
+        };
         return Some(StepKind::Approve {
             prompt: prompt.clone(),
+            unattended,
+            at: Position {
+                line: u32::try_from(approve.referenced.line()).unwrap_or(u32::MAX),
+                column: u32::try_from(approve.referenced.column()).unwrap_or(u32::MAX),
+            },
         });
     }
     if let Some(wait) = &s.wait {
@@ -1168,17 +1189,26 @@ fn http_step(
             );
             None
         }
-        Some(u) if http_url_ok(&u.value) => Some(u.value.clone()),
-        Some(u) => {
-            c.at(
-                u,
-                format!(
-                    "{path}.url: {} is not an http:// or https:// URL",
-                    quote(&u.value)
-                ),
-            );
-            None
-        }
+        Some(u) => match resolve_env(c, &format!("{path}.url"), &u.referenced, &u.value) {
+            Some(url) if http_url_ok(&url) => Some(url),
+            Some(_) => {
+                // The template is shown, never the resolved URL: `${VAR}` may hold a token.
+                let from_env = if u.value.contains("${") {
+                    " (with ${VAR} resolved from the environment)"
+                } else {
+                    ""
+                };
+                c.at(
+                    u,
+                    format!(
+                        "{path}.url: {}{from_env} is not an http:// or https:// URL",
+                        quote(&u.value)
+                    ),
+                );
+                None
+            }
+            None => None,
+        },
     };
     let method = match method {
         None => Some("GET".to_owned()),
@@ -1223,6 +1253,11 @@ fn http_step(
     };
     Some(StepKind::Http {
         url: url?,
+        url_template: raw
+            .url
+            .as_ref()
+            .map(|u| u.value.clone())
+            .unwrap_or_default(),
         method: method?,
         expect_status: expect_status?,
         expect_body: expect_body.as_ref().map(|b| b.value.clone()),
@@ -1244,6 +1279,10 @@ fn notify(c: &mut Check<'_>, raw: Option<&Spanned<Vec<Spanned<RawNotify>>>>) -> 
 
 fn notify_one(c: &mut Check<'_>, path: &str, raw: &Spanned<RawNotify>) -> Option<NotifySpec> {
     let RawNotify { webhook, on } = &raw.value;
+    let webhook_template = webhook
+        .as_ref()
+        .map(|w| w.value.clone())
+        .unwrap_or_default();
     let webhook = match webhook {
         None => {
             c.missing(
@@ -1299,6 +1338,7 @@ fn notify_one(c: &mut Check<'_>, path: &str, raw: &Spanned<RawNotify>) -> Option
     };
     Some(NotifySpec {
         webhook: webhook?,
+        webhook_template,
         on: on?,
     })
 }

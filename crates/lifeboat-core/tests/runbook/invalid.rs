@@ -32,7 +32,7 @@ use super::errors;
       - restore: {}
       - run: [pg_restore, --list, "{scratch}/db.dump"]
         expect_stdot: TABLE
-"#}, "rb.yaml:8:5: steps[1]: unknown key `expect_stdot`, expected one of `restore`, `run`, `shell`, `http`, `approve`, `wait`, `name`, `timeout`, `expect_exit`, `expect_stdout` (did you mean `expect_stdout`?)" ; "unknown key in a step")]
+"#}, "rb.yaml:8:5: steps[1]: unknown key `expect_stdot`, expected one of `restore`, `run`, `shell`, `http`, `approve`, `wait`, `name`, `timeout`, `expect_exit`, `expect_stdout`, `unattended` (did you mean `expect_stdout`?)" ; "unknown key in a step")]
 #[test_case(indoc! {r#"
     version: 1
     name: demo
@@ -603,6 +603,23 @@ rb.yaml:10:9: steps[3].http: expected a map with at least `url`, e.g. {url: \"ht
 rb.yaml:7:14: steps[1].approve: empty prompt: expected the question the operator must confirm, e.g. \"Is DNS pointing at the standby site?\"
 rb.yaml:8:11: steps[2].wait: invalid duration \"10\": a unit is required (d, h, m, s), e.g. 10s or 10m
 rb.yaml:10:18: steps[3].expect_exit: invalid value \"256\": expected an exit code from 0 to 255" ; "approve wait and exit code")]
+#[test_case(indoc! {r#"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    steps:
+      - restore: {}
+        unattended: pass
+      - approve: "DNS switched?"
+        unattended: yes
+      - http: {url: "http://${PROBE_HOST}/health"}
+      - http: {url: "${NOT_A_BOOL}127.0.0.1/health"}
+"#}, "\
+rb.yaml:7:17: steps[0].unattended: only applies to `approve` steps, not `restore`
+rb.yaml:9:17: steps[1].unattended: unknown value \"yes\": expected one of pass, fail
+rb.yaml:10:17: steps[2].http.url: environment variable PROBE_HOST is not set
+rb.yaml:11:17: steps[3].http.url: \"${NOT_A_BOOL}127.0.0.1/health\" (with ${VAR} resolved from the environment) is not an http:// or https:// URL" ; "unattended and http url variables")]
 // Notify -----------------------------------------------------------------------------------
 #[test_case(indoc! {r#"
     version: 1

@@ -7,8 +7,8 @@ use indoc::indoc;
 use lifeboat_core::evidence::Outcome;
 use lifeboat_core::runbook::{
     CatchUp, Command, Keep, ManifestFormat, ManifestSpec, NotifySpec, Objectives, PointTime,
-    RecoveryPointsSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec, ScratchSpec, Select,
-    SourceKind, SourceSpec, Step, StepKind,
+    Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec, ScratchSpec,
+    Select, SourceKind, SourceSpec, Step, StepKind,
 };
 
 use super::parse;
@@ -123,6 +123,7 @@ fn interface_example() {
                 timeout: None,
                 kind: StepKind::Http {
                     url: "http://127.0.0.1:8080/health".into(),
+                    url_template: "http://127.0.0.1:8080/health".into(),
                     method: "GET".into(),
                     expect_status: 200,
                     expect_body: None,
@@ -135,6 +136,11 @@ fn interface_example() {
                 timeout: None,
                 kind: StepKind::Approve {
                     prompt: "Is DNS pointing at the standby site?".into(),
+                    unattended: None,
+                    at: Position {
+                        line: 31,
+                        column: 14,
+                    },
                 },
             },
             Step {
@@ -158,6 +164,7 @@ fn interface_example() {
         }],
         notify: vec![NotifySpec {
             webhook: "https://hooks.example.com/T000/B000".into(),
+            webhook_template: "https://hooks.example.com/T000/B000".into(),
             on: vec![Outcome::Failed, Outcome::Error],
         }],
     };
@@ -332,6 +339,7 @@ fn other_spellings_and_defaults() {
                 timeout: None,
                 kind: StepKind::Http {
                     url: "https://standby.example.com/ready".into(),
+                    url_template: "https://standby.example.com/ready".into(),
                     method: "HEAD".into(),
                     expect_status: 200,
                     expect_body: Some("ready".into()),
@@ -345,6 +353,7 @@ fn other_spellings_and_defaults() {
         r.notify,
         [NotifySpec {
             webhook: "https://hooks.example.com/SECRET-TOKEN".into(),
+            webhook_template: "${WEBHOOK_URL}".into(),
             on: vec![Outcome::Passed, Outcome::Error],
         }]
     );
