@@ -20,5 +20,6 @@ mod projection;
 mod report;
 mod sampling;
 mod scratch;
+mod steps;
 mod validate;
 mod verify_only;

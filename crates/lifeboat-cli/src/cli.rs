@@ -295,6 +295,16 @@ pub struct DrillArgs {
     #[arg(long)]
     pub verify_only: bool,
 
+    /// A manual drill: show each step (and each `finally` step) before it runs and ask on the
+    /// terminal whether to go on; ask every `approve` question. Answers are read from stdin
+    /// and recorded in the evidence with the operator's name and the times. Needs --operator.
+    #[arg(long, requires = "operator")]
+    pub interactive: bool,
+
+    /// Who runs the manual drill; recorded in the evidence as `operator`. Needs --interactive.
+    #[arg(long, value_name = "NAME", requires = "interactive")]
+    pub operator: Option<String>,
+
     /// Files verified at once. Default: one per core.
     #[arg(
         long,

@@ -9,7 +9,7 @@ use lifeboat_runner::{CancellationToken, DrillRequest, NoProgress, Progress};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DrillArgs;
-use crate::{evidence_cmd, exit_codes, history, load, progress};
+use crate::{evidence_cmd, exit_codes, history, load, operator, progress};
 
 pub fn drill(args: DrillArgs) -> u8 {
     let loaded = match load::load(&args.runbook) {
@@ -19,15 +19,19 @@ pub fn drill(args: DrillArgs) -> u8 {
             return exit_codes::INVALID_INPUT;
         }
     };
-    let unsupported = lifeboat_runner::unsupported_steps(&loaded.runbook);
-    if !unsupported.is_empty() {
-        eprintln!(
-            "{}:1:1: steps of kind {} are valid but not executed by this version of lifeboat; \
-             nothing was run",
-            loaded.path,
-            unsupported.join(", ")
-        );
-        return exit_codes::INVALID_INPUT;
+    if !args.interactive {
+        // Nobody will answer: refuse before anything runs rather than guess a verdict.
+        let needs = lifeboat_runner::approvals_needing_operator(&loaded.runbook);
+        for (key, line, column) in &needs {
+            eprintln!(
+                "{}:{line}:{column}: {key}: needs an operator: run with --interactive --operator NAME, \
+                 or add `unattended: pass` or `unattended: fail` to the step; nothing was run",
+                loaded.path
+            );
+        }
+        if !needs.is_empty() {
+            return exit_codes::INVALID_INPUT;
+        }
     }
     // Opened before the drill, so an unusable history file stops it with nothing run.
     let store = match args
@@ -51,11 +55,13 @@ pub fn drill(args: DrillArgs) -> u8 {
                 return exit_codes::INVALID_INPUT;
             }
         };
-    let progress: Arc<dyn Progress> = if !args.quiet && std::io::stderr().is_terminal() {
-        Arc::new(progress::Bar::new())
-    } else {
-        Arc::new(NoProgress)
-    };
+    // A progress bar would draw over the operator's questions.
+    let progress: Arc<dyn Progress> =
+        if !args.quiet && !args.interactive && std::io::stderr().is_terminal() {
+            Arc::new(progress::Bar::new())
+        } else {
+            Arc::new(NoProgress)
+        };
     let cancel = CancellationToken::new();
     let request = DrillRequest {
         runbook_path: loaded.path.clone(),
@@ -65,7 +71,14 @@ pub fn drill(args: DrillArgs) -> u8 {
         scratch_root: args.scratch_dir.clone().unwrap_or_else(std::env::temp_dir),
         verify_only: args.verify_only,
         jobs: args.jobs,
-        mode: Mode::Automatic,
+        mode: if args.interactive {
+            Mode::Manual
+        } else {
+            Mode::Automatic
+        },
+        operator: args.operator.clone().map(|name| {
+            Arc::new(operator::Terminal::new(name)) as Arc<dyn lifeboat_runner::Operator>
+        }),
         progress,
         cancel: cancel.clone(),
     };

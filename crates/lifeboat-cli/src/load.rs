@@ -47,13 +47,11 @@ pub fn validate(args: ValidateArgs) -> u8 {
         match load(path) {
             Ok(l) => {
                 println!("{}: ok ({})", l.path, l.runbook.name);
-                let unsupported = lifeboat_runner::unsupported_steps(&l.runbook);
-                if !unsupported.is_empty() {
+                for (key, line, column) in lifeboat_runner::approvals_needing_operator(&l.runbook) {
                     eprintln!(
-                        "{}: note: steps of kind {} are valid but not executed by this version; \
-                         `lifeboat drill` refuses this runbook until they are",
-                        l.path,
-                        unsupported.join(", ")
+                        "{}:{line}:{column}: note: {key} has no `unattended` setting: only a manual \
+                         drill (--interactive --operator NAME) can run this runbook",
+                        l.path
                     );
                 }
             }

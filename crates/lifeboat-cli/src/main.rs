@@ -13,6 +13,7 @@ mod history;
 mod keygen;
 mod load;
 mod manifest;
+mod operator;
 mod progress;
 mod report_cmd;
 mod runbooks;

@@ -218,14 +218,16 @@ impl Book {
                 tracing::info!(runbook = %loaded.path, "no schedule; not scheduled");
                 continue;
             };
-            let unsupported = lifeboat_runner::unsupported_steps(rb);
-            if !unsupported.is_empty() {
+            // A scheduled drill has nobody to answer an `approve` question.
+            let needs = lifeboat_runner::approvals_needing_operator(rb);
+            for (key, line, column) in &needs {
                 eprintln!(
-                    "{}:1:1: steps of kind {} are valid but not executed by this version of \
-                     lifeboat; not scheduled",
-                    loaded.path,
-                    unsupported.join(", ")
+                    "{}:{line}:{column}: {key}: a scheduled drill has no operator to answer: add \
+                     `unattended: pass` or `unattended: fail` to the step; not scheduled",
+                    loaded.path
                 );
+            }
+            if !needs.is_empty() {
                 continue;
             }
             if !names.insert(rb.name.clone()) {
@@ -355,6 +357,7 @@ impl Driller<Loaded> for RunnerDriller {
                 verify_only: false,
                 jobs: 0,
                 mode: Mode::Scheduled,
+                operator: None,
                 progress: Arc::new(NoProgress),
                 cancel: job.cancel,
             };

@@ -78,6 +78,12 @@ pub struct Evidence {
     /// Steps that always run after the points (`finally:`).
     #[serde(default)]
     pub finally: Vec<StepResult>,
+    /// Who ran a manual drill (`--operator`); `None` for automatic and scheduled drills.
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// Webhooks posted after the verdict (`notify:`). A failed one never changes `outcome`.
+    #[serde(default)]
+    pub notifications: Vec<NotificationResult>,
     /// The scratch folder, and whether it was kept (`scratch.keep`).
     pub scratch: ScratchRecord,
 }
@@ -243,6 +249,26 @@ pub struct StepResult {
 
 fn serde_json_value_is_null(v: &Option<std::collections::BTreeMap<String, String>>) -> bool {
     v.is_none()
+}
+
+/// One `notify` entry whose `on` list held the drill's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotificationResult {
+    /// The runbook entry, e.g. `notify[0]`.
+    pub entry: String,
+    /// The webhook as the runbook writes it when its secret part comes from `${VAR}`;
+    /// otherwise only `scheme://host[:port]/…`, since a literal URL may embed a token.
+    pub webhook: String,
+    /// `true` when the webhook answered 2xx.
+    pub sent: bool,
+    /// Requests made (1 + retries used).
+    pub attempts: u32,
+    /// HTTP status of the last answer; `None` when none came.
+    pub status: Option<u16>,
+    /// Why it was not sent; `None` when it was.
+    pub reason: Option<String>,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -21,14 +21,18 @@ use lifeboat_core::evidence::{
     Outcome, PointResult, Projected, RunbookRef, SampleRecord, ScratchRecord, SourceRef,
     StepResult,
 };
-use lifeboat_core::runbook::{Keep, Runbook, Select, StepKind};
+use lifeboat_core::runbook::{Keep, Runbook, Select, Step, StepKind};
 use lifeboat_storage::{Source, StorageError};
 use sha2::Digest;
 pub use tokio_util::sync::CancellationToken;
 
 pub mod discover;
+pub mod notify;
 pub mod project;
 pub mod restore;
+pub mod steps;
+
+pub use steps::{Answer, Operator, StepView};
 
 use discover::Candidate;
 use restore::{FileJob, FileVerdict};
@@ -76,6 +80,10 @@ pub struct DrillRequest {
     /// Files verified at once; 0: one per core.
     pub jobs: usize,
     pub mode: Mode,
+    /// The person at the terminal of a manual drill (`--interactive --operator NAME`): shown
+    /// each step before it runs, and asked every `approve` question. `None`: nobody is there,
+    /// and `approve` steps follow their `unattended` setting.
+    pub operator: Option<Arc<dyn Operator>>,
     pub progress: Arc<dyn Progress>,
     /// Cancelled: stop the drill (SIGINT, or the scheduler's grace period ran out). Restores
     /// in flight stop at their next chunk; the evidence says `error`, [`INTERRUPTED`]; the
@@ -97,38 +105,15 @@ impl std::fmt::Debug for DrillRequest {
     }
 }
 
-/// Step kinds (each named once, in runbook order) this version cannot execute yet. They are
-/// valid runbook v1, but a drill refuses them before it starts, so it never half-runs a
-/// runbook.
-pub fn unsupported_steps(runbook: &Runbook) -> Vec<String> {
-    let in_steps = runbook
-        .steps
-        .iter()
-        .filter(|s| !matches!(s.kind, StepKind::Restore | StepKind::Wait(_)))
-        .map(|s| step_kind_name(&s.kind));
-    // `finally` is not executed at all yet, whatever its steps are.
-    let in_finally = (!runbook.finally.is_empty()).then_some("finally");
-    // Silently not notifying would be worse than refusing: someone relies on that alert.
-    let notify = (!runbook.notify.is_empty()).then_some("notify");
-    in_steps
-        .chain(in_finally)
-        .chain(notify)
-        .fold(Vec::new(), |mut kinds, k| {
-            if !kinds.iter().any(|x| x == k) {
-                kinds.push(k.to_string());
-            }
-            kinds
-        })
-}
-
-fn step_kind_name(kind: &StepKind) -> &'static str {
-    match kind {
-        StepKind::Restore => "restore",
-        StepKind::Run { .. } => "run",
-        StepKind::Http { .. } => "http",
-        StepKind::Approve { .. } => "approve",
-        StepKind::Wait(_) => "wait",
-    }
+/// Every `approve` step a drill without an operator cannot run (no `unattended` setting), as
+/// `(key path, line, column)`. `lifeboat drill` without `--interactive`, and `lifeboat
+/// schedule`, refuse such a runbook before anything runs.
+pub fn approvals_needing_operator(runbook: &Runbook) -> Vec<(String, u32, u32)> {
+    runbook
+        .approvals_needing_operator()
+        .into_iter()
+        .map(|(key, at)| (key, at.line, at.column))
+        .collect()
 }
 
 /// A run id: sortable by start time, unique enough to never collide in one evidence folder.
@@ -179,8 +164,25 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         passed: None,
         error: None,
         reason: None,
+        stopped: None,
+        trying: None,
+        http: None,
     };
-    drill.execute().await;
+    match reqwest::Client::builder().build() {
+        Ok(client) => {
+            drill.http = Some(client);
+            drill.execute().await;
+        }
+        Err(e) => {
+            drill.error = Some(format!(
+                "cannot start an HTTP client: {}",
+                steps::http_error_text(e)
+            ));
+        }
+    }
+    // `finally` runs whatever happened above, for the point that passed (else the last one
+    // tried); it does not count toward RTO.
+    let finally = drill.run_finally().await;
 
     // Verdict.
     let objectives = ObjectiveSeconds {
@@ -210,6 +212,9 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
             .filter(|p| p.outcome != Outcome::Passed)
             .map(|p| p.id.as_str())
             .collect();
+        if let Some(r) = drill.stopped.take() {
+            findings.push(r);
+        }
         if let Some(r) = drill.reason.take() {
             findings.push(r);
         } else if drill.passed.is_none() {
@@ -246,6 +251,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
                 lifeboat_core::duration::format(o)
             ));
         }
+        findings.extend(failed_steps("finally", &finally));
         if findings.is_empty() {
             (Outcome::Passed, None)
         } else {
@@ -269,7 +275,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         tracing::warn!("could not remove scratch folder {}: {e}", scratch.display());
     }
 
-    Evidence {
+    let mut evidence = Evidence {
         format_version: FORMAT_VERSION,
         run_id,
         runbook: RunbookRef {
@@ -279,7 +285,11 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         },
         lifeboat_version: env!("CARGO_PKG_VERSION").to_string(),
         host: hostname(),
-        mode: req.mode,
+        mode: if req.operator.is_some() {
+            Mode::Manual
+        } else {
+            req.mode
+        },
         verify_only,
         t0,
         started_at,
@@ -305,12 +315,36 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
             all: runbook.sample.is_none(),
         },
         recovery_points: drill.points,
-        finally: Vec::<StepResult>::new(),
+        finally,
+        operator: req.operator.as_ref().map(|o| o.name().to_owned()),
+        notifications: Vec::new(),
         scratch: ScratchRecord {
             path: scratch.display().to_string(),
             kept: keep && scratch_exists,
         },
+    };
+    if let Some(client) = &drill.http {
+        evidence.notifications = notify::send_all(&runbook.notify, &evidence, client).await;
     }
+    evidence
+}
+
+/// `KEY (NAME) failed: REASON` for each failed step of a list.
+fn failed_steps(section: &str, results: &[StepResult]) -> Vec<String> {
+    results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.outcome != Outcome::Passed)
+        .map(|(i, r)| step_failure(&format!("{section}[{i}]"), r))
+        .collect()
+}
+
+fn step_failure(key: &str, r: &StepResult) -> String {
+    let name = r.name.as_deref().unwrap_or(&r.kind);
+    format!(
+        "{key} ({name}) failed: {}",
+        r.reason.as_deref().unwrap_or("no reason given")
+    )
 }
 
 fn round_ms(x: f64) -> f64 {
@@ -343,6 +377,13 @@ struct Drill<'a> {
     error: Option<String>,
     /// Why the drill failed before any point was tried.
     reason: Option<String>,
+    /// Set when the operator of a manual drill chose not to go on: why, in one sentence.
+    stopped: Option<String>,
+    /// The point whose steps ran last (also one an interruption left unfinished, which the
+    /// evidence does not list): what `finally` runs for when no point passed.
+    trying: Option<String>,
+    /// For `http` steps and `notify`; `None` only when it could not be built (an error).
+    http: Option<reqwest::Client>,
 }
 
 impl Drill<'_> {
@@ -395,6 +436,9 @@ impl Drill<'_> {
                             Some((candidate.id.clone(), candidate.time, self.clock.elapsed()));
                     }
                     if passed && self.runbook.recovery_points.select == Select::Latest {
+                        break;
+                    }
+                    if self.stopped.is_some() {
                         break;
                     }
                 }
@@ -524,63 +568,115 @@ impl Drill<'_> {
             .collect();
         drop(entries);
 
-        for step in &self.runbook.steps {
-            match &step.kind {
+        let point_dir = self.scratch.join(&candidate.id);
+        self.trying = Some(candidate.id.clone());
+        for (i, step) in self.runbook.steps.iter().enumerate() {
+            let key = format!("steps[{i}]");
+            let go_on = match self.confirm(&key, Some(&candidate.id), step).await {
+                Ok(answer) => answer,
+                Err(declined) => {
+                    result.reason = Some(step_failure(&key, &declined));
+                    result.steps.push(declined);
+                    break;
+                }
+            };
+            let mut step_result = match &step.kind {
                 StepKind::Restore => {
                     let step_started = Timestamp::now();
-                    let point_dir = self.scratch.join(&candidate.id);
-                    let files = self
-                        .restore_all(source, &candidate.id, jobs.clone(), &point_dir)
-                        .await?;
-                    let failed = files
-                        .iter()
-                        .filter(|f| f.outcome != Outcome::Passed)
-                        .count();
-                    let step_outcome = if failed == 0 {
-                        Outcome::Passed
-                    } else {
-                        Outcome::Failed
+                    // A timeout stops the restore the way an interruption does (so nothing
+                    // still writes into scratch afterwards), through a token of its own.
+                    let token = self.req.cancel.child_token();
+                    let restoring =
+                        self.restore_all(source, &candidate.id, jobs.clone(), &point_dir, &token);
+                    tokio::pin!(restoring);
+                    let mut timed_out = false;
+                    let files = match step.timeout {
+                        None => restoring.await,
+                        Some(t) => tokio::select! {
+                            files = &mut restoring => files,
+                            () = tokio::time::sleep(t) => {
+                                timed_out = true;
+                                token.cancel();
+                                restoring.await
+                            }
+                        },
                     };
-                    let reason = (failed > 0)
-                        .then(|| format!("{failed} of {} sampled files failed", files.len()));
-                    result.files = files;
-                    result.steps.push(StepResult {
+                    let restored = match files {
+                        Err(_) if timed_out && !self.req.cancel.is_cancelled() => None,
+                        Err(e) => return Err(e),
+                        Ok(files) => Some(files),
+                    };
+                    let (outcome, reason) = match restored {
+                        None => (
+                            Outcome::Failed,
+                            Some(format!(
+                                "timed out after {}",
+                                lifeboat_core::duration::format(step.timeout.unwrap_or_default())
+                            )),
+                        ),
+                        Some(files) => {
+                            let failed = files
+                                .iter()
+                                .filter(|f| f.outcome != Outcome::Passed)
+                                .count();
+                            let reason = (failed > 0).then(|| {
+                                format!("{failed} of {} sampled files failed", files.len())
+                            });
+                            result.files = files;
+                            (
+                                if failed == 0 {
+                                    Outcome::Passed
+                                } else {
+                                    Outcome::Failed
+                                },
+                                reason,
+                            )
+                        }
+                    };
+                    StepResult {
                         kind: "restore".into(),
                         name: step.name.clone(),
                         started_at: step_started,
                         finished_at: Timestamp::now(),
-                        outcome: step_outcome,
-                        reason: reason.clone(),
+                        outcome,
+                        reason,
                         detail: None,
-                    });
-                    if step_outcome != Outcome::Passed {
-                        result.reason = reason;
-                        break;
                     }
                 }
-                StepKind::Wait(d) => {
-                    // A fixed pause (e.g. for replication to settle); it counts toward RTO.
-                    let step_started = Timestamp::now();
-                    until_cancelled(&self.req.cancel, tokio::time::sleep(*d))
-                        .await
-                        .map_err(|Interrupted| INTERRUPTED.to_string())?;
-                    result.steps.push(StepResult {
-                        kind: "wait".into(),
-                        name: step.name.clone(),
-                        started_at: step_started,
-                        finished_at: Timestamp::now(),
-                        outcome: Outcome::Passed,
-                        reason: None,
-                        detail: None,
-                    });
+                _ => {
+                    let env = steps::StepEnv {
+                        scratch: &point_dir,
+                        recovery_point: &candidate.id,
+                        operator: self.req.operator.as_ref(),
+                        http: self.http.as_ref().expect("built before the drill runs"),
+                        cancel: &self.req.cancel,
+                    };
+                    steps::execute(step, &env).await
                 }
-                other => {
-                    // Refused before the drill starts (see `unsupported_steps`); kept total.
-                    return Err(format!(
-                        "step kind `{}` is not supported by this version",
-                        step_kind_name(other)
-                    ));
-                }
+            };
+            if let Some(a) = &go_on {
+                steps::record_answer(
+                    step_result.detail.get_or_insert_with(Default::default),
+                    "go_on_",
+                    a,
+                );
+            }
+            // The point in progress is not listed when the drill is interrupted.
+            if self.req.cancel.is_cancelled() {
+                return Err(INTERRUPTED.to_string());
+            }
+            let failed = step_result.outcome != Outcome::Passed;
+            if failed {
+                // The restore step's own reason ("N of M sampled files failed") says it all.
+                result.reason = Some(if matches!(step.kind, StepKind::Restore) {
+                    step_result.reason.clone().unwrap_or_default()
+                } else {
+                    step_failure(&key, &step_result)
+                });
+            }
+            result.steps.push(step_result);
+            if failed {
+                break;
             }
         }
         if result.reason.is_none() {
@@ -591,12 +687,108 @@ impl Drill<'_> {
         Ok(Some((result, restored_any.then_some(projection))))
     }
 
+    /// In a manual drill, shows the step and asks whether to go on. `Ok(None)`: no operator.
+    /// `Err`: the operator said no (or the terminal closed): the step, failed, and the drill
+    /// tries no further point.
+    async fn confirm(
+        &mut self,
+        key: &str,
+        point: Option<&str>,
+        step: &Step,
+    ) -> Result<Option<Answer>, StepResult> {
+        let Some(operator) = self.req.operator.clone() else {
+            return Ok(None);
+        };
+        let view = StepView {
+            key: key.to_owned(),
+            recovery_point: point.map(str::to_owned),
+            kind: step.kind.name(),
+            name: step.name.clone(),
+            summary: steps::summary(&step.kind),
+        };
+        let name = operator.name().to_owned();
+        let started_at = Timestamp::now();
+        let answer = tokio::task::spawn_blocking(move || operator.go_on(&view))
+            .await
+            .ok()
+            .flatten();
+        if let Some(a) = answer.as_ref().filter(|a| a.yes) {
+            return Ok(Some(a.clone()));
+        }
+        let mut detail = std::collections::BTreeMap::new();
+        detail.insert("operator".to_owned(), name.clone());
+        let reason = match &answer {
+            Some(a) => {
+                steps::record_answer(&mut detail, "go_on_", a);
+                format!("{name} chose not to go on (answered {:?})", a.text)
+            }
+            None => format!("no answer from {name}: the terminal closed"),
+        };
+        if self.stopped.is_none() && key.starts_with("steps") {
+            self.stopped = Some(format!("stopped by the operator at {key}: {reason}"));
+        }
+        Err(StepResult {
+            kind: step.kind.name().to_owned(),
+            name: step.name.clone(),
+            started_at,
+            finished_at: Timestamp::now(),
+            outcome: Outcome::Failed,
+            reason: Some(reason),
+            detail: Some(detail),
+        })
+    }
+
+    /// Runs every `finally` step, each whatever the ones before it did.
+    async fn run_finally(&mut self) -> Vec<StepResult> {
+        let point = self
+            .passed
+            .as_ref()
+            .map(|(id, _, _)| id.clone())
+            .or_else(|| self.trying.clone());
+        let dir = match &point {
+            Some(id) => self.scratch.join(id),
+            None => self.scratch.clone(),
+        };
+        let point = point.unwrap_or_default();
+        let mut results = Vec::new();
+        let Some(http) = self.http.clone() else {
+            return results;
+        };
+        // `finally` runs after an interruption too: its steps get a token of their own, never
+        // cancelled (each is still bounded by its timeout).
+        let cancel = CancellationToken::new();
+        for (i, step) in self.runbook.finally.iter().enumerate() {
+            let key = format!("finally[{i}]");
+            let go_on = match self.confirm(&key, Some(&point), step).await {
+                Ok(a) => a,
+                Err(declined) => {
+                    results.push(declined);
+                    continue;
+                }
+            };
+            let env = steps::StepEnv {
+                scratch: &dir,
+                recovery_point: &point,
+                operator: self.req.operator.as_ref(),
+                http: &http,
+                cancel: &cancel,
+            };
+            let mut r = steps::execute(step, &env).await;
+            if let Some(a) = &go_on {
+                steps::record_answer(r.detail.get_or_insert_with(Default::default), "go_on_", a);
+            }
+            results.push(r);
+        }
+        results
+    }
+
     async fn restore_all(
         &self,
         source: &Source,
         point_id: &str,
         jobs: Vec<FileJob>,
         point_dir: &Path,
+        cancel: &CancellationToken,
     ) -> Result<Vec<FileResult>, String> {
         let progress = self.req.progress.clone();
         progress.point_started(point_id, jobs.len());
@@ -625,7 +817,6 @@ impl Drill<'_> {
             parallel * 2
         };
         let mut results: Vec<(usize, FileResult)> = Vec::with_capacity(jobs.len());
-        let cancel = &self.req.cancel;
         let mut stream = futures::stream::iter(jobs.into_iter().enumerate())
             .map(|(i, job)| {
                 let progress = progress.clone();

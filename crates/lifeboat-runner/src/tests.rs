@@ -50,6 +50,7 @@ fn request(
         verify_only: false,
         jobs: 0,
         mode: Mode::Automatic,
+        operator: None,
         progress,
         cancel,
     }
