@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Runs lifeboat and its peers on the same ~2 GB data set, alternating, and prints medians and
+# ratios for every target of issue 4 — once with both cores, once pinned to one (taskset -c 0).
+#
+#   benches/compare.sh                      # REPS=5, data in $LIFEBOAT_BENCH_DIR or /tmp/lifeboat-bench
+#   REPS=3 SETTINGS=both benches/compare.sh # fewer repetitions, only the two-core setting
+#
+# The data set, its manifests, the .zst point and the restic repository are generated once
+# into the cache folder (outside the repository) and reused. All runs are warm-cache: the page
+# cache cannot be dropped reliably without root, so every file is read once before timing and
+# each command's median is over repetitions that all start warm. Write runs are followed by
+# `rm -rf` and `sync` outside the timer, so one run's writeback does not land in the next.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+DIR=${LIFEBOAT_BENCH_DIR:-/tmp/lifeboat-bench}
+REPS=${REPS:-5}
+SETTINGS=${SETTINGS:-"both pinned"}
+POINT=2026-11-21T020000Z
+NOW=2026-11-22T02:00:00Z
+export RESTIC_PASSWORD=lifeboat-bench
+
+say() { printf '== %s\n' "$*" >&2; }
+
+# --- peers -------------------------------------------------------------------------------------
+need_apt=()
+command -v restic >/dev/null || need_apt+=(restic)
+command -v zstd >/dev/null || need_apt+=(zstd)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v taskset >/dev/null || need_apt+=(util-linux)
+if ((${#need_apt[@]})); then
+    say "installing ${need_apt[*]} with apt-get"
+    sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+    $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if ! command -v b3sum >/dev/null; then
+    say "installing b3sum with cargo"
+    cargo install b3sum --locked
+fi
+
+# --- lifeboat ----------------------------------------------------------------------------------
+target=${CARGO_TARGET_DIR:-$repo/target}
+if [ -z "${LIFEBOAT:-}" ]; then
+    say "building lifeboat (release)"
+    (cd "$repo" && cargo build --release --locked -q -p lifeboat-cli)
+    LIFEBOAT=$target/release/lifeboat
+fi
+
+# --- data set, once ----------------------------------------------------------------------------
+plain=$DIR/plain/$POINT
+zst=$DIR/zst/$POINT
+if [ ! -e "$DIR/.complete" ]; then
+    say "generating the data set in $DIR (once)"
+    rm -rf "$DIR/plain" "$DIR/zst" "$DIR/restic"
+    mkdir -p "$DIR"
+    python3 "$here/gen_dataset.py" "$DIR"
+    (cd "$plain" && find . -type f -printf '%P\n' | LC_ALL=C sort > ../../files.txt)
+    (cd "$plain" && xargs -d '\n' b3sum -- < ../../files.txt > B3SUMS)
+    (cd "$plain" && xargs -d '\n' openssl dgst -sha256 -r -- < ../../files.txt \
+        | sed 's/ \*/  /' > SHA256SUMS)
+    # The .zst point: every file of folders d00-d11 (about a third of the files and half the
+    # bytes, both 200 MiB files included), stored compressed, manifest of the plain bytes.
+    mkdir -p "$zst"
+    grep -E '^d(0[0-9]|1[01])/' "$DIR/files.txt" > "$DIR/zst-files.txt"
+    while read -r f; do
+        mkdir -p "$zst/$(dirname "$f")"
+        zstd -q -3 -T2 "$plain/$f" -o "$zst/$f.zst"
+    done < "$DIR/zst-files.txt"
+    (cd "$plain" && xargs -d '\n' b3sum -- < ../../zst-files.txt > "$zst/B3SUMS")
+    restic init -q -r "$DIR/restic"
+    (cd "$DIR/plain" && restic -q -r "$DIR/restic" backup "$POINT" >/dev/null)
+    touch "$DIR/.complete"
+fi
+mkdir -p "$DIR/runbooks" "$DIR/evidence" "$DIR/scratch"
+runbook() { # NAME SOURCE MANIFEST FORMAT
+    cat > "$DIR/runbooks/$1.yaml" <<YAML
+version: 1
+name: $1
+source: { url: "file://$2" }
+recovery_points: { time: name, time_format: "%Y-%m-%dT%H%M%SZ", select: latest }
+manifest: { path: $3, format: $4 }
+scratch: { keep: always }   # removed by this script outside the timer
+YAML
+}
+runbook bench-b3 "$DIR/plain" B3SUMS b3sum
+runbook bench-sha "$DIR/plain" SHA256SUMS sha256sum
+runbook bench-zst "$DIR/zst" B3SUMS b3sum
+# Two openssl processes, each given half the bytes (greedy by size, largest first).
+(cd "$plain" && find . -type f ! -name '*SUMS' -printf '%s %P\n' | sort -rn | awk \
+    -v a="$DIR/half-a.txt" -v b="$DIR/half-b.txt" \
+    'BEGIN{printf "" > a; printf "" > b} { if (sa <= sb) { print $2 > a; sa += $1 } else { print $2 > b; sb += $1 } }')
+bytes_plain=$(du -sb --apparent-size "$plain" | cut -f1)
+bytes_zst=$(awk '{print $2}' "$zst/B3SUMS" | (cd "$plain" && xargs -d '\n' stat -c %s) | paste -sd+ | bc)
+
+# --- the commands ------------------------------------------------------------------------------
+drill() { "$LIFEBOAT" drill "$DIR/runbooks/$1.yaml" --now "$NOW" --evidence-dir "$DIR/evidence" \
+    --scratch-dir "$DIR/scratch" --quiet "${@:2}"; }
+lb_vo_b3() { drill bench-b3 --verify-only; }
+lb_vo_sha() { drill bench-sha --verify-only; }
+lb_restore() { drill bench-b3; }
+lb_zst() { drill bench-zst; }
+b3sum_check() { (cd "$plain" && b3sum --check --quiet B3SUMS); }
+openssl_2p() { (cd "$plain" && { xargs -d '\n' openssl dgst -sha256 -- < "$DIR/half-a.txt" >/dev/null &
+    xargs -d '\n' openssl dgst -sha256 -- < "$DIR/half-b.txt" >/dev/null; wait; }); }
+restic_check() { restic -q -r "$DIR/restic" check --read-data; }
+cp_r() { cp -r "$plain" "$DIR/scratch/cp"; }
+# Not a target row: cp -r leaves its bytes dirty in the page cache, while lifeboat fdatasyncs
+# every restored file before calling it verified; this shows what durability costs cp.
+cp_r_sync() { cp -r "$plain" "$DIR/scratch/cp" && sync; }
+restic_restore() { restic -q -r "$DIR/restic" restore latest --target "$DIR/scratch/restic"; }
+zstd_b3sum() { (cd "$zst" && find . -name '*.zst' -print0 \
+    | xargs -0 -P2 -n1 sh -c 'zstd -dc "$1" | b3sum >/dev/null' _); }
+ORDER="lb_vo_b3 b3sum_check lb_vo_sha openssl_2p restic_check lb_restore cp_r cp_r_sync restic_restore lb_zst zstd_b3sum"
+
+clean() { rm -rf "$DIR/scratch"/* "$DIR/evidence"/*; sync; }
+timed() { # SETTING CMD -> appends "SETTING CMD SECONDS" to results
+    local pin=() s e
+    [ "$1" = pinned ] && pin=(taskset -c 0)
+    clean
+    s=$(date +%s.%N)
+    if ! "${pin[@]}" bash -c "$(declare -f); $(declare -p DIR plain zst LIFEBOAT NOW RESTIC_PASSWORD); $2" >/dev/null 2>"$DIR/last.err"; then
+        echo "FAILED: $2 ($1)" >&2; cat "$DIR/last.err" >&2; exit 1
+    fi
+    e=$(date +%s.%N)
+    echo "$1 $2 $(echo "$e - $s" | bc)" >> "$results"
+}
+
+# --- run ---------------------------------------------------------------------------------------
+say "machine and versions"
+{ lscpu | grep -E '^(Model name|CPU\(s\)|Flags)' | sed 's/\(Flags:\).*\(sha_ni\).*/\1 ... \2 .../'
+  uname -sr; "$LIFEBOAT" --version; b3sum --version; openssl version; restic version; zstd --version
+  cp --version | head -1; findmnt -no FSTYPE,OPTIONS -T "$DIR"; } >&2
+say "pre-warming the page cache"
+cat "$plain"/*/*/* "$zst"/*/*/* "$DIR"/restic/data/*/* > /dev/null
+results=$DIR/results-$(date +%Y%m%dT%H%M%S).txt
+: > "$results"
+say "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); results in $results"
+for setting in $SETTINGS; do
+    for rep in $(seq "$REPS"); do
+        say "$setting: repetition $rep of $REPS"
+        for cmd in $ORDER; do timed "$setting" "$cmd"; done
+    done
+done
+clean
+
+python3 - "$results" "$bytes_plain" "$bytes_zst" <<'PY'
+import statistics, sys
+from collections import defaultdict
+path, plain, zst = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+t = defaultdict(list)
+for line in open(path):
+    s, c, x = line.split()
+    t[(s, c)].append(float(x))
+rows = [
+    ("verify-only, BLAKE3 manifest", "lb_vo_b3", "b3sum --check", "b3sum_check", 0.9, plain),
+    ("verify-only, SHA-256 manifest", "lb_vo_sha", "openssl dgst -sha256 x2", "openssl_2p", 0.9, plain),
+    ("verify-only, BLAKE3 manifest", "lb_vo_b3", "restic check --read-data", "restic_check", 2.0, plain),
+    ("verify-only, SHA-256 manifest", "lb_vo_sha", "restic check --read-data", "restic_check", 2.0, plain),
+    ("restore + verify (BLAKE3)", "lb_restore", "cp -r", "cp_r", 0.9, plain),
+    ("restore + verify (BLAKE3)", "lb_restore", "restic restore", "restic_restore", 3.0, plain),
+    ("restore + verify (BLAKE3)", "lb_restore", "cp -r && sync (not a target)", "cp_r_sync", 0.0, plain),
+    ("zstd objects, restore + verify", "lb_zst", "zstd -dc | b3sum x2", "zstd_b3sum", 0.9, zst),
+]
+print(f"\nplain set {plain/1e9:.2f} GB; zst set {zst/1e9:.2f} GB restored bytes; medians of n runs, warm cache")
+print("| setting | lifeboat | s | GB/s | peer | s | ratio (peer time / lifeboat time) | target | met |")
+print("|---|---|---|---|---|---|---|---|---|")
+for s in ("both", "pinned"):
+    for name, a, pname, b, target, size in rows:
+        if (s, a) not in t:
+            continue
+        ma, mb = statistics.median(t[(s, a)]), statistics.median(t[(s, b)])
+        r = mb / ma
+        met = "-" if target == 0 else ("yes" if r >= target else "NO")
+        print(f"| {s} | {name} | {ma:.2f} | {size/ma/1e9:.2f} | {pname} | {mb:.2f} | {r:.2f}x | {'-' if target == 0 else f'>= {target}x'} | {met} |")
+print("\nall runs (s):")
+for k, v in sorted(t.items()):
+    print(f"  {k[0]:6} {k[1]:15} " + " ".join(f"{x:.2f}" for x in v))
+PY
