@@ -117,3 +117,44 @@ fn objects_the_manifest_does_not_list_are_ignored() {
     assert!(!d.file_paths(DAY1).contains(&"stray.tmp".to_owned()));
     assert_eq!(Drill::reason(&d.evidence), "");
 }
+
+/// `lifeboat drill … | head -1`: a reader that leaves early must not turn a passed drill into
+/// a panic (exit 101); the verdict stands, and the evidence is complete.
+#[test]
+fn a_closed_stdout_does_not_change_the_verdict() {
+    use std::process::Stdio;
+
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = fx.runbook();
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let mut child = crate::util::lifeboat()
+        .current_dir(fx.root())
+        .arg("drill")
+        .arg(&path)
+        .arg("--evidence-dir")
+        .arg(fx.evidence_dir())
+        .arg("--scratch-dir")
+        .arg(fx.scratch_dir())
+        .args(["--now", crate::util::T0])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run lifeboat");
+    // Close the read end before lifeboat writes anything: every write then fails with EPIPE.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for lifeboat");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    // The one run folder under EVIDENCE_DIR/RUNBOOK_NAME/ holds the whole record.
+    let runs: Vec<_> = std::fs::read_dir(fx.evidence_dir().join(&rb.name))
+        .expect("runbook evidence folder")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let text = std::fs::read_to_string(runs[0].join("evidence.json")).expect("evidence.json");
+    let evidence: serde_json::Value = serde_json::from_str(&text).expect("evidence is JSON");
+    assert_eq!(evidence["outcome"], "passed");
+}

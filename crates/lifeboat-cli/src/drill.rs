@@ -124,18 +124,18 @@ pub fn drill(args: DrillArgs) -> u8 {
         && let Err(e) = history::record_drill(store, &evidence, &path)
     {
         eprintln!("{e}");
-        println!("{}", path.display());
+        outln!("{}", path.display());
         return exit_codes::COULD_NOT_COMPLETE;
     }
     if !args.quiet {
-        print!("{}", summary(&evidence, std::io::stdout().is_terminal()));
+        out!("{}", summary(&evidence, std::io::stdout().is_terminal()));
     }
     if evidence.outcome == Outcome::Error
         && let Some(r) = &evidence.reason
     {
         eprintln!("lifeboat: the drill could not complete: {r}");
     }
-    println!("{}", path.display());
+    outln!("{}", path.display());
     match evidence.outcome {
         Outcome::Passed => exit_codes::OK,
         Outcome::Failed => exit_codes::DRILL_FAILED,

@@ -44,7 +44,7 @@ pub fn verify(args: VerifyArgs) -> u8 {
         }
     };
     for f in &report.findings {
-        println!("{f}");
+        outln!("{f}");
     }
     let head = report
         .head
@@ -62,13 +62,13 @@ pub fn verify(args: VerifyArgs) -> u8 {
             .into(),
     };
     if report.intact() {
-        println!(
+        outln!(
             "INTACT  {} records, chain unbroken; {signatures}; {head}",
             report.entries
         );
         exit_codes::OK
     } else {
-        println!(
+        outln!(
             "NOT INTACT  {} problem(s) in {} ({} ledger entries); {signatures}; {head}",
             report.findings.len(),
             args.dir.display(),

@@ -83,9 +83,9 @@ pub fn history(args: HistoryArgs) -> u8 {
     };
     if args.json {
         let list: Vec<Value> = entries.iter().map(entry_json).collect();
-        println!("{}", Value::Array(list));
+        outln!("{}", Value::Array(list));
     } else {
-        print!("{}", history_table(&entries));
+        out!("{}", history_table(&entries));
     }
     exit_codes::OK
 }
@@ -262,7 +262,7 @@ pub fn status(args: StatusArgs) -> u8 {
                 })
             })
             .collect();
-        println!("{}", Value::Array(list));
+        outln!("{}", Value::Array(list));
     } else {
         for (name, st) in &by_name {
             let last = st.last.as_ref().map_or("never run".to_owned(), |r| {
@@ -274,7 +274,7 @@ pub fn status(args: StatusArgs) -> u8 {
                 (None, _) if st.path.is_some() => "not scheduled".to_owned(),
                 (None, _) => String::new(),
             };
-            println!("{}", format!("{name}  {last}  {next}").trim_end());
+            outln!("{}", format!("{name}  {last}  {next}").trim_end());
         }
     }
     code

@@ -64,7 +64,7 @@ fn run(args: &KeygenArgs) -> Result<(), (u8, String)> {
     write_private(&args.secret_key, kp.secret_key.as_bytes()).map_err(io(&args.secret_key))?;
     lifeboat_evidence::atomic_write(&args.public_key, kp.public_key.as_bytes())
         .map_err(io(&args.public_key))?;
-    println!(
+    outln!(
         "key id {}{}\nsecret key: {}\npublic key: {}\ncheck a record with: minisign -Vm evidence.json -P {}",
         kp.key_id,
         if password.is_some() {

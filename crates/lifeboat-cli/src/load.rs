@@ -46,7 +46,7 @@ pub fn validate(args: ValidateArgs) -> u8 {
     for path in &args.runbooks {
         match load(path) {
             Ok(l) => {
-                println!("{}: ok ({})", l.path, l.runbook.name);
+                outln!("{}: ok ({})", l.path, l.runbook.name);
                 for (key, line, column) in lifeboat_runner::approvals_needing_operator(&l.runbook) {
                     eprintln!(
                         "{}:{line}:{column}: note: {key} has no `unattended` setting: only a manual \

@@ -5,6 +5,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// `print!` that never panics. A reader that goes away (`lifeboat drill … | head -1`) is not a
+/// failure of the command: a drill's verdict is already in its evidence and its exit code.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::write_stdout(format_args!($($t)*)) };
+}
+
+/// `println!` that never panics; see [`out!`].
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 mod cli;
 mod drill;
 mod evidence_cmd;
@@ -39,6 +50,18 @@ fn main() -> ExitCode {
         cli::Command::Report(a) => report_cmd::report(a),
     };
     ExitCode::from(code)
+}
+
+/// Writes to standard output. A closed pipe is ignored; any other failure (a full disk behind a
+/// redirect) is said on stderr, once per write.
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("lifeboat: cannot write to standard output: {e}");
+    }
 }
 
 fn init_logging(verbose: u8) {
