@@ -124,7 +124,7 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
     } else {
         "NOT INTACT"
     };
-    println!(
+    outln!(
         "{} drills ({} passed, {} failed, {} could not complete), {}, chain {chain}",
         report.totals.drills,
         report.totals.passed,
@@ -136,6 +136,6 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
             "gaps not checked".to_string()
         }
     );
-    println!("{}", args.out.display());
+    outln!("{}", args.out.display());
     Ok(exit_codes::OK)
 }
