@@ -92,12 +92,7 @@ fn evidence_has_every_minimum_field_with_its_type() {
         assert!(f["reason"].is_null(), "{f}");
     }
 
-    let report = d
-        .evidence_path
-        .as_ref()
-        .unwrap()
-        .with_file_name("report.md");
-    let report = std::fs::read_to_string(report).unwrap();
+    let report = d.report_md();
     assert!(
         report.contains("drill-test"),
         "report names the runbook:\n{report}"
@@ -125,13 +120,7 @@ fn failed_file_fields_in_the_evidence() {
     assert!(is_hex64(&f["expected"]));
     assert!(f["actual"].is_null());
     assert!(f["reason"].is_string());
-    let report = std::fs::read_to_string(
-        d.evidence_path
-            .as_ref()
-            .unwrap()
-            .with_file_name("report.md"),
-    )
-    .unwrap();
+    let report = d.report_md();
     assert!(
         report.contains("etc/app.conf"),
         "report names the failed file:\n{report}"

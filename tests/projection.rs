@@ -93,13 +93,7 @@ fn sampled_point_is_sized_from_storage() {
     assert_eq!(d.point(DAY1)["files"].as_array().unwrap().len(), 2);
     // Shown to people too, labelled as a projection.
     assert!(d.stdout.contains("projected full restore"), "{}", d.stdout);
-    let report = std::fs::read_to_string(
-        d.evidence_path
-            .as_ref()
-            .unwrap()
-            .with_file_name("report.md"),
-    )
-    .unwrap();
+    let report = d.report_md();
     assert!(
         report.contains("## Projected full restore (not measured)"),
         "{report}"

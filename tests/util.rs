@@ -270,6 +270,15 @@ impl Drill {
         )
     }
 
+    /// The `report.md` beside the evidence record.
+    pub fn report_md(&self) -> String {
+        let path = self
+            .evidence_path
+            .as_ref()
+            .expect("the drill wrote evidence");
+        std::fs::read_to_string(path.with_file_name("report.md")).expect("report.md")
+    }
+
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, code, "unexpected exit code\n{}", self.context());
         self

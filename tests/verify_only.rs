@@ -23,13 +23,7 @@ fn runbook_key_streams_and_hashes_without_writing() {
     }
     let left: Vec<_> = std::fs::read_dir(fx.scratch_dir()).unwrap().collect();
     assert!(left.is_empty(), "verify_only wrote into scratch: {left:?}");
-    let report = std::fs::read_to_string(
-        d.evidence_path
-            .as_ref()
-            .unwrap()
-            .with_file_name("report.md"),
-    )
-    .unwrap();
+    let report = d.report_md();
     assert!(
         report.contains("verify only (nothing written to scratch)"),
         "{report}"
