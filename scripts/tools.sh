@@ -6,8 +6,13 @@
 #              writes verify with it, and that keys it makes sign for lifeboat.
 #   chromium   a real browser: the report tests render report.html and the period report in
 #              headless Chromium and check the page's text (tests/browser.rs).
+#   sqlite3, tar, zstd, sha256sum
+#              examples/make-app-backup.sh builds the example SQLite and tar backups with them,
+#              and the example drills' steps check the restored files with sqlite3 and tar
+#              (tests/examples.rs).
 #
-#   scripts/tools.sh install [minisign|chromium]...   install whatever is missing (default: all)
+#   scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum]...
+#                                                   install whatever is missing (default: all)
 #
 # Needs root or sudo for apt-get; prints what it would run otherwise and fails.
 set -euo pipefail
@@ -16,7 +21,8 @@ die() { echo "tools.sh: $*" >&2; exit 1; }
 log() { echo "tools.sh: $*" >&2; }
 
 # tool name -> Debian package
-declare -A PACKAGE=([minisign]=minisign [chromium]=chromium)
+declare -A PACKAGE=([minisign]=minisign [chromium]=chromium [sqlite3]=sqlite3 [tar]=tar \
+  [zstd]=zstd [sha256sum]=coreutils)
 
 apt_install() {
   local sudo=()
@@ -47,5 +53,5 @@ install() {
 
 case "${1:-}" in
   install) shift; install "$@" ;;
-  *) die "usage: scripts/tools.sh install [minisign|chromium]..." ;;
+  *) die "usage: scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum]..." ;;
 esac

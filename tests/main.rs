@@ -9,6 +9,7 @@ mod browser;
 mod conformance;
 mod corruption;
 mod evidence;
+mod examples;
 mod history;
 mod interrupt;
 mod ledger;

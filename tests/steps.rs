@@ -107,7 +107,13 @@ fn kinds(point: &Value) -> Vec<&str> {
 }
 
 /// `lifeboat drill` with `stdin` fed in and extra environment variables.
-fn drill_with(fx: &Fixture, yaml: &str, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Drill {
+pub fn drill_with(
+    fx: &Fixture,
+    yaml: &str,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> Drill {
     let path = fx.write("runbook.yaml", yaml);
     let mut cmd = lifeboat();
     cmd.current_dir(fx.root())
