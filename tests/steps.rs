@@ -650,3 +650,46 @@ finally:
     let left: Vec<_> = std::fs::read_dir(fx.scratch_dir()).unwrap().collect();
     assert!(left.is_empty(), "scratch left behind: {left:?}");
 }
+
+#[test]
+fn bad_steps_are_refused_with_their_key_path_and_nothing_runs() {
+    let fx = two_points();
+    let marker = fx.root().join("ran");
+    let touch = format!("  - run: [touch, \"{}\"]\n", marker.display());
+    for (steps, expected) in [
+        (
+            "  - reboot: now\n".to_owned(),
+            "runbook.yaml:20:5: steps[2]: unknown key `reboot`, expected one of `restore`, `run`",
+        ),
+        (
+            "  - run: []\n".to_owned(),
+            "runbook.yaml:20:10: steps[2].run: empty command",
+        ),
+        (
+            "  - wait: 5s\n    timeout: 0s\n".to_owned(),
+            "runbook.yaml:21:14: steps[2].timeout: duration \"0s\" is zero",
+        ),
+        (
+            "  - shell: \"cat {scratch}/{point}\"\n".to_owned(),
+            "runbook.yaml:20:12: steps[2].shell: unknown placeholder {point}",
+        ),
+        (
+            "  - run: [rm, -rf, \"{scratch}/..\"]\n".to_owned(),
+            "runbook.yaml:20:20: steps[2].run[2]: `{scratch}/..` leads out of the scratch area",
+        ),
+    ] {
+        let rb = crate::util::Runbook {
+            extra: format!("steps:\n  - restore: {{}}\n{touch}{steps}"),
+            ..fx.runbook()
+        };
+        let d = fx.drill(&rb, &[]);
+        d.assert_code(2);
+        assert!(
+            d.stderr.contains(expected),
+            "expected {expected:?}\n{}",
+            d.context()
+        );
+        assert!(!marker.exists(), "a step ran");
+        assert!(!fx.evidence_dir().exists(), "evidence was written");
+    }
+}

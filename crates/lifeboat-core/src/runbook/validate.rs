@@ -1145,6 +1145,15 @@ fn placeholders(c: &mut Check<'_>, path: &str, at: &Location, text: &str) -> boo
             && word
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        if is_word && PLACEHOLDERS.contains(&word) && climbs_out(&inner[end + 1..]) {
+            c.at_location(
+                at,
+                format!(
+                    "{path}: `{{{word}}}/..` leads out of the scratch area: a step may only name paths inside it through lifeboat's placeholders"
+                ),
+            );
+            ok = false;
+        }
         if is_word && !PLACEHOLDERS.contains(&word) {
             c.at_location(
                 at,
@@ -1157,6 +1166,16 @@ fn placeholders(c: &mut Check<'_>, path: &str, at: &Location, text: &str) -> boo
         }
     }
     ok
+}
+
+/// Whether text right after a placeholder starts with a `..` path segment (`/..`, `/../x`),
+/// which would lead out of the folder the placeholder names.
+fn climbs_out(after: &str) -> bool {
+    after.strip_prefix("/..").is_some_and(|rest| {
+        rest.chars()
+            .next()
+            .is_none_or(|ch| ch == '/' || ch.is_whitespace() || "'\";|&)".contains(ch))
+    })
 }
 
 fn http_url_ok(url: &str) -> bool {

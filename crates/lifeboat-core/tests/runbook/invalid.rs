@@ -620,6 +620,20 @@ rb.yaml:7:17: steps[0].unattended: only applies to `approve` steps, not `restore
 rb.yaml:9:17: steps[1].unattended: unknown value \"yes\": expected one of pass, fail
 rb.yaml:10:17: steps[2].http.url: environment variable PROBE_HOST is not set
 rb.yaml:11:17: steps[3].http.url: \"${NOT_A_BOOL}127.0.0.1/health\" (with ${VAR} resolved from the environment) is not an http:// or https:// URL" ; "unattended and http url variables")]
+#[test_case(indoc! {r#"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    steps:
+      - restore: {}
+      - run: [rm, -rf, "{scratch}/..", "{scratch}/../x", "{scratch}/..data", "{recovery_point}/.."]
+      - shell: "cp x {scratch}/../y; ls {scratch}/.hidden"
+"#}, "\
+rb.yaml:7:20: steps[1].run[2]: `{scratch}/..` leads out of the scratch area: a step may only name paths inside it through lifeboat's placeholders
+rb.yaml:7:36: steps[1].run[3]: `{scratch}/..` leads out of the scratch area: a step may only name paths inside it through lifeboat's placeholders
+rb.yaml:7:74: steps[1].run[5]: `{recovery_point}/..` leads out of the scratch area: a step may only name paths inside it through lifeboat's placeholders
+rb.yaml:8:12: steps[2].shell: `{scratch}/..` leads out of the scratch area: a step may only name paths inside it through lifeboat's placeholders" ; "placeholders that climb out of scratch")]
 // Notify -----------------------------------------------------------------------------------
 #[test_case(indoc! {r#"
     version: 1
