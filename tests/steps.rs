@@ -344,6 +344,18 @@ finally:
         "{}",
         d.context()
     );
+    let report = report_md(&d);
+    assert!(
+        report.contains("## Finally")
+            && report.contains("| run |  | failed |")
+            && report.contains("exit code 1, expected 0"),
+        "{report}"
+    );
+}
+
+fn report_md(d: &Drill) -> String {
+    let dir = d.evidence_path.as_ref().unwrap().parent().unwrap();
+    std::fs::read_to_string(dir.join("report.md")).unwrap()
 }
 
 #[test]
@@ -468,6 +480,11 @@ fn notify_posts_a_summary_and_a_failing_webhook_never_changes_the_verdict() {
         format!("http://127.0.0.1:{}/…", broken.port)
     );
     assert!(d.stderr.contains("notify[1]"), "logged: {}", d.stderr);
+    let report = report_md(&d);
+    assert!(
+        report.contains("## Notifications") && report.contains("| notify[1] |"),
+        "{report}"
+    );
     let all = std::fs::read_to_string(d.evidence_path.as_ref().unwrap()).unwrap();
     for secret in ["T0K3N-SECRET", "literal-token-XYZ"] {
         assert!(!all.contains(secret), "{secret} leaked into evidence");
@@ -544,6 +561,11 @@ fn a_manual_drill_asks_before_each_step_and_records_every_answer() {
     assert_eq!(approve["prompt"], "Is DNS pointing at the standby site?");
     assert!(approve["answered_at"].as_str().unwrap() >= approve["asked_at"].as_str().unwrap());
     assert_eq!(d.evidence["finally"][0]["detail"]["go_on_answer"], "y");
+    let report = report_md(&d);
+    assert!(
+        report.contains("| Operator | alice |") && report.contains("note: DNS TTL was 60s"),
+        "{report}"
+    );
     assert!(
         d.stderr
             .contains("Is DNS pointing at the standby site? [y/n]")

@@ -36,6 +36,9 @@ pub fn render(ev: &Evidence) -> String {
             ""
         }
     );
+    if let Some(op) = &ev.operator {
+        let _ = writeln!(s, "| Operator | {} |", cell(op));
+    }
     let _ = writeln!(
         s,
         "| Runbook | {} (sha256 `{}`) |",
@@ -143,6 +146,31 @@ pub fn render(ev: &Evidence) -> String {
             }
             s.push('\n');
         }
+        steps_table(&mut s, &p.steps);
+    }
+
+    if !ev.finally.is_empty() {
+        let _ = writeln!(s, "## Finally\n");
+        steps_table(&mut s, &ev.finally);
+    }
+    if !ev.notifications.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Notifications\n\n| Entry | Webhook | Sent | Attempts | Status | Reason |\n|---|---|---|---|---|---|"
+        );
+        for n in &ev.notifications {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell(&n.entry),
+                cell(&n.webhook),
+                if n.sent { "yes" } else { "no" },
+                n.attempts,
+                n.status.map_or("—".to_string(), |c| c.to_string()),
+                cell(n.reason.as_deref().unwrap_or(""))
+            );
+        }
+        s.push('\n');
     }
 
     let _ = writeln!(s, "## Reproduce\n");
@@ -205,6 +233,52 @@ pub fn human_bytes(b: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
+}
+
+/// Steps in order: kind, name, outcome, duration, reason and the details that say most.
+fn steps_table(s: &mut String, steps: &[lifeboat_core::evidence::StepResult]) {
+    if steps.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "| Step | Name | Outcome | Took | Reason | Details |\n|---|---|---|---|---|---|"
+    );
+    for st in steps {
+        let took = (st.finished_at - st.started_at)
+            .total(jiff::Unit::Second)
+            .map_or("—".to_string(), human_secs);
+        let details = st
+            .detail
+            .iter()
+            .flatten()
+            .filter(|(k, _)| {
+                [
+                    "command",
+                    "exit_code",
+                    "url",
+                    "status",
+                    "attempts",
+                    "operator",
+                    "answer",
+                    "note",
+                ]
+                .contains(&k.as_str())
+            })
+            .map(|(k, v)| format!("{k}: {}", code(v)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {took} | {} | {} |",
+            cell(&st.kind),
+            cell(st.name.as_deref().unwrap_or("")),
+            st.outcome.as_str(),
+            cell(st.reason.as_deref().unwrap_or("")),
+            cell(&details)
+        );
+    }
+    s.push('\n');
 }
 
 fn short(hex: &str) -> String {
