@@ -344,7 +344,7 @@ finally:
         "{}",
         d.context()
     );
-    let report = report_md(&d);
+    let report = d.report_md();
     assert!(
         report.contains("## Finally")
             && report.contains("| run |  | failed |")
@@ -353,10 +353,6 @@ finally:
     );
 }
 
-fn report_md(d: &Drill) -> String {
-    let dir = d.evidence_path.as_ref().unwrap().parent().unwrap();
-    std::fs::read_to_string(dir.join("report.md")).unwrap()
-}
 
 #[test]
 fn http_probe_retries_until_the_endpoint_answers() {
@@ -480,7 +476,7 @@ fn notify_posts_a_summary_and_a_failing_webhook_never_changes_the_verdict() {
         format!("http://127.0.0.1:{}/…", broken.port)
     );
     assert!(d.stderr.contains("notify[1]"), "logged: {}", d.stderr);
-    let report = report_md(&d);
+    let report = d.report_md();
     assert!(
         report.contains("## Notifications") && report.contains("| notify[1] |"),
         "{report}"
@@ -561,7 +557,7 @@ fn a_manual_drill_asks_before_each_step_and_records_every_answer() {
     assert_eq!(approve["prompt"], "Is DNS pointing at the standby site?");
     assert!(approve["answered_at"].as_str().unwrap() >= approve["asked_at"].as_str().unwrap());
     assert_eq!(d.evidence["finally"][0]["detail"]["go_on_answer"], "y");
-    let report = report_md(&d);
+    let report = d.report_md();
     assert!(
         report.contains("| Operator | alice |") && report.contains("note: DNS TTL was 60s"),
         "{report}"
