@@ -344,6 +344,12 @@ finally:
         "{}",
         d.context()
     );
+    assert!(
+        d.stdout
+            .contains("finally[0] run  failed  (exit code 1, expected 0)"),
+        "{}",
+        d.context()
+    );
     let report = d.report_md();
     assert!(
         report.contains("## Finally")
@@ -352,7 +358,6 @@ finally:
         "{report}"
     );
 }
-
 
 #[test]
 fn http_probe_retries_until_the_endpoint_answers() {
@@ -476,6 +481,13 @@ fn notify_posts_a_summary_and_a_failing_webhook_never_changes_the_verdict() {
         format!("http://127.0.0.1:{}/…", broken.port)
     );
     assert!(d.stderr.contains("notify[1]"), "logged: {}", d.stderr);
+    assert!(
+        d.stdout.contains(
+            "notify[1] not sent: the webhook answered 500 Internal Server Error (after 3 attempts)"
+        ),
+        "{}",
+        d.context()
+    );
     let report = d.report_md();
     assert!(
         report.contains("## Notifications") && report.contains("| notify[1] |"),
@@ -710,4 +722,39 @@ fn bad_steps_are_refused_with_their_key_path_and_nothing_runs() {
         assert!(!marker.exists(), "a step ran");
         assert!(!fx.evidence_dir().exists(), "evidence was written");
     }
+}
+
+#[test]
+fn the_scheduler_does_not_schedule_an_approve_step_nobody_can_answer() {
+    let fx = two_points();
+    let rb = crate::util::Runbook {
+        extra: format!("schedule: \"0 2 * * *\"\n{APPROVE_STEPS}"),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let stderr_path = fx.root().join("stderr");
+    let child = lifeboat()
+        .current_dir(fx.root())
+        .args(["schedule", "--state", "state.db"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    // Bounded: a daemon that scheduled the runbook would run until killed (on drop).
+    let mut daemon = crate::util::Daemon(child);
+    let (code, _) = crate::util::wait_exit(&mut daemon, Duration::from_secs(30));
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "runbook.yaml:21:14: steps[1].approve: a scheduled drill has no operator to answer: \
+             add `unattended: pass` or `unattended: fail` to the step; not scheduled"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("none of the runbooks given can be scheduled"),
+        "{stderr}"
+    );
 }

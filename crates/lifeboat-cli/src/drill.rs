@@ -276,6 +276,25 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
             );
         }
     }
+    for (i, st) in ev.finally.iter().enumerate() {
+        if st.outcome != Outcome::Passed {
+            let _ = writeln!(
+                s,
+                "  finally[{i}] {}  {}  ({})",
+                st.name.as_deref().unwrap_or(&st.kind),
+                paint("31", "failed"),
+                st.reason.as_deref().unwrap_or("")
+            );
+        }
+    }
+    for n in ev.notifications.iter().filter(|n| !n.sent) {
+        let _ = writeln!(
+            s,
+            "  {} not sent: {} (the verdict stands)",
+            n.entry,
+            n.reason.as_deref().unwrap_or("")
+        );
+    }
     let _ = writeln!(
         s,
         "  sample seed {} (re-run with --seed {} --now {} to verify the same files)",
