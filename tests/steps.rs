@@ -758,3 +758,42 @@ fn the_scheduler_does_not_schedule_an_approve_step_nobody_can_answer() {
         "{stderr}"
     );
 }
+
+#[test]
+fn run_step_env_reaches_the_command_and_only_its_template_is_recorded() {
+    let fx = two_points();
+    let rb = crate::util::Runbook {
+        extra: r#"steps:
+  - restore: {}
+  - name: connect
+    shell: 'test "$DB_PASSWORD" = "$STEP_DB_PASSWORD" && test -n "$DB_PASSWORD" && echo "data in $DATA"'
+    env:
+      DB_PASSWORD: "${STEP_DB_PASSWORD}"
+      DATA: "{scratch}/db"
+"#
+        .into(),
+        ..fx.runbook()
+    };
+    let d = drill_with(
+        &fx,
+        &rb.yaml(),
+        &[],
+        "",
+        &[("STEP_DB_PASSWORD", "pw-SECRET-7")],
+    );
+    d.assert_code(0);
+    let step = steps_of(d.point(DAY1))[1];
+    assert_eq!(step["detail"]["env.DB_PASSWORD"], "${STEP_DB_PASSWORD}");
+    assert_eq!(step["detail"]["env.DATA"], "{scratch}/db");
+    let scratch = d.evidence["scratch"]["path"].as_str().unwrap();
+    assert_eq!(
+        step["detail"]["stdout_tail"].as_str().unwrap().trim(),
+        format!("data in {scratch}/{DAY1}/db")
+    );
+    let all = std::fs::read_to_string(d.evidence_path.as_ref().unwrap()).unwrap();
+    assert!(
+        !all.contains("pw-SECRET-7"),
+        "the secret leaked into evidence"
+    );
+    assert!(!d.report_md().contains("pw-SECRET-7"));
+}

@@ -178,6 +178,8 @@ pub enum StepKind {
         command: Command,
         expect_exit: i32,
         expect_stdout: Option<String>,
+        /// `env:` variables set for the command, in runbook order.
+        env: Vec<EnvVar>,
     },
     Http {
         /// The URL with `${VAR}` resolved. May hold a secret: never log or record it.
@@ -258,6 +260,17 @@ impl Runbook {
         }
         out
     }
+}
+
+/// One `env:` entry of a `run` or `shell` step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvVar {
+    pub name: String,
+    /// With `${VAR}` resolved from lifeboat's environment. May hold a secret: never log or
+    /// record it. `{scratch}` and `{recovery_point}` are substituted when the step runs.
+    pub value: String,
+    /// The value as written (`${VAR}` unresolved): what evidence records.
+    pub template: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::{Outcome, StepResult};
-use lifeboat_core::runbook::{Command, Step, StepKind, Unattended};
+use lifeboat_core::runbook::{Command, EnvVar, Step, StepKind, Unattended};
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
@@ -130,12 +130,14 @@ pub async fn execute(step: &Step, env: &StepEnv<'_>) -> StepResult {
             command,
             expect_exit,
             expect_stdout,
+            env: vars,
         } => {
             let timeout = step.timeout.unwrap_or(DEFAULT_RUN_TIMEOUT);
             run(
                 command,
                 *expect_exit,
                 expect_stdout.as_deref(),
+                vars,
                 timeout,
                 env,
                 &mut detail,
@@ -313,6 +315,7 @@ async fn run(
     command: &Command,
     expect_exit: i32,
     expect_stdout: Option<&str>,
+    vars: &[EnvVar],
     timeout: Duration,
     env: &StepEnv<'_>,
     detail: &mut BTreeMap<String, String>,
@@ -338,6 +341,10 @@ async fn run(
         }
     };
     detail.insert("command".into(), shown);
+    // The templates only: a value may come from `${VAR}` and hold a secret.
+    for v in vars {
+        detail.insert(format!("env.{}", v.name), v.template.clone());
+    }
     detail.insert("timeout".into(), lifeboat_core::duration::format(timeout));
     if let Err(e) = std::fs::create_dir_all(env.scratch) {
         return (
@@ -351,6 +358,12 @@ async fn run(
     let mut cmd = tokio::process::Command::new(&program);
     cmd.args(&args)
         .current_dir(env.scratch)
+        .envs(vars.iter().map(|v| {
+            (
+                v.name.as_str(),
+                substitute(&v.value, &scratch, env.recovery_point, &plain),
+            )
+        }))
         .env("LIFEBOAT_SCRATCH", env.scratch)
         .env("LIFEBOAT_RECOVERY_POINT", env.recovery_point)
         .stdin(Stdio::null())

@@ -114,6 +114,7 @@ pub(super) struct RawStep {
     pub(super) expect_exit: Text,
     pub(super) expect_stdout: Text,
     pub(super) unattended: Text,
+    pub(super) env: Option<Spanned<OptionEntries>>,
 }
 
 #[derive(Debug, Deserialize)]

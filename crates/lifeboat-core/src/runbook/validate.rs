@@ -15,7 +15,7 @@ use super::raw::{
 };
 use super::wording::{backticked, did_you_mean, problem_at, problem_at_top, quote};
 use super::{
-    CatchUp, Command, DEFAULT_START_WINDOW, Keep, ManifestFormat, ManifestSpec, NotifySpec,
+    CatchUp, Command, DEFAULT_START_WINDOW, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec,
     Objectives, OptionType, PointTime, Position, Problem, RecoveryPointsSpec, Runbook, SampleSize,
     SampleSpec, ScheduleSpec, ScratchSpec, Select, SourceKind, SourceSpec, Step, StepKind,
     Unattended, options, time_format,
@@ -945,6 +945,14 @@ fn step(c: &mut Check<'_>, path: &str, raw: &Spanned<RawStep>) -> Option<Step> {
             None
         }
         [kind] => {
+            if let Some(v) = &s.env
+                && !matches!(*kind, "run" | "shell")
+            {
+                c.at(
+                    v,
+                    format!("{path}.env: only applies to `run` and `shell` steps, not `{kind}`"),
+                );
+            }
             for (key, value) in [
                 ("expect_exit", &s.expect_exit),
                 ("expect_stdout", &s.expect_stdout),
@@ -1041,11 +1049,14 @@ fn step_kind(c: &mut Check<'_>, path: &str, s: &RawStep) -> Option<StepKind> {
         for (j, arg) in argv.iter().enumerate() {
             ok &= placeholders(c, &format!("{path}.run[{j}]"), &arg.referenced, &arg.value);
         }
+        let env = step_env(c, path, s);
         let (expect_exit, expect_stdout) = run_expectations(c, path, s)?;
+        let env = env?;
         return ok.then(|| StepKind::Run {
             command: Command::Argv(argv.iter().map(|a| a.value.clone()).collect()),
             expect_exit,
             expect_stdout,
+            env,
         });
     }
     if let Some(shell) = &s.shell {
@@ -1057,11 +1068,14 @@ fn step_kind(c: &mut Check<'_>, path: &str, s: &RawStep) -> Option<StepKind> {
             return None;
         };
         let ok = placeholders(c, &format!("{path}.shell"), &shell.referenced, text);
+        let env = step_env(c, path, s);
         let (expect_exit, expect_stdout) = run_expectations(c, path, s)?;
+        let env = env?;
         return ok.then(|| StepKind::Run {
             command: Command::Shell(text.clone()),
             expect_exit,
             expect_stdout,
+            env,
         });
     }
     if let Some(http) = &s.http {
@@ -1111,6 +1125,66 @@ fn step_kind(c: &mut Check<'_>, path: &str, s: &RawStep) -> Option<StepKind> {
             .map(StepKind::Wait);
     }
     None
+}
+
+/// Set by lifeboat itself for every `run`/`shell` step; `env:` may not override them.
+const RESERVED_ENV: [&str; 2] = ["LIFEBOAT_SCRATCH", "LIFEBOAT_RECOVERY_POINT"];
+
+/// `env:` of a run or shell step: names a shell accepts, values text with `${VAR}` resolved
+/// (never echoed) and only known placeholders.
+fn step_env(c: &mut Check<'_>, path: &str, s: &RawStep) -> Option<Vec<EnvVar>> {
+    let Some(raw) = &s.env else {
+        return Some(Vec::new());
+    };
+    let mut vars = Vec::new();
+    let mut ok = true;
+    for (key, value) in &raw.value.0 {
+        let at = format!("{path}.env.{}", key.value);
+        let name_ok = key
+            .value
+            .starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
+            && key
+                .value
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        if !name_ok {
+            c.at(
+                key,
+                format!(
+                    "{path}.env: {} is not a variable name: expected letters, digits and _, not starting with a digit",
+                    quote(&key.value)
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        if RESERVED_ENV.contains(&key.value.as_str()) {
+            c.at(
+                key,
+                format!("{at}: set by lifeboat for every step; choose another name"),
+            );
+            ok = false;
+            continue;
+        }
+        let Some(text) = &value.value else {
+            c.at(value, format!("{at}: no value: expected text"));
+            ok = false;
+            continue;
+        };
+        if !placeholders(c, &at, &value.referenced, text) {
+            ok = false;
+            continue;
+        }
+        match resolve_env(c, &at, &value.referenced, text) {
+            Some(resolved) => vars.push(EnvVar {
+                name: key.value.clone(),
+                value: resolved,
+                template: text.clone(),
+            }),
+            None => ok = false,
+        }
+    }
+    ok.then_some(vars)
 }
 
 /// `expect_exit` and `expect_stdout` of a run or shell step.

@@ -32,7 +32,7 @@ use super::errors;
       - restore: {}
       - run: [pg_restore, --list, "{scratch}/db.dump"]
         expect_stdot: TABLE
-"#}, "rb.yaml:8:5: steps[1]: unknown key `expect_stdot`, expected one of `restore`, `run`, `shell`, `http`, `approve`, `wait`, `name`, `timeout`, `expect_exit`, `expect_stdout`, `unattended` (did you mean `expect_stdout`?)" ; "unknown key in a step")]
+"#}, "rb.yaml:8:5: steps[1]: unknown key `expect_stdot`, expected one of `restore`, `run`, `shell`, `http`, `approve`, `wait`, `name`, `timeout`, `expect_exit`, `expect_stdout`, `unattended`, `env` (did you mean `expect_stdout`?)" ; "unknown key in a step")]
 #[test_case(indoc! {r#"
     version: 1
     name: demo
@@ -634,6 +634,28 @@ rb.yaml:7:20: steps[1].run[2]: `{scratch}/..` leads out of the scratch area: a s
 rb.yaml:7:36: steps[1].run[3]: `{scratch}/..` leads out of the scratch area: a step may only name paths inside it through lifeboat's placeholders
 rb.yaml:7:74: steps[1].run[5]: `{recovery_point}/..` leads out of the scratch area: a step may only name paths inside it through lifeboat's placeholders
 rb.yaml:8:12: steps[2].shell: `{scratch}/..` leads out of the scratch area: a step may only name paths inside it through lifeboat's placeholders" ; "placeholders that climb out of scratch")]
+#[test_case(indoc! {r#"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    steps:
+      - restore: {}
+        env: {A: b}
+      - run: [psql]
+        env:
+          1X: a
+          LIFEBOAT_SCRATCH: /tmp
+          PGPASSWORD: "${DB_PASSWORD}"
+          DATA: "{scrach}/db"
+          EMPTY:
+"#}, "\
+rb.yaml:7:10: steps[0].env: only applies to `run` and `shell` steps, not `restore`
+rb.yaml:10:7: steps[1].env: \"1X\" is not a variable name: expected letters, digits and _, not starting with a digit
+rb.yaml:11:7: steps[1].env.LIFEBOAT_SCRATCH: set by lifeboat for every step; choose another name
+rb.yaml:12:19: steps[1].env.PGPASSWORD: environment variable DB_PASSWORD is not set
+rb.yaml:13:13: steps[1].env.DATA: unknown placeholder {scrach}: expected {scratch} or {recovery_point} (did you mean `scratch`?)
+rb.yaml:14:12: steps[1].env.EMPTY: no value: expected text" ; "bad env of a run step")]
 // Notify -----------------------------------------------------------------------------------
 #[test_case(indoc! {r#"
     version: 1

@@ -6,9 +6,9 @@ use std::time::Duration;
 use indoc::indoc;
 use lifeboat_core::evidence::Outcome;
 use lifeboat_core::runbook::{
-    CatchUp, Command, Keep, ManifestFormat, ManifestSpec, NotifySpec, Objectives, PointTime,
-    Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec, ScratchSpec,
-    Select, SourceKind, SourceSpec, Step, StepKind,
+    CatchUp, Command, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec, Objectives,
+    PointTime, Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec,
+    ScratchSpec, Select, SourceKind, SourceSpec, Step, StepKind,
 };
 
 use super::parse;
@@ -116,6 +116,7 @@ fn interface_example() {
                     ]),
                     expect_exit: 0,
                     expect_stdout: Some("ok".into()),
+                    env: vec![],
                 },
             },
             Step {
@@ -160,6 +161,7 @@ fn interface_example() {
                 ]),
                 expect_exit: 0,
                 expect_stdout: None,
+                env: vec![],
             },
         }],
         notify: vec![NotifySpec {
@@ -332,6 +334,7 @@ fn other_spellings_and_defaults() {
                     ),
                     expect_exit: 3,
                     expect_stdout: None,
+                    env: vec![],
                 },
             },
             Step {
@@ -500,4 +503,39 @@ fn catch_up_none_written_out_is_the_default() {
     let s = r.schedule.unwrap();
     assert_eq!(s.catch_up, CatchUp::None);
     assert_eq!(s.start_window, lifeboat_core::runbook::DEFAULT_START_WINDOW);
+}
+
+#[test]
+fn run_step_env_keeps_the_template_beside_the_resolved_value() {
+    let r = parse(indoc! {r#"
+        version: 1
+        name: env
+        source:
+          url: file:///srv/backups/env
+        steps:
+          - restore: {}
+          - shell: "psql -c 'select 1'"
+            env:
+              PGPASSWORD: "${WEBHOOK_URL}"
+              PGDATA: "{scratch}/pg"
+    "#})
+    .unwrap();
+    let StepKind::Run { env, .. } = &r.steps[1].kind else {
+        panic!("{:?}", r.steps[1]);
+    };
+    assert_eq!(
+        env,
+        &[
+            EnvVar {
+                name: "PGPASSWORD".into(),
+                value: "https://hooks.example.com/SECRET-TOKEN".into(),
+                template: "${WEBHOOK_URL}".into(),
+            },
+            EnvVar {
+                name: "PGDATA".into(),
+                value: "{scratch}/pg".into(),
+                template: "{scratch}/pg".into(),
+            },
+        ]
+    );
 }
