@@ -210,6 +210,100 @@ pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Where a placeholder sits in a `sh` command line, which decides how its value is quoted.
+#[derive(Clone, Copy, PartialEq)]
+enum Quoting {
+    /// Unquoted (also inside `$(...)`): the value goes in single-quoted, as one word.
+    Bare,
+    /// Inside `'...'`: `'` is written as `'\''`.
+    Single,
+    /// Inside `"..."`: `\`, `"`, `$` and `` ` `` are backslash-escaped.
+    Double,
+}
+
+/// Like [`substitute`] for a `shell:` line: each value is quoted for the place it appears in
+/// (bare, inside '...' or inside "..."), so `"{scratch}/app.db"` and `'{scratch}'` work as a
+/// person reads them, and no value (a path or point id holding spaces, quotes, `;` or `$`)
+/// can end a quote or add a command.
+pub fn substitute_shell(text: &str, scratch: &str, point: &str) -> String {
+    // A stack of contexts; a `$(` opens a bare one that its `)` closes (counting parentheses).
+    let mut stack: Vec<(Quoting, usize)> = vec![(Quoting::Bare, 0)];
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i < text.len() {
+        let rest = &text[i..];
+        let (state, depth) = *stack.last().unwrap_or(&(Quoting::Bare, 0));
+        let placeholder = [("{scratch}", scratch), ("{recovery_point}", point)]
+            .into_iter()
+            .find(|(p, _)| rest.starts_with(p))
+            .filter(|_| !out.ends_with('$'));
+        if let Some((p, value)) = placeholder {
+            match state {
+                Quoting::Bare => out.push_str(&shell_quote(value)),
+                Quoting::Single => out.push_str(&value.replace('\'', r"'\''")),
+                Quoting::Double => {
+                    for ch in value.chars() {
+                        if matches!(ch, '\\' | '"' | '$' | '`') {
+                            out.push('\\');
+                        }
+                        out.push(ch);
+                    }
+                }
+            }
+            i += p.len();
+            continue;
+        }
+        let ch = rest.chars().next().unwrap_or_default();
+        match (state, ch) {
+            (Quoting::Single, '\'') => {
+                stack.pop();
+            }
+            (Quoting::Single, _) => {}
+            (_, '\\') => {
+                // The escaped character is copied as is, whatever it is.
+                out.push(ch);
+                i += 1;
+                if let Some(next) = text[i..].chars().next() {
+                    out.push(next);
+                    i += next.len_utf8();
+                }
+                continue;
+            }
+            (Quoting::Double, '"') => {
+                stack.pop();
+            }
+            (_, '$') if bytes.get(i + 1) == Some(&b'(') => {
+                out.push_str("$(");
+                i += 2;
+                stack.push((Quoting::Bare, 0));
+                continue;
+            }
+            (Quoting::Double, _) => {}
+            (Quoting::Bare, '\'') => stack.push((Quoting::Single, 0)),
+            (Quoting::Bare, '"') => stack.push((Quoting::Double, 0)),
+            (Quoting::Bare, '(') => {
+                if let Some(top) = stack.last_mut() {
+                    top.1 += 1;
+                }
+            }
+            (Quoting::Bare, ')') => {
+                if depth > 0 {
+                    if let Some(top) = stack.last_mut() {
+                        top.1 -= 1;
+                    }
+                } else if stack.len() > 1 {
+                    stack.pop();
+                }
+            }
+            (Quoting::Bare, _) => {}
+        }
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
 /// Replaces `{scratch}` and `{recovery_point}` (not `${...}`, the shell's own syntax), each
 /// value passed through `quote`. Validation already refused any other `{word}`.
 pub fn substitute(
@@ -332,7 +426,7 @@ async fn run(
         }
         Command::Shell(text) => {
             // Quoted, so a path or point id holding spaces or `;` stays one word.
-            let line = substitute(text, &scratch, env.recovery_point, &|v| shell_quote(v));
+            let line = substitute_shell(text, &scratch, env.recovery_point);
             (
                 "sh".to_owned(),
                 vec!["-c".to_owned(), line.clone()],
@@ -721,6 +815,59 @@ mod tests {
         big.push(b"END");
         assert_eq!(big.tail.len(), OUTPUT_TAIL_BYTES);
         assert!(big.tail_text().starts_with('…') && big.tail_text().ends_with("END"));
+    }
+
+    #[test]
+    fn shell_substitution_quotes_for_the_place_it_is_in() {
+        let (s, p) = ("/tmp/a b", "x'y\"$z`;");
+        assert_eq!(substitute_shell("ls {scratch}", s, p), "ls '/tmp/a b'");
+        assert_eq!(
+            substitute_shell("ls \"{scratch}/f\"", s, p),
+            "ls \"/tmp/a b/f\""
+        );
+        assert_eq!(
+            substitute_shell("ls '{scratch}/f'", s, p),
+            "ls '/tmp/a b/f'"
+        );
+        assert_eq!(
+            substitute_shell(
+                "echo \"{recovery_point}\" '{recovery_point}' {recovery_point}",
+                s,
+                p
+            ),
+            r#"echo "x'y\"\$z\`;" 'x'\''y"$z`;' 'x'\''y"$z`;'"#
+        );
+        assert_eq!(
+            substitute_shell("test \"$(cat {scratch}/n)\" = \"{scratch}\"", s, p),
+            "test \"$(cat '/tmp/a b'/n)\" = \"/tmp/a b\""
+        );
+        assert_eq!(
+            substitute_shell("echo ${scratch} \\{scratch}", s, p),
+            "echo ${scratch} \\{scratch}"
+        );
+    }
+
+    /// The quoting holds when a real `sh` reads it: every value comes back byte for byte.
+    #[cfg(unix)]
+    #[test]
+    fn sh_reads_back_every_value_exactly() {
+        let (s, p) = ("/tmp/a b'c\"d", "p$(id)`x`;'\"\\");
+        for line in [
+            "printf '%s|%s' {scratch} {recovery_point}",
+            "printf '%s|%s' \"{scratch}\" \"{recovery_point}\"",
+            "printf '%s|%s' '{scratch}' '{recovery_point}'",
+            "printf '%s|%s' \"$(printf %s {scratch})\" \"$(printf %s \"{recovery_point}\")\"",
+        ] {
+            let out = std::process::Command::new("sh")
+                .args(["-c", &substitute_shell(line, s, p)])
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                format!("{s}|{p}"),
+                "{line}"
+            );
+        }
     }
 
     #[test]
