@@ -201,7 +201,7 @@ fn the_default_store_is_under_xdg_data_home() {
 }
 
 /// Polls `history --json` until `done` scheduled runs are recorded.
-fn wait_for_runs(fx: &Fixture, done: usize, stderr: &std::path::Path) -> Vec<Value> {
+pub(crate) fn wait_for_runs(fx: &Fixture, done: usize, stderr: &std::path::Path) -> Vec<Value> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let all = history_json(fx, &[]);

@@ -13,6 +13,7 @@ mod examples;
 mod history;
 mod interrupt;
 mod ledger;
+mod logs;
 mod manifest_cmd;
 mod objectives;
 mod pass;

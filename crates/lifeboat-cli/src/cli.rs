@@ -25,8 +25,21 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// Log lines on stderr: `text` for people, or `json`, one object per line
+    /// (`timestamp`, `level`, `message`, fields such as `runbook`) for log pipelines. With
+    /// `json`, `drill` and `schedule` send their messages to stderr as JSON events too.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

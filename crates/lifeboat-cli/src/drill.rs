@@ -9,13 +9,14 @@ use lifeboat_runner::{CancellationToken, DrillRequest, NoProgress, Progress};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DrillArgs;
+use crate::logs::diag;
 use crate::{evidence_cmd, exit_codes, history, load, operator, progress};
 
 pub fn drill(args: DrillArgs) -> u8 {
     let loaded = match load::load(&args.runbook) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("{e}");
+            diag!(ERROR, "{e}");
             return exit_codes::INVALID_INPUT;
         }
     };
@@ -23,7 +24,8 @@ pub fn drill(args: DrillArgs) -> u8 {
         // Nobody will answer: refuse before anything runs rather than guess a verdict.
         let needs = lifeboat_runner::approvals_needing_operator(&loaded.runbook);
         for (key, line, column) in &needs {
-            eprintln!(
+            diag!(
+                ERROR,
                 "{}:{line}:{column}: {key}: needs an operator: run with --interactive --operator NAME, \
                  or add `unattended: pass` or `unattended: fail` to the step; nothing was run",
                 loaded.path
@@ -42,7 +44,7 @@ pub fn drill(args: DrillArgs) -> u8 {
     {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("{e}");
+            diag!(ERROR, "{e}");
             return exit_codes::INVALID_INPUT;
         }
     };
@@ -51,7 +53,7 @@ pub fn drill(args: DrillArgs) -> u8 {
         match evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env) {
             Ok(k) => k,
             Err(e) => {
-                eprintln!("lifeboat: {e}");
+                diag!(ERROR, "lifeboat: {e}");
                 return exit_codes::INVALID_INPUT;
             }
         };
@@ -88,7 +90,7 @@ pub fn drill(args: DrillArgs) -> u8 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("lifeboat: cannot start the async runtime: {e}");
+            diag!(ERROR, "lifeboat: cannot start the async runtime: {e}");
             return exit_codes::COULD_NOT_COMPLETE;
         }
     };
@@ -116,14 +118,14 @@ pub fn drill(args: DrillArgs) -> u8 {
     ) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("lifeboat: {e}");
+            diag!(ERROR, "lifeboat: {e}");
             return exit_codes::COULD_NOT_COMPLETE;
         }
     };
     if let Some(store) = &store
         && let Err(e) = history::record_drill(store, &evidence, &path)
     {
-        eprintln!("{e}");
+        diag!(ERROR, "{e}");
         outln!("{}", path.display());
         return exit_codes::COULD_NOT_COMPLETE;
     }
@@ -133,7 +135,7 @@ pub fn drill(args: DrillArgs) -> u8 {
     if evidence.outcome == Outcome::Error
         && let Some(r) = &evidence.reason
     {
-        eprintln!("lifeboat: the drill could not complete: {r}");
+        diag!(ERROR, "lifeboat: the drill could not complete: {r}");
     }
     outln!("{}", path.display());
     match evidence.outcome {
@@ -157,14 +159,18 @@ async fn interrupt_on_signal(
             _ = term.recv() => {}
         }
         if n == 0 {
-            eprintln!(
+            diag!(
+                WARN,
                 "lifeboat: interrupted; stopping the drill and writing its evidence (signal \
                  again to exit at once)"
             );
             cancel.cancel();
         }
     }
-    eprintln!("lifeboat: interrupted twice; exiting without evidence");
+    diag!(
+        WARN,
+        "lifeboat: interrupted twice; exiting without evidence"
+    );
     std::process::exit(exit_codes::COULD_NOT_COMPLETE.into());
 }
 

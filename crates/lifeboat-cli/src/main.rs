@@ -23,6 +23,7 @@ mod exit_codes;
 mod history;
 mod keygen;
 mod load;
+mod logs;
 mod manifest;
 mod operator;
 mod progress;
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Schedule(_) => args.verbose.max(1),
         _ => args.verbose,
     };
-    init_logging(verbose);
+    logs::init(verbose, args.log_format);
     let code = match args.command {
         cli::Command::Validate(a) => load::validate(a),
         cli::Command::Drill(a) => drill::drill(a),
@@ -62,19 +63,4 @@ fn write_stdout(args: std::fmt::Arguments<'_>) {
     {
         eprintln!("lifeboat: cannot write to standard output: {e}");
     }
-}
-
-fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter =
-        EnvFilter::try_from_env("LIFEBOAT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

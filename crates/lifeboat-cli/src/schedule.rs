@@ -19,20 +19,21 @@ use tokio::sync::mpsc;
 
 use crate::cli::ScheduleArgs;
 use crate::load::Loaded;
+use crate::logs::diag;
 use crate::{evidence_cmd, exit_codes, history, load, runbooks};
 
 pub fn schedule(args: ScheduleArgs) -> u8 {
     let state = match history::state_path(&args.state) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("{e}");
+            diag!(ERROR, "{e}");
             return exit_codes::INVALID_INPUT;
         }
     };
     let store = match Store::open(&state) {
         Ok(s) => Arc::new(s),
         Err(e) => {
-            eprintln!("lifeboat: {e}");
+            diag!(ERROR, "lifeboat: {e}");
             return exit_codes::INVALID_INPUT;
         }
     };
@@ -40,12 +41,15 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     let entries = match book.reload() {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("{e}");
+            diag!(ERROR, "{e}");
             return exit_codes::INVALID_INPUT;
         }
     };
     if entries.is_empty() {
-        eprintln!("lifeboat: none of the runbooks given can be scheduled; nothing to do");
+        diag!(
+            ERROR,
+            "lifeboat: none of the runbooks given can be scheduled; nothing to do"
+        );
         return exit_codes::INVALID_INPUT;
     }
     // Bound before anything starts, so a taken port is invalid input with nothing run.
@@ -56,7 +60,7 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("lifeboat: --metrics-addr: cannot listen: {e}");
+            diag!(ERROR, "lifeboat: --metrics-addr: cannot listen: {e}");
             return exit_codes::INVALID_INPUT;
         }
     };
@@ -65,7 +69,7 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
         match evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env) {
             Ok(k) => k.map(Arc::new),
             Err(e) => {
-                eprintln!("lifeboat: {e}");
+                diag!(ERROR, "lifeboat: {e}");
                 return exit_codes::INVALID_INPUT;
             }
         };
@@ -76,7 +80,7 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("lifeboat: cannot start the async runtime: {e}");
+            diag!(ERROR, "lifeboat: cannot start the async runtime: {e}");
             return exit_codes::COULD_NOT_COMPLETE;
         }
     };
@@ -122,14 +126,16 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     match result {
         Ok(summary) if summary.left_running > 0 || summary.interrupted > 0 => {
             if summary.interrupted > 0 {
-                eprintln!(
+                diag!(
+                    WARN,
                     "lifeboat: stopped after interrupting {} drill(s) at the end of the grace \
                      period; their evidence says `interrupted`",
                     summary.interrupted
                 );
             }
             if summary.left_running > 0 {
-                eprintln!(
+                diag!(
+                    WARN,
                     "lifeboat: stopped with {} drill(s) still running; their slots are marked \
                      abandoned",
                     summary.left_running
@@ -146,7 +152,7 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
             exit_codes::OK
         }
         Err(e) => {
-            eprintln!("{e}");
+            diag!(ERROR, "{e}");
             exit_codes::COULD_NOT_COMPLETE
         }
     }
@@ -178,9 +184,10 @@ impl Book {
                     valid.insert(file, Arc::new(l));
                 }
                 Err(e) => {
-                    eprintln!("{e}");
+                    diag!(ERROR, "{e}");
                     if let Some(old) = self.valid.get(&file) {
-                        eprintln!(
+                        diag!(
+                            WARN,
                             "{}: keeping the last valid version of this runbook",
                             file.display()
                         );
@@ -221,7 +228,8 @@ impl Book {
             // A scheduled drill has nobody to answer an `approve` question.
             let needs = lifeboat_runner::approvals_needing_operator(rb);
             for (key, line, column) in &needs {
-                eprintln!(
+                diag!(
+                    WARN,
                     "{}:{line}:{column}: {key}: a scheduled drill has no operator to answer: add \
                      `unattended: pass` or `unattended: fail` to the step; not scheduled",
                     loaded.path
@@ -231,16 +239,18 @@ impl Book {
                 continue;
             }
             if !names.insert(rb.name.clone()) {
-                eprintln!(
+                diag!(
+                    WARN,
                     "{}: another runbook file is already named {:?}; only the first is scheduled",
-                    loaded.path, rb.name
+                    loaded.path,
+                    rb.name
                 );
                 continue;
             }
             let schedule = match Schedule::new(spec) {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("{}: {e}", loaded.path);
+                    diag!(ERROR, "{}: {e}", loaded.path);
                     continue;
                 }
             };
@@ -309,8 +319,11 @@ impl Signals {
                             Some(Control::Reload(entries))
                         }
                         Err(e) => {
-                            eprintln!("{e}");
-                            eprintln!("lifeboat: reload failed; the runbooks stay as they were");
+                            diag!(ERROR, "{e}");
+                            diag!(
+                                ERROR,
+                                "lifeboat: reload failed; the runbooks stay as they were"
+                            );
                             continue;
                         }
                     }
