@@ -73,6 +73,12 @@ fn schedule_logs_one_json_object_per_line_with_fields() {
     assert_eq!(finished["runbook"], "drill-test");
     assert_eq!(finished["outcome"], "passed");
     assert!(finished["slot"].is_string(), "{finished}");
+    assert!(
+        finished["evidence"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("evidence.json")),
+        "{finished}"
+    );
     let bad = events
         .iter()
         .find(|e| {

@@ -396,7 +396,7 @@ fn finish(store: &Store, f: Finished, now: Timestamp) -> Result<(), StoreError> 
     match f.result {
         Ok(mut run) => {
             run.slot = Some(f.slot);
-            tracing::info!(runbook = %f.runbook, slot = %f.slot, outcome = %run.outcome, evidence = ?run.evidence, "drill finished");
+            tracing::info!(runbook = %f.runbook, slot = %f.slot, outcome = %run.outcome, evidence = run.evidence.as_deref(), "drill finished");
             store.record_run(&run)
         }
         Err(Finish::NoCapacity) => {
