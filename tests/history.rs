@@ -150,6 +150,34 @@ fn status_shows_the_last_outcome_and_the_next_slot() {
 }
 
 #[test]
+fn status_after_a_failure_says_when_the_runbook_last_passed() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let passed = fx.drill(&fx.runbook(), &["--state", "state.db"]);
+    passed.assert_code(0);
+    // Now the RPO objective cannot be met: the next drill fails.
+    let strict = Runbook {
+        rpo: Some("1h".into()),
+        ..fx.runbook()
+    };
+    fx.drill(&strict, &["--state", "state.db"]).assert_code(1);
+
+    let out = fx.run(&["status", "--state", "state.db", "--json"]);
+    let list = json_of(&out);
+    assert_eq!(list[0]["last_outcome"], "failed", "{list:#}");
+    let passed_at = passed.evidence["started_at"].as_str().unwrap();
+    assert_eq!(list[0]["last_passed_at"], passed_at);
+
+    let out = fx.run(&["status", "--state", "state.db"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("drill-test  last failed at")
+            && text.contains(&format!("(last passed at {passed_at})")),
+        "{text}"
+    );
+}
+
+#[test]
 fn an_unusable_state_file_stops_the_drill_before_it_runs() {
     let fx = Fixture::new();
     fx.standard_point(DAY1, Format::Sha256sum);

@@ -266,7 +266,15 @@ pub fn status(args: StatusArgs) -> u8 {
     } else {
         for (name, st) in &by_name {
             let last = st.last.as_ref().map_or("never run".to_owned(), |r| {
-                format!("last {} at {}", r.outcome, r.started_at)
+                let mut s = format!("last {} at {}", r.outcome, r.started_at);
+                // When the last run did not pass, how long the runbook has gone without one.
+                if r.outcome != lifeboat_core::evidence::Outcome::Passed {
+                    match st.last_passed {
+                        Some(t) => s.push_str(&format!(" (last passed at {t})")),
+                        None => s.push_str(" (never passed)"),
+                    }
+                }
+                s
             });
             let next = match (&st.schedule, st.next) {
                 (Some(sched), Some(n)) => format!("next {n}  [{sched}]"),
