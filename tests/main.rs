@@ -23,5 +23,6 @@ mod report;
 mod sampling;
 mod scratch;
 mod steps;
+mod systemd;
 mod validate;
 mod verify_only;
