@@ -27,7 +27,8 @@ pub struct Cli {
 
     /// Log lines on stderr: `text` for people, or `json`, one object per line
     /// (`timestamp`, `level`, `message`, fields such as `runbook`) for log pipelines. With
-    /// `json`, `drill` and `schedule` send their messages to stderr as JSON events too.
+    /// `json`, `drill` and `schedule` send their messages to stderr as JSON events too, and
+    /// `drill` shows no progress bar; only the questions of `--interactive` stay plain text.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 

@@ -10,7 +10,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DrillArgs;
 use crate::logs::diag;
-use crate::{evidence_cmd, exit_codes, history, load, operator, progress};
+use crate::{evidence_cmd, exit_codes, history, load, logs, operator, progress};
 
 pub fn drill(args: DrillArgs) -> u8 {
     let loaded = match load::load(&args.runbook) {
@@ -59,7 +59,7 @@ pub fn drill(args: DrillArgs) -> u8 {
         };
     // A progress bar would draw over the operator's questions.
     let progress: Arc<dyn Progress> =
-        if !args.quiet && !args.interactive && std::io::stderr().is_terminal() {
+        if !args.quiet && !args.interactive && !logs::json() && std::io::stderr().is_terminal() {
             Arc::new(progress::Bar::new())
         } else {
             Arc::new(NoProgress)

@@ -44,10 +44,15 @@ pub fn init(verbose: u8, format: LogFormat) {
     }
 }
 
+/// `--log-format json` is in effect: stderr is for JSON lines only.
+pub fn json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
 /// Writes one message for the person running lifeboat: as it is (`eprintln!`) with text
 /// logs, as an event at `level` with JSON logs. Use [`diag!`].
 pub fn emit(level: Level, message: std::fmt::Arguments<'_>) {
-    if !JSON.load(Ordering::Relaxed) {
+    if !json() {
         eprintln!("{message}");
     } else if level == Level::ERROR {
         tracing::error!("{message}");
