@@ -228,6 +228,32 @@ fn the_default_store_is_under_xdg_data_home() {
     assert_eq!(json_of(&out).as_array().unwrap().len(), 1);
 }
 
+/// Starts `lifeboat schedule --state state.db --evidence-dir evidence --scratch-dir SCRATCH
+/// ARGS...` in the fixture folder, stderr into `daemon.stderr`; returns it and that file.
+pub(crate) fn start_schedule(
+    fx: &Fixture,
+    args: &[&std::ffi::OsStr],
+) -> (Daemon, std::path::PathBuf) {
+    let stderr_path = fx.root().join("daemon.stderr");
+    let child = crate::util::lifeboat()
+        .current_dir(fx.root())
+        .args([
+            "schedule",
+            "--state",
+            "state.db",
+            "--evidence-dir",
+            "evidence",
+        ])
+        .arg("--scratch-dir")
+        .arg(fx.scratch_dir())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    (Daemon(child), stderr_path)
+}
+
 /// Polls `history --json` until `done` scheduled runs are recorded.
 pub(crate) fn wait_for_runs(fx: &Fixture, done: usize, stderr: &std::path::Path) -> Vec<Value> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -256,24 +282,7 @@ fn the_daemon_drills_a_seconds_schedule_reloads_and_stops_on_sigterm() {
         ..fx.runbook()
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
-    let stderr_path = fx.root().join("daemon.stderr");
-    let child = crate::util::lifeboat()
-        .current_dir(fx.root())
-        .args([
-            "schedule",
-            "--state",
-            "state.db",
-            "--evidence-dir",
-            "evidence",
-        ])
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
-        .arg(&path)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut daemon = Daemon(child);
+    let (mut daemon, stderr_path) = start_schedule(&fx, &[path.as_os_str()]);
     wait_for_runs(&fx, 3, &stderr_path);
 
     // An invalid edit, then SIGHUP: reported, and the last valid version keeps running.
@@ -371,24 +380,8 @@ fn daemon_with_a_long_drill(fx: &Fixture, wait: &str, grace: &str) -> (Daemon, s
         ..fx.runbook()
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
-    let stderr_path = fx.root().join("daemon.stderr");
-    let child = crate::util::lifeboat()
-        .current_dir(fx.root())
-        .args([
-            "schedule",
-            "--state",
-            "state.db",
-            "--evidence-dir",
-            "evidence",
-        ])
-        .args(["--grace", grace, "--scratch-dir"])
-        .arg(fx.scratch_dir())
-        .arg(&path)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let daemon = Daemon(child);
+    let (daemon, stderr_path) =
+        start_schedule(fx, &["--grace".as_ref(), grace.as_ref(), path.as_os_str()]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !history_json(fx, &[])
         .iter()
@@ -492,24 +485,7 @@ fn the_daemon_rereads_a_runbook_file_that_changed_without_sighup() {
         ..fx.runbook()
     };
     let path = fx.write("runbook.yaml", &yearly.yaml());
-    let stderr_path = fx.root().join("daemon.stderr");
-    let child = crate::util::lifeboat()
-        .current_dir(fx.root())
-        .args([
-            "schedule",
-            "--state",
-            "state.db",
-            "--evidence-dir",
-            "evidence",
-        ])
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
-        .arg(&path)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let _daemon = Daemon(child);
+    let (_daemon, stderr_path) = start_schedule(&fx, &[path.as_os_str()]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !std::fs::read_to_string(&stderr_path)
         .unwrap_or_default()
@@ -552,24 +528,14 @@ fn the_daemon_serves_prometheus_metrics() {
         ..fx.runbook()
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
-    let stderr_path = fx.root().join("daemon.stderr");
-    let child = crate::util::lifeboat()
-        .current_dir(fx.root())
-        .args([
-            "schedule",
-            "--state",
-            "state.db",
-            "--evidence-dir",
-            "evidence",
-        ])
-        .args(["--metrics-addr", "127.0.0.1:0", "--scratch-dir"])
-        .arg(fx.scratch_dir())
-        .arg(&path)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut daemon = Daemon(child);
+    let (mut daemon, stderr_path) = start_schedule(
+        &fx,
+        &[
+            "--metrics-addr".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            path.as_os_str(),
+        ],
+    );
     wait_for_runs(&fx, 2, &stderr_path);
     let stderr = std::fs::read_to_string(&stderr_path).unwrap();
     let addr = stderr

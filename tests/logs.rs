@@ -4,8 +4,8 @@
 use lifeboat_testkit::Format;
 use serde_json::Value;
 
-use crate::history::wait_for_runs;
-use crate::util::{DAY1, Daemon, Fixture, Runbook, signal, wait_exit};
+use crate::history::{start_schedule, wait_for_runs};
+use crate::util::{DAY1, Fixture, Runbook, signal, wait_exit};
 
 /// Parses every non-empty line of `stderr` as a JSON object with the keys log pipelines
 /// index; panics naming the first line that is not.
@@ -40,24 +40,14 @@ fn schedule_logs_one_json_object_per_line_with_fields() {
         "runbooks/bad.yaml",
         &format!("{}manfest: oops\n", rb.yaml()),
     );
-    let stderr_path = fx.root().join("daemon.stderr");
-    let child = crate::util::lifeboat()
-        .current_dir(fx.root())
-        .args([
-            "schedule",
-            "runbooks",
-            "--state",
-            "state.db",
-            "--log-format",
-            "json",
-        ])
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut daemon = Daemon(child);
+    let (mut daemon, stderr_path) = start_schedule(
+        &fx,
+        &[
+            "runbooks".as_ref(),
+            "--log-format".as_ref(),
+            "json".as_ref(),
+        ],
+    );
     wait_for_runs(&fx, 1, &stderr_path);
     signal(&daemon.0, "-TERM");
     let (code, _) = wait_exit(&mut daemon, std::time::Duration::from_secs(60));
