@@ -797,3 +797,59 @@ fn run_step_env_reaches_the_command_and_only_its_template_is_recorded() {
     );
     assert!(!d.report_md().contains("pw-SECRET-7"));
 }
+
+#[test]
+fn an_unanswered_approve_times_out_and_the_drill_still_ends() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = crate::util::Runbook {
+        extra: format!("{APPROVE_STEPS}    timeout: 1s\n"),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let mut child = lifeboat()
+        .current_dir(fx.root())
+        .arg("drill")
+        .arg(&path)
+        .args([
+            "--now",
+            T0,
+            "--interactive",
+            "--operator",
+            "dave",
+            "--evidence-dir",
+        ])
+        .arg(fx.evidence_dir())
+        .arg("--scratch-dir")
+        .arg(fx.scratch_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Go on with both steps, then never answer the question: stdin stays open.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"y\ny\n").unwrap();
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let d = Drill::new(out, &fx.evidence_dir());
+    d.assert_code(1);
+    let approve = steps_of(d.point(DAY1))[1];
+    assert_eq!(
+        Drill::reason(approve),
+        "timed out after 1s",
+        "{}",
+        d.context()
+    );
+
+    // `lifeboat validate` accepts the runbook, noting it needs an operator.
+    let out = fx.run(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("runbook.yaml:20:14: note: steps[1].approve has no `unattended` setting"),
+        "{stderr}"
+    );
+}

@@ -661,6 +661,14 @@ impl Drill<'_> {
                     a,
                 );
             }
+            tracing::info!(
+                point = %candidate.id,
+                step = %key,
+                kind = %step_result.kind,
+                outcome = %step_result.outcome,
+                reason = step_result.reason.as_deref().unwrap_or(""),
+                "step finished"
+            );
             // The point in progress is not listed when the drill is interrupted.
             if self.req.cancel.is_cancelled() {
                 return Err(INTERRUPTED.to_string());
