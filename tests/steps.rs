@@ -853,3 +853,64 @@ fn an_unanswered_approve_times_out_and_the_drill_still_ends() {
         "{stderr}"
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_signal_exits_at_once_and_takes_a_running_finally_step_with_it() {
+    use crate::util::{Daemon, signal, wait_exit};
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let started = fx.root().join("started");
+    let pid_file = fx.root().join("bg.pid");
+    let rb = crate::util::Runbook {
+        extra: format!(
+            r#"steps:
+  - restore: {{}}
+  - shell: "touch {started}; sleep 300"
+finally:
+  - shell: "sleep 300 & echo $! > {pid}; sleep 300"
+"#,
+            started = started.display(),
+            pid = pid_file.display()
+        ),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let child = lifeboat()
+        .current_dir(fx.root())
+        .arg("drill")
+        .arg(&path)
+        .args(["--now", T0, "--evidence-dir"])
+        .arg(fx.evidence_dir())
+        .arg("--scratch-dir")
+        .arg(fx.scratch_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut drill = Daemon(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "the step never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(&drill.0, "-INT");
+    // The interruption ends the step; finally starts and hangs.
+    let pid = wait_for_file(&pid_file, "the finally step's pid file");
+    signal(&drill.0, "-INT");
+    let (code, _) = wait_exit(&mut drill, Duration::from_secs(30));
+    assert_eq!(code, 3);
+    let proc = format!("/proc/{}/stat", pid.trim());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let stat = std::fs::read_to_string(&proc).unwrap_or_default();
+        if stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the finally step's background process outlived lifeboat: {stat}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -171,6 +171,8 @@ async fn interrupt_on_signal(
         WARN,
         "lifeboat: interrupted twice; exiting without evidence"
     );
+    // Exiting skips every destructor: a running step's process group must go explicitly.
+    lifeboat_runner::steps::kill_running_steps();
     std::process::exit(exit_codes::COULD_NOT_COMPLETE.into());
 }
 

@@ -123,6 +123,8 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     // Drills left behind after the grace period run on blocking threads the runtime would
     // otherwise wait for when dropped.
     runtime.shutdown_background();
+    // Abandoned drills do not unwind: their running steps' process groups would outlive us.
+    lifeboat_runner::steps::kill_running_steps();
     match result {
         Ok(summary) if summary.left_running > 0 || summary.interrupted > 0 => {
             if summary.interrupted > 0 {

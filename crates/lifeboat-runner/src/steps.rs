@@ -476,7 +476,8 @@ async fn run(
             );
         }
     };
-    let pid = child.id();
+    // Killed when the step ends, however it ends (also if this future is dropped).
+    let group = child.id().map(Group::new);
     let mut out = Capture::new(expect_stdout);
     let mut err = Capture::new(None);
     let stdout = child.stdout.take();
@@ -509,7 +510,9 @@ async fn run(
             }
         };
         // Whatever the command left running in its group goes with it, on success as on timeout.
-        kill_group(pid, &mut child).await;
+        drop(group);
+        let _ = child.start_kill();
+        let _ = child.wait().await;
         if !read_done {
             let _ = tokio::time::timeout(DRAIN_AFTER_EXIT, &mut reading).await;
         }
@@ -582,26 +585,60 @@ async fn run(
     (Outcome::Passed, None)
 }
 
-/// SIGKILL to the step's whole process group, then reaps the command itself.
+/// Process groups of `run` steps running now, so a process that exits without unwinding (a
+/// second signal) can still take them with it: see [`kill_running_steps`].
+static RUNNING_GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn running_groups() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    RUNNING_GROUPS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Kills (SIGKILL) the process group of every `run` step still running. For a process about
+/// to exit without finishing its drills (`std::process::exit`, or leaving drills behind):
+/// each step's group was made for it and would otherwise outlive lifeboat.
+pub fn kill_running_steps() {
+    for pid in running_groups().drain(..) {
+        kill_pg(pid);
+    }
+}
+
 #[cfg(unix)]
-async fn kill_group(pid: Option<u32>, child: &mut tokio::process::Child) {
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        // The group was made for this command (`process_group(0)`), so its id is the pid and
-        // it holds nothing else; killing an already empty group just fails with ESRCH.
+fn kill_pg(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        // The group was made for one command (`process_group(0)`), so its id is the pid and it
+        // holds nothing else; killing an already empty group just fails with ESRCH.
         #[allow(unsafe_code)]
         // SAFETY: killpg takes plain integers and touches no memory of ours.
         unsafe {
             libc::killpg(pid, libc::SIGKILL);
         }
     }
-    let _ = child.start_kill();
-    let _ = child.wait().await;
 }
 
 #[cfg(not(unix))]
-async fn kill_group(_pid: Option<u32>, child: &mut tokio::process::Child) {
-    let _ = child.start_kill();
-    let _ = child.wait().await;
+fn kill_pg(_pid: u32) {}
+
+/// A running step's process group: registered for [`kill_running_steps`] while it lives,
+/// killed (SIGKILL) when dropped.
+struct Group(u32);
+
+impl Group {
+    fn new(pid: u32) -> Self {
+        running_groups().push(pid);
+        Group(pid)
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let mut running = running_groups();
+        // Already killed by kill_running_steps when gone from the list: never kill a group
+        // id twice (it could have been reused by then).
+        if let Some(i) = running.iter().position(|&p| p == self.0) {
+            running.swap_remove(i);
+            kill_pg(self.0);
+        }
+    }
 }
 
 /// An error and its sources in one line, without the URL (reqwest puts it in its messages;
