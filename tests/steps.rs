@@ -493,6 +493,19 @@ fn notify_posts_a_summary_and_a_failing_webhook_never_changes_the_verdict() {
         report.contains("## Notifications") && report.contains("| notify[1] |"),
         "{report}"
     );
+    let html = std::fs::read_to_string(
+        d.evidence_path
+            .as_ref()
+            .unwrap()
+            .with_file_name("report.html"),
+    )
+    .unwrap();
+    assert!(
+        html.contains("<h2>Notifications</h2>")
+            && html.contains("<code>notify[1]</code>")
+            && html.contains(">not sent</td>"),
+        "report.html lists the webhooks"
+    );
     let all = std::fs::read_to_string(d.evidence_path.as_ref().unwrap()).unwrap();
     for secret in ["T0K3N-SECRET", "literal-token-XYZ"] {
         assert!(!all.contains(secret), "{secret} leaked into evidence");
@@ -573,6 +586,17 @@ fn a_manual_drill_asks_before_each_step_and_records_every_answer() {
     assert!(
         report.contains("| Operator | alice |") && report.contains("note: DNS TTL was 60s"),
         "{report}"
+    );
+    let html = std::fs::read_to_string(
+        d.evidence_path
+            .as_ref()
+            .unwrap()
+            .with_file_name("report.html"),
+    )
+    .unwrap();
+    assert!(
+        html.contains("manual, run by operator <strong id=\"operator\">alice</strong>"),
+        "report.html names the operator"
     );
     assert!(
         d.stderr

@@ -14,7 +14,9 @@
 use std::fmt::Write;
 
 use jiff::Timestamp;
-use lifeboat_core::evidence::{Evidence, FileResult, Outcome, PointResult, StepResult};
+use lifeboat_core::evidence::{
+    Evidence, FileResult, NotificationResult, Outcome, PointResult, StepResult,
+};
 
 use crate::markdown::{human_bytes, human_secs};
 
@@ -265,6 +267,9 @@ pub fn render_run(ev: &Evidence, record_sha256: Option<&str>) -> String {
         b.push_str("<h2>Final steps (<code>finally</code>)</h2>\n");
         steps_table(&mut b, &ev.finally);
     }
+    if !ev.notifications.is_empty() {
+        notifications_table(&mut b, &ev.notifications);
+    }
 
     // Reproduce and record.
     b.push_str("<h2>Reproduce this drill</h2>\n");
@@ -298,8 +303,15 @@ pub fn render_run(ev: &Evidence, record_sha256: Option<&str>) -> String {
         (
             "Mode",
             format!(
-                "{}{}",
+                "{}{}{}",
                 escape(&format!("{:?}", ev.mode).to_lowercase()),
+                match &ev.operator {
+                    Some(op) => format!(
+                        ", run by operator <strong id=\"operator\">{}</strong>",
+                        escape(op)
+                    ),
+                    None => String::new(),
+                },
                 if ev.verify_only {
                     ", verify only (files streamed and hashed, not written to scratch)"
                 } else {
@@ -350,6 +362,30 @@ pub fn render_run(ev: &Evidence, record_sha256: Option<&str>) -> String {
         &format!("{} — drill {}", verdict_word(ev.outcome), ev.runbook.name),
         &b,
     )
+}
+
+/// The webhooks told of the verdict. A webhook that failed never changed the verdict, and
+/// the page says so.
+fn notifications_table(b: &mut String, notes: &[NotificationResult]) {
+    b.push_str(
+        "<h2>Notifications</h2>\n<p class=\"note\">Webhooks told of the verdict after it was \
+         reached; one that could not be sent does not change it.</p>\n<table>\n<tr><th>Entry</th>\
+         <th>Webhook</th><th>Result</th><th class=\"num\">Attempts</th><th>Reason</th></tr>\n",
+    );
+    for n in notes {
+        let _ = writeln!(
+            b,
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td class=\"{}\">{}</td>\
+             <td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(&n.entry),
+            escape(&n.webhook),
+            if n.sent { "ok" } else { "warn" },
+            if n.sent { "sent" } else { "not sent" },
+            n.attempts,
+            escape(n.reason.as_deref().unwrap_or(""))
+        );
+    }
+    b.push_str("</table>\n");
 }
 
 /// One sentence a manager can read: what was restored, from when, and whether it matched.
