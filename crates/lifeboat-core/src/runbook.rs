@@ -137,6 +137,10 @@ pub struct ScheduleSpec {
     /// How late after its slot time a drill may still start; a slot not started within it is
     /// recorded as missed. Default [`DEFAULT_START_WINDOW`].
     pub start_window: Duration,
+    /// Each slot's drill starts up to this much after the slot time (a fixed delay per
+    /// runbook and slot, so drills due at one time do not all hit storage at once); zero:
+    /// on time. Always shorter than `start_window`.
+    pub jitter: Duration,
 }
 
 /// `start_window` when the runbook sets none.

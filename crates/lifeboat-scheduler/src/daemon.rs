@@ -22,7 +22,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::slots::{Decision, Policy, Schedule, Trigger, View, plan};
+use crate::slots::{Decision, Policy, Schedule, Trigger, View, jitter_delay, plan};
 use crate::store::{RunRecord, SlotState, Store, StoreError};
 
 /// The longest the loop sleeps without looking at the clock again, so a suspended host or a
@@ -141,7 +141,7 @@ struct Finished {
 enum Finish {
     /// No place under `--max-concurrent` before the start window closed.
     NoCapacity,
-    /// Stopped while waiting for a place: the drill never started.
+    /// Stopped while waiting for its jitter or a place: the drill never started.
     Cancelled,
     Failed(String),
 }
@@ -162,6 +162,8 @@ pub async fn run<T: Send + Sync + 'static>(
     }
     let permits = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
     let cancel = CancellationToken::new();
+    // Cancelled at Control::Stop: drills waiting for their jitter or a place never start.
+    let stopping = CancellationToken::new();
     let mut running: HashMap<String, Timestamp> = HashMap::new();
     let mut tasks: JoinSet<Finished> = JoinSet::new();
     let mut summary = Summary::default();
@@ -202,9 +204,17 @@ pub async fn run<T: Send + Sync + 'static>(
                                     .unwrap_or(jiff::SignedDuration::MAX),
                             )
                             .unwrap_or(Timestamp::MAX);
+                        // A catch-up run starts at once; an on-time one after its jitter.
+                        let delay = match job.trigger {
+                            Trigger::Schedule => {
+                                jitter_delay(&entry.name, job.slot, entry.policy.jitter)
+                            }
+                            Trigger::CatchUp => Duration::ZERO,
+                        };
                         tasks.spawn(start(
                             job,
-                            window_end,
+                            stopping.clone(),
+                            When { delay, window_end },
                             store.clone(),
                             driller.clone(),
                             clock.clone(),
@@ -266,6 +276,7 @@ pub async fn run<T: Send + Sync + 'static>(
                     entries = new;
                 }
                 Some(Control::Stop) if stop_deadline.is_none() => {
+                    stopping.cancel();
                     tracing::info!(running = tasks.len(), grace = ?options.grace, "stopping: no new drills; waiting for running ones");
                     stop_deadline = Some(tokio::time::Instant::now() + options.grace);
                 }
@@ -277,6 +288,7 @@ pub async fn run<T: Send + Sync + 'static>(
         }
     }
     // Whatever is left stops what it can; its slot is abandoned below, as nobody waits for it.
+    stopping.cancel();
     cancel.cancel();
     summary.left_running = tasks.len();
     let now = clock.now();
@@ -352,19 +364,41 @@ fn apply<T>(
     }
 }
 
+/// When a job may start: after `delay` (its jitter), and no later than `window_end`.
+struct When {
+    delay: Duration,
+    window_end: Timestamp,
+}
+
 async fn start<T: Send + Sync + 'static>(
     job: Job<T>,
-    window_end: Timestamp,
+    stopping: CancellationToken,
+    When { delay, window_end }: When,
     store: Arc<Store>,
     driller: Arc<dyn Driller<T>>,
     clock: Arc<dyn Clock>,
     permits: Arc<Semaphore>,
 ) -> Finished {
     let (runbook, slot) = (job.runbook.clone(), job.slot);
+    if !delay.is_zero() {
+        tracing::info!(%runbook, %slot, delay = ?delay, "drill starts after its jitter");
+        let delayed = tokio::select! {
+            biased;
+            () = stopping.cancelled() => false,
+            () = tokio::time::sleep(delay) => true,
+        };
+        if !delayed {
+            return Finished {
+                runbook,
+                slot,
+                result: Err(Finish::Cancelled),
+            };
+        }
+    }
     let wait = Duration::try_from(window_end.duration_since(clock.now())).unwrap_or_default();
     let acquired = tokio::select! {
         biased;
-        () = job.cancel.cancelled() => Err(Finish::Cancelled),
+        () = stopping.cancelled() => Err(Finish::Cancelled),
         p = tokio::time::timeout(wait, permits.acquire_owned()) => match p {
             Ok(Ok(p)) => Ok(p),
             _ => Err(Finish::NoCapacity),
@@ -410,7 +444,7 @@ fn finish(store: &Store, f: Finished, now: Timestamp) -> Result<(), StoreError> 
             )
         }
         Err(Finish::Cancelled) => {
-            tracing::warn!(runbook = %f.runbook, slot = %f.slot, "slot abandoned: stopped while it waited for a place under --max-concurrent");
+            tracing::warn!(runbook = %f.runbook, slot = %f.slot, "slot abandoned: the scheduler stopped before its drill started (it waited for its jitter or a place under --max-concurrent)");
             store.update_slot(
                 &f.runbook,
                 f.slot,

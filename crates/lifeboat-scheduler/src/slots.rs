@@ -89,11 +89,13 @@ impl Schedule {
     }
 }
 
-/// A runbook's policy for late and missed slots (`catch_up`, `start_window`).
+/// A runbook's policy for late and missed slots (`catch_up`, `start_window`) and for
+/// spreading its starts (`jitter`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
     pub catch_up: CatchUp,
     pub start_window: Duration,
+    pub jitter: Duration,
 }
 
 impl Policy {
@@ -101,8 +103,31 @@ impl Policy {
         Policy {
             catch_up: spec.catch_up,
             start_window: spec.start_window,
+            jitter: spec.jitter,
         }
     }
+}
+
+/// How long after `slot` the drill of `runbook` starts under `jitter`: a delay in
+/// `[0, jitter)` fixed by the runbook's name and the slot, so it is the same after a restart
+/// and runbooks due at the same time are spread apart rather than hitting storage together.
+pub fn jitter_delay(runbook: &str, slot: Timestamp, jitter: Duration) -> Duration {
+    if jitter.is_zero() {
+        return Duration::ZERO;
+    }
+    // FNV-1a over the name and the slot, then splitmix64's finaliser to spread the bits.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let slot_bytes = slot.as_nanosecond().to_le_bytes();
+    for b in runbook.bytes().chain([0]).chain(slot_bytes) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    // h / 2^64 of the jitter, in whole milliseconds (what the history records): below it.
+    let millis = (u128::from(h) * jitter.as_millis()) >> 64;
+    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 /// What the scheduler knows about one runbook at `now`.

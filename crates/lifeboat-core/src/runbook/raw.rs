@@ -38,6 +38,7 @@ pub(super) struct RawRunbook {
     pub(super) timezone: Text,
     pub(super) catch_up: Text,
     pub(super) start_window: Text,
+    pub(super) jitter: Text,
     pub(super) steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
     pub(super) finally: Option<Spanned<Vec<Spanned<RawStep>>>>,
     pub(super) notify: Option<Spanned<Vec<Spanned<RawNotify>>>>,
@@ -375,7 +376,7 @@ mod tests {
     fn struct_fields_reads_serde_field_names() {
         assert_eq!(struct_fields::<RawObjectives>(), ["rto", "rpo"]);
         assert_eq!(struct_fields::<RawSource>(), ["url", "options"]);
-        assert_eq!(struct_fields::<RawRunbook>().len(), 17);
+        assert_eq!(struct_fields::<RawRunbook>().len(), 18);
     }
 
     #[test]

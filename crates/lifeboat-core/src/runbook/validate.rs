@@ -781,6 +781,7 @@ fn schedule(c: &mut Check<'_>, raw: &RawRunbook) -> Option<ScheduleSpec> {
             ("timezone", &raw.timezone),
             ("catch_up", &raw.catch_up),
             ("start_window", &raw.start_window),
+            ("jitter", &raw.jitter),
         ] {
             if let Some(v) = value {
                 c.at(
@@ -802,6 +803,23 @@ fn schedule(c: &mut Check<'_>, raw: &RawRunbook) -> Option<ScheduleSpec> {
     let start_window = match &raw.start_window {
         Some(v) => c.positive_duration("start_window", v),
         None => Some(DEFAULT_START_WINDOW),
+    };
+    let jitter = match &raw.jitter {
+        Some(v) => match (c.positive_duration("jitter", v), start_window) {
+            (Some(j), Some(w)) if j >= w => {
+                c.at(
+                    v,
+                    format!(
+                        "jitter: {} is not shorter than start_window ({}): a drill delayed that long could miss its own window; shorten jitter or lengthen start_window",
+                        quote(&v.value),
+                        crate::duration::format(w)
+                    ),
+                );
+                None
+            }
+            (j, _) => j,
+        },
+        None => Some(Duration::ZERO),
     };
     let timezone = match raw.timezone.as_ref() {
         None => Some("UTC".to_owned()),
@@ -834,6 +852,7 @@ fn schedule(c: &mut Check<'_>, raw: &RawRunbook) -> Option<ScheduleSpec> {
         timezone: timezone?,
         catch_up: catch_up?,
         start_window: start_window?,
+        jitter: jitter?,
     })
 }
 

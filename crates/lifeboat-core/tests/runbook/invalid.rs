@@ -14,7 +14,7 @@ use super::errors;
       url: file:///srv/backups/demo
     manfest:
       path: SHA256SUMS
-"}, "rb.yaml:5:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `steps`, `finally`, `notify` (did you mean `manifest`?)" ; "unknown top level key")]
+"}, "rb.yaml:5:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify` (did you mean `manifest`?)" ; "unknown top level key")]
 #[test_case(indoc! {"
     version: 1
     name: demo
@@ -60,7 +60,7 @@ use super::errors;
     name: again
 "}, "\
 rb.yaml:5:3: source: unknown key `optoins`, expected one of `url`, `options` (did you mean `options`?)
-rb.yaml:6:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `steps`, `finally`, `notify` (did you mean `manifest`?)
+rb.yaml:6:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify` (did you mean `manifest`?)
 rb.yaml:7:23: objectives: unknown key `rop`, expected one of `rto`, `rpo` (did you mean `rpo`?)
 rb.yaml:8:1: duplicate key `name` (first set at line 2, column 1)" ; "every unknown and duplicate key at once")]
 // Shapes and YAML --------------------------------------------------------------------------
@@ -457,6 +457,22 @@ rb.yaml:6:15: start_window: only used with `schedule`; add a schedule or remove 
     schedule: "0 2 * * *"
     start_window: 0s
 "#}, "rb.yaml:6:15: start_window: duration \"0s\" is zero: expected more than 0s" ; "start window zero")]
+#[test_case(indoc! {r#"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    schedule: "0 2 * * *"
+    start_window: 30m
+    jitter: 30m
+"#}, "rb.yaml:7:9: jitter: \"30m\" is not shorter than start_window (30m): a drill delayed that long could miss its own window; shorten jitter or lengthen start_window" ; "jitter not shorter than the start window")]
+#[test_case(indoc! {r#"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    jitter: 5m
+"#}, "rb.yaml:5:9: jitter: only used with `schedule`; add a schedule or remove it" ; "jitter without schedule")]
 #[test_case(indoc! {r#"
     version: 1
     name: demo

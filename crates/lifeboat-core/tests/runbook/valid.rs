@@ -102,6 +102,7 @@ fn interface_example() {
             timezone: "Europe/Berlin".into(),
             catch_up: CatchUp::None,
             start_window: secs(3600),
+            jitter: secs(0),
         }),
         steps: vec![
             restore(),
@@ -310,6 +311,7 @@ fn other_spellings_and_defaults() {
             timezone: "UTC".into(),
             catch_up: CatchUp::None,
             start_window: secs(3600),
+            jitter: secs(0),
         })
     );
     assert_eq!(
@@ -465,7 +467,7 @@ fn cron_spellings(cron: &str) {
 }
 
 #[test]
-fn catch_up_and_start_window() {
+fn catch_up_start_window_and_jitter() {
     let r = parse(indoc! {r#"
         version: 1
         name: nightly
@@ -475,6 +477,7 @@ fn catch_up_and_start_window() {
         timezone: America/New_York
         catch_up: latest
         start_window: 2h30m
+        jitter: 10m
     "#})
     .unwrap();
     assert_eq!(
@@ -484,6 +487,7 @@ fn catch_up_and_start_window() {
             timezone: "America/New_York".into(),
             catch_up: CatchUp::Latest,
             start_window: secs(9000),
+            jitter: secs(600),
         })
     );
     assert_eq!(CatchUp::Latest.as_str(), "latest");

@@ -74,6 +74,7 @@ fn entry(name: &str, cron: &str, catch_up: CatchUp, window: u64) -> Entry<()> {
         timezone: "UTC".into(),
         catch_up,
         start_window: Duration::from_secs(window),
+        jitter: Duration::ZERO,
     };
     Entry {
         name: name.into(),
@@ -474,4 +475,78 @@ async fn reload_replaces_the_runbooks() {
             ("b", "2026-11-23T12:02:00Z".to_owned())
         ]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn jitter_delays_each_start_by_its_own_fixed_offset_within_the_window() {
+    let h = Harness::new();
+    let jittered = |name: &str| {
+        let mut e = entry(name, EVERY_MINUTE, CatchUp::None, 50);
+        e.policy.jitter = Duration::from_secs(40);
+        e
+    };
+    let (summary, calls) = h
+        .run(
+            "2026-11-23T12:00:30Z",
+            vec![jittered("a"), jittered("b")],
+            Duration::from_secs(1),
+            2,
+            Duration::from_secs(150), // to 12:03:00, past both 12:01 and 12:02 drills
+            Control::Stop,
+        )
+        .await;
+    assert_eq!(summary.started, 4, "{calls:?}");
+    let mut offsets = Vec::new();
+    for name in ["a", "b"] {
+        for e in h.store.history(Some(name)).unwrap() {
+            let slot = e.slot.unwrap();
+            if e.state != Some(SlotState::Done) {
+                continue;
+            }
+            let started = e.run.as_ref().unwrap().started_at;
+            let offset = Duration::try_from(started.duration_since(slot)).unwrap();
+            // Exactly the delay the pure function gives, always below the jitter.
+            assert_eq!(
+                offset,
+                jitter_delay(name, slot, Duration::from_secs(40)),
+                "{name} {slot}"
+            );
+            assert!(offset < Duration::from_secs(40));
+            offsets.push(offset);
+        }
+    }
+    assert_eq!(offsets.len(), 4);
+    // Spread apart, not all on time (the point of jitter).
+    assert!(offsets.iter().any(|o| !o.is_zero()), "{offsets:?}");
+    assert!(
+        offsets.windows(2).any(|w| w[0] != w[1]),
+        "runbooks due at one time start at different times: {offsets:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_during_the_jitter_starts_nothing() {
+    let h = Harness::new();
+    let mut e = entry("a", EVERY_MINUTE, CatchUp::None, 3000);
+    e.policy.jitter = Duration::from_secs(2999);
+    let slot = ts("2026-11-23T12:01:00Z");
+    let delay = jitter_delay("a", slot, e.policy.jitter);
+    assert!(
+        delay > Duration::from_secs(2),
+        "pick another name: {delay:?}"
+    );
+    // Stop one second after the slot, while its drill waits for its jitter.
+    let (summary, calls) = h
+        .run(
+            "2026-11-23T12:00:59Z",
+            vec![e],
+            Duration::from_secs(1),
+            1,
+            Duration::from_secs(2),
+            Control::Stop,
+        )
+        .await;
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(summary.finished, 1);
+    assert_eq!(h.states("a"), [(slot.to_string(), "abandoned")]);
 }

@@ -20,6 +20,7 @@ fn spec(cron: &str, zone: &str) -> ScheduleSpec {
         timezone: zone.into(),
         catch_up: CatchUp::None,
         start_window: Duration::from_secs(3600),
+        jitter: Duration::ZERO,
     }
 }
 
@@ -169,6 +170,7 @@ fn policy(catch_up: CatchUp, window_secs: u64) -> Policy {
     Policy {
         catch_up,
         start_window: Duration::from_secs(window_secs),
+        jitter: Duration::ZERO,
     }
 }
 
@@ -439,4 +441,27 @@ fn a_runbook_spec_builds_its_policy() {
         Schedule::new(&bad),
         Err(ScheduleError::TimeZone(_))
     ));
+}
+
+#[test]
+fn jitter_delay_is_fixed_bounded_and_spread() {
+    let slot = ts("2026-11-23T02:00:00Z");
+    let j = Duration::from_secs(600);
+    assert_eq!(jitter_delay("a", slot, Duration::ZERO), Duration::ZERO);
+    // The same runbook and slot: the same delay (a restart does not move it).
+    assert_eq!(jitter_delay("a", slot, j), jitter_delay("a", slot, j));
+    // Always below the jitter, and spread over it: 200 runbooks at one slot cover each
+    // tenth of the range.
+    let mut tenths = [0u32; 10];
+    for i in 0..200 {
+        let d = jitter_delay(&format!("runbook-{i}"), slot, j);
+        assert!(d < j, "{d:?}");
+        tenths[(d.as_secs() / 60) as usize] += 1;
+    }
+    assert!(tenths.iter().all(|&n| n > 0), "{tenths:?}");
+    // Another slot of the same runbook gets another delay.
+    assert_ne!(
+        jitter_delay("a", slot, j),
+        jitter_delay("a", ts("2026-11-24T02:00:00Z"), j)
+    );
 }
