@@ -491,7 +491,9 @@ async fn jitter_delays_each_start_by_its_own_fixed_offset_within_the_window() {
             vec![jittered("a"), jittered("b")],
             Duration::from_secs(1),
             2,
-            Duration::from_secs(150), // to 12:03:00, past both 12:01 and 12:02 drills
+            // To 12:02:50: every 12:02 drill has started (jitter < 40 s) and finished, and
+            // 12:03 is not due yet (stopping exactly on a slot would race it).
+            Duration::from_secs(140),
             Control::Stop,
         )
         .await;
