@@ -246,12 +246,8 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
         );
     }
     for p in &ev.recovery_points {
-        let ok = p
-            .files
-            .iter()
-            .filter(|f| f.outcome == Outcome::Passed)
-            .count();
-        let bytes: u64 = p.files.iter().map(|f| f.bytes).sum();
+        let ok = p.files_passed();
+        let bytes = p.bytes();
         let mark = if p.outcome == Outcome::Passed {
             paint("32", "passed")
         } else {

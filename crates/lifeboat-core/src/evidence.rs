@@ -207,6 +207,21 @@ pub struct PointResult {
     pub steps: Vec<StepResult>,
 }
 
+impl PointResult {
+    /// How many of the sampled files verified.
+    pub fn files_passed(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.outcome == Outcome::Passed)
+            .count()
+    }
+
+    /// The bytes restored (or streamed, verify-only) over every sampled file.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ManifestRecord {
     pub path: String,

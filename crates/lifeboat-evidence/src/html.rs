@@ -239,12 +239,8 @@ pub fn render_run(ev: &Evidence, record_sha256: Option<&str>) -> String {
              <th class=\"num\">Files verified</th><th class=\"num\">Restored</th><th>Reason</th></tr>\n",
         );
         for p in &ev.recovery_points {
-            let ok = p
-                .files
-                .iter()
-                .filter(|f| f.outcome == Outcome::Passed)
-                .count();
-            let bytes: u64 = p.files.iter().map(|f| f.bytes).sum();
+            let ok = p.files_passed();
+            let bytes = p.bytes();
             let _ = writeln!(
                 b,
                 "<tr><td><code>{}</code></td><td>{}</td><td class=\"{}\">{}</td>\

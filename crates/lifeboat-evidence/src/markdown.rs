@@ -94,12 +94,8 @@ pub fn render(ev: &Evidence) -> String {
         let _ = writeln!(s, "None.");
     }
     for p in &ev.recovery_points {
-        let passed = p
-            .files
-            .iter()
-            .filter(|f| f.outcome == Outcome::Passed)
-            .count();
-        let bytes: u64 = p.files.iter().map(|f| f.bytes).sum();
+        let passed = p.files_passed();
+        let bytes = p.bytes();
         let _ = writeln!(
             s,
             "### `{}` ({}): {}\n",
