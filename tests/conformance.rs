@@ -24,7 +24,7 @@ use lifeboat_testkit::cloud::{self, AzureServer, S3Server};
 use lifeboat_testkit::{Format, prng};
 use serde_json::Value;
 
-use crate::util::{DAY1, DAY2, DAY3, Drill, Fixture, Runbook, T0, lifeboat};
+use crate::util::{DAY1, DAY2, DAY3, Drill, Fixture, Runbook};
 
 /// A cloud server a drill reads its backup set from (local disk is the reference).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,18 +94,9 @@ fn runbook_yaml(rb: &Runbook, url: &str, options: &[(&str, String)]) -> String {
 /// with `env` added (for `${VAR}` options).
 fn drill_yaml(fx: &Fixture, file: &str, yaml: &str, args: &[&str], env: &[(&str, &str)]) -> Drill {
     let runbook = fx.write(file, yaml);
-    let mut cmd = lifeboat();
+    let mut cmd = fx.drill_command(&runbook, args);
     hermetic(&mut cmd);
-    cmd.envs(env.iter().copied())
-        .current_dir(fx.root())
-        .arg("drill")
-        .arg(&runbook)
-        .arg("--evidence-dir")
-        .arg(fx.evidence_dir())
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
-        .args(["--now", T0])
-        .args(args);
+    cmd.envs(env.iter().copied());
     Drill::new(cmd.output().expect("run lifeboat"), &fx.evidence_dir())
 }
 

@@ -4,7 +4,7 @@
 use lifeboat_testkit::Format;
 
 use crate::history::history_json;
-use crate::util::{DAY1, Daemon, Drill, Fixture, Runbook, T0, signal, wait_exit};
+use crate::util::{DAY1, Daemon, Drill, Fixture, Runbook, signal, wait_exit};
 
 #[test]
 fn sigint_interrupts_a_drill_which_writes_interrupted_evidence_and_exits_3() {
@@ -19,14 +19,8 @@ fn sigint_interrupts_a_drill_which_writes_interrupted_evidence_and_exits_3() {
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
     let (stdout, stderr) = (fx.root().join("stdout"), fx.root().join("stderr"));
-    let child = crate::util::lifeboat()
-        .current_dir(fx.root())
-        .arg("drill")
-        .arg(&path)
-        .args(["--now", T0, "--state", "state.db", "--evidence-dir"])
-        .arg(fx.evidence_dir())
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
+    let child = fx
+        .drill_command(&path, &["--state", "state.db"])
         .stdout(std::fs::File::create(&stdout).unwrap())
         .stderr(std::fs::File::create(&stderr).unwrap())
         .spawn()

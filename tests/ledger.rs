@@ -305,17 +305,12 @@ fn an_encrypted_key_takes_its_password_from_the_environment_and_never_shows_it()
     assert!(text(&out).contains("--force"), "{}", text(&out));
 
     let drill = |pw: Option<&str>| {
-        let mut c = crate::util::lifeboat();
-        c.current_dir(fx.root())
-            .env_remove("LIFEBOAT_KEY_PASSWORD")
-            .arg("drill")
-            .arg(fx.write("runbook.yaml", &fx.runbook().yaml()))
-            .arg("--evidence-dir")
-            .arg(fx.evidence_dir())
-            .arg("--scratch-dir")
-            .arg(fx.scratch_dir())
-            .args(["--now", crate::util::T0, "--quiet"])
-            .args(["--signing-key", sk.to_str().unwrap()]);
+        let runbook = fx.write("runbook.yaml", &fx.runbook().yaml());
+        let mut c = fx.drill_command(
+            &runbook,
+            &["--quiet", "--signing-key", sk.to_str().unwrap()],
+        );
+        c.env_remove("LIFEBOAT_KEY_PASSWORD");
         if let Some(v) = pw {
             c.env("LIFEBOAT_KEY_PASSWORD", v);
         }
@@ -509,20 +504,14 @@ fn concurrent_drills_never_fork_the_chain() {
     let runbook = fx.write("runbook.yaml", &fx.runbook().yaml());
     let children: Vec<_> = (0..N)
         .map(|_| {
-            crate::util::lifeboat()
-                .current_dir(fx.root())
-                .arg("drill")
-                .arg(&runbook)
-                .arg("--evidence-dir")
-                .arg(fx.evidence_dir())
-                .arg("--scratch-dir")
-                .arg(fx.scratch_dir())
-                .args(["--now", crate::util::T0, "--quiet"])
-                .args(["--signing-key", keys.secret.to_str().unwrap()])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+            fx.drill_command(
+                &runbook,
+                &["--quiet", "--signing-key", keys.secret.to_str().unwrap()],
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
         })
         .collect();
     let mut records = Vec::new();

@@ -128,15 +128,8 @@ fn a_closed_stdout_does_not_change_the_verdict() {
     fx.standard_point(DAY1, Format::Sha256sum);
     let rb = fx.runbook();
     let path = fx.write("runbook.yaml", &rb.yaml());
-    let mut child = crate::util::lifeboat()
-        .current_dir(fx.root())
-        .arg("drill")
-        .arg(&path)
-        .arg("--evidence-dir")
-        .arg(fx.evidence_dir())
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
-        .args(["--now", crate::util::T0])
+    let mut child = fx
+        .drill_command(&path, &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

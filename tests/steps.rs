@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use lifeboat_testkit::Format;
 use serde_json::Value;
 
-use crate::util::{DAY1, DAY2, Drill, Fixture, T0, lifeboat};
+use crate::util::{DAY1, DAY2, Drill, Fixture, lifeboat};
 
 /// A request the test server received.
 #[derive(Clone, Debug)]
@@ -115,17 +115,8 @@ pub fn drill_with(
     env: &[(&str, &str)],
 ) -> Drill {
     let path = fx.write("runbook.yaml", yaml);
-    let mut cmd = lifeboat();
-    cmd.current_dir(fx.root())
-        .arg("drill")
-        .arg(&path)
-        .arg("--evidence-dir")
-        .arg(fx.evidence_dir())
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
-        .args(["--now", T0])
-        .args(args)
-        .envs(env.iter().copied())
+    let mut cmd = fx.drill_command(&path, args);
+    cmd.envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -666,14 +657,8 @@ finally:
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
     let (stdout, stderr) = (fx.root().join("stdout"), fx.root().join("stderr"));
-    let child = lifeboat()
-        .current_dir(fx.root())
-        .arg("drill")
-        .arg(&path)
-        .args(["--now", T0, "--evidence-dir"])
-        .arg(fx.evidence_dir())
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
+    let child = fx
+        .drill_command(&path, &[])
         .stdout(std::fs::File::create(&stdout).unwrap())
         .stderr(std::fs::File::create(&stderr).unwrap())
         .spawn()
@@ -831,21 +816,8 @@ fn an_unanswered_approve_times_out_and_the_drill_still_ends() {
         ..fx.runbook()
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
-    let mut child = lifeboat()
-        .current_dir(fx.root())
-        .arg("drill")
-        .arg(&path)
-        .args([
-            "--now",
-            T0,
-            "--interactive",
-            "--operator",
-            "dave",
-            "--evidence-dir",
-        ])
-        .arg(fx.evidence_dir())
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
+    let mut child = fx
+        .drill_command(&path, &["--interactive", "--operator", "dave"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -900,14 +872,8 @@ finally:
         ..fx.runbook()
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
-    let child = lifeboat()
-        .current_dir(fx.root())
-        .arg("drill")
-        .arg(&path)
-        .args(["--now", T0, "--evidence-dir"])
-        .arg(fx.evidence_dir())
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
+    let child = fx
+        .drill_command(&path, &[])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

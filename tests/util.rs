@@ -175,9 +175,9 @@ impl Fixture {
         self.drill_file(&path, args)
     }
 
-    /// `lifeboat drill RUNBOOK --evidence-dir E --scratch-dir S --now T0 ARGS...`; a `--now`
-    /// in `args` replaces the default one.
-    pub fn drill_file(&self, runbook: &Path, args: &[&str]) -> Drill {
+    /// `lifeboat drill RUNBOOK --evidence-dir E --scratch-dir S --now T0 ARGS...` run in the
+    /// fixture folder, not started yet; a `--now` in `args` replaces the default one.
+    pub fn drill_command(&self, runbook: &Path, args: &[&str]) -> Command {
         let mut cmd = lifeboat();
         cmd.current_dir(self.root())
             .arg("drill")
@@ -190,7 +190,13 @@ impl Fixture {
             cmd.args(["--now", T0]);
         }
         cmd.args(args);
-        Drill::new(cmd.output().expect("run lifeboat"), &self.evidence_dir())
+        cmd
+    }
+
+    /// Runs [`Fixture::drill_command`] to its end.
+    pub fn drill_file(&self, runbook: &Path, args: &[&str]) -> Drill {
+        let out = self.drill_command(runbook, args).output();
+        Drill::new(out.expect("run lifeboat"), &self.evidence_dir())
     }
 
     /// Runs `lifeboat ARGS...` in the fixture folder.
