@@ -134,6 +134,16 @@ impl std::ops::Deref for Window {
     }
 }
 
+pub(super) fn map_window(file: &File, offset: u64, len: usize) -> io::Result<Window> {
+    if !offset.is_multiple_of(1 << 16) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("window offset {offset} is not a multiple of 64 KiB"),
+        ));
+    }
+    map_range(file, offset, len as u64).map(|map| Window { map })
+}
+
 /// Maps `len` bytes of `file` from `offset` (page-aligned) read-only, for one sequential pass.
 #[allow(unsafe_code)]
 fn map_range(file: &File, offset: u64, len: u64) -> io::Result<memmap2::Mmap> {

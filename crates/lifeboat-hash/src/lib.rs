@@ -12,6 +12,22 @@ use lifeboat_core::Algorithm;
 /// Inputs at least this long are hashed with `blake3::Hasher::update_rayon`.
 const BLAKE3_RAYON_MIN_BYTES: usize = 128 * 1024;
 
+/// SHA-256 inputs at least this long (a mapped window, straight from the page cache) are
+/// copied through a small buffer before hashing, [`SHA256_BOUNCE_BYTES`] at a time.
+///
+/// SHA-NI hashes one block at a time with a long dependency chain, so the core cannot keep
+/// enough loads in flight to stream from memory: measured here, SHA-256 over a 1 GiB buffer
+/// runs at 1.27 GB/s straight from memory and 1.62 GB/s when each 64 KiB piece is first
+/// copied into a buffer that stays in L2 (the copy streams with full memory parallelism; the
+/// hash then reads from cache). OpenSSL gets the same effect from `read` into its buffer.
+/// Shorter inputs were just written by `read` or a decoder and are already in cache.
+const SHA256_BOUNCE_MIN_BYTES: usize = 256 * 1024;
+const SHA256_BOUNCE_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    static BOUNCE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// An incremental hasher for one of the manifest algorithms.
 pub struct Hasher {
     inner: Inner,
@@ -52,6 +68,16 @@ impl Hasher {
     pub fn update(&mut self, bytes: &[u8]) {
         use sha2::Digest;
         match &mut self.inner {
+            Inner::Sha256(h) if bytes.len() >= SHA256_BOUNCE_MIN_BYTES => {
+                BOUNCE.with_borrow_mut(|buf| {
+                    buf.resize(SHA256_BOUNCE_BYTES, 0);
+                    for piece in bytes.chunks(SHA256_BOUNCE_BYTES) {
+                        let buf = &mut buf[..piece.len()];
+                        buf.copy_from_slice(piece);
+                        h.update(buf);
+                    }
+                })
+            }
             Inner::Sha256(h) => h.update(bytes),
             Inner::Blake3(h) => {
                 // blake3's docs put the break-even of `update_rayon` at about 128 KiB on
@@ -110,6 +136,13 @@ pub fn walk_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// of at most `window` bytes each, mapped one at a time; see [`Windows`].
 pub fn map_windows(file: &std::fs::File, len: u64, window: usize) -> Windows<'_> {
     files::Windows::new(file, len, window)
+}
+
+/// Maps `len` bytes of a local regular file from `offset` (a multiple of 64 KiB) as one
+/// [`Window`]. The caller must know the file holds those bytes: touching a page past the end
+/// of the file raises SIGBUS.
+pub fn map_range(file: &std::fs::File, offset: u64, len: usize) -> io::Result<Window> {
+    files::map_window(file, offset, len)
 }
 
 pub use files::{Window, Windows};

@@ -309,3 +309,45 @@ fn windows_cover_the_file_exactly_once() {
         }
     }
 }
+
+/// Large SHA-256 inputs go through the bounce buffer piece by piece: every length around its
+/// thresholds, after a prefix that leaves the hasher mid-block, must match the reference.
+#[test]
+fn sha256_bounced_inputs_match_the_reference() {
+    let bytes = random_bytes((1 << 20) + 3 * 65_536 + 11, 99);
+    for prefix in [0usize, 1, 63, 65] {
+        for len in [
+            256 * 1024 - 1,
+            256 * 1024,
+            256 * 1024 + 1,
+            256 * 1024 + 65_536 + 13,
+            bytes.len() - prefix,
+        ] {
+            let input = &bytes[..prefix + len];
+            let mut h = Hasher::new(Sha256);
+            h.update(&input[..prefix]);
+            h.update(&input[prefix..]);
+            assert_eq!(
+                h.finalize_hex(),
+                reference(Sha256, input),
+                "prefix {prefix} len {len}"
+            );
+        }
+    }
+}
+
+#[test]
+fn map_range_maps_exactly_the_range_and_wants_aligned_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = random_bytes(3 * 65_536 + 100, 7);
+    let path = dir.path().join("f");
+    std::fs::write(&path, &bytes).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let w = crate::map_range(&file, 65_536, 65_536 + 100).unwrap();
+    assert_eq!(&w[..], &bytes[65_536..2 * 65_536 + 100]);
+    let w = crate::map_range(&file, 3 * 65_536, 100).unwrap();
+    assert_eq!(&w[..], &bytes[3 * 65_536..]);
+    let err = crate::map_range(&file, 4096, 10).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("64 KiB"), "{err}");
+}
