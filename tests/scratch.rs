@@ -109,3 +109,44 @@ fn verify_only_hashes_without_writing() {
     let files = Snapshot::take(&fx.scratch_dir()).files().len();
     assert_eq!(files, 0, "--verify-only wrote into scratch");
 }
+
+/// `scratch.sync: file` (the default) flushes every restored file to disk before it counts as
+/// verified; `none` leaves them to the kernel's writeback; verify-only writes nothing to flush.
+/// The evidence says which ran and how many files were flushed.
+#[test_case(None, &[], "file", true ; "default flushes every restored file")]
+#[test_case(Some("none"), &[], "none", false ; "none flushes nothing")]
+#[test_case(None, &["--verify-only"], "file", false ; "verify only has nothing to flush")]
+fn sync_is_recorded_with_the_files_it_flushed(
+    sync: Option<&str>,
+    args: &[&str],
+    recorded: &str,
+    all_flushed: bool,
+) {
+    let fx = Fixture::new();
+    let p = fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        sync: sync.map(Into::into),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, args);
+    d.assert_code(0);
+    assert_eq!(d.evidence["scratch"]["sync"], recorded, "{}", d.context());
+    let flushed = if all_flushed { p.entries().len() } else { 0 };
+    assert!(p.entries().len() >= 5);
+    assert_eq!(
+        d.evidence["scratch"]["synced_files"],
+        flushed as u64,
+        "{}",
+        d.context()
+    );
+    for e in p.entries() {
+        assert_eq!(d.file(DAY1, &e.path)["outcome"], "passed", "{}", e.path);
+    }
+    // Whoever reads the report learns that this RTO never reached the disk.
+    assert_eq!(
+        d.report_md().contains("scratch.sync: none"),
+        sync == Some("none"),
+        "{}",
+        d.report_md()
+    );
+}

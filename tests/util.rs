@@ -57,6 +57,8 @@ pub struct Runbook {
     /// `sample:` body as flow YAML, e.g. `{files: 5, seed: 7}`.
     pub sample: Option<String>,
     pub keep: String,
+    /// `scratch.sync`, when set.
+    pub sync: Option<String>,
     /// Raw YAML appended at the end (steps, finally...).
     pub extra: String,
 }
@@ -91,6 +93,9 @@ impl Runbook {
             y.push_str(&format!("sample: {s}\n"));
         }
         y.push_str(&format!("scratch:\n  keep: {}\n", self.keep));
+        if let Some(s) = &self.sync {
+            y.push_str(&format!("  sync: {s}\n"));
+        }
         y.push_str(&self.extra);
         y
     }
@@ -144,6 +149,7 @@ impl Fixture {
             format: Format::Sha256sum,
             sample: None,
             keep: "never".into(),
+            sync: None,
             extra: String::new(),
         }
     }

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::Algorithm;
+pub use crate::runbook::ScratchSync;
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -286,8 +287,28 @@ pub struct NotificationResult {
     pub finished_at: Timestamp,
 }
 
+/// How reports describe a drill whose restored files were not flushed to disk.
+pub const UNFLUSHED_NOTE: &str =
+    "restored files left unflushed (scratch.sync: none): RTO measured to memory, not disk";
+
+impl Evidence {
+    /// Restored files were written but not flushed to disk (`scratch.sync: none`), so the
+    /// measured and projected RTO do not include reaching the disk.
+    pub fn unflushed(&self) -> bool {
+        !self.verify_only && self.scratch.sync == ScratchSync::None
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScratchRecord {
     pub path: String,
     pub kept: bool,
+    /// When restored bytes were made durable (`scratch.sync`; records from before the key
+    /// existed were all `file`).
+    #[serde(default)]
+    pub sync: ScratchSync,
+    /// How many restored files were flushed to disk before they counted as verified: every
+    /// restored file with `sync: file`, none with `sync: none` or in verify-only mode.
+    #[serde(default)]
+    pub synced_files: u64,
 }

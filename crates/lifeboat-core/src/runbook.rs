@@ -117,6 +117,21 @@ pub enum SampleSize {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScratchSpec {
     pub keep: Keep,
+    pub sync: ScratchSync,
+}
+
+/// When restored bytes are made durable (`scratch.sync`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScratchSync {
+    /// Each restored file is flushed to disk (`fdatasync`) before it counts as verified, so
+    /// the measured RTO, and the full-restore RTO projected from it, include writing to disk.
+    #[default]
+    File,
+    /// Restored bytes are left to the kernel's writeback, as `cp` and `restic restore` leave
+    /// them: faster on a sample that fits in memory, but the RTO then measures memory, not
+    /// the disk a real restore would have to reach.
+    None,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -299,7 +299,7 @@ pub fn render_run(ev: &Evidence, record_sha256: Option<&str>) -> String {
         (
             "Mode",
             format!(
-                "{}{}{}",
+                "{}{}{}{}",
                 escape(&format!("{:?}", ev.mode).to_lowercase()),
                 match &ev.operator {
                     Some(op) => format!(
@@ -312,6 +312,11 @@ pub fn render_run(ev: &Evidence, record_sha256: Option<&str>) -> String {
                     ", verify only (files streamed and hashed, not written to scratch)"
                 } else {
                     ""
+                },
+                if ev.unflushed() {
+                    format!(", {}", escape(lifeboat_core::evidence::UNFLUSHED_NOTE))
+                } else {
+                    String::new()
                 }
             ),
         ),

@@ -28,12 +28,17 @@ pub fn render(ev: &Evidence) -> String {
     let _ = writeln!(s, "| Source | {} |", cell(&ev.source.url));
     let _ = writeln!(
         s,
-        "| Mode | {}{} |",
+        "| Mode | {}{}{} |",
         format!("{:?}", ev.mode).to_lowercase(),
         if ev.verify_only {
             ", verify only (nothing written to scratch)"
         } else {
             ""
+        },
+        if ev.unflushed() {
+            format!(", {}", lifeboat_core::evidence::UNFLUSHED_NOTE)
+        } else {
+            String::new()
         }
     );
     if let Some(op) = &ev.operator {

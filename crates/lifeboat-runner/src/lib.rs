@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -35,7 +36,7 @@ pub mod steps;
 pub use steps::{Answer, Operator, StepView};
 
 use discover::Candidate;
-use restore::{FileJob, FileVerdict};
+use restore::{Dest, FileJob, FileVerdict};
 
 /// Manifests larger than this are refused rather than loaded (about 4 million entries).
 pub const MAX_MANIFEST_BYTES: u64 = 512 * 1024 * 1024;
@@ -167,6 +168,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         stopped: None,
         trying: None,
         http: None,
+        synced_files: AtomicU64::new(0),
     };
     match reqwest::Client::builder().build() {
         Ok(client) => {
@@ -321,6 +323,8 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         scratch: ScratchRecord {
             path: scratch.display().to_string(),
             kept: keep && scratch_exists,
+            sync: runbook.scratch.sync,
+            synced_files: drill.synced_files.load(Ordering::Relaxed),
         },
     };
     if let Some(client) = &drill.http {
@@ -384,6 +388,8 @@ struct Drill<'a> {
     trying: Option<String>,
     /// For `http` steps and `notify`; `None` only when it could not be built (an error).
     http: Option<reqwest::Client>,
+    /// Restored files flushed to disk before they were verified, over all points tried.
+    synced_files: AtomicU64,
 }
 
 impl Drill<'_> {
@@ -809,7 +815,10 @@ impl Drill<'_> {
                     point_dir.display()
                 ));
             }
-            Some(point_dir)
+            Some(Dest {
+                root: point_dir,
+                sync: self.runbook.scratch.sync,
+            })
         };
         let parallel = if self.req.jobs == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -837,9 +846,11 @@ impl Drill<'_> {
             .buffer_unordered(in_flight);
         while let Some((i, verdict)) = stream.next().await {
             match verdict {
-                FileVerdict::Done(r) => {
-                    progress.file_done(&r);
-                    results.push((i, r));
+                FileVerdict::Done { result, synced } => {
+                    progress.file_done(&result);
+                    self.synced_files
+                        .fetch_add(u64::from(synced), Ordering::Relaxed);
+                    results.push((i, result));
                 }
                 // Interrupted: drain the stream rather than drop it, so no restore is still
                 // writing into the scratch folder the caller is about to remove. Each one

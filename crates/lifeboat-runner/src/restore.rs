@@ -1,9 +1,10 @@
 //! Restoring one file: read the object, decompress `.zst`, hash, write into scratch, in one
 //! pass over bounded buffers.
 //!
-//! The bytes are hashed exactly as they are written, so the digest proves what landed in the
-//! scratch area (or, in verify-only mode, what would have). Memory per file is a few buffers,
-//! whatever the file's size.
+//! The bytes are hashed exactly as they are written (plain local objects: as they sit in the
+//! scratch file after the kernel copied them, see `copy`), so the digest proves what landed
+//! in the scratch area (or, in verify-only mode, what would have). Memory per file is a few
+//! buffers or one mapped window, whatever the file's size.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -14,6 +15,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use lifeboat_core::Algorithm;
 use lifeboat_core::evidence::{FileResult, Outcome};
+use lifeboat_core::runbook::ScratchSync;
 use lifeboat_hash::Hasher;
 use lifeboat_storage::{Object, Source, StorageError};
 use tokio::sync::mpsc;
@@ -47,30 +49,41 @@ pub struct FileJob {
 impl FileJob {
     /// This file failed before any byte was verified.
     fn failed(&self, object: Option<String>, reason: String) -> FileVerdict {
-        FileVerdict::Done(FileResult {
-            path: self.path.clone(),
-            outcome: Outcome::Failed,
-            algorithm: self.algorithm,
-            expected: self.expected.clone(),
-            actual: None,
-            bytes: 0,
-            object_bytes: None,
-            object,
-            reason: Some(reason),
-        })
+        FileVerdict::Done {
+            synced: false,
+            result: FileResult {
+                path: self.path.clone(),
+                outcome: Outcome::Failed,
+                algorithm: self.algorithm,
+                expected: self.expected.clone(),
+                actual: None,
+                bytes: 0,
+                object_bytes: None,
+                object,
+                reason: Some(reason),
+            },
+        }
     }
 }
 
 /// The result of one file: a finding, or a reason the whole drill cannot go on.
 #[derive(Debug)]
 pub enum FileVerdict {
-    Done(FileResult),
+    /// `synced`: the restored file was flushed to disk (`fdatasync`) before it was verified.
+    Done { result: FileResult, synced: bool },
     /// Storage became unreachable or the scratch area failed: the drill cannot complete.
     Abort(String),
 }
 
-/// Restores `job` from recovery point `point` of `source` into `dest_root` (`None`: verify
-/// only, nothing written).
+/// Where a restored file goes, and when it is made durable.
+#[derive(Clone, Copy, Debug)]
+pub struct Dest<'a> {
+    pub root: &'a Path,
+    pub sync: ScratchSync,
+}
+
+/// Restores `job` from recovery point `point` of `source` into `dest` (`None`: verify only,
+/// nothing written).
 ///
 /// Once `cancel` fires it returns [`FileVerdict::Abort`] with [`INTERRUPTED`]: before the
 /// object is opened, or from the blocking worker at its next chunk. It always waits for that
@@ -79,7 +92,7 @@ pub async fn restore_file(
     source: &Source,
     point: &str,
     job: FileJob,
-    dest_root: Option<&Path>,
+    dest: Option<Dest<'_>>,
     progress: Arc<dyn Progress>,
     cancel: &CancellationToken,
 ) -> FileVerdict {
@@ -119,9 +132,10 @@ pub async fn restore_file(
         Err(e) => return storage_verdict(e, &job, components),
     };
 
-    let dest = match dest_root {
+    let sync = dest.map(|d| d.sync);
+    let dest = match dest {
         None => None,
-        Some(root) => {
+        Some(Dest { root, .. }) => {
             let full: PathBuf = components
                 .split('/')
                 .fold(root.to_path_buf(), |p, c| p.join(c));
@@ -162,6 +176,7 @@ pub async fn restore_file(
         let mut sink = Sink {
             hasher: Hasher::new(algorithm),
             file: dest,
+            writeback: sync == Some(ScratchSync::File),
             bytes: 0,
             flushed: 0,
             progress,
@@ -172,18 +187,22 @@ pub async fn restore_file(
         if sink.cancel.is_cancelled() {
             r = Err(PipeError::Interrupted);
         }
-        // A restore is only proven once its bytes are durable where they were written. On
+        // With `scratch.sync: file` a restore is only proven once its bytes are durable where
+        // they were written (with `none` the kernel writes them back when it sees fit). On
         // this blocking thread, not the async worker: an `fdatasync` there stalls every file
         // the drill has in flight (measured: 2,998 files, 8.5 s of serial `fdatasync` out of
         // 11.1 s wall).
+        let mut synced = false;
         if r.is_ok()
+            && sink.writeback
             && let Some(f) = &sink.file
         {
             r = f.sync_data().map_err(PipeError::Flush);
+            synced = r.is_ok();
         }
-        (r, sink)
+        (r, sink, synced)
     });
-    let (result, sink) = match worker.await {
+    let (result, sink, synced) = match worker.await {
         Ok(x) => x,
         Err(e) => return FileVerdict::Abort(format!("restore worker failed: {e}")),
     };
@@ -193,21 +212,24 @@ pub async fn restore_file(
             let bytes = sink.bytes;
             let actual = sink.hasher.finalize_hex();
             let matches = actual.eq_ignore_ascii_case(&job.expected);
-            FileVerdict::Done(FileResult {
-                path: job.path.clone(),
-                outcome: if matches {
-                    Outcome::Passed
-                } else {
-                    Outcome::Failed
+            FileVerdict::Done {
+                synced,
+                result: FileResult {
+                    path: job.path.clone(),
+                    outcome: if matches {
+                        Outcome::Passed
+                    } else {
+                        Outcome::Failed
+                    },
+                    algorithm,
+                    expected: job.expected.clone(),
+                    actual: Some(actual),
+                    bytes,
+                    object_bytes: Some(object_bytes),
+                    object,
+                    reason: (!matches).then(|| "hash mismatch".to_string()),
                 },
-                algorithm,
-                expected: job.expected.clone(),
-                actual: Some(actual),
-                bytes,
-                object_bytes: Some(object_bytes),
-                object,
-                reason: (!matches).then(|| "hash mismatch".to_string()),
-            })
+            }
         }
         Err(PipeError::Zstd(msg)) => failed(
             object,
@@ -245,7 +267,12 @@ fn create_dest(full: &Path) -> io::Result<File> {
     if let Some(parent) = full.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    File::options().write(true).create_new(true).open(full)
+    // Readable too: the copy path maps what it copied to hash it.
+    File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(full)
 }
 
 enum Input {
@@ -253,6 +280,7 @@ enum Input {
     Channel(mpsc::Receiver<Result<Bytes, StorageError>>),
 }
 
+#[derive(Debug)]
 enum PipeError {
     Read(io::Error),
     Storage(StorageError),
@@ -266,6 +294,8 @@ enum PipeError {
 struct Sink {
     hasher: Hasher,
     file: Option<File>,
+    /// `scratch.sync: file`: start writeback as bytes are written, `fdatasync` at the end.
+    writeback: bool,
     bytes: u64,
     /// Bytes up to here have had their writeback started.
     flushed: u64,
@@ -283,19 +313,26 @@ impl Sink {
         if data.is_empty() {
             return Ok(());
         }
-        self.hasher.update(data);
         if let Some(f) = &mut self.file {
             f.write_all(data).map_err(PipeError::Write)?;
         }
+        self.written(data);
+        Ok(())
+    }
+
+    /// Hashes and counts bytes that are already in place: written by [`Sink::put`], or
+    /// copied into the scratch file by the kernel and read back from it.
+    fn written(&mut self, data: &[u8]) {
+        self.hasher.update(data);
         self.bytes += data.len() as u64;
-        if let Some(f) = &self.file
+        if self.writeback
+            && let Some(f) = &self.file
             && self.bytes - self.flushed >= WRITEBACK
         {
             start_writeback(f, self.flushed, self.bytes - self.flushed);
             self.flushed = self.bytes;
         }
         self.progress.bytes(data.len() as u64);
-        Ok(())
     }
 }
 
@@ -324,6 +361,13 @@ fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 /// Feeds every chunk of `input` (decompressed if `compressed`) into `sink`.
 fn pump(mut input: Input, compressed: bool, sink: &mut Sink) -> Result<(), PipeError> {
+    if let Input::File(f, size) = &input
+        && !compressed
+        && *size >= MAP_MIN
+        && copy::restore(f, *size, sink)?
+    {
+        return Ok(());
+    }
     let mut decoder = if compressed {
         Some(Unzstd::new().map_err(|e| PipeError::Zstd(e.to_string()))?)
     } else {
@@ -451,3 +495,120 @@ impl Unzstd {
         Ok(())
     }
 }
+
+/// Restoring a plain local object by copying it inside the kernel (`copy_file_range`, as
+/// `cp` does), then hashing the copy from the scratch file's own pages.
+///
+/// `write` from the object's mapping copies each byte out of user pages, faulting them in as
+/// it goes: perf put 39% of a one-core restore's samples in `copy_folio_from_iter_atomic`,
+/// where `cp -r` spends 20% in the kernel's page-to-page `memcpy` for the same bytes. With the
+/// kernel's copy the restore used 0.3–0.4 s less system time over 2.1 GB. Hashing the
+/// scratch file after each window is copied keeps the write path's property and makes it
+/// stronger: the digest covers the bytes as they sit in the scratch file, not a buffer they
+/// were written from.
+mod copy {
+    use std::fs::File;
+    use std::io;
+
+    use super::{PipeError, Sink, WINDOW};
+
+    /// Copies `size` bytes of `src` into the sink's scratch file, window by window, hashing
+    /// each window from the scratch file once it is there. `Ok(false)`: nothing was done,
+    /// take the write path (no scratch file, or the kernel cannot copy between these two).
+    /// Asked again for every file, at the cost of one failing syscall: one drill's scratch
+    /// area on another filesystem must not turn the copy off for the next drill's.
+    pub(super) fn restore(src: &File, size: u64, sink: &mut Sink) -> Result<bool, PipeError> {
+        if !cfg!(target_os = "linux") {
+            return Ok(false);
+        }
+        let Some(dst) = &sink.file else {
+            return Ok(false);
+        };
+        let dst = dst.try_clone().map_err(PipeError::Write)?;
+        let mut offset = 0u64;
+        while offset < size {
+            if sink.cancel.is_cancelled() {
+                return Err(PipeError::Interrupted);
+            }
+            let want = (size - offset).min(WINDOW as u64) as usize;
+            let copied = match copy_range(src, &dst, offset, want) {
+                Ok(n) => n,
+                Err(e) if offset == 0 && unsupported(&e) => return Ok(false),
+                Err(e) if scratch_side(&e) => return Err(PipeError::Write(e)),
+                // Reading the backup failed (EIO from its disk): a finding about the object.
+                Err(e) => return Err(PipeError::Read(e)),
+            };
+            if copied == 0 {
+                break; // the object is shorter than its size said: the digest will tell
+            }
+            let window =
+                lifeboat_hash::map_range(&dst, offset, copied).map_err(PipeError::Write)?;
+            sink.written(&window);
+            offset += copied as u64;
+            if copied < want {
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Errors that mean "this kernel or filesystem pair cannot copy_file_range".
+    fn unsupported(e: &io::Error) -> bool {
+        matches!(
+            e.raw_os_error(),
+            Some(libc::EXDEV | libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EPERM)
+        )
+    }
+
+    /// Errors about the scratch area, not the backup.
+    fn scratch_side(e: &io::Error) -> bool {
+        matches!(
+            e.raw_os_error(),
+            Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG | libc::EROFS | libc::EBADF)
+        )
+    }
+
+    /// Copies up to `len` bytes at `offset` of `src` to the same offset of `dst`; fewer only
+    /// where `src` ends.
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    fn copy_range(src: &File, dst: &File, offset: u64, len: usize) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        let mut off_in = i64::try_from(offset).map_err(io::Error::other)?;
+        let mut off_out = off_in;
+        let mut done = 0;
+        while done < len {
+            // SAFETY: both descriptors stay open for the call (borrowed `File`s); the offsets
+            // are valid `loff_t`s we own, and the kernel advances them.
+            let n = unsafe {
+                libc::copy_file_range(
+                    src.as_raw_fd(),
+                    &mut off_in,
+                    dst.as_raw_fd(),
+                    &mut off_out,
+                    len - done,
+                    0,
+                )
+            };
+            match n {
+                0 => break,
+                n if n > 0 => done += n as usize,
+                _ => {
+                    let e = io::Error::last_os_error();
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn copy_range(_: &File, _: &File, _: u64, _: usize) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+#[cfg(test)]
+mod tests;

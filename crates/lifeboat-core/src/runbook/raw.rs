@@ -91,6 +91,7 @@ pub(super) struct RawSample {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawScratch {
     pub(super) keep: Text,
+    pub(super) sync: Text,
 }
 
 /// One item of `steps` or `finally`. The kind keys use [`present`], so `restore:` with no

@@ -17,8 +17,8 @@ use super::wording::{backticked, did_you_mean, problem_at, problem_at_top, quote
 use super::{
     CatchUp, Command, DEFAULT_START_WINDOW, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec,
     Objectives, OptionType, PointTime, Position, Problem, RecoveryPointsSpec, Runbook, SampleSize,
-    SampleSpec, ScheduleSpec, ScratchSpec, Select, SourceKind, SourceSpec, Step, StepKind,
-    Unattended, options, time_format,
+    SampleSpec, ScheduleSpec, ScratchSpec, ScratchSync, Select, SourceKind, SourceSpec, Step,
+    StepKind, Unattended, options, time_format,
 };
 use crate::duration;
 use crate::evidence::Outcome;
@@ -769,10 +769,21 @@ fn scratch(c: &mut Check<'_>, raw: Option<&Spanned<RawScratch>>) -> Option<Scrat
                 ("on-failure", Keep::OnFailure),
                 ("always", Keep::Always),
             ],
-        )?,
-        None => Keep::Never,
+        ),
+        None => Some(Keep::Never),
     };
-    Some(ScratchSpec { keep })
+    let sync = match raw.and_then(|r| r.value.sync.as_ref()) {
+        Some(s) => c.choice(
+            "scratch.sync",
+            s,
+            &[("file", ScratchSync::File), ("none", ScratchSync::None)],
+        ),
+        None => Some(ScratchSync::File),
+    };
+    Some(ScratchSpec {
+        keep: keep?,
+        sync: sync?,
+    })
 }
 
 fn schedule(c: &mut Check<'_>, raw: &RawRunbook) -> Option<ScheduleSpec> {

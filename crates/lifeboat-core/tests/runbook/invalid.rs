@@ -394,6 +394,15 @@ rb.yaml:5:34: manifest.path: \"../SHA256SUMS\" has a . or .. segment: expected a
       url: file:///srv/backups/demo
     scratch: {keep: on_failure}
 "}, "rb.yaml:5:17: scratch.keep: unknown value \"on_failure\": expected one of never, on-failure, always" ; "scratch keep")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    scratch: {keep: nevr, sync: fdatasync}
+"}, "\
+rb.yaml:5:17: scratch.keep: unknown value \"nevr\": expected one of never, on-failure, always
+rb.yaml:5:29: scratch.sync: unknown value \"fdatasync\": expected one of file, none" ; "scratch keep and sync both reported")]
 // Schedule ---------------------------------------------------------------------------------
 #[test_case(indoc! {r#"
     version: 1

@@ -8,7 +8,7 @@ use lifeboat_core::evidence::Outcome;
 use lifeboat_core::runbook::{
     CatchUp, Command, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec, Objectives,
     PointTime, Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec,
-    ScratchSpec, Select, SourceKind, SourceSpec, Step, StepKind,
+    ScratchSpec, ScratchSync, Select, SourceKind, SourceSpec, Step, StepKind,
 };
 
 use super::parse;
@@ -95,7 +95,10 @@ fn interface_example() {
             size: SampleSize::Files(20),
             seed: Some(42),
         }),
-        scratch: ScratchSpec { keep: Keep::Never },
+        scratch: ScratchSpec {
+            keep: Keep::Never,
+            sync: ScratchSync::File,
+        },
         verify_only: false,
         schedule: Some(ScheduleSpec {
             cron: "0 2 * * *".into(),
@@ -201,7 +204,10 @@ fn minimal_runbook_gets_every_default() {
             format: ManifestFormat::Sha256sum,
         },
         sample: None,
-        scratch: ScratchSpec { keep: Keep::Never },
+        scratch: ScratchSpec {
+            keep: Keep::Never,
+            sync: ScratchSync::File,
+        },
         verify_only: false,
         schedule: None,
         steps: vec![restore()],
@@ -262,7 +268,7 @@ fn other_spellings_and_defaults() {
         recovery_points: {time: name, select: all}
         manifest: {format: b3sum}
         sample: {percent: 2.5}
-        scratch: {keep: on-failure}
+        scratch: {keep: on-failure, sync: none}
         verify_only: true
         schedule: "30 15 3 * * 1-5"
         steps:
@@ -303,6 +309,7 @@ fn other_spellings_and_defaults() {
         })
     );
     assert_eq!(r.scratch.keep, Keep::OnFailure);
+    assert_eq!(r.scratch.sync, ScratchSync::None);
     assert!(r.verify_only);
     assert_eq!(
         r.schedule,
