@@ -73,17 +73,19 @@ if [ ! -e "$DIR/.complete" ]; then
     touch "$DIR/.complete"
 fi
 mkdir -p "$DIR/runbooks" "$DIR/evidence" "$DIR/scratch"
-runbook() { # NAME SOURCE MANIFEST FORMAT
+runbook() { # NAME SOURCE MANIFEST FORMAT [SCRATCH_OPTIONS]
     cat > "$DIR/runbooks/$1.yaml" <<YAML
 version: 1
 name: $1
 source: { url: "file://$2" }
 recovery_points: { time: name, time_format: "%Y-%m-%dT%H%M%SZ", select: latest }
 manifest: { path: $3, format: $4 }
-scratch: { keep: always }   # removed by this script outside the timer
+scratch: { keep: always${5:+, $5} }   # removed by this script outside the timer
 YAML
 }
 runbook bench-b3 "$DIR/plain" B3SUMS b3sum
+# The same restore with the bytes left in the page cache, as cp -r and restic restore leave them.
+runbook bench-b3-nosync "$DIR/plain" B3SUMS b3sum "sync: none"
 runbook bench-sha "$DIR/plain" SHA256SUMS sha256sum
 runbook bench-zst "$DIR/zst" B3SUMS b3sum
 # Two openssl processes, each given half the bytes (greedy by size, largest first).
@@ -99,6 +101,7 @@ drill() { "$LIFEBOAT" drill "$DIR/runbooks/$1.yaml" --now "$NOW" --evidence-dir 
 lb_vo_b3() { drill bench-b3 --verify-only; }
 lb_vo_sha() { drill bench-sha --verify-only; }
 lb_restore() { drill bench-b3; }
+lb_restore_nosync() { drill bench-b3-nosync; }
 lb_zst() { drill bench-zst; }
 b3sum_check() { (cd "$plain" && b3sum --check --quiet B3SUMS); }
 openssl_2p() { (cd "$plain" && { xargs -d '\n' openssl dgst -sha256 -- < "$DIR/half-a.txt" >/dev/null &
@@ -111,7 +114,7 @@ cp_r_sync() { cp -r "$plain" "$DIR/scratch/cp" && sync; }
 restic_restore() { restic -q -r "$DIR/restic" restore latest --target "$DIR/scratch/restic"; }
 zstd_b3sum() { (cd "$zst" && find . -name '*.zst' -print0 \
     | xargs -0 -P2 -n1 sh -c 'zstd -dc "$1" | b3sum >/dev/null' _); }
-ORDER="lb_vo_b3 b3sum_check lb_vo_sha openssl_2p restic_check lb_restore cp_r cp_r_sync restic_restore lb_zst zstd_b3sum"
+ORDER="lb_vo_b3 b3sum_check lb_vo_sha openssl_2p restic_check lb_restore cp_r lb_restore_nosync cp_r_sync restic_restore lb_zst zstd_b3sum"
 
 clean() { rm -rf "$DIR/scratch"/* "$DIR/evidence"/*; sync; }
 timed() { # SETTING CMD -> appends "SETTING CMD SECONDS" to results
@@ -157,9 +160,11 @@ rows = [
     ("verify-only, SHA-256 manifest", "lb_vo_sha", "openssl dgst -sha256 x2", "openssl_2p", 0.9, plain),
     ("verify-only, BLAKE3 manifest", "lb_vo_b3", "restic check --read-data", "restic_check", 2.0, plain),
     ("verify-only, SHA-256 manifest", "lb_vo_sha", "restic check --read-data", "restic_check", 2.0, plain),
-    ("restore + verify (BLAKE3)", "lb_restore", "cp -r", "cp_r", 0.9, plain),
-    ("restore + verify (BLAKE3)", "lb_restore", "restic restore", "restic_restore", 3.0, plain),
-    ("restore + verify (BLAKE3)", "lb_restore", "cp -r && sync (not a target)", "cp_r_sync", 0.0, plain),
+    ("restore + verify, sync: file (default)", "lb_restore", "cp -r", "cp_r", 0.9, plain),
+    ("restore + verify, sync: file (default)", "lb_restore", "restic restore", "restic_restore", 3.0, plain),
+    ("restore + verify, sync: file (default)", "lb_restore", "cp -r && sync (not a target)", "cp_r_sync", 0.0, plain),
+    ("restore + verify, sync: none", "lb_restore_nosync", "cp -r", "cp_r", 0.9, plain),
+    ("restore + verify, sync: none", "lb_restore_nosync", "restic restore", "restic_restore", 3.0, plain),
     ("zstd objects, restore + verify", "lb_zst", "zstd -dc | b3sum x2", "zstd_b3sum", 0.9, zst),
 ]
 print(f"\nplain set {plain/1e9:.2f} GB; zst set {zst/1e9:.2f} GB restored bytes; medians of n runs, warm cache")
