@@ -84,15 +84,8 @@ pub fn drill(args: DrillArgs) -> u8 {
         progress,
         cancel: cancel.clone(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            diag!(ERROR, "lifeboat: cannot start the async runtime: {e}");
-            return exit_codes::COULD_NOT_COMPLETE;
-        }
+    let Some(runtime) = crate::async_runtime() else {
+        return exit_codes::COULD_NOT_COMPLETE;
     };
     let evidence = runtime.block_on(async {
         match (

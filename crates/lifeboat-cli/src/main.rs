@@ -31,6 +31,8 @@ mod report_cmd;
 mod runbooks;
 mod schedule;
 
+use logs::diag;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     // The daemon reports what it starts and skips (info) unless asked to be quieter.
@@ -51,6 +53,21 @@ fn main() -> ExitCode {
         cli::Command::Report(a) => report_cmd::report(a),
     };
     ExitCode::from(code)
+}
+
+/// The multi-threaded tokio runtime `drill` and `schedule` run on; `None` (said on stderr)
+/// when the process cannot start one, which the caller turns into exit code 3.
+fn async_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            diag!(ERROR, "lifeboat: cannot start the async runtime: {e}");
+            None
+        }
+    }
 }
 
 /// Writes to standard output. A closed pipe is ignored; any other failure (a full disk behind a

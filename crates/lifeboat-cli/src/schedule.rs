@@ -74,15 +74,8 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
             }
         };
     let schedules = Arc::new(RwLock::new(schedules_of(&entries)));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            diag!(ERROR, "lifeboat: cannot start the async runtime: {e}");
-            return exit_codes::COULD_NOT_COMPLETE;
-        }
+    let Some(runtime) = crate::async_runtime() else {
+        return exit_codes::COULD_NOT_COMPLETE;
     };
     let driller = Arc::new(RunnerDriller {
         // Absolute, so the history's evidence paths hold from any folder.
