@@ -63,3 +63,84 @@ fn sigint_interrupts_a_drill_which_writes_interrupted_evidence_and_exits_3() {
     assert_eq!(history[0]["reason"], "interrupted");
     assert_eq!(history[0]["run_id"], d.evidence["run_id"]);
 }
+
+/// A second signal while the first one's clean-up still runs (here a `finally` step that
+/// hangs) exits 3 at once: no evidence is written, and the step's process is killed with its
+/// group rather than left running.
+#[test]
+fn a_second_sigint_exits_3_at_once_and_kills_the_running_step() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let pid_file = fx.root().join("finally.pid");
+    let rb = Runbook {
+        extra: format!(
+            "steps:\n  - restore: {{}}\n  - wait: 1m\nfinally:\n  - shell: \"echo $$ > {}; exec sleep 300\"\n",
+            pid_file.display()
+        ),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let (stdout, stderr) = (fx.root().join("stdout"), fx.root().join("stderr"));
+    let child = fx
+        .drill_command(&path, &[])
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let mut drill = Daemon(child);
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never saw {what}: {}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for("the restore", &|| {
+        !crate::util::find_files(&fx.scratch_dir(), "etc/app.conf").is_empty()
+    });
+    signal(&drill.0, "-INT");
+    // The first signal interrupts the wait; `finally` then starts and hangs.
+    wait_for("the finally step", &|| {
+        std::fs::read_to_string(&pid_file).is_ok_and(|s| s.trim().parse::<u32>().is_ok())
+    });
+    let step_pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(alive(step_pid), "the finally step should be running");
+    signal(&drill.0, "-INT");
+    let (code, took) = wait_exit(&mut drill, std::time::Duration::from_secs(30));
+    let err = std::fs::read_to_string(&stderr).unwrap();
+    assert_eq!(code, 3, "{err}");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    assert!(
+        err.contains("interrupted twice; exiting without evidence"),
+        "{err}"
+    );
+    assert!(
+        !fx.evidence_dir().exists()
+            || crate::util::find_files(&fx.evidence_dir(), "evidence.json").is_empty(),
+        "a second signal leaves no evidence"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alive(step_pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the finally step's process {step_pid} outlived the drill"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Whether a process exists (and is not a zombie waiting for its parent).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
