@@ -39,8 +39,10 @@ fn hash_file_inner(path: &Path, algorithm: Algorithm) -> io::Result<(String, u64
     {
         // `Hasher::update` spreads a big BLAKE3 input across the current rayon pool; SHA-256
         // is sequential by nature and runs over the map in one call, with no copy.
-        hasher.update(&map);
-        return Ok((hasher.finalize_hex(), map.len() as u64));
+        let window = Window::new(map);
+        hasher.update(&window);
+        window.check()?;
+        return Ok((hasher.finalize_hex(), window.len() as u64));
     }
     let size = read_into(file, &mut hasher)?;
     Ok((hasher.finalize_hex(), size))
@@ -54,9 +56,10 @@ fn map_file(file: &File, len: u64) -> io::Result<memmap2::Mmap> {
     // but another process may write to or truncate the file while we hash it. A write makes
     // the digest describe a mix of old and new bytes — exactly what a `read` loop racing the
     // same writer yields, so no check is weakened, and the bytes are only fed to a hash
-    // function (no decisions are taken on them mid-way). A truncation below `len` makes the
-    // next access to the missing pages raise SIGBUS and kill the process: loud, never a
-    // wrong "passed". Fixing the length from the metadata taken before mapping means a file
+    // function (no decisions are taken on them mid-way). A truncation below `len` (or a disk
+    // that fails) makes the next access to the missing pages raise SIGBUS; the caller wraps
+    // the map in a [`Window`], whose guard turns that into zeros and an error from
+    // [`Window::check`] (see `guard`), never a wrong "passed". Fixing the length from the metadata taken before mapping means a file
     // that grows is hashed up to its old size. lifeboat maps files it just restored into its
     // own scratch area, or the tree an operator asked `lifeboat manifest` to describe, where
     // concurrent writers are not expected.
@@ -117,14 +120,41 @@ impl Iterator for Windows<'_> {
             // One error ends the sequence.
             self.offset = self.len;
         }
-        Some(map.map(|map| Window { map }))
+        Some(map.map(Window::new))
     }
 }
 
 /// One mapped window of a file; derefs to its bytes.
+///
+/// A page of it that cannot be read (the file shrank under the mapping, or its disk failed)
+/// reads as zeros instead of killing the process with SIGBUS; [`Window::check`] then says so.
+/// Call it after the bytes were used and before trusting anything computed from them.
 #[derive(Debug)]
 pub struct Window {
+    // Declared first, so the range is unregistered before it is unmapped.
+    guard: crate::guard::Guard,
     map: memmap2::Mmap,
+}
+
+impl Window {
+    fn new(map: memmap2::Mmap) -> Window {
+        Window {
+            guard: crate::guard::Guard::new(map.as_ptr() as usize, map.len()),
+            map,
+        }
+    }
+
+    /// `Err` if a page of the window could not be read while it was mapped: the bytes seen
+    /// were not the file's, and nothing computed from them may be trusted.
+    pub fn check(&self) -> io::Result<()> {
+        if self.guard.faulted() {
+            return Err(io::Error::other(
+                "the file could not be read through its mapping: it shrank while it was read, \
+                 or its storage returned an I/O error",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl std::ops::Deref for Window {
@@ -141,7 +171,7 @@ pub(super) fn map_window(file: &File, offset: u64, len: usize) -> io::Result<Win
             format!("window offset {offset} is not a multiple of 64 KiB"),
         ));
     }
-    map_range(file, offset, len as u64).map(|map| Window { map })
+    map_range(file, offset, len as u64).map(Window::new)
 }
 
 /// Maps `len` bytes of `file` from `offset` (page-aligned) read-only, for one sequential pass.
@@ -149,8 +179,9 @@ pub(super) fn map_window(file: &File, offset: u64, len: usize) -> io::Result<Win
 fn map_range(file: &File, offset: u64, len: u64) -> io::Result<memmap2::Mmap> {
     let len = usize::try_from(len).map_err(io::Error::other)?;
     // SAFETY: as in `map_file`: another process truncating the file while it is mapped makes
-    // the next access raise SIGBUS (loud, never a wrong verdict); a concurrent write makes the
-    // digest cover a mix of old and new bytes, as a racing `read` loop would. The objects
+    // the next access raise SIGBUS, which the [`Window`] wrapping this map turns into an error
+    // from [`Window::check`]; a concurrent write makes the digest cover a mix of old and new
+    // bytes, as a racing `read` loop would. The objects
     // mapped are backup files that a drill only reads; nobody is expected to rewrite them.
     let map = unsafe {
         memmap2::MmapOptions::new()

@@ -148,3 +148,4 @@ pub fn map_range(file: &std::fs::File, offset: u64, len: usize) -> io::Result<Wi
 pub use files::{Window, Windows};
 
 mod files;
+mod guard;

@@ -382,7 +382,12 @@ fn pump(mut input: Input, compressed: bool, sink: &mut Sink) -> Result<(), PipeE
     {
         // Straight from the page cache: no copy into a buffer, as b3sum reads.
         for window in lifeboat_hash::map_windows(f, *size, WINDOW) {
-            feed(&window.map_err(PipeError::Read)?, sink)?;
+            let window = window.map_err(PipeError::Read)?;
+            let fed = feed(&window, sink);
+            // A page that could not be read (the object shrank after it was opened, or its
+            // disk failed) was fed as zeros: that, not what the zeros led to, is the finding.
+            window.check().map_err(PipeError::Read)?;
+            fed?;
         }
         return finish(decoder, sink);
     }
@@ -544,6 +549,8 @@ mod copy {
             let window =
                 lifeboat_hash::map_range(&dst, offset, copied).map_err(PipeError::Write)?;
             sink.written(&window);
+            // Only someone truncating the scratch file under us could make this fail.
+            window.check().map_err(PipeError::Write)?;
             offset += copied as u64;
             if copied < want {
                 break;

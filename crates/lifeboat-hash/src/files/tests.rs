@@ -351,3 +351,117 @@ fn map_range_maps_exactly_the_range_and_wants_aligned_offsets() {
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("64 KiB"), "{err}");
 }
+
+/// A mapped window whose file shrinks under it: reading the lost pages would raise SIGBUS and
+/// kill the process; instead they read as zeros and `check` reports the window as unreadable.
+#[test]
+#[cfg(unix)]
+fn a_window_whose_file_shrank_reads_zeros_and_fails_its_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    let bytes = random_bytes(4 * 65_536, 11);
+    std::fs::write(&path, &bytes).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let mut windows = crate::map_windows(&file, bytes.len() as u64, 2 * 65_536);
+    let first = windows.next().unwrap().unwrap();
+    let second = windows.next().unwrap().unwrap();
+    assert_eq!(&first[..], &bytes[..2 * 65_536]);
+    first.check().unwrap();
+
+    // Cut the file inside the second window, with both windows still mapped.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(3 * 65_536 - 100)
+        .unwrap();
+    let seen = second.to_vec(); // touches every page, past the new end too
+    let err = second.check().unwrap_err();
+    assert!(err.to_string().contains("could not be read"), "{err}");
+    // The page holding the new end is still the file's; the pages after it read as zeros.
+    let kept = 65_536 - 100;
+    assert_eq!(&seen[..kept], &bytes[2 * 65_536..2 * 65_536 + kept]);
+    let lost_from = (kept + 4095) & !4095;
+    assert!(seen[lost_from..].iter().all(|&b| b == 0));
+    // The window read before the cut was untouched by it.
+    first.check().unwrap();
+
+    // Hashing the shrunk window through the public API: a digest comes out (of zeros), and
+    // the check is what tells the caller not to trust it.
+    let mut h = Hasher::new(Sha256);
+    h.update(&second);
+    assert_ne!(h.finalize_hex(), reference(Sha256, &bytes[2 * 65_536..]));
+}
+
+/// The guard only covers windows: a SIGBUS anywhere else still ends the process as it always
+/// did (here a plain mapping of a file that shrank, touched after a guarded window exists, so
+/// the handler is installed). Run in a child process of this test binary.
+#[test]
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn a_sigbus_outside_every_window_still_kills_the_process() {
+    use std::os::unix::process::ExitStatusExt;
+    const CHILD: &str = "LIFEBOAT_HASH_SIGBUS_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, random_bytes(4 * 65_536, 5)).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let _guarded = crate::map_range(&file, 0, 65_536).unwrap();
+        // SAFETY: this child process exists to die of the SIGBUS this mapping raises.
+        let plain = unsafe { memmap2::Mmap::map(&file).unwrap() };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        let x = std::hint::black_box(plain[3 * 65_536]);
+        println!("survived, read {x}");
+        std::process::exit(0);
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "files::tests::a_sigbus_outside_every_window_still_kills_the_process",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGBUS),
+        "{:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// `hash_file` maps a whole file the same way: one that cannot be read through its mapping is
+/// an error naming it. (A shrink cannot be timed from outside here, so this drives the same
+/// `Window` over a file cut after mapping, as `hash_file` does internally.)
+#[test]
+#[cfg(unix)]
+fn hash_file_reports_a_file_that_could_not_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    std::fs::write(&path, random_bytes(8 * 65_536, 3)).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let window = super::Window::new(super::map_file(&file, 8 * 65_536).unwrap());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(65_536)
+        .unwrap();
+    let mut h = Hasher::new(Sha256);
+    h.update(&window);
+    assert!(window.check().is_err());
+    // Whereas the same file, whole, hashes fine through hash_file.
+    assert_eq!(
+        hash_file(&path, Sha256).unwrap().1,
+        65_536,
+        "hash_file sees the file's current size"
+    );
+}

@@ -121,3 +121,24 @@ fn verify_only_never_copies() {
     pump(Input::File(src, size), false, &mut s).unwrap();
     assert_eq!(s.hasher.finalize_hex(), sha256(&data));
 }
+
+/// Verify-only maps the object itself: one truncated after it was opened (its size taken
+/// before) is an I/O error about the object, a finding, not a SIGBUS that kills the drill.
+#[test]
+fn verify_only_over_an_object_truncated_after_it_was_opened_is_a_read_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = bytes(2 * WINDOW + 5000, 6);
+    let (src, size) = source(dir.path(), &data);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("object"))
+        .unwrap()
+        .set_len(WINDOW as u64 + 10)
+        .unwrap();
+    let mut s = sink(&dir.path().join("unused"));
+    s.file = None;
+    match pump(Input::File(src, size), false, &mut s) {
+        Err(PipeError::Read(e)) => assert!(e.to_string().contains("could not be read"), "{e}"),
+        other => panic!("expected a read error, got {other:?}"),
+    }
+}
