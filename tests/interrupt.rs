@@ -4,7 +4,7 @@
 use lifeboat_testkit::Format;
 
 use crate::history::history_json;
-use crate::util::{DAY1, Daemon, Drill, Fixture, Runbook, signal, wait_exit};
+use crate::util::{DAY1, Drill, Fixture, Runbook, signal, wait_exit};
 
 #[test]
 fn sigint_interrupts_a_drill_which_writes_interrupted_evidence_and_exits_3() {
@@ -18,14 +18,7 @@ fn sigint_interrupts_a_drill_which_writes_interrupted_evidence_and_exits_3() {
         ..fx.runbook()
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
-    let (stdout, stderr) = (fx.root().join("stdout"), fx.root().join("stderr"));
-    let child = fx
-        .drill_command(&path, &["--state", "state.db"])
-        .stdout(std::fs::File::create(&stdout).unwrap())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let mut drill = Daemon(child);
+    let (mut drill, stdout, stderr) = fx.spawn_drill(&path, &["--state", "state.db"]);
     // The restore step is done once the last file it writes is there.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while crate::util::find_files(&fx.scratch_dir(), "etc/app.conf").is_empty() {
@@ -80,14 +73,7 @@ fn a_second_sigint_exits_3_at_once_and_kills_the_running_step() {
         ..fx.runbook()
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
-    let (stdout, stderr) = (fx.root().join("stdout"), fx.root().join("stderr"));
-    let child = fx
-        .drill_command(&path, &[])
-        .stdout(std::fs::File::create(&stdout).unwrap())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let mut drill = Daemon(child);
+    let (mut drill, _stdout, stderr) = fx.spawn_drill(&path, &[]);
     let wait_for = |what: &str, done: &dyn Fn() -> bool| {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while !done() {

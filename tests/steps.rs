@@ -638,7 +638,7 @@ fn wait_for_file(path: &Path, what: &str) -> String {
 #[cfg(target_os = "linux")]
 #[test]
 fn an_interrupted_drill_kills_the_running_command_group_and_still_runs_finally() {
-    use crate::util::{Daemon, signal, wait_exit};
+    use crate::util::{signal, wait_exit};
     let fx = two_points();
     let pid_file = fx.root().join("bg.pid");
     let marker = fx.root().join("finally-ran");
@@ -656,14 +656,7 @@ finally:
         ..fx.runbook()
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
-    let (stdout, stderr) = (fx.root().join("stdout"), fx.root().join("stderr"));
-    let child = fx
-        .drill_command(&path, &[])
-        .stdout(std::fs::File::create(&stdout).unwrap())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let mut drill = Daemon(child);
+    let (mut drill, stdout, stderr) = fx.spawn_drill(&path, &[]);
     let pid = wait_for_file(&pid_file, "the run step's pid file");
     signal(&drill.0, "-INT");
     let (code, took) = wait_exit(&mut drill, Duration::from_secs(30));

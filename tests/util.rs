@@ -199,6 +199,19 @@ impl Fixture {
         cmd
     }
 
+    /// Starts `lifeboat drill RUNBOOK ARGS...` in the background, its stdout and stderr going to
+    /// files under the fixture's root; returns the process and those two paths.
+    pub fn spawn_drill(&self, runbook: &Path, args: &[&str]) -> (Daemon, PathBuf, PathBuf) {
+        let (stdout, stderr) = (self.root().join("stdout"), self.root().join("stderr"));
+        let child = self
+            .drill_command(runbook, args)
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        (Daemon(child), stdout, stderr)
+    }
+
     /// Runs [`Fixture::drill_command`] to its end.
     pub fn drill_file(&self, runbook: &Path, args: &[&str]) -> Drill {
         let out = self.drill_command(runbook, args).output();

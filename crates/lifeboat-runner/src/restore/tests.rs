@@ -5,24 +5,11 @@ use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use lifeboat_testkit::prng::random_bytes as bytes;
 use sha2::Digest;
 
 use super::*;
 use crate::NoProgress;
-
-/// Reproducible bytes that do not compress or repeat within a window.
-fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 fn sink(dest: &Path) -> Sink {
     Sink {
