@@ -451,6 +451,14 @@ fn notify_posts_a_summary_and_a_failing_webhook_never_changes_the_verdict() {
     assert_eq!(body["outcome"], "passed");
     assert_eq!(body["runbook"], "drill-test");
     assert_eq!(body["run_id"], d.evidence["run_id"]);
+    // Where the record is (absolute), so the webhook's reader can open it; it was written
+    // after the webhook was posted.
+    let record = std::path::PathBuf::from(body["evidence"].as_str().unwrap());
+    assert!(record.is_absolute(), "{}", record.display());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&std::fs::read(&record).unwrap()).unwrap()["run_id"],
+        d.evidence["run_id"]
+    );
     let text = body["text"].as_str().unwrap();
     assert!(
         text.contains("drill-test PASSED") && text.contains(DAY1),

@@ -71,6 +71,9 @@ pub fn drill(args: DrillArgs) -> u8 {
         now: args.now,
         seed: args.seed,
         scratch_root: args.scratch_dir.clone().unwrap_or_else(std::env::temp_dir),
+        evidence_dir: Some(
+            std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone()),
+        ),
         verify_only: args.verify_only,
         jobs: args.jobs,
         mode: if args.interactive {

@@ -362,6 +362,7 @@ impl Driller<Loaded> for RunnerDriller {
                 now: None,
                 seed: None,
                 scratch_root,
+                evidence_dir: Some(evidence_dir.clone()),
                 verify_only: false,
                 jobs: 0,
                 mode: Mode::Scheduled,

@@ -292,6 +292,11 @@ pub const UNFLUSHED_NOTE: &str =
     "restored files left unflushed (scratch.sync: none): RTO measured to memory, not disk";
 
 impl Evidence {
+    /// Where this run's files go under an evidence folder: `EVIDENCE_DIR/RUNBOOK_NAME/RUN_ID/`.
+    pub fn run_dir(&self, evidence_dir: &std::path::Path) -> std::path::PathBuf {
+        evidence_dir.join(&self.runbook.name).join(&self.run_id)
+    }
+
     /// Restored files were written but not flushed to disk (`scratch.sync: none`), so the
     /// measured and projected RTO do not include reaching the disk.
     pub fn unflushed(&self) -> bool {

@@ -43,9 +43,7 @@ pub enum EvidenceError {
 
 /// Where a run's files go: `evidence_dir/RUNBOOK_NAME/RUN_ID/`.
 pub fn run_dir(evidence_dir: &Path, evidence: &Evidence) -> PathBuf {
-    evidence_dir
-        .join(&evidence.runbook.name)
-        .join(&evidence.run_id)
+    evidence.run_dir(evidence_dir)
 }
 
 /// Writes `evidence.json` and `report.md` for one run, chains the record into the evidence

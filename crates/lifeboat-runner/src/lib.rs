@@ -76,6 +76,10 @@ pub struct DrillRequest {
     pub seed: Option<u64>,
     /// The folder under which this run's scratch folder is created.
     pub scratch_root: PathBuf,
+    /// The evidence folder the caller will write this run's record into, so `notify`
+    /// webhooks can say where the record is (`EVIDENCE_DIR/NAME/RUN_ID/evidence.json`);
+    /// `None`: not said.
+    pub evidence_dir: Option<PathBuf>,
     /// Stream and hash only, write nothing to scratch (also set by the runbook's `verify_only`).
     pub verify_only: bool,
     /// Files verified at once; 0: one per core.
@@ -328,7 +332,12 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         },
     };
     if let Some(client) = &drill.http {
-        evidence.notifications = notify::send_all(&runbook.notify, &evidence, client).await;
+        let record = req
+            .evidence_dir
+            .as_ref()
+            .map(|d| evidence.run_dir(d).join("evidence.json"));
+        evidence.notifications =
+            notify::send_all(&runbook.notify, &evidence, record.as_deref(), client).await;
     }
     evidence
 }

@@ -6,6 +6,7 @@
 //! drill's verdict. Webhook URLs usually embed a token, so neither messages nor evidence ever
 //! hold the URL as resolved.
 
+use std::path::Path;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -19,8 +20,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause before the second attempt; doubled before each later one.
 const BACKOFF: Duration = Duration::from_millis(500);
 
-/// The JSON body posted for a drill.
-pub fn body(ev: &Evidence) -> serde_json::Value {
+/// The JSON body posted for a drill; `record`: where its `evidence.json` will be, when known.
+pub fn body(ev: &Evidence, record: Option<&Path>) -> serde_json::Value {
     let verdict = match ev.outcome {
         Outcome::Passed => "PASSED",
         Outcome::Failed => "FAILED",
@@ -40,10 +41,14 @@ pub fn body(ev: &Evidence) -> serde_json::Value {
         text.push_str(&format!(": {r}"));
     }
     text.push_str(&format!(" (run {})", ev.run_id));
+    if let Some(r) = record {
+        text.push_str(&format!(", evidence {}", r.display()));
+    }
     serde_json::json!({
         "text": text,
         "runbook": ev.runbook.name,
         "run_id": ev.run_id,
+        "evidence": record.map(|r| r.display().to_string()),
         "outcome": ev.outcome,
         "reason": ev.reason,
         "mode": ev.mode,
@@ -80,9 +85,10 @@ pub fn shown_webhook(spec: &NotifySpec) -> String {
 pub async fn send_all(
     specs: &[NotifySpec],
     ev: &Evidence,
+    record: Option<&Path>,
     client: &reqwest::Client,
 ) -> Vec<NotificationResult> {
-    let body = body(ev).to_string();
+    let body = body(ev, record).to_string();
     let mut results = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         if !spec.on.contains(&ev.outcome) {

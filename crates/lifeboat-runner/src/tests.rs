@@ -47,6 +47,7 @@ fn request(
         now: None,
         seed: None,
         scratch_root: scratch_root.to_path_buf(),
+        evidence_dir: None,
         verify_only: false,
         jobs: 0,
         mode: Mode::Automatic,
