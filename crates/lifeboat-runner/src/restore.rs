@@ -511,6 +511,7 @@ impl Unzstd {
 /// scratch file after each window is copied keeps the write path's property and makes it
 /// stronger: the digest covers the bytes as they sit in the scratch file, not a buffer they
 /// were written from.
+#[cfg(target_os = "linux")]
 mod copy {
     use std::fs::File;
     use std::io;
@@ -523,9 +524,6 @@ mod copy {
     /// Asked again for every file, at the cost of one failing syscall: one drill's scratch
     /// area on another filesystem must not turn the copy off for the next drill's.
     pub(super) fn restore(src: &File, size: u64, sink: &mut Sink) -> Result<bool, PipeError> {
-        if !cfg!(target_os = "linux") {
-            return Ok(false);
-        }
         let Some(dst) = &sink.file else {
             return Ok(false);
         };
@@ -577,7 +575,6 @@ mod copy {
 
     /// Copies up to `len` bytes at `offset` of `src` to the same offset of `dst`; fewer only
     /// where `src` ends.
-    #[cfg(target_os = "linux")]
     #[allow(unsafe_code)]
     fn copy_range(src: &File, dst: &File, offset: u64, len: usize) -> io::Result<usize> {
         use std::os::fd::AsRawFd;
@@ -610,10 +607,17 @@ mod copy {
         }
         Ok(done)
     }
+}
 
-    #[cfg(not(target_os = "linux"))]
-    fn copy_range(_: &File, _: &File, _: u64, _: usize) -> io::Result<usize> {
-        Err(io::Error::from(io::ErrorKind::Unsupported))
+/// Elsewhere every object takes the write path.
+#[cfg(not(target_os = "linux"))]
+mod copy {
+    use std::fs::File;
+
+    use super::{PipeError, Sink};
+
+    pub(super) fn restore(_: &File, _: u64, _: &mut Sink) -> Result<bool, PipeError> {
+        Ok(false)
     }
 }
 

@@ -2,6 +2,7 @@
 //! the write path it falls back to.
 
 use std::fs::File;
+#[cfg(target_os = "linux")]
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
