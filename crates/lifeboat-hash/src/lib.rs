@@ -83,7 +83,9 @@ impl Hasher {
                 // blake3's docs put the break-even of `update_rayon` at about 128 KiB on
                 // x86_64: below it the fork/join costs more than the second core gains.
                 // Streaming callers feed 64 KiB–1 MiB chunks, so only the larger ones fork.
-                if bytes.len() >= BLAKE3_RAYON_MIN_BYTES {
+                // With one thread in the pool (one core, or `--jobs 1`) the fork/join only
+                // hands the work to that thread and waits: hash here instead.
+                if bytes.len() >= BLAKE3_RAYON_MIN_BYTES && rayon::current_num_threads() > 1 {
                     h.update_rayon(bytes);
                 } else {
                     h.update(bytes);
