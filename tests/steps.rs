@@ -854,7 +854,7 @@ fn an_unanswered_approve_times_out_and_the_drill_still_ends() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_second_signal_exits_at_once_and_takes_a_running_finally_step_with_it() {
-    use crate::util::{Daemon, signal, wait_exit};
+    use crate::util::{signal, wait_exit};
     let fx = Fixture::new();
     fx.standard_point(DAY1, Format::Sha256sum);
     let started = fx.root().join("started");
@@ -873,13 +873,7 @@ finally:
         ..fx.runbook()
     };
     let path = fx.write("runbook.yaml", &rb.yaml());
-    let child = fx
-        .drill_command(&path, &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut drill = Daemon(child);
+    let (mut drill, _stdout, stderr) = fx.spawn_drill(&path, &[]);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !started.exists() {
         assert!(Instant::now() < deadline, "the step never started");
@@ -889,8 +883,19 @@ finally:
     // The interruption ends the step; finally starts and hangs.
     let pid = wait_for_file(&pid_file, "the finally step's pid file");
     signal(&drill.0, "-INT");
-    let (code, _) = wait_exit(&mut drill, Duration::from_secs(30));
-    assert_eq!(code, 3);
+    let (code, took) = wait_exit(&mut drill, Duration::from_secs(30));
+    let err = std::fs::read_to_string(&stderr).unwrap();
+    assert_eq!(code, 3, "{err}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(
+        err.contains("interrupted twice; exiting without evidence"),
+        "{err}"
+    );
+    assert!(
+        !fx.evidence_dir().exists()
+            || crate::util::find_files(&fx.evidence_dir(), "evidence.json").is_empty(),
+        "a second signal leaves no evidence"
+    );
     let proc = format!("/proc/{}/stat", pid.trim());
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
