@@ -3,7 +3,7 @@
 //! against escaping, and the period's edges, gaps and chain status against what is on disk.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::Evidence;
@@ -310,6 +310,11 @@ impl History {
         )
     }
 
+    /// `lifeboat report` over November 2026 (plus `extra`) into `out`.
+    pub fn report_november(&self, out: &Path, extra: &[&str]) -> (i32, String) {
+        self.report(&[&NOVEMBER[..], extra, &["--out", out.to_str().unwrap()]].concat())
+    }
+
     pub fn out(&self, name: &str) -> PathBuf {
         self.fx.root().join(name)
     }
@@ -351,7 +356,7 @@ const NOVEMBER: [&str; 4] = ["--from", "2026-11-01", "--to", "2026-11-30"];
 fn the_json_report_holds_exactly_the_period_s_drills_with_their_numbers() {
     let h = history();
     let out = h.out("nov.json");
-    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", out.to_str().unwrap()]].concat());
+    let (code, log) = h.report_november(&out, &[]);
     assert_eq!(code, 0, "{log}");
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
 
@@ -497,7 +502,7 @@ fn rfc3339_bounds_are_exact_and_the_runbook_filter_keeps_one_runbook() {
 fn the_csv_report_has_a_row_per_drill_matching_the_evidence() {
     let h = history();
     let out = h.out("nov.csv");
-    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", out.to_str().unwrap()]].concat());
+    let (code, log) = h.report_november(&out, &[]);
     assert_eq!(code, 0, "{log}");
     let text = std::fs::read_to_string(&out).unwrap();
     let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
@@ -556,7 +561,7 @@ fn split_csv(line: &str) -> Vec<String> {
 fn the_html_and_markdown_reports_show_the_numbers_charts_controls_and_escape_names() {
     let h = history();
     let html_out = h.out("nov.html");
-    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", html_out.to_str().unwrap()]].concat());
+    let (code, log) = h.report_november(&html_out, &[]);
     assert_eq!(code, 0, "{log}");
     let html = std::fs::read_to_string(&html_out).unwrap();
     assert!(!html.contains("<b>docs"), "runbook name not escaped");
@@ -586,7 +591,7 @@ fn the_html_and_markdown_reports_show_the_numbers_charts_controls_and_escape_nam
     }
 
     let md_out = h.out("nov.md");
-    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", md_out.to_str().unwrap()]].concat());
+    let (code, log) = h.report_november(&md_out, &[]);
     assert_eq!(code, 0, "{log}");
     let md = std::fs::read_to_string(&md_out).unwrap();
     assert!(md.contains("## Runbook hr-&lt;b&gt;docs"), "{md}");
@@ -608,7 +613,7 @@ fn a_tampered_folder_is_reported_as_not_intact_and_the_record_marked() {
     ev["measured"]["rto_seconds"] = 1.5.into();
     std::fs::write(&path, serde_json::to_vec_pretty(&ev).unwrap()).unwrap();
     let out = h.out("t.json");
-    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", out.to_str().unwrap()]].concat());
+    let (code, log) = h.report_november(&out, &[]);
     assert_eq!(code, 0, "the report is still written: {log}");
     assert!(log.contains("chain NOT INTACT"), "{log}");
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -629,7 +634,7 @@ fn a_tampered_folder_is_reported_as_not_intact_and_the_record_marked() {
         assert_eq!(d["chain_ok"], d["run_id"] != "run-3", "{d}");
     }
     let html_out = h.out("t.html");
-    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", html_out.to_str().unwrap()]].concat());
+    let (code, log) = h.report_november(&html_out, &[]);
     assert_eq!(code, 0, "{log}");
     let text = visible_text(&std::fs::read_to_string(&html_out).unwrap());
     assert!(text.contains("Evidence chain: NOT INTACT"), "{text}");
@@ -679,18 +684,7 @@ fn gaps_come_from_the_history_store() {
     }
     drop(store);
     let out = h.out("g.json");
-    let (code, log) = h.report(
-        &[
-            &NOVEMBER[..],
-            &[
-                "--state",
-                state.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ],
-        ]
-        .concat(),
-    );
+    let (code, log) = h.report_november(&out, &["--state", state.to_str().unwrap()]);
     assert_eq!(code, 0, "{log}");
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(r["gaps_checked"], true);
@@ -725,18 +719,7 @@ fn gaps_come_from_the_history_store() {
     assert_eq!(o["gaps"][0]["state"], "abandoned");
 
     let html_out = h.out("g.html");
-    let (code, log) = h.report(
-        &[
-            &NOVEMBER[..],
-            &[
-                "--state",
-                state.to_str().unwrap(),
-                "--out",
-                html_out.to_str().unwrap(),
-            ],
-        ]
-        .concat(),
-    );
+    let (code, log) = h.report_november(&html_out, &["--state", state.to_str().unwrap()]);
     assert_eq!(code, 0, "{log}");
     let text = visible_text(&std::fs::read_to_string(&html_out).unwrap());
     assert!(text.contains("3 scheduled drills did not run"), "{text}");
@@ -851,7 +834,7 @@ fn a_record_that_does_not_parse_is_listed_not_dropped() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replacen("\"failed\"", "\"fine\"", 1)).unwrap();
     let out = h.out("u.json");
-    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", out.to_str().unwrap()]].concat());
+    let (code, log) = h.report_november(&out, &[]);
     assert_eq!(code, 0, "{log}");
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let unreadable = r["unreadable"].as_array().unwrap();
@@ -859,7 +842,7 @@ fn a_record_that_does_not_parse_is_listed_not_dropped() {
     assert_eq!(unreadable[0]["record"], rel.as_str());
     assert_eq!(r["chain"]["intact"], false);
     let html_out = h.out("u.html");
-    let (code, log) = h.report(&[&NOVEMBER[..], &["--out", html_out.to_str().unwrap()]].concat());
+    let (code, log) = h.report_november(&html_out, &[]);
     assert_eq!(code, 0, "{log}");
     let text = visible_text(&std::fs::read_to_string(&html_out).unwrap());
     assert!(text.contains("Unreadable records"), "{text}");
