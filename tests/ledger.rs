@@ -88,15 +88,6 @@ fn rec(d: &Drill) -> String {
     format!("drill-test/{}", d.evidence["run_id"].as_str().unwrap())
 }
 
-fn run_dir(d: &Drill) -> PathBuf {
-    d.evidence_path
-        .as_ref()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 fn verify(fx: &Fixture, public: Option<&Path>) -> (i32, String) {
     let dir = fx.evidence_dir();
     let mut args = vec!["evidence", "verify", dir.to_str().unwrap()];
@@ -151,7 +142,7 @@ fn each_record_is_chained_to_the_one_before_and_the_first_says_so() {
             sha256_hex(&bytes),
             "hash of evidence.json's bytes"
         );
-        let sig = std::fs::read(run_dir(d).join("evidence.json.minisig")).unwrap();
+        let sig = std::fs::read(d.run_dir().join("evidence.json.minisig")).unwrap();
         assert_eq!(e["signature_sha256"], sha256_hex(&sig));
         if i == 0 {
             assert_eq!(e["previous_sha256"], Value::Null);
@@ -367,7 +358,7 @@ fn an_edited_byte_is_named() {
 #[test]
 fn a_deleted_record_is_named() {
     let (fx, keys, d) = signed_drills(3);
-    std::fs::remove_dir_all(run_dir(&d[1])).unwrap();
+    std::fs::remove_dir_all(d[1].run_dir()).unwrap();
     let (code, out) = verify(&fx, Some(&keys.public));
     assert_eq!(code, 1, "{out}");
     assert_named(&out, &rec(&d[1]), "deleted");
@@ -377,7 +368,7 @@ fn a_deleted_record_is_named() {
 #[test]
 fn a_record_deleted_with_its_ledger_entry_is_caught_by_the_chain() {
     let (fx, keys, d) = signed_drills(3);
-    std::fs::remove_dir_all(run_dir(&d[1])).unwrap();
+    std::fs::remove_dir_all(d[1].run_dir()).unwrap();
     let mut lines = ledger_lines(&fx);
     lines.remove(1);
     write_ledger(&fx, &lines);
@@ -406,7 +397,7 @@ fn two_swapped_ledger_entries_are_named_out_of_order() {
 #[test]
 fn two_swapped_records_are_named() {
     let (fx, keys, d) = signed_drills(3);
-    let (a, b) = (run_dir(&d[0]), run_dir(&d[1]));
+    let (a, b) = (d[0].run_dir(), d[1].run_dir());
     for f in ["evidence.json", "evidence.json.minisig"] {
         let tmp = fx.root().join("swap");
         std::fs::rename(a.join(f), &tmp).unwrap();
@@ -427,7 +418,7 @@ fn a_truncated_tail_is_detected_by_the_signed_head() {
     lines.pop();
     write_ledger(&fx, &lines);
     // The record is removed too: only the signed head still knows it existed.
-    std::fs::remove_dir_all(run_dir(&d[2])).unwrap();
+    std::fs::remove_dir_all(d[2].run_dir()).unwrap();
     for key in [Some(keys.public.as_path()), None] {
         let (code, out) = verify(&fx, key);
         assert_eq!(code, 1, "{out}");
@@ -471,7 +462,7 @@ fn a_record_re_signed_with_another_key_is_named() {
     assert!(out.status.success(), "{}", text(&out));
     // The forger copies the original trusted comment and signs with their own key.
     let record = d[1].evidence_path.clone().unwrap();
-    let sig_path = run_dir(&d[1]).join("evidence.json.minisig");
+    let sig_path = d[1].run_dir().join("evidence.json.minisig");
     let original = std::fs::read_to_string(&sig_path).unwrap();
     let comment = original
         .lines()
@@ -554,7 +545,7 @@ fn verify_refuses_what_is_not_an_evidence_folder() {
 #[test]
 fn a_deleted_signature_is_named() {
     let (fx, keys, d) = signed_drills(2);
-    std::fs::remove_file(run_dir(&d[0]).join("evidence.json.minisig")).unwrap();
+    std::fs::remove_file(d[0].run_dir().join("evidence.json.minisig")).unwrap();
     for key in [Some(keys.public.as_path()), None] {
         let (code, out) = verify(&fx, key);
         assert_eq!(code, 1, "{out}");
@@ -674,50 +665,17 @@ fn scheduled_drills_are_signed_and_chained_without_forking() {
         };
         paths.push(fx.write(&format!("{name}.yaml"), &rb.yaml()));
     }
-    let stderr_path = fx.root().join("daemon.stderr");
-    let mut child = crate::util::lifeboat()
-        .current_dir(fx.root())
-        .args([
-            "schedule",
-            "--state",
-            "state.db",
-            "--evidence-dir",
-            "evidence",
-        ])
-        .args(["--max-concurrent", "2", "--signing-key"])
-        .arg(&keys.secret)
-        .arg("--scratch-dir")
-        .arg(fx.scratch_dir())
-        .args(&paths)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let done = |fx: &Fixture| {
-        let out = fx.run(&["history", "--state", "state.db", "--json"]);
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        v.as_array()
-            .map(|a| a.iter().filter(|e| e["state"] == "done").count())
-            .unwrap_or(0)
-    };
-    while done(&fx) < 6 {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!(
-                "fewer than 6 scheduled runs after 60 s\n{}",
-                std::fs::read_to_string(&stderr_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    let status = child.wait().unwrap();
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "--max-concurrent".as_ref(),
+        "2".as_ref(),
+        "--signing-key".as_ref(),
+        keys.secret.as_os_str(),
+    ];
+    args.extend(paths.iter().map(|p| p.as_os_str()));
+    let (mut daemon, stderr_path) = crate::history::start_schedule(&fx, &args);
+    crate::history::wait_for_runs(&fx, 6, &stderr_path);
+    crate::util::signal(&daemon.0, "-TERM");
+    let status = daemon.0.wait().unwrap();
     let stderr = std::fs::read_to_string(&stderr_path).unwrap();
     assert_eq!(status.code(), Some(0), "{stderr}");
 

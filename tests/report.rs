@@ -30,17 +30,8 @@ pub fn hostile_point(fx: &Fixture, id: &str) -> lifeboat_testkit::Point {
         .manifest(Format::Sha256sum)
 }
 
-fn run_dir(d: &Drill) -> PathBuf {
-    d.evidence_path
-        .as_ref()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 fn html_of(d: &Drill) -> String {
-    let p = run_dir(d).join("report.html");
+    let p = d.run_dir().join("report.html");
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}\n{}", p.display(), d.context()))
 }
 

@@ -238,6 +238,16 @@ pub struct Drill {
 }
 
 impl Drill {
+    /// The run's folder: `EVIDENCE_DIR/NAME/RUN_ID/`, where `evidence.json` was written.
+    pub fn run_dir(&self) -> PathBuf {
+        self.evidence_path
+            .as_ref()
+            .expect("the drill wrote evidence")
+            .parent()
+            .unwrap()
+            .to_path_buf()
+    }
+
     /// Checks the evidence layout the interface promises whenever a drill wrote evidence:
     /// the last stdout line is `EVIDENCE_DIR/RUNBOOK_NAME/RUN_ID/evidence.json`, and
     /// `report.md` and `report.html` are beside it.
