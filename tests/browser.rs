@@ -169,14 +169,7 @@ fn a_run_s_report_reads_right_in_chromium() {
 fn a_period_report_reads_right_in_chromium() {
     let h: History = history();
     let page = h.out("period.html");
-    let (code, log) = h.report(&[
-        "--from",
-        "2026-11-01",
-        "--to",
-        "2026-11-30",
-        "--out",
-        page.to_str().unwrap(),
-    ]);
+    let (code, log) = h.report_november(&page, &[]);
     assert_eq!(code, 0, "{log}");
     let dom = rendered_dom(&page);
     no_script_ran(&dom);
@@ -217,16 +210,7 @@ fn a_period_report_reads_right_in_chromium() {
         .unwrap();
     drop(store);
     let page = h.out("period.html");
-    let (code, log) = h.report(&[
-        "--from",
-        "2026-11-01",
-        "--to",
-        "2026-11-30",
-        "--state",
-        state.to_str().unwrap(),
-        "--out",
-        page.to_str().unwrap(),
-    ]);
+    let (code, log) = h.report_november(&page, &["--state", state.to_str().unwrap()]);
     assert_eq!(code, 0, "{log}");
     let text = visible_text(&rendered_dom(&page));
     assert!(text.contains("1 scheduled drill did not run"), "{text}");
