@@ -4,7 +4,7 @@
 use lifeboat_testkit::Format;
 
 use crate::history::history_json;
-use crate::util::{DAY1, Drill, Fixture, Runbook, signal, wait_exit};
+use crate::util::{DAY1, Fixture, Runbook, signal, wait_exit};
 
 #[test]
 fn sigint_interrupts_a_drill_which_writes_interrupted_evidence_and_exits_3() {
@@ -31,12 +31,7 @@ fn sigint_interrupts_a_drill_which_writes_interrupted_evidence_and_exits_3() {
     }
     signal(&drill.0, "-INT");
     let (code, took) = wait_exit(&mut drill, std::time::Duration::from_secs(30));
-    let out = std::process::Output {
-        status: drill.0.wait().unwrap(),
-        stdout: std::fs::read(&stdout).unwrap(),
-        stderr: std::fs::read(&stderr).unwrap(),
-    };
-    let d = Drill::new(out, &fx.evidence_dir());
+    let d = fx.spawned_drill(drill, &stdout, &stderr);
     assert_eq!(code, 3, "{}", d.context());
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");
     assert_eq!(d.outcome(), "error", "{}", d.context());

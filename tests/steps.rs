@@ -668,12 +668,7 @@ finally:
     let pid = wait_for_file(&pid_file, "the run step's pid file");
     signal(&drill.0, "-INT");
     let (code, took) = wait_exit(&mut drill, Duration::from_secs(30));
-    let out = std::process::Output {
-        status: drill.0.wait().unwrap(),
-        stdout: std::fs::read(&stdout).unwrap(),
-        stderr: std::fs::read(&stderr).unwrap(),
-    };
-    let d = Drill::new(out, &fx.evidence_dir());
+    let d = fx.spawned_drill(drill, &stdout, &stderr);
     assert_eq!(code, 3, "{}", d.context());
     assert!(took < Duration::from_secs(10), "{took:?}");
     assert_eq!(d.evidence["reason"], "interrupted", "{}", d.context());

@@ -212,6 +212,17 @@ impl Fixture {
         (Daemon(child), stdout, stderr)
     }
 
+    /// A drill started by [`Fixture::spawn_drill`], once it has exited: its output and
+    /// evidence.
+    pub fn spawned_drill(&self, mut drill: Daemon, stdout: &Path, stderr: &Path) -> Drill {
+        let out = Output {
+            status: drill.0.wait().unwrap(),
+            stdout: std::fs::read(stdout).unwrap(),
+            stderr: std::fs::read(stderr).unwrap(),
+        };
+        Drill::new(out, &self.evidence_dir())
+    }
+
     /// Runs [`Fixture::drill_command`] to its end.
     pub fn drill_file(&self, runbook: &Path, args: &[&str]) -> Drill {
         let out = self.drill_command(runbook, args).output();
