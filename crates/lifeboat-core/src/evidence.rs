@@ -297,6 +297,11 @@ impl Evidence {
         evidence_dir.join(&self.runbook.name).join(&self.run_id)
     }
 
+    /// Where this record itself goes under an evidence folder: `RUN_DIR/evidence.json`.
+    pub fn record_path(&self, evidence_dir: &std::path::Path) -> std::path::PathBuf {
+        self.run_dir(evidence_dir).join("evidence.json")
+    }
+
     /// Restored files were written but not flushed to disk (`scratch.sync: none`), so the
     /// measured and projected RTO do not include reaching the disk.
     pub fn unflushed(&self) -> bool {

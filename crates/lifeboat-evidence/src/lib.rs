@@ -41,11 +41,6 @@ pub enum EvidenceError {
     Key(#[from] sign::KeyError),
 }
 
-/// Where a run's files go: `evidence_dir/RUNBOOK_NAME/RUN_ID/`.
-pub fn run_dir(evidence_dir: &Path, evidence: &Evidence) -> PathBuf {
-    evidence.run_dir(evidence_dir)
-}
-
 /// Writes `evidence.json` and `report.md` for one run, chains the record into the evidence
 /// directory's ledger, and returns the path of `evidence.json`. Unsigned: see
 /// [`write_signed_run`].
@@ -62,7 +57,7 @@ pub fn write_signed_run(
     evidence: &Evidence,
     key: Option<&sign::SigningKey>,
 ) -> Result<PathBuf, EvidenceError> {
-    let dir = run_dir(evidence_dir, evidence);
+    let dir = evidence.run_dir(evidence_dir);
     let wrap = |path: &Path| {
         let path = path.to_path_buf();
         move |source| EvidenceError::Write { path, source }
@@ -75,7 +70,7 @@ pub fn write_signed_run(
     let html = dir.join("report.html");
     let page = html::render_run(evidence, Some(&ledger::sha256_hex(&json)));
     atomic_write(&html, page.as_bytes()).map_err(wrap(&html))?;
-    let path = dir.join("evidence.json");
+    let path = evidence.record_path(evidence_dir);
     atomic_write(&path, &json).map_err(wrap(&path))?;
     ledger::append(evidence_dir, &path, evidence, key)?;
     Ok(path)

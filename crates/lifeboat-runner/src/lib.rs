@@ -332,10 +332,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         },
     };
     if let Some(client) = &drill.http {
-        let record = req
-            .evidence_dir
-            .as_ref()
-            .map(|d| evidence.run_dir(d).join("evidence.json"));
+        let record = req.evidence_dir.as_ref().map(|d| evidence.record_path(d));
         evidence.notifications =
             notify::send_all(&runbook.notify, &evidence, record.as_deref(), client).await;
     }
