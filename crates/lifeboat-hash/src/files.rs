@@ -35,39 +35,17 @@ fn hash_file_inner(path: &Path, algorithm: Algorithm) -> io::Result<(String, u64
     // cannot be mapped: both take the read path, as does any file whose mapping fails.
     if meta.is_file()
         && meta.len() >= MMAP_MIN_BYTES
-        && let Ok(map) = map_file(&file, meta.len())
+        && let Ok(window) = map_range(&file, 0, meta.len())
     {
         // `Hasher::update` spreads a big BLAKE3 input across the current rayon pool; SHA-256
-        // is sequential by nature and runs over the map in one call, with no copy.
-        let window = Window::new(map);
+        // is sequential by nature and runs over the map in one call (through its small
+        // bounce buffer, see `SHA256_BOUNCE_MIN_BYTES`).
         hasher.update(&window);
         window.check()?;
         return Ok((hasher.finalize_hex(), window.len() as u64));
     }
     let size = read_into(file, &mut hasher)?;
     Ok((hasher.finalize_hex(), size))
-}
-
-/// Maps `len` bytes of `file` read-only.
-#[allow(unsafe_code)]
-fn map_file(file: &File, len: u64) -> io::Result<memmap2::Mmap> {
-    let len = usize::try_from(len).map_err(io::Error::other)?;
-    // SAFETY: `Mmap` hands out `&[u8]` over the file's pages, which Rust assumes never change,
-    // but another process may write to or truncate the file while we hash it. A write makes
-    // the digest describe a mix of old and new bytes — exactly what a `read` loop racing the
-    // same writer yields, so no check is weakened, and the bytes are only fed to a hash
-    // function (no decisions are taken on them mid-way). A truncation below `len` (or a disk
-    // that fails) makes the next access to the missing pages raise SIGBUS; the caller wraps
-    // the map in a [`Window`], whose guard turns that into zeros and an error from
-    // [`Window::check`] (see `guard`), never a wrong "passed". Fixing the length from the metadata taken before mapping means a file
-    // that grows is hashed up to its old size. lifeboat maps files it just restored into its
-    // own scratch area, or the tree an operator asked `lifeboat manifest` to describe, where
-    // concurrent writers are not expected.
-    let map = unsafe { memmap2::MmapOptions::new().len(len).map(file)? };
-    // Tell the kernel to read ahead aggressively; only a hint, so its failure is ignored.
-    #[cfg(unix)]
-    let _ = map.advise(memmap2::Advice::Sequential);
-    Ok(map)
 }
 
 /// The windows of a local file, mapped one at a time: the way the fastest hashers read (no
@@ -120,7 +98,7 @@ impl Iterator for Windows<'_> {
             // One error ends the sequence.
             self.offset = self.len;
         }
-        Some(map.map(Window::new))
+        Some(map)
     }
 }
 
@@ -171,18 +149,26 @@ pub(super) fn map_window(file: &File, offset: u64, len: usize) -> io::Result<Win
             format!("window offset {offset} is not a multiple of 64 KiB"),
         ));
     }
-    map_range(file, offset, len as u64).map(Window::new)
+    map_range(file, offset, len as u64)
 }
 
-/// Maps `len` bytes of `file` from `offset` (page-aligned) read-only, for one sequential pass.
+/// Maps `len` bytes of `file` from `offset` (page-aligned) read-only, for one sequential pass,
+/// as a guarded [`Window`].
 #[allow(unsafe_code)]
-fn map_range(file: &File, offset: u64, len: u64) -> io::Result<memmap2::Mmap> {
+fn map_range(file: &File, offset: u64, len: u64) -> io::Result<Window> {
     let len = usize::try_from(len).map_err(io::Error::other)?;
-    // SAFETY: as in `map_file`: another process truncating the file while it is mapped makes
-    // the next access raise SIGBUS, which the [`Window`] wrapping this map turns into an error
-    // from [`Window::check`]; a concurrent write makes the digest cover a mix of old and new
-    // bytes, as a racing `read` loop would. The objects
-    // mapped are backup files that a drill only reads; nobody is expected to rewrite them.
+    // SAFETY: `Mmap` hands out `&[u8]` over the file's pages, which Rust assumes never change,
+    // but another process may write to or truncate the file while we hash it. A write makes
+    // the digest describe a mix of old and new bytes — exactly what a `read` loop racing the
+    // same writer yields, so no check is weakened, and the bytes are only fed to a hash
+    // function (no decisions are taken on them mid-way). A truncation below the range (or a
+    // disk that fails) makes the next access to the missing pages raise SIGBUS; the map is
+    // returned inside a [`Window`], whose guard turns that into zeros and an error from
+    // [`Window::check`] (see `guard`), never a wrong "passed". Fixing the length from the
+    // metadata taken before mapping means a file that grows is hashed up to its old size.
+    // lifeboat maps backup objects a drill only reads, files it just restored into its own
+    // scratch area, or the tree an operator asked `lifeboat manifest` to describe, where
+    // concurrent writers are not expected.
     let map = unsafe {
         memmap2::MmapOptions::new()
             .offset(offset)
@@ -191,7 +177,7 @@ fn map_range(file: &File, offset: u64, len: u64) -> io::Result<memmap2::Mmap> {
     };
     #[cfg(unix)]
     let _ = map.advise(memmap2::Advice::Sequential);
-    Ok(map)
+    Ok(Window::new(map))
 }
 
 /// Feeds everything `reader` yields to `hasher` through this thread's 1 MiB buffer; returns

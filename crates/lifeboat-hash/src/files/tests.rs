@@ -438,17 +438,16 @@ fn a_sigbus_outside_every_window_still_kills_the_process() {
     );
 }
 
-/// `hash_file` maps a whole file the same way: one that cannot be read through its mapping is
-/// an error naming it. (A shrink cannot be timed from outside here, so this drives the same
-/// `Window` over a file cut after mapping, as `hash_file` does internally.)
+/// The whole-file map `hash_file` uses is the same guarded window: cut under it, it fails its
+/// check. (A cut cannot be timed between `hash_file`'s mapping and its reads from outside.)
 #[test]
 #[cfg(unix)]
-fn hash_file_reports_a_file_that_could_not_be_read() {
+fn a_whole_file_map_that_shrank_fails_its_check() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f");
     std::fs::write(&path, random_bytes(8 * 65_536, 3)).unwrap();
     let file = std::fs::File::open(&path).unwrap();
-    let window = super::Window::new(super::map_file(&file, 8 * 65_536).unwrap());
+    let window = super::map_range(&file, 0, 8 * 65_536).unwrap();
     std::fs::OpenOptions::new()
         .write(true)
         .open(&path)
