@@ -11,6 +11,7 @@ mod corruption;
 mod evidence;
 mod examples;
 mod history;
+mod hostile;
 mod interrupt;
 mod ledger;
 mod logs;

@@ -1,0 +1,11 @@
+//! The threat model's tests, in one place (SECURITY.md): what a hostile backup, a planted
+//! file in the evidence folder or a hostile name must never make lifeboat do. Each module is
+//! one class of SECURITY.md; a new source format or evidence store adds its cases here.
+
+mod daemon;
+mod evidence_dir;
+mod local_source;
+mod names;
+mod output;
+mod scratch;
+mod shell;

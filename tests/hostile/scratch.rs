@@ -1,0 +1,1 @@
+//! SECURITY.md: see tests/hostile.rs.
