@@ -11,6 +11,7 @@ pub mod evidence;
 pub mod manifest;
 pub mod runbook;
 pub mod sample;
+pub mod text;
 
 /// The digest algorithm a manifest uses. Both produce 32-byte digests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
