@@ -21,8 +21,11 @@ use lifeboat_core::evidence::{
 use crate::markdown::{human_bytes, human_secs};
 
 /// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`,
-/// `'`.
+/// `'`; and shows control and bidi characters as visible escapes (`lifeboat_core::text`), so
+/// a name cannot reorder the text around it in the browser (a U+202E in a file name) or
+/// reach the terminal of someone who reads the file with `cat`.
 pub fn escape(s: &str) -> String {
+    let s = lifeboat_core::text::escape(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -710,6 +713,14 @@ mod tests {
         assert_eq!(
             escape(r#"<script>alert('x' & "y")</script>"#),
             "&lt;script&gt;alert(&#39;x&#39; &amp; &quot;y&quot;)&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn escape_shows_control_and_bidi_characters() {
+        assert_eq!(
+            escape("a\u{1b}[2J\u{202e}<b>\nz"),
+            "a\\e[2J\\u{202e}&lt;b&gt;\\nz"
         );
     }
 

@@ -1,5 +1,13 @@
 //! `report.md`: the evidence of one run, for a person. Verdict first, then the objectives,
 //! then every point tried and every failed file with its reason, then how to reproduce it.
+//!
+//! Point ids, file names and the reasons that quote them come from the backup, and a record
+//! folder's name from whoever can write the evidence folder: in a Markdown viewer such text
+//! could become a remote image, a link, emphasis, a heading, raw HTML or a broken table. So
+//! every value lifeboat did not write itself goes through [`code`] / [`code_cell`] (always an
+//! inline code span, inside which Markdown reads nothing) or [`text`] / [`cell`] (plain words
+//! as they are, anything else as a code span). Control and bidi characters are shown escaped
+//! (`lifeboat_core::text`). The period report (`period.rs`) uses the same four functions.
 
 use std::fmt::Write;
 
@@ -18,14 +26,14 @@ pub fn render(ev: &Evidence) -> String {
         let _ = writeln!(s, "**Reason:** {}\n", text(r));
     }
     let _ = writeln!(s, "| | |\n|---|---|");
-    let _ = writeln!(s, "| Run | `{}` |", ev.run_id);
+    let _ = writeln!(s, "| Run | {} |", code_cell(&ev.run_id));
     let _ = writeln!(s, "| T0 (incident time) | {} |", ev.t0);
     let _ = writeln!(
         s,
         "| Started / finished | {} / {} |",
         ev.started_at, ev.finished_at
     );
-    let _ = writeln!(s, "| Source | {} |", cell(&ev.source.url));
+    let _ = writeln!(s, "| Source | {} |", code_cell(&ev.source.url));
     let _ = writeln!(
         s,
         "| Mode | {}{}{} |",
@@ -46,9 +54,9 @@ pub fn render(ev: &Evidence) -> String {
     }
     let _ = writeln!(
         s,
-        "| Runbook | {} (sha256 `{}`) |",
-        cell(&ev.runbook.path),
-        ev.runbook.sha256
+        "| Runbook | {} (sha256 {}) |",
+        code_cell(&ev.runbook.path),
+        code_cell(&ev.runbook.sha256)
     );
     s.push('\n');
 
@@ -70,7 +78,7 @@ pub fn render(ev: &Evidence) -> String {
     );
     match &ev.measured.recovery_point {
         Some(p) => {
-            let _ = writeln!(s, "\nMeasured from recovery point `{}`.", code(p));
+            let _ = writeln!(s, "\nMeasured from recovery point {}.", code(p));
         }
         None => {
             let _ = writeln!(s, "\nNo recovery point passed, so nothing was measured.");
@@ -80,7 +88,7 @@ pub fn render(ev: &Evidence) -> String {
         let _ = writeln!(s, "\n## Projected full restore (not measured)\n");
         let _ = writeln!(
             s,
-            "Restoring all {} entries of recovery point `{}` ({} stored) would take about **{}** at \
+            "Restoring all {} entries of recovery point {} ({} stored) would take about **{}** at \
              the rate measured on the sample ({} in {}, {}/s). Basis of the total size: {}. \
              A projection, not a measurement: it is not compared with the RTO objective.",
             p.entries,
@@ -103,7 +111,7 @@ pub fn render(ev: &Evidence) -> String {
         let bytes = p.bytes();
         let _ = writeln!(
             s,
-            "### `{}` ({}): {}\n",
+            "### {} ({}): {}\n",
             code(&p.id),
             p.time,
             p.outcome.as_str().to_uppercase()
@@ -113,7 +121,7 @@ pub fn render(ev: &Evidence) -> String {
         }
         let _ = writeln!(
             s,
-            "{} of {} sampled files verified ({}), manifest `{}` ({} entries, {}).\n",
+            "{} of {} sampled files verified ({}), manifest {} ({} entries, {}).\n",
             passed,
             p.files.len(),
             human_bytes(bytes),
@@ -136,13 +144,13 @@ pub fn render(ev: &Evidence) -> String {
             for f in failed {
                 let _ = writeln!(
                     s,
-                    "| `{}` | {} | `{}` | {} |",
-                    code(&f.path),
+                    "| {} | {} | {} | {} |",
+                    code_cell(&f.path),
                     cell(f.reason.as_deref().unwrap_or("")),
-                    short(&f.expected),
+                    code_cell(&short(&f.expected)),
                     f.actual
                         .as_deref()
-                        .map_or("—".to_string(), |a| format!("`{}`", short(a)))
+                        .map_or("—".to_string(), |a| code_cell(&short(a)))
                 );
             }
             s.push('\n');
@@ -163,8 +171,10 @@ pub fn render(ev: &Evidence) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} |",
-                cell(&n.entry),
-                cell(&n.webhook),
+                // `notify[N]`: lifeboat's own key. A `[1]` mid-line is no link without a
+                // definition, and no value can start the line one would need.
+                n.entry,
+                code_cell(&n.webhook),
                 if n.sent { "yes" } else { "no" },
                 n.attempts,
                 n.status.map_or("—".to_string(), |c| c.to_string()),
@@ -178,11 +188,15 @@ pub fn render(ev: &Evidence) -> String {
     let _ = writeln!(
         s,
         "The sample is seeded: the same manifest and seed select the same files.\n\n```\nlifeboat drill {} --seed {} --now {}\n```",
-        ev.runbook.path, ev.sample.seed, ev.t0
+        // Inside a fenced block nothing is Markdown; escaped, the path cannot hold the line
+        // feed that could close the fence.
+        lifeboat_core::text::escape(&ev.runbook.path),
+        ev.sample.seed,
+        ev.t0
     );
     let _ = writeln!(
         s,
-        "\nScratch area: `{}` ({}).",
+        "\nScratch area: {} ({}).",
         code(&ev.scratch.path),
         if ev.scratch.kept { "kept" } else { "removed" }
     );
@@ -266,17 +280,16 @@ fn steps_table(s: &mut String, steps: &[lifeboat_core::evidence::StepResult]) {
                 ]
                 .contains(&k.as_str())
             })
-            .map(|(k, v)| format!("{k}: {}", code(v)))
+            .map(|(k, v)| format!("{k}: {}", cell(v)))
             .collect::<Vec<_>>()
             .join("; ");
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {took} | {} | {} |",
+            "| {} | {} | {} | {took} | {} | {details} |",
             cell(&st.kind),
             cell(st.name.as_deref().unwrap_or("")),
             st.outcome.as_str(),
-            cell(st.reason.as_deref().unwrap_or("")),
-            cell(&details)
+            cell(st.reason.as_deref().unwrap_or(""))
         );
     }
     s.push('\n');
@@ -290,21 +303,75 @@ fn short(hex: &str) -> String {
     }
 }
 
-/// Names come from manifests and runbooks: keep them from breaking the Markdown around them.
-fn code(s: &str) -> String {
-    s.replace('`', "'")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
+/// `s` as an inline code span: inside one, Markdown reads no link, image, emphasis, HTML or
+/// entity, so the text shows exactly as it is (control and bidi characters escaped, see
+/// `lifeboat_core::text`). The fence is one backtick longer than the longest run of backticks
+/// in `s`, and padded with a space where `s` starts or ends with a backtick or a space
+/// (CommonMark strips one space from each end of a padded span). Empty for an empty `s`.
+pub(crate) fn code(s: &str) -> String {
+    code_span(s, false)
 }
 
-fn cell(s: &str) -> String {
-    text(s).replace('|', "\\|")
+/// [`code`] for a table cell: GFM splits a row at every `|` not escaped as `\|`, even inside
+/// a code span, and shows `\|` there as `|`.
+pub(crate) fn code_cell(s: &str) -> String {
+    code_span(s, true)
 }
 
-fn text(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// Text from outside lifeboat in running prose: as it is when it holds only words,
+/// spaces and punctuation that mean nothing in Markdown ([`is_plain`]), which is what reasons
+/// and names nearly always are; otherwise as a [`code`] span.
+pub(crate) fn text(s: &str) -> String {
+    if is_plain(s) { s.to_string() } else { code(s) }
+}
+
+/// [`text`] for a table cell.
+pub(crate) fn cell(s: &str) -> String {
+    if is_plain(s) {
+        s.to_string()
+    } else {
+        code_cell(s)
+    }
+}
+
+/// Whether `s` means nothing to a Markdown renderer (CommonMark and GFM, with its
+/// autolinks): it starts with a letter or digit (so no list marker or block quote, where it
+/// starts a line), holds only letters, digits, spaces and `-.,:;/()'"=+%?`, and no `://`,
+/// `www.` or `@`, from which GFM makes links.
+fn is_plain(s: &str) -> bool {
+    s.starts_with(char::is_alphanumeric)
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || " -.,:;/()'\"=+%?".contains(c))
+        && !s.contains("://")
+        && !s.contains('@')
+        && !s.to_lowercase().contains("www.")
+}
+
+fn code_span(s: &str, in_table: bool) -> String {
+    let shown = lifeboat_core::text::escape(s);
+    if shown.is_empty() {
+        return String::new();
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in shown.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if shown.chars().all(|c| c == ' ') {
+        ""
+    } else if shown.starts_with(['`', ' ']) || shown.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    let body = if in_table {
+        shown.replace('|', "\\|")
+    } else {
+        shown.into_owned()
+    };
+    format!("{fence}{pad}{body}{pad}{fence}")
 }
 
 #[cfg(test)]
@@ -323,7 +390,48 @@ mod tests {
 
     #[test]
     fn hostile_names_cannot_break_the_table() {
-        assert_eq!(cell("a|b\nc<script>"), "a\\|b c&lt;script&gt;");
-        assert_eq!(code("x`y\nz"), "x'y\\nz");
+        assert_eq!(cell("a|b\nc<script>"), "`a\\|b\\nc<script>`");
+        assert_eq!(code("x`y\nz"), "``x`y\\nz``");
+    }
+
+    #[test]
+    fn plain_words_stay_as_they_are() {
+        for s in [
+            "hash mismatch",
+            "exit code 1, expected 0",
+            "DNS TTL was 60s",
+            "alice",
+        ] {
+            assert_eq!(text(s), s);
+        }
+    }
+
+    #[test]
+    fn anything_markdown_could_read_becomes_a_code_span() {
+        for (raw, md) in [
+            ("![x](http://e/x.png)", "`![x](http://e/x.png)`"),
+            ("see http://e.example", "`see http://e.example`"),
+            ("www.e.example", "`www.e.example`"),
+            ("mail a@b.example", "`mail a@b.example`"),
+            ("*bold* _em_", "`*bold* _em_`"),
+            ("<img src=x>", "`<img src=x>`"),
+            ("# heading", "`# heading`"),
+            ("- item", "`- item`"),
+            ("1 &amp; 2", "`1 &amp; 2`"),
+            ("esc\u{1b}[2J\u{202e}", "`esc\\e[2J\\u{202e}`"),
+        ] {
+            assert_eq!(text(raw), md, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn code_spans_keep_backticks_and_spaces_exact() {
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("``x"), "``` ``x ```");
+        assert_eq!(code(" x "), "`  x  `");
+        assert_eq!(code("   "), "`   `");
+        assert_eq!(code(""), "");
+        assert_eq!(code_cell("a|b"), "`a\\|b`");
+        assert_eq!(code("a|b"), "`a|b`");
     }
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::html::{self, ChartPoint, escape, met_cell, secs, verdict_word};
 use crate::ledger::{self, LEDGER_FILE, sha256_hex};
-use crate::markdown::human_secs;
+use crate::markdown::{cell, code, code_cell, human_secs, text};
 use crate::sign::VerifyingKey;
 use crate::verify;
 
@@ -587,8 +587,9 @@ fn period_text(p: &Period) -> String {
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-/// One row per drill and one per gap. Text cells that a spreadsheet would take for a formula
-/// (starting with `=`, `+`, `-`, `@`, tab or CR) get a leading `'`.
+/// One row per drill and one per gap, one line each. A cell a spreadsheet would run as a
+/// formula (CSV injection: a point named `=HYPERLINK(...)` or `@SUM(...)`) gets a leading `'`,
+/// which Excel, LibreOffice and Google Sheets show as text: see [`csv_cell`].
 fn csv(r: &PeriodReport) -> String {
     const HEADER: [&str; 20] = [
         "kind",
@@ -660,14 +661,23 @@ fn csv_row(s: &mut String, cells: &[String]) {
     s.push_str("\r\n");
 }
 
+/// One CSV cell. Control and bidi characters are shown escaped (`lifeboat_core::text`), so a
+/// record stays on one line and nothing in it steers a terminal that shows the file. A cell
+/// whose first non-blank character starts a formula (`=`, `+`, `-`, `@`, or their full-width
+/// forms, which some spreadsheets also accept) is prefixed with `'`, as OWASP advises for CSV
+/// injection, unless it is a finite number (`-12.5` stays a number). Then RFC 4180 quoting.
 fn csv_cell(c: &str) -> String {
-    let numeric = c.parse::<f64>().is_ok();
-    let guarded = if !numeric && c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let c = lifeboat_core::text::escape(c);
+    let numeric = c.parse::<f64>().is_ok_and(f64::is_finite);
+    let formula = c.trim_start().starts_with([
+        '=', '+', '-', '@', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
+    ]);
+    let guarded = if formula && !numeric {
         format!("'{c}")
     } else {
-        c.to_string()
+        c.into_owned()
     };
-    if guarded.contains([',', '"', '\n', '\r']) {
+    if guarded.contains([',', '"']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {
         guarded
@@ -730,24 +740,16 @@ const CONTROLS: [Control; 4] = [
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
-fn md(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('`', "'")
-}
-
 fn markdown(r: &PeriodReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# DR drill report: {}\n", period_text(&r.period));
     let _ = writeln!(
         s,
-        "Evidence folder `{}`{}; generated {} by lifeboat {}.\n",
-        md(&r.evidence_dir),
+        "Evidence folder {}{}; generated {} by lifeboat {}.\n",
+        code(&r.evidence_dir),
         r.runbook_filter
             .as_deref()
-            .map(|n| format!(", runbook `{}` only", md(n)))
+            .map(|n| format!(", runbook {} only", code(n)))
             .unwrap_or_default(),
         instant(r.generated_at),
         r.lifeboat_version
@@ -761,12 +763,16 @@ fn markdown(r: &PeriodReport) -> String {
         r.totals.error,
         gaps_sentence(r)
     );
-    let _ = writeln!(s, "## Evidence chain\n\n{}\n", chain_sentence(&r.chain));
+    let _ = writeln!(
+        s,
+        "## Evidence chain\n\n{}\n",
+        text(&chain_sentence(&r.chain))
+    );
     for f in &r.chain.findings {
-        let _ = writeln!(s, "- {}", md(f));
+        let _ = writeln!(s, "- {}", text(f));
     }
     for rb in &r.runbooks {
-        let _ = writeln!(s, "\n## Runbook {}\n", md(&rb.name));
+        let _ = writeln!(s, "\n## Runbook {}\n", text(&rb.name));
         let _ = writeln!(s, "{}\n", runbook_sentence(rb));
         if !rb.drill_list.is_empty() {
             let _ = writeln!(
@@ -783,7 +789,7 @@ fn markdown(r: &PeriodReport) -> String {
                     met_word(d.rto_met),
                     secs(d.rpo_seconds),
                     met_word(d.rpo_met),
-                    md(d.recovery_point.as_deref().unwrap_or("—")),
+                    d.recovery_point.as_deref().map_or("—".to_string(), cell),
                     d.files_verified,
                     d.files_checked,
                     if d.chain_ok { "ok" } else { "**problem**" }
@@ -795,14 +801,14 @@ fn markdown(r: &PeriodReport) -> String {
             for f in &rb.failures {
                 let _ = writeln!(
                     s,
-                    "- {} `{}` {}: {}",
+                    "- {} {} {}: {}",
                     instant(f.started_at),
-                    md(&f.run_id),
+                    code(&f.run_id),
                     f.outcome,
-                    md(f.reason.as_deref().unwrap_or(""))
+                    text(f.reason.as_deref().unwrap_or(""))
                 );
                 for d in &f.details {
-                    let _ = writeln!(s, "  - {}", md(d));
+                    let _ = writeln!(s, "  - {}", text(d));
                 }
             }
         }
@@ -813,10 +819,10 @@ fn markdown(r: &PeriodReport) -> String {
                     s,
                     "- {} {}{}",
                     instant(g.slot),
-                    md(&g.state),
+                    text(&g.state),
                     g.reason
                         .as_deref()
-                        .map(|x| format!(": {}", md(x)))
+                        .map(|x| format!(": {}", text(x)))
                         .unwrap_or_default()
                 );
             }
@@ -825,7 +831,7 @@ fn markdown(r: &PeriodReport) -> String {
     if !r.unreadable.is_empty() {
         let _ = writeln!(s, "\n## Unreadable records\n");
         for u in &r.unreadable {
-            let _ = writeln!(s, "- `{}`: {}", md(&u.record), md(&u.error));
+            let _ = writeln!(s, "- {}: {}", code(&u.record), text(&u.error));
         }
     }
     let _ = writeln!(s, "\n## Controls\n");
@@ -838,7 +844,7 @@ fn markdown(r: &PeriodReport) -> String {
     }
     let _ = writeln!(s, "\n## Inputs\n\n| File | SHA-256 |\n|---|---|");
     for i in &r.inputs {
-        let _ = writeln!(s, "| `{}` | `{}` |", md(&i.path), i.sha256);
+        let _ = writeln!(s, "| {} | {} |", code_cell(&i.path), code_cell(&i.sha256));
     }
     s
 }
@@ -1281,6 +1287,12 @@ mod tests {
         assert_eq!(csv_cell("say \"x\""), "\"say \"\"x\"\"\"");
         assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_cell("-12.5"), "-12.5");
-        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+        // One record, one line: a line break shows escaped.
+        assert_eq!(csv_cell("line\nbreak"), "line\\nbreak");
+        assert_eq!(csv_cell(" =1+1"), "' =1+1");
+        assert_eq!(csv_cell("\u{ff1d}1+1"), "'\u{ff1d}1+1");
+        assert_eq!(csv_cell("-inf"), "'-inf");
+        // A leading TAB or CR, which some spreadsheets skip before a formula, shows escaped.
+        assert_eq!(csv_cell("\t=1"), "\\t=1");
     }
 }
