@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use lifeboat_core::evidence::{Evidence, Mode, Outcome};
+use lifeboat_core::text::Escaped;
 use lifeboat_evidence::markdown::{human_bytes, human_secs};
 use lifeboat_runner::{CancellationToken, DrillRequest, NoProgress, Progress};
 use tokio::signal::unix::{SignalKind, signal};
@@ -126,12 +127,16 @@ pub fn drill(args: DrillArgs) -> u8 {
         return exit_codes::COULD_NOT_COMPLETE;
     }
     if !args.quiet {
-        out!("{}", summary(&evidence, std::io::stdout().is_terminal()));
+        crate::write_stdout_styled(&summary(&evidence, std::io::stdout().is_terminal()));
     }
     if evidence.outcome == Outcome::Error
         && let Some(r) = &evidence.reason
     {
-        diag!(ERROR, "lifeboat: the drill could not complete: {r}");
+        diag!(
+            ERROR,
+            "lifeboat: the drill could not complete: {}",
+            Escaped(r)
+        );
     }
     outln!("{}", path.display());
     match evidence.outcome {
@@ -177,6 +182,10 @@ const MAX_FAILED_SHOWN: usize = 10;
 
 /// The verdict a person takes in at a glance: outcome, RTO and RPO against objectives, the
 /// points tried, and every failed file with its reason.
+///
+/// Colour codes are the only escape sequences in it: every text from the evidence (point ids,
+/// file names, reasons, which quote names from the backup) is shown through [`Escaped`], so a
+/// name cannot add a line, clear the screen or reorder what the operator reads.
 pub fn summary(ev: &Evidence, color: bool) -> String {
     use std::fmt::Write;
     let paint = |code: &str, s: &str| {
@@ -192,9 +201,14 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
         Outcome::Error => paint("1;33", "ERROR"),
     };
     let mut s = String::new();
-    let _ = writeln!(s, "{verdict}  {}  (run {})", ev.runbook.name, ev.run_id);
+    let _ = writeln!(
+        s,
+        "{verdict}  {}  (run {})",
+        Escaped(&ev.runbook.name),
+        Escaped(&ev.run_id)
+    );
     if let Some(r) = &ev.reason {
-        let _ = writeln!(s, "  {r}");
+        let _ = writeln!(s, "  {}", Escaped(r));
     }
     let objective_line =
         |label: &str, objective: Option<u64>, measured: Option<f64>, met: Option<bool>| {
@@ -234,7 +248,7 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
             human_secs(p.rto_seconds),
             human_bytes(p.total_bytes),
             p.entries,
-            p.recovery_point,
+            Escaped(&p.recovery_point),
             match p.basis {
                 lifeboat_core::evidence::ProjectionBasis::Extrapolated => "size estimated",
                 _ => "size exact",
@@ -252,12 +266,12 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
         let _ = writeln!(
             s,
             "  point {}  {mark}  {ok}/{} files verified, {}{}",
-            p.id,
+            Escaped(&p.id),
             p.files.len(),
             human_bytes(bytes),
             p.reason
                 .as_ref()
-                .map(|r| format!("  ({r})"))
+                .map(|r| format!("  ({})", Escaped(r)))
                 .unwrap_or_default()
         );
         let failed: Vec<_> = p
@@ -266,7 +280,12 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
             .filter(|f| f.outcome != Outcome::Passed)
             .collect();
         for f in failed.iter().take(MAX_FAILED_SHOWN) {
-            let _ = writeln!(s, "    {}  {}", f.path, f.reason.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                s,
+                "    {}  {}",
+                Escaped(&f.path),
+                Escaped(f.reason.as_deref().unwrap_or(""))
+            );
         }
         if failed.len() > MAX_FAILED_SHOWN {
             let _ = writeln!(
@@ -281,9 +300,9 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
             let _ = writeln!(
                 s,
                 "  finally[{i}] {}  {}  ({})",
-                st.name.as_deref().unwrap_or(&st.kind),
+                Escaped(st.name.as_deref().unwrap_or(&st.kind)),
                 paint("31", "failed"),
-                st.reason.as_deref().unwrap_or("")
+                Escaped(st.reason.as_deref().unwrap_or(""))
             );
         }
     }
@@ -291,8 +310,8 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
         let _ = writeln!(
             s,
             "  {} not sent: {} (the verdict stands)",
-            n.entry,
-            n.reason.as_deref().unwrap_or("")
+            Escaped(&n.entry),
+            Escaped(n.reason.as_deref().unwrap_or(""))
         );
     }
     let _ = writeln!(

@@ -28,23 +28,24 @@ pub fn verify(args: VerifyArgs) -> u8 {
     {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("lifeboat: {e}");
+            errln!("lifeboat: {e}");
             return exit_codes::INVALID_INPUT;
         }
     };
     let report = match verify::verify_dir(&args.dir, key.as_ref()) {
         Ok(r) => r,
         Err(e @ (VerifyError::NotADirectory { .. } | VerifyError::NotEvidence { .. })) => {
-            eprintln!("lifeboat: {e}");
+            errln!("lifeboat: {e}");
             return exit_codes::INVALID_INPUT;
         }
         Err(e) => {
-            eprintln!("lifeboat: {e}");
+            errln!("lifeboat: {e}");
             return exit_codes::COULD_NOT_COMPLETE;
         }
     };
+    // A finding names a record folder, which anyone able to write the evidence folder chose.
     for f in &report.findings {
-        outln!("{f}");
+        outln!("{}", lifeboat_core::text::Escaped(&f.to_string()));
     }
     let head = report
         .head

@@ -55,7 +55,7 @@ fn open_to_read(arg: &StateArg) -> Result<Option<Store>, String> {
     let path = state_path(arg)?;
     match Store::open_existing(&path) {
         Ok(None) => {
-            eprintln!(
+            errln!(
                 "lifeboat: no history yet: {} does not exist",
                 path.display()
             );
@@ -71,23 +71,29 @@ pub fn history(args: HistoryArgs) -> u8 {
         Ok(Some(store)) => match store.history(args.runbook.as_deref()) {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("lifeboat: {e}");
+                errln!("lifeboat: {e}");
                 return exit_codes::COULD_NOT_COMPLETE;
             }
         },
         Ok(None) => Vec::new(),
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return exit_codes::INVALID_INPUT;
         }
     };
     if args.json {
         let list: Vec<Value> = entries.iter().map(entry_json).collect();
-        outln!("{}", Value::Array(list));
+        outln!("{}", json_text(&Value::Array(list)));
     } else {
         out!("{}", history_table(&entries));
     }
     exit_codes::OK
+}
+
+/// JSON for a terminal or a pipe: exact values, with the characters serde_json leaves raw
+/// that a terminal would act on (C1 and bidi controls in a point's name) written as escapes.
+fn json_text(v: &Value) -> String {
+    lifeboat_core::text::harden_json(&v.to_string()).into_owned()
 }
 
 fn opt_ts(t: Option<Timestamp>) -> Value {
@@ -123,6 +129,12 @@ fn secs(v: Option<f64>) -> String {
     v.map_or("—".to_owned(), human_secs)
 }
 
+/// A value of the table, escaped (`lifeboat_core::text`): a reason can quote a name from the
+/// backup, and a line feed in it would start a row of its own.
+fn escaped(v: Option<&str>) -> String {
+    lifeboat_core::text::escape(v.unwrap_or_default()).into_owned()
+}
+
 fn history_table(entries: &[HistoryEntry]) -> String {
     use std::fmt::Write;
     let mut s = String::new();
@@ -138,7 +150,7 @@ fn history_table(entries: &[HistoryEntry]) -> String {
                 r.outcome.as_str().to_owned(),
                 secs(r.rto_seconds),
                 secs(r.rpo_seconds),
-                r.evidence.clone().unwrap_or_default(),
+                escaped(r.evidence.as_deref()),
             ],
             None => [
                 e.at.to_string(),
@@ -146,7 +158,7 @@ fn history_table(entries: &[HistoryEntry]) -> String {
                 e.state.map_or("", |s| s.as_str()).to_owned(),
                 "—".to_owned(),
                 "—".to_owned(),
-                e.reason.clone().unwrap_or_default(),
+                escaped(e.reason.as_deref()),
             ],
         })
         .collect();
@@ -199,7 +211,7 @@ pub fn status(args: StatusArgs) -> u8 {
     let files = match runbooks::discover(&args.paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return exit_codes::INVALID_INPUT;
         }
     };
@@ -214,7 +226,7 @@ pub fn status(args: StatusArgs) -> u8 {
                 }
             }
             Err(e) => {
-                eprintln!("{e}");
+                errln!("{e}");
                 code = exit_codes::INVALID_INPUT;
             }
         }
@@ -232,13 +244,13 @@ pub fn status(args: StatusArgs) -> u8 {
                 }
             }
             Err(e) => {
-                eprintln!("lifeboat: {e}");
+                errln!("lifeboat: {e}");
                 return exit_codes::COULD_NOT_COMPLETE;
             }
         },
         Ok(None) => {}
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return exit_codes::INVALID_INPUT;
         }
     }
@@ -262,7 +274,7 @@ pub fn status(args: StatusArgs) -> u8 {
                 })
             })
             .collect();
-        outln!("{}", Value::Array(list));
+        outln!("{}", json_text(&Value::Array(list)));
     } else {
         for (name, st) in &by_name {
             let last = st.last.as_ref().map_or("never run".to_owned(), |r| {

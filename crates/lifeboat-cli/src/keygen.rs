@@ -12,7 +12,7 @@ pub fn keygen(args: KeygenArgs) -> u8 {
     match run(&args) {
         Ok(()) => exit_codes::OK,
         Err((code, msg)) => {
-            eprintln!("lifeboat: {msg}");
+            errln!("lifeboat: {msg}");
             code
         }
     }

@@ -48,7 +48,7 @@ pub fn validate(args: ValidateArgs) -> u8 {
             Ok(l) => {
                 outln!("{}: ok ({})", l.path, l.runbook.name);
                 for (key, line, column) in lifeboat_runner::approvals_needing_operator(&l.runbook) {
-                    eprintln!(
+                    errln!(
                         "{}:{line}:{column}: note: {key} has no `unattended` setting: only a manual \
                          drill (--interactive --operator NAME) can run this runbook",
                         l.path
@@ -56,7 +56,7 @@ pub fn validate(args: ValidateArgs) -> u8 {
                 }
             }
             Err(e) => {
-                eprintln!("{e}");
+                errln!("{e}");
                 code = exit_codes::INVALID_INPUT;
             }
         }

@@ -7,6 +7,13 @@ use clap::Parser;
 
 /// `print!` that never panics. A reader that goes away (`lifeboat drill … | head -1`) is not a
 /// failure of the command: a drill's verdict is already in its evidence and its exit code.
+///
+/// Every character a terminal would act on except the line feed is shown escaped
+/// (`lifeboat_core::text`): names from a backup or an evidence folder cannot steer the
+/// terminal even where a caller forgot to escape one. A caller still escapes each such value
+/// itself ([`lifeboat_core::text::Escaped`]), since only it can tell a line feed in a name
+/// from one between lines. `print!`, `println!`, `eprint!` and `eprintln!` are refused by
+/// clippy in this crate (`clippy.toml`) so that everything goes through here.
 macro_rules! out {
     ($($t:tt)*) => { $crate::write_stdout(format_args!($($t)*)) };
 }
@@ -14,6 +21,12 @@ macro_rules! out {
 /// `println!` that never panics; see [`out!`].
 macro_rules! outln {
     ($($t:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// `eprintln!` for commands that do not log (`validate`, `history`, `report`, ...): escapes
+/// as [`out!`] does; `drill` and `schedule` use `diag!`, which also speaks JSON.
+macro_rules! errln {
+    ($($t:tt)*) => { $crate::write_stderr(format_args!("{}\n", format_args!($($t)*))) };
 }
 
 mod cli;
@@ -70,14 +83,33 @@ fn async_runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-/// Writes to standard output. A closed pipe is ignored; any other failure (a full disk behind a
-/// redirect) is said on stderr, once per write.
+/// Writes to standard output, control characters other than line feeds escaped (see
+/// [`out!`]). A closed pipe is ignored; any other failure (a full disk behind a redirect) is
+/// said on stderr, once per write.
 fn write_stdout(args: std::fmt::Arguments<'_>) {
+    write_stdout_styled(&lifeboat_core::text::escape_lines(&args.to_string()));
+}
+
+/// Writes `text` to standard output as it is, escape sequences included: only for text that
+/// lifeboat styled itself (the drill verdict's colours) and in which every value from outside
+/// went through [`lifeboat_core::text::Escaped`].
+fn write_stdout_styled(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush())
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        eprintln!("lifeboat: cannot write to standard output: {e}");
+        write_stderr(format_args!(
+            "lifeboat: cannot write to standard output: {e}\n"
+        ));
     }
+}
+
+/// Writes to standard error, control characters other than line feeds escaped. Never panics.
+fn write_stderr(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let text = args.to_string();
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(lifeboat_core::text::escape_lines(&text).as_bytes());
 }

@@ -7,13 +7,13 @@ use crate::exit_codes;
 
 pub fn manifest(args: ManifestArgs) -> u8 {
     if !args.dir.is_dir() {
-        eprintln!("lifeboat: {} is not a folder", args.dir.display());
+        errln!("lifeboat: {} is not a folder", args.dir.display());
         return exit_codes::INVALID_INPUT;
     }
     let entries = match lifeboat_hash::hash_tree(&args.dir, args.algorithm.into(), args.jobs) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("lifeboat: hashing {}: {e}", args.dir.display());
+            errln!("lifeboat: hashing {}: {e}", args.dir.display());
             return exit_codes::COULD_NOT_COMPLETE;
         }
     };

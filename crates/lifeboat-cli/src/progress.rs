@@ -1,10 +1,12 @@
-//! The progress bar shown on stderr while files restore (only on a terminal).
+//! The progress bar shown on stderr while files restore (only on a terminal). Point ids and
+//! file names come from the backup: they are drawn escaped (`lifeboat_core::text`).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lifeboat_core::evidence::{FileResult, Outcome, PointResult};
+use lifeboat_core::text::Escaped;
 use lifeboat_runner::Progress;
 
 /// A bar per recovery point: files verified of files sampled, bytes restored, throughput.
@@ -37,7 +39,7 @@ impl Progress for Bar {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        bar.set_prefix(id.to_string());
+        bar.set_prefix(Escaped(id).to_string());
         self.bytes.store(0, Ordering::Relaxed);
         *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
     }
@@ -52,8 +54,8 @@ impl Progress for Bar {
             if result.outcome != Outcome::Passed {
                 b.println(format!(
                     "  FAILED {}: {}",
-                    result.path,
-                    result.reason.as_deref().unwrap_or("")
+                    Escaped(&result.path),
+                    Escaped(result.reason.as_deref().unwrap_or(""))
                 ));
             }
             b.inc(1);

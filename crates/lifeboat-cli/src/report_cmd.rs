@@ -13,7 +13,7 @@ pub fn report(args: ReportArgs) -> u8 {
     match run(&args) {
         Ok(code) => code,
         Err((code, msg)) => {
-            eprintln!("lifeboat: {msg}");
+            errln!("lifeboat: {msg}");
             code
         }
     }
