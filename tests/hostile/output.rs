@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use lifeboat_testkit::Format;
 use serde_json::Value;
 
-use crate::util::{DAY1, Fixture};
+use crate::util::{DAY1, Drill, Fixture};
 
 /// A file name that, printed raw, sets the terminal's title, clears the screen, starts a new
 /// line reading `PASSED`, opens an 8-bit CSI and reverses the rest of the line.
@@ -501,4 +501,109 @@ fn markdown_check_finds_what_it_should() {
         std::panic::catch_unwind(|| assert_tables_intact("t", "| a |\n|---|\n| `x|y` |")).is_err()
     );
     assert!(std::panic::catch_unwind(|| assert_inert("t", "a\u{1b}b")).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Class 8: bounded amplification
+
+/// Bytes of every file in `dir`: the evidence one run wrote.
+fn bytes_under(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
+}
+
+/// A standard point (5 manifest lines) with `line` appended as line 6.
+fn point_with_line(name: &str) -> Fixture {
+    let fx = Fixture::new();
+    let point = fx.standard_point(DAY1, Format::Sha256sum);
+    point.append_manifest_line(&point.manifest_line_for(name, b"gone"));
+    fx
+}
+
+#[test]
+fn a_ten_megabyte_manifest_line_is_a_finding_not_a_flood() {
+    // Before: 90 MB of evidence, 20 MB of terminal output and 184 MB of memory.
+    let fx = point_with_line(&"n".repeat(10_000_000));
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(1);
+    let reason = Drill::reason(d.point(DAY1));
+    assert!(
+        reason.contains("line 6") && reason.contains("8260-byte limit"),
+        "the reason names the line and the limit: {reason}"
+    );
+    assert!(reason.len() < 1024, "{reason}");
+    let written = bytes_under(&d.run_dir());
+    assert!(written < 256 << 10, "{written} bytes of evidence");
+    assert!(
+        d.stdout.len() < 16 << 10,
+        "{} bytes on stdout",
+        d.stdout.len()
+    );
+}
+
+#[test]
+fn a_path_over_path_max_is_a_malformed_line() {
+    // 4097 bytes in components of at most 255: only the whole path is too long.
+    let long = format!(
+        "{}/{}",
+        vec!["d".repeat(255); 16].join("/"),
+        "f".repeat(4097 - 16 * 256)
+    );
+    assert_eq!(long.len(), 4097);
+    let fx = point_with_line(&long);
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(1);
+    let reason = Drill::reason(d.point(DAY1));
+    assert!(
+        reason.contains("line 6") && reason.contains("4097 bytes") && reason.contains("4096"),
+        "{reason}"
+    );
+
+    // 4096 bytes is a path lifeboat takes: that file fails on its own, the others verify.
+    let fx = point_with_line(&long[1..]);
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(1);
+    assert_eq!(d.point(DAY1)["manifest"]["entries"], 6, "{}", d.context());
+    assert_eq!(d.file(DAY1, &long[1..])["outcome"], "failed");
+    assert_eq!(d.file(DAY1, "etc/app.conf")["outcome"], "passed");
+}
+
+#[test]
+fn a_component_over_name_max_fails_that_file_with_a_reason_that_says_so() {
+    let name = format!("d/{}", "n".repeat(256));
+    let fx = point_with_line(&name);
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(1);
+    let reason = Drill::reason(d.file(DAY1, &name));
+    assert!(
+        reason.contains("256 bytes") && reason.contains("255") && reason.contains("NAME_MAX"),
+        "{reason}"
+    );
+    assert_eq!(d.file(DAY1, "etc/app.conf")["outcome"], "passed");
+}
+
+#[test]
+fn reasons_quoting_a_long_name_are_clipped_and_the_name_kept_whole() {
+    // A valid 4000-byte path that does not exist: its reason quotes it twice.
+    let name = vec!["x".repeat(249); 16].join("/");
+    let fx = point_with_line(&name);
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(1);
+    let file = d.file(DAY1, &name);
+    let reason = Drill::reason(file);
+    assert!(
+        reason.chars().count() <= 1024 && reason.contains('…'),
+        "{} characters: {reason}",
+        reason.chars().count()
+    );
+    // Both ends stay: what failed, and the name's end.
+    assert!(reason.starts_with("missing object"), "{reason}");
+    assert!(reason.ends_with(".zst exists"), "{reason}");
+    assert_eq!(
+        file["path"],
+        name.as_str(),
+        "the evidence keeps the name exact"
+    );
 }

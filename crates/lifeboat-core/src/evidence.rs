@@ -307,7 +307,39 @@ impl Evidence {
     pub fn unflushed(&self) -> bool {
         !self.verify_only && self.scratch.sync == ScratchSync::None
     }
+
+    /// Clips every `reason` in the record (the drill's, each point's, file's, step's and
+    /// notification's) to [`MAX_REASON_CHARS`], with `…` in the middle (`text::clip`).
+    ///
+    /// Reasons quote what the backup holds (a missing file's name, twice; a storage error
+    /// naming an object), so without a bound one hostile name is copied into the record, the
+    /// reports and the terminal many times over. The names themselves stay whole in their own
+    /// fields (`path`, `id`), which [`crate::manifest::MAX_PATH_BYTES`] bounds.
+    pub fn clip_reasons(&mut self) {
+        fn clip(reason: &mut Option<String>) {
+            if let Some(r) = reason
+                && let std::borrow::Cow::Owned(short) = crate::text::clip(r, MAX_REASON_CHARS)
+            {
+                *r = short;
+            }
+        }
+        clip(&mut self.reason);
+        for p in &mut self.recovery_points {
+            clip(&mut p.reason);
+            p.files.iter_mut().for_each(|f| clip(&mut f.reason));
+            p.steps.iter_mut().for_each(|s| clip(&mut s.reason));
+        }
+        self.finally.iter_mut().for_each(|s| clip(&mut s.reason));
+        self.notifications
+            .iter_mut()
+            .for_each(|n| clip(&mut n.reason));
+    }
 }
+
+/// The longest `reason` an evidence record holds, in characters: a sentence with room to
+/// quote a name or two, never a name's whole length over and over. See
+/// [`Evidence::clip_reasons`].
+pub const MAX_REASON_CHARS: usize = 1024;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScratchRecord {

@@ -37,8 +37,27 @@
 //!   same place.
 //! - **Unsafe names** (`../x`, `/etc/passwd`) parse: the drill refuses them per file with
 //!   [`safe_components`]'s reason, so the evidence names each one.
+//! - **Bounded**: a manifest is written by the machine a backup protects, so one line cannot
+//!   make lifeboat's memory or evidence grow with it (a 10 MB name once made 94 MB of evidence).
+//!   A path longer than [`MAX_PATH_BYTES`] (Linux's `PATH_MAX`) is an error on its line, and
+//!   a line longer than [`MAX_LINE_BYTES`] is one as soon as the parser has looked that far
+//!   for its end: it never takes in more of a line than the limit. A name component longer
+//!   than [`MAX_NAME_BYTES`] (`NAME_MAX`) parses, and [`safe_components`] fails that file
+//!   alone, as no file system lifeboat restores into could hold it.
 
 use crate::Algorithm;
+
+/// The longest path a manifest entry may name, in bytes: Linux's `PATH_MAX`. No file
+/// system lifeboat restores into takes a longer one, and it bounds what one entry adds to the
+/// evidence.
+pub const MAX_PATH_BYTES: usize = 4096;
+
+/// The longest component of a path, in bytes: `NAME_MAX` of Linux's file systems.
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// The longest manifest line, in bytes (without its line feed): a leading `\`, the digest,
+/// two separator characters, a [`MAX_PATH_BYTES`] path with every byte escaped, and a CR.
+pub const MAX_LINE_BYTES: usize = 1 + 64 + 2 + 2 * MAX_PATH_BYTES + 1;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -76,8 +95,9 @@ pub fn format_line(digest_hex: &str, path: &str) -> String {
 
 /// Checks that a manifest path stays inside the folder it is restored into, and returns its
 /// `/`-separated normal components. Refuses: empty paths, absolute paths, any `..` segment,
-/// empty or `.`-only results, NUL bytes, and Windows drive or UNC forms. The error is the
-/// reason text ("unsafe path: ...").
+/// empty or `.`-only results, NUL bytes, and Windows drive or UNC forms (the error is the
+/// reason text, "unsafe path: ..."); and a component longer than [`MAX_NAME_BYTES`], which
+/// nothing can restore ("name too long: ...").
 pub fn safe_components(path: &str) -> Result<Vec<&str>, String> {
     imp::safe_components(path)
 }

@@ -331,6 +331,8 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
             synced_files: drill.synced_files.load(Ordering::Relaxed),
         },
     };
+    // Before anything reads the record (webhooks, the caller): one bound for every reason.
+    evidence.clip_reasons();
     if let Some(client) = &drill.http {
         let record = req.evidence_dir.as_ref().map(|d| evidence.record_path(d));
         evidence.notifications =

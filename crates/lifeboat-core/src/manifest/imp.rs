@@ -44,11 +44,29 @@ pub(super) fn parse(bytes: &[u8], algorithm: Algorithm) -> Result<Vec<Entry>, Ma
     let mut rest = text;
     while !rest.is_empty() {
         line_no += 1;
-        let (raw, terminated) = match rest.find('\n') {
+        // Look no further for the line's end than the longest line allowed: a line with no
+        // end within it is an error, whatever its length.
+        let mut window = rest.len().min(MAX_LINE_BYTES + 1);
+        while !rest.is_char_boundary(window) {
+            window -= 1;
+        }
+        let (raw, terminated) = match rest[..window].find('\n') {
             Some(i) => {
                 let raw = &rest[..i];
                 rest = &rest[i + 1..];
                 (raw, true)
+            }
+            None if rest.len() > MAX_LINE_BYTES => {
+                first_error = Some(ManifestError {
+                    line: line_no,
+                    message: format!(
+                        "{EXPECTED}, found {}: the line is over the {MAX_LINE_BYTES}-byte limit \
+                         (a digest and a path of at most {MAX_PATH_BYTES} bytes, PATH_MAX, \
+                         with every byte escaped)",
+                        snippet(&rest[..window])
+                    ),
+                });
+                break;
             }
             None => (std::mem::take(&mut rest), false),
         };
@@ -181,6 +199,12 @@ fn parse_line(
     } else {
         path.to_owned()
     };
+    if path.len() > MAX_PATH_BYTES {
+        return Err(bad(&format!(
+            "the path is {} bytes, over the {MAX_PATH_BYTES}-byte limit (PATH_MAX)",
+            path.len()
+        )));
+    }
     Ok(Some((body[..DIGEST_HEX_LEN].to_ascii_lowercase(), path)))
 }
 
@@ -229,7 +253,9 @@ fn unescape(path: &str) -> Result<String, String> {
 /// The error for the line holding the first invalid UTF-8 byte. `line` starts at that line;
 /// `offset` is the bad byte's offset in it.
 fn utf8_error(line: &[u8], offset: usize, line_no: usize) -> ManifestError {
-    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+    // Only the snippet's worth of the line is decoded: the line may be megabytes long.
+    let end = line.len().min(4 * SNIPPET_CHARS + 4);
+    let end = line[..end].iter().position(|&b| b == b'\n').unwrap_or(end);
     let shown = String::from_utf8_lossy(&line[..end]);
     ManifestError {
         line: line_no,
@@ -270,13 +296,16 @@ fn find_duplicate(entries: &[Entry]) -> Option<ManifestError> {
                 let first = &entries[*o.get()];
                 let message = if first.path == entry.path {
                     format!(
-                        "duplicate path {:?}: already listed on line {}",
-                        entry.path, first.line
+                        "duplicate path {}: already listed on line {}",
+                        snippet(&entry.path),
+                        first.line
                     )
                 } else {
                     format!(
-                        "duplicate path {:?}: names the same file as {:?} on line {}",
-                        entry.path, first.path, first.line
+                        "duplicate path {}: names the same file as {} on line {}",
+                        snippet(&entry.path),
+                        snippet(&first.path),
+                        first.line
                     )
                 };
                 return Some(ManifestError {
@@ -346,6 +375,14 @@ pub(super) fn safe_components(path: &str) -> Result<Vec<&str>, String> {
         match segment {
             "" | "." => {}
             ".." => return unsafe_path("\"..\" segment"),
+            s if s.len() > MAX_NAME_BYTES => {
+                return Err(format!(
+                    "name too long: the component {} is {} bytes; no file system lifeboat \
+                     restores into holds more than {MAX_NAME_BYTES} (NAME_MAX)",
+                    snippet(s),
+                    s.len()
+                ));
+            }
             s => parts.push(s),
         }
     }

@@ -321,3 +321,101 @@ fn sha256sum_accepts_format_line() {
     let bad = check(manifest(Some(5)));
     assert!(!bad.status.success(), "{bad:?}");
 }
+
+#[test]
+fn the_longest_path_with_every_byte_escaped_fits_in_a_line() {
+    use crate::manifest::{MAX_LINE_BYTES, MAX_PATH_BYTES};
+    let path = "\n".repeat(MAX_PATH_BYTES);
+    let line = format_line(A, &path);
+    assert_eq!(
+        line.len() + 1,
+        MAX_LINE_BYTES,
+        "with a CR for a CRLF manifest"
+    );
+    let entries = parse(format!("{line}\r\n").as_bytes(), Algorithm::Sha256).unwrap();
+    assert_eq!(entries[0].path, path);
+    // And a path of PATH_MAX bytes with nothing escaped.
+    let path = "p".repeat(MAX_PATH_BYTES);
+    assert_eq!(
+        paths_and_digests(format!("{A}  {path}").as_bytes())[0].0,
+        path
+    );
+}
+
+#[test]
+fn a_path_over_path_max_is_an_error_on_its_line() {
+    let path = "p".repeat(4097);
+    let err = parse(
+        format!("{A}  a\n{A}  {path}\n").as_bytes(),
+        Algorithm::Sha256,
+    )
+    .unwrap_err();
+    assert_eq!(err.line, 2);
+    assert_eq!(
+        err.message,
+        format!(
+            r#"{EXP} "{A}  {}…": the path is 4097 bytes, over the 4096-byte limit (PATH_MAX)"#,
+            "p".repeat(34)
+        )
+    );
+}
+
+#[test_case(8261, true ; "one byte over the limit")]
+#[test_case(10_000_000, true ; "ten megabytes")]
+#[test_case(8260, false ; "at the limit")]
+fn an_over_long_line_is_an_error_however_long(len: usize, too_long: bool) {
+    // Unterminated too: the parser must not need the line's end to refuse it.
+    for end in ["\n", ""] {
+        let line = format!("{A}  {}", "n".repeat(len - 66));
+        assert_eq!(line.len(), len);
+        let text = format!("{A}  a\n{line}{end}{B}  b\n");
+        let err = parse(text.as_bytes(), Algorithm::Sha256).unwrap_err();
+        assert_eq!(err.line, 2, "{}", err.message);
+        let over = err.message.contains("over the 8260-byte limit");
+        // At the limit the line is read, and its path (8194 bytes) is what is too long.
+        assert_eq!(over, too_long || end.is_empty(), "{}", err.message);
+        assert!(err.message.len() < 1024, "the error quotes a snippet only");
+    }
+}
+
+#[test]
+fn an_over_long_line_holding_invalid_utf8_quotes_a_snippet_only() {
+    let mut text = format!("{A}  ").into_bytes();
+    text.extend(std::iter::repeat_n(b'n', 5_000_000));
+    text.push(0xff);
+    let err = parse(&text, Algorithm::Sha256).unwrap_err();
+    assert_eq!(err.line, 1);
+    assert!(
+        err.message.contains("byte 5000067 (0xff)"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.len() < 1024);
+}
+
+#[test]
+fn a_duplicate_quotes_snippets_of_long_paths() {
+    let path = "d".repeat(4000);
+    let err = parse(
+        format!("{A}  {path}\n{B}  {path}\n").as_bytes(),
+        Algorithm::Sha256,
+    )
+    .unwrap_err();
+    assert_eq!(err.line, 2);
+    assert!(err.message.len() < 300, "{}", err.message);
+}
+
+#[test]
+fn a_component_over_name_max_fails_that_file() {
+    let long = "n".repeat(256);
+    let err = safe_components(&format!("d/{long}/f")).unwrap_err();
+    assert_eq!(
+        err,
+        format!(
+            "name too long: the component \"{}…\" is 256 bytes; no file system lifeboat \
+             restores into holds more than 255 (NAME_MAX)",
+            "n".repeat(100)
+        )
+    );
+    assert_eq!(safe_components(&long[1..]).unwrap(), [&long[1..]]);
+}
