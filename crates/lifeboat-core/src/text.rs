@@ -214,7 +214,7 @@ mod tests {
             .expect("the line feed between values stays");
         assert!(!hard.chars().any(needs_escape), "{hard}");
         assert!(hard.contains("\\u009b") && hard.contains("\\u202e") && hard.contains("\\u007f"));
-        assert_eq!(json_unstring(&hard), value);
+        assert_eq!(json_unstring(hard), value);
     }
 
     /// A JSON string literal, escaping only what JSON requires (as serde_json does).
