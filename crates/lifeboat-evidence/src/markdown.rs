@@ -308,25 +308,26 @@ fn short(hex: &str) -> String {
 /// `lifeboat_core::text`). The fence is one backtick longer than the longest run of backticks
 /// in `s`, and padded with a space where `s` starts or ends with a backtick or a space
 /// (CommonMark strips one space from each end of a padded span). Empty for an empty `s`.
-pub(crate) fn code(s: &str) -> String {
+pub fn code(s: &str) -> String {
     code_span(s, false)
 }
 
 /// [`code`] for a table cell: GFM splits a row at every `|` not escaped as `\|`, even inside
 /// a code span, and shows `\|` there as `|`.
-pub(crate) fn code_cell(s: &str) -> String {
+pub fn code_cell(s: &str) -> String {
     code_span(s, true)
 }
 
-/// Text from outside lifeboat in running prose: as it is when it holds only words,
-/// spaces and punctuation that mean nothing in Markdown ([`is_plain`]), which is what reasons
-/// and names nearly always are; otherwise as a [`code`] span.
-pub(crate) fn text(s: &str) -> String {
+/// Text from outside lifeboat in running prose: as it is when it holds only words, spaces
+/// and punctuation that mean nothing in Markdown, which is what reasons and names nearly
+/// always are; otherwise as a [`code`] span. Plain means: it starts with a letter or digit,
+/// holds only letters, digits, spaces and `-.,:;/()'"=+%?`, and no `://`, `www.` or `@`.
+pub fn text(s: &str) -> String {
     if is_plain(s) { s.to_string() } else { code(s) }
 }
 
 /// [`text`] for a table cell.
-pub(crate) fn cell(s: &str) -> String {
+pub fn cell(s: &str) -> String {
     if is_plain(s) {
         s.to_string()
     } else {
