@@ -104,6 +104,9 @@ pub enum OpenError {
     /// [`Dir`], so it is refused before any lookup.
     #[error("{path:?} is not a relative path below the folder")]
     NotBelow { path: String },
+    /// Something is already at a name that must be new ([`Dir::create_dir_new`]).
+    #[error("{path} already exists")]
+    AlreadyExists { path: String },
     /// Any other error of the system.
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
@@ -134,6 +137,7 @@ impl From<OpenError> for io::Error {
     fn from(e: OpenError) -> io::Error {
         let kind = match &e {
             OpenError::NotFound { .. } => io::ErrorKind::NotFound,
+            OpenError::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
             OpenError::Io { source, .. } => source.kind(),
             _ => io::ErrorKind::InvalidInput,
         };
@@ -355,6 +359,34 @@ impl Dir {
         }
         Ok(Dir {
             fd: dir.fd,
+            path: self.path.join(rel),
+        })
+    }
+
+    /// Creates the folder at `rel`, which must not exist yet (its parent must): for a folder
+    /// that only this process may have made, such as a run's evidence folder. A folder already
+    /// there is [`OpenError::AlreadyExists`]; a link or anything else there is
+    /// [`OpenError::WrongKind`]; nothing is followed.
+    pub fn create_dir_new(&self, rel: impl AsRef<Path>, mode: u32) -> Result<Dir, OpenError> {
+        let rel = rel.as_ref();
+        let (parent, leaf) = self.walk_parent(rel)?;
+        match rustix::fs::mkdirat(parent.as_fd(self), leaf, Mode::from_raw_mode(mode as _)) {
+            Ok(()) => {}
+            Err(Errno::EXIST) => {
+                let kind = rustix::fs::statat(parent.as_fd(self), leaf, AtFlags::SYMLINK_NOFOLLOW)
+                    .map_or(Kind::Unknown, |st| Kind::of(st.st_mode));
+                return Err(match kind {
+                    Kind::Dir => OpenError::AlreadyExists { path: shown(rel) },
+                    kind => wrong(rel, kind, Kind::Dir),
+                });
+            }
+            Err(Errno::NOENT) => return Err(not_found(rel)),
+            Err(e) => return Err(OpenError::io(rel, e)),
+        }
+        // Swapped for a link since it was made: refused by the open.
+        let fd = open_dir_at(parent.as_fd(self), leaf, rel)?;
+        Ok(Dir {
+            fd,
             path: self.path.join(rel),
         })
     }
@@ -648,6 +680,7 @@ fn rebase(e: OpenError, walked: &Path) -> OpenError {
             expected,
         },
         OpenError::NotBelow { .. } => OpenError::NotBelow { path },
+        OpenError::AlreadyExists { .. } => OpenError::AlreadyExists { path },
         OpenError::Io { source, .. } => OpenError::Io { path, source },
     }
 }

@@ -207,6 +207,44 @@ fn creation_never_writes_through_something_planted() {
 }
 
 #[test]
+fn a_new_folder_must_be_new_and_is_never_made_through_a_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Dir::open(tmp.path()).unwrap();
+    std::fs::create_dir(tmp.path().join("runbook")).unwrap();
+    let run = dir.create_dir_new("runbook/run-1", 0o755).unwrap();
+    run.write_atomic("record", b"r", 0o644, Replace::Never)
+        .unwrap();
+    assert_eq!(
+        std::fs::read(tmp.path().join("runbook/run-1/record")).unwrap(),
+        b"r"
+    );
+    let e = dir.create_dir_new("runbook/run-1", 0o755).unwrap_err();
+    assert!(matches!(e, OpenError::AlreadyExists { .. }), "{e}");
+    assert_eq!(e.to_string(), "runbook/run-1 already exists");
+    let elsewhere = tempfile::tempdir().unwrap();
+    symlink(elsewhere.path(), tmp.path().join("runbook/run-2")).unwrap();
+    assert_eq!(
+        dir.create_dir_new("runbook/run-2", 0o755)
+            .unwrap_err()
+            .to_string(),
+        "runbook/run-2 is a symbolic link, not a directory"
+    );
+    symlink(elsewhere.path(), tmp.path().join("linked")).unwrap();
+    assert_eq!(
+        dir.create_dir_new("linked/run", 0o755)
+            .unwrap_err()
+            .wrong_kind(),
+        Some(Kind::Symlink)
+    );
+    assert!(
+        dir.create_dir_new("missing/run", 0o755)
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
+
+#[test]
 fn atomic_writes_replace_or_refuse_and_leave_no_temporary_file() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = Dir::open(tmp.path()).unwrap();
