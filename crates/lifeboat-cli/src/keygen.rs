@@ -1,8 +1,8 @@
 //! `lifeboat keygen`: a minisign key pair for signing evidence.
 
-use std::io::Write;
 use std::path::Path;
 
+use lifeboat_evidence::Replace;
 use lifeboat_evidence::sign::{self, Password};
 
 use crate::cli::KeygenArgs;
@@ -27,7 +27,8 @@ fn run(args: &KeygenArgs) -> Result<(), (u8, String)> {
     }
     if !args.force {
         for p in [&args.secret_key, &args.public_key] {
-            if p.exists() {
+            // A dangling link counts: writing through it is what must not happen.
+            if p.symlink_metadata().is_ok() {
                 return Err(invalid(format!(
                     "{} exists: pass --force to replace it",
                     p.display()
@@ -61,9 +62,26 @@ fn run(args: &KeygenArgs) -> Result<(), (u8, String)> {
             )
         }
     };
-    write_private(&args.secret_key, kp.secret_key.as_bytes()).map_err(io(&args.secret_key))?;
-    lifeboat_evidence::atomic_write(&args.public_key, kp.public_key.as_bytes())
-        .map_err(io(&args.public_key))?;
+    // Without --force nothing is replaced, not even a file that appeared since the check.
+    let replace = if args.force {
+        Replace::Allow
+    } else {
+        Replace::Never
+    };
+    lifeboat_evidence::atomic_write_with(
+        &args.secret_key,
+        kp.secret_key.as_bytes(),
+        0o600,
+        replace,
+    )
+    .map_err(io(&args.secret_key))?;
+    lifeboat_evidence::atomic_write_with(
+        &args.public_key,
+        kp.public_key.as_bytes(),
+        0o644,
+        replace,
+    )
+    .map_err(io(&args.public_key))?;
     outln!(
         "key id {}{}\nsecret key: {}\npublic key: {}\ncheck a record with: minisign -Vm evidence.json -P {}",
         kp.key_id,
@@ -77,27 +95,4 @@ fn run(args: &KeygenArgs) -> Result<(), (u8, String)> {
         kp.public_key_base64
     );
     Ok(())
-}
-
-/// Writes a file only its owner can read, atomically: a 0600 temporary file, fsynced, renamed.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".lifeboat-key.tmp-{}", std::process::id()));
-    let mut opts = std::fs::File::options();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

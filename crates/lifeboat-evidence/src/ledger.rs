@@ -11,18 +11,23 @@
 //! entry's hash: the signed head. It is what detects a ledger cut short at its tail.
 //!
 //! Appends are serialized by an exclusive lock on `EVIDENCE_DIR/ledger.lock` (`flock`), so
-//! concurrent drills never fork the chain; the ledger is replaced atomically (temporary file,
-//! fsync, rename, fsync of the folder), so a crash leaves the old ledger or the new one.
+//! concurrent drills never fork the chain; the lock must be a regular file, and is waited for
+//! at most [`LOCK_WAIT`](crate::files::LOCK_WAIT). The ledger is replaced atomically
+//! (temporary file, fsync, rename, fsync of the folder), so a crash leaves the old ledger or
+//! the new one. Everything here goes through [`crate::files`].
 
-use std::fs::{self, File};
+use std::fs::File;
+
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::{Evidence, Outcome};
+use lifeboat_safefs::{Dir, Kind, Replace};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::EvidenceError;
+use crate::files::{self, Cap, FILE_MODE, Hold, LOCK_WAIT};
 use crate::sign::{self, SigningKey};
 
 /// The ledger's file name inside an evidence directory.
@@ -103,121 +108,163 @@ pub(crate) fn lines(bytes: &[u8]) -> Vec<&[u8]> {
     v
 }
 
-/// Writes a run's record into the chain: under the directory's lock, signs `evidence.json`
-/// (when `key` is given) with its position in the trusted comment, appends the entry, and
-/// re-signs the ledger. `record` is the path of the `evidence.json` already written.
-pub(crate) fn append(
-    evidence_dir: &Path,
-    record: &Path,
-    evidence: &Evidence,
-    key: Option<&SigningKey>,
-) -> Result<Entry, EvidenceError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| EvidenceError::Write { path, source }
-    };
-    let lock_path = evidence_dir.join(LOCK_FILE);
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io(&lock_path))?;
-    // Blocks until other drills writing into this directory are done; released on drop.
-    lock.lock().map_err(io(&lock_path))?;
+/// The ledger, locked for an append: taken before a run writes anything, so a lock or ledger
+/// that is not a regular file stops the run's write before it starts.
+pub(crate) struct Chain<'a> {
+    root: &'a Dir,
+    ledger: Vec<u8>,
+    /// `(seq, previous_entry_sha256, previous_sha256, previous_record)` of the next entry.
+    next: (u64, Option<String>, Option<String>, Option<String>),
+    /// Held until the chain is dropped.
+    _lock: File,
+}
 
-    let ledger_path = evidence_dir.join(LEDGER_FILE);
-    let mut ledger = match fs::read(&ledger_path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(io(&ledger_path)(e)),
-    };
-    if !ledger.is_empty() && !ledger.ends_with(b"\n") {
-        return Err(EvidenceError::Ledger {
-            path: ledger_path,
-            reason: "its last line is incomplete; run `lifeboat evidence verify` on the folder"
-                .into(),
-        });
-    }
-    let previous = lines(&ledger).last().map(|l| {
-        let prev: Result<Entry, _> = serde_json::from_slice(l);
-        (sha256_hex(l), prev)
-    });
-    let (seq, previous_entry_sha256, previous_sha256, previous_record) = match previous {
-        None => (1, None, None, None),
-        Some((hash, Ok(prev))) => (
-            prev.seq + 1,
-            Some(hash),
-            Some(prev.sha256),
-            Some(prev.record),
-        ),
-        Some((_, Err(e))) => {
-            return Err(EvidenceError::Ledger {
-                path: ledger_path,
-                reason: format!("its last line is not a ledger entry ({e})"),
-            });
+impl<'a> Chain<'a> {
+    /// Takes `ledger.lock` exclusively (waiting at most [`LOCK_WAIT`]) and reads the ledger.
+    pub(crate) fn lock(root: &'a Dir) -> Result<Chain<'a>, EvidenceError> {
+        let lock_path = root.path().join(LOCK_FILE);
+        let lock = root
+            .open_or_create(LOCK_FILE, FILE_MODE)
+            .map_err(|e| EvidenceError::Write {
+                path: lock_path.clone(),
+                source: e.into(),
+            })?;
+        files::lock(&lock, Hold::Exclusive, LOCK_WAIT).map_err(|source| EvidenceError::Lock {
+            path: lock_path,
+            source,
+        })?;
+
+        let ledger_path = root.path().join(LEDGER_FILE);
+        let refused = |reason: String| EvidenceError::Ledger {
+            path: ledger_path.clone(),
+            reason,
+        };
+        let ledger = match files::read_below(root, LEDGER_FILE, Cap::LEDGER) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => Vec::new(),
+            Err(e) => return Err(refused(e.to_string())),
+        };
+        if !ledger.is_empty() && !ledger.ends_with(b"\n") {
+            return Err(refused(
+                "its last line is incomplete; run `lifeboat evidence verify` on the folder".into(),
+            ));
         }
-    };
-    let rel = record
-        .strip_prefix(evidence_dir)
-        .unwrap_or(record)
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
-    let bytes = fs::read(record).map_err(io(record))?;
-    let mut entry = Entry {
-        seq,
-        first: seq == 1,
-        record: rel,
-        run_id: evidence.run_id.clone(),
-        runbook: evidence.runbook.name.clone(),
-        outcome: evidence.outcome,
-        finished_at: evidence.finished_at,
-        sha256: sha256_hex(&bytes),
-        signature_sha256: None,
-        previous_sha256,
-        previous_record,
-        previous_entry_sha256,
-    };
-    if let Some(key) = key {
-        let sig = key.sign(&bytes, &record_comment(&entry))?;
-        let sig_path = record.with_file_name(RECORD_SIGNATURE_FILE);
-        crate::atomic_write(&sig_path, sig.as_bytes()).map_err(io(&sig_path))?;
-        entry.signature_sha256 = Some(sha256_hex(sig.as_bytes()));
+        let next = match lines(&ledger).last() {
+            None => (1, None, None, None),
+            Some(l) => match serde_json::from_slice::<Entry>(l) {
+                Ok(prev) => (
+                    prev.seq + 1,
+                    Some(sha256_hex(l)),
+                    Some(prev.sha256),
+                    Some(prev.record),
+                ),
+                Err(e) => {
+                    return Err(refused(format!(
+                        "its last line is not a ledger entry ({e})"
+                    )));
+                }
+            },
+        };
+        Ok(Chain {
+            root,
+            ledger,
+            next,
+            _lock: lock,
+        })
     }
-    let line = serde_json::to_vec(&entry)?;
-    let head = sha256_hex(&line);
-    ledger.extend_from_slice(&line);
-    ledger.push(b'\n');
-    crate::atomic_write(&ledger_path, &ledger).map_err(io(&ledger_path))?;
-    if let Some(key) = key {
-        let sig = key.sign(&ledger, &ledger_comment(seq as usize, &head, &entry.record))?;
-        let sig_path = evidence_dir.join(LEDGER_SIGNATURE_FILE);
-        crate::atomic_write(&sig_path, sig.as_bytes()).map_err(io(&sig_path))?;
+
+    /// Chains the record `record` (`RUNBOOK/RUN_ID/evidence.json`, already written in `run`
+    /// with `bytes`): signs it (when `key` is given) with its position in the trusted comment,
+    /// appends the entry, and re-signs the ledger. The lock goes with `self`.
+    pub(crate) fn append(
+        self,
+        run: &Dir,
+        record: &str,
+        bytes: &[u8],
+        evidence: &Evidence,
+        key: Option<&SigningKey>,
+    ) -> Result<Entry, EvidenceError> {
+        let root_path = self.root.path();
+        let write = |path: PathBuf| move |source| EvidenceError::Write { path, source };
+        let (seq, previous_entry_sha256, previous_sha256, previous_record) = self.next;
+        let mut entry = Entry {
+            seq,
+            first: seq == 1,
+            record: record.to_string(),
+            run_id: evidence.run_id.clone(),
+            runbook: evidence.runbook.name.clone(),
+            outcome: evidence.outcome,
+            finished_at: evidence.finished_at,
+            sha256: sha256_hex(bytes),
+            signature_sha256: None,
+            previous_sha256,
+            previous_record,
+            previous_entry_sha256,
+        };
+        if let Some(key) = key {
+            let sig = key.sign(bytes, &record_comment(&entry))?;
+            run.write_atomic(
+                RECORD_SIGNATURE_FILE,
+                sig.as_bytes(),
+                FILE_MODE,
+                Replace::Never,
+            )
+            .map_err(write(run.path().join(RECORD_SIGNATURE_FILE)))?;
+            entry.signature_sha256 = Some(sha256_hex(sig.as_bytes()));
+        }
+        let line = serde_json::to_vec(&entry)?;
+        let head = sha256_hex(&line);
+        let mut ledger = self.ledger;
+        ledger.extend_from_slice(&line);
+        ledger.push(b'\n');
+        self.root
+            .write_atomic(LEDGER_FILE, &ledger, FILE_MODE, Replace::Allow)
+            .map_err(write(root_path.join(LEDGER_FILE)))?;
+        if let Some(key) = key {
+            let sig = key.sign(&ledger, &ledger_comment(seq as usize, &head, &entry.record))?;
+            self.root
+                .write_atomic(
+                    LEDGER_SIGNATURE_FILE,
+                    sig.as_bytes(),
+                    FILE_MODE,
+                    Replace::Allow,
+                )
+                .map_err(write(root_path.join(LEDGER_SIGNATURE_FILE)))?;
+        }
+        Ok(entry)
     }
-    drop(lock);
-    Ok(entry)
 }
 
 /// `EVIDENCE_DIR/*/*/evidence.json`: every record on disk, as paths relative to the
-/// directory, sorted.
-pub(crate) fn records_on_disk(evidence_dir: &Path) -> std::io::Result<Vec<String>> {
+/// directory, sorted. Only real folders are walked (a link in place of a runbook's or a run's
+/// folder is not followed: the ledger's own entries name it when they lead through it); an
+/// `evidence.json` of any kind counts, so a planted one is reported, not hidden.
+pub(crate) fn records_on_disk(root: &Dir) -> std::io::Result<Vec<String>> {
     let mut out = Vec::new();
-    for rb in fs::read_dir(evidence_dir)? {
-        let rb = rb?;
-        if !rb.file_type()?.is_dir() {
+    for rb in root.entries()? {
+        if rb.kind != Kind::Dir {
             continue;
         }
-        for run in fs::read_dir(rb.path())? {
-            let run = run?;
-            let p: PathBuf = run.path().join("evidence.json");
-            if run.file_type()?.is_dir() && p.is_file() {
-                out.push(format!(
-                    "{}/{}/evidence.json",
-                    rb.file_name().to_string_lossy(),
-                    run.file_name().to_string_lossy()
-                ));
+        let rb_dir = match root.open_dir(&rb.name) {
+            Ok(d) => d,
+            // Gone, or swapped for something else, since it was listed.
+            Err(e) if e.is_not_found() || e.wrong_kind().is_some() => continue,
+            Err(e) => return Err(e.into()),
+        };
+        for run in rb_dir.entries()? {
+            if run.kind != Kind::Dir {
+                continue;
+            }
+            let rel = Path::new(&rb.name).join(&run.name).join(crate::RECORD_FILE);
+            match root.stat(&rel) {
+                Ok(_) => out.push(format!(
+                    "{}/{}/{}",
+                    rb.name.to_string_lossy(),
+                    run.name.to_string_lossy(),
+                    crate::RECORD_FILE
+                )),
+                Err(e) if e.is_not_found() || e.wrong_kind().is_some() => {}
+                Err(e) => return Err(e.into()),
             }
         }
     }

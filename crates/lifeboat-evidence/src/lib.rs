@@ -1,7 +1,7 @@
 //! Evidence records on disk: `EVIDENCE_DIR/RUNBOOK/RUN_ID/evidence.json` and two human
 //! renderings beside it, `report.md` ([`markdown`]) and `report.html` ([`html`]), each written
-//! atomically (write a temporary file, fsync it, rename it into place, fsync the folder), so a
-//! crash leaves the old file or the new one, never half.
+//! atomically (a temporary file under a fresh random name, fsynced, renamed into place, the
+//! folder fsynced), so a crash leaves the old file or the new one, never half.
 //!
 //! Every record is also chained into the directory's ledger ([`ledger`]), and, with a key,
 //! signed with minisign ([`sign`]); [`verify`] checks a directory against both. Only
@@ -10,20 +10,32 @@
 //! report is not detected by `evidence verify`, so an auditor in doubt trusts the JSON.
 //! [`period`] builds the report over many records (`lifeboat report`).
 //!
+//! The evidence folder may be shared with other accounts: everything this crate reads or
+//! writes there goes through [`files`], which never follows a link planted below the folder,
+//! never opens a FIFO or a device, and caps every read.
+//!
 //! This crate formats and stores records; it knows nothing of storage or how drills run.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use lifeboat_core::evidence::Evidence;
+/// Whether [`atomic_write_with`] may replace a file already there.
+pub use lifeboat_safefs::Replace;
+use lifeboat_safefs::{Dir, OpenError};
 
+pub mod files;
 pub mod html;
 pub mod ledger;
 pub mod markdown;
 pub mod period;
 pub mod sign;
 pub mod verify;
+
+use files::{Cap, DIR_MODE, FILE_MODE};
+
+/// The record's file name inside its run's folder.
+pub const RECORD_FILE: &str = "evidence.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
@@ -33,12 +45,39 @@ pub enum EvidenceError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "cannot write evidence: {path} already exists, but a run's folder is made by that run \
+         alone (was it planted by another account?)"
+    )]
+    RunFolderExists { path: PathBuf },
+    #[error("cannot write evidence: the record is {bytes} bytes, over the {cap} limit for {}", cap.what)]
+    RecordTooLarge { bytes: u64, cap: Cap },
     #[error("cannot encode the evidence record: {0}")]
     Encode(#[from] serde_json::Error),
     #[error("cannot chain the record into the ledger {path}: {reason}")]
     Ledger { path: PathBuf, reason: String },
+    #[error("cannot take the ledger's lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: files::LockError,
+    },
     #[error(transparent)]
     Key(#[from] sign::KeyError),
+}
+
+impl EvidenceError {
+    /// An error about `rel`, a path below the evidence folder `dir`.
+    fn open(dir: &Path, rel: &str, e: OpenError) -> EvidenceError {
+        let path = dir.join(rel);
+        match e {
+            OpenError::AlreadyExists { .. } => EvidenceError::RunFolderExists { path },
+            e => EvidenceError::Write {
+                path,
+                source: e.into(),
+            },
+        }
+    }
 }
 
 /// Writes `evidence.json` and `report.md` for one run, chains the record into the evidence
@@ -50,35 +89,71 @@ pub fn write_run(evidence_dir: &Path, evidence: &Evidence) -> Result<PathBuf, Ev
 
 /// [`write_run`], and with `key` also `evidence.json.minisig` beside the record (trusted
 /// comment: run id, runbook, outcome and the record's place in the chain) and a fresh
-/// signature of the ledger. The JSON is written after `report.md` and `report.html`, and
-/// chained last, so a record in the ledger is fully written.
+/// signature of the ledger.
+///
+/// All of it happens under the ledger's lock, taken first: a lock or ledger that is not a
+/// regular file stops the write before anything is written. The run's folder is made new
+/// (one already there was not made by this run); the JSON is written after `report.md` and
+/// `report.html`, and chained last, so a record in the ledger is fully written.
 pub fn write_signed_run(
     evidence_dir: &Path,
     evidence: &Evidence,
     key: Option<&sign::SigningKey>,
 ) -> Result<PathBuf, EvidenceError> {
-    let dir = evidence.run_dir(evidence_dir);
-    let wrap = |path: &Path| {
+    let mut json = serde_json::to_vec_pretty(evidence)?;
+    json.push(b'\n');
+    if json.len() as u64 > Cap::RECORD.bytes {
+        return Err(EvidenceError::RecordTooLarge {
+            bytes: json.len() as u64,
+            cap: Cap::RECORD,
+        });
+    }
+    let write = |path: &Path| {
         let path = path.to_path_buf();
         move |source| EvidenceError::Write { path, source }
     };
-    fs::create_dir_all(&dir).map_err(wrap(&dir))?;
-    let mut json = serde_json::to_vec_pretty(evidence)?;
-    json.push(b'\n');
-    let report = dir.join("report.md");
-    atomic_write(&report, markdown::render(evidence).as_bytes()).map_err(wrap(&report))?;
-    let html = dir.join("report.html");
+    // The folder itself is the operator's choice: made if missing, links to it followed.
+    std::fs::create_dir_all(evidence_dir).map_err(write(evidence_dir))?;
+    let root = Dir::open(evidence_dir).map_err(write(evidence_dir))?;
+    let chain = ledger::Chain::lock(&root)?;
+
+    let runbook = evidence.runbook.name.as_str();
+    let run_rel = format!("{runbook}/{}", evidence.run_id);
+    root.create_dir(runbook, DIR_MODE)
+        .map_err(|e| EvidenceError::open(evidence_dir, runbook, e))?;
+    let run = root
+        .create_dir_new(&run_rel, DIR_MODE)
+        .map_err(|e| EvidenceError::open(evidence_dir, &run_rel, e))?;
+    let run_dir = evidence_dir.join(&run_rel);
+    let put = |name: &str, bytes: &[u8]| {
+        run.write_atomic(name, bytes, FILE_MODE, Replace::Never)
+            .map_err(write(&run_dir.join(name)))
+    };
+    put("report.md", markdown::render(evidence).as_bytes())?;
     let page = html::render_run(evidence, Some(&ledger::sha256_hex(&json)));
-    atomic_write(&html, page.as_bytes()).map_err(wrap(&html))?;
-    let path = evidence.record_path(evidence_dir);
-    atomic_write(&path, &json).map_err(wrap(&path))?;
-    ledger::append(evidence_dir, &path, evidence, key)?;
-    Ok(path)
+    put("report.html", page.as_bytes())?;
+    put(RECORD_FILE, &json)?;
+    chain.append(
+        &run,
+        &format!("{run_rel}/{RECORD_FILE}"),
+        &json,
+        evidence,
+        key,
+    )?;
+    Ok(evidence.record_path(evidence_dir))
 }
 
-/// Replaces `path` with `bytes` atomically: a temporary file in the same folder is written and
-/// fsynced, renamed over `path`, and the folder is fsynced so the rename itself is durable.
+/// Replaces the file at `path` (a path the operator gave, such as `report --out`) with `bytes`
+/// atomically: [`atomic_write_with`], mode 0644, replacing what is there.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    atomic_write_with(path, bytes, FILE_MODE, Replace::Allow)
+}
+
+/// Writes `bytes` to `path` atomically through [`Dir::write_atomic`] on its folder: a
+/// temporary file under a fresh random name, created `O_EXCL | O_NOFOLLOW` with `mode`,
+/// fsynced, renamed into place (with [`Replace::Never`], only if nothing is there), the folder
+/// fsynced. Nothing planted at a temporary name is written through.
+pub fn atomic_write_with(path: &Path, bytes: &[u8], mode: u32, replace: Replace) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -86,40 +161,13 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = File::options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Reads one `evidence.json`.
-pub fn read_run(path: &Path) -> Result<Evidence, EvidenceError> {
-    let bytes = fs::read(path).map_err(|source| EvidenceError::Write {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(serde_json::from_slice(&bytes)?)
+    Dir::open(dir)?.write_atomic(name, bytes, mode, replace)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]

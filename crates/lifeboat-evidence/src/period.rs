@@ -14,8 +14,10 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::{Evidence, Outcome};
+use lifeboat_safefs::Dir;
 use serde::Serialize;
 
+use crate::files::{self, Cap};
 use crate::html::{self, ChartPoint, escape, met_cell, secs, verdict_word};
 use crate::ledger::{self, LEDGER_FILE, sha256_hex};
 use crate::markdown::{cell, code, code_cell, human_secs, text};
@@ -265,15 +267,25 @@ pub struct InputFile {
 pub fn build(inputs: Inputs<'_>) -> Result<PeriodReport, PeriodError> {
     let dir = inputs.evidence_dir;
     let show = dir.display().to_string();
-    if !dir.is_dir() {
-        return Err(PeriodError::NotADirectory { path: show });
-    }
-    let records = ledger::records_on_disk(dir).map_err(|source| PeriodError::Read {
+    let read_err = |source| PeriodError::Read {
         path: show.clone(),
         source,
-    })?;
+    };
+    let root = match Dir::open(dir) {
+        Ok(d) => d,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Err(PeriodError::NotADirectory { path: show });
+        }
+        Err(e) => return Err(read_err(e)),
+    };
+    let records = ledger::records_on_disk(&root).map_err(read_err)?;
 
-    if records.is_empty() && !dir.join(LEDGER_FILE).exists() {
+    if records.is_empty() && root.stat(LEDGER_FILE).is_err_and(|e| e.is_not_found()) {
         return Err(PeriodError::NotEvidence { path: show });
     }
     let (chain, named) = chain_status(dir, inputs.public_key);
@@ -282,8 +294,7 @@ pub fn build(inputs: Inputs<'_>) -> Result<PeriodReport, PeriodError> {
     let mut input_files = Vec::new();
     let mut by_runbook: BTreeMap<String, Vec<(Evidence, DrillRow)>> = BTreeMap::new();
     for rel in &records {
-        let path = dir.join(rel);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match files::read_below(&root, rel, Cap::RECORD) {
             Ok(b) => b,
             Err(e) => {
                 unreadable.push(Unreadable {
@@ -321,7 +332,7 @@ pub fn build(inputs: Inputs<'_>) -> Result<PeriodReport, PeriodError> {
             .or_default()
             .push((ev, row));
     }
-    if let Ok(b) = std::fs::read(dir.join(LEDGER_FILE)) {
+    if let Ok(b) = files::read_below(&root, LEDGER_FILE, Cap::LEDGER) {
         input_files.push(InputFile {
             path: LEDGER_FILE.into(),
             sha256: sha256_hex(&b),

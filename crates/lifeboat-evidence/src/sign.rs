@@ -8,14 +8,18 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 
+use crate::files::{self, ReadError};
+
 /// Why a key could not be made, read or used. Never holds a password.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read the key {path}: {source}")]
+    /// Missing, not a regular file (a FIFO, a device, a folder), or too large: the source
+    /// names the path and what is wrong.
+    #[error("cannot read the key: {source}")]
     Read {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: ReadError,
     },
     #[error("{path} is not a minisign {what} key: {reason}")]
     Format {
@@ -83,15 +87,12 @@ impl SigningKey {
     /// Loads a minisign secret key file (lifeboat's or the `minisign` CLI's, encrypted or
     /// made with `-W`). An encrypted key takes `password`; an unencrypted one ignores it.
     pub fn load(path: &Path, password: &Password) -> Result<Self, KeyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
         let format = |reason: &str| KeyError::Format {
             path: path.to_path_buf(),
             what: "secret",
             reason: reason.to_string(),
         };
+        let text = read_key_text(path, "secret")?;
         // The key's second line is base64 of: signature algorithm (2 bytes), KDF algorithm
         // (2 bytes, zero when unencrypted), ... Peek at the KDF so the library never prompts.
         let b64 = text
@@ -168,6 +169,20 @@ impl SigningKey {
     }
 }
 
+/// Reads a key file: a regular file (links to it followed) of at most [`files::Cap::KEY`],
+/// holding text.
+fn read_key_text(path: &Path, what: &'static str) -> Result<String, KeyError> {
+    let bytes = files::read_key(path).map_err(|source| KeyError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|_| KeyError::Format {
+        path: path.to_path_buf(),
+        what,
+        reason: "it is not text".into(),
+    })
+}
+
 /// A new key pair's files: the secret key (encrypted with `password` unless `None`) and the
 /// public key, both in minisign's formats.
 #[derive(Debug)]
@@ -212,10 +227,7 @@ pub struct VerifyingKey {
 impl VerifyingKey {
     /// Reads a minisign public key file (two lines) or a bare base64 key.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_key_text(path, "public")?;
         Self::parse(&text).map_err(|reason| KeyError::Format {
             path: path.to_path_buf(),
             what: "public",

@@ -18,11 +18,18 @@
 //!
 //! Without a public key, only the hashes are checked: that catches accidents and naive edits,
 //! but anyone who can write the directory can rewrite records and ledger consistently.
+//!
+//! Everything is read through [`crate::files`]: a link planted below the folder is named, not
+//! followed; a FIFO or device is named, not opened; every read is capped. Such a file where a
+//! record, a signature, the ledger or its lock belongs is a finding (someone other than
+//! lifeboat put it there), never a hang.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
+use lifeboat_safefs::Dir;
+
+use crate::files::{self, Cap, Hold, LOCK_WAIT, LockError, ReadError};
 use crate::ledger::{
     self, Entry, LEDGER_FILE, LEDGER_SIGNATURE_FILE, LOCK_FILE, RECORD_SIGNATURE_FILE, sha256_hex,
 };
@@ -40,6 +47,12 @@ pub enum VerifyError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error("cannot take a shared hold of {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: LockError,
     },
 }
 
@@ -106,39 +119,73 @@ fn safe_record_path(record: &str) -> bool {
 
 /// Checks `dir`; `key` adds every signature check.
 pub fn verify_dir(dir: &Path, key: Option<&VerifyingKey>) -> Result<Report, VerifyError> {
-    if !dir.is_dir() {
-        return Err(VerifyError::NotADirectory {
-            path: dir.to_path_buf(),
-        });
-    }
     let read_err = |path: PathBuf| move |source| VerifyError::Read { path, source };
-    // A shared lock, so a drill appending right now is either wholly seen or not at all.
-    let _lock = File::open(dir.join(LOCK_FILE))
-        .ok()
-        .filter(|f| f.lock_shared().is_ok());
-
-    let ledger_path = dir.join(LEDGER_FILE);
-    let ledger_bytes = match fs::read(&ledger_path) {
-        Ok(b) => Some(b),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(read_err(ledger_path)(e)),
-    };
-    let on_disk = ledger::records_on_disk(dir).map_err(read_err(dir.to_path_buf()))?;
-    let mut report = Report::default();
-    let Some(ledger_bytes) = ledger_bytes else {
-        if on_disk.is_empty() {
-            return Err(VerifyError::NotEvidence {
+    let root = match Dir::open(dir) {
+        Ok(d) => d,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Err(VerifyError::NotADirectory {
                 path: dir.to_path_buf(),
             });
         }
-        report.find(
-            LEDGER_FILE,
-            "missing: no record can be checked against the chain",
-        );
-        for r in &on_disk {
-            report.find(name(r), "not in the ledger");
+        Err(e) => return Err(read_err(dir.to_path_buf())(e)),
+    };
+    let mut report = Report::default();
+    // A shared hold, so a drill appending right now is either wholly seen or not at all. No
+    // lock file: no drill ever appended (verify creates nothing).
+    let _lock = match root.open_file(LOCK_FILE) {
+        Ok(f) => {
+            files::lock(&f, Hold::Shared, LOCK_WAIT).map_err(|source| VerifyError::Lock {
+                path: dir.join(LOCK_FILE),
+                source,
+            })?;
+            Some(f)
         }
-        return Ok(report);
+        Err(e) if e.is_not_found() => None,
+        Err(e @ lifeboat_safefs::OpenError::Io { .. }) => {
+            return Err(read_err(dir.join(LOCK_FILE))(e.into()));
+        }
+        Err(e) => {
+            report.find(LOCK_FILE, format!("{e}: lifeboat never makes one"));
+            None
+        }
+    };
+
+    let ledger_bytes = match files::read_below(&root, LEDGER_FILE, Cap::LEDGER) {
+        Ok(b) => Ok(b),
+        Err(e) if e.is_not_found() => Err(None),
+        Err(e) if e.is_planted() => Err(Some(e)),
+        Err(e) => return Err(read_err(dir.join(LEDGER_FILE))(unplanted(e))),
+    };
+    let on_disk = ledger::records_on_disk(&root).map_err(read_err(dir.to_path_buf()))?;
+    let ledger_bytes = match ledger_bytes {
+        Ok(b) => b,
+        Err(problem) => {
+            if problem.is_none() && on_disk.is_empty() && report.findings.is_empty() {
+                return Err(VerifyError::NotEvidence {
+                    path: dir.to_path_buf(),
+                });
+            }
+            let (ledger, record) = match problem {
+                None => (
+                    "missing: no record can be checked against the chain".to_string(),
+                    "not in the ledger",
+                ),
+                Some(e) => (
+                    format!("{e}: no record can be checked against the chain"),
+                    "not checked: the ledger cannot be read",
+                ),
+            };
+            report.find(LEDGER_FILE, ledger);
+            for r in &on_disk {
+                report.find(name(r), record);
+            }
+            return Ok(report);
+        }
     };
 
     let lines = ledger::lines(&ledger_bytes);
@@ -250,11 +297,14 @@ pub fn verify_dir(dir: &Path, key: Option<&VerifyingKey>) -> Result<Report, Veri
         }
 
         // The record.
-        let record_path = dir.join(&e.record);
-        let bytes = match fs::read(&record_path) {
+        let bytes = match files::read_below(&root, &e.record, Cap::RECORD) {
             Ok(b) => b,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            Err(err) if err.is_not_found() => {
                 report.find(&subject, "deleted: its evidence.json is missing");
+                continue;
+            }
+            Err(err) if err.is_planted() => {
+                report.find(&subject, format!("{err}: it was not read"));
                 continue;
             }
             Err(err) => {
@@ -275,8 +325,14 @@ pub fn verify_dir(dir: &Path, key: Option<&VerifyingKey>) -> Result<Report, Veri
         }
 
         // Its signature.
-        let sig_path = record_path.with_file_name(RECORD_SIGNATURE_FILE);
-        let sig_text = fs::read(&sig_path).ok();
+        let sig_rel = Path::new(&e.record).with_file_name(RECORD_SIGNATURE_FILE);
+        let sig_text = match read_signature(&root, &sig_rel) {
+            Ok(t) => t,
+            Err(problem) => {
+                report.find(&subject, problem);
+                continue;
+            }
+        };
         match (&e.signature_sha256, &sig_text) {
             (Some(_), None) => report.find(&subject, "signature deleted"),
             (Some(h), Some(t)) if sha256_hex(t) != *h => report.find(
@@ -333,13 +389,34 @@ pub fn verify_dir(dir: &Path, key: Option<&VerifyingKey>) -> Result<Report, Veri
         .len()
         .checked_sub(1)
         .map(|i| (i + 1, hashes[i].clone()));
-    let sig_path = dir.join(LEDGER_SIGNATURE_FILE);
-    let sig_text = match fs::read(&sig_path) {
-        Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
-        Err(_) => None,
-    };
-    check_head(&mut report, &lines, &hashes, sig_text.as_deref(), key);
+    match read_signature(&root, Path::new(LEDGER_SIGNATURE_FILE)) {
+        Ok(sig) => {
+            let sig_text = sig.map(|b| String::from_utf8_lossy(&b).into_owned());
+            check_head(&mut report, &lines, &hashes, sig_text.as_deref(), key);
+        }
+        Err(problem) => report.find(LEDGER_SIGNATURE_FILE, problem),
+    }
     Ok(report)
+}
+
+/// A signature file's bytes; `None` when there is none; a finding's text when something is
+/// there that cannot be read as one.
+fn read_signature(root: &Dir, rel: &Path) -> Result<Option<Vec<u8>>, String> {
+    match files::read_below(root, rel, Cap::SIGNATURE) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) if e.is_planted() => Err(format!("{e}: it was not read")),
+        Err(e) => Err(format!("unreadable: {e}")),
+    }
+}
+
+/// A read error that is the system's, not something planted, as the `io::Error` it is.
+fn unplanted(e: ReadError) -> std::io::Error {
+    match e {
+        ReadError::Open(e) => e.into(),
+        ReadError::Io { source, .. } => source,
+        e @ ReadError::TooLarge { .. } => std::io::Error::other(e.to_string()),
+    }
 }
 
 /// Checks the ledger's signature, which covers the first `entries` lines named in its
