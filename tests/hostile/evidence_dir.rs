@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use lifeboat_testkit::Format;
 
 use crate::ledger::{Keys, signed_drills};
-use crate::util::{DAY1, Fixture, Runbook};
+use crate::util::{DAY1, Fixture, Runbook, repo_root};
 
 /// Peak RSS a command that refuses a hostile file may reach: lifeboat itself needs a few MB;
 /// anything that read the planted file would be far above.
@@ -766,4 +766,82 @@ fn keygen(fx: &Fixture, stem: &str) -> Keys {
     ]);
     assert!(out.status.success(), "{out:?}");
     keys
+}
+
+/// A key pair from the `minisign` CLI (Debian's package; `scripts/tools.sh` installs it).
+fn minisign_keygen(fx: &Fixture) -> Keys {
+    if Command::new("minisign").arg("-v").output().is_err() {
+        let out = Command::new("bash")
+            .arg(repo_root().join("scripts/tools.sh"))
+            .args(["install", "minisign"])
+            .output()
+            .expect("run scripts/tools.sh");
+        assert!(out.status.success(), "cannot install minisign: {out:?}");
+    }
+    let keys = Keys {
+        secret: fx.root().join("minisign.key"),
+        public: fx.root().join("minisign.pub"),
+    };
+    let out = Command::new("minisign")
+        .args(["-G", "-W", "-s"])
+        .arg(&keys.secret)
+        .arg("-p")
+        .arg(&keys.public)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    keys
+}
+
+#[test]
+fn a_public_key_given_as_signing_key_is_called_a_public_key() {
+    let (fx, _keys, drills) = signed_drills(1);
+    let runbook = fx.write("runbook.yaml", &fx.runbook().yaml());
+    let ours = keygen(&fx, "ours");
+    let theirs = minisign_keygen(&fx);
+    let signature = drills[0]
+        .evidence_path
+        .as_ref()
+        .unwrap()
+        .with_file_name("evidence.json.minisig");
+    let cases = [
+        (
+            ours.public.clone(),
+            "is a minisign public key; --signing-key needs the secret key (made by `lifeboat \
+             keygen --secret-key`)",
+        ),
+        (
+            theirs.public.clone(),
+            "is a minisign public key; --signing-key needs the secret key",
+        ),
+        (
+            signature,
+            "is a minisign signature, not a key; --signing-key needs the secret key",
+        ),
+    ];
+    for (key, words) in cases {
+        let mut cmd = fx.drill_command(&runbook, &["--signing-key"]);
+        cmd.arg(&key);
+        let ran = Running::start(&fx, cmd).finish();
+        assert_eq!(ran.code, 2, "{}", ran.context());
+        assert!(
+            ran.stderr.contains(&format!("{} {words}", key.display())),
+            "expected {words:?}\n{}",
+            ran.context()
+        );
+        assert!(!ran.stderr.contains("encrypted"), "{}", ran.context());
+    }
+    // And the other way round: a secret key is not a public key.
+    for secret in [&ours.secret, &theirs.secret] {
+        let ran = verify(&fx, Some(secret));
+        assert_eq!(ran.code, 2, "{}", ran.context());
+        assert!(
+            ran.stderr.contains(&format!(
+                "{} is a minisign secret key; --public-key needs the public key",
+                secret.display()
+            )),
+            "{}",
+            ran.context()
+        );
+    }
 }

@@ -21,6 +21,14 @@ pub enum KeyError {
         #[source]
         source: ReadError,
     },
+    /// A minisign file of another kind where a key of one kind is needed: a public key given
+    /// as the secret key, a signature given as a key, ...
+    #[error("{path} is {found}; {needed}")]
+    WrongFile {
+        path: PathBuf,
+        found: &'static str,
+        needed: &'static str,
+    },
     #[error("{path} is not a minisign {what} key: {reason}")]
     Format {
         path: PathBuf,
@@ -93,6 +101,11 @@ impl SigningKey {
             reason: reason.to_string(),
         };
         let text = read_key_text(path, "secret")?;
+        let needed = "--signing-key needs the secret key (made by `lifeboat keygen --secret-key`)";
+        match MinisignFile::of(&text) {
+            Some(MinisignFile::SecretKey) | None => {}
+            Some(other) => return Err(other.wrong(path, needed)),
+        }
         // The key's second line is base64 of: signature algorithm (2 bytes), KDF algorithm
         // (2 bytes, zero when unencrypted), ... Peek at the KDF so the library never prompts.
         let b64 = text
@@ -183,6 +196,52 @@ fn read_key_text(path: &Path, what: &'static str) -> Result<String, KeyError> {
     })
 }
 
+/// What a minisign file is, told by the length of its first base64 line (after the untrusted
+/// comment), so a key of the wrong kind is named for what it is rather than misread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MinisignFile {
+    /// 2 bytes algorithm, 8 key number, 32 Ed25519 public key.
+    PublicKey,
+    /// Algorithms, KDF salt and limits, key number, Ed25519 secret key, checksum.
+    SecretKey,
+    /// 2 bytes algorithm, 8 key number, 64 signature; a trusted comment follows.
+    Signature,
+}
+
+impl MinisignFile {
+    fn of(text: &str) -> Option<MinisignFile> {
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let b64 = match lines.as_slice() {
+            [one] => one,
+            [comment, b64, ..] if comment.starts_with("untrusted comment:") => b64,
+            _ => return None,
+        };
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()?;
+        match raw.len() {
+            42 => Some(MinisignFile::PublicKey),
+            SECRET_KEY_BYTES => Some(MinisignFile::SecretKey),
+            74 if lines.iter().any(|l| l.starts_with("trusted comment:")) => {
+                Some(MinisignFile::Signature)
+            }
+            _ => None,
+        }
+    }
+
+    fn wrong(self, path: &Path, needed: &'static str) -> KeyError {
+        KeyError::WrongFile {
+            path: path.to_path_buf(),
+            found: match self {
+                MinisignFile::PublicKey => "a minisign public key",
+                MinisignFile::SecretKey => "a minisign secret key",
+                MinisignFile::Signature => "a minisign signature, not a key",
+            },
+            needed,
+        }
+    }
+}
+
 /// A new key pair's files: the secret key (encrypted with `password` unless `None`) and the
 /// public key, both in minisign's formats.
 #[derive(Debug)]
@@ -228,6 +287,11 @@ impl VerifyingKey {
     /// Reads a minisign public key file (two lines) or a bare base64 key.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
         let text = read_key_text(path, "public")?;
+        let needed = "--public-key needs the public key (made by `lifeboat keygen --public-key`)";
+        match MinisignFile::of(&text) {
+            Some(MinisignFile::PublicKey) | None => {}
+            Some(other) => return Err(other.wrong(path, needed)),
+        }
         Self::parse(&text).map_err(|reason| KeyError::Format {
             path: path.to_path_buf(),
             what: "public",
@@ -411,6 +475,51 @@ mod tests {
         let sk = SigningKey::load(&path, &pw(Some("correct horse battery"))).unwrap();
         assert_eq!(sk.key_id(), kp.key_id);
         assert!(!format!("{sk:?}").contains("correct"));
+    }
+
+    #[test]
+    fn each_kind_of_minisign_file_is_told_apart_and_named_when_misplaced() {
+        let kp = generate(None).unwrap();
+        let (sk, _) = unencrypted();
+        let sig = sk.sign(b"x", "c").unwrap();
+        assert_eq!(
+            MinisignFile::of(&kp.public_key),
+            Some(MinisignFile::PublicKey)
+        );
+        assert_eq!(
+            MinisignFile::of(&kp.public_key_base64),
+            Some(MinisignFile::PublicKey)
+        );
+        assert_eq!(
+            MinisignFile::of(&kp.secret_key),
+            Some(MinisignFile::SecretKey)
+        );
+        assert_eq!(MinisignFile::of(&sig), Some(MinisignFile::Signature));
+        assert_eq!(
+            MinisignFile::of("-----BEGIN PRIVATE KEY-----\nMIIB\n"),
+            None
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lifeboat.pub");
+        std::fs::write(&path, &kp.public_key).unwrap();
+        let none = Password::from_env("LIFEBOAT_TEST_UNSET_VARIABLE");
+        let e = SigningKey::load(&path, &none).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{} is a minisign public key; --signing-key needs the secret key (made by \
+                 `lifeboat keygen --secret-key`)",
+                path.display()
+            )
+        );
+        std::fs::write(&path, &kp.secret_key).unwrap();
+        let e = VerifyingKey::load(&path).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("is a minisign secret key; --public-key needs the public key (made by `lifeboat keygen --public-key`)"),
+            "{e}"
+        );
     }
 
     #[test]
