@@ -372,15 +372,15 @@ fn a_run_folder_planted_as_a_link_is_refused() {
 #[test]
 fn a_runbook_folder_planted_as_a_link_is_refused() {
     let fx = Fixture::new();
-    fx.standard_point(DAY1, Format::Sha256sum);
+    let (runbook, mark) = marking_runbook(&fx);
     let outside = fx.root().join("outside");
     fs::create_dir_all(&outside).unwrap();
     fs::create_dir_all(fx.evidence_dir()).unwrap();
     symlink(&outside, fx.evidence_dir().join("drill-test")).unwrap();
-    let runbook = fx.write("runbook.yaml", &fx.runbook().yaml());
     let ran = Running::start(&fx, fx.drill_command(&runbook, &[])).finish();
 
     assert_eq!(ran.code, 3, "{}", ran.context());
+    assert!(!mark.exists(), "the drill ran though it could not record");
     assert!(
         ran.stderr
             .contains("drill-test is a symbolic link, not a directory"),
@@ -394,14 +394,27 @@ fn a_runbook_folder_planted_as_a_link_is_refused() {
     );
 }
 
+/// A runbook whose one step leaves a mark, so a test can tell whether the drill ran.
+fn marking_runbook(fx: &Fixture) -> (PathBuf, PathBuf) {
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let mark = fx.root().join("the-drill-ran");
+    let rb = Runbook {
+        extra: format!(
+            "steps:\n  - restore: {{}}\n  - run: [\"touch\", \"{}\"]\n",
+            mark.display()
+        ),
+        ..fx.runbook()
+    };
+    (fx.write("runbook.yaml", &rb.yaml()), mark)
+}
+
 /// `ledger.lock` as a link (to a file, or dangling: following it would create the target) or
 /// as a FIFO (opening it for writing would block until a reader came): the drill says what it
-/// found and exits 3 at once, its evidence unrecorded.
+/// found and exits 3 at once, before it runs anything, and records nothing.
 #[test]
 fn a_ledger_lock_planted_as_a_link_or_a_fifo_stops_the_drill_at_once_saying_what_it_is() {
     let fx = Fixture::new();
-    fx.standard_point(DAY1, Format::Sha256sum);
-    let runbook = fx.write("runbook.yaml", &fx.runbook().yaml());
+    let (runbook, mark) = marking_runbook(&fx);
     let evidence = fx.evidence_dir();
     fs::create_dir_all(&evidence).unwrap();
     let lock = evidence.join("ledger.lock");
@@ -432,16 +445,16 @@ fn a_ledger_lock_planted_as_a_link_or_a_fifo_stops_the_drill_at_once_saying_what
         assert_untouched(&existing, &bytes);
         assert!(!dangling.exists(), "a dangling link was followed");
         assert!(!evidence.join("ledger.jsonl").exists());
+        assert!(!mark.exists(), "the drill ran though it could not record");
     }
 }
 
 /// `ledger.jsonl` itself planted: a FIFO would block the read, a link would chain another
-/// file's bytes. The drill refuses both.
+/// file's bytes. The drill refuses both before it runs anything.
 #[test]
 fn a_ledger_planted_as_a_fifo_or_a_link_stops_the_drill_at_once_saying_what_it_is() {
     let fx = Fixture::new();
-    fx.standard_point(DAY1, Format::Sha256sum);
-    let runbook = fx.write("runbook.yaml", &fx.runbook().yaml());
+    let (runbook, mark) = marking_runbook(&fx);
     let evidence = fx.evidence_dir();
     fs::create_dir_all(&evidence).unwrap();
     let ledger = evidence.join("ledger.jsonl");
@@ -467,6 +480,7 @@ fn a_ledger_planted_as_a_fifo_or_a_link_stops_the_drill_at_once_saying_what_it_i
             fs::symlink_metadata(&ledger).is_ok_and(|m| !m.is_file()),
             "the planted ledger was replaced"
         );
+        assert!(!mark.exists(), "the drill ran though it could not record");
     }
 }
 

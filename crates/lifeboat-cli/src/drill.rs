@@ -58,6 +58,12 @@ pub fn drill(args: DrillArgs) -> u8 {
                 return exit_codes::INVALID_INPUT;
             }
         };
+    // Checked before the drill, so a lock, ledger or folder planted in the evidence folder
+    // runs nothing; writing the evidence checks again.
+    if let Err(e) = lifeboat_evidence::check_dir(&args.evidence_dir, &loaded.runbook.name) {
+        diag!(ERROR, "lifeboat: {e}; nothing was run");
+        return exit_codes::COULD_NOT_COMPLETE;
+    }
     // A progress bar would draw over the operator's questions.
     let progress: Arc<dyn Progress> =
         if !args.quiet && !args.interactive && !logs::json() && std::io::stderr().is_terminal() {

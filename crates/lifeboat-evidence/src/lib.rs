@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use lifeboat_core::evidence::Evidence;
 /// Whether [`atomic_write_with`] may replace a file already there.
 pub use lifeboat_safefs::Replace;
-use lifeboat_safefs::{Dir, OpenError};
+use lifeboat_safefs::{Dir, Kind, OpenError};
 
 pub mod files;
 pub mod html;
@@ -143,6 +143,55 @@ pub fn write_signed_run(
     Ok(evidence.record_path(evidence_dir))
 }
 
+/// Checks, before a drill runs, that its evidence can be recorded in `evidence_dir`: nothing
+/// but a regular file where the lock and the ledger belong (and a ledger under its cap), and
+/// nothing but a folder where the runbook's folder belongs. [`write_signed_run`] checks all of
+/// it again (something may be planted meanwhile); this spares running a drill, and whatever
+/// its steps do, when its evidence could not be recorded. A missing folder is fine.
+pub fn check_dir(evidence_dir: &Path, runbook: &str) -> Result<(), EvidenceError> {
+    let root = match Dir::open(evidence_dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(EvidenceError::Write {
+                path: evidence_dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let expected = [
+        (ledger::LOCK_FILE, Kind::File),
+        (ledger::LEDGER_FILE, Kind::File),
+        (runbook, Kind::Dir),
+    ];
+    for (name, expected) in expected {
+        let info = match root.stat(name) {
+            Ok(info) => info,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(EvidenceError::open(evidence_dir, name, e)),
+        };
+        if info.kind != expected {
+            let e = OpenError::WrongKind {
+                path: name.to_string(),
+                kind: info.kind,
+                expected,
+            };
+            return Err(EvidenceError::open(evidence_dir, name, e));
+        }
+        if name == ledger::LEDGER_FILE && info.size > Cap::LEDGER.bytes {
+            return Err(EvidenceError::Ledger {
+                path: evidence_dir.join(name),
+                reason: files::ReadError::TooLarge {
+                    path: name.to_string(),
+                    cap: Cap::LEDGER,
+                }
+                .to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Replaces the file at `path` (a path the operator gave, such as `report --out`) with `bytes`
 /// atomically: [`atomic_write_with`], mode 0644, replacing what is there.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -182,6 +231,35 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("evidence.json")]);
+    }
+
+    #[test]
+    fn check_dir_names_what_is_planted_and_accepts_a_fresh_or_used_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ev = tmp.path().join("evidence");
+        check_dir(&ev, "rb").unwrap();
+        fs::create_dir(&ev).unwrap();
+        fs::create_dir(ev.join("rb")).unwrap();
+        fs::write(ev.join("ledger.jsonl"), b"").unwrap();
+        fs::write(ev.join("ledger.lock"), b"").unwrap();
+        check_dir(&ev, "rb").unwrap();
+        fs::remove_file(ev.join("ledger.lock")).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), ev.join("ledger.lock")).unwrap();
+        let e = check_dir(&ev, "rb").unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("ledger.lock: ledger.lock is a symbolic link, not a regular file"),
+            "{e}"
+        );
+        fs::remove_file(ev.join("ledger.lock")).unwrap();
+        fs::remove_dir(ev.join("rb")).unwrap();
+        fs::write(ev.join("rb"), b"").unwrap();
+        let e = check_dir(&ev, "rb").unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("rb is a regular file, not a directory"),
+            "{e}"
+        );
     }
 
     #[test]
