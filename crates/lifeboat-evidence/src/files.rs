@@ -11,9 +11,9 @@
 //!   read (a huge file costs no memory) and enforced during it (a file that grows);
 //! - every file written there is created under a fresh random name with `O_CREAT | O_EXCL |
 //!   O_NOFOLLOW` and renamed into place ([`Dir::write_atomic`]); a record is never renamed
-//!   over anything ([`Replace::Never`]);
+//!   over anything ([`lifeboat_safefs::Replace::Never`]);
 //! - `ledger.lock` is opened with `O_NOFOLLOW | O_NONBLOCK` and must be a regular file
-//!   ([`Dir::open_or_create`]), and is waited for at most [`LOCK_WAIT`] ([`lock`]).
+//!   ([`Dir::open_or_create`]), and is waited for at most [`LOCK_WAIT`].
 //!
 //! Key files are the operator's paths: links to them are followed, but they must end at a
 //! regular file, and are read with [`Cap::KEY`] ([`read_key`]).
@@ -80,9 +80,9 @@ impl fmt::Display for Cap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.bytes;
         match b {
-            _ if b >= 1 << 30 && b % (1 << 30) == 0 => write!(f, "{} GiB", b >> 30),
-            _ if b >= 1 << 20 && b % (1 << 20) == 0 => write!(f, "{} MiB", b >> 20),
-            _ if b >= 1 << 10 && b % (1 << 10) == 0 => write!(f, "{} KiB", b >> 10),
+            _ if b >= 1 << 30 && b.is_multiple_of(1 << 30) => write!(f, "{} GiB", b >> 30),
+            _ if b >= 1 << 20 && b.is_multiple_of(1 << 20) => write!(f, "{} MiB", b >> 20),
+            _ if b >= 1 << 10 && b.is_multiple_of(1 << 10) => write!(f, "{} KiB", b >> 10),
             _ => write!(f, "{b} bytes"),
         }
     }

@@ -12,7 +12,7 @@
 //!
 //! Appends are serialized by an exclusive lock on `EVIDENCE_DIR/ledger.lock` (`flock`), so
 //! concurrent drills never fork the chain; the lock must be a regular file, and is waited for
-//! at most [`LOCK_WAIT`](crate::files::LOCK_WAIT). The ledger is replaced atomically
+//! at most [`crate::files::LOCK_WAIT`]. The ledger is replaced atomically
 //! (temporary file, fsync, rename, fsync of the folder), so a crash leaves the old ledger or
 //! the new one. Everything here goes through [`crate::files`].
 
