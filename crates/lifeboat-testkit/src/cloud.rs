@@ -263,6 +263,39 @@ impl S3Server {
         upload(&self.store(bucket), prefix, dir)
     }
 
+    /// Puts `bytes` at `key` exactly, whatever it holds (a TAB, a newline, `..`), with an
+    /// unsigned request: object_store cannot address such keys, but a backup tool can write
+    /// them. Only for a server that does not check signatures (moto).
+    pub fn put_raw(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        assert!(
+            !self.checks_signatures,
+            "{}: put_raw sends unsigned requests",
+            self.name
+        );
+        let encoded: String = key
+            .split('/')
+            .map(|part| {
+                part.bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let url = format!("{}/{bucket}/{encoded}", self.endpoint);
+        let (status, body) = http_request_with_body("PUT", &url, &[], bytes);
+        assert!(
+            (200..300).contains(&status),
+            "{}: PUT {key:?} answered {status}: {body}",
+            self.name
+        );
+    }
+
     /// `s3://BUCKET/PREFIX`.
     pub fn url(&self, bucket: &str, prefix: &str) -> String {
         join_url("s3", bucket, prefix)
@@ -373,6 +406,12 @@ fn join_url(scheme: &str, bucket: &str, prefix: &str) -> String {
 
 /// Uploads every regular file under `dir` (symlinks are not followed) to `prefix/REL`, eight
 /// at a time. Returns the number of objects written.
+///
+/// Keys are the names verbatim (`a#b [1].txt` is stored as `a#b [1].txt`, not as
+/// object_store's percent-encoded `a%23b %5B1%5D.txt`), as `aws s3 cp` or a backup tool would
+/// store them: a fixture must not share lifeboat's encoding, or a bug in it would go unseen.
+/// A name object_store cannot address (a control character, `.`, `..`) panics; put such keys
+/// with [`S3Server::put_raw`].
 pub fn upload(store: &dyn ObjectStore, prefix: &str, dir: &Path) -> usize {
     let mut files = Vec::new();
     walk(dir, &mut Vec::new(), &mut files);
@@ -384,12 +423,10 @@ pub fn upload(store: &dyn ObjectStore, prefix: &str, dir: &Path) -> usize {
     let count = files.len();
     runtime().block_on(async {
         let puts = futures::stream::iter(files.into_iter().map(|(parts, full)| {
-            let location = StorePath::from_iter(
-                prefix
-                    .iter()
-                    .chain(parts.iter())
-                    .map(|p| PathPart::from(p.as_str())),
-            );
+            let location = StorePath::from_iter(prefix.iter().chain(parts.iter()).map(|p| {
+                PathPart::parse(p)
+                    .unwrap_or_else(|e| panic!("object_store cannot address {p:?}: {e}"))
+            }));
             async move {
                 let bytes =
                     std::fs::read(&full).unwrap_or_else(|e| panic!("read {}: {e}", full.display()));
@@ -448,6 +485,16 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 /// One HTTP/1.1 request with an empty body to a loopback `http://` URL; returns the status
 /// and the body as text. Enough for the two setup calls object_store does not offer.
 pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    http_request_with_body(method, url, headers, b"")
+}
+
+/// [`http_request`] with a body.
+pub fn http_request_with_body(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
     let parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("bad URL {url}: {e}"));
     assert_eq!(
         parsed.scheme(),
@@ -462,18 +509,21 @@ pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> (u16, 
         target.push_str(q);
     }
     let mut req = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 0\r\nConnection: close\r\n"
+        "{method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
     );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
+    let mut req = req.into_bytes();
+    req.extend_from_slice(body);
     let mut stream = TcpStream::connect((host, port)).unwrap_or_else(|e| panic!("{url}: {e}"));
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("read timeout");
     stream
-        .write_all(req.as_bytes())
+        .write_all(&req)
         .unwrap_or_else(|e| panic!("{url}: {e}"));
     let mut resp = Vec::new();
     stream

@@ -21,9 +21,16 @@ pub enum Node {
     Symlink {
         target: PathBuf,
     },
+    /// A FIFO, socket or device: recorded by kind, never opened (opening a FIFO for reading
+    /// blocks, a device may never end).
+    Special {
+        kind: String,
+        modified: SystemTime,
+    },
 }
 
 /// Every entry under a root (the root itself excluded), keyed by its path relative to it.
+/// Names are kept as the file system holds them (any bytes but `/` and NUL).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
     pub entries: BTreeMap<PathBuf, Node>,
@@ -93,6 +100,11 @@ fn walk(dir: &Path, rel: &Path, out: &mut BTreeMap<PathBuf, Node>) {
             Node::Dir {
                 modified: modified(),
             }
+        } else if !meta.is_file() {
+            Node::Special {
+                kind: format!("{:?}", meta.file_type()),
+                modified: modified(),
+            }
         } else {
             let bytes = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
             Node::File {
@@ -131,5 +143,23 @@ mod tests {
                 .entries
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_fifo_is_recorded_without_being_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Reading the FIFO would block this test forever: the snapshot must not.
+        let snap = Snapshot::take(dir.path());
+        assert!(
+            matches!(snap.entries[Path::new("pipe")], Node::Special { .. }),
+            "{snap:?}"
+        );
+        assert!(snap.files().is_empty());
     }
 }
