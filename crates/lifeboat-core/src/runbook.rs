@@ -371,6 +371,14 @@ pub fn point_time_from_name(format: Option<&str>, name: &str) -> Result<jiff::Ti
     time_format::time_from_name(format, name)
 }
 
+/// The folder a `file://` source URL names, percent-decoded to bytes (a folder's name need
+/// not be UTF-8). Refuses a host other than none or `localhost`, and a NUL byte. Validation
+/// checks `source.url` with this same function and the drill opens what it returns, so a URL
+/// `validate` accepts is one the drill can decode.
+pub fn file_url_path(url: &str) -> Result<std::path::PathBuf, String> {
+    file_url::path(url)
+}
+
 /// How `schedule` is read: POSIX cron, 5 fields, or 6 with seconds first; no year field.
 fn cron_parser() -> croner::parser::CronParser {
     croner::parser::CronParser::builder()
@@ -396,6 +404,7 @@ impl ScheduleSpec {
 
 pub use options::{OptionType, SOURCE_OPTIONS, SourceOption, source_option, source_option_keys};
 
+mod file_url;
 mod options;
 mod raw;
 mod time_format;

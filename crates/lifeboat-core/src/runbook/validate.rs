@@ -346,10 +346,8 @@ fn source_kind(url: &str) -> Result<SourceKind, String> {
         ));
     }
     match kind {
-        SourceKind::File if !rest.starts_with('/') => Err(format!(
-            "{} does not name an absolute path: write file:// followed by an absolute path, e.g. file:///srv/backups/payments",
-            quote(url)
-        )),
+        // The drill decodes the URL with this same function.
+        SourceKind::File => super::file_url::path(url).map(|_| kind),
         SourceKind::S3 | SourceKind::Azure if rest.split('/').next().is_none_or(str::is_empty) => {
             let what = if kind == SourceKind::S3 {
                 "bucket"
@@ -1499,6 +1497,10 @@ mod tests {
     #[test_case("az://", Err("\"az://\" names no container: expected az://CONTAINER[/PREFIX]".into()))]
     #[test_case("/srv/backups", Err("\"/srv/backups\" is not a URL: expected file:///ABSOLUTE/PATH, s3://BUCKET[/PREFIX] or az://CONTAINER[/PREFIX]".into()))]
     #[test_case("s3://b/x?versionId=1", Err("\"s3://b/x?versionId=1\" holds a query (?), fragment (#) or control character: expected a plain location".into()))]
+    #[test_case("file://backups/x", Err("\"file://backups/x\" names host \"backups\": a file:// source is a folder on this host (mount a remote share and name its mount point); write file:// followed by an absolute path, e.g. file:///srv/backups/payments".into()))]
+    #[test_case("file:///srv/a%00b", Err("\"file:///srv/a%00b\" decodes to a path holding a NUL byte (%00), which no file system allows".into()))]
+    #[test_case("file:///tmp/%aé/x", Ok(SourceKind::File))]
+    #[test_case("file://localhost/srv", Ok(SourceKind::File))]
     fn source_kinds(url: &str, expected: Result<SourceKind, String>) {
         assert_eq!(source_kind(url), expected);
     }

@@ -213,7 +213,7 @@ rb.yaml:5:26: sample.seed: invalid value \"-1\": expected a whole number from 0 
     name: demo
     source:
       url: file://backups/demo
-"}, "rb.yaml:4:8: source.url: \"file://backups/demo\" does not name an absolute path: write file:// followed by an absolute path, e.g. file:///srv/backups/payments" ; "relative file url")]
+"}, "rb.yaml:4:8: source.url: \"file://backups/demo\" names host \"backups\": a file:// source is a folder on this host (mount a remote share and name its mount point); write file:// followed by an absolute path, e.g. file:///srv/backups/payments" ; "relative file url")]
 #[test_case(indoc! {"
     version: 1
     name: demo
