@@ -74,7 +74,7 @@ type Options = Vec<(&'static str, String)>;
 type Env = Vec<(String, String)>;
 
 /// `rb` as YAML with `url` as its source and `options` under `source.options`.
-fn runbook_yaml(rb: &Runbook, url: &str, options: &[(&str, String)]) -> String {
+pub(crate) fn runbook_yaml(rb: &Runbook, url: &str, options: &[(&str, String)]) -> String {
     let local = rb.yaml();
     let from = format!("source:\n  url: {}\n", rb.url);
     assert!(local.contains(&from), "runbook layout changed:\n{local}");
@@ -92,7 +92,13 @@ fn runbook_yaml(rb: &Runbook, url: &str, options: &[(&str, String)]) -> String {
 
 /// Drills `yaml` in the fixture, with no `AWS_*` / `AZURE_*` from the developer's shell, and
 /// with `env` added (for `${VAR}` options).
-fn drill_yaml(fx: &Fixture, file: &str, yaml: &str, args: &[&str], env: &[(&str, &str)]) -> Drill {
+pub(crate) fn drill_yaml(
+    fx: &Fixture,
+    file: &str,
+    yaml: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Drill {
     let runbook = fx.write(file, yaml);
     let mut cmd = fx.drill_command(&runbook, args);
     hermetic(&mut cmd);

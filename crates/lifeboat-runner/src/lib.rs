@@ -23,7 +23,7 @@ use lifeboat_core::evidence::{
     StepResult,
 };
 use lifeboat_core::runbook::{Keep, Runbook, Select, Step, StepKind};
-use lifeboat_storage::{Source, StorageError};
+use lifeboat_storage::Source;
 use sha2::Digest;
 pub use tokio_util::sync::CancellationToken;
 
@@ -411,7 +411,7 @@ impl Drill<'_> {
             }
         };
         let cancel = self.req.cancel.clone();
-        let (candidates, census) = match until_cancelled(
+        let (candidates, mut census) = match until_cancelled(
             &cancel,
             discover::candidates(&source, self.runbook, self.t0),
         )
@@ -428,7 +428,6 @@ impl Drill<'_> {
             }
         };
         let mut tried_any = false;
-        let mut without_manifest = census.without_manifest;
         for candidate in candidates {
             if cancel.is_cancelled() {
                 self.error = Some(INTERRUPTED.into());
@@ -457,7 +456,7 @@ impl Drill<'_> {
                     }
                 }
                 // Not a recovery point after all: it holds no manifest.
-                Ok(None) => without_manifest += 1,
+                Ok(None) => census.without_manifest += 1,
                 Err(e) => {
                     self.error = Some(e);
                     return;
@@ -480,26 +479,10 @@ impl Drill<'_> {
                 .within
                 .map(|w| format!("within {} before", lifeboat_core::duration::format(w)))
                 .unwrap_or_else(|| "at or before".to_string());
-            let mut seen = vec![format!("{} entries in the source", census.children)];
-            if without_manifest > 0 {
-                seen.push(format!(
-                    "{without_manifest} without {}",
-                    self.runbook.manifest.path
-                ));
-            }
-            if census.unparsable > 0 {
-                seen.push(format!("{} whose name is not a time", census.unparsable));
-            }
-            if census.after_t0 > 0 {
-                seen.push(format!("{} after T0", census.after_t0));
-            }
-            if census.too_old > 0 {
-                seen.push(format!("{} older than the window", census.too_old));
-            }
             self.reason = Some(format!(
                 "no recovery point {within} T0 {} ({})",
                 self.t0,
-                seen.join(", ")
+                census.describe(&self.runbook.manifest.path)
             ));
         }
     }
@@ -539,8 +522,10 @@ impl Drill<'_> {
         let bytes = match read {
             Ok(Some((bytes, _))) => bytes,
             Ok(None) => return Ok(None),
-            Err(e @ StorageError::TooLarge { .. }) => {
-                result.reason = Some(format!("manifest {e}"));
+            // A manifest that is a link, a FIFO, too large or unreadable fails this point
+            // (nothing was read from it); the drill goes on to older points.
+            Err(e) if e.is_finding() => {
+                result.reason = Some(format!("manifest {}", e.below(&candidate.id)));
                 result.finished_at = Timestamp::now();
                 return Ok(Some((result, None)));
             }

@@ -12,7 +12,7 @@ use lifeboat_core::evidence::{
     PROJECTION_HEAD_LIMIT, PointResult, Projected, ProjectionBasis, ProjectionSample,
 };
 use lifeboat_core::manifest::Entry;
-use lifeboat_storage::Source;
+use lifeboat_storage::{Source, StorageError};
 
 /// Concurrent size requests while sizing a point.
 const HEADS_IN_FLIGHT: usize = 16;
@@ -104,15 +104,16 @@ async fn sizes(source: &Source, point: &str, paths: &[String]) -> Option<u64> {
                 return Some(0);
             };
             let rel = format!("{point}/{}", parts.join("/"));
-            match source.head(&rel).await.ok()? {
-                Some(info) => Some(info.size),
-                None => Some(
-                    source
-                        .head(&format!("{rel}.zst"))
-                        .await
-                        .ok()?
-                        .map_or(0, |i| i.size),
-                ),
+            // What is not a regular object (a link, a FIFO…) would restore nothing: 0.
+            let size = |head: Result<Option<lifeboat_storage::ObjectInfo>, StorageError>| match head
+            {
+                Ok(info) => Some(info.map(|i| i.size)),
+                Err(e) if e.is_finding() => Some(Some(0)),
+                Err(_) => None,
+            };
+            match size(source.head(&rel).await)? {
+                Some(n) => Some(n),
+                None => Some(size(source.head(&format!("{rel}.zst")).await)?.unwrap_or(0)),
             }
         })
         .buffer_unordered(HEADS_IN_FLIGHT)

@@ -126,10 +126,10 @@ pub async fn restore_file(
                         format!("missing object: neither {components} nor {components}.zst exists"),
                     );
                 }
-                Err(e) => return storage_verdict(e, &job, zst),
+                Err(e) => return storage_verdict(e, &job, point, zst),
             }
         }
-        Err(e) => return storage_verdict(e, &job, components),
+        Err(e) => return storage_verdict(e, &job, point, components),
     };
 
     let sync = dest.map(|d| d.sync);
@@ -251,13 +251,14 @@ pub async fn restore_file(
     }
 }
 
-fn storage_verdict(e: StorageError, job: &FileJob, object: String) -> FileVerdict {
-    match &e {
-        // A local object that exists but cannot be opened is a finding about the backup.
-        StorageError::Unavailable { url, .. } if url.starts_with("file://") => {
-            job.failed(Some(object), format!("I/O error: {e}"))
-        }
-        _ => FileVerdict::Abort(e.to_string()),
+/// A link, FIFO or folder where the object should be, or an object that cannot be read, is a
+/// finding about this file, said relative to the point; a store that cannot be reached ends
+/// the drill.
+fn storage_verdict(e: StorageError, job: &FileJob, point: &str, object: String) -> FileVerdict {
+    if e.is_finding() {
+        job.failed(Some(object), e.below(point))
+    } else {
+        FileVerdict::Abort(e.to_string())
     }
 }
 

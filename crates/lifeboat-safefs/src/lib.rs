@@ -37,8 +37,9 @@ use std::time::{Duration, SystemTime};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-/// What a directory entry is, as `lstat` sees it (links are not followed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a directory entry is, as `lstat` sees it (links are not followed). Ordered as
+/// declared, so counts per kind list in a stable order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     File,
     Dir,

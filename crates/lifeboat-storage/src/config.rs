@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
 
-use crate::{Source, SourceKind, SourceSpec, StorageError};
+use crate::listing::{ListingGuard, Unlisted};
+use crate::local::Local;
+use crate::{Backend, Cloud, Source, SourceKind, SourceSpec, StorageError};
 
 /// Default bound on one storage operation, retries included (`source.options.timeout`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,42 +48,11 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
     };
     match spec.kind {
         SourceKind::File => {
-            let root = spec
-                .url
-                .strip_prefix("file://")
-                .ok_or_else(|| config_err("expected a file:// URL".into()))?;
-            let root = std::path::PathBuf::from(percent_decode(root));
-            match std::fs::read_dir(&root) {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(StorageError::SourceMissing {
-                        url,
-                        detail: format!("no folder at {}", root.display()),
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                    return Err(StorageError::AccessDenied {
-                        url,
-                        detail: format!("cannot read folder {}: {e}", root.display()),
-                    });
-                }
-                Err(e) => {
-                    return Err(StorageError::Unavailable {
-                        url,
-                        detail: format!("cannot read folder {}: {e}", root.display()),
-                    });
-                }
-            }
-            let store = LocalFileSystem::new_with_prefix(&root)
-                .map_err(|e| config_err(crate::errors::redact(&e.to_string())))?;
+            // The same decoder `validate` checked the URL with.
+            let root = lifeboat_core::runbook::file_url_path(&spec.url).map_err(config_err)?;
             Ok(Source {
-                store: Arc::new(store),
-                prefix: StorePath::default(),
-                local_root: Some(root),
+                backend: Backend::Local(Arc::new(Local::new(root, url.clone(), timeout))),
                 url,
-                timeout,
-                read_plan,
-                secrets: secrets.clone(),
             })
         }
         SourceKind::S3 | SourceKind::Azure => {
@@ -104,28 +74,44 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
                 max_retries: 3,
                 retry_timeout: timeout,
             };
+            // Names are kept as the bucket holds them: `Path::parse` takes them verbatim
+            // (`From<&str>` would percent-encode `#`, `%`, `[`…, and look up another key).
+            let prefix = StorePath::parse(prefix.trim_matches('/')).map_err(|_| {
+                config_err(format!(
+                    "the prefix {:?} holds a control character or an empty, `.` or `..` part",
+                    prefix
+                ))
+            })?;
+            let unlisted = Arc::new(Unlisted::default());
+            let guard = || ListingGuard {
+                unlisted: Arc::clone(&unlisted),
+            };
             let store: Arc<dyn ObjectStore> = if spec.kind == SourceKind::S3 {
                 let b = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
-                    .with_retry(retry);
+                    .with_retry(retry)
+                    .with_http_connector(guard());
                 let b = configure(b, spec, read_timeout, "S3").map_err(config_err)?;
                 Arc::new(b.build().map_err(|e| config_err(builder_hint(spec, &e)))?)
             } else {
                 let b = MicrosoftAzureBuilder::from_env()
                     .with_container_name(bucket)
-                    .with_retry(retry);
+                    .with_retry(retry)
+                    .with_http_connector(guard());
                 let b = configure(b, spec, read_timeout, "Azure").map_err(config_err)?;
                 let b = emulator_at_endpoint(b, spec);
                 Arc::new(b.build().map_err(|e| config_err(builder_hint(spec, &e)))?)
             };
             Ok(Source {
-                store,
-                prefix: StorePath::from(prefix.trim_matches('/')),
-                local_root: None,
+                backend: Backend::Cloud(Cloud {
+                    store,
+                    prefix,
+                    timeout,
+                    read_plan,
+                    secrets,
+                    unlisted,
+                }),
                 url,
-                timeout,
-                read_plan,
-                secrets,
             })
         }
     }
@@ -275,35 +261,5 @@ fn builder_hint(spec: &SourceSpec, e: &object_store::Error) -> String {
         format!("{text}; the endpoint is plain http://: set `allow_http: true` in source.options")
     } else {
         text
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding_of_file_urls() {
-        assert_eq!(percent_decode("/srv/my%20backups"), "/srv/my backups");
-        assert_eq!(percent_decode("/srv/100%"), "/srv/100%");
     }
 }

@@ -1,18 +1,24 @@
 //! Read-only access to a backup set, wherever it lives: local disk, S3 or Azure Blob.
 //!
-//! One small API over `object_store`: list the direct children of the source prefix, read an
-//! object's metadata, read a small object whole (a manifest), and open an object for
-//! streaming. lifeboat never writes to a backup source, so nothing here can.
+//! One small API: list what is directly below the source, read an object's metadata, read a
+//! small object whole (a manifest), and open an object for streaming. lifeboat never writes
+//! to a backup source, so nothing here can.
 //!
-//! Discovery (listing, metadata) goes through `object_store` for every backend, so local and
-//! cloud sources follow one code path. Object *data* from a local source is read straight from
-//! the file ([`Object::File`]) rather than through `object_store`'s small-chunk stream: the
-//! restore pipeline reads it with large positioned reads on a worker thread, the way the
-//! fastest peers do.
+//! Everything in a backup is hostile input: it was written by the machine it protects.
+//!
+//! - A **local** source is touched only through `lifeboat-safefs` (module `local`): below the
+//!   source folder no symbolic link is followed, nothing but a regular file is opened, a FIFO
+//!   is never waited on, and what is found instead is named ([`StorageError::NotAnObject`]).
+//!   Every call runs on a blocking thread within the source's `timeout`. Object data is read
+//!   straight from the opened file ([`Object::File`]): the restore pipeline reads it with
+//!   large positioned reads on a worker thread, the way the fastest peers do.
+//! - **S3 and Azure** go through `object_store`, with names kept exactly as the bucket holds
+//!   them: lookups never percent-encode (`p#1` is the key `p#1`), and a listing entry whose
+//!   name object_store cannot represent (a control character) is skipped and reported rather
+//!   than failing the listing (module `listing`).
 //!
 //! Errors say what to check and never carry credentials: see [`StorageError`].
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,13 +26,16 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 
 use jiff::Timestamp;
-use object_store::path::Path as StorePath;
+use object_store::path::{Path as StorePath, PathPart};
 use object_store::{ObjectStore, ObjectStoreExt};
 
 pub use lifeboat_core::runbook::{SourceKind, SourceSpec};
+pub use lifeboat_safefs::Kind;
 
 mod config;
 mod errors;
+mod listing;
+mod local;
 mod remote;
 
 /// Why a storage operation failed, phrased for the operator. Never holds a credential.
@@ -49,6 +58,105 @@ pub enum StorageError {
     /// The source URL or options cannot be used.
     #[error("cannot open source {url}: {detail}")]
     Config { url: String, detail: String },
+    /// Something other than a regular file is where an object should be (a symbolic link, a
+    /// FIFO, a device, a folder), or other than a folder is on the way to it (a link where a
+    /// folder should be). A finding about the backup: nothing was read from it. `path` is
+    /// below the source, up to the component in the way; `modified` is that component's own
+    /// time, when it could be read.
+    #[error("{path} is {found}, not {expected}")]
+    NotAnObject {
+        path: String,
+        found: Kind,
+        expected: Kind,
+        modified: Option<Timestamp>,
+    },
+    /// A name the store cannot address (in a bucket: a control character). A finding about
+    /// the backup.
+    #[error("{path:?} cannot be read: its name {why}")]
+    Unaddressable { path: String, why: &'static str },
+    /// A file below a local source could not be read (permission, I/O error). A finding about
+    /// the backup's file, in the file system's words.
+    #[error("{path} cannot be read: {detail}")]
+    Local {
+        url: String,
+        path: String,
+        detail: String,
+    },
+}
+
+impl StorageError {
+    /// A finding about one object or manifest of the backup (it is there but is not what it
+    /// should be, or cannot be read), rather than a source that cannot be reached.
+    pub fn is_finding(&self) -> bool {
+        matches!(
+            self,
+            StorageError::NotAnObject { .. }
+                | StorageError::Unaddressable { .. }
+                | StorageError::Local { .. }
+                | StorageError::TooLarge { .. }
+        )
+    }
+
+    /// The error with its path said relative to `folder` (a recovery point), as a file's
+    /// reason reads: `data/x is a symbolic link, not a regular file`.
+    pub fn below(&self, folder: &str) -> String {
+        let strip = |path: &str| -> String {
+            path.strip_prefix(folder)
+                .and_then(|p| p.strip_prefix('/'))
+                .unwrap_or(path)
+                .to_owned()
+        };
+        match self {
+            StorageError::NotAnObject {
+                path,
+                found,
+                expected,
+                ..
+            } => format!("{} is {found}, not {expected}", strip(path)),
+            StorageError::Unaddressable { path, why } => {
+                format!("{:?} cannot be read: its name {why}", strip(path))
+            }
+            StorageError::Local { path, detail, .. } => {
+                format!("{} cannot be read: {detail}", strip(path))
+            }
+            StorageError::TooLarge { path, size, limit } => {
+                format!(
+                    "{} is {size} bytes, over the {limit}-byte limit",
+                    strip(path)
+                )
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// What is directly below the source.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Folders (local) or common prefixes (S3, Azure): the recovery point candidates, by
+    /// name, sorted.
+    pub folders: Vec<String>,
+    /// Every other entry, and why it is not a candidate.
+    pub skipped: Vec<Skipped>,
+}
+
+/// An entry below the source that cannot be a recovery point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// The name, quoted and with control characters and bytes that are not UTF-8 escaped
+    /// (`"stray\tfile"`, `"caf\xE9"`): safe to print.
+    pub shown: String,
+    pub why: Skip,
+}
+
+/// Why an entry below the source is not a recovery point candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// It is not a folder: a file (or, in a bucket, an object), a symbolic link (a point
+    /// reached through a link could be anywhere), a FIFO, a device…
+    NotAFolder(Kind),
+    /// Its name cannot be represented: "is not valid UTF-8", "holds a control character".
+    Unusable(&'static str),
 }
 
 /// Metadata of one object.
@@ -90,19 +198,30 @@ impl Object {
 /// A backup source, opened read-only.
 #[derive(Clone)]
 pub struct Source {
-    store: Arc<dyn ObjectStore>,
-    /// The prefix of the backup set inside the store (empty for a local root).
-    prefix: StorePath,
-    /// For local sources, the root folder, so data can be read directly.
-    local_root: Option<PathBuf>,
+    backend: Backend,
     /// The URL, safe to print (it never holds credentials: they live in options).
     url: String,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Local(Arc<local::Local>),
+    Cloud(Cloud),
+}
+
+#[derive(Clone)]
+struct Cloud {
+    store: Arc<dyn ObjectStore>,
+    /// The prefix of the backup set inside the bucket or container.
+    prefix: StorePath,
     /// Bound on one storage operation, retries included.
     timeout: Duration,
     /// How a large remote object is read (single stream or parallel ranged GETs).
     read_plan: remote::ReadPlan,
     /// Values of the secret options, scrubbed from every error text as a last line of defence.
     secrets: Arc<[String]>,
+    /// Listing entries the HTTP layer took out because object_store cannot represent them.
+    unlisted: Arc<listing::Unlisted>,
 }
 
 impl std::fmt::Debug for Source {
@@ -112,8 +231,8 @@ impl std::fmt::Debug for Source {
 }
 
 impl Source {
-    /// Opens a source. Does no I/O for cloud sources (their first request may still fail);
-    /// a local source must be an existing, readable folder.
+    /// Opens a source. Does no I/O: the first operation says whether the folder, bucket or
+    /// container is there and readable.
     pub fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
         config::open(spec)
     }
@@ -123,33 +242,25 @@ impl Source {
         &self.url
     }
 
-    /// Names of the direct child "folders" (common prefixes) of the source, sorted.
-    pub async fn list_children(&self) -> Result<Vec<String>, StorageError> {
-        let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
-        let listing = self
-            .bounded(self.store.list_with_delimiter(prefix))
-            .await
-            .map_err(|e| self.classify(e, "listing recovery points"))?;
-        let mut names: Vec<String> = listing
-            .common_prefixes
-            .iter()
-            .filter_map(|p| p.filename().map(str::to_owned))
-            .collect();
-        names.sort();
-        Ok(names)
+    /// What is directly below the source: the folders (prefixes) that may be recovery
+    /// points, and every other entry with why it is not one. Names are as the file system or
+    /// bucket holds them; one that cannot be represented is skipped, never an error.
+    pub async fn list_children(&self) -> Result<Listing, StorageError> {
+        let mut listing = match &self.backend {
+            Backend::Local(local) => local.list().await?,
+            Backend::Cloud(cloud) => cloud.list(&self.url).await?,
+        };
+        listing.folders.sort();
+        listing.skipped.sort_by(|a, b| a.shown.cmp(&b.shown));
+        Ok(listing)
     }
 
-    /// Metadata of `rel` (a `/`-separated path below the source); `None` if it does not exist.
+    /// Metadata of `rel` (a `/`-separated path below the source); `None` if it does not
+    /// exist; [`StorageError::NotAnObject`] if something other than a regular file is there.
     pub async fn head(&self, rel: &str) -> Result<Option<ObjectInfo>, StorageError> {
-        let path = self.path(rel)?;
-        match self.bounded(self.store.head(&path)).await {
-            Ok(meta) => Ok(Some(ObjectInfo {
-                size: meta.size,
-                last_modified: to_timestamp(&meta.last_modified),
-                e_tag: meta.e_tag,
-            })),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(self.classify(e, rel)),
+        match &self.backend {
+            Backend::Local(local) => local.head(rel).await,
+            Backend::Cloud(cloud) => cloud.head(&self.url, rel).await,
         }
     }
 
@@ -160,7 +271,84 @@ impl Source {
         rel: &str,
         max_bytes: u64,
     ) -> Result<Option<(Bytes, ObjectInfo)>, StorageError> {
-        let Some(info) = self.head(rel).await? else {
+        match &self.backend {
+            Backend::Local(local) => local.read_small(rel, max_bytes).await,
+            Backend::Cloud(cloud) => cloud.read_small(&self.url, rel, max_bytes).await,
+        }
+    }
+
+    /// Opens `rel` for reading; `None` if it does not exist.
+    pub async fn open_object(&self, rel: &str) -> Result<Option<Object>, StorageError> {
+        match &self.backend {
+            Backend::Local(local) => local.open_object(rel).await,
+            Backend::Cloud(cloud) => cloud.open_object(&self.url, rel).await,
+        }
+    }
+}
+
+impl Cloud {
+    async fn list(&self, url: &str) -> Result<Listing, StorageError> {
+        let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
+        // Entries taken out of an earlier listing are not this one's.
+        self.unlisted.take();
+        let result = self
+            .bounded(self.store.list_with_delimiter(prefix))
+            .await
+            .map_err(|e| self.classify(url, e, "listing recovery points"));
+        let unlisted = self.unlisted.take();
+        let result = result?;
+        let mut listing = Listing {
+            folders: result
+                .common_prefixes
+                .iter()
+                .filter_map(|p| p.filename().map(str::to_owned))
+                .collect(),
+            skipped: Vec::new(),
+        };
+        for object in &result.objects {
+            // A "folder" marker object for the prefix itself is not an entry below it.
+            if object.location == self.prefix {
+                continue;
+            }
+            if let Some(name) = object.location.filename() {
+                listing.skipped.push(Skipped {
+                    shown: format!("{name:?}"),
+                    why: Skip::NotAFolder(Kind::File),
+                });
+            }
+        }
+        let below = format!("{}/", self.prefix.as_ref());
+        for (raw, why) in unlisted {
+            let name = raw.strip_prefix(below.as_str()).unwrap_or(&raw);
+            let name = name.strip_suffix('/').unwrap_or(name);
+            listing.skipped.push(Skipped {
+                shown: format!("{name:?}"),
+                why: Skip::Unusable(why),
+            });
+        }
+        Ok(listing)
+    }
+
+    async fn head(&self, url: &str, rel: &str) -> Result<Option<ObjectInfo>, StorageError> {
+        let path = self.path(rel)?;
+        match self.bounded(self.store.head(&path)).await {
+            Ok(meta) => Ok(Some(ObjectInfo {
+                size: meta.size,
+                last_modified: to_timestamp(&meta.last_modified),
+                e_tag: meta.e_tag,
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.classify(url, e, rel)),
+        }
+    }
+
+    async fn read_small(
+        &self,
+        url: &str,
+        rel: &str,
+        max_bytes: u64,
+    ) -> Result<Option<(Bytes, ObjectInfo)>, StorageError> {
+        let Some(info) = self.head(url, rel).await? else {
             return Ok(None);
         };
         if info.size > max_bytes {
@@ -176,31 +364,18 @@ impl Source {
             got.bytes().await
         };
         match self.bounded(read).await {
+            Ok(bytes) if bytes.len() as u64 > max_bytes => Err(StorageError::TooLarge {
+                path: rel.to_string(),
+                size: bytes.len() as u64,
+                limit: max_bytes,
+            }),
             Ok(bytes) => Ok(Some((bytes, info))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(self.classify(e, rel)),
+            Err(e) => Err(self.classify(url, e, rel)),
         }
     }
 
-    /// Opens `rel` for reading; `None` if it does not exist.
-    pub async fn open_object(&self, rel: &str) -> Result<Option<Object>, StorageError> {
-        if let Some(root) = &self.local_root {
-            let full = rel.split('/').fold(root.clone(), |p, c| p.join(c));
-            return match std::fs::File::open(&full) {
-                Ok(file) => {
-                    let meta = file.metadata().map_err(|e| self.io_error(rel, &e))?;
-                    if !meta.is_file() {
-                        return Ok(None);
-                    }
-                    Ok(Some(Object::File {
-                        file,
-                        size: meta.len(),
-                    }))
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(self.io_error(rel, &e)),
-            };
-        }
+    async fn open_object(&self, url: &str, rel: &str) -> Result<Option<Object>, StorageError> {
         let path = self.path(rel)?;
         match self.bounded(self.store.get(&path)).await {
             Ok(got) => {
@@ -211,7 +386,7 @@ impl Source {
                     got,
                     self.read_plan.clone(),
                     remote::Names {
-                        url: self.url.clone(),
+                        url: url.to_owned(),
                         what: rel.to_owned(),
                         secrets: Arc::clone(&self.secrets),
                     },
@@ -219,14 +394,24 @@ impl Source {
                 Ok(Some(Object::Stream { stream, size }))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(self.classify(e, rel)),
+            Err(e) => Err(self.classify(url, e, rel)),
         }
     }
 
+    /// `rel` below the prefix, each part exactly as written: never percent-encoded, so the
+    /// key `p#1/a b` is looked up as `p#1/a b`. A part object_store cannot hold is refused.
     fn path(&self, rel: &str) -> Result<StorePath, StorageError> {
-        let mut parts: Vec<object_store::path::PathPart<'_>> = self.prefix.parts().collect();
+        let mut parts: Vec<PathPart<'_>> = self.prefix.parts().collect();
         for c in rel.split('/').filter(|c| !c.is_empty()) {
-            parts.push(object_store::path::PathPart::from(c));
+            let part = PathPart::parse(c).map_err(|_| StorageError::Unaddressable {
+                path: rel.to_owned(),
+                why: if c.chars().any(|ch| ch.is_ascii_control()) {
+                    listing::CONTROL
+                } else {
+                    listing::SEGMENT
+                },
+            })?;
+            parts.push(part);
         }
         Ok(StorePath::from_iter(parts))
     }
@@ -248,16 +433,9 @@ impl Source {
         }
     }
 
-    fn io_error(&self, rel: &str, e: &std::io::Error) -> StorageError {
-        StorageError::Unavailable {
-            url: self.url.clone(),
-            detail: format!("{rel}: {e}"),
-        }
-    }
-
-    fn classify(&self, e: object_store::Error, what: &str) -> StorageError {
+    fn classify(&self, url: &str, e: object_store::Error, what: &str) -> StorageError {
         let full = errors::describe(&e);
-        errors::classify(&self.url, what, &full, Some(&e), &self.secrets)
+        errors::classify(url, what, &full, Some(&e), &self.secrets)
     }
 }
 
