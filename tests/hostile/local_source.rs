@@ -41,15 +41,23 @@ fn mkfifo(path: &Path) {
     assert!(ok, "mkfifo {}", path.display());
 }
 
-/// A character device with `/dev/zero`'s numbers: reading it never ends.
-fn mknod_zero(path: &Path) {
+/// A character device with `/dev/zero`'s numbers (reading it never ends); `false` where this
+/// account may not make devices (only root may), and the caller leaves that case out.
+fn mknod_zero(path: &Path) -> bool {
     let ok = Command::new("mknod")
         .arg(path)
         .args(["c", "1", "5"])
+        .stderr(std::process::Stdio::null())
         .status()
         .unwrap()
         .success();
-    assert!(ok, "mknod {} (the tests run as root)", path.display());
+    if !ok {
+        eprintln!(
+            "note: cannot mknod {} here: the device case is left out",
+            path.display()
+        );
+    }
+    ok
 }
 
 /// Every file's bytes under `dir`, for "this secret appears nowhere" checks.
@@ -160,28 +168,39 @@ fn special_files_and_folders_fail_with_what_they_are() {
     let fx = Fixture::new();
     let p = fx.standard_point(DAY1, Format::Sha256sum);
     let dir = p.dir().to_path_buf();
-    for rel in ["pipe", "sock", "zero", "folder"] {
-        p.append_manifest_line(&p.manifest_line_for(rel, b""));
-    }
     mkfifo(&dir.join("pipe"));
     let _listener = std::os::unix::net::UnixListener::bind(dir.join("sock")).unwrap();
-    mknod_zero(&dir.join("zero"));
+    let device = mknod_zero(&dir.join("zero"));
     std::fs::create_dir(dir.join("folder")).unwrap();
-    // A folder where the manifest names a file, with a `.zst` beside it: the folder is what
-    // is there, so the `.zst` must not stand in for it.
+    let mut cases = vec![
+        ("pipe", "a FIFO (named pipe)"),
+        ("sock", "a socket"),
+        ("folder", "a directory"),
+        ("etc/app.conf", "a directory"),
+    ];
+    if device {
+        cases.push(("zero", "a character device"));
+    }
+    for (rel, _) in &cases {
+        if *rel != "etc/app.conf" {
+            p.append_manifest_line(&p.manifest_line_for(rel, b""));
+        }
+    }
+    // A folder where the manifest names a file, with a good `.zst` beside it: the folder is
+    // what is there, so the `.zst` must not stand in for it.
+    let original = std::fs::read(dir.join("etc/app.conf")).unwrap();
     std::fs::remove_file(dir.join("etc/app.conf")).unwrap();
     std::fs::create_dir(dir.join("etc/app.conf")).unwrap();
+    std::fs::write(
+        dir.join("etc/app.conf.zst"),
+        lifeboat_testkit::backup::zstd_compress(&original),
+    )
+    .unwrap();
     let before = Snapshot::take(fx.source());
 
     let (d, took) = bounded_drill(&fx, &fx.runbook(), &[]);
     d.assert_code(1);
-    for (rel, what) in [
-        ("pipe", "a FIFO (named pipe)"),
-        ("sock", "a socket"),
-        ("zero", "a character device"),
-        ("folder", "a directory"),
-        ("etc/app.conf", "a directory"),
-    ] {
+    for (rel, what) in cases {
         let f = d.file(DAY1, rel);
         assert_eq!(
             Drill::reason(f),

@@ -27,7 +27,9 @@ pub(crate) const CONTROL: &str = "holds a control character";
 pub(crate) const SEGMENT: &str = "has an empty, `.` or `..` part";
 pub(crate) const NOT_UTF8: &str = "is not valid UTF-8";
 
-/// Names taken out of listings, with why, in the order seen.
+/// Names taken out of listings, with why, in the order seen. Shared by every clone of one
+/// source; `Source::list_children` drains it before and after its listing, which is right as
+/// long as one listing of a source runs at a time (discovery lists once per drill).
 #[derive(Debug, Default)]
 pub(crate) struct Unlisted(Mutex<Vec<(String, &'static str)>>);
 
