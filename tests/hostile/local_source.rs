@@ -258,6 +258,33 @@ fn a_fifo_manifest_ends_the_drill_within_seconds_in_local_words() {
 }
 
 #[test]
+fn a_fifo_manifest_under_time_modified_is_a_failed_point_not_a_missing_one() {
+    let fx = Fixture::new();
+    let older = std::time::SystemTime::now() - Duration::from_secs(86_400);
+    fx.standard_point(DAY2, Format::Sha256sum)
+        .set_manifest_mtime(older);
+    let p = fx.standard_point(DAY1, Format::Sha256sum);
+    std::fs::remove_file(p.manifest_path()).unwrap();
+    mkfifo(p.manifest_path());
+    let rb = Runbook {
+        time: "modified".into(),
+        time_format: None,
+        rpo: None,
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let d = fx.drill_file(&path, &["--now", "2099-01-01T00:00:00Z"]);
+    d.assert_code(1);
+    // Placed by the FIFO's own time (newest), tried, failed with what it is.
+    assert_eq!(d.point_ids(), [DAY1, DAY2]);
+    assert_eq!(
+        Drill::reason(d.point(DAY1)),
+        "manifest SHA256SUMS is a FIFO (named pipe), not a regular file"
+    );
+    assert_eq!(d.point(DAY2)["outcome"], "passed");
+}
+
+#[test]
 fn a_manifest_that_is_a_link_is_not_read() {
     let fx = Fixture::new();
     let p = fx.standard_point(DAY1, Format::Sha256sum);

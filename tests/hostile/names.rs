@@ -316,3 +316,24 @@ fn odd_point_names_in_an_azure_container_are_found_and_drilled() {
         assert_eq!(d.file(id, ODD_FILE)["outcome"], "passed", "{id:?}");
     }
 }
+
+#[test]
+fn a_listed_file_whose_name_a_bucket_cannot_address_fails_with_that_reason() {
+    let fx = Fixture::new();
+    let p = fx.standard_point(DAY1, Format::Sha256sum);
+    // A manifest may name a file with a TAB; object_store cannot ask a bucket for it.
+    p.append_manifest_line(&p.manifest_line_for("docs/tab\there", b"x"));
+    let s3 = &cloud::servers().moto;
+    let bucket = cloud::unique_name("control-file");
+    s3.upload_dir(&bucket, "b", fx.source());
+    let yaml = runbook_yaml(&fx.runbook(), &s3.url(&bucket, "b"), &s3.options());
+    let d = drill_yaml(&fx, "runbook.yaml", &yaml, &[], &[]);
+    d.assert_code(1);
+    assert_eq!(
+        Drill::reason(d.file(DAY1, "docs/tab\there")),
+        r#""docs/tab\there" cannot be read: its name holds a control character"#,
+        "{}",
+        d.context()
+    );
+    assert_eq!(d.file(DAY1, "etc/app.conf")["outcome"], "passed");
+}
