@@ -258,6 +258,11 @@ fn open_error<T>(root: &Dir, shown: &str, e: OpenError) -> Result<Option<T>, Fai
             path,
             detail: "not a relative path below the source".into(),
         }),
+        // Only creation reports this; a source is never written.
+        OpenError::AlreadyExists { path } => Err(Failure::Io {
+            path,
+            detail: "already exists".into(),
+        }),
         OpenError::Io { source, .. } => Err(io(shown, &source)),
     }
 }
