@@ -6,6 +6,9 @@
 #              writes verify with it, and that keys it makes sign for lifeboat.
 #   chromium   a real browser: the report tests render report.html and the period report in
 #              headless Chromium and check the page's text (tests/browser.rs).
+#   /usr/bin/time
+#              GNU time (not the shell keyword): the hostile-input tests measure a child's peak
+#              memory with `time -v` (tests/hostile/evidence_dir.rs).
 #   sqlite3, tar, zstd, sha256sum
 #              examples/make-app-backup.sh builds the example SQLite and tar backups with them,
 #              and the example drills' steps check the restored files with sqlite3 and tar
@@ -22,7 +25,7 @@ log() { echo "tools.sh: $*" >&2; }
 
 # tool name -> Debian package
 declare -A PACKAGE=([minisign]=minisign [chromium]=chromium [sqlite3]=sqlite3 [tar]=tar \
-  [zstd]=zstd [sha256sum]=coreutils)
+  [zstd]=zstd [sha256sum]=coreutils [/usr/bin/time]=time)
 
 apt_install() {
   local sudo=()
@@ -53,5 +56,5 @@ install() {
 
 case "${1:-}" in
   install) shift; install "$@" ;;
-  *) die "usage: scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum]..." ;;
+  *) die "usage: scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum|/usr/bin/time]..." ;;
 esac
