@@ -7,5 +7,6 @@ mod evidence_dir;
 mod local_source;
 mod names;
 mod output;
+mod props;
 mod scratch;
 mod shell;
