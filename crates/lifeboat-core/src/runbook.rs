@@ -294,8 +294,18 @@ pub struct EnvVar {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    /// `run:`: the program and its arguments; a placeholder's value is substituted into its
+    /// argument as it is (no shell reads it).
     Argv(Vec<String>),
-    Shell(String),
+    /// `shell:`, run with `sh -c`.
+    Shell {
+        /// The line as the runbook writes it.
+        text: String,
+        /// What `sh -c` runs: `text` with each placeholder written as a quoted reference to
+        /// its variable (`"${LIFEBOAT_SCRATCH}"`), never its value; see
+        /// [`placeholder::shell_script`].
+        script: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -406,6 +416,7 @@ pub use options::{OptionType, SOURCE_OPTIONS, SourceOption, source_option, sourc
 
 mod file_url;
 mod options;
+pub mod placeholder;
 mod raw;
 mod time_format;
 mod validate;

@@ -2,8 +2,13 @@
 //! its `timeout`, each ending in a [`StepResult`] whose `detail` says what happened.
 //!
 //! A `run` step is started in its own process group, so a hung command is killed with every
-//! process it started. What evidence records is the command as the runbook writes it, never
-//! with `${VAR}` expanded: the shell expands those, lifeboat never sees their values.
+//! process it started. What evidence records is the command that ran, never with `${VAR}`
+//! expanded: the shell expands those, lifeboat never sees their values.
+//!
+//! `{scratch}` and `{recovery_point}` come from the backup (see
+//! [`lifeboat_core::runbook::placeholder`]): a `shell:` step runs the script validation made,
+//! which names them only as `$LIFEBOAT_SCRATCH` / `$LIFEBOAT_RECOVERY_POINT`; a `run:`
+//! argument or `env:` value gets the value as it is; an `http` URL gets it percent-encoded.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::{Outcome, StepResult};
+use lifeboat_core::runbook::placeholder::{self, Placeholder};
 use lifeboat_core::runbook::{Command, EnvVar, Step, StepKind, Unattended};
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
@@ -87,7 +93,7 @@ pub fn summary(kind: &StepKind) -> String {
             ..
         } => argv_text(argv),
         StepKind::Run {
-            command: Command::Shell(text),
+            command: Command::Shell { text, .. },
             ..
         } => format!("sh -c {}", shell_quote(text)),
         StepKind::Http {
@@ -210,136 +216,9 @@ pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// Where a placeholder sits in a `sh` command line, which decides how its value is quoted.
-#[derive(Clone, Copy, PartialEq)]
-enum Quoting {
-    /// Unquoted (also inside `$(...)`): the value goes in single-quoted, as one word.
-    Bare,
-    /// Inside `'...'`: `'` is written as `'\''`.
-    Single,
-    /// Inside `"..."`: `\`, `"`, `$` and `` ` `` are backslash-escaped.
-    Double,
-}
-
-/// Like [`substitute`] for a `shell:` line: each value is quoted for the place it appears in
-/// (bare, inside '...' or inside "..."), so `"{scratch}/app.db"` and `'{scratch}'` work as a
-/// person reads them, and no value (a path or point id holding spaces, quotes, `;` or `$`)
-/// can end a quote or add a command.
-pub fn substitute_shell(text: &str, scratch: &str, point: &str) -> String {
-    // A stack of contexts; a `$(` opens a bare one that its `)` closes (counting parentheses).
-    let mut stack: Vec<(Quoting, usize)> = vec![(Quoting::Bare, 0)];
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    let bytes = text.as_bytes();
-    while i < text.len() {
-        let rest = &text[i..];
-        let (state, depth) = *stack.last().unwrap_or(&(Quoting::Bare, 0));
-        let placeholder = [("{scratch}", scratch), ("{recovery_point}", point)]
-            .into_iter()
-            .find(|(p, _)| rest.starts_with(p))
-            .filter(|_| !out.ends_with('$'));
-        if let Some((p, value)) = placeholder {
-            match state {
-                Quoting::Bare => out.push_str(&shell_quote(value)),
-                Quoting::Single => out.push_str(&value.replace('\'', r"'\''")),
-                Quoting::Double => {
-                    for ch in value.chars() {
-                        if matches!(ch, '\\' | '"' | '$' | '`') {
-                            out.push('\\');
-                        }
-                        out.push(ch);
-                    }
-                }
-            }
-            i += p.len();
-            continue;
-        }
-        let ch = rest.chars().next().unwrap_or_default();
-        match (state, ch) {
-            (Quoting::Single, '\'') => {
-                stack.pop();
-            }
-            (Quoting::Single, _) => {}
-            (_, '\\') => {
-                // The escaped character is copied as is, whatever it is.
-                out.push(ch);
-                i += 1;
-                if let Some(next) = text[i..].chars().next() {
-                    out.push(next);
-                    i += next.len_utf8();
-                }
-                continue;
-            }
-            (Quoting::Double, '"') => {
-                stack.pop();
-            }
-            (_, '$') if bytes.get(i + 1) == Some(&b'(') => {
-                out.push_str("$(");
-                i += 2;
-                stack.push((Quoting::Bare, 0));
-                continue;
-            }
-            (Quoting::Double, _) => {}
-            (Quoting::Bare, '\'') => stack.push((Quoting::Single, 0)),
-            (Quoting::Bare, '"') => stack.push((Quoting::Double, 0)),
-            (Quoting::Bare, '(') => {
-                if let Some(top) = stack.last_mut() {
-                    top.1 += 1;
-                }
-            }
-            (Quoting::Bare, ')') => {
-                if depth > 0 {
-                    if let Some(top) = stack.last_mut() {
-                        top.1 -= 1;
-                    }
-                } else if stack.len() > 1 {
-                    stack.pop();
-                }
-            }
-            (Quoting::Bare, _) => {}
-        }
-        out.push(ch);
-        i += ch.len_utf8();
-    }
-    out
-}
-
-/// Replaces `{scratch}` and `{recovery_point}` (not `${...}`, the shell's own syntax), each
-/// value passed through `quote`. Validation already refused any other `{word}`.
-pub fn substitute(
-    text: &str,
-    scratch: &str,
-    point: &str,
-    quote: &dyn Fn(&str) -> String,
-) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find('{') {
-        let (before, after) = rest.split_at(start);
-        out.push_str(before);
-        let escaped = before.ends_with('$') || (before.is_empty() && out.ends_with('$'));
-        let value = if escaped {
-            None
-        } else if after.starts_with("{scratch}") {
-            Some((scratch, "{scratch}".len()))
-        } else if after.starts_with("{recovery_point}") {
-            Some((point, "{recovery_point}".len()))
-        } else {
-            None
-        };
-        match value {
-            Some((v, len)) => {
-                out.push_str(&quote(v));
-                rest = &after[len..];
-            }
-            None => {
-                out.push('{');
-                rest = &after[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+/// A value as it is: for a `run:` argument or an `env:` value, which no shell reads.
+fn as_is(value: &str) -> String {
+    value.to_owned()
 }
 
 /// The end of a stream, at most [`OUTPUT_TAIL_BYTES`], and whether a needle was seen anywhere
@@ -415,24 +294,20 @@ async fn run(
     detail: &mut BTreeMap<String, String>,
 ) -> (Outcome, Option<String>) {
     let scratch = env.scratch.display().to_string();
-    let plain = |v: &str| v.to_owned();
     let (program, args, shown) = match command {
         Command::Argv(argv) => {
             let argv: Vec<String> = argv
                 .iter()
-                .map(|a| substitute(a, &scratch, env.recovery_point, &plain))
+                .map(|a| placeholder::substitute(a, &scratch, env.recovery_point, &as_is))
                 .collect();
             (argv[0].clone(), argv[1..].to_vec(), argv_text(&argv))
         }
-        Command::Shell(text) => {
-            // Quoted, so a path or point id holding spaces or `;` stays one word.
-            let line = substitute_shell(text, &scratch, env.recovery_point);
-            (
-                "sh".to_owned(),
-                vec!["-c".to_owned(), line.clone()],
-                format!("sh -c {}", shell_quote(&line)),
-            )
-        }
+        // The script names the values only as variables: no byte of them is shell text.
+        Command::Shell { script, .. } => (
+            "sh".to_owned(),
+            vec!["-c".to_owned(), script.clone()],
+            format!("sh -c {}", shell_quote(script)),
+        ),
     };
     detail.insert("command".into(), shown);
     // The templates only: a value may come from `${VAR}` and hold a secret.
@@ -455,11 +330,11 @@ async fn run(
         .envs(vars.iter().map(|v| {
             (
                 v.name.as_str(),
-                substitute(&v.value, &scratch, env.recovery_point, &plain),
+                placeholder::substitute(&v.value, &scratch, env.recovery_point, &as_is),
             )
         }))
-        .env("LIFEBOAT_SCRATCH", env.scratch)
-        .env("LIFEBOAT_RECOVERY_POINT", env.recovery_point)
+        .env(Placeholder::Scratch.var(), env.scratch)
+        .env(Placeholder::RecoveryPoint.var(), env.recovery_point)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -680,6 +555,10 @@ async fn http(
     };
     detail.insert("url".into(), url_template.clone());
     detail.insert("method".into(), method.clone());
+    let url = match probe_url(url, &env.scratch.display().to_string(), env.recovery_point) {
+        Ok(url) => url,
+        Err(reason) => return (Outcome::Failed, Some(reason)),
+    };
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let attempts = retries.saturating_add(1);
     let mut last = String::new();
@@ -742,6 +621,38 @@ async fn http(
         format!("{attempts} attempts")
     };
     (Outcome::Failed, Some(format!("{last} (after {tries})")))
+}
+
+/// The URL an `http` step requests for this point: each placeholder's value
+/// percent-encoded, so no byte of it can end the path, start a query or fragment, or name
+/// another host (validation keeps placeholders out of the host). URL parsing still drops a
+/// path segment that is `.` or `..` (also spelled `%2E`): a value that would do so, and so
+/// change which path is requested, fails the step instead.
+fn probe_url(url: &str, scratch: &str, recovery_point: &str) -> Result<String, String> {
+    if placeholder::find(url).is_empty() {
+        return Ok(url.to_owned());
+    }
+    let with = |scratch: &str, point: &str| {
+        placeholder::substitute(url, scratch, point, &placeholder::url_component)
+    };
+    let shape = |u: &str| {
+        reqwest::Url::parse(u).ok().map(|u| {
+            (
+                u.host_str().map(str::to_owned),
+                u.port(),
+                u.path_segments().map(Iterator::count),
+            )
+        })
+    };
+    let real = with(scratch, recovery_point);
+    if shape(&real) != shape(&with("x", "x")) {
+        return Err(
+            "not requested: the recovery point's id or scratch path would change the URL's path \
+             (a `.` or `..` segment)"
+                .to_owned(),
+        );
+    }
+    Ok(real)
 }
 
 fn human_size(n: usize) -> String {
@@ -816,30 +727,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn substitutes_only_known_placeholders() {
-        let plain = |v: &str| v.to_owned();
-        assert_eq!(
-            substitute(
-                "{scratch}/a.db ${HOME} {x} {recovery_point}",
-                "/s",
-                "p1",
-                &plain
-            ),
-            "/s/a.db ${HOME} {x} p1"
-        );
-        assert_eq!(
-            substitute(
-                "cd {scratch} && ls {recovery_point}",
-                "/tmp/a b",
-                "x;y",
-                &|v| { shell_quote(v) }
-            ),
-            "cd '/tmp/a b' && ls 'x;y'"
-        );
-        assert_eq!(substitute("${scratch}", "/s", "p", &plain), "${scratch}");
-    }
-
-    #[test]
     fn capture_keeps_the_tail_and_finds_needles_across_chunks() {
         let mut c = Capture::new(Some("okay"));
         c.push(b"xxo");
@@ -855,56 +742,22 @@ mod tests {
     }
 
     #[test]
-    fn shell_substitution_quotes_for_the_place_it_is_in() {
-        let (s, p) = ("/tmp/a b", "x'y\"$z`;");
-        assert_eq!(substitute_shell("ls {scratch}", s, p), "ls '/tmp/a b'");
+    fn a_probe_url_holds_each_value_as_one_encoded_component() {
+        let url = "http://127.0.0.1:8080/points/{recovery_point}/ok?dir={scratch}";
         assert_eq!(
-            substitute_shell("ls \"{scratch}/f\"", s, p),
-            "ls \"/tmp/a b/f\""
+            probe_url(url, "/tmp/s x", "a/b?c#d@e%2e%2e").unwrap(),
+            "http://127.0.0.1:8080/points/a%2Fb%3Fc%23d%40e%252e%252e/ok?dir=%2Ftmp%2Fs%20x"
         );
-        assert_eq!(
-            substitute_shell("ls '{scratch}/f'", s, p),
-            "ls '/tmp/a b/f'"
-        );
-        assert_eq!(
-            substitute_shell(
-                "echo \"{recovery_point}\" '{recovery_point}' {recovery_point}",
-                s,
-                p
-            ),
-            r#"echo "x'y\"\$z\`;" 'x'\''y"$z`;' 'x'\''y"$z`;'"#
-        );
-        assert_eq!(
-            substitute_shell("test \"$(cat {scratch}/n)\" = \"{scratch}\"", s, p),
-            "test \"$(cat '/tmp/a b'/n)\" = \"/tmp/a b\""
-        );
-        assert_eq!(
-            substitute_shell("echo ${scratch} \\{scratch}", s, p),
-            "echo ${scratch} \\{scratch}"
-        );
-    }
-
-    /// The quoting holds when a real `sh` reads it: every value comes back byte for byte.
-    #[cfg(unix)]
-    #[test]
-    fn sh_reads_back_every_value_exactly() {
-        let (s, p) = ("/tmp/a b'c\"d", "p$(id)`x`;'\"\\");
-        for line in [
-            "printf '%s|%s' {scratch} {recovery_point}",
-            "printf '%s|%s' \"{scratch}\" \"{recovery_point}\"",
-            "printf '%s|%s' '{scratch}' '{recovery_point}'",
-            "printf '%s|%s' \"$(printf %s {scratch})\" \"$(printf %s \"{recovery_point}\")\"",
-        ] {
-            let out = std::process::Command::new("sh")
-                .args(["-c", &substitute_shell(line, s, p)])
-                .output()
-                .unwrap();
-            assert_eq!(
-                String::from_utf8_lossy(&out.stdout),
-                format!("{s}|{p}"),
-                "{line}"
-            );
+        // URL parsing would drop these segments and the one before: refused, not requested.
+        for point in [".", ".."] {
+            assert!(probe_url(url, "/s", point).is_err(), "{point}");
         }
+        // In the query a dot is just a dot.
+        assert!(probe_url("http://h/x?p={recovery_point}", "/s", "..").is_ok());
+        assert_eq!(
+            probe_url("http://h/{x}", "/s", "..").unwrap(),
+            "http://h/{x}"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::{
     CatchUp, Command, DEFAULT_START_WINDOW, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec,
     Objectives, OptionType, PointTime, Position, Problem, RecoveryPointsSpec, Runbook, SampleSize,
     SampleSpec, ScheduleSpec, ScratchSpec, ScratchSync, Select, SourceKind, SourceSpec, Step,
-    StepKind, Unattended, options, time_format,
+    StepKind, Unattended, options, placeholder, time_format,
 };
 use crate::duration;
 use crate::evidence::Outcome;
@@ -1077,6 +1077,7 @@ fn step_kind(c: &mut Check<'_>, path: &str, s: &RawStep) -> Option<StepKind> {
         for (j, arg) in argv.iter().enumerate() {
             ok &= placeholders(c, &format!("{path}.run[{j}]"), &arg.referenced, &arg.value);
         }
+        ok &= no_placeholder_in_code(c, path, argv);
         let env = step_env(c, path, s);
         let (expect_exit, expect_stdout) = run_expectations(c, path, s)?;
         let env = env?;
@@ -1096,11 +1097,24 @@ fn step_kind(c: &mut Check<'_>, path: &str, s: &RawStep) -> Option<StepKind> {
             return None;
         };
         let ok = placeholders(c, &format!("{path}.shell"), &shell.referenced, text);
+        let script = match placeholder::shell_script(text) {
+            Ok(script) => Some(script),
+            Err(troubles) => {
+                for t in troubles {
+                    c.at(shell, format!("{path}.shell: {t}"));
+                }
+                None
+            }
+        };
         let env = step_env(c, path, s);
         let (expect_exit, expect_stdout) = run_expectations(c, path, s)?;
         let env = env?;
+        let script = script?;
         return ok.then(|| StepKind::Run {
-            command: Command::Shell(text.clone()),
+            command: Command::Shell {
+                text: text.clone(),
+                script,
+            },
             expect_exit,
             expect_stdout,
             env,
@@ -1233,7 +1247,8 @@ fn run_expectations(c: &mut Check<'_>, path: &str, s: &RawStep) -> Option<(i32, 
 }
 
 /// Every `{word}` must be a known placeholder, so `{scrach}` cannot reach a command as
-/// literal text. `${word}` is left alone: that is the shell's own syntax.
+/// literal text. `${word}` is left alone: that is the shell's own syntax. A path built on a
+/// placeholder may not climb out of the folder it names ([`placeholder::climbs_out`]).
 fn placeholders(c: &mut Check<'_>, path: &str, at: &Location, text: &str) -> bool {
     let mut ok = true;
     for (start, _) in text.match_indices('{') {
@@ -1247,11 +1262,11 @@ fn placeholders(c: &mut Check<'_>, path: &str, at: &Location, text: &str) -> boo
             && word
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-        if is_word && PLACEHOLDERS.contains(&word) && climbs_out(&inner[end + 1..]) {
+        if let Some(climbing) = placeholder::climbs_out(text, start) {
             c.at_location(
                 at,
                 format!(
-                    "{path}: `{{{word}}}/..` leads out of the scratch area: a step may only name paths inside it through lifeboat's placeholders"
+                    "{path}: `{climbing}` leads out of the scratch area: a step may only name paths inside it through lifeboat's placeholders"
                 ),
             );
             ok = false;
@@ -1270,14 +1285,42 @@ fn placeholders(c: &mut Check<'_>, path: &str, at: &Location, text: &str) -> boo
     ok
 }
 
-/// Whether text right after a placeholder starts with a `..` path segment (`/..`, `/../x`),
-/// which would lead out of the folder the placeholder names.
-fn climbs_out(after: &str) -> bool {
-    after.strip_prefix("/..").is_some_and(|rest| {
-        rest.chars()
-            .next()
-            .is_none_or(|ch| ch == '/' || ch.is_whitespace() || "'\";|&)".contains(ch))
-    })
+/// A `run:` argument another interpreter runs as code (`sh -c SCRIPT`, `python3 -c CODE`)
+/// holds no placeholder: the value would become code ([`placeholder::code`]).
+fn no_placeholder_in_code(c: &mut Check<'_>, path: &str, argv: &[Spanned<String>]) -> bool {
+    let words: Vec<&str> = argv.iter().map(|a| a.value.as_str()).collect();
+    let mut ok = true;
+    for (j, arg) in argv.iter().enumerate() {
+        let Some(&(_, p)) = placeholder::find(&arg.value).first() else {
+            continue;
+        };
+        if let Some(interpreter) = placeholder::code::runs_as_code(&words, j) {
+            let trouble = placeholder::Trouble::Code {
+                placeholder: p,
+                interpreter,
+            };
+            c.at(
+                arg,
+                format!(
+                    "{path}.run[{j}]: {trouble} (a `shell:` step does this for a shell script: its placeholders are references to the environment)"
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// The first placeholder before the path of `url` (in its scheme, user, host or port).
+fn placeholder_in_authority(url: &str) -> Option<placeholder::Placeholder> {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let path = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after_scheme + i);
+    placeholder::find(url)
+        .into_iter()
+        .find(|&(at, _)| at < path)
+        .map(|(_, p)| p)
 }
 
 fn http_url_ok(url: &str) -> bool {
@@ -1310,7 +1353,17 @@ fn http_step(
             );
             None
         }
+        Some(u) if !placeholders(c, &format!("{path}.url"), &u.referenced, &u.value) => None,
         Some(u) => match resolve_env(c, &format!("{path}.url"), &u.referenced, &u.value) {
+            Some(url) if let Some(p) = placeholder_in_authority(&url) => {
+                c.at(
+                    u,
+                    format!(
+                        "{path}.url: {p} is in the URL's host: a value from the backup must not choose where lifeboat connects; put it in the path or the query, where it is percent-encoded"
+                    ),
+                );
+                None
+            }
             Some(url) if http_url_ok(&url) => Some(url),
             Some(_) => {
                 // The template is shown, never the resolved URL: `${VAR}` may hold a token.

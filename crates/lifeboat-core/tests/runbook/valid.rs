@@ -338,9 +338,13 @@ fn other_spellings_and_defaults() {
                 name: None,
                 timeout: None,
                 kind: StepKind::Run {
-                    command: Command::Shell(
-                        "psql -f {scratch}/check.sql | grep -q ok && echo ${HOME}".into()
-                    ),
+                    command: Command::Shell {
+                        text: "psql -f {scratch}/check.sql | grep -q ok && echo ${HOME}".into(),
+                        // What `sh -c` runs: a reference to the value, never the value.
+                        script:
+                            "psql -f \"${LIFEBOAT_SCRATCH}\"/check.sql | grep -q ok && echo ${HOME}"
+                                .into(),
+                    },
                     expect_exit: 3,
                     expect_stdout: None,
                     env: vec![],
