@@ -134,7 +134,7 @@ fn run_step_checks_restored_files_in_the_points_scratch_folder() {
         extra: r#"steps:
   - restore: {}
   - name: config restored
-    run: ["sh", "-c", "grep -q 'port = 8080' {scratch}/etc/app.conf && echo \"in $PWD for $LIFEBOAT_RECOVERY_POINT at $LIFEBOAT_SCRATCH\" && echo oops >&2"]
+    run: ["sh", "-c", "grep -q 'port = 8080' \"$1\" && echo \"in $PWD for $LIFEBOAT_RECOVERY_POINT at $LIFEBOAT_SCRATCH\" && echo oops >&2", "sh", "{scratch}/etc/app.conf"]
     expect_stdout: "for {recovery_point}"
 "#
         .into(),
