@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -22,7 +23,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::slots::{Decision, Policy, Schedule, Trigger, View, jitter_delay, plan};
+use crate::slots::{Decision, Policy, Previous, Schedule, Trigger, View, jitter_delay, plan};
 use crate::store::{RunRecord, SlotState, Store, StoreError};
 
 /// The longest the loop sleeps without looking at the clock again, so a suspended host or a
@@ -132,6 +133,43 @@ pub struct Summary {
     pub left_running: usize,
 }
 
+/// The reason a slot waiting for a `--max-concurrent` place carries while it is `recorded`.
+pub const WAITING_FOR_A_PLACE: &str = "waiting for a place under --max-concurrent";
+
+/// Where a started job is, shared by its task (which moves it on) and the loop (which plans
+/// the runbook's next slot with it: a slot due while this one only waits to start is not an
+/// overlap).
+#[derive(Debug)]
+struct Phase(AtomicU8);
+
+impl Phase {
+    fn new(p: Previous) -> Arc<Self> {
+        Arc::new(Phase(AtomicU8::new(Self::code(p))))
+    }
+
+    fn code(p: Previous) -> u8 {
+        match p {
+            Previous::Idle => 0,
+            Previous::Jitter => 1,
+            Previous::Queued => 2,
+            Previous::Running => 3,
+        }
+    }
+
+    fn set(&self, p: Previous) {
+        self.0.store(Self::code(p), Ordering::SeqCst);
+    }
+
+    fn get(&self) -> Previous {
+        match self.0.load(Ordering::SeqCst) {
+            0 => Previous::Idle,
+            1 => Previous::Jitter,
+            2 => Previous::Queued,
+            _ => Previous::Running,
+        }
+    }
+}
+
 struct Finished {
     runbook: String,
     slot: Timestamp,
@@ -164,7 +202,8 @@ pub async fn run<T: Send + Sync + 'static>(
     let cancel = CancellationToken::new();
     // Cancelled at Control::Stop: drills waiting for their jitter or a place never start.
     let stopping = CancellationToken::new();
-    let mut running: HashMap<String, Timestamp> = HashMap::new();
+    // The runbooks with a slot started and not finished: that slot, and where its job is.
+    let mut running: HashMap<String, (Timestamp, Arc<Phase>)> = HashMap::new();
     let mut tasks: JoinSet<Finished> = JoinSet::new();
     let mut summary = Summary::default();
     let mut stop_deadline: Option<tokio::time::Instant> = None;
@@ -187,7 +226,9 @@ pub async fn run<T: Send + Sync + 'static>(
                         .copied()
                         .unwrap_or(online_since),
                     now,
-                    running: running.contains_key(&entry.name),
+                    previous: running
+                        .get(&entry.name)
+                        .map_or(Previous::Idle, |(_, phase)| phase.get()),
                 };
                 let p = plan(&entry.schedule, &entry.policy, &view);
                 if p.truncated {
@@ -195,7 +236,6 @@ pub async fn run<T: Send + Sync + 'static>(
                 }
                 for d in p.decisions {
                     if let Some(job) = apply(&store, entry, d, now, &cancel)? {
-                        running.insert(entry.name.clone(), job.slot);
                         summary.started += 1;
                         let window_end = job
                             .slot
@@ -211,10 +251,20 @@ pub async fn run<T: Send + Sync + 'static>(
                             }
                             Trigger::CatchUp => Duration::ZERO,
                         };
+                        let phase = Phase::new(if delay.is_zero() {
+                            Previous::Queued
+                        } else {
+                            Previous::Jitter
+                        });
+                        running.insert(entry.name.clone(), (job.slot, phase.clone()));
                         tasks.spawn(start(
                             job,
                             stopping.clone(),
-                            When { delay, window_end },
+                            When {
+                                delay,
+                                window_end,
+                                phase,
+                            },
                             store.clone(),
                             driller.clone(),
                             clock.clone(),
@@ -292,7 +342,7 @@ pub async fn run<T: Send + Sync + 'static>(
     cancel.cancel();
     summary.left_running = tasks.len();
     let now = clock.now();
-    for (runbook, slot) in &running {
+    for (runbook, (slot, _)) in &running {
         store.update_slot(
             runbook,
             *slot,
@@ -364,16 +414,22 @@ fn apply<T>(
     }
 }
 
-/// When a job may start: after `delay` (its jitter), and no later than `window_end`.
+/// When a job may start: after `delay` (its jitter), and no later than `window_end`; `phase`
+/// says which of the two it waits for, then that it runs.
 struct When {
     delay: Duration,
     window_end: Timestamp,
+    phase: Arc<Phase>,
 }
 
 async fn start<T: Send + Sync + 'static>(
     job: Job<T>,
     stopping: CancellationToken,
-    When { delay, window_end }: When,
+    When {
+        delay,
+        window_end,
+        phase,
+    }: When,
     store: Arc<Store>,
     driller: Arc<dyn Driller<T>>,
     clock: Arc<dyn Clock>,
@@ -395,14 +451,27 @@ async fn start<T: Send + Sync + 'static>(
             };
         }
     }
-    let wait = Duration::try_from(window_end.duration_since(clock.now())).unwrap_or_default();
-    let acquired = tokio::select! {
-        biased;
-        () = stopping.cancelled() => Err(Finish::Cancelled),
-        p = tokio::time::timeout(wait, permits.acquire_owned()) => match p {
-            Ok(Ok(p)) => Ok(p),
-            _ => Err(Finish::NoCapacity),
-        },
+    phase.set(Previous::Queued);
+    let acquired = match permits.clone().try_acquire_owned() {
+        Ok(p) => Ok(p),
+        Err(_) => {
+            // Waiting is not running: say so where history and status can see it, and the
+            // runbook's next slot is planned knowing it (not as an overlap).
+            tracing::info!(%runbook, %slot, "waiting for a place under --max-concurrent");
+            if let Err(e) = store.note_slot(&runbook, slot, Some(WAITING_FOR_A_PLACE)) {
+                tracing::error!(%runbook, %slot, "cannot note that the slot waits: {e}");
+            }
+            let wait =
+                Duration::try_from(window_end.duration_since(clock.now())).unwrap_or_default();
+            tokio::select! {
+                biased;
+                () = stopping.cancelled() => Err(Finish::Cancelled),
+                p = tokio::time::timeout(wait, permits.acquire_owned()) => match p {
+                    Ok(Ok(p)) => Ok(p),
+                    _ => Err(Finish::NoCapacity),
+                },
+            }
+        }
     };
     let permit = match acquired {
         Ok(p) => p,
@@ -414,6 +483,7 @@ async fn start<T: Send + Sync + 'static>(
             };
         }
     };
+    phase.set(Previous::Running);
     if let Err(e) = store.update_slot(&runbook, slot, SlotState::Running, None, clock.now()) {
         tracing::error!(%runbook, %slot, "cannot mark the slot running: {e}");
     }

@@ -11,5 +11,7 @@ pub mod metrics;
 pub mod slots;
 pub mod store;
 
-pub use slots::{Decision, MissReason, Plan, Policy, Schedule, ScheduleError, Trigger, View, plan};
+pub use slots::{
+    Decision, MissReason, Plan, Policy, Previous, Schedule, ScheduleError, Trigger, View, plan,
+};
 pub use store::{HistoryEntry, RunRecord, SlotState, Store, StoreError};

@@ -139,8 +139,22 @@ pub struct View {
     /// When this scheduler process started: slots before it passed while it was not running.
     pub online_since: Timestamp,
     pub now: Timestamp,
-    /// A drill of this runbook is running now.
-    pub running: bool,
+    /// The runbook's previous slot, while the scheduler still handles it.
+    pub previous: Previous,
+}
+
+/// Where the runbook's previous slot is, when its drill has not finished.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Previous {
+    /// Nothing of this runbook is pending.
+    #[default]
+    Idle,
+    /// Claimed, not started: it waits out its jitter.
+    Jitter,
+    /// Claimed, not started: it waits for a place under `--max-concurrent`.
+    Queued,
+    /// Its drill is running.
+    Running,
 }
 
 /// Why a slot did not run.
@@ -154,6 +168,11 @@ pub enum MissReason {
     Superseded,
     /// Its `start_window` closed before it could start.
     StartWindow,
+    /// Due while the runbook's previous slot still waited for a `--max-concurrent` place (it
+    /// keeps its place: one drill of a runbook at a time, and nothing of it was running).
+    PreviousQueued,
+    /// Due while the runbook's previous slot still waited out its jitter.
+    PreviousJitter,
 }
 
 impl MissReason {
@@ -168,6 +187,12 @@ impl MissReason {
             }
             MissReason::Superseded => "a newer slot came due before this one started",
             MissReason::StartWindow => "not started within the runbook's start_window",
+            MissReason::PreviousQueued => {
+                "this runbook's previous slot was still waiting for a place under --max-concurrent"
+            }
+            MissReason::PreviousJitter => {
+                "this runbook's previous slot was still waiting out its jitter"
+            }
         }
     }
 }
@@ -197,7 +222,8 @@ pub enum Decision {
     Run { slot: Timestamp, trigger: Trigger },
     /// Record the slot as missed.
     Missed { slot: Timestamp, reason: MissReason },
-    /// The slot was due while the previous drill of the runbook still ran.
+    /// The slot was due while the previous drill of the runbook still ran (a drill that is
+    /// only waiting to start is not running: that slot is [`MissReason::PreviousQueued`]).
     SkippedOverlap { slot: Timestamp },
 }
 
@@ -222,7 +248,8 @@ pub struct Plan {
 /// Decides every slot in `(last_seen, now]` (or `(online_since, now]` for a runbook never
 /// seen). At most one slot runs: the newest, when it is still within its start window and,
 /// had it passed while the scheduler was down, `catch_up: latest` asks for it. Every other
-/// slot is missed, or skipped for overlap when the runbook's previous drill still runs.
+/// slot is missed, or skipped for overlap when the runbook's previous drill still runs (a
+/// previous slot still waiting to start makes the newest one missed, saying why).
 pub fn plan(schedule: &Schedule, policy: &Policy, view: &View) -> Plan {
     let after = view.last_seen.unwrap_or(view.online_since);
     let (slots, truncated) = schedule.slots_between(after, view.now, MAX_SLOTS_PER_PLAN);
@@ -250,8 +277,18 @@ pub fn plan(schedule: &Schedule, policy: &Policy, view: &View) -> Plan {
             slot: newest,
             reason: MissReason::NotRunning,
         }
-    } else if view.running {
-        Decision::SkippedOverlap { slot: newest }
+    } else if view.previous != Previous::Idle {
+        match view.previous {
+            Previous::Queued => Decision::Missed {
+                slot: newest,
+                reason: MissReason::PreviousQueued,
+            },
+            Previous::Jitter => Decision::Missed {
+                slot: newest,
+                reason: MissReason::PreviousJitter,
+            },
+            Previous::Running | Previous::Idle => Decision::SkippedOverlap { slot: newest },
+        }
     } else {
         Decision::Run {
             slot: newest,

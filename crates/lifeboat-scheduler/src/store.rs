@@ -95,12 +95,14 @@ pub enum StoreError {
 /// What became of a scheduled slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlotState {
-    /// Claimed; its drill is about to start (or waits for `--max-concurrent`).
+    /// Claimed; its drill is about to start, or waits for its jitter or (with the reason
+    /// "waiting for a place under --max-concurrent") for a place.
     Recorded,
     Running,
     /// The drill finished (whatever its outcome) and is in `runs`.
     Done,
-    /// Due while the runbook's previous drill still ran.
+    /// Due while the runbook's previous drill still ran (not merely waited to start: that
+    /// slot is `Missed`, saying so).
     SkippedOverlap,
     /// Never started: the scheduler was down, the start window closed, or a newer slot won.
     Missed,
@@ -368,7 +370,26 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Moves a claimed slot to `running` (its drill has started) or to a final state.
+    /// Sets the reason a claimed slot carries while it waits (e.g. for a `--max-concurrent`
+    /// place), without changing its state. `None` clears it.
+    pub fn note_slot(
+        &self,
+        runbook: &str,
+        slot: Timestamp,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .execute(
+                "UPDATE slots SET reason = ?3 WHERE runbook = ?1 AND slot = ?2",
+                params![runbook, slot_text(slot), reason],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Moves a claimed slot to `running` (its drill has started; a reason noted while it
+    /// waited is replaced by `reason`) or to a final state (keeping a noted reason when
+    /// `reason` is `None`).
     pub fn update_slot(
         &self,
         runbook: &str,
@@ -379,7 +400,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = match state {
             SlotState::Running => {
-                "UPDATE slots SET state = ?3, started_at = ?5, reason = COALESCE(?4, reason)
+                "UPDATE slots SET state = ?3, started_at = ?5, reason = ?4
                  WHERE runbook = ?1 AND slot = ?2"
             }
             _ => {

@@ -552,3 +552,77 @@ async fn a_stop_during_the_jitter_starts_nothing() {
     assert_eq!(summary.finished, 1);
     assert_eq!(h.states("a"), [(slot.to_string(), "abandoned")]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slot_due_while_the_previous_one_waits_for_a_place_is_missed_for_that_reason() {
+    let h = Harness::new();
+    let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(ts("2026-11-23T12:00:30Z")));
+    let driller = Arc::new(FakeDriller {
+        takes: Duration::from_secs(150),
+        cancellable: false,
+        clock: clock.clone(),
+        calls: Mutex::new(Vec::new()),
+    });
+    // One place. `long` runs 12:01 → 12:03:30; `b` is due every minute and waits for the
+    // place from 12:01 on: its 12:01 slot has not started, it is not running.
+    let (tx, rx) = mpsc::channel(4);
+    let handle = tokio::spawn(run(
+        h.store.clone(),
+        vec![
+            entry("long", "0 1 12 * * *", CatchUp::None, 30),
+            entry("b", EVERY_MINUTE, CatchUp::None, 3600),
+        ],
+        driller.clone(),
+        clock,
+        rx,
+        Options {
+            max_concurrent: 1,
+            grace: Duration::from_secs(600),
+        },
+    ));
+    tokio::time::sleep(Duration::from_secs(60)).await; // 12:01:30
+    let waiting = &h.store.history(Some("b")).unwrap()[0];
+    assert_eq!(waiting.state, Some(SlotState::Recorded));
+    assert_eq!(
+        waiting.reason.as_deref(),
+        Some("waiting for a place under --max-concurrent")
+    );
+    tokio::time::sleep(Duration::from_secs(180)).await; // 12:04:30
+    tx.send(Control::Stop).await.unwrap();
+    handle.await.unwrap().unwrap();
+    let missed =
+        "this runbook's previous slot was still waiting for a place under --max-concurrent";
+    let b = h.store.history(Some("b")).unwrap();
+    let mut seen: Vec<(String, &str, Option<&str>)> = b
+        .iter()
+        .map(|e| {
+            (
+                e.slot.unwrap().to_string(),
+                e.state.map_or("-", SlotState::as_str),
+                e.reason.as_deref(),
+            )
+        })
+        .collect();
+    seen.sort();
+    // 12:01 waited until `long` ended at 12:03:30, then ran (150 s, like every drill here);
+    // 12:02 and 12:03 came due while it waited: missed, saying so, never "skipped-overlap"
+    // (nothing of b was running); 12:04 came due while 12:01's drill ran: that is overlap.
+    assert_eq!(
+        seen,
+        [
+            ("2026-11-23T12:01:00Z".into(), "done", None),
+            ("2026-11-23T12:02:00Z".into(), "missed", Some(missed)),
+            ("2026-11-23T12:03:00Z".into(), "missed", Some(missed)),
+            (
+                "2026-11-23T12:04:00Z".into(),
+                "skipped-overlap",
+                Some("the previous drill of this runbook was still running")
+            ),
+        ]
+    );
+    let b01 = b.iter().find(|e| e.state == Some(SlotState::Done)).unwrap();
+    assert_eq!(
+        b01.run.as_ref().unwrap().started_at,
+        ts("2026-11-23T12:03:30Z")
+    );
+}

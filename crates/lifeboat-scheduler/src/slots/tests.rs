@@ -179,7 +179,11 @@ fn view(last_seen: Option<&str>, online_since: &str, now: &str, running: bool) -
         last_seen: last_seen.map(ts),
         online_since: ts(online_since),
         now: ts(now),
-        running,
+        previous: if running {
+            Previous::Running
+        } else {
+            Previous::Idle
+        },
     }
 }
 
@@ -284,6 +288,34 @@ fn overlap_is_skipped_not_queued() {
         [Decision::SkippedOverlap {
             slot: ts("2026-11-23T11:00:00Z")
         }]
+    );
+}
+
+#[test]
+fn a_slot_due_while_the_previous_one_has_not_started_is_missed_saying_why() {
+    let s = schedule(HOURLY, "UTC");
+    for (previous, reason) in [
+        (Previous::Queued, MissReason::PreviousQueued),
+        (Previous::Jitter, MissReason::PreviousJitter),
+    ] {
+        let p = plan(
+            &s,
+            &policy(CatchUp::None, 600),
+            &View {
+                previous,
+                ..view(
+                    Some("2026-11-23T10:00:00Z"),
+                    "2026-11-23T09:00:00Z",
+                    "2026-11-23T11:00:01Z",
+                    false,
+                )
+            },
+        );
+        assert_eq!(p.decisions, [missed("2026-11-23T11:00:00Z", reason)]);
+    }
+    assert_eq!(
+        MissReason::PreviousQueued.describe(),
+        "this runbook's previous slot was still waiting for a place under --max-concurrent"
     );
 }
 
