@@ -69,7 +69,8 @@ pub enum Command {
     /// Reads every runbook given (files, or folders of *.yaml / *.yml) that has a `schedule`,
     /// and drills each one at its slots in its `timezone`. Every slot is recorded in the
     /// history store before its drill starts, so a restart never runs a slot twice; a slot due
-    /// while the runbook's previous drill still runs is recorded as skipped-overlap. Runbooks
+    /// while the runbook's previous drill still runs is recorded as skipped-overlap (as missed,
+    /// saying why, when that drill was only waiting for a --max-concurrent place). Runbooks
     /// with problems are reported and left out; the others run. SIGHUP re-reads the runbooks,
     /// keeping the last valid version of a file that became invalid. SIGTERM or SIGINT stops
     /// new starts and waits up to --grace for running drills; a second signal exits at once.
