@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lifeboat_core::evidence::{Evidence, Mode, Outcome};
 use lifeboat_core::text::Escaped;
 use lifeboat_evidence::markdown::{human_bytes, human_secs};
-use lifeboat_runner::{CancellationToken, DrillRequest, NoProgress, Progress};
+use lifeboat_runner::{DrillRequest, NoProgress, Progress, Stop, StopEffect};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DrillArgs;
@@ -71,7 +71,7 @@ pub fn drill(args: DrillArgs) -> u8 {
         } else {
             Arc::new(NoProgress)
         };
-    let cancel = CancellationToken::new();
+    let stop = Stop::new();
     let request = DrillRequest {
         runbook_path: loaded.path.clone(),
         runbook_sha256: loaded.sha256.clone(),
@@ -92,7 +92,7 @@ pub fn drill(args: DrillArgs) -> u8 {
             Arc::new(operator::Terminal::new(name)) as Arc<dyn lifeboat_runner::Operator>
         }),
         progress,
-        cancel: cancel.clone(),
+        stop: stop.clone(),
     };
     let Some(runtime) = crate::async_runtime() else {
         return exit_codes::COULD_NOT_COMPLETE;
@@ -103,7 +103,7 @@ pub fn drill(args: DrillArgs) -> u8 {
             signal(SignalKind::terminate()),
         ) {
             (Ok(int), Ok(term)) => {
-                tokio::spawn(interrupt_on_signal(int, term, cancel));
+                tokio::spawn(stop_on_signal(int, term, stop));
             }
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!("cannot listen for SIGINT/SIGTERM: {e}; a signal kills the drill");
@@ -152,13 +152,17 @@ pub fn drill(args: DrillArgs) -> u8 {
     }
 }
 
-/// The first SIGINT or SIGTERM interrupts the drill, which then writes its evidence (outcome
-/// `error`, reason `interrupted`) and exits 3; a second one exits 3 at once, leaving neither
-/// evidence nor a clean scratch area.
-async fn interrupt_on_signal(
+/// The first SIGINT or SIGTERM stops the drill. Before its last check has finished that
+/// interrupts it: it writes its evidence (outcome `error`, reason `interrupted`) and exits 3.
+/// After it, the verdict stands: the drill finishes its `finally` steps, writes its evidence
+/// (which records the stop) and exits with the verdict's code. What is printed is what the
+/// stop did, decided once with the drill ([`Stop::request`]), so the terminal never says
+/// "interrupted" about a drill whose evidence says it passed. A second signal exits 3 at
+/// once, leaving neither evidence nor a clean scratch area.
+async fn stop_on_signal(
     mut int: tokio::signal::unix::Signal,
     mut term: tokio::signal::unix::Signal,
-    cancel: CancellationToken,
+    stop: Stop,
 ) {
     for n in 0..2 {
         tokio::select! {
@@ -166,12 +170,19 @@ async fn interrupt_on_signal(
             _ = term.recv() => {}
         }
         if n == 0 {
-            diag!(
-                WARN,
-                "lifeboat: interrupted; stopping the drill and writing its evidence (signal \
-                 again to exit at once)"
-            );
-            cancel.cancel();
+            match stop.request() {
+                StopEffect::Interrupted => diag!(
+                    WARN,
+                    "lifeboat: interrupted; stopping the drill and writing its evidence (signal \
+                     again to exit at once)"
+                ),
+                StopEffect::AfterChecks | StopEffect::Again => diag!(
+                    WARN,
+                    "lifeboat: signal received after the drill's last check: the verdict \
+                     stands; finishing its `finally` steps and writing its evidence (signal \
+                     again to exit at once)"
+                ),
+            }
         }
     }
     diag!(

@@ -8,7 +8,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use lifeboat_core::evidence::Mode;
 use lifeboat_evidence::sign::SigningKey;
-use lifeboat_runner::{DrillRequest, NoProgress};
+use lifeboat_runner::{DrillRequest, NoProgress, Stop, StopEffect};
 use lifeboat_scheduler::daemon::{
     self, Control, DrillFuture, Driller, Entry, Job, Options, SystemClock,
 };
@@ -356,6 +356,23 @@ impl Driller<Loaded> for RunnerDriller {
         let signing_key = self.signing_key.clone();
         Box::pin(async move {
             let loaded = job.payload;
+            // The scheduler cancels the job's token at the end of the grace period: that is
+            // a stop, which the drill and this log describe as what it did.
+            let stop = Stop::new();
+            let done = lifeboat_runner::CancellationToken::new();
+            let (watch_stop, watch_done, cancel) = (stop.clone(), done.clone(), job.cancel);
+            let runbook = job.runbook.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = watch_done.cancelled() => {}
+                    () = cancel.cancelled() => {
+                        if watch_stop.request() == StopEffect::AfterChecks {
+                            tracing::warn!(%runbook, "grace period over after this drill's last check: its verdict stands");
+                        }
+                    }
+                }
+            });
+            let _watching = done.drop_guard();
             let request = DrillRequest {
                 runbook_path: loaded.path.clone(),
                 runbook_sha256: loaded.sha256.clone(),
@@ -368,7 +385,7 @@ impl Driller<Loaded> for RunnerDriller {
                 mode: Mode::Scheduled,
                 operator: None,
                 progress: Arc::new(NoProgress),
-                cancel: job.cancel,
+                stop,
             };
             // The runner's future is not `Send` (a higher-ranked lifetime in its projection
             // code trips rustc's auto-trait check), so it cannot be spawned on the shared

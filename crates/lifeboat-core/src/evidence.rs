@@ -87,6 +87,13 @@ pub struct Evidence {
     pub notifications: Vec<NotificationResult>,
     /// The scratch folder, and whether it was kept (`scratch.keep`).
     pub scratch: ScratchRecord,
+    /// When a stop (SIGINT/SIGTERM to `lifeboat drill`, the end of `lifeboat schedule`'s
+    /// grace period) came after every check had finished: too late to change the verdict,
+    /// which stands (`finally` still ran; a projection still running was skipped). `None`
+    /// when no stop came, or when it interrupted the drill (then `outcome` is `error`,
+    /// `reason` `interrupted`).
+    #[serde(default)]
+    pub stopped_after_checks: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -6,9 +6,10 @@
 //! not complete alike — so the caller can write it and map its outcome to an exit code. This
 //! crate writes only inside the scratch area it is given; it never writes to the source.
 //!
-//! A drill can be interrupted through [`DrillRequest::cancel`]: it then stops reading, hashing
-//! and writing within one chunk per file in flight, removes its scratch folder whatever
-//! `scratch.keep` says, and returns evidence with outcome `error` and reason [`INTERRUPTED`].
+//! A drill can be stopped through [`DrillRequest::stop`]. Before its last check has finished
+//! that interrupts it: it stops reading, hashing and writing within one chunk per file in
+//! flight, removes its scratch folder whatever `scratch.keep` says, and returns evidence with
+//! outcome `error` and reason [`INTERRUPTED`]. After it, the verdict stands ([`stop`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,8 +33,10 @@ pub mod notify;
 pub mod project;
 pub mod restore;
 pub mod steps;
+pub mod stop;
 
 pub use steps::{Answer, Operator, StepView};
+pub use stop::{Stop, StopEffect};
 
 use discover::Candidate;
 use restore::{Dest, FileJob, FileVerdict};
@@ -90,11 +93,12 @@ pub struct DrillRequest {
     /// and `approve` steps follow their `unattended` setting.
     pub operator: Option<Arc<dyn Operator>>,
     pub progress: Arc<dyn Progress>,
-    /// Cancelled: stop the drill (SIGINT, or the scheduler's grace period ran out). Restores
-    /// in flight stop at their next chunk; the evidence says `error`, [`INTERRUPTED`]; the
-    /// scratch folder is removed even under `scratch.keep: always`, as a half-restored point
-    /// is nothing to inspect. `CancellationToken::new()` for a drill nobody interrupts.
-    pub cancel: CancellationToken,
+    /// Stops the drill (SIGINT/SIGTERM, or the scheduler's grace period ran out). Before the
+    /// last check has finished, restores in flight stop at their next chunk; the evidence
+    /// says `error`, [`INTERRUPTED`]; the scratch folder is removed even under `scratch.keep:
+    /// always`, as a half-restored point is nothing to inspect. After it, the verdict stands
+    /// and `stopped_after_checks` records the stop. `Stop::new()` for a drill nobody stops.
+    pub stop: Stop,
 }
 
 impl std::fmt::Debug for DrillRequest {
@@ -105,7 +109,7 @@ impl std::fmt::Debug for DrillRequest {
             .field("seed", &self.seed)
             .field("scratch_root", &self.scratch_root)
             .field("verify_only", &self.verify_only)
-            .field("cancelled", &self.cancel.is_cancelled())
+            .field("stop_requested", &self.stop.is_requested())
             .finish_non_exhaustive()
     }
 }
@@ -177,13 +181,18 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     match reqwest::Client::builder().build() {
         Ok(client) => {
             drill.http = Some(client);
-            drill.execute().await;
+            let source = drill.execute().await;
+            drill.checks_finished();
+            if let Some(source) = source {
+                drill.project(&source).await;
+            }
         }
         Err(e) => {
             drill.error = Some(format!(
                 "cannot start an HTTP client: {}",
                 steps::http_error_text(e)
             ));
+            drill.checks_finished();
         }
     }
     // `finally` runs whatever happened above, for the point that passed (else the last one
@@ -330,6 +339,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
             sync: runbook.scratch.sync,
             synced_files: drill.synced_files.load(Ordering::Relaxed),
         },
+        stopped_after_checks: None,
     };
     // Before anything reads the record (webhooks, the caller): one bound for every reason.
     evidence.clip_reasons();
@@ -338,6 +348,8 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         evidence.notifications =
             notify::send_all(&runbook.notify, &evidence, record.as_deref(), client).await;
     }
+    // Late, after the webhooks too: a stop while they were posted is recorded as well.
+    evidence.stopped_after_checks = req.stop.stopped_after_checks();
     evidence
 }
 
@@ -401,16 +413,18 @@ struct Drill<'a> {
 }
 
 impl Drill<'_> {
-    async fn execute(&mut self) {
+    /// The drill's checks: every point tried, its steps run. Returns the source for the
+    /// projection, unless the drill could not go on.
+    async fn execute(&mut self) -> Option<Source> {
         let spec = &self.runbook.source;
         let source = match Source::open(spec) {
             Ok(s) => s,
             Err(e) => {
                 self.error = Some(e.to_string());
-                return;
+                return None;
             }
         };
-        let cancel = self.req.cancel.clone();
+        let cancel = self.req.stop.token().clone();
         let (candidates, mut census) = match until_cancelled(
             &cancel,
             discover::candidates(&source, self.runbook, self.t0),
@@ -420,18 +434,18 @@ impl Drill<'_> {
             Ok(Ok(x)) => x,
             Ok(Err(e)) => {
                 self.error = Some(e.to_string());
-                return;
+                return None;
             }
             Err(Interrupted) => {
                 self.error = Some(INTERRUPTED.into());
-                return;
+                return None;
             }
         };
         let mut tried_any = false;
         for candidate in candidates {
             if cancel.is_cancelled() {
                 self.error = Some(INTERRUPTED.into());
-                return;
+                return None;
             }
             match self.try_point(&source, &candidate).await {
                 Ok(Some((result, input))) => {
@@ -459,18 +473,9 @@ impl Drill<'_> {
                 Ok(None) => census.without_manifest += 1,
                 Err(e) => {
                     self.error = Some(e);
-                    return;
+                    return None;
                 }
             }
-        }
-        if let Some(input) = self.projection.take()
-            && let Some(point) = self.points.iter().find(|p| p.id == input.point)
-        {
-            // Measured work is done; an interruption here only loses the projection.
-            self.projected = until_cancelled(&cancel, project::project(&source, input, point))
-                .await
-                .ok()
-                .flatten();
         }
         if !tried_any {
             let within = self
@@ -484,6 +489,36 @@ impl Drill<'_> {
                 self.t0,
                 census.describe(&self.runbook.manifest.path)
             ));
+        }
+        Some(source)
+    }
+
+    /// The last check has finished (or the drill cannot go on): from here on a stop cannot
+    /// change the verdict. A stop that came first interrupted the drill, whatever its checks
+    /// found since, and an interrupted drill measures nothing: the terminal has already said
+    /// `interrupted`, and the evidence must agree.
+    fn checks_finished(&mut self) {
+        if !self.req.stop.checks_finished() && self.error.is_none() {
+            self.error = Some(INTERRUPTED.into());
+        }
+        if self.error.as_deref() == Some(INTERRUPTED) {
+            self.passed = None;
+        }
+    }
+
+    /// The projection of the point that passed (else the newest that restored files). After
+    /// every measured step; a stop skips it.
+    async fn project(&mut self, source: &Source) {
+        if let Some(input) = self.projection.take()
+            && let Some(point) = self.points.iter().find(|p| p.id == input.point)
+        {
+            self.projected = until_cancelled(
+                self.req.stop.token(),
+                project::project(source, input, point),
+            )
+            .await
+            .ok()
+            .flatten();
         }
     }
 
@@ -514,7 +549,7 @@ impl Drill<'_> {
             steps: Vec::new(),
         };
         let read = until_cancelled(
-            &self.req.cancel,
+            self.req.stop.token(),
             source.read_small(&manifest_rel, MAX_MANIFEST_BYTES),
         )
         .await
@@ -584,7 +619,7 @@ impl Drill<'_> {
                     let step_started = Timestamp::now();
                     // A timeout stops the restore the way an interruption does (so nothing
                     // still writes into scratch afterwards), through a token of its own.
-                    let token = self.req.cancel.child_token();
+                    let token = self.req.stop.token().child_token();
                     let restoring =
                         self.restore_all(source, &candidate.id, jobs.clone(), &point_dir, &token);
                     tokio::pin!(restoring);
@@ -601,7 +636,7 @@ impl Drill<'_> {
                         },
                     };
                     let restored = match files {
-                        Err(_) if timed_out && !self.req.cancel.is_cancelled() => None,
+                        Err(_) if timed_out && !self.req.stop.is_requested() => None,
                         Err(e) => return Err(e),
                         Ok(files) => Some(files),
                     };
@@ -648,7 +683,7 @@ impl Drill<'_> {
                         recovery_point: &candidate.id,
                         operator: self.req.operator.as_ref(),
                         http: self.http.as_ref().expect("built before the drill runs"),
-                        cancel: &self.req.cancel,
+                        cancel: self.req.stop.token(),
                     };
                     steps::execute(step, &env).await
                 }
@@ -669,7 +704,7 @@ impl Drill<'_> {
                 "step finished"
             );
             // The point in progress is not listed when the drill is interrupted.
-            if self.req.cancel.is_cancelled() {
+            if self.req.stop.is_requested() {
                 return Err(INTERRUPTED.to_string());
             }
             let failed = step_result.outcome != Outcome::Passed;

@@ -1,4 +1,4 @@
-//! Interrupting a drill through `DrillRequest::cancel`.
+//! Interrupting a drill through `DrillRequest::stop`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,14 +15,14 @@ const CANCEL_AT: u64 = 16 << 20;
 
 /// Cancels the drill once [`CANCEL_AT`] bytes were restored, and counts every byte after.
 struct CancelMidway {
-    cancel: CancellationToken,
+    stop: Stop,
     bytes: AtomicU64,
 }
 
 impl Progress for CancelMidway {
     fn bytes(&self, n: u64) {
         if self.bytes.fetch_add(n, Ordering::Relaxed) + n >= CANCEL_AT {
-            self.cancel.cancel();
+            self.stop.request();
         }
     }
 }
@@ -36,11 +36,7 @@ fn runbook(source: &Path, extra: &str) -> Runbook {
     lifeboat_core::runbook::parse(&text, "big.yaml", &|_| None).unwrap()
 }
 
-fn request(
-    scratch_root: &Path,
-    cancel: CancellationToken,
-    progress: Arc<dyn Progress>,
-) -> DrillRequest {
+fn request(scratch_root: &Path, stop: Stop, progress: Arc<dyn Progress>) -> DrillRequest {
     DrillRequest {
         runbook_path: "big.yaml".into(),
         runbook_sha256: "0".repeat(64),
@@ -53,7 +49,7 @@ fn request(
         mode: Mode::Automatic,
         operator: None,
         progress,
-        cancel,
+        stop,
     }
 }
 
@@ -80,20 +76,20 @@ async fn an_interrupted_restore_stops_midway_writes_interrupted_evidence_and_rem
     let source = big_point(dir.path());
     let scratch_root = dir.path().join("scratch");
     std::fs::create_dir(&scratch_root).unwrap();
-    let cancel = CancellationToken::new();
+    let stop = Stop::new();
     let progress = Arc::new(CancelMidway {
-        cancel: cancel.clone(),
+        stop: stop.clone(),
         bytes: AtomicU64::new(0),
     });
 
     let ev = run(
         &runbook(&source, ""),
-        request(&scratch_root, cancel.clone(), progress.clone()),
+        request(&scratch_root, stop.clone(), progress.clone()),
     )
     .await;
 
     assert!(
-        cancel.is_cancelled(),
+        stop.is_requested(),
         "the restore never got {CANCEL_AT} bytes in"
     );
     assert_eq!(ev.outcome, Outcome::Error);
@@ -144,14 +140,14 @@ async fn a_drill_interrupted_in_a_wait_step_keeps_the_points_already_tried() {
         "recovery_points:\n  time: name\n  time_format: \"%Y-%m-%dT%H%M%SZ\"\n\
          steps:\n  - restore: {}\n  - wait: 1h\n",
     );
-    let cancel = CancellationToken::new();
-    let canceller = cancel.clone();
+    let stop = Stop::new();
+    let stopper = stop.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        canceller.cancel();
+        assert_eq!(stopper.request(), StopEffect::Interrupted);
     });
     let started = Instant::now();
-    let ev = run(&rb, request(&scratch_root, cancel, Arc::new(NoProgress))).await;
+    let ev = run(&rb, request(&scratch_root, stop, Arc::new(NoProgress))).await;
 
     assert!(
         started.elapsed() < Duration::from_secs(30),
@@ -170,17 +166,91 @@ async fn a_drill_interrupted_in_a_wait_step_keeps_the_points_already_tried() {
 async fn a_drill_cancelled_before_it_starts_reads_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let source = big_point(dir.path());
-    let cancel = CancellationToken::new();
-    cancel.cancel();
+    let stop = Stop::new();
+    stop.request();
     let progress = Arc::new(CancelMidway {
-        cancel: cancel.clone(),
+        stop: stop.clone(),
         bytes: AtomicU64::new(0),
     });
     let ev = run(
         &runbook(&source, ""),
-        request(dir.path(), cancel, progress.clone()),
+        request(dir.path(), stop, progress.clone()),
     )
     .await;
     assert_eq!(ev.reason.as_deref(), Some(INTERRUPTED));
     assert_eq!(progress.bytes.load(Ordering::Relaxed), 0);
+}
+
+/// One point holding `a.txt` ("a"), named as the runbooks here expect.
+fn small_point(root: &Path) -> std::path::PathBuf {
+    let point = root.join("source/2026-11-21T020000Z");
+    std::fs::create_dir_all(&point).unwrap();
+    std::fs::write(point.join("a.txt"), "a").unwrap();
+    // sha256("a")
+    std::fs::write(
+        point.join("SHA256SUMS"),
+        "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb  a.txt\n",
+    )
+    .unwrap();
+    root.join("source")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_after_the_last_check_leaves_the_verdict_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = small_point(dir.path());
+    let rb = runbook(&source, "finally:\n  - wait: 2s\n");
+    let stop = Stop::new();
+    let stopper = stop.clone();
+    let effect = tokio::spawn(async move {
+        while !stopper.checks_done() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stopper.request()
+    });
+    let ev = run(&rb, request(dir.path(), stop, Arc::new(NoProgress))).await;
+    assert_eq!(effect.await.unwrap(), StopEffect::AfterChecks);
+    assert_eq!(ev.outcome, Outcome::Passed, "{:?}", ev.reason);
+    assert_eq!(
+        ev.measured.recovery_point.as_deref(),
+        Some("2026-11-21T020000Z")
+    );
+    let at = ev.stopped_after_checks.expect("the stop is recorded");
+    assert!(ev.recovery_points[0].finished_at <= at && at <= ev.finished_at);
+    // `finally` ran to its end, its wait not cut short.
+    assert_eq!(ev.finally[0].outcome, Outcome::Passed);
+    assert!(
+        ev.finally[0]
+            .finished_at
+            .duration_since(ev.finally[0].started_at)
+            .as_secs()
+            >= 2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_that_wins_the_race_interrupts_even_a_point_that_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = small_point(dir.path());
+    // Stopped as the point's result comes in, before the drill has called its checks done:
+    // the caller was told "interrupted", so the evidence says so and measures nothing.
+    struct StopWhenFinished(Stop, std::sync::Mutex<Option<StopEffect>>);
+    impl Progress for StopWhenFinished {
+        fn point_finished(&self, _: &lifeboat_core::evidence::PointResult) {
+            *self.1.lock().unwrap() = Some(self.0.request());
+        }
+    }
+    let stop = Stop::new();
+    let progress = Arc::new(StopWhenFinished(stop.clone(), std::sync::Mutex::new(None)));
+    let ev = run(
+        &runbook(&source, ""),
+        request(dir.path(), stop, progress.clone()),
+    )
+    .await;
+    assert_eq!(*progress.1.lock().unwrap(), Some(StopEffect::Interrupted));
+    assert_eq!(ev.outcome, Outcome::Error);
+    assert_eq!(ev.reason.as_deref(), Some(INTERRUPTED));
+    assert_eq!(ev.measured.rto_seconds, None);
+    assert_eq!(ev.measured.recovery_point, None);
+    assert_eq!(ev.stopped_after_checks, None);
 }

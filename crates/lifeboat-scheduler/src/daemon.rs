@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use lifeboat_core::evidence::Outcome;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -126,8 +127,9 @@ pub struct Options {
 pub struct Summary {
     pub started: usize,
     pub finished: usize,
-    /// Drills that finished after being cancelled at the end of the grace period (counted in
-    /// `finished` too); their records are in the history.
+    /// Drills that finished after being cancelled at the end of the grace period with outcome
+    /// `error` (interrupted; counted in `finished` too); their records are in the history. A
+    /// drill cancelled after its last check keeps its verdict and is not counted.
     pub interrupted: usize,
     /// Drills still running when the loop returned; their slots are marked abandoned.
     pub left_running: usize,
@@ -293,7 +295,11 @@ pub async fn run<T: Send + Sync + 'static>(
                     Ok(f) => {
                         running.remove(&f.runbook);
                         summary.finished += 1;
-                        if cancel.is_cancelled() && f.result.is_ok() {
+                        // Cancelled drills whose record says so: one whose checks had all
+                        // finished keeps its verdict and is no interrupted drill.
+                        if cancel.is_cancelled()
+                            && matches!(&f.result, Ok(run) if run.outcome == Outcome::Error)
+                        {
                             summary.interrupted += 1;
                         }
                         finish(&store, f, clock.now())?;
