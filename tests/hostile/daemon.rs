@@ -105,3 +105,107 @@ fn a_slot_whose_previous_one_waits_for_a_place_is_missed_saying_so_not_skipped_f
         "{log}"
     );
 }
+
+/// A runbook whose checks pass at once and whose `finally` step marks that it started, then
+/// takes a while: a signal sent once the mark is there lands after the last check.
+fn drill_with_a_slow_finally(fx: &Fixture, marker: &std::path::Path) -> std::path::PathBuf {
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        extra: format!(
+            "finally:\n  - name: slow cleanup\n    shell: \"touch '{}'; sleep 2\"\n",
+            marker.display()
+        ),
+        ..fx.runbook()
+    };
+    fx.write("runbook.yaml", &rb.yaml())
+}
+
+fn wait_for(path: &std::path::Path, stderr: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared: {}",
+            path.display(),
+            std::fs::read_to_string(stderr).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_signal_after_the_last_check_leaves_the_verdict_and_says_so_everywhere() {
+    let fx = Fixture::new();
+    let marker = fx.root().join("finally-started");
+    let path = drill_with_a_slow_finally(&fx, &marker);
+    let (mut drill, stdout, stderr) = fx.spawn_drill(&path, &["--state", "state.db"]);
+    wait_for(&marker, &stderr);
+    signal(&drill.0, "-TERM");
+    let (code, _) = wait_exit(&mut drill, Duration::from_secs(30));
+    let d = fx.spawned_drill(drill, &stdout, &stderr);
+    // One story: every check had passed before the signal, so the drill passed; the terminal
+    // says the signal came too late to change that, the evidence records when it came, the
+    // exit code is the verdict's.
+    assert_eq!(code, 0, "{}", d.context());
+    assert_eq!(d.outcome(), "passed", "{}", d.context());
+    assert_eq!(d.evidence["reason"], Value::Null);
+    assert_eq!(
+        d.evidence["finally"][0]["outcome"],
+        "passed",
+        "{}",
+        d.context()
+    );
+    assert!(!d.stderr.contains("interrupted"), "{}", d.context());
+    assert!(
+        d.stderr
+            .contains("signal received after the drill's last check: the verdict stands"),
+        "{}",
+        d.context()
+    );
+    assert!(d.stdout.starts_with("PASSED"), "{}", d.context());
+    let stopped = time(&d.evidence["stopped_after_checks"]);
+    assert!(stopped >= time(&d.evidence["recovery_points"][0]["finished_at"]));
+    assert!(stopped <= time(&d.evidence["finished_at"]));
+    let history = history_json(&fx, &[]);
+    assert_eq!(history[0]["outcome"], "passed", "{history:#?}");
+}
+
+#[test]
+fn a_grace_period_ending_after_the_last_check_leaves_the_verdict_and_the_exit_clean() {
+    let fx = Fixture::new();
+    let marker = fx.root().join("finally-started");
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        rpo: None,
+        extra: format!(
+            "schedule: \"* * * * * *\"\nfinally:\n  - shell: \"touch '{}'; sleep 3\"\n",
+            marker.display()
+        ),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let (mut daemon, stderr) =
+        start_schedule(&fx, &["--grace".as_ref(), "1s".as_ref(), path.as_os_str()]);
+    wait_for(&marker, &stderr);
+    signal(&daemon.0, "-TERM");
+    let (code, _) = wait_exit(&mut daemon, Duration::from_secs(30));
+    let log = std::fs::read_to_string(&stderr).unwrap();
+    // The grace period ended while `finally` ran: the drill was past its checks, so it is
+    // recorded as it passed, and the daemon does not claim it was interrupted.
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("their evidence says `interrupted`"), "{log}");
+    assert!(
+        log.contains("grace period over after this drill's last check: its verdict stands"),
+        "{log}"
+    );
+    let runs: Vec<Value> = history_json(&fx, &[])
+        .into_iter()
+        .filter(|e| e["state"] == "done")
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0]["outcome"], "passed", "{runs:#?}");
+    let evidence = std::path::Path::new(runs[0]["evidence"].as_str().unwrap());
+    let ev: Value = serde_json::from_str(&std::fs::read_to_string(evidence).unwrap()).unwrap();
+    assert_eq!(ev["outcome"], "passed");
+    assert!(ev["stopped_after_checks"].is_string(), "{ev:#}");
+}
