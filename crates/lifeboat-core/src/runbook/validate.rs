@@ -1217,6 +1217,18 @@ fn step_env(c: &mut Check<'_>, path: &str, s: &RawStep) -> Option<Vec<EnvVar>> {
             ok = false;
             continue;
         }
+        if let Some(&(_, p)) = placeholder::find(text).first()
+            && placeholder::code::variable_runs_as_code(&key.value)
+        {
+            c.at(
+                value,
+                format!(
+                    "{at}: {p} is in a variable whose value shells expand as code (BASH_ENV, ENV, the prompts): a value from the backup must never become code; name a file the runbook controls"
+                ),
+            );
+            ok = false;
+            continue;
+        }
         match resolve_env(c, &at, &value.referenced, text) {
             Some(resolved) => vars.push(EnvVar {
                 name: key.value.clone(),

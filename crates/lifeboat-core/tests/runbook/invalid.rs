@@ -687,6 +687,8 @@ rb.yaml:8:12: steps[2].shell: `{scratch}-old/..` leads out of the scratch area: 
       - shell: "cat <<'EOF'\n{scratch}\nEOF\necho $(( {recovery_point} ))"
       - http: {url: "http://{recovery_point}.example.com/health"}
       - http: {url: "http://127.0.0.1:8080/{scrach}"}
+      - shell: "true"
+        env: {BASH_ENV: "{scratch}/env.sh", DATA: "{scratch}/data"}
 "#}, "\
 rb.yaml:7:19: steps[1].run[2]: {recovery_point} is in code that sh runs: a value from the backup must never become code; let that code read $LIFEBOAT_RECOVERY_POINT from the environment, or pass the value as an argument after the code (a `shell:` step does this for a shell script: its placeholders are references to the environment)
 rb.yaml:8:32: steps[2].run[4]: {scratch} is in code that bash runs: a value from the backup must never become code; let that code read $LIFEBOAT_SCRATCH from the environment, or pass the value as an argument after the code (a `shell:` step does this for a shell script: its placeholders are references to the environment)
@@ -694,7 +696,8 @@ rb.yaml:9:12: steps[3].shell: {recovery_point} is in a here-document that psql r
 rb.yaml:10:12: steps[4].shell: {scratch} is in a here-document whose delimiter is quoted (<<'EOF'), where the shell expands nothing: write <<EOF for the value to expand
 rb.yaml:10:12: steps[4].shell: {recovery_point} is in an arithmetic expansion $((...)), where a shell evaluates the value as an expression (bash runs commands in it): compare it as text instead, e.g. [ \"{recovery_point}\" = 3 ]
 rb.yaml:11:17: steps[5].http.url: {recovery_point} is in the URL's host: a value from the backup must not choose where lifeboat connects; put it in the path or the query, where it is percent-encoded
-rb.yaml:12:17: steps[6].http.url: unknown placeholder {scrach}: expected {scratch} or {recovery_point} (did you mean `scratch`?)" ; "placeholders where a value would become code or choose a host")]
+rb.yaml:12:17: steps[6].http.url: unknown placeholder {scrach}: expected {scratch} or {recovery_point} (did you mean `scratch`?)
+rb.yaml:14:21: steps[7].env.BASH_ENV: {scratch} is in a variable whose value shells expand as code (BASH_ENV, ENV, the prompts): a value from the backup must never become code; name a file the runbook controls" ; "placeholders where a value would become code or choose a host")]
 #[test_case(indoc! {r#"
     version: 1
     name: demo

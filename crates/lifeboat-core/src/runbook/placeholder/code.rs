@@ -35,6 +35,17 @@ pub fn reads_stdin_as_code(words: &[&str]) -> Option<String> {
     })
 }
 
+/// Whether shells expand the value of the environment variable `name` as code: bash runs
+/// the expansions in `BASH_ENV` when it starts a script, an interactive `sh` those in `ENV`,
+/// and prompts (`PS1`..`PS4`, `PROMPT_COMMAND`) are expanded or run. A placeholder in such an
+/// `env:` value would become code.
+pub fn variable_runs_as_code(name: &str) -> bool {
+    matches!(
+        name,
+        "BASH_ENV" | "ENV" | "PS0" | "PS1" | "PS2" | "PS3" | "PS4" | "PROMPT_COMMAND"
+    )
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Shell,
@@ -567,6 +578,16 @@ mod tests {
     fn finds_the_words_an_interpreter_runs(line: &str, index: usize, expected: Option<&str>) {
         let line = line.replace('X', "{scratch}");
         assert_eq!(runs_as_code(&words(&line), index).as_deref(), expected);
+    }
+
+    #[test]
+    fn variables_shells_expand_as_code() {
+        for name in ["BASH_ENV", "ENV", "PS4", "PROMPT_COMMAND"] {
+            assert!(variable_runs_as_code(name), "{name}");
+        }
+        for name in ["PGDATA", "DATA", "PATH", "ENVIRONMENT"] {
+            assert!(!variable_runs_as_code(name), "{name}");
+        }
     }
 
     #[test_case("sh", Some("sh") ; "sh reads stdin")]
