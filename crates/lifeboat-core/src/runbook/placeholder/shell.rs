@@ -42,6 +42,8 @@ pub enum Trouble {
     },
     /// In `$((...))`: the value would be evaluated as an arithmetic expression.
     Arithmetic { placeholder: Placeholder },
+    /// In a here-document's delimiter (`<<{scratch}`), which the shell never expands.
+    Delimiter { placeholder: Placeholder },
 }
 
 impl std::fmt::Display for Trouble {
@@ -80,6 +82,11 @@ impl std::fmt::Display for Trouble {
                 "{p} is in an arithmetic expansion $((...)), where a shell evaluates the value \
                  as an expression (bash runs commands in it): compare it as text instead, e.g. \
                  [ \"{p}\" = 3 ]"
+            ),
+            Trouble::Delimiter { placeholder: p } => write!(
+                f,
+                "{p} is in a here-document's delimiter, which the shell never expands: choose a \
+                 fixed word such as EOF"
             ),
         }
     }
@@ -577,10 +584,14 @@ impl<'t> Tracker<'t> {
             }
         }
         let end = j.min(bytes.len());
+        let written = self.text.get(start..end).unwrap_or_default();
+        for (_, placeholder) in super::find(written) {
+            self.troubles.push(Trouble::Delimiter { placeholder });
+        }
         self.copy(end - start);
         self.pending.push(Heredoc {
             delimiter: String::from_utf8_lossy(&delimiter).into_owned(),
-            written: self.text.get(start..end).unwrap_or_default().to_owned(),
+            written: written.to_owned(),
             strip_tabs,
             quoted,
             reader,

@@ -90,6 +90,7 @@ use Placeholder::{RecoveryPoint as Rp, Scratch as Sc};
 #[test_case("cat <<'EOF'\n{scratch}\nEOF", vec![Trouble::QuotedHeredoc { placeholder: Sc, written: "'EOF'".into(), delimiter: "EOF".into() }] ; "quoted here-document")]
 #[test_case("echo $(( {recovery_point} + 1 ))", vec![Trouble::Arithmetic { placeholder: Rp }] ; "arithmetic")]
 #[test_case("sh -c 'a {scratch}'; eval {recovery_point}", vec![code(Sc, "sh"), code(Rp, "eval")] ; "every one is reported")]
+#[test_case("cat <<{scratch}\nx\n{scratch}", vec![Trouble::Delimiter { placeholder: Sc }] ; "here-document delimiter")]
 fn a_placeholder_another_interpreter_would_run_is_refused(line: &str, expected: Vec<Trouble>) {
     assert_eq!(shell_script(line).unwrap_err(), expected);
 }
@@ -172,5 +173,79 @@ fn real_shells_read_every_value_back_exactly_and_run_none_of_it() {
         let planted: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
         let _ = std::fs::remove_dir_all(&dir);
         assert!(planted.is_empty(), "{shell}: a value ran: {planted:?}");
+    }
+}
+
+/// Lines built from every piece of syntax the tracker knows, unbalanced and cut anywhere:
+/// nothing panics, and no placeholder survives as text outside the shell's own `${...}`.
+#[test]
+fn no_line_makes_the_tracker_panic() {
+    const PIECES: [&str; 32] = [
+        "{scratch}",
+        "{recovery_point}",
+        "'",
+        "\"",
+        "`",
+        "$(",
+        "$((",
+        ")",
+        "))",
+        "(",
+        "$'",
+        "\\",
+        "\n",
+        "<<",
+        "<<-",
+        "<<<",
+        "EOF",
+        "'EOF'",
+        "\t",
+        " ",
+        ";",
+        "|",
+        "&",
+        "#",
+        "sh",
+        "-c",
+        "eval",
+        "psql",
+        ">",
+        "2>&1",
+        "é",
+        "${x}",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..20_000 {
+        let len = (next() % 12) as usize;
+        let line: String = (0..len)
+            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+            .collect();
+        match shell_script(&line) {
+            Ok(script) => {
+                let outside = script.replace("${scratch}", "").replace("\\{scratch}", "");
+                let outside = outside
+                    .replace("${recovery_point}", "")
+                    .replace("\\{recovery_point}", "");
+                assert!(
+                    !outside.contains("{scratch}") && !outside.contains("{recovery_point}"),
+                    "{line:?} -> {script:?}"
+                );
+            }
+            Err(troubles) => assert!(!troubles.is_empty()),
+        }
+        for (at, _) in find(&line) {
+            let _ = climbs_out(&line, at);
+        }
+        let words: Vec<&str> = line.split(' ').collect();
+        for i in 0..words.len() {
+            let _ = code::runs_as_code(&words, i);
+        }
+        let _ = code::reads_stdin_as_code(&words);
     }
 }
