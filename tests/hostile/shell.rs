@@ -308,8 +308,8 @@ fn validate_refuses_a_placeholder_that_another_interpreter_would_run_and_nothing
   - restore: {}
   - name: positional parameter of sh -c
     run: [sh, -c, 'printf "%s|%s" "$1" "$(cat "$2")"', sh, "{recovery_point}", "{scratch}/data.txt"]
-  - name: a script's argument
-    shell: python3 -c 'import sys; print(sys.argv[1], end="")' {recovery_point}
+  - name: a program's argument
+    shell: awk 'BEGIN { printf "%s", ARGV[1] }' {recovery_point}
 "#,
     );
     let d = fx.drill(&rb, &[]);
