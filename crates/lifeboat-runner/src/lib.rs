@@ -47,7 +47,7 @@ pub const MAX_MANIFEST_BYTES: u64 = 512 * 1024 * 1024;
 /// Files restored into scratch at once, at least: see `restore_all`.
 const RESTORE_IN_FLIGHT: usize = 16;
 
-/// The evidence `reason` of a drill stopped through [`DrillRequest::cancel`].
+/// The evidence `reason` of a drill interrupted through [`DrillRequest::stop`].
 pub const INTERRUPTED: &str = "interrupted";
 
 /// Receives progress while a drill runs (a terminal progress bar, logs). All no-ops by default.
@@ -895,7 +895,7 @@ impl Drill<'_> {
     }
 }
 
-/// The drill was interrupted through [`DrillRequest::cancel`].
+/// The drill was interrupted through [`DrillRequest::stop`].
 #[derive(Debug)]
 struct Interrupted;
 

@@ -7,7 +7,8 @@
 //!
 //! Stopping: [`Control::Stop`] starts nothing new and gives running drills the grace period.
 //! When it runs out, each drill's [`Job::cancel`] token is cancelled: the driller stops it and
-//! returns its (interrupted) record, which is recorded like any run. A drill that has not
+//! returns its record (interrupted, or with its verdict when its checks had all finished),
+//! which is recorded like any run. A drill that has not
 //! returned [`INTERRUPT_WAIT`] after that, or any drill still running at [`Control::Abort`],
 //! is left behind and its slot marked `abandoned`.
 

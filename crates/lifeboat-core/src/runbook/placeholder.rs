@@ -13,7 +13,7 @@
 //! - **`run:` arguments and `env:` values** get the value as it is, one argument or one
 //!   variable, through [`substitute`]: no shell reads them. An argument another interpreter
 //!   runs as code (`sh -c SCRIPT`, `python3 -c CODE`, ...) may hold no placeholder:
-//!   [`code::in_argv`].
+//!   [`code::runs_as_code`].
 //! - **`http` URLs** get it percent-encoded ([`url_component`]), and only after the host.
 //!
 //! This module only computes text; validation reports what it refuses, and the drill runs what
