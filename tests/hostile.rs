@@ -10,3 +10,13 @@ mod output;
 mod props;
 mod scratch;
 mod shell;
+
+/// `mkfifo PATH`: a FIFO, the file that blocks whoever opens it for reading.
+pub fn mkfifo(path: &std::path::Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use lifeboat_testkit::Format;
 use serde_json::Value;
 
+use super::mkfifo;
 use crate::history::{history_json, start_schedule};
 use crate::util::{DAY1, Fixture, Runbook, signal, wait_exit};
 
@@ -211,4 +212,30 @@ fn a_grace_period_ending_after_the_last_check_leaves_the_verdict_and_the_exit_cl
     let ev: Value = serde_json::from_str(&std::fs::read_to_string(evidence).unwrap()).unwrap();
     assert_eq!(ev["outcome"], "passed");
     assert!(ev["stopped_after_checks"].is_string(), "{ev:#}");
+}
+
+#[test]
+fn a_runbook_that_is_a_fifo_is_refused_at_once_not_waited_on() {
+    let fx = Fixture::new();
+    let fifo = fx.root().join("runbook.yaml");
+    mkfifo(&fifo);
+    for command in ["validate", "drill", "schedule"] {
+        let child = crate::util::lifeboat()
+            .current_dir(fx.root())
+            .args([command, "runbook.yaml"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(fx.root().join("stderr")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut child = crate::util::Daemon(child);
+        let (code, _) = wait_exit(&mut child, Duration::from_secs(10));
+        let stderr = std::fs::read_to_string(fx.root().join("stderr")).unwrap();
+        assert_eq!(code, 2, "{command}: {stderr}");
+        assert!(
+            stderr.contains(
+                "runbook.yaml:1:1: cannot read the runbook: it is a FIFO (named pipe), not a regular file"
+            ),
+            "{command}: {stderr}"
+        );
+    }
 }

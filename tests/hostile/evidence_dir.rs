@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use lifeboat_testkit::Format;
 
+use super::mkfifo;
 use crate::ledger::{Keys, signed_drills};
 use crate::util::{DAY1, Fixture, Runbook, repo_root};
 
@@ -170,12 +171,6 @@ fn verify(fx: &Fixture, public: Option<&Path>) -> Ran {
     }
     let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
     lifeboat_measured(fx, &args)
-}
-
-/// `mkfifo PATH`.
-fn mkfifo(path: &Path) {
-    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
-    assert!(ok, "mkfifo {}", path.display());
 }
 
 /// A file outside the evidence folder that a planted link points at, with known bytes.

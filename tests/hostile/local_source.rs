@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use lifeboat_testkit::{Format, Snapshot};
 
+use super::mkfifo;
 use crate::util::{DAY1, DAY2, Daemon, Drill, Fixture, Runbook, find_files, wait_exit};
 
 /// Longest a drill over a hostile source may take here. Every case below ends in well under a
@@ -34,11 +35,6 @@ fn bounded_drill(fx: &Fixture, rb: &Runbook, env: &[(&str, &str)]) -> (Drill, Du
     let mut daemon = Daemon(child);
     let (_, took) = wait_exit(&mut daemon, BOUND);
     (fx.spawned_drill(daemon, &stdout, &stderr), took)
-}
-
-fn mkfifo(path: &Path) {
-    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
-    assert!(ok, "mkfifo {}", path.display());
 }
 
 /// A character device with `/dev/zero`'s numbers (reading it never ends); `false` where this

@@ -22,13 +22,8 @@ pub struct Loaded {
 /// line per problem.
 pub fn load(path: &Path) -> Result<Loaded, String> {
     let shown = path.display().to_string();
-    let mut bytes = Vec::new();
-    // Read one byte past the cap, so an oversized file is refused without loading it whole.
-    let read = std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_RUNBOOK_BYTES as u64 + 1).read_to_end(&mut bytes));
-    if let Err(e) = read {
-        return Err(format!("{shown}:1:1: cannot read the runbook: {e}"));
-    }
+    let bytes =
+        read_runbook(path).map_err(|e| format!("{shown}:1:1: cannot read the runbook: {e}"))?;
     let env = |name: &str| std::env::var(name).ok();
     match lifeboat_core::runbook::parse_bytes(&bytes, &shown, &env) {
         Ok(runbook) => Ok(Loaded {
@@ -38,6 +33,25 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
         }),
         Err(RunbookError { file, problems }) => Err(RunbookError { file, problems }.to_string()),
     }
+}
+
+/// A runbook file's bytes, for [`load`] and the daemon's change detection alike. Links are
+/// followed (the path is the operator's), but what they lead to must be a regular file: a
+/// FIFO or a device in a runbook folder is refused at once instead of blocking the daemon.
+/// One byte past [`MAX_RUNBOOK_BYTES`] is read, so the parser refuses an oversized file
+/// with its size without anything loading it whole.
+pub fn read_runbook(path: &Path) -> Result<Vec<u8>, String> {
+    let file = lifeboat_safefs::open_regular(path).map_err(|e| match e {
+        lifeboat_safefs::OpenError::WrongKind { kind, .. } => {
+            format!("it is {kind}, not a regular file")
+        }
+        e => e.to_string(),
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_RUNBOOK_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
 
 /// `lifeboat validate RUNBOOK...`: every problem of every file, then exit 0 or 2.

@@ -203,7 +203,7 @@ impl Book {
             Ok(files) => {
                 for f in files {
                     f.hash(&mut h);
-                    std::fs::read(&f).ok().hash(&mut h);
+                    crate::load::read_runbook(&f).ok().hash(&mut h);
                 }
             }
             Err(e) => e.hash(&mut h),
