@@ -100,7 +100,12 @@ pub fn write_signed_run(
     evidence: &Evidence,
     key: Option<&sign::SigningKey>,
 ) -> Result<PathBuf, EvidenceError> {
-    let mut json = serde_json::to_vec_pretty(evidence)?;
+    // Names from the backup stay exact, and `cat evidence.json` stays as safe as lifeboat's
+    // own output: the C1 and bidi controls JSON leaves raw are written as \u escapes.
+    let json = serde_json::to_string_pretty(evidence)?;
+    let mut json = lifeboat_core::text::harden_json(&json)
+        .into_owned()
+        .into_bytes();
     json.push(b'\n');
     if json.len() as u64 > Cap::RECORD.bytes {
         return Err(EvidenceError::RecordTooLarge {

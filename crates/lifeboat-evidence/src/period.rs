@@ -569,7 +569,8 @@ fn summarize(name: String, drills: Vec<(Evidence, DrillRow)>, gaps: Vec<Gap>) ->
 pub fn render(r: &PeriodReport, format: Format) -> String {
     match format {
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(r).unwrap_or_default();
+            let s = serde_json::to_string_pretty(r).unwrap_or_default();
+            let mut s = lifeboat_core::text::harden_json(&s).into_owned();
             s.push('\n');
             s
         }
