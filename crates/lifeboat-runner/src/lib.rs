@@ -32,6 +32,7 @@ pub mod discover;
 pub mod notify;
 pub mod project;
 pub mod restore;
+pub mod scratch;
 pub mod steps;
 pub mod stop;
 
@@ -157,7 +158,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     let verify_only = req.verify_only || runbook.verify_only;
     let scratch = req
         .scratch_root
-        .join(format!("lifeboat-{}-{run_id}", runbook.name));
+        .join(scratch::folder_name(&runbook.name, &run_id));
 
     let mut drill = Drill {
         runbook,
@@ -167,6 +168,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         clock,
         verify_only,
         scratch: scratch.clone(),
+        folder: None,
         points: Vec::new(),
         projection: None,
         projected: None,
@@ -178,8 +180,16 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         http: None,
         synced_files: AtomicU64::new(0),
     };
-    match reqwest::Client::builder().build() {
-        Ok(client) => {
+    // The callers refuse this before anything runs (exit 2); checked here too, so no caller
+    // can have a drill restore into the backup it checks.
+    let inside = scratch::check_outside_source(
+        &runbook.source,
+        &[(scratch::Place::Scratch, &req.scratch_root)],
+    );
+    match (inside, reqwest::Client::builder().build()) {
+        // Without a client `finally` does not run either: nothing runs.
+        (Err(e), _) => drill.error = Some(e.to_string()),
+        (Ok(()), Ok(client)) => {
             drill.http = Some(client);
             let source = drill.execute().await;
             drill.checks_finished();
@@ -187,7 +197,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
                 drill.project(&source).await;
             }
         }
-        Err(e) => {
+        (Ok(()), Err(e)) => {
             drill.error = Some(format!(
                 "cannot start an HTTP client: {}",
                 steps::http_error_text(e)
@@ -282,12 +292,24 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
             Keep::OnFailure => outcome != Outcome::Passed,
             Keep::Never => false,
         };
-    let scratch_exists = scratch.exists();
-    if !keep
-        && scratch_exists
-        && let Err(e) = std::fs::remove_dir_all(&scratch)
-    {
-        tracing::warn!("could not remove scratch folder {}: {e}", scratch.display());
+    let scratch_exists = drill.folder.is_some() && scratch.exists();
+    if let Some(folder) = drill.folder.take() {
+        let done = if keep {
+            folder.keep(&run_id)
+        } else {
+            folder.remove()
+        };
+        if let Err(e) = done {
+            tracing::warn!(
+                "could not {} scratch folder {}: {e}",
+                if keep {
+                    "mark as kept the"
+                } else {
+                    "remove the"
+                },
+                scratch.display()
+            );
+        }
     }
 
     let mut evidence = Evidence {
@@ -389,7 +411,10 @@ struct Drill<'a> {
     seed: u64,
     clock: Instant,
     verify_only: bool,
+    /// The run folder's path, from the start (the evidence and `{scratch}` name it).
     scratch: PathBuf,
+    /// The run folder, locked, once something needed it; see [`scratch`].
+    folder: Option<scratch::RunFolder>,
     points: Vec<PointResult>,
     /// What the projection of the point that passed (else the newest that restored files)
     /// needs; computed after every measured step, so it never counts toward RTO.
@@ -616,6 +641,9 @@ impl Drill<'_> {
             };
             let mut step_result = match &step.kind {
                 StepKind::Restore => {
+                    if !self.verify_only {
+                        self.folder_for(Some(&candidate.id))?;
+                    }
                     let step_started = Timestamp::now();
                     // A timeout stops the restore the way an interruption does (so nothing
                     // still writes into scratch afterwards), through a token of its own.
@@ -678,6 +706,9 @@ impl Drill<'_> {
                     }
                 }
                 _ => {
+                    if matches!(step.kind, StepKind::Run { .. }) {
+                        self.folder_for(Some(&candidate.id))?;
+                    }
                     let env = steps::StepEnv {
                         scratch: &point_dir,
                         recovery_point: &candidate.id,
@@ -780,6 +811,34 @@ impl Drill<'_> {
         })
     }
 
+    /// The folder `{scratch}` names for recovery point `point` (the run folder itself for
+    /// `None`), made on first use: the run folder locked for the rest of the drill (see
+    /// [`scratch`]), every folder mode 0700. `Err`: the drill cannot complete.
+    fn folder_for(&mut self, point: Option<&str>) -> Result<PathBuf, String> {
+        let cannot = |path: &Path, e: std::io::Error| {
+            format!("cannot create the scratch folder {}: {e}", path.display())
+        };
+        let folder = match &mut self.folder {
+            Some(f) => f,
+            None => {
+                let name = self
+                    .scratch
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                let made = scratch::RunFolder::create(&self.req.scratch_root, name)
+                    .map_err(|e| cannot(&self.scratch, e))?;
+                self.folder.insert(made)
+            }
+        };
+        match point {
+            None => Ok(folder.path().to_path_buf()),
+            Some(id) => folder
+                .point(id)
+                .map_err(|e| cannot(&folder.path().join(id), e)),
+        }
+    }
+
     /// Runs every `finally` step, each whatever the ones before it did.
     async fn run_finally(&mut self) -> Vec<StepResult> {
         let point = self
@@ -808,6 +867,21 @@ impl Drill<'_> {
                     continue;
                 }
             };
+            if matches!(step.kind, StepKind::Run { .. })
+                && let Err(reason) = self.folder_for((!point.is_empty()).then_some(&point))
+            {
+                let now = Timestamp::now();
+                results.push(StepResult {
+                    kind: step.kind.name().to_owned(),
+                    name: step.name.clone(),
+                    started_at: now,
+                    finished_at: now,
+                    outcome: Outcome::Failed,
+                    reason: Some(reason),
+                    detail: None,
+                });
+                continue;
+            }
             let env = steps::StepEnv {
                 scratch: &dir,
                 recovery_point: &point,
@@ -834,15 +908,10 @@ impl Drill<'_> {
     ) -> Result<Vec<FileResult>, String> {
         let progress = self.req.progress.clone();
         progress.point_started(point_id, jobs.len());
+        // The point's folder was made (private, in the locked run folder) by the caller.
         let dest = if self.verify_only {
             None
         } else {
-            if let Err(e) = std::fs::create_dir_all(point_dir) {
-                return Err(format!(
-                    "cannot create the scratch folder {}: {e}",
-                    point_dir.display()
-                ));
-            }
             Some(Dest {
                 root: point_dir,
                 sync: self.runbook.scratch.sync,

@@ -139,7 +139,7 @@ pub async fn restore_file(
             let full: PathBuf = components
                 .split('/')
                 .fold(root.to_path_buf(), |p, c| p.join(c));
-            match create_dest(&full) {
+            match create_dest(&full, crate::scratch::restored_mode(object_mode(&object))) {
                 Ok(f) => Some(f),
                 Err(e) => {
                     return FileVerdict::Abort(format!(
@@ -262,17 +262,30 @@ fn storage_verdict(e: StorageError, job: &FileJob, point: &str, object: String) 
     }
 }
 
-/// Creates the destination file and its folders. `create_new` refuses to follow or reuse
-/// anything already there, so a restore can never write through an existing link.
-fn create_dest(full: &Path) -> io::Result<File> {
+/// The permission bits a local object has on disk; `None` for a cloud object (it has none).
+fn object_mode(object: &Object) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    match object {
+        Object::File { file, .. } => file.metadata().ok().map(|m| m.permissions().mode()),
+        Object::Stream { .. } => None,
+    }
+}
+
+/// Creates the destination file, mode `mode` (see [`crate::scratch::restored_mode`]), and its
+/// folders (0700). `create_new` refuses to follow or reuse anything already there, so a
+/// restore can never write through an existing link. The mode is set as the file is made,
+/// never widened later: the descriptor that made it may write whatever the bits say.
+fn create_dest(full: &Path, mode: u32) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = full.parent() {
-        std::fs::create_dir_all(parent)?;
+        crate::scratch::create_folders(parent)?;
     }
     // Readable too: the copy path maps what it copied to hash it.
     File::options()
         .read(true)
         .write(true)
         .create_new(true)
+        .mode(mode)
         .open(full)
 }
 

@@ -242,6 +242,16 @@ impl Source {
         &self.url
     }
 
+    /// The folder a local (`file://`) source reads, as its URL decodes; `None` for a cloud
+    /// source. lifeboat's own scratch and evidence folders are checked against it, so they
+    /// are judged by the very folder the drill reads.
+    pub fn local_root(&self) -> Option<&std::path::Path> {
+        match &self.backend {
+            Backend::Local(local) => Some(local.path()),
+            Backend::Cloud(_) => None,
+        }
+    }
+
     /// What is directly below the source: the folders (prefixes) that may be recovery
     /// points, and every other entry with why it is not one. Names are as the file system or
     /// bucket holds them; one that cannot be represented is skipped, never an error.

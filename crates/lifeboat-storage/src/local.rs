@@ -36,6 +36,11 @@ pub(crate) struct Local {
 }
 
 impl Local {
+    /// The source folder, as the URL decodes (it may be reached through links).
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     pub(crate) fn new(path: PathBuf, url: String, timeout: Duration) -> Local {
         Local {
             path,

@@ -15,7 +15,7 @@ use crate::NoProgress;
 fn sink(dest: &Path) -> Sink {
     Sink {
         hasher: Hasher::new(Algorithm::Sha256),
-        file: Some(create_dest(dest).unwrap()),
+        file: Some(create_dest(dest, 0o600).unwrap()),
         writeback: true,
         bytes: 0,
         flushed: 0,
