@@ -11,6 +11,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DrillArgs;
 use crate::logs::diag;
+use crate::places::Places;
 use crate::{evidence_cmd, exit_codes, history, load, logs, operator, progress};
 
 pub fn drill(args: DrillArgs) -> u8 {
@@ -35,6 +36,16 @@ pub fn drill(args: DrillArgs) -> u8 {
         if !needs.is_empty() {
             return exit_codes::INVALID_INPUT;
         }
+    }
+    // A drill never writes into the backup it checks: refused before anything is written.
+    let places = Places::new(
+        args.scratch_dir.as_deref(),
+        &args.evidence_dir,
+        args.state.as_deref(),
+    );
+    if let Err(e) = places.check(&loaded, "nothing was run") {
+        diag!(ERROR, "lifeboat: {e}");
+        return exit_codes::INVALID_INPUT;
     }
     // Opened before the drill, so an unusable history file stops it with nothing run.
     let store = match args
@@ -71,13 +82,15 @@ pub fn drill(args: DrillArgs) -> u8 {
         } else {
             Arc::new(NoProgress)
         };
+    // Every check passed: this drill runs. Clean up after drills that were killed first.
+    lifeboat_runner::scratch::remove_stale(places.scratch_root());
     let stop = Stop::new();
     let request = DrillRequest {
         runbook_path: loaded.path.clone(),
         runbook_sha256: loaded.sha256.clone(),
         now: args.now,
         seed: args.seed,
-        scratch_root: args.scratch_dir.clone().unwrap_or_else(std::env::temp_dir),
+        scratch_root: places.scratch_root().to_path_buf(),
         evidence_dir: Some(
             std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone()),
         ),

@@ -39,6 +39,7 @@ mod load;
 mod logs;
 mod manifest;
 mod operator;
+mod places;
 mod progress;
 mod report_cmd;
 mod runbooks;

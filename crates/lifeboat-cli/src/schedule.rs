@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use crate::cli::ScheduleArgs;
 use crate::load::Loaded;
 use crate::logs::diag;
+use crate::places::Places;
 use crate::{evidence_cmd, exit_codes, history, load, runbooks};
 
 pub fn schedule(args: ScheduleArgs) -> u8 {
@@ -30,14 +31,12 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
             return exit_codes::INVALID_INPUT;
         }
     };
-    let store = match Store::open(&state) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            diag!(ERROR, "lifeboat: {e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
-    let mut book = Book::new(args.paths.clone());
+    let places = Places::new(
+        args.scratch_dir.as_deref(),
+        &args.evidence_dir,
+        Some(&state),
+    );
+    let mut book = Book::new(args.paths.clone(), places.clone());
     let entries = match book.reload() {
         Ok(e) => e,
         Err(e) => {
@@ -52,6 +51,15 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
         );
         return exit_codes::INVALID_INPUT;
     }
+    // Opened once the runbooks are known, so a store inside a runbook's source is refused
+    // before it is written.
+    let store = match Store::open(&state) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            diag!(ERROR, "lifeboat: {e}");
+            return exit_codes::INVALID_INPUT;
+        }
+    };
     // Bound before anything starts, so a taken port is invalid input with nothing run.
     let metrics = match args
         .metrics_addr
@@ -77,10 +85,12 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     let Some(runtime) = crate::async_runtime() else {
         return exit_codes::COULD_NOT_COMPLETE;
     };
+    // The daemon starts: clean up after drills a previous run left (killed, or abandoned).
+    lifeboat_runner::scratch::remove_stale(places.scratch_root());
     let driller = Arc::new(RunnerDriller {
         // Absolute, so the history's evidence paths hold from any folder.
         evidence_dir: std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone()),
-        scratch_root: args.scratch_dir.clone().unwrap_or_else(std::env::temp_dir),
+        places,
         signing_key,
     });
     let options = Options {
@@ -156,25 +166,33 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
 /// The runbooks the daemon was given, with the last valid version of each file.
 struct Book {
     paths: Vec<PathBuf>,
+    /// Where the daemon writes: a runbook whose source holds one of them is invalid here.
+    places: Places,
     valid: BTreeMap<PathBuf, Arc<Loaded>>,
 }
 
 impl Book {
-    fn new(paths: Vec<PathBuf>) -> Self {
+    fn new(paths: Vec<PathBuf>, places: Places) -> Self {
         Book {
             paths,
+            places,
             valid: BTreeMap::new(),
         }
     }
 
-    /// Re-reads every file. A file that became invalid is reported and its last valid
+    /// Re-reads every file. A file that became invalid (or whose source now holds the
+    /// scratch root, evidence folder or history store) is reported and its last valid
     /// version kept; a file that is gone is dropped. `Err` only when a PATH itself cannot be
     /// read (then nothing changes).
     fn reload(&mut self) -> Result<Vec<Entry<Loaded>>, String> {
         let files = runbooks::discover(&self.paths)?;
         let mut valid = BTreeMap::new();
         for file in files {
-            match load::load(&file) {
+            let checked = load::load(&file).and_then(|l| {
+                self.places.check(&l, "not scheduled")?;
+                Ok(l)
+            });
+            match checked {
                 Ok(l) => {
                     valid.insert(file, Arc::new(l));
                 }
@@ -344,7 +362,7 @@ impl Signals {
 /// Runs a drill with the runner and writes its evidence, as `lifeboat drill` does.
 struct RunnerDriller {
     evidence_dir: PathBuf,
-    scratch_root: PathBuf,
+    places: Places,
     /// Signs each record and the ledger's head, as `lifeboat drill --signing-key` does.
     signing_key: Option<Arc<SigningKey>>,
 }
@@ -352,10 +370,14 @@ struct RunnerDriller {
 impl Driller<Loaded> for RunnerDriller {
     fn drill(&self, job: Job<Loaded>) -> DrillFuture {
         let evidence_dir = self.evidence_dir.clone();
-        let scratch_root = self.scratch_root.clone();
+        let places = self.places.clone();
         let signing_key = self.signing_key.clone();
         Box::pin(async move {
             let loaded = job.payload;
+            // Checked again at each start: the source may have been made or moved since the
+            // runbook was loaded. The slot is then abandoned, with nothing written.
+            places.check(&loaded, "this slot does not run")?;
+            let scratch_root = places.scratch_root().to_path_buf();
             // The scheduler cancels the job's token at the end of the grace period: that is
             // a stop, which the drill and this log describe as what it did.
             let stop = Stop::new();

@@ -1,0 +1,65 @@
+//! The places a drill writes to — the scratch root, the evidence folder, the history store —
+//! as the command line gives them (or their defaults), checked against each runbook's source
+//! before anything runs: a drill must never write into the backup it checks.
+
+use std::path::{Path, PathBuf};
+
+use lifeboat_runner::scratch::{InsideSource, Place};
+
+use crate::load::Loaded;
+
+/// Where `lifeboat drill` or `lifeboat schedule` writes.
+#[derive(Clone, Debug)]
+pub struct Places {
+    scratch_root: PathBuf,
+    evidence_dir: PathBuf,
+    state: Option<PathBuf>,
+}
+
+impl Places {
+    /// `scratch_dir`: `--scratch-dir`, default the temporary folder; `state`: the history
+    /// store the command writes, if any.
+    pub fn new(scratch_dir: Option<&Path>, evidence_dir: &Path, state: Option<&Path>) -> Self {
+        Places {
+            scratch_root: scratch_dir.map_or_else(std::env::temp_dir, Path::to_path_buf),
+            evidence_dir: evidence_dir.to_path_buf(),
+            state: state.map(Path::to_path_buf),
+        }
+    }
+
+    /// The folder each run's scratch folder is made in.
+    pub fn scratch_root(&self) -> &Path {
+        &self.scratch_root
+    }
+
+    /// `Err`, ready to print with its hint, when one of the places lies inside the runbook's
+    /// (local) source; `consequence` says what lifeboat does about it ("nothing was run").
+    pub fn check(&self, loaded: &Loaded, consequence: &str) -> Result<(), String> {
+        let mut places = vec![
+            (Place::Scratch, self.scratch_root.as_path()),
+            (Place::Evidence, self.evidence_dir.as_path()),
+        ];
+        if let Some(state) = &self.state {
+            places.push((Place::State, state.as_path()));
+        }
+        lifeboat_runner::scratch::check_outside_source(&loaded.runbook.source, &places)
+            .map_err(|e| format!("{}: {e}; {consequence}\n  hint: {}", loaded.path, hint(&e)))
+    }
+}
+
+/// The flag that moves the place, and where it is by default.
+fn hint(e: &InsideSource) -> String {
+    let outside = e.source_dir.display();
+    match e.place {
+        Place::Scratch => format!(
+            "pass --scratch-dir DIR outside {outside} (without it, files are restored under \
+             the temporary folder, {}: $TMPDIR, else /tmp)",
+            std::env::temp_dir().display()
+        ),
+        Place::Evidence => format!(
+            "pass --evidence-dir DIR outside {outside} (without it, evidence goes to ./evidence \
+             in the folder lifeboat is started from)"
+        ),
+        Place::State => format!("pass --state FILE outside {outside}"),
+    }
+}
