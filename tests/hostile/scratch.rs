@@ -1,7 +1,7 @@
 //! SECURITY.md, class 9: the scratch area and the evidence folder are never inside the
 //! source; restored files are private and never gain permission bits; a scratch folder left
 //! by a killed drill is removed by the next one, and nothing else in a shared scratch root
-//! is touched.
+//! is touched. Class 10 (zstd): a valid `zstd --long=31` stream is decoded, not "corrupt".
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -431,4 +431,102 @@ fn schedule_removes_a_killed_drills_folder_when_it_starts() {
     assert!(!folder.exists());
     signal(&daemon.0, "-TERM");
     wait_exit(&mut daemon, Duration::from_secs(30));
+}
+
+// ---------------------------------------------------------------------------------------
+// Class 10: a valid `zstd --long=31` stream is decoded; what is refused says why.
+// ---------------------------------------------------------------------------------------
+
+/// The `zstd` CLI (`scripts/tools.sh install zstd`) compressing `bytes` read from a pipe: the
+/// size is unknown to it, so the frame keeps the full window `--long=31` asks for, as a
+/// `tar c … | zstd --long=31` backup's does.
+fn zstd_cli(bytes: &[u8], args: &[&str]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new("zstd")
+        .args(args)
+        .args(["-q", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the zstd CLI: scripts/tools.sh install zstd");
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = bytes.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&bytes);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// What is done to a `zstd --long=31` stream before the drill.
+#[derive(Clone, Copy, Debug)]
+enum Long31 {
+    AsMade,
+    /// The frame header's window descriptor set to 2^32 (4 GiB): valid format, more than
+    /// zstd can decode.
+    Window4GiB,
+    Truncated,
+    Corrupt,
+}
+
+#[test_case::test_case(Long31::AsMade, "" ; "as made is decoded and verified")]
+#[test_case::test_case(Long31::Window4GiB, "zstd window too large in db/dump.sql.zst: a frame declares a window of 4096 MiB (4294967296 bytes), over the 2048 MiB (2^31 bytes) zstd can decode" ; "a window over 2 GiB is refused as too large")]
+#[test_case::test_case(Long31::Truncated, "truncated zstd stream: db/dump.sql.zst ends inside a frame" ; "truncated stays truncated")]
+#[test_case::test_case(Long31::Corrupt, "corrupt zstd stream in db/dump.sql.zst" ; "corrupt stays corrupt")]
+fn a_zstd_long_31_stream(case: Long31, reason: &str) {
+    let original = lifeboat_testkit::prng::text_bytes(300_000, 31);
+    let made = zstd_cli(&original, &["--long=31"]);
+    assert!(made.status.success(), "{made:?}");
+    let mut stream = made.stdout;
+    // The fixture is what it claims: a frame declaring a 2 GiB window (FHD without the
+    // single-segment flag, then window descriptor exponent 21: 2^(10+21)), which `zstd -d`
+    // itself refuses without --long=31.
+    assert_eq!(stream[..4], [0x28, 0xB5, 0x2F, 0xFD]);
+    assert_eq!(stream[4] & 0x20, 0, "single segment: no window descriptor");
+    assert_eq!(stream[5], 21 << 3, "window descriptor");
+    let plain = zstd_cli(&stream, &["-d"]);
+    assert!(
+        !plain.status.success()
+            && String::from_utf8_lossy(&plain.stderr).contains("Window size larger than maximum"),
+        "{plain:?}"
+    );
+    match case {
+        Long31::AsMade => {}
+        Long31::Window4GiB => stream[5] = 22 << 3,
+        Long31::Truncated => stream.truncate(stream.len() / 2),
+        Long31::Corrupt => {
+            let mid = stream.len() / 2;
+            for b in &mut stream[mid..mid + 16] {
+                *b ^= 0xFF;
+            }
+        }
+    }
+
+    let fx = Fixture::new();
+    let p = fx
+        .set
+        .point(DAY1)
+        .file("etc/app.conf", b"port = 8080\n")
+        .zst_file("db/dump.sql", &original)
+        .manifest(Format::Sha256sum);
+    std::fs::write(p.path("db/dump.sql.zst"), &stream).unwrap();
+    let d = fx.drill(&fx.runbook(), &[]);
+    let f = d.file(DAY1, "db/dump.sql");
+    assert_eq!(f["object"], "db/dump.sql.zst", "{}", d.context());
+    if let Long31::AsMade = case {
+        d.assert_code(0);
+        assert_eq!(f["outcome"], "passed", "{f}");
+        assert_eq!(f["actual"], lifeboat_testkit::sha256_hex(&original));
+        assert_eq!(f["bytes"], original.len() as u64);
+    } else {
+        d.assert_code(1);
+        assert_eq!(f["outcome"], "failed", "{f}");
+        assert!(
+            crate::util::Drill::reason(f).starts_with(reason),
+            "reason {:?}, expected {reason:?}",
+            f["reason"]
+        );
+    }
 }

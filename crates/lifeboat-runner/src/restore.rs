@@ -23,6 +23,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{INTERRUPTED, Progress, until_cancelled};
 
+mod unzstd;
+use unzstd::Unzstd;
+
 /// The zstd output buffer, and the largest read of a small local file.
 const CHUNK: usize = 1 << 20;
 /// Local objects at least this large are memory-mapped, a window at a time; smaller ones are
@@ -235,6 +238,22 @@ pub async fn restore_file(
             object,
             format!("corrupt zstd stream in {object_name}: {msg}"),
         ),
+        Err(PipeError::WindowTooLarge { window }) => failed(
+            object,
+            match window {
+                Some(w) => format!(
+                    "zstd window too large in {object_name}: a frame declares a window of {} MiB \
+                     ({w} bytes), over the {} MiB (2^{} bytes) zstd can decode",
+                    w >> 20,
+                    1u64 << (unzstd::MAX_WINDOW_LOG - 20),
+                    unzstd::MAX_WINDOW_LOG
+                ),
+                None => format!(
+                    "zstd window too large in {object_name}: a frame needs a larger window than \
+                     its header declares"
+                ),
+            },
+        ),
         Err(PipeError::Truncated) => failed(
             object,
             format!("truncated zstd stream: {object_name} ends inside a frame"),
@@ -299,6 +318,11 @@ enum PipeError {
     Read(io::Error),
     Storage(StorageError),
     Zstd(String),
+    /// A frame needs a larger window than zstd decodes (`Some(bytes)`, from its header), or
+    /// than its header said (`None`): see `unzstd`.
+    WindowTooLarge {
+        window: Option<u64>,
+    },
     Truncated,
     Write(io::Error),
     Flush(io::Error),
@@ -383,7 +407,7 @@ fn pump(mut input: Input, compressed: bool, sink: &mut Sink) -> Result<(), PipeE
         return Ok(());
     }
     let mut decoder = if compressed {
-        Some(Unzstd::new().map_err(|e| PipeError::Zstd(e.to_string()))?)
+        Some(Unzstd::new(&unzstd::BUDGET, sink.cancel.clone())?)
     } else {
         None
     };
@@ -454,65 +478,6 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(filled)
-}
-
-/// A streaming zstd decoder that notices a stream cut off inside a frame.
-struct Unzstd {
-    raw: zstd::stream::raw::Decoder<'static>,
-    out: Vec<u8>,
-    /// The decoder's hint after the last step: 0 exactly when a frame just ended.
-    pending: usize,
-    seen_input: bool,
-}
-
-impl Unzstd {
-    fn new() -> io::Result<Self> {
-        Ok(Unzstd {
-            raw: zstd::stream::raw::Decoder::new()?,
-            out: vec![0u8; CHUNK],
-            pending: 1,
-            seen_input: false,
-        })
-    }
-
-    fn feed(&mut self, mut input: &[u8], sink: &mut Sink) -> Result<(), PipeError> {
-        use zstd::stream::raw::Operation;
-        if !input.is_empty() {
-            self.seen_input = true;
-        }
-        while !input.is_empty() {
-            let st = self
-                .raw
-                .run_on_buffers(input, &mut self.out)
-                .map_err(|e| PipeError::Zstd(e.to_string()))?;
-            input = &input[st.bytes_read..];
-            self.pending = st.remaining;
-            sink.put(&self.out[..st.bytes_written])?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, sink: &mut Sink) -> Result<(), PipeError> {
-        use zstd::stream::raw::Operation;
-        // Drain output the decoder still holds because `out` was full.
-        loop {
-            let st = self
-                .raw
-                .run_on_buffers(&[], &mut self.out)
-                .map_err(|e| PipeError::Zstd(e.to_string()))?;
-            sink.put(&self.out[..st.bytes_written])?;
-            if st.bytes_written < self.out.len() {
-                if st.bytes_written > 0 {
-                    self.pending = st.remaining;
-                }
-                break;
-            }
-        }
-        if !self.seen_input || self.pending != 0 {
-            return Err(PipeError::Truncated);
-        }
-        Ok(())
-    }
 }
 
 /// Restoring a plain local object by copying it inside the kernel (`copy_file_range`, as
