@@ -433,6 +433,57 @@ fn schedule_removes_a_killed_drills_folder_when_it_starts() {
     wait_exit(&mut daemon, Duration::from_secs(30));
 }
 
+/// A backup listing both `a` and `a/b`: S3 holds both keys (`a` here as `a.zst`, restored as
+/// `a`), but a scratch folder cannot. The file that finds the other in its way fails with a
+/// reason; the scratch area is not broken and the drill completes (exit 1, never 3).
+#[test]
+fn a_restored_file_in_anothers_way_is_a_finding_not_a_broken_scratch_area() {
+    let fx = Fixture::new();
+    fx.set
+        .point(DAY1)
+        .zst_file("a", b"the file a\n")
+        .file("a/b", b"the file a/b\n")
+        .file("c", b"the file c\n")
+        .manifest(Format::Sha256sum);
+    let moto = &lifeboat_testkit::cloud::servers().moto;
+    let bucket = lifeboat_testkit::cloud::unique_name("in-the-way");
+    moto.upload_dir(&bucket, "backups", fx.source());
+    let url = moto.url(&bucket, "backups");
+    let local = fx.runbook().yaml();
+    let from = format!("source:\n  url: {}\n", fx.set.url());
+    let mut to = format!("source:\n  url: {url}\n  options:\n");
+    for (k, v) in moto.options() {
+        to.push_str(&format!("    {k}: \"{v}\"\n"));
+    }
+    assert!(local.contains(&from));
+    let path = fx.write("runbook.yaml", &local.replacen(&from, &to, 1));
+    let mut cmd = fx.drill_command(&path, &[]);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    let d = crate::util::Drill::new(cmd.output().unwrap(), &fx.evidence_dir());
+    d.assert_code(1);
+    let (a, ab) = (d.file(DAY1, "a"), d.file(DAY1, "a/b"));
+    let failed: Vec<_> = [a, ab]
+        .into_iter()
+        .filter(|f| f["outcome"] == "failed")
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "exactly one is in the other's way\n{}",
+        d.context()
+    );
+    assert!(
+        crate::util::Drill::reason(failed[0]).contains("into the scratch area"),
+        "{}",
+        failed[0]
+    );
+    assert_eq!(d.file(DAY1, "c")["outcome"], "passed");
+}
+
 // ---------------------------------------------------------------------------------------
 // Class 10: a valid `zstd --long=31` stream is decoded; what is refused says why.
 // ---------------------------------------------------------------------------------------

@@ -144,6 +144,15 @@ pub async fn restore_file(
                 .fold(root.to_path_buf(), |p, c| p.join(c));
             match create_dest(&full, crate::scratch::restored_mode(object_mode(&object))) {
                 Ok(f) => Some(f),
+                // The run folder is private and fresh: only this point's own entries can be
+                // in the way (`a` and `a/b` both listed, as S3 allows), or a name the scratch
+                // filesystem cannot hold. A finding about this file, not a broken scratch area.
+                Err(e) if in_the_way(&e) => {
+                    return failed(
+                        Some(object_name),
+                        format!("cannot restore {components} into the scratch area: {e}"),
+                    );
+                }
                 Err(e) => {
                     return FileVerdict::Abort(format!(
                         "cannot write {} into the scratch area: {e}",
@@ -279,6 +288,15 @@ fn storage_verdict(e: StorageError, job: &FileJob, point: &str, object: String) 
     } else {
         FileVerdict::Abort(e.to_string())
     }
+}
+
+/// Errors creating a restored file that its own name causes: another restored file or folder
+/// where it or one of its folders goes, or a name too long for the scratch filesystem.
+fn in_the_way(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOTDIR | libc::EEXIST | libc::EISDIR | libc::ENAMETOOLONG)
+    )
 }
 
 /// The permission bits a local object has on disk; `None` for a cloud object (it has none).
