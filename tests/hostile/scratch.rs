@@ -318,7 +318,7 @@ fn a_killed_drills_folder_is_removed_by_the_next_drill_and_a_live_ones_is_not() 
         d.context()
     );
     assert!(!d.stderr.contains("removed scratch folder"), "{}", d.stderr);
-    assert_eq!(run_folders(&fx), [live_folder.clone()]);
+    assert_eq!(run_folders(&fx), std::slice::from_ref(&live_folder));
 
     // Killed: nothing of lifeboat runs to clean up.
     signal(&live.0, "-KILL");
