@@ -15,15 +15,20 @@ use crate::steps::Server;
 use crate::util::{Fixture, Runbook, T0};
 
 /// Point names that run `touch X` when spliced into shell text: bare, in either quotes, in a
-/// here-document, in backticks or `$(...)`. Only bytes the local listing finds today; names
-/// holding `"`, `` ` ``, `\`, `#`, `%`, `?` or a newline (issue 12, item 5) go through the same
-/// mechanism, which `lifeboat-core`'s placeholder tests drive through a real `sh` with them.
-const HOSTILE: [&str; 5] = [
+/// here-document, in backticks or `$(...)`: quotes of both kinds, a backtick, backslashes, a
+/// newline that would end a here-document (`EOF`, `END`), `#`, `%`, `?`, `${IFS}`, and a
+/// placeholder's own spelling inside the value (which must not be expanded again).
+const HOSTILE: [&str; 10] = [
     "p1$(touch X)",
     "p2;touch X",
     "p3'$(touch X)'",
     "p4 && touch X",
     "p5 $(touch X)'$(touch X)' ",
+    "p6\"$(touch X)\"",
+    "p7`touch X`",
+    "p8\\$(touch X)\\",
+    "p9\nEOF\ntouch X\nEND\ntouch X",
+    "p10 #%?{recovery_point}${IFS}touch${IFS}X",
 ];
 
 /// One hostile point per name, each holding `data.txt` ("x\n"), its manifest dated a day
