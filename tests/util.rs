@@ -318,11 +318,20 @@ impl Drill {
 
     /// The `report.md` beside the evidence record.
     pub fn report_md(&self) -> String {
+        self.beside_record("report.md")
+    }
+
+    /// The `report.html` beside the evidence record.
+    pub fn report_html(&self) -> String {
+        self.beside_record("report.html")
+    }
+
+    fn beside_record(&self, name: &str) -> String {
         let path = self
             .evidence_path
             .as_ref()
             .expect("the drill wrote evidence");
-        std::fs::read_to_string(path.with_file_name("report.md")).expect("report.md")
+        std::fs::read_to_string(path.with_file_name(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
     pub fn assert_code(&self, code: i32) -> &Self {

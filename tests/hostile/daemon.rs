@@ -170,6 +170,13 @@ fn a_signal_after_the_last_check_leaves_the_verdict_and_says_so_everywhere() {
     let stopped = time(&d.evidence["stopped_after_checks"]);
     assert!(stopped >= time(&d.evidence["recovery_points"][0]["finished_at"]));
     assert!(stopped <= time(&d.evidence["finished_at"]));
+    // The reports say it too, in the same words as the terminal.
+    for report in [d.report_md(), d.report_html()] {
+        assert!(
+            report.contains("after the last check: the verdict stands"),
+            "{report}"
+        );
+    }
     let history = history_json(&fx, &[]);
     assert_eq!(history[0]["outcome"], "passed", "{history:#?}");
 }

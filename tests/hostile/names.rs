@@ -227,6 +227,33 @@ fn the_census_says_why_each_entry_was_not_taken() {
     );
 }
 
+#[test]
+fn a_passing_drill_still_records_what_it_skipped() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let src = fx.source();
+    std::fs::write(src.join("notes\ttxt"), "x").unwrap();
+    std::fs::create_dir(src.join(OsStr::from_bytes(b"2026-11-22T010000Z-caf\xe9"))).unwrap();
+    std::os::unix::fs::symlink("/etc", src.join("2026-11-21T030000Z")).unwrap();
+
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(0);
+    assert_eq!(d.measured("recovery_point"), DAY1);
+    assert_eq!(
+        d.evidence["source"]["listing"],
+        "4 entries in the source: 1 regular file, 1 symbolic link, \
+         1 whose name is not valid UTF-8",
+        "{}",
+        d.context()
+    );
+    for report in [d.report_md(), d.report_html()] {
+        assert!(
+            report.contains("1 whose name is not valid UTF-8"),
+            "the reports say what was skipped:\n{report}"
+        );
+    }
+}
+
 // --- odd names in a bucket --------------------------------------------------------------------
 
 #[test]

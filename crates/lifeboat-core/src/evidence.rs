@@ -108,6 +108,12 @@ pub struct RunbookRef {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SourceRef {
     pub url: String,
+    /// What discovery saw below the source, every entry counted under the reason it was not
+    /// taken (`3 entries in the source: 1 regular file, 1 whose name is not valid UTF-8`), so
+    /// a record says what was skipped even when a point passed. `null` when the source was
+    /// not listed (it could not be opened, or the drill was interrupted first).
+    #[serde(default)]
+    pub listing: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

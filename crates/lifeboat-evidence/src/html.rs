@@ -283,7 +283,7 @@ pub fn render_run(ev: &Evidence, record_sha256: Option<&str>) -> String {
         ts(ev.t0)
     );
     b.push_str("<h2>About this record</h2>\n<table>\n");
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&str, String)> = vec![
         ("Run", format!("<code>{}</code>", escape(&ev.run_id))),
         (
             "Runbook",
@@ -294,6 +294,17 @@ pub fn render_run(ev: &Evidence, record_sha256: Option<&str>) -> String {
             format!("<code>{}</code>", escape(&ev.runbook.sha256)),
         ),
         ("Source", format!("<code>{}</code>", escape(&ev.source.url))),
+    ];
+    if let Some(listing) = &ev.source.listing {
+        rows.push(("Seen in the source", escape(listing)));
+    }
+    if let Some(at) = ev.stopped_after_checks {
+        rows.push((
+            "Stop requested",
+            format!("{}, after the last check: the verdict stands", ts(at)),
+        ));
+    }
+    rows.extend([
         (
             "Started / finished",
             format!("{} / {}", ts(ev.started_at), ts(ev.finished_at)),
@@ -339,7 +350,7 @@ pub fn render_run(ev: &Evidence, record_sha256: Option<&str>) -> String {
                 if ev.scratch.kept { "kept" } else { "removed" }
             ),
         ),
-    ];
+    ]);
     for (k, v) in rows {
         let _ = writeln!(b, "<tr><th>{k}</th><td>{v}</td></tr>");
     }

@@ -34,6 +34,15 @@ pub fn render(ev: &Evidence) -> String {
         ev.started_at, ev.finished_at
     );
     let _ = writeln!(s, "| Source | {} |", code_cell(&ev.source.url));
+    if let Some(listing) = &ev.source.listing {
+        let _ = writeln!(s, "| Seen in the source | {} |", cell(listing));
+    }
+    if let Some(at) = ev.stopped_after_checks {
+        let _ = writeln!(
+            s,
+            "| Stop requested | {at}, after the last check: the verdict stands |"
+        );
+    }
     let _ = writeln!(
         s,
         "| Mode | {}{}{} |",

@@ -179,6 +179,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         trying: None,
         http: None,
         synced_files: AtomicU64::new(0),
+        listing: None,
     };
     // The callers refuse this before anything runs (exit 2); checked here too, so no caller
     // can have a drill restore into the backup it checks.
@@ -335,6 +336,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         reason,
         source: SourceRef {
             url: runbook.source.url.clone(),
+            listing: drill.listing.take(),
         },
         objectives,
         measured,
@@ -416,6 +418,8 @@ struct Drill<'a> {
     /// The run folder, locked, once something needed it; see [`scratch`].
     folder: Option<scratch::RunFolder>,
     points: Vec<PointResult>,
+    /// What discovery saw below the source, in one sentence, for the evidence.
+    listing: Option<String>,
     /// What the projection of the point that passed (else the newest that restored files)
     /// needs; computed after every measured step, so it never counts toward RTO.
     projection: Option<project::Input>,
@@ -502,6 +506,7 @@ impl Drill<'_> {
                 }
             }
         }
+        self.listing = Some(census.describe(&self.runbook.manifest.path));
         if !tried_any {
             let within = self
                 .runbook
