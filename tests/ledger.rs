@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::util::{DAY1, Drill, Fixture, repo_root};
 
 /// The `minisign` CLI, installed from Debian's package by `scripts/tools.sh` when missing.
-fn minisign() -> Command {
+pub fn minisign() -> Command {
     static READY: OnceLock<()> = OnceLock::new();
     READY.get_or_init(|| {
         let found = Command::new("minisign").arg("-v").output().is_ok();
@@ -47,7 +47,7 @@ pub struct Keys {
 }
 
 /// `lifeboat keygen --unencrypted` into the fixture folder.
-fn keygen(fx: &Fixture, stem: &str) -> Keys {
+pub fn keygen(fx: &Fixture, stem: &str) -> Keys {
     let keys = Keys {
         secret: fx.root().join(format!("{stem}.key")),
         public: fx.root().join(format!("{stem}.pub")),

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use lifeboat_testkit::Format;
 
 use super::mkfifo;
-use crate::ledger::{Keys, signed_drills};
-use crate::util::{DAY1, Fixture, Runbook, repo_root};
+use crate::ledger::{Keys, keygen, minisign, signed_drills};
+use crate::util::{DAY1, Fixture, Runbook};
 
 /// Peak RSS a command that refuses a hostile file may reach: lifeboat itself needs a few MB;
 /// anything that read the planted file would be far above.
@@ -759,39 +759,13 @@ fn a_key_that_is_a_fifo_a_device_or_huge_is_refused_naming_it() {
 // ---------------------------------------------------------------------------------------
 // Truthful reasons for the wrong kind of key.
 
-/// `lifeboat keygen --unencrypted` into the fixture folder.
-fn keygen(fx: &Fixture, stem: &str) -> Keys {
-    let keys = Keys {
-        secret: fx.root().join(format!("{stem}.key")),
-        public: fx.root().join(format!("{stem}.pub")),
-    };
-    let out = fx.run(&[
-        "keygen",
-        "--secret-key",
-        keys.secret.to_str().unwrap(),
-        "--public-key",
-        keys.public.to_str().unwrap(),
-        "--unencrypted",
-    ]);
-    assert!(out.status.success(), "{out:?}");
-    keys
-}
-
 /// A key pair from the `minisign` CLI (Debian's package; `scripts/tools.sh` installs it).
 fn minisign_keygen(fx: &Fixture) -> Keys {
-    if Command::new("minisign").arg("-v").output().is_err() {
-        let out = Command::new("bash")
-            .arg(repo_root().join("scripts/tools.sh"))
-            .args(["install", "minisign"])
-            .output()
-            .expect("run scripts/tools.sh");
-        assert!(out.status.success(), "cannot install minisign: {out:?}");
-    }
     let keys = Keys {
         secret: fx.root().join("minisign.key"),
         public: fx.root().join("minisign.pub"),
     };
-    let out = Command::new("minisign")
+    let out = minisign()
         .args(["-G", "-W", "-s"])
         .arg(&keys.secret)
         .arg("-p")

@@ -123,27 +123,11 @@ pub(crate) use diag;
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
-
-    /// A writer the test reads back after the subscriber wrote to it.
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn text_logs_escape_every_field_and_the_message() {
-        let buffer = Buffer::default();
+        let buffer = crate::captured::Captured::default();
         let writer = buffer.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_ansi(false)
@@ -156,7 +140,7 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(point = %point, step = "steps[0]", "step finished: {point}");
         });
-        let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let logged = buffer.text();
         let shown = r"p1\e]0;pwned\x07\r\n2026-01-01 INFO drill passed\u{202e}";
         assert_eq!(
             logged,

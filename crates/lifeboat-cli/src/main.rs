@@ -29,6 +29,8 @@ macro_rules! errln {
     ($($t:tt)*) => { $crate::write_stderr(format_args!("{}\n", format_args!($($t)*))) };
 }
 
+#[cfg(test)]
+mod captured;
 mod cli;
 mod drill;
 mod evidence_cmd;

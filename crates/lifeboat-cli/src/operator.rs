@@ -130,23 +130,9 @@ impl Operator for Terminal {
 mod tests {
     use super::*;
 
-    /// Output the test can read after the terminal wrote it.
-    #[derive(Clone, Default)]
-    struct Shared(std::sync::Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn a_point_name_cannot_rewrite_the_question() {
-        let out = Shared::default();
+        let out = crate::captured::Captured::default();
         let term = Terminal::with_io(
             "eve".into(),
             Box::new(std::io::Cursor::new(b"y\n".to_vec())),
@@ -161,7 +147,7 @@ mod tests {
         };
         let answer = term.go_on(&view).expect("answered");
         assert!(answer.yes);
-        let shown = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let shown = out.text();
         assert_eq!(
             shown,
             "\nnext: steps[0] restore \"restore\\x07\" for recovery point \
