@@ -20,7 +20,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read as _};
+use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -135,25 +135,16 @@ pub fn read_key(path: &Path) -> Result<Vec<u8>, ReadError> {
 }
 
 fn read_open(file: File, shown: &str, cap: Cap) -> Result<Vec<u8>, ReadError> {
-    let io = |source| ReadError::Io {
-        path: shown.to_string(),
-        source,
-    };
-    let too_large = || ReadError::TooLarge {
-        path: shown.to_string(),
-        cap,
-    };
-    // Refused by its size before a byte is read, so a huge planted file costs no memory.
-    if file.metadata().map_err(io)?.len() > cap.bytes {
-        return Err(too_large());
-    }
-    let mut out = Vec::new();
-    file.take(cap.bytes + 1).read_to_end(&mut out).map_err(io)?;
-    // It grew while it was read.
-    if out.len() as u64 > cap.bytes {
-        return Err(too_large());
-    }
-    Ok(out)
+    lifeboat_safefs::read_capped(&file, cap.bytes).map_err(|e| match e {
+        lifeboat_safefs::ReadError::TooLarge { .. } => ReadError::TooLarge {
+            path: shown.to_string(),
+            cap,
+        },
+        lifeboat_safefs::ReadError::Io(source) => ReadError::Io {
+            path: shown.to_string(),
+            source,
+        },
+    })
 }
 
 /// Shared (`evidence verify`) or exclusive (an append).

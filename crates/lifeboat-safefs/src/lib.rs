@@ -18,7 +18,8 @@
 //! - Files are created with `O_CREAT | O_EXCL | O_NOFOLLOW` and renamed into place
 //!   ([`Dir::write_atomic`]); with [`Replace::Never`] the rename refuses to replace anything,
 //!   so a record once written is never overwritten.
-//! - [`read_capped`] reads at most a given number of bytes, whatever the file claims.
+//! - [`read_capped`] reads at most a given number of bytes, whatever the file claims, and
+//!   refuses a file whose size is over them before reading a byte.
 //!
 //! The folder a [`Dir`] is opened at is the operator's choice (`source.url`,
 //! `--evidence-dir`, `--scratch-dir`) and may itself be reached through symlinks: only what
@@ -544,20 +545,30 @@ pub fn open_regular(path: impl AsRef<Path>) -> Result<File, OpenError> {
 /// Why [`read_capped`] stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("larger than the {limit}-byte limit")]
-    TooLarge { limit: u64 },
+    /// `size` is what the file's metadata claimed, or, for a file that grew while it was
+    /// read (or claims nothing, as a device does), `limit + 1`: the byte that crossed it.
+    #[error("{size} bytes, over the {limit}-byte limit")]
+    TooLarge { size: u64, limit: u64 },
     #[error(transparent)]
     Io(#[from] io::Error),
 }
 
-/// Reads `reader` to its end, but never more than `limit` bytes: one byte more is
-/// [`ReadError::TooLarge`], whatever size the file claimed (a link to `/dev/zero`, a file that
-/// grows while it is read).
-pub fn read_capped(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let mut out = Vec::new();
-    reader.take(limit.saturating_add(1)).read_to_end(&mut out)?;
+/// Reads the whole of `file`, but never more than `limit` bytes. A file whose size is over
+/// the limit is refused before a byte is read, so a huge one costs no memory; one that grows
+/// while it is read, or claims a size it does not have (a link to `/dev/zero`), is stopped
+/// one byte past the limit. Either way [`ReadError::TooLarge`].
+pub fn read_capped(file: &File, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Err(ReadError::TooLarge { size, limit });
+    }
+    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit.saturating_add(1)).read_to_end(&mut out)?;
     if out.len() as u64 > limit {
-        return Err(ReadError::TooLarge { limit });
+        return Err(ReadError::TooLarge {
+            size: limit.saturating_add(1),
+            limit,
+        });
     }
     Ok(out)
 }

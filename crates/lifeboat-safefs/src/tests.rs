@@ -304,14 +304,27 @@ fn operator_paths_may_be_links_but_must_lead_to_a_regular_file() {
 
 #[test]
 fn capped_reads_stop_at_the_limit_whatever_the_file_claims() {
+    // /dev/zero claims 0 bytes and never ends: stopped one byte past the limit.
     let zero = std::fs::File::open("/dev/zero").unwrap();
     assert!(matches!(
-        read_capped(zero, 1 << 20),
-        Err(ReadError::TooLarge { limit }) if limit == 1 << 20
+        read_capped(&zero, 1 << 20),
+        Err(ReadError::TooLarge { size, limit }) if limit == 1 << 20 && size == limit + 1
     ));
-    assert_eq!(read_capped(&b"12345"[..], 5).unwrap(), b"12345");
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("five");
+    std::fs::write(&path, b"12345").unwrap();
+    let five = std::fs::File::open(&path).unwrap();
+    assert_eq!(read_capped(&five, 5).unwrap(), b"12345");
+    // Over the limit by its size: refused before a byte is read.
     assert!(matches!(
-        read_capped(&b"123456"[..], 5),
-        Err(ReadError::TooLarge { .. })
+        read_capped(&five, 4),
+        Err(ReadError::TooLarge { size: 5, limit: 4 })
+    ));
+    // A sparse 1 TiB file is refused by its size alone, costing no memory.
+    let huge = std::fs::File::create(tmp.path().join("huge")).unwrap();
+    huge.set_len(1 << 40).unwrap();
+    assert!(matches!(
+        read_capped(&huge, 1 << 20),
+        Err(ReadError::TooLarge { size, .. }) if size == 1 << 40
     ));
 }

@@ -110,25 +110,18 @@ impl Local {
                 Ok(f) => f,
                 Err(e) => return open_error(root, &shown, e),
             };
-            let meta = file.metadata().map_err(|e| io(&shown, &e))?;
-            if meta.len() > max_bytes {
-                return Err(Failure::TooLarge {
-                    path: shown,
-                    size: meta.len(),
-                    limit: max_bytes,
-                });
-            }
             let bytes = match lifeboat_safefs::read_capped(&file, max_bytes) {
                 Ok(b) => b,
-                Err(lifeboat_safefs::ReadError::TooLarge { limit }) => {
+                Err(lifeboat_safefs::ReadError::TooLarge { size, limit }) => {
                     return Err(Failure::TooLarge {
                         path: shown,
-                        size: limit.saturating_add(1),
+                        size,
                         limit,
                     });
                 }
                 Err(lifeboat_safefs::ReadError::Io(e)) => return Err(io(&shown, &e)),
             };
+            let meta = file.metadata().map_err(|e| io(&shown, &e))?;
             let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
             let info = object_info(bytes.len() as u64, modified);
             Ok(Some((Bytes::from(bytes), info)))
