@@ -29,6 +29,7 @@ use sha2::Digest;
 pub use tokio_util::sync::CancellationToken;
 
 pub mod discover;
+mod error;
 pub mod notify;
 pub mod project;
 pub mod restore;
@@ -36,11 +37,12 @@ pub mod scratch;
 pub mod steps;
 pub mod stop;
 
+pub use error::{DrillError, ScratchError};
 pub use steps::{Answer, Operator, StepView};
 pub use stop::{Stop, StopEffect};
 
 use discover::Candidate;
-use restore::{Dest, FileJob, FileVerdict};
+use restore::{Dest, FileJob, Restored};
 
 /// Manifests larger than this are refused rather than loaded (about 4 million entries).
 pub const MAX_MANIFEST_BYTES: u64 = 512 * 1024 * 1024;
@@ -189,7 +191,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     );
     match (inside, reqwest::Client::builder().build()) {
         // Without a client `finally` does not run either: nothing runs.
-        (Err(e), _) => drill.error = Some(e.to_string()),
+        (Err(e), _) => drill.error = Some(e.into()),
         (Ok(()), Ok(client)) => {
             drill.http = Some(client);
             let source = drill.execute().await;
@@ -199,10 +201,9 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
             }
         }
         (Ok(()), Err(e)) => {
-            drill.error = Some(format!(
-                "cannot start an HTTP client: {}",
-                steps::http_error_text(e)
-            ));
+            drill.error = Some(DrillError::HttpClient {
+                detail: steps::http_error_text(e),
+            });
             drill.checks_finished();
         }
     }
@@ -228,8 +229,10 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     measured.rpo_met = met(runbook.objectives.rpo, measured.rpo_seconds);
 
     // Findings, not first-error exits: every reason the drill did not pass, in one sentence.
+    // An interrupted drill's scratch holds a point half-restored: never kept.
+    let interrupted = matches!(drill.error, Some(DrillError::Interrupted));
     let (outcome, reason) = if let Some(e) = drill.error.take() {
-        (Outcome::Error, Some(e))
+        (Outcome::Error, Some(e.to_string()))
     } else {
         let mut findings = Vec::new();
         let failed: Vec<&str> = drill
@@ -285,8 +288,6 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         }
     };
 
-    // An interrupted drill's scratch holds a point half-restored: never kept.
-    let interrupted = reason.as_deref() == Some(INTERRUPTED);
     let keep = !interrupted
         && match runbook.scratch.keep {
             Keep::Always => true,
@@ -427,7 +428,7 @@ struct Drill<'a> {
     /// The newest point that passed: id, time, and the RTO measured when its checks ended.
     passed: Option<(String, Timestamp, Duration)>,
     /// Why the drill could not complete (exit 3).
-    error: Option<String>,
+    error: Option<DrillError>,
     /// Why the drill failed before any point was tried.
     reason: Option<String>,
     /// Set when the operator of a manual drill chose not to go on: why, in one sentence.
@@ -449,7 +450,7 @@ impl Drill<'_> {
         let source = match Source::open(spec) {
             Ok(s) => s,
             Err(e) => {
-                self.error = Some(e.to_string());
+                self.error = Some(e.into());
                 return None;
             }
         };
@@ -462,18 +463,18 @@ impl Drill<'_> {
         {
             Ok(Ok(x)) => x,
             Ok(Err(e)) => {
-                self.error = Some(e.to_string());
+                self.error = Some(e.into());
                 return None;
             }
-            Err(Interrupted) => {
-                self.error = Some(INTERRUPTED.into());
+            Err(e) => {
+                self.error = Some(e);
                 return None;
             }
         };
         let mut tried_any = false;
         for candidate in candidates {
             if cancel.is_cancelled() {
-                self.error = Some(INTERRUPTED.into());
+                self.error = Some(DrillError::Interrupted);
                 return None;
             }
             match self.try_point(&source, &candidate).await {
@@ -529,9 +530,9 @@ impl Drill<'_> {
     /// `interrupted`, and the evidence must agree.
     fn checks_finished(&mut self) {
         if !self.req.stop.checks_finished() && self.error.is_none() {
-            self.error = Some(INTERRUPTED.into());
+            self.error = Some(DrillError::Interrupted);
         }
-        if self.error.as_deref() == Some(INTERRUPTED) {
+        if matches!(self.error, Some(DrillError::Interrupted)) {
             self.passed = None;
         }
     }
@@ -558,7 +559,7 @@ impl Drill<'_> {
         &mut self,
         source: &Source,
         candidate: &Candidate,
-    ) -> Result<Option<(PointResult, Option<project::Input>)>, String> {
+    ) -> Result<Option<(PointResult, Option<project::Input>)>, DrillError> {
         let started_at = Timestamp::now();
         let algorithm = self.runbook.manifest.format.algorithm();
         let manifest_rel = format!("{}/{}", candidate.id, self.runbook.manifest.path);
@@ -582,8 +583,7 @@ impl Drill<'_> {
             self.req.stop.token(),
             source.read_small(&manifest_rel, MAX_MANIFEST_BYTES),
         )
-        .await
-        .map_err(|Interrupted| INTERRUPTED.to_string())?;
+        .await?;
         let bytes = match read {
             Ok(Some((bytes, _))) => bytes,
             Ok(None) => return Ok(None),
@@ -594,7 +594,7 @@ impl Drill<'_> {
                 result.finished_at = Timestamp::now();
                 return Ok(Some((result, None)));
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         result.manifest.sha256 = Some(hex::encode(sha2::Sha256::digest(&bytes)));
         let entries = match lifeboat_core::manifest::parse(&bytes, algorithm) {
@@ -741,7 +741,7 @@ impl Drill<'_> {
             );
             // The point in progress is not listed when the drill is interrupted.
             if self.req.stop.is_requested() {
-                return Err(INTERRUPTED.to_string());
+                return Err(DrillError::Interrupted);
             }
             let failed = step_result.outcome != Outcome::Passed;
             if failed {
@@ -819,9 +819,10 @@ impl Drill<'_> {
     /// The folder `{scratch}` names for recovery point `point` (the run folder itself for
     /// `None`), made on first use: the run folder locked for the rest of the drill (see
     /// [`scratch`]), every folder mode 0700. `Err`: the drill cannot complete.
-    fn folder_for(&mut self, point: Option<&str>) -> Result<PathBuf, String> {
-        let cannot = |path: &Path, e: std::io::Error| {
-            format!("cannot create the scratch folder {}: {e}", path.display())
+    fn folder_for(&mut self, point: Option<&str>) -> Result<PathBuf, ScratchError> {
+        let cannot = |path: &Path, source: std::io::Error| ScratchError::Folder {
+            path: path.to_path_buf(),
+            source,
         };
         let folder = match &mut self.folder {
             Some(f) => f,
@@ -873,7 +874,7 @@ impl Drill<'_> {
                 }
             };
             if matches!(step.kind, StepKind::Run { .. })
-                && let Err(reason) = self.folder_for((!point.is_empty()).then_some(&point))
+                && let Err(e) = self.folder_for((!point.is_empty()).then_some(&point))
             {
                 let now = Timestamp::now();
                 results.push(StepResult {
@@ -882,7 +883,7 @@ impl Drill<'_> {
                     started_at: now,
                     finished_at: now,
                     outcome: Outcome::Failed,
-                    reason: Some(reason),
+                    reason: Some(e.to_string()),
                     detail: None,
                 });
                 continue;
@@ -910,7 +911,7 @@ impl Drill<'_> {
         jobs: Vec<FileJob>,
         point_dir: &Path,
         cancel: &CancellationToken,
-    ) -> Result<Vec<FileResult>, String> {
+    ) -> Result<Vec<FileResult>, DrillError> {
         let progress = self.req.progress.clone();
         progress.point_started(point_id, jobs.len());
         // The point's folder was made (private, in the locked run folder) by the caller.
@@ -948,7 +949,7 @@ impl Drill<'_> {
             .buffer_unordered(in_flight);
         while let Some((i, verdict)) = stream.next().await {
             match verdict {
-                FileVerdict::Done { result, synced } => {
+                Ok(Restored { result, synced }) => {
                     progress.file_done(&result);
                     self.synced_files
                         .fetch_add(u64::from(synced), Ordering::Relaxed);
@@ -957,31 +958,27 @@ impl Drill<'_> {
                 // Interrupted: drain the stream rather than drop it, so no restore is still
                 // writing into the scratch folder the caller is about to remove. Each one
                 // left stops at its next chunk; those not begun return at once.
-                FileVerdict::Abort(_) if cancel.is_cancelled() => {}
-                FileVerdict::Abort(e) => return Err(e),
+                Err(_) if cancel.is_cancelled() => {}
+                Err(e) => return Err(e),
             }
         }
         if cancel.is_cancelled() {
-            return Err(INTERRUPTED.into());
+            return Err(DrillError::Interrupted);
         }
         results.sort_by_key(|(i, _)| *i);
         Ok(results.into_iter().map(|(_, r)| r).collect())
     }
 }
 
-/// The drill was interrupted through [`DrillRequest::stop`].
-#[derive(Debug)]
-struct Interrupted;
-
 /// Runs `work` unless `cancel` fires first (checked first, so a cancelled drill starts
 /// nothing). Only for work that may be dropped half-way: reads and sleeps, never writes.
 async fn until_cancelled<F: std::future::Future>(
     cancel: &CancellationToken,
     work: F,
-) -> Result<F::Output, Interrupted> {
+) -> Result<F::Output, DrillError> {
     tokio::select! {
         biased;
-        () = cancel.cancelled() => Err(Interrupted),
+        () = cancel.cancelled() => Err(DrillError::Interrupted),
         out = work => Ok(out),
     }
 }

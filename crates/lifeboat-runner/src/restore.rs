@@ -21,7 +21,8 @@ use lifeboat_storage::{Object, Source, StorageError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::{INTERRUPTED, Progress, until_cancelled};
+use crate::error::{DrillError, ScratchError};
+use crate::{Progress, until_cancelled};
 
 mod unzstd;
 use unzstd::Unzstd;
@@ -51,8 +52,8 @@ pub struct FileJob {
 
 impl FileJob {
     /// This file failed before any byte was verified.
-    fn failed(&self, object: Option<String>, reason: String) -> FileVerdict {
-        FileVerdict::Done {
+    fn failed(&self, object: Option<String>, reason: String) -> Result<Restored, DrillError> {
+        Ok(Restored {
             synced: false,
             result: FileResult {
                 path: self.path.clone(),
@@ -65,17 +66,17 @@ impl FileJob {
                 object,
                 reason: Some(reason),
             },
-        }
+        })
     }
 }
 
-/// The result of one file: a finding, or a reason the whole drill cannot go on.
+/// One file restored and checked: a finding, passed or failed.
 #[derive(Debug)]
-pub enum FileVerdict {
-    /// `synced`: the restored file was flushed to disk (`fdatasync`) before it was verified.
-    Done { result: FileResult, synced: bool },
-    /// Storage became unreachable or the scratch area failed: the drill cannot complete.
-    Abort(String),
+pub struct Restored {
+    /// What the file's check found.
+    pub result: FileResult,
+    /// The restored file was flushed to disk (`fdatasync`) before it was verified.
+    pub synced: bool,
 }
 
 /// Where a restored file goes, and when it is made durable.
@@ -86,11 +87,12 @@ pub struct Dest<'a> {
 }
 
 /// Restores `job` from recovery point `point` of `source` into `dest` (`None`: verify only,
-/// nothing written).
+/// nothing written). `Err`: storage became unreachable or the scratch area failed, and the
+/// drill cannot complete.
 ///
-/// Once `cancel` fires it returns [`FileVerdict::Abort`] with [`INTERRUPTED`]: before the
-/// object is opened, or from the blocking worker at its next chunk. It always waits for that
-/// worker, so nothing writes into `dest_root` after it returns.
+/// Once `cancel` fires it returns [`DrillError::Interrupted`]: before the object is opened,
+/// or from the blocking worker at its next chunk. It always waits for that worker, so nothing
+/// writes into `dest_root` after it returns.
 pub async fn restore_file(
     source: &Source,
     point: &str,
@@ -98,29 +100,22 @@ pub async fn restore_file(
     dest: Option<Dest<'_>>,
     progress: Arc<dyn Progress>,
     cancel: &CancellationToken,
-) -> FileVerdict {
+) -> Result<Restored, DrillError> {
     let failed = |object: Option<String>, reason: String| job.failed(object, reason);
-    let interrupted = || FileVerdict::Abort(INTERRUPTED.to_string());
     let components = match lifeboat_core::manifest::safe_components(&job.path) {
         Ok(c) => c.join("/"),
         Err(reason) => return failed(None, reason),
     };
 
     // `PATH` first; `PATH.zst` only where `PATH` does not exist.
-    let Ok(opened) =
-        until_cancelled(cancel, source.open_object(&format!("{point}/{components}"))).await
-    else {
-        return interrupted();
-    };
+    let opened =
+        until_cancelled(cancel, source.open_object(&format!("{point}/{components}"))).await?;
     let (object_name, object, compressed) = match opened {
         Ok(Some(o)) => (components.clone(), o, false),
         Ok(None) => {
             let zst = format!("{components}.zst");
-            let Ok(opened) =
-                until_cancelled(cancel, source.open_object(&format!("{point}/{zst}"))).await
-            else {
-                return interrupted();
-            };
+            let opened =
+                until_cancelled(cancel, source.open_object(&format!("{point}/{zst}"))).await?;
             match opened {
                 Ok(Some(o)) => (zst, o, true),
                 Ok(None) => {
@@ -153,11 +148,8 @@ pub async fn restore_file(
                         format!("cannot restore {components} into the scratch area: {e}"),
                     );
                 }
-                Err(e) => {
-                    return FileVerdict::Abort(format!(
-                        "cannot write {} into the scratch area: {e}",
-                        full.display()
-                    ));
+                Err(source) => {
+                    return Err(ScratchError::Create { path: full, source }.into());
                 }
             }
         }
@@ -216,7 +208,7 @@ pub async fn restore_file(
     });
     let (result, sink, synced) = match worker.await {
         Ok(x) => x,
-        Err(e) => return FileVerdict::Abort(format!("restore worker failed: {e}")),
+        Err(e) => return Err(DrillError::Worker(e)),
     };
     let object = Some(object_name.clone());
     match result {
@@ -224,7 +216,7 @@ pub async fn restore_file(
             let bytes = sink.bytes;
             let actual = sink.hasher.finalize_hex();
             let matches = actual.eq_ignore_ascii_case(&job.expected);
-            FileVerdict::Done {
+            Ok(Restored {
                 synced,
                 result: FileResult {
                     path: job.path.clone(),
@@ -241,7 +233,7 @@ pub async fn restore_file(
                     object,
                     reason: (!matches).then(|| "hash mismatch".to_string()),
                 },
-            }
+            })
         }
         Err(PipeError::Zstd(msg)) => failed(
             object,
@@ -268,25 +260,34 @@ pub async fn restore_file(
             format!("truncated zstd stream: {object_name} ends inside a frame"),
         ),
         Err(PipeError::Read(e)) => failed(object, format!("I/O error reading {object_name}: {e}")),
-        Err(PipeError::Storage(e)) => FileVerdict::Abort(e.to_string()),
-        Err(PipeError::Write(e)) => {
-            FileVerdict::Abort(format!("scratch area: writing {components}: {e}"))
+        Err(PipeError::Storage(e)) => Err(e.into()),
+        Err(PipeError::Write(source)) => Err(ScratchError::Write {
+            path: components,
+            source,
         }
-        Err(PipeError::Flush(e)) => {
-            FileVerdict::Abort(format!("scratch area: flushing {components}: {e}"))
+        .into()),
+        Err(PipeError::Flush(source)) => Err(ScratchError::Flush {
+            path: components,
+            source,
         }
-        Err(PipeError::Interrupted) => interrupted(),
+        .into()),
+        Err(PipeError::Interrupted) => Err(DrillError::Interrupted),
     }
 }
 
 /// A link, FIFO or folder where the object should be, or an object that cannot be read, is a
 /// finding about this file, said relative to the point; a store that cannot be reached ends
 /// the drill.
-fn storage_verdict(e: StorageError, job: &FileJob, point: &str, object: String) -> FileVerdict {
+fn storage_verdict(
+    e: StorageError,
+    job: &FileJob,
+    point: &str,
+    object: String,
+) -> Result<Restored, DrillError> {
     if e.is_finding() {
         job.failed(Some(object), e.below(point))
     } else {
-        FileVerdict::Abort(e.to_string())
+        Err(e.into())
     }
 }
 

@@ -1,0 +1,80 @@
+//! Why a drill could not complete: the errors that end a drill with outcome `error` (exit 3),
+//! as opposed to findings (a file that fails to verify, a step that fails), which fail a
+//! recovery point and let the drill go on to the next.
+//!
+//! Each variant's message is the evidence's `reason` word for word, so the record, the
+//! terminal and the webhooks say the same sentence; the drill decides what happens next by
+//! the variant, never by comparing that sentence.
+
+use std::io;
+use std::path::PathBuf;
+
+use lifeboat_storage::StorageError;
+
+use crate::scratch::InsideSource;
+
+/// A drill that cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum DrillError {
+    /// Stopped through [`crate::DrillRequest::stop`] before its last check finished. Its
+    /// message is the evidence's `reason` for such a drill, [`crate::INTERRUPTED`].
+    #[error("interrupted")]
+    Interrupted,
+    /// The source could not be opened, listed or read: unreachable, credentials refused, a
+    /// hung mount past its timeout.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The scratch area failed: full, read-only, a folder that cannot be made.
+    #[error(transparent)]
+    Scratch(#[from] ScratchError),
+    /// The scratch root lies inside the local source: nothing runs.
+    #[error(transparent)]
+    InsideSource(#[from] InsideSource),
+    /// The HTTP client for `http` steps and `notify` could not be built: nothing runs.
+    #[error("cannot start an HTTP client: {detail}")]
+    HttpClient {
+        /// The client's error and its sources, in one line.
+        detail: String,
+    },
+    /// A restore's worker thread ended without an answer (it panicked, or the runtime is
+    /// shutting down).
+    #[error("restore worker failed: {0}")]
+    Worker(#[source] tokio::task::JoinError),
+}
+
+/// The scratch area failed, so no restore can be trusted to have landed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScratchError {
+    /// The run folder, or a recovery point's folder in it, could not be made.
+    #[error("cannot create the scratch folder {}: {source}", path.display())]
+    Folder {
+        /// The folder that could not be made.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A restored file could not be created, for a reason other than its own name.
+    #[error("cannot write {} into the scratch area: {source}", path.display())]
+    Create {
+        /// The file that could not be created.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// Writing restored bytes failed (disk full, quota, read-only).
+    #[error("scratch area: writing {path}: {source}")]
+    Write {
+        /// The file, relative to its recovery point's folder.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// Flushing restored bytes to disk (`scratch.sync: file`) failed.
+    #[error("scratch area: flushing {path}: {source}")]
+    Flush {
+        /// The file, relative to its recovery point's folder.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
+}
