@@ -1,5 +1,5 @@
 //! The model of lifeboat: what a runbook says, what a manifest lists, which files a seed
-//! samples, and what a drill found.
+//! samples, what a drill found, and the verdict on it.
 //!
 //! This crate does no I/O and knows no async runtime or storage: every function takes its
 //! inputs (bytes, the current instant) as arguments, so the rest of lifeboat can trust the
@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod runbook;
 pub mod sample;
 pub mod text;
+pub mod verdict;
 
 /// The digest algorithm a manifest uses. Both produce 32-byte digests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

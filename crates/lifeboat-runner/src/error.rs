@@ -18,7 +18,7 @@ use crate::scratch::InsideSource;
 pub enum DrillError {
     /// Stopped through [`crate::DrillRequest::stop`] before its last check finished. Its
     /// message is the evidence's `reason` for such a drill, [`crate::INTERRUPTED`].
-    #[error("interrupted")]
+    #[error("{}", crate::INTERRUPTED)]
     Interrupted,
     /// The source could not be opened, listed or read: unreachable, credentials refused, a
     /// hung mount past its timeout.

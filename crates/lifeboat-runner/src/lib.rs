@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use jiff::Timestamp;
 use lifeboat_core::evidence::{
-    Evidence, FORMAT_VERSION, FileResult, ManifestRecord, Measured, Mode, ObjectiveSeconds,
-    Outcome, PointResult, Projected, RunbookRef, SampleRecord, ScratchRecord, SourceRef,
-    StepResult,
+    Evidence, FORMAT_VERSION, FileResult, ManifestRecord, Mode, Outcome, PointResult, Projected,
+    RunbookRef, SampleRecord, ScratchRecord, SourceRef, StepResult,
 };
 use lifeboat_core::runbook::{Keep, Runbook, Select, Step, StepKind};
+use lifeboat_core::verdict::{self, Ending, Findings, Verdict, step_failure};
 use lifeboat_storage::Source;
 use sha2::Digest;
 pub use tokio_util::sync::CancellationToken;
@@ -51,7 +51,7 @@ pub const MAX_MANIFEST_BYTES: u64 = 512 * 1024 * 1024;
 const RESTORE_IN_FLIGHT: usize = 16;
 
 /// The evidence `reason` of a drill interrupted through [`DrillRequest::stop`].
-pub const INTERRUPTED: &str = "interrupted";
+pub use lifeboat_core::verdict::INTERRUPTED;
 
 /// Receives progress while a drill runs (a terminal progress bar, logs). All no-ops by default.
 pub trait Progress: Send + Sync {
@@ -176,8 +176,7 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         projected: None,
         passed: None,
         error: None,
-        reason: None,
-        stopped: None,
+        operator_stop: None,
         trying: None,
         http: None,
         synced_files: AtomicU64::new(0),
@@ -211,82 +210,34 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     // tried); it does not count toward RTO.
     let finally = drill.run_finally().await;
 
-    // Verdict.
-    let objectives = ObjectiveSeconds {
-        rto_seconds: runbook.objectives.rto.map(|d| d.as_secs()),
-        rpo_seconds: runbook.objectives.rpo.map(|d| d.as_secs()),
+    // Verdict: a pure function of what the checks found.
+    let ending = match drill.error.take() {
+        None => Ending::Checked,
+        Some(DrillError::Interrupted) => Ending::Interrupted,
+        Some(e) => Ending::CouldNotComplete(e.to_string()),
     };
-    let mut measured = Measured::default();
-    if let Some((id, time, rto)) = &drill.passed {
-        measured.recovery_point = Some(id.clone());
-        measured.rto_seconds = Some(round_ms(rto.as_secs_f64()));
-        measured.rpo_seconds = Some(round_ms(t0.duration_since(*time).as_secs_f64()));
-    }
-    let met = |objective: Option<Duration>, value: Option<f64>| {
-        objective.map(|o| value.is_some_and(|v| v <= o.as_secs_f64()))
-    };
-    measured.rto_met = met(runbook.objectives.rto, measured.rto_seconds);
-    measured.rpo_met = met(runbook.objectives.rpo, measured.rpo_seconds);
-
-    // Findings, not first-error exits: every reason the drill did not pass, in one sentence.
     // An interrupted drill's scratch holds a point half-restored: never kept.
-    let interrupted = matches!(drill.error, Some(DrillError::Interrupted));
-    let (outcome, reason) = if let Some(e) = drill.error.take() {
-        (Outcome::Error, Some(e.to_string()))
-    } else {
-        let mut findings = Vec::new();
-        let failed: Vec<&str> = drill
-            .points
-            .iter()
-            .filter(|p| p.outcome != Outcome::Passed)
-            .map(|p| p.id.as_str())
-            .collect();
-        if let Some(r) = drill.stopped.take() {
-            findings.push(r);
-        }
-        if let Some(r) = drill.reason.take() {
-            findings.push(r);
-        } else if drill.passed.is_none() {
-            findings.push(format!(
-                "no recovery point passed (tried: {})",
-                failed.join(", ")
-            ));
-        } else if !failed.is_empty() {
-            findings.push(format!(
-                "recovery point{} {} failed; {} passed",
-                if failed.len() == 1 { "" } else { "s" },
-                failed.join(", "),
-                measured.recovery_point.as_deref().unwrap_or("none")
-            ));
-        }
-        if let (Some(false), Some(v), Some(o)) = (
-            measured.rto_met,
-            measured.rto_seconds,
-            runbook.objectives.rto,
-        ) {
-            findings.push(format!(
-                "RTO objective missed: measured {v:.1}s, objective {}",
-                lifeboat_core::duration::format(o)
-            ));
-        }
-        if let (Some(false), Some(v), Some(o)) = (
-            measured.rpo_met,
-            measured.rpo_seconds,
-            runbook.objectives.rpo,
-        ) {
-            findings.push(format!(
-                "RPO objective missed: measured {}, objective {}",
-                lifeboat_core::duration::format(Duration::from_secs_f64(v.max(0.0))),
-                lifeboat_core::duration::format(o)
-            ));
-        }
-        findings.extend(failed_steps("finally", &finally));
-        if findings.is_empty() {
-            (Outcome::Passed, None)
-        } else {
-            (Outcome::Failed, Some(findings.join("; ")))
-        }
-    };
+    let interrupted = ending == Ending::Interrupted;
+    let verdict = verdict::decide(&Findings {
+        t0,
+        objectives: &runbook.objectives,
+        within: runbook.recovery_points.within,
+        ending,
+        points: &drill.points,
+        rto: drill.passed.as_ref().map(|(_, _, rto)| *rto),
+        listing: drill.listing.as_deref(),
+        operator_stop: drill
+            .operator_stop
+            .as_ref()
+            .map(|(key, reason)| (key.as_str(), reason.as_str())),
+        finally: &finally,
+    });
+    let Verdict {
+        outcome,
+        reason,
+        objectives,
+        measured,
+    } = verdict;
 
     let keep = !interrupted
         && match runbook.scratch.keep {
@@ -378,28 +329,6 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     evidence
 }
 
-/// `KEY (NAME) failed: REASON` for each failed step of a list.
-fn failed_steps(section: &str, results: &[StepResult]) -> Vec<String> {
-    results
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.outcome != Outcome::Passed)
-        .map(|(i, r)| step_failure(&format!("{section}[{i}]"), r))
-        .collect()
-}
-
-fn step_failure(key: &str, r: &StepResult) -> String {
-    let name = r.name.as_deref().unwrap_or(&r.kind);
-    format!(
-        "{key} ({name}) failed: {}",
-        r.reason.as_deref().unwrap_or("no reason given")
-    )
-}
-
-fn round_ms(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
 fn hostname() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -429,10 +358,9 @@ struct Drill<'a> {
     passed: Option<(String, Timestamp, Duration)>,
     /// Why the drill could not complete (exit 3).
     error: Option<DrillError>,
-    /// Why the drill failed before any point was tried.
-    reason: Option<String>,
-    /// Set when the operator of a manual drill chose not to go on: why, in one sentence.
-    stopped: Option<String>,
+    /// Set when the operator of a manual drill chose not to go on: the step's key, and the
+    /// declined step's reason.
+    operator_stop: Option<(String, String)>,
     /// The point whose steps ran last (also one an interruption left unfinished, which the
     /// evidence does not list): what `finally` runs for when no point passed.
     trying: Option<String>,
@@ -471,7 +399,6 @@ impl Drill<'_> {
                 return None;
             }
         };
-        let mut tried_any = false;
         for candidate in candidates {
             if cancel.is_cancelled() {
                 self.error = Some(DrillError::Interrupted);
@@ -479,7 +406,6 @@ impl Drill<'_> {
             }
             match self.try_point(&source, &candidate).await {
                 Ok(Some((result, input))) => {
-                    tried_any = true;
                     let passed = result.outcome == Outcome::Passed;
                     if let Some(input) = input
                         && (self.projection.is_none() || (passed && self.passed.is_none()))
@@ -495,7 +421,7 @@ impl Drill<'_> {
                     if passed && self.runbook.recovery_points.select == Select::Latest {
                         break;
                     }
-                    if self.stopped.is_some() {
+                    if self.operator_stop.is_some() {
                         break;
                     }
                 }
@@ -508,19 +434,6 @@ impl Drill<'_> {
             }
         }
         self.listing = Some(census.describe(&self.runbook.manifest.path));
-        if !tried_any {
-            let within = self
-                .runbook
-                .recovery_points
-                .within
-                .map(|w| format!("within {} before", lifeboat_core::duration::format(w)))
-                .unwrap_or_else(|| "at or before".to_string());
-            self.reason = Some(format!(
-                "no recovery point {within} T0 {} ({})",
-                self.t0,
-                census.describe(&self.runbook.manifest.path)
-            ));
-        }
         Some(source)
     }
 
@@ -802,8 +715,8 @@ impl Drill<'_> {
             }
             None => format!("no answer from {name}: the terminal closed"),
         };
-        if self.stopped.is_none() && key.starts_with("steps") {
-            self.stopped = Some(format!("stopped by the operator at {key}: {reason}"));
+        if self.operator_stop.is_none() && key.starts_with("steps") {
+            self.operator_stop = Some((key.to_owned(), reason.clone()));
         }
         Err(StepResult {
             kind: step.kind.name().to_owned(),
