@@ -21,8 +21,9 @@ use lifeboat_storage::{Object, Source, StorageError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::Progress;
 use crate::error::{DrillError, ScratchError};
-use crate::{Progress, until_cancelled};
+use crate::stop::until_cancelled;
 
 mod unzstd;
 use unzstd::Unzstd;

@@ -108,6 +108,19 @@ impl Stop {
     }
 }
 
+/// Runs `work` unless `cancel` fires first (checked first, so a cancelled drill starts
+/// nothing). Only for work that may be dropped half-way: reads and sleeps, never writes.
+pub(crate) async fn until_cancelled<F: std::future::Future>(
+    cancel: &CancellationToken,
+    work: F,
+) -> Result<F::Output, crate::DrillError> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(crate::DrillError::Interrupted),
+        out = work => Ok(out),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,143 @@
+//! The drill's record: the verdict on what its checks found, the scratch folder kept or
+//! removed, the [`Evidence`] assembled, the webhooks told.
+
+use jiff::Timestamp;
+use lifeboat_core::evidence::{
+    Evidence, FORMAT_VERSION, Mode, Outcome, RunbookRef, SampleRecord, ScratchRecord, SourceRef,
+    StepResult,
+};
+use lifeboat_core::runbook::{Keep, SampleSize};
+use lifeboat_core::verdict::{self, Ending, Findings, Verdict};
+
+use crate::drill::Drill;
+use crate::{DrillError, notify};
+
+/// The record of `drill`, whose checks and `finally` steps (`finally`) have run.
+pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Evidence {
+    let (runbook, req) = (drill.runbook, drill.req);
+    // Verdict: a pure function of what the checks found.
+    let ending = match drill.error.take() {
+        None => Ending::Checked,
+        Some(DrillError::Interrupted) => Ending::Interrupted,
+        Some(e) => Ending::CouldNotComplete(e.to_string()),
+    };
+    // An interrupted drill's scratch holds a point half-restored: never kept.
+    let interrupted = ending == Ending::Interrupted;
+    let verdict = verdict::decide(&Findings {
+        t0: drill.t0,
+        objectives: &runbook.objectives,
+        within: runbook.recovery_points.within,
+        ending,
+        points: &drill.points,
+        rto: drill.passed.as_ref().map(|(_, _, rto)| *rto),
+        listing: drill.listing.as_deref(),
+        operator_stop: drill
+            .operator_stop
+            .as_ref()
+            .map(|(key, reason)| (key.as_str(), reason.as_str())),
+        finally: &finally,
+    });
+    let Verdict {
+        outcome,
+        reason,
+        objectives,
+        measured,
+    } = verdict;
+
+    let keep = !interrupted
+        && match runbook.scratch.keep {
+            Keep::Always => true,
+            Keep::OnFailure => outcome != Outcome::Passed,
+            Keep::Never => false,
+        };
+    let scratch_exists = drill.folder.is_some() && drill.scratch.exists();
+    if let Some(folder) = drill.folder.take() {
+        let done = if keep {
+            folder.keep(&drill.run_id)
+        } else {
+            folder.remove()
+        };
+        if let Err(e) = done {
+            tracing::warn!(
+                "could not {} scratch folder {}: {e}",
+                if keep {
+                    "mark as kept the"
+                } else {
+                    "remove the"
+                },
+                drill.scratch.display()
+            );
+        }
+    }
+
+    let synced_files = drill.synced_files();
+    let mut evidence = Evidence {
+        format_version: FORMAT_VERSION,
+        run_id: drill.run_id,
+        runbook: RunbookRef {
+            name: runbook.name.clone(),
+            sha256: req.runbook_sha256.clone(),
+            path: req.runbook_path.clone(),
+        },
+        lifeboat_version: env!("CARGO_PKG_VERSION").to_string(),
+        host: hostname(),
+        mode: if req.operator.is_some() {
+            Mode::Manual
+        } else {
+            req.mode
+        },
+        verify_only: drill.verify_only,
+        t0: drill.t0,
+        started_at: drill.started_at,
+        finished_at: Timestamp::now(),
+        outcome,
+        reason,
+        source: SourceRef {
+            url: runbook.source.url.clone(),
+            listing: drill.listing.take(),
+        },
+        objectives,
+        measured,
+        projected: drill.projected,
+        sample: SampleRecord {
+            seed: drill.seed,
+            files: runbook.sample.as_ref().and_then(|s| match s.size {
+                SampleSize::Files(n) => Some(n),
+                _ => None,
+            }),
+            percent: runbook.sample.as_ref().and_then(|s| match s.size {
+                SampleSize::Percent(p) => Some(p),
+                _ => None,
+            }),
+            all: runbook.sample.is_none(),
+        },
+        recovery_points: drill.points,
+        finally,
+        operator: req.operator.as_ref().map(|o| o.name().to_owned()),
+        notifications: Vec::new(),
+        scratch: ScratchRecord {
+            path: drill.scratch.display().to_string(),
+            kept: keep && scratch_exists,
+            sync: runbook.scratch.sync,
+            synced_files,
+        },
+        stopped_after_checks: None,
+    };
+    // Before anything reads the record (webhooks, the caller): one bound for every reason.
+    evidence.clip_reasons();
+    if let Some(client) = &drill.http {
+        let record = req.evidence_dir.as_ref().map(|d| evidence.record_path(d));
+        evidence.notifications =
+            notify::send_all(&runbook.notify, &evidence, record.as_deref(), client).await;
+    }
+    // Late, after the webhooks too: a stop while they were posted is recorded as well.
+    evidence.stopped_after_checks = req.stop.stopped_after_checks();
+    evidence
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
