@@ -22,7 +22,7 @@ use crate::restore::{self, Dest, FileJob, Restored};
 use crate::stop::until_cancelled;
 use crate::{
     Answer, DrillError, DrillRequest, MAX_MANIFEST_BYTES, ScratchError, StepView, new_run_id,
-    project, random_u64, scratch, steps,
+    projection, random_u64, scratch, steps,
 };
 
 /// Files restored into scratch at once, at least: see `restore_all`.
@@ -47,7 +47,7 @@ pub(crate) struct Drill<'a> {
     pub(crate) listing: Option<String>,
     /// What the projection of the point that passed (else the newest that restored files)
     /// needs; computed after every measured step, so it never counts toward RTO.
-    projection: Option<project::Input>,
+    projection: Option<projection::Input>,
     pub(crate) projected: Option<Projected>,
     /// The newest point that passed: id, time, and the RTO measured when its checks ended.
     pub(crate) passed: Option<(String, Timestamp, Duration)>,
@@ -224,7 +224,7 @@ impl Drill<'_> {
         {
             self.projected = until_cancelled(
                 self.req.stop.token(),
-                project::project(source, input, point),
+                projection::project(source, input, point),
             )
             .await
             .ok()
@@ -238,7 +238,7 @@ impl Drill<'_> {
         &mut self,
         source: &Source,
         candidate: &Candidate,
-    ) -> Result<Option<(PointResult, Option<project::Input>)>, DrillError> {
+    ) -> Result<Option<(PointResult, Option<projection::Input>)>, DrillError> {
         let started_at = Timestamp::now();
         let algorithm = self.runbook.manifest.format.algorithm();
         let manifest_rel = format!("{}/{}", candidate.id, self.runbook.manifest.path);
@@ -300,7 +300,7 @@ impl Drill<'_> {
             None => entries.len(),
         };
         let chosen = lifeboat_core::sample::choose(&paths, count, self.seed);
-        let projection = project::Input::new(&candidate.id, &entries, &chosen);
+        let projection = projection::Input::new(&candidate.id, &entries, &chosen);
         let jobs: Vec<FileJob> = chosen
             .iter()
             .map(|&i| FileJob {
@@ -393,14 +393,14 @@ impl Drill<'_> {
                     if matches!(step.kind, StepKind::Run { .. }) {
                         self.folder_for(Some(&candidate.id))?;
                     }
-                    let env = steps::StepEnv {
+                    let ctx = steps::StepContext {
                         scratch: &point_dir,
                         recovery_point: &candidate.id,
                         operator: self.req.operator.as_ref(),
                         http: self.http.as_ref().expect("built before the drill runs"),
                         cancel: self.req.stop.token(),
                     };
-                    steps::execute(step, &env).await
+                    steps::execute(step, &ctx).await?
                 }
             };
             if let Some(a) = &go_on {
@@ -555,26 +555,21 @@ impl Drill<'_> {
             if matches!(step.kind, StepKind::Run { .. })
                 && let Err(e) = self.folder_for((!point.is_empty()).then_some(&point))
             {
-                let now = Timestamp::now();
-                results.push(StepResult {
-                    kind: step.kind.name().to_owned(),
-                    name: step.name.clone(),
-                    started_at: now,
-                    finished_at: now,
-                    outcome: Outcome::Failed,
-                    reason: Some(e.to_string()),
-                    detail: None,
-                });
+                results.push(failed_at_once(step, e.to_string()));
                 continue;
             }
-            let env = steps::StepEnv {
+            let ctx = steps::StepContext {
                 scratch: &dir,
                 recovery_point: &point,
                 operator: self.req.operator.as_ref(),
                 http: &http,
                 cancel: &cancel,
             };
-            let mut r = steps::execute(step, &env).await;
+            // Only a stop ends a step with `Err`, and nothing stops `finally`'s steps.
+            let mut r = match steps::execute(step, &ctx).await {
+                Ok(r) => r,
+                Err(e) => failed_at_once(step, e.to_string()),
+            };
             if let Some(a) = &go_on {
                 steps::record_answer(r.detail.get_or_insert_with(Default::default), "go_on_", a);
             }
@@ -646,5 +641,19 @@ impl Drill<'_> {
         }
         results.sort_by_key(|(i, _)| *i);
         Ok(results.into_iter().map(|(_, r)| r).collect())
+    }
+}
+
+/// `step`, failed before it could start, for `reason`.
+fn failed_at_once(step: &Step, reason: String) -> StepResult {
+    let now = Timestamp::now();
+    StepResult {
+        kind: step.kind.name().to_owned(),
+        name: step.name.clone(),
+        started_at: now,
+        finished_at: now,
+        outcome: Outcome::Failed,
+        reason: Some(reason),
+        detail: None,
     }
 }

@@ -19,7 +19,7 @@ pub mod discover;
 mod drill;
 mod error;
 pub mod notify;
-pub mod project;
+pub mod projection;
 mod record;
 mod request;
 pub mod restore;
