@@ -1,32 +1,27 @@
-//! The drill's checks: open the source, discover the recovery points, try each in turn (its
-//! manifest, its sample, its steps), fall back to older points as the runbook says, then run
-//! `finally`. What it finds is kept in [`Drill`] for the verdict and the record.
+//! The drill's checks: discover the recovery points through the source format, try each in
+//! turn (read it, plan its sample, run its steps: the `restore` step executes the plan), fall
+//! back to older points as the runbook says, then run `finally`. What it finds is kept in
+//! [`Drill`] for the verdict and the record.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use jiff::Timestamp;
-use lifeboat_core::evidence::{
-    FileResult, ManifestRecord, Outcome, PointResult, Projected, StepResult,
-};
+use lifeboat_core::evidence::{Outcome, PointResult, Projected, StepResult};
 use lifeboat_core::runbook::{Runbook, Select, Step, StepKind};
 use lifeboat_core::verdict::step_failure;
-use lifeboat_storage::Source;
-use sha2::Digest;
 use tokio_util::sync::CancellationToken;
 
-use crate::discover::{self, Candidate};
-use crate::restore::{self, Dest, FileJob, Restored};
+use crate::format::{Candidate, Census, PointRead, SourceFormat};
+use crate::plan::PointPlan;
+use crate::restore::Dest;
+use crate::steps::restore::Restoring;
 use crate::stop::until_cancelled;
 use crate::{
-    Answer, DrillError, DrillRequest, MAX_MANIFEST_BYTES, ScratchError, StepView, new_run_id,
-    projection, random_u64, scratch, steps,
+    Answer, DrillError, DrillRequest, ScratchError, StepView, new_run_id, projection, random_u64,
+    scratch, steps,
 };
-
-/// Files restored into scratch at once, at least: see `restore_all`.
-const RESTORE_IN_FLIGHT: usize = 16;
 
 /// One drill in progress, and what it has found so far.
 pub(crate) struct Drill<'a> {
@@ -101,9 +96,9 @@ impl<'a> Drill<'a> {
         }
     }
 
-    /// Every check the drill makes, up to (not including) `finally`; what they find is kept
-    /// in `self`.
-    pub(crate) async fn check(&mut self) {
+    /// Every check the drill makes through `format`, up to (not including) `finally`; what
+    /// they find is kept in `self`. `format`: the source, opened (without I/O).
+    pub(crate) async fn check<F: SourceFormat>(&mut self, format: Result<F, DrillError>) {
         // The callers refuse this before anything runs (exit 2); checked here too, so no
         // caller can have a drill restore into the backup it checks.
         let inside = scratch::check_outside_source(
@@ -115,10 +110,20 @@ impl<'a> Drill<'a> {
             (Err(e), _) => self.error = Some(e.into()),
             (Ok(()), Ok(client)) => {
                 self.http = Some(client);
-                let source = self.execute().await;
+                let format = match format {
+                    Ok(format) => Some(format),
+                    Err(e) => {
+                        self.error = Some(e);
+                        None
+                    }
+                };
+                let went_on = match &format {
+                    Some(format) => self.try_points(format).await,
+                    None => false,
+                };
                 self.checks_finished();
-                if let Some(source) = source {
-                    self.project(&source).await;
+                if let Some(format) = format.filter(|_| went_on) {
+                    self.project(&format).await;
                 }
             }
             (Ok(()), Err(e)) => {
@@ -134,43 +139,27 @@ impl<'a> Drill<'a> {
     pub(crate) fn synced_files(&self) -> u64 {
         self.synced_files.load(Ordering::Relaxed)
     }
-}
 
-impl Drill<'_> {
-    /// The drill's checks: every point tried, its steps run. Returns the source for the
-    /// projection, unless the drill could not go on.
-    async fn execute(&mut self) -> Option<Source> {
-        let spec = &self.runbook.source;
-        let source = match Source::open(spec) {
-            Ok(s) => s,
-            Err(e) => {
-                self.error = Some(e.into());
-                return None;
-            }
-        };
+    /// Every point tried, its steps run, until one passes (`select: latest`) or all were
+    /// tried. `false`: the drill cannot go on (`self.error` says why).
+    async fn try_points<F: SourceFormat>(&mut self, format: &F) -> bool {
         let cancel = self.req.stop.token().clone();
-        let (candidates, mut census) = match until_cancelled(
-            &cancel,
-            discover::candidates(&source, self.runbook, self.t0),
-        )
-        .await
+        let (candidates, mut census) = match until_cancelled(&cancel, format.discover(self.t0))
+            .await
+            .and_then(|found| found)
         {
-            Ok(Ok(x)) => x,
-            Ok(Err(e)) => {
-                self.error = Some(e.into());
-                return None;
-            }
+            Ok(found) => found,
             Err(e) => {
                 self.error = Some(e);
-                return None;
+                return false;
             }
         };
         for candidate in candidates {
             if cancel.is_cancelled() {
                 self.error = Some(DrillError::Interrupted);
-                return None;
+                return false;
             }
-            match self.try_point(&source, &candidate).await {
+            match self.try_point(format, candidate).await {
                 Ok(Some((result, input))) => {
                     let passed = result.outcome == Outcome::Passed;
                     if let Some(input) = input
@@ -179,11 +168,10 @@ impl Drill<'_> {
                         self.projection = Some(input);
                     }
                     self.req.progress.point_finished(&result);
-                    self.points.push(result);
                     if passed && self.passed.is_none() {
-                        self.passed =
-                            Some((candidate.id.clone(), candidate.time, self.clock.elapsed()));
+                        self.passed = Some((result.id.clone(), result.time, self.clock.elapsed()));
                     }
+                    self.points.push(result);
                     if passed && self.runbook.recovery_points.select == Select::Latest {
                         break;
                     }
@@ -191,16 +179,15 @@ impl Drill<'_> {
                         break;
                     }
                 }
-                // Not a recovery point after all: it holds no manifest.
-                Ok(None) => census.without_manifest += 1,
+                Ok(None) => census.not_a_point(),
                 Err(e) => {
                     self.error = Some(e);
-                    return None;
+                    return false;
                 }
             }
         }
-        self.listing = Some(census.describe(&self.runbook.manifest.path));
-        Some(source)
+        self.listing = Some(census.describe());
+        true
     }
 
     /// The last check has finished (or the drill cannot go on): from here on a stop cannot
@@ -218,104 +205,81 @@ impl Drill<'_> {
 
     /// The projection of the point that passed (else the newest that restored files). After
     /// every measured step; a stop skips it.
-    async fn project(&mut self, source: &Source) {
-        if let Some(input) = self.projection.take()
-            && let Some(point) = self.points.iter().find(|p| p.id == input.point)
-        {
-            self.projected = until_cancelled(
-                self.req.stop.token(),
-                projection::project(source, input, point),
-            )
-            .await
-            .ok()
-            .flatten();
-        }
+    async fn project<F: SourceFormat>(&mut self, format: &F) {
+        let Some(input) = self.projection.take() else {
+            return;
+        };
+        let Some(point) = self.points.iter().find(|p| p.id == input.point) else {
+            return;
+        };
+        self.projected = until_cancelled(
+            self.req.stop.token(),
+            projection::project(format, input, point),
+        )
+        .await
+        .ok()
+        .flatten();
     }
 
-    /// Tries one point. `Ok(None)`: it has no manifest, so it is not a point. `Err`: the drill
-    /// cannot complete.
-    async fn try_point(
+    /// Tries one point: reads it, plans its sample, runs its steps. `Ok(None)`: it is not a
+    /// point after all. `Err`: the drill cannot complete.
+    async fn try_point<F: SourceFormat>(
         &mut self,
-        source: &Source,
-        candidate: &Candidate,
+        format: &F,
+        candidate: Candidate,
     ) -> Result<Option<(PointResult, Option<projection::Input>)>, DrillError> {
         let started_at = Timestamp::now();
-        let algorithm = self.runbook.manifest.format.algorithm();
-        let manifest_rel = format!("{}/{}", candidate.id, self.runbook.manifest.path);
+        let read = until_cancelled(self.req.stop.token(), format.read_point(&candidate)).await??;
+        let (manifest, entries) = match read {
+            PointRead::NotAPoint => return Ok(None),
+            // The point fails before any file is tried; the drill goes on to older points.
+            PointRead::Failed { manifest, reason } => {
+                let result = PointResult {
+                    id: candidate.id,
+                    time: candidate.time,
+                    outcome: Outcome::Failed,
+                    reason: Some(reason),
+                    started_at,
+                    finished_at: Timestamp::now(),
+                    manifest,
+                    files: Vec::new(),
+                    steps: Vec::new(),
+                };
+                return Ok(Some((result, None)));
+            }
+            PointRead::Listed { manifest, entries } => (manifest, entries),
+        };
+        let size = self.runbook.sample.as_ref().map(|s| s.size);
+        let plan = PointPlan::new(format, candidate, manifest, entries, size, self.seed);
+        self.run_point(format, plan, started_at).await.map(Some)
+    }
+
+    /// Executes a point's plan: runs its steps in order (the `restore` step restores the
+    /// plan's files), until one fails. The point's record, and what its projection needs
+    /// when it restored anything.
+    async fn run_point<F: SourceFormat>(
+        &mut self,
+        format: &F,
+        plan: PointPlan<F::Locator>,
+        started_at: Timestamp,
+    ) -> Result<(PointResult, Option<projection::Input>), DrillError> {
+        let point = &plan.point;
         let mut result = PointResult {
-            id: candidate.id.clone(),
-            time: candidate.time,
+            id: point.id.clone(),
+            time: point.time,
             outcome: Outcome::Failed,
             reason: None,
             started_at,
             finished_at: started_at,
-            manifest: ManifestRecord {
-                path: self.runbook.manifest.path.clone(),
-                algorithm,
-                entries: None,
-                sha256: None,
-            },
+            manifest: plan.manifest.clone(),
             files: Vec::new(),
             steps: Vec::new(),
         };
-        let read = until_cancelled(
-            self.req.stop.token(),
-            source.read_small(&manifest_rel, MAX_MANIFEST_BYTES),
-        )
-        .await?;
-        let bytes = match read {
-            Ok(Some((bytes, _))) => bytes,
-            Ok(None) => return Ok(None),
-            // A manifest that is a link, a FIFO, too large or unreadable fails this point
-            // (nothing was read from it); the drill goes on to older points.
-            Err(e) if e.is_finding() => {
-                result.reason = Some(format!("manifest {}", e.below(&candidate.id)));
-                result.finished_at = Timestamp::now();
-                return Ok(Some((result, None)));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        result.manifest.sha256 = Some(hex::encode(sha2::Sha256::digest(&bytes)));
-        let entries = match lifeboat_core::manifest::parse(&bytes, algorithm) {
-            Ok(e) => e,
-            Err(e) => {
-                result.reason = Some(format!("manifest {}: {e}", self.runbook.manifest.path));
-                result.finished_at = Timestamp::now();
-                return Ok(Some((result, None)));
-            }
-        };
-        result.manifest.entries = Some(entries.len() as u64);
-        if entries.is_empty() {
-            result.reason = Some(format!(
-                "manifest {} lists no files: verifying nothing is never a pass",
-                self.runbook.manifest.path
-            ));
-            result.finished_at = Timestamp::now();
-            return Ok(Some((result, None)));
-        }
-
-        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
-        let count = match &self.runbook.sample {
-            Some(s) => lifeboat_core::sample::sample_count(entries.len(), s.size),
-            None => entries.len(),
-        };
-        let chosen = lifeboat_core::sample::choose(&paths, count, self.seed);
-        let projection = projection::Input::new(&candidate.id, &entries, &chosen);
-        let jobs: Vec<FileJob> = chosen
-            .iter()
-            .map(|&i| FileJob {
-                path: entries[i].path.clone(),
-                expected: entries[i].digest.clone(),
-                algorithm,
-            })
-            .collect();
-        drop(entries);
-
-        let point_dir = self.scratch.join(&candidate.id);
-        self.trying = Some(candidate.id.clone());
+        let point_dir = self.scratch.join(&point.id);
+        self.trying = Some(point.id.clone());
         for (i, step) in self.runbook.steps.iter().enumerate() {
             let key = format!("steps[{i}]");
-            let go_on = match self.confirm(&key, Some(&candidate.id), step).await {
+            let go_on = match self.confirm(&key, Some(&point.id), step).await {
                 Ok(answer) => answer,
                 Err(declined) => {
                     result.reason = Some(step_failure(&key, &declined));
@@ -323,86 +287,39 @@ impl Drill<'_> {
                     break;
                 }
             };
-            let mut step_result = match &step.kind {
-                StepKind::Restore => {
-                    if !self.verify_only {
-                        self.folder_for(Some(&candidate.id))?;
-                    }
-                    let step_started = Timestamp::now();
-                    // A timeout stops the restore the way an interruption does (so nothing
-                    // still writes into scratch afterwards), through a token of its own.
-                    let token = self.req.stop.token().child_token();
-                    let restoring =
-                        self.restore_all(source, &candidate.id, jobs.clone(), &point_dir, &token);
-                    tokio::pin!(restoring);
-                    let mut timed_out = false;
-                    let files = match step.timeout {
-                        None => restoring.await,
-                        Some(t) => tokio::select! {
-                            files = &mut restoring => files,
-                            () = tokio::time::sleep(t) => {
-                                timed_out = true;
-                                token.cancel();
-                                restoring.await
-                            }
-                        },
-                    };
-                    let restored = match files {
-                        Err(_) if timed_out && !self.req.stop.is_requested() => None,
-                        Err(e) => return Err(e),
-                        Ok(files) => Some(files),
-                    };
-                    let (outcome, reason) = match restored {
-                        None => (
-                            Outcome::Failed,
-                            Some(format!(
-                                "timed out after {}",
-                                lifeboat_core::duration::format(step.timeout.unwrap_or_default())
-                            )),
-                        ),
-                        Some(files) => {
-                            let failed = files
-                                .iter()
-                                .filter(|f| f.outcome != Outcome::Passed)
-                                .count();
-                            let reason = (failed > 0).then(|| {
-                                format!("{failed} of {} sampled files failed", files.len())
-                            });
-                            result.files = files;
-                            (
-                                if failed == 0 {
-                                    Outcome::Passed
-                                } else {
-                                    Outcome::Failed
-                                },
-                                reason,
-                            )
-                        }
-                    };
-                    StepResult {
-                        kind: "restore".into(),
-                        name: step.name.clone(),
-                        started_at: step_started,
-                        finished_at: Timestamp::now(),
-                        outcome,
-                        reason,
-                        detail: None,
-                    }
-                }
-                _ => {
-                    if matches!(step.kind, StepKind::Run { .. }) {
-                        self.folder_for(Some(&candidate.id))?;
-                    }
-                    let ctx = steps::StepContext {
-                        scratch: &point_dir,
-                        recovery_point: &candidate.id,
-                        operator: self.req.operator.as_ref(),
-                        http: self.http.as_ref().expect("built before the drill runs"),
-                        cancel: self.req.stop.token(),
-                    };
-                    steps::execute(step, &ctx).await?
-                }
+            // `{scratch}` is made when a step first needs it (never in verify-only mode).
+            let writes = match &step.kind {
+                StepKind::Restore => !self.verify_only,
+                StepKind::Run { .. } => true,
+                _ => false,
             };
+            if writes {
+                self.folder_for(Some(&point.id))?;
+            }
+            let sample = Restoring {
+                format,
+                plan: &plan,
+                dest: (!self.verify_only).then_some(Dest {
+                    root: &point_dir,
+                    sync: self.runbook.scratch.sync,
+                }),
+                jobs: self.req.jobs,
+                progress: &self.req.progress,
+                synced: &self.synced_files,
+            };
+            let ctx = steps::StepContext {
+                scratch: &point_dir,
+                recovery_point: &point.id,
+                operator: self.req.operator.as_ref(),
+                http: self.http.as_ref().expect("built before the drill runs"),
+                cancel: self.req.stop.token(),
+                sample: Some(&sample),
+            };
+            let ran = steps::execute(step, &ctx).await?;
+            let mut step_result = ran.result;
+            if let Some(files) = ran.files {
+                result.files = files;
+            }
             if let Some(a) = &go_on {
                 steps::record_answer(
                     step_result.detail.get_or_insert_with(Default::default),
@@ -411,7 +328,7 @@ impl Drill<'_> {
                 );
             }
             tracing::info!(
-                point = %candidate.id,
+                point = %point.id,
                 step = %key,
                 kind = %step_result.kind,
                 outcome = %step_result.outcome,
@@ -441,7 +358,7 @@ impl Drill<'_> {
         }
         result.finished_at = Timestamp::now();
         let restored_any = result.files.iter().any(|f| f.object_bytes.is_some());
-        Ok(Some((result, restored_any.then_some(projection))))
+        Ok((result, restored_any.then_some(plan.projection)))
     }
 
     /// In a manual drill, shows the step and asks whether to go on. `Ok(None)`: no operator.
@@ -564,10 +481,12 @@ impl Drill<'_> {
                 operator: self.req.operator.as_ref(),
                 http: &http,
                 cancel: &cancel,
+                sample: None,
             };
-            // Only a stop ends a step with `Err`, and nothing stops `finally`'s steps.
+            // Only a stop, or a `restore` step (which `finally` never holds), ends a step with
+            // `Err`, and nothing stops `finally`'s steps.
             let mut r = match steps::execute(step, &ctx).await {
-                Ok(r) => r,
+                Ok(ran) => ran.result,
                 Err(e) => failed_at_once(step, e.to_string()),
             };
             if let Some(a) = &go_on {
@@ -576,71 +495,6 @@ impl Drill<'_> {
             results.push(r);
         }
         results
-    }
-
-    async fn restore_all(
-        &self,
-        source: &Source,
-        point_id: &str,
-        jobs: Vec<FileJob>,
-        point_dir: &Path,
-        cancel: &CancellationToken,
-    ) -> Result<Vec<FileResult>, DrillError> {
-        let progress = self.req.progress.clone();
-        progress.point_started(point_id, jobs.len());
-        // The point's folder was made (private, in the locked run folder) by the caller.
-        let dest = if self.verify_only {
-            None
-        } else {
-            Some(Dest {
-                root: point_dir,
-                sync: self.runbook.scratch.sync,
-            })
-        };
-        let parallel = if self.req.jobs == 0 {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
-        } else {
-            self.req.jobs
-        };
-        // A few more in flight than cores, so I/O waits overlap with hashing. A restore waits
-        // mostly on each file's `fdatasync` (76% of its syscall time over 2,998 files), and
-        // the filesystem commits concurrent ones together, so it keeps more files going.
-        let in_flight = if dest.is_some() {
-            (parallel * 2).max(RESTORE_IN_FLIGHT)
-        } else {
-            parallel * 2
-        };
-        let mut results: Vec<(usize, FileResult)> = Vec::with_capacity(jobs.len());
-        let mut stream = futures::stream::iter(jobs.into_iter().enumerate())
-            .map(|(i, job)| {
-                let progress = progress.clone();
-                async move {
-                    let verdict =
-                        restore::restore_file(source, point_id, job, dest, progress, cancel).await;
-                    (i, verdict)
-                }
-            })
-            .buffer_unordered(in_flight);
-        while let Some((i, verdict)) = stream.next().await {
-            match verdict {
-                Ok(Restored { result, synced }) => {
-                    progress.file_done(&result);
-                    self.synced_files
-                        .fetch_add(u64::from(synced), Ordering::Relaxed);
-                    results.push((i, result));
-                }
-                // Interrupted: drain the stream rather than drop it, so no restore is still
-                // writing into the scratch folder the caller is about to remove. Each one
-                // left stops at its next chunk; those not begun return at once.
-                Err(_) if cancel.is_cancelled() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if cancel.is_cancelled() {
-            return Err(DrillError::Interrupted);
-        }
-        results.sort_by_key(|(i, _)| *i);
-        Ok(results.into_iter().map(|(_, r)| r).collect())
     }
 }
 

@@ -6,6 +6,15 @@
 //! not complete alike — so the caller can write it and map its outcome to an exit code. This
 //! crate writes only inside the scratch area it is given; it never writes to the source.
 //!
+//! How a drill goes, module by module: [`request`](DrillRequest) is what the caller hands
+//! it; the drill asks a [`format`](mod@format) (the source-format seam; today [`format::files`]) for the
+//! recovery points and what each lists; [`plan`] draws the sample into a [`plan::PointPlan`]
+//! without I/O; the point's [`steps`] run in order, the `restore` step executing the plan
+//! through the format and the [`restore`] pipeline into the [`scratch`] area; the verdict is
+//! [`lifeboat_core::verdict::decide`]; the record assembles the [`Evidence`], the
+//! [`projection`] and the [`notify`] webhooks. Every way a drill can end early is a
+//! [`DrillError`].
+//!
 //! A drill can be stopped through [`DrillRequest::stop`]. Before its last check has finished
 //! that interrupts it: it stops reading, hashing and writing within one chunk per file in
 //! flight, removes its scratch folder whatever `scratch.keep` says, and returns evidence with
@@ -15,10 +24,11 @@ use lifeboat_core::evidence::Evidence;
 use lifeboat_core::runbook::Runbook;
 pub use tokio_util::sync::CancellationToken;
 
-pub mod discover;
 mod drill;
 mod error;
+pub mod format;
 pub mod notify;
+pub mod plan;
 pub mod projection;
 mod record;
 mod request;
@@ -36,13 +46,12 @@ pub use request::{
 pub use steps::{Answer, Operator, StepView};
 pub use stop::{Stop, StopEffect};
 
-/// Manifests larger than this are refused rather than loaded (about 4 million entries).
-pub const MAX_MANIFEST_BYTES: u64 = 512 * 1024 * 1024;
+pub use format::files::MAX_MANIFEST_BYTES;
 
 /// Runs one drill. Never panics on bad data; returns the evidence in every case.
 pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     let mut drill = drill::Drill::new(runbook, &req);
-    drill.check().await;
+    drill.check(format::files::FilesFormat::open(runbook)).await;
     // `finally` runs whatever happened above, for the point that passed (else the last one
     // tried); it does not count toward RTO.
     let finally = drill.run_finally().await;

@@ -2,20 +2,17 @@
 //! the rate the sample was restored.
 //!
 //! Manifests hold no sizes, so the point's total comes from the best basis at hand: the sample
-//! itself when it is every file; each object's size from storage when the manifest is small
-//! enough to ask about every entry ([`PROJECTION_HEAD_LIMIT`]); otherwise the sample's mean
-//! object size times the number of entries. The evidence says which basis was used. This runs
+//! itself when it is every file; each file's stored size from the source format
+//! ([`SourceFormat::stored_bytes`]) when the manifest is small enough to ask about every entry
+//! ([`PROJECTION_HEAD_LIMIT`]); otherwise the sample's mean object size times the number of
+//! entries. The evidence says which basis was used. This runs
 //! after every measured step, so asking storage for sizes never counts toward measured RTO.
 
-use futures::StreamExt;
 use lifeboat_core::evidence::{
     PROJECTION_HEAD_LIMIT, PointResult, Projected, ProjectionBasis, ProjectionSample,
 };
-use lifeboat_core::manifest::Entry;
-use lifeboat_storage::{Source, StorageError};
 
-/// Concurrent size requests while sizing a point.
-const HEADS_IN_FLIGHT: usize = 16;
+use crate::format::{Candidate, SourceFormat};
 
 /// What a projection needs from a point's manifest, kept after the entries are dropped.
 #[derive(Debug)]
@@ -29,30 +26,45 @@ pub struct Input {
 }
 
 impl Input {
-    /// `chosen`: indexes into `entries` of the sampled files.
-    pub fn new(point: &str, entries: &[Entry], chosen: &[usize]) -> Input {
-        let unsampled = (entries.len() as u64 <= PROJECTION_HEAD_LIMIT).then(|| {
-            let mut sampled = vec![false; entries.len()];
+    /// `paths`: every entry's path; `chosen`: indexes into `paths` of the sampled files.
+    pub fn new(point: &str, paths: &[&str], chosen: &[usize]) -> Input {
+        let unsampled = (paths.len() as u64 <= PROJECTION_HEAD_LIMIT).then(|| {
+            let mut sampled = vec![false; paths.len()];
             for &i in chosen {
                 sampled[i] = true;
             }
-            entries
+            paths
                 .iter()
                 .zip(sampled)
                 .filter(|(_, s)| !s)
-                .map(|(e, _)| e.path.clone())
+                .map(|(p, _)| (*p).to_owned())
                 .collect()
         });
         Input {
             point: point.to_string(),
-            entries: entries.len() as u64,
+            entries: paths.len() as u64,
             unsampled,
         }
+    }
+
+    /// How many entries the point lists.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// The paths not sampled, when the point lists at most [`PROJECTION_HEAD_LIMIT`]
+    /// entries (their sizes are then asked for); `None` above it.
+    pub fn unsampled(&self) -> Option<&[String]> {
+        self.unsampled.as_deref()
     }
 }
 
 /// Projects `point`'s full-restore time; `None` when it restored no byte or took no time.
-pub async fn project(source: &Source, input: Input, point: &PointResult) -> Option<Projected> {
+pub async fn project<F: SourceFormat>(
+    format: &F,
+    input: Input,
+    point: &PointResult,
+) -> Option<Projected> {
     let restored: Vec<u64> = point.files.iter().filter_map(|f| f.object_bytes).collect();
     let sample_bytes: u64 = restored.iter().sum();
     let sample_seconds: f64 = point
@@ -71,9 +83,13 @@ pub async fn project(source: &Source, input: Input, point: &PointResult) -> Opti
             ProjectionBasis::Extrapolated,
         )
     };
+    let candidate = Candidate {
+        id: point.id.clone(),
+        time: point.time,
+    };
     let (total_bytes, basis) = match &input.unsampled {
         Some(rest) if rest.is_empty() => (sample_bytes, ProjectionBasis::Sample),
-        Some(rest) => match sizes(source, &input.point, rest).await {
+        Some(rest) => match format.stored_bytes(&candidate, rest).await {
             Some(more) => (sample_bytes + more, ProjectionBasis::Storage),
             // Sizing is a courtesy: a storage error here must not change the drill's verdict.
             None => extrapolated(),
@@ -93,33 +109,6 @@ pub async fn project(source: &Source, input: Input, point: &PointResult) -> Opti
             duration_seconds: sample_seconds,
         },
     })
-}
-
-/// Total stored size of `paths` in `point` (`PATH`, else `PATH.zst`; missing and unsafe paths
-/// count 0); `None` on a storage error.
-async fn sizes(source: &Source, point: &str, paths: &[String]) -> Option<u64> {
-    let sizes: Vec<Option<u64>> = futures::stream::iter(paths)
-        .map(|path| async move {
-            let Ok(parts) = lifeboat_core::manifest::safe_components(path) else {
-                return Some(0);
-            };
-            let rel = format!("{point}/{}", parts.join("/"));
-            // What is not a regular object (a link, a FIFO…) would restore nothing: 0.
-            let size = |head: Result<Option<lifeboat_storage::ObjectInfo>, StorageError>| match head
-            {
-                Ok(info) => Some(info.map(|i| i.size)),
-                Err(e) if e.is_finding() => Some(Some(0)),
-                Err(_) => None,
-            };
-            match size(source.head(&rel).await)? {
-                Some(n) => Some(n),
-                None => Some(size(source.head(&format!("{rel}.zst")).await)?.unwrap_or(0)),
-            }
-        })
-        .buffer_unordered(HEADS_IN_FLIGHT)
-        .collect()
-        .await;
-    sizes.into_iter().sum()
 }
 
 fn round_ms(x: f64) -> f64 {

@@ -1,5 +1,6 @@
-//! Restoring one file: read the object, decompress `.zst`, hash, write into scratch, in one
-//! pass over bounded buffers.
+//! Restoring one file's bytes: read the opened object, decompress `.zst`, hash, write into
+//! scratch, in one pass over bounded buffers. The source format opens the object
+//! ([`crate::format::files`]); this is the pipeline it feeds.
 //!
 //! The bytes are hashed exactly as they are written (plain local objects: as they sit in the
 //! scratch file after the kernel copied them, see `copy`), so the digest proves what landed
@@ -13,16 +14,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use lifeboat_core::Algorithm;
 use lifeboat_core::evidence::{FileResult, Outcome};
 use lifeboat_core::runbook::ScratchSync;
 use lifeboat_hash::Hasher;
-use lifeboat_storage::{Object, Source, StorageError};
+use lifeboat_storage::{Object, StorageError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::Progress;
 use crate::error::{DrillError, ScratchError};
+use crate::plan::Expected;
 use crate::stop::until_cancelled;
 
 mod unzstd;
@@ -43,34 +44,6 @@ const WRITEBACK: u64 = 8 << 20;
 /// Chunks of a remote stream allowed in flight between the network and the hashing thread.
 const STREAM_QUEUE: usize = 8;
 
-/// One sampled manifest entry to restore and verify.
-#[derive(Clone, Debug)]
-pub struct FileJob {
-    pub path: String,
-    pub expected: String,
-    pub algorithm: Algorithm,
-}
-
-impl FileJob {
-    /// This file failed before any byte was verified.
-    fn failed(&self, object: Option<String>, reason: String) -> Result<Restored, DrillError> {
-        Ok(Restored {
-            synced: false,
-            result: FileResult {
-                path: self.path.clone(),
-                outcome: Outcome::Failed,
-                algorithm: self.algorithm,
-                expected: self.expected.clone(),
-                actual: None,
-                bytes: 0,
-                object_bytes: None,
-                object,
-                reason: Some(reason),
-            },
-        })
-    }
-}
-
 /// One file restored and checked: a finding, passed or failed.
 #[derive(Debug)]
 pub struct Restored {
@@ -80,57 +53,70 @@ pub struct Restored {
     pub synced: bool,
 }
 
+impl Restored {
+    /// `expect`'s file, failed before any byte of it was verified (nothing was written).
+    pub fn failed(expect: &Expected, object: Option<String>, reason: String) -> Self {
+        Restored {
+            result: expect.failed(object, reason),
+            synced: false,
+        }
+    }
+}
+
 /// Where a restored file goes, and when it is made durable.
 #[derive(Clone, Copy, Debug)]
 pub struct Dest<'a> {
+    /// The recovery point's folder in the scratch area.
     pub root: &'a Path,
+    /// `scratch.sync`.
     pub sync: ScratchSync,
 }
 
-/// Restores `job` from recovery point `point` of `source` into `dest` (`None`: verify only,
-/// nothing written). `Err`: storage became unreachable or the scratch area failed, and the
-/// drill cannot complete.
+/// How a point's files are restored: where to (`dest`; `None`: verify only, nothing
+/// written), who hears of the bytes, and what stops it.
+#[derive(Clone, Copy)]
+pub struct Landing<'a> {
+    /// The point's folder in the scratch area; `None`: stream and hash only.
+    pub dest: Option<Dest<'a>>,
+    /// Told of every restored byte.
+    pub progress: &'a Arc<dyn Progress>,
+    /// Stops the restore within a chunk: the drill's stop, or the `restore` step's timeout.
+    pub cancel: &'a CancellationToken,
+}
+
+/// An object opened for restoring: its bytes, its name (as the evidence records it), and
+/// whether it is a zstd stream to decompress.
+pub struct Opened {
+    /// The object's bytes.
+    pub object: Object,
+    /// `PATH` or `PATH.zst`, relative to the point: the evidence's `object`.
+    pub name: String,
+    /// Decompress it (`.zst`) while restoring.
+    pub compressed: bool,
+}
+
+/// Restores `opened`'s bytes to `lands` (`/`-separated, below the point's folder) as
+/// `landing` says, hashing them on the way, and checks them against `expect`. `Err`: storage
+/// became unreachable or the scratch area failed, and the drill cannot complete.
 ///
-/// Once `cancel` fires it returns [`DrillError::Interrupted`]: before the object is opened,
-/// or from the blocking worker at its next chunk. It always waits for that worker, so nothing
-/// writes into `dest_root` after it returns.
-pub async fn restore_file(
-    source: &Source,
-    point: &str,
-    job: FileJob,
-    dest: Option<Dest<'_>>,
-    progress: Arc<dyn Progress>,
-    cancel: &CancellationToken,
+/// Once `landing.cancel` fires it returns [`DrillError::Interrupted`], from the blocking
+/// worker at its next chunk. It always waits for that worker, so nothing writes into the
+/// scratch area after it returns.
+pub async fn restore_object(
+    opened: Opened,
+    expect: &Expected,
+    lands: &str,
+    landing: &Landing<'_>,
 ) -> Result<Restored, DrillError> {
-    let failed = |object: Option<String>, reason: String| job.failed(object, reason);
-    let components = match lifeboat_core::manifest::safe_components(&job.path) {
-        Ok(c) => c.join("/"),
-        Err(reason) => return failed(None, reason),
-    };
-
-    // `PATH` first; `PATH.zst` only where `PATH` does not exist.
-    let opened =
-        until_cancelled(cancel, source.open_object(&format!("{point}/{components}"))).await?;
-    let (object_name, object, compressed) = match opened {
-        Ok(Some(o)) => (components.clone(), o, false),
-        Ok(None) => {
-            let zst = format!("{components}.zst");
-            let opened =
-                until_cancelled(cancel, source.open_object(&format!("{point}/{zst}"))).await?;
-            match opened {
-                Ok(Some(o)) => (zst, o, true),
-                Ok(None) => {
-                    return failed(
-                        None,
-                        format!("missing object: neither {components} nor {components}.zst exists"),
-                    );
-                }
-                Err(e) => return storage_verdict(e, &job, point, zst),
-            }
-        }
-        Err(e) => return storage_verdict(e, &job, point, components),
-    };
-
+    let Opened {
+        object,
+        name: object_name,
+        compressed,
+    } = opened;
+    let components = lands;
+    let cancel = landing.cancel;
+    let progress = landing.progress.clone();
+    let dest = landing.dest;
     let sync = dest.map(|d| d.sync);
     let dest = match dest {
         None => None,
@@ -144,10 +130,11 @@ pub async fn restore_file(
                 // in the way (`a` and `a/b` both listed, as S3 allows), or a name the scratch
                 // filesystem cannot hold. A finding about this file, not a broken scratch area.
                 Err(e) if in_the_way(&e) => {
-                    return failed(
+                    return Ok(Restored::failed(
+                        expect,
                         Some(object_name),
                         format!("cannot restore {components} into the scratch area: {e}"),
-                    );
+                    ));
                 }
                 Err(source) => {
                     return Err(ScratchError::Create { path: full, source }.into());
@@ -175,7 +162,7 @@ pub async fn restore_file(
         }
     };
 
-    let algorithm = job.algorithm;
+    let algorithm = expect.algorithm;
     let cancel = cancel.clone();
     let worker = tokio::task::spawn_blocking(move || {
         let mut sink = Sink {
@@ -212,22 +199,24 @@ pub async fn restore_file(
         Err(e) => return Err(DrillError::Worker(e)),
     };
     let object = Some(object_name.clone());
+    let failed =
+        |object: Option<String>, reason: String| Ok(Restored::failed(expect, object, reason));
     match result {
         Ok(()) => {
             let bytes = sink.bytes;
             let actual = sink.hasher.finalize_hex();
-            let matches = actual.eq_ignore_ascii_case(&job.expected);
+            let matches = actual.eq_ignore_ascii_case(&expect.digest);
             Ok(Restored {
                 synced,
                 result: FileResult {
-                    path: job.path.clone(),
+                    path: expect.path.clone(),
                     outcome: if matches {
                         Outcome::Passed
                     } else {
                         Outcome::Failed
                     },
                     algorithm,
-                    expected: job.expected.clone(),
+                    expected: expect.digest.clone(),
                     actual: Some(actual),
                     bytes,
                     object_bytes: Some(object_bytes),
@@ -263,32 +252,16 @@ pub async fn restore_file(
         Err(PipeError::Read(e)) => failed(object, format!("I/O error reading {object_name}: {e}")),
         Err(PipeError::Storage(e)) => Err(e.into()),
         Err(PipeError::Write(source)) => Err(ScratchError::Write {
-            path: components,
+            path: components.to_owned(),
             source,
         }
         .into()),
         Err(PipeError::Flush(source)) => Err(ScratchError::Flush {
-            path: components,
+            path: components.to_owned(),
             source,
         }
         .into()),
         Err(PipeError::Interrupted) => Err(DrillError::Interrupted),
-    }
-}
-
-/// A link, FIFO or folder where the object should be, or an object that cannot be read, is a
-/// finding about this file, said relative to the point; a store that cannot be reached ends
-/// the drill.
-fn storage_verdict(
-    e: StorageError,
-    job: &FileJob,
-    point: &str,
-    object: String,
-) -> Result<Restored, DrillError> {
-    if e.is_finding() {
-        job.failed(Some(object), e.below(point))
-    } else {
-        Err(e.into())
     }
 }
 

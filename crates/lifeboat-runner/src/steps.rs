@@ -1,9 +1,10 @@
-//! The steps a runbook lists, one module per kind (`run`/`shell`, `http`, `approve`, `wait`),
-//! each bounded by its `timeout`, each ending in a [`StepResult`] whose `detail` says what
-//! happened.
+//! The steps a runbook lists, one module per kind (`restore`, `run`/`shell`, `http`,
+//! `approve`, `wait`), each bounded by its `timeout`, each ending in a [`StepResult`] whose
+//! `detail` says what happened.
 //!
-//! A step that fails is a finding: it fails its recovery point, and the drill goes on. Only a
-//! stop ends a drill from inside a step ([`DrillError::Interrupted`]).
+//! A step that fails is a finding: it fails its recovery point, and the drill goes on. A stop
+//! ends a drill from inside a step ([`DrillError::Interrupted`]), and so does a `restore`
+//! step whose source or scratch area fails.
 //!
 //! `{scratch}` and `{recovery_point}` come from the backup (see
 //! [`lifeboat_core::runbook::placeholder`]): a `shell:` step runs the script validation made,
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use lifeboat_core::evidence::{Outcome, StepResult};
+use lifeboat_core::evidence::{FileResult, Outcome, StepResult};
 use lifeboat_core::runbook::{Command, Step, StepKind};
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +26,7 @@ use crate::DrillError;
 mod approve;
 mod capture;
 mod http;
+pub(crate) mod restore;
 mod run;
 mod wait;
 
@@ -70,7 +72,7 @@ pub struct Answer {
 }
 
 /// Where a step runs, and what its placeholders stand for.
-pub struct StepContext<'a> {
+pub(crate) struct StepContext<'a> {
     /// `{scratch}`: the folder holding the point's restored files (the step's working folder).
     pub scratch: &'a Path,
     /// `{recovery_point}`.
@@ -81,6 +83,17 @@ pub struct StepContext<'a> {
     pub http: &'a reqwest::Client,
     /// Stops the step: a `run` step's process group is killed, the others are dropped.
     pub cancel: &'a CancellationToken,
+    /// What a `restore` step restores: the point's sample. `None` in `finally`, where
+    /// validation refuses `restore`.
+    pub sample: Option<&'a dyn restore::Sample>,
+}
+
+/// A step that ran: its record, and, for `restore`, what each sampled file came to.
+pub(crate) struct Ran {
+    /// The step's record.
+    pub result: StepResult,
+    /// The sampled files' results, in plan order (`restore` steps only).
+    pub files: Option<Vec<FileResult>>,
 }
 
 /// How a step's work ended: passed, or failed with the reason (a finding).
@@ -134,12 +147,21 @@ pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// Runs one step that is not `restore`. `Err`: the drill was stopped while it ran.
-pub async fn execute(step: &Step, ctx: &StepContext<'_>) -> Result<StepResult, DrillError> {
+/// Runs one step. `Err`: the drill cannot go on (it was stopped; a `restore` step's source
+/// or scratch area failed).
+pub(crate) async fn execute(step: &Step, ctx: &StepContext<'_>) -> Result<Ran, DrillError> {
     let started_at = Timestamp::now();
     let mut detail = BTreeMap::new();
+    let mut files = None;
     let ended = match &step.kind {
-        StepKind::Restore => Ended::Failed("internal error: restore is not run here".to_owned()),
+        StepKind::Restore => match ctx.sample {
+            Some(sample) => {
+                let (ended, restored) = restore::run(step, sample, ctx.cancel).await?;
+                files = Some(restored);
+                ended
+            }
+            None => Ended::Failed("nothing to restore: `restore` runs in `steps` only".to_owned()),
+        },
         StepKind::Run {
             command,
             expect_exit,
@@ -192,7 +214,7 @@ pub async fn execute(step: &Step, ctx: &StepContext<'_>) -> Result<StepResult, D
         Ended::Passed => (Outcome::Passed, None),
         Ended::Failed(reason) => (Outcome::Failed, Some(reason)),
     };
-    Ok(StepResult {
+    let result = StepResult {
         kind: step.kind.name().to_owned(),
         name: step.name.clone(),
         started_at,
@@ -200,7 +222,8 @@ pub async fn execute(step: &Step, ctx: &StepContext<'_>) -> Result<StepResult, D
         outcome,
         reason,
         detail: (!detail.is_empty()).then_some(detail),
-    })
+    };
+    Ok(Ran { result, files })
 }
 
 /// The step's work, failed with "timed out" when `timeout` passes first.

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use lifeboat_core::Algorithm;
 use lifeboat_testkit::prng::random_bytes as bytes;
 use sha2::Digest;
 

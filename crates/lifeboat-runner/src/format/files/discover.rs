@@ -1,4 +1,5 @@
-//! Recovery point discovery: which children of the source are points, and when each was taken.
+//! Recovery point discovery in a `files` source: which children of the source are points, and
+//! when each was taken.
 //!
 //! Every entry below the source is either a candidate or counted with the reason it is not
 //! one (a file, a link, a name that cannot be represented or is not a time, no manifest…),
@@ -9,19 +10,16 @@ use std::collections::BTreeMap;
 
 use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
-use lifeboat_core::runbook::{PointTime, Runbook};
+use lifeboat_core::runbook::{PointTime, RecoveryPointsSpec};
 use lifeboat_storage::{Kind, Skip, Source, StorageError};
 
-/// A recovery point candidate: a direct child of the source with a known time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Candidate {
-    pub id: String,
-    pub time: Timestamp,
-}
+use crate::format::Candidate;
 
 /// What discovery saw, for the evidence when nothing is left to try.
 #[derive(Clone, Debug, Default)]
 pub struct Census {
+    /// The manifest's path in each point, to name it.
+    pub manifest: String,
     /// Entries directly below the source.
     pub children: usize,
     /// Entries that are not folders, by what they are (a regular file, a symbolic link…).
@@ -44,7 +42,8 @@ impl Census {
     /// `N entries in the source: 1 regular file, 2 symbolic links, 1 whose name is not valid
     /// UTF-8, 1 without SHA256SUMS, …`: every entry counted once, under the first reason it
     /// was not taken.
-    pub fn describe(&self, manifest: &str) -> String {
+    pub fn describe(&self) -> String {
+        let manifest = &self.manifest;
         let mut seen = Vec::new();
         for (kind, n) in &self.not_folders {
             seen.push(count_of(*kind, *n));
@@ -83,6 +82,17 @@ impl Census {
     }
 }
 
+impl crate::format::Census for Census {
+    fn not_a_point(&mut self) {
+        // With `time: name` a child's manifest is first looked for when it is tried.
+        self.without_manifest += 1;
+    }
+
+    fn describe(&self) -> String {
+        Census::describe(self)
+    }
+}
+
 /// "1 regular file", "2 symbolic links", "1 FIFO (named pipe)".
 fn count_of(kind: Kind, n: usize) -> String {
     let (one, many) = match kind {
@@ -115,11 +125,13 @@ enum ManifestTime {
 /// listing. With `time: modified`, every child's manifest is `head`ed, a few at a time.
 pub async fn candidates(
     source: &Source,
-    runbook: &Runbook,
+    points: &RecoveryPointsSpec,
+    manifest: &str,
     t0: Timestamp,
 ) -> Result<(Vec<Candidate>, Census), StorageError> {
     let listing = source.list_children().await?;
     let mut census = Census {
+        manifest: manifest.to_owned(),
         children: listing.folders.len() + listing.skipped.len(),
         ..Census::default()
     };
@@ -149,7 +161,7 @@ pub async fn candidates(
     }
     let children = listing.folders;
     let mut found: Vec<Candidate> = Vec::with_capacity(children.len());
-    match &runbook.recovery_points.time {
+    match &points.time {
         PointTime::Name { format } => {
             for id in children {
                 // The same rule the runbook validator checks `time_format` with.
@@ -160,7 +172,7 @@ pub async fn candidates(
             }
         }
         PointTime::Modified => {
-            let manifest = runbook.manifest.path.clone();
+            let manifest = manifest.to_owned();
             let heads: Vec<(String, ManifestTime)> = futures::stream::iter(children)
                 .map(|id| {
                     let rel = format!("{id}/{manifest}");
@@ -194,8 +206,7 @@ pub async fn candidates(
             }
         }
     }
-    let oldest = runbook
-        .recovery_points
+    let oldest = points
         .within
         .and_then(|w| jiff::SignedDuration::try_from(w).ok())
         .and_then(|w| t0.checked_sub(w).ok());

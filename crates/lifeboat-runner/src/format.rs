@@ -1,0 +1,152 @@
+//! The source-format seam: what a drill needs from a backup, whatever its format.
+//!
+//! A drill asks a [`SourceFormat`] four things: which recovery points there are
+//! ([`discover`](SourceFormat::discover)), what one of them lists
+//! ([`read_point`](SourceFormat::read_point)), what a sampled entry must verify to and where
+//! its bytes come from ([`plan_file`](SourceFormat::plan_file), pure), and to restore one
+//! planned file into the scratch area, checking it on the way
+//! ([`restore`](SourceFormat::restore)). Everything else — the window and fallback, the
+//! seeded sample, the steps, the measurements, the verdict and the record — is the drill's,
+//! the same for every format.
+//!
+//! [`files`] is the first format: recovery points are folders holding a `sha256sum`/`b3sum`
+//! manifest, each file an object `PATH` or `PATH.zst`. The seam is shaped by the next two as
+//! well:
+//!
+//! - a **restic repository**: points are snapshots (listed in any order, filtered by host,
+//!   paths and tags), the entries a snapshot's regular files (each with its size and the ids
+//!   of its chunks) or a manifest inside it; a sampled file is restored chunk by chunk, each
+//!   chunk's SHA-256 checked against its id. Its [`Locator`](SourceFormat::Locator) would be
+//!   the chunk list and size, its reading synchronous (`rustic_core`) on a blocking thread.
+//! - a **PostgreSQL base backup**: points are folders holding `backup_manifest` (JSON; its
+//!   own checksum checked first, a mismatch fails the point), each entry a path with its size
+//!   and checksum (CRC32C or SHA-2, per file: hence an algorithm per planned file, not per
+//!   point).
+//!
+//! A format decides findings about its own data (a manifest that is a link, a chunk whose
+//! hash is not its id) and says them in its own words; an error that means the source cannot
+//! be read at all ends the drill ([`DrillError`]).
+
+use std::future::Future;
+
+use jiff::Timestamp;
+use lifeboat_core::evidence::ManifestRecord;
+
+use crate::DrillError;
+use crate::plan::{Expected, PlannedFile};
+use crate::restore::{Landing, Restored};
+
+pub mod files;
+
+/// A recovery point found by discovery: an id and the time it stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The point's id, as the evidence records it (`files`: the folder's name).
+    pub id: String,
+    /// When the point was taken: RPO is measured from it.
+    pub time: Timestamp,
+}
+
+/// What discovery saw in the source, every entry counted under the reason it was not taken,
+/// so "no recovery point" can say truthfully what was there.
+pub trait Census: Send {
+    /// A candidate turned out not to be a point after all when it was read
+    /// ([`PointRead::NotAPoint`]).
+    fn not_a_point(&mut self);
+    /// What was seen, in one sentence (`3 entries in the source: 1 regular file, ...`): the
+    /// evidence's `source.listing`, and part of the reason when no point was found.
+    fn describe(&self) -> String;
+}
+
+/// One file a recovery point lists: the population its sample is drawn from.
+pub trait Entry: Send + Sync {
+    /// Its path as the point lists it: the sample is drawn over these (sorted by their
+    /// bytes), and the evidence names the file by it.
+    fn path(&self) -> &str;
+}
+
+impl Entry for lifeboat_core::manifest::Entry {
+    fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// What reading a recovery point found.
+#[derive(Debug)]
+pub enum PointRead<E> {
+    /// Not a recovery point after all (`files`: the folder holds no manifest); the drill
+    /// counts it in the census and goes on.
+    NotAPoint,
+    /// The point fails before any file is tried (its manifest is not a regular file, cannot
+    /// be parsed, lists nothing...): the manifest as far as it was read, and why.
+    Failed {
+        /// The manifest, as far as it was read.
+        manifest: ManifestRecord,
+        /// Why the point fails, in one sentence.
+        reason: String,
+    },
+    /// The files the point lists, never empty.
+    Listed {
+        /// The manifest the entries come from.
+        manifest: ManifestRecord,
+        /// Every file the point lists.
+        entries: Vec<E>,
+    },
+}
+
+/// A backup format a drill can check. Every future it returns is `Send`, so a drill runs on
+/// any worker of a multi-threaded runtime.
+pub trait SourceFormat: Send + Sync {
+    /// One file a point lists, as read from it.
+    type Entry: Entry;
+    /// Where a sampled file's bytes come from, decided when the point's plan is made
+    /// (`files`: the object `PATH`, else `PATH.zst`).
+    type Locator: Clone + std::fmt::Debug + Send + Sync;
+    /// What discovery saw.
+    type Census: Census;
+
+    /// The recovery points at or before `t0` (and within the runbook's window), newest first
+    /// (ties: by id, descending), and the census of everything else in the source.
+    fn discover(
+        &self,
+        t0: Timestamp,
+    ) -> impl Future<Output = Result<(Vec<Candidate>, Self::Census), DrillError>> + Send;
+
+    /// What `point` lists. A finding about the point's own data is
+    /// [`PointRead::Failed`]; `Err` only when the source cannot be read.
+    fn read_point(
+        &self,
+        point: &Candidate,
+    ) -> impl Future<Output = Result<PointRead<Self::Entry>, DrillError>> + Send;
+
+    /// The plan for one sampled entry of `point`: what it must verify to, where it lands in
+    /// the point's scratch folder, and where its bytes come from. Pure: no I/O.
+    fn plan_file(
+        &self,
+        point: &Candidate,
+        manifest: &ManifestRecord,
+        entry: &Self::Entry,
+    ) -> PlannedFile<Self::Locator>;
+
+    /// Restores one planned file of `point` from `from` to `lands` (`/`-separated, below the
+    /// point's scratch folder) as `landing` says, checking it against `expect` on the way.
+    /// A finding about the file is a failed [`Restored`]; `Err` when the source or the
+    /// scratch area fails, or `landing.cancel` fires ([`DrillError::Interrupted`]). Nothing
+    /// writes into the scratch area once it has returned.
+    fn restore(
+        &self,
+        point: &Candidate,
+        expect: &Expected,
+        lands: &str,
+        from: &Self::Locator,
+        landing: &Landing<'_>,
+    ) -> impl Future<Output = Result<Restored, DrillError>> + Send;
+
+    /// Stored bytes of the files `paths` of `point`, for the full-restore projection;
+    /// `None` when they cannot be told (the projection then extrapolates from the sample).
+    fn stored_bytes(
+        &self,
+        point: &Candidate,
+        paths: &[String],
+    ) -> impl Future<Output = Option<u64>> + Send;
+}

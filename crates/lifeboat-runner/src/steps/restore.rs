@@ -1,0 +1,175 @@
+//! `restore` steps: the point's plan carried out, every sampled file restored into the
+//! point's scratch folder (or streamed and hashed only, verify-only) and checked, several at
+//! once, bounded by the step's `timeout`. The step fails when any file fails; the files'
+//! findings go into the point's record.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use lifeboat_core::evidence::{FileResult, Outcome};
+use lifeboat_core::runbook::Step;
+use tokio_util::sync::CancellationToken;
+
+use super::Ended;
+use crate::format::SourceFormat;
+use crate::plan::{PointPlan, Target};
+use crate::restore::{Dest, Landing, Restored};
+use crate::{DrillError, Progress};
+
+/// Files restored into scratch at once, at least: see [`Restoring::in_flight`].
+const RESTORE_IN_FLIGHT: usize = 16;
+
+/// A point's sample, ready to be restored: what a `restore` step runs. Object-safe, so
+/// the steps need not know the source format.
+pub(crate) trait Sample: Sync {
+    /// Restores and checks every planned file; the results in plan order. `Err` when the
+    /// drill cannot complete, or `cancel` fired ([`DrillError::Interrupted`]): then every
+    /// restore still in flight has stopped, and nothing writes into the scratch area.
+    fn restore<'a>(
+        &'a self,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Vec<FileResult>, DrillError>>;
+}
+
+/// The `restore` step of one point: its plan, executed through its format.
+pub(crate) struct Restoring<'a, F: SourceFormat> {
+    /// The source format the plan was made by.
+    pub format: &'a F,
+    /// The point's plan.
+    pub plan: &'a PointPlan<F::Locator>,
+    /// The point's scratch folder; `None`: verify only.
+    pub dest: Option<Dest<'a>>,
+    /// Files verified at once; 0: one per core.
+    pub jobs: usize,
+    /// Told of each file and byte.
+    pub progress: &'a Arc<dyn Progress>,
+    /// Counts restored files flushed to disk before they were verified.
+    pub synced: &'a AtomicU64,
+}
+
+impl<F: SourceFormat> Restoring<'_, F> {
+    /// Files in flight at once: a few more than cores, so I/O waits overlap with hashing. A
+    /// restore into scratch waits mostly on each file's `fdatasync`, and the filesystem
+    /// commits concurrent ones together, so it keeps more files going.
+    fn in_flight(&self) -> usize {
+        let parallel = if self.jobs == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            self.jobs
+        };
+        if self.dest.is_some() {
+            (parallel * 2).max(RESTORE_IN_FLIGHT)
+        } else {
+            parallel * 2
+        }
+    }
+
+    async fn restore_all(&self, cancel: &CancellationToken) -> Result<Vec<FileResult>, DrillError> {
+        let plan = self.plan;
+        self.progress
+            .point_started(&plan.point.id, plan.files.len());
+        let landing = Landing {
+            dest: self.dest,
+            progress: self.progress,
+            cancel,
+        };
+        let landing = &landing;
+        let mut results: Vec<(usize, FileResult)> = Vec::with_capacity(plan.files.len());
+        // By index: a closure over borrowed items would make this future not `Send`
+        // (rust-lang/rust#89976).
+        let mut stream = futures::stream::iter(0..plan.files.len())
+            .map(|i| async move {
+                let file = &plan.files[i];
+                let restored = match &file.target {
+                    // Refused by the plan: nothing is read or written for it.
+                    Target::Unsafe { reason } => {
+                        Ok(Restored::failed(&file.expect, None, reason.clone()))
+                    }
+                    Target::Restore { lands, from } => {
+                        self.format
+                            .restore(&plan.point, &file.expect, lands, from, landing)
+                            .await
+                    }
+                };
+                (i, restored)
+            })
+            .buffer_unordered(self.in_flight());
+        while let Some((i, restored)) = stream.next().await {
+            match restored {
+                Ok(Restored { result, synced }) => {
+                    self.progress.file_done(&result);
+                    self.synced.fetch_add(u64::from(synced), Ordering::Relaxed);
+                    results.push((i, result));
+                }
+                // Interrupted: drain the stream rather than drop it, so no restore is still
+                // writing into the scratch folder the caller is about to remove. Each one
+                // left stops at its next chunk; those not begun return at once.
+                Err(_) if cancel.is_cancelled() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if cancel.is_cancelled() {
+            return Err(DrillError::Interrupted);
+        }
+        results.sort_by_key(|(i, _)| *i);
+        Ok(results.into_iter().map(|(_, r)| r).collect())
+    }
+}
+
+impl<F: SourceFormat> Sample for Restoring<'_, F> {
+    fn restore<'a>(
+        &'a self,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Vec<FileResult>, DrillError>> {
+        Box::pin(self.restore_all(cancel))
+    }
+}
+
+/// Runs a `restore` step: `sample` restored, within the step's `timeout`. `stop` is the
+/// drill's: a stop ends the step with [`DrillError::Interrupted`]; a timeout stops the
+/// restore the same way (so nothing still writes into scratch afterwards), through a token
+/// of its own, and fails the step.
+pub(super) async fn run(
+    step: &Step,
+    sample: &dyn Sample,
+    stop: &CancellationToken,
+) -> Result<(Ended, Vec<FileResult>), DrillError> {
+    let token = stop.child_token();
+    let restoring = sample.restore(&token);
+    tokio::pin!(restoring);
+    let mut timed_out = false;
+    let files = match step.timeout {
+        None => restoring.await,
+        Some(t) => tokio::select! {
+            files = &mut restoring => files,
+            () = tokio::time::sleep(t) => {
+                timed_out = true;
+                token.cancel();
+                restoring.await
+            }
+        },
+    };
+    let files = match files {
+        Err(_) if timed_out && !stop.is_cancelled() => {
+            let after = lifeboat_core::duration::format(step.timeout.unwrap_or_default());
+            return Ok((
+                Ended::Failed(format!("timed out after {after}")),
+                Vec::new(),
+            ));
+        }
+        Err(e) => return Err(e),
+        Ok(files) => files,
+    };
+    let failed = files
+        .iter()
+        .filter(|f| f.outcome != Outcome::Passed)
+        .count();
+    let ended = if failed == 0 {
+        Ended::Passed
+    } else {
+        Ended::Failed(format!("{failed} of {} sampled files failed", files.len()))
+    };
+    Ok((ended, files))
+}
