@@ -255,3 +255,24 @@ async fn a_stop_that_wins_the_race_interrupts_even_a_point_that_passed() {
     assert_eq!(ev.measured.recovery_point, None);
     assert_eq!(ev.stopped_after_checks, None);
 }
+
+/// The drill future is `Send`, so a scheduler can spawn it on any worker of a multi-threaded
+/// runtime (`tokio::spawn(async move { run(&runbook, request).await })`) instead of driving
+/// each drill on a blocking thread. A compile-time assertion: if anything the drill holds
+/// across an `.await` stops being `Send`, this test no longer builds.
+#[test]
+fn the_drill_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap();
+    let runbook = runbook(dir.path(), "");
+    let drill = run(
+        &runbook,
+        request(dir.path(), Stop::new(), Arc::new(NoProgress)),
+    );
+    assert_send(&drill);
+    drop(drill);
+    // And it can be spawned whole, owning what it borrows.
+    let request = request(dir.path(), Stop::new(), Arc::new(NoProgress));
+    let spawned = async move { run(&runbook, request).await };
+    assert_send(&spawned);
+}
