@@ -44,8 +44,8 @@ pub(crate) struct Drill<'a> {
     /// needs; computed after every measured step, so it never counts toward RTO.
     projection: Option<projection::Input>,
     pub(crate) projected: Option<Projected>,
-    /// The newest point that passed: id, time, and the RTO measured when its checks ended.
-    pub(crate) passed: Option<(String, Timestamp, Duration)>,
+    /// The newest point that passed: its id, and the RTO measured when its checks ended.
+    pub(crate) passed: Option<(String, Duration)>,
     /// Why the drill could not complete (exit 3).
     pub(crate) error: Option<DrillError>,
     /// Set when the operator of a manual drill chose not to go on: the step's key, and the
@@ -169,7 +169,7 @@ impl<'a> Drill<'a> {
                     }
                     self.req.progress.point_finished(&result);
                     if passed && self.passed.is_none() {
-                        self.passed = Some((result.id.clone(), result.time, self.clock.elapsed()));
+                        self.passed = Some((result.id.clone(), self.clock.elapsed()));
                     }
                     self.points.push(result);
                     if passed && self.runbook.recovery_points.select == Select::Latest {
@@ -446,7 +446,7 @@ impl<'a> Drill<'a> {
         let point = self
             .passed
             .as_ref()
-            .map(|(id, _, _)| id.clone())
+            .map(|(id, _)| id.clone())
             .or_else(|| self.trying.clone());
         let dir = match &point {
             Some(id) => self.scratch.join(id),

@@ -16,12 +16,7 @@ use crate::{DrillError, notify};
 pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Evidence {
     let (runbook, req) = (drill.runbook, drill.req);
     // Verdict: a pure function of what the checks found.
-    let ending = match drill.error.take() {
-        None => Ending::Checked,
-        Some(DrillError::Interrupted) => Ending::Interrupted,
-        Some(e) => Ending::CouldNotComplete(e.to_string()),
-    };
-    // An interrupted drill's scratch holds a point half-restored: never kept.
+    let ending = ending(drill.error.take());
     let interrupted = ending == Ending::Interrupted;
     let verdict = verdict::decide(&Findings {
         t0: drill.t0,
@@ -29,7 +24,7 @@ pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Ev
         within: runbook.recovery_points.within,
         ending,
         points: &drill.points,
-        rto: drill.passed.as_ref().map(|(_, _, rto)| *rto),
+        rto: drill.passed.as_ref().map(|(_, rto)| *rto),
         listing: drill.listing.as_deref(),
         operator_stop: drill
             .operator_stop
@@ -44,12 +39,7 @@ pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Ev
         measured,
     } = verdict;
 
-    let keep = !interrupted
-        && match runbook.scratch.keep {
-            Keep::Always => true,
-            Keep::OnFailure => outcome != Outcome::Passed,
-            Keep::Never => false,
-        };
+    let keep = keep_scratch(runbook.scratch.keep, outcome, interrupted);
     let scratch_exists = drill.folder.is_some() && drill.scratch.exists();
     if let Some(folder) = drill.folder.take() {
         let done = if keep {
@@ -135,9 +125,74 @@ pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Ev
     evidence
 }
 
+/// How the checks ended, from the error that ended them, if any (a stop that came before
+/// the last check finished is [`DrillError::Interrupted`] by now: see `Drill::check`).
+fn ending(error: Option<DrillError>) -> Ending {
+    match error {
+        None => Ending::Checked,
+        Some(DrillError::Interrupted) => Ending::Interrupted,
+        Some(e) => Ending::CouldNotComplete(e.to_string()),
+    }
+}
+
+/// Whether `scratch.keep` keeps the scratch folder of a drill that came to `outcome`. An
+/// interrupted drill's holds a point half-restored, nothing to inspect: never kept.
+fn keep_scratch(keep: Keep, outcome: Outcome, interrupted: bool) -> bool {
+    !interrupted
+        && match keep {
+            Keep::Always => true,
+            Keep::OnFailure => outcome != Outcome::Passed,
+            Keep::Never => false,
+        }
+}
+
 fn hostname() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ScratchError;
+
+    #[test]
+    fn an_error_ends_the_checks_by_its_kind_never_by_its_words() {
+        assert_eq!(ending(None), Ending::Checked);
+        assert_eq!(ending(Some(DrillError::Interrupted)), Ending::Interrupted);
+        let full = ScratchError::Write {
+            path: "db/dump.sql".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        assert_eq!(
+            ending(Some(full.into())),
+            Ending::CouldNotComplete(
+                "scratch area: writing db/dump.sql: No space left on device (os error 28)".into()
+            )
+        );
+        // The interruption's words are the evidence's, from one constant.
+        assert_eq!(DrillError::Interrupted.to_string(), crate::INTERRUPTED);
+    }
+
+    #[test]
+    fn scratch_is_kept_as_the_runbook_says_unless_the_drill_was_interrupted() {
+        use Outcome::{Error, Failed, Passed};
+        for (keep, outcome, interrupted, kept) in [
+            (Keep::Always, Passed, false, true),
+            (Keep::Always, Error, true, false),
+            (Keep::OnFailure, Passed, false, false),
+            (Keep::OnFailure, Failed, false, true),
+            (Keep::OnFailure, Error, false, true),
+            (Keep::OnFailure, Error, true, false),
+            (Keep::Never, Failed, false, false),
+        ] {
+            assert_eq!(
+                keep_scratch(keep, outcome, interrupted),
+                kept,
+                "{keep:?} {outcome} interrupted: {interrupted}"
+            );
+        }
+    }
 }
