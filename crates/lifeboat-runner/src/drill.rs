@@ -13,7 +13,7 @@ use lifeboat_core::runbook::{Runbook, Select, Step, StepKind};
 use lifeboat_core::verdict::step_failure;
 use tokio_util::sync::CancellationToken;
 
-use crate::format::{Candidate, Census, PointRead, SourceFormat};
+use crate::format::{self, Candidate, Census, PointRead, SourceFormat};
 use crate::plan::PointPlan;
 use crate::restore::Dest;
 use crate::steps::restore::Restoring;
@@ -144,7 +144,7 @@ impl<'a> Drill<'a> {
     /// tried. `false`: the drill cannot go on (`self.error` says why).
     async fn try_points<F: SourceFormat>(&mut self, format: &F) -> bool {
         let cancel = self.req.stop.token().clone();
-        let (candidates, mut census) = match until_cancelled(&cancel, format.discover(self.t0))
+        let (found, mut census) = match until_cancelled(&cancel, format.discover())
             .await
             .and_then(|found| found)
         {
@@ -154,6 +154,8 @@ impl<'a> Drill<'a> {
                 return false;
             }
         };
+        let within = self.runbook.recovery_points.within;
+        let candidates = format::in_window(found, self.t0, within, &mut census);
         for candidate in candidates {
             if cancel.is_cancelled() {
                 self.error = Some(DrillError::Interrupted);

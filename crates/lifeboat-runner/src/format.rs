@@ -5,9 +5,10 @@
 //! ([`read_point`](SourceFormat::read_point)), what a sampled entry must verify to and where
 //! its bytes come from ([`plan_file`](SourceFormat::plan_file), pure), and to restore one
 //! planned file into the scratch area, checking it on the way
-//! ([`restore`](SourceFormat::restore)). Everything else — the window and fallback, the
-//! seeded sample, the steps, the measurements, the verdict and the record — is the drill's,
-//! the same for every format.
+//! ([`restore`](SourceFormat::restore)); and, for the full-restore projection only, how
+//! large the files not sampled are ([`stored_bytes`](SourceFormat::stored_bytes)).
+//! Everything else — the window ([`in_window`]) and fallback, the seeded sample, the steps,
+//! the measurements, the verdict and the record — is the drill's, the same for every format.
 //!
 //! [`files`] is the first format: recovery points are folders holding a `sha256sum`/`b3sum`
 //! manifest, each file an object `PATH` or `PATH.zst`. The seam is shaped by the next two as
@@ -28,6 +29,7 @@
 //! be read at all ends the drill ([`DrillError`]).
 
 use std::future::Future;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::ManifestRecord;
@@ -53,6 +55,10 @@ pub trait Census: Send {
     /// A candidate turned out not to be a point after all when it was read
     /// ([`PointRead::NotAPoint`]).
     fn not_a_point(&mut self);
+    /// A candidate was taken after T0: ignored.
+    fn after_t0(&mut self);
+    /// A candidate is older than `recovery_points.within` before T0: ignored.
+    fn too_old(&mut self);
     /// What was seen, in one sentence (`3 entries in the source: 1 regular file, ...`): the
     /// evidence's `source.listing`, and part of the reason when no point was found.
     fn describe(&self) -> String;
@@ -105,11 +111,11 @@ pub trait SourceFormat: Send + Sync {
     /// What discovery saw.
     type Census: Census;
 
-    /// The recovery points at or before `t0` (and within the runbook's window), newest first
-    /// (ties: by id, descending), and the census of everything else in the source.
+    /// Every recovery point candidate in the source, with its time, in any order, and the
+    /// census of everything else found there. The drill keeps those in the window
+    /// ([`in_window`]).
     fn discover(
         &self,
-        t0: Timestamp,
     ) -> impl Future<Output = Result<(Vec<Candidate>, Self::Census), DrillError>> + Send;
 
     /// What `point` lists. A finding about the point's own data is
@@ -150,3 +156,34 @@ pub trait SourceFormat: Send + Sync {
         paths: &[String],
     ) -> impl Future<Output = Option<u64>> + Send;
 }
+
+/// The candidates a drill may try: those taken at or before `t0` and, with `within`, no
+/// earlier than `within` before it; newest first (ties: by id, descending), so fallback goes
+/// from the newest point to older ones. Those left out are counted in `census`. The same rule
+/// for every format.
+pub fn in_window<C: Census>(
+    mut found: Vec<Candidate>,
+    t0: Timestamp,
+    within: Option<Duration>,
+    census: &mut C,
+) -> Vec<Candidate> {
+    let oldest = within
+        .and_then(|w| jiff::SignedDuration::try_from(w).ok())
+        .and_then(|w| t0.checked_sub(w).ok());
+    found.retain(|c| {
+        if c.time > t0 {
+            census.after_t0();
+            false
+        } else if oldest.is_some_and(|o| c.time < o) {
+            census.too_old();
+            false
+        } else {
+            true
+        }
+    });
+    found.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| b.id.cmp(&a.id)));
+    found
+}
+
+#[cfg(test)]
+mod tests;

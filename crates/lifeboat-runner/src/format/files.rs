@@ -4,7 +4,6 @@
 //! while it is restored. The hash is always of the restored bytes.
 
 use futures::StreamExt;
-use jiff::Timestamp;
 use lifeboat_core::evidence::ManifestRecord;
 use lifeboat_core::manifest::Entry;
 use lifeboat_core::runbook::{ManifestSpec, RecoveryPointsSpec, Runbook};
@@ -137,11 +136,8 @@ impl SourceFormat for FilesFormat {
     type Locator = Objects;
     type Census = discover::Census;
 
-    async fn discover(
-        &self,
-        t0: Timestamp,
-    ) -> Result<(Vec<Candidate>, discover::Census), DrillError> {
-        Ok(discover::candidates(&self.source, &self.points, &self.manifest.path, t0).await?)
+    async fn discover(&self) -> Result<(Vec<Candidate>, discover::Census), DrillError> {
+        Ok(discover::candidates(&self.source, &self.points, &self.manifest.path).await?)
     }
 
     async fn read_point(&self, point: &Candidate) -> Result<PointRead<Entry>, DrillError> {

@@ -1,7 +1,6 @@
 //! Plans made from listings written by hand, through a format that does no I/O: what the
 //! sample takes, what each file must verify to, where it lands and where from.
 
-use jiff::Timestamp;
 use lifeboat_core::Algorithm;
 use lifeboat_core::evidence::ManifestRecord;
 use lifeboat_core::runbook::SampleSize;
@@ -27,6 +26,8 @@ struct NoCensus;
 
 impl Census for NoCensus {
     fn not_a_point(&mut self) {}
+    fn after_t0(&mut self) {}
+    fn too_old(&mut self) {}
     fn describe(&self) -> String {
         String::new()
     }
@@ -37,7 +38,7 @@ impl SourceFormat for Slots {
     type Locator = String;
     type Census = NoCensus;
 
-    async fn discover(&self, _: Timestamp) -> Result<(Vec<Candidate>, NoCensus), DrillError> {
+    async fn discover(&self) -> Result<(Vec<Candidate>, NoCensus), DrillError> {
         Ok((Vec::new(), NoCensus))
     }
 

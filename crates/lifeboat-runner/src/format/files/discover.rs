@@ -88,6 +88,14 @@ impl crate::format::Census for Census {
         self.without_manifest += 1;
     }
 
+    fn after_t0(&mut self) {
+        self.after_t0 += 1;
+    }
+
+    fn too_old(&mut self) {
+        self.too_old += 1;
+    }
+
     fn describe(&self) -> String {
         Census::describe(self)
     }
@@ -118,7 +126,9 @@ enum ManifestTime {
     Unreadable(String),
 }
 
-/// Lists the source and returns the points in the window, newest first (ties: id, descending).
+/// Lists the source and returns every child that is a point candidate, with its time, in
+/// no particular order (the drill keeps those in the window, newest first:
+/// [`crate::format::in_window`]).
 ///
 /// With `time: name`, the manifest's presence is not checked here (it is read when the point
 /// is tried; a child without one is skipped then), so a source of 10 000 points costs one
@@ -127,7 +137,6 @@ pub async fn candidates(
     source: &Source,
     points: &RecoveryPointsSpec,
     manifest: &str,
-    t0: Timestamp,
 ) -> Result<(Vec<Candidate>, Census), StorageError> {
     let listing = source.list_children().await?;
     let mut census = Census {
@@ -206,21 +215,5 @@ pub async fn candidates(
             }
         }
     }
-    let oldest = points
-        .within
-        .and_then(|w| jiff::SignedDuration::try_from(w).ok())
-        .and_then(|w| t0.checked_sub(w).ok());
-    found.retain(|c| {
-        if c.time > t0 {
-            census.after_t0 += 1;
-            false
-        } else if oldest.is_some_and(|o| c.time < o) {
-            census.too_old += 1;
-            false
-        } else {
-            true
-        }
-    });
-    found.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| b.id.cmp(&a.id)));
     Ok((found, census))
 }
