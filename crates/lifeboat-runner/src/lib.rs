@@ -6,14 +6,14 @@
 //! not complete alike — so the caller can write it and map its outcome to an exit code. This
 //! crate writes only inside the scratch area it is given; it never writes to the source.
 //!
-//! How a drill goes, module by module: [`request`](DrillRequest) is what the caller hands
-//! it; the drill asks a [`format`](mod@format) (the source-format seam; today [`format::files`]) for the
-//! recovery points and what each lists; [`plan`] draws the sample into a [`plan::PointPlan`]
-//! without I/O; the point's [`steps`] run in order, the `restore` step executing the plan
-//! through the format and the [`restore`] pipeline into the [`scratch`] area; the verdict is
-//! [`lifeboat_core::verdict::decide`]; the record assembles the [`Evidence`], the
-//! [`projection`] and the [`notify`] webhooks. Every way a drill can end early is a
-//! [`DrillError`].
+//! How a drill goes, module by module: a [`DrillRequest`] is what the caller hands it; the
+//! drill asks a [`format`](mod@format) (the source-format seam; today [`format::files`]) for
+//! the recovery points and what each lists; [`plan`] draws the sample into a
+//! [`plan::PointPlan`] without I/O; the point's [`steps`] run in order, the `restore` step
+//! executing the plan through the format and the [`restore`] pipeline into the [`scratch`]
+//! area; the verdict is [`lifeboat_core::verdict::decide`]; the record assembles the
+//! [`Evidence`], the [`projection`] and the [`notify`] webhooks. Every way a drill can end
+//! early is a [`DrillError`].
 //!
 //! A drill can be stopped through [`DrillRequest::stop`]. Before its last check has finished
 //! that interrupts it: it stops reading, hashing and writing within one chunk per file in

@@ -55,9 +55,10 @@ pub struct DrillRequest {
     pub progress: Arc<dyn Progress>,
     /// Stops the drill (SIGINT/SIGTERM, or the scheduler's grace period ran out). Before the
     /// last check has finished, restores in flight stop at their next chunk; the evidence
-    /// says `error`, [`INTERRUPTED`](crate::INTERRUPTED); the scratch folder is removed even under `scratch.keep:
-    /// always`, as a half-restored point is nothing to inspect. After it, the verdict stands
-    /// and `stopped_after_checks` records the stop. `Stop::new()` for a drill nobody stops.
+    /// says `error`, [`INTERRUPTED`](crate::INTERRUPTED); the scratch folder is removed even
+    /// under `scratch.keep: always`, as a half-restored point is nothing to inspect. After
+    /// it, the verdict stands and `stopped_after_checks` records the stop. `Stop::new()` for
+    /// a drill nobody stops.
     pub stop: Stop,
 }
 
