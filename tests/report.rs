@@ -276,7 +276,7 @@ pub fn history_with(second: &str) -> History {
         if let Some(r) = ev.measured.rto_seconds.as_mut() {
             *r = 10.0 * (i as f64 + 1.0);
         }
-        lifeboat_evidence::write_run(&dir, &ev).unwrap();
+        lifeboat_evidence::write_run(&dir, &ev, &lifeboat_report::RunPages).unwrap();
     }
     History { fx, dir }
 }
@@ -919,7 +919,7 @@ fn steps_and_finally_are_rendered_with_every_detail_escaped() {
     fin["detail"] = serde_json::json!({ "status": "200" });
     ev["finally"] = Value::Array(vec![fin]);
     let ev: Evidence = serde_json::from_value(ev).unwrap();
-    let html = lifeboat_evidence::html::render_run(&ev, None);
+    let html = lifeboat_report::html::render_run(&ev, None);
     assert!(!html.contains("<script"), "{html}");
     let text = visible_text(&html);
     for want in [

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lifeboat_core::evidence::{Evidence, Mode, Outcome};
 use lifeboat_core::text::Escaped;
-use lifeboat_evidence::markdown::{human_bytes, human_secs};
+use lifeboat_report::markdown::{human_bytes, human_secs};
 use lifeboat_runner::{DrillRequest, NoProgress, Progress, Stop, StopEffect};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -130,6 +130,7 @@ pub fn drill(args: DrillArgs) -> u8 {
     let path = match lifeboat_evidence::write_signed_run(
         &args.evidence_dir,
         &evidence,
+        &lifeboat_report::RunPages,
         signing_key.as_ref(),
     ) {
         Ok(p) => p,

@@ -2,8 +2,9 @@
 //! missed slots as gaps.
 
 use jiff::Timestamp;
-use lifeboat_evidence::period::{self, Format, Gap, GapSource, Inputs, PeriodError};
+use lifeboat_evidence::period::{self, Gap, GapSource, Inputs, PeriodError};
 use lifeboat_evidence::sign::VerifyingKey;
+use lifeboat_report::period::Format;
 use lifeboat_scheduler::{SlotState, Store};
 
 use crate::cli::ReportArgs;
@@ -101,7 +102,7 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
         }
         Err(e) => return Err((exit_codes::COULD_NOT_COMPLETE, e.to_string())),
     };
-    let text = period::render(&report, format);
+    let text = lifeboat_report::period::render(&report, format);
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
     {

@@ -418,6 +418,7 @@ impl Driller<Loaded> for RunnerDriller {
                 lifeboat_evidence::write_signed_run(
                     &evidence_dir,
                     &evidence,
+                    &lifeboat_report::RunPages,
                     signing_key.as_deref(),
                 )
                 .map(|p| (p, evidence))

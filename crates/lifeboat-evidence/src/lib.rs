@@ -1,20 +1,23 @@
-//! Evidence records on disk: `EVIDENCE_DIR/RUNBOOK/RUN_ID/evidence.json` and two human
-//! renderings beside it, `report.md` ([`markdown`]) and `report.html` ([`html`]), each written
-//! atomically (a temporary file under a fresh random name, fsynced, renamed into place, the
-//! folder fsynced), so a crash leaves the old file or the new one, never half.
+//! The evidence store: records on disk, `EVIDENCE_DIR/RUNBOOK/RUN_ID/evidence.json`, with the
+//! human pages a [`Pages`] renderer makes beside it (`lifeboat-report`'s `report.md` and
+//! `report.html`), each written atomically (a temporary file under a fresh random name,
+//! fsynced, renamed into place, the folder fsynced), so a crash leaves the old file or the new
+//! one, never half.
 //!
 //! Every record is also chained into the directory's ledger ([`ledger`]), and, with a key,
 //! signed with minisign ([`sign`]); [`verify`] checks a directory against both. Only
-//! `evidence.json` is chained and signed: it is the record. The reports are renderings of it
+//! `evidence.json` is chained and signed: it is the record. The pages are renderings of it
 //! (`report.html` shows the SHA-256 of the `evidence.json` it was rendered from); an edited
-//! report is not detected by `evidence verify`, so an auditor in doubt trusts the JSON.
-//! [`period`] builds the report over many records (`lifeboat report`).
+//! page is not detected by `evidence verify`, so an auditor in doubt trusts the JSON.
+//! [`period`] reads the records of a period for the report over many drills (`lifeboat
+//! report`).
 //!
 //! The evidence folder may be shared with other accounts: everything this crate reads or
 //! writes there goes through [`files`], which never follows a link planted below the folder,
 //! never opens a FIFO or a device, and caps every read.
 //!
-//! This crate formats and stores records; it knows nothing of storage or how drills run.
+//! This crate stores and reads records; it renders no page (the renderer is handed in, so the
+//! store cannot depend on one) and knows nothing of storage or how drills run.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -25,9 +28,7 @@ pub use lifeboat_safefs::Replace;
 use lifeboat_safefs::{Dir, Kind, OpenError};
 
 pub mod files;
-pub mod html;
 pub mod ledger;
-pub mod markdown;
 pub mod period;
 pub mod sign;
 pub mod verify;
@@ -64,6 +65,37 @@ pub enum EvidenceError {
     },
     #[error(transparent)]
     Key(#[from] sign::KeyError),
+    #[error(
+        "cannot write the page {name:?} beside a record: a page is a plain file name other \
+         than the record's and its signature's"
+    )]
+    PageName { name: String },
+}
+
+/// A human rendering written beside a record, such as `report.html`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// The file name in the run's folder: not the record's or its signature's, no `/`, not
+    /// starting with `.`.
+    pub name: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// What renders the pages written beside each record. The store hands it the record and the
+/// SHA-256 of the exact `evidence.json` bytes it is about to write, so a page can show which
+/// record it was rendered from.
+pub trait Pages {
+    fn pages(&self, evidence: &Evidence, record_sha256: &str) -> Vec<Page>;
+}
+
+/// No pages: the record alone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoPages;
+
+impl Pages for NoPages {
+    fn pages(&self, _: &Evidence, _: &str) -> Vec<Page> {
+        Vec::new()
+    }
 }
 
 impl EvidenceError {
@@ -80,11 +112,15 @@ impl EvidenceError {
     }
 }
 
-/// Writes `evidence.json` and `report.md` for one run, chains the record into the evidence
-/// directory's ledger, and returns the path of `evidence.json`. Unsigned: see
+/// Writes `evidence.json` and the pages `pages` renders for one run, chains the record into
+/// the evidence directory's ledger, and returns the path of `evidence.json`. Unsigned: see
 /// [`write_signed_run`].
-pub fn write_run(evidence_dir: &Path, evidence: &Evidence) -> Result<PathBuf, EvidenceError> {
-    write_signed_run(evidence_dir, evidence, None)
+pub fn write_run(
+    evidence_dir: &Path,
+    evidence: &Evidence,
+    pages: &dyn Pages,
+) -> Result<PathBuf, EvidenceError> {
+    write_signed_run(evidence_dir, evidence, pages, None)
 }
 
 /// [`write_run`], and with `key` also `evidence.json.minisig` beside the record (trusted
@@ -93,11 +129,12 @@ pub fn write_run(evidence_dir: &Path, evidence: &Evidence) -> Result<PathBuf, Ev
 ///
 /// All of it happens under the ledger's lock, taken first: a lock or ledger that is not a
 /// regular file stops the write before anything is written. The run's folder is made new
-/// (one already there was not made by this run); the JSON is written after `report.md` and
-/// `report.html`, and chained last, so a record in the ledger is fully written.
+/// (one already there was not made by this run); the JSON is written after the pages, and
+/// chained last, so a record in the ledger is fully written.
 pub fn write_signed_run(
     evidence_dir: &Path,
     evidence: &Evidence,
+    pages: &dyn Pages,
     key: Option<&sign::SigningKey>,
 ) -> Result<PathBuf, EvidenceError> {
     // Names from the backup stay exact, and `cat evidence.json` stays as safe as lifeboat's
@@ -112,6 +149,16 @@ pub fn write_signed_run(
             bytes: json.len() as u64,
             cap: Cap::RECORD,
         });
+    }
+    // Rendered before anything is written: a renderer that names a page wrongly writes nothing.
+    let pages = pages.pages(evidence, &ledger::sha256_hex(&json));
+    let mut names = vec![RECORD_FILE, ledger::RECORD_SIGNATURE_FILE];
+    for page in &pages {
+        let n = page.name;
+        if n.is_empty() || n.starts_with('.') || n.contains('/') || names.contains(&n) {
+            return Err(EvidenceError::PageName { name: n.into() });
+        }
+        names.push(n);
     }
     let write = |path: &Path| {
         let path = path.to_path_buf();
@@ -134,9 +181,9 @@ pub fn write_signed_run(
         run.write_atomic(name, bytes, FILE_MODE, Replace::Never)
             .map_err(write(&run_dir.join(name)))
     };
-    put("report.md", markdown::render(evidence).as_bytes())?;
-    let page = html::render_run(evidence, Some(&ledger::sha256_hex(&json)));
-    put("report.html", page.as_bytes())?;
+    for page in &pages {
+        put(page.name, &page.bytes)?;
+    }
     put(RECORD_FILE, &json)?;
     chain.append(
         &run,
@@ -265,6 +312,68 @@ mod tests {
                 .ends_with("rb is a regular file, not a directory"),
             "{e}"
         );
+    }
+
+    /// Renders the pages it was made with, whatever the record.
+    struct Fixed(Vec<&'static str>);
+
+    impl Pages for Fixed {
+        fn pages(&self, _: &Evidence, sha: &str) -> Vec<Page> {
+            self.0
+                .iter()
+                .map(|&name| Page {
+                    name,
+                    bytes: sha.as_bytes().to_vec(),
+                })
+                .collect()
+        }
+    }
+
+    fn record() -> Evidence {
+        serde_json::from_value(serde_json::json!({
+            "format_version": 1, "run_id": "20261122T020000Z-abcdef",
+            "runbook": { "name": "drill-test", "sha256": "00", "path": "rb.yaml" },
+            "lifeboat_version": "0.1.0", "host": null, "mode": "automatic", "verify_only": false,
+            "t0": "2026-11-22T02:00:00Z", "started_at": "2026-11-22T02:00:00Z",
+            "finished_at": "2026-11-22T02:00:01Z", "outcome": "passed", "reason": null,
+            "source": { "url": "file:///b" }, "objectives": { "rto_seconds": null, "rpo_seconds": null },
+            "measured": {}, "sample": { "seed": 1, "files": null, "percent": null, "all": true },
+            "recovery_points": [], "scratch": { "path": "/tmp/s", "kept": false }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn pages_are_written_beside_the_record_and_know_its_hash() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ev = record();
+        let path = write_run(tmp.path(), &ev, &Fixed(vec!["a.md", "b.html"])).unwrap();
+        let json = fs::read(&path).unwrap();
+        let sha = ledger::sha256_hex(&json);
+        for page in ["a.md", "b.html"] {
+            assert_eq!(fs::read_to_string(path.with_file_name(page)).unwrap(), sha);
+        }
+    }
+
+    #[test]
+    fn a_page_cannot_take_the_record_s_place_or_leave_the_run_s_folder() {
+        for bad in [
+            "evidence.json",
+            "evidence.json.minisig",
+            "../x",
+            "a/b",
+            ".hidden",
+            "",
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            let e = write_run(tmp.path(), &record(), &Fixed(vec![bad])).unwrap_err();
+            assert!(matches!(e, EvidenceError::PageName { .. }), "{bad:?}: {e}");
+            // Nothing was written: no run folder, no ledger entry.
+            assert!(!tmp.path().join("drill-test").exists(), "{bad:?}");
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let twice = Fixed(vec!["r.md", "r.md"]);
+        assert!(write_run(tmp.path(), &record(), &twice).is_err());
     }
 
     #[test]

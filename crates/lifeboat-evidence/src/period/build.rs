@@ -1,0 +1,385 @@
+//! Building a [`PeriodReport`]: [`build`] reads the evidence folder (records, the chain's
+//! status, the ledger's hash) into [`Contents`], and [`assemble`], a pure function, sums it up
+//! per runbook.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use lifeboat_core::evidence::{Evidence, Outcome, StepResult};
+use lifeboat_safefs::Dir;
+
+use super::model::*;
+use crate::files::{self, Cap};
+use crate::ledger::{self, LEDGER_FILE, sha256_hex};
+use crate::sign::VerifyingKey;
+use crate::verify;
+
+/// One record of the period, as read from the folder.
+#[derive(Clone, Debug)]
+pub struct RecordRead {
+    /// `RUNBOOK/RUN_ID/evidence.json`, relative to the evidence directory.
+    pub path: String,
+    /// SHA-256 of the record's bytes.
+    pub sha256: String,
+    pub evidence: Evidence,
+    /// `false` when `evidence verify` named this record.
+    pub chain_ok: bool,
+}
+
+/// What the folder holds for a period: its records (only those within the period and the
+/// runbook filter), the records that could not be read (all of them), the ledger's hash and
+/// the chain's status.
+#[derive(Clone, Debug)]
+pub struct Contents {
+    pub evidence_dir: String,
+    pub records: Vec<RecordRead>,
+    pub unreadable: Vec<Unreadable>,
+    /// SHA-256 of `ledger.jsonl`; `None` when it could not be read.
+    pub ledger_sha256: Option<String>,
+    pub chain: ChainStatus,
+}
+
+/// Reads the evidence directory and builds the report.
+pub fn build(inputs: Inputs<'_>) -> Result<PeriodReport, PeriodError> {
+    let contents = read(&inputs)?;
+    Ok(assemble(
+        contents,
+        inputs.period,
+        inputs.runbook,
+        inputs.gaps,
+        inputs.now,
+    ))
+}
+
+/// Reads what [`assemble`] needs. Records outside the period are read only for their date.
+fn read(inputs: &Inputs<'_>) -> Result<Contents, PeriodError> {
+    let dir = inputs.evidence_dir;
+    let show = dir.display().to_string();
+    let read_err = |source| PeriodError::Read {
+        path: show.clone(),
+        source,
+    };
+    let root = match Dir::open(dir) {
+        Ok(d) => d,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Err(PeriodError::NotADirectory { path: show });
+        }
+        Err(e) => return Err(read_err(e)),
+    };
+    let on_disk = ledger::records_on_disk(&root).map_err(read_err)?;
+
+    if on_disk.is_empty() && root.stat(LEDGER_FILE).is_err_and(|e| e.is_not_found()) {
+        return Err(PeriodError::NotEvidence { path: show });
+    }
+    let (chain, named) = chain_status(dir, inputs.public_key);
+
+    let mut unreadable = Vec::new();
+    let mut records = Vec::new();
+    for rel in on_disk {
+        let bytes = match files::read_below(&root, &rel, Cap::RECORD) {
+            Ok(b) => b,
+            Err(e) => {
+                unreadable.push(Unreadable {
+                    record: rel,
+                    error: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let ev: Evidence = match serde_json::from_slice(&bytes) {
+            Ok(ev) => ev,
+            Err(e) => {
+                unreadable.push(Unreadable {
+                    record: rel,
+                    error: format!("not an evidence record: {e}"),
+                });
+                continue;
+            }
+        };
+        if ev.started_at < inputs.period.from || ev.started_at > inputs.period.to {
+            continue;
+        }
+        if inputs.runbook.is_some_and(|r| r != ev.runbook.name) {
+            continue;
+        }
+        let subject = rel.strip_suffix("/evidence.json").unwrap_or(&rel);
+        let chain_ok = !named.contains(subject);
+        records.push(RecordRead {
+            sha256: sha256_hex(&bytes),
+            path: rel,
+            evidence: ev,
+            chain_ok,
+        });
+    }
+    let ledger_sha256 = files::read_below(&root, LEDGER_FILE, Cap::LEDGER)
+        .ok()
+        .map(|b| sha256_hex(&b));
+    Ok(Contents {
+        evidence_dir: show,
+        records,
+        unreadable,
+        ledger_sha256,
+        chain,
+    })
+}
+
+/// Sums `contents` up per runbook: every runbook with a drill or a gap in the period (and
+/// the one `runbook` names, even with neither), its drills oldest first, its gaps within the
+/// period. Pure: the same contents give the same report.
+pub fn assemble(
+    contents: Contents,
+    period: Period,
+    runbook: Option<&str>,
+    gaps: Option<GapSource>,
+    now: jiff::Timestamp,
+) -> PeriodReport {
+    let mut input_files = Vec::new();
+    let mut by_runbook: BTreeMap<String, Vec<(Evidence, DrillRow)>> = BTreeMap::new();
+    for r in contents.records {
+        input_files.push(InputFile {
+            path: r.path.clone(),
+            sha256: r.sha256.clone(),
+        });
+        let row = drill_row(&r.evidence, &r.path, r.sha256, r.chain_ok);
+        by_runbook
+            .entry(r.evidence.runbook.name.clone())
+            .or_default()
+            .push((r.evidence, row));
+    }
+    if let Some(sha256) = contents.ledger_sha256 {
+        input_files.push(InputFile {
+            path: LEDGER_FILE.into(),
+            sha256,
+        });
+    }
+
+    let mut gaps_by_runbook: BTreeMap<String, Vec<Gap>> = BTreeMap::new();
+    if let Some(src) = &gaps {
+        for g in &src.gaps {
+            if g.slot < period.from || g.slot > period.to {
+                continue;
+            }
+            if runbook.is_some_and(|r| r != g.runbook) {
+                continue;
+            }
+            gaps_by_runbook
+                .entry(g.runbook.clone())
+                .or_default()
+                .push(g.clone());
+        }
+    }
+    let mut names: BTreeSet<String> = by_runbook.keys().cloned().collect();
+    names.extend(gaps_by_runbook.keys().cloned());
+    if let Some(r) = runbook {
+        names.insert(r.to_string());
+    }
+
+    let mut totals = Totals::default();
+    let mut runbooks = Vec::new();
+    for name in names {
+        let mut drills = by_runbook.remove(&name).unwrap_or_default();
+        drills.sort_by_key(|d| d.1.started_at);
+        let mut gaps = gaps_by_runbook.remove(&name).unwrap_or_default();
+        gaps.sort_by_key(|g| g.slot);
+        let s = summarize(name, drills, gaps);
+        totals.drills += s.drills;
+        totals.passed += s.passed;
+        totals.failed += s.failed;
+        totals.error += s.error;
+        totals.gaps += s.gaps.len();
+        runbooks.push(s);
+    }
+
+    PeriodReport {
+        kind: "lifeboat-period-report",
+        format_version: 1,
+        generated_at: now,
+        lifeboat_version: env!("CARGO_PKG_VERSION"),
+        evidence_dir: contents.evidence_dir,
+        period,
+        runbook_filter: runbook.map(str::to_owned),
+        chain: contents.chain,
+        gaps_checked: gaps.is_some(),
+        gaps_source: gaps.map(|g| g.description),
+        totals,
+        runbooks,
+        unreadable: contents.unreadable,
+        inputs: input_files,
+    }
+}
+
+/// The chain's status, and the records (`RUNBOOK/RUN_ID`) its findings name.
+fn chain_status(dir: &Path, key: Option<&VerifyingKey>) -> (ChainStatus, BTreeSet<String>) {
+    let mut named = BTreeSet::new();
+    let mut c = ChainStatus {
+        signatures_checked: key.is_some(),
+        public_key_id: key.map(|k| k.key_id().to_string()),
+        ..ChainStatus::default()
+    };
+    match verify::verify_dir(dir, key) {
+        Ok(r) => {
+            c.intact = r.intact();
+            c.ledger_entries = r.entries;
+            c.head_entry = r.head.as_ref().map(|h| h.0);
+            c.head_sha256 = r.head.map(|h| h.1);
+            c.findings = r.findings.iter().map(|f| f.to_string()).collect();
+            named = r.findings.into_iter().map(|f| f.subject).collect();
+        }
+        Err(e) => c.error = Some(e.to_string()),
+    }
+    (c, named)
+}
+
+fn drill_row(ev: &Evidence, rel: &str, sha: String, chain_ok: bool) -> DrillRow {
+    let measured = ev
+        .recovery_points
+        .iter()
+        .find(|p| Some(&p.id) == ev.measured.recovery_point.as_ref())
+        .or(ev.recovery_points.first());
+    let files = ev.recovery_points.iter().flat_map(|p| &p.files);
+    let point_entries = measured.and_then(|p| p.manifest.entries);
+    DrillRow {
+        run_id: ev.run_id.clone(),
+        record: rel.to_string(),
+        evidence_sha256: sha,
+        started_at: ev.started_at,
+        finished_at: ev.finished_at,
+        t0: ev.t0,
+        outcome: ev.outcome,
+        reason: ev.reason.clone(),
+        rto_seconds: ev.measured.rto_seconds,
+        rto_objective_seconds: ev.objectives.rto_seconds,
+        rto_met: ev.measured.rto_met,
+        rpo_seconds: ev.measured.rpo_seconds,
+        rpo_objective_seconds: ev.objectives.rpo_seconds,
+        rpo_met: ev.measured.rpo_met,
+        recovery_point: ev.measured.recovery_point.clone(),
+        points_tried: ev.recovery_points.len(),
+        files_checked: files.clone().count() as u64,
+        files_verified: files.filter(|f| f.outcome == Outcome::Passed).count() as u64,
+        point_entries,
+        point_coverage: match (measured, point_entries) {
+            (Some(p), Some(n)) if n > 0 => Some(p.files.len() as f64 / n as f64),
+            _ => None,
+        },
+        seed: ev.sample.seed,
+        chain_ok,
+    }
+}
+
+fn failure_details(ev: &Evidence) -> Vec<String> {
+    let mut out = Vec::new();
+    let step = |out: &mut Vec<String>, at: &str, s: &StepResult| {
+        if s.outcome != Outcome::Passed {
+            out.push(format!(
+                "{at}step {}{}: {}",
+                s.kind,
+                s.name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                s.reason.as_deref().unwrap_or(s.outcome.as_str())
+            ));
+        }
+    };
+    for p in &ev.recovery_points {
+        if p.outcome == Outcome::Passed {
+            continue;
+        }
+        let at = format!("point {}: ", p.id);
+        let mut any = false;
+        for f in p.files.iter().filter(|f| f.outcome != Outcome::Passed) {
+            any = true;
+            out.push(format!(
+                "{at}{}: {}",
+                f.path,
+                f.reason.as_deref().unwrap_or("failed")
+            ));
+        }
+        let before = out.len();
+        for s in &p.steps {
+            step(&mut out, &at, s);
+        }
+        any |= out.len() > before;
+        if !any {
+            out.push(format!("{at}{}", p.reason.as_deref().unwrap_or("failed")));
+        }
+    }
+    for s in &ev.finally {
+        step(&mut out, "finally: ", s);
+    }
+    for (what, met) in [("RTO", ev.measured.rto_met), ("RPO", ev.measured.rpo_met)] {
+        if met == Some(false) {
+            out.push(format!("{what} objective not met"));
+        }
+    }
+    out
+}
+
+fn summarize(name: String, drills: Vec<(Evidence, DrillRow)>, gaps: Vec<Gap>) -> RunbookSummary {
+    let count = |o: Outcome| drills.iter().filter(|d| d.1.outcome == o).count();
+    let (passed, failed, error) = (
+        count(Outcome::Passed),
+        count(Outcome::Failed),
+        count(Outcome::Error),
+    );
+    let n = drills.len();
+    let newest = drills.last().map(|d| &d.1);
+    let mut distinct = BTreeSet::new();
+    let mut cov = Coverage::default();
+    let mut covs = Vec::new();
+    let mut failures = Vec::new();
+    for (ev, row) in &drills {
+        cov.files_checked += row.files_checked;
+        cov.files_verified += row.files_verified;
+        for p in &ev.recovery_points {
+            for f in p.files.iter().filter(|f| f.outcome == Outcome::Passed) {
+                distinct.insert(f.path.clone());
+            }
+        }
+        if row.recovery_point.is_some()
+            && let Some(c) = row.point_coverage
+        {
+            covs.push(c);
+        }
+        if ev.outcome != Outcome::Passed {
+            failures.push(Failure {
+                run_id: ev.run_id.clone(),
+                started_at: ev.started_at,
+                outcome: ev.outcome,
+                reason: ev.reason.clone(),
+                details: failure_details(ev),
+            });
+        }
+    }
+    cov.distinct_files_verified = distinct.len();
+    cov.mean_point_coverage =
+        (!covs.is_empty()).then(|| covs.iter().sum::<f64>() / covs.len() as f64);
+    let rows: Vec<DrillRow> = drills.iter().map(|d| d.1.clone()).collect();
+    let max = |f: fn(&DrillRow) -> Option<f64>| rows.iter().filter_map(f).reduce(f64::max);
+    RunbookSummary {
+        name,
+        drills: n,
+        passed,
+        failed,
+        error,
+        pass_rate: (n > 0).then(|| passed as f64 / n as f64),
+        rto_objective_seconds: newest.and_then(|d| d.rto_objective_seconds),
+        rpo_objective_seconds: newest.and_then(|d| d.rpo_objective_seconds),
+        rto_met: rows.iter().filter(|d| d.rto_met == Some(true)).count(),
+        rpo_met: rows.iter().filter(|d| d.rpo_met == Some(true)).count(),
+        rto_checked: rows.iter().filter(|d| d.rto_met.is_some()).count(),
+        rpo_checked: rows.iter().filter(|d| d.rpo_met.is_some()).count(),
+        rto_max_seconds: max(|d| d.rto_seconds),
+        rpo_max_seconds: max(|d| d.rpo_seconds),
+        coverage: cov,
+        drill_list: rows,
+        failures,
+        gaps,
+    }
+}
