@@ -1,6 +1,6 @@
 //! lifeboat's human reports, rendered from evidence records: `report.md` ([`markdown`]) and
-//! `report.html` ([`html`]) beside each record, and the period report over many
-//! ([`period`]).
+//! `report.html` ([`html`]) beside each record, the period report over many ([`period`]), and
+//! the drill's summary on the terminal ([`terminal`]).
 //!
 //! The evidence store (`lifeboat-evidence`) writes the pages [`RunPages`] renders; it never
 //! imports a renderer, which this crate's place above it enforces.
@@ -11,6 +11,7 @@ use lifeboat_evidence::{Page, Pages};
 pub mod html;
 pub mod markdown;
 pub mod period;
+pub mod terminal;
 
 /// `report.md` and `report.html`, the pages written beside every record.
 #[derive(Clone, Copy, Debug, Default)]

@@ -1,0 +1,278 @@
+//! Every rendering, snapshotted (insta): report.md, report.html and the terminal summary of a
+//! few fixture records (`tests/fixtures/*.json`: a passed sampled drill, a failed one that fell
+//! back to an older point with steps, `finally` and webhooks, one that could not complete, and
+//! one whose every name is hostile), and the period report in each format over them. A change
+//! of wording, layout or escaping is then a diff of `tests/snapshots/` to review.
+//!
+//! Instants are redacted to their shape (`YYYY-MM-DDTHH:MM:SSZ`, fractions kept as `.f…`),
+//! so moving a fixture in time changes nothing while a change in how times are written still
+//! shows. A missing or changed snapshot fails the test; CI (`CI` set) never writes one. Review
+//! and accept a change with `cargo insta review`, or `INSTA_UPDATE=always cargo test -p
+//! lifeboat-report --test snapshots` and `git diff`.
+
+use jiff::Timestamp;
+use lifeboat_core::evidence::{Evidence, Outcome};
+use lifeboat_evidence::period::{
+    self, ChainStatus, Contents, Gap, GapSource, Period, PeriodReport, RecordRead, Unreadable,
+};
+use lifeboat_report::period::Format;
+use lifeboat_report::{html, markdown, terminal};
+
+/// The fixture records, by name.
+const FIXTURES: [(&str, &str); 4] = [
+    (
+        "passed-sampled",
+        include_str!("fixtures/passed-sampled.json"),
+    ),
+    (
+        "failed-fallback",
+        include_str!("fixtures/failed-fallback.json"),
+    ),
+    (
+        "error-interrupted",
+        include_str!("fixtures/error-interrupted.json"),
+    ),
+    ("hostile-names", include_str!("fixtures/hostile-names.json")),
+];
+
+fn record(name: &str) -> Evidence {
+    let (_, json) = FIXTURES.iter().find(|(n, _)| *n == name).unwrap();
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// The SHA-256 a page shows for its record: fixed, so it is not a function of the fixture's
+/// bytes (a reformatted fixture changes no snapshot).
+const RECORD_SHA256: &str = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e";
+
+/// `text` with every RFC 3339 instant (`2026-11-22T02:00:03.25Z`, `+01:00` offsets too)
+/// replaced by its shape: `YYYY-MM-DDTHH:MM:SS.ffZ`.
+fn redact(text: &str) -> String {
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
+    const MASK: &str = "YYYY-MM-DDTHH:MM:SS";
+    let b = text.as_bytes();
+    let fits = |at: usize| {
+        b.len() >= at + SHAPE.len()
+            && SHAPE.iter().zip(&b[at..]).all(|(s, c)| match s {
+                b'd' => c.is_ascii_digit(),
+                s => s == c,
+            })
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        if !fits(i) {
+            let c = text[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+            continue;
+        }
+        out.push_str(MASK);
+        i += SHAPE.len();
+        if b.get(i) == Some(&b'.') {
+            let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            out.push('.');
+            out.push_str(&"f".repeat(digits));
+            i += 1 + digits;
+        }
+    }
+    out
+}
+
+#[test]
+fn redaction_keeps_the_shape_of_an_instant() {
+    assert_eq!(
+        redact("at 2026-11-22T02:00:03.25Z, 2026-11-22T02:00:00+01:00 and 2026-11-22 — x"),
+        "at YYYY-MM-DDTHH:MM:SS.ffZ, YYYY-MM-DDTHH:MM:SS+01:00 and 2026-11-22 — x"
+    );
+}
+
+#[test]
+fn report_md() {
+    for (name, _) in FIXTURES {
+        let md = markdown::render(&record(name));
+        insta::assert_snapshot!(format!("report_md__{name}"), redact(&md));
+    }
+}
+
+#[test]
+fn report_html() {
+    for (name, _) in FIXTURES {
+        let page = html::render_run(&record(name), Some(RECORD_SHA256));
+        insta::assert_snapshot!(format!("report_html__{name}"), redact(&page));
+    }
+}
+
+#[test]
+fn terminal_summary() {
+    for (name, _) in FIXTURES {
+        let text = terminal::summary(&record(name), false);
+        insta::assert_snapshot!(format!("terminal__{name}"), redact(&text));
+    }
+    // In colour: the verdict's and the marks' escape sequences, shown as `\e` here.
+    let text = terminal::summary(&record("failed-fallback"), true).replace('\u{1b}', "\\e");
+    insta::assert_snapshot!("terminal__failed-fallback__colour", redact(&text));
+}
+
+/// `fixture` as a record of the period: started at `at` (its other times moved with it),
+/// with run id `id`, of runbook `runbook` (the fixture's own when `None`).
+fn dated(fixture: &str, at: &str, id: &str, runbook: Option<&str>) -> RecordRead {
+    let mut ev = record(fixture);
+    let at: Timestamp = at.parse().unwrap();
+    let shift = at - ev.started_at;
+    ev.started_at = at;
+    ev.finished_at += shift;
+    ev.t0 += shift;
+    ev.run_id = id.into();
+    if let Some(r) = runbook {
+        ev.runbook.name = r.into();
+    }
+    let path = format!("{}/{id}/evidence.json", ev.runbook.name);
+    RecordRead {
+        sha256: format!(
+            "{:0>64}",
+            id.bytes().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
+        chain_ok: id != "run-4",
+        path,
+        evidence: ev,
+    }
+}
+
+fn november() -> Period {
+    Period {
+        from: "2026-11-01T00:00:00Z".parse().unwrap(),
+        to: "2026-11-30T23:59:59.999999999Z".parse().unwrap(),
+    }
+}
+
+/// A month of drills of two runbooks: passes, a failure, one that could not complete, a
+/// record edited after it was written (the chain names it), an unreadable record, and three
+/// scheduled slots that did not run (one outside the period).
+fn november_report() -> PeriodReport {
+    let records = vec![
+        dated("passed-sampled", "2026-11-01T02:00:00Z", "run-1", None),
+        dated("passed-sampled", "2026-11-08T02:00:00Z", "run-2", None),
+        dated("failed-fallback", "2026-11-10T02:00:00Z", "run-3", None),
+        dated("passed-sampled", "2026-11-15T02:00:00Z", "run-4", None),
+        dated("error-interrupted", "2026-11-20T02:00:00Z", "run-5", None),
+        dated("hostile-names", "2026-11-12T02:00:00Z", "run-6", None),
+    ];
+    let chain = ChainStatus {
+        intact: false,
+        signatures_checked: true,
+        public_key_id: Some("5CA1AB1E0DDBA11".into()),
+        ledger_entries: 7,
+        head_entry: Some(7),
+        head_sha256: Some(format!("{:f>64}", "")),
+        findings: vec![
+            "payments-files/run-4: record edited: its SHA-256 is not the one entry 4 holds".into(),
+        ],
+        error: None,
+    };
+    let contents = Contents {
+        evidence_dir: "/srv/evidence".into(),
+        records,
+        unreadable: vec![Unreadable {
+            record: "payments-files/x\u{1b}]0;pwned\u{7}/evidence.json".into(),
+            error: "not an evidence record: expected value at line 1 column 1".into(),
+        }],
+        ledger_sha256: Some(format!("{:e>64}", "")),
+        chain,
+    };
+    let slot = |s: &str| s.parse::<Timestamp>().unwrap();
+    let gaps = GapSource {
+        description: "history store /var/lib/lifeboat/state.db".into(),
+        gaps: vec![
+            Gap {
+                runbook: "payments-files".into(),
+                slot: slot("2026-11-05T02:00:00Z"),
+                state: "missed".into(),
+                reason: Some("the scheduler was not running".into()),
+            },
+            Gap {
+                runbook: "payments-files".into(),
+                slot: slot("2026-11-06T02:00:00Z"),
+                state: "skipped-overlap".into(),
+                reason: None,
+            },
+            Gap {
+                runbook: "payments-files".into(),
+                slot: slot("2026-10-20T02:00:00Z"),
+                state: "missed".into(),
+                reason: Some("outside the period".into()),
+            },
+            Gap {
+                runbook: "=cmd|' /C calc'!A0".into(),
+                slot: slot("2026-11-07T02:00:00Z"),
+                state: "abandoned".into(),
+                reason: None,
+            },
+        ],
+    };
+    finish(period::assemble(
+        contents,
+        november(),
+        None,
+        Some(gaps),
+        "2026-12-01T08:00:00Z".parse().unwrap(),
+    ))
+}
+
+/// One runbook's drills, all passed, the chain intact but no key given, no history store.
+fn quiet_report() -> PeriodReport {
+    let contents = Contents {
+        evidence_dir: "evidence".into(),
+        records: vec![
+            dated("passed-sampled", "2026-11-03T02:00:00Z", "run-1", None),
+            dated("passed-sampled", "2026-11-04T02:00:00Z", "run-2", None),
+        ],
+        unreadable: Vec::new(),
+        ledger_sha256: Some(format!("{:d>64}", "")),
+        chain: ChainStatus {
+            intact: true,
+            ledger_entries: 2,
+            head_entry: Some(2),
+            head_sha256: Some(format!("{:d>64}", "")),
+            ..ChainStatus::default()
+        },
+    };
+    let r = finish(period::assemble(
+        contents,
+        november(),
+        Some("payments-files"),
+        None,
+        "2026-12-01T08:00:00Z".parse().unwrap(),
+    ));
+    assert!(r.runbooks.iter().all(|rb| rb.passed == rb.drills));
+    r
+}
+
+/// The version a report names is the build's: fixed here, so a release changes no snapshot.
+fn finish(mut r: PeriodReport) -> PeriodReport {
+    r.lifeboat_version = "[version]";
+    r
+}
+
+#[test]
+fn period_reports() {
+    let formats = [
+        ("md", Format::Markdown),
+        ("html", Format::Html),
+        ("csv", Format::Csv),
+        ("json", Format::Json),
+    ];
+    for (name, report) in [("november", november_report()), ("quiet", quiet_report())] {
+        for (ext, format) in formats {
+            let text = lifeboat_report::period::render(&report, format);
+            insta::assert_snapshot!(format!("period_{ext}__{name}"), redact(&text));
+        }
+    }
+}
+
+#[test]
+fn the_fixtures_cover_every_outcome() {
+    let outcomes: Vec<Outcome> = FIXTURES.iter().map(|(n, _)| record(n).outcome).collect();
+    for o in [Outcome::Passed, Outcome::Failed, Outcome::Error] {
+        assert!(outcomes.contains(&o), "no fixture with outcome {o}");
+    }
+}
