@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::Evidence;
-use lifeboat_report::markdown::human_secs;
+use lifeboat_report::words::human_secs;
 use lifeboat_scheduler::{HistoryEntry, RunRecord, Schedule, Store};
 use serde_json::{Value, json};
 

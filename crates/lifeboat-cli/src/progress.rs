@@ -46,7 +46,7 @@ impl Progress for Bar {
 
     fn bytes(&self, n: u64) {
         let total = self.bytes.fetch_add(n, Ordering::Relaxed) + n;
-        self.with(|b| b.set_message(lifeboat_report::markdown::human_bytes(total)));
+        self.with(|b| b.set_message(lifeboat_report::words::human_bytes(total)));
     }
 
     fn file_done(&self, result: &FileResult) {

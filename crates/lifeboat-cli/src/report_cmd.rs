@@ -118,24 +118,9 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
             format!("cannot write {}: {e}", args.out.display()),
         )
     })?;
-    let chain = if report.chain.error.is_some() {
-        "NOT VERIFIED"
-    } else if report.chain.intact {
-        "verified"
-    } else {
-        "NOT INTACT"
-    };
     outln!(
-        "{} drills ({} passed, {} failed, {} could not complete), {}, chain {chain}",
-        report.totals.drills,
-        report.totals.passed,
-        report.totals.failed,
-        report.totals.error,
-        if report.gaps_checked {
-            format!("{} missed slots", report.totals.gaps)
-        } else {
-            "gaps not checked".to_string()
-        }
+        "{}",
+        lifeboat_report::terminal::period(&lifeboat_report::period::PeriodView::new(&report))
     );
     outln!("{}", args.out.display());
     Ok(exit_codes::OK)

@@ -1,165 +1,92 @@
-//! `report.md`: the evidence of one run, for a person. Verdict first, then the objectives,
-//! then every point tried and every failed file with its reason, then how to reproduce it.
+//! `report.md` and the `.md` period report, written from the views ([`RunView`],
+//! [`PeriodView`]).
 //!
 //! Point ids, file names and the reasons that quote them come from the backup, and a record
 //! folder's name from whoever can write the evidence folder: in a Markdown viewer such text
 //! could become a remote image, a link, emphasis, a heading, raw HTML or a broken table. So
 //! every value lifeboat did not write itself goes through [`code`] / [`code_cell`] (always an
 //! inline code span, inside which Markdown reads nothing) or [`text`] / [`cell`] (plain words
-//! as they are, anything else as a code span). Control and bidi characters are shown escaped
-//! (`lifeboat_core::text`). The period report (`period.rs`) uses the same four functions.
+//! as they are, anything else as a code span); a [`Sentence`] sends its outside parts through
+//! them ([`sentence`]). Control and bidi characters are shown escaped (`lifeboat_core::text`).
+//! This is the one place Markdown is escaped.
 
 use std::fmt::Write;
 
-use lifeboat_core::evidence::{Evidence, Outcome};
+use lifeboat_core::evidence::Evidence;
 
-/// Renders the Markdown summary of one run.
+use crate::period::PeriodView;
+use crate::run::{RunView, StepView};
+use crate::words::{Met, Part, Sentence, Tone};
+
+/// Renders `report.md` for one run.
 pub fn render(ev: &Evidence) -> String {
+    run(&RunView::new(ev, None))
+}
+
+/// `report.md` from its view: verdict first, then the objectives, every point tried with its
+/// statement and every failed file, steps, how to reproduce it, and the record's facts.
+pub fn run(v: &RunView) -> String {
     let mut s = String::new();
-    let verdict = match ev.outcome {
-        Outcome::Passed => "PASSED",
-        Outcome::Failed => "FAILED",
-        Outcome::Error => "COULD NOT COMPLETE",
-    };
-    let _ = writeln!(s, "# Drill {}: {verdict}\n", text(&ev.runbook.name));
-    if let Some(r) = &ev.reason {
+    let _ = writeln!(s, "# Drill {}: {}\n", text(&v.runbook), v.verdict);
+    let _ = writeln!(s, "{}\n", sentence(&v.headline, false));
+    if let Some(r) = &v.reason {
         let _ = writeln!(s, "**Reason:** {}\n", text(r));
     }
-    let _ = writeln!(s, "| | |\n|---|---|");
-    let _ = writeln!(s, "| Run | {} |", code_cell(&ev.run_id));
-    let _ = writeln!(s, "| T0 (incident time) | {} |", ev.t0);
-    let _ = writeln!(
-        s,
-        "| Started / finished | {} / {} |",
-        ev.started_at, ev.finished_at
-    );
-    let _ = writeln!(s, "| Source | {} |", code_cell(&ev.source.url));
-    if let Some(listing) = &ev.source.listing {
-        let _ = writeln!(s, "| Seen in the source | {} |", cell(listing));
-    }
-    if let Some(at) = ev.stopped_after_checks {
-        let _ = writeln!(
-            s,
-            "| Stop requested | {at}, after the last check: the verdict stands |"
-        );
-    }
-    let _ = writeln!(
-        s,
-        "| Mode | {}{}{} |",
-        format!("{:?}", ev.mode).to_lowercase(),
-        if ev.verify_only {
-            ", verify only (nothing written to scratch)"
-        } else {
-            ""
-        },
-        if ev.unflushed() {
-            format!(", {}", lifeboat_core::evidence::UNFLUSHED_NOTE)
-        } else {
-            String::new()
-        }
-    );
-    if let Some(op) = &ev.operator {
-        let _ = writeln!(s, "| Operator | {} |", cell(op));
-    }
-    let _ = writeln!(
-        s,
-        "| Runbook | {} (sha256 {}) |",
-        code_cell(&ev.runbook.path),
-        code_cell(&ev.runbook.sha256)
-    );
-    s.push('\n');
 
-    let _ = writeln!(s, "## Objectives\n");
-    let _ = writeln!(s, "| | Objective | Measured | Met |\n|---|---|---|---|");
+    let _ = writeln!(s, "## Recovery objectives\n");
     let _ = writeln!(
         s,
-        "| RTO | {} | {} | {} |",
-        secs_opt(ev.objectives.rto_seconds.map(|x| x as f64)),
-        secs_opt(ev.measured.rto_seconds),
-        met(ev.measured.rto_met)
+        "| | What it means | Objective | Measured | Result |\n|---|---|---|---|---|"
     );
-    let _ = writeln!(
-        s,
-        "| RPO | {} | {} | {} |",
-        secs_opt(ev.objectives.rpo_seconds.map(|x| x as f64)),
-        secs_opt(ev.measured.rpo_seconds),
-        met(ev.measured.rpo_met)
-    );
-    match &ev.measured.recovery_point {
-        Some(p) => {
-            let _ = writeln!(s, "\nMeasured from recovery point {}.", code(p));
-        }
-        None => {
-            let _ = writeln!(s, "\nNo recovery point passed, so nothing was measured.");
-        }
-    }
-    if let Some(p) = &ev.projected {
-        let _ = writeln!(s, "\n## Projected full restore (not measured)\n");
+    for o in &v.objectives {
         let _ = writeln!(
             s,
-            "Restoring all {} entries of recovery point {} ({} stored) would take about **{}** at \
-             the rate measured on the sample ({} in {}, {}/s). Basis of the total size: {}. \
-             A projection, not a measurement: it is not compared with the RTO objective.",
-            p.entries,
-            code(&p.recovery_point),
-            human_bytes(p.total_bytes),
-            human_secs(p.rto_seconds),
-            human_bytes(p.sample.bytes),
-            human_secs(p.sample.duration_seconds),
-            human_bytes((p.sample.bytes as f64 / p.sample.duration_seconds) as u64),
-            p.basis.describe()
+            "| {} | {} | {} | {} | {} |",
+            o.label,
+            o.meaning,
+            o.objective,
+            o.measured,
+            met(o.met)
         );
+    }
+    let _ = writeln!(s, "\n{}", sentence(&v.measurement, false));
+    if let Some(p) = &v.projection {
+        let _ = writeln!(s, "\n## Projected full restore (not measured)\n");
+        let _ = writeln!(s, "{}", sentence(&p.sentence, false));
     }
 
     let _ = writeln!(s, "\n## Recovery points tried (newest first)\n");
-    if ev.recovery_points.is_empty() {
-        let _ = writeln!(s, "None.");
-    }
-    for p in &ev.recovery_points {
-        let passed = p.files_passed();
-        let bytes = p.bytes();
+    if v.points.is_empty() {
         let _ = writeln!(
             s,
-            "### {} ({}): {}\n",
-            code(&p.id),
-            p.time,
-            p.outcome.as_str().to_uppercase()
+            "None: no recovery point was found or none could be read.\n"
         );
+    }
+    for p in &v.points {
+        let _ = writeln!(s, "### {} ({}): {}\n", code(&p.id), p.time, p.outcome);
         if let Some(r) = &p.reason {
             let _ = writeln!(s, "**Reason:** {}\n", text(r));
         }
-        let _ = writeln!(
-            s,
-            "{} of {} sampled files verified ({}), manifest {} ({} entries, {}).\n",
-            passed,
-            p.files.len(),
-            human_bytes(bytes),
-            code(&p.manifest.path),
-            p.manifest
-                .entries
-                .map_or_else(|| "unreadable".to_string(), |n| n.to_string()),
-            p.manifest.algorithm
-        );
-        let failed: Vec<_> = p
-            .files
-            .iter()
-            .filter(|f| f.outcome != Outcome::Passed)
-            .collect();
-        if !failed.is_empty() {
+        let bold = if p.damaged { "**" } else { "" };
+        let _ = writeln!(s, "{bold}{}{bold}\n", p.statement);
+        let _ = writeln!(s, "{}. {}\n", p.verified, sentence(&p.manifest, false));
+        if !p.failures.is_empty() {
             let _ = writeln!(
                 s,
                 "| Failed file | Reason | Expected | Actual |\n|---|---|---|---|"
             );
-            for f in failed {
+            for f in &p.failures {
+                let actual = match &f.actual {
+                    crate::run::Actual::Differs(a) => code_cell(&short(a)),
+                    crate::run::Actual::Same => "(same)".into(),
+                    crate::run::Actual::NotComputed => "not computed".into(),
+                };
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {} |",
+                    "| {} | {} | {} | {actual} |",
                     code_cell(&f.path),
                     cell(f.reason.as_deref().unwrap_or("")),
                     code_cell(&short(&f.expected)),
-                    f.actual
-                        .as_deref()
-                        .map_or("—".to_string(), |a| code_cell(&short(a)))
                 );
             }
             s.push('\n');
@@ -167,16 +94,18 @@ pub fn render(ev: &Evidence) -> String {
         steps_table(&mut s, &p.steps);
     }
 
-    if !ev.finally.is_empty() {
+    if !v.finally.is_empty() {
         let _ = writeln!(s, "## Finally\n");
-        steps_table(&mut s, &ev.finally);
+        steps_table(&mut s, &v.finally);
     }
-    if !ev.notifications.is_empty() {
+    if !v.notifications.is_empty() {
         let _ = writeln!(
             s,
-            "## Notifications\n\n| Entry | Webhook | Sent | Attempts | Status | Reason |\n|---|---|---|---|---|---|"
+            "## Notifications\n\nWebhooks told of the verdict after it was reached; one that \
+             could not be sent does not change it.\n\n| Entry | Webhook | Result | Attempts | \
+             Status | Reason |\n|---|---|---|---|---|---|"
         );
-        for n in &ev.notifications {
+        for n in &v.notifications {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} |",
@@ -184,9 +113,9 @@ pub fn render(ev: &Evidence) -> String {
                 // definition, and no value can start the line one would need.
                 n.entry,
                 code_cell(&n.webhook),
-                if n.sent { "yes" } else { "no" },
+                n.result,
                 n.attempts,
-                n.status.map_or("—".to_string(), |c| c.to_string()),
+                n.status,
                 cell(n.reason.as_deref().unwrap_or(""))
             );
         }
@@ -196,71 +125,32 @@ pub fn render(ev: &Evidence) -> String {
     let _ = writeln!(s, "## Reproduce\n");
     let _ = writeln!(
         s,
-        "The sample is seeded: the same manifest and seed select the same files.\n\n```\nlifeboat drill {} --seed {} --now {}\n```",
+        "{}\n\n```\n{}\n```\n",
+        sentence(&v.reproduce, false),
         // Inside a fenced block nothing is Markdown; escaped, the path cannot hold the line
         // feed that could close the fence.
-        lifeboat_core::text::escape(&ev.runbook.path),
-        ev.sample.seed,
-        ev.t0
+        lifeboat_core::text::escape(&v.command),
     );
-    let _ = writeln!(
-        s,
-        "\nScratch area: {} ({}).",
-        code(&ev.scratch.path),
-        if ev.scratch.kept { "kept" } else { "removed" }
-    );
+    let _ = writeln!(s, "## About this record\n\n| | |\n|---|---|");
+    for (label, value) in &v.about {
+        let _ = writeln!(s, "| {label} | {} |", sentence(value, true));
+    }
+    if let Some(sha) = &v.record_sha256 {
+        let _ = writeln!(s, "| evidence.json SHA-256 | {} |", code_cell(sha));
+    }
     s
 }
 
-fn met(m: Option<bool>) -> &'static str {
-    match m {
-        Some(true) => "yes",
-        Some(false) => "**NO**",
-        None => "no objective",
-    }
-}
-
-fn secs_opt(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".to_string(), human_secs)
-}
-
-/// `0.04s`, `12.5s`, `1h 30m 0s`, `1d 2h 0m 0s`.
-pub fn human_secs(v: f64) -> String {
-    if v < 10.0 {
-        // Sub-second restores are common on small samples: keep them distinguishable from 0.
-        return format!("{v:.2}s");
-    }
-    if v < 60.0 {
-        return format!("{v:.1}s");
-    }
-    let t = v.round() as u64;
-    let (d, h, m, s) = (t / 86_400, t % 86_400 / 3600, t % 3600 / 60, t % 60);
-    if d > 0 {
-        format!("{d}d {h}h {m}m {s}s")
-    } else if h > 0 {
-        format!("{h}h {m}m {s}s")
-    } else {
-        format!("{m}m {s}s")
-    }
-}
-
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
+/// Whether an objective was met, bold when it was not.
+fn met(m: Met) -> String {
+    match m.tone() {
+        Tone::Bad => format!("**{}**", m.word()),
+        _ => m.word().into(),
     }
 }
 
 /// Steps in order: kind, name, outcome, duration, reason and the details that say most.
-fn steps_table(s: &mut String, steps: &[lifeboat_core::evidence::StepResult]) {
+fn steps_table(s: &mut String, steps: &[StepView]) {
     if steps.is_empty() {
         return;
     }
@@ -269,35 +159,18 @@ fn steps_table(s: &mut String, steps: &[lifeboat_core::evidence::StepResult]) {
         "| Step | Name | Outcome | Took | Reason | Details |\n|---|---|---|---|---|---|"
     );
     for st in steps {
-        let took = (st.finished_at - st.started_at)
-            .total(jiff::Unit::Second)
-            .map_or("—".to_string(), human_secs);
         let details = st
-            .detail
-            .iter()
-            .flatten()
-            .filter(|(k, _)| {
-                [
-                    "command",
-                    "exit_code",
-                    "url",
-                    "status",
-                    "attempts",
-                    "operator",
-                    "answer",
-                    "note",
-                ]
-                .contains(&k.as_str())
-            })
+            .key_details()
             .map(|(k, v)| format!("{k}: {}", cell(v)))
             .collect::<Vec<_>>()
             .join("; ");
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {took} | {} | {details} |",
+            "| {} | {} | {} | {} | {} | {details} |",
             cell(&st.kind),
             cell(st.name.as_deref().unwrap_or("")),
-            st.outcome.as_str(),
+            st.outcome,
+            st.took,
             cell(st.reason.as_deref().unwrap_or(""))
         );
     }
@@ -305,11 +178,167 @@ fn steps_table(s: &mut String, steps: &[lifeboat_core::evidence::StepResult]) {
 }
 
 fn short(hex: &str) -> String {
-    if hex.len() > 16 {
-        format!("{}…", &hex[..16])
-    } else {
-        hex.to_string()
+    match hex.char_indices().nth(16) {
+        Some((at, _)) => format!("{}…", &hex[..at]),
+        None => hex.to_string(),
     }
+}
+
+/// The `.md` period report: the same content as the HTML one, with tables for charts.
+pub fn period(v: &PeriodView) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}\n", v.heading);
+    let _ = writeln!(s, "{}\n", sentence(&v.about, false));
+    let _ = writeln!(s, "**{}**\n", v.totals);
+    let _ = writeln!(
+        s,
+        "## Evidence chain: {}\n\n{}\n",
+        v.chain,
+        text(&v.chain_detail)
+    );
+    for f in &v.findings {
+        let _ = writeln!(s, "- {}", text(f));
+    }
+    if !v.findings.is_empty() {
+        s.push('\n');
+    }
+    let _ = writeln!(
+        s,
+        "## Summary\n\n| Runbook | Drills | Passed | Pass rate | RTO met | RPO met | Missed slots \
+         |\n|---|---|---|---|---|---|---|"
+    );
+    for rb in &v.runbooks {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(&rb.name),
+            rb.drills,
+            rb.passed,
+            rb.pass_rate,
+            rb.rto_met.text,
+            rb.rpo_met.text,
+            rb.missed
+        );
+    }
+    for rb in &v.runbooks {
+        let _ = writeln!(s, "\n## Runbook {}\n", text(&rb.name));
+        let _ = writeln!(s, "{}\n", rb.summary);
+        if rb.rows.is_empty() {
+            let _ = writeln!(s, "**No drill of this runbook ran in the period.**");
+        } else {
+            let _ = writeln!(
+                s,
+                "| Started (UTC) | Result | RTO | RPO | Recovery point | Files verified | Point \
+                 coverage | Chain |\n|---|---|---|---|---|---|---|---|"
+            );
+            for d in &rb.rows {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {}{} | {}{} | {} | {} | {} | {} |",
+                    d.started,
+                    d.verdict,
+                    d.rto,
+                    met_after(d.rto_met),
+                    d.rpo,
+                    met_after(d.rpo_met),
+                    d.point.as_deref().map_or("—".to_string(), cell),
+                    d.files,
+                    d.coverage,
+                    if d.chain_ok { "ok" } else { "**problem**" }
+                );
+            }
+        }
+        if !rb.failures.is_empty() {
+            let _ = writeln!(s, "\n### Failures ({})\n", rb.failures.len());
+            for f in &rb.failures {
+                let _ = writeln!(
+                    s,
+                    "- {} {} {}: {}",
+                    f.started,
+                    f.verdict,
+                    code(&f.run_id),
+                    text(&f.reason)
+                );
+                for d in &f.details {
+                    let _ = writeln!(s, "  - {}", text(d));
+                }
+            }
+        }
+        if v.gaps_checked {
+            if rb.gaps.is_empty() {
+                let _ = writeln!(s, "\nNo scheduled drill was missed.");
+            } else {
+                let _ = writeln!(
+                    s,
+                    "\n### Scheduled drills that did not run ({})\n",
+                    rb.gaps.len()
+                );
+                for g in &rb.gaps {
+                    let _ = writeln!(
+                        s,
+                        "- {} {}{}",
+                        g.slot,
+                        text(&g.state),
+                        g.reason
+                            .as_deref()
+                            .map(|x| format!(": {}", text(x)))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    if !v.unreadable.is_empty() {
+        let _ = writeln!(s, "\n## Unreadable records\n");
+        for (record, error) in &v.unreadable {
+            let _ = writeln!(s, "- {}: {}", code(record), text(error));
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n## Controls\n\nHow this evidence relates to the controls auditors cite. It supports \
+         them; it does not by itself show that a control is met.\n"
+    );
+    for c in v.controls {
+        let _ = writeln!(
+            s,
+            "- **{} — {}.** {} *Not shown:* {}",
+            c.id, c.title, c.offers, c.limits
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n## Inputs\n\nThe {} files this report was built from, with their SHA-256; each \
+         evidence.json is also the record chained in the ledger.\n\n| File | SHA-256 |\n|---|---|",
+        v.inputs.len()
+    );
+    for (path, sha) in &v.inputs {
+        let _ = writeln!(s, "| {} | {} |", code_cell(path), code_cell(sha));
+    }
+    s
+}
+
+/// ` (met)` after a measured value, ` (**NOT met**)`, or nothing without an objective.
+fn met_after(m: Met) -> String {
+    match m {
+        Met::NoObjective => String::new(),
+        m => format!(" ({})", met(m)),
+    }
+}
+
+/// A [`Sentence`] in Markdown: lifeboat's words as they are, names as code spans, outside
+/// prose through [`text`]; `in_cell` for a table cell.
+pub fn sentence(s: &Sentence, in_cell: bool) -> String {
+    s.parts
+        .iter()
+        .map(|p| match p {
+            Part::Words(w) => w.clone(),
+            Part::Name(n) if in_cell => code_cell(n),
+            Part::Name(n) => code(n),
+            Part::Text(t) | Part::Mark { text: t, .. } if in_cell => cell(t),
+            Part::Text(t) | Part::Mark { text: t, .. } => text(t),
+        })
+        .collect()
 }
 
 /// `s` as an inline code span: inside one, Markdown reads no link, image, emphasis, HTML or
@@ -387,16 +416,6 @@ fn code_span(s: &str, in_table: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_a_person_writes_them() {
-        assert_eq!(human_secs(0.041), "0.04s");
-        assert_eq!(human_secs(12.46), "12.5s");
-        assert_eq!(human_secs(5400.0), "1h 30m 0s");
-        assert_eq!(human_secs(93_600.0), "1d 2h 0m 0s");
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
-    }
 
     #[test]
     fn hostile_names_cannot_break_the_table() {

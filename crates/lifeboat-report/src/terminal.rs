@@ -1,113 +1,84 @@
-//! The drill's verdict on the terminal (`lifeboat drill`'s summary on stdout).
+//! The terminal's share of the reports: the drill's verdict (`lifeboat drill`'s summary on
+//! stdout) and `lifeboat report`'s one line, in the same words as the pages.
+//!
+//! Colour codes are the only escape sequences in them: every text from outside lifeboat
+//! (point ids, file names, reasons, which quote names from the backup) is shown through
+//! [`Escaped`], so a name cannot add a line, clear the screen or reorder what the operator
+//! reads. This is the one place the terminal's text is escaped.
 
-use lifeboat_core::evidence::{Evidence, Outcome};
+use std::fmt::Write;
+
+use lifeboat_core::evidence::Evidence;
 use lifeboat_core::text::Escaped;
 
-use crate::markdown::{human_bytes, human_secs};
+use crate::period::PeriodView;
+use crate::run::RunView;
+use crate::words::{Met, Part, Sentence, Tone};
 
 /// Failed files listed per point on the terminal; the evidence lists them all.
 const MAX_FAILED_SHOWN: usize = 10;
 
 /// The verdict a person takes in at a glance: outcome, RTO and RPO against objectives, the
-/// points tried, and every failed file with its reason.
-///
-/// Colour codes are the only escape sequences in it: every text from the evidence (point ids,
-/// file names, reasons, which quote names from the backup) is shown through [`Escaped`], so a
-/// name cannot add a line, clear the screen or reorder what the operator reads.
+/// points tried with what their samples say, and every failed file with its reason.
 pub fn summary(ev: &Evidence, color: bool) -> String {
-    use std::fmt::Write;
-    let paint = |code: &str, s: &str| {
+    run(&RunView::new(ev, None), color)
+}
+
+/// [`summary`] from the drill's view.
+pub fn run(v: &RunView, color: bool) -> String {
+    let paint = |tone: Tone, bold: bool, s: &str| {
+        let code = match tone {
+            Tone::Good => "32",
+            Tone::Bad => "31",
+            Tone::Warn => "33",
+            Tone::Quiet => return s.to_string(),
+        };
         if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("\x1b[{}{code}m{s}\x1b[0m", if bold { "1;" } else { "" })
         } else {
             s.to_string()
         }
     };
-    let verdict = match ev.outcome {
-        Outcome::Passed => paint("1;32", "PASSED"),
-        Outcome::Failed => paint("1;31", "FAILED"),
-        Outcome::Error => paint("1;33", "ERROR"),
-    };
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{verdict}  {}  (run {})",
-        Escaped(&ev.runbook.name),
-        Escaped(&ev.run_id)
+        "{}  {}  (run {})",
+        paint(v.tone, true, v.verdict),
+        Escaped(&v.runbook),
+        Escaped(&v.run_id)
     );
-    if let Some(r) = &ev.reason {
+    if let Some(r) = &v.reason {
         let _ = writeln!(s, "  {}", Escaped(r));
     }
-    let objective_line =
-        |label: &str, objective: Option<u64>, measured: Option<f64>, met: Option<bool>| {
-            let measured = measured.map_or("—".to_string(), human_secs);
-            let objective = objective.map_or("none".to_string(), |o| human_secs(o as f64));
-            let met = match met {
-                Some(true) => paint("32", "met"),
-                Some(false) => paint("31", "MISSED"),
-                None => String::new(),
-            };
-            format!("  {label}  {measured:<14} objective {objective:<14} {met}")
+    for o in &v.objectives {
+        // Without an objective the column stays empty: `objective none` says it already.
+        let met = match o.met {
+            Met::NoObjective => String::new(),
+            m => paint(m.tone(), false, m.word()),
         };
-    let _ = writeln!(
-        s,
-        "{}",
-        objective_line(
-            "RTO",
-            ev.objectives.rto_seconds,
-            ev.measured.rto_seconds,
-            ev.measured.rto_met
-        )
-    );
-    let _ = writeln!(
-        s,
-        "{}",
-        objective_line(
-            "RPO",
-            ev.objectives.rpo_seconds,
-            ev.measured.rpo_seconds,
-            ev.measured.rpo_met
-        )
-    );
-    if let Some(p) = &ev.projected {
         let _ = writeln!(
             s,
-            "  projected full restore {} for {} stored ({} entries of {}; {}), not measured",
-            human_secs(p.rto_seconds),
-            human_bytes(p.total_bytes),
-            p.entries,
-            Escaped(&p.recovery_point),
-            match p.basis {
-                lifeboat_core::evidence::ProjectionBasis::Extrapolated => "size estimated",
-                _ => "size exact",
-            }
+            "  {}  {:<14} objective {:<14} {met}",
+            o.label, o.measured, o.objective
         );
     }
-    for p in &ev.recovery_points {
-        let ok = p.files_passed();
-        let bytes = p.bytes();
-        let mark = if p.outcome == Outcome::Passed {
-            paint("32", "passed")
-        } else {
-            paint("31", "failed")
-        };
+    if let Some(p) = &v.projection {
+        let _ = writeln!(s, "  {}", sentence(&p.short));
+    }
+    for p in &v.points {
         let _ = writeln!(
             s,
-            "  point {}  {mark}  {ok}/{} files verified, {}{}",
+            "  point {}  {}  {}{}",
             Escaped(&p.id),
-            p.files.len(),
-            human_bytes(bytes),
+            paint(p.tone, false, p.outcome),
+            p.verified,
             p.reason
                 .as_ref()
                 .map(|r| format!("  ({})", Escaped(r)))
                 .unwrap_or_default()
         );
-        let failed: Vec<_> = p
-            .files
-            .iter()
-            .filter(|f| f.outcome != Outcome::Passed)
-            .collect();
-        for f in failed.iter().take(MAX_FAILED_SHOWN) {
+        let _ = writeln!(s, "    {}", p.statement);
+        for f in p.failures.iter().take(MAX_FAILED_SHOWN) {
             let _ = writeln!(
                 s,
                 "    {}  {}",
@@ -115,37 +86,58 @@ pub fn summary(ev: &Evidence, color: bool) -> String {
                 Escaped(f.reason.as_deref().unwrap_or(""))
             );
         }
-        if failed.len() > MAX_FAILED_SHOWN {
+        if p.failures.len() > MAX_FAILED_SHOWN {
             let _ = writeln!(
                 s,
-                "    ... and {} more failed files (all are in report.html, report.md and evidence.json)",
-                failed.len() - MAX_FAILED_SHOWN
+                "    ... and {} more failed files (all are in report.html, report.md and \
+                 evidence.json)",
+                p.failures.len() - MAX_FAILED_SHOWN
             );
         }
     }
-    for (i, st) in ev.finally.iter().enumerate() {
-        if st.outcome != Outcome::Passed {
+    for (i, st) in v.finally.iter().enumerate() {
+        if st.tone != Tone::Good {
             let _ = writeln!(
                 s,
                 "  finally[{i}] {}  {}  ({})",
                 Escaped(st.name.as_deref().unwrap_or(&st.kind)),
-                paint("31", "failed"),
+                paint(st.tone, false, st.outcome),
                 Escaped(st.reason.as_deref().unwrap_or(""))
             );
         }
     }
-    for n in ev.notifications.iter().filter(|n| !n.sent) {
+    for n in v.notifications.iter().filter(|n| !n.sent) {
         let _ = writeln!(
             s,
-            "  {} not sent: {} (the verdict stands)",
+            "  {} {}: {} (the verdict stands)",
             Escaped(&n.entry),
+            n.result,
             Escaped(n.reason.as_deref().unwrap_or(""))
         );
     }
     let _ = writeln!(
         s,
-        "  sample seed {} (re-run with --seed {} --now {} to verify the same files)",
-        ev.sample.seed, ev.sample.seed, ev.t0
+        "  sample seed {} (re-run with {} to verify the same files)",
+        v.seed, v.again
     );
     s
+}
+
+/// `lifeboat report`'s line: drills by verdict, missed slots, the chain.
+pub fn period(v: &PeriodView) -> String {
+    format!(
+        "{} drills ({} passed, {} failed, {} could not complete), {}, chain {}",
+        v.totals_drills, v.totals_passed, v.totals_failed, v.totals_error, v.gaps_short, v.chain
+    )
+}
+
+/// A [`Sentence`] on the terminal: outside parts escaped.
+fn sentence(s: &Sentence) -> String {
+    s.parts
+        .iter()
+        .map(|p| match p {
+            Part::Words(w) => w.clone(),
+            Part::Name(t) | Part::Text(t) | Part::Mark { text: t, .. } => Escaped(t).to_string(),
+        })
+        .collect()
 }

@@ -15,7 +15,7 @@ use lifeboat_core::evidence::{Evidence, Outcome};
 use lifeboat_evidence::period::{
     self, ChainStatus, Contents, Gap, GapSource, Period, PeriodReport, RecordRead, Unreadable,
 };
-use lifeboat_report::period::Format;
+use lifeboat_report::period::{Format, PeriodView};
 use lifeboat_report::{html, markdown, terminal};
 
 /// The fixture records, by name.
@@ -266,6 +266,8 @@ fn period_reports() {
             let text = lifeboat_report::period::render(&report, format);
             insta::assert_snapshot!(format!("period_{ext}__{name}"), redact(&text));
         }
+        let line = terminal::period(&PeriodView::new(&report));
+        insta::assert_snapshot!(format!("period_terminal__{name}"), line);
     }
 }
 
@@ -275,4 +277,38 @@ fn the_fixtures_cover_every_outcome() {
     for o in [Outcome::Passed, Outcome::Failed, Outcome::Error] {
         assert!(outcomes.contains(&o), "no fixture with outcome {o}");
     }
+}
+
+/// The words the surfaces used to disagree on (the terminal said `ERROR` where the pages said
+/// `COULD NOT COMPLETE`; report.md lacked the 95 % confidence statement) come from one view
+/// now: every surface shows the verdict and each point's statement in the same words.
+#[test]
+fn every_surface_says_the_verdict_and_the_statements_in_the_same_words() {
+    for (name, _) in FIXTURES {
+        let ev = record(name);
+        let view = lifeboat_report::run::RunView::new(&ev, None);
+        let md = markdown::run(&view);
+        let page = html::run_page(&view);
+        let term = terminal::run(&view, false);
+        for (surface, text) in [
+            ("report.md", &md),
+            ("report.html", &page),
+            ("terminal", &term),
+        ] {
+            assert!(
+                text.contains(view.verdict),
+                "{name}: {surface} lacks {}",
+                view.verdict
+            );
+            for p in &view.points {
+                let shown = match surface {
+                    "report.html" => html::escape(&p.statement),
+                    _ => p.statement.clone(),
+                };
+                assert!(text.contains(&shown), "{name}: {surface} lacks {shown:?}");
+            }
+        }
+    }
+    let error = terminal::summary(&record("error-interrupted"), false);
+    assert!(error.starts_with("COULD NOT COMPLETE  "), "{error}");
 }

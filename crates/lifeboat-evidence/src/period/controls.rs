@@ -2,6 +2,7 @@
 
 /// One control the evidence maps to: what the report offers towards it, and what it does not
 /// show. Deliberately modest: an auditor decides whether a control is met.
+#[derive(Debug)]
 pub struct Control {
     pub id: &'static str,
     pub title: &'static str,

@@ -1,0 +1,126 @@
+//! The period report as CSV: one row per drill and one per gap, one line each, with the
+//! model's own values (the record's outcome words, seconds as numbers), which is what a
+//! spreadsheet or a script wants and what the columns are documented to hold. The escaping of
+//! every cell is [`cell`]'s, in one place.
+
+use lifeboat_evidence::period::PeriodReport;
+
+use crate::words::instant;
+
+/// One row per drill and one per gap, one line each. A cell a spreadsheet would run as a
+/// formula (CSV injection: a point named `=HYPERLINK(...)` or `@SUM(...)`) gets a leading `'`,
+/// which Excel, LibreOffice and Google Sheets show as text: see [`cell`].
+pub fn period(r: &PeriodReport) -> String {
+    const HEADER: [&str; 20] = [
+        "kind",
+        "runbook",
+        "run_id",
+        "time",
+        "outcome",
+        "reason",
+        "rto_seconds",
+        "rto_objective_seconds",
+        "rto_met",
+        "rpo_seconds",
+        "rpo_objective_seconds",
+        "rpo_met",
+        "recovery_point",
+        "points_tried",
+        "files_checked",
+        "files_verified",
+        "point_entries",
+        "seed",
+        "chain_ok",
+        "evidence_sha256",
+    ];
+    let mut s = HEADER.join(",");
+    s.push_str("\r\n");
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for rb in &r.runbooks {
+        for d in &rb.drill_list {
+            let cells = [
+                "drill".to_string(),
+                rb.name.clone(),
+                d.run_id.clone(),
+                instant(d.started_at),
+                d.outcome.to_string(),
+                opt(d.reason.clone()),
+                opt(d.rto_seconds.map(|v| v.to_string())),
+                opt(d.rto_objective_seconds.map(|v| v.to_string())),
+                opt(d.rto_met.map(|v| v.to_string())),
+                opt(d.rpo_seconds.map(|v| v.to_string())),
+                opt(d.rpo_objective_seconds.map(|v| v.to_string())),
+                opt(d.rpo_met.map(|v| v.to_string())),
+                opt(d.recovery_point.clone()),
+                d.points_tried.to_string(),
+                d.files_checked.to_string(),
+                d.files_verified.to_string(),
+                opt(d.point_entries.map(|v| v.to_string())),
+                d.seed.to_string(),
+                d.chain_ok.to_string(),
+                d.evidence_sha256.clone(),
+            ];
+            csv_row(&mut s, &cells);
+        }
+        for g in &rb.gaps {
+            let mut cells: Vec<String> = vec![String::new(); HEADER.len()];
+            cells[0] = "gap".into();
+            cells[1] = rb.name.clone();
+            cells[3] = instant(g.slot);
+            cells[4] = g.state.clone();
+            cells[5] = opt(g.reason.clone());
+            csv_row(&mut s, &cells);
+        }
+    }
+    s
+}
+
+fn csv_row(s: &mut String, cells: &[String]) {
+    let cells: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+    s.push_str(&cells.join(","));
+    s.push_str("\r\n");
+}
+
+/// One CSV cell. Control and bidi characters are shown escaped (`lifeboat_core::text`), so a
+/// record stays on one line and nothing in it steers a terminal that shows the file. A cell
+/// whose first non-blank character starts a formula (`=`, `+`, `-`, `@`, or their full-width
+/// forms, which some spreadsheets also accept) is prefixed with `'`, as OWASP advises for CSV
+/// injection, unless it is a finite number (`-12.5` stays a number). Then RFC 4180 quoting.
+pub fn cell(c: &str) -> String {
+    let c = lifeboat_core::text::escape(c);
+    let numeric = c.parse::<f64>().is_ok_and(f64::is_finite);
+    let formula = c.trim_start().starts_with([
+        '=', '+', '-', '@', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
+    ]);
+    let guarded = if formula && !numeric {
+        format!("'{c}")
+    } else {
+        c.into_owned()
+    };
+    if guarded.contains([',', '"']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(cell("-12.5"), "-12.5");
+        // One record, one line: a line break shows escaped.
+        assert_eq!(cell("line\nbreak"), "line\\nbreak");
+        assert_eq!(cell(" =1+1"), "' =1+1");
+        assert_eq!(cell("\u{ff1d}1+1"), "'\u{ff1d}1+1");
+        assert_eq!(cell("-inf"), "'-inf");
+        // A leading TAB or CR, which some spreadsheets skip before a formula, shows escaped.
+        assert_eq!(cell("\t=1"), "\\t=1");
+    }
+}

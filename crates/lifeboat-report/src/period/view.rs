@@ -1,0 +1,395 @@
+//! The view of a period report: every sentence, word and number of `lifeboat report`,
+//! computed once from [`PeriodReport`] for the HTML and Markdown pages, the CSV and the
+//! command's line on the terminal.
+
+use lifeboat_core::evidence::Outcome;
+use lifeboat_evidence::period::{
+    CONTROLS, ChainStatus, Control, DrillRow, Failure, Gap, PeriodReport, RunbookSummary,
+};
+
+use crate::chart::{ChartPoint, chart};
+use crate::words::{self, Met, Sentence, Tone, count, day, human_secs, instant, measured, percent};
+
+/// The view of a period report.
+#[derive(Clone, Debug)]
+pub struct PeriodView {
+    /// `DR drill report: 2026-11-01 to 2026-11-30`.
+    pub heading: String,
+    /// Every drill passed, the chain is intact and no scheduled drill was missed.
+    pub healthy: bool,
+    /// `6 drills: 3 passed, 2 failed, 1 could not complete; no scheduled drill was missed.`
+    pub totals: String,
+    /// The chain in a few words: `verified, signatures included`, `NOT INTACT`...
+    pub chain: &'static str,
+    pub chain_tone: Tone,
+    /// The chain in a sentence: entries, signatures, head.
+    pub chain_detail: String,
+    pub findings: Vec<String>,
+    /// The period, the folder, the filter, when and by what the report was made.
+    pub about: Sentence,
+    pub gaps_checked: bool,
+    /// `3 missed slots`, `gaps not checked`.
+    pub gaps_short: String,
+    pub runbooks: Vec<RunbookView>,
+    /// Records that could not be read: `(record, why)`.
+    pub unreadable: Vec<(String, String)>,
+    pub controls: &'static [Control],
+    /// `(path, sha256)` of every file the report was built from.
+    pub inputs: Vec<(String, String)>,
+    pub totals_drills: usize,
+    pub totals_passed: usize,
+    pub totals_failed: usize,
+    pub totals_error: usize,
+}
+
+/// One runbook's drills in the period.
+#[derive(Clone, Debug)]
+pub struct RunbookView {
+    pub name: String,
+    /// Counts, pass rate, objectives and coverage in a few sentences.
+    pub summary: String,
+    pub drills: usize,
+    pub passed: usize,
+    pub pass_rate: String,
+    pub rto_met: MetCount,
+    pub rpo_met: MetCount,
+    /// Missed slots, or `not checked`.
+    pub missed: String,
+    /// The RTO and RPO charts (inline SVG, drawn by [`crate::chart`]); none without drills.
+    pub charts: Vec<String>,
+    pub rows: Vec<DrillRowView>,
+    pub failures: Vec<FailureView>,
+    pub gaps: Vec<GapView>,
+}
+
+/// How many drills met an objective, of those that had one.
+#[derive(Clone, Debug)]
+pub struct MetCount {
+    /// `3 of 4`, or `no objective`.
+    pub text: String,
+    pub tone: Tone,
+}
+
+/// One drill of the period.
+#[derive(Clone, Debug)]
+pub struct DrillRowView {
+    pub started: String,
+    pub verdict: &'static str,
+    pub tone: Tone,
+    pub rto: String,
+    pub rto_met: Met,
+    pub rpo: String,
+    pub rpo_met: Met,
+    pub point: Option<String>,
+    pub files: String,
+    pub coverage: String,
+    pub chain_ok: bool,
+    /// `ok` or `problem`.
+    pub chain: &'static str,
+}
+
+/// A drill that did not pass, with each failed file and step.
+#[derive(Clone, Debug)]
+pub struct FailureView {
+    pub started: String,
+    pub verdict: &'static str,
+    pub tone: Tone,
+    pub run_id: String,
+    pub reason: String,
+    pub details: Vec<String>,
+}
+
+/// A scheduled slot that did not run.
+#[derive(Clone, Debug)]
+pub struct GapView {
+    pub slot: String,
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+impl PeriodView {
+    pub fn new(r: &PeriodReport) -> PeriodView {
+        let t = &r.totals;
+        let healthy = t.drills > 0 && t.passed == t.drills && r.chain.intact && t.gaps == 0;
+        let (chain, chain_tone) = chain_words(&r.chain);
+        let mut about = Sentence::new().words(format!(
+            "Period {} to {} (UTC, inclusive). Evidence folder ",
+            instant(r.period.from),
+            instant(r.period.to)
+        ));
+        about = about.name(&r.evidence_dir);
+        if let Some(n) = &r.runbook_filter {
+            about = about.words(", runbook ").name(n).words(" only");
+        }
+        about = about.words(format!(
+            ". Generated {} by lifeboat {}.",
+            instant(r.generated_at),
+            r.lifeboat_version
+        ));
+        PeriodView {
+            heading: format!(
+                "DR drill report: {} to {}",
+                day(r.period.from),
+                day(r.period.to)
+            ),
+            healthy,
+            totals: format!(
+                "{}: {} passed, {} failed, {} could not complete; {}.",
+                count(t.drills as u64, "drill", "drills"),
+                t.passed,
+                t.failed,
+                t.error,
+                gaps_sentence(r)
+            ),
+            chain,
+            chain_tone,
+            chain_detail: chain_detail(&r.chain),
+            findings: r.chain.findings.clone(),
+            about,
+            gaps_checked: r.gaps_checked,
+            gaps_short: if r.gaps_checked {
+                count(t.gaps as u64, "missed slot", "missed slots")
+            } else {
+                "gaps not checked".into()
+            },
+            runbooks: r.runbooks.iter().map(|rb| runbook(r, rb)).collect(),
+            unreadable: r
+                .unreadable
+                .iter()
+                .map(|u| (u.record.clone(), u.error.clone()))
+                .collect(),
+            controls: &CONTROLS,
+            inputs: r
+                .inputs
+                .iter()
+                .map(|i| (i.path.clone(), i.sha256.clone()))
+                .collect(),
+            totals_drills: t.drills,
+            totals_passed: t.passed,
+            totals_failed: t.failed,
+            totals_error: t.error,
+        }
+    }
+
+    /// The page's title: `DR drill report 2026-11-01 to 2026-11-30`.
+    pub fn title(&self) -> String {
+        self.heading.replacen(':', "", 1)
+    }
+}
+
+/// The chain in a few words, and how that reads.
+fn chain_words(c: &ChainStatus) -> (&'static str, Tone) {
+    if c.error.is_some() {
+        ("NOT VERIFIED", Tone::Bad)
+    } else if !c.intact {
+        ("NOT INTACT", Tone::Bad)
+    } else if c.signatures_checked {
+        ("verified, signatures included", Tone::Good)
+    } else {
+        ("verified (hashes only: no public key given)", Tone::Warn)
+    }
+}
+
+fn chain_detail(c: &ChainStatus) -> String {
+    if let Some(e) = &c.error {
+        return format!("NOT VERIFIED: the chain could not be checked: {e}.");
+    }
+    let head = match (&c.head_entry, &c.head_sha256) {
+        (Some(n), Some(h)) => format!(" Head: entry {n}, sha256 {h}."),
+        _ => String::new(),
+    };
+    let sigs = match &c.public_key_id {
+        Some(k) => format!("signatures checked with public key {k}"),
+        None => "signatures NOT checked (no public key given): hashes only".into(),
+    };
+    if c.intact {
+        format!(
+            "VERIFIED: all {} ledger entries, records and links intact; {sigs}.{head}",
+            c.ledger_entries
+        )
+    } else {
+        format!(
+            "NOT INTACT: {} found in {} ledger entries; {sigs}.{head}",
+            count(c.findings.len() as u64, "problem", "problems"),
+            c.ledger_entries
+        )
+    }
+}
+
+fn gaps_sentence(r: &PeriodReport) -> String {
+    match (&r.gaps_source, r.totals.gaps) {
+        (None, _) => "gaps not checked (no history store given: --state)".into(),
+        (Some(_), 0) => "no scheduled drill was missed".into(),
+        (Some(_), n) => format!(
+            "{} did not run",
+            count(n as u64, "scheduled drill", "scheduled drills")
+        ),
+    }
+}
+
+fn met_count(met: usize, checked: usize) -> MetCount {
+    if checked == 0 {
+        MetCount {
+            text: Met::NoObjective.word().into(),
+            tone: Tone::Quiet,
+        }
+    } else {
+        MetCount {
+            text: format!("{met} of {checked}"),
+            tone: if met == checked {
+                Tone::Good
+            } else {
+                Tone::Bad
+            },
+        }
+    }
+}
+
+fn runbook_sentence(rb: &RunbookSummary) -> String {
+    let mut s = format!(
+        "{}: {} passed, {} failed, {} could not complete (pass rate {}).",
+        count(rb.drills as u64, "drill", "drills"),
+        rb.passed,
+        rb.failed,
+        rb.error,
+        percent(rb.pass_rate)
+    );
+    for (what, met, checked, obj, worst) in [
+        (
+            "RTO",
+            rb.rto_met,
+            rb.rto_checked,
+            rb.rto_objective_seconds,
+            rb.rto_max_seconds,
+        ),
+        (
+            "RPO",
+            rb.rpo_met,
+            rb.rpo_checked,
+            rb.rpo_objective_seconds,
+            rb.rpo_max_seconds,
+        ),
+    ] {
+        match obj {
+            Some(o) => s.push_str(&format!(
+                " {what} objective {}: met in {met} of {checked} drills, worst {}.",
+                human_secs(o as f64),
+                measured(worst)
+            )),
+            None => s.push_str(&format!(" No {what} objective; worst {}.", measured(worst))),
+        }
+    }
+    let c = &rb.coverage;
+    s.push_str(&format!(
+        " Sample coverage: {} of {} checked verified, {} verified at least once; on average \
+         each drill checked {} of its recovery point's files.",
+        c.files_verified,
+        count(c.files_checked, "file", "files"),
+        count(
+            c.distinct_files_verified as u64,
+            "distinct file",
+            "distinct files"
+        ),
+        percent(c.mean_point_coverage)
+    ));
+    s
+}
+
+fn runbook(r: &PeriodReport, rb: &RunbookSummary) -> RunbookView {
+    let charts = if rb.drill_list.is_empty() {
+        Vec::new()
+    } else {
+        let points = |what: &str, value: fn(&DrillRow) -> (Option<f64>, Option<bool>)| {
+            rb.drill_list
+                .iter()
+                .map(|d| {
+                    let (v, met) = value(d);
+                    ChartPoint {
+                        at: d.started_at,
+                        value: v,
+                        met,
+                        label: format!(
+                            "{} {}: {what} {}",
+                            instant(d.started_at),
+                            words::verdict(d.outcome),
+                            v.map_or_else(|| "not measured".into(), human_secs)
+                        ),
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        vec![
+            chart(
+                &format!("{}: measured RTO per drill", rb.name),
+                r.period.from,
+                r.period.to,
+                &points("RTO", |d| (d.rto_seconds, d.rto_met)),
+                rb.rto_objective_seconds.map(|v| v as f64),
+            ),
+            chart(
+                &format!("{}: measured RPO per drill", rb.name),
+                r.period.from,
+                r.period.to,
+                &points("RPO", |d| (d.rpo_seconds, d.rpo_met)),
+                rb.rpo_objective_seconds.map(|v| v as f64),
+            ),
+        ]
+    };
+    RunbookView {
+        name: rb.name.clone(),
+        summary: runbook_sentence(rb),
+        drills: rb.drills,
+        passed: rb.passed,
+        pass_rate: percent(rb.pass_rate),
+        rto_met: met_count(rb.rto_met, rb.rto_checked),
+        rpo_met: met_count(rb.rpo_met, rb.rpo_checked),
+        missed: if r.gaps_checked {
+            rb.gaps.len().to_string()
+        } else {
+            "not checked".into()
+        },
+        charts,
+        rows: rb.drill_list.iter().map(row).collect(),
+        failures: rb.failures.iter().map(failure).collect(),
+        gaps: rb.gaps.iter().map(gap).collect(),
+    }
+}
+
+fn row(d: &DrillRow) -> DrillRowView {
+    DrillRowView {
+        started: instant(d.started_at),
+        verdict: words::verdict(d.outcome),
+        tone: Tone::of(d.outcome),
+        rto: measured(d.rto_seconds),
+        rto_met: Met::of(d.rto_met),
+        rpo: measured(d.rpo_seconds),
+        rpo_met: Met::of(d.rpo_met),
+        point: d.recovery_point.clone(),
+        files: format!("{} of {}", d.files_verified, d.files_checked),
+        coverage: percent(d.point_coverage),
+        chain_ok: d.chain_ok,
+        chain: if d.chain_ok { "ok" } else { "problem" },
+    }
+}
+
+fn failure(f: &Failure) -> FailureView {
+    FailureView {
+        started: instant(f.started_at),
+        verdict: words::verdict(f.outcome),
+        tone: Tone::of(f.outcome),
+        run_id: f.run_id.clone(),
+        reason: f.reason.clone().unwrap_or_else(|| match f.outcome {
+            Outcome::Passed => String::new(),
+            o => o.to_string(),
+        }),
+        details: f.details.clone(),
+    }
+}
+
+fn gap(g: &Gap) -> GapView {
+    GapView {
+        slot: instant(g.slot),
+        state: g.state.clone(),
+        reason: g.reason.clone(),
+    }
+}
