@@ -13,7 +13,7 @@ use lifeboat_core::text::Escaped;
 
 use crate::period::PeriodView;
 use crate::run::RunView;
-use crate::words::{Met, Part, Sentence, Tone};
+use crate::words::{Met, Part, Sentence, Tone, count};
 
 /// Failed files listed per point on the terminal; the evidence lists them all.
 const MAX_FAILED_SHOWN: usize = 10;
@@ -126,8 +126,13 @@ pub fn run(v: &RunView, color: bool) -> String {
 /// `lifeboat report`'s line: drills by verdict, missed slots, the chain.
 pub fn period(v: &PeriodView) -> String {
     format!(
-        "{} drills ({} passed, {} failed, {} could not complete), {}, chain {}",
-        v.totals_drills, v.totals_passed, v.totals_failed, v.totals_error, v.gaps_short, v.chain
+        "{} ({} passed, {} failed, {} could not complete), {}, chain {}",
+        count(v.totals_drills as u64, "drill", "drills"),
+        v.totals_passed,
+        v.totals_failed,
+        v.totals_error,
+        v.gaps_short,
+        v.chain
     )
 }
 
