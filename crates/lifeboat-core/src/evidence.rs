@@ -6,34 +6,11 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::Algorithm;
-pub use crate::runbook::ScratchSync;
+use crate::vocabulary::Algorithm;
+// Named through this module by the runner, scheduler, reports and CLI.
+pub use crate::vocabulary::{Outcome, ScratchSync};
 
 pub const FORMAT_VERSION: u32 = 1;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Passed,
-    Failed,
-    Error,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Passed => "passed",
-            Outcome::Failed => "failed",
-            Outcome::Error => "error",
-        }
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// How the drill was started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

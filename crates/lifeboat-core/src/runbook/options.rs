@@ -5,7 +5,7 @@
 //! configuration) and the docs (`runbooks/README.md` lists the same keys). Keeping it in one
 //! place is what stops a key from being accepted here but ignored there.
 
-use super::SourceKind;
+use super::model::SourceKind;
 use OptionType::{Bool, Duration, Text};
 
 /// What a source option's value must look like, checked after `${VAR}` is resolved.

@@ -9,19 +9,22 @@ use std::time::Duration;
 
 use serde_saphyr::{Location, Spanned};
 
+use super::model::{
+    CatchUp, Command, DEFAULT_START_WINDOW, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec,
+    Objectives, PointTime, Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec,
+    ScheduleSpec, ScratchSpec, ScratchSync, Select, SourceKind, SourceSpec, Step, StepKind,
+    Unattended,
+};
+use super::options::{self, OptionType};
+use super::problem::Problem;
 use super::raw::{
     Argv, RawHttp, RawManifest, RawNotify, RawObjectives, RawRecoveryPoints, RawRunbook, RawSample,
     RawScratch, RawSource, RawStep,
 };
 use super::wording::{backticked, did_you_mean, problem_at, problem_at_top, quote};
-use super::{
-    CatchUp, Command, DEFAULT_START_WINDOW, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec,
-    Objectives, OptionType, PointTime, Position, Problem, RecoveryPointsSpec, Runbook, SampleSize,
-    SampleSpec, ScheduleSpec, ScratchSpec, ScratchSync, Select, SourceKind, SourceSpec, Step,
-    StepKind, Unattended, options, placeholder, time_format,
-};
+use super::{placeholder, time_format};
 use crate::duration;
-use crate::evidence::Outcome;
+use crate::vocabulary::Outcome;
 
 /// The placeholders a `run`/`shell` step may use; the drill substitutes them.
 const PLACEHOLDERS: [&str; 2] = ["scratch", "recovery_point"];
@@ -872,19 +875,22 @@ fn check_cron(expr: &str) -> Result<(), String> {
     if !expr.trim_start().starts_with('@') && !(5..=6).contains(&fields) {
         return Err(format!("it has {fields} fields"));
     }
-    super::cron_parser().parse(expr).map(drop).map_err(|e| {
-        let text = match e {
-            croner::errors::CronError::InvalidPattern(m)
-            | croner::errors::CronError::IllegalCharacters(m)
-            | croner::errors::CronError::ComponentError(m) => m,
-            other => other.to_string(),
-        };
-        let text = text.trim_end_matches('.');
-        let mut chars = text.chars();
-        chars.next().map_or_else(String::new, |first| {
-            first.to_lowercase().chain(chars).collect()
+    super::model::cron_parser()
+        .parse(expr)
+        .map(drop)
+        .map_err(|e| {
+            let text = match e {
+                croner::errors::CronError::InvalidPattern(m)
+                | croner::errors::CronError::IllegalCharacters(m)
+                | croner::errors::CronError::ComponentError(m) => m,
+                other => other.to_string(),
+            };
+            let text = text.trim_end_matches('.');
+            let mut chars = text.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_lowercase().chain(chars).collect()
+            })
         })
-    })
 }
 
 fn steps(c: &mut Check<'_>, raw: Option<&Spanned<Vec<Spanned<RawStep>>>>) -> Vec<Step> {

@@ -2,7 +2,7 @@
 
 use serde_saphyr::Location;
 
-use super::Problem;
+use super::problem::Problem;
 
 /// A problem at a YAML position. Positions past `u32::MAX` cannot come from a 1 MiB file.
 pub(super) fn problem_at(location: &Location, message: String) -> Problem {
