@@ -1,5 +1,6 @@
-//! `{scratch}` and `{recovery_point}`: how a step names the recovery point being drilled, and
-//! why a value from the backup can never become code.
+//! The runbook's placeholder syntax, in one place: `{scratch}` and `{recovery_point}` (how a
+//! step names the recovery point being drilled, and why a value from the backup can never
+//! become code), and `${NAME}`, a value from lifeboat's own environment ([`mod@env`]).
 //!
 //! Both values come from the backup: a point's id is a folder or prefix name the backed-up
 //! machine chose, and the scratch folder's path ends in it. So each place a placeholder may
@@ -16,10 +17,14 @@
 //!   [`code::runs_as_code`].
 //! - **`http` URLs** get it percent-encoded ([`url_component`]), and only after the host.
 //!
+//! Every `{word}` in a step's text must be one of these two ([`misuses`]), so a typo such as
+//! `{scrach}` cannot reach a command as literal text.
+//!
 //! This module only computes text; validation reports what it refuses, and the drill runs what
 //! validation accepted.
 
 pub mod code;
+pub mod env;
 pub mod shell;
 
 pub use shell::{Trouble, shell_script};
@@ -84,6 +89,38 @@ pub fn find(text: &str) -> Vec<(usize, Placeholder)> {
     text.match_indices('{')
         .filter_map(|(i, _)| Placeholder::at(text, i).map(|p| (i, p)))
         .collect()
+}
+
+/// A misuse of the placeholder syntax in one value of a step, as [`misuses`] finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misuse<'a> {
+    /// A path built on a placeholder that leads out of the folder it names: the text from the
+    /// placeholder through the `..` that climbs out ([`climbs_out`]).
+    ClimbsOut(&'a str),
+    /// `{word}` where `word` is a name but no placeholder: the word.
+    Unknown(&'a str),
+}
+
+/// Every misuse in `text`, in the order met: a `{word}` that names no placeholder, and a path
+/// on a placeholder that climbs out of it. `${word}` is left alone: that is the environment's
+/// syntax ([`mod@env`]), or, in a `shell:` line, the shell's own.
+pub fn misuses(text: &str) -> Vec<Misuse<'_>> {
+    let mut found = Vec::new();
+    for (start, _) in text.match_indices('{') {
+        if text[..start].ends_with('$') {
+            continue;
+        }
+        let inner = &text[start + 1..];
+        let Some(end) = inner.find('}') else { continue };
+        let word = &inner[..end];
+        if let Some(climbing) = climbs_out(text, start) {
+            found.push(Misuse::ClimbsOut(climbing));
+        }
+        if env::is_name(word) && !Placeholder::ALL.iter().any(|p| p.word() == word) {
+            found.push(Misuse::Unknown(word));
+        }
+    }
+    found
 }
 
 /// `text` with each placeholder replaced by its value passed through `encode`: as it is for a

@@ -249,3 +249,11 @@ fn no_line_makes_the_tracker_panic() {
         let _ = code::reads_stdin_as_code(&words);
     }
 }
+
+#[test_case("{scratch}/app.db {recovery_point}", vec![] ; "known placeholders")]
+#[test_case("${HOME} ${scrach} {} {1x} {a b}", vec![] ; "not placeholder words")]
+#[test_case("{scrach}/app.db", vec![Misuse::Unknown("scrach")] ; "a typo")]
+#[test_case("{scratch}/../x {db}", vec![Misuse::ClimbsOut("{scratch}/.."), Misuse::Unknown("db")] ; "in the order met")]
+fn misuses_are_found_in_order(text: &str, expected: Vec<Misuse<'_>>) {
+    assert_eq!(misuses(text), expected);
+}
