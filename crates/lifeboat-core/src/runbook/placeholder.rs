@@ -149,15 +149,14 @@ pub fn substitute(
 /// characters (`A-Z a-z 0-9 - . _ ~`), so no `/`, `?`, `#`, `@`, `&`, `=`, `+` or `%` in it
 /// can change what the URL means.
 pub fn url_component(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    /// Every byte but the unreserved characters: `NON_ALPHANUMERIC` also encodes `-._~`.
+    const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(value, COMPONENT).to_string()
 }
 
 /// The text from a placeholder at `at` through the `..` segment that leads out of the folder

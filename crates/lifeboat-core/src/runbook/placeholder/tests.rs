@@ -257,3 +257,17 @@ fn no_line_makes_the_tracker_panic() {
 fn misuses_are_found_in_order(text: &str, expected: Vec<Misuse<'_>>) {
     assert_eq!(misuses(text), expected);
 }
+
+#[test]
+fn url_components_keep_only_the_unreserved_characters() {
+    for b in 0u8..=127 {
+        let c = char::from(b);
+        let unreserved = c.is_ascii_alphanumeric() || "-._~".contains(c);
+        let expected = if unreserved {
+            c.to_string()
+        } else {
+            format!("%{b:02X}")
+        };
+        assert_eq!(url_component(&c.to_string()), expected, "byte {b:#04x}");
+    }
+}
