@@ -146,7 +146,7 @@ pub fn drill(args: DrillArgs) -> u8 {
         return exit_codes::COULD_NOT_COMPLETE;
     }
     if !args.quiet {
-        crate::write_stdout_styled(&summary(&evidence, std::io::stdout().is_terminal()));
+        crate::write_stdout_styled(&summary(&evidence, crate::color::stdout()));
     }
     if evidence.outcome == Outcome::Error
         && let Some(r) = &evidence.reason
