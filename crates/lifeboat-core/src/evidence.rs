@@ -1,7 +1,7 @@
 //! The evidence record, format version 1: what one drill did and found.
 //!
-//! Field names and shapes are part of lifeboat's outside interface (see `runbooks/README.md`
-//! and the project's INTERFACE): add fields freely, never rename or remove one.
+//! Field names and shapes are part of lifeboat's outside interface (see `runbooks/README.md`):
+//! add fields freely, never rename or remove one.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

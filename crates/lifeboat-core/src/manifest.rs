@@ -38,7 +38,7 @@
 //! - **Unsafe names** (`../x`, `/etc/passwd`) parse: the drill refuses them per file with
 //!   [`safe_components`]'s reason, so the evidence names each one.
 //! - **Bounded**: a manifest is written by the machine a backup protects, so one line cannot
-//!   make lifeboat's memory or evidence grow with it (a 10 MB name once made 94 MB of evidence).
+//!   make lifeboat's memory or evidence grow with it (SECURITY.md, class 8).
 //!   A path longer than [`MAX_PATH_BYTES`] (Linux's `PATH_MAX`) is an error on its line, and
 //!   a line longer than [`MAX_LINE_BYTES`] is one as soon as the parser has looked that far
 //!   for its end: it never takes in more of a line than the limit. A name component longer

@@ -20,7 +20,7 @@ pub struct Runbook {
     /// `None`: verify every file of the manifest.
     pub sample: Option<SampleSpec>,
     pub scratch: ScratchSpec,
-    /// Stream and hash without writing restored files (issue 4: `verify_only: true`).
+    /// Stream and hash without writing restored files (`verify_only: true`).
     pub verify_only: bool,
     pub schedule: Option<ScheduleSpec>,
     /// Never empty: defaults to a single `restore` step.
