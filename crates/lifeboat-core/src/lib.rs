@@ -6,6 +6,8 @@
 //! validated types it returns and tests can pin every edge case. Layers above it read files,
 //! talk to storage and hash bytes.
 
+#![warn(missing_docs)]
+
 pub mod duration;
 pub mod evidence;
 pub mod manifest;

@@ -59,6 +59,7 @@ pub const MAX_NAME_BYTES: usize = 255;
 /// two separator characters, a [`MAX_PATH_BYTES`] path with every byte escaped, and a CR.
 pub const MAX_LINE_BYTES: usize = 1 + 64 + 2 + 2 * MAX_PATH_BYTES + 1;
 
+/// One line of a manifest: a file of the recovery point and the digest it must have.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The path exactly as the manifest names it (unescaped), relative to the recovery point.
@@ -69,10 +70,13 @@ pub struct Entry {
     pub line: usize,
 }
 
+/// Why a manifest was refused: the first line that could be read two ways, or not at all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct ManifestError {
+    /// 1-based line number of the offending line.
     pub line: usize,
+    /// What is wrong with it, quoting at most a snippet of the line.
     pub message: String,
 }
 

@@ -11,83 +11,118 @@ use crate::vocabulary::{Algorithm, Outcome};
 /// A validated runbook. Every field is already checked; defaults are filled in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Runbook {
+    /// `name`: names the evidence folder; `[a-z0-9][a-z0-9._-]{0,62}`.
     pub name: String,
+    /// `description`, as written.
     pub description: Option<String>,
+    /// `objectives`: the RTO and RPO the drill is measured against.
     pub objectives: Objectives,
+    /// `source`: where the recovery points are.
     pub source: SourceSpec,
+    /// `recovery_points`: which points a drill tries, and their times.
     pub recovery_points: RecoveryPointsSpec,
+    /// `manifest`: the file each point lists its files and digests in.
     pub manifest: ManifestSpec,
     /// `None`: verify every file of the manifest.
     pub sample: Option<SampleSpec>,
+    /// `scratch`: what happens to the restored files.
     pub scratch: ScratchSpec,
     /// Stream and hash without writing restored files (`verify_only: true`).
     pub verify_only: bool,
+    /// `schedule` with `timezone` and the other scheduling keys; `None`: drilled only by hand.
     pub schedule: Option<ScheduleSpec>,
     /// Never empty: defaults to a single `restore` step.
     pub steps: Vec<Step>,
+    /// `finally`: steps that always run after the recovery points, even after a failure.
     pub finally: Vec<Step>,
+    /// `notify`: webhooks told of the outcome.
     pub notify: Vec<NotifySpec>,
 }
 
+/// `objectives`: a drill fails when a measured value is over its objective.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Objectives {
+    /// `rto`: the longest a restore may take; `None`: not checked.
     pub rto: Option<Duration>,
+    /// `rpo`: the most data, as time before T0, a restore may lose; `None`: not checked.
     pub rpo: Option<Duration>,
 }
 
+/// `source`: where the recovery points are, and how to reach them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceSpec {
     /// The URL as written, e.g. `file:///srv/backups/payments`, `s3://bucket/prefix`.
     pub url: String,
+    /// Which backend `url` names.
     pub kind: SourceKind,
     /// Storage settings with `${VAR}` already resolved from the environment given to
     /// [`parse`](super::parse). Values may be secrets: never log or record them.
     pub options: BTreeMap<String, String>,
 }
 
+/// The storage backend a source URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SourceKind {
+    /// `file://`: a folder on this host.
     File,
+    /// `s3://`: an S3 bucket (or an S3-compatible store).
     S3,
+    /// `az://` (or `azure://`): an Azure Blob Storage container.
     Azure,
 }
 
+/// `recovery_points`: which points a drill tries, and where their times come from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecoveryPointsSpec {
+    /// `time`: where a point's time comes from.
     pub time: PointTime,
+    /// `select`: which points a drill tries.
     pub select: Select,
     /// Ignore points older than this, counted back from T0.
     pub within: Option<Duration>,
 }
 
+/// `recovery_points.time`: where a point's time comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PointTime {
-    /// Last-modified time of the point's manifest object.
+    /// `time: modified`: the last-modified time of the point's manifest object (the default).
     Modified,
-    /// Parsed from the point's name with this strftime format (UTC). `None`: RFC 3339.
-    Name { format: Option<String> },
+    /// `time: name`: parsed from the point's name, in UTC unless the format holds an offset.
+    Name {
+        /// `time_format`, a strftime format; `None`: RFC 3339.
+        format: Option<String>,
+    },
 }
 
+/// `recovery_points.select`: which points a drill tries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Select {
+    /// The newest point; when it fails, the next older one, until one passes (the default).
     Latest,
+    /// Every point in the window, newest first.
     All,
 }
 
+/// `manifest`: the file each point lists its files and digests in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManifestSpec {
     /// Relative to each recovery point; `/`-separated, no `..`.
     pub path: String,
+    /// `format`: how its lines are written, and so which digest they hold.
     pub format: ManifestFormat,
 }
 
+/// `manifest.format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ManifestFormat {
+    /// `sha256sum` lines: SHA-256 digests.
     Sha256sum,
+    /// `b3sum` lines: BLAKE3 digests.
     B3sum,
 }
 
 impl ManifestFormat {
+    /// The digest algorithm the format's lines hold.
     pub fn algorithm(self) -> Algorithm {
         match self {
             ManifestFormat::Sha256sum => Algorithm::Sha256,
@@ -96,33 +131,45 @@ impl ManifestFormat {
     }
 }
 
+/// `sample`: how many files of the manifest a drill verifies.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleSpec {
+    /// `files` or `percent`.
     pub size: SampleSize,
     /// `None`: the drill picks a random seed and records it.
     pub seed: Option<u64>,
 }
 
+/// How many files a sample takes (see [`crate::sample::sample_count`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum SampleSize {
+    /// `files: N`: at most N files, N ≥ 1.
     Files(u64),
     /// In (0, 100].
     Percent(f64),
 }
 
+/// `scratch`: what happens to the restored files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScratchSpec {
+    /// `keep`: whether the scratch folder is kept after the drill.
     pub keep: Keep,
+    /// `sync`: when restored bytes are flushed to disk.
     pub sync: ScratchSync,
 }
 
+/// `scratch.keep`: whether the scratch folder outlives the drill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Keep {
+    /// Removed after every drill (the default).
     Never,
+    /// Kept when the drill did not pass, for a person to look at.
     OnFailure,
+    /// Always kept.
     Always,
 }
 
+/// `schedule` and the keys that go with it: when `lifeboat schedule` runs the drill.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScheduleSpec {
     /// The cron expression as written (5 fields, or 6 with seconds); already checked to parse.
@@ -156,6 +203,7 @@ pub enum CatchUp {
 }
 
 impl CatchUp {
+    /// The policy as runbooks write it: `none` or `latest`.
     pub fn as_str(self) -> &'static str {
         match self {
             CatchUp::None => "none",
@@ -164,36 +212,54 @@ impl CatchUp {
     }
 }
 
+/// One item of `steps` or `finally`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
+    /// `name`: shown in reports and the evidence.
     pub name: Option<String>,
+    /// `timeout`: how long the step may take before it fails; `None`: the kind's own default,
+    /// if it has one (10m for `run` and `shell`).
     pub timeout: Option<Duration>,
+    /// What the step does: its one kind key and that kind's settings.
     pub kind: StepKind,
 }
 
+/// What a step does: the kind key it sets, with that kind's settings.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepKind {
+    /// `restore: {}`: restore and verify the sample (exactly once, in `steps`).
     Restore,
+    /// `run: [...]` or `shell: "..."`: a command in the point's scratch folder.
     Run {
         /// Either an argv (`run: [...]`) or a shell string (`shell: "..."`, run with `sh -c`).
         command: Command,
+        /// `expect_exit`: the exit code the command must end with (default 0).
         expect_exit: i32,
+        /// `expect_stdout`: text the command's standard output must contain.
         expect_stdout: Option<String>,
         /// `env:` variables set for the command, in runbook order.
         env: Vec<EnvVar>,
     },
+    /// `http: {...}`: a request, retried until its answer is as expected.
     Http {
         /// The URL with `${VAR}` resolved. May hold a secret: never log or record it.
         url: String,
         /// The URL as written (`${VAR}` unresolved): what messages and evidence show.
         url_template: String,
+        /// `method`, upper case (default `GET`).
         method: String,
+        /// `expect_status`: the status the answer must have (default 200).
         expect_status: u16,
+        /// `expect_body`: text the answer's body must contain.
         expect_body: Option<String>,
+        /// `retries`: further attempts after a failed one (default 0).
         retries: u32,
+        /// `interval`: the wait between attempts (default 1s).
         interval: Duration,
     },
+    /// `approve: "..."`: a question an operator must confirm.
     Approve {
+        /// The question, as written.
         prompt: String,
         /// What an unattended drill (no `--interactive`, or `lifeboat schedule`) does with
         /// this step; `None`: it needs an operator, and only a manual drill may run it.
@@ -201,6 +267,7 @@ pub enum StepKind {
         /// Where the step's `approve` key is, to point at it when a drill refuses to run it.
         at: Position,
     },
+    /// `wait: DURATION`: a pause, e.g. for a service to settle.
     Wait(Duration),
 }
 
@@ -227,6 +294,7 @@ pub enum Unattended {
 }
 
 impl Unattended {
+    /// The setting as runbooks write it: `pass` or `fail`.
     pub fn as_str(self) -> &'static str {
         match self {
             Unattended::Pass => "pass",
@@ -238,7 +306,9 @@ impl Unattended {
 /// A 1-based line and column in the runbook file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Position {
+    /// 1-based line.
     pub line: u32,
+    /// 1-based column.
     pub column: u32,
 }
 
@@ -266,6 +336,7 @@ impl Runbook {
 /// One `env:` entry of a `run` or `shell` step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EnvVar {
+    /// The variable's name: letters, digits and `_`, not starting with a digit.
     pub name: String,
     /// With `${VAR}` resolved from lifeboat's environment. May hold a secret: never log or
     /// record it. `{scratch}` and `{recovery_point}` are substituted when the step runs.
@@ -274,6 +345,7 @@ pub struct EnvVar {
     pub template: String,
 }
 
+/// The command of a `run` or `shell` step.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// `run:`: the program and its arguments; a placeholder's value is substituted into its
@@ -290,6 +362,7 @@ pub enum Command {
     },
 }
 
+/// One `notify` entry: a webhook told of the drill's outcome.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NotifySpec {
     /// The URL with `${VAR}` resolved. Usually holds a token: never log or record it.

@@ -39,6 +39,7 @@ pub enum Placeholder {
 }
 
 impl Placeholder {
+    /// Every placeholder, in the order messages list them.
     pub const ALL: [Placeholder; 2] = [Placeholder::Scratch, Placeholder::RecoveryPoint];
 
     /// The word between the braces.

@@ -18,6 +18,7 @@ pub struct Problem {
 pub struct RunbookError {
     /// The file name as the user gave it, used as the prefix of each line.
     pub file: String,
+    /// Every problem found, in the order of their positions in the file; never empty.
     pub problems: Vec<Problem>,
 }
 

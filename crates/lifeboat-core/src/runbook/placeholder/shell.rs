@@ -24,16 +24,21 @@ use super::{Placeholder, code};
 pub enum Trouble {
     /// In code another interpreter runs (`bash -c '...'`, `python3 -c`, `eval`).
     Code {
+        /// The placeholder in the code.
         placeholder: Placeholder,
+        /// The program that would run it, as the line names it.
         interpreter: String,
     },
     /// In a here-document (or here-string) an interpreter reads as code (`psql <<EOF`).
     HeredocCode {
+        /// The placeholder in the here-document.
         placeholder: Placeholder,
+        /// The program that reads the here-document, as the line names it.
         interpreter: String,
     },
     /// In a here-document whose delimiter is quoted (`<<'EOF'`): nothing expands there.
     QuotedHeredoc {
+        /// The placeholder in the here-document.
         placeholder: Placeholder,
         /// The delimiter as written, quotes included.
         written: String,
@@ -41,9 +46,15 @@ pub enum Trouble {
         delimiter: String,
     },
     /// In `$((...))`: the value would be evaluated as an arithmetic expression.
-    Arithmetic { placeholder: Placeholder },
+    Arithmetic {
+        /// The placeholder in the expression.
+        placeholder: Placeholder,
+    },
     /// In a here-document's delimiter (`<<{scratch}`), which the shell never expands.
-    Delimiter { placeholder: Placeholder },
+    Delimiter {
+        /// The placeholder in the delimiter.
+        placeholder: Placeholder,
+    },
 }
 
 impl std::fmt::Display for Trouble {
