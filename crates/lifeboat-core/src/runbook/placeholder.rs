@@ -26,8 +26,10 @@
 pub mod code;
 pub mod env;
 pub mod shell;
+mod trouble;
 
-pub use shell::{Trouble, shell_script};
+pub use shell::shell_script;
+pub use trouble::Trouble;
 
 /// A placeholder a step may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
