@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs lifeboat and its peers on the same ~2 GB data set, alternating, and prints medians and
-# ratios for every target of issue 4 — once with both cores, once pinned to one (taskset -c 0).
+# ratios for every row of the results table in benches/README.md — once with both cores, once
+# pinned to one (taskset -c 0).
 #
 #   benches/compare.sh                      # REPS=5, data in $LIFEBOAT_BENCH_DIR or /tmp/lifeboat-bench
 #   REPS=3 SETTINGS=both benches/compare.sh # fewer repetitions, only the two-core setting

@@ -14,11 +14,24 @@
 #              and the example drills' steps check the restored files with sqlite3 and tar
 #              (tests/examples.rs).
 #
-#   scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum]...
-#                                                   install whatever is missing (default: all)
+# and one that no Debian package carries, built from crates.io at a pinned version into
+# .tools/ at the top of the repo (git-ignored; override with LIFEBOAT_TOOLS_DIR), once per
+# clone, never assumed to be installed:
+#
+#   cargo-machete
+#              finds dependencies a Cargo.toml declares but no source uses (.ci/run fails on
+#              one). Building it takes about 2 minutes of CPU and 170 MB of build folder,
+#              which is removed; the binary is 7 MB. Run it as .tools/bin/cargo-machete.
+#
+#   scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]...
+#                                                   install whatever is missing (default: every
+#                                                   Debian tool the tests need, not the cargo ones)
 #
 # Needs root or sudo for apt-get; prints what it would run otherwise and fails.
 set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools_dir="${LIFEBOAT_TOOLS_DIR:-$repo/.tools}"
 
 die() { echo "tools.sh: $*" >&2; exit 1; }
 log() { echo "tools.sh: $*" >&2; }
@@ -26,6 +39,9 @@ log() { echo "tools.sh: $*" >&2; }
 # tool name -> Debian package
 declare -A PACKAGE=([minisign]=minisign [chromium]=chromium [sqlite3]=sqlite3 [tar]=tar \
   [zstd]=zstd [sha256sum]=coreutils [/usr/bin/time]=time)
+
+# cargo tool -> pinned version
+declare -A CARGO_TOOL=([cargo-machete]=0.9.2)
 
 apt_install() {
   local sudo=()
@@ -41,11 +57,35 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@" >&2
 }
 
+cargo_install() {
+  local name=$1 version=${CARGO_TOOL[$1]}
+  local marker="$tools_dir/.installed-$name-$version"
+  [[ -f "$marker" && -x "$tools_dir/bin/$name" ]] && return 0
+  command -v cargo >/dev/null || die "cargo is required to build $name: https://rustup.rs"
+  mkdir -p "$tools_dir"
+  log "building $name $version into $tools_dir (about 2 minutes of CPU, once per clone)"
+  local build
+  build=$(mktemp -d)
+  # Its own target folder, removed after: not the workspace's, which it would only bloat.
+  if ! env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR cargo install "$name@$version" \
+    --locked --root "$tools_dir" --target-dir "$build" >"$tools_dir/install-$name.log" 2>&1; then
+    rm -rf "$build"
+    tail -n 30 "$tools_dir/install-$name.log" >&2
+    die "cargo install $name failed (log: $tools_dir/install-$name.log)"
+  fi
+  rm -rf "$build"
+  touch "$marker"
+}
+
 install() {
-  local tools=("$@") missing=()
+  local tools=() missing=() t
+  for t in "$@"; do
+    if [ -n "${CARGO_TOOL[$t]:-}" ]; then cargo_install "$t"; else tools+=("$t"); fi
+  done
+  [ $# -gt 0 ] && [ ${#tools[@]} -eq 0 ] && return 0
   [ ${#tools[@]} -gt 0 ] || tools=("${!PACKAGE[@]}")
   for t in "${tools[@]}"; do
-    [ -n "${PACKAGE[$t]:-}" ] || die "unknown tool: $t (known: ${!PACKAGE[*]})"
+    [ -n "${PACKAGE[$t]:-}" ] || die "unknown tool: $t (known: ${!PACKAGE[*]} ${!CARGO_TOOL[*]})"
     command -v "$t" >/dev/null || missing+=("${PACKAGE[$t]}")
   done
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
@@ -56,5 +96,5 @@ install() {
 
 case "${1:-}" in
   install) shift; install "$@" ;;
-  *) die "usage: scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum|/usr/bin/time]..." ;;
+  *) die "usage: scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]..." ;;
 esac

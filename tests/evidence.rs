@@ -184,3 +184,17 @@ fn default_evidence_dir_is_dot_evidence() {
         last.display()
     );
 }
+
+#[test]
+fn evidence_names_the_host_the_drill_ran_on() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(0);
+    let uname = std::process::Command::new("uname")
+        .arg("-n")
+        .output()
+        .expect("uname -n runs");
+    let host = String::from_utf8(uname.stdout).unwrap();
+    assert_eq!(d.evidence["host"], host.trim(), "{}", d.context());
+}

@@ -151,3 +151,24 @@ fn a_closed_stdout_does_not_change_the_verdict() {
     let evidence: serde_json::Value = serde_json::from_str(&text).expect("evidence is JSON");
     assert_eq!(evidence["outcome"], "passed");
 }
+
+/// The verdict is coloured only where the person asked for it: a pipe gets plain text,
+/// `CLICOLOR_FORCE` forces colour into it, and `NO_COLOR` wins over both.
+#[test]
+fn the_verdict_honours_no_color_and_clicolor_force() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let runbook = fx.write("runbook.yaml", &fx.runbook().yaml());
+    let stdout = |env: &[(&str, &str)]| {
+        let mut cmd = fx.drill_command(&runbook, &[]);
+        cmd.env_remove("NO_COLOR").env_remove("CLICOLOR");
+        cmd.envs(env.iter().copied());
+        let d = Drill::new(cmd.output().unwrap(), &fx.evidence_dir());
+        d.assert_code(0);
+        assert!(d.stdout.contains("PASSED"), "{}", d.context());
+        d.stdout
+    };
+    assert!(!stdout(&[]).contains('\x1b'), "a pipe is not a terminal");
+    assert!(stdout(&[("CLICOLOR_FORCE", "1")]).contains('\x1b'));
+    assert!(!stdout(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
+}

@@ -20,7 +20,11 @@ pub const DAY3: &str = "2026-11-19T020000Z"; // 259 200 s
 pub const NAME_FORMAT: &str = "%Y-%m-%dT%H%M%SZ";
 
 pub fn lifeboat() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifeboat"));
+    // Output is checked as text: a CLICOLOR_FORCE in the shell running the tests must not
+    // colour it (a test that wants colour sets it again).
+    cmd.env_remove("CLICOLOR_FORCE");
+    cmd
 }
 
 /// The repository root (for shipped runbooks).

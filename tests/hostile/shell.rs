@@ -81,7 +81,7 @@ fn steps_of(v: &Value) -> &Vec<Value> {
     v["steps"].as_array().expect("steps array")
 }
 
-/// `{recovery_point}` and `{scratch}` in every context of a `shell:` line the issue names, in
+/// `{recovery_point}` and `{scratch}` in every context of a `shell:` line SECURITY.md names, in
 /// `steps` and in `finally`: each step prints what it saw.
 const SHELL_CONTEXTS: &str = r#"steps:
   - restore: {}

@@ -148,7 +148,7 @@ pub fn drill(args: DrillArgs) -> u8 {
     if !args.quiet {
         crate::write_stdout_styled(&lifeboat_report::terminal::summary(
             &evidence,
-            std::io::stdout().is_terminal(),
+            crate::color::stdout(),
         ));
     }
     if evidence.outcome == Outcome::Error

@@ -30,10 +30,10 @@ pub fn init(verbose: u8, format: LogFormat) {
     };
     let filter =
         EnvFilter::try_from_env("LIFEBOAT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    // Colour only for a person at a terminal: journald and log files get plain text.
+    // Colour only for a person at a terminal who did not turn it off (`crate::color`).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_ansi(crate::color::stderr());
     match format {
         LogFormat::Text => builder
             .with_writer(std::io::stderr)

@@ -32,6 +32,7 @@ macro_rules! errln {
 #[cfg(test)]
 mod captured;
 mod cli;
+mod color;
 mod drill;
 mod evidence_cmd;
 mod exit_codes;

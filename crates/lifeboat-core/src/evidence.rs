@@ -1,39 +1,18 @@
 //! The evidence record, format version 1: what one drill did and found.
 //!
-//! Field names and shapes are part of lifeboat's outside interface (see `runbooks/README.md`
-//! and the project's INTERFACE): add fields freely, never rename or remove one.
+//! Field names and shapes are part of lifeboat's outside interface (see `runbooks/README.md`):
+//! add fields freely, never rename or remove one.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::Algorithm;
-pub use crate::runbook::ScratchSync;
+use crate::vocabulary::Algorithm;
+// Named through this module by the runner, scheduler, reports and CLI.
+pub use crate::vocabulary::{Outcome, ScratchSync};
 
+/// The evidence format version this lifeboat writes. Fields are only ever added within a
+/// version.
 pub const FORMAT_VERSION: u32 = 1;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Passed,
-    Failed,
-    Error,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Passed => "passed",
-            Outcome::Failed => "failed",
-            Outcome::Error => "error",
-        }
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// How the drill was started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,32 +26,47 @@ pub enum Mode {
     Scheduled,
 }
 
+/// One drill's evidence record, written as `evidence.json` (format version [`FORMAT_VERSION`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
+    /// Always [`FORMAT_VERSION`] when written.
     pub format_version: u32,
+    /// Unique per run: the start time (`%Y%m%dT%H%M%SZ`, UTC) and six hex digits; names the run's
+    /// folder.
     pub run_id: String,
+    /// Which runbook was drilled, and exactly which text of it.
     pub runbook: RunbookRef,
+    /// The version of lifeboat that ran the drill.
     pub lifeboat_version: String,
+    /// The host name of the machine that ran the drill (`uname -n`); `None` when it has none.
     pub host: Option<String>,
+    /// How the drill was started.
     pub mode: Mode,
     /// `true` when files were streamed and hashed without being written to scratch.
     pub verify_only: bool,
     /// The simulated incident time RPO is measured from.
     pub t0: Timestamp,
+    /// When the drill started, by the wall clock (not T0).
     pub started_at: Timestamp,
+    /// When the drill finished: after its `finally` steps and the scratch folder's removal,
+    /// before the webhooks.
     pub finished_at: Timestamp,
+    /// The verdict: `passed` (exit 0), `failed` (exit 1) or `error` (could not complete, exit 3).
     pub outcome: Outcome,
     /// Why the drill failed or could not complete, in one sentence; `None` when it passed.
     pub reason: Option<String>,
     /// The source the points were read from; never holds credentials.
     pub source: SourceRef,
+    /// The runbook's objectives, in seconds.
     pub objectives: ObjectiveSeconds,
+    /// What the drill measured against them.
     pub measured: Measured,
     /// A projection of how long restoring the *whole* recovery point would take, from the
     /// throughput measured on the sample. Never part of `measured` and never checked against
     /// an objective; `None` when no point restored any byte.
     #[serde(default)]
     pub projected: Option<Projected>,
+    /// How the sample was drawn, so it can be drawn again.
     pub sample: SampleRecord,
     /// The points that were tried, newest first.
     pub recovery_points: Vec<PointResult>,
@@ -96,8 +90,10 @@ pub struct Evidence {
     pub stopped_after_checks: Option<Timestamp>,
 }
 
+/// The runbook a drill ran.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunbookRef {
+    /// The runbook's `name`: the folder its evidence is filed under.
     pub name: String,
     /// Lowercase hex SHA-256 of the runbook file's bytes.
     pub sha256: String,
@@ -105,8 +101,11 @@ pub struct RunbookRef {
     pub path: String,
 }
 
+/// Where the recovery points were read from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SourceRef {
+    /// `source.url` as the runbook writes it. `source.options`, which may hold secrets, are
+    /// never recorded.
     pub url: String,
     /// What discovery saw below the source, every entry counted under the reason it was not
     /// taken (`3 entries in the source: 1 regular file, 1 whose name is not valid UTF-8`), so
@@ -116,12 +115,16 @@ pub struct SourceRef {
     pub listing: Option<String>,
 }
 
+/// The runbook's `objectives`, in whole seconds; `None` when the runbook sets none.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ObjectiveSeconds {
+    /// `objectives.rto`.
     pub rto_seconds: Option<u64>,
+    /// `objectives.rpo`.
     pub rpo_seconds: Option<u64>,
 }
 
+/// What the drill measured, and whether each objective was met.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Measured {
     /// From the drill's start until the last check of the point that passed completed.
@@ -132,6 +135,7 @@ pub struct Measured {
     pub recovery_point: Option<String>,
     /// `None` when the runbook sets no such objective.
     pub rto_met: Option<bool>,
+    /// Whether the measured RPO is at most `objectives.rpo`; `None` when the runbook sets none.
     pub rpo_met: Option<bool>,
 }
 
@@ -174,11 +178,15 @@ pub struct ProjectionSample {
 /// sample instead of asking storage for every object's size.
 pub const PROJECTION_HEAD_LIMIT: u64 = 10_000;
 
+/// Where a projection's total size comes from (see [`Projected::basis`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProjectionBasis {
+    /// Every entry was sampled, so the sample's bytes are the total: exact.
     Sample,
+    /// Each object's size was read from storage: exact.
     Storage,
+    /// The sample's mean object size times the manifest's entries: an estimate.
     Extrapolated,
 }
 
@@ -195,8 +203,11 @@ impl ProjectionBasis {
     }
 }
 
+/// How the sample was drawn: the runbook's `sample` and the seed used.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SampleRecord {
+    /// The seed used: the runbook's, `--seed`, or a random one recorded so the draw can be
+    /// repeated.
     pub seed: u64,
     /// `files: N` from the runbook, if set.
     pub files: Option<u64>,
@@ -206,17 +217,26 @@ pub struct SampleRecord {
     pub all: bool,
 }
 
+/// One recovery point that was tried.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PointResult {
+    /// The point's id: its folder or prefix name.
     pub id: String,
+    /// The point's time (from its name or its manifest's last-modified time).
     pub time: Timestamp,
+    /// `passed` when every sampled file verified and every step passed, else `failed`.
     pub outcome: Outcome,
     /// Why the point failed as a whole (malformed manifest, failed step, N files failed...).
     pub reason: Option<String>,
+    /// When the drill started on this point.
     pub started_at: Timestamp,
+    /// When the drill was done with this point (its last step included).
     pub finished_at: Timestamp,
+    /// The manifest the point was checked against.
     pub manifest: ManifestRecord,
+    /// Every sampled file, in the sample's order (by path).
     pub files: Vec<FileResult>,
+    /// The point's `steps`, in runbook order, as far as they ran.
     #[serde(default)]
     pub steps: Vec<StepResult>,
 }
@@ -236,9 +256,12 @@ impl PointResult {
     }
 }
 
+/// A point's manifest, as read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ManifestRecord {
+    /// `manifest.path`, relative to the point.
     pub path: String,
+    /// The digest algorithm of its format.
     pub algorithm: Algorithm,
     /// Lines (entries) the manifest holds; `None` when it could not be read.
     pub entries: Option<u64>,
@@ -246,12 +269,19 @@ pub struct ManifestRecord {
     pub sha256: Option<String>,
 }
 
+/// One sampled file: restored (or streamed) and hashed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileResult {
+    /// The path the manifest names.
     pub path: String,
+    /// `passed` when the restored bytes hash to `expected`, else `failed`.
     pub outcome: Outcome,
+    /// The digest algorithm used.
     pub algorithm: Algorithm,
+    /// The digest the manifest lists, lowercase hex.
     pub expected: String,
+    /// The digest of the restored bytes, lowercase hex; `None` when none was computed (no
+    /// object, an unsafe path, a read that failed).
     pub actual: Option<String>,
     /// Restored (decompressed) bytes.
     pub bytes: u64,
@@ -260,16 +290,25 @@ pub struct FileResult {
     pub object_bytes: Option<u64>,
     /// The object that was read: `PATH` or `PATH.zst`; `None` when none was found.
     pub object: Option<String>,
+    /// Why the file failed (digest mismatch, missing object, unsafe path, ...); `None` when it
+    /// passed.
     pub reason: Option<String>,
 }
 
+/// One step of `steps` or `finally`, as it ran.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
+    /// The step's kind: `restore`, `run` (also for `shell`), `http`, `approve` or `wait`.
     pub kind: String,
+    /// The step's `name`, if the runbook gives one.
     pub name: Option<String>,
+    /// When the step started.
     pub started_at: Timestamp,
+    /// When the step finished.
     pub finished_at: Timestamp,
+    /// `passed` or `failed`.
     pub outcome: Outcome,
+    /// Why the step failed; `None` when it passed.
     pub reason: Option<String>,
     /// Kind-specific details (exit code, output tails, HTTP status, operator answer...).
     #[serde(default, skip_serializing_if = "serde_json_value_is_null")]
@@ -296,7 +335,9 @@ pub struct NotificationResult {
     pub status: Option<u16>,
     /// Why it was not sent; `None` when it was.
     pub reason: Option<String>,
+    /// When the first request was made.
     pub started_at: Timestamp,
+    /// When the last answer came, or the last attempt gave up.
     pub finished_at: Timestamp,
 }
 
@@ -354,9 +395,12 @@ impl Evidence {
 /// [`Evidence::clip_reasons`].
 pub const MAX_REASON_CHARS: usize = 1024;
 
+/// The scratch folder a drill restored into.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScratchRecord {
+    /// The folder's path (removed after the drill unless `kept`).
     pub path: String,
+    /// Whether the folder was kept (`scratch.keep`).
     pub kept: bool,
     /// When restored bytes were made durable (`scratch.sync`; records from before the key
     /// existed were all `file`).

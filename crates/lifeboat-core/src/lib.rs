@@ -6,6 +6,8 @@
 //! validated types it returns and tests can pin every edge case. Layers above it read files,
 //! talk to storage and hash bytes.
 
+#![warn(missing_docs)]
+
 pub mod duration;
 pub mod evidence;
 pub mod manifest;
@@ -13,39 +15,10 @@ pub mod runbook;
 pub mod sample;
 pub mod text;
 pub mod verdict;
+pub mod vocabulary;
 
-/// The digest algorithm a manifest uses. Both produce 32-byte digests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Algorithm {
-    Sha256,
-    Blake3,
-}
+/// Kept at the crate root, where the hashing, runner and CLI crates name it.
+pub use vocabulary::Algorithm;
 
-impl Algorithm {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Algorithm::Sha256 => "sha256",
-            Algorithm::Blake3 => "blake3",
-        }
-    }
-}
-
-impl std::fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Algorithm {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "sha256" => Ok(Algorithm::Sha256),
-            "blake3" => Ok(Algorithm::Blake3),
-            other => Err(format!(
-                "unknown algorithm `{other}`; expected one of: sha256, blake3"
-            )),
-        }
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -38,7 +38,7 @@
 //! - **Unsafe names** (`../x`, `/etc/passwd`) parse: the drill refuses them per file with
 //!   [`safe_components`]'s reason, so the evidence names each one.
 //! - **Bounded**: a manifest is written by the machine a backup protects, so one line cannot
-//!   make lifeboat's memory or evidence grow with it (a 10 MB name once made 94 MB of evidence).
+//!   make lifeboat's memory or evidence grow with it (SECURITY.md, class 8).
 //!   A path longer than [`MAX_PATH_BYTES`] (Linux's `PATH_MAX`) is an error on its line, and
 //!   a line longer than [`MAX_LINE_BYTES`] is one as soon as the parser has looked that far
 //!   for its end: it never takes in more of a line than the limit. A name component longer
@@ -59,6 +59,7 @@ pub const MAX_NAME_BYTES: usize = 255;
 /// two separator characters, a [`MAX_PATH_BYTES`] path with every byte escaped, and a CR.
 pub const MAX_LINE_BYTES: usize = 1 + 64 + 2 + 2 * MAX_PATH_BYTES + 1;
 
+/// One line of a manifest: a file of the recovery point and the digest it must have.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The path exactly as the manifest names it (unescaped), relative to the recovery point.
@@ -69,10 +70,13 @@ pub struct Entry {
     pub line: usize,
 }
 
+/// Why a manifest was refused: the first line that could be read two ways, or not at all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct ManifestError {
+    /// 1-based line number of the offending line.
     pub line: usize,
+    /// What is wrong with it, quoting at most a snippet of the line.
     pub message: String,
 }
 

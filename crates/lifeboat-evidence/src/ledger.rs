@@ -16,6 +16,10 @@
 //! (temporary file, fsync, rename, fsync of the folder), so a crash leaves the old ledger or
 //! the new one. Everything here goes through [`crate::files`].
 
+// The ledger line is an on-disk format auditors and `evidence verify` rely on: every public
+// item says what it is.
+#![warn(missing_docs)]
+
 use std::fs::File;
 
 use std::path::{Path, PathBuf};
@@ -49,9 +53,13 @@ pub struct Entry {
     pub first: bool,
     /// The record's path relative to the evidence directory: `RUNBOOK/RUN_ID/evidence.json`.
     pub record: String,
+    /// The record's `run_id`.
     pub run_id: String,
+    /// The record's runbook name.
     pub runbook: String,
+    /// The record's `outcome`.
     pub outcome: Outcome,
+    /// The record's `finished_at`.
     pub finished_at: Timestamp,
     /// SHA-256 of the record's bytes.
     pub sha256: String,

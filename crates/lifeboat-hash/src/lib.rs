@@ -16,11 +16,11 @@ const BLAKE3_RAYON_MIN_BYTES: usize = 128 * 1024;
 /// copied through a small buffer before hashing, [`SHA256_BOUNCE_BYTES`] at a time.
 ///
 /// SHA-NI hashes one block at a time with a long dependency chain, so the core cannot keep
-/// enough loads in flight to stream from memory: measured here, SHA-256 over a 1 GiB buffer
-/// runs at 1.27 GB/s straight from memory and 1.62 GB/s when each 64 KiB piece is first
-/// copied into a buffer that stays in L2 (the copy streams with full memory parallelism; the
-/// hash then reads from cache). OpenSSL gets the same effect from `read` into its buffer.
-/// Shorter inputs were just written by `read` or a decoder and are already in cache.
+/// enough loads in flight to stream from memory. Copying each 64 KiB piece first into a
+/// buffer that stays in L2 is faster (the copy streams with full memory parallelism; the hash
+/// then reads from cache; benches/README.md has the figures). OpenSSL gets the same effect
+/// from `read` into its buffer. Shorter inputs were just written by `read` or a decoder and
+/// are already in cache.
 const SHA256_BOUNCE_MIN_BYTES: usize = 256 * 1024;
 const SHA256_BOUNCE_BYTES: usize = 64 * 1024;
 

@@ -65,7 +65,7 @@ pub fn body(ev: &Evidence, record: Option<&Path>) -> serde_json::Value {
 /// What evidence may show of a webhook: the template when its secret part comes from the
 /// environment, else only its scheme, host and port.
 pub fn shown_webhook(spec: &NotifySpec) -> String {
-    if spec.webhook_template.contains("${") {
+    if lifeboat_core::runbook::placeholder::env::has_reference(&spec.webhook_template) {
         return spec.webhook_template.clone();
     }
     match reqwest::Url::parse(&spec.webhook) {

@@ -146,11 +146,11 @@ fn keep_scratch(keep: Keep, outcome: Outcome, interrupted: bool) -> bool {
         }
 }
 
+/// The machine's host name (`uname -n`), for the evidence; `None` when unset or not UTF-8.
 fn hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+    let uname = rustix::system::uname();
+    let name = uname.nodename().to_str().ok()?.trim();
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 #[cfg(test)]

@@ -477,12 +477,10 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 /// `cp` does), then hashing the copy from the scratch file's own pages.
 ///
 /// `write` from the object's mapping copies each byte out of user pages, faulting them in as
-/// it goes: perf put 39% of a one-core restore's samples in `copy_folio_from_iter_atomic`,
-/// where `cp -r` spends 20% in the kernel's page-to-page `memcpy` for the same bytes. With the
-/// kernel's copy the restore used 0.3–0.4 s less system time over 2.1 GB. Hashing the
-/// scratch file after each window is copied keeps the write path's property and makes it
-/// stronger: the digest covers the bytes as they sit in the scratch file, not a buffer they
-/// were written from.
+/// it goes, where `cp -r` lets the kernel copy page to page; the kernel's copy saves system
+/// time (benches/README.md has the profile and the figures). Hashing the scratch file after
+/// each window is copied keeps the write path's property and makes it stronger: the digest
+/// covers the bytes as they sit in the scratch file, not a buffer they were written from.
 #[cfg(target_os = "linux")]
 mod copy {
     use std::fs::File;

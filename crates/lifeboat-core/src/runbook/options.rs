@@ -5,7 +5,7 @@
 //! configuration) and the docs (`runbooks/README.md` lists the same keys). Keeping it in one
 //! place is what stops a key from being accepted here but ignored there.
 
-use super::SourceKind;
+use super::model::SourceKind;
 use OptionType::{Bool, Duration, Text};
 
 /// What a source option's value must look like, checked after `${VAR}` is resolved.
@@ -20,7 +20,12 @@ pub enum OptionType {
     /// One of these words (any letter case).
     OneOf(&'static [&'static str]),
     /// A whole number in this inclusive range.
-    Count { min: u32, max: u32 },
+    Count {
+        /// The smallest number allowed.
+        min: u32,
+        /// The largest number allowed.
+        max: u32,
+    },
 }
 
 /// One key allowed under `source.options`.
@@ -28,7 +33,9 @@ pub enum OptionType {
 pub struct SourceOption {
     /// The backends that accept this key.
     pub kinds: &'static [SourceKind],
+    /// The key as runbooks write it under `source.options`.
     pub key: &'static str,
+    /// What its value must look like.
     pub value: OptionType,
     /// A credential: keep it out of logs, evidence and messages (it is anyway resolved from
     /// `${VAR}` in any sane runbook).

@@ -1,5 +1,6 @@
-//! `{scratch}` and `{recovery_point}`: how a step names the recovery point being drilled, and
-//! why a value from the backup can never become code.
+//! The runbook's placeholder syntax, in one place: `{scratch}` and `{recovery_point}` (how a
+//! step names the recovery point being drilled, and why a value from the backup can never
+//! become code), and `${NAME}`, a value from lifeboat's own environment ([`mod@env`]).
 //!
 //! Both values come from the backup: a point's id is a folder or prefix name the backed-up
 //! machine chose, and the scratch folder's path ends in it. So each place a placeholder may
@@ -16,13 +17,19 @@
 //!   [`code::runs_as_code`].
 //! - **`http` URLs** get it percent-encoded ([`url_component`]), and only after the host.
 //!
+//! Every `{word}` in a step's text must be one of these two ([`misuses`]), so a typo such as
+//! `{scrach}` cannot reach a command as literal text.
+//!
 //! This module only computes text; validation reports what it refuses, and the drill runs what
 //! validation accepted.
 
 pub mod code;
+pub mod env;
 pub mod shell;
+mod trouble;
 
-pub use shell::{Trouble, shell_script};
+pub use shell::shell_script;
+pub use trouble::Trouble;
 
 /// A placeholder a step may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +41,7 @@ pub enum Placeholder {
 }
 
 impl Placeholder {
+    /// Every placeholder, in the order messages list them.
     pub const ALL: [Placeholder; 2] = [Placeholder::Scratch, Placeholder::RecoveryPoint];
 
     /// The word between the braces.
@@ -86,6 +94,38 @@ pub fn find(text: &str) -> Vec<(usize, Placeholder)> {
         .collect()
 }
 
+/// A misuse of the placeholder syntax in one value of a step, as [`misuses`] finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misuse<'a> {
+    /// A path built on a placeholder that leads out of the folder it names: the text from the
+    /// placeholder through the `..` that climbs out ([`climbs_out`]).
+    ClimbsOut(&'a str),
+    /// `{word}` where `word` is a name but no placeholder: the word.
+    Unknown(&'a str),
+}
+
+/// Every misuse in `text`, in the order met: a `{word}` that names no placeholder, and a path
+/// on a placeholder that climbs out of it. `${word}` is left alone: that is the environment's
+/// syntax ([`mod@env`]), or, in a `shell:` line, the shell's own.
+pub fn misuses(text: &str) -> Vec<Misuse<'_>> {
+    let mut found = Vec::new();
+    for (start, _) in text.match_indices('{') {
+        if text[..start].ends_with('$') {
+            continue;
+        }
+        let inner = &text[start + 1..];
+        let Some(end) = inner.find('}') else { continue };
+        let word = &inner[..end];
+        if let Some(climbing) = climbs_out(text, start) {
+            found.push(Misuse::ClimbsOut(climbing));
+        }
+        if env::is_name(word) && !Placeholder::ALL.iter().any(|p| p.word() == word) {
+            found.push(Misuse::Unknown(word));
+        }
+    }
+    found
+}
+
 /// `text` with each placeholder replaced by its value passed through `encode`: as it is for a
 /// `run:` argument or an `env:` value, [`url_component`] for a URL.
 pub fn substitute(
@@ -112,15 +152,14 @@ pub fn substitute(
 /// characters (`A-Z a-z 0-9 - . _ ~`), so no `/`, `?`, `#`, `@`, `&`, `=`, `+` or `%` in it
 /// can change what the URL means.
 pub fn url_component(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    /// Every byte but the unreserved characters: `NON_ALPHANUMERIC` also encodes `-._~`.
+    const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(value, COMPONENT).to_string()
 }
 
 /// The text from a placeholder at `at` through the `..` segment that leads out of the folder

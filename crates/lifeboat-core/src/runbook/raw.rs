@@ -14,7 +14,10 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, forward_to_deserialize_any};
 use serde_saphyr::Spanned;
 
-use super::{MAX_RUNBOOK_BYTES, Problem, Runbook, RunbookError};
+use super::problem::Problem;
+
+/// Runbook files larger than this are refused before parsing.
+pub const MAX_RUNBOOK_BYTES: usize = 1024 * 1024;
 
 mod error;
 mod tree;
@@ -303,70 +306,13 @@ fn yaml_options(duplicate_keys: serde_saphyr::DuplicateKeyPolicy) -> serde_saphy
     }
 }
 
-pub(super) fn parse_bytes(
-    bytes: &[u8],
-    file: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Runbook, RunbookError> {
-    if bytes.len() > MAX_RUNBOOK_BYTES {
-        return Err(failure(file, vec![too_large(bytes.len())]));
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => parse(text, file, env),
-        Err(e) => Err(failure(file, vec![not_utf8(bytes, &e)])),
-    }
-}
-
-pub(super) fn parse(
-    text: &str,
-    file: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Runbook, RunbookError> {
-    if text.len() > MAX_RUNBOOK_BYTES {
-        return Err(failure(file, vec![too_large(text.len())]));
-    }
+/// Reads runbook text into the raw structs, or explains what the YAML parser refused as
+/// problems a person can act on ([`error`]). Nothing here judges a value: that is
+/// [`super::validate`]'s job.
+pub(super) fn read(text: &str) -> Result<RawRunbook, Vec<Problem>> {
     let options = yaml_options(serde_saphyr::DuplicateKeyPolicy::Error);
-    match serde_saphyr::from_str_with_options::<RawRunbook>(text, options) {
-        Ok(raw) => super::validate::validate(&raw, env).map_err(|p| failure(file, p)),
-        Err(e) => Err(failure(file, error::problems(text, &e))),
-    }
-}
-
-fn failure(file: &str, mut problems: Vec<Problem>) -> RunbookError {
-    problems.sort_by_key(|p| (p.line, p.column));
-    RunbookError {
-        file: file.to_owned(),
-        problems,
-    }
-}
-
-fn too_large(len: usize) -> Problem {
-    #[allow(clippy::cast_precision_loss)] // display only
-    let mib = len as f64 / (1024.0 * 1024.0);
-    Problem {
-        line: 1,
-        column: 1,
-        message: format!(
-            "runbook is {len} bytes ({mib:.1} MiB); the limit is {MAX_RUNBOOK_BYTES} bytes (1 MiB)"
-        ),
-    }
-}
-
-/// Points at the first byte that is not UTF-8, counting columns in characters like the YAML
-/// parser does.
-fn not_utf8(bytes: &[u8], e: &std::str::Utf8Error) -> Problem {
-    let valid = &bytes[..e.valid_up_to()];
-    let before = String::from_utf8_lossy(valid);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    let byte = bytes[e.valid_up_to()];
-    Problem {
-        line: u32::try_from(line).unwrap_or(u32::MAX),
-        column: u32::try_from(column).unwrap_or(u32::MAX),
-        message: format!(
-            "runbook is not valid UTF-8: byte 0x{byte:02x} here does not start a valid character; save the file as UTF-8"
-        ),
-    }
+    serde_saphyr::from_str_with_options::<RawRunbook>(text, options)
+        .map_err(|e| error::problems(text, &e))
 }
 
 #[cfg(test)]
@@ -378,17 +324,5 @@ mod tests {
         assert_eq!(struct_fields::<RawObjectives>(), ["rto", "rpo"]);
         assert_eq!(struct_fields::<RawSource>(), ["url", "options"]);
         assert_eq!(struct_fields::<RawRunbook>().len(), 18);
-    }
-
-    #[test]
-    fn non_utf8_points_at_the_bad_byte() {
-        let bytes = b"version: 1\nname: caf\xe9\n".to_vec();
-        let e = std::str::from_utf8(&bytes).unwrap_err();
-        let p = not_utf8(&bytes, &e);
-        assert_eq!((p.line, p.column), (2, 10));
-        assert_eq!(
-            p.message,
-            "runbook is not valid UTF-8: byte 0xe9 here does not start a valid character; save the file as UTF-8"
-        );
     }
 }

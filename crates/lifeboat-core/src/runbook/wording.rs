@@ -2,7 +2,7 @@
 
 use serde_saphyr::Location;
 
-use super::Problem;
+use super::problem::Problem;
 
 /// A problem at a YAML position. Positions past `u32::MAX` cannot come from a 1 MiB file.
 pub(super) fn problem_at(location: &Location, message: String) -> Problem {
@@ -37,6 +37,9 @@ pub(super) fn backticked<'a>(keys: impl IntoIterator<Item = &'a str>) -> String 
 }
 
 /// ` (did you mean `manifest`?)` when `word` is a likely typo of one candidate, else empty.
+///
+/// Distance is counted over characters, an adjacent transposition as one edit (`manfiest` is
+/// one slip from `manifest`): optimal string alignment, as [`strsim::osa_distance`] counts.
 pub(super) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -44,31 +47,10 @@ pub(super) fn did_you_mean<'a>(
     let budget = if word.chars().count() <= 4 { 1 } else { 2 };
     candidates
         .into_iter()
-        .map(|c| (edit_distance(word, c), c))
+        .map(|c| (strsim::osa_distance(word, c), c))
         .filter(|&(d, _)| d <= budget)
         .min_by_key(|&(d, _)| d)
         .map_or_else(String::new, |(_, c)| format!(" (did you mean `{c}`?)"))
-}
-
-/// Levenshtein distance over characters, with adjacent transpositions counted as one edit
-/// (`manfiest` is one slip from `manifest`).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev2: Vec<usize> = vec![0; b.len() + 1];
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                cur[j] = cur[j].min(prev2[j - 2] + 1);
-            }
-        }
-        prev2 = std::mem::replace(&mut prev, cur);
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -77,6 +59,7 @@ mod tests {
 
     #[test]
     fn edit_distances() {
+        let edit_distance = strsim::osa_distance;
         assert_eq!(edit_distance("manfest", "manifest"), 1);
         assert_eq!(edit_distance("manfiest", "manifest"), 1);
         assert_eq!(edit_distance("", "abc"), 3);

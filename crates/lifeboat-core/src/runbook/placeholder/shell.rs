@@ -17,80 +17,8 @@
 //! [`super::code`]), `$((...))` (bash runs commands in array subscripts), and a quoted
 //! here-document, which expands nothing.
 
+pub use super::trouble::Trouble;
 use super::{Placeholder, code};
-
-/// Why a placeholder may not stand where it does in a `shell:` line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Trouble {
-    /// In code another interpreter runs (`bash -c '...'`, `python3 -c`, `eval`).
-    Code {
-        placeholder: Placeholder,
-        interpreter: String,
-    },
-    /// In a here-document (or here-string) an interpreter reads as code (`psql <<EOF`).
-    HeredocCode {
-        placeholder: Placeholder,
-        interpreter: String,
-    },
-    /// In a here-document whose delimiter is quoted (`<<'EOF'`): nothing expands there.
-    QuotedHeredoc {
-        placeholder: Placeholder,
-        /// The delimiter as written, quotes included.
-        written: String,
-        /// The delimiter without its quotes.
-        delimiter: String,
-    },
-    /// In `$((...))`: the value would be evaluated as an arithmetic expression.
-    Arithmetic { placeholder: Placeholder },
-    /// In a here-document's delimiter (`<<{scratch}`), which the shell never expands.
-    Delimiter { placeholder: Placeholder },
-}
-
-impl std::fmt::Display for Trouble {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Trouble::Code {
-                placeholder: p,
-                interpreter,
-            } => write!(
-                f,
-                "{p} is in code that {interpreter} runs: a value from the backup must never \
-                 become code; let that code read ${} from the environment, or pass the value \
-                 as an argument after the code",
-                p.var()
-            ),
-            Trouble::HeredocCode {
-                placeholder: p,
-                interpreter,
-            } => write!(
-                f,
-                "{p} is in a here-document that {interpreter} reads as code: a value from the \
-                 backup must never become code; let that code read ${} from the environment",
-                p.var()
-            ),
-            Trouble::QuotedHeredoc {
-                placeholder: p,
-                written,
-                delimiter,
-            } => write!(
-                f,
-                "{p} is in a here-document whose delimiter is quoted (<<{written}), where the \
-                 shell expands nothing: write <<{delimiter} for the value to expand"
-            ),
-            Trouble::Arithmetic { placeholder: p } => write!(
-                f,
-                "{p} is in an arithmetic expansion $((...)), where a shell evaluates the value \
-                 as an expression (bash runs commands in it): compare it as text instead, e.g. \
-                 [ \"{p}\" = 3 ]"
-            ),
-            Trouble::Delimiter { placeholder: p } => write!(
-                f,
-                "{p} is in a here-document's delimiter, which the shell never expands: choose a \
-                 fixed word such as EOF"
-            ),
-        }
-    }
-}
 
 /// The script `sh -c` runs for the `shell:` line `text`: every placeholder written as a
 /// quoted reference to its variable. `Err` lists every placeholder that stands where a

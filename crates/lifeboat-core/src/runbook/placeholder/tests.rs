@@ -249,3 +249,25 @@ fn no_line_makes_the_tracker_panic() {
         let _ = code::reads_stdin_as_code(&words);
     }
 }
+
+#[test_case("{scratch}/app.db {recovery_point}", vec![] ; "known placeholders")]
+#[test_case("${HOME} ${scrach} {} {1x} {a b}", vec![] ; "not placeholder words")]
+#[test_case("{scrach}/app.db", vec![Misuse::Unknown("scrach")] ; "a typo")]
+#[test_case("{scratch}/../x {db}", vec![Misuse::ClimbsOut("{scratch}/.."), Misuse::Unknown("db")] ; "in the order met")]
+fn misuses_are_found_in_order(text: &str, expected: Vec<Misuse<'_>>) {
+    assert_eq!(misuses(text), expected);
+}
+
+#[test]
+fn url_components_keep_only_the_unreserved_characters() {
+    for b in 0u8..=127 {
+        let c = char::from(b);
+        let unreserved = c.is_ascii_alphanumeric() || "-._~".contains(c);
+        let expected = if unreserved {
+            c.to_string()
+        } else {
+            format!("%{b:02X}")
+        };
+        assert_eq!(url_component(&c.to_string()), expected, "byte {b:#04x}");
+    }
+}

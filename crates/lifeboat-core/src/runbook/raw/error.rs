@@ -11,7 +11,7 @@ use super::{
     RawHttp, RawManifest, RawNotify, RawObjectives, RawRecoveryPoints, RawRunbook, RawSample,
     RawScratch, RawSource, RawStep, struct_fields,
 };
-use crate::runbook::Problem;
+use crate::runbook::problem::Problem;
 use crate::runbook::wording::{backticked, did_you_mean, problem_at, problem_at_top};
 
 /// The keys each raw struct accepts, by where its map sits. Paths not listed take any key
