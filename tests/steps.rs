@@ -421,6 +421,35 @@ fn http_probe_retries_until_the_endpoint_answers() {
 }
 
 #[test]
+fn a_webhook_says_could_not_complete_in_the_reports_words() {
+    let fx = Fixture::new();
+    let hook = Server::start(vec![(200, "ok")]);
+    let rb = crate::util::Runbook {
+        // A source that is not there: the drill cannot complete (exit 3).
+        url: format!("file://{}/gone", fx.root().display()),
+        extra: format!(
+            "notify:\n  - webhook: \"{}\"\n    on: [error]\n",
+            hook.url("/h")
+        ),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, &[]);
+    d.assert_code(3);
+    let sent = hook.requests();
+    assert_eq!(sent.len(), 1, "{}", d.context());
+    let body: Value = serde_json::from_str(&sent[0].body).unwrap();
+    let text = body["text"].as_str().unwrap();
+    assert!(text.contains("drill-test COULD NOT COMPLETE"), "{text}");
+    // The terminal and report.md say the same word.
+    assert!(d.stdout.starts_with("COULD NOT COMPLETE"), "{}", d.stdout);
+    assert!(
+        d.report_md().contains("COULD NOT COMPLETE"),
+        "{}",
+        d.report_md()
+    );
+}
+
+#[test]
 fn notify_posts_a_summary_and_a_failing_webhook_never_changes_the_verdict() {
     let fx = two_points();
     let hook = Server::start(vec![(200, "ok")]);

@@ -71,6 +71,17 @@ impl Outcome {
             Outcome::Error => "error",
         }
     }
+
+    /// The verdict in capitals, wherever a person reads it: the terminal, the reports and
+    /// the webhooks. `error` is "COULD NOT COMPLETE", never "ERROR": it is what exit code 3
+    /// means (the backup was not judged), and "ERROR" reads like a fault in lifeboat.
+    pub fn verdict(self) -> &'static str {
+        match self {
+            Outcome::Passed => "PASSED",
+            Outcome::Failed => "FAILED",
+            Outcome::Error => "COULD NOT COMPLETE",
+        }
+    }
 }
 
 impl std::fmt::Display for Outcome {

@@ -38,17 +38,10 @@ impl Tone {
     }
 }
 
-/// A drill's verdict, in capitals wherever a person reads it.
-///
-/// `error` is "COULD NOT COMPLETE", never "ERROR": it is what exit code 3 means (the drill
-/// could not complete: storage unreachable, scratch full, interrupted), it says the backup
-/// was not judged, and "ERROR" reads like a fault in lifeboat or a log level.
+/// A drill's verdict, in capitals wherever a person reads it ([`Outcome::verdict`]: one
+/// spelling, shared with the webhooks).
 pub fn verdict(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Passed => "PASSED",
-        Outcome::Failed => "FAILED",
-        Outcome::Error => "COULD NOT COMPLETE",
-    }
+    outcome.verdict()
 }
 
 /// The outcome of a point, file or step: the record's own word (`passed`, `failed`, `error`).

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use lifeboat_core::evidence::{Evidence, NotificationResult, Outcome};
+use lifeboat_core::evidence::{Evidence, NotificationResult};
 use lifeboat_core::runbook::NotifySpec;
 
 /// Requests per webhook at most (the first and two retries).
@@ -22,11 +22,7 @@ const BACKOFF: Duration = Duration::from_millis(500);
 
 /// The JSON body posted for a drill; `record`: where its `evidence.json` will be, when known.
 pub fn body(ev: &Evidence, record: Option<&Path>) -> serde_json::Value {
-    let verdict = match ev.outcome {
-        Outcome::Passed => "PASSED",
-        Outcome::Failed => "FAILED",
-        Outcome::Error => "ERROR (could not complete)",
-    };
+    let verdict = ev.outcome.verdict();
     let mut text = format!("lifeboat drill {} {verdict}", ev.runbook.name);
     if let Some(p) = &ev.measured.recovery_point {
         text.push_str(&format!(" — recovery point {p}"));
