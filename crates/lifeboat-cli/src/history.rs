@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use lifeboat_core::evidence::Evidence;
 use lifeboat_report::words::human_secs;
-use lifeboat_scheduler::{HistoryEntry, RunRecord, Schedule, Store};
+use lifeboat_scheduler::{HistoryEntry, RunRecord, Schedule, SqliteStore as Store};
 use serde_json::{Value, json};
 
 use crate::cli::{HistoryArgs, StateArg, StatusArgs};

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use lifeboat_evidence::period::{self, Gap, GapSource, Inputs, PeriodError};
 use lifeboat_evidence::sign::VerifyingKey;
 use lifeboat_report::period::Format;
-use lifeboat_scheduler::{SlotState, Store};
+use lifeboat_scheduler::{SlotState, SqliteStore};
 
 use crate::cli::ReportArgs;
 use crate::exit_codes;
@@ -52,7 +52,7 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
     let gaps = match &args.state {
         None => None,
         Some(path) => {
-            let store = match Store::open_existing(path) {
+            let store = match SqliteStore::open_existing(path) {
                 Ok(Some(s)) => s,
                 Ok(None) => {
                     return Err(bad(format!(

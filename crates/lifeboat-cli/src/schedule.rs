@@ -12,7 +12,7 @@ use lifeboat_runner::{DrillRequest, NoProgress, Stop, StopEffect};
 use lifeboat_scheduler::daemon::{
     self, Control, DrillFuture, Driller, Entry, Job, Options, SystemClock,
 };
-use lifeboat_scheduler::{Policy, RunRecord, Schedule, Store};
+use lifeboat_scheduler::{Policy, RunRecord, Schedule, SqliteStore as Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;

@@ -14,4 +14,4 @@ pub mod store;
 pub use slots::{
     Decision, MissReason, Plan, Policy, Previous, Schedule, ScheduleError, Trigger, View, plan,
 };
-pub use store::{HistoryEntry, RunRecord, SlotState, Store, StoreError};
+pub use store::{HistoryEntry, HistoryStore, RunRecord, SlotState, SqliteStore, StoreError};
