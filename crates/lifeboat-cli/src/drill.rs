@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use lifeboat_app::{Places, RunbookFile};
 use lifeboat_core::evidence::{Mode, Outcome};
 use lifeboat_core::text::Escaped;
 use lifeboat_runner::{DrillRequest, NoProgress, Progress, Stop, StopEffect};
@@ -10,11 +11,10 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DrillArgs;
 use crate::logs::diag;
-use crate::places::Places;
-use crate::{evidence_cmd, exit_codes, history, load, logs, operator, progress};
+use crate::{evidence_cmd, exit_codes, history, logs, operator, progress};
 
 pub fn drill(args: DrillArgs) -> u8 {
-    let loaded = match load::load(&args.runbook) {
+    let loaded = match RunbookFile::load(&args.runbook) {
         Ok(l) => l,
         Err(e) => {
             diag!(ERROR, "{e}");

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
+use lifeboat_app::RunbookFile;
 use lifeboat_core::evidence::Evidence;
 use lifeboat_report::words::human_secs;
 use lifeboat_scheduler::{HistoryEntry, RunRecord, Schedule, SqliteStore as Store};
 use serde_json::{Value, json};
 
 use crate::cli::{HistoryArgs, StateArg, StatusArgs};
-use crate::{exit_codes, load, runbooks};
+use crate::exit_codes;
 
 /// `--state FILE`, else the default under the user's data folder.
 pub fn state_path(arg: &StateArg) -> Result<PathBuf, String> {
@@ -208,7 +209,7 @@ pub fn status(args: StatusArgs) -> u8 {
     let now = args.now.unwrap_or_else(Timestamp::now);
     let mut code = exit_codes::OK;
     let mut by_name: BTreeMap<String, Status> = BTreeMap::new();
-    let files = match runbooks::discover(&args.paths) {
+    let files = match lifeboat_app::runbooks::discover(&args.paths) {
         Ok(f) => f,
         Err(e) => {
             errln!("{e}");
@@ -216,7 +217,7 @@ pub fn status(args: StatusArgs) -> u8 {
         }
     };
     for file in files {
-        match load::load(&file) {
+        match RunbookFile::load(&file) {
             Ok(l) => {
                 let st = by_name.entry(l.runbook.name.clone()).or_default();
                 st.path = Some(l.path.clone());

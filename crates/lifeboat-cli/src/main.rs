@@ -37,15 +37,13 @@ mod evidence_cmd;
 mod exit_codes;
 mod history;
 mod keygen;
-mod load;
 mod logs;
 mod manifest;
 mod operator;
-mod places;
 mod progress;
 mod report_cmd;
-mod runbooks;
 mod schedule;
+mod validate;
 
 use logs::diag;
 
@@ -58,7 +56,7 @@ fn main() -> ExitCode {
     };
     logs::init(verbose, args.log_format);
     let code = match args.command {
-        cli::Command::Validate(a) => load::validate(a),
+        cli::Command::Validate(a) => validate::validate(a),
         cli::Command::Drill(a) => drill::drill(a),
         cli::Command::Manifest(a) => manifest::manifest(a),
         cli::Command::Schedule(a) => schedule::schedule(a),

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use lifeboat_app::runbooks;
+use lifeboat_app::{Places, RunbookFile as Loaded};
 use lifeboat_core::evidence::Mode;
 use lifeboat_evidence::sign::SigningKey;
 use lifeboat_runner::{DrillRequest, NoProgress, Stop, StopEffect};
@@ -18,10 +20,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::cli::ScheduleArgs;
-use crate::load::Loaded;
 use crate::logs::diag;
-use crate::places::Places;
-use crate::{evidence_cmd, exit_codes, history, load, runbooks};
+use crate::{evidence_cmd, exit_codes, history};
 
 pub fn schedule(args: ScheduleArgs) -> u8 {
     let state = match history::state_path(&args.state) {
@@ -185,13 +185,17 @@ impl Book {
     /// version kept; a file that is gone is dropped. `Err` only when a PATH itself cannot be
     /// read (then nothing changes).
     fn reload(&mut self) -> Result<Vec<Entry<Loaded>>, String> {
-        let files = runbooks::discover(&self.paths)?;
+        let files = runbooks::discover(&self.paths).map_err(|e| e.to_string())?;
         let mut valid = BTreeMap::new();
         for file in files {
-            let checked = load::load(&file).and_then(|l| {
-                self.places.check(&l, "not scheduled")?;
-                Ok(l)
-            });
+            let checked = Loaded::load(&file)
+                .map_err(|e| e.to_string())
+                .and_then(|l| {
+                    self.places
+                        .check(&l, "not scheduled")
+                        .map_err(|e| e.to_string())?;
+                    Ok(l)
+                });
             match checked {
                 Ok(l) => {
                     valid.insert(file, Arc::new(l));
@@ -221,10 +225,10 @@ impl Book {
             Ok(files) => {
                 for f in files {
                     f.hash(&mut h);
-                    crate::load::read_runbook(&f).ok().hash(&mut h);
+                    lifeboat_app::runbook_file::read_bytes(&f).ok().hash(&mut h);
                 }
             }
-            Err(e) => e.hash(&mut h),
+            Err(e) => e.to_string().hash(&mut h),
         }
         h.finish()
     }
@@ -376,7 +380,9 @@ impl Driller<Loaded> for RunnerDriller {
             let loaded = job.payload;
             // Checked again at each start: the source may have been made or moved since the
             // runbook was loaded. The slot is then abandoned, with nothing written.
-            places.check(&loaded, "this slot does not run")?;
+            places
+                .check(&loaded, "this slot does not run")
+                .map_err(|e| e.to_string())?;
             let scratch_root = places.scratch_root().to_path_buf();
             // The scheduler cancels the job's token at the end of the grace period: that is
             // a stop, which the drill and this log describe as what it did.
