@@ -5,13 +5,22 @@
 //! - [`runbook_file`]: a runbook file read (a regular file only, capped), hashed and parsed.
 //! - [`runbooks`]: the runbook files a list of paths names.
 //! - [`places`]: where a drill writes, checked against each runbook's source.
+//! - [`state`]: where the history store is, opened as a `HistoryStore`.
+//! - [`record`]: one drill run and recorded ([`Recording::drill_and_record`]), for `lifeboat
+//!   drill` and the scheduler alike.
+//! - [`scheduled`]: the scheduler's driller, which runs each slot's drill that way.
 //!
 //! This crate prints nothing: what the operator should read comes back as values (errors
 //! whose `Display` is the message), so the binary decides how it is shown.
 
 pub mod places;
+pub mod record;
 pub mod runbook_file;
 pub mod runbooks;
+pub mod scheduled;
+pub mod state;
 
 pub use places::{PlaceError, Places};
+pub use record::{DrillJob, RecordError, Recorded, Recording};
 pub use runbook_file::{LoadError, ReadError, RunbookFile};
+pub use state::StateLocation;

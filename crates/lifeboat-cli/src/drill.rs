@@ -3,7 +3,9 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use lifeboat_app::{Places, RunbookFile};
+use lifeboat_app::{
+    DrillJob, Places, RecordError, Recorded, Recording, RunbookFile, StateLocation,
+};
 use lifeboat_core::evidence::{Mode, Outcome};
 use lifeboat_core::text::Escaped;
 use lifeboat_runner::{DrillRequest, NoProgress, Progress, Stop, StopEffect};
@@ -11,7 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DrillArgs;
 use crate::logs::diag;
-use crate::{evidence_cmd, exit_codes, history, logs, operator, progress};
+use crate::{evidence_cmd, exit_codes, logs, operator, progress};
 
 pub fn drill(args: DrillArgs) -> u8 {
     let loaded = match RunbookFile::load(&args.runbook) {
@@ -47,22 +49,22 @@ pub fn drill(args: DrillArgs) -> u8 {
         return exit_codes::INVALID_INPUT;
     }
     // Opened before the drill, so an unusable history file stops it with nothing run.
-    let store = match args
+    let history = match args
         .state
         .as_deref()
-        .map(history::open_for_drill)
+        .map(|file| StateLocation::file(file).open())
         .transpose()
     {
         Ok(s) => s,
         Err(e) => {
-            diag!(ERROR, "{e}");
+            diag!(ERROR, "lifeboat: {e}");
             return exit_codes::INVALID_INPUT;
         }
     };
     // Loaded (and decrypted) before the drill, so a bad key or password runs nothing.
     let signing_key =
         match evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env) {
-            Ok(k) => k,
+            Ok(k) => k.map(Arc::new),
             Err(e) => {
                 diag!(ERROR, "lifeboat: {e}");
                 return exit_codes::INVALID_INPUT;
@@ -90,9 +92,7 @@ pub fn drill(args: DrillArgs) -> u8 {
         now: args.now,
         seed: args.seed,
         scratch_root: places.scratch_root().to_path_buf(),
-        evidence_dir: Some(
-            std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone()),
-        ),
+        evidence_dir: None,
         verify_only: args.verify_only,
         jobs: args.jobs,
         mode: if args.interactive {
@@ -106,45 +106,50 @@ pub fn drill(args: DrillArgs) -> u8 {
         progress,
         stop: stop.clone(),
     };
+    let job = DrillJob {
+        runbook: Arc::new(loaded),
+        request,
+        history,
+        slot: None,
+    };
+    let recording = Recording::new(&args.evidence_dir, signing_key);
     let Some(runtime) = crate::async_runtime() else {
         return exit_codes::COULD_NOT_COMPLETE;
     };
-    let evidence = runtime.block_on(async {
-        match (
+    let recorded = runtime.block_on(async {
+        let stop_when: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = match (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
         ) {
-            (Ok(int), Ok(term)) => {
-                tokio::spawn(stop_on_signal(int, term, stop));
-            }
+            (Ok(int), Ok(term)) => Box::pin(stop_on_signal(int, term, stop)),
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!("cannot listen for SIGINT/SIGTERM: {e}; a signal kills the drill");
+                Box::pin(std::future::pending())
             }
-        }
-        lifeboat_runner::run(&loaded.runbook, request).await
+        };
+        recording.drill_and_record(job, stop_when).await
     });
     // A read an interruption abandoned (a hung mount) may still hold a blocking thread;
     // dropping the runtime would wait for it.
     runtime.shutdown_background();
-    let path = match lifeboat_evidence::write_signed_run(
-        &args.evidence_dir,
-        &evidence,
-        &lifeboat_report::RunPages,
-        signing_key.as_ref(),
-    ) {
-        Ok(p) => p,
+    let Recorded {
+        evidence,
+        evidence_json: path,
+        ..
+    } = match recorded {
+        Ok(r) => r,
+        Err(e @ RecordError::History { .. }) => {
+            diag!(ERROR, "lifeboat: {e}");
+            if let RecordError::History { evidence_json, .. } = &e {
+                outln!("{}", evidence_json.display());
+            }
+            return exit_codes::COULD_NOT_COMPLETE;
+        }
         Err(e) => {
             diag!(ERROR, "lifeboat: {e}");
             return exit_codes::COULD_NOT_COMPLETE;
         }
     };
-    if let Some(store) = &store
-        && let Err(e) = history::record_drill(store, &evidence, &path)
-    {
-        diag!(ERROR, "{e}");
-        outln!("{}", path.display());
-        return exit_codes::COULD_NOT_COMPLETE;
-    }
     if !args.quiet {
         crate::write_stdout_styled(&lifeboat_report::terminal::summary(
             &evidence,
@@ -174,7 +179,8 @@ pub fn drill(args: DrillArgs) -> u8 {
 /// (which records the stop) and exits with the verdict's code. What is printed is what the
 /// stop did, decided once with the drill ([`Stop::request`]), so the terminal never says
 /// "interrupted" about a drill whose evidence says it passed. A second signal exits 3 at
-/// once, leaving neither evidence nor a clean scratch area.
+/// once, leaving neither evidence nor a clean scratch area. Signals are listened for while the
+/// drill runs, not while its evidence is written (`Recording::drill_and_record`).
 async fn stop_on_signal(
     mut int: tokio::signal::unix::Signal,
     mut term: tokio::signal::unix::Signal,

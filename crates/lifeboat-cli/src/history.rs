@@ -1,65 +1,26 @@
-//! The history store from the command line: `lifeboat history`, `lifeboat status`, and the
-//! recording `lifeboat drill --state` does.
+//! The history store from the command line: `lifeboat history` and `lifeboat status`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use lifeboat_app::RunbookFile;
-use lifeboat_core::evidence::Evidence;
+use std::sync::Arc;
+
+use lifeboat_app::{RunbookFile, StateLocation};
 use lifeboat_report::words::human_secs;
-use lifeboat_scheduler::{HistoryEntry, RunRecord, Schedule, SqliteStore as Store};
+use lifeboat_scheduler::{HistoryEntry, HistoryStore, RunRecord, Schedule};
 use serde_json::{Value, json};
 
 use crate::cli::{HistoryArgs, StateArg, StatusArgs};
 use crate::exit_codes;
 
-/// `--state FILE`, else the default under the user's data folder.
-pub fn state_path(arg: &StateArg) -> Result<PathBuf, String> {
-    if let Some(p) = &arg.state {
-        return Ok(p.clone());
-    }
-    lifeboat_scheduler::store::default_path(&|k| std::env::var(k).ok()).ok_or_else(|| {
-        "lifeboat: no --state FILE given, and neither XDG_DATA_HOME nor HOME is set to an \
-         absolute path to put the default history store under"
-            .to_owned()
-    })
-}
-
-/// Opens the store `lifeboat drill --state FILE` records into; before the drill runs, so an
-/// unusable file stops it with nothing run.
-pub fn open_for_drill(path: &Path) -> Result<Store, String> {
-    Store::open(path).map_err(|e| format!("lifeboat: {e}"))
-}
-
-/// Records a finished `lifeboat drill` (no slot).
-pub fn record_drill(
-    store: &Store,
-    evidence: &Evidence,
-    evidence_json: &Path,
-) -> Result<(), String> {
-    // Absolute, so `lifeboat history` run from another folder still points at the file.
-    let evidence_json = std::path::absolute(evidence_json).unwrap_or(evidence_json.to_owned());
-    let evidence_json = evidence_json.as_path();
-    store
-        .record_run(&RunRecord::from_evidence(
-            evidence,
-            Some(evidence_json),
-            None,
-        ))
-        .map_err(|e| format!("lifeboat: the run was not recorded in the history: {e}"))
-}
-
 /// Opens an existing store for reading; `Ok(None)` (with a note on stderr) when there is
 /// none yet, which is not an error: nothing has been recorded.
-fn open_to_read(arg: &StateArg) -> Result<Option<Store>, String> {
-    let path = state_path(arg)?;
-    match Store::open_existing(&path) {
+fn open_to_read(arg: &StateArg) -> Result<Option<Arc<dyn HistoryStore>>, String> {
+    let state =
+        StateLocation::or_default(arg.state.as_deref()).map_err(|e| format!("lifeboat: {e}"))?;
+    match state.open_existing() {
         Ok(None) => {
-            errln!(
-                "lifeboat: no history yet: {} does not exist",
-                path.display()
-            );
+            errln!("lifeboat: no history yet: {state} does not exist");
             Ok(None)
         }
         Ok(Some(s)) => Ok(Some(s)),
@@ -69,7 +30,7 @@ fn open_to_read(arg: &StateArg) -> Result<Option<Store>, String> {
 
 pub fn history(args: HistoryArgs) -> u8 {
     let entries = match open_to_read(&args.state) {
-        Ok(Some(store)) => match store.history(args.runbook.as_deref()) {
+        Ok(Some(store)) => match crate::block_on(store.history(args.runbook.as_deref())) {
             Ok(e) => e,
             Err(e) => {
                 errln!("lifeboat: {e}");
@@ -233,7 +194,7 @@ pub fn status(args: StatusArgs) -> u8 {
         }
     }
     match open_to_read(&args.state) {
-        Ok(Some(store)) => match store.history(None) {
+        Ok(Some(store)) => match crate::block_on(store.history(None)) {
             Ok(entries) => {
                 for e in entries {
                     let Some(run) = e.run else { continue };

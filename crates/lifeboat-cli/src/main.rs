@@ -84,6 +84,19 @@ fn async_runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
+/// Waits for `work` on a runtime of its own, for the commands that run nothing concurrently
+/// but talk to a store whose operations are futures (`history`, `status`, `report`).
+/// The error, either the runtime's or the work's, is ready to print after "lifeboat: ".
+fn block_on<T, E: std::fmt::Display>(
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(work).map_err(|e| e.to_string())
+}
+
 /// Writes to standard output, control characters other than line feeds escaped (see
 /// [`out!`]). A closed pipe is ignored; any other failure (a full disk behind a redirect) is
 /// said on stderr, once per write.

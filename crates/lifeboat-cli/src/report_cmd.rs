@@ -2,10 +2,11 @@
 //! missed slots as gaps.
 
 use jiff::Timestamp;
+use lifeboat_app::StateLocation;
 use lifeboat_evidence::period::{self, Gap, GapSource, Inputs, PeriodError};
 use lifeboat_evidence::sign::VerifyingKey;
 use lifeboat_report::period::Format;
-use lifeboat_scheduler::{SlotState, SqliteStore};
+use lifeboat_scheduler::SlotState;
 
 use crate::cli::ReportArgs;
 use crate::exit_codes;
@@ -52,7 +53,8 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
     let gaps = match &args.state {
         None => None,
         Some(path) => {
-            let store = match SqliteStore::open_existing(path) {
+            let state = StateLocation::file(path);
+            let store = match state.open_existing() {
                 Ok(Some(s)) => s,
                 Ok(None) => {
                     return Err(bad(format!(
@@ -62,9 +64,8 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
                 }
                 Err(e) => return Err((exit_codes::COULD_NOT_COMPLETE, e.to_string())),
             };
-            let entries = store
-                .history(args.runbook.as_deref())
-                .map_err(|e| (exit_codes::COULD_NOT_COMPLETE, e.to_string()))?;
+            let entries = crate::block_on(store.history(args.runbook.as_deref()))
+                .map_err(|e| (exit_codes::COULD_NOT_COMPLETE, e))?;
             let gaps = entries
                 .into_iter()
                 .filter_map(|e| {
@@ -82,7 +83,7 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
                 })
                 .collect();
             Some(GapSource {
-                description: format!("history store {}", path.display()),
+                description: format!("history store {state}"),
                 gaps,
             })
         }

@@ -7,34 +7,30 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use lifeboat_app::runbooks;
-use lifeboat_app::{Places, RunbookFile as Loaded};
-use lifeboat_core::evidence::Mode;
-use lifeboat_evidence::sign::SigningKey;
-use lifeboat_runner::{DrillRequest, NoProgress, Stop, StopEffect};
-use lifeboat_scheduler::daemon::{
-    self, Control, DrillFuture, Driller, Entry, Job, Options, SystemClock,
-};
-use lifeboat_scheduler::{Policy, RunRecord, Schedule, SqliteStore as Store};
+use lifeboat_app::scheduled::ScheduledDrills;
+use lifeboat_app::{Places, Recording, RunbookFile as Loaded, StateLocation};
+use lifeboat_scheduler::daemon::{self, Control, Entry, Options, SystemClock};
+use lifeboat_scheduler::{HistoryStore, Policy, Schedule};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::cli::ScheduleArgs;
 use crate::logs::diag;
-use crate::{evidence_cmd, exit_codes, history};
+use crate::{evidence_cmd, exit_codes};
 
 pub fn schedule(args: ScheduleArgs) -> u8 {
-    let state = match history::state_path(&args.state) {
+    let state = match StateLocation::or_default(args.state.state.as_deref()) {
         Ok(p) => p,
         Err(e) => {
-            diag!(ERROR, "{e}");
+            diag!(ERROR, "lifeboat: {e}");
             return exit_codes::INVALID_INPUT;
         }
     };
     let places = Places::new(
         args.scratch_dir.as_deref(),
         &args.evidence_dir,
-        Some(&state),
+        state.local_path(),
     );
     let mut book = Book::new(args.paths.clone(), places.clone());
     let entries = match book.reload() {
@@ -53,8 +49,8 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     }
     // Opened once the runbooks are known, so a store inside a runbook's source is refused
     // before it is written.
-    let store = match Store::open(&state) {
-        Ok(s) => Arc::new(s),
+    let store = match state.open() {
+        Ok(s) => s,
         Err(e) => {
             diag!(ERROR, "lifeboat: {e}");
             return exit_codes::INVALID_INPUT;
@@ -87,19 +83,19 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     };
     // The daemon starts: clean up after drills a previous run left (killed, or abandoned).
     lifeboat_runner::scratch::remove_stale(places.scratch_root());
-    let driller = Arc::new(RunnerDriller {
-        // Absolute, so the history's evidence paths hold from any folder.
-        evidence_dir: std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone()),
+    // Absolute, so the history's evidence paths hold from any folder.
+    let evidence_dir = std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone());
+    let driller = Arc::new(ScheduledDrills::new(
+        Recording::new(&evidence_dir, signing_key),
         places,
-        signing_key,
-    });
+    ));
     let options = Options {
         max_concurrent: usize::try_from(args.max_concurrent).unwrap_or(1),
         grace: args.grace,
     };
     tracing::info!(
         runbooks = entries.len(),
-        state = %state.display(),
+        state = %state,
         "lifeboat schedule started"
     );
     let result = runtime.block_on(async move {
@@ -123,8 +119,8 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
             .await
             .map_err(|e| format!("lifeboat: {e}"))
     });
-    // Drills left behind after the grace period run on blocking threads the runtime would
-    // otherwise wait for when dropped.
+    // Drills left behind after the grace period, or their blocking reads, would otherwise be
+    // waited for when the runtime is dropped.
     runtime.shutdown_background();
     // Abandoned drills do not unwind: their running steps' process groups would outlive us.
     lifeboat_runner::steps::kill_running_steps();
@@ -363,84 +359,6 @@ impl Signals {
     }
 }
 
-/// Runs a drill with the runner and writes its evidence, as `lifeboat drill` does.
-struct RunnerDriller {
-    evidence_dir: PathBuf,
-    places: Places,
-    /// Signs each record and the ledger's head, as `lifeboat drill --signing-key` does.
-    signing_key: Option<Arc<SigningKey>>,
-}
-
-impl Driller<Loaded> for RunnerDriller {
-    fn drill(&self, job: Job<Loaded>) -> DrillFuture {
-        let evidence_dir = self.evidence_dir.clone();
-        let places = self.places.clone();
-        let signing_key = self.signing_key.clone();
-        Box::pin(async move {
-            let loaded = job.payload;
-            // Checked again at each start: the source may have been made or moved since the
-            // runbook was loaded. The slot is then abandoned, with nothing written.
-            places
-                .check(&loaded, "this slot does not run")
-                .map_err(|e| e.to_string())?;
-            let scratch_root = places.scratch_root().to_path_buf();
-            // The scheduler cancels the job's token at the end of the grace period: that is
-            // a stop, which the drill and this log describe as what it did.
-            let stop = Stop::new();
-            let done = lifeboat_runner::CancellationToken::new();
-            let (watch_stop, watch_done, cancel) = (stop.clone(), done.clone(), job.cancel);
-            let runbook = job.runbook.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    () = watch_done.cancelled() => {}
-                    () = cancel.cancelled() => {
-                        if watch_stop.request() == StopEffect::AfterChecks {
-                            tracing::warn!(%runbook, "grace period over after this drill's last check: its verdict stands");
-                        }
-                    }
-                }
-            });
-            let _watching = done.drop_guard();
-            let request = DrillRequest {
-                runbook_path: loaded.path.clone(),
-                runbook_sha256: loaded.sha256.clone(),
-                now: None,
-                seed: None,
-                scratch_root,
-                evidence_dir: Some(evidence_dir.clone()),
-                verify_only: false,
-                jobs: 0,
-                mode: Mode::Scheduled,
-                operator: None,
-                progress: Arc::new(NoProgress),
-                stop,
-            };
-            // The runner's future is not `Send` (a higher-ranked lifetime in its projection
-            // code trips rustc's auto-trait check), so it cannot be spawned on the shared
-            // runtime; it runs on a blocking thread that drives it with the runtime's handle.
-            let handle = tokio::runtime::Handle::current();
-            let (path, evidence) = tokio::task::spawn_blocking(move || {
-                let evidence = handle.block_on(lifeboat_runner::run(&loaded.runbook, request));
-                lifeboat_evidence::write_signed_run(
-                    &evidence_dir,
-                    &evidence,
-                    &lifeboat_report::RunPages,
-                    signing_key.as_deref(),
-                )
-                .map(|p| (p, evidence))
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-            Ok(RunRecord::from_evidence(
-                &evidence,
-                Some(&path),
-                Some(job.slot),
-            ))
-        })
-    }
-}
-
 fn schedules_of(entries: &[Entry<Loaded>]) -> Vec<(String, Schedule)> {
     entries
         .iter()
@@ -452,7 +370,7 @@ fn schedules_of(entries: &[Entry<Loaded>]) -> Vec<(String, Schedule)> {
 /// Enough for Prometheus and curl; not a general web server.
 async fn serve_metrics(
     listener: tokio::net::TcpListener,
-    store: Arc<Store>,
+    store: Arc<dyn HistoryStore>,
     schedules: Arc<RwLock<Vec<(String, Schedule)>>>,
 ) {
     loop {
@@ -485,7 +403,7 @@ async fn serve_metrics(
             let (status, body) = if !request.starts_with("GET ") {
                 ("405 Method Not Allowed", "only GET\n".to_owned())
             } else if path == "/metrics" || path.starts_with("/metrics?") {
-                metrics_body(&store, &schedules)
+                metrics_body(&*store, &schedules).await
             } else {
                 ("404 Not Found", "metrics are at /metrics\n".to_owned())
             };
@@ -500,8 +418,8 @@ async fn serve_metrics(
     }
 }
 
-fn metrics_body(
-    store: &Store,
+async fn metrics_body(
+    store: &dyn HistoryStore,
     schedules: &RwLock<Vec<(String, Schedule)>>,
 ) -> (&'static str, String) {
     let now = jiff::Timestamp::now();
@@ -512,13 +430,13 @@ fn metrics_body(
     let mut next = Vec::with_capacity(schedules.len());
     for (name, schedule) in schedules {
         // As the loop does: the next slot after the newest one already handled.
-        let from = match store.last_slot(&name) {
+        let from = match store.last_slot(&name).await {
             Ok(last) => last.map_or(now, |l| l.max(now)),
             Err(e) => return ("500 Internal Server Error", format!("{e}\n")),
         };
         next.push((name, schedule.next_after(from)));
     }
-    match store.history(None) {
+    match store.history(None).await {
         Ok(history) => (
             "200 OK",
             lifeboat_scheduler::metrics::render(&history, &next),
