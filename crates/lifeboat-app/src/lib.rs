@@ -9,16 +9,24 @@
 //! - [`record`]: one drill run and recorded ([`Recording::drill_and_record`]), for `lifeboat
 //!   drill` and the scheduler alike.
 //! - [`scheduled`]: the scheduler's driller, which runs each slot's drill that way.
+//! - [`runbook_set`]: the runbooks `lifeboat schedule` was given, reloaded on demand.
+//! - [`metrics`]: the daemon's Prometheus endpoint.
+//! - [`status`] and [`gaps`]: what `lifeboat status` and `lifeboat report` read from the
+//!   history.
 //!
 //! This crate prints nothing: what the operator should read comes back as values (errors
 //! whose `Display` is the message), so the binary decides how it is shown.
 
+pub mod gaps;
+pub mod metrics;
 pub mod places;
 pub mod record;
 pub mod runbook_file;
+pub mod runbook_set;
 pub mod runbooks;
 pub mod scheduled;
 pub mod state;
+pub mod status;
 
 pub use places::{PlaceError, Places};
 pub use record::{DrillJob, RecordError, Recorded, Recording};

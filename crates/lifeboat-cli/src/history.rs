@@ -1,13 +1,12 @@
 //! The history store from the command line: `lifeboat history` and `lifeboat status`.
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 use std::sync::Arc;
 
+use lifeboat_app::status::Statuses;
 use lifeboat_app::{RunbookFile, StateLocation};
 use lifeboat_report::words::human_secs;
-use lifeboat_scheduler::{HistoryEntry, HistoryStore, RunRecord, Schedule};
+use lifeboat_scheduler::{HistoryEntry, HistoryStore};
 use serde_json::{Value, json};
 
 use crate::cli::{HistoryArgs, StateArg, StatusArgs};
@@ -156,20 +155,10 @@ fn history_table(entries: &[HistoryEntry]) -> String {
     s
 }
 
-/// What `lifeboat status` knows about one runbook.
-#[derive(Default)]
-struct Status {
-    last: Option<RunRecord>,
-    last_passed: Option<Timestamp>,
-    next: Option<Timestamp>,
-    schedule: Option<String>,
-    path: Option<String>,
-}
-
 pub fn status(args: StatusArgs) -> u8 {
     let now = args.now.unwrap_or_else(Timestamp::now);
     let mut code = exit_codes::OK;
-    let mut by_name: BTreeMap<String, Status> = BTreeMap::new();
+    let mut by_name = Statuses::default();
     let files = match lifeboat_app::runbooks::discover(&args.paths) {
         Ok(f) => f,
         Err(e) => {
@@ -179,14 +168,7 @@ pub fn status(args: StatusArgs) -> u8 {
     };
     for file in files {
         match RunbookFile::load(&file) {
-            Ok(l) => {
-                let st = by_name.entry(l.runbook.name.clone()).or_default();
-                st.path = Some(l.path.clone());
-                if let Some(spec) = &l.runbook.schedule {
-                    st.schedule = Some(format!("{} ({})", spec.cron, spec.timezone));
-                    st.next = Schedule::new(spec).ok().and_then(|s| s.next_after(now));
-                }
-            }
+            Ok(l) => by_name.add_file(&l, now),
             Err(e) => {
                 errln!("{e}");
                 code = exit_codes::INVALID_INPUT;
@@ -195,16 +177,7 @@ pub fn status(args: StatusArgs) -> u8 {
     }
     match open_to_read(&args.state) {
         Ok(Some(store)) => match crate::block_on(store.history(None)) {
-            Ok(entries) => {
-                for e in entries {
-                    let Some(run) = e.run else { continue };
-                    let st = by_name.entry(e.runbook).or_default();
-                    if run.outcome == lifeboat_core::evidence::Outcome::Passed {
-                        st.last_passed = Some(run.started_at);
-                    }
-                    st.last = Some(run);
-                }
-            }
+            Ok(entries) => by_name.add_history(entries),
             Err(e) => {
                 errln!("lifeboat: {e}");
                 return exit_codes::COULD_NOT_COMPLETE;
@@ -238,7 +211,7 @@ pub fn status(args: StatusArgs) -> u8 {
             .collect();
         outln!("{}", json_text(&Value::Array(list)));
     } else {
-        for (name, st) in &by_name {
+        for (name, st) in by_name.iter() {
             let last = st.last.as_ref().map_or("never run".to_owned(), |r| {
                 let mut s = format!("last {} at {}", r.outcome, r.started_at);
                 // When the last run did not pass, how long the runbook has gone without one.

@@ -1,12 +1,11 @@
 //! `lifeboat report`: the period report over an evidence folder, with the history store's
-//! missed slots as gaps.
+//! missed slots as gaps (`lifeboat_app::gaps`).
 
 use jiff::Timestamp;
 use lifeboat_app::StateLocation;
-use lifeboat_evidence::period::{self, Gap, GapSource, Inputs, PeriodError};
+use lifeboat_evidence::period::{self, Inputs, PeriodError};
 use lifeboat_evidence::sign::VerifyingKey;
 use lifeboat_report::period::Format;
-use lifeboat_scheduler::SlotState;
 
 use crate::cli::ReportArgs;
 use crate::exit_codes;
@@ -53,8 +52,7 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
     let gaps = match &args.state {
         None => None,
         Some(path) => {
-            let state = StateLocation::file(path);
-            let store = match state.open_existing() {
+            let store = match StateLocation::file(path).open_existing() {
                 Ok(Some(s)) => s,
                 Ok(None) => {
                     return Err(bad(format!(
@@ -64,28 +62,12 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
                 }
                 Err(e) => return Err((exit_codes::COULD_NOT_COMPLETE, e.to_string())),
             };
-            let entries = crate::block_on(store.history(args.runbook.as_deref()))
-                .map_err(|e| (exit_codes::COULD_NOT_COMPLETE, e))?;
-            let gaps = entries
-                .into_iter()
-                .filter_map(|e| {
-                    let state = e.state?;
-                    let gap = matches!(
-                        state,
-                        SlotState::Missed | SlotState::SkippedOverlap | SlotState::Abandoned
-                    );
-                    (gap && e.run.is_none()).then(|| Gap {
-                        runbook: e.runbook,
-                        slot: e.slot.unwrap_or(e.at),
-                        state: state.as_str().to_string(),
-                        reason: e.reason,
-                    })
-                })
-                .collect();
-            Some(GapSource {
-                description: format!("history store {state}"),
-                gaps,
-            })
+            let gaps = crate::block_on(lifeboat_app::gaps::from_store(
+                &*store,
+                args.runbook.as_deref(),
+            ))
+            .map_err(|e| (exit_codes::COULD_NOT_COMPLETE, e))?;
+            Some(gaps)
         }
     };
     let built = period::build(Inputs {

@@ -1,17 +1,14 @@
-//! `lifeboat schedule`: glue between the scheduler's daemon loop, the runner, the evidence
-//! writer and Unix signals. The decisions (which slot runs, what is missed) are all in
-//! `lifeboat-scheduler`.
+//! `lifeboat schedule`: the arguments, Unix signals and what is printed around the daemon.
+//! The decisions (which slot runs, what is missed) are `lifeboat-scheduler`'s; the runbook
+//! set, each drill and the metrics endpoint are `lifeboat-app`'s.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
-use lifeboat_app::runbooks;
+use lifeboat_app::metrics::Schedules;
+use lifeboat_app::runbook_set::{Notice, RunbookSet, Severity};
 use lifeboat_app::scheduled::ScheduledDrills;
-use lifeboat_app::{Places, Recording, RunbookFile as Loaded, StateLocation};
-use lifeboat_scheduler::daemon::{self, Control, Entry, Options, SystemClock};
-use lifeboat_scheduler::{HistoryStore, Policy, Schedule};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use lifeboat_app::{Places, Recording, RunbookFile, StateLocation};
+use lifeboat_scheduler::daemon::{self, Control, Options, SystemClock};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
@@ -32,9 +29,12 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
         &args.evidence_dir,
         state.local_path(),
     );
-    let mut book = Book::new(args.paths.clone(), places.clone());
-    let entries = match book.reload() {
-        Ok(e) => e,
+    let mut runbooks = RunbookSet::new(args.paths.clone(), places.clone());
+    let entries = match runbooks.reload() {
+        Ok(r) => {
+            print_notices(&r.notices);
+            r.entries
+        }
         Err(e) => {
             diag!(ERROR, "{e}");
             return exit_codes::INVALID_INPUT;
@@ -77,7 +77,7 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
                 return exit_codes::INVALID_INPUT;
             }
         };
-    let schedules = Arc::new(RwLock::new(schedules_of(&entries)));
+    let schedules = Schedules::new(&entries);
     let Some(runtime) = crate::async_runtime() else {
         return exit_codes::COULD_NOT_COMPLETE;
     };
@@ -112,9 +112,13 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!("metrics served at http://{addr}/metrics");
             }
-            tokio::spawn(serve_metrics(listener, store.clone(), schedules.clone()));
+            tokio::spawn(lifeboat_app::metrics::serve(
+                listener,
+                store.clone(),
+                schedules.clone(),
+            ));
         }
-        tokio::spawn(signals.forward(tx, book, schedules));
+        tokio::spawn(signals.forward(tx, runbooks, schedules));
         daemon::run(store, entries, driller, Arc::new(SystemClock), rx, options)
             .await
             .map_err(|e| format!("lifeboat: {e}"))
@@ -159,125 +163,6 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     }
 }
 
-/// The runbooks the daemon was given, with the last valid version of each file.
-struct Book {
-    paths: Vec<PathBuf>,
-    /// Where the daemon writes: a runbook whose source holds one of them is invalid here.
-    places: Places,
-    valid: BTreeMap<PathBuf, Arc<Loaded>>,
-}
-
-impl Book {
-    fn new(paths: Vec<PathBuf>, places: Places) -> Self {
-        Book {
-            paths,
-            places,
-            valid: BTreeMap::new(),
-        }
-    }
-
-    /// Re-reads every file. A file that became invalid (or whose source now holds the
-    /// scratch root, evidence folder or history store) is reported and its last valid
-    /// version kept; a file that is gone is dropped. `Err` only when a PATH itself cannot be
-    /// read (then nothing changes).
-    fn reload(&mut self) -> Result<Vec<Entry<Loaded>>, String> {
-        let files = runbooks::discover(&self.paths).map_err(|e| e.to_string())?;
-        let mut valid = BTreeMap::new();
-        for file in files {
-            let checked = Loaded::load(&file)
-                .map_err(|e| e.to_string())
-                .and_then(|l| {
-                    self.places
-                        .check(&l, "not scheduled")
-                        .map_err(|e| e.to_string())?;
-                    Ok(l)
-                });
-            match checked {
-                Ok(l) => {
-                    valid.insert(file, Arc::new(l));
-                }
-                Err(e) => {
-                    diag!(ERROR, "{e}");
-                    if let Some(old) = self.valid.get(&file) {
-                        diag!(
-                            WARN,
-                            "{}: keeping the last valid version of this runbook",
-                            file.display()
-                        );
-                        valid.insert(file, old.clone());
-                    }
-                }
-            }
-        }
-        self.valid = valid;
-        Ok(self.entries())
-    }
-
-    /// A digest of the runbook files' names and bytes, to notice edits without SIGHUP.
-    fn fingerprint(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
-        match runbooks::discover(&self.paths) {
-            Ok(files) => {
-                for f in files {
-                    f.hash(&mut h);
-                    lifeboat_app::runbook_file::read_bytes(&f).ok().hash(&mut h);
-                }
-            }
-            Err(e) => e.to_string().hash(&mut h),
-        }
-        h.finish()
-    }
-
-    fn entries(&self) -> Vec<Entry<Loaded>> {
-        let mut names = HashSet::new();
-        let mut out = Vec::new();
-        for loaded in self.valid.values() {
-            let rb = &loaded.runbook;
-            let Some(spec) = &rb.schedule else {
-                tracing::info!(runbook = %loaded.path, "no schedule; not scheduled");
-                continue;
-            };
-            // A scheduled drill has nobody to answer an `approve` question.
-            let needs = lifeboat_runner::approvals_needing_operator(rb);
-            for (key, line, column) in &needs {
-                diag!(
-                    WARN,
-                    "{}:{line}:{column}: {key}: a scheduled drill has no operator to answer: add \
-                     `unattended: pass` or `unattended: fail` to the step; not scheduled",
-                    loaded.path
-                );
-            }
-            if !needs.is_empty() {
-                continue;
-            }
-            if !names.insert(rb.name.clone()) {
-                diag!(
-                    WARN,
-                    "{}: another runbook file is already named {:?}; only the first is scheduled",
-                    loaded.path,
-                    rb.name
-                );
-                continue;
-            }
-            let schedule = match Schedule::new(spec) {
-                Ok(s) => s,
-                Err(e) => {
-                    diag!(ERROR, "{}: {e}", loaded.path);
-                    continue;
-                }
-            };
-            out.push(Entry {
-                name: rb.name.clone(),
-                schedule,
-                policy: Policy::of(spec),
-                payload: loaded.clone(),
-            });
-        }
-        out
-    }
-}
-
 /// How often the runbook files are checked for changes.
 const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -300,12 +185,11 @@ impl Signals {
     /// change to the runbook files (polled every [`WATCH_INTERVAL`]): reload.
     async fn forward(
         mut self,
-        tx: mpsc::Sender<Control<Loaded>>,
-        mut book: Book,
-        schedules: Arc<RwLock<Vec<(String, Schedule)>>>,
+        tx: mpsc::Sender<Control<RunbookFile>>,
+        mut runbooks: RunbookSet,
+        schedules: Schedules,
     ) {
         let mut stopping = false;
-        let mut seen = book.fingerprint();
         let mut watch = tokio::time::interval(WATCH_INTERVAL);
         watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -314,8 +198,7 @@ impl Signals {
                 _ = self.int.recv() => None,
                 _ = self.hup.recv() => Some("SIGHUP"),
                 _ = watch.tick() => {
-                    let now = book.fingerprint();
-                    if now == seen {
+                    if !runbooks.changed() {
                         continue;
                     }
                     Some("the runbook files changed")
@@ -324,12 +207,11 @@ impl Signals {
             let msg = match why {
                 Some(why) => {
                     tracing::info!("{why}: re-reading the runbooks");
-                    seen = book.fingerprint();
-                    match book.reload() {
-                        Ok(entries) => {
-                            *schedules.write().unwrap_or_else(PoisonError::into_inner) =
-                                schedules_of(&entries);
-                            Some(Control::Reload(entries))
+                    match runbooks.reload() {
+                        Ok(reloaded) => {
+                            print_notices(&reloaded.notices);
+                            schedules.replace(&reloaded.entries);
+                            Some(Control::Reload(reloaded.entries))
                         }
                         Err(e) => {
                             diag!(ERROR, "{e}");
@@ -359,88 +241,12 @@ impl Signals {
     }
 }
 
-fn schedules_of(entries: &[Entry<Loaded>]) -> Vec<(String, Schedule)> {
-    entries
-        .iter()
-        .map(|e| (e.name.clone(), e.schedule.clone()))
-        .collect()
-}
-
-/// A minimal HTTP/1.1 server for `GET /metrics`: one request per connection, then close.
-/// Enough for Prometheus and curl; not a general web server.
-async fn serve_metrics(
-    listener: tokio::net::TcpListener,
-    store: Arc<dyn HistoryStore>,
-    schedules: Arc<RwLock<Vec<(String, Schedule)>>>,
-) {
-    loop {
-        let Ok((mut sock, _)) = listener.accept().await else {
-            continue;
-        };
-        let store = store.clone();
-        let schedules = schedules.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 8192];
-            let mut n = 0;
-            let read = async {
-                while n < buf.len() {
-                    let k = sock.read(&mut buf[n..]).await?;
-                    n += k;
-                    if k == 0 || buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                }
-                Ok::<(), std::io::Error>(())
-            };
-            if !matches!(
-                tokio::time::timeout(std::time::Duration::from_secs(5), read).await,
-                Ok(Ok(()))
-            ) {
-                return;
-            }
-            let request = String::from_utf8_lossy(&buf[..n]);
-            let path = request.split_whitespace().nth(1).unwrap_or("");
-            let (status, body) = if !request.starts_with("GET ") {
-                ("405 Method Not Allowed", "only GET\n".to_owned())
-            } else if path == "/metrics" || path.starts_with("/metrics?") {
-                metrics_body(&*store, &schedules).await
-            } else {
-                ("404 Not Found", "metrics are at /metrics\n".to_owned())
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = sock.write_all(response.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        });
-    }
-}
-
-async fn metrics_body(
-    store: &dyn HistoryStore,
-    schedules: &RwLock<Vec<(String, Schedule)>>,
-) -> (&'static str, String) {
-    let now = jiff::Timestamp::now();
-    let schedules = schedules
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    let mut next = Vec::with_capacity(schedules.len());
-    for (name, schedule) in schedules {
-        // As the loop does: the next slot after the newest one already handled.
-        let from = match store.last_slot(&name).await {
-            Ok(last) => last.map_or(now, |l| l.max(now)),
-            Err(e) => return ("500 Internal Server Error", format!("{e}\n")),
-        };
-        next.push((name, schedule.next_after(from)));
-    }
-    match store.history(None).await {
-        Ok(history) => (
-            "200 OK",
-            lifeboat_scheduler::metrics::render(&history, &next),
-        ),
-        Err(e) => ("500 Internal Server Error", format!("{e}\n")),
+/// What a (re)load of the runbooks found, as the daemon's log lines.
+fn print_notices(notices: &[Notice]) {
+    for n in notices {
+        match n.severity {
+            Severity::Error => diag!(ERROR, "{}", n.message),
+            Severity::Warning => diag!(WARN, "{}", n.message),
+        }
     }
 }
