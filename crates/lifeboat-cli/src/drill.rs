@@ -1,6 +1,8 @@
 //! `lifeboat drill`: run one drill, write its evidence, print the verdict.
 
+use std::future::Future;
 use std::io::IsTerminal;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use lifeboat_app::{
@@ -12,30 +14,31 @@ use lifeboat_runner::{DrillRequest, NoProgress, Progress, Stop, StopEffect};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DrillArgs;
+use crate::error::CliError;
+use crate::exit_codes::Exit;
 use crate::logs::diag;
-use crate::{evidence_cmd, exit_codes, logs, operator, progress};
+use crate::{evidence_cmd, logs, operator, progress};
 
-pub fn drill(args: DrillArgs) -> u8 {
-    let loaded = match RunbookFile::load(&args.runbook) {
-        Ok(l) => l,
-        Err(e) => {
-            diag!(ERROR, "{e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
+    let loaded =
+        RunbookFile::load(&args.runbook).map_err(|e| CliError::in_file(Exit::InvalidInput, e))?;
     if !args.interactive {
         // Nobody will answer: refuse before anything runs rather than guess a verdict.
-        let needs = lifeboat_runner::approvals_needing_operator(&loaded.runbook);
-        for (key, line, column) in &needs {
-            diag!(
-                ERROR,
-                "{}:{line}:{column}: {key}: needs an operator: run with --interactive --operator NAME, \
-                 or add `unattended: pass` or `unattended: fail` to the step; nothing was run",
-                loaded.path
-            );
-        }
-        if !needs.is_empty() {
-            return exit_codes::INVALID_INPUT;
+        let needs = lifeboat_runner::approvals_needing_operator(&loaded.runbook)
+            .into_iter()
+            .map(|(key, line, column)| {
+                CliError::in_file(
+                    Exit::InvalidInput,
+                    format_args!(
+                        "{}:{line}:{column}: {key}: needs an operator: run with --interactive \
+                         --operator NAME, or add `unattended: pass` or `unattended: fail` to \
+                         the step; nothing was run",
+                        loaded.path
+                    ),
+                )
+            });
+        if let Some(refused) = needs.reduce(CliError::and) {
+            return Err(refused);
         }
     }
     // A drill never writes into the backup it checks: refused before anything is written.
@@ -44,38 +47,25 @@ pub fn drill(args: DrillArgs) -> u8 {
         &args.evidence_dir,
         args.state.as_deref(),
     );
-    if let Err(e) = places.check(&loaded, "nothing was run") {
-        diag!(ERROR, "lifeboat: {e}");
-        return exit_codes::INVALID_INPUT;
-    }
+    places
+        .check(&loaded, "nothing was run")
+        .map_err(CliError::invalid_input)?;
     // Opened before the drill, so an unusable history file stops it with nothing run.
-    let history = match args
+    let history = args
         .state
         .as_deref()
         .map(|file| StateLocation::file(file).open())
         .transpose()
-    {
-        Ok(s) => s,
-        Err(e) => {
-            diag!(ERROR, "lifeboat: {e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+        .map_err(CliError::invalid_input)?;
     // Loaded (and decrypted) before the drill, so a bad key or password runs nothing.
     let signing_key =
-        match evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env) {
-            Ok(k) => k.map(Arc::new),
-            Err(e) => {
-                diag!(ERROR, "lifeboat: {e}");
-                return exit_codes::INVALID_INPUT;
-            }
-        };
+        evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env)
+            .map_err(CliError::invalid_input)?
+            .map(Arc::new);
     // Checked before the drill, so a lock, ledger or folder planted in the evidence folder
     // runs nothing; writing the evidence checks again.
-    if let Err(e) = lifeboat_evidence::check_dir(&args.evidence_dir, &loaded.runbook.name) {
-        diag!(ERROR, "lifeboat: {e}; nothing was run");
-        return exit_codes::COULD_NOT_COMPLETE;
-    }
+    lifeboat_evidence::check_dir(&args.evidence_dir, &loaded.runbook.name)
+        .map_err(|e| CliError::could_not_complete(format_args!("{e}; nothing was run")))?;
     // A progress bar would draw over the operator's questions.
     let progress: Arc<dyn Progress> =
         if !args.quiet && !args.interactive && !logs::json() && std::io::stderr().is_terminal() {
@@ -113,11 +103,9 @@ pub fn drill(args: DrillArgs) -> u8 {
         slot: None,
     };
     let recording = Recording::new(&args.evidence_dir, signing_key);
-    let Some(runtime) = crate::async_runtime() else {
-        return exit_codes::COULD_NOT_COMPLETE;
-    };
+    let runtime = crate::async_runtime()?;
     let recorded = runtime.block_on(async {
-        let stop_when: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = match (
+        let stop_when: Pin<Box<dyn Future<Output = ()> + Send>> = match (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
         ) {
@@ -139,16 +127,14 @@ pub fn drill(args: DrillArgs) -> u8 {
     } = match recorded {
         Ok(r) => r,
         Err(e @ RecordError::History { .. }) => {
-            diag!(ERROR, "lifeboat: {e}");
+            // The evidence is written: its path is still the last line on stdout.
+            CliError::could_not_complete(&e).print(true);
             if let RecordError::History { evidence_json, .. } = &e {
                 outln!("{}", evidence_json.display());
             }
-            return exit_codes::COULD_NOT_COMPLETE;
+            return Ok(Exit::CouldNotComplete);
         }
-        Err(e) => {
-            diag!(ERROR, "lifeboat: {e}");
-            return exit_codes::COULD_NOT_COMPLETE;
-        }
+        Err(e) => return Err(CliError::could_not_complete(e)),
     };
     if !args.quiet {
         crate::write_stdout_styled(&lifeboat_report::terminal::summary(
@@ -159,18 +145,12 @@ pub fn drill(args: DrillArgs) -> u8 {
     if evidence.outcome == Outcome::Error
         && let Some(r) = &evidence.reason
     {
-        diag!(
-            ERROR,
-            "lifeboat: the drill could not complete: {}",
-            Escaped(r)
-        );
+        // Said before the evidence path, which stays the last line on stdout.
+        CliError::could_not_complete(format_args!("the drill could not complete: {}", Escaped(r)))
+            .print(true);
     }
     outln!("{}", path.display());
-    match evidence.outcome {
-        Outcome::Passed => exit_codes::OK,
-        Outcome::Failed => exit_codes::DRILL_FAILED,
-        Outcome::Error => exit_codes::COULD_NOT_COMPLETE,
-    }
+    Ok(Exit::of(evidence.outcome))
 }
 
 /// The first SIGINT or SIGTERM stops the drill. Before its last check has finished that
@@ -213,5 +193,5 @@ async fn stop_on_signal(
     );
     // Exiting skips every destructor: a running step's process group must go explicitly.
     lifeboat_runner::steps::kill_running_steps();
-    std::process::exit(exit_codes::COULD_NOT_COMPLETE.into());
+    std::process::exit(Exit::CouldNotComplete.code().into());
 }

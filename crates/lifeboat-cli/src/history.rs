@@ -1,7 +1,8 @@
 //! The history store from the command line: `lifeboat history` and `lifeboat status`.
 
-use jiff::Timestamp;
 use std::sync::Arc;
+
+use jiff::Timestamp;
 
 use lifeboat_app::status::Statuses;
 use lifeboat_app::{RunbookFile, StateLocation};
@@ -10,37 +11,24 @@ use lifeboat_scheduler::{HistoryEntry, HistoryStore};
 use serde_json::{Value, json};
 
 use crate::cli::{HistoryArgs, StateArg, StatusArgs};
-use crate::exit_codes;
+use crate::error::CliError;
+use crate::exit_codes::Exit;
 
 /// Opens an existing store for reading; `Ok(None)` (with a note on stderr) when there is
 /// none yet, which is not an error: nothing has been recorded.
-fn open_to_read(arg: &StateArg) -> Result<Option<Arc<dyn HistoryStore>>, String> {
-    let state =
-        StateLocation::or_default(arg.state.as_deref()).map_err(|e| format!("lifeboat: {e}"))?;
-    match state.open_existing() {
-        Ok(None) => {
-            errln!("lifeboat: no history yet: {state} does not exist");
-            Ok(None)
-        }
-        Ok(Some(s)) => Ok(Some(s)),
-        Err(e) => Err(format!("lifeboat: {e}")),
+fn open_to_read(arg: &StateArg) -> Result<Option<Arc<dyn HistoryStore>>, CliError> {
+    let state = StateLocation::or_default(arg.state.as_deref()).map_err(CliError::invalid_input)?;
+    let store = state.open_existing().map_err(CliError::invalid_input)?;
+    if store.is_none() {
+        errln!("lifeboat: no history yet: {state} does not exist");
     }
+    Ok(store)
 }
 
-pub fn history(args: HistoryArgs) -> u8 {
-    let entries = match open_to_read(&args.state) {
-        Ok(Some(store)) => match crate::block_on(store.history(args.runbook.as_deref())) {
-            Ok(e) => e,
-            Err(e) => {
-                errln!("lifeboat: {e}");
-                return exit_codes::COULD_NOT_COMPLETE;
-            }
-        },
-        Ok(None) => Vec::new(),
-        Err(e) => {
-            errln!("{e}");
-            return exit_codes::INVALID_INPUT;
-        }
+pub fn history(args: HistoryArgs) -> Result<Exit, CliError> {
+    let entries = match open_to_read(&args.state)? {
+        Some(store) => crate::block_on(store.history(args.runbook.as_deref()))?,
+        None => Vec::new(),
     };
     if args.json {
         let list: Vec<Value> = entries.iter().map(entry_json).collect();
@@ -48,7 +36,7 @@ pub fn history(args: HistoryArgs) -> u8 {
     } else {
         out!("{}", history_table(&entries));
     }
-    exit_codes::OK
+    Ok(Exit::Ok)
 }
 
 /// JSON for a terminal or a pipe: exact values, with the characters serde_json leaves raw
@@ -155,39 +143,24 @@ fn history_table(entries: &[HistoryEntry]) -> String {
     s
 }
 
-pub fn status(args: StatusArgs) -> u8 {
+pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     let now = args.now.unwrap_or_else(Timestamp::now);
-    let mut code = exit_codes::OK;
+    let mut exit = Exit::Ok;
     let mut by_name = Statuses::default();
-    let files = match lifeboat_app::runbooks::discover(&args.paths) {
-        Ok(f) => f,
-        Err(e) => {
-            errln!("{e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+    let files = lifeboat_app::runbooks::discover(&args.paths)
+        .map_err(|e| CliError::in_file(Exit::InvalidInput, e))?;
     for file in files {
         match RunbookFile::load(&file) {
             Ok(l) => by_name.add_file(&l, now),
             Err(e) => {
+                // Every file's problems are told; the others are still shown.
                 errln!("{e}");
-                code = exit_codes::INVALID_INPUT;
+                exit = Exit::InvalidInput;
             }
         }
     }
-    match open_to_read(&args.state) {
-        Ok(Some(store)) => match crate::block_on(store.history(None)) {
-            Ok(entries) => by_name.add_history(entries),
-            Err(e) => {
-                errln!("lifeboat: {e}");
-                return exit_codes::COULD_NOT_COMPLETE;
-            }
-        },
-        Ok(None) => {}
-        Err(e) => {
-            errln!("{e}");
-            return exit_codes::INVALID_INPUT;
-        }
+    if let Some(store) = open_to_read(&args.state)? {
+        by_name.add_history(crate::block_on(store.history(None))?);
     }
     if args.json {
         let list: Vec<Value> = by_name
@@ -232,5 +205,5 @@ pub fn status(args: StatusArgs) -> u8 {
             outln!("{}", format!("{name}  {last}  {next}").trim_end());
         }
     }
-    code
+    Ok(exit)
 }

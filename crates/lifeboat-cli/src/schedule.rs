@@ -13,74 +13,46 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::cli::ScheduleArgs;
+use crate::error::CliError;
+use crate::evidence_cmd;
+use crate::exit_codes::Exit;
 use crate::logs::diag;
-use crate::{evidence_cmd, exit_codes};
 
-pub fn schedule(args: ScheduleArgs) -> u8 {
-    let state = match StateLocation::or_default(args.state.state.as_deref()) {
-        Ok(p) => p,
-        Err(e) => {
-            diag!(ERROR, "lifeboat: {e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
+    let state =
+        StateLocation::or_default(args.state.state.as_deref()).map_err(CliError::invalid_input)?;
     let places = Places::new(
         args.scratch_dir.as_deref(),
         &args.evidence_dir,
         state.local_path(),
     );
     let mut runbooks = RunbookSet::new(args.paths.clone(), places.clone());
-    let entries = match runbooks.reload() {
-        Ok(r) => {
-            print_notices(&r.notices);
-            r.entries
-        }
-        Err(e) => {
-            diag!(ERROR, "{e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+    let loaded = runbooks
+        .reload()
+        .map_err(|e| CliError::in_file(Exit::InvalidInput, e))?;
+    print_notices(&loaded.notices);
+    let entries = loaded.entries;
     if entries.is_empty() {
-        diag!(
-            ERROR,
-            "lifeboat: none of the runbooks given can be scheduled; nothing to do"
-        );
-        return exit_codes::INVALID_INPUT;
+        return Err(CliError::invalid_input(
+            "none of the runbooks given can be scheduled; nothing to do",
+        ));
     }
     // Opened once the runbooks are known, so a store inside a runbook's source is refused
     // before it is written.
-    let store = match state.open() {
-        Ok(s) => s,
-        Err(e) => {
-            diag!(ERROR, "lifeboat: {e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+    let store = state.open().map_err(CliError::invalid_input)?;
     // Bound before anything starts, so a taken port is invalid input with nothing run.
-    let metrics = match args
+    let metrics = args
         .metrics_addr
         .map(std::net::TcpListener::bind)
         .transpose()
-    {
-        Ok(l) => l,
-        Err(e) => {
-            diag!(ERROR, "lifeboat: --metrics-addr: cannot listen: {e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+        .map_err(|e| CliError::invalid_input(format_args!("--metrics-addr: cannot listen: {e}")))?;
     // Loaded (and decrypted) before anything starts, so a bad key or password runs nothing.
     let signing_key =
-        match evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env) {
-            Ok(k) => k.map(Arc::new),
-            Err(e) => {
-                diag!(ERROR, "lifeboat: {e}");
-                return exit_codes::INVALID_INPUT;
-            }
-        };
+        evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env)
+            .map_err(CliError::invalid_input)?
+            .map(Arc::new);
     let schedules = Schedules::new(&entries);
-    let Some(runtime) = crate::async_runtime() else {
-        return exit_codes::COULD_NOT_COMPLETE;
-    };
+    let runtime = crate::async_runtime()?;
     // The daemon starts: clean up after drills a previous run left (killed, or abandoned).
     lifeboat_runner::scratch::remove_stale(places.scratch_root());
     // Absolute, so the history's evidence paths hold from any folder.
@@ -100,15 +72,14 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
     );
     let result = runtime.block_on(async move {
         let (tx, rx) = mpsc::channel(4);
-        let signals = match Signals::new() {
-            Ok(s) => s,
-            Err(e) => return Err(format!("lifeboat: cannot listen for signals: {e}")),
-        };
+        let signals = Signals::new().map_err(|e| {
+            CliError::could_not_complete(format_args!("cannot listen for signals: {e}"))
+        })?;
         if let Some(listener) = metrics {
             let listener = listener
                 .set_nonblocking(true)
                 .and_then(|()| tokio::net::TcpListener::from_std(listener))
-                .map_err(|e| format!("lifeboat: --metrics-addr: {e}"))?;
+                .map_err(|e| CliError::could_not_complete(format_args!("--metrics-addr: {e}")))?;
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!("metrics served at http://{addr}/metrics");
             }
@@ -121,46 +92,40 @@ pub fn schedule(args: ScheduleArgs) -> u8 {
         tokio::spawn(signals.forward(tx, runbooks, schedules));
         daemon::run(store, entries, driller, Arc::new(SystemClock), rx, options)
             .await
-            .map_err(|e| format!("lifeboat: {e}"))
+            .map_err(CliError::could_not_complete)
     });
     // Drills left behind after the grace period, or their blocking reads, would otherwise be
     // waited for when the runtime is dropped.
     runtime.shutdown_background();
     // Abandoned drills do not unwind: their running steps' process groups would outlive us.
     lifeboat_runner::steps::kill_running_steps();
-    match result {
-        Ok(summary) if summary.left_running > 0 || summary.interrupted > 0 => {
-            if summary.interrupted > 0 {
-                diag!(
-                    WARN,
-                    "lifeboat: stopped after interrupting {} drill(s) at the end of the grace \
-                     period; their evidence says `interrupted`",
-                    summary.interrupted
-                );
-            }
-            if summary.left_running > 0 {
-                diag!(
-                    WARN,
-                    "lifeboat: stopped with {} drill(s) still running; their slots are marked \
-                     abandoned",
-                    summary.left_running
-                );
-            }
-            exit_codes::COULD_NOT_COMPLETE
-        }
-        Ok(summary) => {
-            tracing::info!(
-                started = summary.started,
-                finished = summary.finished,
-                "lifeboat schedule stopped"
-            );
-            exit_codes::OK
-        }
-        Err(e) => {
-            diag!(ERROR, "{e}");
-            exit_codes::COULD_NOT_COMPLETE
-        }
+    let summary = result?;
+    let interrupted = (summary.interrupted > 0).then(|| {
+        CliError::could_not_complete(format_args!(
+            "stopped after interrupting {} drill(s) at the end of the grace period; their \
+             evidence says `interrupted`",
+            summary.interrupted
+        ))
+    });
+    let left_running = (summary.left_running > 0).then(|| {
+        CliError::could_not_complete(format_args!(
+            "stopped with {} drill(s) still running; their slots are marked abandoned",
+            summary.left_running
+        ))
+    });
+    if let Some(unfinished) = interrupted
+        .into_iter()
+        .chain(left_running)
+        .reduce(CliError::and)
+    {
+        return Err(unfinished.warning());
     }
+    tracing::info!(
+        started = summary.started,
+        finished = summary.finished,
+        "lifeboat schedule stopped"
+    );
+    Ok(Exit::Ok)
 }
 
 /// How often the runbook files are checked for changes.

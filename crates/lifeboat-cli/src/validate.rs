@@ -3,11 +3,13 @@
 use lifeboat_app::RunbookFile;
 
 use crate::cli::ValidateArgs;
-use crate::exit_codes;
+use crate::error::CliError;
+use crate::exit_codes::Exit;
 
-/// `lifeboat validate RUNBOOK...`: every problem of every file, then exit 0 or 2.
-pub fn validate(args: ValidateArgs) -> u8 {
-    let mut code = exit_codes::OK;
+/// `lifeboat validate RUNBOOK...`: every problem of every file (the command's output, not an
+/// error that stops it), then exit 0 or 2.
+pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
+    let mut exit = Exit::Ok;
     for path in &args.runbooks {
         match RunbookFile::load(path) {
             Ok(l) => {
@@ -22,9 +24,9 @@ pub fn validate(args: ValidateArgs) -> u8 {
             }
             Err(e) => {
                 errln!("{e}");
-                code = exit_codes::INVALID_INPUT;
+                exit = Exit::InvalidInput;
             }
         }
     }
-    code
+    Ok(exit)
 }
