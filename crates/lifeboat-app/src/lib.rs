@@ -14,8 +14,9 @@
 //! - [`status`] and [`gaps`]: what `lifeboat status` and `lifeboat report` read from the
 //!   history.
 //!
-//! This crate prints nothing: what the operator should read comes back as values (errors
-//! whose `Display` is the message), so the binary decides how it is shown.
+//! This crate prints nothing (it logs through `tracing`, as the engines do): what the
+//! operator should read comes back as values — errors whose `Display` is the message, the
+//! runbook set's notices — so the binary decides how it is shown and which exit code it means.
 
 pub mod gaps;
 pub mod metrics;

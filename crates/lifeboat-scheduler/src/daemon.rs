@@ -1,6 +1,6 @@
 //! The daemon loop of `lifeboat schedule`: wakes at each slot, asks [`plan`] what to do,
 //! records the verdict in the [`HistoryStore`] *before* acting on it, and starts drills through a
-//! [`Driller`] the binary provides (this crate knows no runner).
+//! [`Driller`] `lifeboat-app` provides (this crate knows no runner).
 //!
 //! Time comes from a [`Clock`], sleeps from tokio: tests use a clock driven by tokio's paused
 //! time, so a day of slots runs in milliseconds.
@@ -105,10 +105,10 @@ pub trait Driller<T>: Send + Sync + 'static {
     fn drill(&self, job: Job<T>) -> DrillFuture;
 }
 
-/// What the binary tells a running loop.
+/// What the binary tells a running loop (signals, runbook reloads).
 #[derive(Debug)]
 pub enum Control<T> {
-    /// Replace the runbooks (after SIGHUP); the binary has kept the last valid version of
+    /// Replace the runbooks (after SIGHUP); the runbook set has kept the last valid version of
     /// each file.
     Reload(Vec<Entry<T>>),
     /// Start nothing new; wait up to the grace period for running drills, then return.

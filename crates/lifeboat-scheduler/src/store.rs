@@ -12,9 +12,12 @@
 //!
 //! The trait is what the scheduler and `lifeboat drill`, `history`, `status` and `report` use,
 //! and nothing more. Its methods return futures, although SQLite answers at once, because an
-//! engine shared by a fleet of runners (PostgreSQL) talks over the network: such a store adds
-//! its claims, leases and heartbeats as further methods here, next to `record_slot`, which is
-//! the claim an insert-wins key already gives.
+//! engine shared by a fleet of runners (PostgreSQL) talks over the network. Such a store
+//! grows the trait rather than working around it: `record_slot` is already the claim (insert
+//! wins on the unique key); a lease would be taken where the daemon moves a slot to
+//! `running` (`update_slot`), renewed by a heartbeat while the drill runs, and `record_run`
+//! would carry the attempt holding it as a fencing token, so that only the run holding the
+//! lease is recorded.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
