@@ -1,6 +1,8 @@
 //! lifeboat's application layer: what each command does, between the engines below it
 //! (`lifeboat-runner`, `lifeboat-evidence`, `lifeboat-report`, `lifeboat-scheduler`) and the
-//! binary above it, which is left with arguments, printing and exit codes.
+//! binary above it, which is left with arguments, printing and exit codes. It is not an
+//! engine: it decides no verdict, no slot and no record format; it puts the crates that do
+//! in order, the same order for every command that needs it.
 //!
 //! - [`runbook_file`]: a runbook file read (a regular file only, capped), hashed and parsed.
 //! - [`runbooks`]: the runbook files a list of paths names.
