@@ -197,7 +197,7 @@ fn a_period_report_reads_right_in_chromium() {
     // The README's picture: plain names, and a slot the scheduler missed.
     let h = history_with("hr-documents");
     let state = h.fx.root().join("state.db");
-    let store = lifeboat_scheduler::Store::open(&state).unwrap();
+    let store = lifeboat_scheduler::SqliteStore::open(&state).unwrap();
     store
         .record_slot(
             "payments-files",

@@ -635,10 +635,10 @@ fn a_tampered_folder_is_reported_as_not_intact_and_the_record_marked() {
 
 #[test]
 fn gaps_come_from_the_history_store() {
-    use lifeboat_scheduler::{SlotState, Store};
+    use lifeboat_scheduler::{SlotState, SqliteStore};
     let h = history();
     let state = h.fx.root().join("state.db");
-    let store = Store::open(&state).unwrap();
+    let store = SqliteStore::open(&state).unwrap();
     let now: Timestamp = "2026-12-02T00:00:00Z".parse().unwrap();
     let slot = |s: &str| s.parse::<Timestamp>().unwrap();
     let recorded = [

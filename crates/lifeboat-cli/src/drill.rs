@@ -1,39 +1,44 @@
 //! `lifeboat drill`: run one drill, write its evidence, print the verdict.
 
+use std::future::Future;
 use std::io::IsTerminal;
+use std::pin::Pin;
 use std::sync::Arc;
 
+use lifeboat_app::{
+    DrillJob, Places, RecordError, Recorded, Recording, RunbookFile, StateLocation,
+};
 use lifeboat_core::evidence::{Mode, Outcome};
 use lifeboat_core::text::Escaped;
 use lifeboat_runner::{DrillRequest, NoProgress, Progress, Stop, StopEffect};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DrillArgs;
+use crate::error::CliError;
+use crate::exit_codes::Exit;
 use crate::logs::diag;
-use crate::places::Places;
-use crate::{evidence_cmd, exit_codes, history, load, logs, operator, progress};
+use crate::{evidence_cmd, logs, operator, progress};
 
-pub fn drill(args: DrillArgs) -> u8 {
-    let loaded = match load::load(&args.runbook) {
-        Ok(l) => l,
-        Err(e) => {
-            diag!(ERROR, "{e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
+    let loaded =
+        RunbookFile::load(&args.runbook).map_err(|e| CliError::in_file(Exit::InvalidInput, e))?;
     if !args.interactive {
         // Nobody will answer: refuse before anything runs rather than guess a verdict.
-        let needs = lifeboat_runner::approvals_needing_operator(&loaded.runbook);
-        for (key, line, column) in &needs {
-            diag!(
-                ERROR,
-                "{}:{line}:{column}: {key}: needs an operator: run with --interactive --operator NAME, \
-                 or add `unattended: pass` or `unattended: fail` to the step; nothing was run",
-                loaded.path
-            );
-        }
-        if !needs.is_empty() {
-            return exit_codes::INVALID_INPUT;
+        let needs = lifeboat_runner::approvals_needing_operator(&loaded.runbook)
+            .into_iter()
+            .map(|(key, line, column)| {
+                CliError::in_file(
+                    Exit::InvalidInput,
+                    format_args!(
+                        "{}:{line}:{column}: {key}: needs an operator: run with --interactive \
+                         --operator NAME, or add `unattended: pass` or `unattended: fail` to \
+                         the step; nothing was run",
+                        loaded.path
+                    ),
+                )
+            });
+        if let Some(refused) = needs.reduce(CliError::and) {
+            return Err(refused);
         }
     }
     // A drill never writes into the backup it checks: refused before anything is written.
@@ -42,38 +47,25 @@ pub fn drill(args: DrillArgs) -> u8 {
         &args.evidence_dir,
         args.state.as_deref(),
     );
-    if let Err(e) = places.check(&loaded, "nothing was run") {
-        diag!(ERROR, "lifeboat: {e}");
-        return exit_codes::INVALID_INPUT;
-    }
+    places
+        .check(&loaded, "nothing was run")
+        .map_err(CliError::invalid_input)?;
     // Opened before the drill, so an unusable history file stops it with nothing run.
-    let store = match args
+    let history = args
         .state
         .as_deref()
-        .map(history::open_for_drill)
+        .map(|file| StateLocation::file(file).open())
         .transpose()
-    {
-        Ok(s) => s,
-        Err(e) => {
-            diag!(ERROR, "{e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+        .map_err(CliError::invalid_input)?;
     // Loaded (and decrypted) before the drill, so a bad key or password runs nothing.
     let signing_key =
-        match evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env) {
-            Ok(k) => k,
-            Err(e) => {
-                diag!(ERROR, "lifeboat: {e}");
-                return exit_codes::INVALID_INPUT;
-            }
-        };
+        evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env)
+            .map_err(CliError::invalid_input)?
+            .map(Arc::new);
     // Checked before the drill, so a lock, ledger or folder planted in the evidence folder
     // runs nothing; writing the evidence checks again.
-    if let Err(e) = lifeboat_evidence::check_dir(&args.evidence_dir, &loaded.runbook.name) {
-        diag!(ERROR, "lifeboat: {e}; nothing was run");
-        return exit_codes::COULD_NOT_COMPLETE;
-    }
+    lifeboat_evidence::check_dir(&args.evidence_dir, &loaded.runbook.name)
+        .map_err(|e| CliError::could_not_complete(format_args!("{e}; nothing was run")))?;
     // A progress bar would draw over the operator's questions.
     let progress: Arc<dyn Progress> =
         if !args.quiet && !args.interactive && !logs::json() && std::io::stderr().is_terminal() {
@@ -90,9 +82,7 @@ pub fn drill(args: DrillArgs) -> u8 {
         now: args.now,
         seed: args.seed,
         scratch_root: places.scratch_root().to_path_buf(),
-        evidence_dir: Some(
-            std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone()),
-        ),
+        evidence_dir: None,
         verify_only: args.verify_only,
         jobs: args.jobs,
         mode: if args.interactive {
@@ -106,45 +96,46 @@ pub fn drill(args: DrillArgs) -> u8 {
         progress,
         stop: stop.clone(),
     };
-    let Some(runtime) = crate::async_runtime() else {
-        return exit_codes::COULD_NOT_COMPLETE;
+    let job = DrillJob {
+        runbook: Arc::new(loaded),
+        request,
+        history,
+        slot: None,
     };
-    let evidence = runtime.block_on(async {
-        match (
+    let recording = Recording::new(&args.evidence_dir, signing_key);
+    let runtime = crate::async_runtime()?;
+    let recorded = runtime.block_on(async {
+        let stop_when: Pin<Box<dyn Future<Output = ()> + Send>> = match (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
         ) {
-            (Ok(int), Ok(term)) => {
-                tokio::spawn(stop_on_signal(int, term, stop));
-            }
+            (Ok(int), Ok(term)) => Box::pin(stop_on_signal(int, term, stop)),
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!("cannot listen for SIGINT/SIGTERM: {e}; a signal kills the drill");
+                Box::pin(std::future::pending())
             }
-        }
-        lifeboat_runner::run(&loaded.runbook, request).await
+        };
+        recording.drill_and_record(job, stop_when).await
     });
     // A read an interruption abandoned (a hung mount) may still hold a blocking thread;
     // dropping the runtime would wait for it.
     runtime.shutdown_background();
-    let path = match lifeboat_evidence::write_signed_run(
-        &args.evidence_dir,
-        &evidence,
-        &lifeboat_report::RunPages,
-        signing_key.as_ref(),
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            diag!(ERROR, "lifeboat: {e}");
-            return exit_codes::COULD_NOT_COMPLETE;
+    let Recorded {
+        evidence,
+        evidence_json: path,
+        ..
+    } = match recorded {
+        Ok(r) => r,
+        Err(e @ RecordError::History { .. }) => {
+            // The evidence is written: its path is still the last line on stdout.
+            CliError::could_not_complete(&e).print(true);
+            if let RecordError::History { evidence_json, .. } = &e {
+                outln!("{}", evidence_json.display());
+            }
+            return Ok(Exit::CouldNotComplete);
         }
+        Err(e) => return Err(CliError::could_not_complete(e)),
     };
-    if let Some(store) = &store
-        && let Err(e) = history::record_drill(store, &evidence, &path)
-    {
-        diag!(ERROR, "{e}");
-        outln!("{}", path.display());
-        return exit_codes::COULD_NOT_COMPLETE;
-    }
     if !args.quiet {
         crate::write_stdout_styled(&lifeboat_report::terminal::summary(
             &evidence,
@@ -154,18 +145,12 @@ pub fn drill(args: DrillArgs) -> u8 {
     if evidence.outcome == Outcome::Error
         && let Some(r) = &evidence.reason
     {
-        diag!(
-            ERROR,
-            "lifeboat: the drill could not complete: {}",
-            Escaped(r)
-        );
+        // Said before the evidence path, which stays the last line on stdout.
+        CliError::could_not_complete(format_args!("the drill could not complete: {}", Escaped(r)))
+            .print(true);
     }
     outln!("{}", path.display());
-    match evidence.outcome {
-        Outcome::Passed => exit_codes::OK,
-        Outcome::Failed => exit_codes::DRILL_FAILED,
-        Outcome::Error => exit_codes::COULD_NOT_COMPLETE,
-    }
+    Ok(Exit::of(evidence.outcome))
 }
 
 /// The first SIGINT or SIGTERM stops the drill. Before its last check has finished that
@@ -174,7 +159,8 @@ pub fn drill(args: DrillArgs) -> u8 {
 /// (which records the stop) and exits with the verdict's code. What is printed is what the
 /// stop did, decided once with the drill ([`Stop::request`]), so the terminal never says
 /// "interrupted" about a drill whose evidence says it passed. A second signal exits 3 at
-/// once, leaving neither evidence nor a clean scratch area.
+/// once, leaving neither evidence nor a clean scratch area. Signals are listened for while the
+/// drill runs, not while its evidence is written (`Recording::drill_and_record`).
 async fn stop_on_signal(
     mut int: tokio::signal::unix::Signal,
     mut term: tokio::signal::unix::Signal,
@@ -207,5 +193,5 @@ async fn stop_on_signal(
     );
     // Exiting skips every destructor: a running step's process group must go explicitly.
     lifeboat_runner::steps::kill_running_steps();
-    std::process::exit(exit_codes::COULD_NOT_COMPLETE.into());
+    std::process::exit(Exit::CouldNotComplete.code().into());
 }

@@ -6,7 +6,8 @@ use lifeboat_evidence::sign::{KeyError, Password, SigningKey, VerifyingKey};
 use lifeboat_evidence::verify::{self, VerifyError};
 
 use crate::cli::VerifyArgs;
-use crate::exit_codes;
+use crate::error::CliError;
+use crate::exit_codes::Exit;
 
 /// A `--signing-key`, decrypted with the password from `--key-password-env`'s variable.
 pub fn signing_key(
@@ -19,30 +20,19 @@ pub fn signing_key(
     SigningKey::load(path, &Password::from_env(password_env)).map(Some)
 }
 
-pub fn verify(args: VerifyArgs) -> u8 {
-    let key = match args
+pub fn verify(args: VerifyArgs) -> Result<Exit, CliError> {
+    let key = args
         .public_key
         .as_deref()
         .map(VerifyingKey::load)
         .transpose()
-    {
-        Ok(k) => k,
-        Err(e) => {
-            errln!("lifeboat: {e}");
-            return exit_codes::INVALID_INPUT;
+        .map_err(CliError::invalid_input)?;
+    let report = verify::verify_dir(&args.dir, key.as_ref()).map_err(|e| match e {
+        VerifyError::NotADirectory { .. } | VerifyError::NotEvidence { .. } => {
+            CliError::invalid_input(e)
         }
-    };
-    let report = match verify::verify_dir(&args.dir, key.as_ref()) {
-        Ok(r) => r,
-        Err(e @ (VerifyError::NotADirectory { .. } | VerifyError::NotEvidence { .. })) => {
-            errln!("lifeboat: {e}");
-            return exit_codes::INVALID_INPUT;
-        }
-        Err(e) => {
-            errln!("lifeboat: {e}");
-            return exit_codes::COULD_NOT_COMPLETE;
-        }
-    };
+        e => CliError::could_not_complete(e),
+    })?;
     // A finding names a record folder, which anyone able to write the evidence folder chose.
     for f in &report.findings {
         outln!("{}", lifeboat_core::text::Escaped(&f.to_string()));
@@ -67,7 +57,7 @@ pub fn verify(args: VerifyArgs) -> u8 {
             "INTACT  {} records, chain unbroken; {signatures}; {head}",
             report.entries
         );
-        exit_codes::OK
+        Ok(Exit::Ok)
     } else {
         outln!(
             "NOT INTACT  {} problem(s) in {} ({} ledger entries); {signatures}; {head}",
@@ -75,6 +65,6 @@ pub fn verify(args: VerifyArgs) -> u8 {
             args.dir.display(),
             report.entries
         );
-        exit_codes::DRILL_FAILED
+        Ok(Exit::DrillFailed)
     }
 }

@@ -1,85 +1,34 @@
-//! The history store from the command line: `lifeboat history`, `lifeboat status`, and the
-//! recording `lifeboat drill --state` does.
+//! The history store from the command line: `lifeboat history` and `lifeboat status`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use jiff::Timestamp;
-use lifeboat_core::evidence::Evidence;
+
+use lifeboat_app::status::Statuses;
+use lifeboat_app::{RunbookFile, StateLocation};
 use lifeboat_report::words::human_secs;
-use lifeboat_scheduler::{HistoryEntry, RunRecord, Schedule, Store};
+use lifeboat_scheduler::{HistoryEntry, HistoryStore};
 use serde_json::{Value, json};
 
 use crate::cli::{HistoryArgs, StateArg, StatusArgs};
-use crate::{exit_codes, load, runbooks};
-
-/// `--state FILE`, else the default under the user's data folder.
-pub fn state_path(arg: &StateArg) -> Result<PathBuf, String> {
-    if let Some(p) = &arg.state {
-        return Ok(p.clone());
-    }
-    lifeboat_scheduler::store::default_path(&|k| std::env::var(k).ok()).ok_or_else(|| {
-        "lifeboat: no --state FILE given, and neither XDG_DATA_HOME nor HOME is set to an \
-         absolute path to put the default history store under"
-            .to_owned()
-    })
-}
-
-/// Opens the store `lifeboat drill --state FILE` records into; before the drill runs, so an
-/// unusable file stops it with nothing run.
-pub fn open_for_drill(path: &Path) -> Result<Store, String> {
-    Store::open(path).map_err(|e| format!("lifeboat: {e}"))
-}
-
-/// Records a finished `lifeboat drill` (no slot).
-pub fn record_drill(
-    store: &Store,
-    evidence: &Evidence,
-    evidence_json: &Path,
-) -> Result<(), String> {
-    // Absolute, so `lifeboat history` run from another folder still points at the file.
-    let evidence_json = std::path::absolute(evidence_json).unwrap_or(evidence_json.to_owned());
-    let evidence_json = evidence_json.as_path();
-    store
-        .record_run(&RunRecord::from_evidence(
-            evidence,
-            Some(evidence_json),
-            None,
-        ))
-        .map_err(|e| format!("lifeboat: the run was not recorded in the history: {e}"))
-}
+use crate::error::CliError;
+use crate::exit_codes::Exit;
 
 /// Opens an existing store for reading; `Ok(None)` (with a note on stderr) when there is
 /// none yet, which is not an error: nothing has been recorded.
-fn open_to_read(arg: &StateArg) -> Result<Option<Store>, String> {
-    let path = state_path(arg)?;
-    match Store::open_existing(&path) {
-        Ok(None) => {
-            errln!(
-                "lifeboat: no history yet: {} does not exist",
-                path.display()
-            );
-            Ok(None)
-        }
-        Ok(Some(s)) => Ok(Some(s)),
-        Err(e) => Err(format!("lifeboat: {e}")),
+fn open_to_read(arg: &StateArg) -> Result<Option<Arc<dyn HistoryStore>>, CliError> {
+    let state = StateLocation::or_default(arg.state.as_deref()).map_err(CliError::invalid_input)?;
+    let store = state.open_existing().map_err(CliError::invalid_input)?;
+    if store.is_none() {
+        errln!("lifeboat: no history yet: {state} does not exist");
     }
+    Ok(store)
 }
 
-pub fn history(args: HistoryArgs) -> u8 {
-    let entries = match open_to_read(&args.state) {
-        Ok(Some(store)) => match store.history(args.runbook.as_deref()) {
-            Ok(e) => e,
-            Err(e) => {
-                errln!("lifeboat: {e}");
-                return exit_codes::COULD_NOT_COMPLETE;
-            }
-        },
-        Ok(None) => Vec::new(),
-        Err(e) => {
-            errln!("{e}");
-            return exit_codes::INVALID_INPUT;
-        }
+pub fn history(args: HistoryArgs) -> Result<Exit, CliError> {
+    let entries = match open_to_read(&args.state)? {
+        Some(store) => crate::block_on(store.history(args.runbook.as_deref()))?,
+        None => Vec::new(),
     };
     if args.json {
         let list: Vec<Value> = entries.iter().map(entry_json).collect();
@@ -87,7 +36,7 @@ pub fn history(args: HistoryArgs) -> u8 {
     } else {
         out!("{}", history_table(&entries));
     }
-    exit_codes::OK
+    Ok(Exit::Ok)
 }
 
 /// JSON for a terminal or a pipe: exact values, with the characters serde_json leaves raw
@@ -194,65 +143,24 @@ fn history_table(entries: &[HistoryEntry]) -> String {
     s
 }
 
-/// What `lifeboat status` knows about one runbook.
-#[derive(Default)]
-struct Status {
-    last: Option<RunRecord>,
-    last_passed: Option<Timestamp>,
-    next: Option<Timestamp>,
-    schedule: Option<String>,
-    path: Option<String>,
-}
-
-pub fn status(args: StatusArgs) -> u8 {
+pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     let now = args.now.unwrap_or_else(Timestamp::now);
-    let mut code = exit_codes::OK;
-    let mut by_name: BTreeMap<String, Status> = BTreeMap::new();
-    let files = match runbooks::discover(&args.paths) {
-        Ok(f) => f,
-        Err(e) => {
-            errln!("{e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+    let mut exit = Exit::Ok;
+    let mut by_name = Statuses::default();
+    let files = lifeboat_app::runbooks::discover(&args.paths)
+        .map_err(|e| CliError::in_file(Exit::InvalidInput, e))?;
     for file in files {
-        match load::load(&file) {
-            Ok(l) => {
-                let st = by_name.entry(l.runbook.name.clone()).or_default();
-                st.path = Some(l.path.clone());
-                if let Some(spec) = &l.runbook.schedule {
-                    st.schedule = Some(format!("{} ({})", spec.cron, spec.timezone));
-                    st.next = Schedule::new(spec).ok().and_then(|s| s.next_after(now));
-                }
-            }
+        match RunbookFile::load(&file) {
+            Ok(l) => by_name.add_file(&l, now),
             Err(e) => {
+                // Every file's problems are told; the others are still shown.
                 errln!("{e}");
-                code = exit_codes::INVALID_INPUT;
+                exit = Exit::InvalidInput;
             }
         }
     }
-    match open_to_read(&args.state) {
-        Ok(Some(store)) => match store.history(None) {
-            Ok(entries) => {
-                for e in entries {
-                    let Some(run) = e.run else { continue };
-                    let st = by_name.entry(e.runbook).or_default();
-                    if run.outcome == lifeboat_core::evidence::Outcome::Passed {
-                        st.last_passed = Some(run.started_at);
-                    }
-                    st.last = Some(run);
-                }
-            }
-            Err(e) => {
-                errln!("lifeboat: {e}");
-                return exit_codes::COULD_NOT_COMPLETE;
-            }
-        },
-        Ok(None) => {}
-        Err(e) => {
-            errln!("{e}");
-            return exit_codes::INVALID_INPUT;
-        }
+    if let Some(store) = open_to_read(&args.state)? {
+        by_name.add_history(crate::block_on(store.history(None))?);
     }
     if args.json {
         let list: Vec<Value> = by_name
@@ -276,7 +184,7 @@ pub fn status(args: StatusArgs) -> u8 {
             .collect();
         outln!("{}", json_text(&Value::Array(list)));
     } else {
-        for (name, st) in &by_name {
+        for (name, st) in by_name.iter() {
             let last = st.last.as_ref().map_or("never run".to_owned(), |r| {
                 let mut s = format!("last {} at {}", r.outcome, r.started_at);
                 // When the last run did not pass, how long the runbook has gone without one.
@@ -297,5 +205,5 @@ pub fn status(args: StatusArgs) -> u8 {
             outln!("{}", format!("{name}  {last}  {next}").trim_end());
         }
     }
-    code
+    Ok(exit)
 }

@@ -6,20 +6,11 @@ use lifeboat_evidence::Replace;
 use lifeboat_evidence::sign::{self, Password};
 
 use crate::cli::KeygenArgs;
-use crate::exit_codes;
+use crate::error::CliError;
+use crate::exit_codes::Exit;
 
-pub fn keygen(args: KeygenArgs) -> u8 {
-    match run(&args) {
-        Ok(()) => exit_codes::OK,
-        Err((code, msg)) => {
-            errln!("lifeboat: {msg}");
-            code
-        }
-    }
-}
-
-fn run(args: &KeygenArgs) -> Result<(), (u8, String)> {
-    let invalid = |m: String| (exit_codes::INVALID_INPUT, m);
+pub fn keygen(args: KeygenArgs) -> Result<Exit, CliError> {
+    let invalid = |m: String| CliError::invalid_input(m);
     if args.secret_key == args.public_key {
         return Err(invalid(
             "--secret-key and --public-key name the same file".into(),
@@ -51,16 +42,10 @@ fn run(args: &KeygenArgs) -> Result<(), (u8, String)> {
             }
         }
     };
-    let kp = sign::generate(password.as_deref())
-        .map_err(|e| (exit_codes::COULD_NOT_COMPLETE, e.to_string()))?;
+    let kp = sign::generate(password.as_deref()).map_err(CliError::could_not_complete)?;
     let io = |p: &Path| {
         let p = p.display().to_string();
-        move |e: std::io::Error| {
-            (
-                exit_codes::COULD_NOT_COMPLETE,
-                format!("cannot write {p}: {e}"),
-            )
-        }
+        move |e: std::io::Error| CliError::could_not_complete(format_args!("cannot write {p}: {e}"))
     };
     // Without --force nothing is replaced, not even a file that appeared since the check.
     let replace = if args.force {
@@ -94,5 +79,5 @@ fn run(args: &KeygenArgs) -> Result<(), (u8, String)> {
         args.public_key.display(),
         kp.public_key_base64
     );
-    Ok(())
+    Ok(Exit::Ok)
 }

@@ -1,5 +1,9 @@
-//! The `lifeboat` binary: command-line parsing, logging set-up and exit codes. Glue only: the
-//! work happens in `lifeboat-runner`, `lifeboat-evidence` and the crates below them.
+//! The `lifeboat` binary: command-line parsing, logging set-up, printing and exit codes. Glue
+//! only: what each command does is `lifeboat-app`'s, and the crates below it do the work.
+//!
+//! Every command returns `Result<Exit, CliError>` (`exit_codes`, `error`); `main` turns it
+//! into the process's exit code and prints the error, if any, in the one place errors are
+//! printed.
 
 use std::process::ExitCode;
 
@@ -34,21 +38,20 @@ mod captured;
 mod cli;
 mod color;
 mod drill;
+mod error;
 mod evidence_cmd;
 mod exit_codes;
 mod history;
 mod keygen;
-mod load;
 mod logs;
 mod manifest;
 mod operator;
-mod places;
 mod progress;
 mod report_cmd;
-mod runbooks;
 mod schedule;
+mod validate;
 
-use logs::diag;
+use error::CliError;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
@@ -58,8 +61,13 @@ fn main() -> ExitCode {
         _ => args.verbose,
     };
     logs::init(verbose, args.log_format);
-    let code = match args.command {
-        cli::Command::Validate(a) => load::validate(a),
+    // `drill` and `schedule` speak through the log (JSON with `--log-format json`).
+    let logs = matches!(
+        args.command,
+        cli::Command::Drill(_) | cli::Command::Schedule(_)
+    );
+    let result = match args.command {
+        cli::Command::Validate(a) => validate::validate(a),
         cli::Command::Drill(a) => drill::drill(a),
         cli::Command::Manifest(a) => manifest::manifest(a),
         cli::Command::Schedule(a) => schedule::schedule(a),
@@ -69,22 +77,37 @@ fn main() -> ExitCode {
         cli::Command::Evidence(cli::EvidenceCommand::Verify(a)) => evidence_cmd::verify(a),
         cli::Command::Report(a) => report_cmd::report(a),
     };
-    ExitCode::from(code)
+    let exit = result.unwrap_or_else(|e| {
+        e.print(logs);
+        e.exit()
+    });
+    ExitCode::from(exit.code())
 }
 
-/// The multi-threaded tokio runtime `drill` and `schedule` run on; `None` (said on stderr)
-/// when the process cannot start one, which the caller turns into exit code 3.
-fn async_runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
+/// The multi-threaded tokio runtime `drill` and `schedule` run on.
+fn async_runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => Some(rt),
-        Err(e) => {
-            diag!(ERROR, "lifeboat: cannot start the async runtime: {e}");
-            None
-        }
-    }
+        .map_err(|e| {
+            CliError::could_not_complete(format_args!("cannot start the async runtime: {e}"))
+        })
+}
+
+/// Waits for `work` on a runtime of its own, for the commands that run nothing concurrently
+/// but talk to a store whose operations are futures (`history`, `status`, `report`).
+/// An error of the work's, or a runtime that cannot start, is a command that could not
+/// complete.
+fn block_on<T, E: std::fmt::Display>(
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            CliError::could_not_complete(format_args!("cannot start the async runtime: {e}"))
+        })?;
+    runtime.block_on(work).map_err(CliError::could_not_complete)
 }
 
 /// Writes to standard output, control characters other than line feeds escaped (see

@@ -3,21 +3,23 @@
 use std::io::{BufWriter, Write};
 
 use crate::cli::ManifestArgs;
-use crate::exit_codes;
+use crate::error::CliError;
+use crate::exit_codes::Exit;
 
-pub fn manifest(args: ManifestArgs) -> u8 {
+pub fn manifest(args: ManifestArgs) -> Result<Exit, CliError> {
     if !args.dir.is_dir() {
-        errln!("lifeboat: {} is not a folder", args.dir.display());
-        return exit_codes::INVALID_INPUT;
+        return Err(CliError::invalid_input(format_args!(
+            "{} is not a folder",
+            args.dir.display()
+        )));
     }
-    let entries = match lifeboat_hash::hash_tree(&args.dir, args.algorithm.into(), args.jobs) {
-        Ok(e) => e,
-        Err(e) => {
-            errln!("lifeboat: hashing {}: {e}", args.dir.display());
-            return exit_codes::COULD_NOT_COMPLETE;
-        }
-    };
+    let entries =
+        lifeboat_hash::hash_tree(&args.dir, args.algorithm.into(), args.jobs).map_err(|e| {
+            CliError::could_not_complete(format_args!("hashing {}: {e}", args.dir.display()))
+        })?;
     let mut out = BufWriter::new(std::io::stdout().lock());
+    // A write that fails (the reader went away, the disk behind a redirect is full) ends the
+    // manifest short: exit 3, and nothing said on stderr, as before.
     for (path, digest) in &entries {
         if writeln!(
             out,
@@ -26,11 +28,11 @@ pub fn manifest(args: ManifestArgs) -> u8 {
         )
         .is_err()
         {
-            return exit_codes::COULD_NOT_COMPLETE;
+            return Ok(Exit::CouldNotComplete);
         }
     }
     if out.flush().is_err() {
-        return exit_codes::COULD_NOT_COMPLETE;
+        return Ok(Exit::CouldNotComplete);
     }
-    exit_codes::OK
+    Ok(Exit::Ok)
 }

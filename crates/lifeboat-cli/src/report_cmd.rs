@@ -1,44 +1,36 @@
 //! `lifeboat report`: the period report over an evidence folder, with the history store's
-//! missed slots as gaps.
+//! missed slots as gaps (`lifeboat_app::gaps`).
 
 use jiff::Timestamp;
-use lifeboat_evidence::period::{self, Gap, GapSource, Inputs, PeriodError};
+use lifeboat_app::StateLocation;
+use lifeboat_evidence::period::{self, Inputs, PeriodError};
 use lifeboat_evidence::sign::VerifyingKey;
 use lifeboat_report::period::Format;
-use lifeboat_scheduler::{SlotState, Store};
 
 use crate::cli::ReportArgs;
-use crate::exit_codes;
+use crate::error::CliError;
+use crate::exit_codes::Exit;
 
-pub fn report(args: ReportArgs) -> u8 {
-    match run(&args) {
-        Ok(code) => code,
-        Err((code, msg)) => {
-            errln!("lifeboat: {msg}");
-            code
-        }
-    }
-}
-
-fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
-    let bad = |m: String| (exit_codes::INVALID_INPUT, m);
+pub fn report(args: ReportArgs) -> Result<Exit, CliError> {
     let format = Format::from_path(&args.out).ok_or_else(|| {
-        bad(format!(
+        CliError::invalid_input(format!(
             "--out {}: cannot tell the format from the extension; use one of {}",
             args.out.display(),
             Format::ALLOWED
         ))
     })?;
-    let from = period::parse_bound(&args.from, false).map_err(|e| bad(format!("--from {e}")))?;
-    let to = period::parse_bound(&args.to, true).map_err(|e| bad(format!("--to {e}")))?;
+    let from = period::parse_bound(&args.from, false)
+        .map_err(|e| CliError::invalid_input(format!("--from {e}")))?;
+    let to = period::parse_bound(&args.to, true)
+        .map_err(|e| CliError::invalid_input(format!("--to {e}")))?;
     if from > to {
-        return Err(bad(format!(
+        return Err(CliError::invalid_input(format!(
             "--from {} is after --to {}: the period is empty",
             args.from, args.to
         )));
     }
     if !args.evidence_dir.is_dir() {
-        return Err(bad(format!(
+        return Err(CliError::invalid_input(format!(
             "--evidence-dir {}: not a folder (expected the drills' evidence folder)",
             args.evidence_dir.display()
         )));
@@ -48,43 +40,25 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
         .as_deref()
         .map(VerifyingKey::load)
         .transpose()
-        .map_err(|e| bad(e.to_string()))?;
+        .map_err(CliError::invalid_input)?;
     let gaps = match &args.state {
         None => None,
         Some(path) => {
-            let store = match Store::open_existing(path) {
+            let store = match StateLocation::file(path).open_existing() {
                 Ok(Some(s)) => s,
                 Ok(None) => {
-                    return Err(bad(format!(
+                    return Err(CliError::invalid_input(format!(
                         "--state {}: no such history store",
                         path.display()
                     )));
                 }
-                Err(e) => return Err((exit_codes::COULD_NOT_COMPLETE, e.to_string())),
+                Err(e) => return Err(CliError::could_not_complete(e)),
             };
-            let entries = store
-                .history(args.runbook.as_deref())
-                .map_err(|e| (exit_codes::COULD_NOT_COMPLETE, e.to_string()))?;
-            let gaps = entries
-                .into_iter()
-                .filter_map(|e| {
-                    let state = e.state?;
-                    let gap = matches!(
-                        state,
-                        SlotState::Missed | SlotState::SkippedOverlap | SlotState::Abandoned
-                    );
-                    (gap && e.run.is_none()).then(|| Gap {
-                        runbook: e.runbook,
-                        slot: e.slot.unwrap_or(e.at),
-                        state: state.as_str().to_string(),
-                        reason: e.reason,
-                    })
-                })
-                .collect();
-            Some(GapSource {
-                description: format!("history store {}", path.display()),
-                gaps,
-            })
+            let gaps = crate::block_on(lifeboat_app::gaps::from_store(
+                &*store,
+                args.runbook.as_deref(),
+            ))?;
+            Some(gaps)
         }
     };
     let built = period::build(Inputs {
@@ -98,30 +72,27 @@ fn run(args: &ReportArgs) -> Result<u8, (u8, String)> {
     let report = match built {
         Ok(r) => r,
         Err(e @ (PeriodError::NotADirectory { .. } | PeriodError::NotEvidence { .. })) => {
-            return Err(bad(e.to_string()));
+            return Err(CliError::invalid_input(e));
         }
-        Err(e) => return Err((exit_codes::COULD_NOT_COMPLETE, e.to_string())),
+        Err(e) => return Err(CliError::could_not_complete(e)),
     };
     let text = lifeboat_report::period::render(&report, format);
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
     {
-        return Err(bad(format!(
+        return Err(CliError::invalid_input(format!(
             "--out {}: the folder {} does not exist",
             args.out.display(),
             dir.display()
         )));
     }
     lifeboat_evidence::atomic_write(&args.out, text.as_bytes()).map_err(|e| {
-        (
-            exit_codes::COULD_NOT_COMPLETE,
-            format!("cannot write {}: {e}", args.out.display()),
-        )
+        CliError::could_not_complete(format_args!("cannot write {}: {e}", args.out.display()))
     })?;
     outln!(
         "{}",
         lifeboat_report::terminal::period(&lifeboat_report::period::PeriodView::new(&report))
     );
     outln!("{}", args.out.display());
-    Ok(exit_codes::OK)
+    Ok(Exit::Ok)
 }

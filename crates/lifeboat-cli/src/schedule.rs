@@ -1,281 +1,131 @@
-//! `lifeboat schedule`: glue between the scheduler's daemon loop, the runner, the evidence
-//! writer and Unix signals. The decisions (which slot runs, what is missed) are all in
-//! `lifeboat-scheduler`.
+//! `lifeboat schedule`: the arguments, Unix signals and what is printed around the daemon.
+//! The decisions (which slot runs, what is missed) are `lifeboat-scheduler`'s; the runbook
+//! set, each drill and the metrics endpoint are `lifeboat-app`'s.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
-use lifeboat_core::evidence::Mode;
-use lifeboat_evidence::sign::SigningKey;
-use lifeboat_runner::{DrillRequest, NoProgress, Stop, StopEffect};
-use lifeboat_scheduler::daemon::{
-    self, Control, DrillFuture, Driller, Entry, Job, Options, SystemClock,
-};
-use lifeboat_scheduler::{Policy, RunRecord, Schedule, Store};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use lifeboat_app::metrics::Schedules;
+use lifeboat_app::runbook_set::{Notice, RunbookSet, Severity};
+use lifeboat_app::scheduled::ScheduledDrills;
+use lifeboat_app::{Places, Recording, RunbookFile, StateLocation};
+use lifeboat_scheduler::daemon::{self, Control, Options, SystemClock};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::cli::ScheduleArgs;
-use crate::load::Loaded;
+use crate::error::CliError;
+use crate::evidence_cmd;
+use crate::exit_codes::Exit;
 use crate::logs::diag;
-use crate::places::Places;
-use crate::{evidence_cmd, exit_codes, history, load, runbooks};
 
-pub fn schedule(args: ScheduleArgs) -> u8 {
-    let state = match history::state_path(&args.state) {
-        Ok(p) => p,
-        Err(e) => {
-            diag!(ERROR, "{e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
+    let state =
+        StateLocation::or_default(args.state.state.as_deref()).map_err(CliError::invalid_input)?;
     let places = Places::new(
         args.scratch_dir.as_deref(),
         &args.evidence_dir,
-        Some(&state),
+        state.local_path(),
     );
-    let mut book = Book::new(args.paths.clone(), places.clone());
-    let entries = match book.reload() {
-        Ok(e) => e,
-        Err(e) => {
-            diag!(ERROR, "{e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+    let mut runbooks = RunbookSet::new(args.paths.clone(), places.clone());
+    let loaded = runbooks
+        .reload()
+        .map_err(|e| CliError::in_file(Exit::InvalidInput, e))?;
+    print_notices(&loaded.notices);
+    let entries = loaded.entries;
     if entries.is_empty() {
-        diag!(
-            ERROR,
-            "lifeboat: none of the runbooks given can be scheduled; nothing to do"
-        );
-        return exit_codes::INVALID_INPUT;
+        return Err(CliError::invalid_input(
+            "none of the runbooks given can be scheduled; nothing to do",
+        ));
     }
     // Opened once the runbooks are known, so a store inside a runbook's source is refused
     // before it is written.
-    let store = match Store::open(&state) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            diag!(ERROR, "lifeboat: {e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+    let store = state.open().map_err(CliError::invalid_input)?;
     // Bound before anything starts, so a taken port is invalid input with nothing run.
-    let metrics = match args
+    let metrics = args
         .metrics_addr
         .map(std::net::TcpListener::bind)
         .transpose()
-    {
-        Ok(l) => l,
-        Err(e) => {
-            diag!(ERROR, "lifeboat: --metrics-addr: cannot listen: {e}");
-            return exit_codes::INVALID_INPUT;
-        }
-    };
+        .map_err(|e| CliError::invalid_input(format_args!("--metrics-addr: cannot listen: {e}")))?;
     // Loaded (and decrypted) before anything starts, so a bad key or password runs nothing.
     let signing_key =
-        match evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env) {
-            Ok(k) => k.map(Arc::new),
-            Err(e) => {
-                diag!(ERROR, "lifeboat: {e}");
-                return exit_codes::INVALID_INPUT;
-            }
-        };
-    let schedules = Arc::new(RwLock::new(schedules_of(&entries)));
-    let Some(runtime) = crate::async_runtime() else {
-        return exit_codes::COULD_NOT_COMPLETE;
-    };
+        evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env)
+            .map_err(CliError::invalid_input)?
+            .map(Arc::new);
+    let schedules = Schedules::new(&entries);
+    let runtime = crate::async_runtime()?;
     // The daemon starts: clean up after drills a previous run left (killed, or abandoned).
     lifeboat_runner::scratch::remove_stale(places.scratch_root());
-    let driller = Arc::new(RunnerDriller {
-        // Absolute, so the history's evidence paths hold from any folder.
-        evidence_dir: std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone()),
+    // Absolute, so the history's evidence paths hold from any folder.
+    let evidence_dir = std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone());
+    let driller = Arc::new(ScheduledDrills::new(
+        Recording::new(&evidence_dir, signing_key),
         places,
-        signing_key,
-    });
+    ));
     let options = Options {
         max_concurrent: usize::try_from(args.max_concurrent).unwrap_or(1),
         grace: args.grace,
     };
     tracing::info!(
         runbooks = entries.len(),
-        state = %state.display(),
+        state = %state,
         "lifeboat schedule started"
     );
     let result = runtime.block_on(async move {
         let (tx, rx) = mpsc::channel(4);
-        let signals = match Signals::new() {
-            Ok(s) => s,
-            Err(e) => return Err(format!("lifeboat: cannot listen for signals: {e}")),
-        };
+        let signals = Signals::new().map_err(|e| {
+            CliError::could_not_complete(format_args!("cannot listen for signals: {e}"))
+        })?;
         if let Some(listener) = metrics {
             let listener = listener
                 .set_nonblocking(true)
                 .and_then(|()| tokio::net::TcpListener::from_std(listener))
-                .map_err(|e| format!("lifeboat: --metrics-addr: {e}"))?;
+                .map_err(|e| CliError::could_not_complete(format_args!("--metrics-addr: {e}")))?;
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!("metrics served at http://{addr}/metrics");
             }
-            tokio::spawn(serve_metrics(listener, store.clone(), schedules.clone()));
+            tokio::spawn(lifeboat_app::metrics::serve(
+                listener,
+                store.clone(),
+                schedules.clone(),
+            ));
         }
-        tokio::spawn(signals.forward(tx, book, schedules));
+        tokio::spawn(signals.forward(tx, runbooks, schedules));
         daemon::run(store, entries, driller, Arc::new(SystemClock), rx, options)
             .await
-            .map_err(|e| format!("lifeboat: {e}"))
+            .map_err(CliError::could_not_complete)
     });
-    // Drills left behind after the grace period run on blocking threads the runtime would
-    // otherwise wait for when dropped.
+    // Drills left behind after the grace period, or their blocking reads, would otherwise be
+    // waited for when the runtime is dropped.
     runtime.shutdown_background();
     // Abandoned drills do not unwind: their running steps' process groups would outlive us.
     lifeboat_runner::steps::kill_running_steps();
-    match result {
-        Ok(summary) if summary.left_running > 0 || summary.interrupted > 0 => {
-            if summary.interrupted > 0 {
-                diag!(
-                    WARN,
-                    "lifeboat: stopped after interrupting {} drill(s) at the end of the grace \
-                     period; their evidence says `interrupted`",
-                    summary.interrupted
-                );
-            }
-            if summary.left_running > 0 {
-                diag!(
-                    WARN,
-                    "lifeboat: stopped with {} drill(s) still running; their slots are marked \
-                     abandoned",
-                    summary.left_running
-                );
-            }
-            exit_codes::COULD_NOT_COMPLETE
-        }
-        Ok(summary) => {
-            tracing::info!(
-                started = summary.started,
-                finished = summary.finished,
-                "lifeboat schedule stopped"
-            );
-            exit_codes::OK
-        }
-        Err(e) => {
-            diag!(ERROR, "{e}");
-            exit_codes::COULD_NOT_COMPLETE
-        }
+    let summary = result?;
+    let interrupted = (summary.interrupted > 0).then(|| {
+        CliError::could_not_complete(format_args!(
+            "stopped after interrupting {} drill(s) at the end of the grace period; their \
+             evidence says `interrupted`",
+            summary.interrupted
+        ))
+    });
+    let left_running = (summary.left_running > 0).then(|| {
+        CliError::could_not_complete(format_args!(
+            "stopped with {} drill(s) still running; their slots are marked abandoned",
+            summary.left_running
+        ))
+    });
+    if let Some(unfinished) = interrupted
+        .into_iter()
+        .chain(left_running)
+        .reduce(CliError::and)
+    {
+        return Err(unfinished.warning());
     }
-}
-
-/// The runbooks the daemon was given, with the last valid version of each file.
-struct Book {
-    paths: Vec<PathBuf>,
-    /// Where the daemon writes: a runbook whose source holds one of them is invalid here.
-    places: Places,
-    valid: BTreeMap<PathBuf, Arc<Loaded>>,
-}
-
-impl Book {
-    fn new(paths: Vec<PathBuf>, places: Places) -> Self {
-        Book {
-            paths,
-            places,
-            valid: BTreeMap::new(),
-        }
-    }
-
-    /// Re-reads every file. A file that became invalid (or whose source now holds the
-    /// scratch root, evidence folder or history store) is reported and its last valid
-    /// version kept; a file that is gone is dropped. `Err` only when a PATH itself cannot be
-    /// read (then nothing changes).
-    fn reload(&mut self) -> Result<Vec<Entry<Loaded>>, String> {
-        let files = runbooks::discover(&self.paths)?;
-        let mut valid = BTreeMap::new();
-        for file in files {
-            let checked = load::load(&file).and_then(|l| {
-                self.places.check(&l, "not scheduled")?;
-                Ok(l)
-            });
-            match checked {
-                Ok(l) => {
-                    valid.insert(file, Arc::new(l));
-                }
-                Err(e) => {
-                    diag!(ERROR, "{e}");
-                    if let Some(old) = self.valid.get(&file) {
-                        diag!(
-                            WARN,
-                            "{}: keeping the last valid version of this runbook",
-                            file.display()
-                        );
-                        valid.insert(file, old.clone());
-                    }
-                }
-            }
-        }
-        self.valid = valid;
-        Ok(self.entries())
-    }
-
-    /// A digest of the runbook files' names and bytes, to notice edits without SIGHUP.
-    fn fingerprint(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
-        match runbooks::discover(&self.paths) {
-            Ok(files) => {
-                for f in files {
-                    f.hash(&mut h);
-                    crate::load::read_runbook(&f).ok().hash(&mut h);
-                }
-            }
-            Err(e) => e.hash(&mut h),
-        }
-        h.finish()
-    }
-
-    fn entries(&self) -> Vec<Entry<Loaded>> {
-        let mut names = HashSet::new();
-        let mut out = Vec::new();
-        for loaded in self.valid.values() {
-            let rb = &loaded.runbook;
-            let Some(spec) = &rb.schedule else {
-                tracing::info!(runbook = %loaded.path, "no schedule; not scheduled");
-                continue;
-            };
-            // A scheduled drill has nobody to answer an `approve` question.
-            let needs = lifeboat_runner::approvals_needing_operator(rb);
-            for (key, line, column) in &needs {
-                diag!(
-                    WARN,
-                    "{}:{line}:{column}: {key}: a scheduled drill has no operator to answer: add \
-                     `unattended: pass` or `unattended: fail` to the step; not scheduled",
-                    loaded.path
-                );
-            }
-            if !needs.is_empty() {
-                continue;
-            }
-            if !names.insert(rb.name.clone()) {
-                diag!(
-                    WARN,
-                    "{}: another runbook file is already named {:?}; only the first is scheduled",
-                    loaded.path,
-                    rb.name
-                );
-                continue;
-            }
-            let schedule = match Schedule::new(spec) {
-                Ok(s) => s,
-                Err(e) => {
-                    diag!(ERROR, "{}: {e}", loaded.path);
-                    continue;
-                }
-            };
-            out.push(Entry {
-                name: rb.name.clone(),
-                schedule,
-                policy: Policy::of(spec),
-                payload: loaded.clone(),
-            });
-        }
-        out
-    }
+    tracing::info!(
+        started = summary.started,
+        finished = summary.finished,
+        "lifeboat schedule stopped"
+    );
+    Ok(Exit::Ok)
 }
 
 /// How often the runbook files are checked for changes.
@@ -300,12 +150,11 @@ impl Signals {
     /// change to the runbook files (polled every [`WATCH_INTERVAL`]): reload.
     async fn forward(
         mut self,
-        tx: mpsc::Sender<Control<Loaded>>,
-        mut book: Book,
-        schedules: Arc<RwLock<Vec<(String, Schedule)>>>,
+        tx: mpsc::Sender<Control<RunbookFile>>,
+        mut runbooks: RunbookSet,
+        schedules: Schedules,
     ) {
         let mut stopping = false;
-        let mut seen = book.fingerprint();
         let mut watch = tokio::time::interval(WATCH_INTERVAL);
         watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -314,8 +163,7 @@ impl Signals {
                 _ = self.int.recv() => None,
                 _ = self.hup.recv() => Some("SIGHUP"),
                 _ = watch.tick() => {
-                    let now = book.fingerprint();
-                    if now == seen {
+                    if !runbooks.changed() {
                         continue;
                     }
                     Some("the runbook files changed")
@@ -324,12 +172,11 @@ impl Signals {
             let msg = match why {
                 Some(why) => {
                     tracing::info!("{why}: re-reading the runbooks");
-                    seen = book.fingerprint();
-                    match book.reload() {
-                        Ok(entries) => {
-                            *schedules.write().unwrap_or_else(PoisonError::into_inner) =
-                                schedules_of(&entries);
-                            Some(Control::Reload(entries))
+                    match runbooks.reload() {
+                        Ok(reloaded) => {
+                            print_notices(&reloaded.notices);
+                            schedules.replace(&reloaded.entries);
+                            Some(Control::Reload(reloaded.entries))
                         }
                         Err(e) => {
                             diag!(ERROR, "{e}");
@@ -359,164 +206,12 @@ impl Signals {
     }
 }
 
-/// Runs a drill with the runner and writes its evidence, as `lifeboat drill` does.
-struct RunnerDriller {
-    evidence_dir: PathBuf,
-    places: Places,
-    /// Signs each record and the ledger's head, as `lifeboat drill --signing-key` does.
-    signing_key: Option<Arc<SigningKey>>,
-}
-
-impl Driller<Loaded> for RunnerDriller {
-    fn drill(&self, job: Job<Loaded>) -> DrillFuture {
-        let evidence_dir = self.evidence_dir.clone();
-        let places = self.places.clone();
-        let signing_key = self.signing_key.clone();
-        Box::pin(async move {
-            let loaded = job.payload;
-            // Checked again at each start: the source may have been made or moved since the
-            // runbook was loaded. The slot is then abandoned, with nothing written.
-            places.check(&loaded, "this slot does not run")?;
-            let scratch_root = places.scratch_root().to_path_buf();
-            // The scheduler cancels the job's token at the end of the grace period: that is
-            // a stop, which the drill and this log describe as what it did.
-            let stop = Stop::new();
-            let done = lifeboat_runner::CancellationToken::new();
-            let (watch_stop, watch_done, cancel) = (stop.clone(), done.clone(), job.cancel);
-            let runbook = job.runbook.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    () = watch_done.cancelled() => {}
-                    () = cancel.cancelled() => {
-                        if watch_stop.request() == StopEffect::AfterChecks {
-                            tracing::warn!(%runbook, "grace period over after this drill's last check: its verdict stands");
-                        }
-                    }
-                }
-            });
-            let _watching = done.drop_guard();
-            let request = DrillRequest {
-                runbook_path: loaded.path.clone(),
-                runbook_sha256: loaded.sha256.clone(),
-                now: None,
-                seed: None,
-                scratch_root,
-                evidence_dir: Some(evidence_dir.clone()),
-                verify_only: false,
-                jobs: 0,
-                mode: Mode::Scheduled,
-                operator: None,
-                progress: Arc::new(NoProgress),
-                stop,
-            };
-            // The runner's future is not `Send` (a higher-ranked lifetime in its projection
-            // code trips rustc's auto-trait check), so it cannot be spawned on the shared
-            // runtime; it runs on a blocking thread that drives it with the runtime's handle.
-            let handle = tokio::runtime::Handle::current();
-            let (path, evidence) = tokio::task::spawn_blocking(move || {
-                let evidence = handle.block_on(lifeboat_runner::run(&loaded.runbook, request));
-                lifeboat_evidence::write_signed_run(
-                    &evidence_dir,
-                    &evidence,
-                    &lifeboat_report::RunPages,
-                    signing_key.as_deref(),
-                )
-                .map(|p| (p, evidence))
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-            Ok(RunRecord::from_evidence(
-                &evidence,
-                Some(&path),
-                Some(job.slot),
-            ))
-        })
-    }
-}
-
-fn schedules_of(entries: &[Entry<Loaded>]) -> Vec<(String, Schedule)> {
-    entries
-        .iter()
-        .map(|e| (e.name.clone(), e.schedule.clone()))
-        .collect()
-}
-
-/// A minimal HTTP/1.1 server for `GET /metrics`: one request per connection, then close.
-/// Enough for Prometheus and curl; not a general web server.
-async fn serve_metrics(
-    listener: tokio::net::TcpListener,
-    store: Arc<Store>,
-    schedules: Arc<RwLock<Vec<(String, Schedule)>>>,
-) {
-    loop {
-        let Ok((mut sock, _)) = listener.accept().await else {
-            continue;
-        };
-        let store = store.clone();
-        let schedules = schedules.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 8192];
-            let mut n = 0;
-            let read = async {
-                while n < buf.len() {
-                    let k = sock.read(&mut buf[n..]).await?;
-                    n += k;
-                    if k == 0 || buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                }
-                Ok::<(), std::io::Error>(())
-            };
-            if !matches!(
-                tokio::time::timeout(std::time::Duration::from_secs(5), read).await,
-                Ok(Ok(()))
-            ) {
-                return;
-            }
-            let request = String::from_utf8_lossy(&buf[..n]);
-            let path = request.split_whitespace().nth(1).unwrap_or("");
-            let (status, body) = if !request.starts_with("GET ") {
-                ("405 Method Not Allowed", "only GET\n".to_owned())
-            } else if path == "/metrics" || path.starts_with("/metrics?") {
-                metrics_body(&store, &schedules)
-            } else {
-                ("404 Not Found", "metrics are at /metrics\n".to_owned())
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = sock.write_all(response.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        });
-    }
-}
-
-fn metrics_body(
-    store: &Store,
-    schedules: &RwLock<Vec<(String, Schedule)>>,
-) -> (&'static str, String) {
-    let now = jiff::Timestamp::now();
-    let schedules = schedules
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    let mut next = Vec::with_capacity(schedules.len());
-    for (name, schedule) in schedules {
-        // As the loop does: the next slot after the newest one already handled.
-        let from = match store.last_slot(&name) {
-            Ok(last) => last.map_or(now, |l| l.max(now)),
-            Err(e) => return ("500 Internal Server Error", format!("{e}\n")),
-        };
-        next.push((name, schedule.next_after(from)));
-    }
-    match store.history(None) {
-        Ok(history) => (
-            "200 OK",
-            lifeboat_scheduler::metrics::render(&history, &next),
-        ),
-        Err(e) => ("500 Internal Server Error", format!("{e}\n")),
+/// What a (re)load of the runbooks found, as the daemon's log lines.
+fn print_notices(notices: &[Notice]) {
+    for n in notices {
+        match n.severity {
+            Severity::Error => diag!(ERROR, "{}", n.message),
+            Severity::Warning => diag!(WARN, "{}", n.message),
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The daemon loop of `lifeboat schedule`: wakes at each slot, asks [`plan`] what to do,
-//! records the verdict in the [`Store`] *before* acting on it, and starts drills through a
-//! [`Driller`] the binary provides (this crate knows no runner).
+//! records the verdict in the [`HistoryStore`] *before* acting on it, and starts drills through a
+//! [`Driller`] `lifeboat-app` provides (this crate knows no runner).
 //!
 //! Time comes from a [`Clock`], sleeps from tokio: tests use a clock driven by tokio's paused
 //! time, so a day of slots runs in milliseconds.
@@ -26,7 +26,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::slots::{Decision, Policy, Previous, Schedule, Trigger, View, jitter_delay, plan};
-use crate::store::{RunRecord, SlotState, Store, StoreError};
+use crate::store::{HistoryStore, RunRecord, SlotState, StoreError};
 
 /// The longest the loop sleeps without looking at the clock again, so a suspended host or a
 /// stepped wall clock is noticed within this long.
@@ -105,10 +105,10 @@ pub trait Driller<T>: Send + Sync + 'static {
     fn drill(&self, job: Job<T>) -> DrillFuture;
 }
 
-/// What the binary tells a running loop.
+/// What the binary tells a running loop (signals, runbook reloads).
 #[derive(Debug)]
 pub enum Control<T> {
-    /// Replace the runbooks (after SIGHUP); the binary has kept the last valid version of
+    /// Replace the runbooks (after SIGHUP); the runbook set has kept the last valid version of
     /// each file.
     Reload(Vec<Entry<T>>),
     /// Start nothing new; wait up to the grace period for running drills, then return.
@@ -190,7 +190,7 @@ enum Finish {
 /// Runs the scheduler until [`Control::Stop`] (and the drills finish or the grace period
 /// ends), [`Control::Abort`], or the control channel closes.
 pub async fn run<T: Send + Sync + 'static>(
-    store: Arc<Store>,
+    store: Arc<dyn HistoryStore>,
     mut entries: Vec<Entry<T>>,
     driller: Arc<dyn Driller<T>>,
     clock: Arc<dyn Clock>,
@@ -198,7 +198,7 @@ pub async fn run<T: Send + Sync + 'static>(
     options: Options,
 ) -> Result<Summary, StoreError> {
     let online_since = clock.now();
-    for (runbook, slot) in store.abandon_unfinished(online_since)? {
+    for (runbook, slot) in store.abandon_unfinished(online_since).await? {
         tracing::warn!(%runbook, %slot, "a previous scheduler stopped before this slot's drill finished; it is marked abandoned, not run again");
     }
     let permits = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
@@ -223,7 +223,7 @@ pub async fn run<T: Send + Sync + 'static>(
         if stop_deadline.is_none() {
             for entry in &entries {
                 let view = View {
-                    last_seen: store.last_slot(&entry.name)?,
+                    last_seen: store.last_slot(&entry.name).await?,
                     online_since: known_since
                         .get(&entry.name)
                         .copied()
@@ -238,7 +238,7 @@ pub async fn run<T: Send + Sync + 'static>(
                     tracing::warn!(runbook = %entry.name, "more slots passed than are recorded one by one; the oldest are left out of the history");
                 }
                 for d in p.decisions {
-                    if let Some(job) = apply(&store, entry, d, now, &cancel)? {
+                    if let Some(job) = apply(&*store, entry, d, now, &cancel).await? {
                         summary.started += 1;
                         let window_end = job
                             .slot
@@ -284,7 +284,8 @@ pub async fn run<T: Send + Sync + 'static>(
         let sleep_for = if stop_deadline.is_some() {
             MAX_SLEEP
         } else {
-            next_wake(&store, &entries, now)?
+            next_wake(&*store, &entries, now)
+                .await?
                 .and_then(|t| Duration::try_from(t.duration_since(now)).ok())
                 .unwrap_or(MAX_SLEEP)
                 .min(MAX_SLEEP)
@@ -303,7 +304,7 @@ pub async fn run<T: Send + Sync + 'static>(
                         {
                             summary.interrupted += 1;
                         }
-                        finish(&store, f, clock.now())?;
+                        finish(&*store, f, clock.now()).await?;
                     }
                     Err(e) => tracing::error!("a drill task failed: {e}"),
                 }
@@ -350,21 +351,23 @@ pub async fn run<T: Send + Sync + 'static>(
     summary.left_running = tasks.len();
     let now = clock.now();
     for (runbook, (slot, _)) in &running {
-        store.update_slot(
-            runbook,
-            *slot,
-            SlotState::Abandoned,
-            Some("lifeboat schedule stopped before this drill finished"),
-            now,
-        )?;
+        store
+            .update_slot(
+                runbook,
+                *slot,
+                SlotState::Abandoned,
+                Some("lifeboat schedule stopped before this drill finished"),
+                now,
+            )
+            .await?;
     }
     tasks.abort_all();
     Ok(summary)
 }
 
 /// Records one decision; returns the job to start when it is a run this call claimed.
-fn apply<T>(
-    store: &Store,
+async fn apply<T>(
+    store: &dyn HistoryStore,
     entry: &Entry<T>,
     decision: Decision,
     now: Timestamp,
@@ -373,38 +376,45 @@ fn apply<T>(
     let name = &entry.name;
     match decision {
         Decision::Missed { slot, reason } => {
-            store.record_slot(
-                name,
-                slot,
-                SlotState::Missed,
-                None,
-                Some(reason.describe()),
-                now,
-            )?;
+            store
+                .record_slot(
+                    name,
+                    slot,
+                    SlotState::Missed,
+                    None,
+                    Some(reason.describe()),
+                    now,
+                )
+                .await?;
             tracing::warn!(runbook = %name, %slot, "slot missed: {}", reason.describe());
             Ok(None)
         }
         Decision::SkippedOverlap { slot } => {
-            store.record_slot(
-                name,
-                slot,
-                SlotState::SkippedOverlap,
-                Some(Trigger::Schedule.as_str()),
-                Some("the previous drill of this runbook was still running"),
-                now,
-            )?;
+            store
+                .record_slot(
+                    name,
+                    slot,
+                    SlotState::SkippedOverlap,
+                    Some(Trigger::Schedule.as_str()),
+                    Some("the previous drill of this runbook was still running"),
+                    now,
+                )
+                .await?;
             tracing::warn!(runbook = %name, %slot, "slot skipped: the previous drill is still running");
             Ok(None)
         }
         Decision::Run { slot, trigger } => {
-            if !store.record_slot(
-                name,
-                slot,
-                SlotState::Recorded,
-                Some(trigger.as_str()),
-                None,
-                now,
-            )? {
+            if !store
+                .record_slot(
+                    name,
+                    slot,
+                    SlotState::Recorded,
+                    Some(trigger.as_str()),
+                    None,
+                    now,
+                )
+                .await?
+            {
                 // Another scheduler sharing the store claimed it first.
                 tracing::info!(runbook = %name, %slot, "slot already recorded; not run again");
                 return Ok(None);
@@ -437,7 +447,7 @@ async fn start<T: Send + Sync + 'static>(
         window_end,
         phase,
     }: When,
-    store: Arc<Store>,
+    store: Arc<dyn HistoryStore>,
     driller: Arc<dyn Driller<T>>,
     clock: Arc<dyn Clock>,
     permits: Arc<Semaphore>,
@@ -465,7 +475,10 @@ async fn start<T: Send + Sync + 'static>(
             // Waiting is not running: say so where history and status can see it, and the
             // runbook's next slot is planned knowing it (not as an overlap).
             tracing::info!(%runbook, %slot, "waiting for a place under --max-concurrent");
-            if let Err(e) = store.note_slot(&runbook, slot, Some(WAITING_FOR_A_PLACE)) {
+            if let Err(e) = store
+                .note_slot(&runbook, slot, Some(WAITING_FOR_A_PLACE))
+                .await
+            {
                 tracing::error!(%runbook, %slot, "cannot note that the slot waits: {e}");
             }
             let wait =
@@ -491,7 +504,10 @@ async fn start<T: Send + Sync + 'static>(
         }
     };
     phase.set(Previous::Running);
-    if let Err(e) = store.update_slot(&runbook, slot, SlotState::Running, None, clock.now()) {
+    if let Err(e) = store
+        .update_slot(&runbook, slot, SlotState::Running, None, clock.now())
+        .await
+    {
         tracing::error!(%runbook, %slot, "cannot mark the slot running: {e}");
     }
     let result = driller.drill(job).await.map_err(Finish::Failed);
@@ -503,43 +519,49 @@ async fn start<T: Send + Sync + 'static>(
     }
 }
 
-fn finish(store: &Store, f: Finished, now: Timestamp) -> Result<(), StoreError> {
+async fn finish(store: &dyn HistoryStore, f: Finished, now: Timestamp) -> Result<(), StoreError> {
     match f.result {
         Ok(mut run) => {
             run.slot = Some(f.slot);
             tracing::info!(runbook = %f.runbook, slot = %f.slot, outcome = %run.outcome, evidence = run.evidence.as_deref(), "drill finished");
-            store.record_run(&run)
+            store.record_run(&run).await
         }
         Err(Finish::NoCapacity) => {
             tracing::warn!(runbook = %f.runbook, slot = %f.slot, "slot missed: --max-concurrent drills ran until its start window closed");
-            store.update_slot(
-                &f.runbook,
-                f.slot,
-                SlotState::Missed,
-                Some("--max-concurrent drills were running until its start_window closed"),
-                now,
-            )
+            store
+                .update_slot(
+                    &f.runbook,
+                    f.slot,
+                    SlotState::Missed,
+                    Some("--max-concurrent drills were running until its start_window closed"),
+                    now,
+                )
+                .await
         }
         Err(Finish::Cancelled) => {
             tracing::warn!(runbook = %f.runbook, slot = %f.slot, "slot abandoned: the scheduler stopped before its drill started (it waited for its jitter or a place under --max-concurrent)");
-            store.update_slot(
-                &f.runbook,
-                f.slot,
-                SlotState::Abandoned,
-                Some("lifeboat schedule stopped before this drill could start"),
-                now,
-            )
+            store
+                .update_slot(
+                    &f.runbook,
+                    f.slot,
+                    SlotState::Abandoned,
+                    Some("lifeboat schedule stopped before this drill could start"),
+                    now,
+                )
+                .await
         }
         Err(Finish::Failed(why)) => {
             tracing::error!(runbook = %f.runbook, slot = %f.slot, "drill left no evidence: {why}");
-            store.update_slot(&f.runbook, f.slot, SlotState::Abandoned, Some(&why), now)
+            store
+                .update_slot(&f.runbook, f.slot, SlotState::Abandoned, Some(&why), now)
+                .await
         }
     }
 }
 
 /// The earliest next slot over every runbook, counted from the newest slot each one has seen.
-fn next_wake<T>(
-    store: &Store,
+async fn next_wake<T>(
+    store: &dyn HistoryStore,
     entries: &[Entry<T>],
     now: Timestamp,
 ) -> Result<Option<Timestamp>, StoreError> {
@@ -549,7 +571,7 @@ fn next_wake<T>(
         if !seen.insert(&e.name) {
             continue;
         }
-        let from = store.last_slot(&e.name)?.map_or(now, |l| l.max(now));
+        let from = store.last_slot(&e.name).await?.map_or(now, |l| l.max(now));
         if let Some(t) = e.schedule.next_after(from) {
             next = Some(next.map_or(t, |n| n.min(t)));
         }

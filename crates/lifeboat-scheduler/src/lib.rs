@@ -4,7 +4,9 @@
 //!
 //! Everything about time here is a pure function of an explicit `now`: the daemon loop asks
 //! the clock and passes the answer in, so tests pin DST changes, restarts and overlaps without
-//! sleeping. This crate does not run drills; the binary glues it to `lifeboat-runner`.
+//! sleeping. This crate does not run drills: `lifeboat-app` gives the daemon a driller that
+//! runs them with `lifeboat-runner`. The history lives behind [`HistoryStore`] (SQLite
+//! today, [`SqliteStore`]).
 
 pub mod daemon;
 pub mod metrics;
@@ -14,4 +16,4 @@ pub mod store;
 pub use slots::{
     Decision, MissReason, Plan, Policy, Previous, Schedule, ScheduleError, Trigger, View, plan,
 };
-pub use store::{HistoryEntry, RunRecord, SlotState, Store, StoreError};
+pub use store::{HistoryEntry, HistoryStore, RunRecord, SlotState, SqliteStore, StoreError};

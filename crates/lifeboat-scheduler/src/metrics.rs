@@ -2,7 +2,7 @@
 //! last measured RTO and RPO with their objectives, the last success and the next slot.
 //!
 //! [`render`] is a pure function of the history and the schedules, so its output is pinned by
-//! tests; the binary serves it over HTTP.
+//! tests; `lifeboat-app` serves it over HTTP.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

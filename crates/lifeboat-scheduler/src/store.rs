@@ -1,66 +1,94 @@
-//! The run history: an SQLite file (WAL) holding every drill run and every scheduled slot.
+//! The history store: every drill run and every scheduled slot, behind [`HistoryStore`] so
+//! the engine that keeps them can change. Today's one engine is SQLite ([`sqlite`]).
 //!
-//! A slot is written *before* its drill starts (state `recorded`), under a unique
-//! `(runbook, slot)` key, and the daemon only starts a drill when that insert created the row.
-//! So a slot is drilled at most once, even when the daemon is restarted mid-drill or two
-//! daemons share one file. A slot left `recorded` or `running` by a process that died is marked
-//! `abandoned` by the next daemon ([`Store::abandon_unfinished`]), never re-run.
+//! What every engine promises, and the daemon relies on: a slot is written *before* its drill
+//! starts (state `recorded`), and [`HistoryStore::record_slot`] creates it only once per
+//! `(runbook, slot)` — insert wins, and only the caller whose insert created the row starts a
+//! drill. So a slot is drilled at most once, even when the daemon is restarted mid-drill or two
+//! daemons share one store. A slot left `recorded` or `running` by a process that died is
+//! marked `abandoned` by the next daemon ([`HistoryStore::abandon_unfinished`]), never re-run.
+//! A finished drill and the slot it ran for are recorded together
+//! ([`HistoryStore::record_run`]).
 //!
-//! One connection behind a mutex: every statement is short, and `lifeboat drill --state` and
-//! the daemon may share the file (WAL lets readers and one writer work side by side; a busy
-//! writer is waited for, up to [`BUSY_TIMEOUT`]).
-//!
-//! Times are stored as RFC 3339 UTC text with a fixed number of digits, so text order is time
-//! order: slots in whole seconds, the rest in nanoseconds (as the evidence has them).
+//! The trait is what the scheduler and `lifeboat drill`, `history`, `status` and `report` use,
+//! and nothing more. Its methods return futures, although SQLite answers at once, because an
+//! engine shared by a fleet of runners (PostgreSQL) talks over the network. Such a store
+//! grows the trait rather than working around it: `record_slot` is already the claim (insert
+//! wins on the unique key); a lease would be taken where the daemon moves a slot to
+//! `running` (`update_slot`), renewed by a heartbeat while the drill runs, and `record_run`
+//! would carry the attempt holding it as a fencing token, so that only the run holding the
+//! lease is recorded.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::pin::Pin;
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::{Evidence, Mode, Outcome};
-use rusqlite::{Connection, OptionalExtension, params};
 
-/// How long a write waits for another process holding the file's write lock.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub mod sqlite;
 
-/// Schema migrations, in order; the file's `PRAGMA user_version` counts those applied.
-/// Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[&str] = &[
-    // 1: runs and slots.
-    "
-    CREATE TABLE runs (
-        run_id TEXT PRIMARY KEY,
-        runbook TEXT NOT NULL,
-        mode TEXT NOT NULL,
-        slot TEXT,
-        started_at TEXT NOT NULL,
-        finished_at TEXT NOT NULL,
-        outcome TEXT NOT NULL CHECK (outcome IN ('passed', 'failed', 'error')),
-        reason TEXT,
-        rto_seconds REAL,
-        rpo_seconds REAL,
-        rto_objective_seconds INTEGER,
-        rpo_objective_seconds INTEGER,
-        recovery_point TEXT,
-        evidence TEXT
-    );
-    CREATE INDEX runs_by_runbook ON runs (runbook, started_at);
-    CREATE TABLE slots (
-        runbook TEXT NOT NULL,
-        slot TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN
-            ('recorded', 'running', 'done', 'skipped-overlap', 'missed', 'abandoned')),
-        trigger TEXT CHECK (trigger IN ('schedule', 'catch-up')),
-        recorded_at TEXT NOT NULL,
-        started_at TEXT,
-        finished_at TEXT,
-        run_id TEXT REFERENCES runs (run_id),
-        reason TEXT,
-        PRIMARY KEY (runbook, slot)
-    );
-    ",
-];
+pub use sqlite::{SqliteStore, default_path};
+
+/// What a [`HistoryStore`] method returns: it may wait on a database server.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Where runs and slots are kept. The scheduler's daemon claims and closes slots through it;
+/// `lifeboat drill --state` records its runs; `history`, `status`, `report` and the metrics
+/// read it.
+pub trait HistoryStore: Send + Sync + std::fmt::Debug {
+    /// Where the store is, for messages and reports: a file's path, a database's address
+    /// (never with a password).
+    fn location(&self) -> String;
+
+    /// The newest slot recorded for `runbook`, whatever its state.
+    fn last_slot<'a>(&'a self, runbook: &'a str) -> StoreFuture<'a, Option<Timestamp>>;
+
+    /// Records a slot in `state` unless the slot is already recorded. `true` when this call
+    /// created the row: only then may the caller start a drill for it.
+    fn record_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        state: SlotState,
+        trigger: Option<&'a str>,
+        reason: Option<&'a str>,
+        now: Timestamp,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Sets the reason a claimed slot carries while it waits (e.g. for a `--max-concurrent`
+    /// place), without changing its state. `None` clears it.
+    fn note_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        reason: Option<&'a str>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Moves a claimed slot to `running` (its drill has started; a reason noted while it
+    /// waited is replaced by `reason`) or to a final state (keeping a noted reason when
+    /// `reason` is `None`).
+    fn update_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        state: SlotState,
+        reason: Option<&'a str>,
+        now: Timestamp,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Records a finished drill; when it ran for a slot, the slot becomes `done` and points
+    /// at it, in the same transaction.
+    fn record_run<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()>;
+
+    /// Marks every slot still `recorded` or `running` as `abandoned`, returning them. Called
+    /// by a daemon as it starts: such a slot belonged to a process that stopped without
+    /// finishing it, and is not run again.
+    fn abandon_unfinished(&self, now: Timestamp) -> StoreFuture<'_, Vec<(String, Timestamp)>>;
+
+    /// Every run, and every slot that did not run, oldest first; only `runbook`'s if given.
+    fn history<'a>(&'a self, runbook: Option<&'a str>) -> StoreFuture<'a, Vec<HistoryEntry>>;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -122,7 +150,7 @@ impl SlotState {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         [
             SlotState::Recorded,
             SlotState::Running,
@@ -199,450 +227,3 @@ pub struct HistoryEntry {
     /// When it happened: the run's start, else the slot time.
     pub at: Timestamp,
 }
-
-pub struct Store {
-    conn: Mutex<Connection>,
-    path: PathBuf,
-}
-
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
-    }
-}
-
-/// `$XDG_DATA_HOME/lifeboat/state.db`, else `$HOME/.local/share/lifeboat/state.db`. `None`
-/// when neither is set to an absolute path. `env` reads the environment (a map in tests).
-pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    let absolute = |k: &str| env(k).map(PathBuf::from).filter(|p| p.is_absolute());
-    absolute("XDG_DATA_HOME")
-        .or_else(|| absolute("HOME").map(|h| h.join(".local").join("share")))
-        .map(|d| d.join("lifeboat").join("state.db"))
-}
-
-fn slot_text(t: Timestamp) -> String {
-    format!("{t:.0}")
-}
-
-fn time_text(t: Timestamp) -> String {
-    format!("{t:.9}")
-}
-
-impl Store {
-    /// Opens the store at `path`, creating it (and its folder) if needed, and brings its
-    /// schema up to date.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: path.to_owned(),
-                source,
-            })?;
-        }
-        let conn = Connection::open(path).map_err(|e| sql_err(path, e))?;
-        let store = Store {
-            conn: Mutex::new(conn),
-            path: path.to_owned(),
-        };
-        store.setup()?;
-        Ok(store)
-    }
-
-    /// Opens an existing store without creating anything; `Ok(None)` when there is no file.
-    pub fn open_existing(path: &Path) -> Result<Option<Store>, StoreError> {
-        if !path.exists() {
-            return Ok(None);
-        }
-        Store::open(path).map(Some)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn err(&self, e: rusqlite::Error) -> StoreError {
-        sql_err(&self.path, e)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves the connection itself usable: SQLite rolls
-        // back an unfinished transaction.
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn setup(&self) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| self.err(e))?;
-        // Switching a new file to WAL needs the file to itself, and SQLite answers
-        // SQLITE_BUSY at once here, without calling the busy handler, while another process
-        // is opening the same new file. Retry within the same budget.
-        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
-        loop {
-            match conn.pragma_update(None, "journal_mode", "WAL") {
-                Ok(()) => break,
-                Err(rusqlite::Error::SqliteFailure(f, _))
-                    if matches!(
-                        f.code,
-                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                    ) && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-                Err(e) => return Err(self.err(e)),
-            }
-        }
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(|e| self.err(e))?;
-        // Check and migrate under the write lock (BEGIN IMMEDIATE), so two processes opening
-        // a new file at once do not both create the tables: the second waits, then finds
-        // the schema current.
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let version: i64 = tx
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        if version > MIGRATIONS.len() as i64 {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found: version,
-                known: MIGRATIONS.len(),
-            });
-        }
-        let applied = usize::try_from(version).unwrap_or(0);
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-            tx.execute_batch(sql).map_err(|e| self.err(e))?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)
-                .map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
-    /// The schema version of the file (the number of migrations applied).
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.lock()
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.err(e))
-    }
-
-    /// The newest slot recorded for `runbook`, whatever its state.
-    pub fn last_slot(&self, runbook: &str) -> Result<Option<Timestamp>, StoreError> {
-        let text: Option<String> = self
-            .lock()
-            .query_row(
-                "SELECT slot FROM slots WHERE runbook = ?1 ORDER BY slot DESC LIMIT 1",
-                params![runbook],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        text.map(|t| self.timestamp("slots.slot", &t)).transpose()
-    }
-
-    /// Records a slot in `state` unless the slot is already recorded. `true` when this call
-    /// created the row: only then may the caller start a drill for it.
-    pub fn record_slot(
-        &self,
-        runbook: &str,
-        slot: Timestamp,
-        state: SlotState,
-        trigger: Option<&str>,
-        reason: Option<&str>,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let n = self
-            .lock()
-            .execute(
-                "INSERT INTO slots (runbook, slot, state, trigger, recorded_at, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (runbook, slot) DO NOTHING",
-                params![
-                    runbook,
-                    slot_text(slot),
-                    state.as_str(),
-                    trigger,
-                    time_text(now),
-                    reason
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(n == 1)
-    }
-
-    /// Sets the reason a claimed slot carries while it waits (e.g. for a `--max-concurrent`
-    /// place), without changing its state. `None` clears it.
-    pub fn note_slot(
-        &self,
-        runbook: &str,
-        slot: Timestamp,
-        reason: Option<&str>,
-    ) -> Result<(), StoreError> {
-        self.lock()
-            .execute(
-                "UPDATE slots SET reason = ?3 WHERE runbook = ?1 AND slot = ?2",
-                params![runbook, slot_text(slot), reason],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
-    /// Moves a claimed slot to `running` (its drill has started; a reason noted while it
-    /// waited is replaced by `reason`) or to a final state (keeping a noted reason when
-    /// `reason` is `None`).
-    pub fn update_slot(
-        &self,
-        runbook: &str,
-        slot: Timestamp,
-        state: SlotState,
-        reason: Option<&str>,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let sql = match state {
-            SlotState::Running => {
-                "UPDATE slots SET state = ?3, started_at = ?5, reason = ?4
-                 WHERE runbook = ?1 AND slot = ?2"
-            }
-            _ => {
-                "UPDATE slots SET state = ?3, finished_at = ?5, reason = COALESCE(?4, reason)
-                 WHERE runbook = ?1 AND slot = ?2"
-            }
-        };
-        self.lock()
-            .execute(
-                sql,
-                params![
-                    runbook,
-                    slot_text(slot),
-                    state.as_str(),
-                    reason,
-                    time_text(now)
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
-    /// Records a finished drill; when it ran for a slot, the slot becomes `done` and points
-    /// at it, in the same transaction.
-    pub fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        tx.execute(
-            "INSERT OR REPLACE INTO runs (run_id, runbook, mode, slot, started_at, finished_at,
-                 outcome, reason, rto_seconds, rpo_seconds, rto_objective_seconds,
-                 rpo_objective_seconds, recovery_point, evidence)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                run.run_id,
-                run.runbook,
-                run.mode,
-                run.slot.map(slot_text),
-                time_text(run.started_at),
-                time_text(run.finished_at),
-                run.outcome.as_str(),
-                run.reason,
-                run.rto_seconds,
-                run.rpo_seconds,
-                run.rto_objective_seconds.map(|v| v as i64),
-                run.rpo_objective_seconds.map(|v| v as i64),
-                run.recovery_point,
-                run.evidence,
-            ],
-        )
-        .map_err(|e| self.err(e))?;
-        if let Some(slot) = run.slot {
-            tx.execute(
-                "UPDATE slots SET state = 'done', run_id = ?3, finished_at = ?4,
-                     started_at = COALESCE(started_at, ?5)
-                 WHERE runbook = ?1 AND slot = ?2",
-                params![
-                    run.runbook,
-                    slot_text(slot),
-                    run.run_id,
-                    time_text(run.finished_at),
-                    time_text(run.started_at)
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))
-    }
-
-    /// Marks every slot still `recorded` or `running` as `abandoned`, returning them. Called
-    /// by a daemon as it starts: such a slot belonged to a process that stopped without
-    /// finishing it, and is not run again.
-    pub fn abandon_unfinished(
-        &self,
-        now: Timestamp,
-    ) -> Result<Vec<(String, Timestamp)>, StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let rows: Vec<(String, String)> = {
-            let mut stmt = tx
-                .prepare(
-                    "SELECT runbook, slot FROM slots WHERE state IN ('recorded', 'running')
-                     ORDER BY slot",
-                )
-                .map_err(|e| self.err(e))?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .and_then(Iterator::collect)
-                .map_err(|e| self.err(e))?
-        };
-        tx.execute(
-            "UPDATE slots SET state = 'abandoned', finished_at = ?1,
-                 reason = 'the scheduler stopped before this drill finished'
-             WHERE state IN ('recorded', 'running')",
-            params![time_text(now)],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        drop(conn);
-        rows.into_iter()
-            .map(|(rb, slot)| Ok((rb, self.timestamp("slots.slot", &slot)?)))
-            .collect()
-    }
-
-    /// Every run, and every slot that did not run, oldest first; only `runbook`'s if given.
-    pub fn history(&self, runbook: Option<&str>) -> Result<Vec<HistoryEntry>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare(
-                "SELECT r.run_id, r.runbook, r.mode, r.slot, r.started_at, r.finished_at,
-                     r.outcome, r.reason, r.rto_seconds, r.rpo_seconds, r.rto_objective_seconds,
-                     r.rpo_objective_seconds, r.recovery_point, r.evidence,
-                     s.state, s.trigger, NULL
-                 FROM runs r LEFT JOIN slots s ON s.runbook = r.runbook AND s.run_id = r.run_id
-                 WHERE ?1 IS NULL OR r.runbook = ?1
-                 UNION ALL
-                 SELECT NULL, s.runbook, NULL, s.slot, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                     NULL, NULL, NULL, s.state, s.trigger, s.reason
-                 FROM slots s
-                 WHERE s.run_id IS NULL AND (?1 IS NULL OR s.runbook = ?1)",
-            )
-            .map_err(|e| self.err(e))?;
-        type Row = (
-            Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<f64>,
-            Option<f64>,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let rows: Vec<Row> = stmt
-            .query_map(params![runbook], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                    r.get(12)?,
-                    r.get(13)?,
-                    r.get(14)?,
-                    r.get(15)?,
-                    r.get(16)?,
-                ))
-            })
-            .and_then(Iterator::collect)
-            .map_err(|e| self.err(e))?;
-        drop(stmt);
-        drop(conn);
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let (run_id, rb, mode, slot, started, finished, outcome, reason) =
-                (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7);
-            let slot = slot.map(|s| self.timestamp("slot", &s)).transpose()?;
-            let state = row
-                .14
-                .map(|s| SlotState::parse(&s).ok_or_else(|| self.bad("slots.state", s.clone())))
-                .transpose()?;
-            let run = match (run_id, started, finished, outcome) {
-                (Some(run_id), Some(started), Some(finished), Some(outcome)) => Some(RunRecord {
-                    run_id,
-                    runbook: rb.clone(),
-                    mode: mode.unwrap_or_default(),
-                    slot,
-                    started_at: self.timestamp("runs.started_at", &started)?,
-                    finished_at: self.timestamp("runs.finished_at", &finished)?,
-                    outcome: parse_outcome(&outcome)
-                        .ok_or_else(|| self.bad("runs.outcome", outcome.clone()))?,
-                    reason: reason.clone(),
-                    rto_seconds: row.8,
-                    rpo_seconds: row.9,
-                    rto_objective_seconds: row.10.and_then(|v| u64::try_from(v).ok()),
-                    rpo_objective_seconds: row.11.and_then(|v| u64::try_from(v).ok()),
-                    recovery_point: row.12,
-                    evidence: row.13,
-                }),
-                _ => None,
-            };
-            let at = match (&run, slot) {
-                (Some(r), _) => r.started_at,
-                (None, Some(s)) => s,
-                (None, None) => continue,
-            };
-            out.push(HistoryEntry {
-                runbook: rb,
-                slot,
-                state: if run.is_some() && state.is_none() && slot.is_some() {
-                    Some(SlotState::Done)
-                } else {
-                    state
-                },
-                trigger: row.15,
-                reason: run.as_ref().map_or(row.16, |r| r.reason.clone()),
-                run,
-                at,
-            });
-        }
-        out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.runbook.cmp(&b.runbook)));
-        Ok(out)
-    }
-
-    fn timestamp(&self, column: &'static str, text: &str) -> Result<Timestamp, StoreError> {
-        text.parse().map_err(|_| self.bad(column, text.to_owned()))
-    }
-
-    fn bad(&self, column: &'static str, value: String) -> StoreError {
-        StoreError::BadValue {
-            path: self.path.clone(),
-            column,
-            value,
-        }
-    }
-}
-
-fn parse_outcome(s: &str) -> Option<Outcome> {
-    [Outcome::Passed, Outcome::Failed, Outcome::Error]
-        .into_iter()
-        .find(|o| o.as_str() == s)
-}
-
-fn sql_err(path: &Path, source: rusqlite::Error) -> StoreError {
-    StoreError::Sqlite {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-#[cfg(test)]
-mod tests;

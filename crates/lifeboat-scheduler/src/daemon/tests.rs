@@ -7,7 +7,7 @@ use lifeboat_core::evidence::Outcome;
 use lifeboat_core::runbook::{CatchUp, ScheduleSpec};
 
 use super::*;
-use crate::store::HistoryEntry;
+use crate::store::{HistoryEntry, SqliteStore};
 
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -86,13 +86,13 @@ fn entry(name: &str, cron: &str, catch_up: CatchUp, window: u64) -> Entry<()> {
 
 struct Harness {
     _dir: tempfile::TempDir,
-    store: Arc<Store>,
+    store: Arc<SqliteStore>,
 }
 
 impl Harness {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(&dir.path().join("state.db")).unwrap());
+        let store = Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
         Harness { _dir: dir, store }
     }
 

@@ -9,9 +9,9 @@ fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
-fn temp_store() -> (tempfile::TempDir, Store) {
+fn temp_store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("deep/er/state.db")).unwrap();
+    let store = SqliteStore::open(&dir.path().join("deep/er/state.db")).unwrap();
     (dir, store)
 }
 
@@ -59,7 +59,7 @@ fn a_new_file_gets_wal_and_the_current_schema_and_reopens_unchanged() {
         )
         .unwrap();
     drop(store);
-    let again = Store::open(&dir.path().join("deep/er/state.db")).unwrap();
+    let again = SqliteStore::open(&dir.path().join("deep/er/state.db")).unwrap();
     assert_eq!(again.schema_version().unwrap(), MIGRATIONS.len() as i64);
     assert_eq!(
         again.last_slot("a").unwrap(),
@@ -75,7 +75,7 @@ fn a_file_from_a_newer_lifeboat_is_refused() {
         .pragma_update(None, "user_version", 99)
         .unwrap();
     drop(store);
-    let err = Store::open(&dir.path().join("deep/er/state.db")).unwrap_err();
+    let err = SqliteStore::open(&dir.path().join("deep/er/state.db")).unwrap_err();
     assert!(
         err.to_string()
             .ends_with("schema version 99 was written by a newer lifeboat; this one knows up to 1"),
@@ -87,7 +87,7 @@ fn a_file_from_a_newer_lifeboat_is_refused() {
 fn open_existing_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("none.db");
-    assert!(Store::open_existing(&path).unwrap().is_none());
+    assert!(SqliteStore::open_existing(&path).unwrap().is_none());
     assert!(!path.exists());
 }
 
@@ -118,7 +118,7 @@ fn a_slot_is_claimed_once_even_across_restarts() {
     drop(store);
 
     // The process died mid-drill. The next one must not run the slot again.
-    let store = Store::open(&dir.path().join("deep/er/state.db")).unwrap();
+    let store = SqliteStore::open(&dir.path().join("deep/er/state.db")).unwrap();
     assert!(
         !store
             .record_slot("a", slot, SlotState::Recorded, Some("schedule"), None, now)
@@ -264,7 +264,9 @@ fn processes_opening_a_new_file_at_once_do_not_race_the_migration() {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let path = path.clone();
-                std::thread::spawn(move || Store::open(&path).map(|s| s.schema_version().unwrap()))
+                std::thread::spawn(move || {
+                    SqliteStore::open(&path).map(|s| s.schema_version().unwrap())
+                })
             })
             .collect();
         for h in handles {

@@ -1,0 +1,318 @@
+//! One drill, run and recorded: [`Recording::drill_and_record`], the only way `lifeboat
+//! drill` and every scheduled drill run, so the two can never record differently.
+//!
+//! The steps, in order: the drill runs (`lifeboat_runner::run`, which ends by telling the
+//! runbook's `notify` webhooks, as they name the record about to be written); its evidence
+//! is written beside the pages `lifeboat-report` renders, signed when there is a key, and
+//! chained into the evidence folder's ledger (`lifeboat_evidence::write_signed_run`); then
+//! the run is recorded in the history store, when the caller gives one. A scheduled drill
+//! gives none: the daemon records the returned [`RunRecord`] itself, in the transaction that
+//! closes its slot.
+//!
+//! What may stop a drill (a signal, the end of the scheduler's grace period) is watched while
+//! it runs and no longer once it is over: a drill whose evidence is being written is never
+//! cut short half-way through its record.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use lifeboat_core::evidence::Evidence;
+use lifeboat_evidence::EvidenceError;
+use lifeboat_evidence::sign::SigningKey;
+use lifeboat_runner::DrillRequest;
+use lifeboat_scheduler::store::{HistoryStore, RunRecord, StoreError};
+
+use crate::RunbookFile;
+
+/// Where and how drills are recorded: the evidence folder and the signing key, the same for
+/// every drill a command runs.
+#[derive(Clone)]
+pub struct Recording {
+    evidence_dir: PathBuf,
+    signing_key: Option<Arc<SigningKey>>,
+}
+
+impl std::fmt::Debug for Recording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recording")
+            .field("evidence_dir", &self.evidence_dir)
+            .field("signed", &self.signing_key.is_some())
+            .finish()
+    }
+}
+
+/// One drill to run and record.
+#[derive(Debug)]
+pub struct DrillJob {
+    pub runbook: Arc<RunbookFile>,
+    /// The runner's request. Its `evidence_dir` is set by [`Recording::drill_and_record`] to
+    /// the folder the record goes to, so webhooks name the record where it is written.
+    pub request: DrillRequest,
+    /// Records the run once its evidence is written (`lifeboat drill --state`). `None`: the
+    /// caller records [`Recorded::run`] itself (the daemon, with its slot).
+    pub history: Option<Arc<dyn HistoryStore>>,
+    /// The scheduled slot the drill runs for.
+    pub slot: Option<Timestamp>,
+}
+
+/// A drill that ran and whose evidence is written.
+#[derive(Debug)]
+pub struct Recorded {
+    pub evidence: Evidence,
+    /// The record's `evidence.json`, below the evidence folder as it was given.
+    pub evidence_json: PathBuf,
+    /// The run as the history keeps it (its evidence path absolute).
+    pub run: RunRecord,
+}
+
+/// Why a drill that ran is not fully recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The evidence could not be written: the drill left no record.
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
+    /// The evidence is written, but the history store refused the run.
+    #[error("the run was not recorded in the history: {source}")]
+    History {
+        /// The record that was written.
+        evidence_json: PathBuf,
+        #[source]
+        source: StoreError,
+    },
+    /// Writing the evidence panicked or was cancelled: the drill left no record.
+    #[error("writing the evidence failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl Recording {
+    /// Records into `evidence_dir` (made if missing), signing with `signing_key` if given.
+    pub fn new(evidence_dir: &Path, signing_key: Option<Arc<SigningKey>>) -> Self {
+        Recording {
+            evidence_dir: evidence_dir.to_path_buf(),
+            signing_key,
+        }
+    }
+
+    /// The evidence folder, as it was given.
+    pub fn evidence_dir(&self) -> &Path {
+        &self.evidence_dir
+    }
+
+    /// Runs the drill, writes its evidence, and records it in `job.history` if given.
+    ///
+    /// `stop_when` is started beside the drill and dropped when the drill is over (before
+    /// anything is written): it waits for whatever should stop the drill and then requests
+    /// the stop through the request's `Stop` handle. Pass `std::future::pending()` for a
+    /// drill nothing stops.
+    pub async fn drill_and_record(
+        &self,
+        job: DrillJob,
+        stop_when: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<Recorded, RecordError> {
+        let DrillJob {
+            runbook,
+            mut request,
+            history,
+            slot,
+        } = job;
+        // Absolute, so a webhook's message holds from any folder.
+        request.evidence_dir = Some(absolute(&self.evidence_dir));
+        let evidence = {
+            let _watching = AbortOnDrop(tokio::spawn(stop_when));
+            lifeboat_runner::run(&runbook.runbook, request).await
+        };
+        // Blocking file work (fsync, a ledger lock waited for up to 30 s): off the async
+        // workers, which other drills and the scheduler share.
+        let recording = self.clone();
+        let (evidence, evidence_json) = tokio::task::spawn_blocking(move || {
+            lifeboat_evidence::write_signed_run(
+                &recording.evidence_dir,
+                &evidence,
+                &lifeboat_report::RunPages,
+                recording.signing_key.as_deref(),
+            )
+            .map(|path| (evidence, path))
+        })
+        .await??;
+        // Absolute, so `lifeboat history` run from another folder still points at the file.
+        let run = RunRecord::from_evidence(&evidence, Some(&absolute(&evidence_json)), slot);
+        if let Some(store) = history
+            && let Err(source) = store.record_run(&run).await
+        {
+            return Err(RecordError::History {
+                evidence_json,
+                source,
+            });
+        }
+        Ok(Recorded {
+            evidence,
+            evidence_json,
+            run,
+        })
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Aborts the task when dropped: the stop watcher lives exactly as long as the drill.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use lifeboat_core::evidence::{Mode, Outcome};
+    use lifeboat_runner::{NoProgress, Stop};
+    use lifeboat_scheduler::store::SqliteStore;
+    use sha2::Digest;
+
+    use super::*;
+
+    /// A backup of one recovery point holding one file, its runbook, and a recording into
+    /// an evidence folder beside it.
+    struct Fixture {
+        dir: tempfile::TempDir,
+        runbook: Arc<RunbookFile>,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let point = dir.path().join("source/2026-11-21T020000Z");
+            std::fs::create_dir_all(&point).unwrap();
+            std::fs::write(point.join("a.txt"), "hello\n").unwrap();
+            let digest = hex::encode(sha2::Sha256::digest(b"hello\n"));
+            std::fs::write(point.join("SHA256SUMS"), format!("{digest}  a.txt\n")).unwrap();
+            std::fs::create_dir(dir.path().join("scratch")).unwrap();
+            let text = format!(
+                "version: 1\nname: unit\nsource:\n  url: file://{}\nmanifest:\n  path: SHA256SUMS\n",
+                dir.path().join("source").display()
+            );
+            let runbook = lifeboat_core::runbook::parse(&text, "unit.yaml", &|_| None).unwrap();
+            let runbook = Arc::new(RunbookFile {
+                runbook,
+                sha256: "0".repeat(64),
+                path: "unit.yaml".into(),
+            });
+            Fixture { dir, runbook }
+        }
+
+        fn recording(&self) -> Recording {
+            Recording::new(&self.dir.path().join("evidence"), None)
+        }
+
+        fn job(&self, stop: Stop) -> DrillJob {
+            DrillJob {
+                runbook: self.runbook.clone(),
+                request: DrillRequest {
+                    runbook_path: self.runbook.path.clone(),
+                    runbook_sha256: self.runbook.sha256.clone(),
+                    now: None,
+                    seed: None,
+                    scratch_root: self.dir.path().join("scratch"),
+                    evidence_dir: None,
+                    verify_only: false,
+                    jobs: 0,
+                    mode: Mode::Automatic,
+                    operator: None,
+                    progress: Arc::new(NoProgress),
+                    stop,
+                },
+                history: None,
+                slot: None,
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_drill_is_written_then_recorded_in_the_history_it_is_given() {
+        let fx = Fixture::new();
+        let store = Arc::new(SqliteStore::open(&fx.dir.path().join("state.db")).unwrap());
+        let mut job = fx.job(Stop::new());
+        job.history = Some(store.clone());
+        let recorded = fx
+            .recording()
+            .drill_and_record(job, std::future::pending())
+            .await
+            .unwrap();
+        assert_eq!(recorded.evidence.outcome, Outcome::Passed);
+        assert_eq!(
+            recorded.evidence_json,
+            fx.dir
+                .path()
+                .join("evidence/unit")
+                .join(&recorded.evidence.run_id)
+                .join("evidence.json")
+        );
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&recorded.evidence_json).unwrap()).unwrap();
+        assert_eq!(written["run_id"], recorded.evidence.run_id.as_str());
+        let history = store.history(None).unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].run.as_ref(), Some(&recorded.run));
+        assert_eq!(
+            recorded.run.evidence.as_deref(),
+            Some(recorded.evidence_json.to_str().unwrap())
+        );
+        assert_eq!(recorded.run.slot, None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_scheduled_drill_returns_its_run_with_its_slot_for_the_daemon_to_record() {
+        let fx = Fixture::new();
+        let slot: Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
+        let mut job = fx.job(Stop::new());
+        job.slot = Some(slot);
+        let recorded = fx
+            .recording()
+            .drill_and_record(job, std::future::pending())
+            .await
+            .unwrap();
+        assert_eq!(recorded.run.slot, Some(slot));
+        assert_eq!(recorded.run.run_id, recorded.evidence.run_id);
+        assert!(recorded.evidence_json.is_file());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_stops_a_drill_is_watched_while_it_runs_and_dropped_after() {
+        let fx = Fixture::new();
+        let stop = Stop::new();
+        let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
+        let watcher_stop = stop.clone();
+        let stop_when = async move {
+            // Held until the watcher is dropped; never sent.
+            let _alive = dropped_tx;
+            watcher_stop.request();
+            std::future::pending::<()>().await;
+        };
+        let recorded = fx
+            .recording()
+            .drill_and_record(fx.job(stop), stop_when)
+            .await
+            .unwrap();
+        assert_eq!(recorded.evidence.outcome, Outcome::Error);
+        assert_eq!(
+            recorded.evidence.reason.as_deref(),
+            Some(lifeboat_runner::INTERRUPTED)
+        );
+        assert!(
+            recorded.evidence_json.is_file(),
+            "an interrupted drill is recorded too"
+        );
+        let dropped = tokio::time::timeout(Duration::from_secs(10), dropped_rx).await;
+        assert!(
+            matches!(dropped, Ok(Err(_))),
+            "the watcher outlived the drill"
+        );
+    }
+}
