@@ -220,4 +220,6 @@ fn failover_example_probes_the_standby_and_records_the_operators_answers() {
         Drill::reason(step(&d, DAY1, "traffic switched")),
         "no operator to confirm (unattended: fail)"
     );
+    // Nobody confirmed: that says nothing about the backup, so no older night is tried.
+    assert_eq!(d.points().len(), 1, "{}", d.context());
 }

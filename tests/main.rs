@@ -14,6 +14,7 @@ mod conformance;
 mod corruption;
 mod evidence;
 mod examples;
+mod fallback;
 mod golden;
 mod history;
 mod hostile;

@@ -291,7 +291,7 @@ fn finally_runs_after_a_failure_and_a_failed_finally_step_fails_a_passing_drill(
         extra: format!(
             r#"steps:
   - restore: {{}}
-  - shell: "exit 3"
+  - shell: "test -e {{scratch}}/no-such-file"
 finally:
   - name: clean up
     shell: "echo {{recovery_point}} >> {marker}; test -d {{scratch}}"
@@ -417,7 +417,14 @@ fn http_probe_retries_until_the_endpoint_answers() {
         Drill::reason(http),
         "status 503, expected 200 (after 2 attempts)"
     );
-    assert_eq!(down.requests().len(), 4, "two attempts on each point");
+    // A probe that names no restored data says nothing about the backup: the drill stops at
+    // the newest point rather than probe again for each older one.
+    assert_eq!(d.point_ids(), [DAY1], "{}", d.context());
+    assert_eq!(
+        down.requests().len(),
+        2,
+        "two attempts, on the newest point only"
+    );
 }
 
 #[test]
@@ -632,8 +639,8 @@ fn a_manual_drill_asks_before_each_step_and_records_every_answer() {
     );
     assert!(d.stderr.contains("next: steps[0] restore"), "{}", d.stderr);
 
-    // "no" to the question fails the point; the fallback asks again, and the closed terminal
-    // (end of input) is no answer: nothing passes.
+    // "no" to the question fails the point and stops the drill: an answer says nothing about
+    // the backup, so no older point is asked about (tests/fallback.rs has the rule).
     let d = drill_with(
         &fx,
         &rb.yaml(),
@@ -645,14 +652,23 @@ fn a_manual_drill_asks_before_each_step_and_records_every_answer() {
     let approve = steps_of(d.point(DAY1))[1];
     assert_eq!(approve["outcome"], "failed");
     assert_eq!(Drill::reason(approve), "bob answered \"n\"");
-    // After the no, the drill went on to DAY2, whose first go-on question found stdin closed.
-    let older = steps_of(d.point(DAY2));
+    assert_eq!(d.point_ids(), [DAY1], "{}", d.context());
+
+    // The closed terminal (end of input) is no answer: the operator's stop.
+    let d = drill_with(
+        &fx,
+        &rb.yaml(),
+        &["--interactive", "--operator", "bob"],
+        "",
+        &[],
+    );
+    d.assert_code(1);
     assert_eq!(
-        Drill::reason(older[0]),
+        Drill::reason(steps_of(d.point(DAY1))[0]),
         "no answer from bob: the terminal closed"
     );
     assert!(
-        Drill::reason(&d.evidence).contains("stopped by the operator at steps[0]"),
+        Drill::reason(&d.evidence).starts_with("stopped by the operator at steps[0] (restore)"),
         "{}",
         d.context()
     );

@@ -53,8 +53,10 @@ pub enum Command {
     ///
     /// Lists the recovery points, reads the newest point's manifest, restores a seeded sample
     /// of its files into the scratch area and verifies their hashes; falls back to older points
-    /// when it fails (`select: latest`). The last line on stdout is the path of the run's
-    /// evidence.json.
+    /// when it fails on its data (`select: latest`). An operator's stop, a failed `approve` or
+    /// `wait`, or a failed step that names neither {scratch} nor {recovery_point} stops the
+    /// drill there instead (`fallback: true|false` on a step overrides). The last line on
+    /// stdout is the path of the run's evidence.json.
     ///
     /// Example: lifeboat drill runbooks/nightly-files.yaml --evidence-dir /var/lib/lifeboat/evidence
     Drill(DrillArgs),

@@ -9,9 +9,13 @@
 //! - a drill interrupted before its last check is `error`, reason [`INTERRUPTED`], and
 //!   measures nothing: the terminal has already said `interrupted`, and the record agrees;
 //! - otherwise every finding goes into one sentence, joined by `; ` (findings, not
-//!   first-error exits): the operator's stop, no point found or none passed, any failed point
-//!   (a failed newer point fails the drill even when an older one passed), a missed RTO or
-//!   RPO, each failed `finally` step. No finding: `passed`.
+//!   first-error exits): where the drill stopped, no point found or none passed, any failed
+//!   point (a failed newer point fails the drill even when an older one passed), a missed RTO
+//!   or RPO, each failed `finally` step. No finding: `passed`;
+//! - a drill that stopped at a point because what failed says nothing about the backup (the
+//!   operator's stop, a failed `approve` or `wait`, a step that names no restored data:
+//!   [`after_failure`]) says where and why, and that no older point was tried — never "no
+//!   recovery point passed", which would blame a backup nobody found wanting.
 //!
 //! The sentences are part of lifeboat's outside interface (the evidence's `reason`): they are
 //! kept word for word.
@@ -23,6 +27,10 @@ use jiff::Timestamp;
 use crate::duration;
 use crate::evidence::{Measured, ObjectiveSeconds, Outcome, PointResult, StepResult};
 use crate::runbook::Objectives;
+
+mod fallback;
+
+pub use fallback::{AfterFailure, NoFallback, after_failure};
 
 /// The `reason` of a drill interrupted before its last check finished.
 pub const INTERRUPTED: &str = "interrupted";
@@ -59,11 +67,24 @@ pub struct Findings<'a> {
     /// What discovery saw below the source, in one sentence (`3 entries in the source: ...`),
     /// for the sentence when no point is found.
     pub listing: Option<&'a str>,
-    /// The operator of a manual drill chose not to go on: the step's key (`steps[1]`) and the
-    /// declined step's reason.
-    pub operator_stop: Option<(&'a str, &'a str)>,
+    /// The drill stopped at a point and tried no older one: what failed there says nothing
+    /// about the backup.
+    pub stopped: Option<Stopped<'a>>,
     /// The `finally` steps, as they ran.
     pub finally: &'a [StepResult],
+}
+
+/// Where a drill stopped without trying older points, and why ([`after_failure`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Stopped<'a> {
+    /// The recovery point whose step stopped the drill.
+    pub point: &'a str,
+    /// The step's key (`steps[1]`).
+    pub key: &'a str,
+    /// The step, as it failed (declined, for [`NoFallback::Operator`]).
+    pub step: &'a StepResult,
+    /// Why no older point was tried.
+    pub why: NoFallback,
 }
 
 /// The verdict: the record's `outcome`, `reason`, `objectives` and `measured`.
@@ -135,14 +156,16 @@ fn measure(findings: &Findings<'_>) -> Measured {
 /// Every finding of a drill whose checks ran to their end, in the order the reason says them.
 fn sentences(findings: &Findings<'_>, measured: &Measured) -> Vec<String> {
     let mut found = Vec::new();
-    if let Some((key, reason)) = findings.operator_stop {
-        found.push(format!("stopped by the operator at {key}: {reason}"));
+    if let Some(stopped) = &findings.stopped {
+        found.push(stop_sentence(stopped));
     }
+    // The point the drill stopped at is said by the sentence above.
     let failed: Vec<&str> = findings
         .points
         .iter()
         .filter(|p| p.outcome != Outcome::Passed)
         .map(|p| p.id.as_str())
+        .filter(|id| findings.stopped.is_none_or(|s| s.point != *id))
         .collect();
     if findings.points.is_empty() {
         let within = findings
@@ -155,10 +178,18 @@ fn sentences(findings: &Findings<'_>, measured: &Measured) -> Vec<String> {
             findings.listing.unwrap_or_default()
         ));
     } else if measured.recovery_point.is_none() {
-        found.push(format!(
-            "no recovery point passed (tried: {})",
-            failed.join(", ")
-        ));
+        if findings.stopped.is_none() {
+            found.push(format!(
+                "no recovery point passed (tried: {})",
+                failed.join(", ")
+            ));
+        } else if !failed.is_empty() {
+            found.push(format!(
+                "recovery point{} {} failed",
+                if failed.len() == 1 { "" } else { "s" },
+                failed.join(", ")
+            ));
+        }
     } else if !failed.is_empty() {
         found.push(format!(
             "recovery point{} {} failed; {} passed",
@@ -197,6 +228,26 @@ fn sentences(findings: &Findings<'_>, measured: &Measured) -> Vec<String> {
             .map(|(i, r)| step_failure(&format!("finally[{i}]"), r)),
     );
     found
+}
+
+/// Where the drill stopped, why, and that it tried no older point.
+fn stop_sentence(s: &Stopped<'_>) -> String {
+    let name = s.step.name.as_deref().unwrap_or(&s.step.kind);
+    let reason = s.step.reason.as_deref().unwrap_or("no reason given");
+    match s.why {
+        NoFallback::Operator => format!(
+            "stopped by the operator at {} ({name}) of recovery point {}: {reason}; no older \
+             recovery point was tried",
+            s.key, s.point
+        ),
+        why => format!(
+            "{} ({name}) failed at recovery point {}: {reason}; {}, so no older recovery point \
+             was tried",
+            s.key,
+            s.point,
+            why.why()
+        ),
+    }
 }
 
 /// `KEY (NAME) failed: REASON`: how a failed step is named in a point's or the drill's reason

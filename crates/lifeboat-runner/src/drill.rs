@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use lifeboat_core::evidence::{Outcome, PointResult, Projected, StepResult};
 use lifeboat_core::runbook::{Runbook, Select, Step, StepKind};
-use lifeboat_core::verdict::step_failure;
+use lifeboat_core::verdict::{AfterFailure, NoFallback, after_failure, step_failure};
 use tokio_util::sync::CancellationToken;
 
 use crate::format::{self, Candidate, Census, PointRead, SourceFormat};
@@ -22,6 +22,17 @@ use crate::{
     Answer, DrillError, DrillRequest, ScratchError, StepView, new_run_id, projection, random_u64,
     scratch, steps,
 };
+
+/// Where a drill stopped without trying older points: see
+/// [`lifeboat_core::verdict::Stopped`], which borrows it for the verdict.
+pub(crate) struct Stopped {
+    pub(crate) point: String,
+    /// The step's key (`steps[1]`).
+    pub(crate) key: String,
+    /// The step, as it failed (declined, when the operator stopped the drill).
+    pub(crate) step: StepResult,
+    pub(crate) why: NoFallback,
+}
 
 /// One drill in progress, and what it has found so far.
 pub(crate) struct Drill<'a> {
@@ -48,9 +59,9 @@ pub(crate) struct Drill<'a> {
     pub(crate) passed: Option<(String, Duration)>,
     /// Why the drill could not complete (exit 3).
     pub(crate) error: Option<DrillError>,
-    /// Set when the operator of a manual drill chose not to go on: the step's key, and the
-    /// declined step's reason.
-    pub(crate) operator_stop: Option<(String, String)>,
+    /// Set when the drill stopped at a point and tries no older one: what failed there says
+    /// nothing about the backup (the operator's stop, a failed `approve`...).
+    pub(crate) stopped: Option<Stopped>,
     /// The point whose steps ran last (also one an interruption left unfinished, which the
     /// evidence does not list): what `finally` runs for when no point passed.
     trying: Option<String>,
@@ -89,7 +100,7 @@ impl<'a> Drill<'a> {
             projected: None,
             passed: None,
             error: None,
-            operator_stop: None,
+            stopped: None,
             trying: None,
             http: None,
             synced_files: AtomicU64::new(0),
@@ -169,15 +180,13 @@ impl<'a> Drill<'a> {
                     {
                         self.projection = Some(input);
                     }
-                    self.req.progress.point_finished(&result);
                     if passed && self.passed.is_none() {
                         self.passed = Some((result.id.clone(), self.clock.elapsed()));
                     }
+                    let done = passed && self.runbook.recovery_points.select == Select::Latest;
+                    self.req.progress.point_finished(&result);
                     self.points.push(result);
-                    if passed && self.runbook.recovery_points.select == Select::Latest {
-                        break;
-                    }
-                    if self.operator_stop.is_some() {
+                    if done || self.stopped.is_some() {
                         break;
                     }
                 }
@@ -281,10 +290,18 @@ impl<'a> Drill<'a> {
         self.trying = Some(point.id.clone());
         for (i, step) in self.runbook.steps.iter().enumerate() {
             let key = format!("steps[{i}]");
-            let go_on = match self.confirm(&key, Some(&point.id), step).await {
+            let view = StepView::of(&key, Some(&point.id), step);
+            let go_on = match self.confirm(&view, step).await {
                 Ok(answer) => answer,
                 Err(declined) => {
+                    // The operator stopped the drill: no older point is tried.
                     result.reason = Some(step_failure(&key, &declined));
+                    self.stopped = Some(Stopped {
+                        point: point.id.clone(),
+                        key,
+                        step: declined.clone(),
+                        why: NoFallback::Operator,
+                    });
                     result.steps.push(declined);
                     break;
                 }
@@ -349,6 +366,14 @@ impl<'a> Drill<'a> {
                 } else {
                     step_failure(&key, &step_result)
                 });
+                if let AfterFailure::Stop(why) = after_failure(step) {
+                    self.stopped = Some(Stopped {
+                        point: point.id.clone(),
+                        key: key.clone(),
+                        step: step_result.clone(),
+                        why,
+                    });
+                }
             }
             result.steps.push(step_result);
             if failed {
@@ -364,26 +389,14 @@ impl<'a> Drill<'a> {
     }
 
     /// In a manual drill, shows the step and asks whether to go on. `Ok(None)`: no operator.
-    /// `Err`: the operator said no (or the terminal closed): the step, failed, and the drill
-    /// tries no further point.
-    async fn confirm(
-        &mut self,
-        key: &str,
-        point: Option<&str>,
-        step: &Step,
-    ) -> Result<Option<Answer>, StepResult> {
+    /// `Err`: the operator said no (or the terminal closed): the step, failed.
+    async fn confirm(&self, view: &StepView, step: &Step) -> Result<Option<Answer>, StepResult> {
         let Some(operator) = self.req.operator.clone() else {
             return Ok(None);
         };
-        let view = StepView {
-            key: key.to_owned(),
-            recovery_point: point.map(str::to_owned),
-            kind: step.kind.name(),
-            name: step.name.clone(),
-            summary: steps::summary(&step.kind),
-        };
         let name = operator.name().to_owned();
         let started_at = Timestamp::now();
+        let view = view.clone();
         let answer = tokio::task::spawn_blocking(move || operator.go_on(&view))
             .await
             .ok()
@@ -400,9 +413,6 @@ impl<'a> Drill<'a> {
             }
             None => format!("no answer from {name}: the terminal closed"),
         };
-        if self.operator_stop.is_none() && key.starts_with("steps") {
-            self.operator_stop = Some((key.to_owned(), reason.clone()));
-        }
         Err(StepResult {
             kind: step.kind.name().to_owned(),
             name: step.name.clone(),
@@ -464,7 +474,8 @@ impl<'a> Drill<'a> {
         let cancel = CancellationToken::new();
         for (i, step) in self.runbook.finally.iter().enumerate() {
             let key = format!("finally[{i}]");
-            let go_on = match self.confirm(&key, Some(&point), step).await {
+            let view = StepView::of(&key, Some(&point), step);
+            let go_on = match self.confirm(&view, step).await {
                 Ok(a) => a,
                 Err(declined) => {
                     results.push(declined);

@@ -26,10 +26,12 @@ pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Ev
         points: &drill.points,
         rto: drill.passed.as_ref().map(|(_, rto)| *rto),
         listing: drill.listing.as_deref(),
-        operator_stop: drill
-            .operator_stop
-            .as_ref()
-            .map(|(key, reason)| (key.as_str(), reason.as_str())),
+        stopped: drill.stopped.as_ref().map(|s| verdict::Stopped {
+            point: &s.point,
+            key: &s.key,
+            step: &s.step,
+            why: s.why,
+        }),
         finally: &finally,
     });
     let Verdict {

@@ -103,6 +103,19 @@ pub(crate) enum Ended {
     Failed(String),
 }
 
+impl StepView {
+    /// `step`, at `key` (`steps[2]`), run for recovery point `point`.
+    pub(crate) fn of(key: &str, point: Option<&str>, step: &Step) -> Self {
+        StepView {
+            key: key.to_owned(),
+            recovery_point: point.map(str::to_owned),
+            kind: step.kind.name(),
+            name: step.name.clone(),
+            summary: summary(&step.kind),
+        }
+    }
+}
+
 /// The step in one line, as the runbook writes it (placeholders not substituted).
 pub fn summary(kind: &StepKind) -> String {
     match kind {

@@ -222,6 +222,10 @@ pub struct Step {
     pub timeout: Option<Duration>,
     /// What the step does: its one kind key and that kind's settings.
     pub kind: StepKind,
+    /// `fallback` (`run`, `shell` and `http` steps in `steps` only): whether the step's
+    /// failure sends the drill to the next older recovery point. `None`: as its text says
+    /// (see [`verdict::after_failure`](crate::verdict::after_failure)).
+    pub fallback: Option<bool>,
 }
 
 /// What a step does: the kind key it sets, with that kind's settings.

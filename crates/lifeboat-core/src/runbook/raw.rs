@@ -120,6 +120,7 @@ pub(super) struct RawStep {
     pub(super) expect_stdout: Text,
     pub(super) unattended: Text,
     pub(super) env: Option<Spanned<OptionEntries>>,
+    pub(super) fallback: Text,
 }
 
 #[derive(Debug, Deserialize)]

@@ -67,7 +67,7 @@ fn checked<'a>(objectives: &'a Objectives, points: &'a [PointResult]) -> Finding
         points,
         rto: Some(Duration::from_secs_f64(12.3456)),
         listing: Some("2 entries in the source"),
-        operator_stop: None,
+        stopped: None,
         finally: &[],
     }
 }
@@ -375,19 +375,146 @@ fn no_point_found_says_where_it_looked_and_what_was_there() {
 }
 
 #[test]
-fn an_operator_stop_is_said_first() {
-    let goals = objectives(None, None);
+fn an_operator_stop_says_where_and_never_that_no_point_passed() {
+    let goals = objectives(None, Some(26 * 3600));
     let points = [point(NEWEST, Outcome::Failed)];
+    let declined = step(
+        "wait",
+        None,
+        Outcome::Failed,
+        Some("ada chose not to go on (answered \"n\")"),
+    );
     let mut findings = checked(&goals, &points);
     findings.rto = None;
-    findings.operator_stop = Some(("steps[1]", "ada chose not to go on (answered \"n\")"));
+    findings.stopped = Some(Stopped {
+        point: NEWEST,
+        key: "steps[1]",
+        step: &declined,
+        why: NoFallback::Operator,
+    });
     let v = decide(&findings);
     assert_eq!(v.outcome, Outcome::Failed);
     assert_eq!(
         v.reason.as_deref(),
         Some(
-            "stopped by the operator at steps[1]: ada chose not to go on (answered \"n\"); \
-             no recovery point passed (tried: 2026-11-21T020000Z)"
+            "stopped by the operator at steps[1] (wait) of recovery point 2026-11-21T020000Z: \
+             ada chose not to go on (answered \"n\"); no older recovery point was tried"
+        )
+    );
+    // Nothing passed, so nothing is measured; a missed objective without a measurement is
+    // not a sentence of its own.
+    assert_eq!(v.measured.recovery_point, None);
+    assert_eq!(v.measured.rpo_met, Some(false));
+}
+
+#[test]
+fn a_step_that_says_nothing_about_the_backup_stops_the_drill_and_says_why() {
+    let goals = objectives(None, None);
+    let points = [point(NEWEST, Outcome::Failed)];
+    for (why, kind, reason, sentence) in [
+        (
+            NoFallback::Approval,
+            "approve",
+            "bob answered \"n\"",
+            "steps[1] (dns switched) failed at recovery point 2026-11-21T020000Z: bob answered \
+             \"n\"; an approval says nothing about the backup, so no older recovery point was \
+             tried",
+        ),
+        (
+            NoFallback::Wait,
+            "wait",
+            "timed out after 1s",
+            "steps[1] (dns switched) failed at recovery point 2026-11-21T020000Z: timed out \
+             after 1s; a wait says nothing about the backup, so no older recovery point was \
+             tried",
+        ),
+        (
+            NoFallback::NamesNoData,
+            "run",
+            "exit code 1, expected 0",
+            "steps[1] (dns switched) failed at recovery point 2026-11-21T020000Z: exit code 1, \
+             expected 0; a step that names neither {scratch} nor {recovery_point} says nothing \
+             about the backup, so no older recovery point was tried",
+        ),
+        (
+            NoFallback::Runbook,
+            "http",
+            "status 503, expected 200",
+            "steps[1] (dns switched) failed at recovery point 2026-11-21T020000Z: status 503, \
+             expected 200; the step is marked `fallback: false`, so no older recovery point \
+             was tried",
+        ),
+    ] {
+        let failed = step(kind, Some("dns switched"), Outcome::Failed, Some(reason));
+        let mut findings = checked(&goals, &points);
+        findings.rto = None;
+        findings.stopped = Some(Stopped {
+            point: NEWEST,
+            key: "steps[1]",
+            step: &failed,
+            why,
+        });
+        let v = decide(&findings);
+        assert_eq!(v.outcome, Outcome::Failed);
+        assert_eq!(v.reason.as_deref(), Some(sentence), "{why:?}");
+    }
+}
+
+#[test]
+fn a_stop_after_a_data_failure_names_both() {
+    let goals = objectives(None, None);
+    let points = [
+        point(NEWEST, Outcome::Failed),
+        point(OLDER, Outcome::Failed),
+    ];
+    let refused = step(
+        "approve",
+        None,
+        Outcome::Failed,
+        Some("no operator to confirm (unattended: fail)"),
+    );
+    let mut findings = checked(&goals, &points);
+    findings.rto = None;
+    findings.stopped = Some(Stopped {
+        point: OLDER,
+        key: "steps[1]",
+        step: &refused,
+        why: NoFallback::Approval,
+    });
+    assert_eq!(
+        decide(&findings).reason.as_deref(),
+        Some(
+            "steps[1] (approve) failed at recovery point 2026-11-20T020000Z: no operator to \
+             confirm (unattended: fail); an approval says nothing about the backup, so no older \
+             recovery point was tried; recovery point 2026-11-21T020000Z failed"
+        )
+    );
+}
+
+#[test]
+fn a_stop_after_a_pass_under_select_all_fails_the_drill_and_keeps_the_measurement() {
+    let goals = objectives(None, None);
+    let points = [
+        point(NEWEST, Outcome::Passed),
+        point(OLDER, Outcome::Failed),
+    ];
+    let refused = step("approve", None, Outcome::Failed, Some("bob answered \"n\""));
+    let mut findings = checked(&goals, &points);
+    findings.stopped = Some(Stopped {
+        point: OLDER,
+        key: "steps[1]",
+        step: &refused,
+        why: NoFallback::Approval,
+    });
+    let v = decide(&findings);
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(v.measured.recovery_point.as_deref(), Some(NEWEST));
+    assert_eq!(
+        v.reason.as_deref(),
+        Some(
+            "steps[1] (approve) failed at recovery point 2026-11-20T020000Z: bob answered \
+             \"n\"; an approval says nothing about the backup, so no older recovery point was \
+             tried"
         )
     );
 }

@@ -32,7 +32,7 @@ use super::errors;
       - restore: {}
       - run: [pg_restore, --list, "{scratch}/db.dump"]
         expect_stdot: TABLE
-"#}, "rb.yaml:8:5: steps[1]: unknown key `expect_stdot`, expected one of `restore`, `run`, `shell`, `http`, `approve`, `wait`, `name`, `timeout`, `expect_exit`, `expect_stdout`, `unattended`, `env` (did you mean `expect_stdout`?)" ; "unknown key in a step")]
+"#}, "rb.yaml:8:5: steps[1]: unknown key `expect_stdot`, expected one of `restore`, `run`, `shell`, `http`, `approve`, `wait`, `name`, `timeout`, `expect_exit`, `expect_stdout`, `unattended`, `env`, `fallback` (did you mean `expect_stdout`?)" ; "unknown key in a step")]
 #[test_case(indoc! {r#"
     version: 1
     name: demo
@@ -645,6 +645,28 @@ rb.yaml:7:17: steps[0].unattended: only applies to `approve` steps, not `restore
 rb.yaml:9:17: steps[1].unattended: unknown value \"yes\": expected one of pass, fail
 rb.yaml:10:17: steps[2].http.url: environment variable PROBE_HOST is not set
 rb.yaml:11:17: steps[3].http.url: \"${NOT_A_BOOL}127.0.0.1/health\" (with ${VAR} resolved from the environment) is not an http:// or https:// URL" ; "unattended and http url variables")]
+#[test_case(indoc! {r#"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    steps:
+      - restore: {}
+        fallback: false
+      - wait: 10s
+        fallback: true
+      - run: [check-db, app.db]
+        fallback: yes
+      - http: {url: "http://127.0.0.1/health"}
+        fallback: true
+    finally:
+      - run: [true]
+        fallback: false
+"#}, "\
+rb.yaml:7:15: steps[0].fallback: only applies to `run`, `shell` and `http` steps, not `restore`
+rb.yaml:9:15: steps[1].fallback: only applies to `run`, `shell` and `http` steps, not `wait`
+rb.yaml:11:15: steps[2].fallback: invalid value \"yes\": expected true or false
+rb.yaml:16:15: finally[0].fallback: only applies to `steps`: `finally` runs once, after the recovery points" ; "fallback")]
 #[test_case(indoc! {r#"
     version: 1
     name: demo

@@ -22,6 +22,7 @@ fn restore() -> Step {
         name: None,
         timeout: None,
         kind: StepKind::Restore,
+        fallback: None,
     }
 }
 
@@ -122,6 +123,7 @@ fn interface_example() {
                     expect_stdout: Some("ok".into()),
                     env: vec![],
                 },
+                fallback: None,
             },
             Step {
                 name: None,
@@ -135,6 +137,7 @@ fn interface_example() {
                     retries: 5,
                     interval: secs(2),
                 },
+                fallback: None,
             },
             Step {
                 name: None,
@@ -147,11 +150,13 @@ fn interface_example() {
                         column: 14,
                     },
                 },
+                fallback: None,
             },
             Step {
                 name: None,
                 timeout: None,
                 kind: StepKind::Wait(secs(10)),
+                fallback: None,
             },
         ],
         finally: vec![Step {
@@ -167,6 +172,7 @@ fn interface_example() {
                 expect_stdout: None,
                 env: vec![],
             },
+            fallback: None,
         }],
         notify: vec![NotifySpec {
             webhook: "https://hooks.example.com/T000/B000".into(),
@@ -328,11 +334,13 @@ fn other_spellings_and_defaults() {
                 name: Some("warm up".into()),
                 timeout: None,
                 kind: StepKind::Wait(secs(90)),
+                fallback: None,
             },
             Step {
                 name: None,
                 timeout: Some(secs(7200)),
                 kind: StepKind::Restore,
+                fallback: None,
             },
             Step {
                 name: None,
@@ -349,6 +357,7 @@ fn other_spellings_and_defaults() {
                     expect_stdout: None,
                     env: vec![],
                 },
+                fallback: None,
             },
             Step {
                 name: None,
@@ -362,6 +371,7 @@ fn other_spellings_and_defaults() {
                     retries: 0,
                     interval: secs(1),
                 },
+                fallback: None,
             },
         ]
     );

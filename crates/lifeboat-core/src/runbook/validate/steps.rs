@@ -20,6 +20,7 @@ pub(super) fn steps(c: &mut Check<'_>, raw: Option<&Spanned<Vec<Spanned<RawStep>
             name: None,
             timeout: None,
             kind: StepKind::Restore,
+            fallback: None,
         }];
     };
     let mut first_restore: Option<&Location> = None;
@@ -148,15 +149,57 @@ fn step(c: &mut Check<'_>, path: &str, raw: &Spanned<RawStep>) -> Option<Step> {
             None
         }
     };
+    let fallback = s
+        .fallback
+        .as_ref()
+        .map(|f| fallback(c, path, present.as_slice(), f));
     let timeout = match timeout {
         None => None,
         Some(t) => Some(t?),
+    };
+    let fallback = match fallback {
+        None => None,
+        Some(f) => Some(f?),
     };
     Some(Step {
         name: s.name.as_ref().map(|n| n.value.clone()),
         timeout,
         kind: kind?,
+        fallback,
     })
+}
+
+/// `fallback`: only where a failure could go either way. A failed restore always falls back
+/// (it is the backup's), an `approve` or `wait` never does (neither reads the backup), and
+/// `finally` runs once, after the points, with nothing to fall back to.
+fn fallback(
+    c: &mut Check<'_>,
+    path: &str,
+    kinds: &[&str],
+    value: &Spanned<String>,
+) -> Option<bool> {
+    if path.starts_with("finally") {
+        c.at(
+            value,
+            format!(
+                "{path}.fallback: only applies to `steps`: `finally` runs once, after the \
+                 recovery points"
+            ),
+        );
+        return None;
+    }
+    if let [kind] = kinds
+        && !matches!(*kind, "run" | "shell" | "http")
+    {
+        c.at(
+            value,
+            format!(
+                "{path}.fallback: only applies to `run`, `shell` and `http` steps, not `{kind}`"
+            ),
+        );
+        return None;
+    }
+    c.bool(&format!("{path}.fallback"), value)
 }
 
 fn step_kind(c: &mut Check<'_>, path: &str, s: &RawStep) -> Option<StepKind> {
