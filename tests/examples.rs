@@ -181,9 +181,9 @@ fn failover_example_probes_the_standby_and_records_the_operators_answers() {
     let runbook = example(&fx, "failover.yaml", &backup);
     let standby = Server::start(vec![(503, "starting"), (200, "ok\n")]);
     let host = format!("127.0.0.1:{}", standby.port);
-    // Go on with each of the five steps, answering the approve question (and its note) after
-    // the fourth's go-on; then go on with the finally step.
-    let answers = "y\ny\ny\ny\nyes\nusers see last night's orders\ny\ny\n";
+    // Go on with the first three steps, answer the approve question (it is asked once) and its
+    // note, go on with the wait, then with the finally step.
+    let answers = "y\ny\ny\nyes\nusers see last night's orders\ny\ny\n";
     let d = crate::steps::drill_with(
         &fx,
         &std::fs::read_to_string(&runbook).unwrap(),

@@ -67,12 +67,12 @@ fn an_unattended_failed_approval_stops_the_drill_at_the_newest_point() {
 fn a_refused_approval_in_a_manual_drill_stops_the_drill() {
     let fx = two_points();
     let rb = with_steps(&fx, APPROVE);
-    // Go on with the restore and the approval; answer it "n", no note.
+    // Go on with the restore; answer the approval "n", no note.
     let d = drill_with(
         &fx,
         &rb.yaml(),
         &["--interactive", "--operator", "bob"],
-        "y\ny\nn\n\n",
+        "y\nn\n\n",
         &[],
     );
     assert_stopped_at_newest(

@@ -22,6 +22,7 @@ mod interrupt;
 mod ledger;
 mod logs;
 mod manifest_cmd;
+mod manual;
 mod objectives;
 mod pass;
 mod points;

@@ -595,22 +595,22 @@ fn a_manual_drill_asks_before_each_step_and_records_every_answer() {
         extra: format!("{APPROVE_STEPS}finally:\n  - wait: 1s\n"),
         ..fx.runbook()
     };
-    // go on with restore; go on with approve; answer it (after one unclear answer), a note;
-    // go on with the finally step.
+    // go on with restore; answer the approval (after one unclear answer), a note; go on
+    // with the finally step. The approval is its own question: no go-on is asked for it.
     let d = drill_with(
         &fx,
         &rb.yaml(),
         &["--interactive", "--operator", "alice"],
-        "y\nyes\nmaybe\ny\nDNS TTL was 60s\ny\n",
+        "yes\nmaybe\ny\nDNS TTL was 60s\ny\n",
         &[],
     );
     d.assert_code(0);
     assert_eq!(d.evidence["mode"], "manual");
     assert_eq!(d.evidence["operator"], "alice");
     let steps = steps_of(d.point(DAY1));
-    assert_eq!(steps[0]["detail"]["go_on_answer"], "y", "{}", d.context());
+    assert_eq!(steps[0]["detail"]["go_on_answer"], "yes", "{}", d.context());
     let approve = &steps[1]["detail"];
-    assert_eq!(approve["go_on_answer"], "yes");
+    assert_eq!(approve.get("go_on_answer"), None);
     assert_eq!(approve["operator"], "alice");
     assert_eq!(approve["answer"], "y");
     assert_eq!(approve["note"], "DNS TTL was 60s");
@@ -645,7 +645,7 @@ fn a_manual_drill_asks_before_each_step_and_records_every_answer() {
         &fx,
         &rb.yaml(),
         &["--interactive", "--operator", "bob"],
-        "y\ny\nn\n\n",
+        "y\nn\n\n",
         &[],
     );
     d.assert_code(1);
@@ -864,9 +864,9 @@ fn an_unanswered_approve_times_out_and_the_drill_still_ends() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Go on with both steps, then never answer the question: stdin stays open.
+    // Go on with the restore, then never answer the approval: stdin stays open.
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"y\ny\n").unwrap();
+    stdin.write_all(b"y\n").unwrap();
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
     drop(stdin);

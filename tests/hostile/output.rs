@@ -174,6 +174,62 @@ fn json_logs_and_history_json_keep_names_exact_and_inert() {
 }
 
 #[test]
+fn a_manual_drill_shows_step_results_and_fallbacks_with_names_escaped() {
+    let fx = Fixture::new();
+    let now = SystemTime::now();
+    // The newest point, named to forge, lists a file named to forge that is not stored: its
+    // restore fails, the operator is told which file and why, and the drill falls back.
+    let newest = fx
+        .set
+        .point(FORGING_POINT)
+        .file("etc/app.conf", "port = 8080\n")
+        .manifest(Format::Sha256sum);
+    newest.append_manifest_line(&newest.manifest_line_for(FORGING_NAME, b"gone"));
+    newest.set_manifest_mtime(now - Duration::from_secs(3600));
+    fx.set
+        .point("older")
+        .file("etc/app.conf", "port = 8080\n")
+        .manifest(Format::Sha256sum)
+        .set_manifest_mtime(now - Duration::from_secs(7200));
+    let rb = crate::util::Runbook {
+        time: "modified".into(),
+        time_format: None,
+        rpo: None,
+        ..fx.runbook()
+    };
+    let t0 = jiff::Timestamp::now().to_string();
+    let d = crate::steps::drill_with(
+        &fx,
+        &rb.yaml(),
+        &["--interactive", "--operator", "eve", "--now", &t0],
+        "y\ny\n",
+        &[],
+    );
+    d.assert_code(1);
+    assert_inert("stderr (the operator's terminal)", &d.stderr);
+    assert_inert("stdout", &d.stdout);
+    assert!(
+        d.stderr
+            .contains(&format!("      {FORGING_SHOWN}: missing object")),
+        "the failed file is named, escaped:\n{}",
+        d.stderr
+    );
+    assert!(
+        d.stderr.contains(&format!(
+            "recovery point {FORGING_POINT_SHOWN} failed: 1 of 2 sampled files failed\nfalling \
+             back to the next older recovery point\n"
+        )),
+        "the fallback names the point, escaped:\n{}",
+        d.stderr
+    );
+    assert!(
+        !d.stderr.lines().any(|l| l.starts_with("PASSED")),
+        "a name printed a verdict line:\n{}",
+        d.stderr
+    );
+}
+
+#[test]
 fn the_progress_bar_escapes_failed_file_names() {
     // The bar is drawn only on a terminal: `script` gives the drill one.
     if std::process::Command::new("script")

@@ -313,8 +313,10 @@ pub struct DrillArgs {
     pub verify_only: bool,
 
     /// A manual drill: show each step (and each `finally` step) before it runs and ask on the
-    /// terminal whether to go on; ask every `approve` question. Answers are read from stdin
-    /// and recorded in the evidence with the operator's name and the times. Needs --operator.
+    /// terminal whether to go on (an `approve` step is asked only its own question, once);
+    /// after each step show its result and time, and after each recovery point whether the
+    /// drill falls back or stops, and why. Answers are read from stdin, one line each, and
+    /// recorded in the evidence with the operator's name and the times. Needs --operator.
     #[arg(long, requires = "operator")]
     pub interactive: bool,
 

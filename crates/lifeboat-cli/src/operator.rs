@@ -2,16 +2,25 @@
 //! go to stderr, answers come from stdin, one line each. Reading lines rather than raw keys
 //! keeps it usable over ssh, in `script` sessions, and from a test that drives stdin.
 //!
-//! A prompt names the recovery point, which comes from the backup: every value in a prompt is
-//! shown through `lifeboat_core::text::Escaped`, and [`Terminal::say`] escapes whatever else
-//! a terminal would act on, so a point's name cannot rewrite the question being answered.
+//! Between the questions the operator is shown what happened: each step's result (passed, or
+//! failed and why, and the time it took; a restore's failed files), and after each recovery
+//! point how it came out and where the drill goes next (falling back, or stopping and why).
+//!
+//! A prompt names the recovery point, and a result names files and reasons, which come from
+//! the backup: every such value is shown through `lifeboat_core::text::Escaped`, and
+//! [`Terminal::say`] escapes whatever else a terminal would act on, so a name cannot rewrite
+//! the question being answered or forge a result.
 
 use std::io::{BufRead, Write};
 use std::sync::Mutex;
 
 use jiff::Timestamp;
+use lifeboat_core::evidence::{FileResult, Outcome, PointResult, StepResult};
 use lifeboat_core::text::Escaped;
-use lifeboat_runner::{Answer, Operator, StepView};
+use lifeboat_runner::{Answer, Next, Operator, StepView};
+
+/// Failed files of a restore listed after it; the summary and the evidence list them all.
+const MAX_FAILED_SHOWN: usize = 10;
 
 pub struct Terminal {
     name: String,
@@ -91,38 +100,112 @@ impl Terminal {
     }
 }
 
+/// `steps[2] run "name"`: a step as the operator's lines name it, values escaped.
+fn step_title(step: &StepView) -> String {
+    let name = step
+        .name
+        .as_deref()
+        .map(|n| format!(" \"{}\"", Escaped(n)))
+        .unwrap_or_default();
+    format!("{} {}{name}", Escaped(&step.key), step.kind)
+}
+
+/// `next: steps[2] run "name" for recovery point ID`, the line that shows a step before it
+/// runs.
+fn next_line(step: &StepView) -> String {
+    let point = step
+        .recovery_point
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(|p| format!(" for recovery point {}", Escaped(p)))
+        .unwrap_or_default();
+    format!("\nnext: {}{point}\n", step_title(step))
+}
+
 impl Operator for Terminal {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn go_on(&self, step: &StepView) -> Option<Answer> {
-        let point = step
-            .recovery_point
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .map(|p| format!(" for recovery point {}", Escaped(p)))
-            .unwrap_or_default();
-        let name = step
-            .name
-            .as_deref()
-            .map(|n| format!(" \"{}\"", Escaped(n)))
-            .unwrap_or_default();
         self.say(format_args!(
-            "\nnext: {} {}{name}{point}\n      {}\n",
-            Escaped(&step.key),
-            step.kind,
+            "{}      {}\n",
+            next_line(step),
             Escaped(&step.summary)
         ));
         self.ask("run this step?", false)
     }
 
-    fn approve(&self, prompt: &str) -> Option<Answer> {
+    fn approve(&self, step: &StepView, prompt: &str) -> Option<Answer> {
+        // The question is the step's summary: shown once, as the question.
         self.say(format_args!(
-            "\noperator {}, please confirm:\n",
+            "{}operator {}, please confirm:\n",
+            next_line(step),
             Escaped(&self.name)
         ));
         self.ask(prompt, true)
+    }
+
+    fn step_finished(&self, step: &StepView, result: &StepResult, files: &[FileResult]) {
+        let took = (result.finished_at - result.started_at)
+            .total(jiff::Unit::Second)
+            .unwrap_or(0.0)
+            .max(0.0);
+        let took = lifeboat_report::words::human_secs(took);
+        let title = step_title(step);
+        if result.outcome == Outcome::Passed {
+            self.say(format_args!("{title} passed in {took}\n"));
+            return;
+        }
+        self.say(format_args!(
+            "{title} failed after {took}: {}\n",
+            Escaped(result.reason.as_deref().unwrap_or("no reason given"))
+        ));
+        let failed: Vec<&FileResult> = files
+            .iter()
+            .filter(|f| f.outcome != Outcome::Passed)
+            .collect();
+        for f in failed.iter().take(MAX_FAILED_SHOWN) {
+            self.say(format_args!(
+                "      {}: {}\n",
+                Escaped(&f.path),
+                Escaped(f.reason.as_deref().unwrap_or(""))
+            ));
+        }
+        if failed.len() > MAX_FAILED_SHOWN {
+            self.say(format_args!(
+                "      ... and {} more failed files (the summary and the evidence list them)\n",
+                failed.len() - MAX_FAILED_SHOWN
+            ));
+        }
+    }
+
+    fn point_finished(&self, point: &PointResult, next: Next) {
+        let passed = point.outcome == Outcome::Passed;
+        let how = if passed {
+            "passed".to_owned()
+        } else {
+            format!(
+                "failed: {}",
+                Escaped(point.reason.as_deref().unwrap_or("no reason given"))
+            )
+        };
+        let then = match next {
+            Next::Done => String::new(),
+            Next::Older if passed => {
+                "going on to the next older recovery point (select: all)\n".to_owned()
+            }
+            Next::Older => "falling back to the next older recovery point\n".to_owned(),
+            Next::NoneLeft => "no older recovery point is left to try\n".to_owned(),
+            Next::Stop(why) => format!(
+                "the drill stops here: {}, so no older recovery point is tried\n",
+                why.why()
+            ),
+        };
+        self.say(format_args!(
+            "\nrecovery point {} {how}\n{then}",
+            Escaped(&point.id)
+        ));
     }
 }
 

@@ -19,8 +19,8 @@ use crate::restore::Dest;
 use crate::steps::restore::Restoring;
 use crate::stop::until_cancelled;
 use crate::{
-    Answer, DrillError, DrillRequest, ScratchError, StepView, new_run_id, projection, random_u64,
-    scratch, steps,
+    Answer, DrillError, DrillRequest, Next, ScratchError, StepView, new_run_id, projection,
+    random_u64, scratch, steps,
 };
 
 /// Where a drill stopped without trying older points: see
@@ -166,8 +166,10 @@ impl<'a> Drill<'a> {
             }
         };
         let within = self.runbook.recovery_points.within;
-        let candidates = format::in_window(found, self.t0, within, &mut census);
-        for candidate in candidates {
+        let mut candidates = format::in_window(found, self.t0, within, &mut census)
+            .into_iter()
+            .peekable();
+        while let Some(candidate) = candidates.next() {
             if cancel.is_cancelled() {
                 self.error = Some(DrillError::Interrupted);
                 return false;
@@ -184,7 +186,23 @@ impl<'a> Drill<'a> {
                         self.passed = Some((result.id.clone(), self.clock.elapsed()));
                     }
                     let done = passed && self.runbook.recovery_points.select == Select::Latest;
+                    let next = match &self.stopped {
+                        Some(stopped) => Next::Stop(stopped.why),
+                        None if done => Next::Done,
+                        None if candidates.peek().is_some() => Next::Older,
+                        None => Next::NoneLeft,
+                    };
                     self.req.progress.point_finished(&result);
+                    tracing::info!(
+                        point = %result.id,
+                        outcome = %result.outcome,
+                        reason = result.reason.as_deref().unwrap_or(""),
+                        next = ?next,
+                        "recovery point finished"
+                    );
+                    if let Some(operator) = &self.req.operator {
+                        operator.point_finished(&result, next);
+                    }
                     self.points.push(result);
                     if done || self.stopped.is_some() {
                         break;
@@ -333,9 +351,11 @@ impl<'a> Drill<'a> {
                 http: self.http.as_ref().expect("built before the drill runs"),
                 cancel: self.req.stop.token(),
                 sample: Some(&sample),
+                view: &view,
             };
             let ran = steps::execute(step, &ctx).await?;
             let mut step_result = ran.result;
+            let restored = ran.files.is_some();
             if let Some(files) = ran.files {
                 result.files = files;
             }
@@ -357,6 +377,10 @@ impl<'a> Drill<'a> {
             // The point in progress is not listed when the drill is interrupted.
             if self.req.stop.is_requested() {
                 return Err(DrillError::Interrupted);
+            }
+            if let Some(operator) = &self.req.operator {
+                let files = if restored { &result.files[..] } else { &[] };
+                operator.step_finished(&view, &step_result, files);
             }
             let failed = step_result.outcome != Outcome::Passed;
             if failed {
@@ -388,12 +412,16 @@ impl<'a> Drill<'a> {
         Ok((result, restored_any.then_some(plan.projection)))
     }
 
-    /// In a manual drill, shows the step and asks whether to go on. `Ok(None)`: no operator.
+    /// In a manual drill, shows the step and asks whether to go on; an `approve` step is
+    /// not asked this (its own question is the one that counts). `Ok(None)`: not asked.
     /// `Err`: the operator said no (or the terminal closed): the step, failed.
     async fn confirm(&self, view: &StepView, step: &Step) -> Result<Option<Answer>, StepResult> {
         let Some(operator) = self.req.operator.clone() else {
             return Ok(None);
         };
+        if matches!(step.kind, StepKind::Approve { .. }) {
+            return Ok(None);
+        }
         let name = operator.name().to_owned();
         let started_at = Timestamp::now();
         let view = view.clone();
@@ -495,6 +523,7 @@ impl<'a> Drill<'a> {
                 http: &http,
                 cancel: &cancel,
                 sample: None,
+                view: &view,
             };
             // Only a stop, or a `restore` step (which `finally` never holds), ends a step with
             // `Err`, and nothing stops `finally`'s steps.
@@ -504,6 +533,9 @@ impl<'a> Drill<'a> {
             };
             if let Some(a) = &go_on {
                 steps::record_answer(r.detail.get_or_insert_with(Default::default), "go_on_", a);
+            }
+            if let Some(operator) = &self.req.operator {
+                operator.step_finished(&view, &r, &[]);
             }
             results.push(r);
         }

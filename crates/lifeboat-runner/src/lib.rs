@@ -43,7 +43,7 @@ pub use lifeboat_core::verdict::INTERRUPTED;
 pub use request::{
     DrillRequest, NoProgress, Progress, approvals_needing_operator, new_run_id, random_u64,
 };
-pub use steps::{Answer, Operator, StepView};
+pub use steps::{Answer, Next, Operator, StepView};
 pub use stop::{Stop, StopEffect};
 
 pub use format::files::MAX_MANIFEST_BYTES;

@@ -17,8 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use lifeboat_core::evidence::{FileResult, Outcome, StepResult};
+use lifeboat_core::evidence::{FileResult, Outcome, PointResult, StepResult};
 use lifeboat_core::runbook::{Command, Step, StepKind};
+use lifeboat_core::verdict::NoFallback;
 use tokio_util::sync::CancellationToken;
 
 use crate::DrillError;
@@ -34,16 +35,39 @@ pub(crate) use http::http_error_text;
 pub use http::{HTTP_BODY_LIMIT, HTTP_REQUEST_TIMEOUT};
 pub use run::{DEFAULT_RUN_TIMEOUT, OUTPUT_TAIL_BYTES, kill_running_steps};
 
-/// Someone at the terminal, for a manual drill (`lifeboat drill --interactive`). Calls block
-/// (they wait for a person); the drill runs them on a blocking thread.
+/// Someone at the terminal, for a manual drill (`lifeboat drill --interactive`). The
+/// questions block (they wait for a person); the drill asks them on a blocking thread. What
+/// the operator is only shown is shown at once, between the questions.
 pub trait Operator: Send + Sync {
     /// The operator's name, recorded in the evidence.
     fn name(&self) -> &str;
-    /// Shows a step before it runs and asks whether to go on. `None`: no answer (the terminal
-    /// closed).
+    /// Shows a step before it runs and asks whether to go on. Not asked for an `approve`
+    /// step: its own question is the one asked ([`Operator::approve`]). `None`: no answer
+    /// (the terminal closed).
     fn go_on(&self, what: &StepView) -> Option<Answer>;
-    /// Asks an `approve` step's question. `None`: no answer (the terminal closed).
-    fn approve(&self, prompt: &str) -> Option<Answer>;
+    /// Shows an `approve` step and asks its question, `prompt`. `None`: no answer (the
+    /// terminal closed).
+    fn approve(&self, what: &StepView, prompt: &str) -> Option<Answer>;
+    /// A step has run: shows how it ended (passed, or failed and why), how long it took, and
+    /// for a `restore` step its failed `files`, before the next question.
+    fn step_finished(&self, what: &StepView, result: &StepResult, files: &[FileResult]);
+    /// A recovery point's steps have ended: shows how it came out and where the drill goes
+    /// `next`.
+    fn point_finished(&self, point: &PointResult, next: Next);
+}
+
+/// Where a drill goes after a recovery point it tried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// No further point: one passed (`select: latest`).
+    Done,
+    /// The next older point is tried: this one failed (`select: latest`), or `select: all`.
+    Older,
+    /// No older point is left to try.
+    NoneLeft,
+    /// The drill stops here and tries no older point: what failed says nothing about the
+    /// backup ([`lifeboat_core::verdict::after_failure`]).
+    Stop(NoFallback),
 }
 
 /// What the operator is shown about a step before it runs.
@@ -86,6 +110,8 @@ pub(crate) struct StepContext<'a> {
     /// What a `restore` step restores: the point's sample. `None` in `finally`, where
     /// validation refuses `restore`.
     pub sample: Option<&'a dyn restore::Sample>,
+    /// The step as the operator is shown it (an `approve` step shows it with its question).
+    pub view: &'a StepView,
 }
 
 /// A step that ran: its record, and, for `restore`, what each sampled file came to.

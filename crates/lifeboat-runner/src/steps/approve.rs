@@ -33,7 +33,8 @@ pub(super) async fn ask(
     let name = operator.name().to_owned();
     detail.insert("operator".into(), name.clone());
     let question = prompt.to_owned();
-    let asked = tokio::task::spawn_blocking(move || operator.approve(&question)).await;
+    let view = ctx.view.clone();
+    let asked = tokio::task::spawn_blocking(move || operator.approve(&view, &question)).await;
     match asked.ok().flatten() {
         None => Ended::Failed(format!("no answer from {name}: the terminal closed")),
         Some(a) => {
