@@ -1,12 +1,13 @@
 //! A manual drill shows what happened (runbooks/README.md, "Manual drills"): after each step
 //! the operator sees its result — passed or failed and why, and how long it took — before
 //! the next question; when the drill falls back to an older point it says so and why; an
-//! approval is asked once.
+//! approval is asked once. And every drill's summary, manual or not, names the scratch folder
+//! it kept.
 
 use lifeboat_testkit::Format;
 
 use crate::steps::drill_with;
-use crate::util::{DAY1, DAY2, Fixture, Runbook};
+use crate::util::{DAY1, DAY2, Drill, Fixture, Runbook};
 
 const MANUAL: &[&str] = &["--interactive", "--operator", "alice"];
 
@@ -131,6 +132,7 @@ fn a_failed_restore_names_its_failed_files_before_falling_back() {
     fx.set.point(DAY1).flip_byte("data/blob.bin", 100);
     let rb = Runbook {
         rpo: Some("3d".into()),
+        keep: "on-failure".into(),
         ..fx.runbook()
     };
     let d = drill_with(&fx, &rb.yaml(), MANUAL, "y\ny\n", &[]);
@@ -146,6 +148,15 @@ fn a_failed_restore_names_its_failed_files_before_falling_back() {
             &format!("next: steps[0] restore for recovery point {DAY2}"),
             "steps[0] restore passed in ",
         ],
+    );
+    // The manual drill's summary names the folder `keep: on-failure` kept.
+    let kept = d.evidence["scratch"]["path"].as_str().unwrap();
+    assert_eq!(d.evidence["scratch"]["kept"], true);
+    assert!(
+        d.stdout
+            .contains(&format!("  scratch folder kept: {kept}\n")),
+        "{}",
+        d.context()
     );
 }
 
@@ -218,4 +229,34 @@ fn an_approval_is_asked_once() {
     assert_eq!(approve["answer"], "y", "{}", d.context());
     assert_eq!(approve["note"], "TTL was 60s");
     assert!(approve.get("go_on_answer").is_none(), "{}", d.context());
+}
+
+#[test]
+fn every_drill_summary_names_the_scratch_folder_it_kept() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        keep: "always".into(),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, &[]);
+    d.assert_code(0);
+    let kept = d.evidence["scratch"]["path"].as_str().unwrap();
+    assert!(std::path::Path::new(kept).join(DAY1).is_dir());
+    assert!(
+        d.stdout
+            .contains(&format!("  scratch folder kept: {kept}\n")),
+        "{}",
+        d.context()
+    );
+
+    // A folder removed is not named.
+    let rb = Runbook {
+        keep: "on-failure".into(),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, &[]);
+    d.assert_code(0);
+    assert!(!d.stdout.contains("scratch folder kept"), "{}", d.context());
+    assert_eq!(Drill::reason(&d.evidence), "");
 }

@@ -195,6 +195,7 @@ fn a_manual_drill_shows_step_results_and_fallbacks_with_names_escaped() {
         time: "modified".into(),
         time_format: None,
         rpo: None,
+        keep: "on-failure".into(),
         ..fx.runbook()
     };
     let t0 = jiff::Timestamp::now().to_string();
@@ -227,6 +228,7 @@ fn a_manual_drill_shows_step_results_and_fallbacks_with_names_escaped() {
         "a name printed a verdict line:\n{}",
         d.stderr
     );
+    assert!(d.stdout.contains("scratch folder kept: "), "{}", d.stdout);
 }
 
 #[test]

@@ -55,8 +55,9 @@ pub enum Command {
     /// of its files into the scratch area and verifies their hashes; falls back to older points
     /// when it fails on its data (`select: latest`). An operator's stop, a failed `approve` or
     /// `wait`, or a failed step that names neither {scratch} nor {recovery_point} stops the
-    /// drill there instead (`fallback: true|false` on a step overrides). The last line on
-    /// stdout is the path of the run's evidence.json.
+    /// drill there instead (`fallback: true|false` on a step overrides). The summary names a
+    /// scratch folder `scratch.keep` kept. The last line on stdout is the path of the run's
+    /// evidence.json.
     ///
     /// Example: lifeboat drill runbooks/nightly-files.yaml --evidence-dir /var/lib/lifeboat/evidence
     Drill(DrillArgs),

@@ -53,6 +53,9 @@ pub struct RunView {
     pub about: Vec<(&'static str, Sentence)>,
     /// The SHA-256 of the `evidence.json` the view was made from, when known.
     pub record_sha256: Option<String>,
+    /// The scratch folder `scratch.keep` kept, for the person who will look inside (and
+    /// remove it: lifeboat never does); `None` when it was removed.
+    pub kept_scratch: Option<String>,
 }
 
 /// One objective: what it means, the objective, the measured value, met or not.
@@ -232,6 +235,7 @@ impl RunView {
             command,
             about: about(ev),
             record_sha256: record_sha256.map(str::to_owned),
+            kept_scratch: ev.scratch.kept.then(|| ev.scratch.path.clone()),
         }
     }
 

@@ -19,7 +19,8 @@ use crate::words::{Met, Part, Sentence, Tone, count};
 const MAX_FAILED_SHOWN: usize = 10;
 
 /// The verdict a person takes in at a glance: outcome, RTO and RPO against objectives, the
-/// points tried with what their samples say, and every failed file with its reason.
+/// points tried with what their samples say, every failed file with its reason, and the
+/// scratch folder kept, if one was.
 pub fn summary(ev: &Evidence, color: bool) -> String {
     run(&RunView::new(ev, None), color)
 }
@@ -94,6 +95,9 @@ pub fn run(v: &RunView, color: bool) -> String {
                 p.failures.len() - MAX_FAILED_SHOWN
             );
         }
+    }
+    if let Some(path) = &v.kept_scratch {
+        let _ = writeln!(s, "  scratch folder kept: {}", Escaped(path));
     }
     for (i, st) in v.finally.iter().enumerate() {
         if st.tone != Tone::Good {
