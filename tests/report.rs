@@ -925,7 +925,7 @@ fn steps_and_finally_are_rendered_with_every_detail_escaped() {
     for want in [
         "run — integrity <check>",
         "failed",
-        "2.50s",
+        "2.5s",
         "exit code 3: expected stdout \"ok\"",
         "exit_code : 3",
         "stdout_tail : <script>x</script> corrupt page 7",

@@ -94,24 +94,10 @@ pub fn measured(seconds: Option<f64>) -> String {
     seconds.map_or_else(|| "—".into(), human_secs)
 }
 
-/// `0.04s`, `12.5s`, `1h 30m 0s`, `1d 2h 0m 0s`.
+/// `0.04s`, `12.5s`, `1h 30m 0s`, `1d 2h 0m 0s`: [`lifeboat_core::duration::human`], the one
+/// spelling of a duration, which the runner's reasons, the logs and the webhooks share.
 pub fn human_secs(v: f64) -> String {
-    if v < 10.0 {
-        // Sub-second restores are common on small samples: keep them distinguishable from 0.
-        return format!("{v:.2}s");
-    }
-    if v < 60.0 {
-        return format!("{v:.1}s");
-    }
-    let t = v.round() as u64;
-    let (d, h, m, s) = (t / 86_400, t % 86_400 / 3600, t % 3600 / 60, t % 60);
-    if d > 0 {
-        format!("{d}d {h}h {m}m {s}s")
-    } else if h > 0 {
-        format!("{h}h {m}m {s}s")
-    } else {
-        format!("{m}m {s}s")
-    }
+    lifeboat_core::duration::human(v)
 }
 
 /// `512 B`, `3.0 MiB`.
