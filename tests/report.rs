@@ -210,6 +210,47 @@ fn names_from_the_manifest_render_as_text() {
     }
 }
 
+#[test]
+fn the_reproduce_line_names_the_runbook_absolutely_and_quotes_t0_as_recorded() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    // Given relative, from a folder whose name a shell would split: the line must still run
+    // from anywhere, pasted as it is.
+    std::fs::create_dir(fx.root().join("my runbooks")).unwrap();
+    fx.write("my runbooks/rb.yaml", &fx.runbook().yaml());
+    let out = fx
+        .drill_command(
+            Path::new("my runbooks/rb.yaml"),
+            // A T0 with nanoseconds and an offset: recorded in UTC, to the nanosecond.
+            &["--now", "2026-11-22T03:00:00.123456789+01:00", "--seed", "5"],
+        )
+        .output()
+        .unwrap();
+    let d = Drill::new(out, &fx.evidence_dir());
+    d.assert_code(0);
+    let t0 = d.evidence["t0"].as_str().unwrap();
+    assert_eq!(t0, "2026-11-22T02:00:00.123456789Z");
+    let absolute = fx.root().join("my runbooks/rb.yaml");
+    assert_eq!(
+        d.evidence["runbook"]["path"].as_str(),
+        absolute.to_str(),
+        "the record names the runbook absolutely"
+    );
+    let command = format!(
+        "lifeboat drill '{}' --seed 5 --now {t0}",
+        absolute.display()
+    );
+    assert!(d.stdout.contains(&command), "terminal: {}", d.context());
+    assert!(d.report_md().contains(&command), "{}", d.report_md());
+    let html = visible_text(&html_of(&d));
+    assert!(html.contains(&command), "report.html: {html}");
+    // T0 is shown as recorded wherever the pages name it, not cut to the second.
+    assert!(
+        html.contains(&format!("Incident time T0 {t0}")),
+        "report.html: {html}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Period reports
 

@@ -97,7 +97,9 @@ pub struct RunbookRef {
     pub name: String,
     /// Lowercase hex SHA-256 of the runbook file's bytes.
     pub sha256: String,
-    /// The path the runbook was read from, as given.
+    /// The path the runbook was read from, made absolute (lexically, from the working folder
+    /// of the drill: links are kept as named). Older records may hold it as given on the
+    /// command line.
     pub path: String,
 }
 

@@ -115,10 +115,12 @@ pub fn run(v: &RunView, color: bool) -> String {
             Escaped(n.reason.as_deref().unwrap_or(""))
         );
     }
+    // The whole line to paste: the runbook's absolute path and T0 exactly as recorded.
     let _ = writeln!(
         s,
-        "  sample seed {} (re-run with {} to verify the same files)",
-        v.seed, v.again
+        "  sample seed {}; to verify the same files again: {}",
+        v.seed,
+        Escaped(&v.command)
     );
     s
 }

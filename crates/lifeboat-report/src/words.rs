@@ -168,6 +168,21 @@ pub fn instant(t: Timestamp) -> String {
     format!("{t:.0}")
 }
 
+/// `s` as one word of a POSIX shell command line: as it is when it holds only characters no
+/// shell reads (`/srv/runbooks/db.yaml`), else in single quotes, each `'` written `'\''`
+/// (`'/srv/my runbooks/db.yaml'`). For the lines lifeboat offers to paste.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 /// A UTC day: `2026-11-22`.
 pub fn day(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d").to_string()
@@ -250,6 +265,14 @@ mod tests {
         assert_eq!(human_secs(93_600.0), "1d 2h 0m 0s");
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_a_shell_would_read_them() {
+        assert_eq!(shell_word("/srv/runbooks/db-1.yaml"), "/srv/runbooks/db-1.yaml");
+        assert_eq!(shell_word("/srv/my runbooks/x.yaml"), "'/srv/my runbooks/x.yaml'");
+        assert_eq!(shell_word("/a/it's$(x)"), r"'/a/it'\''s$(x)'");
+        assert_eq!(shell_word(""), "''");
     }
 
     #[test]
