@@ -26,6 +26,17 @@ pub enum Mode {
     Scheduled,
 }
 
+impl Mode {
+    /// The record's word: `automatic`, `manual` or `scheduled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Automatic => "automatic",
+            Mode::Manual => "manual",
+            Mode::Scheduled => "scheduled",
+        }
+    }
+}
+
 /// One drill's evidence record, written as `evidence.json` (format version [`FORMAT_VERSION`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {

@@ -502,7 +502,7 @@ fn about(ev: &Evidence) -> Vec<(&'static str, Sentence)> {
     ));
     // Exactly as recorded: the instant `--now` must be given to draw the same sample.
     rows.push(("Incident time T0", Sentence::new().words(ev.t0.to_string())));
-    let mut mode = Sentence::new().words(format!("{:?}", ev.mode).to_lowercase());
+    let mut mode = Sentence::new().words(ev.mode.as_str());
     if let Some(op) = &ev.operator {
         mode = mode.words(", run by operator ").mark("operator", op);
     }

@@ -173,8 +173,7 @@ pub fn instant(t: Timestamp) -> String {
 /// (`'/srv/my runbooks/db.yaml'`). For the lines lifeboat offers to paste.
 pub fn shell_word(s: &str) -> String {
     let plain = !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c));
     if plain {
         s.to_owned()
@@ -269,8 +268,14 @@ mod tests {
 
     #[test]
     fn shell_words_are_quoted_only_when_a_shell_would_read_them() {
-        assert_eq!(shell_word("/srv/runbooks/db-1.yaml"), "/srv/runbooks/db-1.yaml");
-        assert_eq!(shell_word("/srv/my runbooks/x.yaml"), "'/srv/my runbooks/x.yaml'");
+        assert_eq!(
+            shell_word("/srv/runbooks/db-1.yaml"),
+            "/srv/runbooks/db-1.yaml"
+        );
+        assert_eq!(
+            shell_word("/srv/my runbooks/x.yaml"),
+            "'/srv/my runbooks/x.yaml'"
+        );
         assert_eq!(shell_word("/a/it's$(x)"), r"'/a/it'\''s$(x)'");
         assert_eq!(shell_word(""), "''");
     }
