@@ -1,5 +1,5 @@
 //! Durations as runbooks write them (`90s`, `30m`, `2h`, `1d`, `1h30m`, `1d12h`: [`parse`],
-//! [`format`]), and as lifeboat shows them to a person (`0.13s`, `12.5s`, `1d 6h 18m 24s`:
+//! [`format()`]), and as lifeboat shows them to a person (`0.13s`, `12.5s`, `1d 6h 18m 24s`:
 //! [`human`]).
 //!
 //! Units, largest first, each at most once: `d` (86 400 s), `h`, `m`, `s`. A bare number is
@@ -8,7 +8,7 @@
 //! Every duration a person reads — a measured RTO or RPO, an objective, a window, a timeout,
 //! in a reason, on the terminal, in the reports, the logs and the webhooks — is spelt by
 //! [`human`], so the reason "RPO objective missed: measured 1d 6h 18m 24s" and the RPO column
-//! beside it cannot disagree. [`format`] is kept for what is written back into a runbook (a
+//! beside it cannot disagree. [`format()`] is kept for what is written back into a runbook (a
 //! validation message suggesting a value), where only the runbook grammar parses.
 
 use std::time::Duration;
