@@ -1310,6 +1310,13 @@ fn scheduled_drills_are_counted_against_the_slots_and_an_unscheduled_runbook_say
         assert_eq!(code, 0, "{log}");
         std::fs::read_to_string(&out).unwrap()
     };
+    // The line `lifeboat report` prints counts the slots as the pages do.
+    let (code, log) = h.report_november(&h.out("s.html"), &["--state", state.to_str().unwrap()]);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("3 of 4 scheduled drills ran, 1 missed slot,"),
+        "{log}"
+    );
     let r: Value = serde_json::from_str(&report("json")).unwrap();
     let rb = |name: &str| {
         r["runbooks"]
@@ -1348,4 +1355,24 @@ fn scheduled_drills_are_counted_against_the_slots_and_an_unscheduled_runbook_say
     assert!(md.contains("| 3 of 4 |"), "{md}");
     assert!(md.contains("| not scheduled |"), "{md}");
     assert!(!md.contains("No scheduled drill was missed"), "{md}");
+}
+
+#[test]
+fn a_history_store_with_no_slot_is_not_reported_as_nothing_missed() {
+    // Drills run by hand, recorded in a store the scheduler never used: "0 missed slots" on
+    // the terminal would read as an all-clear for a schedule that does not exist.
+    let h = history();
+    let state = h.fx.root().join("state.db");
+    drop(lifeboat_scheduler::SqliteStore::open(&state).unwrap());
+    let out = h.out("q.md");
+    let (code, log) = h.report_november(&out, &["--state", state.to_str().unwrap()]);
+    assert_eq!(code, 0, "{log}");
+    let line = log.lines().next().unwrap_or_default();
+    assert!(line.contains("no drill scheduled"), "{log}");
+    assert!(!line.contains("missed slot"), "{log}");
+    let md = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        md.contains("no drill was scheduled in the period (the history store holds no slot in it)"),
+        "{md}"
+    );
 }

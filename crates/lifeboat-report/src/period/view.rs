@@ -29,7 +29,7 @@ pub struct PeriodView {
     /// The period, the folder, the filter, when and by what the report was made.
     pub about: Sentence,
     pub gaps_checked: bool,
-    /// `3 missed slots`, `gaps not checked`.
+    /// `3 of 4 scheduled drills ran, 1 missed slot`, `no drill scheduled`, `gaps not checked`.
     pub gaps_short: String,
     pub runbooks: Vec<RunbookView>,
     /// Records that could not be read: `(record, why)`.
@@ -170,11 +170,7 @@ impl PeriodView {
             findings: r.chain.findings.clone(),
             about,
             gaps_checked: r.gaps_checked,
-            gaps_short: if r.gaps_checked {
-                count(t.gaps as u64, "missed slot", "missed slots")
-            } else {
-                "gaps not checked".into()
-            },
+            gaps_short: gaps_short(r),
             runbooks: r.runbooks.iter().map(|rb| runbook(r, rb)).collect(),
             unreadable: r
                 .unreadable
@@ -267,6 +263,29 @@ fn gaps_sentence(r: &PeriodReport) -> String {
             t.slots_expected
         ),
     }
+}
+
+/// The terminal line's word on the schedule: `3 of 4 scheduled drills ran, 1 missed slot`,
+/// `no drill scheduled` (never "0 missed slots" of a schedule the store does not hold), or
+/// `gaps not checked`.
+fn gaps_short(r: &PeriodReport) -> String {
+    let t = &r.totals;
+    if !r.gaps_checked {
+        return "gaps not checked".into();
+    }
+    if t.slots_expected == 0 {
+        return "no drill scheduled".into();
+    }
+    format!(
+        "{} of {} ran, {}",
+        t.slots_ran,
+        count(
+            t.slots_expected as u64,
+            "scheduled drill",
+            "scheduled drills"
+        ),
+        count(t.gaps as u64, "missed slot", "missed slots")
+    )
 }
 
 /// A runbook's schedule against its drills: the summary table's cell, a sentence and its tone.
