@@ -125,7 +125,8 @@ pub fn run(v: &RunView, color: bool) -> String {
     s
 }
 
-/// `lifeboat report`'s line: drills by verdict, missed slots, the chain.
+/// `lifeboat report`'s line: drills by verdict, the schedule against the drills that ran
+/// (missed slots), the chain.
 pub fn period(v: &PeriodView) -> String {
     format!(
         "{} ({} passed, {} failed, {} could not complete), {}, chain {}",
