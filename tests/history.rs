@@ -468,11 +468,19 @@ fn a_drill_that_finishes_within_the_grace_period_is_recorded_and_the_exit_is_cle
     let (mut daemon, stderr) = daemon_with_a_long_drill(&fx, "2s", "1m");
     signal(&daemon.0, "-TERM");
     let (code, _) = wait_exit(&mut daemon, std::time::Duration::from_secs(30));
-    assert_eq!(code, 0, "{}", std::fs::read_to_string(stderr).unwrap());
+    let stderr = std::fs::read_to_string(stderr).unwrap();
+    assert_eq!(code, 0, "{stderr}");
     let all = started(&fx);
     assert_eq!(all.len(), 1, "{all:#?}");
     assert_eq!(all[0]["state"], "done");
     assert_eq!(all[0]["outcome"], "passed");
+    // The log spells the grace period as every other surface spells a duration (it said
+    // Rust's `60s`).
+    let stopping = stderr
+        .lines()
+        .find(|l| l.contains("stopping: no new drills"))
+        .unwrap_or_else(|| panic!("no stopping line: {stderr}"));
+    assert!(stopping.contains("grace=1m 0s"), "{stopping}");
 }
 
 #[test]

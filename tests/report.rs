@@ -210,6 +210,52 @@ fn names_from_the_manifest_render_as_text() {
     }
 }
 
+#[test]
+fn the_reproduce_line_names_the_runbook_absolutely_and_quotes_t0_as_recorded() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    // Given relative, from a folder whose name a shell would split: the line must still run
+    // from anywhere, pasted as it is.
+    std::fs::create_dir(fx.root().join("my runbooks")).unwrap();
+    fx.write("my runbooks/rb.yaml", &fx.runbook().yaml());
+    let out = fx
+        .drill_command(
+            Path::new("my runbooks/rb.yaml"),
+            // A T0 with nanoseconds and an offset: recorded in UTC, to the nanosecond.
+            &[
+                "--now",
+                "2026-11-22T03:00:00.123456789+01:00",
+                "--seed",
+                "5",
+            ],
+        )
+        .output()
+        .unwrap();
+    let d = Drill::new(out, &fx.evidence_dir());
+    d.assert_code(0);
+    let t0 = d.evidence["t0"].as_str().unwrap();
+    assert_eq!(t0, "2026-11-22T02:00:00.123456789Z");
+    let absolute = fx.root().join("my runbooks/rb.yaml");
+    assert_eq!(
+        d.evidence["runbook"]["path"].as_str(),
+        absolute.to_str(),
+        "the record names the runbook absolutely"
+    );
+    let command = format!(
+        "lifeboat drill '{}' --seed 5 --now {t0}",
+        absolute.display()
+    );
+    assert!(d.stdout.contains(&command), "terminal: {}", d.context());
+    assert!(d.report_md().contains(&command), "{}", d.report_md());
+    let html = visible_text(&html_of(&d));
+    assert!(html.contains(&command), "report.html: {html}");
+    // T0 is shown as recorded wherever the pages name it, not cut to the second.
+    assert!(
+        html.contains(&format!("Incident time T0 {t0}")),
+        "report.html: {html}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Period reports
 
@@ -243,6 +289,12 @@ pub fn history() -> History {
 
 /// [`history`] with `second` as the second runbook's name.
 pub fn history_with(second: &str) -> History {
+    history_edited(second, |_, _| {})
+}
+
+/// [`history_with`], each record handed to `edit` (with its index in [`PLAN`]) before it is
+/// written: a mode, an operator, another runbook text.
+pub fn history_edited(second: &str, edit: impl Fn(usize, &mut Evidence)) -> History {
     let fx = Fixture::new();
     let rb = Runbook {
         rpo: Some("3d".into()),
@@ -276,6 +328,7 @@ pub fn history_with(second: &str) -> History {
         if let Some(r) = ev.measured.rto_seconds.as_mut() {
             *r = 10.0 * (i as f64 + 1.0);
         }
+        edit(i, &mut ev);
         lifeboat_evidence::write_run(&dir, &ev, &lifeboat_report::RunPages).unwrap();
     }
     History { fx, dir }
@@ -925,7 +978,7 @@ fn steps_and_finally_are_rendered_with_every_detail_escaped() {
     for want in [
         "run — integrity <check>",
         "failed",
-        "2.50s",
+        "2.5s",
         "exit code 3: expected stdout \"ok\"",
         "exit_code : 3",
         "stdout_tail : <script>x</script> corrupt page 7",
@@ -935,4 +988,391 @@ fn steps_and_finally_are_rendered_with_every_detail_escaped() {
     ] {
         assert!(text.contains(want), "{want:?} not in\n{text}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What an auditor asks next: who ran each drill and how, where its own report is, whether the
+// runbook changed, and how many scheduled drills should have run.
+
+/// `%XX` escapes decoded, as a browser does before it opens a relative link.
+pub fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Every link in `text` to a drill's `report.html`: what follows `open` up to `close`
+/// (`href="` … `"` in HTML, `](` … `)` in Markdown).
+pub fn report_links(text: &str, open: &str, close: char) -> Vec<String> {
+    text.match_indices(open)
+        .map(|(at, _)| {
+            let rest = &text[at + open.len()..];
+            rest[..rest.find(close).unwrap()].to_string()
+        })
+        .filter(|l| l.ends_with("/report.html"))
+        .collect()
+}
+
+/// The `report.html` files `links` (relative to `from`) lead to, each checked to exist.
+fn resolved(from: &Path, links: &[String]) -> std::collections::BTreeSet<PathBuf> {
+    links
+        .iter()
+        .map(|l| {
+            assert!(
+                !l.starts_with('/') && !l.contains(':'),
+                "a link that breaks when the folders move: {l}"
+            );
+            from.join(percent_decoded(l))
+                .canonicalize()
+                .unwrap_or_else(|e| panic!("{l}: {e}"))
+        })
+        .collect()
+}
+
+#[test]
+fn each_drill_says_its_mode_and_operator_and_links_its_own_report() {
+    use lifeboat_core::evidence::Mode;
+    let h = history_edited(HOSTILE_RUNBOOK, |i, ev| match i {
+        2 => {
+            ev.mode = Mode::Manual;
+            ev.operator = Some("alice".into());
+        }
+        3 => ev.mode = Mode::Scheduled,
+        _ => {}
+    });
+    // Written beside the evidence folder, not in it: the links climb out and back down, and
+    // hold wherever the two folders move together.
+    let reports = h.out("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let records = h.records();
+    let pages: std::collections::BTreeSet<PathBuf> = records
+        .iter()
+        .filter(|(_, (ev, _))| in_november(ev))
+        .map(|(rel, _)| {
+            h.dir
+                .join(rel)
+                .with_file_name("report.html")
+                .canonicalize()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(pages.len(), 5);
+    let write = |ext: &str| {
+        let out = reports.join(format!("nov.{ext}"));
+        let (code, log) = h.report_november(&out, &[]);
+        assert_eq!(code, 0, "{log}");
+        std::fs::read_to_string(&out).unwrap()
+    };
+
+    let r: Value = serde_json::from_str(&write("json")).unwrap();
+    assert_eq!(r["evidence_href"], "../history", "{r}");
+    let mut rows = 0;
+    for rb in r["runbooks"].as_array().unwrap() {
+        for row in rb["drill_list"].as_array().unwrap() {
+            let (ev, _) = &records[row["record"].as_str().unwrap()];
+            assert_eq!(row["mode"], ev["mode"], "{row}");
+            assert_eq!(row["operator"], ev["operator"], "{row}");
+            assert_eq!(
+                h.dir.join(row["report"].as_str().unwrap()),
+                h.dir
+                    .join(row["record"].as_str().unwrap())
+                    .with_file_name("report.html")
+            );
+            rows += 1;
+        }
+        if rb["name"] == "payments-files" {
+            assert_eq!(
+                rb["by_mode"],
+                serde_json::json!({"automatic": 1, "manual": 1, "scheduled": 1}),
+                "{rb}"
+            );
+        }
+    }
+    assert_eq!(rows, 5);
+
+    let html = write("html");
+    let text = visible_text(&html);
+    assert!(
+        text.contains("2026-11-10T02:00:00Z run-2 manual alice FAILED"),
+        "the row says who ran it and how: {text}"
+    );
+    assert!(
+        text.contains("2026-11-20T02:00:00Z run-3 scheduled — PASSED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 automatic, 1 manual, 1 scheduled"),
+        "{text}"
+    );
+    assert_eq!(
+        resolved(&reports, &report_links(&html, "href=\"", '"')),
+        pages
+    );
+
+    let md = write("md");
+    assert!(md.contains("| manual | alice | FAILED |"), "{md}");
+    assert_eq!(resolved(&reports, &report_links(&md, "](", ')')), pages);
+
+    let csv = write("csv");
+    let mut lines = csv.split("\r\n").filter(|l| !l.is_empty());
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name}: {header:?}"))
+    };
+    let mut links = Vec::new();
+    for cells in lines.map(split_csv).filter(|c| c[0] == "drill") {
+        let (ev, _) = records
+            .values()
+            .find(|(ev, _)| ev["run_id"] == cells[col("run_id")])
+            .unwrap();
+        assert_eq!(cells[col("mode")], ev["mode"].as_str().unwrap());
+        assert_eq!(
+            cells[col("operator")],
+            ev["operator"].as_str().unwrap_or("")
+        );
+        links.push(cells[col("report")].clone());
+    }
+    assert_eq!(resolved(&reports, &links), pages);
+}
+
+#[test]
+fn runbook_texts_that_changed_are_listed_with_the_first_drill_of_each() {
+    let sha = |c: char| c.to_string().repeat(64);
+    // payments-files: run-0 (before the period) ran text c, run-1 text a, run-2 b, run-3 a
+    // again; the second runbook one text throughout.
+    let h = history_edited(HOSTILE_RUNBOOK, |i, ev| {
+        ev.runbook.sha256 = sha(match i {
+            0 => 'c',
+            2 => 'b',
+            _ => 'a',
+        });
+    });
+    let out = h.out("c.json");
+    let (code, log) = h.report_november(&out, &[]);
+    assert_eq!(code, 0, "{log}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let rb = |name: &str| {
+        r["runbooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let changes: Vec<(String, String, String, String)> = rb("payments-files")["runbook_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or("-").to_string();
+            (
+                s("run_id"),
+                s("from_sha256"),
+                s("to_sha256"),
+                s("previous_run_id"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            // Against the last drill before the period.
+            ("run-1".into(), sha('c'), sha('a'), "run-0".into()),
+            ("run-2".into(), sha('a'), sha('b'), "run-1".into()),
+            ("run-3".into(), sha('b'), sha('a'), "run-2".into()),
+        ]
+    );
+    assert_eq!(
+        rb(HOSTILE_RUNBOOK)["runbook_changes"],
+        serde_json::json!([])
+    );
+    let first = |name: &str, run: &str| {
+        rb(name)["drill_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["run_id"] == run)
+            .unwrap()["runbook_sha256"]
+            .clone()
+    };
+    assert_eq!(first("payments-files", "run-2"), sha('b'));
+
+    let html_out = h.out("c.html");
+    let (code, log) = h.report_november(&html_out, &[]);
+    assert_eq!(code, 0, "{log}");
+    let text = visible_text(&std::fs::read_to_string(&html_out).unwrap());
+    assert!(
+        text.contains("The runbook file changed 3 times in the period"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "2026-11-10T02:00:00Z run-2 was the first drill to run SHA-256 {}",
+            sha('b')
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("run-0 , before the period"),
+        "the first change is against the drill before the period: {text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "The runbook file was the same in every drill of the period: SHA-256 {}",
+            sha('a')
+        )),
+        "{text}"
+    );
+    let md_out = h.out("c.md");
+    let (code, log) = h.report_november(&md_out, &[]);
+    assert_eq!(code, 0, "{log}");
+    let md = std::fs::read_to_string(&md_out).unwrap();
+    assert!(
+        md.contains("The runbook file changed 3 times in the period"),
+        "{md}"
+    );
+}
+
+#[test]
+fn scheduled_drills_are_counted_against_the_slots_and_an_unscheduled_runbook_says_so() {
+    use lifeboat_core::evidence::Mode;
+    use lifeboat_scheduler::{RunRecord, SlotState, SqliteStore};
+    // payments-files is scheduled: three slots ran (its November drills), one was missed;
+    // the second runbook was only ever drilled by hand.
+    let slots = [
+        ("run-1", "2026-11-01T00:00:00Z"),
+        ("run-2", "2026-11-10T02:00:00Z"),
+        ("run-3", "2026-11-20T02:00:00Z"),
+    ];
+    let h = history_edited(HOSTILE_RUNBOOK, |i, ev| {
+        if (1..=3).contains(&i) {
+            ev.mode = Mode::Scheduled;
+        }
+    });
+    let state = h.fx.root().join("state.db");
+    let store = SqliteStore::open(&state).unwrap();
+    let now: Timestamp = "2026-12-02T00:00:00Z".parse().unwrap();
+    let records = h.records();
+    for (run, at) in slots {
+        let slot: Timestamp = at.parse().unwrap();
+        let claimed = store
+            .record_slot(
+                "payments-files",
+                slot,
+                SlotState::Running,
+                Some("schedule"),
+                None,
+                now,
+            )
+            .unwrap();
+        assert!(claimed);
+        let (ev, _) = records
+            .values()
+            .find(|(ev, _)| ev["run_id"] == run)
+            .unwrap();
+        let ev: Evidence = serde_json::from_value(ev.clone()).unwrap();
+        store
+            .record_run(&RunRecord::from_evidence(&ev, None, Some(slot)))
+            .unwrap();
+    }
+    let missed: Timestamp = "2026-11-05T02:00:00Z".parse().unwrap();
+    store
+        .record_slot(
+            "payments-files",
+            missed,
+            SlotState::Missed,
+            Some("schedule"),
+            Some("the scheduler was down"),
+            now,
+        )
+        .unwrap();
+    drop(store);
+    let report = |ext: &str| {
+        let out = h.out(&format!("s.{ext}"));
+        let (code, log) = h.report_november(&out, &["--state", state.to_str().unwrap()]);
+        assert_eq!(code, 0, "{log}");
+        std::fs::read_to_string(&out).unwrap()
+    };
+    // The line `lifeboat report` prints counts the slots as the pages do.
+    let (code, log) = h.report_november(&h.out("s.html"), &["--state", state.to_str().unwrap()]);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("3 of 4 scheduled drills ran, 1 missed slot,"),
+        "{log}"
+    );
+    let r: Value = serde_json::from_str(&report("json")).unwrap();
+    let rb = |name: &str| {
+        r["runbooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        rb("payments-files")["schedule"],
+        serde_json::json!({"expected": 4, "ran": 3, "not_run": 1, "pending": 0}),
+    );
+    assert_eq!(
+        rb(HOSTILE_RUNBOOK)["schedule"],
+        serde_json::json!({"expected": 0, "ran": 0, "not_run": 0, "pending": 0}),
+    );
+    assert_eq!(r["totals"]["slots_expected"], 4, "{}", r["totals"]);
+    assert_eq!(r["totals"]["slots_ran"], 3, "{}", r["totals"]);
+
+    let text = visible_text(&report("html"));
+    assert!(
+        text.contains("3 of 4 scheduled drills ran; 1 did not run"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Not scheduled: the history store holds no slot of this runbook in the period."
+        ),
+        "{text}"
+    );
+    // The green all-clear is said of nothing that had no schedule.
+    assert!(!text.contains("No scheduled drill was missed"), "{text}");
+    let md = report("md");
+    assert!(md.contains("| 3 of 4 |"), "{md}");
+    assert!(md.contains("| not scheduled |"), "{md}");
+    assert!(!md.contains("No scheduled drill was missed"), "{md}");
+}
+
+#[test]
+fn a_history_store_with_no_slot_is_not_reported_as_nothing_missed() {
+    // Drills run by hand, recorded in a store the scheduler never used: "0 missed slots" on
+    // the terminal would read as an all-clear for a schedule that does not exist.
+    let h = history();
+    let state = h.fx.root().join("state.db");
+    drop(lifeboat_scheduler::SqliteStore::open(&state).unwrap());
+    let out = h.out("q.md");
+    let (code, log) = h.report_november(&out, &["--state", state.to_str().unwrap()]);
+    assert_eq!(code, 0, "{log}");
+    let line = log.lines().next().unwrap_or_default();
+    assert!(line.contains("no drill scheduled"), "{log}");
+    assert!(!line.contains("missed slot"), "{log}");
+    let md = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        md.contains("no drill was scheduled in the period (the history store holds no slot in it)"),
+        "{md}"
+    );
 }

@@ -500,6 +500,8 @@ fn notify_posts_a_summary_and_a_failing_webhook_never_changes_the_verdict() {
         text.contains("drill-test PASSED") && text.contains(DAY1),
         "{text}"
     );
+    // RPO in the words of the terminal and the reports (it said "RPO 86400s").
+    assert!(text.contains(", RPO 1d 0h 0m 0s"), "{text}");
 
     assert_eq!(broken.requests().len(), 3, "bounded retries");
     let notes = d.evidence["notifications"].as_array().unwrap();

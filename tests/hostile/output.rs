@@ -375,10 +375,45 @@ fn markdown_outside_code(md: &str) -> String {
     out
 }
 
-/// What `markdown_outside_code` must never hold: the constructs [`MARKUP_NAME`] tries.
+/// `live` (Markdown outside code spans) without the links lifeboat itself writes: the period
+/// report links each drill to its `report.html` (`[`run`](../evidence/RUNBOOK/RUN/report.html)`),
+/// a destination it builds by percent-encoding every byte but `A-Z a-z 0-9 - . _ ~` of each
+/// folder name. Any other link — another destination, a scheme, a character left raw — stays.
+fn without_report_links(live: &str) -> String {
+    let mut out = String::new();
+    let mut rest = live;
+    while let Some(at) = rest.find("](") {
+        let after = &rest[at + 2..];
+        let end = after.find(')');
+        let ours = end.is_some_and(|e| {
+            let dest = &after[..e];
+            dest.ends_with("/report.html")
+                && dest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._~%/".contains(c))
+        });
+        match (ours, end) {
+            (true, Some(e)) => {
+                out.push_str(&rest[..at]);
+                out.push_str("]⟨report link⟩");
+                rest = &after[e + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..at + 2]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What `markdown_outside_code` must never hold: the constructs [`MARKUP_NAME`] tries. The
+/// period report's own links to each drill's `report.html` are allowed
+/// ([`without_report_links`]); their text is a code span like any name.
 #[track_caller]
 fn assert_no_markup_from_names(what: &str, md: &str) {
-    let live = markdown_outside_code(md);
+    let live = without_report_links(&markdown_outside_code(md));
     for bad in [
         "![",
         "](",
@@ -531,6 +566,118 @@ fn the_period_reports_show_names_as_text_and_defuse_formulas() {
     );
 }
 
+/// A record folder's name another account could give a copied run: markup, a link, a
+/// fragment, a query, a percent escape, and a terminal title sequence.
+const PLANTED_RUN: &str =
+    "x\"><img src=x onerror=alert(1)>](http:evil.example) #?%41 \u{1b}]0;pwned\u{7}";
+
+#[test]
+fn operators_runbook_texts_and_run_folders_from_the_evidence_are_shown_as_text() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(0);
+    // Another account copies the run under a hostile folder name and edits who ran it and
+    // which runbook text: not the chained record (the chain says so), but the report lists
+    // it with its mode, operator, runbook change and link, and must show each as text.
+    let planted = d.run_dir().with_file_name(PLANTED_RUN);
+    std::fs::create_dir(&planted).unwrap();
+    std::fs::copy(d.run_dir().join("report.html"), planted.join("report.html")).unwrap();
+    let mut ev = d.evidence.clone();
+    ev["mode"] = "manual".into();
+    ev["operator"] = MARKUP_NAME.into();
+    ev["runbook"]["sha256"] = "=cmd|' /C calc'!A0 <img src=x onerror=alert(2)>".into();
+    ev["runbook"]["path"] = FORGING_NAME.into();
+    ev["started_at"] = "2026-11-23T00:00:00Z".into();
+    std::fs::write(
+        planted.join("evidence.json"),
+        serde_json::to_vec_pretty(&ev).unwrap(),
+    )
+    .unwrap();
+
+    let report = |ext: &str| {
+        let file = format!("period.{ext}");
+        let out = fx.run(&[
+            "report",
+            "--evidence-dir",
+            "evidence",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2030-12-31",
+            "--out",
+            &file,
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        std::fs::read_to_string(fx.root().join(file)).unwrap()
+    };
+    // The planted run's own page, reached through the link each surface writes for it.
+    let page = std::fs::canonicalize(planted.join("report.html")).unwrap();
+    let leads_to_the_page = |links: Vec<String>| {
+        links.iter().any(|l| {
+            fx.root()
+                .join(crate::report::percent_decoded(l))
+                .canonicalize()
+                .is_ok_and(|p| p == page)
+        })
+    };
+
+    let md = report("md");
+    assert_inert("period.md", &md);
+    assert_no_markup_from_names("period.md", &md);
+    assert_tables_intact("period.md", &md);
+    assert!(md.contains("evil.example"), "the operator is shown: {md}");
+    assert!(
+        md.contains("The runbook file changed 1 time in the period"),
+        "{md}"
+    );
+    assert!(
+        leads_to_the_page(crate::report::report_links(&md, "](", ')')),
+        "{md}"
+    );
+
+    let html = report("html");
+    assert_inert("period.html", &html);
+    assert!(!html.contains("<img"), "{html}");
+    let text = crate::report::visible_text(&html);
+    assert!(text.contains(MARKUP_NAME), "{text}");
+    assert!(
+        text.contains("=cmd|' /C calc'!A0 <img src=x onerror=alert(2)>"),
+        "{text}"
+    );
+    assert!(
+        leads_to_the_page(crate::report::report_links(&html, "href=\"", '"')),
+        "{html}"
+    );
+
+    let csv = report("csv");
+    assert_inert("period.csv", &csv.replace("\r\n", "\n"));
+    let mut report_cells = Vec::new();
+    let mut lines = csv.lines();
+    let header = split_csv(lines.next().unwrap());
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for line in lines {
+        let cells = split_csv(line);
+        for cell in &cells {
+            let first = cell.trim_start().chars().next();
+            let formula = matches!(first, Some('=' | '+' | '@' | '\t' | '\r'))
+                || (first == Some('-') && cell.parse::<f64>().is_err());
+            assert!(
+                !formula,
+                "a CSV cell a spreadsheet runs as a formula: {cell:?}\n{csv}"
+            );
+        }
+        if cells[0] == "drill" {
+            report_cells.push(cells[col("report")].clone());
+        }
+    }
+    assert!(
+        csv.contains("'=cmd|"),
+        "the formula is kept as text:\n{csv}"
+    );
+    assert!(leads_to_the_page(report_cells), "{csv}");
+}
+
 /// The cells of one CSV line (RFC 4180 quoting), unquoted.
 fn split_csv(line: &str) -> Vec<String> {
     let mut cells = vec![String::new()];
@@ -562,6 +709,19 @@ fn markdown_check_finds_what_it_should() {
         std::panic::catch_unwind(|| assert_tables_intact("t", "| a |\n|---|\n| `x|y` |")).is_err()
     );
     assert!(std::panic::catch_unwind(|| assert_inert("t", "a\u{1b}b")).is_err());
+    // Only lifeboat's own percent-encoded links to a report.html are let through.
+    assert_eq!(
+        without_report_links("[⟨code⟩](../ev/a%20b/r-1/report.html) x"),
+        "[⟨code⟩]⟨report link⟩ x"
+    );
+    for link in [
+        "[x](http://evil.example/report.html)",
+        "[x](../ev/a b/report.html)",
+        "[x](../ev/<img>/report.html)",
+        "[x](../ev/page.html)",
+    ] {
+        assert!(without_report_links(link).contains("]("), "{link}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! The period report's gaps (`lifeboat report --state`): the scheduled slots a history store
-//! holds that never ran.
+//! holds that never ran, and every slot it holds, to count the drills a schedule expected.
 
-use lifeboat_evidence::period::{Gap, GapSource};
+use lifeboat_evidence::period::{Gap, GapSource, Slot};
 use lifeboat_scheduler::{HistoryEntry, HistoryStore, SlotState, StoreError};
 
 /// The slots of `entries` that were missed, skipped for overlap or abandoned, and have no
@@ -25,14 +25,32 @@ pub fn gaps(entries: Vec<HistoryEntry>) -> Vec<Gap> {
         .collect()
 }
 
-/// The gaps `store` holds, of `runbook`'s slots or all, named after the store.
+/// Every scheduled slot of `entries`, whatever became of it: what the schedule expected. A
+/// run with no slot (`lifeboat drill`) is none.
+pub fn slots(entries: &[HistoryEntry]) -> Vec<Slot> {
+    entries
+        .iter()
+        .filter_map(|e| {
+            Some(Slot {
+                runbook: e.runbook.clone(),
+                slot: e.slot?,
+                state: e.state?.as_str().to_string(),
+                run_id: e.run.as_ref().map(|r| r.run_id.clone()),
+            })
+        })
+        .collect()
+}
+
+/// The gaps and slots `store` holds, of `runbook`'s slots or all, named after the store.
 pub async fn from_store(
     store: &dyn HistoryStore,
     runbook: Option<&str>,
 ) -> Result<GapSource, StoreError> {
+    let entries = store.history(runbook).await?;
     Ok(GapSource {
         description: format!("history store {}", store.location()),
-        gaps: gaps(store.history(runbook).await?),
+        slots: slots(&entries),
+        gaps: gaps(entries),
     })
 }
 
@@ -92,6 +110,28 @@ mod tests {
             slot(Some(SlotState::Recorded), "2026-11-07T02:00:00Z"),
             slot(None, "2026-11-08T02:00:00Z"),
         ];
+        let expected: Vec<(String, String, Option<String>)> = slots(&entries)
+            .into_iter()
+            .map(|s| (s.slot.to_string(), s.state, s.run_id))
+            .collect();
+        let ran = || Some("r".to_string());
+        assert_eq!(
+            expected,
+            [
+                ("2026-11-01T02:00:00Z".into(), "done".into(), ran()),
+                ("2026-11-02T02:00:00Z".into(), "abandoned".into(), ran()),
+                ("2026-11-03T02:00:00Z".into(), "missed".into(), None),
+                (
+                    "2026-11-04T02:00:00Z".into(),
+                    "skipped-overlap".into(),
+                    None
+                ),
+                ("2026-11-05T02:00:00Z".into(), "abandoned".into(), None),
+                ("2026-11-06T02:00:00Z".into(), "running".into(), None),
+                ("2026-11-07T02:00:00Z".into(), "recorded".into(), None),
+            ],
+            "every slot, with whether it ran; the entry without a state is no slot"
+        );
         let found: Vec<(String, String)> = gaps(entries)
             .into_iter()
             .map(|g| (g.slot.to_string(), g.state))

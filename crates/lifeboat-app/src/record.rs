@@ -215,7 +215,7 @@ mod tests {
             DrillJob {
                 runbook: self.runbook.clone(),
                 request: DrillRequest {
-                    runbook_path: self.runbook.path.clone(),
+                    runbook_path: self.runbook.recorded_path(),
                     runbook_sha256: self.runbook.sha256.clone(),
                     now: None,
                     seed: None,

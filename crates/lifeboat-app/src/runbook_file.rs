@@ -51,6 +51,15 @@ pub enum ReadError {
 }
 
 impl RunbookFile {
+    /// The path the evidence records: the one given, made absolute from the working folder
+    /// (lexically: links are kept as the operator named them), so the record's reproduce
+    /// line (`lifeboat drill PATH --seed N --now T0`) runs from any folder. As given when
+    /// the working folder cannot be read.
+    pub fn recorded_path(&self) -> String {
+        std::path::absolute(&self.path)
+            .map_or_else(|_| self.path.clone(), |p| p.display().to_string())
+    }
+
     /// Reads and validates the runbook at `path`; `${VAR}` in it reads the environment.
     pub fn load(path: &Path) -> Result<RunbookFile, LoadError> {
         let shown = path.display().to_string();

@@ -47,7 +47,7 @@ impl Driller<RunbookFile> for ScheduledDrills {
                 }
             };
             let request = DrillRequest {
-                runbook_path: file.path.clone(),
+                runbook_path: file.recorded_path(),
                 runbook_sha256: file.sha256.clone(),
                 now: None,
                 seed: None,

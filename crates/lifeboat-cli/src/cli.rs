@@ -96,8 +96,12 @@ pub enum Command {
     /// Write a report of every drill in an evidence folder over a period, for auditors.
     ///
     /// Per runbook: drills run, pass rate, measured RTO and RPO against the objectives (charts
-    /// in HTML), every failure with its reason, scheduled drills that did not run (with
-    /// --state), sample coverage; the evidence chain's status (as `evidence verify`); a section
+    /// in HTML), every failure with its reason, the scheduled drills expected against those
+    /// that ran and the ones that did not (with --state; "not scheduled" for a runbook with no
+    /// slot), whether the runbook's file changed (and the first drill of each new text),
+    /// sample coverage. Per drill: its run id linked to its report.html (relative to --out, so
+    /// the report and the evidence folder can move together), mode and operator. For the
+    /// folder: the evidence chain's status (as `evidence verify`); a section
     /// mapping the evidence to ISO/IEC 27001:2022 A.8.13, SOC 2 A1.3 and NIST SP 800-53 CP-4 /
     /// CP-9; and the SHA-256 of every record read. The format comes from --out's extension:
     /// .html, .md, .json or .csv. A drill belongs to the period when it started within it.
@@ -129,8 +133,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 
-    /// The history store (SQLite) of `lifeboat schedule`: its missed, skipped and abandoned
-    /// slots are listed as gaps. Without it, gaps are not checked and the report says so.
+    /// The history store (SQLite) of `lifeboat schedule`: its slots in the period are the
+    /// drills the schedule expected, counted against those that ran; its missed, skipped and
+    /// abandoned slots are listed as gaps. Without it, neither is checked and the report says
+    /// so.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 

@@ -77,7 +77,7 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
     lifeboat_runner::scratch::remove_stale(places.scratch_root());
     let stop = Stop::new();
     let request = DrillRequest {
-        runbook_path: loaded.path.clone(),
+        runbook_path: loaded.recorded_path(),
         runbook_sha256: loaded.sha256.clone(),
         now: args.now,
         seed: args.seed,

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use lifeboat_core::evidence::{FileResult, Outcome, PointResult};
 use lifeboat_core::text::Escaped;
 use lifeboat_runner::Progress;
@@ -35,8 +35,16 @@ impl Progress for Bar {
     fn point_started(&self, id: &str, files: usize) {
         let bar = ProgressBar::with_draw_target(Some(files as u64), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} files  {msg}  {elapsed}")
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} files  {msg}  {took}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
+                // Whole seconds, spelt as every other duration lifeboat prints.
+                .with_key(
+                    "took",
+                    |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let secs = state.elapsed().as_secs() as f64;
+                        let _ = w.write_str(&lifeboat_core::duration::human(secs));
+                    },
+                )
                 .progress_chars("=> "),
         );
         bar.set_prefix(Escaped(id).to_string());

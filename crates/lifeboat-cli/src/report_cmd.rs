@@ -69,12 +69,24 @@ pub fn report(args: ReportArgs) -> Result<Exit, CliError> {
         gaps,
         now: Timestamp::now(),
     });
-    let report = match built {
+    let mut report = match built {
         Ok(r) => r,
         Err(e @ (PeriodError::NotADirectory { .. } | PeriodError::NotEvidence { .. })) => {
             return Err(CliError::invalid_input(e));
         }
         Err(e) => return Err(CliError::could_not_complete(e)),
+    };
+    // Each drill's row links its report.html relative to where this report goes, so the
+    // links hold when the report and the evidence folder move together (canonical paths:
+    // the folders as they are now, links resolved).
+    let out_dir = args
+        .out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    report.evidence_href = match (out_dir.canonicalize(), args.evidence_dir.canonicalize()) {
+        (Ok(from), Ok(to)) => lifeboat_report::period::relative_href(&from, &to),
+        _ => None,
     };
     let text = lifeboat_report::period::render(&report, format);
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty())

@@ -26,6 +26,17 @@ pub enum Mode {
     Scheduled,
 }
 
+impl Mode {
+    /// The record's word: `automatic`, `manual` or `scheduled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Automatic => "automatic",
+            Mode::Manual => "manual",
+            Mode::Scheduled => "scheduled",
+        }
+    }
+}
+
 /// One drill's evidence record, written as `evidence.json` (format version [`FORMAT_VERSION`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -97,7 +108,9 @@ pub struct RunbookRef {
     pub name: String,
     /// Lowercase hex SHA-256 of the runbook file's bytes.
     pub sha256: String,
-    /// The path the runbook was read from, as given.
+    /// The path the runbook was read from, made absolute (lexically, from the working folder
+    /// of the drill: links are kept as named). Older records may hold it as given on the
+    /// command line.
     pub path: String,
 }
 

@@ -170,7 +170,7 @@ fn sentences(findings: &Findings<'_>, measured: &Measured) -> Vec<String> {
     if findings.points.is_empty() {
         let within = findings
             .within
-            .map(|w| format!("within {} before", duration::format(w)))
+            .map(|w| format!("within {} before", duration::human(w.as_secs_f64())))
             .unwrap_or_else(|| "at or before".to_owned());
         found.push(format!(
             "no recovery point {within} T0 {} ({})",
@@ -204,8 +204,9 @@ fn sentences(findings: &Findings<'_>, measured: &Measured) -> Vec<String> {
         findings.objectives.rto,
     ) {
         found.push(format!(
-            "RTO objective missed: measured {v:.1}s, objective {}",
-            duration::format(o)
+            "RTO objective missed: measured {}, objective {}",
+            duration::human(v),
+            duration::human(o.as_secs_f64())
         ));
     }
     if let (Some(false), Some(v), Some(o)) = (
@@ -215,8 +216,8 @@ fn sentences(findings: &Findings<'_>, measured: &Measured) -> Vec<String> {
     ) {
         found.push(format!(
             "RPO objective missed: measured {}, objective {}",
-            duration::format(Duration::from_secs_f64(v.max(0.0))),
-            duration::format(o)
+            duration::human(v),
+            duration::human(o.as_secs_f64())
         ));
     }
     found.extend(

@@ -1,17 +1,19 @@
-//! The period report as CSV: one row per drill and one per gap, one line each, with the
-//! model's own values (the record's outcome words, seconds as numbers), which is what a
-//! spreadsheet or a script wants and what the columns are documented to hold. The escaping of
-//! every cell is [`cell`]'s, in one place.
+//! The period report as CSV: one row per drill and one per gap, one line each, with the model's own values (the record's outcome words, seconds as numbers), which
+//! is what a spreadsheet or a script wants and what the columns are documented to hold.
+//! Columns are only ever added, at the end. The escaping of every cell is [`cell`]'s, in one
+//! place.
 
 use lifeboat_evidence::period::PeriodReport;
 
 use crate::words::instant;
 
-/// One row per drill and one per gap, one line each. A cell a spreadsheet would run as a
-/// formula (CSV injection: a point named `=HYPERLINK(...)` or `@SUM(...)`) gets a leading `'`,
-/// which Excel, LibreOffice and Google Sheets show as text: see [`cell`].
+/// One row per drill and one per gap, one line each: with a history store, a scheduled
+/// drill's row names its `slot`, so the slots a schedule expected are the drill rows with a
+/// slot and the gap rows. A cell a spreadsheet would run as a formula (CSV injection: a point named
+/// `=HYPERLINK(...)` or `@SUM(...)`) gets a leading `'`, which Excel, LibreOffice and Google
+/// Sheets show as text: see [`cell`].
 pub fn period(r: &PeriodReport) -> String {
-    const HEADER: [&str; 20] = [
+    const HEADER: [&str; 26] = [
         "kind",
         "runbook",
         "run_id",
@@ -32,10 +34,22 @@ pub fn period(r: &PeriodReport) -> String {
         "seed",
         "chain_ok",
         "evidence_sha256",
+        "mode",
+        "operator",
+        "report",
+        "runbook_sha256",
+        "runbook_changed",
+        "slot",
     ];
     let mut s = HEADER.join(",");
     s.push_str("\r\n");
     let opt = |v: Option<String>| v.unwrap_or_default();
+    // The same link the HTML report gives, relative to this file; relative to the evidence
+    // folder when the report's place is not known.
+    let report = |below: &str| match &r.evidence_href {
+        Some(base) => format!("{base}/{}", crate::period::encode_path(below)),
+        None => below.to_owned(),
+    };
     for rb in &r.runbooks {
         for d in &rb.drill_list {
             let cells = [
@@ -59,6 +73,12 @@ pub fn period(r: &PeriodReport) -> String {
                 d.seed.to_string(),
                 d.chain_ok.to_string(),
                 d.evidence_sha256.clone(),
+                d.mode.as_str().to_owned(),
+                opt(d.operator.clone()),
+                report(&d.report),
+                d.runbook_sha256.clone(),
+                d.runbook_changed.to_string(),
+                opt(d.slot.map(instant)),
             ];
             csv_row(&mut s, &cells);
         }
@@ -69,6 +89,7 @@ pub fn period(r: &PeriodReport) -> String {
             cells[3] = instant(g.slot);
             cells[4] = g.state.clone();
             cells[5] = opt(g.reason.clone());
+            cells[25] = instant(g.slot);
             csv_row(&mut s, &cells);
         }
     }

@@ -204,38 +204,58 @@ pub fn period(v: &PeriodView) -> String {
     }
     let _ = writeln!(
         s,
-        "## Summary\n\n| Runbook | Drills | Passed | Pass rate | RTO met | RPO met | Missed slots \
-         |\n|---|---|---|---|---|---|---|"
+        "## Summary\n\n| Runbook | Drills | Passed | Pass rate | RTO met | RPO met | Scheduled \
+         drills ran | Missed slots | Runbook file |\n|---|---|---|---|---|---|---|---|---|"
     );
     for rb in &v.runbooks {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&rb.name),
             rb.drills,
             rb.passed,
             rb.pass_rate,
             rb.rto_met.text,
             rb.rpo_met.text,
-            rb.missed
+            rb.scheduled,
+            rb.missed,
+            rb.runbook_file
         );
     }
     for rb in &v.runbooks {
         let _ = writeln!(s, "\n## Runbook {}\n", text(&rb.name));
         let _ = writeln!(s, "{}\n", rb.summary);
+        let bold = if rb.schedule_tone == Tone::Bad {
+            "**"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "{bold}{}{bold}\n", rb.schedule);
+        if let Some(t) = &rb.runbook_text {
+            let _ = writeln!(s, "{}\n", sentence(t, false));
+            for c in &rb.runbook_changes {
+                let _ = writeln!(s, "- {}", sentence(c, false));
+            }
+            if !rb.runbook_changes.is_empty() {
+                s.push('\n');
+            }
+        }
         if rb.rows.is_empty() {
             let _ = writeln!(s, "**No drill of this runbook ran in the period.**");
         } else {
             let _ = writeln!(
                 s,
-                "| Started (UTC) | Result | RTO | RPO | Recovery point | Files verified | Point \
-                 coverage | Chain |\n|---|---|---|---|---|---|---|---|"
+                "| Started (UTC) | Run | Mode | Operator | Result | RTO | RPO | Recovery point | \
+                 Files verified | Point coverage | Chain |\n|---|---|---|---|---|---|---|---|---|---|---|"
             );
             for d in &rb.rows {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {}{} | {}{} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {}{} | {}{} | {} | {} | {} | {} |",
                     d.started,
+                    link(cell(&d.run_id), d.href.as_deref()),
+                    d.mode,
+                    d.operator.as_deref().map_or("—".to_string(), cell),
                     d.verdict,
                     d.rto,
                     met_after(d.rto_met),
@@ -256,7 +276,7 @@ pub fn period(v: &PeriodView) -> String {
                     "- {} {} {}: {}",
                     f.started,
                     f.verdict,
-                    code(&f.run_id),
+                    link(code(&f.run_id), f.href.as_deref()),
                     text(&f.reason)
                 );
                 for d in &f.details {
@@ -264,27 +284,24 @@ pub fn period(v: &PeriodView) -> String {
                 }
             }
         }
-        if v.gaps_checked {
-            if rb.gaps.is_empty() {
-                let _ = writeln!(s, "\nNo scheduled drill was missed.");
-            } else {
+        // Whether any was missed is said above, of slots the history store holds only.
+        if v.gaps_checked && !rb.gaps.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n### Scheduled drills that did not run ({})\n",
+                rb.gaps.len()
+            );
+            for g in &rb.gaps {
                 let _ = writeln!(
                     s,
-                    "\n### Scheduled drills that did not run ({})\n",
-                    rb.gaps.len()
+                    "- {} {}{}",
+                    g.slot,
+                    text(&g.state),
+                    g.reason
+                        .as_deref()
+                        .map(|x| format!(": {}", text(x)))
+                        .unwrap_or_default()
                 );
-                for g in &rb.gaps {
-                    let _ = writeln!(
-                        s,
-                        "- {} {}{}",
-                        g.slot,
-                        text(&g.state),
-                        g.reason
-                            .as_deref()
-                            .map(|x| format!(": {}", text(x)))
-                            .unwrap_or_default()
-                    );
-                }
             }
         }
     }
@@ -316,6 +333,16 @@ pub fn period(v: &PeriodView) -> String {
         let _ = writeln!(s, "| {} | {} |", code_cell(path), code_cell(sha));
     }
     s
+}
+
+/// `shown` (already Markdown: plain words or a code span) as a link to `href`, a relative
+/// path lifeboat percent-encoded (`crate::period::encode_path`), which no name can end or
+/// turn into another destination; as it is without one.
+fn link(shown: String, href: Option<&str>) -> String {
+    match href {
+        Some(h) => format!("[{shown}]({h})"),
+        None => shown,
+    }
 }
 
 /// ` (met)` after a measured value, ` (**NOT met**)`, or nothing without an objective.

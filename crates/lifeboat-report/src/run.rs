@@ -45,9 +45,11 @@ pub struct RunView {
     pub seed: u64,
     /// How to draw the same sample again.
     pub reproduce: Sentence,
-    /// `--seed N --now T0`, T0 to the nanosecond: what draws the same sample again.
+    /// `--seed N --now T0`, T0 exactly as recorded (to the nanosecond, UTC): what draws the
+    /// same sample again.
     pub again: String,
-    /// `lifeboat drill PATH --seed N --now T0`.
+    /// `lifeboat drill PATH --seed N --now T0`, the runbook's path as recorded (absolute) and
+    /// quoted for a POSIX shell where it needs it: a line to paste as it is.
     pub command: String,
     /// Facts about the record, in reading order.
     pub about: Vec<(&'static str, Sentence)>,
@@ -197,13 +199,16 @@ impl RunView {
             Some(p) => Sentence::new()
                 .words("Measured from recovery point ")
                 .name(p)
-                .words(format!("; incident time T0 {}.", instant(ev.t0))),
+                .words(format!("; incident time T0 {}.", ev.t0)),
             None => Sentence::new().words(
                 "No recovery point restored correctly, so neither RTO nor RPO could be measured.",
             ),
         };
         let again = format!("--seed {} --now {}", ev.sample.seed, ev.t0);
-        let command = format!("lifeboat drill {} {again}", ev.runbook.path);
+        let command = format!(
+            "lifeboat drill {} {again}",
+            words::shell_word(&ev.runbook.path)
+        );
         RunView {
             verdict: words::verdict(ev.outcome),
             tone: Tone::of(ev.outcome),
@@ -499,8 +504,9 @@ fn about(ev: &Evidence) -> Vec<(&'static str, Sentence)> {
             instant(ev.finished_at)
         )),
     ));
-    rows.push(("Incident time T0", Sentence::new().words(instant(ev.t0))));
-    let mut mode = Sentence::new().words(format!("{:?}", ev.mode).to_lowercase());
+    // Exactly as recorded: the instant `--now` must be given to draw the same sample.
+    rows.push(("Incident time T0", Sentence::new().words(ev.t0.to_string())));
+    let mut mode = Sentence::new().words(ev.mode.as_str());
     if let Some(op) = &ev.operator {
         mode = mode.words(", run by operator ").mark("operator", op);
     }

@@ -119,15 +119,18 @@ pub fn run(v: &RunView, color: bool) -> String {
             Escaped(n.reason.as_deref().unwrap_or(""))
         );
     }
+    // The whole line to paste: the runbook's absolute path and T0 exactly as recorded.
     let _ = writeln!(
         s,
-        "  sample seed {} (re-run with {} to verify the same files)",
-        v.seed, v.again
+        "  sample seed {}; to verify the same files again: {}",
+        v.seed,
+        Escaped(&v.command)
     );
     s
 }
 
-/// `lifeboat report`'s line: drills by verdict, missed slots, the chain.
+/// `lifeboat report`'s line: drills by verdict, the schedule against the drills that ran
+/// (missed slots), the chain.
 pub fn period(v: &PeriodView) -> String {
     format!(
         "{} ({} passed, {} failed, {} could not complete), {}, chain {}",

@@ -94,24 +94,10 @@ pub fn measured(seconds: Option<f64>) -> String {
     seconds.map_or_else(|| "—".into(), human_secs)
 }
 
-/// `0.04s`, `12.5s`, `1h 30m 0s`, `1d 2h 0m 0s`.
+/// `0.04s`, `12.5s`, `1h 30m 0s`, `1d 2h 0m 0s`: [`lifeboat_core::duration::human`], the one
+/// spelling of a duration, which the runner's reasons, the logs and the webhooks share.
 pub fn human_secs(v: f64) -> String {
-    if v < 10.0 {
-        // Sub-second restores are common on small samples: keep them distinguishable from 0.
-        return format!("{v:.2}s");
-    }
-    if v < 60.0 {
-        return format!("{v:.1}s");
-    }
-    let t = v.round() as u64;
-    let (d, h, m, s) = (t / 86_400, t % 86_400 / 3600, t % 3600 / 60, t % 60);
-    if d > 0 {
-        format!("{d}d {h}h {m}m {s}s")
-    } else if h > 0 {
-        format!("{h}h {m}m {s}s")
-    } else {
-        format!("{m}m {s}s")
-    }
+    lifeboat_core::duration::human(v)
 }
 
 /// `512 B`, `3.0 MiB`.
@@ -180,6 +166,20 @@ pub fn confidence_bound(n: u64) -> Option<f64> {
 /// An instant to the second, as reports show times: `2026-11-22T02:00:03Z`.
 pub fn instant(t: Timestamp) -> String {
     format!("{t:.0}")
+}
+
+/// `s` as one word of a POSIX shell command line: as it is when it holds only characters no
+/// shell reads (`/srv/runbooks/db.yaml`), else in single quotes, each `'` written `'\''`
+/// (`'/srv/my runbooks/db.yaml'`). For the lines lifeboat offers to paste.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
 }
 
 /// A UTC day: `2026-11-22`.
@@ -264,6 +264,20 @@ mod tests {
         assert_eq!(human_secs(93_600.0), "1d 2h 0m 0s");
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_a_shell_would_read_them() {
+        assert_eq!(
+            shell_word("/srv/runbooks/db-1.yaml"),
+            "/srv/runbooks/db-1.yaml"
+        );
+        assert_eq!(
+            shell_word("/srv/my runbooks/x.yaml"),
+            "'/srv/my runbooks/x.yaml'"
+        );
+        assert_eq!(shell_word("/a/it's$(x)"), r"'/a/it'\''s$(x)'");
+        assert_eq!(shell_word(""), "''");
     }
 
     #[test]

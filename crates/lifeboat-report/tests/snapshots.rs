@@ -13,7 +13,8 @@
 use jiff::Timestamp;
 use lifeboat_core::evidence::{Evidence, Outcome};
 use lifeboat_evidence::period::{
-    self, ChainStatus, Contents, Gap, GapSource, Period, PeriodReport, RecordRead, Unreadable,
+    self, ChainStatus, Contents, Earlier, Gap, GapSource, Period, PeriodReport, RecordRead, Slot,
+    Unreadable,
 };
 use lifeboat_report::period::{Format, PeriodView};
 use lifeboat_report::{html, markdown, terminal};
@@ -146,10 +147,12 @@ fn november() -> Period {
 }
 
 /// A month of drills of two runbooks: passes, a failure, one that could not complete, a
-/// record edited after it was written (the chain names it), an unreadable record, and three
-/// scheduled slots that did not run (one outside the period).
+/// record edited after it was written (the chain names it), an unreadable record, three
+/// scheduled slots that did not run (one outside the period), two that ran, one still
+/// running, a runbook file that changed (against the drill before the period, then twice
+/// more), a manual drill, and a runbook with no schedule.
 fn november_report() -> PeriodReport {
-    let records = vec![
+    let mut records = vec![
         dated("passed-sampled", "2026-11-01T02:00:00Z", "run-1", None),
         dated("passed-sampled", "2026-11-08T02:00:00Z", "run-2", None),
         dated("failed-fallback", "2026-11-10T02:00:00Z", "run-3", None),
@@ -157,6 +160,12 @@ fn november_report() -> PeriodReport {
         dated("error-interrupted", "2026-11-20T02:00:00Z", "run-5", None),
         dated("hostile-names", "2026-11-12T02:00:00Z", "run-6", None),
     ];
+    // run-4 ran another text of its runbook; run-5 the first one again. run-1 and run-2 ran
+    // for the schedule's slots.
+    records[3].evidence.runbook.sha256 = "8".repeat(64);
+    for r in &mut records[..2] {
+        r.evidence.mode = lifeboat_core::evidence::Mode::Scheduled;
+    }
     let chain = ChainStatus {
         intact: false,
         signatures_checked: true,
@@ -178,10 +187,28 @@ fn november_report() -> PeriodReport {
         }],
         ledger_sha256: Some(format!("{:e>64}", "")),
         chain,
+        earlier: vec![Earlier {
+            runbook: "payments-files".into(),
+            run_id: "run-0".into(),
+            started_at: "2026-10-31T02:00:00Z".parse().unwrap(),
+            runbook_sha256: "7".repeat(64),
+        }],
     };
     let slot = |s: &str| s.parse::<Timestamp>().unwrap();
+    let ran = |at: &str, run: Option<&str>, state: &str| Slot {
+        runbook: "payments-files".into(),
+        slot: slot(at),
+        state: state.into(),
+        run_id: run.map(str::to_owned),
+    };
     let gaps = GapSource {
         description: "history store /var/lib/lifeboat/state.db".into(),
+        // The gaps below are slots too; a source need not list them twice.
+        slots: vec![
+            ran("2026-11-01T02:00:00Z", Some("run-1"), "done"),
+            ran("2026-11-08T02:00:00Z", Some("run-2"), "done"),
+            ran("2026-11-30T02:00:00Z", None, "running"),
+        ],
         gaps: vec![
             Gap {
                 runbook: "payments-files".into(),
@@ -209,13 +236,16 @@ fn november_report() -> PeriodReport {
             },
         ],
     };
-    finish(period::assemble(
+    let mut r = finish(period::assemble(
         contents,
         november(),
         None,
         Some(gaps),
         "2026-12-01T08:00:00Z".parse().unwrap(),
-    ))
+    ));
+    // Written beside the evidence folder: each drill links its report.html from there.
+    r.evidence_href = Some("../evidence".into());
+    r
 }
 
 /// One runbook's drills, all passed, the chain intact but no key given, no history store.
@@ -226,6 +256,7 @@ fn quiet_report() -> PeriodReport {
             dated("passed-sampled", "2026-11-03T02:00:00Z", "run-1", None),
             dated("passed-sampled", "2026-11-04T02:00:00Z", "run-2", None),
         ],
+        earlier: Vec::new(),
         unreadable: Vec::new(),
         ledger_sha256: Some(format!("{:d>64}", "")),
         chain: ChainStatus {

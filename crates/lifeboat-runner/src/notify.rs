@@ -27,11 +27,12 @@ pub fn body(ev: &Evidence, record: Option<&Path>) -> serde_json::Value {
     if let Some(p) = &ev.measured.recovery_point {
         text.push_str(&format!(" — recovery point {p}"));
     }
+    let human = lifeboat_core::duration::human;
     if let Some(rto) = ev.measured.rto_seconds {
-        text.push_str(&format!(", RTO {rto:.1}s"));
+        text.push_str(&format!(", RTO {}", human(rto)));
     }
     if let Some(rpo) = ev.measured.rpo_seconds {
-        text.push_str(&format!(", RPO {rpo:.0}s"));
+        text.push_str(&format!(", RPO {}", human(rpo)));
     }
     if let Some(r) = &ev.reason {
         text.push_str(&format!(": {r}"));

@@ -161,7 +161,7 @@ pub fn summary(kind: &StepKind) -> String {
             ..
         } => format!("{method} {url_template}, expecting {expect_status}"),
         StepKind::Approve { prompt, .. } => prompt.clone(),
-        StepKind::Wait(d) => format!("wait {}", lifeboat_core::duration::format(*d)),
+        StepKind::Wait(d) => format!("wait {}", lifeboat_core::duration::human(d.as_secs_f64())),
     }
 }
 
@@ -273,7 +273,7 @@ async fn bounded(timeout: Option<Duration>, work: impl Future<Output = Ended>) -
             Ok(ended) => ended,
             Err(_) => Ended::Failed(format!(
                 "timed out after {}",
-                lifeboat_core::duration::format(t)
+                lifeboat_core::duration::human(t.as_secs_f64())
             )),
         },
     }

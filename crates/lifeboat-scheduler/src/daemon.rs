@@ -316,7 +316,7 @@ pub async fn run<T: Send + Sync + 'static>(
                 }
             } => {
                 if cancel.is_cancelled() {
-                    tracing::warn!(running = tasks.len(), wait = ?INTERRUPT_WAIT, "interrupted drills did not stop in time; leaving them behind");
+                    tracing::warn!(running = tasks.len(), wait = %human(INTERRUPT_WAIT), "interrupted drills did not stop in time; leaving them behind");
                     break;
                 }
                 tracing::warn!(running = tasks.len(), "grace period over; interrupting running drills");
@@ -335,7 +335,7 @@ pub async fn run<T: Send + Sync + 'static>(
                 }
                 Some(Control::Stop) if stop_deadline.is_none() => {
                     stopping.cancel();
-                    tracing::info!(running = tasks.len(), grace = ?options.grace, "stopping: no new drills; waiting for running ones");
+                    tracing::info!(running = tasks.len(), grace = %human(options.grace), "stopping: no new drills; waiting for running ones");
                     stop_deadline = Some(tokio::time::Instant::now() + options.grace);
                 }
                 Some(Control::Stop | Control::Abort) | None => {
@@ -454,7 +454,7 @@ async fn start<T: Send + Sync + 'static>(
 ) -> Finished {
     let (runbook, slot) = (job.runbook.clone(), job.slot);
     if !delay.is_zero() {
-        tracing::info!(%runbook, %slot, delay = ?delay, "drill starts after its jitter");
+        tracing::info!(%runbook, %slot, delay = %human(delay), "drill starts after its jitter");
         let delayed = tokio::select! {
             biased;
             () = stopping.cancelled() => false,
@@ -577,6 +577,11 @@ async fn next_wake<T>(
         }
     }
     Ok(next)
+}
+
+/// A duration in a log line, spelt as every other surface spells one.
+fn human(d: Duration) -> String {
+    lifeboat_core::duration::human(d.as_secs_f64())
 }
 
 #[cfg(test)]

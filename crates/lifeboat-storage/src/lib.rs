@@ -435,8 +435,8 @@ impl Cloud {
             Err(_) => Err(object_store::Error::Generic {
                 store: "lifeboat",
                 source: format!(
-                    "no answer within {}s (set `source.options.timeout` to wait longer)",
-                    self.timeout.as_secs()
+                    "no answer within {} (set `source.options.timeout` to wait longer)",
+                    lifeboat_core::duration::human(self.timeout.as_secs_f64())
                 )
                 .into(),
             }),

@@ -212,9 +212,9 @@ impl Local {
         StorageError::Unavailable {
             url: self.url.clone(),
             detail: format!(
-                "{what}: the file system did not answer within {}s (a hung network mount?); \
+                "{what}: the file system did not answer within {} (a hung network mount?); \
                  set `source.options.timeout` to wait longer",
-                self.timeout.as_secs()
+                lifeboat_core::duration::human(self.timeout.as_secs_f64())
             ),
         }
     }

@@ -85,6 +85,32 @@ pub(super) fn format(d: Duration) -> String {
     out
 }
 
+pub(super) fn human(seconds: f64) -> String {
+    if seconds.is_nan() {
+        return "—".to_owned();
+    }
+    if seconds < 0.0 {
+        return format!("-{}", human(-seconds));
+    }
+    // Sub-second restores are common on small samples: keep them distinguishable from 0.
+    let decimals = if seconds < 10.0 { 2 } else { 1 };
+    let shown = format!("{seconds:.decimals$}");
+    // Judged after rounding, so 59.96 s is `1m 0s`, never `60s`.
+    if shown.parse::<f64>().is_ok_and(|v| v < 60.0) {
+        return format!("{}s", shown.trim_end_matches('0').trim_end_matches('.'));
+    }
+    // `as` saturates: infinity reads as the largest count of seconds, not a panic.
+    let t = seconds.round() as u64;
+    let (d, h, m, s) = (t / 86_400, t % 86_400 / 3600, t % 3600 / 60, t % 60);
+    if d > 0 {
+        format!("{d}d {h}h {m}m {s}s")
+    } else if h > 0 {
+        format!("{h}h {m}m {s}s")
+    } else {
+        format!("{m}m {s}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +204,23 @@ mod tests {
             let d = parse(text).unwrap();
             assert_eq!(parse(&format(d)), Ok(d), "{text}");
         }
+    }
+
+    #[test_case(0.041, "0.04s" ; "hundredths under ten seconds")]
+    #[test_case(0.0, "0s" ; "zero")]
+    #[test_case(1.5, "1.5s" ; "trailing zero dropped")]
+    #[test_case(12.46, "12.5s" ; "tenths under a minute")]
+    #[test_case(30.0, "30s" ; "whole seconds as a runbook writes them")]
+    #[test_case(9.999, "10s" ; "rounded up to ten")]
+    #[test_case(59.96, "1m 0s" ; "rounded up to a minute")]
+    #[test_case(90.0, "1m 30s" ; "minutes")]
+    #[test_case(5_400.0, "1h 30m 0s" ; "hours")]
+    #[test_case(93_600.0, "1d 2h 0m 0s" ; "days")]
+    #[test_case(109_104.0, "1d 6h 18m 24s" ; "every unit")]
+    #[test_case(82_800.5, "23h 0m 1s" ; "half a second rounds up")]
+    #[test_case(-90.0, "-1m 30s" ; "negative")]
+    #[test_case(f64::NAN, "—" ; "not a number")]
+    fn human_is_the_one_spelling(seconds: f64, shown: &str) {
+        assert_eq!(human(seconds), shown);
     }
 }

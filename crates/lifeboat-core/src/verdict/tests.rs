@@ -209,7 +209,7 @@ fn an_rto_equal_to_its_objective_is_met() {
 }
 
 #[test]
-fn a_missed_rpo_fails_the_drill_in_runbook_durations() {
+fn a_missed_rpo_fails_the_drill_in_the_words_every_surface_prints() {
     let goals = objectives(None, Some(26 * 3600));
     let points = [
         point(NEWEST, Outcome::Failed),
@@ -219,15 +219,30 @@ fn a_missed_rpo_fails_the_drill_in_runbook_durations() {
     findings.t0 = at("2026-11-22T02:00:00Z");
     let v = decide(&findings);
     assert_eq!(v.outcome, Outcome::Failed);
-    // The golden record's sentence: the fallback, then the objective.
+    // The golden record's sentence: the fallback, then the objective, its durations spelt
+    // as the terminal's RPO column and the reports spell them (`duration::human`).
     assert_eq!(
         v.reason.as_deref(),
         Some(
             "recovery point 2026-11-21T020000Z failed; 2026-11-20T020000Z passed; \
-             RPO objective missed: measured 2d, objective 1d2h"
+             RPO objective missed: measured 2d 0h 0m 0s, objective 1d 2h 0m 0s"
         )
     );
     assert_eq!(v.measured.rpo_met, Some(false));
+}
+
+#[test]
+fn the_reason_rounds_a_duration_as_the_terminal_and_the_reports_do() {
+    let goals = objectives(None, Some(2 * 3600));
+    let points = [point(NEWEST, Outcome::Passed)];
+    let mut findings = checked(&goals, &points);
+    findings.t0 = at("2026-11-22T01:00:00.5Z");
+    // 23 h and half a second: the RPO column rounds it to 23h 0m 1s, and so must the reason
+    // (it cut the fraction and said "23h" beside a column saying "23h 0m 1s").
+    assert_eq!(
+        decide(&findings).reason.as_deref(),
+        Some("RPO objective missed: measured 23h 0m 1s, objective 2h 0m 0s")
+    );
 }
 
 #[test]
@@ -250,7 +265,7 @@ fn missed_objectives_and_failed_finally_steps_are_all_said_in_order() {
         decide(&findings).reason.as_deref(),
         Some(
             "RTO objective missed: measured 12.3s, objective 1s; \
-             RPO objective missed: measured 22h, objective 1s; \
+             RPO objective missed: measured 22h 0m 0s, objective 1s; \
              finally[0] (cleanup) failed: exit code 1, expected 0; \
              finally[2] (http) failed: no reason given"
         )
@@ -368,7 +383,7 @@ fn no_point_found_says_where_it_looked_and_what_was_there() {
     assert_eq!(
         decide(&findings).reason.as_deref(),
         Some(
-            "no recovery point within 30d before T0 2026-11-22T00:00:00Z (1 entry in the \
+            "no recovery point within 30d 0h 0m 0s before T0 2026-11-22T00:00:00Z (1 entry in the \
              source: 1 older than the window)"
         )
     );

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use lifeboat_core::evidence::{Evidence, Outcome, StepResult};
+use jiff::Timestamp;
+use lifeboat_core::evidence::{Evidence, Mode, Outcome, StepResult};
 use lifeboat_safefs::Dir;
 
 use super::model::*;
@@ -26,13 +27,24 @@ pub struct RecordRead {
     pub chain_ok: bool,
 }
 
+/// The newest drill of a runbook before the period: what its first drill in the period is
+/// compared with, to tell whether the runbook's file changed at the period's start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Earlier {
+    pub runbook: String,
+    pub run_id: String,
+    pub started_at: Timestamp,
+    pub runbook_sha256: String,
+}
+
 /// What the folder holds for a period: its records (only those within the period and the
-/// runbook filter), the records that could not be read (all of them), the ledger's hash and
-/// the chain's status.
+/// runbook filter), the newest drill of each runbook before the period, the records that
+/// could not be read (all of them), the ledger's hash and the chain's status.
 #[derive(Clone, Debug)]
 pub struct Contents {
     pub evidence_dir: String,
     pub records: Vec<RecordRead>,
+    pub earlier: Vec<Earlier>,
     pub unreadable: Vec<Unreadable>,
     /// SHA-256 of `ledger.jsonl`; `None` when it could not be read.
     pub ledger_sha256: Option<String>,
@@ -51,7 +63,8 @@ pub fn build(inputs: Inputs<'_>) -> Result<PeriodReport, PeriodError> {
     ))
 }
 
-/// Reads what [`assemble`] needs. Records outside the period are read only for their date.
+/// Reads what [`assemble`] needs. Records outside the period are read only for their date,
+/// and those before it for the runbook text they ran.
 fn read(inputs: &Inputs<'_>) -> Result<Contents, PeriodError> {
     let dir = inputs.evidence_dir;
     let show = dir.display().to_string();
@@ -80,6 +93,7 @@ fn read(inputs: &Inputs<'_>) -> Result<Contents, PeriodError> {
 
     let mut unreadable = Vec::new();
     let mut records = Vec::new();
+    let mut earlier: BTreeMap<String, Earlier> = BTreeMap::new();
     for rel in on_disk {
         let bytes = match files::read_below(&root, &rel, Cap::RECORD) {
             Ok(b) => b,
@@ -101,10 +115,27 @@ fn read(inputs: &Inputs<'_>) -> Result<Contents, PeriodError> {
                 continue;
             }
         };
-        if ev.started_at < inputs.period.from || ev.started_at > inputs.period.to {
+        if inputs.runbook.is_some_and(|r| r != ev.runbook.name) {
             continue;
         }
-        if inputs.runbook.is_some_and(|r| r != ev.runbook.name) {
+        if ev.started_at < inputs.period.from {
+            let newer = earlier
+                .get(&ev.runbook.name)
+                .is_none_or(|e| e.started_at < ev.started_at);
+            if newer {
+                earlier.insert(
+                    ev.runbook.name.clone(),
+                    Earlier {
+                        runbook: ev.runbook.name.clone(),
+                        run_id: ev.run_id.clone(),
+                        started_at: ev.started_at,
+                        runbook_sha256: ev.runbook.sha256.clone(),
+                    },
+                );
+            }
+            continue;
+        }
+        if ev.started_at > inputs.period.to {
             continue;
         }
         let subject = rel.strip_suffix("/evidence.json").unwrap_or(&rel);
@@ -122,6 +153,7 @@ fn read(inputs: &Inputs<'_>) -> Result<Contents, PeriodError> {
     Ok(Contents {
         evidence_dir: show,
         records,
+        earlier: earlier.into_values().collect(),
         unreadable,
         ledger_sha256,
         chain,
@@ -159,26 +191,53 @@ pub fn assemble(
     }
 
     let mut gaps_by_runbook: BTreeMap<String, Vec<Gap>> = BTreeMap::new();
+    let mut slots_by_runbook: BTreeMap<String, BTreeMap<Timestamp, SlotFate>> = BTreeMap::new();
+    let wanted = |name: &str, at: Timestamp| {
+        at >= period.from && at <= period.to && runbook.is_none_or(|r| r == name)
+    };
     if let Some(src) = &gaps {
-        for g in &src.gaps {
-            if g.slot < period.from || g.slot > period.to {
-                continue;
-            }
-            if runbook.is_some_and(|r| r != g.runbook) {
-                continue;
-            }
+        for s in src.slots.iter().filter(|s| wanted(&s.runbook, s.slot)) {
+            slots_by_runbook
+                .entry(s.runbook.clone())
+                .or_default()
+                .insert(s.slot, SlotFate::of(s));
+        }
+        for g in src.gaps.iter().filter(|g| wanted(&g.runbook, g.slot)) {
             gaps_by_runbook
                 .entry(g.runbook.clone())
                 .or_default()
                 .push(g.clone());
+            // A gap is a slot that did not run, whether or not the source listed it.
+            slots_by_runbook
+                .entry(g.runbook.clone())
+                .or_default()
+                .insert(g.slot, SlotFate::NotRun);
         }
     }
+    // The slot each scheduled drill ran for, by runbook and run.
+    let ran_for: BTreeMap<(&str, &str), Timestamp> = gaps
+        .iter()
+        .flat_map(|src| &src.slots)
+        .filter_map(|s| Some(((s.runbook.as_str(), s.run_id.as_deref()?), s.slot)))
+        .collect();
+    for (name, drills) in by_runbook.iter_mut() {
+        for (_, row) in drills.iter_mut() {
+            row.slot = ran_for.get(&(name.as_str(), row.run_id.as_str())).copied();
+        }
+    }
+    let mut earlier: BTreeMap<String, Earlier> = contents
+        .earlier
+        .into_iter()
+        .map(|e| (e.runbook.clone(), e))
+        .collect();
     let mut names: BTreeSet<String> = by_runbook.keys().cloned().collect();
     names.extend(gaps_by_runbook.keys().cloned());
+    names.extend(slots_by_runbook.keys().cloned());
     if let Some(r) = runbook {
         names.insert(r.to_string());
     }
 
+    let gaps_checked = gaps.is_some();
     let mut totals = Totals::default();
     let mut runbooks = Vec::new();
     for name in names {
@@ -186,12 +245,20 @@ pub fn assemble(
         drills.sort_by_key(|d| d.1.started_at);
         let mut gaps = gaps_by_runbook.remove(&name).unwrap_or_default();
         gaps.sort_by_key(|g| g.slot);
-        let s = summarize(name, drills, gaps);
+        let schedule = gaps_checked
+            .then(|| schedule_count(slots_by_runbook.remove(&name).unwrap_or_default().values()));
+        let before = earlier.remove(&name);
+        let s = summarize(name, drills, gaps, schedule, before);
         totals.drills += s.drills;
         totals.passed += s.passed;
         totals.failed += s.failed;
         totals.error += s.error;
         totals.gaps += s.gaps.len();
+        if let Some(c) = &s.schedule {
+            totals.slots_expected += c.expected;
+            totals.slots_ran += c.ran;
+        }
+        totals.runbooks_changed += usize::from(!s.runbook_changes.is_empty());
         runbooks.push(s);
     }
 
@@ -203,6 +270,7 @@ pub fn assemble(
         evidence_dir: contents.evidence_dir,
         period,
         runbook_filter: runbook.map(str::to_owned),
+        evidence_href: None,
         chain: contents.chain,
         gaps_checked: gaps.is_some(),
         gaps_source: gaps.map(|g| g.description),
@@ -211,6 +279,37 @@ pub fn assemble(
         unreadable: contents.unreadable,
         inputs: input_files,
     }
+}
+
+/// What became of a scheduled slot, as far as counting it goes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum SlotFate {
+    Ran,
+    NotRun,
+    Pending,
+}
+
+impl SlotFate {
+    fn of(s: &Slot) -> SlotFate {
+        match s.state.as_str() {
+            _ if s.run_id.is_some() => SlotFate::Ran,
+            "missed" | "skipped-overlap" | "abandoned" => SlotFate::NotRun,
+            _ => SlotFate::Pending,
+        }
+    }
+}
+
+fn schedule_count<'a>(fates: impl Iterator<Item = &'a SlotFate>) -> ScheduleCount {
+    let mut c = ScheduleCount::default();
+    for f in fates {
+        c.expected += 1;
+        match f {
+            SlotFate::Ran => c.ran += 1,
+            SlotFate::NotRun => c.not_run += 1,
+            SlotFate::Pending => c.pending += 1,
+        }
+    }
+    c
 }
 
 /// The chain's status, and the records (`RUNBOOK/RUN_ID`) its findings name.
@@ -243,9 +342,18 @@ fn drill_row(ev: &Evidence, rel: &str, sha: String, chain_ok: bool) -> DrillRow 
         .or(ev.recovery_points.first());
     let files = ev.recovery_points.iter().flat_map(|p| &p.files);
     let point_entries = measured.and_then(|p| p.manifest.entries);
+    let folder = rel.strip_suffix(crate::RECORD_FILE).unwrap_or(rel);
     DrillRow {
         run_id: ev.run_id.clone(),
         record: rel.to_string(),
+        report: format!("{folder}report.html"),
+        mode: ev.mode,
+        operator: ev.operator.clone(),
+        runbook_sha256: ev.runbook.sha256.clone(),
+        // Decided over the runbook's drills in order, by `summarize`.
+        runbook_changed: false,
+        // From the history store, by `assemble`.
+        slot: None,
         evidence_sha256: sha,
         started_at: ev.started_at,
         finished_at: ev.finished_at,
@@ -321,7 +429,56 @@ fn failure_details(ev: &Evidence) -> Vec<String> {
     out
 }
 
-fn summarize(name: String, drills: Vec<(Evidence, DrillRow)>, gaps: Vec<Gap>) -> RunbookSummary {
+/// Each drill that ran another text of the runbook than the drill before it (`before`: the
+/// newest before the period), marking its row. `drills` are oldest first.
+fn runbook_changes(
+    drills: &mut [(Evidence, DrillRow)],
+    before: Option<Earlier>,
+) -> Vec<RunbookChange> {
+    let mut changes = Vec::new();
+    let mut previous = before.map(|e| (e.run_id, e.started_at, e.runbook_sha256, false));
+    for (ev, row) in drills.iter_mut() {
+        if let Some((run_id, started_at, sha, in_period)) = &previous
+            && *sha != ev.runbook.sha256
+        {
+            row.runbook_changed = true;
+            changes.push(RunbookChange {
+                run_id: ev.run_id.clone(),
+                started_at: ev.started_at,
+                path: ev.runbook.path.clone(),
+                from_sha256: sha.clone(),
+                to_sha256: ev.runbook.sha256.clone(),
+                previous_run_id: run_id.clone(),
+                previous_started_at: *started_at,
+                previous_in_period: *in_period,
+            });
+        }
+        previous = Some((
+            ev.run_id.clone(),
+            ev.started_at,
+            ev.runbook.sha256.clone(),
+            true,
+        ));
+    }
+    changes
+}
+
+fn summarize(
+    name: String,
+    mut drills: Vec<(Evidence, DrillRow)>,
+    gaps: Vec<Gap>,
+    schedule: Option<ScheduleCount>,
+    before: Option<Earlier>,
+) -> RunbookSummary {
+    let runbook_changes = runbook_changes(&mut drills, before);
+    let mut by_mode = ModeCounts::default();
+    for (ev, _) in &drills {
+        *match ev.mode {
+            Mode::Automatic => &mut by_mode.automatic,
+            Mode::Manual => &mut by_mode.manual,
+            Mode::Scheduled => &mut by_mode.scheduled,
+        } += 1;
+    }
     let count = |o: Outcome| drills.iter().filter(|d| d.1.outcome == o).count();
     let (passed, failed, error) = (
         count(Outcome::Passed),
@@ -350,6 +507,7 @@ fn summarize(name: String, drills: Vec<(Evidence, DrillRow)>, gaps: Vec<Gap>) ->
         if ev.outcome != Outcome::Passed {
             failures.push(Failure {
                 run_id: ev.run_id.clone(),
+                report: row.report.clone(),
                 started_at: ev.started_at,
                 outcome: ev.outcome,
                 reason: ev.reason.clone(),
@@ -378,6 +536,10 @@ fn summarize(name: String, drills: Vec<(Evidence, DrillRow)>, gaps: Vec<Gap>) ->
         rto_max_seconds: max(|d| d.rto_seconds),
         rpo_max_seconds: max(|d| d.rpo_seconds),
         coverage: cov,
+        by_mode,
+        schedule,
+        runbook_sha256: newest.map(|d| d.runbook_sha256.clone()),
+        runbook_changes,
         drill_list: rows,
         failures,
         gaps,

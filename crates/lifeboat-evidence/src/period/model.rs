@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use jiff::Timestamp;
-use lifeboat_core::evidence::Outcome;
+use lifeboat_core::evidence::{Mode, Outcome};
 use serde::Serialize;
 
 use crate::ledger::LEDGER_FILE;
@@ -52,12 +52,31 @@ pub struct Gap {
     pub reason: Option<String>,
 }
 
+/// A scheduled slot, whatever became of it, as the scheduler's history recorded it: what the
+/// schedule expected, to count the drills that ran against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slot {
+    pub runbook: String,
+    /// The slot's time.
+    pub slot: Timestamp,
+    /// What became of it: `done`, `missed`, `skipped-overlap`, `abandoned`, `recorded` or
+    /// `running`.
+    pub state: String,
+    /// The run of its drill, when it ran and was recorded. A slot without one that is
+    /// `missed`, `skipped-overlap` or `abandoned` is a gap; one still `recorded` or `running`
+    /// is pending.
+    pub run_id: Option<String>,
+}
+
 /// Where gaps come from, and what they are.
 #[derive(Clone, Debug)]
 pub struct GapSource {
     /// Named in the report, e.g. the history store's path.
     pub description: String,
     pub gaps: Vec<Gap>,
+    /// Every scheduled slot the source holds, gaps included. A gap missing here still counts
+    /// as an expected slot.
+    pub slots: Vec<Slot>,
 }
 
 /// What a report is built from.
@@ -100,6 +119,13 @@ pub struct PeriodReport {
     pub evidence_dir: String,
     pub period: Period,
     pub runbook_filter: Option<String>,
+    /// The evidence folder as a relative link from the folder the report was written to
+    /// (`../evidence`, each name percent-encoded): the start of every drill's link to its
+    /// `report.html` in the HTML and Markdown reports and of the CSV's `report` column, so the
+    /// links hold wherever the two folders move together. `None` when the report's place is
+    /// not known (the links are then left out, and the CSV's `report` is relative to the
+    /// evidence folder, as each row's `report` here always is).
+    pub evidence_href: Option<String>,
     pub chain: ChainStatus,
     /// Whether gaps were looked for, and where.
     pub gaps_checked: bool,
@@ -134,6 +160,12 @@ pub struct Totals {
     pub failed: usize,
     pub error: usize,
     pub gaps: usize,
+    /// Scheduled slots in the period, over every runbook (0 when gaps are not checked).
+    pub slots_expected: usize,
+    /// Of those, the slots whose drill ran.
+    pub slots_ran: usize,
+    /// Runbooks whose file changed between drills in the period.
+    pub runbooks_changed: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -156,9 +188,59 @@ pub struct RunbookSummary {
     pub rto_max_seconds: Option<f64>,
     pub rpo_max_seconds: Option<f64>,
     pub coverage: Coverage,
+    /// The period's drills by how they were started.
+    pub by_mode: ModeCounts,
+    /// The scheduled slots of the period against the drills that ran for them; `None` when
+    /// gaps are not checked (no history store given). `expected` 0: the runbook was not
+    /// scheduled in the period.
+    pub schedule: Option<ScheduleCount>,
+    /// The SHA-256 of the runbook file the newest drill of the period ran.
+    pub runbook_sha256: Option<String>,
+    /// Each drill of the period that ran another runbook text than the drill before it (that
+    /// one may be before the period), oldest first.
+    pub runbook_changes: Vec<RunbookChange>,
     pub drill_list: Vec<DrillRow>,
     pub failures: Vec<Failure>,
     pub gaps: Vec<Gap>,
+}
+
+/// Drills by how they were started (the record's `mode`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ModeCounts {
+    pub automatic: usize,
+    pub manual: usize,
+    pub scheduled: usize,
+}
+
+/// A runbook's scheduled slots in the period, from the history store.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ScheduleCount {
+    /// Slots of the period the store holds: what the schedule expected.
+    pub expected: usize,
+    /// Slots whose drill ran (whatever its outcome).
+    pub ran: usize,
+    /// Slots missed, skipped for overlap or abandoned: the gaps.
+    pub not_run: usize,
+    /// Slots claimed or running when the report was made.
+    pub pending: usize,
+}
+
+/// The first drill that ran another text of its runbook than the drill before it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunbookChange {
+    pub run_id: String,
+    pub started_at: Timestamp,
+    /// The runbook's path as that drill recorded it.
+    pub path: String,
+    /// SHA-256 of the runbook file the drill before it ran.
+    pub from_sha256: String,
+    /// SHA-256 of the runbook file this drill ran.
+    pub to_sha256: String,
+    /// The drill before it.
+    pub previous_run_id: String,
+    pub previous_started_at: Timestamp,
+    /// Whether the drill before it is in the period (else it is the newest before it).
+    pub previous_in_period: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -178,6 +260,18 @@ pub struct DrillRow {
     pub run_id: String,
     /// `RUNBOOK/RUN_ID/evidence.json`, relative to the evidence directory.
     pub record: String,
+    /// `RUNBOOK/RUN_ID/report.html` beside the record, relative to the evidence directory.
+    pub report: String,
+    /// How the drill was started, and who ran a manual one.
+    pub mode: Mode,
+    pub operator: Option<String>,
+    /// SHA-256 of the runbook file the drill ran.
+    pub runbook_sha256: String,
+    /// It ran another runbook text than the drill before it ([`RunbookChange`]).
+    pub runbook_changed: bool,
+    /// The scheduled slot it ran for, as the history store records it; `None` for a drill
+    /// run by hand, or when no history store was given.
+    pub slot: Option<Timestamp>,
     pub evidence_sha256: String,
     pub started_at: Timestamp,
     pub finished_at: Timestamp,
@@ -206,6 +300,8 @@ pub struct DrillRow {
 #[derive(Clone, Debug, Serialize)]
 pub struct Failure {
     pub run_id: String,
+    /// The drill's `report.html`, relative to the evidence directory (as [`DrillRow::report`]).
+    pub report: String,
     pub started_at: Timestamp,
     pub outcome: Outcome,
     pub reason: Option<String>,

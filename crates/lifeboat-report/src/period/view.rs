@@ -4,7 +4,8 @@
 
 use lifeboat_core::evidence::Outcome;
 use lifeboat_evidence::period::{
-    CONTROLS, ChainStatus, Control, DrillRow, Failure, Gap, PeriodReport, RunbookSummary,
+    CONTROLS, ChainStatus, Control, DrillRow, Failure, Gap, ModeCounts, PeriodReport,
+    RunbookChange, RunbookSummary, ScheduleCount,
 };
 
 use crate::chart::{ChartPoint, chart};
@@ -28,7 +29,7 @@ pub struct PeriodView {
     /// The period, the folder, the filter, when and by what the report was made.
     pub about: Sentence,
     pub gaps_checked: bool,
-    /// `3 missed slots`, `gaps not checked`.
+    /// `3 of 4 scheduled drills ran, 1 missed slot`, `no drill scheduled`, `gaps not checked`.
     pub gaps_short: String,
     pub runbooks: Vec<RunbookView>,
     /// Records that could not be read: `(record, why)`.
@@ -55,6 +56,18 @@ pub struct RunbookView {
     pub rpo_met: MetCount,
     /// Missed slots, or `not checked`.
     pub missed: String,
+    /// Scheduled drills that ran of those expected: `3 of 4`, `not scheduled`, `not checked`.
+    pub scheduled: String,
+    /// The schedule against the drills in a sentence, and how it reads (never good news for
+    /// a runbook that was not scheduled: nothing was expected of it).
+    pub schedule: String,
+    pub schedule_tone: Tone,
+    /// `same`, `changed 2 times`, or `—` without drills.
+    pub runbook_file: String,
+    /// Whether the runbook's file was the same in every drill, or how often it changed.
+    pub runbook_text: Option<Sentence>,
+    /// Each change: the first drill that ran a new text.
+    pub runbook_changes: Vec<Sentence>,
     /// The RTO and RPO charts (inline SVG, drawn by [`crate::chart`]); none without drills.
     pub charts: Vec<String>,
     pub rows: Vec<DrillRowView>,
@@ -74,6 +87,14 @@ pub struct MetCount {
 #[derive(Clone, Debug)]
 pub struct DrillRowView {
     pub started: String,
+    pub run_id: String,
+    /// The link to the drill's `report.html`, relative to where the report is written; none
+    /// when that place is not known.
+    pub href: Option<String>,
+    /// `automatic`, `manual`, `scheduled`.
+    pub mode: &'static str,
+    /// Who ran a manual drill (`--operator`); none for the others.
+    pub operator: Option<String>,
     pub verdict: &'static str,
     pub tone: Tone,
     pub rto: String,
@@ -95,6 +116,8 @@ pub struct FailureView {
     pub verdict: &'static str,
     pub tone: Tone,
     pub run_id: String,
+    /// The link to the drill's `report.html`, as in [`DrillRowView::href`].
+    pub href: Option<String>,
     pub reason: String,
     pub details: Vec<String>,
 }
@@ -147,11 +170,7 @@ impl PeriodView {
             findings: r.chain.findings.clone(),
             about,
             gaps_checked: r.gaps_checked,
-            gaps_short: if r.gaps_checked {
-                count(t.gaps as u64, "missed slot", "missed slots")
-            } else {
-                "gaps not checked".into()
-            },
+            gaps_short: gaps_short(r),
             runbooks: r.runbooks.iter().map(|rb| runbook(r, rb)).collect(),
             unreadable: r
                 .unreadable
@@ -216,15 +235,185 @@ fn chain_detail(c: &ChainStatus) -> String {
     }
 }
 
+/// What the schedule expected of the whole folder, against what ran: said only of slots the
+/// history store holds, so a folder with no schedule is never told "nothing was missed".
 fn gaps_sentence(r: &PeriodReport) -> String {
-    match (&r.gaps_source, r.totals.gaps) {
+    let t = &r.totals;
+    match (&r.gaps_source, t.gaps) {
         (None, _) => "gaps not checked (no history store given: --state)".into(),
-        (Some(_), 0) => "no scheduled drill was missed".into(),
+        (Some(_), _) if t.slots_expected == 0 => {
+            "no drill was scheduled in the period (the history store holds no slot in it)".into()
+        }
+        (Some(_), 0) if t.slots_ran == t.slots_expected => format!(
+            "all {} ran",
+            count(
+                t.slots_expected as u64,
+                "scheduled drill",
+                "scheduled drills"
+            )
+        ),
+        (Some(_), 0) => format!(
+            "{} of {} scheduled drills ran, the others had not finished",
+            t.slots_ran, t.slots_expected
+        ),
         (Some(_), n) => format!(
-            "{} did not run",
-            count(n as u64, "scheduled drill", "scheduled drills")
+            "{} did not run ({} of {} ran)",
+            count(n as u64, "scheduled drill", "scheduled drills"),
+            t.slots_ran,
+            t.slots_expected
         ),
     }
+}
+
+/// The terminal line's word on the schedule: `3 of 4 scheduled drills ran, 1 missed slot`,
+/// `no drill scheduled` (never "0 missed slots" of a schedule the store does not hold), or
+/// `gaps not checked`.
+fn gaps_short(r: &PeriodReport) -> String {
+    let t = &r.totals;
+    if !r.gaps_checked {
+        return "gaps not checked".into();
+    }
+    if t.slots_expected == 0 {
+        return "no drill scheduled".into();
+    }
+    format!(
+        "{} of {} ran, {}",
+        t.slots_ran,
+        count(
+            t.slots_expected as u64,
+            "scheduled drill",
+            "scheduled drills"
+        ),
+        count(t.gaps as u64, "missed slot", "missed slots")
+    )
+}
+
+/// A runbook's schedule against its drills: the summary table's cell, a sentence and its tone.
+fn schedule_words(c: Option<&ScheduleCount>, modes: &ModeCounts) -> (String, String, Tone) {
+    let Some(c) = c else {
+        return (
+            "not checked".into(),
+            format!(
+                "Scheduled drills not checked (no history store given: --state); the evidence \
+                 holds {} of this runbook in the period.",
+                count(
+                    modes.scheduled as u64,
+                    "scheduled drill",
+                    "scheduled drills"
+                )
+            ),
+            Tone::Quiet,
+        );
+    };
+    if c.expected == 0 {
+        return (
+            "not scheduled".into(),
+            "Not scheduled: the history store holds no slot of this runbook in the period.".into(),
+            Tone::Quiet,
+        );
+    }
+    let cell = format!("{} of {}", c.ran, c.expected);
+    let mut s = if c.ran == c.expected {
+        format!(
+            "All {} of the period ran.",
+            count(c.expected as u64, "scheduled drill", "scheduled drills")
+        )
+    } else {
+        format!("{} of {} scheduled drills ran", c.ran, c.expected)
+    };
+    if c.not_run > 0 {
+        s.push_str(&format!("; {} did not run", c.not_run));
+    }
+    if c.pending > 0 {
+        s.push_str(&format!(
+            "; {} had not finished when this report was made",
+            c.pending
+        ));
+    }
+    if c.ran != c.expected {
+        s.push('.');
+    }
+    let tone = if c.not_run > 0 {
+        Tone::Bad
+    } else if c.pending > 0 {
+        Tone::Warn
+    } else {
+        Tone::Good
+    };
+    (cell, s, tone)
+}
+
+/// `1 automatic, 2 scheduled`: the kinds that started a drill, or `none`.
+fn modes_words(m: &ModeCounts) -> String {
+    let kinds: Vec<String> = [
+        (m.automatic, "automatic"),
+        (m.manual, "manual"),
+        (m.scheduled, "scheduled"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, kind)| format!("{n} {kind}"))
+    .collect();
+    if kinds.is_empty() {
+        "none".into()
+    } else {
+        kinds.join(", ")
+    }
+}
+
+/// Whether the runbook's file was the same in every drill, or how often it changed; and one
+/// sentence per change naming the first drill that ran the new text.
+fn runbook_text(rb: &RunbookSummary) -> (String, Option<Sentence>, Vec<Sentence>) {
+    let Some(sha) = &rb.runbook_sha256 else {
+        return ("—".into(), None, Vec::new());
+    };
+    if rb.runbook_changes.is_empty() {
+        let s = Sentence::new()
+            .words("The runbook file was the same in every drill of the period: SHA-256 ")
+            .name(sha)
+            .words(".");
+        return ("same".into(), Some(s), Vec::new());
+    }
+    let n = rb.runbook_changes.len() as u64;
+    let times = count(n, "time", "times");
+    let s = Sentence::new().words(format!(
+        "The runbook file changed {times} in the period (its SHA-256 is in every record); \
+         each change, with the first drill that ran the new text:"
+    ));
+    (
+        format!("changed {times}"),
+        Some(s),
+        rb.runbook_changes.iter().map(change).collect(),
+    )
+}
+
+fn change(c: &RunbookChange) -> Sentence {
+    let before = if c.previous_in_period {
+        ""
+    } else {
+        ", before the period"
+    };
+    Sentence::new()
+        .words(format!("{} ", instant(c.started_at)))
+        .name(&c.run_id)
+        .words(" was the first drill to run SHA-256 ")
+        .name(&c.to_sha256)
+        .words(", read from ")
+        .name(&c.path)
+        .words("; the drill before it (")
+        .name(&c.previous_run_id)
+        .words(format!(
+            "{before}, {}) ran ",
+            instant(c.previous_started_at)
+        ))
+        .name(&c.from_sha256)
+        .words(".")
+}
+
+/// The link from the report to a drill's page: `base` (the evidence folder, relative to the
+/// report) and the page's path below it, every name percent-encoded.
+fn href(base: Option<&str>, below: &str) -> Option<String> {
+    base.map(|b| format!("{b}/{}", crate::period::encode_path(below)))
 }
 
 fn met_count(met: usize, checked: usize) -> MetCount {
@@ -335,9 +524,16 @@ fn runbook(r: &PeriodReport, rb: &RunbookSummary) -> RunbookView {
             ),
         ]
     };
+    let (scheduled, schedule, schedule_tone) = schedule_words(rb.schedule.as_ref(), &rb.by_mode);
+    let (runbook_file, runbook_text, runbook_changes) = runbook_text(rb);
+    let base = r.evidence_href.as_deref();
     RunbookView {
         name: rb.name.clone(),
-        summary: runbook_sentence(rb),
+        summary: format!(
+            "{} Started: {}.",
+            runbook_sentence(rb),
+            modes_words(&rb.by_mode)
+        ),
         drills: rb.drills,
         passed: rb.passed,
         pass_rate: percent(rb.pass_rate),
@@ -348,16 +544,30 @@ fn runbook(r: &PeriodReport, rb: &RunbookSummary) -> RunbookView {
         } else {
             "not checked".into()
         },
+        scheduled,
+        schedule,
+        schedule_tone,
+        runbook_file,
+        runbook_text,
+        runbook_changes,
         charts,
-        rows: rb.drill_list.iter().map(row).collect(),
-        failures: rb.failures.iter().map(failure).collect(),
+        rows: rb.drill_list.iter().map(|d| row(d, base)).collect(),
+        failures: rb
+            .failures
+            .iter()
+            .map(|f| failure(f, href(base, &f.report)))
+            .collect(),
         gaps: rb.gaps.iter().map(gap).collect(),
     }
 }
 
-fn row(d: &DrillRow) -> DrillRowView {
+fn row(d: &DrillRow, base: Option<&str>) -> DrillRowView {
     DrillRowView {
         started: instant(d.started_at),
+        run_id: d.run_id.clone(),
+        href: href(base, &d.report),
+        mode: d.mode.as_str(),
+        operator: d.operator.clone(),
         verdict: words::verdict(d.outcome),
         tone: Tone::of(d.outcome),
         rto: measured(d.rto_seconds),
@@ -372,12 +582,13 @@ fn row(d: &DrillRow) -> DrillRowView {
     }
 }
 
-fn failure(f: &Failure) -> FailureView {
+fn failure(f: &Failure, href: Option<String>) -> FailureView {
     FailureView {
         started: instant(f.started_at),
         verdict: words::verdict(f.outcome),
         tone: Tone::of(f.outcome),
         run_id: f.run_id.clone(),
+        href,
         reason: f.reason.clone().unwrap_or_else(|| match f.outcome {
             Outcome::Passed => String::new(),
             o => o.to_string(),

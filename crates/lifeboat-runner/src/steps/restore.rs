@@ -153,7 +153,8 @@ pub(super) async fn run(
     };
     let files = match files {
         Err(_) if timed_out && !stop.is_cancelled() => {
-            let after = lifeboat_core::duration::format(step.timeout.unwrap_or_default());
+            let after =
+                lifeboat_core::duration::human(step.timeout.unwrap_or_default().as_secs_f64());
             return Ok((
                 Ended::Failed(format!("timed out after {after}")),
                 Vec::new(),

@@ -73,7 +73,10 @@ pub(super) async fn run(
     for v in vars {
         detail.insert(format!("env.{}", v.name), v.template.clone());
     }
-    detail.insert("timeout".into(), lifeboat_core::duration::format(timeout));
+    detail.insert(
+        "timeout".into(),
+        lifeboat_core::duration::human(timeout.as_secs_f64()),
+    );
     if let Err(e) = std::fs::create_dir_all(ctx.scratch) {
         return Ok(Ended::Failed(format!(
             "cannot create the working folder {}: {e}",
@@ -165,7 +168,7 @@ pub(super) async fn run(
             detail.insert("timed_out".into(), "true".into());
             return Ok(Ended::Failed(format!(
                 "timed out after {}: killed with its process group",
-                lifeboat_core::duration::format(timeout)
+                lifeboat_core::duration::human(timeout.as_secs_f64())
             )));
         }
         Some(Err(e)) => {

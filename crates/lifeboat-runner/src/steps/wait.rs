@@ -8,7 +8,10 @@ use super::Ended;
 
 /// Waits `duration`; passes when it has passed.
 pub(super) async fn wait(duration: Duration, detail: &mut BTreeMap<String, String>) -> Ended {
-    detail.insert("duration".into(), lifeboat_core::duration::format(duration));
+    detail.insert(
+        "duration".into(),
+        lifeboat_core::duration::human(duration.as_secs_f64()),
+    );
     tokio::time::sleep(duration).await;
     Ended::Passed
 }
