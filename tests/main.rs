@@ -9,6 +9,7 @@
 
 mod util;
 
+mod always;
 mod browser;
 mod conformance;
 mod corruption;

@@ -222,6 +222,7 @@ pub async fn restore_object(
                     object_bytes: Some(object_bytes),
                     object,
                     reason: (!matches).then(|| "hash mismatch".to_string()),
+                    always: false,
                 },
             })
         }
