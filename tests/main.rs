@@ -24,6 +24,7 @@ mod logs;
 mod manifest_cmd;
 mod objectives;
 mod pass;
+mod plan;
 mod points;
 mod projection;
 mod report;

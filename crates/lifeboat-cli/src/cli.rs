@@ -58,6 +58,19 @@ pub enum Command {
     ///
     /// Example: lifeboat drill runbooks/nightly-files.yaml --evidence-dir /var/lib/lifeboat/evidence
     Drill(DrillArgs),
+    /// Show what a drill would do, without doing it: points, the first one tried, its files.
+    ///
+    /// Lists the recovery points the source holds (id, time, and whether each is in the
+    /// drill's window or why not), what discovery passed over, the point a drill would try
+    /// first (and, where it would fail before restoring anything, why and the next one), the
+    /// files its sample would verify (`sample.always` ones marked) and the steps that would
+    /// follow. Reads the source's listing and the manifests it reaches, exactly as a drill at
+    /// the same T0 with the same seed would; writes nothing: no scratch folder, no evidence,
+    /// no history. Exits 0 when it could tell, 2 on an invalid runbook, 3 when the source
+    /// cannot be read.
+    ///
+    /// Example: lifeboat plan runbooks/nightly-files.yaml --now 2026-11-22T02:00:00Z --seed 42
+    Plan(PlanArgs),
     /// Print a manifest of every file under DIR, in `sha256sum` / `b3sum` format.
     ///
     /// Run it from a backup job to publish the manifest lifeboat verifies against:
@@ -345,6 +358,23 @@ pub struct DrillArgs {
     /// The environment variable holding the signing key's password, if it is encrypted.
     #[arg(long, value_name = "VAR", default_value = DEFAULT_PASSWORD_ENV)]
     pub key_password_env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The runbook to plan (YAML).
+    #[arg(value_name = "RUNBOOK")]
+    pub runbook: PathBuf,
+
+    /// Seed for the file sample, overriding the runbook's `sample.seed`, as `drill --seed`.
+    /// Without either, one is drawn at random and shown.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// The T0 the window is counted back from (RFC 3339, e.g. 2026-11-22T06:00:00Z), as
+    /// `drill --now`. Default: now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Args)]
