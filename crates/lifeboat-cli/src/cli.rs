@@ -71,11 +71,20 @@ pub enum Command {
     ///
     /// Example: lifeboat plan runbooks/nightly-files.yaml --now 2026-11-22T02:00:00Z --seed 42
     Plan(PlanArgs),
-    /// Print a manifest of every file under DIR, in `sha256sum` / `b3sum` format.
+    /// Print (or write) a manifest of every file under DIR, in `sha256sum` / `b3sum` format.
     ///
-    /// Run it from a backup job to publish the manifest lifeboat verifies against:
-    ///   lifeboat manifest /srv/backup/2026-11-21T020000Z --algorithm sha256 > SHA256SUMS
-    /// Paths are relative to DIR, so `sha256sum -c` run inside DIR accepts the output.
+    /// Run it from a backup job to publish the manifest lifeboat verifies against, once the
+    /// point's files are written:
+    ///
+    ///   cd /srv/backup/2026-11-21T020000Z && lifeboat manifest . > SHA256SUMS
+    ///
+    ///   lifeboat manifest /srv/backup/2026-11-21T020000Z -o /srv/backup/2026-11-21T020000Z/SHA256SUMS
+    ///
+    /// Paths are relative to DIR, so `sha256sum -c` run inside DIR accepts the output. The
+    /// manifest never lists itself: a regular file standard output (or error) is redirected
+    /// to, the --output file and whatever --exclude names are left out. With
+    /// --decompressed, each stored PATH.zst is listed as PATH with the digest of its
+    /// decompressed bytes, the line a drill (which restores PATH.zst as PATH) checks.
     Manifest(ManifestArgs),
     /// Run the drills of scheduled runbooks on time, in the foreground (as under systemd).
     ///
@@ -384,8 +393,28 @@ pub struct ManifestArgs {
     pub dir: PathBuf,
 
     /// The digest algorithm: sha256 (sha256sum format) or blake3 (b3sum format).
-    #[arg(long, short, value_enum)]
+    #[arg(long, short, value_enum, default_value = "sha256")]
     pub algorithm: AlgorithmArg,
+
+    /// Write the manifest to FILE instead of standard output, atomically (a temporary file
+    /// beside it, flushed, renamed over it: readers see the old manifest or the new one, and
+    /// a link at FILE is replaced, never written through). FILE is never listed, even inside
+    /// DIR.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Leave out what matches: a pattern over the paths relative to DIR (`*` and `?` within
+    /// one folder, `**` across folders, `**/` any number of folders; a folder that matches is
+    /// left out whole), or a file or folder named by its path from the current folder.
+    /// Repeatable. E.g. --exclude SHA256SUMS --exclude '**/*.tmp' --exclude logs
+    #[arg(long, value_name = "PATTERN_OR_PATH")]
+    pub exclude: Vec<String>,
+
+    /// List each stored PATH.zst as PATH, with the digest of its decompressed bytes (decoded
+    /// as a drill's restore decodes it): the line a drill checks. A PATH.zst beside a stored
+    /// PATH is listed as it is, since a drill reads PATH for PATH.
+    #[arg(long)]
+    pub decompressed: bool,
 
     /// Files hashed at once. Default: one per core.
     #[arg(
