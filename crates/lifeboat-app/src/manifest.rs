@@ -7,7 +7,7 @@
 //! a hash mismatch. So [`Exclusions`] leaves out, by device and inode, the files lifeboat
 //! itself writes (standard output and error when they are regular files, `--output`'s
 //! previous version), and by name or path whatever `--exclude` says; `--output` is written
-//! only after every file was hashed, atomically ([`write`]).
+//! only after every file was hashed, atomically ([`write()`]).
 //!
 //! With `decompressed`, a stored `PATH.zst` is listed as `PATH` with the digest of its
 //! decompressed bytes ([`lifeboat_runner::restore::hash_decompressed`], the restore's own
