@@ -342,3 +342,41 @@ fn decompressed_publishes_what_the_drill_restores_from_zst_objects() {
         "{stderr}"
     );
 }
+
+#[test]
+fn decompressed_reproduces_the_manifest_an_independent_backup_writer_published() {
+    // The testkit shares no code with lifeboat: its point stores some objects as PATH.zst and
+    // lists PATH with the digest of the plain bytes. `--decompressed` must publish the same
+    // text, byte for byte, in both formats — including where dropping `.zst` moves a name in
+    // the sort order (`a.zst` sorts after `a-b`, `a` before it).
+    let fx = Fixture::new();
+    let point = fx
+        .set
+        .point(crate::util::DAY1)
+        .zst_file("a", b"compressed a\n")
+        .file("a-b", b"plain\n")
+        .zst_file("db/dump.sql", prng::text_bytes(200_000, 4))
+        .file("db/orders.csv", prng::text_bytes(3_000, 5))
+        .zst_file("var/log/app.log", prng::text_bytes(50_000, 6))
+        .file("sub/with space.txt", b"space\n")
+        .file("sub/back\\slash", b"backslash\n")
+        .manifest(Format::Sha256sum)
+        .manifest(Format::B3sum);
+    let dir = point.dir().to_str().unwrap().to_owned();
+    for (algorithm, published) in [("sha256", "SHA256SUMS"), ("blake3", "B3SUMS")] {
+        let out = fx.run(&[
+            "manifest",
+            &dir,
+            "--decompressed",
+            "--algorithm",
+            algorithm,
+            "--exclude",
+            "SHA256SUMS",
+            "--exclude",
+            "B3SUMS",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let want = std::fs::read_to_string(point.dir().join(published)).unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), want, "{algorithm}");
+    }
+}
