@@ -5,6 +5,7 @@
 mod daemon;
 mod evidence_dir;
 mod local_source;
+mod manifest_cmd;
 mod names;
 mod output;
 mod props;

@@ -9,6 +9,7 @@
 
 mod util;
 
+mod always;
 mod browser;
 mod conformance;
 mod corruption;
@@ -25,6 +26,7 @@ mod manifest_cmd;
 mod manual;
 mod objectives;
 mod pass;
+mod plan;
 mod points;
 mod projection;
 mod report;

@@ -131,6 +131,41 @@ fn point_names_cannot_forge_the_summary_or_text_logs() {
 }
 
 #[test]
+fn lifeboat_plan_shows_point_and_file_names_escaped() {
+    // The point's name and a file name its manifest lists, both forging, through the plan.
+    let fx = Fixture::new();
+    fx.set
+        .point(FORGING_POINT)
+        .file("etc/app.conf", "port = 8080\n")
+        .file(FORGING_NAME, "x\n")
+        .manifest(Format::Sha256sum)
+        .set_manifest_mtime(SystemTime::now() - Duration::from_secs(3600));
+    let rb = crate::util::Runbook {
+        time: "modified".into(),
+        time_format: None,
+        ..fx.runbook()
+    };
+    let now = jiff::Timestamp::now().to_string();
+    let runbook = fx.write("runbook.yaml", &rb.yaml());
+    let out = crate::util::lifeboat()
+        .current_dir(fx.root())
+        .args(["plan", runbook.to_str().unwrap(), "--now", &now])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_inert("plan stdout", &stdout);
+    assert_inert("plan stderr", &stderr);
+    assert!(stdout.contains(FORGING_POINT_SHOWN), "{stdout}");
+    assert!(stdout.contains(FORGING_SHOWN), "{stdout}");
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("PASSED")),
+        "a name printed a verdict line:\n{stdout}"
+    );
+}
+
+#[test]
 fn json_logs_and_history_json_keep_names_exact_and_inert() {
     let (fx, rb, now) = hostile_point_fixture();
     let d = fx.drill(

@@ -5,6 +5,8 @@
 //! in order, the same order for every command that needs it.
 //!
 //! - [`runbook_file`]: a runbook file read (a regular file only, capped), hashed and parsed.
+//! - [`manifest`]: the manifest a backup job publishes (`lifeboat manifest`), never listing
+//!   itself, written atomically.
 //! - [`runbooks`]: the runbook files a list of paths names.
 //! - [`places`]: where a drill writes, checked against each runbook's source.
 //! - [`state`]: where the history store is, opened as a `HistoryStore`.
@@ -21,6 +23,7 @@
 //! runbook set's notices — so the binary decides how it is shown and which exit code it means.
 
 pub mod gaps;
+pub mod manifest;
 pub mod metrics;
 pub mod places;
 pub mod record;

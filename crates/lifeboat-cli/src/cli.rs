@@ -61,11 +61,33 @@ pub enum Command {
     ///
     /// Example: lifeboat drill runbooks/nightly-files.yaml --evidence-dir /var/lib/lifeboat/evidence
     Drill(DrillArgs),
-    /// Print a manifest of every file under DIR, in `sha256sum` / `b3sum` format.
+    /// Show what a drill would do, without doing it: points, the first one tried, its files.
     ///
-    /// Run it from a backup job to publish the manifest lifeboat verifies against:
-    ///   lifeboat manifest /srv/backup/2026-11-21T020000Z --algorithm sha256 > SHA256SUMS
-    /// Paths are relative to DIR, so `sha256sum -c` run inside DIR accepts the output.
+    /// Lists the recovery points the source holds (id, time, and whether each is in the
+    /// drill's window or why not), what discovery passed over, the point a drill would try
+    /// first (and, where it would fail before restoring anything, why and the next one), the
+    /// files its sample would verify (`sample.always` ones marked) and the steps that would
+    /// follow. Reads the source's listing and the manifests it reaches, exactly as a drill at
+    /// the same T0 with the same seed would; writes nothing: no scratch folder, no evidence,
+    /// no history. Exits 0 when it could tell, 2 on an invalid runbook, 3 when the source
+    /// cannot be read.
+    ///
+    /// Example: lifeboat plan runbooks/nightly-files.yaml --now 2026-11-22T02:00:00Z --seed 42
+    Plan(PlanArgs),
+    /// Print (or write) a manifest of every file under DIR, in `sha256sum` / `b3sum` format.
+    ///
+    /// Run it from a backup job to publish the manifest lifeboat verifies against, once the
+    /// point's files are written:
+    ///
+    ///   cd /srv/backup/2026-11-21T020000Z && lifeboat manifest . > SHA256SUMS
+    ///
+    ///   lifeboat manifest /srv/backup/2026-11-21T020000Z -o /srv/backup/2026-11-21T020000Z/SHA256SUMS
+    ///
+    /// Paths are relative to DIR, so `sha256sum -c` run inside DIR accepts the output. The
+    /// manifest never lists itself: a regular file standard output (or error) is redirected
+    /// to, the --output file and whatever --exclude names are left out. With
+    /// --decompressed, each stored PATH.zst is listed as PATH with the digest of its
+    /// decompressed bytes, the line a drill (which restores PATH.zst as PATH) checks.
     Manifest(ManifestArgs),
     /// Run the drills of scheduled runbooks on time, in the foreground (as under systemd).
     ///
@@ -359,14 +381,51 @@ pub struct DrillArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The runbook to plan (YAML).
+    #[arg(value_name = "RUNBOOK")]
+    pub runbook: PathBuf,
+
+    /// Seed for the file sample, overriding the runbook's `sample.seed`, as `drill --seed`.
+    /// Without either, one is drawn at random and shown.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// The T0 the window is counted back from (RFC 3339, e.g. 2026-11-22T06:00:00Z), as
+    /// `drill --now`. Default: now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Args)]
 pub struct ManifestArgs {
     /// The folder to list, recursively (symlinks are not followed).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
     /// The digest algorithm: sha256 (sha256sum format) or blake3 (b3sum format).
-    #[arg(long, short, value_enum)]
+    #[arg(long, short, value_enum, default_value = "sha256")]
     pub algorithm: AlgorithmArg,
+
+    /// Write the manifest to FILE instead of standard output, atomically (a temporary file
+    /// beside it, flushed, renamed over it: readers see the old manifest or the new one, and
+    /// a link at FILE is replaced, never written through). FILE is never listed, even inside
+    /// DIR.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Leave out what matches: a pattern over the paths relative to DIR (`*` and `?` within
+    /// one folder, `**` across folders, `**/` any number of folders; a folder that matches is
+    /// left out whole), or a file or folder named by its path from the current folder.
+    /// Repeatable. E.g. --exclude SHA256SUMS --exclude '**/*.tmp' --exclude logs
+    #[arg(long, value_name = "PATTERN_OR_PATH")]
+    pub exclude: Vec<String>,
+
+    /// List each stored PATH.zst as PATH, with the digest of its decompressed bytes (decoded
+    /// as a drill's restore decodes it): the line a drill checks. A PATH.zst beside a stored
+    /// PATH is listed as it is, since a drill reads PATH for PATH.
+    #[arg(long)]
+    pub decompressed: bool,
 
     /// Files hashed at once. Default: one per core.
     #[arg(

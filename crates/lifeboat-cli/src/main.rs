@@ -46,6 +46,7 @@ mod keygen;
 mod logs;
 mod manifest;
 mod operator;
+mod plan;
 mod progress;
 mod report_cmd;
 mod schedule;
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         cli::Command::Validate(a) => validate::validate(a),
         cli::Command::Drill(a) => drill::drill(a),
+        cli::Command::Plan(a) => plan::plan(a),
         cli::Command::Manifest(a) => manifest::manifest(a),
         cli::Command::Schedule(a) => schedule::schedule(a),
         cli::Command::History(a) => history::history(a),

@@ -228,6 +228,11 @@ pub struct SampleRecord {
     pub percent: Option<f64>,
     /// `true` when no `sample` was set and every file was verified.
     pub all: bool,
+    /// `sample.always` from the runbook: files verified in every drill on top of the
+    /// sample (each point's files say which were, `always: true`). Left out of the record
+    /// when the runbook names none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub always: Vec<String>,
 }
 
 /// One recovery point that was tried.
@@ -306,6 +311,15 @@ pub struct FileResult {
     /// Why the file failed (digest mismatch, missing object, unsafe path, ...); `None` when it
     /// passed.
     pub reason: Option<String>,
+    /// `true` when the file was verified because `sample.always` names it (whether or not
+    /// the seeded draw took it too); left out of the record when `false`, so the draw's
+    /// files are exactly those without it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub always: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One step of `steps` or `finally`, as it ran.

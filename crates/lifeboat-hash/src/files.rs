@@ -202,12 +202,13 @@ fn read_into(mut reader: impl Read, hasher: &mut Hasher) -> io::Result<u64> {
     })
 }
 
-pub(super) fn hash_tree(
+pub(super) fn hash_tree_with<R: Send>(
     dir: &Path,
-    algorithm: Algorithm,
     jobs: usize,
-) -> io::Result<Vec<(String, String)>> {
-    let files = walk_files(dir)?;
+    skip: &(dyn Fn(&Path, &std::fs::DirEntry) -> io::Result<bool> + Sync),
+    hash: &(dyn Fn(&str, &Path) -> io::Result<R> + Sync),
+) -> io::Result<Vec<(String, R)>> {
+    let files = walk_files_except(dir, skip)?;
     let mut named = Vec::with_capacity(files.len());
     for path in files {
         let rel = relative_name(dir, &path)?;
@@ -231,7 +232,7 @@ pub(super) fn hash_tree(
             .into_par_iter()
             // One file per task: sizes vary wildly, so let idle threads steal file by file.
             .with_max_len(1)
-            .map(|(rel, path)| hash_file(&path, algorithm).map(|(hex, _)| (rel, hex)))
+            .map(|(rel, path)| hash(&rel, &path).map(|r| (rel, r)))
             .collect()
     })
 }
@@ -262,6 +263,15 @@ fn relative_name(dir: &Path, path: &Path) -> io::Result<String> {
 }
 
 pub(super) fn walk_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    walk_files_except(dir, &|_, _| Ok(false))
+}
+
+/// [`walk_files`], leaving out each entry `skip` says (given its path relative to `dir` and
+/// its directory entry); a folder left out is not entered.
+fn walk_files_except(
+    dir: &Path,
+    skip: &dyn Fn(&Path, &std::fs::DirEntry) -> io::Result<bool>,
+) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     // An explicit stack instead of recursion: deep trees cannot overflow the thread's stack.
     let mut pending = vec![dir.to_path_buf()];
@@ -272,6 +282,14 @@ pub(super) fn walk_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
             // neither, and is skipped. (The root itself is followed if it is a link: the
             // caller named it.)
             let kind = entry.file_type().map_err(|e| with_path(e, &entry.path()))?;
+            if !(kind.is_dir() || kind.is_file()) {
+                continue;
+            }
+            let path = entry.path();
+            let rel = path.strip_prefix(dir).unwrap_or(&path);
+            if skip(rel, &entry).map_err(|e| with_path(e, &path))? {
+                continue;
+            }
             if kind.is_dir() {
                 pending.push(entry.path());
             } else if kind.is_file() {

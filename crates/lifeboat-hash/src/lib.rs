@@ -124,7 +124,24 @@ pub fn hash_tree(
     algorithm: Algorithm,
     jobs: usize,
 ) -> io::Result<Vec<(String, String)>> {
-    files::hash_tree(dir, algorithm, jobs)
+    hash_tree_with(dir, jobs, &|_, _| Ok(false), &|_, path| {
+        hash_file(path, algorithm).map(|(hex, _)| hex)
+    })
+}
+
+/// [`hash_tree`] with the choices left to the caller: `skip` is asked about every regular
+/// file and folder below `dir` before it is hashed or entered (its path relative to `dir`, and
+/// its directory entry, whose `metadata()` does not follow links), and `hash` turns each file
+/// kept (its `/`-separated name relative to `dir`, and its path) into a result. Files are
+/// hashed on a pool of `jobs` threads (0: one per core); the results come back sorted by the
+/// bytes of the name. The first error of either ends it.
+pub fn hash_tree_with<R: Send>(
+    dir: &Path,
+    jobs: usize,
+    skip: &(dyn Fn(&Path, &std::fs::DirEntry) -> io::Result<bool> + Sync),
+    hash: &(dyn Fn(&str, &Path) -> io::Result<R> + Sync),
+) -> io::Result<Vec<(String, R)>> {
+    files::hash_tree_with(dir, jobs, skip, hash)
 }
 
 /// Lists regular files under `dir` recursively, sorted by [`Path`]'s order (component by

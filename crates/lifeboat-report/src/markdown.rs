@@ -81,9 +81,10 @@ pub fn run(v: &RunView) -> String {
                     crate::run::Actual::Same => "(same)".into(),
                     crate::run::Actual::NotComputed => "not computed".into(),
                 };
+                let always = if f.always { " (sample.always)" } else { "" };
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {actual} |",
+                    "| {}{always} | {} | {} | {actual} |",
                     code_cell(&f.path),
                     cell(f.reason.as_deref().unwrap_or("")),
                     code_cell(&short(&f.expected)),

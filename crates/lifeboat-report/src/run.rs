@@ -7,9 +7,10 @@
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::{
-    Evidence, FileResult, NotificationResult, Outcome, PointResult, ProjectionBasis, StepResult,
-    UNFLUSHED_NOTE,
+    Evidence, FileResult, NotificationResult, Outcome, PointResult, ProjectionBasis, SampleRecord,
+    StepResult, UNFLUSHED_NOTE,
 };
+use lifeboat_core::runbook::SampleSize;
 
 use crate::words::{
     self, Met, Sentence, Tone, confidence_bound, count, human_bytes, human_secs, instant,
@@ -107,6 +108,8 @@ pub struct PointView {
 #[derive(Clone, Debug)]
 pub struct FileView {
     pub path: String,
+    /// Verified because `sample.always` names it (not, or not only, drawn at random).
+    pub always: bool,
     pub outcome: &'static str,
     pub tone: Tone,
     pub bytes: u64,
@@ -224,7 +227,7 @@ impl RunView {
             points: ev
                 .recovery_points
                 .iter()
-                .map(|p| point(p, ev.sample.all))
+                .map(|p| point(p, &ev.sample))
                 .collect(),
             finally: ev.finally.iter().map(step).collect(),
             notifications: ev.notifications.iter().map(notification).collect(),
@@ -335,9 +338,12 @@ fn projection(ev: &Evidence) -> Option<Projection> {
 }
 
 /// What the sample of one point says about the point's files, in one sentence, and whether
-/// that is bad news.
-fn statement(point: &PointResult, all_files: bool) -> (String, bool) {
+/// that is bad news. `size`: the runbook's `sample` size, which says how many of the files
+/// the seeded draw took; files `sample.always` named were chosen, not drawn, and bound
+/// nothing.
+fn statement(point: &PointResult, all_files: bool, size: Option<SampleSize>) -> (String, bool) {
     let n = point.files.len() as u64;
+    let always = point.files.iter().filter(|f| f.always).count() as u64;
     let failed = point
         .files
         .iter()
@@ -362,6 +368,30 @@ fn statement(point: &PointResult, all_files: bool) -> (String, bool) {
             format!("Every file of this point ({n}) was restored and verified: none is corrupt."),
             false,
         )
+    } else if always > 0 {
+        // The draw took `sample_count` of the listed files (the always ones it took too
+        // among them); without the manifest's size, only the files not named count.
+        let drawn = match (size, point.manifest.entries) {
+            (Some(size), Some(entries)) => {
+                lifeboat_core::sample::sample_count(entries as usize, size) as u64
+            }
+            _ => n - always,
+        };
+        let bound = match confidence_bound(drawn) {
+            Some(x) => format!(
+                ": with 95% confidence fewer than {} of this point's files are corrupt (from \
+                 the random draw)",
+                percent_up(x)
+            ),
+            None => String::new(),
+        };
+        (
+            format!(
+                "{n} files verified, {drawn} of them drawn at random and {always} named by \
+                 sample.always, all passed{bound}."
+            ),
+            false,
+        )
     } else {
         let x = confidence_bound(n).unwrap_or(1.0);
         (
@@ -375,8 +405,17 @@ fn statement(point: &PointResult, all_files: bool) -> (String, bool) {
     }
 }
 
-fn point(p: &PointResult, all_files: bool) -> PointView {
-    let (statement, damaged) = statement(p, all_files);
+/// The runbook's `sample` size, as the record keeps it; `None` without `sample`.
+fn sample_size(sample: &SampleRecord) -> Option<SampleSize> {
+    match (sample.files, sample.percent) {
+        (Some(n), _) => Some(SampleSize::Files(n)),
+        (None, Some(p)) => Some(SampleSize::Percent(p)),
+        (None, None) => None,
+    }
+}
+
+fn point(p: &PointResult, sample: &SampleRecord) -> PointView {
+    let (statement, damaged) = statement(p, sample.all, sample_size(sample));
     let files: Vec<FileView> = p.files.iter().map(file).collect();
     let bytes = human_bytes(p.bytes());
     let manifest = Sentence::new()
@@ -422,6 +461,7 @@ fn point(p: &PointResult, all_files: bool) -> PointView {
 fn file(f: &FileResult) -> FileView {
     FileView {
         path: f.path.clone(),
+        always: f.always,
         outcome: words::outcome(f.outcome),
         tone: Tone::of(f.outcome),
         bytes: f.bytes,
@@ -555,6 +595,7 @@ mod tests {
             object_bytes: Some(1),
             object: Some(format!("f{i}")),
             reason: (!ok).then(|| "hash mismatch".into()),
+            always: false,
         };
         PointResult {
             id: "p".into(),
@@ -580,7 +621,7 @@ mod tests {
 
     #[test]
     fn a_sample_that_all_verified_bounds_the_corrupt_share_at_95_percent() {
-        let (s, bad) = statement(&point(&[true; 20], 1000), false);
+        let (s, bad) = statement(&point(&[true; 20], 1000), false, None);
         assert_eq!(
             s,
             "20 files sampled, all verified: with 95% confidence fewer than 14.0% of this \
@@ -590,24 +631,48 @@ mod tests {
     }
 
     #[test]
+    fn files_named_by_sample_always_are_not_counted_as_drawn_at_random() {
+        // 3 drawn at random (`files: 3`) and one more named by `sample.always`: the bound
+        // is the random draw's, never the 4 files'.
+        let mut p = point(&[true; 4], 1000);
+        p.files[3].always = true;
+        let (s, bad) = statement(&p, false, Some(SampleSize::Files(3)));
+        assert_eq!(
+            s,
+            "4 files verified, 3 of them drawn at random and 1 named by sample.always, all \
+             passed: with 95% confidence fewer than 63.2% of this point's files are corrupt \
+             (from the random draw)."
+        );
+        assert!(!bad);
+        // The draw took the always file too: 3 files, all 3 drawn.
+        let mut p = point(&[true; 3], 1000);
+        p.files[0].always = true;
+        let (s, _) = statement(&p, false, Some(SampleSize::Files(3)));
+        assert!(
+            s.starts_with("3 files verified, 3 of them drawn at random and 1 named by"),
+            "{s}"
+        );
+    }
+
+    #[test]
     fn a_whole_point_is_verified_not_estimated() {
-        let (s, bad) = statement(&point(&[true; 3], 3), false);
+        let (s, bad) = statement(&point(&[true; 3], 3), false, None);
         assert!(
             s.starts_with("Every file of this point (3) was restored"),
             "{s}"
         );
         assert!(!bad);
         // Without `sample`, every file was the sample, whatever the manifest says.
-        let (s, _) = statement(&point(&[true; 3], 10), true);
+        let (s, _) = statement(&point(&[true; 3], 10), true, None);
         assert!(s.starts_with("Every file"), "{s}");
     }
 
     #[test]
     fn a_failed_file_or_an_empty_sample_makes_no_statistical_claim() {
-        let (s, bad) = statement(&point(&[true, false, false], 10), false);
+        let (s, bad) = statement(&point(&[true, false, false], 10), false, None);
         assert!(s.starts_with("2 of 3 checked files failed"), "{s}");
         assert!(bad && !s.contains("confidence"));
-        let (s, bad) = statement(&point(&[], 10), false);
+        let (s, bad) = statement(&point(&[], 10), false, None);
         assert!(s.starts_with("No file of this point was checked"), "{s}");
         assert!(bad);
     }

@@ -278,8 +278,31 @@ impl<'a> Drill<'a> {
             }
             PointRead::Listed { manifest, entries } => (manifest, entries),
         };
-        let size = self.runbook.sample.as_ref().map(|s| s.size);
-        let plan = PointPlan::new(format, candidate, manifest, entries, size, self.seed);
+        let plan = plan_point(
+            self.runbook,
+            format,
+            candidate,
+            manifest,
+            entries,
+            self.seed,
+        );
+        // A file `sample.always` names is missing from this point: it fails before anything
+        // runs (a step reading that file could not pass), and the drill goes on to older
+        // points, as for a manifest that cannot be read.
+        if let Some(reason) = plan.unlisted_reason() {
+            let result = PointResult {
+                id: plan.point.id,
+                time: plan.point.time,
+                outcome: Outcome::Failed,
+                reason: Some(reason),
+                started_at,
+                finished_at: Timestamp::now(),
+                manifest: plan.manifest,
+                files: Vec::new(),
+                steps: Vec::new(),
+            };
+            return Ok(Some((result, None)));
+        }
         self.run_point(format, plan, started_at).await.map(Some)
     }
 
@@ -541,6 +564,22 @@ impl<'a> Drill<'a> {
         }
         results
     }
+}
+
+/// The plan of `candidate` as `runbook`'s sample draws it with `seed`: what a drill restores
+/// there, and what `lifeboat plan` shows.
+pub(crate) fn plan_point<F: SourceFormat>(
+    runbook: &Runbook,
+    format: &F,
+    candidate: Candidate,
+    manifest: lifeboat_core::evidence::ManifestRecord,
+    entries: Vec<F::Entry>,
+    seed: u64,
+) -> PointPlan<F::Locator> {
+    let sample = runbook.sample.as_ref();
+    let size = sample.map(|s| s.size);
+    let always = sample.map_or(&[][..], |s| &s.always[..]);
+    PointPlan::new(format, candidate, manifest, entries, size, always, seed)
 }
 
 /// `step`, failed before it could start, for `reason`.

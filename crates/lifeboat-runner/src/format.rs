@@ -157,31 +157,60 @@ pub trait SourceFormat: Send + Sync {
     ) -> impl Future<Output = Option<u64>> + Send;
 }
 
+/// Where a candidate stands against a drill's window ([`window`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// Taken at or before T0 and within `recovery_points.within`: a drill may try it.
+    In,
+    /// Taken after T0: it did not exist at the simulated incident.
+    AfterT0,
+    /// Older than `recovery_points.within` before T0.
+    TooOld,
+}
+
+/// Where `candidate` stands against the window of a drill at `t0` with `within`: the one rule
+/// [`in_window`] keeps points by, and `lifeboat plan` shows.
+pub fn window(candidate: &Candidate, t0: Timestamp, within: Option<Duration>) -> Window {
+    let oldest = within
+        .and_then(|w| jiff::SignedDuration::try_from(w).ok())
+        .and_then(|w| t0.checked_sub(w).ok());
+    if candidate.time > t0 {
+        Window::AfterT0
+    } else if oldest.is_some_and(|o| candidate.time < o) {
+        Window::TooOld
+    } else {
+        Window::In
+    }
+}
+
+/// Newest first (ties: by id, descending): the order fallback tries points in, as a sort
+/// comparison.
+pub fn newest_first(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
+    b.time.cmp(&a.time).then_with(|| b.id.cmp(&a.id))
+}
+
 /// The candidates a drill may try: those taken at or before `t0` and, with `within`, no
-/// earlier than `within` before it; newest first (ties: by id, descending), so fallback goes
-/// from the newest point to older ones. Those left out are counted in `census`. The same rule
-/// for every format.
+/// earlier than `within` before it ([`window`]); newest first ([`newest_first`]), so fallback
+/// goes from the newest point to older ones. Those left out are counted in `census`. The same
+/// rule for every format.
 pub fn in_window<C: Census>(
     mut found: Vec<Candidate>,
     t0: Timestamp,
     within: Option<Duration>,
     census: &mut C,
 ) -> Vec<Candidate> {
-    let oldest = within
-        .and_then(|w| jiff::SignedDuration::try_from(w).ok())
-        .and_then(|w| t0.checked_sub(w).ok());
-    found.retain(|c| {
-        if c.time > t0 {
+    found.retain(|c| match window(c, t0, within) {
+        Window::In => true,
+        Window::AfterT0 => {
             census.after_t0();
             false
-        } else if oldest.is_some_and(|o| c.time < o) {
+        }
+        Window::TooOld => {
             census.too_old();
             false
-        } else {
-            true
         }
     });
-    found.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| b.id.cmp(&a.id)));
+    found.sort_by(newest_first);
     found
 }
 

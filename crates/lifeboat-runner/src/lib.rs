@@ -19,6 +19,9 @@
 //! that interrupts it: it stops reading, hashing and writing within one chunk per file in
 //! flight, removes its scratch folder whatever `scratch.keep` says, and returns evidence with
 //! outcome `error` and reason [`INTERRUPTED`]. After it, the verdict stands ([`stop`]).
+//!
+//! [`preview`] is the same path up to the plan, without running it: what `lifeboat plan`
+//! shows.
 
 use lifeboat_core::evidence::Evidence;
 use lifeboat_core::runbook::Runbook;
@@ -29,6 +32,7 @@ mod error;
 pub mod format;
 pub mod notify;
 pub mod plan;
+pub mod preview;
 pub mod projection;
 mod record;
 mod request;

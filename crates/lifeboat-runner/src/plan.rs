@@ -21,9 +21,16 @@ pub struct PointPlan<L> {
     pub point: Candidate,
     /// The manifest the files were listed by (recorded in the evidence).
     pub manifest: ManifestRecord,
-    /// The sampled files, in sample order (by path).
+    /// The files to verify, in path order: the seeded sample and, once each, the files
+    /// `sample.always` names.
     pub files: Vec<PlannedFile<L>>,
-    /// What the projection needs of the files not sampled.
+    /// The listed paths (as the point lists them, sorted) that are verified because
+    /// `sample.always` names them, whether or not the sample drew them too.
+    pub always: Vec<String>,
+    /// The `sample.always` paths the point does not list, in runbook order: the point fails
+    /// for them ([`PointPlan::unlisted_reason`]) before anything is restored.
+    pub unlisted: Vec<String>,
+    /// What the projection needs of the files not verified.
     pub projection: projection::Input,
 }
 
@@ -61,6 +68,7 @@ impl Expected {
             object_bytes: None,
             object,
             reason: Some(reason),
+            always: false,
         }
     }
 }
@@ -104,13 +112,22 @@ impl<L> Target<L> {
 
 impl<L> PointPlan<L> {
     /// Plans `point`: draws the sample of `entries` (`size`: the runbook's `sample`; `None`,
-    /// every entry) with `seed`, and asks `format` to plan each file drawn.
+    /// every entry) with `seed`, adds the entries `always` names (`sample.always`), and asks
+    /// `format` to plan each file.
+    ///
+    /// The draw is over every entry, exactly as without `always` (the algorithm of
+    /// [`lifeboat_core::sample`], which an auditor re-implements from its documentation):
+    /// `always` only adds the files it names that the draw did not take. So `--seed N --now
+    /// T0` verifies the same files whatever `always` says, plus those. An entry matches an
+    /// `always` path when its path, written as the restore writes it (no `.` or empty
+    /// segment: `./db/dump.sql` is `db/dump.sql`), is that path.
     pub fn new<F>(
         format: &F,
         point: Candidate,
         manifest: ManifestRecord,
         entries: Vec<F::Entry>,
         size: Option<SampleSize>,
+        always: &[String],
         seed: u64,
     ) -> Self
     where
@@ -121,7 +138,16 @@ impl<L> PointPlan<L> {
             Some(size) => lifeboat_core::sample::sample_count(paths.len(), size),
             None => paths.len(),
         };
-        let chosen = lifeboat_core::sample::choose(&paths, count, seed);
+        let mut chosen = lifeboat_core::sample::choose(&paths, count, seed);
+        let (named, unlisted) = always_entries(&paths, always);
+        let mut always_paths: Vec<String> = named.iter().map(|&i| paths[i].to_owned()).collect();
+        always_paths.sort_unstable();
+        chosen.extend(named);
+        // Path order, each entry once (a file the draw took and `always` names counts once).
+        chosen.sort_unstable_by(|&a, &b| {
+            paths[a].as_bytes().cmp(paths[b].as_bytes()).then(a.cmp(&b))
+        });
+        chosen.dedup();
         let projection = projection::Input::new(&point.id, &paths, &chosen);
         let files = chosen
             .iter()
@@ -131,9 +157,65 @@ impl<L> PointPlan<L> {
             point,
             manifest,
             files,
+            always: always_paths,
+            unlisted,
             projection,
         }
     }
+
+    /// Whether the file listed at `path` is verified because `sample.always` names it.
+    pub fn is_always(&self, path: &str) -> bool {
+        self.always
+            .binary_search_by(|p| p.as_str().cmp(path))
+            .is_ok()
+    }
+
+    /// Why the point fails before anything is restored, when `sample.always` names files it
+    /// does not list: a step that reads such a file could not pass, and a backup that lost
+    /// it is not a recovery point to count on. `None` when it lists them all.
+    pub fn unlisted_reason(&self) -> Option<String> {
+        let manifest = &self.manifest.path;
+        match self.unlisted.as_slice() {
+            [] => None,
+            [one] => Some(format!(
+                "sample.always names {one}, which manifest {manifest} does not list"
+            )),
+            many => Some(format!(
+                "sample.always names {} files manifest {manifest} does not list: {}",
+                many.len(),
+                many.join(", ")
+            )),
+        }
+    }
+}
+
+/// The indexes into `paths` of the entries `always` names, and the `always` paths no entry
+/// has (in `always` order). Paths are compared as the restore writes them
+/// ([`lifeboat_core::manifest::safe_components`] joined with `/`); an entry that could not be
+/// restored at all matches nothing.
+fn always_entries(paths: &[&str], always: &[String]) -> (Vec<usize>, Vec<String>) {
+    if always.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let wanted: std::collections::HashSet<&str> = always.iter().map(String::as_str).collect();
+    let mut found = std::collections::HashSet::new();
+    let mut named = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let Ok(parts) = lifeboat_core::manifest::safe_components(path) else {
+            continue;
+        };
+        let written = parts.join("/");
+        if let Some(&w) = wanted.get(written.as_str()) {
+            found.insert(w);
+            named.push(i);
+        }
+    }
+    let unlisted = always
+        .iter()
+        .filter(|p| !found.contains(p.as_str()))
+        .cloned()
+        .collect();
+    (named, unlisted)
 }
 
 #[cfg(test)]

@@ -102,6 +102,11 @@ pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Ev
                 _ => None,
             }),
             all: runbook.sample.is_none(),
+            always: runbook
+                .sample
+                .as_ref()
+                .map(|s| s.always.clone())
+                .unwrap_or_default(),
         },
         recovery_points: drill.points,
         finally,

@@ -222,34 +222,16 @@ pub async fn restore_object(
                     object_bytes: Some(object_bytes),
                     object,
                     reason: (!matches).then(|| "hash mismatch".to_string()),
+                    always: false,
                 },
             })
         }
-        Err(PipeError::Zstd(msg)) => failed(
-            object,
-            format!("corrupt zstd stream in {object_name}: {msg}"),
-        ),
-        Err(PipeError::WindowTooLarge { window }) => failed(
-            object,
-            match window {
-                Some(w) => format!(
-                    "zstd window too large in {object_name}: a frame declares a window of {} MiB \
-                     ({w} bytes), over the {} MiB (2^{} bytes) zstd can decode",
-                    w >> 20,
-                    1u64 << (unzstd::MAX_WINDOW_LOG - 20),
-                    unzstd::MAX_WINDOW_LOG
-                ),
-                None => format!(
-                    "zstd window too large in {object_name}: a frame needs a larger window than \
-                     its header declares"
-                ),
-            },
-        ),
-        Err(PipeError::Truncated) => failed(
-            object,
-            format!("truncated zstd stream: {object_name} ends inside a frame"),
-        ),
-        Err(PipeError::Read(e)) => failed(object, format!("I/O error reading {object_name}: {e}")),
+        Err(
+            e @ (PipeError::Zstd(_)
+            | PipeError::WindowTooLarge { .. }
+            | PipeError::Truncated
+            | PipeError::Read(_)),
+        ) => failed(object, finding(e, &object_name)),
         Err(PipeError::Storage(e)) => Err(e.into()),
         Err(PipeError::Write(source)) => Err(ScratchError::Write {
             path: components.to_owned(),
@@ -263,6 +245,63 @@ pub async fn restore_object(
         .into()),
         Err(PipeError::Interrupted) => Err(DrillError::Interrupted),
     }
+}
+
+/// The reason a file fails for a [`PipeError`] about the object's own bytes (`object_name`):
+/// the words of the evidence's `reason`, and of `lifeboat manifest --decompressed`.
+fn finding(e: PipeError, object_name: &str) -> String {
+    match e {
+        PipeError::Zstd(msg) => format!("corrupt zstd stream in {object_name}: {msg}"),
+        PipeError::WindowTooLarge { window: Some(w) } => format!(
+            "zstd window too large in {object_name}: a frame declares a window of {} MiB \
+             ({w} bytes), over the {} MiB (2^{} bytes) zstd can decode",
+            w >> 20,
+            1u64 << (unzstd::MAX_WINDOW_LOG - 20),
+            unzstd::MAX_WINDOW_LOG
+        ),
+        PipeError::WindowTooLarge { window: None } => format!(
+            "zstd window too large in {object_name}: a frame needs a larger window than its \
+             header declares"
+        ),
+        PipeError::Truncated => {
+            format!("truncated zstd stream: {object_name} ends inside a frame")
+        }
+        PipeError::Read(e) => format!("I/O error reading {object_name}: {e}"),
+        e => format!("cannot read {object_name}: {e:?}"),
+    }
+}
+
+/// Why [`hash_decompressed`] could not hash an object's decompressed bytes: the reason a
+/// drill restoring it would record (`corrupt zstd stream in …`, `zstd window too large in …`,
+/// `truncated zstd stream: …`, `I/O error reading …`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Undecodable(String);
+
+/// The digest (lowercase hex) and length of the bytes the zstd object `file` (`size` bytes,
+/// named `object_name` in messages) decompresses to: what a drill restoring it would hash,
+/// decoded the way the restore decodes (frames with windows over 128 MiB share the
+/// process-wide budget, over 2 GiB refused), in one pass over mapped windows or a buffer, so
+/// memory stays bounded whatever the size. Synchronous; for `lifeboat manifest
+/// --decompressed`, which runs it on its hashing threads.
+pub fn hash_decompressed(
+    file: File,
+    size: u64,
+    object_name: &str,
+    algorithm: lifeboat_core::Algorithm,
+) -> Result<(String, u64), Undecodable> {
+    let mut sink = Sink {
+        hasher: Hasher::new(algorithm),
+        file: None,
+        writeback: false,
+        bytes: 0,
+        flushed: 0,
+        progress: Arc::new(crate::NoProgress),
+        cancel: CancellationToken::new(),
+    };
+    pump(Input::File(file, size), true, &mut sink)
+        .map_err(|e| Undecodable(finding(e, object_name)))?;
+    Ok((sink.hasher.finalize_hex(), sink.bytes))
 }
 
 /// Errors creating a restored file that its own name causes: another restored file or folder

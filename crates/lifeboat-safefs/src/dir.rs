@@ -278,10 +278,23 @@ impl Dir {
         mode: u32,
         replace: Replace,
     ) -> io::Result<()> {
+        self.write_atomic_with(name, mode, replace, |file| file.write_all(bytes))
+    }
+
+    /// [`Dir::write_atomic`] for content written as it is made (a manifest of a million
+    /// lines), never held whole: `write` writes it into the temporary file (buffer it: each
+    /// `write` there is a system call), which is then flushed and renamed into place the same
+    /// way. When `write` fails the temporary file is removed and `name` is left as it was.
+    pub fn write_atomic_with(
+        &self,
+        name: impl AsRef<Path>,
+        mode: u32,
+        replace: Replace,
+        write: impl FnOnce(&mut File) -> io::Result<()>,
+    ) -> io::Result<()> {
         let name = single(name.as_ref())?;
         let (tmp, mut file) = self.create_temporary(name, mode)?;
-        let written = file
-            .write_all(bytes)
+        let written = write(&mut file)
             .and_then(|()| file.sync_all())
             .and_then(|()| self.rename_into_place(&tmp, name, replace));
         if let Err(e) = written {

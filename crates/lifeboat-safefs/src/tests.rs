@@ -266,6 +266,29 @@ fn atomic_writes_replace_or_refuse_and_leave_no_temporary_file() {
 }
 
 #[test]
+fn a_streamed_atomic_write_that_fails_leaves_the_old_file_and_no_temporary_one() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Dir::open(tmp.path()).unwrap();
+    dir.write_atomic_with("SUMS", 0o644, Replace::Allow, |f| {
+        f.write_all(b"a\n")?;
+        f.write_all(b"b\n")
+    })
+    .unwrap();
+    assert_eq!(std::fs::read(tmp.path().join("SUMS")).unwrap(), b"a\nb\n");
+    let e = dir
+        .write_atomic_with("SUMS", 0o644, Replace::Allow, |f| {
+            f.write_all(b"half")?;
+            Err(io::Error::other("the hash of the next file failed"))
+        })
+        .unwrap_err();
+    assert_eq!(e.to_string(), "the hash of the next file failed");
+    assert_eq!(std::fs::read(tmp.path().join("SUMS")).unwrap(), b"a\nb\n");
+    let names: Vec<_> = dir.entries().unwrap().into_iter().map(|e| e.name).collect();
+    assert_eq!(names, ["SUMS"]);
+}
+
+#[test]
 fn a_fifo_lock_file_is_refused_without_blocking() {
     let tmp = tempfile::tempdir().unwrap();
     rustix::fs::mkfifoat(

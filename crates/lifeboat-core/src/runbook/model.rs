@@ -138,6 +138,10 @@ pub struct SampleSpec {
     pub size: SampleSize,
     /// `None`: the drill picks a random seed and records it.
     pub seed: Option<u64>,
+    /// `always`: files verified in every drill on top of the sample, as the runbook lists
+    /// them: relative to the recovery point, `/`-separated, no `.`, `..` or empty segment,
+    /// each once. A path the point's manifest does not list fails the point.
+    pub always: Vec<String>,
 }
 
 /// How many files a sample takes (see [`crate::sample::sample_count`]).

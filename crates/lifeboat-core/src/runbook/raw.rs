@@ -88,6 +88,7 @@ pub(super) struct RawSample {
     pub(super) files: Text,
     pub(super) percent: Text,
     pub(super) seed: Text,
+    pub(super) always: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

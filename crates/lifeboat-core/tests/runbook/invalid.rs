@@ -22,7 +22,7 @@ use super::errors;
       url: file:///srv/backups/demo
     sample:
       file: 20
-"}, "rb.yaml:6:3: sample: unknown key `file`, expected one of `files`, `percent`, `seed` (did you mean `files`?)" ; "unknown nested key")]
+"}, "rb.yaml:6:3: sample: unknown key `file`, expected one of `files`, `percent`, `seed`, `always` (did you mean `files`?)" ; "unknown nested key")]
 #[test_case(indoc! {r#"
     version: 1
     name: demo
@@ -195,6 +195,30 @@ rb.yaml:1:1: source: required key is missing: expected a map with `url`, e.g. `u
 "}, "\
 rb.yaml:5:17: sample.files: invalid value \"0\": expected a whole number of files, at least 1
 rb.yaml:5:26: sample.seed: invalid value \"-1\": expected a whole number from 0 to 18446744073709551615" ; "files zero and negative seed")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    sample:
+      files: 5
+      always: [db/dump.sql, ../etc/passwd, /etc/shadow, \"\", a//b, ./c, db/dump.sql]
+"}, "\
+rb.yaml:7:25: sample.always[1]: \"../etc/passwd\" has a . or .. segment: expected a path relative to the recovery point, as the manifest lists it, e.g. db/dump.sql
+rb.yaml:7:40: sample.always[2]: \"/etc/shadow\" is absolute: expected a path relative to the recovery point, as the manifest lists it, e.g. db/dump.sql
+rb.yaml:7:53: sample.always[3]: \"\" is empty: expected a path relative to the recovery point, as the manifest lists it, e.g. db/dump.sql
+rb.yaml:7:57: sample.always[4]: \"a//b\" has an empty segment (a leading, trailing or doubled /): expected a path relative to the recovery point, as the manifest lists it, e.g. db/dump.sql
+rb.yaml:7:63: sample.always[5]: \"./c\" has a . or .. segment: expected a path relative to the recovery point, as the manifest lists it, e.g. db/dump.sql
+rb.yaml:7:68: sample.always[6]: \"db/dump.sql\" is listed twice (first as sample.always[0])" ; "always paths")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    sample:
+      files: 5
+      always: db/dump.sql
+"}, "rb.yaml:7:11: sample.always: expected a list, found \"db/dump.sql\"" ; "always not a list")]
 // Source -----------------------------------------------------------------------------------
 #[test_case(indoc! {"
     version: 1

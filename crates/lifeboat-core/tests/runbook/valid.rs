@@ -95,6 +95,7 @@ fn interface_example() {
         sample: Some(SampleSpec {
             size: SampleSize::Files(20),
             seed: Some(42),
+            always: Vec::new(),
         }),
         scratch: ScratchSpec {
             keep: Keep::Never,
@@ -312,6 +313,7 @@ fn other_spellings_and_defaults() {
         Some(SampleSpec {
             size: SampleSize::Percent(2.5),
             seed: None,
+            always: Vec::new(),
         })
     );
     assert_eq!(r.scratch.keep, Keep::OnFailure);
@@ -562,5 +564,36 @@ fn run_step_env_keeps_the_template_beside_the_resolved_value() {
                 template: "{scratch}/pg".into(),
             },
         ]
+    );
+}
+
+/// `sample.always`: the files every drill verifies on top of the sample, kept in the order
+/// written; a name with spaces or a backslash is a name like any other.
+#[test]
+fn sample_always_lists_files_verified_in_every_drill() {
+    let r = parse(indoc! {r#"
+        version: 1
+        name: always
+        source:
+          url: file:///srv/backups/always
+        sample:
+          files: 5
+          always:
+            - db/dump.sql
+            - "etc/with space.conf"
+            - 'odd\name'
+    "#})
+    .unwrap();
+    assert_eq!(
+        r.sample,
+        Some(SampleSpec {
+            size: SampleSize::Files(5),
+            seed: None,
+            always: vec![
+                "db/dump.sql".into(),
+                "etc/with space.conf".into(),
+                "odd\\name".into(),
+            ],
+        })
     );
 }

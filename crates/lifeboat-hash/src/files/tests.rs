@@ -4,7 +4,7 @@ use std::process::Command;
 use lifeboat_core::Algorithm::{self, Blake3, Sha256};
 use lifeboat_core::manifest;
 
-use crate::{Hasher, hash_file, hash_tree, walk_files};
+use crate::{Hasher, hash_file, hash_tree, hash_tree_with, walk_files};
 
 /// Digests straight from the upstream crates, bypassing everything in this crate.
 fn reference(algorithm: Algorithm, bytes: &[u8]) -> String {
@@ -210,6 +210,51 @@ fn tree_refuses_non_utf8_names() {
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
     assert!(err.to_string().contains("bad\u{fffd}name"), "{err}");
     assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+}
+
+#[test]
+fn skip_is_asked_about_files_and_folders_and_hash_is_the_callers() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tricky_tree(dir.path());
+    let asked = std::sync::Mutex::new(Vec::new());
+    let got = hash_tree_with(
+        dir.path(),
+        2,
+        &|rel, entry| {
+            asked.lock().unwrap().push(rel.to_path_buf());
+            assert_eq!(dir.path().join(rel), entry.path());
+            Ok(rel == Path::new("deep") || rel == Path::new("a.txt"))
+        },
+        &|name, path| {
+            assert_eq!(dir.path().join(name), path);
+            Ok(std::fs::metadata(path)?.len())
+        },
+    )
+    .unwrap();
+    let mut want: Vec<(String, u64)> = files
+        .iter()
+        .filter(|(n, _)| *n != "a.txt" && !n.starts_with("deep/"))
+        .map(|(n, b)| (n.to_string(), b.len() as u64))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    let asked = asked.into_inner().unwrap();
+    // Folders are asked about, and a folder left out is not entered; links are never asked.
+    assert!(
+        asked.contains(&Path::new("deep").to_path_buf()),
+        "{asked:?}"
+    );
+    assert!(
+        asked.contains(&Path::new("empty-dir").to_path_buf()),
+        "{asked:?}"
+    );
+    assert!(
+        !asked
+            .iter()
+            .any(|p| p.starts_with("deep") && p != Path::new("deep")),
+        "{asked:?}"
+    );
+    assert!(!asked.iter().any(|p| p.starts_with("link-to")), "{asked:?}");
 }
 
 #[test]

@@ -106,7 +106,7 @@ fn listing() -> Vec<Listed> {
 }
 
 fn plan(size: Option<SampleSize>, seed: u64) -> PointPlan<String> {
-    PointPlan::new(&Slots, point(), manifest(5), listing(), size, seed)
+    PointPlan::new(&Slots, point(), manifest(5), listing(), size, &[], seed)
 }
 
 fn paths(plan: &PointPlan<String>) -> Vec<&str> {
@@ -184,7 +184,7 @@ fn a_path_that_would_leave_the_point_is_refused_by_the_plan() {
         Listed("a/../../b", "22"),
         Listed("./x//y", "33"),
     ];
-    let plan = PointPlan::new(&Slots, point(), manifest(4), entries, None, 1);
+    let plan = PointPlan::new(&Slots, point(), manifest(4), entries, None, &[], 1);
     let targets: Vec<(&str, &Target<String>)> = plan
         .files
         .iter()
@@ -228,4 +228,86 @@ fn a_file_refused_or_not_found_fails_with_its_expectation() {
     );
     assert_eq!(failed.object.as_deref(), Some("a.txt.zst"));
     assert_eq!(failed.reason.as_deref(), Some("missing"));
+}
+
+fn with_always(size: Option<SampleSize>, always: &[&str], seed: u64) -> PointPlan<String> {
+    let always: Vec<String> = always.iter().map(|&p| p.to_owned()).collect();
+    PointPlan::new(&Slots, point(), manifest(5), listing(), size, &always, seed)
+}
+
+#[test]
+fn always_files_join_the_sample_which_is_drawn_as_before() {
+    let listed: Vec<&str> = listing().iter().map(|l| l.0).collect();
+    for seed in 0..200 {
+        let drawn: Vec<&str> = lifeboat_core::sample::choose(&listed, 2, seed)
+            .into_iter()
+            .map(|i| listed[i])
+            .collect();
+        let plan = with_always(Some(SampleSize::Files(2)), &["d/e.txt"], seed);
+        // The draw over every listed file is the one a runbook without `always` makes; the
+        // always file joins it, once, and the whole stays in path order.
+        let mut expected: Vec<&str> = drawn.clone();
+        if !expected.contains(&"d/e.txt") {
+            expected.push("d/e.txt");
+        }
+        expected.sort_unstable();
+        assert_eq!(paths(&plan), expected, "seed {seed}");
+        assert_eq!(plan.always, ["d/e.txt"], "seed {seed}");
+        assert!(plan.is_always("d/e.txt"));
+        assert!(!plan.is_always("a.txt"));
+        assert!(plan.unlisted.is_empty());
+        // What the projection sizes is what was not verified.
+        let unsampled = plan.projection.unsampled().unwrap();
+        assert_eq!(unsampled.len(), 5 - expected.len(), "seed {seed}");
+        assert!(!unsampled.iter().any(|p| p == "d/e.txt"));
+    }
+}
+
+#[test]
+fn an_always_path_matches_the_listing_however_the_manifest_spells_it() {
+    let entries = vec![
+        Listed("./db/dump.sql", "00"),
+        Listed("a.txt", "11"),
+        Listed("b.txt", "22"),
+    ];
+    let always = ["db/dump.sql".to_owned()];
+    let plan = PointPlan::new(
+        &Slots,
+        point(),
+        manifest(3),
+        entries,
+        Some(SampleSize::Files(1)),
+        &always,
+        3,
+    );
+    assert!(
+        paths(&plan).contains(&"./db/dump.sql"),
+        "{:?}",
+        paths(&plan)
+    );
+    assert_eq!(plan.always, ["./db/dump.sql"]);
+    assert!(plan.unlisted.is_empty());
+}
+
+#[test]
+fn an_always_path_the_point_does_not_list_is_named() {
+    let plan = with_always(
+        Some(SampleSize::Files(1)),
+        &["a.txt", "db/dump.sql", "zz/missing"],
+        5,
+    );
+    assert_eq!(plan.unlisted, ["db/dump.sql", "zz/missing"]);
+    assert_eq!(
+        plan.unlisted_reason().as_deref(),
+        Some(
+            "sample.always names 2 files manifest SHA256SUMS does not list: db/dump.sql, \
+             zz/missing"
+        )
+    );
+    let one = with_always(None, &["db/dump.sql"], 5);
+    assert_eq!(
+        one.unlisted_reason().as_deref(),
+        Some("sample.always names db/dump.sql, which manifest SHA256SUMS does not list")
+    );
+    assert_eq!(with_always(None, &["a.txt"], 5).unlisted_reason(), None);
 }

@@ -131,3 +131,28 @@ fn verify_only_over_an_object_truncated_after_it_was_opened_is_a_read_error() {
         other => panic!("expected a read error, got {other:?}"),
     }
 }
+
+#[test]
+fn a_zst_object_hashes_to_its_decompressed_bytes_in_the_restores_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // Small (read into a buffer) and large (mapped window by window) objects alike.
+    for len in [1_000, 3 << 20] {
+        let plain = bytes(len, 7);
+        let (file, size) = source(dir.path(), &zstd::bulk::compress(&plain, 3).unwrap());
+        let (hex, n) = hash_decompressed(file, size, "x.zst", Algorithm::Sha256).expect("decodes");
+        assert_eq!((hex, n), (sha256(&plain), len as u64));
+    }
+    let whole = zstd::bulk::compress(&bytes(100_000, 8), 3).unwrap();
+    let (file, size) = source(dir.path(), &whole[..whole.len() - 10]);
+    let e = hash_decompressed(file, size, "db/dump.sql.zst", Algorithm::Sha256).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "truncated zstd stream: db/dump.sql.zst ends inside a frame"
+    );
+    let (file, size) = source(dir.path(), b"not zstd at all");
+    let e = hash_decompressed(file, size, "a.zst", Algorithm::Sha256).unwrap_err();
+    assert!(
+        e.to_string().starts_with("corrupt zstd stream in a.zst: "),
+        "{e}"
+    );
+}

@@ -98,7 +98,8 @@ impl<F: SourceFormat> Restoring<'_, F> {
             .buffer_unordered(self.in_flight());
         while let Some((i, restored)) = stream.next().await {
             match restored {
-                Ok(Restored { result, synced }) => {
+                Ok(Restored { mut result, synced }) => {
+                    result.always = plan.is_always(&result.path);
                     self.progress.file_done(&result);
                     self.synced.fetch_add(u64::from(synced), Ordering::Relaxed);
                     results.push((i, result));

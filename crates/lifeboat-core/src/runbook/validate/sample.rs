@@ -1,4 +1,5 @@
-//! `sample`: how many files a drill verifies, and the seed that picks them.
+//! `sample`: how many files a drill verifies, the seed that picks them, and the files
+//! verified in every drill on top of them (`always`).
 
 use serde_saphyr::Spanned;
 
@@ -12,6 +13,7 @@ pub(super) fn sample(c: &mut Check<'_>, raw: &Spanned<RawSample>) -> Option<Samp
         files,
         percent,
         seed,
+        always,
     } = &raw.value;
     let size = match (files, percent) {
         (Some(_), Some(_)) => {
@@ -67,5 +69,70 @@ pub(super) fn sample(c: &mut Check<'_>, raw: &Spanned<RawSample>) -> Option<Samp
         None => None,
         Some(s) => Some(s?),
     };
-    Some(SampleSpec { size: size?, seed })
+    let always = match always {
+        Some(list) => always_paths(c, &list.value)?,
+        None => Vec::new(),
+    };
+    Some(SampleSpec {
+        size: size?,
+        seed,
+        always,
+    })
+}
+
+/// `sample.always`: each path relative to the recovery point as its manifest lists it, once.
+/// Every problem is reported; `None` when there was one.
+fn always_paths(c: &mut Check<'_>, list: &[Spanned<String>]) -> Option<Vec<String>> {
+    let mut paths: Vec<String> = Vec::with_capacity(list.len());
+    let mut ok = true;
+    for (i, item) in list.iter().enumerate() {
+        let path = &item.value;
+        let key = format!("sample.always[{i}]");
+        if let Err(why) = check_always_path(path) {
+            c.at(
+                item,
+                format!(
+                    "{key}: {} {why}: expected a path relative to the recovery point, as the manifest lists it, e.g. db/dump.sql",
+                    quote(path)
+                ),
+            );
+            ok = false;
+        } else if let Some(first) = paths.iter().position(|p| p == path) {
+            c.at(
+                item,
+                format!(
+                    "{key}: {} is listed twice (first as sample.always[{first}])",
+                    quote(path)
+                ),
+            );
+            ok = false;
+        }
+        paths.push(path.clone());
+    }
+    ok.then_some(paths)
+}
+
+/// Why `path` cannot name a file of a recovery point the way its manifest would (the sentence
+/// follows the quoted path). Written as the manifest's own paths are, after the restore's
+/// normalisation: no `.` or empty segment, so each file has one spelling and a duplicate is
+/// a duplicate; a path that could leave the point is refused as the restore refuses it.
+fn check_always_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    if path.starts_with('/') {
+        return Err("is absolute".to_owned());
+    }
+    for segment in path.split('/') {
+        match segment {
+            "" => return Err("has an empty segment (a leading, trailing or doubled /)".to_owned()),
+            "." | ".." => return Err("has a . or .. segment".to_owned()),
+            _ => {}
+        }
+    }
+    // The restore's own rule (NUL, drive prefixes, names too long): a path it would refuse
+    // could never be restored, so it cannot be required.
+    crate::manifest::safe_components(path)
+        .map(drop)
+        .map_err(|why| format!("is not a path lifeboat restores ({why})"))
 }
