@@ -160,9 +160,17 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| self.err(e))?;
-        // Check and migrate under the write lock (BEGIN IMMEDIATE), so two processes opening
-        // a new file at once do not both create the tables: the second waits, then finds
-        // the schema current.
+        // A current file needs nothing written: `history` and `status` open the file the
+        // daemon writes, and must neither queue behind its writes nor hold it up.
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version == MIGRATIONS.len() as i64 {
+            return Ok(());
+        }
+        // Check again and migrate under the write lock (BEGIN IMMEDIATE), so two processes
+        // opening a new file at once do not both create the tables: the second waits, then
+        // finds the schema current.
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
@@ -293,7 +301,7 @@ impl SqliteStore {
     /// at it, in the same transaction.
     pub fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let mut conn = self.lock();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let tx = begin_write(&mut conn).map_err(|e| self.err(e))?;
         tx.execute(
             "INSERT OR REPLACE INTO runs (run_id, runbook, mode, slot, started_at, finished_at,
                  outcome, reason, rto_seconds, rpo_seconds, rto_objective_seconds,
@@ -343,7 +351,7 @@ impl SqliteStore {
         now: Timestamp,
     ) -> Result<Vec<(String, Timestamp)>, StoreError> {
         let mut conn = self.lock();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let tx = begin_write(&mut conn).map_err(|e| self.err(e))?;
         let rows: Vec<(String, String)> = {
             let mut stmt = tx
                 .prepare(
@@ -573,6 +581,14 @@ fn sql_err(path: &Path, source: rusqlite::Error) -> StoreError {
         path: path.to_owned(),
         source,
     }
+}
+
+/// Begins a transaction that will write, taking the write lock first (BEGIN IMMEDIATE), so
+/// SQLite's busy handler waits out another process's write. A deferred transaction that
+/// reads and then writes cannot wait: when another connection holds the lock at the moment
+/// it upgrades, SQLite answers "database is locked" at once.
+fn begin_write(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }
 
 #[cfg(test)]

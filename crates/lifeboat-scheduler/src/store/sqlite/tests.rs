@@ -274,3 +274,76 @@ fn processes_opening_a_new_file_at_once_do_not_race_the_migration() {
         }
     }
 }
+
+/// Another process (`lifeboat history`, `status`, a second daemon) holds the write lock for
+/// a moment; `held` runs while it does.
+fn while_another_connection_writes<T>(path: &Path, held: impl FnOnce() -> T) -> T {
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let other = {
+        let path = path.to_owned();
+        std::thread::spawn(move || {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .unwrap();
+            locked_tx.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            tx.commit().unwrap();
+        })
+    };
+    locked_rx.recv().unwrap();
+    let out = held();
+    other.join().unwrap();
+    out
+}
+
+#[test]
+fn writes_wait_for_another_writer_instead_of_failing_at_once() {
+    // A transaction that reads before it writes, begun deferred, cannot wait for the lock:
+    // SQLite answers "database is locked" at once when it tries to upgrade. Seen in the
+    // suite as a daemon that died at start while a `lifeboat history` polled the file.
+    let (dir, store) = temp_store();
+    let path = dir.path().join("deep/er/state.db");
+    store
+        .record_slot(
+            "a",
+            ts("2026-11-23T02:00:00Z"),
+            SlotState::Running,
+            None,
+            None,
+            ts("2026-11-23T02:00:00Z"),
+        )
+        .unwrap();
+    let abandoned = while_another_connection_writes(&path, || {
+        store.abandon_unfinished(ts("2026-11-23T03:00:00Z"))
+    })
+    .unwrap();
+    assert_eq!(
+        abandoned,
+        vec![("a".to_owned(), ts("2026-11-23T02:00:00Z"))]
+    );
+    while_another_connection_writes(&path, || {
+        store.record_run(&run("r1", "a", "2026-11-23T04:00:00Z", None))
+    })
+    .unwrap();
+    assert_eq!(store.history(None).unwrap().len(), 2);
+}
+
+#[test]
+fn opening_a_current_store_takes_no_write_lock() {
+    // `lifeboat history` and `status` poll a file the daemon writes: opening must not queue
+    // behind the daemon's writes, nor make the daemon queue behind it.
+    let (dir, _store) = temp_store();
+    let path = dir.path().join("deep/er/state.db");
+    let started = std::time::Instant::now();
+    let opened = while_another_connection_writes(&path, || {
+        let opened = SqliteStore::open_existing(&path).map(|s| s.is_some());
+        (opened, started.elapsed())
+    });
+    assert!(opened.0.unwrap());
+    assert!(
+        opened.1 < std::time::Duration::from_millis(250),
+        "opening waited {:?} for another writer",
+        opened.1
+    );
+}
