@@ -228,6 +228,87 @@ fn the_default_store_is_under_xdg_data_home() {
     assert_eq!(json_of(&out).as_array().unwrap().len(), 1);
 }
 
+/// `history --json` of the fixture's default store (no `--state`).
+fn default_history(fx: &Fixture) -> Vec<Value> {
+    let out = fx.run(&["history", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    json_of(&out).as_array().unwrap().clone()
+}
+
+#[test]
+fn a_drill_without_state_records_into_the_default_store_which_history_and_status_read() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let automatic = fx.drill(&fx.runbook(), &[]);
+    automatic.assert_code(0);
+    // A manual drill too: an operator's failover drill belongs to the same history. Enough
+    // answers for any question the drill may ask.
+    let path = fx.write("runbook.yaml", &fx.runbook().yaml());
+    let mut manual = fx.drill_command(&path, &["--interactive", "--operator", "alice"]);
+    let manual = manual
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = manual.stdin.as_ref().unwrap();
+        input.write_all("y\n".repeat(20).as_bytes()).unwrap();
+    }
+    let manual = crate::util::Drill::new(manual.wait_with_output().unwrap(), &fx.evidence_dir());
+    manual.assert_code(0);
+
+    assert!(
+        fx.data_home().join("lifeboat/state.db").is_file(),
+        "no default store was made"
+    );
+    let all = default_history(&fx);
+    let ids: Vec<&Value> = all.iter().map(|e| &e["run_id"]).collect();
+    assert_eq!(
+        ids,
+        [&automatic.evidence["run_id"], &manual.evidence["run_id"]],
+        "{all:#?}"
+    );
+    assert_eq!(all[0]["mode"], "automatic");
+    assert_eq!(all[1]["mode"], "manual");
+
+    let out = fx.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let status = json_of(&out);
+    assert_eq!(status[0]["runbook"], "drill-test", "{status:#}");
+    assert_eq!(status[0]["last_run_id"], manual.evidence["run_id"]);
+
+    // --state still chooses another store, and --no-state none at all.
+    fx.drill(&fx.runbook(), &["--state", "other.db"])
+        .assert_code(0);
+    fx.drill(&fx.runbook(), &["--no-state"]).assert_code(0);
+    assert_eq!(default_history(&fx).len(), 2);
+    assert_eq!(history_json_of(&fx, "other.db").len(), 1);
+}
+
+fn history_json_of(fx: &Fixture, state: &str) -> Vec<Value> {
+    let out = fx.run(&["history", "--state", state, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    json_of(&out).as_array().unwrap().clone()
+}
+
+#[test]
+fn a_drill_whose_default_store_cannot_be_used_runs_nothing_and_says_how_to_opt_out() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    // A folder where the store's file belongs.
+    std::fs::create_dir_all(fx.data_home().join("lifeboat/state.db")).unwrap();
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(2);
+    assert!(
+        d.stderr.contains("lifeboat/state.db") && d.stderr.contains("--no-state"),
+        "{}",
+        d.context()
+    );
+    assert!(!fx.evidence_dir().exists(), "nothing may run or be written");
+}
+
 /// Starts `lifeboat schedule --state state.db --evidence-dir evidence --scratch-dir SCRATCH
 /// ARGS...` in the fixture folder, stderr into `daemon.stderr`; returns it and that file.
 pub(crate) fn start_schedule(
@@ -235,8 +316,8 @@ pub(crate) fn start_schedule(
     args: &[&std::ffi::OsStr],
 ) -> (Daemon, std::path::PathBuf) {
     let stderr_path = fx.root().join("daemon.stderr");
-    let child = crate::util::lifeboat()
-        .current_dir(fx.root())
+    let child = fx
+        .command()
         .args([
             "schedule",
             "--state",

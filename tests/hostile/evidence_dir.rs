@@ -75,6 +75,13 @@ impl Running {
         if let Some(dir) = cmd.get_current_dir() {
             sh.current_dir(dir);
         }
+        // The command's environment too: its default history store is the test's.
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(v) => sh.env(key, v),
+                None => sh.env_remove(key),
+            };
+        }
         Running::spawn(fx, sh, Some(time))
     }
 

@@ -334,9 +334,15 @@ pub struct DrillArgs {
     #[arg(long, short)]
     pub quiet: bool,
 
-    /// Also record the run in this history store (SQLite; see `lifeboat history`).
-    #[arg(long, value_name = "FILE")]
+    /// The history store the run is recorded in (SQLite), which `lifeboat history` and
+    /// `lifeboat status` read. Default: the one `lifeboat schedule`, `history` and `status`
+    /// use, $XDG_DATA_HOME/lifeboat/state.db, else ~/.local/share/lifeboat/state.db.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_state")]
     pub state: Option<PathBuf>,
+
+    /// Record the run in no history store (its evidence is written all the same).
+    #[arg(long)]
+    pub no_state: bool,
 
     /// Sign evidence.json and the evidence folder's ledger with this minisign secret key.
     #[arg(long, value_name = "FILE")]
