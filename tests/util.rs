@@ -34,7 +34,8 @@ pub fn lifeboat() -> Command {
 /// run, removed with it.
 pub fn shared_data_home() -> &'static Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir")).path()
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"))
+        .path()
 }
 
 /// The repository root (for shipped runbooks).
@@ -258,10 +259,7 @@ impl Fixture {
 
     /// Runs `lifeboat ARGS...` in the fixture folder.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command()
-            .args(args)
-            .output()
-            .expect("run lifeboat")
+        self.command().args(args).output().expect("run lifeboat")
     }
 }
 

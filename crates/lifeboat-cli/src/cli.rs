@@ -77,9 +77,49 @@ pub enum Command {
     ///
     /// Example: lifeboat schedule /etc/lifeboat/runbooks --evidence-dir /var/lib/lifeboat/evidence
     Schedule(ScheduleArgs),
-    /// List the recorded drills and the scheduled slots that did not run, oldest first.
+    /// List the recorded drills and the scheduled slots that did not run, oldest first
+    ///
+    /// Every drill is recorded: `lifeboat drill` (unless --no-state) and each slot of
+    /// `lifeboat schedule` that shares the store. The columns:
+    ///
+    ///   WHEN     when the drill started, or the slot's time for a slot that did not run
+    ///            (UTC, whole seconds)
+    ///   RUNBOOK  the runbook's `name`
+    ///   MODE     automatic (`lifeboat drill`), manual (`drill --interactive`) or scheduled
+    ///   RESULT   passed, failed or error for a drill; for a slot that did not run, what became
+    ///            of it: missed, skipped-overlap, abandoned (or recorded / running while it
+    ///            waits or runs)
+    ///   RTO      the measured RTO: the drill's start until the last check of the recovery
+    ///            point that passed ("—" when none passed)
+    ///   RPO      the measured RPO: T0 minus the time of that recovery point
+    ///   REASON   why the drill failed or could not complete, or why the slot did not run
+    ///
+    /// --json adds every field, the run id and the path of each run's evidence.json.
+    ///
+    /// Example: lifeboat history --runbook payments-files
+    #[command(verbatim_doc_comment)]
     History(HistoryArgs),
-    /// Each runbook's last outcome and, for the runbooks given, its next scheduled slot.
+    /// Each runbook's last outcome, last success, slots missed since, and next slot
+    ///
+    /// One line per runbook found in the history store or given as PATH. The columns:
+    ///
+    ///   RUNBOOK      the runbook's `name`
+    ///   LAST         the last drill's outcome: passed, failed, error, or "never run"
+    ///   AT           when that drill started (UTC, whole seconds)
+    ///   LAST PASSED  when the last drill that passed started, or "never"
+    ///   MISSED       scheduled slots that did not run since that success (since the
+    ///                runbook's first entry, if it never passed): the ones the history
+    ///                records as missed, skipped-overlap or abandoned, and, for a runbook given
+    ///                as PATH, the slots of its schedule whose start_window closed while no
+    ///                scheduler sharing this store ran them; "N+" when there were more
+    ///   NEXT         its next scheduled slot after --now (UTC), for a runbook given as PATH
+    ///   SCHEDULE     its `schedule` and `timezone`, or "not scheduled"
+    ///
+    /// Give the daemon's --state to see its slots. --json prints the same as objects, with
+    /// the last run's id, RTO, RPO and evidence path.
+    ///
+    /// Example: lifeboat status --state /var/lib/lifeboat/state.db /etc/lifeboat/runbooks
+    #[command(verbatim_doc_comment)]
     Status(StatusArgs),
     /// Make a minisign key pair for signing evidence (`lifeboat drill --signing-key`).
     ///
