@@ -24,6 +24,8 @@ pub fn lifeboat() -> Command {
     // Output is checked as text: a CLICOLOR_FORCE in the shell running the tests must not
     // colour it (a test that wants colour sets it again).
     cmd.env_remove("CLICOLOR_FORCE");
+    // A signing key in the environment of the person running the tests signs nothing here.
+    cmd.env_remove("LIFEBOAT_SIGNING_KEY");
     // `drill` records into the default history store: never the real one of the person
     // running the tests. A fixture's commands use a store of their own (`Fixture::data_home`).
     cmd.env("XDG_DATA_HOME", shared_data_home());

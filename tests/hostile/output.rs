@@ -259,6 +259,31 @@ fn names_planted_in_the_evidence_folder_are_escaped_by_verify_and_report() {
     }
 }
 
+/// `report --runbook` names the runbooks that do have drills when the one asked for has
+/// none: names another account may have planted as folders there.
+#[test]
+fn runbook_names_planted_in_the_evidence_folder_are_escaped_by_report_runbook() {
+    let h = crate::report::history_with(FORGING_NAME);
+    let out = h.fx.run(&[
+        "report",
+        "--evidence-dir",
+        h.dir.to_str().unwrap(),
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--runbook",
+        "nobody",
+        "--out",
+        "r.md",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_inert("report --runbook (stderr)", &stderr);
+    assert!(stderr.contains(FORGING_SHOWN), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // report.md, report.html, the period report
 

@@ -158,7 +158,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DATE")]
     pub to: String,
 
-    /// Only this runbook's drills (its `name`).
+    /// Only this runbook's drills (its `name`). A runbook with no drill in the folder at all
+    /// is exit 2, naming the runbooks that have some (one with drills, none in the period,
+    /// gets its report).
     #[arg(long, value_name = "NAME")]
     pub runbook: Option<String>,
 
@@ -268,7 +270,9 @@ pub struct ScheduleArgs {
     pub metrics_addr: Option<std::net::SocketAddr>,
 
     /// Sign every drill's evidence.json and the evidence folder's ledger with this minisign
-    /// secret key (read and decrypted once, at start).
+    /// secret key (read and decrypted once, at start). Default: the file
+    /// $LIFEBOAT_SIGNING_KEY names, if set. Without a key, an evidence folder that holds
+    /// signed records is refused (exit 2): unsigned records would break its signed chain.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
 
@@ -385,6 +389,9 @@ pub struct DrillArgs {
     pub no_state: bool,
 
     /// Sign evidence.json and the evidence folder's ledger with this minisign secret key.
+    /// Default: the file $LIFEBOAT_SIGNING_KEY names, if set. Without a key, an evidence
+    /// folder that holds signed records is refused (exit 2, nothing run): an unsigned record
+    /// would break its signed chain.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
 

@@ -73,6 +73,17 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
     // runs nothing; writing the evidence checks again.
     lifeboat_evidence::check_dir(&args.evidence_dir, &loaded.runbook.name)
         .map_err(|e| CliError::could_not_complete(format_args!("{e}; nothing was run")))?;
+    // An unsigned record in a folder of signed ones would make every later verify with the
+    // public key fail: refused before anything runs.
+    let recording = Recording::new(&args.evidence_dir, signing_key);
+    recording.check_signing().map_err(|e| {
+        let message = format_args!("{e}; nothing was run");
+        if e.is_refusal() {
+            CliError::invalid_input(message)
+        } else {
+            CliError::could_not_complete(message)
+        }
+    })?;
     // Opened last of the checks, so a drill refused for another reason leaves no new store
     // behind, and before the drill, so an unusable store stops it with nothing run.
     let history = state
@@ -115,7 +126,6 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
         history,
         slot: None,
     };
-    let recording = Recording::new(&args.evidence_dir, signing_key);
     let runtime = crate::async_runtime()?;
     let recorded = runtime.block_on(async {
         let stop_when: Pin<Box<dyn Future<Output = ()> + Send>> = match (
