@@ -47,7 +47,13 @@ pub enum LogFormat {
 pub enum Command {
     /// Parse and validate runbooks; print every problem as FILE:LINE:COLUMN: message.
     ///
-    /// Exits 0 when every runbook is valid, 2 otherwise. Nothing is run or written.
+    /// Takes runbook files, or folders whose *.yaml / *.yml files are read (not recursively),
+    /// as `lifeboat schedule` does. A `${VAR}` naming a variable that is not set is a warning
+    /// here, so runbooks can be linted without their secrets (a drill or the daemon still
+    /// refuses it). Exits 0 when every runbook is valid, 2 otherwise. Nothing is run or
+    /// written.
+    ///
+    /// Example: lifeboat validate /etc/lifeboat/runbooks
     Validate(ValidateArgs),
     /// Run one drill now and write its evidence.
     ///
@@ -320,8 +326,9 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Runbook files (YAML).
-    #[arg(required = true, value_name = "RUNBOOK")]
+    /// Runbook files (YAML), or folders whose *.yaml / *.yml files are read (not
+    /// recursively, hidden files left out).
+    #[arg(required = true, value_name = "PATH")]
     pub runbooks: Vec<PathBuf>,
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use lifeboat_app::status::Statuses;
-use lifeboat_app::{RunbookFile, StateLocation};
+use lifeboat_app::{StateLocation, runbook_file};
 use lifeboat_report::words::human_secs;
 use lifeboat_scheduler::{HistoryEntry, HistoryStore};
 use serde_json::{Value, json};
@@ -162,10 +162,20 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     let files = lifeboat_app::runbooks::discover(&args.paths)
         .map_err(|e| CliError::in_file(Exit::InvalidInput, e))?;
     for file in files {
-        match RunbookFile::load(&file) {
-            Ok(l) => by_name.add_file(&l.runbook.name, &l.path, l.runbook.schedule.as_ref()),
+        // Linted, not loaded: status needs a runbook's name and schedule, not the secrets
+        // its `${VAR}`s read, which the daemon's environment has and a shell may not.
+        match runbook_file::lint(&file) {
+            Ok(lint) => match (lint.error(), &lint.name) {
+                (None, Some(name)) => by_name.add_file(name, &lint.file, lint.schedule.as_ref()),
+                (e, _) => {
+                    // Every file's problems are told; the others are still shown.
+                    if let Some(e) = e {
+                        errln!("{e}");
+                    }
+                    exit = Exit::InvalidInput;
+                }
+            },
             Err(e) => {
-                // Every file's problems are told; the others are still shown.
                 errln!("{e}");
                 exit = Exit::InvalidInput;
             }
