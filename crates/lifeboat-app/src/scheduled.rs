@@ -79,6 +79,16 @@ impl Driller<RunbookFile> for ScheduledDrills {
                     .await
                     .map_err(|e| e.to_string())?
                     .map_err(|e| e.to_string())?;
+            // Kept folders are the operator's to inspect and remove (`scratch.keep`): say where.
+            let scratch = &recorded.evidence.scratch;
+            if scratch.kept {
+                tracing::info!(
+                    runbook = %recorded.run.runbook,
+                    run_id = %recorded.run.run_id,
+                    path = %scratch.path,
+                    "scratch folder kept"
+                );
+            }
             Ok::<RunRecord, String>(recorded.run)
         })
     }

@@ -76,7 +76,9 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
     tracing::info!(
         runbooks = entries.len(),
         state = %state,
-        "lifeboat schedule started"
+        evidence_dir = %evidence_dir.display(),
+        "lifeboat schedule started: {}",
+        daemon::next_slots(&entries, jiff::Timestamp::now())
     );
     let result = runtime.block_on(async move {
         let (tx, rx) = mpsc::channel(4);
