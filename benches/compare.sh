@@ -98,7 +98,7 @@ bytes_zst=$(awk '{print $2}' "$zst/B3SUMS" | (cd "$plain" && xargs -d '\n' stat 
 
 # --- the commands ------------------------------------------------------------------------------
 drill() { "$LIFEBOAT" drill "$DIR/runbooks/$1.yaml" --now "$NOW" --evidence-dir "$DIR/evidence" \
-    --scratch-dir "$DIR/scratch" --quiet "${@:2}"; }
+    --scratch-dir "$DIR/scratch" --no-state --quiet "${@:2}"; }
 lb_vo_b3() { drill bench-b3 --verify-only; }
 lb_vo_sha() { drill bench-sha --verify-only; }
 lb_restore() { drill bench-b3; }

@@ -41,7 +41,7 @@ YAML
             mkdir -p "$DIR/scratch"
             /usr/bin/time -f "%M %e" -o "$DIR/time.txt" "$LIFEBOAT" drill "$DIR/$size-$kind.yaml" \
                 --now 2026-11-22T02:00:00Z --evidence-dir "$DIR/evidence" --scratch-dir "$DIR/scratch" \
-                --quiet "${extra[@]}" >/dev/null
+                --no-state --quiet "${extra[@]}" >/dev/null
             read -r kb secs < "$DIR/time.txt"
             bytes=$(du -sb "$DIR/$size/$kind/$POINT" | cut -f1)
             printf '%-3s %-5s %-11s stored %5.2f GiB  peak RSS %6.1f MiB  %6.2f s\n' \

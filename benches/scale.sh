@@ -14,7 +14,7 @@ NOW=2026-11-22T02:00:00Z
 mkdir -p "$DIR"
 measure() { # LABEL RUNBOOK
     /usr/bin/time -f "%M %e" -o "$DIR/time.txt" "$LIFEBOAT" drill "$2" --now "$NOW" \
-        --evidence-dir "$DIR/evidence" --scratch-dir "$DIR/scratch" --quiet >/dev/null || true
+        --evidence-dir "$DIR/evidence" --scratch-dir "$DIR/scratch" --no-state --quiet >/dev/null || true
     read -r kb secs < "$DIR/time.txt"
     printf '%-34s %6.2f s  peak RSS %6.1f MiB\n' "$1" "$secs" "$(echo "$kb / 1024" | bc -l)"
 }
@@ -42,7 +42,7 @@ sample: { files: 20, seed: 42 }
 YAML
 mkdir -p "$DIR/scratch"
 "$LIFEBOAT" drill "$DIR/million.yaml" --now "$NOW" --evidence-dir "$DIR/evidence" \
-    --scratch-dir "$DIR/scratch" --quiet > "$DIR/out.txt" || true
+    --scratch-dir "$DIR/scratch" --no-state --quiet > "$DIR/out.txt" || true
 python3 -c "
 import json,sys,os
 e=json.load(open(open(sys.argv[1]).read().split()[-1]))

@@ -142,9 +142,12 @@ fn status_shows_the_last_outcome_and_the_next_slot() {
         "runbook.yaml",
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("RUNBOOK "), "{text}");
     assert!(
-        text.contains("drill-test  last passed at")
-            && text.contains("next 2026-03-08T07:00:00Z  [30 2 * * * (America/New_York)]"),
+        lines[1].starts_with("drill-test  passed  ")
+            && lines[1].ends_with("2026-03-08T07:00:00Z  30 2 * * * (America/New_York)"),
         "{text}"
     );
 }
@@ -170,11 +173,10 @@ fn status_after_a_failure_says_when_the_runbook_last_passed() {
 
     let out = fx.run(&["status", "--state", "state.db"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("drill-test  last failed at")
-            && text.contains(&format!("(last passed at {passed_at})")),
-        "{text}"
-    );
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    // RUNBOOK LAST AT LAST-PASSED MISSED NEXT SCHEDULE, in whole seconds.
+    assert_eq!(row[..2], ["drill-test", "failed"], "{text}");
+    assert!(row[3].starts_with(&passed_at[..19]), "{text}");
 }
 
 #[test]
@@ -228,6 +230,254 @@ fn the_default_store_is_under_xdg_data_home() {
     assert_eq!(json_of(&out).as_array().unwrap().len(), 1);
 }
 
+/// `history --json` of the fixture's default store (no `--state`).
+fn default_history(fx: &Fixture) -> Vec<Value> {
+    let out = fx.run(&["history", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    json_of(&out).as_array().unwrap().clone()
+}
+
+#[test]
+fn a_drill_without_state_records_into_the_default_store_which_history_and_status_read() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let automatic = fx.drill(&fx.runbook(), &[]);
+    automatic.assert_code(0);
+    // A manual drill too: an operator's failover drill belongs to the same history. Enough
+    // answers for any question the drill may ask.
+    let path = fx.write("runbook.yaml", &fx.runbook().yaml());
+    let mut manual = fx.drill_command(&path, &["--interactive", "--operator", "alice"]);
+    let manual = manual
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = manual.stdin.as_ref().unwrap();
+        input.write_all("y\n".repeat(20).as_bytes()).unwrap();
+    }
+    let manual = crate::util::Drill::new(manual.wait_with_output().unwrap(), &fx.evidence_dir());
+    manual.assert_code(0);
+
+    assert!(
+        fx.data_home().join("lifeboat/state.db").is_file(),
+        "no default store was made"
+    );
+    let all = default_history(&fx);
+    let ids: Vec<&Value> = all.iter().map(|e| &e["run_id"]).collect();
+    assert_eq!(
+        ids,
+        [&automatic.evidence["run_id"], &manual.evidence["run_id"]],
+        "{all:#?}"
+    );
+    assert_eq!(all[0]["mode"], "automatic");
+    assert_eq!(all[1]["mode"], "manual");
+
+    let out = fx.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let status = json_of(&out);
+    assert_eq!(status[0]["runbook"], "drill-test", "{status:#}");
+    assert_eq!(status[0]["last_run_id"], manual.evidence["run_id"]);
+
+    // --state still chooses another store, and --no-state none at all.
+    fx.drill(&fx.runbook(), &["--state", "other.db"])
+        .assert_code(0);
+    fx.drill(&fx.runbook(), &["--no-state"]).assert_code(0);
+    assert_eq!(default_history(&fx).len(), 2);
+    assert_eq!(history_json_of(&fx, "other.db").len(), 1);
+}
+
+fn history_json_of(fx: &Fixture, state: &str) -> Vec<Value> {
+    let out = fx.run(&["history", "--state", state, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    json_of(&out).as_array().unwrap().clone()
+}
+
+#[test]
+fn a_drill_whose_default_store_cannot_be_used_runs_nothing_and_says_how_to_opt_out() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    // A folder where the store's file belongs.
+    std::fs::create_dir_all(fx.data_home().join("lifeboat/state.db")).unwrap();
+    let d = fx.drill(&fx.runbook(), &[]);
+    d.assert_code(2);
+    assert!(
+        d.stderr.contains("lifeboat/state.db") && d.stderr.contains("--no-state"),
+        "{}",
+        d.context()
+    );
+    assert!(!fx.evidence_dir().exists(), "nothing may run or be written");
+}
+
+#[test]
+fn history_shows_why_a_run_failed_where_the_evidence_path_was() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    fx.drill(&fx.runbook(), &[]).assert_code(0);
+    let strict = Runbook {
+        rpo: Some("12h".into()),
+        ..fx.runbook()
+    };
+    let failed = fx.drill(&strict, &[]);
+    failed.assert_code(1);
+    let reason = failed.evidence["reason"].as_str().unwrap().to_owned();
+
+    let out = fx.run(&["history"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].contains("MODE") && lines[0].ends_with("REASON"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("failed") && lines[2].ends_with(&reason),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("passed") && lines[1].contains("automatic"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("evidence.json"),
+        "the path is --json's: {text}"
+    );
+    // Whole seconds in the table; --json keeps the instant and the path.
+    let started = failed.evidence["started_at"].as_str().unwrap();
+    assert!(lines[2].starts_with(&started[..19]), "{text}");
+    let json = default_history(&fx);
+    assert_eq!(json[1]["reason"], reason.as_str());
+    assert_eq!(
+        json[1]["evidence"].as_str(),
+        failed.evidence_path.as_ref().and_then(|p| p.to_str())
+    );
+}
+
+/// Each column a table prints is explained by its command's `--help`.
+#[test]
+fn history_and_status_help_explain_every_column() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    fx.drill(&fx.runbook(), &[]).assert_code(0);
+    for command in ["history", "status"] {
+        let out = fx.run(&[command]);
+        let table = String::from_utf8_lossy(&out.stdout);
+        let header = table.lines().next().unwrap_or_default();
+        // Columns are two spaces apart; a column's name may hold one ("LAST PASSED").
+        let columns: Vec<&str> = header
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert!(columns.len() >= 6, "{command}: {table}");
+        let help = fx.run(&[command, "--help"]);
+        let help = String::from_utf8_lossy(&help.stdout);
+        for column in columns {
+            assert!(
+                help.lines()
+                    .any(|l| l.trim_start().starts_with(&format!("{column}  "))),
+                "`{command} --help` does not explain {column}:\n{help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn status_counts_the_slots_missed_since_the_last_success() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        rpo: None,
+        extra: "schedule: \"* * * * * *\"\nstart_window: 1s\n".into(),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let (mut daemon, stderr_path) = start_schedule(&fx, &[path.as_os_str()]);
+    wait_for_runs(&fx, 1, &stderr_path);
+    signal(&daemon.0, "-TERM");
+    wait_exit(&mut daemon, std::time::Duration::from_secs(60));
+
+    let all = history_json(&fx, &[]);
+    let last_pass = all
+        .iter()
+        .filter(|e| e["outcome"] == "passed")
+        .map(|e| {
+            e["started_at"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+        })
+        .max()
+        .unwrap();
+    // Slots the daemon recorded as not run after that success (skipped while it ran, ...).
+    let recorded = all
+        .iter()
+        .filter(|e| e["run_id"].is_null())
+        .filter(|e| {
+            ["missed", "skipped-overlap", "abandoned"].contains(&e["state"].as_str().unwrap())
+        })
+        .filter(|e| {
+            e["slot"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                > last_pass
+        })
+        .count();
+    let newest_slot = all
+        .iter()
+        .map(|e| {
+            e["slot"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+        })
+        .max()
+        .unwrap();
+    // Ten seconds after the newest slot, with the daemon gone: the nine slots whose one-second
+    // start window has closed were missed too, though nothing recorded them.
+    let now = (newest_slot + jiff::SignedDuration::from_secs(10)).to_string();
+    let status = |paths: &[&str]| {
+        let mut args = vec!["status", "--state", "state.db", "--json", "--now", &now];
+        args.extend_from_slice(paths);
+        let out = fx.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        json_of(&out)[0].clone()
+    };
+    assert_eq!(
+        status(&["runbook.yaml"])["missed_since_last_success"],
+        recorded + 9,
+        "{all:#?}"
+    );
+    // Without the runbook's file, its schedule is unknown: only what the history recorded.
+    assert_eq!(status(&[])["missed_since_last_success"], recorded);
+
+    let out = fx.run(&[
+        "status",
+        "--state",
+        "state.db",
+        "--now",
+        &now,
+        "runbook.yaml",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("RUNBOOK") && lines[0].contains("MISSED"),
+        "{text}"
+    );
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(row[0], "drill-test", "{text}");
+    assert_eq!(row[1], "passed", "{text}");
+    assert!(row.contains(&(recorded + 9).to_string().as_str()), "{text}");
+}
+
 /// Starts `lifeboat schedule --state state.db --evidence-dir evidence --scratch-dir SCRATCH
 /// ARGS...` in the fixture folder, stderr into `daemon.stderr`; returns it and that file.
 pub(crate) fn start_schedule(
@@ -235,8 +485,8 @@ pub(crate) fn start_schedule(
     args: &[&std::ffi::OsStr],
 ) -> (Daemon, std::path::PathBuf) {
     let stderr_path = fx.root().join("daemon.stderr");
-    let child = crate::util::lifeboat()
-        .current_dir(fx.root())
+    let child = fx
+        .command()
         .args([
             "schedule",
             "--state",

@@ -554,16 +554,96 @@ fn a_deleted_signature_is_named() {
     }
 }
 
+/// An unsigned record chained after signed ones: what a lifeboat older than the refusal
+/// below wrote, or any writer without the key. Written with lifeboat's own writer, as a copy
+/// of `after`'s record under a new run id; returns how `evidence verify` names it.
+pub fn chain_an_unsigned_record(fx: &Fixture, after: &Drill) -> String {
+    let mut ev: lifeboat_core::evidence::Evidence =
+        serde_json::from_slice(&std::fs::read(after.evidence_path.as_ref().unwrap()).unwrap())
+            .unwrap();
+    ev.run_id = format!("{}-unsigned", ev.run_id);
+    lifeboat_evidence::write_run(&fx.evidence_dir(), &ev, &lifeboat_report::RunPages).unwrap();
+    format!("drill-test/{}", ev.run_id)
+}
+
 #[test]
-fn an_unsigned_drill_after_signed_ones_is_reported_with_the_key() {
+fn an_unsigned_drill_into_a_folder_of_signed_records_is_refused_before_anything_runs() {
+    let (fx, keys, _) = signed_drills(1);
+    let ran = fx.root().join("ran");
+    let rb = crate::util::Runbook {
+        extra: format!(
+            "steps:\n  - restore: {{}}\n  - run: [\"touch\", \"{}\"]\n",
+            ran.display()
+        ),
+        ..fx.runbook()
+    };
+    let before = ledger_lines(&fx);
+    let refused = fx.drill(&rb, &["--quiet"]);
+    refused.assert_code(2);
+    for words in [
+        "signed",
+        "--signing-key",
+        "LIFEBOAT_SIGNING_KEY",
+        "nothing was run",
+    ] {
+        assert!(
+            refused.stderr.contains(words),
+            "{words:?}: {}",
+            refused.context()
+        );
+    }
+    assert!(!ran.exists(), "a step ran");
+    assert_eq!(ledger_lines(&fx), before);
+    assert_eq!(
+        std::fs::read_dir(fx.evidence_dir().join("drill-test"))
+            .unwrap()
+            .count(),
+        1,
+        "a record was written"
+    );
+    assert!(
+        std::fs::read_dir(fx.scratch_dir())
+            .unwrap()
+            .next()
+            .is_none()
+    );
+
+    // The key may come from the environment, as a daemon's unit file would give it.
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let out = fx
+        .drill_command(&path, &["--quiet"])
+        .env("LIFEBOAT_SIGNING_KEY", &keys.secret)
+        .output()
+        .unwrap();
+    let signed = Drill::new(out, &fx.evidence_dir());
+    signed.assert_code(0);
+    assert!(ran.exists());
+    assert!(signed.run_dir().join("evidence.json.minisig").is_file());
+    let (code, out) = verify(&fx, Some(&keys.public));
+    assert_eq!(code, 0, "{out}");
+
+    // The daemon refuses the same way, before it starts.
+    let daily = crate::util::Runbook {
+        extra: "schedule: \"0 2 * * *\"\n".into(),
+        ..fx.runbook()
+    };
+    let path = fx.write("daily.yaml", &daily.yaml());
+    let (mut daemon, stderr) = crate::history::start_schedule(&fx, &[path.as_os_str()]);
+    let (code, _) = crate::util::wait_exit(&mut daemon, std::time::Duration::from_secs(30));
+    let stderr = std::fs::read_to_string(stderr).unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--signing-key"), "{stderr}");
+}
+
+#[test]
+fn an_unsigned_record_after_signed_ones_is_reported_with_the_key() {
     let (fx, keys, d) = signed_drills(2);
-    let unsigned = fx.drill(&fx.runbook(), &["--quiet"]);
-    unsigned.assert_code(0);
+    let unsigned = chain_an_unsigned_record(&fx, &d[1]);
     assert_eq!(ledger_lines(&fx).len(), 3, "chained even without a key");
     let (code, out) = verify(&fx, Some(&keys.public));
     assert_eq!(code, 1, "{out}");
-    assert_named(&out, &rec(&unsigned), "not signed");
-    assert_named(&out, &rec(&unsigned), "after the signed head (entry 2)");
+    assert_named(&out, &unsigned, "not signed");
+    assert_named(&out, &unsigned, "after the signed head (entry 2)");
     assert!(lines_about(&out, &rec(&d[1])).is_empty(), "{out}");
     let (code, out) = verify(&fx, None);
     assert_eq!(code, 0, "{out}");

@@ -87,6 +87,123 @@ fn schedule_logs_one_json_object_per_line_with_fields() {
     );
 }
 
+/// What the daemon's log says matters as much as what it does: a failed drill is a warning
+/// and one that could not complete an error, each with its reason; the start names every
+/// runbook with its next slot; a scratch folder left behind is named with its path.
+#[test]
+fn the_daemon_logs_failures_louder_than_passes_names_its_runbooks_and_kept_scratch() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    std::fs::create_dir(fx.root().join("runbooks")).unwrap();
+    let every_second = "schedule: \"* * * * * *\"\nstart_window: 30s\n";
+    let passes = Runbook {
+        name: "passes".into(),
+        rpo: None,
+        keep: "always".into(),
+        extra: every_second.into(),
+        ..fx.runbook()
+    };
+    let fails = Runbook {
+        name: "fails".into(),
+        // The fixture's point is from 2026-11-21: older than a minute whatever the clock.
+        rpo: Some("1m".into()),
+        extra: every_second.into(),
+        ..fx.runbook()
+    };
+    let errors = Runbook {
+        name: "errors".into(),
+        url: format!("file://{}/nowhere", fx.root().display()),
+        extra: every_second.into(),
+        ..fx.runbook()
+    };
+    for rb in [&passes, &fails, &errors] {
+        fx.write(&format!("runbooks/{}.yaml", rb.name), &rb.yaml());
+    }
+    let (mut daemon, stderr_path) = start_schedule(
+        &fx,
+        &[
+            "runbooks".as_ref(),
+            "--max-concurrent".as_ref(),
+            "3".as_ref(),
+            "--log-format".as_ref(),
+            "json".as_ref(),
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let all = crate::history::history_json(&fx, &[]);
+        let done = |name: &str| {
+            all.iter()
+                .any(|e| e["runbook"] == name && e["state"] == "done")
+        };
+        if done("passes") && done("fails") && done("errors") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{all:#?}\n{}",
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    signal(&daemon.0, "-TERM");
+    wait_exit(&mut daemon, std::time::Duration::from_secs(60));
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    let events = json_lines(&stderr);
+
+    let started = events
+        .iter()
+        .find(|e| {
+            e["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("lifeboat schedule started")
+        })
+        .unwrap_or_else(|| panic!("no start event:\n{stderr}"));
+    let message = started["message"].as_str().unwrap();
+    for name in ["errors", "fails", "passes"] {
+        assert!(
+            message.contains(&format!("{name} (next 20")),
+            "the start line does not name {name} with its next slot: {message}"
+        );
+    }
+
+    let finished = |name: &str| -> &Value {
+        events
+            .iter()
+            .find(|e| e["message"] == "drill finished" && e["runbook"] == name)
+            .unwrap_or_else(|| panic!("no `drill finished` event for {name}:\n{stderr}"))
+    };
+    assert_eq!(finished("passes")["level"], "INFO");
+    assert!(finished("passes").get("reason").is_none_or(Value::is_null));
+    let failed = finished("fails");
+    assert_eq!(failed["level"], "WARN", "{failed}");
+    assert_eq!(failed["outcome"], "failed");
+    assert!(
+        failed["reason"].as_str().is_some_and(|r| r.contains("RPO")),
+        "{failed}"
+    );
+    let error = finished("errors");
+    assert_eq!(error["level"], "ERROR", "{error}");
+    assert!(
+        error["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("nowhere")),
+        "{error}"
+    );
+
+    let kept = events
+        .iter()
+        .find(|e| e["message"] == "scratch folder kept")
+        .unwrap_or_else(|| panic!("no `scratch folder kept` event:\n{stderr}"));
+    assert_eq!(kept["runbook"], "passes");
+    let path = std::path::Path::new(kept["path"].as_str().unwrap());
+    assert!(
+        path.starts_with(fx.scratch_dir()) && path.is_dir(),
+        "{kept}"
+    );
+}
+
 #[test]
 fn drill_messages_are_json_events_too() {
     let fx = Fixture::new();

@@ -24,7 +24,20 @@ pub fn lifeboat() -> Command {
     // Output is checked as text: a CLICOLOR_FORCE in the shell running the tests must not
     // colour it (a test that wants colour sets it again).
     cmd.env_remove("CLICOLOR_FORCE");
+    // A signing key in the environment of the person running the tests signs nothing here.
+    cmd.env_remove("LIFEBOAT_SIGNING_KEY");
+    // `drill` records into the default history store: never the real one of the person
+    // running the tests. A fixture's commands use a store of their own (`Fixture::data_home`).
+    cmd.env("XDG_DATA_HOME", shared_data_home());
     cmd
+}
+
+/// The `XDG_DATA_HOME` of commands that belong to no fixture: one folder for the whole test
+/// run, removed with it.
+pub fn shared_data_home() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"))
+        .path()
 }
 
 /// The repository root (for shipped runbooks).
@@ -137,6 +150,20 @@ impl Fixture {
         self.root().join("scratch")
     }
 
+    /// The `XDG_DATA_HOME` of this fixture's commands: its default history store is
+    /// `data/lifeboat/state.db` in the fixture folder.
+    pub fn data_home(&self) -> PathBuf {
+        self.root().join("data")
+    }
+
+    /// `lifeboat` run in the fixture folder, with the fixture's own default history store.
+    pub fn command(&self) -> Command {
+        let mut cmd = lifeboat();
+        cmd.current_dir(self.root())
+            .env("XDG_DATA_HOME", self.data_home());
+        cmd
+    }
+
     /// Defaults: name `drill-test`, rto 1h, rpo 26h, `time: name` with [`NAME_FORMAT`],
     /// `select: latest`, `SHA256SUMS`, every file verified, `keep: never`.
     pub fn runbook(&self) -> Runbook {
@@ -188,9 +215,8 @@ impl Fixture {
     /// `lifeboat drill RUNBOOK --evidence-dir E --scratch-dir S --now T0 ARGS...` run in the
     /// fixture folder, not started yet; a `--now` in `args` replaces the default one.
     pub fn drill_command(&self, runbook: &Path, args: &[&str]) -> Command {
-        let mut cmd = lifeboat();
-        cmd.current_dir(self.root())
-            .arg("drill")
+        let mut cmd = self.command();
+        cmd.arg("drill")
             .arg(runbook)
             .arg("--evidence-dir")
             .arg(self.evidence_dir())
@@ -235,11 +261,7 @@ impl Fixture {
 
     /// Runs `lifeboat ARGS...` in the fixture folder.
     pub fn run(&self, args: &[&str]) -> Output {
-        lifeboat()
-            .current_dir(self.root())
-            .args(args)
-            .output()
-            .expect("run lifeboat")
+        self.command().args(args).output().expect("run lifeboat")
     }
 }
 

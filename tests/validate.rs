@@ -175,6 +175,127 @@ fn one_bad_file_among_good_ones_is_named() {
     assert!(!stderr.contains("good.yaml:"), "{stderr}");
 }
 
+#[test]
+fn validate_takes_folders_as_schedule_does() {
+    let fx = Fixture::new();
+    let dir = fx.root().join("runbooks");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a.yaml"), VALID).unwrap();
+    std::fs::write(
+        dir.join("b.yml"),
+        replace("name: payments-files", "name: payments-db"),
+    )
+    .unwrap();
+    // Not runbooks, for `schedule` either: a hidden file and another extension.
+    std::fs::write(dir.join(".draft.yaml"), "manfest: {}\n").unwrap();
+    std::fs::write(dir.join("notes.txt"), "not yaml").unwrap();
+    let out = validate_in(&fx.root(), &["runbooks"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "runbooks/a.yaml: ok (payments-files)",
+            "runbooks/b.yml: ok (payments-db)"
+        ],
+        "{out:?}"
+    );
+
+    // A bad file in the folder is named; a file given beside the folder is still checked.
+    std::fs::write(dir.join("c.yaml"), replace("manifest:\n", "manfest:\n")).unwrap();
+    fx.write("single.yaml", VALID);
+    let out = validate_in(&fx.root(), &["runbooks", "single.yaml", "missing"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!located(&stderr, "runbooks/c.yaml").is_empty(), "{stderr}");
+    assert!(stderr.contains("missing"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("single.yaml: ok"),
+        "{out:?}"
+    );
+
+    // A folder without runbooks is most likely the wrong folder.
+    std::fs::create_dir(fx.root().join("empty")).unwrap();
+    let out = validate_in(&fx.root(), &["empty"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no runbook files"),
+        "{out:?}"
+    );
+}
+
+/// Runbooks are linted where their secrets are not (a CI job, a laptop): an unset `${VAR}`
+/// is reported, but only the drill, which would use it, refuses it.
+#[test]
+fn an_unset_variable_warns_in_validate_and_stops_drill_and_schedule() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = crate::util::Runbook {
+        extra: "schedule: \"0 2 * * *\"\nnotify:\n  - webhook: \"${LIFEBOAT_TEST_UNSET_HOOK}\"\n"
+            .into(),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let out = validate_in(&fx.root(), &["runbook.yaml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let warnings = located(&stderr, "runbook.yaml");
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].message.starts_with(
+            "warning: notify[0].webhook: environment variable LIFEBOAT_TEST_UNSET_HOOK is not set"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("runbook.yaml: ok (drill-test)"),
+        "{out:?}"
+    );
+    // With another problem too: both are told, and that problem makes it exit 2.
+    let bad = crate::util::Runbook {
+        rto: Some("soon".into()),
+        ..rb.clone()
+    };
+    fx.write("bad.yaml", &bad.yaml());
+    let out = validate_in(&fx.root(), &["bad.yaml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let told = located(&stderr, "bad.yaml");
+    assert!(
+        told.iter().any(|l| l.message.starts_with("objectives.rto")),
+        "{stderr}"
+    );
+    assert!(
+        told.iter().any(|l| l.message.starts_with("warning: ")
+            && l.message.contains("LIFEBOAT_TEST_UNSET_HOOK")),
+        "{stderr}"
+    );
+
+    let d = fx.drill_file(&path, &[]);
+    d.assert_code(2);
+    assert!(
+        d.stderr
+            .contains("environment variable LIFEBOAT_TEST_UNSET_HOOK is not set")
+            && !d.stderr.contains("warning"),
+        "{}",
+        d.context()
+    );
+    assert!(!fx.evidence_dir().exists());
+    let out = fx.run(&["schedule", "--state", "state.db", "runbook.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("LIFEBOAT_TEST_UNSET_HOOK is not set"),
+        "{out:?}"
+    );
+    // `status` needs only the runbook's name and schedule: it shows the runbook.
+    let out = fx.run(&["status", "--state", "state.db", "runbook.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("drill-test"),
+        "{out:?}"
+    );
+}
+
 /// Every runbook the project ships must validate (rustic's `tests/config.rs` habit).
 #[test]
 fn shipped_runbooks_validate() {

@@ -75,6 +75,13 @@ impl Running {
         if let Some(dir) = cmd.get_current_dir() {
             sh.current_dir(dir);
         }
+        // The command's environment too: its default history store is the test's.
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(v) => sh.env(key, v),
+                None => sh.env_remove(key),
+            };
+        }
         Running::spawn(fx, sh, Some(time))
     }
 
@@ -476,6 +483,57 @@ fn a_ledger_planted_as_a_fifo_or_a_link_stops_the_drill_at_once_saying_what_it_i
             "the planted ledger was replaced"
         );
         assert!(!mark.exists(), "the drill ran though it could not record");
+    }
+}
+
+/// Whether a folder's evidence is signed is read from its ledger before anything runs
+/// (`lifeboat schedule` has no other look at the folder before its first slot): a ledger
+/// planted as a FIFO is never waited on, and one planted as a link to another folder's
+/// signed ledger is never followed (following it would call the folder signed).
+#[test]
+fn the_signing_check_neither_waits_on_nor_follows_a_planted_ledger() {
+    let (signed, _keys, _) = signed_drills(1);
+    let fx = Fixture::new();
+    let (_, mark) = marking_runbook(&fx);
+    let every_second = Runbook {
+        extra: format!(
+            "schedule: \"* * * * * *\"\nsteps:\n  - restore: {{}}\n  - run: [\"touch\", \"{}\"]\n",
+            mark.display()
+        ),
+        ..fx.runbook()
+    };
+    let runbook = fx.write("daily.yaml", &every_second.yaml());
+    let evidence = fx.evidence_dir();
+    fs::create_dir_all(&evidence).unwrap();
+    let ledger = evidence.join("ledger.jsonl");
+    let elsewhere = signed.evidence_dir().join("ledger.jsonl");
+    let bytes = fs::read(&elsewhere).unwrap();
+
+    let cases: [(&str, &dyn Fn()); 2] = [
+        ("a FIFO (named pipe)", &|| mkfifo(&ledger)),
+        ("a symbolic link", &|| symlink(&elsewhere, &ledger).unwrap()),
+    ];
+    for (kind, plant) in cases {
+        let _ = fs::remove_file(&ledger);
+        plant();
+        let mut daemon = fx.command();
+        daemon
+            .args(["schedule", "--state", "state.db", "--evidence-dir"])
+            .arg(&evidence)
+            .arg("--scratch-dir")
+            .arg(fx.scratch_dir())
+            .arg(&runbook);
+        let ran = Running::start(&fx, daemon).finish();
+        assert_eq!(ran.code, 3, "{kind}\n{}", ran.context());
+        assert!(
+            ran.stderr
+                .contains(&format!("ledger.jsonl is {kind}, not a regular file"))
+                && !ran.stderr.contains("holds signed evidence"),
+            "{}",
+            ran.context()
+        );
+        assert_untouched(&elsewhere, &bytes);
+        assert!(!mark.exists(), "a slot ran");
     }
 }
 

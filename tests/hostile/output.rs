@@ -80,6 +80,69 @@ fn file_names_from_a_manifest_cannot_forge_the_drill_summary() {
     assert_eq!(d.file(DAY1, FORGING_NAME)["outcome"], "failed");
 }
 
+/// A failed drill's reason quotes the file that failed, whose name the backup chose: the
+/// `history` table shows it (REASON) and the daemon's warning carries it (`reason`), each
+/// escaped, on one line.
+#[test]
+fn failure_reasons_in_history_and_the_daemon_log_cannot_forge_a_line() {
+    // A point named to forge, which fails (a listed file is missing): "no recovery point
+    // passed (tried: NAME)".
+    let fx = Fixture::new();
+    let point = fx
+        .set
+        .point(FORGING_POINT)
+        .file("etc/app.conf", "port = 8080\n")
+        .manifest(Format::Sha256sum);
+    point.append_manifest_line(&point.manifest_line_for("gone", b"gone"));
+    point.set_manifest_mtime(SystemTime::now() - Duration::from_secs(3600));
+    let rb = crate::util::Runbook {
+        time: "modified".into(),
+        time_format: None,
+        rpo: None,
+        ..fx.runbook()
+    };
+    let now = jiff::Timestamp::now().to_string();
+    let d = fx.drill(&rb, &["--now", &now]);
+    d.assert_code(1);
+    assert!(
+        Drill::reason(&d.evidence).contains(FORGING_POINT),
+        "{}",
+        d.context()
+    );
+    let out = fx.run(&["history"]);
+    assert!(out.status.success(), "{out:?}");
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_inert("history", &table);
+    assert_eq!(
+        table.lines().count(),
+        2,
+        "a reason broke the table:\n{table}"
+    );
+    assert!(table.contains(FORGING_POINT_SHOWN), "{table}");
+
+    let rb = crate::util::Runbook {
+        extra: "schedule: \"* * * * * *\"\nstart_window: 30s\n".into(),
+        ..rb
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let (mut daemon, stderr) = crate::history::start_schedule(&fx, &[path.as_os_str()]);
+    crate::history::wait_for_runs(&fx, 1, &stderr);
+    crate::util::signal(&daemon.0, "-TERM");
+    crate::util::wait_exit(&mut daemon, Duration::from_secs(60));
+    let log = std::fs::read_to_string(&stderr).unwrap();
+    assert_inert("daemon log", &log);
+    let warning = log
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("drill finished"))
+        .unwrap_or_else(|| panic!("no warning for the failed drill:\n{log}"));
+    // The text format writes field values as Rust strings (`\u{1b}`), messages through
+    // lifeboat's escape (`\e`): either way, visible and inert.
+    assert!(
+        warning.contains("reason=\"no recovery point passed (tried: p1\\u{1b}]0;pwned"),
+        "{warning}"
+    );
+}
+
 /// A point named [`FORGING_POINT`], its time from the manifest's mtime an hour ago; drilled
 /// with `--now` the present.
 fn hostile_point_fixture() -> (Fixture, crate::util::Runbook, String) {
@@ -350,6 +413,31 @@ fn names_planted_in_the_evidence_folder_are_escaped_by_verify_and_report() {
             assert!(text.contains(r"x\e]0;pwned\x07\u{202e}"), "{file}:\n{text}");
         }
     }
+}
+
+/// `report --runbook` names the runbooks that do have drills when the one asked for has
+/// none: names another account may have planted as folders there.
+#[test]
+fn runbook_names_planted_in_the_evidence_folder_are_escaped_by_report_runbook() {
+    let h = crate::report::history_with(FORGING_NAME);
+    let out = h.fx.run(&[
+        "report",
+        "--evidence-dir",
+        h.dir.to_str().unwrap(),
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--runbook",
+        "nobody",
+        "--out",
+        "r.md",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_inert("report --runbook (stderr)", &stderr);
+    assert!(stderr.contains(FORGING_SHOWN), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,6 @@ pub mod state;
 pub mod status;
 
 pub use places::{PlaceError, Places};
-pub use record::{DrillJob, RecordError, Recorded, Recording};
+pub use record::{DrillJob, RecordError, Recorded, Recording, SIGNING_KEY_ENV, SigningError};
 pub use runbook_file::{LoadError, ReadError, RunbookFile};
 pub use state::StateLocation;

@@ -79,6 +79,10 @@ fn hint(e: &InsideSource) -> String {
             "pass --evidence-dir DIR outside {outside} (without it, evidence goes to ./evidence \
              in the folder lifeboat is started from)"
         ),
-        Place::State => format!("pass --state FILE outside {outside}"),
+        Place::State => format!(
+            "pass --state FILE outside {outside} (without it, the history store is \
+             $XDG_DATA_HOME/lifeboat/state.db, else ~/.local/share/lifeboat/state.db; \
+             `lifeboat drill --no-state` records the run in none)"
+        ),
     }
 }

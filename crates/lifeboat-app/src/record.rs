@@ -26,6 +26,10 @@ use lifeboat_scheduler::store::{HistoryStore, RunRecord, StoreError};
 
 use crate::RunbookFile;
 
+/// The environment variable `--signing-key` falls back to, so a unit file or a CI job can
+/// give every drill the key without repeating the flag.
+pub const SIGNING_KEY_ENV: &str = "LIFEBOAT_SIGNING_KEY";
+
 /// Where and how drills are recorded: the evidence folder and the signing key, the same for
 /// every drill a command runs.
 #[derive(Clone)]
@@ -86,7 +90,62 @@ pub enum RecordError {
     Task(#[from] tokio::task::JoinError),
 }
 
+/// Why drills cannot be recorded as they are asked to be; checked before any runs.
+#[derive(Debug, thiserror::Error)]
+pub enum SigningError {
+    /// The folder's ledger holds signed records and the drill has no key: its record would be
+    /// chained unsigned after them, which `evidence verify --public-key` reports as damage.
+    #[error(
+        "{dir} holds signed evidence ({}) and this drill has no signing key: its record would \
+         be chained unsigned after them, which `lifeboat evidence verify --public-key` reports \
+         as `not signed`; sign it with --signing-key FILE (or {SIGNING_KEY_ENV}=FILE in the \
+         environment), or record it in another --evidence-dir",
+        signed_what(.signing)
+    )]
+    Unsigned {
+        dir: PathBuf,
+        signing: lifeboat_evidence::LedgerSigning,
+    },
+    /// The ledger could not be read to tell (a link or FIFO planted in its place, ...).
+    #[error(transparent)]
+    Ledger(#[from] EvidenceError),
+}
+
+fn signed_what(s: &lifeboat_evidence::LedgerSigning) -> String {
+    if s.signed == 0 {
+        "its ledger is signed".to_owned()
+    } else {
+        format!("{} of its {} records are signed", s.signed, s.entries)
+    }
+}
+
+impl SigningError {
+    /// Whether the operator asked for something the folder forbids (invalid input), as
+    /// opposed to a folder that could not be read.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, SigningError::Unsigned { .. })
+    }
+}
+
 impl Recording {
+    /// Refuses, before a drill runs, to record it unsigned into an evidence folder whose
+    /// ledger holds signed records: one unsigned record there makes every later `evidence
+    /// verify --public-key` of the folder fail. Reads the ledger through the evidence
+    /// store's capped, link-refusing reads ([`lifeboat_evidence::ledger_signing`]).
+    pub fn check_signing(&self) -> Result<(), SigningError> {
+        if self.signing_key.is_some() {
+            return Ok(());
+        }
+        let signing = lifeboat_evidence::ledger_signing(&self.evidence_dir)?;
+        if signing.any() {
+            return Err(SigningError::Unsigned {
+                dir: self.evidence_dir.clone(),
+                signing,
+            });
+        }
+        Ok(())
+    }
+
     /// Records into `evidence_dir` (made if missing), signing with `signing_key` if given.
     pub fn new(evidence_dir: &Path, signing_key: Option<Arc<SigningKey>>) -> Self {
         Recording {

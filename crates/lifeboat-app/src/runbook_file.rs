@@ -10,7 +10,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use lifeboat_core::runbook::{MAX_RUNBOOK_BYTES, Runbook, RunbookError};
+use lifeboat_core::runbook::{Lint, MAX_RUNBOOK_BYTES, Runbook, RunbookError};
 use sha2::Digest;
 
 /// A validated runbook and the facts about its file the evidence records.
@@ -75,6 +75,20 @@ impl RunbookFile {
             path: shown,
         })
     }
+}
+
+/// Reads and lints the runbook at `path` (`lifeboat validate`, `lifeboat status`): as
+/// [`RunbookFile::load`], but a `${VAR}` naming a variable the environment lacks is set apart
+/// ([`Lint::unset`]) rather than making the runbook invalid. `Err` only when the file cannot
+/// be read.
+pub fn lint(path: &Path) -> Result<Lint, LoadError> {
+    let shown = path.display().to_string();
+    let bytes = read_bytes(path).map_err(|source| LoadError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let env = |name: &str| std::env::var(name).ok();
+    Ok(lifeboat_core::runbook::lint_bytes(&bytes, &shown, &env))
 }
 
 /// A runbook file's bytes, for [`RunbookFile::load`] and the daemon's change detection alike:

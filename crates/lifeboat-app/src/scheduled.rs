@@ -36,6 +36,11 @@ impl Driller<RunbookFile> for ScheduledDrills {
             places
                 .check(&file, "this slot does not run")
                 .map_err(|e| e.to_string())?;
+            // And whether the evidence folder became signed since the daemon started
+            // without a key: an unsigned record would damage its chain.
+            recording
+                .check_signing()
+                .map_err(|e| format!("{e}; this slot does not run"))?;
             // The scheduler cancels the job's token at the end of the grace period: that is
             // a stop, which the drill and this log describe as what it did.
             let stop = Stop::new();
@@ -74,6 +79,16 @@ impl Driller<RunbookFile> for ScheduledDrills {
                     .await
                     .map_err(|e| e.to_string())?
                     .map_err(|e| e.to_string())?;
+            // Kept folders are the operator's to inspect and remove (`scratch.keep`): say where.
+            let scratch = &recorded.evidence.scratch;
+            if scratch.kept {
+                tracing::info!(
+                    runbook = %recorded.run.runbook,
+                    run_id = %recorded.run.run_id,
+                    path = %scratch.path,
+                    "scratch folder kept"
+                );
+            }
             Ok::<RunRecord, String>(recorded.run)
         })
     }

@@ -47,7 +47,13 @@ pub enum LogFormat {
 pub enum Command {
     /// Parse and validate runbooks; print every problem as FILE:LINE:COLUMN: message.
     ///
-    /// Exits 0 when every runbook is valid, 2 otherwise. Nothing is run or written.
+    /// Takes runbook files, or folders whose *.yaml / *.yml files are read (not recursively),
+    /// as `lifeboat schedule` does. A `${VAR}` naming a variable that is not set is a warning
+    /// here, so runbooks can be linted without their secrets (a drill or the daemon still
+    /// refuses it). Exits 0 when every runbook is valid, 2 otherwise. Nothing is run or
+    /// written.
+    ///
+    /// Example: lifeboat validate /etc/lifeboat/runbooks
     Validate(ValidateArgs),
     /// Run one drill now and write its evidence.
     ///
@@ -102,9 +108,49 @@ pub enum Command {
     ///
     /// Example: lifeboat schedule /etc/lifeboat/runbooks --evidence-dir /var/lib/lifeboat/evidence
     Schedule(ScheduleArgs),
-    /// List the recorded drills and the scheduled slots that did not run, oldest first.
+    /// List the recorded drills and the scheduled slots that did not run, oldest first
+    ///
+    /// Every drill is recorded: `lifeboat drill` (unless --no-state) and each slot of
+    /// `lifeboat schedule` that shares the store. The columns:
+    ///
+    ///   WHEN     when the drill started, or the slot's time for a slot that did not run
+    ///            (UTC, whole seconds)
+    ///   RUNBOOK  the runbook's `name`
+    ///   MODE     automatic (`lifeboat drill`), manual (`drill --interactive`) or scheduled
+    ///   RESULT   passed, failed or error for a drill; for a slot that did not run, what became
+    ///            of it: missed, skipped-overlap, abandoned (or recorded / running while it
+    ///            waits or runs)
+    ///   RTO      the measured RTO: the drill's start until the last check of the recovery
+    ///            point that passed ("—" when none passed)
+    ///   RPO      the measured RPO: T0 minus the time of that recovery point
+    ///   REASON   why the drill failed or could not complete, or why the slot did not run
+    ///
+    /// --json adds every field, the run id and the path of each run's evidence.json.
+    ///
+    /// Example: lifeboat history --runbook payments-files
+    #[command(verbatim_doc_comment)]
     History(HistoryArgs),
-    /// Each runbook's last outcome and, for the runbooks given, its next scheduled slot.
+    /// Each runbook's last outcome, last success, slots missed since, and next slot
+    ///
+    /// One line per runbook found in the history store or given as PATH. The columns:
+    ///
+    ///   RUNBOOK      the runbook's `name`
+    ///   LAST         the last drill's outcome: passed, failed, error, or "never run"
+    ///   AT           when that drill started (UTC, whole seconds)
+    ///   LAST PASSED  when the last drill that passed started, or "never"
+    ///   MISSED       scheduled slots that did not run since that success (since the
+    ///                runbook's first entry, if it never passed): the ones the history
+    ///                records as missed, skipped-overlap or abandoned, and, for a runbook given
+    ///                as PATH, the slots of its schedule whose start_window closed while no
+    ///                scheduler sharing this store ran them; "N+" when there were more
+    ///   NEXT         its next scheduled slot after --now (UTC), for a runbook given as PATH
+    ///   SCHEDULE     its `schedule` and `timezone`, or "not scheduled"
+    ///
+    /// Give the daemon's --state to see its slots. --json prints the same as objects, with
+    /// the last run's id, RTO, RPO and evidence path.
+    ///
+    /// Example: lifeboat status --state /var/lib/lifeboat/state.db /etc/lifeboat/runbooks
+    #[command(verbatim_doc_comment)]
     Status(StatusArgs),
     /// Make a minisign key pair for signing evidence (`lifeboat drill --signing-key`).
     ///
@@ -147,7 +193,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DATE")]
     pub to: String,
 
-    /// Only this runbook's drills (its `name`).
+    /// Only this runbook's drills (its `name`). A runbook with no drill in the folder at all
+    /// is exit 2, naming the runbooks that have some (one with drills, none in the period,
+    /// gets its report).
     #[arg(long, value_name = "NAME")]
     pub runbook: Option<String>,
 
@@ -259,7 +307,9 @@ pub struct ScheduleArgs {
     pub metrics_addr: Option<std::net::SocketAddr>,
 
     /// Sign every drill's evidence.json and the evidence folder's ledger with this minisign
-    /// secret key (read and decrypted once, at start).
+    /// secret key (read and decrypted once, at start). Default: the file
+    /// $LIFEBOAT_SIGNING_KEY names, if set. Without a key, an evidence folder that holds
+    /// signed records is refused (exit 2): unsigned records would break its signed chain.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
 
@@ -307,8 +357,9 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Runbook files (YAML).
-    #[arg(required = true, value_name = "RUNBOOK")]
+    /// Runbook files (YAML), or folders whose *.yaml / *.yml files are read (not
+    /// recursively, hidden files left out).
+    #[arg(required = true, value_name = "PATH")]
     pub runbooks: Vec<PathBuf>,
 }
 
@@ -367,11 +418,20 @@ pub struct DrillArgs {
     #[arg(long, short)]
     pub quiet: bool,
 
-    /// Also record the run in this history store (SQLite; see `lifeboat history`).
-    #[arg(long, value_name = "FILE")]
+    /// The history store the run is recorded in (SQLite), which `lifeboat history` and
+    /// `lifeboat status` read. Default: the one `lifeboat schedule`, `history` and `status`
+    /// use, $XDG_DATA_HOME/lifeboat/state.db, else ~/.local/share/lifeboat/state.db.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_state")]
     pub state: Option<PathBuf>,
 
+    /// Record the run in no history store (its evidence is written all the same).
+    #[arg(long)]
+    pub no_state: bool,
+
     /// Sign evidence.json and the evidence folder's ledger with this minisign secret key.
+    /// Default: the file $LIFEBOAT_SIGNING_KEY names, if set. Without a key, an evidence
+    /// folder that holds signed records is refused (exit 2, nothing run): an unsigned record
+    /// would break its signed chain.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
 

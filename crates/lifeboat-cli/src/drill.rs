@@ -19,6 +19,10 @@ use crate::exit_codes::Exit;
 use crate::logs::diag;
 use crate::{evidence_cmd, logs, operator, progress};
 
+/// How to record a drill elsewhere, or nowhere, when the history store is the problem.
+const OPT_OUT: &str = "pass --state FILE to record the run in another history store, or \
+                       --no-state to record it in none";
+
 pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
     let loaded =
         RunbookFile::load(&args.runbook).map_err(|e| CliError::in_file(Exit::InvalidInput, e))?;
@@ -41,21 +45,24 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
             return Err(refused);
         }
     }
+    // Every drill joins one history (the default store unless told otherwise), so `status`
+    // and `history` see manual and ad-hoc drills beside scheduled ones.
+    let state = if args.no_state {
+        None
+    } else {
+        let state = StateLocation::or_default(args.state.as_deref()).map_err(|e| {
+            CliError::invalid_input(format_args!("{e}; {OPT_OUT}; nothing was run"))
+        })?;
+        Some(state)
+    };
     // A drill never writes into the backup it checks: refused before anything is written.
     let places = Places::new(
         args.scratch_dir.as_deref(),
         &args.evidence_dir,
-        args.state.as_deref(),
+        state.as_ref().and_then(StateLocation::local_path),
     );
     places
         .check(&loaded, "nothing was run")
-        .map_err(CliError::invalid_input)?;
-    // Opened before the drill, so an unusable history file stops it with nothing run.
-    let history = args
-        .state
-        .as_deref()
-        .map(|file| StateLocation::file(file).open())
-        .transpose()
         .map_err(CliError::invalid_input)?;
     // Loaded (and decrypted) before the drill, so a bad key or password runs nothing.
     let signing_key =
@@ -66,6 +73,23 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
     // runs nothing; writing the evidence checks again.
     lifeboat_evidence::check_dir(&args.evidence_dir, &loaded.runbook.name)
         .map_err(|e| CliError::could_not_complete(format_args!("{e}; nothing was run")))?;
+    // An unsigned record in a folder of signed ones would make every later verify with the
+    // public key fail: refused before anything runs.
+    let recording = Recording::new(&args.evidence_dir, signing_key);
+    recording.check_signing().map_err(|e| {
+        let message = format_args!("{e}; nothing was run");
+        if e.is_refusal() {
+            CliError::invalid_input(message)
+        } else {
+            CliError::could_not_complete(message)
+        }
+    })?;
+    // Opened last of the checks, so a drill refused for another reason leaves no new store
+    // behind, and before the drill, so an unusable store stops it with nothing run.
+    let history = state
+        .map(|state| state.open())
+        .transpose()
+        .map_err(|e| CliError::invalid_input(format_args!("{e}; {OPT_OUT}; nothing was run")))?;
     // A progress bar would draw over the operator's questions.
     let progress: Arc<dyn Progress> =
         if !args.quiet && !args.interactive && !logs::json() && std::io::stderr().is_terminal() {
@@ -102,7 +126,6 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
         history,
         slot: None,
     };
-    let recording = Recording::new(&args.evidence_dir, signing_key);
     let runtime = crate::async_runtime()?;
     let recorded = runtime.block_on(async {
         let stop_when: Pin<Box<dyn Future<Output = ()> + Send>> = match (

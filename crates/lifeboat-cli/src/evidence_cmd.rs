@@ -1,7 +1,8 @@
 //! `lifeboat evidence verify`, and loading the `--signing-key` of `drill` and `schedule`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use lifeboat_app::SIGNING_KEY_ENV;
 use lifeboat_evidence::sign::{KeyError, Password, SigningKey, VerifyingKey};
 use lifeboat_evidence::verify::{self, VerifyError};
 
@@ -9,12 +10,16 @@ use crate::cli::VerifyArgs;
 use crate::error::CliError;
 use crate::exit_codes::Exit;
 
-/// A `--signing-key`, decrypted with the password from `--key-password-env`'s variable.
+/// A `--signing-key` (else the file `$LIFEBOAT_SIGNING_KEY` names, when set and not empty),
+/// decrypted with the password from `--key-password-env`'s variable.
 pub fn signing_key(
     path: Option<&Path>,
     password_env: &str,
 ) -> Result<Option<SigningKey>, KeyError> {
-    let Some(path) = path else {
+    let from_env = std::env::var_os(SIGNING_KEY_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let Some(path) = path.or(from_env.as_deref()) else {
         return Ok(None);
     };
     SigningKey::load(path, &Password::from_env(password_env)).map(Some)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use lifeboat_app::status::Statuses;
-use lifeboat_app::{RunbookFile, StateLocation};
+use lifeboat_app::{StateLocation, runbook_file};
 use lifeboat_report::words::human_secs;
 use lifeboat_scheduler::{HistoryEntry, HistoryStore};
 use serde_json::{Value, json};
@@ -78,32 +78,73 @@ fn secs(v: Option<f64>) -> String {
     v.map_or("—".to_owned(), human_secs)
 }
 
-/// A value of the table, escaped (`lifeboat_core::text`): a reason can quote a name from the
+/// An instant in a table: whole seconds, as a person reads it (`--json` keeps the rest).
+fn when(t: Timestamp) -> String {
+    format!("{t:.0}")
+}
+
+/// A value of a table, escaped (`lifeboat_core::text`): a reason can quote a name from the
 /// backup, and a line feed in it would start a row of its own.
 fn escaped(v: Option<&str>) -> String {
     lifeboat_core::text::escape(v.unwrap_or_default()).into_owned()
 }
 
-fn history_table(entries: &[HistoryEntry]) -> String {
+/// `rows` under `header`, each column as wide as its widest cell, two spaces apart; the last
+/// column is left unpadded (a reason can be long).
+fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    if entries.is_empty() {
-        return s;
+    let widths: Vec<usize> = (0..N)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut line = |cols: [&str; N]| {
+        let mut l = String::new();
+        for (i, c) in cols.iter().enumerate() {
+            if i + 1 < N {
+                let _ = write!(l, "{c:<w$}  ", w = widths[i]);
+            } else {
+                l.push_str(c);
+            }
+        }
+        let _ = writeln!(s, "{}", l.trim_end());
+    };
+    line(header);
+    for r in rows {
+        line(std::array::from_fn(|i| r[i].as_str()));
     }
-    let rows: Vec<[String; 6]> = entries
+    s
+}
+
+/// The columns of `lifeboat history`, as its `--help` explains them.
+const HISTORY_COLUMNS: [&str; 7] = ["WHEN", "RUNBOOK", "MODE", "RESULT", "RTO", "RPO", "REASON"];
+
+fn history_table(entries: &[HistoryEntry]) -> String {
+    if entries.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<[String; 7]> = entries
         .iter()
         .map(|e| match &e.run {
             Some(r) => [
-                r.started_at.to_string(),
-                e.runbook.clone(),
+                when(r.started_at),
+                escaped(Some(&e.runbook)),
+                r.mode.clone(),
                 r.outcome.as_str().to_owned(),
                 secs(r.rto_seconds),
                 secs(r.rpo_seconds),
-                escaped(r.evidence.as_deref()),
+                escaped(e.reason.as_deref()),
             ],
+            // A slot that did not run: only the daemon records slots.
             None => [
-                e.at.to_string(),
-                e.runbook.clone(),
+                when(e.at),
+                escaped(Some(&e.runbook)),
+                "scheduled".to_owned(),
                 e.state.map_or("", |s| s.as_str()).to_owned(),
                 "—".to_owned(),
                 "—".to_owned(),
@@ -111,49 +152,30 @@ fn history_table(entries: &[HistoryEntry]) -> String {
             ],
         })
         .collect();
-    let header = [
-        "WHEN",
-        "RUNBOOK",
-        "RESULT",
-        "RTO",
-        "RPO",
-        "EVIDENCE / REASON",
-    ];
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut line = |cols: [&str; 6]| {
-        let mut l = String::new();
-        for (i, c) in cols.iter().enumerate().take(5) {
-            let _ = write!(l, "{c:<w$}  ", w = widths[i]);
-        }
-        l.push_str(cols[5]);
-        let _ = writeln!(s, "{}", l.trim_end());
-    };
-    line(header);
-    for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]);
-    }
-    s
+    table(HISTORY_COLUMNS, &rows)
 }
 
 pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     let now = args.now.unwrap_or_else(Timestamp::now);
     let mut exit = Exit::Ok;
-    let mut by_name = Statuses::default();
+    let mut by_name = Statuses::new(now);
     let files = lifeboat_app::runbooks::discover(&args.paths)
         .map_err(|e| CliError::in_file(Exit::InvalidInput, e))?;
     for file in files {
-        match RunbookFile::load(&file) {
-            Ok(l) => by_name.add_file(&l, now),
+        // Linted, not loaded: status needs a runbook's name and schedule, not the secrets
+        // its `${VAR}`s read, which the daemon's environment has and a shell may not.
+        match runbook_file::lint(&file) {
+            Ok(lint) => match (lint.error(), &lint.name) {
+                (None, Some(name)) => by_name.add_file(name, &lint.file, lint.schedule.as_ref()),
+                (e, _) => {
+                    // Every file's problems are told; the others are still shown.
+                    if let Some(e) = e {
+                        errln!("{e}");
+                    }
+                    exit = Exit::InvalidInput;
+                }
+            },
             Err(e) => {
-                // Every file's problems are told; the others are still shown.
                 errln!("{e}");
                 exit = Exit::InvalidInput;
             }
@@ -178,32 +200,59 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
                     "last_rpo_seconds": r.and_then(|r| r.rpo_seconds),
                     "last_evidence": r.and_then(|r| r.evidence.as_deref()),
                     "last_passed_at": opt_ts(st.last_passed),
+                    "missed_since_last_success": st.missed.total(),
+                    "missed_recorded": st.missed.recorded,
+                    "missed_unrecorded": st.missed.unrecorded,
+                    "missed_more": st.missed.more,
                     "next_due": opt_ts(st.next),
                 })
             })
             .collect();
         outln!("{}", json_text(&Value::Array(list)));
     } else {
-        for (name, st) in by_name.iter() {
-            let last = st.last.as_ref().map_or("never run".to_owned(), |r| {
-                let mut s = format!("last {} at {}", r.outcome, r.started_at);
-                // When the last run did not pass, how long the runbook has gone without one.
-                if r.outcome != lifeboat_core::evidence::Outcome::Passed {
-                    match st.last_passed {
-                        Some(t) => s.push_str(&format!(" (last passed at {t})")),
-                        None => s.push_str(" (never passed)"),
-                    }
-                }
-                s
-            });
-            let next = match (&st.schedule, st.next) {
-                (Some(sched), Some(n)) => format!("next {n}  [{sched}]"),
-                (Some(sched), None) => format!("no next slot  [{sched}]"),
-                (None, _) if st.path.is_some() => "not scheduled".to_owned(),
-                (None, _) => String::new(),
-            };
-            outln!("{}", format!("{name}  {last}  {next}").trim_end());
+        let rows: Vec<[String; 7]> = by_name
+            .iter()
+            .map(|(name, st)| {
+                let (last, at) = st.last.as_ref().map_or_else(
+                    || ("never run".to_owned(), "—".to_owned()),
+                    |r| (r.outcome.as_str().to_owned(), when(r.started_at)),
+                );
+                let passed = match (&st.last, st.last_passed) {
+                    (_, Some(t)) => when(t),
+                    (Some(_), None) => "never".to_owned(),
+                    (None, None) => "—".to_owned(),
+                };
+                let (next, schedule) = match (&st.schedule, st.next) {
+                    (Some(sched), Some(n)) => (when(n), sched.clone()),
+                    (Some(sched), None) => ("none".to_owned(), sched.clone()),
+                    (None, _) if st.path.is_some() => ("—".to_owned(), "not scheduled".to_owned()),
+                    (None, _) => ("—".to_owned(), "—".to_owned()),
+                };
+                [
+                    escaped(Some(name)),
+                    last,
+                    at,
+                    passed,
+                    st.missed.to_string(),
+                    next,
+                    schedule,
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            out!("{}", table(STATUS_COLUMNS, &rows));
         }
     }
     Ok(exit)
 }
+
+/// The columns of `lifeboat status`, as its `--help` explains them.
+const STATUS_COLUMNS: [&str; 7] = [
+    "RUNBOOK",
+    "LAST",
+    "AT",
+    "LAST PASSED",
+    "MISSED",
+    "NEXT",
+    "SCHEDULE",
+];

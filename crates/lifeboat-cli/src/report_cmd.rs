@@ -3,6 +3,7 @@
 
 use jiff::Timestamp;
 use lifeboat_app::StateLocation;
+use lifeboat_core::text::Escaped;
 use lifeboat_evidence::period::{self, Inputs, PeriodError};
 use lifeboat_evidence::sign::VerifyingKey;
 use lifeboat_report::period::Format;
@@ -34,6 +35,9 @@ pub fn report(args: ReportArgs) -> Result<Exit, CliError> {
             "--evidence-dir {}: not a folder (expected the drills' evidence folder)",
             args.evidence_dir.display()
         )));
+    }
+    if let Some(runbook) = &args.runbook {
+        runbook_has_drills(&args.evidence_dir, runbook)?;
     }
     let key = args
         .public_key
@@ -107,4 +111,29 @@ pub fn report(args: ReportArgs) -> Result<Exit, CliError> {
     );
     outln!("{}", args.out.display());
     Ok(Exit::Ok)
+}
+
+/// `--runbook NAME` names a runbook with records in the folder. One with none there is most
+/// likely a typo or the wrong folder, and its report would be an empty page: exit 2, naming
+/// the runbooks that do have drills there. (A runbook with drills, none in the period, gets its
+/// report: that no drill ran in the period is what an auditor needs to see.)
+fn runbook_has_drills(evidence_dir: &std::path::Path, runbook: &str) -> Result<(), CliError> {
+    let found = lifeboat_evidence::runbooks_with_records(evidence_dir).map_err(|e| {
+        CliError::could_not_complete(format_args!("cannot list {}: {e}", evidence_dir.display()))
+    })?;
+    if found.contains(runbook) {
+        return Ok(());
+    }
+    // Folder names another account may have planted: escaped, one line whatever they hold.
+    let names: Vec<String> = found.iter().map(|n| format!("{}", Escaped(n))).collect();
+    let there = if names.is_empty() {
+        "it holds no drill of any runbook".to_owned()
+    } else {
+        format!("runbooks with drills there: {}", names.join(", "))
+    };
+    Err(CliError::invalid_input(format_args!(
+        "--runbook {}: no drill of this runbook in {}; {there}",
+        Escaped(runbook),
+        evidence_dir.display()
+    )))
 }

@@ -37,6 +37,24 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
             "none of the runbooks given can be scheduled; nothing to do",
         ));
     }
+    // Loaded (and decrypted) before anything starts, so a bad key or password runs nothing.
+    let signing_key =
+        evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env)
+            .map_err(CliError::invalid_input)?
+            .map(Arc::new);
+    // Absolute, so the history's evidence paths hold from any folder.
+    let evidence_dir = std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone());
+    let recording = Recording::new(&evidence_dir, signing_key);
+    // Unsigned drills into a folder of signed evidence would damage its chain: refused
+    // before anything starts (and checked again at each slot).
+    recording.check_signing().map_err(|e| {
+        let message = format_args!("{e}; nothing was scheduled");
+        if e.is_refusal() {
+            CliError::invalid_input(message)
+        } else {
+            CliError::could_not_complete(message)
+        }
+    })?;
     // Opened once the runbooks are known, so a store inside a runbook's source is refused
     // before it is written.
     let store = state.open().map_err(CliError::invalid_input)?;
@@ -46,21 +64,11 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
         .map(std::net::TcpListener::bind)
         .transpose()
         .map_err(|e| CliError::invalid_input(format_args!("--metrics-addr: cannot listen: {e}")))?;
-    // Loaded (and decrypted) before anything starts, so a bad key or password runs nothing.
-    let signing_key =
-        evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env)
-            .map_err(CliError::invalid_input)?
-            .map(Arc::new);
     let schedules = Schedules::new(&entries);
     let runtime = crate::async_runtime()?;
     // The daemon starts: clean up after drills a previous run left (killed, or abandoned).
     lifeboat_runner::scratch::remove_stale(places.scratch_root());
-    // Absolute, so the history's evidence paths hold from any folder.
-    let evidence_dir = std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone());
-    let driller = Arc::new(ScheduledDrills::new(
-        Recording::new(&evidence_dir, signing_key),
-        places,
-    ));
+    let driller = Arc::new(ScheduledDrills::new(recording, places));
     let options = Options {
         max_concurrent: usize::try_from(args.max_concurrent).unwrap_or(1),
         grace: args.grace,
@@ -68,7 +76,9 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
     tracing::info!(
         runbooks = entries.len(),
         state = %state,
-        "lifeboat schedule started"
+        evidence_dir = %evidence_dir.display(),
+        "lifeboat schedule started: {}",
+        daemon::next_slots(&entries, jiff::Timestamp::now())
     );
     let result = runtime.block_on(async move {
         let (tx, rx) = mpsc::channel(4);

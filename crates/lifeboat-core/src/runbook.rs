@@ -52,6 +52,80 @@ pub fn parse_bytes(
     }
 }
 
+/// What [`lint_bytes`] found: [`parse_bytes`]'s verdict, with each `${VAR}` that names an
+/// unset variable set apart, so a runbook can be checked where its secrets are not.
+#[derive(Clone, Debug)]
+pub struct Lint {
+    /// The file, as given (it prefixes every problem).
+    pub file: String,
+    /// The validated runbook: only when nothing is wrong and every variable is set. Nothing
+    /// else here is a runbook a drill may run.
+    pub runbook: Option<Runbook>,
+    /// Every problem but unset variables, in the order of their positions. Any makes the
+    /// runbook invalid.
+    pub problems: Vec<Problem>,
+    /// Every `${VAR}` naming a variable the environment lacks, in order. A drill refuses the
+    /// runbook until they are set; what depends on their values is not checked.
+    pub unset: Vec<Problem>,
+    /// The runbook's `name`, when it is valid, whatever else is wrong.
+    pub name: Option<String>,
+    /// Its `schedule`, when it has a valid one, whatever else is wrong.
+    pub schedule: Option<ScheduleSpec>,
+}
+
+impl Lint {
+    /// The problems as a [`RunbookError`] (one `FILE:LINE:COLUMN: message` line each), when
+    /// there are any.
+    pub fn error(&self) -> Option<RunbookError> {
+        (!self.problems.is_empty()).then(|| RunbookError {
+            file: self.file.clone(),
+            problems: self.problems.clone(),
+        })
+    }
+}
+
+/// Like [`parse_bytes`], but a `${VAR}` naming an unset variable is reported apart
+/// ([`Lint::unset`]) instead of making the runbook invalid: `lifeboat validate` lints
+/// runbooks without their secrets, while a drill (which would use the value) still refuses.
+pub fn lint_bytes(bytes: &[u8], file: &str, env: &dyn Fn(&str) -> Option<String>) -> Lint {
+    let mut lint = Lint {
+        file: file.to_owned(),
+        runbook: None,
+        problems: Vec::new(),
+        unset: Vec::new(),
+        name: None,
+        schedule: None,
+    };
+    if bytes.len() > MAX_RUNBOOK_BYTES {
+        lint.problems.push(too_large(bytes.len()));
+        return lint;
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            lint.problems.push(not_utf8(bytes, &e));
+            return lint;
+        }
+    };
+    let raw = match raw::read(text) {
+        Ok(raw) => raw,
+        Err(mut problems) => {
+            problems.sort_by_key(|p| (p.line, p.column));
+            lint.problems = problems;
+            return lint;
+        }
+    };
+    let v = validate::validate_with(&raw, env, true);
+    Lint {
+        runbook: v.runbook,
+        problems: v.problems,
+        unset: v.unset,
+        name: v.name,
+        schedule: v.schedule,
+        ..lint
+    }
+}
+
 /// The time a recovery point's name stands for, under `recovery_points.time: name`:
 /// `format` is `time_format` (`None`: RFC 3339). Names without an offset are UTC. The error
 /// names the name and the format. Validation checked the format with this same function.

@@ -244,6 +244,85 @@ pub fn check_dir(evidence_dir: &Path, runbook: &str) -> Result<(), EvidenceError
     Ok(())
 }
 
+/// How much of an evidence folder's ledger is signed: what a drill without a key would
+/// break (`evidence verify --public-key` names an unsigned record after signed ones).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LedgerSigning {
+    /// The ledger's entries.
+    pub entries: usize,
+    /// Entries whose record was signed.
+    pub signed: usize,
+    /// Whether the ledger's own signature, the signed head, is there (a regular file).
+    pub head: bool,
+}
+
+impl LedgerSigning {
+    /// Whether anything in the folder is signed.
+    pub fn any(&self) -> bool {
+        self.signed > 0 || self.head
+    }
+}
+
+/// Reads how much of `evidence_dir`'s ledger is signed, through the capped reads every file
+/// there goes through ([`files`]): a link, FIFO, device or oversized file in the ledger's
+/// place is an error naming it, never followed, waited on or read. A missing folder or ledger
+/// is an empty one; a line that is not a ledger entry counts as an unsigned entry (`evidence
+/// verify` names it).
+pub fn ledger_signing(evidence_dir: &Path) -> Result<LedgerSigning, EvidenceError> {
+    let root = match Dir::open(evidence_dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(LedgerSigning::default()),
+        Err(source) => {
+            return Err(EvidenceError::Write {
+                path: evidence_dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let ledger = match files::read_below(&root, ledger::LEDGER_FILE, Cap::LEDGER) {
+        Ok(b) => b,
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => {
+            return Err(EvidenceError::Ledger {
+                path: evidence_dir.join(ledger::LEDGER_FILE),
+                reason: e.to_string(),
+            });
+        }
+    };
+    let lines = ledger::lines(&ledger);
+    let signed = lines
+        .iter()
+        .filter_map(|l| serde_json::from_slice::<ledger::Entry>(l).ok())
+        .filter(|e| e.signature_sha256.is_some())
+        .count();
+    let head = root
+        .stat(ledger::LEDGER_SIGNATURE_FILE)
+        .is_ok_and(|info| info.kind == Kind::File);
+    Ok(LedgerSigning {
+        entries: lines.len(),
+        signed,
+        head,
+    })
+}
+
+/// The runbooks `evidence_dir` holds records of: the names of its folders that hold a run's
+/// `evidence.json` (a drill writes `RUNBOOK/RUN_ID/evidence.json`), sorted. Nothing below the
+/// folder is followed or opened; the names are whatever the folder holds (another account may
+/// have planted one), to be escaped where they are shown. A missing folder holds none.
+pub fn runbooks_with_records(
+    evidence_dir: &Path,
+) -> io::Result<std::collections::BTreeSet<String>> {
+    let root = match Dir::open(evidence_dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) => return Err(e),
+    };
+    Ok(ledger::records_on_disk(&root)?
+        .into_iter()
+        .filter_map(|rel| rel.split_once('/').map(|(runbook, _)| runbook.to_owned()))
+        .collect())
+}
+
 /// Replaces the file at `path` (a path the operator gave, such as `report --out`) with `bytes`
 /// atomically: [`atomic_write_with`], mode 0644, replacing what is there.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -312,6 +391,62 @@ mod tests {
                 .ends_with("rb is a regular file, not a directory"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn ledger_signing_counts_signed_entries_and_the_head_without_following_anything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ev = tmp.path().join("evidence");
+        assert_eq!(ledger_signing(&ev).unwrap(), LedgerSigning::default());
+        write_run(&ev, &record(), &NoPages).unwrap();
+        let unsigned = ledger_signing(&ev).unwrap();
+        assert_eq!(
+            unsigned,
+            LedgerSigning {
+                entries: 1,
+                signed: 0,
+                head: false
+            }
+        );
+        assert!(!unsigned.any());
+        // The signed head alone says the folder is signed.
+        fs::write(ev.join("ledger.jsonl.minisig"), b"x").unwrap();
+        assert!(ledger_signing(&ev).unwrap().any());
+        fs::remove_file(ev.join("ledger.jsonl.minisig")).unwrap();
+        // An entry with a signature, beside a line that is no entry.
+        let mut ledger = fs::read_to_string(ev.join("ledger.jsonl")).unwrap();
+        let signed = ledger.replace("\"signature_sha256\":null", "\"signature_sha256\":\"00\"");
+        ledger.push_str("not an entry\n");
+        ledger.push_str(&signed);
+        fs::write(ev.join("ledger.jsonl"), ledger).unwrap();
+        let s = ledger_signing(&ev).unwrap();
+        assert_eq!((s.entries, s.signed, s.head), (3, 1, false));
+        // A ledger planted as a link or a FIFO is named, not followed or opened.
+        fs::remove_file(ev.join("ledger.jsonl")).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), ev.join("ledger.jsonl")).unwrap();
+        let e = ledger_signing(&ev).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        fs::remove_file(ev.join("ledger.jsonl")).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(ev.join("ledger.jsonl"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let e = ledger_signing(&ev).unwrap_err();
+        assert!(e.to_string().contains("FIFO"), "{e}");
+    }
+
+    #[test]
+    fn the_runbooks_with_records_are_the_folders_holding_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ev = tmp.path().join("evidence");
+        assert!(runbooks_with_records(&ev).unwrap().is_empty());
+        write_run(&ev, &record(), &NoPages).unwrap();
+        fs::create_dir_all(ev.join("empty/run")).unwrap();
+        fs::create_dir_all(ev.join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink(ev.join("drill-test"), ev.join("linked")).unwrap();
+        let names: Vec<String> = runbooks_with_records(&ev).unwrap().into_iter().collect();
+        assert_eq!(names, ["drill-test"]);
     }
 
     /// Renders the pages it was made with, whatever the record.

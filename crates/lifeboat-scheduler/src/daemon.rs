@@ -325,7 +325,7 @@ pub async fn run<T: Send + Sync + 'static>(
             }
             msg = control.recv() => match msg {
                 Some(Control::Reload(new)) => {
-                    tracing::info!(runbooks = new.len(), "runbooks reloaded");
+                    tracing::info!(runbooks = new.len(), "runbooks reloaded: {}", next_slots(&new, clock.now()));
                     let now = clock.now();
                     known_since.retain(|name, _| new.iter().any(|e| &e.name == name));
                     for e in &new {
@@ -523,7 +523,21 @@ async fn finish(store: &dyn HistoryStore, f: Finished, now: Timestamp) -> Result
     match f.result {
         Ok(mut run) => {
             run.slot = Some(f.slot);
-            tracing::info!(runbook = %f.runbook, slot = %f.slot, outcome = %run.outcome, evidence = run.evidence.as_deref(), "drill finished");
+            // As loud as what it means: a failed drill is a warning about the backup, one
+            // that could not complete an error to look into; each says why.
+            let (runbook, slot, evidence) = (&f.runbook, f.slot, run.evidence.as_deref());
+            let (outcome, reason) = (run.outcome, run.reason.as_deref());
+            match outcome {
+                Outcome::Passed => {
+                    tracing::info!(%runbook, %slot, %outcome, evidence, "drill finished");
+                }
+                Outcome::Failed => {
+                    tracing::warn!(%runbook, %slot, %outcome, reason, evidence, "drill finished");
+                }
+                Outcome::Error => {
+                    tracing::error!(%runbook, %slot, %outcome, reason, evidence, "drill finished");
+                }
+            }
             store.record_run(&run).await
         }
         Err(Finish::NoCapacity) => {
@@ -556,6 +570,23 @@ async fn finish(store: &dyn HistoryStore, f: Finished, now: Timestamp) -> Result
                 .update_slot(&f.runbook, f.slot, SlotState::Abandoned, Some(&why), now)
                 .await
         }
+    }
+}
+
+/// Each runbook with its next slot after `now`, for the log: `a (next 2026-11-23T02:00:00Z),
+/// b (no next slot)`.
+pub fn next_slots<T>(entries: &[Entry<T>], now: Timestamp) -> String {
+    let list: Vec<String> = entries
+        .iter()
+        .map(|e| match e.schedule.next_after(now) {
+            Some(t) => format!("{} (next {t:.0})", e.name),
+            None => format!("{} (no next slot)", e.name),
+        })
+        .collect();
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
     }
 }
 

@@ -26,9 +26,34 @@ mod source;
 mod steps;
 
 pub(super) fn validate(raw: &RawRunbook, env: Env<'_>) -> Result<Runbook, Vec<Problem>> {
+    let v = validate_with(raw, env, false);
+    match v.runbook {
+        Some(runbook) => Ok(runbook),
+        None => Err(v.problems),
+    }
+}
+
+/// What [`validate_with`] found.
+pub(super) struct Validated {
+    /// Only when nothing is wrong and, linting, no variable is unset.
+    pub(super) runbook: Option<Runbook>,
+    /// Sorted by position; never empty when `runbook` is `None` and `unset` is empty.
+    pub(super) problems: Vec<Problem>,
+    /// Linting: each `${VAR}` naming an unset variable, sorted. Empty otherwise.
+    pub(super) unset: Vec<Problem>,
+    /// The runbook's `name` and `schedule`, when each is valid, whatever else is wrong.
+    pub(super) name: Option<String>,
+    pub(super) schedule: Option<super::model::ScheduleSpec>,
+}
+
+/// Validates `raw`; with `lint`, a `${VAR}` naming an unset variable is set apart in
+/// [`Validated::unset`] instead of being a problem (what it would have been checked against
+/// is unknown, so nothing that depends on its value is checked).
+pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Validated {
     let mut c = Check {
         problems: Vec::new(),
         env,
+        unset: lint.then(Vec::new),
     };
 
     name::version(&mut c, raw.version.as_ref());
@@ -49,20 +74,29 @@ pub(super) fn validate(raw: &RawRunbook, env: Env<'_>) -> Result<Runbook, Vec<Pr
     let notify = notify::notify(&mut c, raw.notify.as_ref());
 
     let mut problems = c.problems;
-    if !problems.is_empty() {
-        problems.sort_by_key(|p| (p.line, p.column));
-        return Err(problems);
+    problems.sort_by_key(|p| (p.line, p.column));
+    let mut unset = c.unset.unwrap_or_default();
+    unset.sort_by_key(|p| (p.line, p.column));
+    let failed = |problems: Vec<Problem>, unset: Vec<Problem>| Validated {
+        runbook: None,
+        problems,
+        unset,
+        name: name.clone(),
+        schedule: schedule.clone(),
+    };
+    if !problems.is_empty() || !unset.is_empty() {
+        return failed(problems, unset);
     }
     // No problem was recorded, so every part was built; a `None` here is a validator bug.
     let (
-        Some(name),
+        Some(name_),
         Some(source),
         Some(recovery_points),
         Some(manifest),
         Some(scratch),
         Some(verify_only),
     ) = (
-        name,
+        name.clone(),
         source,
         recovery_points,
         manifest,
@@ -70,12 +104,16 @@ pub(super) fn validate(raw: &RawRunbook, env: Env<'_>) -> Result<Runbook, Vec<Pr
         verify_only,
     )
     else {
-        return Err(vec![problem_at_top(
-            "internal error: runbook validation left a value unset without saying why".to_owned(),
-        )]);
+        return failed(
+            vec![problem_at_top(
+                "internal error: runbook validation left a value unset without saying why"
+                    .to_owned(),
+            )],
+            Vec::new(),
+        );
     };
-    Ok(Runbook {
-        name,
+    let runbook = Runbook {
+        name: name_,
         description: raw.description.as_ref().map(|d| d.value.clone()),
         objectives,
         source,
@@ -88,5 +126,12 @@ pub(super) fn validate(raw: &RawRunbook, env: Env<'_>) -> Result<Runbook, Vec<Pr
         steps,
         finally,
         notify,
-    })
+    };
+    Validated {
+        name,
+        schedule: runbook.schedule.clone(),
+        runbook: Some(runbook),
+        problems: Vec::new(),
+        unset: Vec::new(),
+    }
 }

@@ -4,6 +4,7 @@
 
 mod input;
 mod invalid;
+mod lint;
 mod shipped;
 mod valid;
 

@@ -18,6 +18,9 @@ pub(super) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 pub(super) struct Check<'a> {
     pub(super) problems: Vec<Problem>,
     pub(super) env: Env<'a>,
+    /// Where a `${VAR}` naming an unset variable goes when it is set apart from the problems
+    /// (linting without secrets); `None`: it is a problem like any other.
+    pub(super) unset: Option<Vec<Problem>>,
 }
 
 impl Check<'_> {
@@ -33,7 +36,12 @@ impl Check<'_> {
                             "{path}: malformed variable reference: expected ${{NAME}}, NAME made of letters, digits and _"
                         ),
                         placeholder::env::Unresolved::Unset(name) => {
-                            format!("{path}: environment variable {name} is not set")
+                            let message = format!("{path}: environment variable {name} is not set");
+                            if let Some(unset) = &mut self.unset {
+                                unset.push(problem_at(at, message));
+                                continue;
+                            }
+                            message
                         }
                     };
                     self.at_location(at, message);
