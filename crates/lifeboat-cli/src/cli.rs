@@ -13,6 +13,9 @@ Exit codes:
 
 The runbook format is described in runbooks/README.md.";
 
+/// The `--help` heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
 /// Backup-verification and disaster-recovery drill runner.
 ///
 /// lifeboat restores a seeded sample of files from a backup's recovery points into a scratch
@@ -22,14 +25,23 @@ The runbook format is described in runbooks/README.md.";
 #[command(name = "lifeboat", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug). `LIFEBOAT_LOG` overrides it.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    // Global options go under their own heading, which clap shows after a command's own
+    // options: `lifeboat drill --help` starts with what a drill takes, not with logging.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = GLOBAL)]
     pub verbose: u8,
 
     /// Log lines on stderr: `text` for people, or `json`, one object per line
     /// (`timestamp`, `level`, `message`, fields such as `runbook`) for log pipelines. With
     /// `json`, `drill` and `schedule` send their messages to stderr as JSON events too, and
     /// `drill` shows no progress bar; only the questions of `--interactive` stay plain text.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text, global = true)]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = LogFormat::Text,
+        global = true,
+        help_heading = GLOBAL
+    )]
     pub log_format: LogFormat,
 
     #[command(subcommand)]
@@ -382,3 +394,6 @@ impl From<AlgorithmArg> for lifeboat_core::Algorithm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
