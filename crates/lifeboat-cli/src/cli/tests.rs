@@ -1,5 +1,5 @@
-//! The command line as a whole: what every command's `--help` has in common, checked over
-//! all commands so that a new one cannot miss it.
+//! The command line as a whole: what every command's `--help` and every `--now` have in
+//! common, checked over all commands so that a new one cannot miss it.
 
 use clap::{Command, CommandFactory, Parser};
 
@@ -66,6 +66,71 @@ fn global_options_come_after_each_command_s_own() {
                 line < first_global,
                 "lifeboat {}: --{long} is listed after the global options:\n{help}",
                 words.join(" ")
+            );
+        }
+    }
+}
+
+/// `lifeboat WORDS... --now NOW`, with every other required argument given a placeholder:
+/// the `--now` the parser produced, or its error.
+fn parse_now(words: &[String], cmd: &Command, now: &str) -> Result<jiff::Timestamp, String> {
+    let mut argv = vec!["lifeboat".to_owned()];
+    argv.extend(words.iter().cloned());
+    for arg in cmd.get_arguments().filter(|a| a.is_required_set()) {
+        if let Some(long) = arg.get_long() {
+            argv.push(format!("--{long}"));
+        }
+        argv.push("x.yaml".to_owned());
+    }
+    argv.extend(["--now".to_owned(), now.to_owned()]);
+    let mut matches = Cli::command()
+        .try_get_matches_from(&argv)
+        .map_err(|e| e.to_string())?;
+    for word in words {
+        matches = matches.remove_subcommand().expect(word).1;
+    }
+    Ok(*matches
+        .get_one::<jiff::Timestamp>("now")
+        .unwrap_or_else(|| panic!("{argv:?}: no --now")))
+}
+
+#[test]
+fn every_now_takes_a_date_as_its_midnight_utc_and_explains_a_bad_one() {
+    let with_now: Vec<_> = commands()
+        .into_iter()
+        .filter(|(_, cmd)| cmd.get_arguments().any(|a| a.get_long() == Some("now")))
+        .collect();
+    let names: Vec<&str> = with_now.iter().map(|(w, _)| w[0].as_str()).collect();
+    assert!(
+        names.contains(&"drill") && names.contains(&"status"),
+        "{names:?}"
+    );
+    for (words, cmd) in &with_now {
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        assert_eq!(
+            parse_now(words, cmd, "2026-11-22"),
+            Ok(at("2026-11-22T00:00:00Z")),
+            "lifeboat {words:?} --now 2026-11-22"
+        );
+        assert_eq!(
+            parse_now(words, cmd, "2026-11-22T02:00:00Z"),
+            Ok(at("2026-11-22T02:00:00Z"))
+        );
+        assert_eq!(
+            parse_now(words, cmd, "2026-11-22T03:00:00+01:00"),
+            Ok(at("2026-11-22T02:00:00Z"))
+        );
+        // A time of day without an offset names no instant: refused, with the forms that do.
+        for bad in [
+            "2026-11-22T02:00",
+            "2026-11-22T02:00:00",
+            "yesterday",
+            "2026-13-01",
+        ] {
+            let err = parse_now(words, cmd, bad).expect_err(bad);
+            assert!(
+                err.contains("2026-11-22T02:00:00Z") && err.contains("2026-11-22 "),
+                "lifeboat {words:?} --now {bad}: no example in\n{err}"
             );
         }
     }
