@@ -28,6 +28,7 @@ mod projection;
 mod report;
 mod sampling;
 mod scratch;
+mod scripts;
 mod steps;
 mod systemd;
 mod validate;

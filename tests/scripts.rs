@@ -1,0 +1,118 @@
+//! The scripts the test command runs on a fresh machine: `scripts/tools.sh` installs the
+//! command-line tools the tests drive from Debian's packages. Run here against stand-ins for
+//! `apt-get`, `apt-cache` and `sudo` that record what they were asked, so the test needs no
+//! root and changes nothing on the machine: what the script installs is only what the tests
+//! need, and it says what that is before it installs it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::repo_root;
+
+/// What the stand-in `apt-get -s install` prints: the simulation the script reads.
+const SIMULATION: &str = "\
+NOTE: This is only a simulation!
+Inst chromium-common (148.0.7778.167-1~deb12u1 Debian-Security:12/oldstable-security [amd64])
+Inst chromium (148.0.7778.167-1~deb12u1 Debian-Security:12/oldstable-security [amd64])
+Inst minisign (0.11-1 Debian:12.14/oldstable [amd64])
+Conf chromium-common (148.0.7778.167-1~deb12u1 Debian-Security:12/oldstable-security [amd64])
+0 upgraded, 3 newly installed, 0 to remove and 80 not upgraded.
+";
+
+/// A folder to put first on PATH holding stand-ins for apt and sudo, which append their
+/// arguments to `calls.log` beside it, plus the few real tools the script needs; nothing
+/// else, so every tool the tests use reads as missing.
+fn fake_apt(root: &Path) -> PathBuf {
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = root.join("calls.log");
+    let script = |name: &str, body: &str| {
+        let path = bin.join(name);
+        std::fs::write(&path, format!("#!{}\n{body}", bash().display())).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script(
+        "apt-get",
+        &format!(
+            r#"echo "apt-get $*" >> '{log}'
+case " $* " in
+  *" -s "*|*" --simulate "*) cat <<'EOF'
+{SIMULATION}EOF
+  ;;
+  *" install "*)
+    # Installing a package puts its command on PATH, as Debian's would.
+    for a in "$@"; do
+      case "$a" in -*|install) ;; *) printf '#!/bin/sh\n' > '{bin}/'"$a"; chmod 755 '{bin}/'"$a" ;; esac
+    done ;;
+esac
+"#,
+            log = log.display(),
+            bin = bin.display(),
+        ),
+    );
+    script(
+        "apt-cache",
+        &format!("echo \"apt-cache $*\" >> '{}'\n", log.display()),
+    );
+    script(
+        "sudo",
+        &format!(
+            "echo \"sudo $*\" >> '{}'\n[ \"$1\" = -n ] && shift\nexec \"$@\"\n",
+            log.display()
+        ),
+    );
+    for tool in ["id", "dirname", "cat", "chmod", "sed", "grep"] {
+        let real = which(tool);
+        std::os::unix::fs::symlink(real, bin.join(tool)).unwrap();
+    }
+    bin
+}
+
+fn which(tool: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{tool} is not on PATH"))
+}
+
+fn bash() -> PathBuf {
+    which("bash")
+}
+
+#[test]
+fn tools_sh_installs_no_recommended_packages_and_says_what_it_installs() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_apt(dir.path());
+    let out = Command::new(bash())
+        .arg(repo_root().join("scripts/tools.sh"))
+        .args(["install", "minisign", "chromium"])
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "tools.sh failed:\n{stderr}");
+    let calls = std::fs::read_to_string(dir.path().join("calls.log")).unwrap();
+    let installs: Vec<&str> = calls
+        .lines()
+        .filter(|l| l.starts_with("apt-get") && l.contains(" install "))
+        .filter(|l| !l.contains(" -s ") && !l.contains(" --simulate "))
+        .collect();
+    assert_eq!(installs.len(), 1, "one real install:\n{calls}");
+    // Debian's recommends for chromium alone are about 90 packages more (udev, avahi,
+    // printing, perl), and they upgraded systemd on this project's machine.
+    assert!(
+        installs[0].contains("--no-install-recommends"),
+        "installs recommended packages too:\n{calls}"
+    );
+    assert!(
+        installs[0].contains("minisign") && installs[0].contains("chromium"),
+        "{calls}"
+    );
+    // The operator reads what apt will add or upgrade before it happens.
+    assert!(
+        stderr.contains("chromium-common")
+            && stderr.contains("0 upgraded, 3 newly installed, 0 to remove"),
+        "does not say what it installs:\n{stderr}"
+    );
+}
