@@ -29,6 +29,9 @@
 #                                                   install whatever is missing (default: every
 #                                                   Debian tool the tests need, not the cargo ones)
 #
+# With LIFEBOAT_NO_INSTALL=1 nothing is installed: a missing tool fails, naming the command
+# that would install it.
+#
 # Needs root or sudo for apt-get (and runs `apt-get update` first only when the package index
 # does not list a package); without either, prints what to run as root and fails.
 set -euo pipefail
@@ -78,6 +81,8 @@ cargo_install() {
   local name=$1 version=${CARGO_TOOL[$1]}
   local marker="$tools_dir/.installed-$name-$version"
   [[ -f "$marker" && -x "$tools_dir/bin/$name" ]] && return 0
+  [[ "${LIFEBOAT_NO_INSTALL:-}" != 1 ]] ||
+    die "$name $version is not in $tools_dir, and LIFEBOAT_NO_INSTALL is set; run 'bash scripts/tools.sh install $name' without it"
   command -v cargo >/dev/null || die "cargo is required to build $name: https://rustup.rs"
   mkdir -p "$tools_dir"
   log "building $name $version into $tools_dir (about 2 minutes of CPU, once per clone)"
@@ -105,6 +110,9 @@ install() {
     [ -n "${PACKAGE[$t]:-}" ] || die "unknown tool: $t (known: ${!PACKAGE[*]} ${!CARGO_TOOL[*]})"
     command -v "$t" >/dev/null || missing+=("${PACKAGE[$t]}")
   done
+  if [[ ${#missing[@]} -gt 0 && "${LIFEBOAT_NO_INSTALL:-}" == 1 ]]; then
+    die "missing: ${missing[*]}, and LIFEBOAT_NO_INSTALL is set; install them with 'apt-get install -y --no-install-recommends ${missing[*]}' as root"
+  fi
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   for t in "${tools[@]}"; do
     command -v "$t" >/dev/null || die "$t is still missing after installing ${PACKAGE[$t]}"

@@ -116,3 +116,70 @@ fn tools_sh_installs_no_recommended_packages_and_says_what_it_installs() {
         "does not say what it installs:\n{stderr}"
     );
 }
+
+/// `LIFEBOAT_NO_INSTALL=1`: the scripts install nothing; a missing tool fails, naming the
+/// package and the command that would install it.
+#[test]
+fn with_no_install_tools_sh_names_what_is_missing_and_installs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_apt(dir.path());
+    let out = Command::new(bash())
+        .arg(repo_root().join("scripts/tools.sh"))
+        .args(["install", "minisign", "chromium"])
+        .env("PATH", &bin)
+        .env("LIFEBOAT_NO_INSTALL", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("LIFEBOAT_NO_INSTALL")
+            && stderr.contains("apt-get install -y --no-install-recommends minisign chromium"),
+        "{stderr}"
+    );
+    let calls = std::fs::read_to_string(dir.path().join("calls.log")).unwrap_or_default();
+    assert!(
+        !calls.lines().any(|l| l.starts_with("apt-get") && !l.contains(" -s ")),
+        "apt-get ran:\n{calls}"
+    );
+}
+
+/// The same for the storage servers: with nothing under the servers folder, `install`
+/// fails naming all three, and neither pip, npm nor cargo runs.
+#[test]
+fn with_no_install_servers_sh_names_what_is_missing_and_installs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_apt(dir.path());
+    let log = dir.path().join("calls.log");
+    for tool in ["python3", "node", "npm", "cargo"] {
+        let path = bin.join(tool);
+        std::fs::write(
+            &path,
+            format!("#!{}\necho \"{tool} $*\" >> '{}'\n", bash().display(), log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for tool in ["mkdir", "flock", "rm", "touch"] {
+        std::os::unix::fs::symlink(which(tool), bin.join(tool)).unwrap();
+    }
+    let servers = dir.path().join("servers");
+    let out = Command::new(bash())
+        .arg(repo_root().join("scripts/servers.sh"))
+        .arg("install")
+        .env("PATH", &bin)
+        .env("LIFEBOAT_SERVERS_DIR", &servers)
+        .env("LIFEBOAT_NO_INSTALL", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for server in ["moto", "Azurite", "s3s-fs"] {
+        assert!(
+            stderr.contains(server) && stderr.contains("LIFEBOAT_NO_INSTALL"),
+            "{server} not named:\n{stderr}"
+        );
+    }
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(calls.is_empty(), "an installer ran:\n{calls}");
+}
