@@ -183,3 +183,75 @@ fn with_no_install_servers_sh_names_what_is_missing_and_installs_nothing() {
     let calls = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(calls.is_empty(), "an installer ran:\n{calls}");
 }
+
+/// The README's "Running the tests" says what the test command installs: every Debian package
+/// `scripts/tools.sh` may install and every server `scripts/servers.sh` pins, at its version,
+/// and how to run without installing. A package or a version bump in a script without the
+/// README fails here.
+#[test]
+fn the_readme_names_everything_the_test_command_installs() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Running the tests\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has no \"## Running the tests\" section");
+
+    let tools = std::fs::read_to_string(repo_root().join("scripts/tools.sh")).unwrap();
+    let table = tools
+        .lines()
+        .skip_while(|l| !l.starts_with("declare -A PACKAGE="))
+        .take_while(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let packages: Vec<&str> = table
+        .split('[')
+        .skip(1)
+        .map(|entry| {
+            let value = entry.split(']').nth(1).unwrap_or_default();
+            value
+                .trim_start_matches('=')
+                .split([' ', ')', '\\'])
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        packages.contains(&"chromium") && packages.contains(&"minisign"),
+        "could not read tools.sh's PACKAGE table: {packages:?}"
+    );
+    for package in &packages {
+        assert!(
+            section.contains(&format!("`{package}`")),
+            "README's \"Running the tests\" does not name the Debian package `{package}`"
+        );
+    }
+
+    let servers = std::fs::read_to_string(repo_root().join("scripts/servers.sh")).unwrap();
+    for (var, name) in [
+        ("MOTO_VERSION", "moto"),
+        ("AZURITE_VERSION", "Azurite"),
+        ("S3S_FS_VERSION", "s3s-fs"),
+    ] {
+        let version = servers
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{var}=")))
+            .unwrap_or_else(|| panic!("servers.sh sets no {var}"));
+        assert!(
+            section.contains(&format!("{name} {version}")),
+            "README's \"Running the tests\" does not name {name} {version}"
+        );
+    }
+    for needed in [
+        "python3-venv",
+        "npm",
+        "--no-install-recommends",
+        "sudo",
+        "LIFEBOAT_NO_INSTALL=1",
+    ] {
+        assert!(
+            section.contains(needed),
+            "README's \"Running the tests\" does not mention {needed}"
+        );
+    }
+}
