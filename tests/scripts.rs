@@ -139,7 +139,9 @@ fn with_no_install_tools_sh_names_what_is_missing_and_installs_nothing() {
     );
     let calls = std::fs::read_to_string(dir.path().join("calls.log")).unwrap_or_default();
     assert!(
-        !calls.lines().any(|l| l.starts_with("apt-get") && !l.contains(" -s ")),
+        !calls
+            .lines()
+            .any(|l| l.starts_with("apt-get") && !l.contains(" -s ")),
         "apt-get ran:\n{calls}"
     );
 }
@@ -155,7 +157,11 @@ fn with_no_install_servers_sh_names_what_is_missing_and_installs_nothing() {
         let path = bin.join(tool);
         std::fs::write(
             &path,
-            format!("#!{}\necho \"{tool} $*\" >> '{}'\n", bash().display(), log.display()),
+            format!(
+                "#!{}\necho \"{tool} $*\" >> '{}'\n",
+                bash().display(),
+                log.display()
+            ),
         )
         .unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
