@@ -8,7 +8,8 @@
 #
 # Everything is installed under one git-ignored folder, .servers/ at the top of the repo
 # (override with LIFEBOAT_SERVERS_DIR), once per clone; nothing is assumed to be installed
-# beyond python3, node/npm and cargo.
+# beyond python3, node/npm and cargo. With LIFEBOAT_NO_INSTALL=1 nothing is installed: a
+# server that is missing fails `install` and `start`, naming it.
 #
 #   scripts/servers.sh install [moto|s3s|azurite]...
 #                                              install whatever is missing (idempotent)
@@ -44,9 +45,32 @@ need() {
 
 # --- install -------------------------------------------------------------------------------
 
+# Whether each server is installed, at the pinned version.
+have_moto() { [[ -f "$base/moto/.installed-$MOTO_VERSION" && -x "$base/moto/venv/bin/moto_server" ]]; }
+have_s3s() { [[ -f "$base/s3s-fs/.installed-$S3S_FS_VERSION" && -x "$base/s3s-fs/bin/s3s-fs" ]]; }
+have_azurite() {
+  [[ -f "$base/azurite/.installed-$AZURITE_VERSION" && -x "$base/azurite/node_modules/.bin/azurite-blob" ]]
+}
+
+# With LIFEBOAT_NO_INSTALL=1 nothing is installed: fail naming every server that is missing.
+refuse_to_install() {
+  local missing=() what
+  for what in "$@"; do "have_$what" || missing+=("$(label "$what")"); done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  die "not installed under $base: ${missing[*]}, and LIFEBOAT_NO_INSTALL is set; run 'bash scripts/servers.sh install' without it (or point LIFEBOAT_SERVERS_DIR at an installed copy)"
+}
+
+label() {
+  case "$1" in
+    moto) echo "moto $MOTO_VERSION" ;;
+    s3s) echo "s3s-fs $S3S_FS_VERSION" ;;
+    azurite) echo "Azurite $AZURITE_VERSION" ;;
+  esac
+}
+
 install_moto() {
   local dir="$base/moto"
-  [[ -f "$dir/.installed-$MOTO_VERSION" && -x "$dir/venv/bin/moto_server" ]] && return 0
+  have_moto && return 0
   need python3 "for moto, the S3 test server: install Python 3 with its venv module"
   log "installing moto $MOTO_VERSION into $dir/venv"
   rm -rf "$dir"
@@ -61,7 +85,7 @@ install_moto() {
 
 install_s3s() {
   local dir="$base/s3s-fs"
-  [[ -f "$dir/.installed-$S3S_FS_VERSION" && -x "$dir/bin/s3s-fs" ]] && return 0
+  have_s3s && return 0
   need cargo "for s3s-fs, the signature-checking S3 test server: https://rustup.rs"
   log "building s3s-fs $S3S_FS_VERSION into $dir (about 2.5 minutes on 2 cores, once per clone)"
   mkdir -p "$dir"
@@ -76,7 +100,7 @@ install_s3s() {
 
 install_azurite() {
   local dir="$base/azurite"
-  [[ -f "$dir/.installed-$AZURITE_VERSION" && -x "$dir/node_modules/.bin/azurite-blob" ]] && return 0
+  have_azurite && return 0
   need node "for Azurite, the Azure Blob test server: install Node.js 20"
   need npm "for Azurite, the Azure Blob test server: install npm"
   log "installing Azurite $AZURITE_VERSION into $dir"
@@ -90,6 +114,7 @@ install_azurite() {
 }
 
 install_all() {
+  if [[ "${LIFEBOAT_NO_INSTALL:-}" == 1 ]]; then refuse_to_install moto azurite s3s; return 0; fi
   mkdir -p "$base"
   # One installer at a time per clone: parallel test processes may all ask at once.
   if command -v flock >/dev/null 2>&1; then
@@ -284,13 +309,15 @@ case "${1:-}" in
   install)
     shift
     if (($#)); then
-      mkdir -p "$base"
       for what in "$@"; do
         case "$what" in
-          moto | s3s | azurite) "install_$what" ;;
+          moto | s3s | azurite) ;;
           *) die "install: unknown server $what (moto, s3s, azurite)" ;;
         esac
       done
+      if [[ "${LIFEBOAT_NO_INSTALL:-}" == 1 ]]; then refuse_to_install "$@"; exit 0; fi
+      mkdir -p "$base"
+      for what in "$@"; do "install_$what"; done
     else
       install_all
     fi

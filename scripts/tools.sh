@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Command-line tools lifeboat's tests drive besides the lifeboat binary itself, installed from
-# Debian's packages when missing (idempotent; nothing is assumed to be installed already):
+# Debian's packages when missing, without the packages Debian merely recommends (idempotent;
+# nothing is assumed to be installed already). Before installing, it prints every package apt
+# will install or upgrade:
 #
 #   minisign   the reference minisign CLI: the evidence tests check that signatures lifeboat
 #              writes verify with it, and that keys it makes sign for lifeboat.
@@ -27,7 +29,11 @@
 #                                                   install whatever is missing (default: every
 #                                                   Debian tool the tests need, not the cargo ones)
 #
-# Needs root or sudo for apt-get; prints what it would run otherwise and fails.
+# With LIFEBOAT_NO_INSTALL=1 nothing is installed: a missing tool fails, naming the command
+# that would install it.
+#
+# Needs root or sudo for apt-get (and runs `apt-get update` first only when the package index
+# does not list a package); without either, prints what to run as root and fails.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,21 +52,37 @@ declare -A CARGO_TOOL=([cargo-machete]=0.9.2)
 apt_install() {
   local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || die "installing $* needs root: run 'apt-get install -y $*' as root"
+    command -v sudo >/dev/null ||
+      die "installing $* needs root: run 'apt-get install -y --no-install-recommends $*' as root"
     sudo=(sudo -n)
   fi
-  log "apt-get install -y $*"
   # `update` only when the package is unknown to the local index (a fresh machine).
   if ! apt-cache show "$@" >/dev/null 2>&1; then
+    log "apt-get update (the package index does not list $*)"
     "${sudo[@]}" apt-get update -qq >&2
   fi
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@" >&2
+  # Only what the tools need to run: Debian's recommends for chromium alone add about 90
+  # packages (udev, avahi, printing, perl modules) and, on a machine a point release behind,
+  # upgrade systemd with them. Headless Chromium needs none of them (the tests pass
+  # --no-sandbox; fonts come with its dependencies). And say what apt will add or upgrade
+  # before it does: a simulation needs no root.
+  local plan
+  plan=$(apt-get -s install --no-install-recommends "$@" 2>&1) ||
+    { echo "$plan" >&2; die "apt-get cannot install $*"; }
+  log "apt-get install --no-install-recommends $* will make these changes:"
+  echo "$plan" | sed -n \
+    -e 's/^Inst \([^ ]*\) \[\([^]]*\)\] (\([^ ]*\).*/  upgrade \1 \2 -> \3/p' \
+    -e 's/^Inst \([^ ]*\) (\([^ ]*\).*/  install \1 \2/p' >&2
+  echo "$plan" | sed -n 's/^\([0-9]* upgraded\)/  \1/p' >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
 cargo_install() {
   local name=$1 version=${CARGO_TOOL[$1]}
   local marker="$tools_dir/.installed-$name-$version"
   [[ -f "$marker" && -x "$tools_dir/bin/$name" ]] && return 0
+  [[ "${LIFEBOAT_NO_INSTALL:-}" != 1 ]] ||
+    die "$name $version is not in $tools_dir, and LIFEBOAT_NO_INSTALL is set; run 'bash scripts/tools.sh install $name' without it"
   command -v cargo >/dev/null || die "cargo is required to build $name: https://rustup.rs"
   mkdir -p "$tools_dir"
   log "building $name $version into $tools_dir (about 2 minutes of CPU, once per clone)"
@@ -88,6 +110,9 @@ install() {
     [ -n "${PACKAGE[$t]:-}" ] || die "unknown tool: $t (known: ${!PACKAGE[*]} ${!CARGO_TOOL[*]})"
     command -v "$t" >/dev/null || missing+=("${PACKAGE[$t]}")
   done
+  if [[ ${#missing[@]} -gt 0 && "${LIFEBOAT_NO_INSTALL:-}" == 1 ]]; then
+    die "missing: ${missing[*]}, and LIFEBOAT_NO_INSTALL is set; install them with 'apt-get install -y --no-install-recommends ${missing[*]}' as root"
+  fi
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   for t in "${tools[@]}"; do
     command -v "$t" >/dev/null || die "$t is still missing after installing ${PACKAGE[$t]}"

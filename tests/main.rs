@@ -32,6 +32,7 @@ mod projection;
 mod report;
 mod sampling;
 mod scratch;
+mod scripts;
 mod steps;
 mod systemd;
 mod validate;

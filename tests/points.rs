@@ -197,6 +197,32 @@ fn earlier_now_moves_t0_back() {
     assert_eq!(d.measured("rpo_seconds").as_f64(), Some(43_200.0));
 }
 
+/// `--now 2026-11-22` is that day's midnight UTC, as `report --from` reads a date; a time of
+/// day without an offset is refused with the forms that work, and nothing runs.
+#[test]
+fn now_as_a_date_is_its_midnight_utc() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let d = fx.drill(&fx.runbook(), &["--now", "2026-11-22"]);
+    d.assert_code(0);
+    assert_eq!(d.evidence["t0"], "2026-11-22T00:00:00Z");
+    assert_eq!(d.measured("rpo_seconds").as_f64(), Some(79_200.0));
+
+    let out = fx.run(&["status", "--state", "state.db", "--now", "2026-11-22"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let d = fx.drill(&fx.runbook(), &["--now", "2026-11-22T02:00"]);
+    d.assert_code(2);
+    assert!(
+        d.stderr.contains("2026-11-22T02:00:00Z") && d.stderr.contains("a date such as 2026-11-22"),
+        "the error shows the expected forms\n{}",
+        d.context()
+    );
+    assert!(!fx.evidence_dir().exists(), "evidence written");
+}
+
 #[test]
 fn time_modified_uses_the_manifest_mtime() {
     let fx = Fixture::new();

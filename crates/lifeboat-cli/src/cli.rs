@@ -13,6 +13,9 @@ Exit codes:
 
 The runbook format is described in runbooks/README.md.";
 
+/// The `--help` heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
 /// Backup-verification and disaster-recovery drill runner.
 ///
 /// lifeboat restores a seeded sample of files from a backup's recovery points into a scratch
@@ -22,14 +25,23 @@ The runbook format is described in runbooks/README.md.";
 #[command(name = "lifeboat", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug). `LIFEBOAT_LOG` overrides it.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    // Global options go under their own heading, which clap shows after a command's own
+    // options: `lifeboat drill --help` starts with what a drill takes, not with logging.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = GLOBAL)]
     pub verbose: u8,
 
     /// Log lines on stderr: `text` for people, or `json`, one object per line
     /// (`timestamp`, `level`, `message`, fields such as `runbook`) for log pipelines. With
     /// `json`, `drill` and `schedule` send their messages to stderr as JSON events too, and
     /// `drill` shows no progress bar; only the questions of `--interactive` stay plain text.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text, global = true)]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = LogFormat::Text,
+        global = true,
+        help_heading = GLOBAL
+    )]
     pub log_format: LogFormat,
 
     #[command(subcommand)]
@@ -322,6 +334,24 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     lifeboat_core::duration::parse(s)
 }
 
+/// `--now`: an RFC 3339 instant, or a date alone, which is its midnight UTC (as `report
+/// --from` reads a date). A time of day without an offset names no instant and is refused
+/// with the forms that do, rather than guessed to be UTC or the machine's zone.
+fn parse_now(s: &str) -> Result<jiff::Timestamp, String> {
+    let date = s.len() == 10 && s.as_bytes()[4] == b'-';
+    if date && let Ok(day) = s.parse::<jiff::civil::Date>() {
+        return day
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| e.to_string());
+    }
+    s.parse::<jiff::Timestamp>().map_err(|_| {
+        "expected an RFC 3339 instant such as 2026-11-22T02:00:00Z (or with an offset, \
+         2026-11-22T03:00:00+01:00), or a date such as 2026-11-22 for its midnight UTC"
+            .to_owned()
+    })
+}
+
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     #[command(flatten)]
@@ -346,8 +376,9 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub state: StateArg,
 
-    /// The instant next slots are counted from (RFC 3339). Default: now.
-    #[arg(long, value_name = "RFC3339")]
+    /// The instant next slots are counted from: an RFC 3339 instant (2026-11-22T06:00:00Z)
+    /// or a date (2026-11-22: its midnight UTC). Default: now.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
     pub now: Option<jiff::Timestamp>,
 
     /// A JSON array of objects instead of a table.
@@ -383,9 +414,10 @@ pub struct DrillArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
-    /// The simulated incident time T0 that RPO is measured from (RFC 3339, e.g.
-    /// 2026-11-22T06:00:00Z). Default: now.
-    #[arg(long, value_name = "RFC3339")]
+    /// The simulated incident time T0 that RPO is measured from: an RFC 3339 instant
+    /// (2026-11-22T06:00:00Z, 2026-11-22T07:00:00+01:00) or a date (2026-11-22: its midnight
+    /// UTC). Default: now.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
     pub now: Option<jiff::Timestamp>,
 
     /// Stream and hash without writing restored files to scratch (a cheaper nightly check).
@@ -451,9 +483,9 @@ pub struct PlanArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
-    /// The T0 the window is counted back from (RFC 3339, e.g. 2026-11-22T06:00:00Z), as
-    /// `drill --now`. Default: now.
-    #[arg(long, value_name = "RFC3339")]
+    /// The T0 the window is counted back from, as `drill --now`: an RFC 3339 instant
+    /// (2026-11-22T06:00:00Z) or a date (2026-11-22: its midnight UTC). Default: now.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
     pub now: Option<jiff::Timestamp>,
 }
 
@@ -512,3 +544,6 @@ impl From<AlgorithmArg> for lifeboat_core::Algorithm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
