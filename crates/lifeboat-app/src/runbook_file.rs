@@ -62,13 +62,8 @@ impl RunbookFile {
 
     /// Reads and validates the runbook at `path`; `${VAR}` in it reads the environment.
     pub fn load(path: &Path) -> Result<RunbookFile, LoadError> {
-        let shown = path.display().to_string();
-        let bytes = read_bytes(path).map_err(|source| LoadError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let env = |name: &str| std::env::var(name).ok();
-        let runbook = lifeboat_core::runbook::parse_bytes(&bytes, &shown, &env)?;
+        let (shown, bytes) = read_shown(path)?;
+        let runbook = lifeboat_core::runbook::parse_bytes(&bytes, &shown, &process_env)?;
         Ok(RunbookFile {
             runbook,
             sha256: hex::encode(sha2::Sha256::digest(&bytes)),
@@ -82,13 +77,27 @@ impl RunbookFile {
 /// ([`Lint::unset`]) rather than making the runbook invalid. `Err` only when the file cannot
 /// be read.
 pub fn lint(path: &Path) -> Result<Lint, LoadError> {
+    let (shown, bytes) = read_shown(path)?;
+    Ok(lifeboat_core::runbook::lint_bytes(
+        &bytes,
+        &shown,
+        &process_env,
+    ))
+}
+
+/// The file at `path` as messages name it, and its bytes ([`read_bytes`]).
+fn read_shown(path: &Path) -> Result<(String, Vec<u8>), LoadError> {
     let shown = path.display().to_string();
     let bytes = read_bytes(path).map_err(|source| LoadError::Read {
         path: shown.clone(),
         source,
     })?;
-    let env = |name: &str| std::env::var(name).ok();
-    Ok(lifeboat_core::runbook::lint_bytes(&bytes, &shown, &env))
+    Ok((shown, bytes))
+}
+
+/// `${VAR}` in a runbook reads the process's environment.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// A runbook file's bytes, for [`RunbookFile::load`] and the daemon's change detection alike:

@@ -76,14 +76,9 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
     // An unsigned record in a folder of signed ones would make every later verify with the
     // public key fail: refused before anything runs.
     let recording = Recording::new(&args.evidence_dir, signing_key);
-    recording.check_signing().map_err(|e| {
-        let message = format_args!("{e}; nothing was run");
-        if e.is_refusal() {
-            CliError::invalid_input(message)
-        } else {
-            CliError::could_not_complete(message)
-        }
-    })?;
+    recording
+        .check_signing()
+        .map_err(|e| CliError::signing(&e, "nothing was run"))?;
     // Opened last of the checks, so a drill refused for another reason leaves no new store
     // behind, and before the drill, so an unusable store stops it with nothing run.
     let history = state

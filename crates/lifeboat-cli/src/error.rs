@@ -38,6 +38,18 @@ impl CliError {
         Self::new(Exit::CouldNotComplete, message, true)
     }
 
+    /// The evidence folder's signing check stopped the command before it started anything
+    /// (`consequence`: "nothing was run"): exit 2 when the check refused (an unsigned drill
+    /// into a folder of signed records), exit 3 when the ledger could not be read.
+    pub fn signing(e: &lifeboat_app::SigningError, consequence: &str) -> Self {
+        let message = format_args!("{e}; {consequence}");
+        if e.is_refusal() {
+            Self::invalid_input(message)
+        } else {
+            Self::could_not_complete(message)
+        }
+    }
+
     /// An error about a runbook file whose message names the file
     /// (`FILE:LINE:COLUMN: message`, one line per problem): printed as it is.
     pub fn in_file(exit: Exit, message: impl Display) -> Self {

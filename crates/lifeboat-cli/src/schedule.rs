@@ -47,14 +47,9 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
     let recording = Recording::new(&evidence_dir, signing_key);
     // Unsigned drills into a folder of signed evidence would damage its chain: refused
     // before anything starts (and checked again at each slot).
-    recording.check_signing().map_err(|e| {
-        let message = format_args!("{e}; nothing was scheduled");
-        if e.is_refusal() {
-            CliError::invalid_input(message)
-        } else {
-            CliError::could_not_complete(message)
-        }
-    })?;
+    recording
+        .check_signing()
+        .map_err(|e| CliError::signing(&e, "nothing was scheduled"))?;
     // Opened once the runbooks are known, so a store inside a runbook's source is refused
     // before it is written.
     let store = state.open().map_err(CliError::invalid_input)?;
