@@ -180,3 +180,18 @@ pub fn verify_backup(dir: &Path) -> Output {
         .output()
         .expect("run pg_verifybackup")
 }
+
+/// Re-seals the `backup_manifest` at `path` after an edit: rewrites its last line so that
+/// `Manifest-Checksum` is again the SHA-256 of the text before it, as `pg_basebackup` computes
+/// it. The checksum guards against accidents, not against someone who can write the backup:
+/// a hostile manifest is re-sealed this way, and must still not fool lifeboat.
+pub fn reseal_manifest(path: &Path) {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).expect("read backup_manifest");
+    let body = &bytes[..bytes.len() - 1];
+    let cut = body.iter().rposition(|&b| b == b'\n').expect("two lines") + 1;
+    let mut sealed = bytes[..cut].to_vec();
+    let sum = hex::encode(sha2::Sha256::digest(&sealed));
+    sealed.extend_from_slice(format!("\"Manifest-Checksum\": \"{sum}\"}}\n").as_bytes());
+    std::fs::write(path, sealed).expect("write backup_manifest");
+}
