@@ -127,8 +127,20 @@ fn clean_base_backups_pass_as_pg_verifybackup_says() {
         );
         for f in files {
             assert_eq!(f["outcome"], "passed", "{f}");
-            assert_eq!(f["algorithm"], algorithm, "{f}");
+            // The WAL the backup needs (WAL-Ranges), which Files never lists: size only.
+            let wal = f["path"].as_str().unwrap().starts_with("pg_wal/");
+            assert_eq!(f["algorithm"], if wal { "none" } else { algorithm }, "{f}");
+            if wal {
+                assert_eq!(f["actual"], serde_json::Value::Null, "{f}");
+                assert_eq!(f["bytes"], 16 << 20, "{f}");
+            }
         }
+        assert!(
+            files
+                .iter()
+                .any(|f| f["path"].as_str().unwrap().starts_with("pg_wal/0000000100")),
+            "no WAL segment verified in {p}"
+        );
         assert_eq!(d.point(p)["manifest"]["path"], "backup_manifest");
     }
     let version = d.file(CRC_POINT, "PG_VERSION");
@@ -213,4 +225,23 @@ fn a_manifest_edited_without_its_checksum_fails_both() {
         "{reason}"
     );
     assert!(d.point(CRC_POINT)["files"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_missing_wal_segment_fails_the_backup_pg_verifybackup_n_does_not_look_at() {
+    let fx = fixture(&[CRC_POINT]);
+    let wal = fx.source().join(CRC_POINT).join("pg_wal");
+    let segment = std::fs::read_dir(&wal)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().into_string().unwrap())
+        .find(|n| n.len() == 24)
+        .expect("a WAL segment in the backup");
+    std::fs::remove_file(wal.join(&segment)).unwrap();
+    // pg_verifybackup checks WAL only by parsing it (without -n); lifeboat lists the
+    // segments WAL-Ranges names so that a restore can start.
+    let d = drill(&fx, "latest");
+    d.assert_code(1);
+    let f = d.file(CRC_POINT, &format!("pg_wal/{segment}"));
+    assert!(Drill::reason(f).starts_with("missing object"), "{f}");
 }

@@ -29,6 +29,11 @@
 //!   naming its entry; the same path twice is an error naming both entries.
 //! - **Unsafe paths** (`../x`, `/etc/passwd`) parse, and the drill refuses them per file with
 //!   [`safe_components`](super::safe_components)'s reason, as for every manifest.
+//! - **WAL**: `Files` never lists `pg_wal/`: PostgreSQL checks WAL by replaying it. A base
+//!   backup cannot start without the segments its `WAL-Ranges` names, so lifeboat lists them
+//!   too ([`PgManifest::wal`]): each must be there and [`WAL_SEGMENT_BYTES`] long; their bytes
+//!   are checked by PostgreSQL when a drill's steps start it on the restored folder. A range
+//!   naming more than [`MAX_WAL_SEGMENTS`] is refused.
 //! - **CRC-32C's byte order**: PostgreSQL writes the CRC's 4 bytes as they sit in memory, so
 //!   a manifest from a little-endian machine (x86-64, arm64: every platform lifeboat ships
 //!   for) lists `crc.to_le_bytes()` in hex, and that is what lifeboat computes. A manifest
@@ -61,7 +66,18 @@ pub struct PgManifest {
     pub version: u64,
     /// Every file, in manifest order.
     pub files: Vec<PgEntry>,
+    /// The WAL segments `WAL-Ranges` says the backup needs to start (`pg_wal/NAME`, in
+    /// order), which `Files` never lists: [`wal_segments`].
+    pub wal: Vec<String>,
 }
+
+/// The size of a WAL segment: PostgreSQL's default (`initdb --wal-segsize` changes it; a
+/// backup of such a cluster fails its WAL segments as missing, loudly).
+pub const WAL_SEGMENT_BYTES: u64 = 16 << 20;
+
+/// The most WAL segments `WAL-Ranges` may name (1 TiB of WAL): a hostile range of 2^40
+/// segments is refused instead of listed.
+pub const MAX_WAL_SEGMENTS: u64 = 65_536;
 
 /// Why a `backup_manifest` was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +103,14 @@ pub enum PgManifestError {
         /// The SHA-256 of the text before the last line, lowercase hex.
         actual: String,
     },
+    /// One entry of `WAL-Ranges` is malformed or names too many segments.
+    #[error("WAL-Ranges[{index}]: {message}")]
+    Wal {
+        /// 0-based position in `WAL-Ranges`.
+        index: usize,
+        /// What is wrong with it.
+        message: String,
+    },
     /// One entry of `Files` is malformed.
     #[error("Files[{index}] ({path}): {message}")]
     Entry {
@@ -107,11 +131,21 @@ struct Raw {
     files: Vec<RawFile>,
     #[serde(rename = "Manifest-Checksum")]
     checksum: String,
-    // Not checked, but a duplicate is still an error.
     #[serde(rename = "WAL-Ranges", default)]
-    _wal: Option<IgnoredAny>,
+    wal: Vec<RawWalRange>,
+    // Not checked, but a duplicate is still an error.
     #[serde(rename = "System-Identifier", default)]
     _system: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct RawWalRange {
+    #[serde(rename = "Timeline")]
+    timeline: u32,
+    #[serde(rename = "Start-LSN")]
+    start: String,
+    #[serde(rename = "End-LSN")]
+    end: String,
 }
 
 #[derive(Deserialize)]
@@ -162,10 +196,72 @@ pub fn parse(bytes: &[u8]) -> Result<PgManifest, PgManifestError> {
         }
         files.push(entry);
     }
+    let mut wal = Vec::new();
+    for (index, range) in raw.wal.iter().enumerate() {
+        let segments =
+            wal_segments(range).map_err(|message| PgManifestError::Wal { index, message })?;
+        if (wal.len() + segments.len()) as u64 > MAX_WAL_SEGMENTS {
+            return Err(PgManifestError::Wal {
+                index,
+                message: format!("the ranges name more than {MAX_WAL_SEGMENTS} WAL segments"),
+            });
+        }
+        wal.extend(segments.into_iter().filter(|s| !seen.contains_key(s)));
+    }
+    wal.dedup();
     Ok(PgManifest {
         version: raw.version,
         files,
+        wal,
     })
+}
+
+/// The `pg_wal/` paths of the segments one `WAL-Ranges` entry covers, from the one holding
+/// `Start-LSN` to the one holding the last byte before `End-LSN`, named as PostgreSQL names
+/// them (`TTTTTTTTXXXXXXXXYYYYYYYY`: timeline, then the segment number in two halves).
+fn wal_segments(range: &RawWalRange) -> Result<Vec<String>, String> {
+    let start = lsn(&range.start)?;
+    let end = lsn(&range.end)?;
+    if end < start {
+        return Err(format!(
+            "End-LSN {} is before Start-LSN {}",
+            snippet(&range.end, 40),
+            snippet(&range.start, 40)
+        ));
+    }
+    let first = start / WAL_SEGMENT_BYTES;
+    let last = end.saturating_sub(1).max(start) / WAL_SEGMENT_BYTES;
+    if last - first >= MAX_WAL_SEGMENTS {
+        return Err(format!(
+            "the range spans {} WAL segments, over the {MAX_WAL_SEGMENTS} lifeboat lists",
+            last - first + 1
+        ));
+    }
+    let per_id = 0x1_0000_0000 / WAL_SEGMENT_BYTES;
+    Ok((first..=last)
+        .map(|seg| {
+            format!(
+                "pg_wal/{:08X}{:08X}{:08X}",
+                range.timeline,
+                seg / per_id,
+                seg % per_id
+            )
+        })
+        .collect())
+}
+
+/// An LSN as PostgreSQL writes it: `HI/LO`, each 1 to 8 hex digits.
+fn lsn(text: &str) -> Result<u64, String> {
+    let bad = || format!("{} is not an LSN (HI/LO in hex)", snippet(text, 40));
+    let (hi, lo) = text.split_once('/').ok_or_else(bad)?;
+    let half = |h: &str| {
+        if (1..=8).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            u32::from_str_radix(h, 16).map_err(|_| bad())
+        } else {
+            Err(bad())
+        }
+    };
+    Ok((u64::from(half(hi)?) << 32) | u64::from(half(lo)?))
 }
 
 /// The bytes `Manifest-Checksum` covers: up to and including the line feed before the last

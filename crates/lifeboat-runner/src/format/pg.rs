@@ -7,7 +7,13 @@
 //! it lists is trusted, and a mismatch fails the point. Each sampled file must then have its
 //! listed size and checksum, in the algorithm its entry names (CRC-32C, SHA-224/256/384/512,
 //! or none: size only), so the algorithm is planned per file, not per point.
+//!
+//! `Files` never lists `pg_wal/`, yet a base backup cannot start without the WAL its
+//! `WAL-Ranges` names: those segments join the point's entries (drawn by the sample like any
+//! file; all of them when `sample` is absent), each checked to be there and a whole segment
+//! long (algorithm `none`). Their bytes are PostgreSQL's to check, by replaying them.
 
+use lifeboat_core::Algorithm;
 use lifeboat_core::evidence::ManifestRecord;
 use lifeboat_core::manifest::pg::{self, PgEntry};
 use lifeboat_core::runbook::Runbook;
@@ -60,7 +66,6 @@ impl SourceFormat for PgBaseBackups {
                 return Ok(PointRead::Failed { manifest, reason });
             }
         };
-        manifest.entries = Some(parsed.files.len() as u64);
         if parsed.files.is_empty() {
             let reason = format!(
                 "manifest {} lists no files: verifying nothing is never a pass",
@@ -68,10 +73,17 @@ impl SourceFormat for PgBaseBackups {
             );
             return Ok(PointRead::Failed { manifest, reason });
         }
-        Ok(PointRead::Listed {
-            manifest,
-            entries: parsed.files,
-        })
+        // The WAL the backup needs to start, which `Files` never lists: present, and a
+        // whole segment long.
+        let mut entries = parsed.files;
+        entries.extend(parsed.wal.into_iter().map(|path| PgEntry {
+            path,
+            size: pg::WAL_SEGMENT_BYTES,
+            algorithm: Algorithm::None,
+            checksum: String::new(),
+        }));
+        manifest.entries = Some(entries.len() as u64);
+        Ok(PointRead::Listed { manifest, entries })
     }
 
     fn plan_file(

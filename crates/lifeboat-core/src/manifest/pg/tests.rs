@@ -26,6 +26,7 @@ fn a_manifest_lists_each_file_with_its_size_and_checksum() {
     let bare = r#"{ "Path": "backup_label", "Size": 225 }"#;
     let parsed = parse(&manifest(&[CRC, &sha, none, bare])).unwrap();
     assert_eq!(parsed.version, 1);
+    assert_eq!(parsed.wal, ["pg_wal/000000010000000000000002"]);
     assert_eq!(
         parsed.files,
         vec![
@@ -148,4 +149,43 @@ fn a_path_longer_than_path_max_is_refused() {
     "is not a PostgreSQL backup manifest: missing field `PostgreSQL-Backup-Manifest-Version` at line 2 column 26"; "no version")]
 fn malformed_manifests_are_refused(bytes: &[u8], expected: &str) {
     assert_eq!(parse(bytes).unwrap_err().to_string(), expected);
+}
+
+fn range(timeline: u32, start: &str, end: &str) -> Result<Vec<String>, String> {
+    wal_segments(&RawWalRange {
+        timeline,
+        start: start.into(),
+        end: end.into(),
+    })
+}
+
+#[test]
+fn wal_ranges_name_the_segments_postgresql_needs() {
+    assert_eq!(
+        range(1, "0/2000028", "0/2000100").unwrap(),
+        ["pg_wal/000000010000000000000002"]
+    );
+    // End-LSN is where the backup's WAL ends: a range ending on a boundary needs no more.
+    assert_eq!(
+        range(3, "0/2FFFFF0", "0/4000000").unwrap(),
+        [
+            "pg_wal/000000030000000000000002",
+            "pg_wal/000000030000000000000003"
+        ]
+    );
+    assert_eq!(
+        range(1, "0/FF000000", "1/10").unwrap(),
+        [
+            "pg_wal/0000000100000000000000FF",
+            "pg_wal/000000010000000100000000"
+        ]
+    );
+}
+
+#[test_case("0/0", "FFFFFFFF/FFFFFFFF", "the range spans 1099511627776 WAL segments, over the 65536 lifeboat lists"; "a hostile range")]
+#[test_case("0/3000000", "0/2000000", "End-LSN \"0/2000000\" is before Start-LSN \"0/3000000\""; "backwards")]
+#[test_case("0/x", "0/1", "\"0/x\" is not an LSN (HI/LO in hex)"; "not hex")]
+#[test_case("123456789/0", "0/1", "\"123456789/0\" is not an LSN (HI/LO in hex)"; "too long")]
+fn bad_wal_ranges_are_refused(start: &str, end: &str, expected: &str) {
+    assert_eq!(range(1, start, end).unwrap_err(), expected);
 }
