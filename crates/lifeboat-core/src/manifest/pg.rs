@@ -67,7 +67,8 @@ pub struct PgManifest {
     /// Every file, in manifest order.
     pub files: Vec<PgEntry>,
     /// The WAL segments `WAL-Ranges` says the backup needs to start (`pg_wal/NAME`, in
-    /// order), which `Files` never lists: [`wal_segments`].
+    /// order), which `Files` never lists: from the segment holding each range's `Start-LSN` to
+    /// the one holding the last byte before its `End-LSN`.
     pub wal: Vec<String>,
 }
 
