@@ -256,3 +256,47 @@ fn a_missing_wal_segment_fails_the_backup_pg_verifybackup_n_does_not_look_at() {
     let f = d.file(CRC_POINT, &format!("pg_wal/{segment}"));
     assert!(Drill::reason(f).starts_with("missing object"), "{f}");
 }
+
+/// `lifeboat plan` reads a base backup's manifest as the drill does: the files it lists are
+/// those the drill then verifies, `sample.always` included.
+#[test]
+fn the_plan_of_a_base_backup_lists_the_files_the_drill_verifies() {
+    let fx = fixture(&[CRC_POINT]);
+    let mut rb = fx.runbook();
+    rb.manifest_path = "backup_manifest".into();
+    rb.sample = Some("{files: 5, seed: 3, always: [global/pg_control]}".into());
+    let yaml = rb
+        .yaml()
+        .replace("format: sha256sum", "format: pg_backup_manifest");
+    let path = fx.write("runbook.yaml", &yaml);
+    let out = fx
+        .command()
+        .arg("plan")
+        .arg(&path)
+        .args(["--now", crate::util::T0])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let planned: Vec<String> = crate::plan::planned_files(&stdout, CRC_POINT)
+        .into_iter()
+        .map(|l| l.trim_end_matches("  (sample.always)").to_owned())
+        .collect();
+    assert_eq!(planned.len(), 6, "{stdout}");
+    assert!(
+        planned.contains(&"global/pg_control".to_owned()),
+        "{stdout}"
+    );
+
+    let d = fx.drill_file(&path, &[]);
+    d.assert_code(0);
+    let mut verified = d.file_paths(CRC_POINT);
+    verified.sort();
+    let mut planned = planned;
+    planned.sort();
+    assert_eq!(verified, planned);
+}
