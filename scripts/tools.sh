@@ -11,6 +11,11 @@
 #   /usr/bin/time
 #              GNU time (not the shell keyword): the hostile-input tests measure a child's peak
 #              memory with `time -v` (tests/hostile/evidence_dir.rs).
+#   postgresql
+#              Debian's PostgreSQL server and client (initdb, pg_ctl, pg_basebackup,
+#              pg_verifybackup, psql in /usr/lib/postgresql/N/bin): the base-backup tests
+#              start a throwaway cluster on 127.0.0.1, back it up with pg_basebackup and check
+#              that lifeboat agrees with pg_verifybackup (tests/pg.rs, examples/postgres-*).
 #   sqlite3, tar, zstd, sha256sum
 #              examples/make-app-backup.sh builds the example SQLite and tar backups with them,
 #              and the example drills' steps check the restored files with sqlite3 and tar
@@ -25,7 +30,7 @@
 #              one). Building it takes about 2 minutes of CPU and 170 MB of build folder,
 #              which is removed; the binary is 7 MB. Run it as .tools/bin/cargo-machete.
 #
-#   scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]...
+#   scripts/tools.sh install [minisign|chromium|postgresql|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]...
 #                                                   install whatever is missing (default: every
 #                                                   Debian tool the tests need, not the cargo ones)
 #
@@ -44,7 +49,7 @@ log() { echo "tools.sh: $*" >&2; }
 
 # tool name -> Debian package
 declare -A PACKAGE=([minisign]=minisign [chromium]=chromium [sqlite3]=sqlite3 [tar]=tar \
-  [zstd]=zstd [sha256sum]=coreutils [/usr/bin/time]=time)
+  [zstd]=zstd [sha256sum]=coreutils [/usr/bin/time]=time [postgresql]=postgresql)
 
 # cargo tool -> pinned version
 declare -A CARGO_TOOL=([cargo-machete]=0.9.2)
@@ -99,6 +104,15 @@ cargo_install() {
   touch "$marker"
 }
 
+# Whether tool $1 is there: a command, except the PostgreSQL server, whose binaries live in
+# /usr/lib/postgresql/N/bin, off PATH (the client package alone puts wrappers on PATH).
+have() {
+  case "$1" in
+    postgresql) compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ;;
+    *) command -v "$1" >/dev/null ;;
+  esac
+}
+
 install() {
   local tools=() missing=() t
   for t in "$@"; do
@@ -108,18 +122,18 @@ install() {
   [ ${#tools[@]} -gt 0 ] || tools=("${!PACKAGE[@]}")
   for t in "${tools[@]}"; do
     [ -n "${PACKAGE[$t]:-}" ] || die "unknown tool: $t (known: ${!PACKAGE[*]} ${!CARGO_TOOL[*]})"
-    command -v "$t" >/dev/null || missing+=("${PACKAGE[$t]}")
+    have "$t" || missing+=("${PACKAGE[$t]}")
   done
   if [[ ${#missing[@]} -gt 0 && "${LIFEBOAT_NO_INSTALL:-}" == 1 ]]; then
     die "missing: ${missing[*]}, and LIFEBOAT_NO_INSTALL is set; install them with 'apt-get install -y --no-install-recommends ${missing[*]}' as root"
   fi
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   for t in "${tools[@]}"; do
-    command -v "$t" >/dev/null || die "$t is still missing after installing ${PACKAGE[$t]}"
+    have "$t" || die "$t is still missing after installing ${PACKAGE[$t]}"
   done
 }
 
 case "${1:-}" in
   install) shift; install "$@" ;;
-  *) die "usage: scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]..." ;;
+  *) die "usage: scripts/tools.sh install [minisign|chromium|postgresql|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]..." ;;
 esac

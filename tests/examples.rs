@@ -223,3 +223,58 @@ fn failover_example_probes_the_standby_and_records_the_operators_answers() {
     // Nobody confirmed: that says nothing about the backup, so no older night is tried.
     assert_eq!(d.points().len(), 1, "{}", d.context());
 }
+
+/// `examples/postgres-basebackup.yaml` as shipped, on the base backup
+/// `examples/make-pg-backup.sh` makes from a real cluster: every file verified by the
+/// backup's own manifest, then PostgreSQL starts on the restored data folder and answers a
+/// query about the data the script put there, and `finally` stops it.
+#[test]
+fn postgres_basebackup_example_starts_postgres_on_the_restored_backup() {
+    const SHIPPED: &str = "file:///tmp/lifeboat-example/pg-backup";
+    crate::pg::backups(); // installs postgresql when it is missing
+    let fx = Fixture::new();
+    let backup = fx.root().join("pg-backup");
+    let out = Command::new("bash")
+        .arg(repo_root().join("examples/make-pg-backup.sh"))
+        .arg(&backup)
+        .output()
+        .expect("run examples/make-pg-backup.sh");
+    assert!(
+        out.status.success(),
+        "make-pg-backup.sh failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text =
+        std::fs::read_to_string(repo_root().join("examples/postgres-basebackup.yaml")).unwrap();
+    assert!(
+        text.contains(SHIPPED),
+        "the example no longer reads {SHIPPED}"
+    );
+    let runbook = fx.write(
+        "postgres-basebackup.yaml",
+        &text.replace(SHIPPED, &lifeboat_testkit::file_url(&backup)),
+    );
+    let d = fx.drill_file(&runbook, &[]);
+    d.assert_code(0);
+    assert_eq!(d.point_ids(), [DAY1]);
+    let files = d.point(DAY1)["files"].as_array().unwrap();
+    assert!(files.len() > 500, "every file: {}", files.len());
+    assert!(
+        files
+            .iter()
+            .all(|f| f["algorithm"] == "crc32c"
+                || f["path"].as_str().unwrap().starts_with("pg_wal/"))
+    );
+    let query = step(&d, DAY1, "the orders are there");
+    assert_eq!(query["outcome"], "passed");
+    assert_eq!(
+        query["detail"]["stdout_tail"].as_str().unwrap().trim(),
+        "1000 orders, 50050000 cents"
+    );
+    assert_eq!(
+        d.evidence["finally"][0]["outcome"],
+        "passed",
+        "{}",
+        d.context()
+    );
+}

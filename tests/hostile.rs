@@ -8,6 +8,7 @@ mod local_source;
 mod manifest_cmd;
 mod names;
 mod output;
+mod pg_manifest;
 mod props;
 mod scratch;
 mod shell;

@@ -26,6 +26,7 @@ mod manifest_cmd;
 mod manual;
 mod objectives;
 mod pass;
+mod pg;
 mod plan;
 mod points;
 mod projection;

@@ -25,7 +25,7 @@ fn plan(fx: &Fixture, runbook: &Path, args: &[&str]) -> std::process::Output {
 
 /// The file lines of the point shown as `point ID  ...: verifies ...`: each `    PATH` line
 /// after it, with a `  (sample.always)` mark kept.
-fn planned_files(stdout: &str, id: &str) -> Vec<String> {
+pub fn planned_files(stdout: &str, id: &str) -> Vec<String> {
     let mut lines = stdout
         .lines()
         .skip_while(|l| !(l.starts_with(&format!("  point {id}  ")) && l.contains(": verifies ")));

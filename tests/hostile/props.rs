@@ -154,6 +154,29 @@ proptest! {
     }
 
     #[test]
+    fn pg_backup_manifest_parsing_never_panics_on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = lifeboat_core::manifest::pg::parse(&bytes);
+    }
+
+    #[test]
+    fn sealed_pg_backup_manifests_of_hostile_names_parse_back_exactly(
+        name in hostile_string(40),
+        size in any::<u64>(),
+    ) {
+        let entry = serde_json::json!({ "Path": name, "Size": size, "Checksum-Algorithm": "NONE" });
+        let mut text = format!(
+            "{{ \"PostgreSQL-Backup-Manifest-Version\": 1,\n\"Files\": [\n{entry}\n],\n"
+        );
+        let sum = lifeboat_testkit::sha256_hex(text.as_bytes());
+        text.push_str(&format!("\"Manifest-Checksum\": \"{sum}\"}}\n"));
+        let parsed = lifeboat_core::manifest::pg::parse(text.as_bytes())
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text:?}")))?;
+        prop_assert_eq!(parsed.files.len(), 1);
+        prop_assert_eq!(&parsed.files[0].path, &name);
+        prop_assert_eq!(parsed.files[0].size, size);
+    }
+
+    #[test]
     fn manifest_lines_of_hostile_names_parse_back_exactly(
         names in prop::collection::vec(hostile_string(40), 1..6),
         binary in any::<bool>(),

@@ -1,4 +1,5 @@
-//! Manifests in the `sha256sum` / `b3sum` text formats, and the path-safety rule.
+//! Manifests in the `sha256sum` / `b3sum` text formats, and the path-safety rule; PostgreSQL's
+//! JSON `backup_manifest` is [`pg`].
 //!
 //! Accepted lines: `HEX  PATH` (text mode), `HEX *PATH` (binary marker) and the
 //! backslash-escaped form coreutils writes for names holding `\`, newline or CR:
@@ -105,5 +106,7 @@ pub fn format_line(digest_hex: &str, path: &str) -> String {
 pub fn safe_components(path: &str) -> Result<Vec<&str>, String> {
     imp::safe_components(path)
 }
+
+pub mod pg;
 
 mod imp;

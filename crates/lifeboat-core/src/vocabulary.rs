@@ -9,7 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The digest algorithm a manifest uses. Both produce 32-byte digests.
+/// The digest algorithm a manifest lists a file's checksum in: `sha256sum` and `b3sum`
+/// manifests use one for every file; a PostgreSQL `backup_manifest` names one per file
+/// (CRC32C, the SHA-2 family, or none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algorithm {
@@ -17,14 +19,31 @@ pub enum Algorithm {
     Sha256,
     /// BLAKE3, as `b3sum` writes it.
     Blake3,
+    /// CRC-32C (Castagnoli), as PostgreSQL's `backup_manifest` writes it: the 4 bytes of the
+    /// CRC in little-endian order, in hex (pg_basebackup's default checksum).
+    Crc32c,
+    /// SHA-224 (a `backup_manifest` checksum).
+    Sha224,
+    /// SHA-384 (a `backup_manifest` checksum).
+    Sha384,
+    /// SHA-512 (a `backup_manifest` checksum).
+    Sha512,
+    /// No checksum (`backup_manifest`'s `NONE`): only the file's size is checked.
+    None,
 }
 
 impl Algorithm {
-    /// The name as manifests, the CLI and the evidence write it: `sha256` or `blake3`.
+    /// The name as manifests, the CLI and the evidence write it: `sha256`, `blake3`,
+    /// `crc32c`, `sha224`, `sha384`, `sha512` or `none`.
     pub fn as_str(self) -> &'static str {
         match self {
             Algorithm::Sha256 => "sha256",
             Algorithm::Blake3 => "blake3",
+            Algorithm::Crc32c => "crc32c",
+            Algorithm::Sha224 => "sha224",
+            Algorithm::Sha384 => "sha384",
+            Algorithm::Sha512 => "sha512",
+            Algorithm::None => "none",
         }
     }
 }

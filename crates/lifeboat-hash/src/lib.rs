@@ -28,7 +28,8 @@ thread_local! {
     static BOUNCE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// An incremental hasher for one of the manifest algorithms.
+/// An incremental hasher for one of the manifest algorithms (SHA-256 and BLAKE3 tuned for
+/// throughput; CRC-32C, SHA-224/384/512 as PostgreSQL's `backup_manifest` lists them).
 pub struct Hasher {
     inner: Inner,
 }
@@ -36,6 +37,11 @@ pub struct Hasher {
 enum Inner {
     Sha256(sha2::Sha256),
     Blake3(Box<blake3::Hasher>),
+    Crc32c(u32),
+    Sha224(sha2::Sha224),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+    None,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -52,6 +58,11 @@ impl Hasher {
         let inner = match algorithm {
             Algorithm::Sha256 => Inner::Sha256(sha2::Sha256::new()),
             Algorithm::Blake3 => Inner::Blake3(Box::new(blake3::Hasher::new())),
+            Algorithm::Crc32c => Inner::Crc32c(0),
+            Algorithm::Sha224 => Inner::Sha224(sha2::Sha224::new()),
+            Algorithm::Sha384 => Inner::Sha384(sha2::Sha384::new()),
+            Algorithm::Sha512 => Inner::Sha512(sha2::Sha512::new()),
+            Algorithm::None => Inner::None,
         };
         Hasher { inner }
     }
@@ -60,6 +71,11 @@ impl Hasher {
         match self.inner {
             Inner::Sha256(_) => Algorithm::Sha256,
             Inner::Blake3(_) => Algorithm::Blake3,
+            Inner::Crc32c(_) => Algorithm::Crc32c,
+            Inner::Sha224(_) => Algorithm::Sha224,
+            Inner::Sha384(_) => Algorithm::Sha384,
+            Inner::Sha512(_) => Algorithm::Sha512,
+            Inner::None => Algorithm::None,
         }
     }
 
@@ -91,15 +107,27 @@ impl Hasher {
                     h.update(bytes);
                 }
             }
+            Inner::Crc32c(crc) => *crc = crc32c::crc32c_append(*crc, bytes),
+            Inner::Sha224(h) => h.update(bytes),
+            Inner::Sha384(h) => h.update(bytes),
+            Inner::Sha512(h) => h.update(bytes),
+            Inner::None => {}
         }
     }
 
-    /// The digest as lowercase hex.
+    /// The digest as lowercase hex; CRC-32C as its 4 bytes in little-endian order, as
+    /// PostgreSQL's `backup_manifest` lists it (see `lifeboat_core::manifest::pg`); empty
+    /// for [`Algorithm::None`].
     pub fn finalize_hex(self) -> String {
         use sha2::Digest;
         match self.inner {
             Inner::Sha256(h) => hex::encode(h.finalize()),
             Inner::Blake3(h) => h.finalize().to_hex().to_string(),
+            Inner::Crc32c(crc) => hex::encode(crc.to_le_bytes()),
+            Inner::Sha224(h) => hex::encode(h.finalize()),
+            Inner::Sha384(h) => hex::encode(h.finalize()),
+            Inner::Sha512(h) => hex::encode(h.finalize()),
+            Inner::None => String::new(),
         }
     }
 }
@@ -168,3 +196,6 @@ pub use files::{Window, Windows};
 
 mod files;
 mod guard;
+
+#[cfg(test)]
+mod tests;

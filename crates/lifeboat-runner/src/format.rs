@@ -19,10 +19,11 @@
 //!   of its chunks) or a manifest inside it; a sampled file is restored chunk by chunk, each
 //!   chunk's SHA-256 checked against its id. Its [`Locator`](SourceFormat::Locator) would be
 //!   the chunk list and size, its reading synchronous (`rustic_core`) on a blocking thread.
-//! - a **PostgreSQL base backup**: points are folders holding `backup_manifest` (JSON; its
-//!   own checksum checked first, a mismatch fails the point), each entry a path with its size
-//!   and checksum (CRC32C or SHA-2, per file: hence an algorithm per planned file, not per
-//!   point).
+//! - a **PostgreSQL base backup** ([`pg`], `manifest.format: pg_backup_manifest`): points
+//!   are folders holding `backup_manifest` (JSON; its own checksum checked first, a mismatch
+//!   fails the point), each entry a path with its size and checksum (CRC32C or SHA-2, per
+//!   file: hence an algorithm and a size per planned file, not per point). Discovery and
+//!   restore are `files`'s.
 //!
 //! A format decides findings about its own data (a manifest that is a link, a chunk whose
 //! hash is not its id) and says them in its own words; an error that means the source cannot
@@ -39,6 +40,7 @@ use crate::plan::{Expected, PlannedFile};
 use crate::restore::{Landing, Restored};
 
 pub mod files;
+pub mod pg;
 
 /// A recovery point found by discovery: an id and the time it stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,7 +24,7 @@
 //! shows.
 
 use lifeboat_core::evidence::Evidence;
-use lifeboat_core::runbook::Runbook;
+use lifeboat_core::runbook::{ManifestFormat, Runbook};
 pub use tokio_util::sync::CancellationToken;
 
 mod drill;
@@ -55,7 +55,14 @@ pub use format::files::MAX_MANIFEST_BYTES;
 /// Runs one drill. Never panics on bad data; returns the evidence in every case.
 pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     let mut drill = drill::Drill::new(runbook, &req);
-    drill.check(format::files::FilesFormat::open(runbook)).await;
+    match runbook.manifest.format {
+        ManifestFormat::PgBackupManifest => {
+            drill.check(format::pg::PgBaseBackups::open(runbook)).await
+        }
+        ManifestFormat::Sha256sum | ManifestFormat::B3sum => {
+            drill.check(format::files::FilesFormat::open(runbook)).await
+        }
+    }
     // `finally` runs whatever happened above, for the point that passed (else the last one
     // tried); it does not count toward RTO.
     let finally = drill.run_finally().await;

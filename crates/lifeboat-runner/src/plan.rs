@@ -50,8 +50,12 @@ pub struct Expected {
     pub path: String,
     /// The digest's algorithm.
     pub algorithm: Algorithm,
-    /// The digest, lowercase or uppercase hex as listed.
+    /// The digest, lowercase or uppercase hex as listed (empty with
+    /// [`Algorithm::None`]: size only).
     pub digest: String,
+    /// The size the restored bytes must have, where the manifest lists one
+    /// (`pg_backup_manifest`); `None`: the digest alone decides.
+    pub size: Option<u64>,
 }
 
 impl Expected {

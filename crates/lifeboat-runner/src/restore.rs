@@ -204,24 +204,23 @@ pub async fn restore_object(
     match result {
         Ok(()) => {
             let bytes = sink.bytes;
-            let actual = sink.hasher.finalize_hex();
-            let matches = actual.eq_ignore_ascii_case(&expect.digest);
+            let (actual, reason) = verdict(expect, sink.hasher.finalize_hex(), bytes);
             Ok(Restored {
                 synced,
                 result: FileResult {
                     path: expect.path.clone(),
-                    outcome: if matches {
+                    outcome: if reason.is_none() {
                         Outcome::Passed
                     } else {
                         Outcome::Failed
                     },
                     algorithm,
                     expected: expect.digest.clone(),
-                    actual: Some(actual),
+                    actual,
                     bytes,
                     object_bytes: Some(object_bytes),
                     object,
-                    reason: (!matches).then(|| "hash mismatch".to_string()),
+                    reason,
                     always: false,
                 },
             })
@@ -245,6 +244,24 @@ pub async fn restore_object(
         .into()),
         Err(PipeError::Interrupted) => Err(DrillError::Interrupted),
     }
+}
+
+/// What `bytes` restored bytes hashing to `actual` say against `expect`: the evidence's
+/// `actual` (`None` with no checksum to compute) and the file's failure reason, if any. A
+/// size the manifest lists is checked first: a file cut short or grown says so, whatever
+/// its checksum.
+fn verdict(expect: &Expected, actual: String, bytes: u64) -> (Option<String>, Option<String>) {
+    let size = match expect.size {
+        Some(listed) if listed != bytes => Some(format!(
+            "size mismatch: the manifest lists {listed} bytes, {bytes} were restored"
+        )),
+        _ => None,
+    };
+    if expect.algorithm == lifeboat_core::Algorithm::None {
+        return (None, size);
+    }
+    let hash = (!actual.eq_ignore_ascii_case(&expect.digest)).then(|| "hash mismatch".to_owned());
+    (Some(actual), size.or(hash))
 }
 
 /// The reason a file fails for a [`PipeError`] about the object's own bytes (`object_name`):

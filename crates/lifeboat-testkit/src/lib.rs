@@ -16,6 +16,9 @@
 //! and Azure Blob (Azurite) servers through `scripts/servers.sh` and uploads a set's files to
 //! a fresh bucket or container, for the storage conformance suite and the cloud examples.
 //!
+//! [`postgres`] makes real PostgreSQL base backups: a throwaway cluster on 127.0.0.1 and
+//! `pg_basebackup -Fp`, checked by `pg_verifybackup`.
+//!
 //! ```no_run
 //! use lifeboat_testkit::{BackupSet, Format};
 //! let set = BackupSet::new("/tmp/example-source");
@@ -30,6 +33,7 @@
 
 pub mod backup;
 pub mod cloud;
+pub mod postgres;
 pub mod prng;
 pub mod snapshot;
 

@@ -119,13 +119,18 @@ pub enum ManifestFormat {
     Sha256sum,
     /// `b3sum` lines: BLAKE3 digests.
     B3sum,
+    /// `pg_backup_manifest`: a PostgreSQL base backup's JSON `backup_manifest`, a size and a
+    /// checksum (its own algorithm) per file ([`crate::manifest::pg`]).
+    PgBackupManifest,
 }
 
 impl ManifestFormat {
-    /// The digest algorithm the format's lines hold.
+    /// The algorithm the evidence's `manifest.algorithm` records: the digest every line
+    /// holds for `sha256sum` and `b3sum`; for `pg_backup_manifest`, SHA-256, the manifest's
+    /// own `Manifest-Checksum` (each file names its own algorithm there).
     pub fn algorithm(self) -> Algorithm {
         match self {
-            ManifestFormat::Sha256sum => Algorithm::Sha256,
+            ManifestFormat::Sha256sum | ManifestFormat::PgBackupManifest => Algorithm::Sha256,
             ManifestFormat::B3sum => Algorithm::Blake3,
         }
     }

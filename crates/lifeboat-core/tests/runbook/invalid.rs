@@ -409,7 +409,7 @@ rb.yaml:5:56: recovery_points.within: duration \"0d\" is zero: expected more tha
       url: file:///srv/backups/demo
     manifest: {format: md5sum, path: ../SHA256SUMS}
 "}, "\
-rb.yaml:5:20: manifest.format: unknown value \"md5sum\": expected one of sha256sum, b3sum
+rb.yaml:5:20: manifest.format: unknown value \"md5sum\": expected one of sha256sum, b3sum, pg_backup_manifest
 rb.yaml:5:34: manifest.path: \"../SHA256SUMS\" has a . or .. segment: expected a relative /-separated path inside the recovery point, e.g. SHA256SUMS or meta/SHA256SUMS" ; "manifest format and path")]
 #[test_case(indoc! {"
     version: 1

@@ -111,6 +111,50 @@ impl FilesFormat {
         }
     }
 
+    /// Reads `point`'s manifest (`manifest.path`, at most [`MAX_MANIFEST_BYTES`]): its
+    /// record (SHA-256 of its bytes; `entries` left for the parser) and its bytes; or, as
+    /// `Err`, what the point is without them (not a point, or failed: the manifest is a
+    /// link, a FIFO, too large or unreadable). Every format whose points are folders with a
+    /// manifest reads it here.
+    pub(super) async fn read_manifest<E>(
+        &self,
+        point: &Candidate,
+    ) -> Result<Result<(ManifestRecord, bytes::Bytes), PointRead<E>>, DrillError> {
+        let mut manifest = ManifestRecord {
+            path: self.manifest.path.clone(),
+            algorithm: self.manifest.format.algorithm(),
+            entries: None,
+            sha256: None,
+        };
+        let read = self
+            .source
+            .read_small(&Self::below(point, &self.manifest.path), MAX_MANIFEST_BYTES)
+            .await;
+        let bytes = match read {
+            Ok(Some((bytes, _))) => bytes,
+            Ok(None) => return Ok(Err(PointRead::NotAPoint)),
+            // A manifest that is a link, a FIFO, too large or unreadable fails this point
+            // (nothing was read from it); the drill goes on to older points.
+            Err(e) if e.is_finding() => {
+                return Ok(Err(PointRead::Failed {
+                    manifest,
+                    reason: format!("manifest {}", e.below(&point.id)),
+                }));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        manifest.sha256 = Some(hex::encode(sha2::Sha256::digest(&bytes)));
+        Ok(Ok((manifest, bytes)))
+    }
+
+    /// The objects a file listed at `lands` (checked, below the point) may be stored as.
+    pub(super) fn objects(lands: &str) -> Objects {
+        Objects {
+            plain: lands.to_owned(),
+            compressed: format!("{lands}.zst"),
+        }
+    }
+
     /// The stored size of the file at `path` of `point` (`PATH`, else `PATH.zst`; missing
     /// and unsafe paths count 0); `None` on a storage error.
     async fn stored_size(&self, point: &Candidate, path: &str) -> Option<u64> {
@@ -141,31 +185,11 @@ impl SourceFormat for FilesFormat {
     }
 
     async fn read_point(&self, point: &Candidate) -> Result<PointRead<Entry>, DrillError> {
-        let algorithm = self.manifest.format.algorithm();
-        let mut manifest = ManifestRecord {
-            path: self.manifest.path.clone(),
-            algorithm,
-            entries: None,
-            sha256: None,
+        let (mut manifest, bytes) = match self.read_manifest(point).await? {
+            Ok(read) => read,
+            Err(not_listed) => return Ok(not_listed),
         };
-        let read = self
-            .source
-            .read_small(&Self::below(point, &self.manifest.path), MAX_MANIFEST_BYTES)
-            .await;
-        let bytes = match read {
-            Ok(Some((bytes, _))) => bytes,
-            Ok(None) => return Ok(PointRead::NotAPoint),
-            // A manifest that is a link, a FIFO, too large or unreadable fails this point
-            // (nothing was read from it); the drill goes on to older points.
-            Err(e) if e.is_finding() => {
-                return Ok(PointRead::Failed {
-                    manifest,
-                    reason: format!("manifest {}", e.below(&point.id)),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        };
-        manifest.sha256 = Some(hex::encode(sha2::Sha256::digest(&bytes)));
+        let algorithm = manifest.algorithm;
         let entries = match lifeboat_core::manifest::parse(&bytes, algorithm) {
             Ok(entries) => entries,
             Err(e) => {
@@ -195,11 +219,9 @@ impl SourceFormat for FilesFormat {
                 path: entry.path.clone(),
                 algorithm: manifest.algorithm,
                 digest: entry.digest.clone(),
+                size: None,
             },
-            target: Target::below_point(&entry.path, |lands| Objects {
-                plain: lands.to_owned(),
-                compressed: format!("{lands}.zst"),
-            }),
+            target: Target::below_point(&entry.path, Self::objects),
         }
     }
 

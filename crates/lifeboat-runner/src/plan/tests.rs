@@ -57,6 +57,7 @@ impl SourceFormat for Slots {
                 path: entry.0.to_owned(),
                 algorithm: manifest.algorithm,
                 digest: entry.1.to_owned(),
+                size: None,
             },
             target: Target::below_point(entry.0, |lands| format!("slot:{}/{lands}", point.id)),
         }
@@ -129,6 +130,7 @@ fn without_a_sample_every_file_is_planned_in_path_order() {
                 path: "b/b.txt".to_owned(),
                 algorithm: Algorithm::Blake3,
                 digest: "bb".to_owned(),
+                size: None,
             },
             target: Target::Restore {
                 lands: "b/b.txt".to_owned(),
@@ -216,6 +218,7 @@ fn a_file_refused_or_not_found_fails_with_its_expectation() {
         path: "a.txt".to_owned(),
         algorithm: Algorithm::Sha256,
         digest: "ab".repeat(32),
+        size: None,
     };
     let failed = expect.failed(Some("a.txt.zst".to_owned()), "missing".to_owned());
     assert_eq!(failed.path, "a.txt");

@@ -22,6 +22,7 @@ pub(super) fn manifest(
             &[
                 ("sha256sum", ManifestFormat::Sha256sum),
                 ("b3sum", ManifestFormat::B3sum),
+                ("pg_backup_manifest", ManifestFormat::PgBackupManifest),
             ],
         ),
         None => Some(ManifestFormat::Sha256sum),
@@ -43,6 +44,7 @@ pub(super) fn manifest(
         None => match format? {
             ManifestFormat::Sha256sum => "SHA256SUMS".to_owned(),
             ManifestFormat::B3sum => "B3SUMS".to_owned(),
+            ManifestFormat::PgBackupManifest => "backup_manifest".to_owned(),
         },
     };
     Some(ManifestSpec {

@@ -126,6 +126,7 @@ fn a_sampled_file_is_read_from_path_else_path_zst_and_lands_at_its_path() {
                 path: "./db//dump.sql".to_owned(),
                 algorithm: Algorithm::Sha256,
                 digest: A.to_owned(),
+                size: None,
             },
             target: Target::Restore {
                 lands: "db/dump.sql".to_owned(),
@@ -165,6 +166,7 @@ async fn a_planned_file_is_restored_and_verified_or_found_missing() {
         path: path.to_owned(),
         algorithm: Algorithm::Sha256,
         digest: A.to_owned(),
+        size: None,
     };
     let objects = |path: &str| Objects {
         plain: path.to_owned(),

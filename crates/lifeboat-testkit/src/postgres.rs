@@ -1,0 +1,197 @@
+//! Real PostgreSQL base backups: a throwaway cluster on 127.0.0.1 and `pg_basebackup -Fp`.
+//!
+//! [`Cluster::start`] runs `initdb` and `pg_ctl start` from Debian's `postgresql` package
+//! (`scripts/tools.sh install postgresql`; the newest `/usr/lib/postgresql/N/bin`) on a free
+//! port, listening on 127.0.0.1 only, trusting local connections. PostgreSQL refuses to run
+//! as root, so as root the server's commands run as the `postgres` user (`runuser`), and the
+//! cluster's folder is made below the system's temporary folder (never under `/root`, which
+//! that user cannot reach) and handed to it. The cluster is stopped (`pg_ctl -m fast stop`)
+//! and its folder removed when the value is dropped, a failing test's panic included.
+//! `pg_basebackup` and `psql` are clients and run as the caller, so base backups belong to
+//! whoever runs the tests.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The newest PostgreSQL server's binaries (`/usr/lib/postgresql/N/bin`), if one is installed.
+pub fn bin_dir() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, bin)| bin.join("initdb").is_file())
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+/// Whether this process runs as root (then the server runs as `postgres`).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// `program` with `args`, as the `postgres` user when running as root.
+pub fn as_server_user(program: &Path, args: &[&str]) -> Command {
+    if is_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"]).arg(program).args(args);
+        cmd
+    } else {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        cmd
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked: the kernel's pick for an ephemeral bind).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+fn run(mut cmd: Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A running throwaway cluster; stopped and removed on drop.
+pub struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    /// Makes and starts a cluster in a fresh folder below the system's temporary folder.
+    /// Panics, saying what failed, when PostgreSQL is not installed or does not start.
+    pub fn start() -> Cluster {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let bin = bin_dir().expect(
+            "no PostgreSQL server in /usr/lib/postgresql: run scripts/tools.sh install postgresql",
+        );
+        let dir = std::env::temp_dir().join(format!(
+            "lifeboat-pg-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir(&dir).expect("create the cluster's folder");
+        if is_root() {
+            run(
+                {
+                    let mut c = Command::new("chown");
+                    c.arg("postgres:").arg(&dir);
+                    c
+                },
+                "chown postgres: (the cluster's folder)",
+            );
+        }
+        let port = free_port();
+        let cluster = Cluster { bin, dir, port };
+        let data = cluster.data();
+        run(
+            as_server_user(
+                &cluster.bin.join("initdb"),
+                &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+            ),
+            "initdb",
+        );
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            cluster.dir.display()
+        );
+        let log = cluster.dir.join("log").display().to_string();
+        run(
+            as_server_user(
+                &cluster.bin.join("pg_ctl"),
+                &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
+            ),
+            "pg_ctl start",
+        );
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").display().to_string()
+    }
+
+    /// The port it listens on, on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs `sql` with `psql` as the `postgres` role; its output, unaligned, tuples only.
+    pub fn psql(&self, sql: &str) -> String {
+        let mut cmd = Command::new(self.bin.join("psql"));
+        cmd.args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
+            .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
+            .arg("-p")
+            .arg(self.port.to_string());
+        String::from_utf8_lossy(&run(cmd, "psql").stdout).into_owned()
+    }
+
+    /// A plain-format base backup into `dest` (which must not exist or be empty), with
+    /// `args` added (e.g. `--manifest-checksums=SHA256`).
+    pub fn base_backup(&self, dest: &Path, args: &[&str]) {
+        let mut cmd = Command::new(self.bin.join("pg_basebackup"));
+        cmd.args(["-h", "127.0.0.1", "-U", "postgres", "-Fp", "--no-sync"])
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-D")
+            .arg(dest)
+            .args(args);
+        run(cmd, "pg_basebackup");
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = as_server_user(
+            &self.bin.join("pg_ctl"),
+            &["-D", &data, "-m", "fast", "-w", "stop"],
+        )
+        .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `pg_verifybackup -n DIR` (no WAL check): PostgreSQL's own verdict on a base backup.
+pub fn verify_backup(dir: &Path) -> Output {
+    let bin = bin_dir().expect("no PostgreSQL in /usr/lib/postgresql");
+    Command::new(bin.join("pg_verifybackup"))
+        .arg("-n")
+        .arg(dir)
+        .output()
+        .expect("run pg_verifybackup")
+}
+
+/// Re-seals the `backup_manifest` at `path` after an edit: rewrites its last line so that
+/// `Manifest-Checksum` is again the SHA-256 of the text before it, as `pg_basebackup` computes
+/// it. The checksum guards against accidents, not against someone who can write the backup:
+/// a hostile manifest is re-sealed this way, and must still not fool lifeboat.
+pub fn reseal_manifest(path: &Path) {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).expect("read backup_manifest");
+    let body = &bytes[..bytes.len() - 1];
+    let cut = body.iter().rposition(|&b| b == b'\n').expect("two lines") + 1;
+    let mut sealed = bytes[..cut].to_vec();
+    let sum = hex::encode(sha2::Sha256::digest(&sealed));
+    sealed.extend_from_slice(format!("\"Manifest-Checksum\": \"{sum}\"}}\n").as_bytes());
+    std::fs::write(path, sealed).expect("write backup_manifest");
+}
