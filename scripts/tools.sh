@@ -11,6 +11,8 @@
 #   /usr/bin/time
 #              GNU time (not the shell keyword): the hostile-input tests measure a child's peak
 #              memory with `time -v` (tests/hostile/evidence_dir.rs).
+#   restic     the reference restic CLI (0.14): the testkit makes the restic repositories that
+#              `source.format: restic` is tested on with it (lifeboat-testkit's `restic` module).
 #   sqlite3, tar, zstd, sha256sum
 #              examples/make-app-backup.sh builds the example SQLite and tar backups with them,
 #              and the example drills' steps check the restored files with sqlite3 and tar
@@ -25,7 +27,7 @@
 #              one). Building it takes about 2 minutes of CPU and 170 MB of build folder,
 #              which is removed; the binary is 7 MB. Run it as .tools/bin/cargo-machete.
 #
-#   scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]...
+#   scripts/tools.sh install [minisign|chromium|restic|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]...
 #                                                   install whatever is missing (default: every
 #                                                   Debian tool the tests need, not the cargo ones)
 #
@@ -44,7 +46,7 @@ log() { echo "tools.sh: $*" >&2; }
 
 # tool name -> Debian package
 declare -A PACKAGE=([minisign]=minisign [chromium]=chromium [sqlite3]=sqlite3 [tar]=tar \
-  [zstd]=zstd [sha256sum]=coreutils [/usr/bin/time]=time)
+  [zstd]=zstd [sha256sum]=coreutils [/usr/bin/time]=time [restic]=restic)
 
 # cargo tool -> pinned version
 declare -A CARGO_TOOL=([cargo-machete]=0.9.2)
@@ -121,5 +123,5 @@ install() {
 
 case "${1:-}" in
   install) shift; install "$@" ;;
-  *) die "usage: scripts/tools.sh install [minisign|chromium|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]..." ;;
+  *) die "usage: scripts/tools.sh install [minisign|chromium|restic|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]..." ;;
 esac
