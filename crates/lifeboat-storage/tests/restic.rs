@@ -1,0 +1,188 @@
+//! restic repositories made by the real `restic` CLI (lifeboat-testkit's `ResticRepo`), read
+//! through lifeboat's own storage (`lifeboat_storage::restic`): on local disk, and uploaded
+//! unchanged to s3s-fs (which checks signatures) and Azurite. The snapshots and files must be
+//! what restic itself lists, everywhere; a wrong password is refused without being repeated.
+
+use std::collections::BTreeMap;
+
+use lifeboat_storage::restic::{Repo, ResticError, SnapshotFilter};
+use lifeboat_storage::{Source, SourceKind, SourceSpec};
+use lifeboat_testkit::ResticRepo;
+use lifeboat_testkit::cloud;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn source(url: &str, kind: SourceKind, options: Vec<(&'static str, String)>) -> Source {
+    let options: BTreeMap<String, String> = options
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    Source::open(&SourceSpec {
+        url: url.to_owned(),
+        kind,
+        options,
+    })
+    .unwrap()
+}
+
+fn local(repo: &ResticRepo) -> Source {
+    source(&repo.url(), SourceKind::File, Vec::new())
+}
+
+/// (id, host) of what `restic snapshots --json FILTERS` lists, newest first.
+fn restic_lists(repo: &ResticRepo, filters: &[&str]) -> Vec<(String, String)> {
+    let listed: serde_json::Value = serde_json::from_str(&repo.snapshots_json(filters)).unwrap();
+    let mut listed: Vec<(String, String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let t = s["time"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap();
+            (
+                t.to_string(),
+                s["id"].as_str().unwrap().to_owned(),
+                s["hostname"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    listed.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    listed.into_iter().map(|(_, id, host)| (id, host)).collect()
+}
+
+async fn lifeboat_lists(repo: &Repo, filter: &SnapshotFilter) -> Vec<(String, String)> {
+    repo.snapshots(filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.hostname))
+        .collect()
+}
+
+/// The checks every backend must pass on the fleet repository.
+async fn reads_the_fleet(source: &Source, fixture: &ResticRepo) {
+    let repo = Repo::open(source, PASSWORD).await.unwrap();
+    assert_eq!(
+        lifeboat_lists(&repo, &SnapshotFilter::default()).await,
+        restic_lists(fixture, &[])
+    );
+    let srv = fixture.tree().join("srv").to_str().unwrap().to_owned();
+    let db01_nightly = SnapshotFilter {
+        host: Some("db01".into()),
+        paths: vec![srv.clone()],
+        tags: vec!["nightly".into()],
+    };
+    let expected = restic_lists(
+        fixture,
+        &["--host", "db01", "--path", &srv, "--tag", "nightly"],
+    );
+    assert_eq!(expected.len(), 3);
+    assert_eq!(lifeboat_lists(&repo, &db01_nightly).await, expected);
+    let weekly = SnapshotFilter {
+        tags: vec!["nightly".into(), "weekly".into()],
+        ..SnapshotFilter::default()
+    };
+    assert_eq!(
+        lifeboat_lists(&repo, &weekly).await,
+        restic_lists(fixture, &["--tag", "nightly,weekly"])
+    );
+
+    // The newest db01 snapshot's regular files, as `restic ls` prints them, with their sizes.
+    let newest = &expected[0].0;
+    let files = repo.files(newest).await.unwrap();
+    let listed: Vec<(&str, u64)> = files.iter().map(|f| (f.path.as_str(), f.size)).collect();
+    assert_eq!(
+        listed,
+        [
+            ("/srv/app/a.txt", 6),
+            ("/srv/app/big.bin", 3 << 20),
+            ("/srv/app/conf/app.conf", 12),
+        ]
+    );
+    let ls = fixture.restic(&["ls", newest], None);
+    for f in &files {
+        assert!(
+            ls.lines().any(|l| l == f.path),
+            "{} not in restic ls:\n{ls}",
+            f.path
+        );
+    }
+}
+
+/// Runs `f` on a runtime of its own: the fixtures (restic, uploads) are made outside it.
+fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn a_local_repository_lists_what_restic_lists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fixture, _) = ResticRepo::fleet(tmp.path(), PASSWORD);
+    run(reads_the_fleet(&local(&fixture), &fixture));
+}
+
+#[test]
+fn a_wrong_password_is_refused_without_being_repeated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let wrong = "hunter2-not-the-password";
+    let err = run(Repo::open(&local(&fixture), wrong)).unwrap_err();
+    assert!(matches!(err, ResticError::WrongPassword { .. }), "{err:?}");
+    let said = format!("{err} {err:?}");
+    assert!(!said.contains(wrong) && !said.contains(PASSWORD), "{said}");
+    assert!(said.contains("password"), "{said}");
+}
+
+#[test]
+fn a_folder_that_is_no_repository_is_an_error_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("notes.txt"), "not a repository").unwrap();
+    let src = source(
+        &lifeboat_testkit::file_url(tmp.path()),
+        SourceKind::File,
+        Vec::new(),
+    );
+    let err = run(Repo::open(&src, PASSWORD)).unwrap_err();
+    assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+    assert!(!err.to_string().contains(PASSWORD));
+}
+
+#[test]
+fn the_same_repository_reads_the_same_from_s3s_fs_and_azurite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fixture, _) = ResticRepo::fleet(tmp.path(), PASSWORD);
+    let servers = cloud::servers();
+
+    let bucket = cloud::unique_name("restic");
+    servers
+        .s3s
+        .upload_dir(&bucket, "restic/fleet", fixture.path());
+    let s3 = source(
+        &servers.s3s.url(&bucket, "restic/fleet"),
+        SourceKind::S3,
+        servers.s3s.options(),
+    );
+    let container = cloud::unique_name("restic");
+    servers
+        .azurite
+        .upload_dir(&container, "restic/fleet", fixture.path());
+    let az = source(
+        &servers.azurite.url(&container, "restic/fleet"),
+        SourceKind::Azure,
+        servers.azurite.options(),
+    );
+    run(async {
+        reads_the_fleet(&s3, &fixture).await;
+        let err = Repo::open(&s3, "wrong").await.unwrap_err();
+        assert!(matches!(err, ResticError::WrongPassword { .. }), "{err:?}");
+        reads_the_fleet(&az, &fixture).await;
+    });
+}
