@@ -45,7 +45,8 @@ pub use error::{DrillError, ScratchError};
 /// The evidence `reason` of a drill interrupted through [`DrillRequest::stop`].
 pub use lifeboat_core::verdict::INTERRUPTED;
 pub use request::{
-    DrillRequest, NoProgress, Progress, approvals_needing_operator, new_run_id, random_u64,
+    DrillRequest, NoProgress, Progress, approvals_needing_operator, new_run_id, not_drillable_yet,
+    random_u64,
 };
 pub use steps::{Answer, Next, Operator, StepView};
 pub use stop::{Stop, StopEffect};
