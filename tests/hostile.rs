@@ -9,6 +9,7 @@ mod manifest_cmd;
 mod names;
 mod output;
 mod props;
+mod restic;
 mod scratch;
 mod shell;
 

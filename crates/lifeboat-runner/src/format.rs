@@ -39,6 +39,7 @@ use crate::plan::{Expected, PlannedFile};
 use crate::restore::{Landing, Restored};
 
 pub mod files;
+pub mod restic;
 
 /// A recovery point found by discovery: an id and the time it stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]

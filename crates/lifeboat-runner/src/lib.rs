@@ -56,7 +56,18 @@ pub use format::files::MAX_MANIFEST_BYTES;
 /// Runs one drill. Never panics on bad data; returns the evidence in every case.
 pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     let mut drill = drill::Drill::new(runbook, &req);
-    drill.check(format::files::FilesFormat::open(runbook)).await;
+    match &runbook.format {
+        lifeboat_core::runbook::SourceFormat::Files => {
+            drill.check(format::files::FilesFormat::open(runbook)).await;
+        }
+        // Callers refuse these first (`not_drillable_yet`); should one get here, each
+        // sampled file fails as not verified: never a pass on a check that was not made.
+        lifeboat_core::runbook::SourceFormat::Restic(spec) => {
+            drill
+                .check(format::restic::ResticFormat::open(runbook, spec))
+                .await;
+        }
+    }
     // `finally` runs whatever happened above, for the point that passed (else the last one
     // tried); it does not count toward RTO.
     let finally = drill.run_finally().await;

@@ -16,7 +16,7 @@
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::ManifestRecord;
-use lifeboat_core::runbook::Runbook;
+use lifeboat_core::runbook::{Runbook, SourceFormat as SourceFormatSpec};
 
 use crate::format::{self, Candidate, Census, PointRead, SourceFormat, Window};
 use crate::plan::{PointPlan, Target};
@@ -101,8 +101,16 @@ pub async fn preview(
     t0: Option<Timestamp>,
     seed: Option<u64>,
 ) -> Result<Preview, DrillError> {
-    let format = format::files::FilesFormat::open(runbook)?;
-    preview_with(&format, runbook, t0, seed).await
+    match &runbook.format {
+        SourceFormatSpec::Files => {
+            let format = format::files::FilesFormat::open(runbook)?;
+            preview_with(&format, runbook, t0, seed).await
+        }
+        SourceFormatSpec::Restic(spec) => {
+            let format = format::restic::ResticFormat::open(runbook, spec)?;
+            preview_with(&format, runbook, t0, seed).await
+        }
+    }
 }
 
 async fn preview_with<F: SourceFormat>(
