@@ -88,6 +88,32 @@ pub struct SnapshotEntry {
     pub size: u64,
 }
 
+/// Where one chunk of a file is stored, as the repository's index says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkLocation {
+    /// The chunk's id: the SHA-256 of its plaintext, 64 hex digits.
+    pub chunk: String,
+    /// Where it is: the pack's id, or `None` when the index does not list the chunk (a
+    /// damaged repository: the file cannot be restored).
+    pub pack: Option<String>,
+    /// Where its stored (encrypted, maybe compressed) bytes start in the pack, and how many
+    /// there are; 0 when not indexed.
+    pub offset: u32,
+    pub length: u32,
+    /// Its plaintext length when the index records it (compressed chunks, repository format
+    /// 2), else `None` (the stored length minus restic's 32 bytes of nonce and MAC).
+    pub plain_length: Option<u32>,
+}
+
+/// A file of a snapshot and where its chunks are: what restoring it will read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileChunks {
+    /// Its size as the snapshot's tree records it.
+    pub size: u64,
+    /// Its chunks, in file order.
+    pub chunks: Vec<ChunkLocation>,
+}
+
 /// An open, indexed restic repository.
 #[derive(Clone)]
 pub struct Repo {
@@ -179,6 +205,68 @@ impl Repo {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    /// The chunks of the regular file `path` (as `restic ls` prints it) of snapshot `id`, each
+    /// with the pack the index puts it in; `None` when what is there is not a regular file,
+    /// an error when nothing is there or a tree on the way cannot be read. Reads the snapshot
+    /// and the trees on the path, never a data pack.
+    pub async fn file_chunks(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> Result<Option<FileChunks>, ResticError> {
+        let me = self.clone();
+        let id = id.to_owned();
+        let path = path.trim_start_matches('/').to_owned();
+        blocking(&self.url, move || {
+            let snap = me
+                .inner
+                .get_snapshots(&[id.as_str()])
+                .map_err(|e| me.convert(&e))?
+                .into_iter()
+                .next()
+                .ok_or_else(|| ResticError::Repository {
+                    url: me.url.clone(),
+                    detail: format!("snapshot {id} is not there"),
+                })?;
+            // rustic_core does not tell a path the tree lacks from a tree it cannot read, so
+            // both are errors: a damaged tree must never read as "no such file".
+            let node = me
+                .inner
+                .node_from_snapshot_and_path(&snap, &path)
+                .map_err(|e| me.convert(&e))?;
+            if !node.is_file() {
+                return Ok(None);
+            }
+            let chunks = node
+                .content
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|chunk| match me.inner.get_index_entry(chunk) {
+                    Ok(entry) => ChunkLocation {
+                        chunk: chunk.to_hex().to_string(),
+                        pack: Some(entry.pack.to_hex().to_string()),
+                        offset: entry.location.offset,
+                        length: entry.location.length,
+                        plain_length: entry.location.uncompressed_length.map(u32::from),
+                    },
+                    Err(_) => ChunkLocation {
+                        chunk: chunk.to_hex().to_string(),
+                        pack: None,
+                        offset: 0,
+                        length: 0,
+                        plain_length: None,
+                    },
+                })
+                .collect();
+            Ok(Some(FileChunks {
+                size: node.meta.size,
+                chunks,
+            }))
         })
         .await
     }

@@ -186,3 +186,53 @@ fn the_same_repository_reads_the_same_from_s3s_fs_and_azurite() {
         reads_the_fleet(&az, &fixture).await;
     });
 }
+
+#[test]
+fn a_files_chunks_are_where_restics_index_puts_them_and_add_up_to_its_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fixture, ids) = ResticRepo::fleet(tmp.path(), PASSWORD);
+    let packs = fixture.packs();
+    run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let mut seen = Vec::new();
+        for id in [&ids[0], &ids[1], &ids[3]] {
+            let big = repo
+                .file_chunks(id, "/srv/app/big.bin")
+                .await
+                .unwrap()
+                .expect("big.bin is a regular file");
+            assert_eq!(big.size, 3 << 20);
+            assert!(
+                big.chunks.len() > 1,
+                "3 MiB of random bytes is several chunks"
+            );
+            let mut plain = 0u64;
+            for c in &big.chunks {
+                let pack = c.pack.as_deref().expect("every chunk is indexed");
+                let listed = packs
+                    .iter()
+                    .find(|p| p.id == pack)
+                    .and_then(|p| p.blobs.iter().find(|b| b.id == c.chunk))
+                    .unwrap_or_else(|| panic!("restic's index does not put {} in {pack}", c.chunk));
+                assert_eq!(listed.kind, "data");
+                assert_eq!(
+                    (u64::from(c.offset), u64::from(c.length)),
+                    (listed.offset, listed.length)
+                );
+                // restic's nonce (16 bytes) and MAC (16 bytes) wrap every stored chunk.
+                plain += u64::from(c.plain_length.unwrap_or(c.length - 32));
+            }
+            assert_eq!(plain, big.size);
+            seen.push(big.chunks);
+        }
+        // Deduplicated: the same chunks in the same packs in every snapshot.
+        assert!(seen.windows(2).all(|w| w[0] == w[1]));
+
+        // Not a regular file: nothing. Not there at all: an error, like a damaged tree.
+        assert_eq!(
+            repo.file_chunks(&ids[3], "/srv/app/conf").await.unwrap(),
+            None
+        );
+        assert!(repo.file_chunks(&ids[3], "/srv/app/missing").await.is_err());
+    });
+}
