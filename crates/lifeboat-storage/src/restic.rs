@@ -114,6 +114,60 @@ pub struct FileChunks {
     pub chunks: Vec<ChunkLocation>,
 }
 
+/// Why one chunk of a file could not be verified: a finding about the repository.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChunkProblem {
+    /// The index does not list the chunk.
+    NotIndexed,
+    /// The index lists the chunk's pack, but storage does not hold it.
+    PackMissing,
+    /// The pack is there but cannot be read (a link, a short file, a read error).
+    Unreadable { detail: String },
+    /// The stored bytes did not decrypt (authentication failed: the ciphertext changed) or
+    /// did not decompress; `detail` is rustic_core's own account.
+    Undecryptable { detail: String },
+    /// The plaintext's SHA-256 is not the chunk's id.
+    HashMismatch { actual: String },
+}
+
+/// The first chunk of a file that failed, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkFailure {
+    /// Its place in the file, from 0.
+    pub index: usize,
+    pub chunk: String,
+    pub pack: Option<String>,
+    pub problem: ChunkProblem,
+}
+
+impl std::fmt::Display for ChunkFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pack = self.pack.as_deref().unwrap_or("(none)");
+        write!(f, "chunk {} ({}) in pack {pack}: ", self.index, self.chunk)?;
+        match &self.problem {
+            ChunkProblem::NotIndexed => f.write_str("the index does not list it"),
+            ChunkProblem::PackMissing => f.write_str("the pack is missing"),
+            ChunkProblem::Unreadable { detail } => write!(f, "the pack cannot be read: {detail}"),
+            ChunkProblem::Undecryptable { detail } => write!(
+                f,
+                "authentication or decompression failed (the stored bytes changed): {detail}"
+            ),
+            ChunkProblem::HashMismatch { actual } => {
+                write!(f, "its content hashes to {actual}, not to its id")
+            }
+        }
+    }
+}
+
+/// What reading a file chunk by chunk found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRead {
+    /// Plaintext bytes verified and handed on, in file order.
+    pub verified: u64,
+    /// The first chunk that failed; reading stops there.
+    pub failure: Option<ChunkFailure>,
+}
+
 /// An open, indexed restic repository.
 #[derive(Clone)]
 pub struct Repo {
@@ -271,6 +325,69 @@ impl Repo {
         .await
     }
 
+    /// Reads `file`'s chunks in order, each from its pack through rustic_core (decrypted,
+    /// which authenticates it, and decompressed), checks that the SHA-256 of each plaintext is
+    /// the chunk's id, and sends each verified plaintext to `out` (bounded: the reader waits
+    /// for the consumer). Stops at the first chunk that fails, naming it, its pack and why;
+    /// `Err` only when the storage itself fails (unreachable, refused), which is no finding
+    /// about the file. Whether the verified bytes add up to [`FileChunks::size`] is the
+    /// caller's check. Not rustic's restore path: it does not recompute chunk hashes.
+    pub async fn read_file(
+        &self,
+        file: &FileChunks,
+        out: tokio::sync::mpsc::Sender<Bytes>,
+    ) -> Result<FileRead, ResticError> {
+        let me = self.clone();
+        let chunks = file.chunks.clone();
+        blocking(&self.url, move || {
+            use sha2::Digest as _;
+            let mut verified = 0u64;
+            for (index, c) in chunks.into_iter().enumerate() {
+                let fail = |problem| {
+                    Ok(FileRead {
+                        verified,
+                        failure: Some(ChunkFailure {
+                            index,
+                            chunk: c.chunk.clone(),
+                            pack: c.pack.clone(),
+                            problem,
+                        }),
+                    })
+                };
+                if c.pack.is_none() {
+                    return fail(ChunkProblem::NotIndexed);
+                }
+                let Ok(id) = c.chunk.parse::<rustic_core::BlobId>() else {
+                    return fail(ChunkProblem::NotIndexed);
+                };
+                let plain = match me
+                    .inner
+                    .get_blob_cached(&id, rustic_core::repofile::BlobType::Data)
+                {
+                    Ok(bytes) => bytes,
+                    Err(e) => match chunk_problem(&e) {
+                        Ok(problem) => return fail(problem),
+                        Err(storage) => return Err(ResticError::Storage(storage)),
+                    },
+                };
+                let actual = hex(&sha2::Sha256::digest(&plain));
+                if actual != c.chunk {
+                    return fail(ChunkProblem::HashMismatch { actual });
+                }
+                verified += plain.len() as u64;
+                if out.blocking_send(plain).is_err() {
+                    // The consumer is gone (the drill stopped): nothing more to do.
+                    break;
+                }
+            }
+            Ok(FileRead {
+                verified,
+                failure: None,
+            })
+        })
+        .await
+    }
+
     fn convert(&self, e: &RusticError) -> ResticError {
         convert(&self.url, &self.secret, e)
     }
@@ -331,6 +448,42 @@ fn convert(url: &str, secret: &str, e: &RusticError) -> ResticError {
     }
 }
 
+/// What a failed chunk read says about the repository; `Err` when the storage itself failed.
+fn chunk_problem(e: &RusticError) -> Result<ChunkProblem, Arc<StorageError>> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<Missing>().is_some() {
+            return Ok(ChunkProblem::PackMissing);
+        }
+        if let Some(failure) = c.downcast_ref::<Failure>() {
+            return if failure.0.is_finding() {
+                Ok(ChunkProblem::Unreadable {
+                    detail: failure.0.to_string(),
+                })
+            } else {
+                Err(Arc::clone(&failure.0))
+            };
+        }
+        cause = c.source();
+    }
+    Ok(ChunkProblem::Undecryptable {
+        detail: e
+            .display_log()
+            .trim_start_matches("Error: ")
+            .trim()
+            .to_owned(),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An object the repository should hold and storage does not, carried through rustic_core.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is not in the repository")]
+struct Missing(String);
+
 /// A storage error carried through rustic_core back to [`convert`].
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -369,9 +522,10 @@ impl Backend {
     }
 
     fn missing(path: &str) -> Box<RusticError> {
-        RusticError::new(
+        RusticError::with_source(
             ErrorKind::Backend,
-            format!("{path} is not in the repository"),
+            "an object is not in the repository",
+            Missing(path.to_owned()),
         )
     }
 }

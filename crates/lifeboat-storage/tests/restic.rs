@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use lifeboat_storage::restic::{Repo, ResticError, SnapshotFilter};
+use lifeboat_storage::restic::{ChunkProblem, FileRead, Repo, ResticError, SnapshotFilter};
 use lifeboat_storage::{Source, SourceKind, SourceSpec};
 use lifeboat_testkit::ResticRepo;
 use lifeboat_testkit::cloud;
@@ -234,5 +234,93 @@ fn a_files_chunks_are_where_restics_index_puts_them_and_add_up_to_its_size() {
             None
         );
         assert!(repo.file_chunks(&ids[3], "/srv/app/missing").await.is_err());
+    });
+}
+
+/// Reads `path` of snapshot `id` chunk by chunk: the plaintext verified, and what failed.
+async fn read_all(repo: &Repo, id: &str, path: &str) -> (Vec<u8>, FileRead) {
+    let file = repo.file_chunks(id, path).await.unwrap().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let reader = {
+        let repo = repo.clone();
+        tokio::spawn(async move { repo.read_file(&file, tx).await })
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = rx.recv().await {
+        bytes.extend_from_slice(&chunk);
+    }
+    (bytes, reader.await.unwrap().unwrap())
+}
+
+#[test]
+fn a_file_reads_back_chunk_by_chunk_and_damage_names_the_chunk_and_pack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fixture, ids) = ResticRepo::fleet(tmp.path(), PASSWORD);
+    let newest = &ids[3];
+    let big = lifeboat_testkit::prng::random_bytes(3 << 20, 15);
+    let (big_chunks, day_chunks) = run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let (bytes, read) = read_all(&repo, newest, "/srv/app/big.bin").await;
+        assert_eq!(read.failure, None);
+        assert_eq!(read.verified, 3 << 20);
+        assert!(bytes == big, "big.bin did not read back as backed up");
+        let (bytes, _) = read_all(&repo, newest, "/srv/app/a.txt").await;
+        assert_eq!(bytes, b"day 3\n");
+        let chunks = |path| {
+            let repo = repo.clone();
+            async move {
+                repo.file_chunks(newest, path)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .chunks
+            }
+        };
+        (
+            chunks("/srv/app/big.bin").await,
+            chunks("/srv/app/a.txt").await,
+        )
+    });
+    assert!(big_chunks.len() >= 2 && day_chunks.len() == 1);
+
+    // A flipped byte inside big.bin's second chunk: it no longer authenticates.
+    let hit = &big_chunks[1];
+    let hit_pack = hit.pack.clone().unwrap();
+    fixture.flip_pack_byte(&hit_pack, u64::from(hit.offset) + 40);
+    // a.txt's pack (written by the newest backup; big.bin's came with the first) deleted.
+    let day_pack = day_chunks[0].pack.clone().unwrap();
+    assert_ne!(
+        day_pack, hit_pack,
+        "a.txt and big.bin should be in different packs"
+    );
+    fixture.delete_pack(&day_pack);
+
+    run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let (bytes, read) = read_all(&repo, newest, "/srv/app/big.bin").await;
+        let failure = read.failure.expect("a damaged chunk fails the file");
+        // The first chunk was verified and handed on; the second failed, and reading stopped.
+        assert_eq!(bytes.len() as u64, read.verified);
+        assert!(read.verified > 0 && bytes[..] == big[..bytes.len()]);
+        assert_eq!(
+            (failure.index, failure.chunk.as_str()),
+            (1, hit.chunk.as_str())
+        );
+        assert_eq!(failure.pack.as_deref(), Some(hit_pack.as_str()));
+        assert!(
+            matches!(failure.problem, ChunkProblem::Undecryptable { .. }),
+            "{failure}"
+        );
+        let said = failure.to_string();
+        assert!(
+            said.contains(&hit.chunk) && said.contains(&hit_pack),
+            "{said}"
+        );
+
+        let (bytes, read) = read_all(&repo, newest, "/srv/app/a.txt").await;
+        let failure = read.failure.expect("a missing pack fails the file");
+        assert!(bytes.is_empty());
+        assert_eq!(failure.problem, ChunkProblem::PackMissing, "{failure}");
+        assert!(failure.to_string().contains(&day_pack), "{failure}");
     });
 }
