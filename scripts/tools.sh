@@ -16,6 +16,8 @@
 #              pg_verifybackup, psql in /usr/lib/postgresql/N/bin): the base-backup tests
 #              start a throwaway cluster on 127.0.0.1, back it up with pg_basebackup and check
 #              that lifeboat agrees with pg_verifybackup (tests/pg.rs, examples/postgres-*).
+#   restic     the reference restic CLI (0.14): the testkit makes the restic repositories that
+#              `source.format: restic` is tested on with it (lifeboat-testkit's `restic` module).
 #   sqlite3, tar, zstd, sha256sum
 #              examples/make-app-backup.sh builds the example SQLite and tar backups with them,
 #              and the example drills' steps check the restored files with sqlite3 and tar
@@ -30,7 +32,7 @@
 #              one). Building it takes about 2 minutes of CPU and 170 MB of build folder,
 #              which is removed; the binary is 7 MB. Run it as .tools/bin/cargo-machete.
 #
-#   scripts/tools.sh install [minisign|chromium|postgresql|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]...
+#   scripts/tools.sh install [minisign|chromium|postgresql|restic|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]...
 #                                                   install whatever is missing (default: every
 #                                                   Debian tool the tests need, not the cargo ones)
 #
@@ -49,7 +51,7 @@ log() { echo "tools.sh: $*" >&2; }
 
 # tool name -> Debian package
 declare -A PACKAGE=([minisign]=minisign [chromium]=chromium [sqlite3]=sqlite3 [tar]=tar \
-  [zstd]=zstd [sha256sum]=coreutils [/usr/bin/time]=time [postgresql]=postgresql)
+  [zstd]=zstd [sha256sum]=coreutils [/usr/bin/time]=time [postgresql]=postgresql [restic]=restic)
 
 # cargo tool -> pinned version
 declare -A CARGO_TOOL=([cargo-machete]=0.9.2)
@@ -135,5 +137,5 @@ install() {
 
 case "${1:-}" in
   install) shift; install "$@" ;;
-  *) die "usage: scripts/tools.sh install [minisign|chromium|postgresql|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]..." ;;
+  *) die "usage: scripts/tools.sh install [minisign|chromium|postgresql|restic|sqlite3|tar|zstd|sha256sum|/usr/bin/time|cargo-machete]..." ;;
 esac

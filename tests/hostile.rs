@@ -10,6 +10,7 @@ mod names;
 mod output;
 mod pg_manifest;
 mod props;
+mod restic;
 mod scratch;
 mod shell;
 

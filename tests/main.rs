@@ -31,6 +31,7 @@ mod plan;
 mod points;
 mod projection;
 mod report;
+mod restic;
 mod sampling;
 mod scratch;
 mod scripts;

@@ -223,7 +223,9 @@ fn the_readme_names_everything_the_test_command_installs() {
         })
         .collect();
     assert!(
-        packages.contains(&"chromium") && packages.contains(&"minisign"),
+        packages.contains(&"chromium")
+            && packages.contains(&"minisign")
+            && packages.contains(&"restic"),
         "could not read tools.sh's PACKAGE table: {packages:?}"
     );
     for package in &packages {

@@ -82,6 +82,9 @@ impl RunbookSet {
                     self.places
                         .check(&l, "not scheduled")
                         .map_err(|e| e.to_string())?;
+                    if let Some(why) = lifeboat_runner::not_drillable_yet(&l.runbook) {
+                        return Err(format!("{}: {why}; not scheduled", l.path));
+                    }
                     Ok(l)
                 });
             match checked {
@@ -247,6 +250,31 @@ mod tests {
             }
         );
         assert!(!set.changed());
+    }
+
+    #[test]
+    fn a_restic_runbook_is_not_scheduled_until_restic_drills_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("runbooks");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(
+            folder.join("r.yaml"),
+            "version: 1\nname: r\nsource:\n  url: file:///nonexistent/restic\n  format: restic\n  \
+             restic: { password_file: /etc/lifeboat/restic.pass }\nschedule: \"0 2 * * *\"\n",
+        )
+        .unwrap();
+        let reloaded = set(dir.path()).reload().unwrap();
+        assert!(names(&reloaded).is_empty());
+        assert_eq!(reloaded.notices.len(), 1, "{:?}", reloaded.notices);
+        assert_eq!(reloaded.notices[0].severity, Severity::Error);
+        assert!(
+            reloaded.notices[0]
+                .message
+                .contains("drilling a restic repository is not implemented yet")
+                && reloaded.notices[0].message.ends_with("; not scheduled"),
+            "{:?}",
+            reloaded.notices
+        );
     }
 
     #[test]

@@ -11,9 +11,9 @@
 
 pub use model::{
     CatchUp, Command, DEFAULT_START_WINDOW, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec,
-    Objectives, PointTime, Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec,
-    ScheduleSpec, ScratchSpec, ScratchSync, Select, SourceKind, SourceSpec, Step, StepKind,
-    Unattended,
+    Objectives, PointTime, Position, RecoveryPointsSpec, ResticPassword, ResticSpec, Runbook,
+    SampleSize, SampleSpec, ScheduleSpec, ScratchSpec, ScratchSync, Select, SourceFormat,
+    SourceKind, SourceSpec, Step, StepKind, Unattended,
 };
 pub use options::{OptionType, SOURCE_OPTIONS, SourceOption, source_option, source_option_keys};
 pub use problem::{Problem, RunbookError};

@@ -24,6 +24,10 @@ pub enum DrillError {
     /// hung mount past its timeout.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A restic repository could not be opened or read: a wrong password, no `config`, an
+    /// unreadable key, index or snapshot, or the storage under it. Never holds the password.
+    #[error(transparent)]
+    Restic(#[from] lifeboat_storage::restic::ResticError),
     /// The scratch area failed: full, read-only, a folder that cannot be made.
     #[error(transparent)]
     Scratch(#[from] ScratchError),

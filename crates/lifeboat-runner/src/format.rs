@@ -41,6 +41,7 @@ use crate::restore::{Landing, Restored};
 
 pub mod files;
 pub mod pg;
+pub mod restic;
 
 /// A recovery point found by discovery: an id and the time it stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,7 +24,7 @@
 //! shows.
 
 use lifeboat_core::evidence::Evidence;
-use lifeboat_core::runbook::{ManifestFormat, Runbook};
+use lifeboat_core::runbook::{ManifestFormat, Runbook, SourceFormat as SourceFormatSpec};
 pub use tokio_util::sync::CancellationToken;
 
 mod drill;
@@ -45,7 +45,8 @@ pub use error::{DrillError, ScratchError};
 /// The evidence `reason` of a drill interrupted through [`DrillRequest::stop`].
 pub use lifeboat_core::verdict::INTERRUPTED;
 pub use request::{
-    DrillRequest, NoProgress, Progress, approvals_needing_operator, new_run_id, random_u64,
+    DrillRequest, NoProgress, Progress, approvals_needing_operator, new_run_id, not_drillable_yet,
+    random_u64,
 };
 pub use steps::{Answer, Next, Operator, StepView};
 pub use stop::{Stop, StopEffect};
@@ -55,12 +56,19 @@ pub use format::files::MAX_MANIFEST_BYTES;
 /// Runs one drill. Never panics on bad data; returns the evidence in every case.
 pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     let mut drill = drill::Drill::new(runbook, &req);
-    match runbook.manifest.format {
-        ManifestFormat::PgBackupManifest => {
-            drill.check(format::pg::PgBaseBackups::open(runbook)).await
+    match (&runbook.format, runbook.manifest.format) {
+        (SourceFormatSpec::Files, ManifestFormat::PgBackupManifest) => {
+            drill.check(format::pg::PgBaseBackups::open(runbook)).await;
         }
-        ManifestFormat::Sha256sum | ManifestFormat::B3sum => {
-            drill.check(format::files::FilesFormat::open(runbook)).await
+        (SourceFormatSpec::Files, ManifestFormat::Sha256sum | ManifestFormat::B3sum) => {
+            drill.check(format::files::FilesFormat::open(runbook)).await;
+        }
+        // Callers refuse these first (`not_drillable_yet`); should one get here, each
+        // sampled file fails as not verified: never a pass on a check that was not made.
+        (SourceFormatSpec::Restic(spec), _) => {
+            drill
+                .check(format::restic::ResticFormat::open(runbook, spec))
+                .await;
         }
     }
     // `finally` runs whatever happened above, for the point that passed (else the last one

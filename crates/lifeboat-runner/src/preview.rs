@@ -16,7 +16,7 @@
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::ManifestRecord;
-use lifeboat_core::runbook::{ManifestFormat, Runbook};
+use lifeboat_core::runbook::{ManifestFormat, Runbook, SourceFormat as SourceFormatSpec};
 
 use crate::format::{self, Candidate, Census, PointRead, SourceFormat, Window};
 use crate::plan::{PointPlan, Target};
@@ -101,13 +101,17 @@ pub async fn preview(
     t0: Option<Timestamp>,
     seed: Option<u64>,
 ) -> Result<Preview, DrillError> {
-    match runbook.manifest.format {
-        ManifestFormat::PgBackupManifest => {
+    match (&runbook.format, runbook.manifest.format) {
+        (SourceFormatSpec::Files, ManifestFormat::PgBackupManifest) => {
             let format = format::pg::PgBaseBackups::open(runbook)?;
             preview_with(&format, runbook, t0, seed).await
         }
-        ManifestFormat::Sha256sum | ManifestFormat::B3sum => {
+        (SourceFormatSpec::Files, ManifestFormat::Sha256sum | ManifestFormat::B3sum) => {
             let format = format::files::FilesFormat::open(runbook)?;
+            preview_with(&format, runbook, t0, seed).await
+        }
+        (SourceFormatSpec::Restic(spec), _) => {
+            let format = format::restic::ResticFormat::open(runbook, spec)?;
             preview_with(&format, runbook, t0, seed).await
         }
     }

@@ -37,6 +37,7 @@ mod errors;
 mod listing;
 mod local;
 mod remote;
+pub mod restic;
 
 /// Why a storage operation failed, phrased for the operator. Never holds a credential.
 #[derive(Debug, thiserror::Error)]
@@ -296,7 +297,90 @@ impl Source {
     }
 }
 
+impl Source {
+    /// Every object below `prefix` (a `/`-separated folder below the source; locally at most
+    /// `depth` folders down, links never followed), with its size, named by its path below
+    /// the source, sorted. Nothing if there is no such folder.
+    pub async fn list_files(
+        &self,
+        prefix: &str,
+        depth: usize,
+    ) -> Result<Vec<(String, u64)>, StorageError> {
+        let mut files = match &self.backend {
+            Backend::Local(local) => local.list_files(prefix, depth).await?,
+            Backend::Cloud(cloud) => cloud.list_files(&self.url, prefix).await?,
+        };
+        files.sort();
+        Ok(files)
+    }
+
+    /// `len` bytes of `rel` from `offset`; `None` if it does not exist. A shorter object is
+    /// an error.
+    pub async fn read_range(
+        &self,
+        rel: &str,
+        offset: u64,
+        len: usize,
+    ) -> Result<Option<Bytes>, StorageError> {
+        match &self.backend {
+            Backend::Local(local) => local.read_range(rel, offset, len).await,
+            Backend::Cloud(cloud) => cloud.read_range(&self.url, rel, offset, len).await,
+        }
+    }
+}
+
 impl Cloud {
+    async fn list_files(
+        &self,
+        url: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64)>, StorageError> {
+        use futures::TryStreamExt as _;
+        let path = self.path(prefix)?;
+        let below = format!("{}/", self.prefix.as_ref());
+        let strip = |p: &str| -> String {
+            if self.prefix.as_ref().is_empty() {
+                p.to_owned()
+            } else {
+                p.strip_prefix(below.as_str()).unwrap_or(p).to_owned()
+            }
+        };
+        self.unlisted.take();
+        let listed = self
+            .bounded(self.store.list(Some(&path)).try_collect::<Vec<_>>())
+            .await
+            .map_err(|e| self.classify(url, e, prefix));
+        // Entries object_store cannot name are not restic's files (restic names are hex).
+        self.unlisted.take();
+        Ok(listed?
+            .into_iter()
+            .map(|meta| (strip(meta.location.as_ref()), meta.size))
+            .collect())
+    }
+
+    async fn read_range(
+        &self,
+        url: &str,
+        rel: &str,
+        offset: u64,
+        len: usize,
+    ) -> Result<Option<Bytes>, StorageError> {
+        let path = self.path(rel)?;
+        let end = offset.saturating_add(len as u64);
+        match self.bounded(self.store.get_range(&path, offset..end)).await {
+            Ok(bytes) if bytes.len() == len => Ok(Some(bytes)),
+            Ok(bytes) => Err(StorageError::Unavailable {
+                url: url.to_owned(),
+                detail: format!(
+                    "{rel}: asked for {len} bytes at {offset}, got {}",
+                    bytes.len()
+                ),
+            }),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.classify(url, e, rel)),
+        }
+    }
+
     async fn list(&self, url: &str) -> Result<Listing, StorageError> {
         let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
         // Entries taken out of an earlier listing are not this one's.

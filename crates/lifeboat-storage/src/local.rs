@@ -147,6 +147,55 @@ impl Local {
     }
 
     /// Runs `work` on a blocking thread with the source folder, within the timeout.
+    /// Every regular file below `prefix` (at most `depth` folders down), with its size, as
+    /// `/`-separated paths below the source; nothing if `prefix` is not there. Links and
+    /// anything else that is not a file or folder are left out, never followed; so are names
+    /// that are not UTF-8.
+    pub(crate) async fn list_files(
+        &self,
+        prefix: &str,
+        depth: usize,
+    ) -> Result<Vec<(String, u64)>, StorageError> {
+        let path = split(prefix);
+        let shown = prefix.trim_matches('/').to_owned();
+        self.blocking(prefix, move |root| {
+            let dir = match root.open_dir(&path) {
+                Ok(d) => d,
+                Err(e) => return open_error::<()>(root, &shown, e).map(|_| Vec::new()),
+            };
+            let mut out = Vec::new();
+            walk(&dir, &shown, depth, &mut out)?;
+            Ok(out)
+        })
+        .await?
+        .map_err(|e| self.finish(e))
+    }
+
+    /// `len` bytes of `rel` from `offset`, read with positioned reads; `None` if there is no
+    /// such file. Fewer bytes than asked (the file is shorter) is an error.
+    pub(crate) async fn read_range(
+        &self,
+        rel: &str,
+        offset: u64,
+        len: usize,
+    ) -> Result<Option<Bytes>, StorageError> {
+        use std::os::unix::fs::FileExt as _;
+        let path = split(rel);
+        let shown = rel.to_owned();
+        self.blocking(rel, move |root| {
+            let file = match root.open_file(&path) {
+                Ok(f) => f,
+                Err(e) => return open_error(root, &shown, e),
+            };
+            let mut buf = vec![0; len];
+            file.read_exact_at(&mut buf, offset)
+                .map_err(|e| io(&shown, &e))?;
+            Ok(Some(Bytes::from(buf)))
+        })
+        .await?
+        .map_err(|e| self.finish(e))
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         what: &str,
@@ -279,6 +328,39 @@ fn io(path: &str, e: &std::io::Error) -> Failure {
         path: path.to_owned(),
         detail: e.to_string(),
     }
+}
+
+/// Regular files below `dir` (shown as `at/NAME`) into `out`, `depth` folders down at most.
+fn walk(dir: &Dir, at: &str, depth: usize, out: &mut Vec<(String, u64)>) -> Result<(), Failure> {
+    let entries = dir.entries().map_err(|e| io(at, &e))?;
+    for entry in entries {
+        let Some(name) = entry.name.to_str() else {
+            continue;
+        };
+        let shown = if at.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{at}/{name}")
+        };
+        match entry.kind {
+            Kind::File => match dir.stat(name) {
+                Ok(info) => out.push((shown, info.size)),
+                // Gone since it was listed: as if it had not been there.
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(io(&shown, &std::io::Error::other(e.to_string()))),
+            },
+            Kind::Dir if depth > 0 => {
+                let sub = match dir.open_dir(name) {
+                    Ok(d) => d,
+                    Err(e) if e.is_not_found() => continue,
+                    Err(e) => return Err(io(&shown, &std::io::Error::other(e.to_string()))),
+                };
+                walk(&sub, &shown, depth - 1, out)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A `/`-separated path below the source, as a path of its raw components.

@@ -35,9 +35,11 @@ pub mod backup;
 pub mod cloud;
 pub mod postgres;
 pub mod prng;
+pub mod restic;
 pub mod snapshot;
 
 pub use backup::{BackupSet, Entry, Format, Point, file_url, manifest_line, zst_path};
+pub use restic::{Pack, PackBlob, ResticRepo};
 pub use snapshot::Snapshot;
 
 /// Lowercase hex SHA-256 of `bytes`.

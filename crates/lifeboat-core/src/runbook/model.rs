@@ -19,9 +19,14 @@ pub struct Runbook {
     pub objectives: Objectives,
     /// `source`: where the recovery points are.
     pub source: SourceSpec,
+    /// `source.format`: what the source holds (folders with a manifest, or a restic
+    /// repository).
+    pub format: SourceFormat,
     /// `recovery_points`: which points a drill tries, and their times.
     pub recovery_points: RecoveryPointsSpec,
-    /// `manifest`: the file each point lists its files and digests in.
+    /// `manifest`: the file each point lists its files and digests in. With
+    /// `source.format: restic` the manifest is optional and lives in
+    /// [`ResticSpec::manifest`]; this is then the unused default.
     pub manifest: ManifestSpec,
     /// `None`: verify every file of the manifest.
     pub sample: Option<SampleSpec>,
@@ -58,6 +63,50 @@ pub struct SourceSpec {
     /// Storage settings with `${VAR}` already resolved from the environment given to
     /// [`parse`](super::parse). Values may be secrets: never log or record them.
     pub options: BTreeMap<String, String>,
+}
+
+/// `source.format`: what the source holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceFormat {
+    /// `files` (the default): recovery points are folders holding a manifest.
+    Files,
+    /// `restic`: a restic repository; its snapshots are the recovery points.
+    Restic(ResticSpec),
+}
+
+/// `source.restic` (with `manifest`, optional for restic).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResticSpec {
+    /// `password` or `password_file`: exactly one.
+    pub password: ResticPassword,
+    /// `host`: only snapshots of this host.
+    pub host: Option<String>,
+    /// `paths`: only snapshots that backed up every one of these paths.
+    pub paths: Vec<String>,
+    /// `tags`: only snapshots carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// `manifest`: a manifest file inside each snapshot, its `path` absolute as `restic ls`
+    /// lists it (`/srv/app/SHA256SUMS`); its entries are relative to its folder.
+    pub manifest: Option<ManifestSpec>,
+}
+
+/// Where a restic repository's password comes from. Its `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ResticPassword {
+    /// `password`, with `${VAR}` resolved: a secret, never printed, logged or recorded.
+    Value(String),
+    /// `password_file`: an absolute path, read when the drill opens the repository (its
+    /// first line, without the line ending, as restic reads `--password-file`).
+    File(std::path::PathBuf),
+}
+
+impl std::fmt::Debug for ResticPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResticPassword::Value(_) => f.write_str("Value(<redacted>)"),
+            ResticPassword::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
 }
 
 /// The storage backend a source URL names.

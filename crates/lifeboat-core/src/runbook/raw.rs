@@ -59,6 +59,19 @@ pub(super) struct RawObjectives {
 pub(super) struct RawSource {
     pub(super) url: Text,
     pub(super) options: Option<Spanned<OptionEntries>>,
+    pub(super) format: Text,
+    pub(super) restic: Option<Spanned<RawRestic>>,
+}
+
+/// `source.restic`: how to open a restic repository and which snapshots count.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRestic {
+    pub(super) password: Text,
+    pub(super) password_file: Text,
+    pub(super) host: Text,
+    pub(super) paths: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) tags: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// `source.options` in document order. A plain map would lose each key's position; a null
@@ -324,7 +337,10 @@ mod tests {
     #[test]
     fn struct_fields_reads_serde_field_names() {
         assert_eq!(struct_fields::<RawObjectives>(), ["rto", "rpo"]);
-        assert_eq!(struct_fields::<RawSource>(), ["url", "options"]);
+        assert_eq!(
+            struct_fields::<RawSource>(),
+            ["url", "options", "format", "restic"]
+        );
         assert_eq!(struct_fields::<RawRunbook>().len(), 18);
     }
 }

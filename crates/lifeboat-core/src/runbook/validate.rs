@@ -8,7 +8,7 @@
 
 use check::{Check, Env};
 
-use super::model::Runbook;
+use super::model::{ManifestFormat, ManifestSpec, Runbook, SourceFormat};
 use super::problem::Problem;
 use super::raw::RawRunbook;
 use super::wording::problem_at_top;
@@ -19,6 +19,7 @@ mod name;
 mod notify;
 mod objectives;
 mod recovery_points;
+mod restic;
 mod sample;
 mod schedule;
 mod scratch;
@@ -60,8 +61,29 @@ pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Valid
     let name = name::runbook_name(&mut c, raw.name.as_ref());
     let objectives = objectives::objectives(&mut c, raw.objectives.as_ref());
     let source = source::source(&mut c, raw.source.as_ref());
-    let recovery_points = recovery_points::recovery_points(&mut c, raw.recovery_points.as_ref());
-    let manifest = manifest::manifest(&mut c, raw.manifest.as_ref());
+    let format_kind = restic::format_kind(&mut c, raw.source.as_ref());
+    let format = match format_kind {
+        Some(restic::FormatKind::Files) => Some(SourceFormat::Files),
+        Some(restic::FormatKind::Restic) => {
+            restic::refuse_point_time(&mut c, raw.recovery_points.as_ref());
+            raw.source
+                .as_ref()
+                .and_then(|s| restic::restic(&mut c, s, raw.manifest.as_ref()))
+                .map(SourceFormat::Restic)
+        }
+        None => None,
+    };
+    let point_time = format_kind != Some(restic::FormatKind::Restic);
+    let recovery_points =
+        recovery_points::recovery_points(&mut c, raw.recovery_points.as_ref(), point_time);
+    let manifest = match format_kind {
+        // A restic source's manifest is inside the snapshot (checked with `source.restic`).
+        Some(restic::FormatKind::Restic) => Some(ManifestSpec {
+            path: "SHA256SUMS".to_owned(),
+            format: ManifestFormat::Sha256sum,
+        }),
+        _ => manifest::manifest(&mut c, raw.manifest.as_ref()),
+    };
     let sample = raw.sample.as_ref().and_then(|s| sample::sample(&mut c, s));
     let scratch = scratch::scratch(&mut c, raw.scratch.as_ref());
     let verify_only = match &raw.verify_only {
@@ -91,6 +113,7 @@ pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Valid
     let (
         Some(name_),
         Some(source),
+        Some(format),
         Some(recovery_points),
         Some(manifest),
         Some(scratch),
@@ -98,6 +121,7 @@ pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Valid
     ) = (
         name.clone(),
         source,
+        format,
         recovery_points,
         manifest,
         scratch,
@@ -117,6 +141,7 @@ pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Valid
         description: raw.description.as_ref().map(|d| d.value.clone()),
         objectives,
         source,
+        format,
         recovery_points,
         manifest,
         sample,

@@ -59,7 +59,7 @@ use super::errors;
     objectives: {rto: 2h, rop: 26h}
     name: again
 "}, "\
-rb.yaml:5:3: source: unknown key `optoins`, expected one of `url`, `options` (did you mean `options`?)
+rb.yaml:5:3: source: unknown key `optoins`, expected one of `url`, `options`, `format`, `restic` (did you mean `options`?)
 rb.yaml:6:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify` (did you mean `manifest`?)
 rb.yaml:7:23: objectives: unknown key `rop`, expected one of `rto`, `rpo` (did you mean `rpo`?)
 rb.yaml:8:1: duplicate key `name` (first set at line 2, column 1)" ; "every unknown and duplicate key at once")]

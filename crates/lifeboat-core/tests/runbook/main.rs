@@ -5,16 +5,18 @@
 mod input;
 mod invalid;
 mod lint;
+mod restic;
 mod shipped;
 mod valid;
 
 use lifeboat_core::runbook::{self, Runbook, RunbookError};
 
 /// Secret values the test environment hands out; no message may ever contain them.
-const SECRETS: [&str; 3] = [
+const SECRETS: [&str; 4] = [
     "AKIA-TEST-ID",
     "s3cr3t-access-key",
     "https://hooks.example.com/SECRET-TOKEN",
+    "restic-SECRET-password",
 ];
 
 /// A fixed environment, so tests never depend on the shell they run in.
@@ -23,6 +25,7 @@ fn env(name: &str) -> Option<String> {
         "AWS_ACCESS_KEY_ID" => Some(SECRETS[0].to_owned()),
         "AWS_SECRET_ACCESS_KEY" => Some(SECRETS[1].to_owned()),
         "WEBHOOK_URL" => Some(SECRETS[2].to_owned()),
+        "RESTIC_PASSWORD" => Some(SECRETS[3].to_owned()),
         "NOT_A_BOOL" => Some("sometimes".to_owned()),
         "ALLOW_HTTP" => Some("TRUE".to_owned()),
         _ => None,

@@ -8,7 +8,7 @@ use lifeboat_core::evidence::Outcome;
 use lifeboat_core::runbook::{
     CatchUp, Command, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec, Objectives,
     PointTime, Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec,
-    ScratchSpec, ScratchSync, Select, SourceKind, SourceSpec, Step, StepKind,
+    ScratchSpec, ScratchSync, Select, SourceFormat, SourceKind, SourceSpec, Step, StepKind,
 };
 
 use super::parse;
@@ -81,6 +81,7 @@ fn interface_example() {
             kind: SourceKind::File,
             options: BTreeMap::new(),
         },
+        format: SourceFormat::Files,
         recovery_points: RecoveryPointsSpec {
             time: PointTime::Name {
                 format: Some("%Y-%m-%dT%H%M%SZ".into()),
@@ -201,6 +202,7 @@ fn minimal_runbook_gets_every_default() {
             kind: SourceKind::File,
             options: BTreeMap::new(),
         },
+        format: SourceFormat::Files,
         recovery_points: RecoveryPointsSpec {
             time: PointTime::Modified,
             select: Select::Latest,

@@ -8,9 +8,12 @@ use crate::runbook::model::{PointTime, RecoveryPointsSpec, Select};
 use crate::runbook::raw::RawRecoveryPoints;
 use crate::runbook::time_format;
 
+/// With `point_time` false (a restic source), `time` and `time_format` are left to the
+/// caller, which refuses them: a point's time is not read from its name or manifest then.
 pub(super) fn recovery_points(
     c: &mut Check<'_>,
     raw: Option<&Spanned<RawRecoveryPoints>>,
+    point_time: bool,
 ) -> Option<RecoveryPointsSpec> {
     let Some(raw) = raw else {
         return Some(RecoveryPointsSpec {
@@ -25,6 +28,11 @@ pub(super) fn recovery_points(
         select,
         within,
     } = &raw.value;
+    let (time, time_format) = if point_time {
+        (time, time_format)
+    } else {
+        (&None, &None)
+    };
     // `None`: `time` is unusable (already reported).
     let by_name = match time {
         Some(t) => c.choice(

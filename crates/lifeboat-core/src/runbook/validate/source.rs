@@ -23,7 +23,7 @@ pub(super) fn source(c: &mut Check<'_>, raw: Option<&Spanned<RawSource>>) -> Opt
         );
         return None;
     };
-    let RawSource { url, options } = &raw.value;
+    let RawSource { url, options, .. } = &raw.value;
     let kind = match url {
         None => {
             c.missing(

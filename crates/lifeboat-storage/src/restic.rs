@@ -1,0 +1,677 @@
+//! restic repositories, read through lifeboat's own storage: `source.format: restic`.
+//!
+//! [`Backend`] is rustic_core's backend trait implemented over a [`Source`], read-only: the
+//! repository on `file://`, `s3://` or `az://` is reached with the same object_store client,
+//! `source.options`, timeouts and error redaction as any other source — one HTTP stack, one
+//! credential story — and every write or removal rustic_core might attempt is refused.
+//! rustic_backend's OpenDAL backends (about 150 more crates, and a runtime of their own that
+//! panics inside tokio, rustic_core#522) are not used.
+//!
+//! rustic_core is synchronous. Its calls must run on a blocking thread, never on an async
+//! worker: [`Repo::open`] and every [`Repo`] method move to one with `spawn_blocking`, and
+//! the backend reaches the async store from there with [`tokio::runtime::Handle::block_on`]
+//! (which would panic on a worker). Its cache is off: a cached copy of an index or snapshot
+//! could hide damage in the repository itself.
+//!
+//! What a repository holds is hostile input like any backup: an error rustic_core reports is
+//! an error here, and the password never appears in one ([`ResticError`] scrubs it as a last
+//! line of defence; rustic_core does not print it).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use jiff::Timestamp;
+use rustic_core::repofile::SnapshotFile;
+use rustic_core::{
+    Credentials, ErrorKind, FileType, Id, IndexedFullStatus, LsOptions, ReadBackend, Repository,
+    RepositoryBackends, RepositoryOptions, RusticError, RusticResult, WriteBackend,
+};
+
+use crate::{Source, StorageError};
+
+/// Largest repository file read whole (config, key, snapshot, index): far above what restic
+/// writes (its index files hold at most about 4 MiB of JSON), far below what could exhaust
+/// memory.
+const MAX_FULL_READ: u64 = 256 << 20;
+
+/// Why a restic repository could not be read. Never holds the password.
+#[derive(Debug, thiserror::Error)]
+pub enum ResticError {
+    /// The storage under the repository failed (unreachable, refused, a missing bucket).
+    #[error(transparent)]
+    Storage(Arc<StorageError>),
+    /// No key of the repository opens with the password.
+    #[error(
+        "the restic repository at {url} does not accept the password (check `source.restic.password` or `password_file`)"
+    )]
+    WrongPassword { url: String },
+    /// The repository cannot be opened or read: no `config`, an unreadable key, a damaged
+    /// index or snapshot, a blocking thread that failed.
+    #[error("cannot read the restic repository at {url}: {detail}")]
+    Repository { url: String, detail: String },
+}
+
+/// One snapshot of a repository, in lifeboat's terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The snapshot id, 64 hex digits (`restic snapshots` shows its first 8).
+    pub id: String,
+    pub time: Timestamp,
+    pub hostname: String,
+    pub paths: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+/// Which snapshots count: every filter given must match (as `restic snapshots --host H
+/// --path P --tag T` with one value each: the snapshot has that host, all those paths, all
+/// those tags).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotFilter {
+    pub host: Option<String>,
+    pub paths: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+impl SnapshotFilter {
+    pub fn matches(&self, s: &Snapshot) -> bool {
+        self.host.as_ref().is_none_or(|h| *h == s.hostname)
+            && self.paths.iter().all(|p| s.paths.contains(p))
+            && self.tags.iter().all(|t| s.tags.contains(t))
+    }
+}
+
+/// A regular file of a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotEntry {
+    /// As `restic ls` prints it: `/srv/app/a.txt`.
+    pub path: String,
+    pub size: u64,
+}
+
+/// Where one chunk of a file is stored, as the repository's index says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkLocation {
+    /// The chunk's id: the SHA-256 of its plaintext, 64 hex digits.
+    pub chunk: String,
+    /// Where it is: the pack's id, or `None` when the index does not list the chunk (a
+    /// damaged repository: the file cannot be restored).
+    pub pack: Option<String>,
+    /// Where its stored (encrypted, maybe compressed) bytes start in the pack, and how many
+    /// there are; 0 when not indexed.
+    pub offset: u32,
+    pub length: u32,
+    /// Its plaintext length when the index records it (compressed chunks, repository format
+    /// 2), else `None` (the stored length minus restic's 32 bytes of nonce and MAC).
+    pub plain_length: Option<u32>,
+}
+
+/// A file of a snapshot and where its chunks are: what restoring it will read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileChunks {
+    /// Its size as the snapshot's tree records it.
+    pub size: u64,
+    /// Its chunks, in file order.
+    pub chunks: Vec<ChunkLocation>,
+}
+
+/// Why one chunk of a file could not be verified: a finding about the repository.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChunkProblem {
+    /// The index does not list the chunk.
+    NotIndexed,
+    /// The index lists the chunk's pack, but storage does not hold it.
+    PackMissing,
+    /// The pack is there but cannot be read (a link, a short file, a read error).
+    Unreadable { detail: String },
+    /// The stored bytes did not decrypt (authentication failed: the ciphertext changed) or
+    /// did not decompress; `detail` is rustic_core's own account.
+    Undecryptable { detail: String },
+    /// The plaintext's SHA-256 is not the chunk's id.
+    HashMismatch { actual: String },
+}
+
+/// The first chunk of a file that failed, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkFailure {
+    /// Its place in the file, from 0.
+    pub index: usize,
+    pub chunk: String,
+    pub pack: Option<String>,
+    pub problem: ChunkProblem,
+}
+
+impl std::fmt::Display for ChunkFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pack = self.pack.as_deref().unwrap_or("(none)");
+        write!(f, "chunk {} ({}) in pack {pack}: ", self.index, self.chunk)?;
+        match &self.problem {
+            ChunkProblem::NotIndexed => f.write_str("the index does not list it"),
+            ChunkProblem::PackMissing => f.write_str("the pack is missing"),
+            ChunkProblem::Unreadable { detail } => write!(f, "the pack cannot be read: {detail}"),
+            ChunkProblem::Undecryptable { detail } => write!(
+                f,
+                "authentication or decompression failed (the stored bytes changed): {detail}"
+            ),
+            ChunkProblem::HashMismatch { actual } => {
+                write!(f, "its content hashes to {actual}, not to its id")
+            }
+        }
+    }
+}
+
+/// What reading a file chunk by chunk found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRead {
+    /// Plaintext bytes verified and handed on, in file order.
+    pub verified: u64,
+    /// The first chunk that failed; reading stops there.
+    pub failure: Option<ChunkFailure>,
+}
+
+/// An open, indexed restic repository.
+#[derive(Clone)]
+pub struct Repo {
+    inner: Arc<Repository<IndexedFullStatus>>,
+    url: String,
+    secret: Arc<str>,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo").field("url", &self.url).finish()
+    }
+}
+
+impl Repo {
+    /// Opens the repository at `source` with `password` and reads its index (on a blocking
+    /// thread; call it from async code). The index is all rustic_core keeps in memory.
+    pub async fn open(source: &Source, password: &str) -> Result<Repo, ResticError> {
+        let backend = Backend::new(source.clone(), tokio::runtime::Handle::current());
+        let url = source.url().to_owned();
+        let secret: Arc<str> = Arc::from(password);
+        let (u, s) = (url.clone(), Arc::clone(&secret));
+        blocking(&url, move || {
+            let backends = RepositoryBackends::new(Arc::new(backend), None);
+            // Cache off: a cached index or snapshot could hide damage in the repository.
+            let opts = RepositoryOptions::default().no_cache(true);
+            let repo = Repository::new(&opts, &backends)
+                .and_then(|r| r.open(&Credentials::password(&*s)))
+                .and_then(Repository::to_indexed)
+                .map_err(|e| convert(&u, &s, &e))?;
+            Ok(Repo {
+                inner: Arc::new(repo),
+                url: u,
+                secret: s,
+            })
+        })
+        .await
+    }
+
+    /// The snapshots `filter` matches, newest first (ties by id).
+    pub async fn snapshots(&self, filter: &SnapshotFilter) -> Result<Vec<Snapshot>, ResticError> {
+        let me = self.clone();
+        let filter = filter.clone();
+        blocking(&self.url, move || {
+            let all = me.inner.get_all_snapshots().map_err(|e| me.convert(&e))?;
+            let mut found: Vec<Snapshot> = all
+                .iter()
+                .map(snapshot)
+                .filter(|s| filter.matches(s))
+                .collect();
+            found.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.id.cmp(&b.id)));
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Every regular file of snapshot `id`, as `restic ls` lists them (depth first), with
+    /// the size its tree records.
+    pub async fn files(&self, id: &str) -> Result<Vec<SnapshotEntry>, ResticError> {
+        let me = self.clone();
+        let id = id.to_owned();
+        blocking(&self.url, move || {
+            let snap = me
+                .inner
+                .get_snapshots(&[id.as_str()])
+                .map_err(|e| me.convert(&e))?
+                .into_iter()
+                .next()
+                .ok_or_else(|| ResticError::Repository {
+                    url: me.url.clone(),
+                    detail: format!("snapshot {id} is not there"),
+                })?;
+            let root = me
+                .inner
+                .node_from_snapshot_and_path(&snap, "")
+                .map_err(|e| me.convert(&e))?;
+            let mut out = Vec::new();
+            for item in me
+                .inner
+                .ls(&root, &LsOptions::default())
+                .map_err(|e| me.convert(&e))?
+            {
+                let (path, node) = item.map_err(|e| me.convert(&e))?;
+                if node.is_file() {
+                    out.push(SnapshotEntry {
+                        path: format!("/{}", path.to_string_lossy()),
+                        size: node.meta.size,
+                    });
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The chunks of the regular file `path` (as `restic ls` prints it) of snapshot `id`, each
+    /// with the pack the index puts it in; `None` when what is there is not a regular file,
+    /// an error when nothing is there or a tree on the way cannot be read. Reads the snapshot
+    /// and the trees on the path, never a data pack.
+    pub async fn file_chunks(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> Result<Option<FileChunks>, ResticError> {
+        let me = self.clone();
+        let id = id.to_owned();
+        let path = path.trim_start_matches('/').to_owned();
+        blocking(&self.url, move || {
+            let snap = me
+                .inner
+                .get_snapshots(&[id.as_str()])
+                .map_err(|e| me.convert(&e))?
+                .into_iter()
+                .next()
+                .ok_or_else(|| ResticError::Repository {
+                    url: me.url.clone(),
+                    detail: format!("snapshot {id} is not there"),
+                })?;
+            // rustic_core does not tell a path the tree lacks from a tree it cannot read, so
+            // both are errors: a damaged tree must never read as "no such file".
+            let node = me
+                .inner
+                .node_from_snapshot_and_path(&snap, &path)
+                .map_err(|e| me.convert(&e))?;
+            if !node.is_file() {
+                return Ok(None);
+            }
+            let chunks = node
+                .content
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|chunk| match me.inner.get_index_entry(chunk) {
+                    Ok(entry) => ChunkLocation {
+                        chunk: chunk.to_hex().to_string(),
+                        pack: Some(entry.pack.to_hex().to_string()),
+                        offset: entry.location.offset,
+                        length: entry.location.length,
+                        plain_length: entry.location.uncompressed_length.map(u32::from),
+                    },
+                    Err(_) => ChunkLocation {
+                        chunk: chunk.to_hex().to_string(),
+                        pack: None,
+                        offset: 0,
+                        length: 0,
+                        plain_length: None,
+                    },
+                })
+                .collect();
+            Ok(Some(FileChunks {
+                size: node.meta.size,
+                chunks,
+            }))
+        })
+        .await
+    }
+
+    /// Reads `file`'s chunks in order, each from its pack through rustic_core (decrypted,
+    /// which authenticates it, and decompressed), checks that the SHA-256 of each plaintext is
+    /// the chunk's id, and sends each verified plaintext to `out` (bounded: the reader waits
+    /// for the consumer). Stops at the first chunk that fails, naming it, its pack and why;
+    /// `Err` only when the storage itself fails (unreachable, refused), which is no finding
+    /// about the file. Whether the verified bytes add up to [`FileChunks::size`] is the
+    /// caller's check. Not rustic's restore path: it does not recompute chunk hashes.
+    pub async fn read_file(
+        &self,
+        file: &FileChunks,
+        out: tokio::sync::mpsc::Sender<Bytes>,
+    ) -> Result<FileRead, ResticError> {
+        let me = self.clone();
+        let chunks = file.chunks.clone();
+        blocking(&self.url, move || {
+            use sha2::Digest as _;
+            let mut verified = 0u64;
+            for (index, c) in chunks.into_iter().enumerate() {
+                let fail = |problem| {
+                    Ok(FileRead {
+                        verified,
+                        failure: Some(ChunkFailure {
+                            index,
+                            chunk: c.chunk.clone(),
+                            pack: c.pack.clone(),
+                            problem,
+                        }),
+                    })
+                };
+                if c.pack.is_none() {
+                    return fail(ChunkProblem::NotIndexed);
+                }
+                let Ok(id) = c.chunk.parse::<rustic_core::BlobId>() else {
+                    return fail(ChunkProblem::NotIndexed);
+                };
+                let plain = match me
+                    .inner
+                    .get_blob_cached(&id, rustic_core::repofile::BlobType::Data)
+                {
+                    Ok(bytes) => bytes,
+                    Err(e) => match chunk_problem(&e) {
+                        Ok(problem) => return fail(problem),
+                        Err(storage) => return Err(ResticError::Storage(storage)),
+                    },
+                };
+                let actual = hex(&sha2::Sha256::digest(&plain));
+                if actual != c.chunk {
+                    return fail(ChunkProblem::HashMismatch { actual });
+                }
+                verified += plain.len() as u64;
+                if out.blocking_send(plain).is_err() {
+                    // The consumer is gone (the drill stopped): nothing more to do.
+                    break;
+                }
+            }
+            Ok(FileRead {
+                verified,
+                failure: None,
+            })
+        })
+        .await
+    }
+
+    fn convert(&self, e: &RusticError) -> ResticError {
+        convert(&self.url, &self.secret, e)
+    }
+}
+
+fn snapshot(s: &SnapshotFile) -> Snapshot {
+    let t = s.time.timestamp();
+    Snapshot {
+        id: s.id.to_hex().to_string(),
+        time: Timestamp::new(t.as_second(), t.subsec_nanosecond()).unwrap_or(Timestamp::UNIX_EPOCH),
+        hostname: s.hostname.clone(),
+        paths: s.paths.iter().cloned().collect(),
+        tags: s.tags.iter().cloned().collect(),
+    }
+}
+
+/// Runs rustic_core's synchronous `work` on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce() -> Result<T, ResticError> + Send + 'static,
+) -> Result<T, ResticError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(out) => out,
+        Err(e) => Err(ResticError::Repository {
+            url: url.to_owned(),
+            detail: if e.is_panic() {
+                "the repository reader panicked (a bug in lifeboat or rustic_core: please report it)"
+                    .to_owned()
+            } else {
+                format!("the repository reader was cancelled: {e}")
+            },
+        }),
+    }
+}
+
+/// A rustic_core error as lifeboat's: the storage failure it carries if any, a wrong password
+/// by its code, else rustic_core's own words, with the password scrubbed.
+fn convert(url: &str, secret: &str, e: &RusticError) -> ResticError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(failure) = c.downcast_ref::<Failure>() {
+            return ResticError::Storage(Arc::clone(&failure.0));
+        }
+        cause = c.source();
+    }
+    if e.is_incorrect_password() {
+        return ResticError::WrongPassword {
+            url: url.to_owned(),
+        };
+    }
+    let mut detail = e.display_log();
+    if !secret.is_empty() {
+        detail = detail.replace(secret, "***");
+    }
+    ResticError::Repository {
+        url: url.to_owned(),
+        detail: crate::redact(detail.trim_start_matches("Error: ").trim()),
+    }
+}
+
+/// What a failed chunk read says about the repository; `Err` when the storage itself failed.
+fn chunk_problem(e: &RusticError) -> Result<ChunkProblem, Arc<StorageError>> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<Missing>().is_some() {
+            return Ok(ChunkProblem::PackMissing);
+        }
+        if let Some(failure) = c.downcast_ref::<Failure>() {
+            return if failure.0.is_finding() {
+                Ok(ChunkProblem::Unreadable {
+                    detail: failure.0.to_string(),
+                })
+            } else {
+                Err(Arc::clone(&failure.0))
+            };
+        }
+        cause = c.source();
+    }
+    Ok(ChunkProblem::Undecryptable {
+        detail: e
+            .display_log()
+            .trim_start_matches("Error: ")
+            .trim()
+            .to_owned(),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An object the repository should hold and storage does not, carried through rustic_core.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is not in the repository")]
+struct Missing(String);
+
+/// A storage error carried through rustic_core back to [`convert`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Failure(Arc<StorageError>);
+
+/// rustic_core's backend over a lifeboat [`Source`], read-only. Its methods block on the
+/// async store: call them only from a blocking thread (rustic_core's, or `spawn_blocking`).
+#[derive(Debug)]
+pub struct Backend {
+    source: Source,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Backend {
+    pub fn new(source: Source, runtime: tokio::runtime::Handle) -> Backend {
+        Backend { source, runtime }
+    }
+
+    /// The object of `id` of type `tpe` below the source: `config`, `keys/ID`,
+    /// `snapshots/ID`, `index/ID`, `data/XX/ID`.
+    fn path(tpe: FileType, id: &Id) -> String {
+        let hex = id.to_hex();
+        match tpe {
+            FileType::Config => "config".to_owned(),
+            FileType::Pack => format!("data/{}/{}", &hex[..2], &*hex),
+            other => format!("{}/{}", other.dirname(), &*hex),
+        }
+    }
+
+    fn failed(e: StorageError) -> Box<RusticError> {
+        RusticError::with_source(
+            ErrorKind::Backend,
+            "the repository's storage failed",
+            Failure(Arc::new(e)),
+        )
+    }
+
+    fn missing(path: &str) -> Box<RusticError> {
+        RusticError::with_source(
+            ErrorKind::Backend,
+            "an object is not in the repository",
+            Missing(path.to_owned()),
+        )
+    }
+}
+
+impl ReadBackend for Backend {
+    fn location(&self) -> String {
+        self.source.url().to_owned()
+    }
+
+    fn list_with_size(&self, tpe: FileType) -> RusticResult<Vec<(Id, u32)>> {
+        if tpe == FileType::Config {
+            let head = self
+                .runtime
+                .block_on(self.source.head("config"))
+                .map_err(Self::failed)?;
+            return Ok(head
+                .map(|info| (Id::default(), u32::try_from(info.size).unwrap_or(u32::MAX)))
+                .into_iter()
+                .collect());
+        }
+        // data/ has one level of XX folders; the others are flat.
+        let depth = usize::from(tpe == FileType::Pack);
+        let files = self
+            .runtime
+            .block_on(self.source.list_files(tpe.dirname(), depth))
+            .map_err(Self::failed)?;
+        // Names that are not ids (a stray file, a temporary upload) are not the repository's.
+        Ok(files
+            .into_iter()
+            .filter_map(|(path, size)| {
+                let name = path.rsplit('/').next()?;
+                let id = name.parse::<Id>().ok()?;
+                Some((id, u32::try_from(size).unwrap_or(u32::MAX)))
+            })
+            .collect())
+    }
+
+    fn read_full(&self, tpe: FileType, id: &Id) -> RusticResult<Bytes> {
+        let path = Self::path(tpe, id);
+        match self
+            .runtime
+            .block_on(self.source.read_small(&path, MAX_FULL_READ))
+            .map_err(Self::failed)?
+        {
+            Some((bytes, _)) => Ok(bytes),
+            None => Err(Self::missing(&path)),
+        }
+    }
+
+    fn read_partial(
+        &self,
+        tpe: FileType,
+        id: &Id,
+        _cacheable: bool,
+        offset: u32,
+        length: u32,
+    ) -> RusticResult<Bytes> {
+        let path = Self::path(tpe, id);
+        match self
+            .runtime
+            .block_on(
+                self.source
+                    .read_range(&path, u64::from(offset), length as usize),
+            )
+            .map_err(Self::failed)?
+        {
+            Some(bytes) => Ok(bytes),
+            None => Err(Self::missing(&path)),
+        }
+    }
+
+    fn warmup_path(&self, tpe: FileType, id: &Id) -> String {
+        Self::path(tpe, id)
+    }
+}
+
+impl WriteBackend for Backend {
+    fn create(&self) -> RusticResult<()> {
+        Err(read_only())
+    }
+
+    fn write_bytes(
+        &self,
+        _tpe: FileType,
+        _id: &Id,
+        _cacheable: bool,
+        _content: rustic_core::BytesList,
+    ) -> RusticResult<()> {
+        Err(read_only())
+    }
+
+    fn remove(&self, _tpe: FileType, _id: &Id, _cacheable: bool) -> RusticResult<()> {
+        Err(read_only())
+    }
+}
+
+fn read_only() -> Box<RusticError> {
+    RusticError::new(
+        ErrorKind::Unsupported,
+        "lifeboat reads backups and never writes to them",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backend_refuses_every_write_and_removal() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("config"), b"untouched").unwrap();
+        let source = Source::open(&crate::SourceSpec {
+            url: format!("file://{}", tmp.path().display()),
+            kind: crate::SourceKind::File,
+            options: Default::default(),
+        })
+        .unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let backend = Backend::new(source, runtime.handle().clone());
+        let id = Id::default();
+        assert!(backend.create().is_err());
+        assert!(
+            backend
+                .write_bytes(
+                    FileType::Config,
+                    &id,
+                    false,
+                    Bytes::from_static(b"x").into()
+                )
+                .is_err()
+        );
+        assert!(backend.remove(FileType::Config, &id, false).is_err());
+        assert_eq!(
+            std::fs::read(tmp.path().join("config")).unwrap(),
+            b"untouched"
+        );
+        // And what it does read, it reads from the source.
+        assert_eq!(
+            &backend.read_full(FileType::Config, &id).unwrap()[..],
+            b"untouched"
+        );
+        assert_eq!(
+            &backend
+                .read_partial(FileType::Config, &id, false, 2, 3)
+                .unwrap()[..],
+            b"tou"
+        );
+    }
+}

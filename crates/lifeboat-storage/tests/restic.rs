@@ -1,0 +1,326 @@
+//! restic repositories made by the real `restic` CLI (lifeboat-testkit's `ResticRepo`), read
+//! through lifeboat's own storage (`lifeboat_storage::restic`): on local disk, and uploaded
+//! unchanged to s3s-fs (which checks signatures) and Azurite. The snapshots and files must be
+//! what restic itself lists, everywhere; a wrong password is refused without being repeated.
+
+use std::collections::BTreeMap;
+
+use lifeboat_storage::restic::{ChunkProblem, FileRead, Repo, ResticError, SnapshotFilter};
+use lifeboat_storage::{Source, SourceKind, SourceSpec};
+use lifeboat_testkit::ResticRepo;
+use lifeboat_testkit::cloud;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn source(url: &str, kind: SourceKind, options: Vec<(&'static str, String)>) -> Source {
+    let options: BTreeMap<String, String> = options
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    Source::open(&SourceSpec {
+        url: url.to_owned(),
+        kind,
+        options,
+    })
+    .unwrap()
+}
+
+fn local(repo: &ResticRepo) -> Source {
+    source(&repo.url(), SourceKind::File, Vec::new())
+}
+
+/// (id, host) of what `restic snapshots --json FILTERS` lists, newest first.
+fn restic_lists(repo: &ResticRepo, filters: &[&str]) -> Vec<(String, String)> {
+    let listed: serde_json::Value = serde_json::from_str(&repo.snapshots_json(filters)).unwrap();
+    let mut listed: Vec<(String, String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let t = s["time"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap();
+            (
+                t.to_string(),
+                s["id"].as_str().unwrap().to_owned(),
+                s["hostname"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    listed.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    listed.into_iter().map(|(_, id, host)| (id, host)).collect()
+}
+
+async fn lifeboat_lists(repo: &Repo, filter: &SnapshotFilter) -> Vec<(String, String)> {
+    repo.snapshots(filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.hostname))
+        .collect()
+}
+
+/// The checks every backend must pass on the fleet repository.
+async fn reads_the_fleet(source: &Source, fixture: &ResticRepo) {
+    let repo = Repo::open(source, PASSWORD).await.unwrap();
+    assert_eq!(
+        lifeboat_lists(&repo, &SnapshotFilter::default()).await,
+        restic_lists(fixture, &[])
+    );
+    let srv = fixture.tree().join("srv").to_str().unwrap().to_owned();
+    let db01_nightly = SnapshotFilter {
+        host: Some("db01".into()),
+        paths: vec![srv.clone()],
+        tags: vec!["nightly".into()],
+    };
+    let expected = restic_lists(
+        fixture,
+        &["--host", "db01", "--path", &srv, "--tag", "nightly"],
+    );
+    assert_eq!(expected.len(), 3);
+    assert_eq!(lifeboat_lists(&repo, &db01_nightly).await, expected);
+    let weekly = SnapshotFilter {
+        tags: vec!["nightly".into(), "weekly".into()],
+        ..SnapshotFilter::default()
+    };
+    assert_eq!(
+        lifeboat_lists(&repo, &weekly).await,
+        restic_lists(fixture, &["--tag", "nightly,weekly"])
+    );
+
+    // The newest db01 snapshot's regular files, as `restic ls` prints them, with their sizes.
+    let newest = &expected[0].0;
+    let files = repo.files(newest).await.unwrap();
+    let listed: Vec<(&str, u64)> = files.iter().map(|f| (f.path.as_str(), f.size)).collect();
+    assert_eq!(
+        listed,
+        [
+            ("/srv/app/a.txt", 6),
+            ("/srv/app/big.bin", 3 << 20),
+            ("/srv/app/conf/app.conf", 12),
+        ]
+    );
+    let ls = fixture.restic(&["ls", newest], None);
+    for f in &files {
+        assert!(
+            ls.lines().any(|l| l == f.path),
+            "{} not in restic ls:\n{ls}",
+            f.path
+        );
+    }
+}
+
+/// Runs `f` on a runtime of its own: the fixtures (restic, uploads) are made outside it.
+fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn a_local_repository_lists_what_restic_lists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fixture, _) = ResticRepo::fleet(tmp.path(), PASSWORD);
+    run(reads_the_fleet(&local(&fixture), &fixture));
+}
+
+#[test]
+fn a_wrong_password_is_refused_without_being_repeated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let wrong = "hunter2-not-the-password";
+    let err = run(Repo::open(&local(&fixture), wrong)).unwrap_err();
+    assert!(matches!(err, ResticError::WrongPassword { .. }), "{err:?}");
+    let said = format!("{err} {err:?}");
+    assert!(!said.contains(wrong) && !said.contains(PASSWORD), "{said}");
+    assert!(said.contains("password"), "{said}");
+}
+
+#[test]
+fn a_folder_that_is_no_repository_is_an_error_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("notes.txt"), "not a repository").unwrap();
+    let src = source(
+        &lifeboat_testkit::file_url(tmp.path()),
+        SourceKind::File,
+        Vec::new(),
+    );
+    let err = run(Repo::open(&src, PASSWORD)).unwrap_err();
+    assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+    assert!(!err.to_string().contains(PASSWORD));
+}
+
+#[test]
+fn the_same_repository_reads_the_same_from_s3s_fs_and_azurite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fixture, _) = ResticRepo::fleet(tmp.path(), PASSWORD);
+    let servers = cloud::servers();
+
+    let bucket = cloud::unique_name("restic");
+    servers
+        .s3s
+        .upload_dir(&bucket, "restic/fleet", fixture.path());
+    let s3 = source(
+        &servers.s3s.url(&bucket, "restic/fleet"),
+        SourceKind::S3,
+        servers.s3s.options(),
+    );
+    let container = cloud::unique_name("restic");
+    servers
+        .azurite
+        .upload_dir(&container, "restic/fleet", fixture.path());
+    let az = source(
+        &servers.azurite.url(&container, "restic/fleet"),
+        SourceKind::Azure,
+        servers.azurite.options(),
+    );
+    run(async {
+        reads_the_fleet(&s3, &fixture).await;
+        let err = Repo::open(&s3, "wrong").await.unwrap_err();
+        assert!(matches!(err, ResticError::WrongPassword { .. }), "{err:?}");
+        reads_the_fleet(&az, &fixture).await;
+    });
+}
+
+#[test]
+fn a_files_chunks_are_where_restics_index_puts_them_and_add_up_to_its_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fixture, ids) = ResticRepo::fleet(tmp.path(), PASSWORD);
+    let packs = fixture.packs();
+    run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let mut seen = Vec::new();
+        for id in [&ids[0], &ids[1], &ids[3]] {
+            let big = repo
+                .file_chunks(id, "/srv/app/big.bin")
+                .await
+                .unwrap()
+                .expect("big.bin is a regular file");
+            assert_eq!(big.size, 3 << 20);
+            assert!(
+                big.chunks.len() > 1,
+                "3 MiB of random bytes is several chunks"
+            );
+            let mut plain = 0u64;
+            for c in &big.chunks {
+                let pack = c.pack.as_deref().expect("every chunk is indexed");
+                let listed = packs
+                    .iter()
+                    .find(|p| p.id == pack)
+                    .and_then(|p| p.blobs.iter().find(|b| b.id == c.chunk))
+                    .unwrap_or_else(|| panic!("restic's index does not put {} in {pack}", c.chunk));
+                assert_eq!(listed.kind, "data");
+                assert_eq!(
+                    (u64::from(c.offset), u64::from(c.length)),
+                    (listed.offset, listed.length)
+                );
+                // restic's nonce (16 bytes) and MAC (16 bytes) wrap every stored chunk.
+                plain += u64::from(c.plain_length.unwrap_or(c.length - 32));
+            }
+            assert_eq!(plain, big.size);
+            seen.push(big.chunks);
+        }
+        // Deduplicated: the same chunks in the same packs in every snapshot.
+        assert!(seen.windows(2).all(|w| w[0] == w[1]));
+
+        // Not a regular file: nothing. Not there at all: an error, like a damaged tree.
+        assert_eq!(
+            repo.file_chunks(&ids[3], "/srv/app/conf").await.unwrap(),
+            None
+        );
+        assert!(repo.file_chunks(&ids[3], "/srv/app/missing").await.is_err());
+    });
+}
+
+/// Reads `path` of snapshot `id` chunk by chunk: the plaintext verified, and what failed.
+async fn read_all(repo: &Repo, id: &str, path: &str) -> (Vec<u8>, FileRead) {
+    let file = repo.file_chunks(id, path).await.unwrap().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let reader = {
+        let repo = repo.clone();
+        tokio::spawn(async move { repo.read_file(&file, tx).await })
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = rx.recv().await {
+        bytes.extend_from_slice(&chunk);
+    }
+    (bytes, reader.await.unwrap().unwrap())
+}
+
+#[test]
+fn a_file_reads_back_chunk_by_chunk_and_damage_names_the_chunk_and_pack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fixture, ids) = ResticRepo::fleet(tmp.path(), PASSWORD);
+    let newest = &ids[3];
+    let big = lifeboat_testkit::prng::random_bytes(3 << 20, 15);
+    let (big_chunks, day_chunks) = run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let (bytes, read) = read_all(&repo, newest, "/srv/app/big.bin").await;
+        assert_eq!(read.failure, None);
+        assert_eq!(read.verified, 3 << 20);
+        assert!(bytes == big, "big.bin did not read back as backed up");
+        let (bytes, _) = read_all(&repo, newest, "/srv/app/a.txt").await;
+        assert_eq!(bytes, b"day 3\n");
+        let chunks = |path| {
+            let repo = repo.clone();
+            async move {
+                repo.file_chunks(newest, path)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .chunks
+            }
+        };
+        (
+            chunks("/srv/app/big.bin").await,
+            chunks("/srv/app/a.txt").await,
+        )
+    });
+    assert!(big_chunks.len() >= 2 && day_chunks.len() == 1);
+
+    // A flipped byte inside big.bin's second chunk: it no longer authenticates.
+    let hit = &big_chunks[1];
+    let hit_pack = hit.pack.clone().unwrap();
+    fixture.flip_pack_byte(&hit_pack, u64::from(hit.offset) + 40);
+    // a.txt's pack (written by the newest backup; big.bin's came with the first) deleted.
+    let day_pack = day_chunks[0].pack.clone().unwrap();
+    assert_ne!(
+        day_pack, hit_pack,
+        "a.txt and big.bin should be in different packs"
+    );
+    fixture.delete_pack(&day_pack);
+
+    run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let (bytes, read) = read_all(&repo, newest, "/srv/app/big.bin").await;
+        let failure = read.failure.expect("a damaged chunk fails the file");
+        // The first chunk was verified and handed on; the second failed, and reading stopped.
+        assert_eq!(bytes.len() as u64, read.verified);
+        assert!(read.verified > 0 && bytes[..] == big[..bytes.len()]);
+        assert_eq!(
+            (failure.index, failure.chunk.as_str()),
+            (1, hit.chunk.as_str())
+        );
+        assert_eq!(failure.pack.as_deref(), Some(hit_pack.as_str()));
+        assert!(
+            matches!(failure.problem, ChunkProblem::Undecryptable { .. }),
+            "{failure}"
+        );
+        let said = failure.to_string();
+        assert!(
+            said.contains(&hit.chunk) && said.contains(&hit_pack),
+            "{said}"
+        );
+
+        let (bytes, read) = read_all(&repo, newest, "/srv/app/a.txt").await;
+        let failure = read.failure.expect("a missing pack fails the file");
+        assert!(bytes.is_empty());
+        assert_eq!(failure.problem, ChunkProblem::PackMissing, "{failure}");
+        assert!(failure.to_string().contains(&day_pack), "{failure}");
+    });
+}

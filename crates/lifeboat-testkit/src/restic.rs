@@ -1,0 +1,431 @@
+//! Real restic repositories, made by the real `restic` CLI (Debian's package; `scripts/tools.sh
+//! install restic`), and real damage to them.
+//!
+//! A [`ResticRepo`] is a repository folder (what a runbook's `file://` URL points at) plus a
+//! password file and a work folder beside it. [`ResticRepo::backup`] writes a tree of files
+//! into the work folder and runs `restic backup --time T --host H --tag T` on it, so several
+//! hosts, tags and times — and deduplication across snapshots, when two backups share
+//! content — are what restic itself made. After that the repository can be damaged the ways
+//! repositories really break: a flipped byte in a data pack, a deleted pack.
+//!
+//! The password reaches restic through `RESTIC_PASSWORD_FILE`, never on its command line (where
+//! any user's `ps` would show it). Every restic call runs with `--no-cache`, so nothing is kept
+//! under the caller's home folder. Like the rest of the testkit, this shares no code with
+//! lifeboat: the repository's facts (snapshots, packs, blobs) come from restic's own `--json`
+//! output, read with serde_json. Everything panics with the command and its output on failure: fixture code.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::backup::file_url;
+
+/// A restic repository on disk, with its password file and a work folder for backups.
+#[derive(Debug)]
+pub struct ResticRepo {
+    repo: PathBuf,
+    password_file: PathBuf,
+    work: PathBuf,
+}
+
+/// The snapshots [`ResticRepo::fleet`] makes, oldest first: (time as restic prints it, host,
+/// tags). Two hosts, overlapping tags, and `srv/app/big.bin` unchanged across db01's backups
+/// (deduplicated: its chunks are stored once).
+pub const FLEET: [(&str, &str, &[&str]); 4] = [
+    ("2026-11-18T02:00:00Z", "db01", &["nightly"]),
+    ("2026-11-19T02:00:00Z", "db01", &["nightly"]),
+    ("2026-11-19T12:00:00Z", "web01", &["adhoc"]),
+    ("2026-11-20T02:00:00Z", "db01", &["nightly", "weekly"]),
+];
+
+/// One pack of the repository, as restic's index lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pack {
+    /// The pack's id (its file name below `data/XX/`).
+    pub id: String,
+    /// The blobs it holds.
+    pub blobs: Vec<PackBlob>,
+}
+
+/// One blob inside a pack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackBlob {
+    pub id: String,
+    /// `"data"` or `"tree"`.
+    pub kind: String,
+    /// Where its (encrypted, maybe compressed) bytes start in the pack, and how many there are.
+    pub offset: u64,
+    pub length: u64,
+}
+
+impl Pack {
+    /// Whether every blob in the pack is file content (restic keeps data and tree blobs in
+    /// separate packs).
+    pub fn is_data(&self) -> bool {
+        !self.blobs.is_empty() && self.blobs.iter().all(|b| b.kind == "data")
+    }
+}
+
+impl ResticRepo {
+    /// `restic init` of a new repository at `dir/repo`, with the password in `dir/password`
+    /// and a work folder at `dir/work`. `dir` must be absolute (the repository's `file://`
+    /// URL needs it).
+    pub fn init(dir: &Path, password: &str) -> ResticRepo {
+        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+        let repo = ResticRepo {
+            repo: dir.join("repo"),
+            password_file: dir.join("password"),
+            work: dir.join("work"),
+        };
+        fs::write(&repo.password_file, format!("{password}\n"))
+            .unwrap_or_else(|e| panic!("write {}: {e}", repo.password_file.display()));
+        repo.restic(&["init"], None);
+        repo
+    }
+
+    /// A repository with the snapshots of [`FLEET`]; returns it and the snapshot ids, oldest
+    /// first. db01's snapshots hold `srv/app/{a.txt,big.bin,conf/app.conf}` (big.bin: 3 MiB,
+    /// several chunks, the same bytes every time; a.txt says which day it is); web01's holds
+    /// `srv/web/index.html`.
+    pub fn fleet(dir: &Path, password: &str) -> (ResticRepo, Vec<String>) {
+        let repo = ResticRepo::init(dir, password);
+        let big = crate::prng::random_bytes(3 << 20, 15);
+        let conf: &[u8] = b"port = 8080\n";
+        let mut ids = Vec::new();
+        for (i, (time, host, tags)) in FLEET.iter().enumerate() {
+            let restic_time = time.replace('T', " ").replace('Z', "");
+            let day = format!("day {i}\n");
+            let files: Vec<(&str, &[u8])> = if *host == "web01" {
+                vec![("srv/web/index.html", b"<h1>hello</h1>\n")]
+            } else {
+                vec![
+                    ("srv/app/a.txt", day.as_bytes()),
+                    ("srv/app/big.bin", &big),
+                    ("srv/app/conf/app.conf", conf),
+                ]
+            };
+            ids.push(repo.backup(&restic_time, host, tags, &files));
+        }
+        (repo, ids)
+    }
+
+    /// The repository folder.
+    pub fn path(&self) -> &Path {
+        &self.repo
+    }
+
+    /// `file://` URL of the repository, for a runbook's `source.url`.
+    pub fn url(&self) -> String {
+        file_url(&self.repo)
+    }
+
+    /// The folder backups are taken from: a snapshot's `paths` are its top-level folders
+    /// (`TREE/srv`), while inside the snapshot's tree they are `/srv/...`.
+    pub fn tree(&self) -> PathBuf {
+        self.work.join("tree")
+    }
+
+    /// The file holding the password (for a runbook's `password_file`).
+    pub fn password_file(&self) -> &Path {
+        &self.password_file
+    }
+
+    /// Backs up `files` (`/`-separated relative paths and their bytes) as one snapshot taken
+    /// at `time` (`"2026-11-20 02:00:00"`, the host's local time as restic reads it) for `host`
+    /// with `tags`; returns the snapshot's full id (64 hex digits). The files are written below a fresh work tree and
+    /// backed up by their top-level names, so `srv/app/a.txt` is `/srv/app/a.txt` in the
+    /// snapshot, whichever backup it is.
+    pub fn backup(&self, time: &str, host: &str, tags: &[&str], files: &[(&str, &[u8])]) -> String {
+        let tree = self.tree();
+        if tree.exists() {
+            fs::remove_dir_all(&tree).unwrap_or_else(|e| panic!("clear {}: {e}", tree.display()));
+        }
+        let mut tops: Vec<String> = Vec::new();
+        for (rel, bytes) in files {
+            assert!(
+                !rel.starts_with('/') && !rel.split('/').any(|c| c == ".." || c.is_empty()),
+                "fixture path must be relative and plain: {rel}"
+            );
+            let path = tree.join(rel);
+            fs::create_dir_all(path.parent().expect("a file has a parent"))
+                .unwrap_or_else(|e| panic!("create parent of {}: {e}", path.display()));
+            fs::write(&path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+            let top = rel.split('/').next().expect("non-empty path").to_owned();
+            if !tops.contains(&top) {
+                tops.push(top);
+            }
+        }
+        let mut args = vec!["backup", "--json", "--time", time, "--host", host];
+        for tag in tags {
+            args.extend(["--tag", tag]);
+        }
+        args.extend(tops.iter().map(String::as_str));
+        let out = self.restic(&args, Some(&tree));
+        // The last line of `backup --json` is the summary, with the new snapshot's id.
+        let short = out
+            .lines()
+            .filter(|l| l.contains("\"message_type\":\"summary\""))
+            .map(|l| str_field(&json(l), "snapshot_id").to_owned())
+            .next_back()
+            .unwrap_or_else(|| panic!("no summary in restic backup's output:\n{out}"));
+        // restic 0.14's summary gives the short id; the full one is in the listing.
+        let listed = json(&self.snapshots_json(&[]));
+        listed
+            .as_array()
+            .expect("a list of snapshots")
+            .iter()
+            .map(|s| str_field(s, "id"))
+            .find(|id| id.starts_with(&short))
+            .unwrap_or_else(|| panic!("snapshot {short} is not listed"))
+            .to_owned()
+    }
+
+    /// `restic snapshots --json` with the given extra arguments (`--host`, `--tag`, `--path`).
+    pub fn snapshots_json(&self, filters: &[&str]) -> String {
+        let mut args = vec!["snapshots", "--json"];
+        args.extend_from_slice(filters);
+        self.restic(&args, None)
+    }
+
+    /// Every pack the repository's index lists, with its blobs (`restic list index` and
+    /// `restic cat index`).
+    pub fn packs(&self) -> Vec<Pack> {
+        let mut packs = Vec::new();
+        for index in self.restic(&["list", "index"], None).lines() {
+            let text = self.restic(&["cat", "index", index.trim()], None);
+            packs.extend(index_packs(&text));
+        }
+        packs.sort_by(|a, b| a.id.cmp(&b.id));
+        packs
+    }
+
+    /// The pack holding the data blob `blob`.
+    pub fn pack_of(&self, blob: &str) -> Pack {
+        self.packs()
+            .into_iter()
+            .find(|p| p.blobs.iter().any(|b| b.id == blob))
+            .unwrap_or_else(|| panic!("no pack holds blob {blob}"))
+    }
+
+    /// The file of pack `id` (`data/XX/ID`).
+    pub fn pack_path(&self, id: &str) -> PathBuf {
+        self.repo.join("data").join(&id[..2]).join(id)
+    }
+
+    /// Flips the byte at `offset` of pack `id` (restic writes packs read-only; the mode is
+    /// restored after).
+    pub fn flip_pack_byte(&self, id: &str, offset: u64) {
+        let path = self.pack_path(id);
+        let mut bytes = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let i = usize::try_from(offset).expect("offset fits usize");
+        assert!(
+            i < bytes.len(),
+            "{}: offset {i} past the end",
+            path.display()
+        );
+        bytes[i] ^= 0xFF;
+        let mode = fs::metadata(&path).expect("pack metadata").permissions();
+        let mut writable = mode.clone();
+        #[allow(clippy::permissions_set_readonly_false)]
+        writable.set_readonly(false);
+        fs::set_permissions(&path, writable).expect("make pack writable");
+        fs::write(&path, &bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        fs::set_permissions(&path, mode).expect("restore pack mode");
+    }
+
+    /// Deletes pack `id` from storage (the index still lists it: damage, not a prune).
+    pub fn delete_pack(&self, id: &str) {
+        let path = self.pack_path(id);
+        fs::remove_file(&path).unwrap_or_else(|e| panic!("delete {}: {e}", path.display()));
+    }
+
+    /// Runs `restic -r REPO --no-cache ARGS` with the password file; returns stdout, panics
+    /// with stderr on failure.
+    pub fn restic(&self, args: &[&str], cwd: Option<&Path>) -> String {
+        let mut cmd = Command::new("restic");
+        cmd.arg("-r")
+            .arg(&self.repo)
+            .arg("--no-cache")
+            .args(args)
+            .env("RESTIC_PASSWORD_FILE", &self.password_file)
+            // `--time` is read in the local zone: UTC makes a fixture's times the same anywhere.
+            .env("TZ", "UTC")
+            .env_remove("RESTIC_PASSWORD")
+            .env_remove("RESTIC_REPOSITORY");
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
+        }
+        let out = cmd.output().unwrap_or_else(|e| {
+            panic!(
+                "cannot run restic ({e}): install it with `bash scripts/tools.sh install restic`"
+            )
+        });
+        assert!(
+            out.status.success(),
+            "restic {args:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("restic prints UTF-8")
+    }
+}
+
+fn str_field<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("restic's JSON lacks string {key:?}: {v}"))
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("restic printed bad JSON ({e}):\n{text}"))
+}
+
+/// The packs of a `restic cat index` document: `{"packs":[{"id":…,"blobs":[{…}]}]}`.
+fn index_packs(text: &str) -> Vec<Pack> {
+    let doc = json(text);
+    let packs = doc["packs"].as_array().cloned().unwrap_or_default();
+    packs
+        .iter()
+        .map(|p| Pack {
+            id: str_field(p, "id").to_owned(),
+            blobs: p["blobs"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|b| PackBlob {
+                    id: str_field(b, "id").to_owned(),
+                    kind: str_field(b, "type").to_owned(),
+                    offset: b["offset"].as_u64().expect("blob offset"),
+                    length: b["length"].as_u64().expect("blob length"),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fleet_is_what_restic_lists_and_big_bin_is_stored_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (repo, ids) = ResticRepo::fleet(tmp.path(), "fixture secret");
+        let listed = json(&repo.snapshots_json(&[]));
+        let mut listed: Vec<(String, String)> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    str_field(s, "id").to_owned(),
+                    str_field(s, "hostname").to_owned(),
+                )
+            })
+            .collect();
+        listed.sort();
+        let mut made: Vec<(String, String)> = ids
+            .iter()
+            .zip(FLEET)
+            .map(|(id, (_, host, _))| (id.clone(), host.to_owned()))
+            .collect();
+        made.sort();
+        assert_eq!(listed, made);
+        let db01_weekly = json(&repo.snapshots_json(&["--host", "db01", "--tag", "weekly"]));
+        assert_eq!(db01_weekly.as_array().unwrap().len(), 1);
+
+        // Deduplication: every blob is stored in exactly one pack, and there are far fewer
+        // data bytes than the three copies of big.bin backed up.
+        let packs = repo.packs();
+        let mut blobs: Vec<&str> = packs
+            .iter()
+            .flat_map(|p| p.blobs.iter().map(|b| b.id.as_str()))
+            .collect();
+        let all = blobs.len();
+        blobs.sort_unstable();
+        blobs.dedup();
+        assert_eq!(blobs.len(), all, "a blob stored twice");
+        let data: u64 = packs
+            .iter()
+            .filter(|p| p.is_data())
+            .flat_map(|p| &p.blobs)
+            .map(|b| b.length)
+            .sum();
+        assert!(
+            data < 2 * (3 << 20),
+            "{data} data bytes: big.bin not deduplicated"
+        );
+    }
+
+    #[test]
+    fn damage_is_what_restic_check_reports() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (repo, _) = ResticRepo::fleet(tmp.path(), "fixture secret");
+        let data: Vec<Pack> = repo.packs().into_iter().filter(Pack::is_data).collect();
+        assert!(
+            data.len() >= 2,
+            "the fleet has several data packs: {data:?}"
+        );
+        let clean = Command::new("restic")
+            .args([
+                "-r",
+                repo.path().to_str().unwrap(),
+                "--no-cache",
+                "check",
+                "--read-data",
+            ])
+            .env("RESTIC_PASSWORD_FILE", repo.password_file())
+            .output()
+            .unwrap();
+        assert!(
+            clean.status.success(),
+            "{}",
+            String::from_utf8_lossy(&clean.stderr)
+        );
+
+        repo.flip_pack_byte(&data[0].id, data[0].blobs[0].offset + 40);
+        repo.delete_pack(&data[1].id);
+        assert!(!repo.pack_path(&data[1].id).exists());
+        let damaged = Command::new("restic")
+            .args([
+                "-r",
+                repo.path().to_str().unwrap(),
+                "--no-cache",
+                "check",
+                "--read-data",
+            ])
+            .env("RESTIC_PASSWORD_FILE", repo.password_file())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&damaged.stdout).to_string()
+            + &String::from_utf8_lossy(&damaged.stderr);
+        assert!(
+            !damaged.status.success(),
+            "restic check passed a damaged repository"
+        );
+        assert!(
+            said.contains(&data[0].id[..8]),
+            "the flipped pack is not named:\n{said}"
+        );
+        assert!(
+            said.contains(&data[1].id[..8]),
+            "the deleted pack is not named:\n{said}"
+        );
+
+        // A wrong password: restic itself refuses it.
+        let wrong = tmp.path().join("wrong");
+        fs::write(&wrong, "not it\n").unwrap();
+        let refused = Command::new("restic")
+            .args([
+                "-r",
+                repo.path().to_str().unwrap(),
+                "--no-cache",
+                "snapshots",
+            ])
+            .env("RESTIC_PASSWORD_FILE", &wrong)
+            .output()
+            .unwrap();
+        assert!(!refused.status.success());
+    }
+}

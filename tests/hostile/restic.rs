@@ -1,0 +1,101 @@
+//! SECURITY.md classes 4, 5 and 7 for restic repositories (`source.format: restic`): a name
+//! inside a snapshot is data and cannot forge what `lifeboat plan` prints, and a damaged
+//! repository is an error (exit 3), never a panic. The repositories are made by the real
+//! `restic` CLI (lifeboat-testkit's `ResticRepo`), then damaged.
+
+use lifeboat_testkit::ResticRepo;
+
+use crate::util::Fixture;
+
+const PASSWORD: &str = "hostile-restic-password";
+
+/// A file name that, printed raw, sets the terminal's title, clears the screen, starts a new
+/// line reading `PASSED` and reverses the rest of the line.
+const FORGING_NAME: &str = "x\u{1b}]0;pwned\u{7}\u{1b}[2J\r\nPASSED  fake\u{202e}gpj.exe";
+const FORGING_SHOWN: &str = r"x\e]0;pwned\x07\e[2J\r\nPASSED  fake\u{202e}gpj.exe";
+
+fn runbook(fx: &Fixture, repo: &ResticRepo) -> std::path::PathBuf {
+    let text = format!(
+        "version: 1\nname: restic-hostile\nsource:\n  url: {}\n  format: restic\n  restic:\n    password_file: {}\n",
+        repo.url(),
+        repo.password_file().display()
+    );
+    fx.write("restic.yaml", &text)
+}
+
+fn plan(fx: &Fixture, rb: &std::path::Path) -> (Option<i32>, String, String) {
+    let out = fx.run(&[
+        "plan",
+        rb.to_str().unwrap(),
+        "--now",
+        "2026-11-21T00:00:00Z",
+    ]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_forging_name_in_a_snapshot_is_shown_escaped_by_plan() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let path = format!("srv/{FORGING_NAME}");
+    repo.backup(
+        "2026-11-20 02:00:00",
+        "db01",
+        &[],
+        &[(path.as_str(), b"data\n")],
+    );
+    let (code, stdout, stderr) = plan(&fx, &runbook(&fx, &repo));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!("/srv/{FORGING_SHOWN}")),
+        "{stdout}"
+    );
+    let raw = stdout
+        .chars()
+        .find(|c| (c.is_control() && *c != '\n') || *c == '\u{202e}');
+    assert_eq!(
+        raw, None,
+        "a raw control character reached the terminal:\n{stdout:?}"
+    );
+}
+
+#[test]
+fn a_damaged_snapshot_or_index_is_exit_3_not_a_panic() {
+    for damage in ["snapshot", "index"] {
+        let fx = Fixture::new();
+        let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+        let folder = repo.path().join(if damage == "snapshot" {
+            "snapshots"
+        } else {
+            "index"
+        });
+        let file = if damage == "snapshot" {
+            folder.join(&ids[3])
+        } else {
+            std::fs::read_dir(&folder)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path()
+        };
+        let mut bytes = std::fs::read(&file).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        let mut perms = std::fs::metadata(&file).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&file, perms).unwrap();
+        std::fs::write(&file, &bytes).unwrap();
+
+        let (code, stdout, stderr) = plan(&fx, &runbook(&fx, &repo));
+        assert_eq!(code, Some(3), "{damage}: {stdout}{stderr}");
+        assert!(!stderr.contains("panicked"), "{damage}: {stderr}");
+        assert!(stderr.contains("restic repository"), "{damage}: {stderr}");
+        assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
+    }
+}
