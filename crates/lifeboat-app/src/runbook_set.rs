@@ -82,9 +82,6 @@ impl RunbookSet {
                     self.places
                         .check(&l, "not scheduled")
                         .map_err(|e| e.to_string())?;
-                    if let Some(why) = lifeboat_runner::not_drillable_yet(&l.runbook) {
-                        return Err(format!("{}: {why}; not scheduled", l.path));
-                    }
                     Ok(l)
                 });
             match checked {
@@ -253,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn a_restic_runbook_is_not_scheduled_until_restic_drills_exist() {
+    fn a_restic_runbook_is_scheduled_like_any_other() {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("runbooks");
         std::fs::create_dir(&folder).unwrap();
@@ -264,17 +261,8 @@ mod tests {
         )
         .unwrap();
         let reloaded = set(dir.path()).reload().unwrap();
-        assert!(names(&reloaded).is_empty());
-        assert_eq!(reloaded.notices.len(), 1, "{:?}", reloaded.notices);
-        assert_eq!(reloaded.notices[0].severity, Severity::Error);
-        assert!(
-            reloaded.notices[0]
-                .message
-                .contains("drilling a restic repository is not implemented yet")
-                && reloaded.notices[0].message.ends_with("; not scheduled"),
-            "{:?}",
-            reloaded.notices
-        );
+        assert_eq!(names(&reloaded), ["r"]);
+        assert!(reloaded.notices.is_empty(), "{:?}", reloaded.notices);
     }
 
     #[test]

@@ -45,8 +45,7 @@ pub use error::{DrillError, ScratchError};
 /// The evidence `reason` of a drill interrupted through [`DrillRequest::stop`].
 pub use lifeboat_core::verdict::INTERRUPTED;
 pub use request::{
-    DrillRequest, NoProgress, Progress, approvals_needing_operator, new_run_id, not_drillable_yet,
-    random_u64,
+    DrillRequest, NoProgress, Progress, approvals_needing_operator, new_run_id, random_u64,
 };
 pub use steps::{Answer, Next, Operator, StepView};
 pub use stop::{Stop, StopEffect};
@@ -63,8 +62,8 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         (SourceFormatSpec::Files, ManifestFormat::Sha256sum | ManifestFormat::B3sum) => {
             drill.check(format::files::FilesFormat::open(runbook)).await;
         }
-        // Callers refuse these first (`not_drillable_yet`); should one get here, each
-        // sampled file fails as not verified: never a pass on a check that was not made.
+        // Snapshots of a restic repository: each sampled file read chunk by chunk, every
+        // chunk authenticated and checked against its id.
         (SourceFormatSpec::Restic(spec), _) => {
             drill
                 .check(format::restic::ResticFormat::open(runbook, spec))

@@ -86,20 +86,6 @@ pub fn approvals_needing_operator(runbook: &Runbook) -> Vec<(String, u32, u32)> 
         .collect()
 }
 
-/// Why a drill of `runbook` cannot run yet, if it cannot: a `source.format: restic` runbook
-/// is read by `lifeboat plan` but not drilled, because verifying a snapshot's files is not
-/// implemented yet, and a drill must not pretend. `lifeboat drill` (exit 2) and `lifeboat
-/// schedule` refuse it before anything runs.
-pub fn not_drillable_yet(runbook: &Runbook) -> Option<&'static str> {
-    match runbook.format {
-        lifeboat_core::runbook::SourceFormat::Files => None,
-        lifeboat_core::runbook::SourceFormat::Restic(_) => Some(
-            "source.format: restic: drilling a restic repository is not implemented yet \
-             (verifying a snapshot's files is still to come); `lifeboat plan` lists its snapshots",
-        ),
-    }
-}
-
 /// A run id: sortable by start time, unique enough to never collide in one evidence folder.
 pub fn new_run_id(started: Timestamp) -> String {
     let stamp = started.strftime("%Y%m%dT%H%M%SZ");
