@@ -196,6 +196,33 @@ fn a_drill_with_a_wrong_password_exits_3_without_the_password() {
     );
 }
 
+#[test]
+fn a_restic_drill_with_a_manifest_is_refused_until_manifests_are_checked() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let rb = runbook(
+        &fx,
+        &repo,
+        "",
+        "manifest:\n  path: /srv/app/SHA256SUMS\n  format: sha256sum\n",
+    );
+    let evidence = fx.evidence_dir();
+    let out = fx.run(&[
+        "drill",
+        rb.to_str().unwrap(),
+        "--evidence-dir",
+        evidence.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("checking a manifest inside a snapshot is not implemented yet")
+            && stderr.contains("nothing was run"),
+        "{stderr}"
+    );
+    assert!(!evidence.exists(), "a refused drill wrote evidence");
+}
+
 /// `lifeboat plan` on `rb` at `now`, with the fixture's own data home.
 fn plan(fx: &Fixture, rb: &std::path::Path, now: &str) -> (i32, String, String) {
     let out = fx.run(&["plan", rb.to_str().unwrap(), "--now", now, "--seed", "7"]);
