@@ -12,7 +12,7 @@
 //! ([`restore::restore_object`]), into `{scratch}/PATH` as `scratch.sync` says. The file
 //! passes only when the chunks' lengths add up to the size its tree lists and to the bytes
 //! that landed. A snapshot lists no whole-file digest: the evidence's `expected` of a passed
-//! file is the digest (the runbook's algorithm) of its chunk-verified bytes, `actual` that of
+//! file is the digest (SHA-256) of its chunk-verified bytes, `actual` that of
 //! the bytes as restored.
 
 use lifeboat_core::evidence::ManifestRecord;
