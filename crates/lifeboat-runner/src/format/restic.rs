@@ -243,15 +243,14 @@ impl SourceFormat for ResticFormat {
                         "not a regular file in the snapshot's tree".to_owned(),
                     ));
                 }
-                Err(e) => match finding(e)? {
-                    reason => {
-                        return Ok(Restored::failed(
-                            expect,
-                            Some(from.clone()),
-                            format!("snapshot or tree damaged: {reason}"),
-                        ));
-                    }
-                },
+                Err(e) => {
+                    let reason = finding(e)?;
+                    return Ok(Restored::failed(
+                        expect,
+                        Some(from.clone()),
+                        format!("snapshot or tree damaged: {reason}"),
+                    ));
+                }
             };
         // Chunks are read, decrypted and checked on a blocking thread and handed, verified,
         // through a bounded channel to the same writing and hashing pipeline as every other
