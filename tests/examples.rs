@@ -278,3 +278,51 @@ fn postgres_basebackup_example_starts_postgres_on_the_restored_backup() {
         d.context()
     );
 }
+
+/// `examples/restic.yaml` as shipped, on the repository `examples/make-restic-repo.sh` makes
+/// with the real restic CLI: the newest snapshot's files verified chunk by chunk and restored,
+/// then the backup job's own SHA256SUMS checked on the restored files by `sha256sum -c`.
+#[test]
+fn restic_example_restores_a_snapshot_whose_checksums_then_hold() {
+    const SHIPPED: &str = "/tmp/lifeboat-example/restic";
+    tools();
+    let fx = Fixture::new();
+    let made = fx.root().join("restic");
+    let out = Command::new("bash")
+        .arg(repo_root().join("examples/make-restic-repo.sh"))
+        .arg(&made)
+        .output()
+        .expect("run examples/make-restic-repo.sh");
+    assert!(
+        out.status.success(),
+        "make-restic-repo.sh failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(repo_root().join("examples/restic.yaml")).unwrap();
+    assert!(
+        text.contains(&format!("url: file://{SHIPPED}/repo"))
+            && text.contains(&format!("password_file: {SHIPPED}/password")),
+        "the example no longer reads {SHIPPED}"
+    );
+    let runbook = fx.write(
+        "restic.yaml",
+        &text.replace(SHIPPED, made.to_str().unwrap()),
+    );
+    let d = fx.drill_file(&runbook, &["--now", "2026-11-22T02:00:00Z"]);
+    d.assert_code(0);
+    let newest = d.point_ids()[0].to_owned();
+    assert_eq!(
+        d.file_paths(&newest),
+        [
+            "/srv/app/SHA256SUMS",
+            "/srv/app/app.conf",
+            "/srv/app/data.bin"
+        ]
+    );
+    let check = step(&d, &newest, "the job's checksums hold");
+    assert_eq!(check["outcome"], "passed", "{}", d.context());
+    assert_eq!(
+        check["detail"]["stdout_tail"].as_str().unwrap(),
+        "app.conf: OK\ndata.bin: OK\n"
+    );
+}

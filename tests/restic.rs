@@ -1,11 +1,12 @@
 //! `source.format: restic` end to end, on repositories made by the real `restic` CLI
-//! (lifeboat-testkit's `ResticRepo`). What lands first is the foundation: the runbook keys
-//! validate, and `lifeboat drill` refuses a restic runbook with exit 2 before anything runs,
-//! because verifying a snapshot's files is not implemented yet and a drill must not pretend.
+//! (lifeboat-testkit's `ResticRepo`): `lifeboat plan` lists what restic lists, and `lifeboat
+//! drill` verifies sampled files chunk by chunk, passing on a clean repository with the bytes
+//! `restic dump` gives, and failing, naming the chunk and the pack, on a flipped byte or a
+//! deleted pack.
 
-use lifeboat_testkit::ResticRepo;
+use lifeboat_testkit::{ResticRepo, sha256_hex};
 
-use crate::util::Fixture;
+use crate::util::{Drill, Fixture, find_files};
 
 const PASSWORD: &str = "restic-test-password-XYZ";
 
@@ -19,19 +20,192 @@ fn runbook(fx: &Fixture, repo: &ResticRepo, restic_extra: &str, extra: &str) -> 
     fx.write("restic.yaml", &text)
 }
 
+/// A drill of `rb` with the fixture's folders, at T0 `now`, seed 7.
+fn drill(fx: &Fixture, rb: &std::path::Path, now: &str) -> Drill {
+    fx.drill_file(rb, &["--now", now, "--seed", "7"])
+}
+
+/// Evidence, reports and output never hold the password.
+fn assert_no_password(fx: &Fixture, d: &Drill) {
+    let mut texts = vec![d.stdout.clone(), d.stderr.clone(), d.evidence.to_string()];
+    if d.evidence_path.is_some() {
+        texts.push(d.report_md());
+        texts.push(d.report_html());
+    }
+    for text in texts {
+        assert!(!text.contains(PASSWORD), "the password leaked:\n{text}");
+    }
+    let _ = fx;
+}
+
+/// The db01 nightly snapshots, newest first: (id, the files a drill verifies).
+const DB01_FILES: [&str; 3] = [
+    "/srv/app/a.txt",
+    "/srv/app/big.bin",
+    "/srv/app/conf/app.conf",
+];
+
 #[test]
-fn a_restic_drill_is_refused_before_anything_runs() {
+fn a_clean_drill_passes_and_restores_what_restic_restores() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let rb = runbook(&fx, &repo, "    host: db01\n", "scratch:\n  keep: always\n");
+    let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+    d.assert_code(0);
+    assert_eq!(d.outcome(), "passed");
+    let newest = &ids[3];
+    assert_eq!(d.point_ids(), [newest.as_str()], "{}", d.context());
+    assert_eq!(d.file_paths(newest), DB01_FILES);
+    assert_no_password(&fx, &d);
+
+    // Every file restored into the kept scratch area is byte for byte what `restic dump`
+    // gives for the same snapshot, and its recorded digest is that of those bytes.
+    for path in DB01_FILES {
+        let rel = path.trim_start_matches('/');
+        let found = find_files(&fx.scratch_dir(), rel);
+        assert_eq!(found.len(), 1, "{rel} in {found:?}");
+        let restored = std::fs::read(&found[0]).unwrap();
+        let dumped = repo.restic_bytes(&["dump", newest, path]);
+        assert!(restored == dumped, "{path} differs from restic dump");
+        let file = d.file(newest, path);
+        assert_eq!(file["outcome"], "passed", "{}", d.context());
+        let digest = sha256_hex(&dumped);
+        assert_eq!(file["actual"], digest.as_str());
+        assert_eq!(file["expected"], digest.as_str());
+        assert_eq!(file["bytes"], dumped.len() as u64);
+    }
+}
+
+#[test]
+fn the_same_seed_and_t0_verify_the_files_lifeboat_plan_lists() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let rb = runbook(&fx, &repo, "", "sample:\n  files: 2\n");
+    let now = "2026-11-21T00:00:00Z";
+    let (code, stdout, stderr) = plan(&fx, &rb, now);
+    assert_eq!(code, 0, "{stderr}");
+    let planned: Vec<String> = stdout
+        .lines()
+        .skip_while(|l| !l.contains("tried first: verifies 2 files"))
+        .skip(1)
+        .take(2)
+        .map(|l| l.trim().to_owned())
+        .collect();
+    assert_eq!(planned.len(), 2, "{stdout}");
+    let d = drill(&fx, &rb, now);
+    d.assert_code(0);
+    assert_eq!(d.file_paths(&ids[3]), planned, "{}", d.context());
+}
+
+#[test]
+fn a_flipped_byte_in_a_data_pack_fails_its_files_and_the_drill_falls_back() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    // "day 3\n" is stored once, by the newest snapshot only: its pack holds no chunk an
+    // older db01 snapshot uses, so the one before it can still pass.
+    let blob = sha256_hex(b"day 3\n");
+    let pack = repo.pack_of(&blob);
+    assert!(pack.is_data());
+    let at = pack.blobs.iter().find(|b| b.id == blob).unwrap();
+    repo.flip_pack_byte(&pack.id, at.offset + at.length / 2);
+
+    let rb = runbook(&fx, &repo, "    host: db01\n", "");
+    let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+    // Damage fails the drill (exit 1) even though an older point restores: as for files.
+    d.assert_code(1);
+    assert_eq!(
+        d.point_ids(),
+        [ids[3].as_str(), ids[1].as_str()],
+        "{}",
+        d.context()
+    );
+    assert_eq!(
+        d.measured("recovery_point"),
+        ids[1].as_str(),
+        "{}",
+        d.context()
+    );
+    let failed = d.file(&ids[3], "/srv/app/a.txt");
+    assert_eq!(failed["outcome"], "failed");
+    let reason = Drill::reason(failed);
+    assert!(
+        reason.starts_with("authentication failed (ciphertext changed): chunk 0")
+            && reason.contains(&blob)
+            && reason.contains(&format!("in pack {}", pack.id))
+            && reason.contains("MAC check failed")
+            && !reason.contains('\n'),
+        "{reason}"
+    );
+    assert_eq!(failed["actual"], serde_json::Value::Null);
+    // The other files of that snapshot do not use the pack, and pass.
+    assert_eq!(d.file(&ids[3], "/srv/app/big.bin")["outcome"], "passed");
+    assert_eq!(d.point(&ids[1])["outcome"], "passed", "{}", d.context());
+    assert_no_password(&fx, &d);
+}
+
+#[test]
+fn a_deleted_pack_fails_the_files_it_held_as_pack_missing() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    // app.conf never changes: every db01 snapshot uses its one chunk, so no point can pass.
+    let conf = sha256_hex(b"port = 8080\n");
+    let pack = repo.pack_of(&conf);
+    repo.delete_pack(&pack.id);
+
+    let rb = runbook(&fx, &repo, "    host: db01\n", "");
+    let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+    d.assert_code(1);
+    assert_eq!(d.outcome(), "failed");
+    assert_eq!(
+        d.point_ids(),
+        [ids[3].as_str(), ids[1].as_str(), ids[0].as_str()]
+    );
+    for id in [&ids[3], &ids[1], &ids[0]] {
+        let reason = Drill::reason(d.file(id, "/srv/app/conf/app.conf"));
+        assert!(
+            reason.starts_with("pack missing: chunk 0")
+                && reason.contains(&conf)
+                && reason.contains(&pack.id),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn a_drill_with_a_wrong_password_exits_3_without_the_password() {
+    let fx = Fixture::new();
+    let (repo, _) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let wrong = fx.write("wrong.pass", "not-the-password-QQQ\n");
+    let text = format!(
+        "version: 1\nname: restic-test\nsource:\n  url: {}\n  format: restic\n  restic:\n    password_file: {}\n",
+        repo.url(),
+        wrong.display()
+    );
+    let rb = fx.write("wrong.yaml", &text);
+    let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+    d.assert_code(3);
+    assert!(
+        d.stderr.contains("does not accept the password"),
+        "{}",
+        d.context()
+    );
+    let all = format!("{}{}{}", d.stdout, d.stderr, d.evidence);
+    assert!(
+        !all.contains("not-the-password-QQQ") && !all.contains(PASSWORD),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_restic_drill_with_a_manifest_is_refused_until_manifests_are_checked() {
     let fx = Fixture::new();
     let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
-    let rb = runbook(&fx, &repo, "", "");
-
-    let validated = fx.run(&["validate", rb.to_str().unwrap()]);
-    assert!(
-        validated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&validated.stderr)
+    let rb = runbook(
+        &fx,
+        &repo,
+        "",
+        "manifest:\n  path: /srv/app/SHA256SUMS\n  format: sha256sum\n",
     );
-
     let evidence = fx.evidence_dir();
     let out = fx.run(&[
         "drill",
@@ -42,12 +216,10 @@ fn a_restic_drill_is_refused_before_anything_runs() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("drilling a restic repository is not implemented yet")
-            && stderr.contains("lifeboat plan")
+        stderr.contains("checking a manifest inside a snapshot is not implemented yet")
             && stderr.contains("nothing was run"),
         "{stderr}"
     );
-    assert!(!stderr.contains(PASSWORD) && !String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
     assert!(!evidence.exists(), "a refused drill wrote evidence");
 }
 

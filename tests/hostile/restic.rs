@@ -5,7 +5,7 @@
 
 use lifeboat_testkit::ResticRepo;
 
-use crate::util::Fixture;
+use crate::util::{Drill, Fixture};
 
 const PASSWORD: &str = "hostile-restic-password";
 
@@ -97,5 +97,51 @@ fn a_damaged_snapshot_or_index_is_exit_3_not_a_panic() {
         assert!(!stderr.contains("panicked"), "{damage}: {stderr}");
         assert!(stderr.contains("restic repository"), "{damage}: {stderr}");
         assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
+    }
+}
+
+/// A data pack cut short, or replaced by a link to a file outside the repository: the files
+/// that use it fail with a reason naming the pack, the drill does not panic, and nothing of
+/// the link's target reaches the drill's output or evidence.
+#[test]
+fn a_truncated_or_linked_pack_fails_its_files_in_a_drill_without_a_panic() {
+    for damage in ["truncated", "link"] {
+        let fx = Fixture::new();
+        let (repo, _) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+        let conf = lifeboat_testkit::sha256_hex(b"port = 8080\n");
+        let pack = repo.pack_of(&conf);
+        let path = repo.pack_path(&pack.id);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        if damage == "truncated" {
+            // Cut inside the chunk itself: what is left of it cannot be read whole.
+            let blob = pack.blobs.iter().find(|b| b.id == conf).unwrap();
+            let cut = usize::try_from(blob.offset + blob.length / 2).unwrap();
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+        } else {
+            let outside = fx.write("outside", "secret outside the repository\n");
+            std::os::unix::fs::symlink(outside, &path).unwrap();
+        }
+        let rb = fx.write(
+            "drill.yaml",
+            &std::fs::read_to_string(runbook(&fx, &repo))
+                .unwrap()
+                .replace("restic:\n", "restic:\n    host: db01\n"),
+        );
+        let d = fx.drill_file(&rb, &["--now", "2026-11-21T00:00:00Z", "--seed", "7"]);
+        d.assert_code(1);
+        assert!(!d.stderr.contains("panicked"), "{damage}: {}", d.context());
+        let newest = d.point_ids()[0].to_owned();
+        let reason = Drill::reason(d.file(&newest, "/srv/app/conf/app.conf"));
+        assert!(
+            reason.contains(&format!("chunk 0 ({conf}) in pack {}", pack.id))
+                && (reason.starts_with("pack unreadable")
+                    || reason.starts_with("authentication failed")),
+            "{damage}: {reason}"
+        );
+        assert!(
+            !d.context().contains("secret outside"),
+            "{damage}: the link's target was read into the drill"
+        );
     }
 }

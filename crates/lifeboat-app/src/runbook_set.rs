@@ -253,24 +253,34 @@ mod tests {
     }
 
     #[test]
-    fn a_restic_runbook_is_not_scheduled_until_restic_drills_exist() {
+    fn a_restic_runbook_is_scheduled_unless_it_names_a_manifest_not_checked_yet() {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("runbooks");
         std::fs::create_dir(&folder).unwrap();
+        let restic = |name: &str, extra: &str| {
+            format!(
+                "version: 1\nname: {name}\nsource:\n  url: file:///nonexistent/restic\n  \
+                 format: restic\n  restic: {{ password_file: /etc/lifeboat/restic.pass }}\n\
+                 schedule: \"0 2 * * *\"\n{extra}"
+            )
+        };
+        std::fs::write(folder.join("r.yaml"), restic("r", "")).unwrap();
         std::fs::write(
-            folder.join("r.yaml"),
-            "version: 1\nname: r\nsource:\n  url: file:///nonexistent/restic\n  format: restic\n  \
-             restic: { password_file: /etc/lifeboat/restic.pass }\nschedule: \"0 2 * * *\"\n",
+            folder.join("m.yaml"),
+            restic(
+                "m",
+                "manifest: { path: /srv/SHA256SUMS, format: sha256sum }\n",
+            ),
         )
         .unwrap();
         let reloaded = set(dir.path()).reload().unwrap();
-        assert!(names(&reloaded).is_empty());
+        assert_eq!(names(&reloaded), ["r"]);
         assert_eq!(reloaded.notices.len(), 1, "{:?}", reloaded.notices);
         assert_eq!(reloaded.notices[0].severity, Severity::Error);
         assert!(
             reloaded.notices[0]
                 .message
-                .contains("drilling a restic repository is not implemented yet")
+                .contains("checking a manifest inside a snapshot is not implemented yet")
                 && reloaded.notices[0].message.ends_with("; not scheduled"),
             "{:?}",
             reloaded.notices

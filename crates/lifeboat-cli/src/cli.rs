@@ -71,7 +71,9 @@ pub enum Command {
     ///
     /// Lists the recovery points, reads the newest point's manifest, restores a seeded sample
     /// of its files into the scratch area and verifies their hashes; falls back to older points
-    /// when it fails on its data (`select: latest`). An operator's stop, a failed `approve` or
+    /// when it fails on its data (`select: latest`). With `source.format: restic` the points
+    /// are the repository's snapshots, and every chunk of each sampled file is read from its
+    /// pack, decrypted and checked against its id (no `restic` needed). An operator's stop, a failed `approve` or
     /// `wait`, or a failed step that names neither {scratch} nor {recovery_point} stops the
     /// drill there instead (`fallback: true|false` on a step overrides). The summary names a
     /// scratch folder `scratch.keep` kept. The last line on stdout is the path of the run's

@@ -63,8 +63,9 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
         (SourceFormatSpec::Files, ManifestFormat::Sha256sum | ManifestFormat::B3sum) => {
             drill.check(format::files::FilesFormat::open(runbook)).await;
         }
-        // Callers refuse these first (`not_drillable_yet`); should one get here, each
-        // sampled file fails as not verified: never a pass on a check that was not made.
+        // Snapshots of a restic repository: each sampled file read chunk by chunk, every
+        // chunk authenticated and checked against its id. (Callers refuse a `manifest` inside
+        // the snapshot first, `not_drillable_yet`: it is not checked yet.)
         (SourceFormatSpec::Restic(spec), _) => {
             drill
                 .check(format::restic::ResticFormat::open(runbook, spec))

@@ -87,16 +87,16 @@ pub fn approvals_needing_operator(runbook: &Runbook) -> Vec<(String, u32, u32)> 
 }
 
 /// Why a drill of `runbook` cannot run yet, if it cannot: a `source.format: restic` runbook
-/// is read by `lifeboat plan` but not drilled, because verifying a snapshot's files is not
-/// implemented yet, and a drill must not pretend. `lifeboat drill` (exit 2) and `lifeboat
-/// schedule` refuse it before anything runs.
+/// with a `manifest` inside the snapshot, because checking the snapshot's files against that
+/// manifest is not implemented yet, and a drill must not pass on a check it did not make.
+/// `lifeboat drill` (exit 2) and `lifeboat schedule` refuse it before anything runs.
 pub fn not_drillable_yet(runbook: &Runbook) -> Option<&'static str> {
-    match runbook.format {
-        lifeboat_core::runbook::SourceFormat::Files => None,
-        lifeboat_core::runbook::SourceFormat::Restic(_) => Some(
-            "source.format: restic: drilling a restic repository is not implemented yet \
-             (verifying a snapshot's files is still to come); `lifeboat plan` lists its snapshots",
+    match &runbook.format {
+        lifeboat_core::runbook::SourceFormat::Restic(spec) if spec.manifest.is_some() => Some(
+            "source.format: restic with `manifest`: checking a manifest inside a snapshot is \
+             not implemented yet (leave `manifest` out to verify the snapshot's own files)",
         ),
+        _ => None,
     }
 }
 

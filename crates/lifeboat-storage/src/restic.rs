@@ -141,19 +141,31 @@ pub struct ChunkFailure {
 }
 
 impl std::fmt::Display for ChunkFailure {
+    /// `KIND: chunk N (ID) in pack PACK[: detail]`, KIND in the words operators search for:
+    /// `not indexed`, `pack missing`, `pack unreadable`, `authentication failed (ciphertext
+    /// changed)`, `chunk hash mismatch`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let pack = self.pack.as_deref().unwrap_or("(none)");
-        write!(f, "chunk {} ({}) in pack {pack}: ", self.index, self.chunk)?;
+        let kind = match &self.problem {
+            ChunkProblem::NotIndexed => "not indexed",
+            ChunkProblem::PackMissing => "pack missing",
+            ChunkProblem::Unreadable { .. } => "pack unreadable",
+            ChunkProblem::Undecryptable { .. } => "authentication failed (ciphertext changed)",
+            ChunkProblem::HashMismatch { .. } => "chunk hash mismatch",
+        };
+        write!(
+            f,
+            "{kind}: chunk {} ({}) in pack {pack}",
+            self.index, self.chunk
+        )?;
         match &self.problem {
-            ChunkProblem::NotIndexed => f.write_str("the index does not list it"),
-            ChunkProblem::PackMissing => f.write_str("the pack is missing"),
-            ChunkProblem::Unreadable { detail } => write!(f, "the pack cannot be read: {detail}"),
-            ChunkProblem::Undecryptable { detail } => write!(
-                f,
-                "authentication or decompression failed (the stored bytes changed): {detail}"
-            ),
+            ChunkProblem::NotIndexed => f.write_str(": the index does not list it"),
+            ChunkProblem::PackMissing => f.write_str(": the index lists it, storage lacks it"),
+            ChunkProblem::Unreadable { detail } | ChunkProblem::Undecryptable { detail } => {
+                write!(f, ": {detail}")
+            }
             ChunkProblem::HashMismatch { actual } => {
-                write!(f, "its content hashes to {actual}, not to its id")
+                write!(f, ": its plaintext hashes to {actual}, not to its id")
             }
         }
     }
@@ -438,13 +450,13 @@ fn convert(url: &str, secret: &str, e: &RusticError) -> ResticError {
             url: url.to_owned(),
         };
     }
-    let mut detail = e.display_log();
+    let mut detail = concise(e);
     if !secret.is_empty() {
         detail = detail.replace(secret, "***");
     }
     ResticError::Repository {
         url: url.to_owned(),
-        detail: crate::redact(detail.trim_start_matches("Error: ").trim()),
+        detail: crate::redact(&detail),
     }
 }
 
@@ -466,13 +478,44 @@ fn chunk_problem(e: &RusticError) -> Result<ChunkProblem, Arc<StorageError>> {
         }
         cause = c.source();
     }
-    Ok(ChunkProblem::Undecryptable {
-        detail: e
-            .display_log()
-            .trim_start_matches("Error: ")
-            .trim()
-            .to_owned(),
-    })
+    Ok(ChunkProblem::Undecryptable { detail: concise(e) })
+}
+
+/// rustic_core's account of `e` in one line: each error of its chain by its message only
+/// (`error processing Pack:… at …: Data decryption failed, MAC check failed.: aead::Error`).
+/// Its own `Display` spans many lines and, with `RUST_BACKTRACE` set, a backtrace: not a
+/// reason an evidence record should carry.
+fn concise(e: &RusticError) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        let rustic = c
+            .downcast_ref::<RusticError>()
+            .or_else(|| c.downcast_ref::<Box<RusticError>>().map(|b| &**b));
+        let part = match rustic {
+            Some(r) => {
+                let log = r.display_log();
+                let log = log.trim_start_matches("Error: ");
+                log.split(" (kind: ")
+                    .next()
+                    .unwrap_or(log)
+                    .trim()
+                    .to_owned()
+            }
+            None => c
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        };
+        if !part.is_empty() && !parts.contains(&part) {
+            parts.push(part);
+        }
+        cause = c.source();
+    }
+    parts.join(": ")
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -242,6 +242,16 @@ impl ResticRepo {
     /// Runs `restic -r REPO --no-cache ARGS` with the password file; returns stdout, panics
     /// with stderr on failure.
     pub fn restic(&self, args: &[&str], cwd: Option<&Path>) -> String {
+        String::from_utf8(self.restic_bytes_in(args, cwd)).expect("restic prints UTF-8")
+    }
+
+    /// Runs `restic -r REPO --no-cache ARGS` as [`ResticRepo::restic`] does; returns stdout
+    /// as bytes (`restic dump` of a binary file).
+    pub fn restic_bytes(&self, args: &[&str]) -> Vec<u8> {
+        self.restic_bytes_in(args, None)
+    }
+
+    fn restic_bytes_in(&self, args: &[&str], cwd: Option<&Path>) -> Vec<u8> {
         let mut cmd = Command::new("restic");
         cmd.arg("-r")
             .arg(&self.repo)
@@ -266,7 +276,7 @@ impl ResticRepo {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout).expect("restic prints UTF-8")
+        out.stdout
     }
 }
 

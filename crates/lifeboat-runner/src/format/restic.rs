@@ -1,14 +1,19 @@
 //! `source.format: restic`: a restic repository's snapshots as recovery points, read through
 //! `lifeboat_storage::restic` (rustic_core over lifeboat's own storage).
 //!
-//! What is here: discovery (the snapshots `source.restic`'s `host`/`paths`/`tags` match, each
-//! a [`Candidate`] with the snapshot's id and time) and reading a point (the snapshot's
-//! regular files, as `restic ls` lists them, the population the sample is drawn from), so
-//! `lifeboat plan` shows what a drill would try. What is not: verifying a file. Until every
-//! chunk of a sampled file is read from its pack, checked against its id and written to the
-//! scratch area, [`ResticFormat::restore`] fails the file and says so, and `lifeboat drill`
-//! refuses a restic runbook before it runs ([`crate::not_drillable_yet`]): nothing may
-//! pass on a check that was not made.
+//! Discovery lists the snapshots `source.restic`'s `host`/`paths`/`tags` match, each a
+//! [`Candidate`] with the snapshot's id and time; a point's entries are the snapshot's regular
+//! files, as `restic ls` lists them, the population the sample is drawn from. A sampled file
+//! is verified independently of restic's own restore ([`ResticFormat::restore`]): the
+//! snapshot and the trees on its path are read, then every chunk is read from its pack,
+//! decrypted (which authenticates it) and its plaintext's SHA-256 checked against its id
+//! ([`Repo::read_file`], on a blocking thread), and the verified plaintext goes through the
+//! same writing and hashing pipeline as any other format's objects
+//! ([`restore::restore_object`]), into `{scratch}/PATH` as `scratch.sync` says. The file
+//! passes only when the chunks' lengths add up to the size its tree lists and to the bytes
+//! that landed. A snapshot lists no whole-file digest: the evidence's `expected` of a passed
+//! file is the digest (SHA-256) of its chunk-verified bytes, `actual` that of
+//! the bytes as restored.
 
 use lifeboat_core::evidence::ManifestRecord;
 use lifeboat_core::runbook::{ResticPassword, ResticSpec, Runbook};
@@ -16,13 +21,23 @@ use lifeboat_core::vocabulary::Algorithm;
 use lifeboat_storage::Source;
 use lifeboat_storage::restic::{Repo, SnapshotEntry, SnapshotFilter};
 
+use futures::StreamExt;
+use lifeboat_core::evidence::Outcome;
+use lifeboat_storage::Object;
+use lifeboat_storage::restic::{FileRead, ResticError};
+
 use super::{Candidate, Census, Entry, PointRead, SourceFormat};
 use crate::DrillError;
 use crate::plan::{Expected, PlannedFile, Target};
-use crate::restore::{Landing, Restored};
+use crate::restore::{self, Landing, Opened, Restored};
+use crate::stop::until_cancelled;
 
 /// What stands for the manifest of a point read from the snapshot's own tree.
 pub const SNAPSHOT_TREE: &str = "(the snapshot's tree)";
+
+/// Verified chunks (up to restic's 8 MiB each) waiting between the repository reader and
+/// the writing and hashing pipeline: memory per file stays a few chunks, whatever its size.
+const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Largest password file read: a password, not a document.
 const MAX_PASSWORD_FILE: u64 = 64 << 10;
@@ -208,20 +223,136 @@ impl SourceFormat for ResticFormat {
 
     async fn restore(
         &self,
-        _point: &Candidate,
+        point: &Candidate,
         expect: &Expected,
-        _lands: &str,
-        _from: &String,
-        _landing: &Landing<'_>,
+        lands: &str,
+        from: &String,
+        landing: &Landing<'_>,
     ) -> Result<Restored, DrillError> {
-        Ok(Restored::failed(
-            expect,
-            None,
-            "verifying a file of a restic snapshot is not implemented yet".to_owned(),
-        ))
+        let repo = self.repo().await?;
+        // The snapshot and the trees on the file's path, read through rustic_core: a tree
+        // that cannot be read or decoded fails this file, a store that cannot be reached
+        // ends the drill.
+        let chunks =
+            match until_cancelled(landing.cancel, repo.file_chunks(&point.id, from)).await? {
+                Ok(Some(chunks)) => chunks,
+                Ok(None) => {
+                    return Ok(Restored::failed(
+                        expect,
+                        Some(from.clone()),
+                        "not a regular file in the snapshot's tree".to_owned(),
+                    ));
+                }
+                Err(e) => {
+                    let reason = finding(e)?;
+                    return Ok(Restored::failed(
+                        expect,
+                        Some(from.clone()),
+                        format!("snapshot or tree damaged: {reason}"),
+                    ));
+                }
+            };
+        // Chunks are read, decrypted and checked on a blocking thread and handed, verified,
+        // through a bounded channel to the same writing and hashing pipeline as every other
+        // format's objects.
+        let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+        let stored: u64 = chunks.chunks.iter().map(|c| u64::from(c.length)).sum();
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|bytes| (Ok(bytes), rx))
+        });
+        let opened = Opened {
+            object: Object::Stream {
+                stream: stream.boxed(),
+                size: stored,
+            },
+            name: from.clone(),
+            compressed: false,
+        };
+        // The pipeline checks no digest here (a snapshot lists none for a whole file) nor
+        // the size: [`verdict`] does, from what the chunks said.
+        let unchecked = Expected {
+            size: None,
+            ..expect.clone()
+        };
+        let (read, restored) = tokio::join!(
+            repo.read_file(&chunks, tx),
+            restore::restore_object(opened, &unchecked, lands, landing)
+        );
+        let restored = restored?;
+        let read = match read {
+            Ok(read) => Ok(read),
+            Err(e) => Err(finding(e)?),
+        };
+        Ok(verdict(expect, chunks.size, read, restored))
     }
 
     async fn stored_bytes(&self, _point: &Candidate, _paths: &[String]) -> Option<u64> {
         None
     }
 }
+
+/// What a repository error met while verifying one file means for it: `Ok(reason)`, a
+/// finding about the repository's data (a tree or snapshot that cannot be read or decoded,
+/// a pack that is a link); `Err`, the store cannot be reached and the drill cannot go on.
+fn finding(e: ResticError) -> Result<String, DrillError> {
+    match e {
+        ResticError::Storage(s) if !s.is_finding() => Err(ResticError::Storage(s).into()),
+        ResticError::Storage(s) => Ok(s.to_string()),
+        ResticError::Repository { detail, .. } => Ok(detail),
+        // Not met once the repository is open; should it be, it ends the drill.
+        e @ ResticError::WrongPassword { .. } => Err(e.into()),
+    }
+}
+
+/// The file's result from what its chunks said (`read`: how many plaintext bytes were
+/// verified and the first chunk that failed, or why the repository could not be read) and
+/// what the pipeline restored and hashed (`restored`). It passes only when every chunk was
+/// verified against its id, and they add up to `tree_size` (the size the snapshot's tree
+/// lists) and to the bytes that landed. Its `expected` is then the digest of those
+/// chunk-verified bytes (a snapshot lists no whole-file digest: the chunks' ids are what the
+/// file is checked against); on a failure it stays empty and `actual` is left out, as no
+/// complete file was verified.
+fn verdict(
+    expect: &Expected,
+    tree_size: u64,
+    read: Result<FileRead, String>,
+    mut restored: Restored,
+) -> Restored {
+    let result = &mut restored.result;
+    // Failed in the pipeline (a name the scratch area cannot hold): that is the finding.
+    let Some(actual) = result.actual.clone() else {
+        return restored;
+    };
+    let reason = match read {
+        Err(detail) => Some(format!("snapshot or tree damaged: {detail}")),
+        Ok(FileRead {
+            failure: Some(failure),
+            ..
+        }) => Some(failure.to_string()),
+        Ok(FileRead { verified, .. }) if verified != tree_size || verified != result.bytes => {
+            Some(format!(
+                "size mismatch: the snapshot's tree lists {tree_size} bytes, its chunks hold \
+                 {verified}, {} were restored",
+                result.bytes
+            ))
+        }
+        Ok(_) => None,
+    };
+    match reason {
+        None => {
+            result.outcome = Outcome::Passed;
+            result.expected = actual;
+            result.reason = None;
+        }
+        Some(reason) => {
+            result.outcome = Outcome::Failed;
+            result.expected = expect.digest.clone();
+            result.actual = None;
+            result.reason = Some(reason);
+        }
+    }
+    restored
+}
+
+#[cfg(test)]
+mod tests;
