@@ -9,6 +9,7 @@ use lifeboat_storage::restic::{ChunkProblem, FileRead, Repo, ResticError, Snapsh
 use lifeboat_storage::{Source, SourceKind, SourceSpec};
 use lifeboat_testkit::ResticRepo;
 use lifeboat_testkit::cloud;
+use lifeboat_testkit::restic::BIG_BIN_BYTES;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -98,7 +99,7 @@ async fn reads_the_fleet(source: &Source, fixture: &ResticRepo) {
         listed,
         [
             ("/srv/app/a.txt", 6),
-            ("/srv/app/big.bin", 3 << 20),
+            ("/srv/app/big.bin", BIG_BIN_BYTES as u64),
             ("/srv/app/conf/app.conf", 12),
         ]
     );
@@ -201,10 +202,10 @@ fn a_files_chunks_are_where_restics_index_puts_them_and_add_up_to_its_size() {
                 .await
                 .unwrap()
                 .expect("big.bin is a regular file");
-            assert_eq!(big.size, 3 << 20);
+            assert_eq!(big.size, BIG_BIN_BYTES as u64);
             assert!(
                 big.chunks.len() > 1,
-                "3 MiB of random bytes is several chunks"
+                "more than restic's largest chunk is several chunks"
             );
             let mut plain = 0u64;
             for c in &big.chunks {
@@ -257,12 +258,12 @@ fn a_file_reads_back_chunk_by_chunk_and_damage_names_the_chunk_and_pack() {
     let tmp = tempfile::tempdir().unwrap();
     let (fixture, ids) = ResticRepo::fleet(tmp.path(), PASSWORD);
     let newest = &ids[3];
-    let big = lifeboat_testkit::prng::random_bytes(3 << 20, 15);
+    let big = lifeboat_testkit::prng::random_bytes(BIG_BIN_BYTES, 15);
     let (big_chunks, day_chunks) = run(async {
         let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
         let (bytes, read) = read_all(&repo, newest, "/srv/app/big.bin").await;
         assert_eq!(read.failure, None);
-        assert_eq!(read.verified, 3 << 20);
+        assert_eq!(read.verified, BIG_BIN_BYTES as u64);
         assert!(bytes == big, "big.bin did not read back as backed up");
         let (bytes, _) = read_all(&repo, newest, "/srv/app/a.txt").await;
         assert_eq!(bytes, b"day 3\n");

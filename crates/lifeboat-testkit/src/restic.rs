@@ -66,6 +66,11 @@ impl Pack {
     }
 }
 
+/// The size of the fleet's `srv/app/big.bin`: larger than restic's largest chunk (8 MiB), so
+/// it is always stored as several chunks, whatever chunking polynomial the repository drew
+/// (3 MiB was one chunk in about one repository in twelve).
+pub const BIG_BIN_BYTES: usize = 9 << 20;
+
 impl ResticRepo {
     /// `restic init` of a new repository at `dir/repo`, with the password in `dir/password`
     /// and a work folder at `dir/work`. `dir` must be absolute (the repository's `file://`
@@ -84,12 +89,12 @@ impl ResticRepo {
     }
 
     /// A repository with the snapshots of [`FLEET`]; returns it and the snapshot ids, oldest
-    /// first. db01's snapshots hold `srv/app/{a.txt,big.bin,conf/app.conf}` (big.bin: 3 MiB,
+    /// first. db01's snapshots hold `srv/app/{a.txt,big.bin,conf/app.conf}` (big.bin: [`BIG_BIN_BYTES`],
     /// several chunks, the same bytes every time; a.txt says which day it is); web01's holds
     /// `srv/web/index.html`.
     pub fn fleet(dir: &Path, password: &str) -> (ResticRepo, Vec<String>) {
         let repo = ResticRepo::init(dir, password);
-        let big = crate::prng::random_bytes(3 << 20, 15);
+        let big = crate::prng::random_bytes(BIG_BIN_BYTES, 15);
         let conf: &[u8] = b"port = 8080\n";
         let mut ids = Vec::new();
         for (i, (time, host, tags)) in FLEET.iter().enumerate() {
@@ -363,7 +368,7 @@ mod tests {
             .map(|b| b.length)
             .sum();
         assert!(
-            data < 2 * (3 << 20),
+            data < 2 * BIG_BIN_BYTES as u64,
             "{data} data bytes: big.bin not deduplicated"
         );
     }
