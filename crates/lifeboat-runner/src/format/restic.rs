@@ -15,16 +15,12 @@
 //! file is the digest (SHA-256) of its chunk-verified bytes, `actual` that of
 //! the bytes as restored.
 
-use lifeboat_core::evidence::ManifestRecord;
+use futures::StreamExt;
+use lifeboat_core::evidence::{ManifestRecord, Outcome};
 use lifeboat_core::runbook::{ResticPassword, ResticSpec, Runbook};
 use lifeboat_core::vocabulary::Algorithm;
-use lifeboat_storage::Source;
-use lifeboat_storage::restic::{Repo, SnapshotEntry, SnapshotFilter};
-
-use futures::StreamExt;
-use lifeboat_core::evidence::Outcome;
-use lifeboat_storage::Object;
-use lifeboat_storage::restic::{FileRead, ResticError};
+use lifeboat_storage::restic::{FileRead, Repo, ResticError, SnapshotEntry, SnapshotFilter};
+use lifeboat_storage::{Object, Source};
 
 use super::{Candidate, Census, Entry, PointRead, SourceFormat};
 use crate::DrillError;
@@ -209,7 +205,7 @@ impl SourceFormat for ResticFormat {
     ) -> PlannedFile<String> {
         PlannedFile {
             // No whole-file digest exists in a snapshot: its chunks' ids are what the file
-            // will be verified against, once verification is built.
+            // is verified against ([`ResticFormat::restore`], [`verdict`]).
             expect: Expected {
                 path: entry.path.clone(),
                 algorithm: Algorithm::Sha256,
