@@ -242,16 +242,7 @@ impl Repo {
         let me = self.clone();
         let id = id.to_owned();
         blocking(&self.url, move || {
-            let snap = me
-                .inner
-                .get_snapshots(&[id.as_str()])
-                .map_err(|e| me.convert(&e))?
-                .into_iter()
-                .next()
-                .ok_or_else(|| ResticError::Repository {
-                    url: me.url.clone(),
-                    detail: format!("snapshot {id} is not there"),
-                })?;
+            let snap = me.snapshot_file(&id)?;
             let root = me
                 .inner
                 .node_from_snapshot_and_path(&snap, "")
@@ -288,16 +279,7 @@ impl Repo {
         let id = id.to_owned();
         let path = path.trim_start_matches('/').to_owned();
         blocking(&self.url, move || {
-            let snap = me
-                .inner
-                .get_snapshots(&[id.as_str()])
-                .map_err(|e| me.convert(&e))?
-                .into_iter()
-                .next()
-                .ok_or_else(|| ResticError::Repository {
-                    url: me.url.clone(),
-                    detail: format!("snapshot {id} is not there"),
-                })?;
+            let snap = me.snapshot_file(&id)?;
             // rustic_core does not tell a path the tree lacks from a tree it cannot read, so
             // both are errors: a damaged tree must never read as "no such file".
             let node = me
@@ -398,6 +380,19 @@ impl Repo {
             })
         })
         .await
+    }
+
+    /// Snapshot `id`, read and decrypted (on a blocking thread: rustic_core is synchronous).
+    fn snapshot_file(&self, id: &str) -> Result<SnapshotFile, ResticError> {
+        self.inner
+            .get_snapshots(&[id])
+            .map_err(|e| self.convert(&e))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ResticError::Repository {
+                url: self.url.clone(),
+                detail: format!("snapshot {id} is not there"),
+            })
     }
 
     fn convert(&self, e: &RusticError) -> ResticError {
