@@ -146,7 +146,6 @@ impl Local {
         .map_err(|e| self.finish(e))
     }
 
-    /// Runs `work` on a blocking thread with the source folder, within the timeout.
     /// Every regular file below `prefix` (at most `depth` folders down), with its size, as
     /// `/`-separated paths below the source; nothing if `prefix` is not there. Links and
     /// anything else that is not a file or folder are left out, never followed; so are names
@@ -187,6 +186,15 @@ impl Local {
                 Ok(f) => f,
                 Err(e) => return open_error(root, &shown, e),
             };
+            // The range may come from a hostile index (restic's pack offsets): checked
+            // against the file before a buffer of its length is made.
+            let size = file.metadata().map_err(|e| io(&shown, &e))?.len();
+            if offset.checked_add(len as u64).is_none_or(|end| end > size) {
+                return Err(Failure::Io {
+                    detail: format!("asked for {len} bytes at {offset}, the file holds {size}"),
+                    path: shown,
+                });
+            }
             let mut buf = vec![0; len];
             file.read_exact_at(&mut buf, offset)
                 .map_err(|e| io(&shown, &e))?;
@@ -196,6 +204,7 @@ impl Local {
         .map_err(|e| self.finish(e))
     }
 
+    /// Runs `work` on a blocking thread with the source folder, within the timeout.
     async fn blocking<T: Send + 'static>(
         &self,
         what: &str,

@@ -131,3 +131,32 @@ async fn a_missing_source_folder_is_said_on_first_use() {
     assert!(e.to_string().contains("no folder at"), "{e}");
     assert!(!e.is_finding());
 }
+
+/// A range a hostile index asks for (restic's pack offsets and lengths are the repository's
+/// word) is checked against the file before anything is allocated for it: a 4 GiB length on a
+/// 10-byte pack is refused with the sizes, not answered by a 4 GiB buffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_past_the_end_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pack"), b"0123456789").unwrap();
+    let src = source(dir.path());
+    assert_eq!(
+        src.read_range("pack", 2, 5).await.unwrap().as_deref(),
+        Some(&b"23456"[..])
+    );
+    for (offset, len) in [(0, u32::MAX as usize), (8, 3), (u64::MAX, 1)] {
+        let err = src.read_range("pack", offset, len).await.unwrap_err();
+        assert!(
+            err.to_string().contains(&format!(
+                "asked for {len} bytes at {offset}, the file holds 10"
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(src.read_range("nothing", 0, 1).await.unwrap(), None);
+    std::os::unix::fs::symlink(dir.path().join("pack"), dir.path().join("link")).unwrap();
+    assert!(
+        src.read_range("link", 0, 1).await.is_err(),
+        "a link is never followed"
+    );
+}
