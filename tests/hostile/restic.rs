@@ -145,3 +145,41 @@ fn a_truncated_or_linked_pack_fails_its_files_in_a_drill_without_a_panic() {
         );
     }
 }
+
+/// The password file is read as every key and runbook file is (SECURITY.md classes 2 and
+/// 8): a FIFO in its place is never opened and an oversized file is refused unread; each is
+/// exit 3 naming the file, and nothing hangs. (A link is followed, as for keys: the path is
+/// the operator's, not the backup's.)
+#[test]
+fn a_password_file_that_is_a_fifo_or_huge_is_refused_without_waiting() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    repo.backup("2026-11-20 02:00:00", "db01", &[], &[("srv/a", b"a\n")]);
+    let fifo = fx.root().join("pass-fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let huge = fx.root().join("pass-huge");
+    std::fs::write(&huge, vec![b'x'; 1 << 20]).unwrap();
+    for file in [&fifo, &huge] {
+        let text = format!(
+            "version: 1\nname: restic-hostile\nsource:\n  url: {}\n  format: restic\n  restic:\n    password_file: {}\n",
+            repo.url(),
+            file.display()
+        );
+        let rb = fx.write("restic.yaml", &text);
+        let started = std::time::Instant::now();
+        let (code, _, stderr) = plan(&fx, &rb);
+        assert_eq!(code, Some(3), "{}: {stderr}", file.display());
+        assert!(stderr.contains("password_file"), "{stderr}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "waited on {}",
+            file.display()
+        );
+    }
+}

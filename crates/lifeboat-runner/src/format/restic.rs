@@ -81,17 +81,17 @@ async fn password(from: &ResticPassword, url: &str) -> Result<String, DrillError
                     ),
                 })
             };
-            let meta = tokio::fs::metadata(path)
-                .await
-                .map_err(|e| unreadable(e.to_string()))?;
-            if !meta.is_file() || meta.len() > MAX_PASSWORD_FILE {
-                return Err(unreadable(format!(
-                    "not a regular file of at most {MAX_PASSWORD_FILE} bytes"
-                )));
-            }
-            let text = tokio::fs::read_to_string(path)
-                .await
-                .map_err(|e| unreadable(e.to_string()))?;
+            // Through safefs, as runbook files and signing keys are read: a regular file
+            // reached without a link, never a FIFO that would hang, capped before it is read.
+            let path = path.clone();
+            let bytes = tokio::task::spawn_blocking(move || {
+                let file = lifeboat_safefs::open_regular(&path).map_err(|e| e.to_string())?;
+                lifeboat_safefs::read_capped(&file, MAX_PASSWORD_FILE).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| unreadable(e.to_string()))?
+            .map_err(unreadable)?;
+            let text = String::from_utf8(bytes).map_err(|_| unreadable("not UTF-8".into()))?;
             Ok(text.lines().next().unwrap_or_default().to_owned())
         }
     }
