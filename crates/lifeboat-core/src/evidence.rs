@@ -99,6 +99,73 @@ pub struct Evidence {
     /// `reason` `interrupted`).
     #[serde(default)]
     pub stopped_after_checks: Option<Timestamp>,
+    /// The coverage phase (`coverage:` in the runbook): what this drill verified of the
+    /// stored objects of every retained recovery point, and where coverage stands after it.
+    /// Left out of the record when the runbook has no `coverage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<CoverageRecord>,
+}
+
+/// Where coverage stands after a drill's coverage phase, and what the phase verified.
+///
+/// Totals count the stored objects of every recovery point within `recovery_points.within`
+/// at T0 (an object shared by several points, like a restic pack, counts once).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoverageRecord {
+    /// The runbook's `coverage.within`, in seconds: every object must be verified at least
+    /// once in this long.
+    pub within_seconds: u64,
+    /// The runbook's `coverage.budget` in bytes; `None` when it sets none.
+    #[serde(default)]
+    pub budget_bytes: Option<u64>,
+    /// Stored objects of the retained points.
+    pub objects: u64,
+    /// Their stored size in bytes.
+    pub bytes: u64,
+    /// Objects whose last verification passed and lies within `within_seconds` of T0.
+    pub verified_within: u64,
+    /// `verified_within / objects` (1.0 when there are no objects).
+    pub ratio: f64,
+    /// `true` when, at the rate drills run and within the budget, every object is verified
+    /// within `within_seconds`.
+    pub on_pace: bool,
+    /// When the budget is too small to keep the pace, how long full coverage takes at it, in
+    /// seconds; `None` when on pace.
+    #[serde(default)]
+    pub behind_seconds: Option<u64>,
+    /// Objects never verified, after this drill.
+    #[serde(default)]
+    pub never_verified: u64,
+    /// The oldest last verification among the objects that have one; `None` when none has.
+    #[serde(default)]
+    pub oldest_verified: Option<Timestamp>,
+    /// Bytes this drill's coverage phase read.
+    #[serde(default)]
+    pub phase_bytes: u64,
+    /// Every object this drill's coverage phase verified (in the order it read them), so an
+    /// auditor can rebuild the ledger from the records.
+    pub verified: Vec<CoverageObject>,
+}
+
+/// One stored object a coverage phase verified.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoverageObject {
+    /// The recovery point the object was read from (for an object several points share, the
+    /// newest of them).
+    pub recovery_point: String,
+    /// The object's path within the point (for restic, `data/ID` of the pack).
+    pub path: String,
+    /// `passed` or `failed`.
+    pub outcome: Outcome,
+    /// The digest algorithm used.
+    pub algorithm: Algorithm,
+    /// The digest of the bytes read, lowercase hex; `None` when none was computed.
+    pub actual: Option<String>,
+    /// Bytes read.
+    #[serde(default)]
+    pub bytes: u64,
+    /// Why the object failed; `None` when it passed.
+    pub reason: Option<String>,
 }
 
 /// The runbook a drill ran.

@@ -119,6 +119,7 @@ pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Ev
             synced_files,
         },
         stopped_after_checks: None,
+        coverage: None,
     };
     // Before anything reads the record (webhooks, the caller): one bound for every reason.
     evidence.clip_reasons();
