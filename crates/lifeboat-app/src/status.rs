@@ -192,6 +192,7 @@ mod tests {
                 rpo_objective_seconds: None,
                 recovery_point: None,
                 evidence: None,
+                coverage: None,
             }),
             reason: None,
             at: ts(at),
