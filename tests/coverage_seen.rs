@@ -12,7 +12,9 @@ use lifeboat_core::evidence::{CoverageObject, CoverageRecord, Evidence, Outcome}
 use lifeboat_scheduler::{RunRecord, SqliteStore};
 use serde_json::Value;
 
+use crate::history::start_schedule;
 use crate::report::{HOSTILE_RUNBOOK, History, PLAN, history_edited};
+use crate::util::{Runbook, signal, wait_exit};
 
 const DAY: u64 = 86_400;
 
@@ -173,4 +175,73 @@ fn status_says_which_failed_and_a_runbook_without_coverage_shows_a_dash() {
         .find(|s| s["runbook"] == "other")
         .unwrap();
     assert_eq!(other["coverage"], Value::Null, "{json:#}");
+}
+
+#[test]
+fn the_daemon_serves_coverage_metrics_for_runbooks_with_coverage() {
+    let h = covered_history();
+    record_history(&h);
+    // A runbook the daemon schedules (once a year, so nothing runs while it is scraped) and
+    // which has no coverage.
+    let rb = Runbook {
+        extra: "schedule: \"0 0 1 1 *\"\n".into(),
+        ..h.fx.runbook()
+    };
+    let path = h.fx.write("runbook.yaml", &rb.yaml());
+    let (mut daemon, stderr_path) = start_schedule(
+        &h.fx,
+        &[
+            "--metrics-addr".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            path.as_os_str(),
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let addr = loop {
+        let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        if let Some(rest) = stderr.split("metrics served at http://").nth(1) {
+            break rest.split("/metrics").next().unwrap().to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "{stderr}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let response = crate::history::http_get(&addr, "/metrics");
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    let lines = |prefix: &str| -> Vec<&str> {
+        body.lines()
+            .filter(|l| l.starts_with(prefix))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        lines("lifeboat_coverage_ratio"),
+        [
+            "lifeboat_coverage_ratio{runbook=\"hr-<b>docs&\\\"'\"} 0.5",
+            "lifeboat_coverage_ratio{runbook=\"payments-files\"} 0.42",
+        ],
+        "{body}"
+    );
+    let oldest: Timestamp = "2026-11-11T00:00:00Z".parse().unwrap();
+    assert!(
+        lines("lifeboat_coverage_oldest_verified_timestamp_seconds{runbook=\"payments-files\"}")
+            == [format!(
+                "lifeboat_coverage_oldest_verified_timestamp_seconds{{runbook=\"payments-files\"}} {}",
+                oldest.as_second()
+            )],
+        "{body}"
+    );
+    for family in [
+        "lifeboat_coverage_ratio",
+        "lifeboat_coverage_oldest_verified_timestamp_seconds",
+    ] {
+        assert!(body.contains(&format!("# TYPE {family} gauge\n")), "{body}");
+        assert!(body.contains(&format!("# HELP {family} ")), "{body}");
+    }
+    // The scheduled runbook has no coverage: no sample of it.
+    assert!(
+        !body.contains("lifeboat_coverage_ratio{runbook=\"drill-test\"}"),
+        "{body}"
+    );
+    signal(&daemon.0, "-TERM");
+    let (code, _) = wait_exit(&mut daemon, std::time::Duration::from_secs(30));
+    assert_eq!(code, 0);
 }
