@@ -245,3 +245,92 @@ fn the_daemon_serves_coverage_metrics_for_runbooks_with_coverage() {
     let (code, _) = wait_exit(&mut daemon, std::time::Duration::from_secs(30));
     assert_eq!(code, 0);
 }
+
+#[test]
+fn the_period_report_charts_coverage_and_lists_the_objects_that_failed() {
+    let h = covered_history();
+    let report = |ext: &str| {
+        let out = h.out(&format!("period.{ext}"));
+        let (code, log) = h.report_november(&out, &[]);
+        assert_eq!(code, 0, "{log}");
+        std::fs::read_to_string(out).unwrap()
+    };
+
+    let json: Value = serde_json::from_str(&report("json")).unwrap();
+    let runbook = |name: &str| {
+        json["runbooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {json:#}"))
+            .clone()
+    };
+    let payments = runbook("payments-files");
+    // The period holds drills 1, 2 and 3 of the plan: 30%, 60%, 90%.
+    let ratios: Vec<&Value> = payments["drill_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["coverage_ratio"])
+        .collect();
+    assert_eq!(ratios, [0.3, 0.6, 0.9], "{payments:#}");
+    let c = &payments["stored_coverage"];
+    assert_eq!(c["as_of_run_id"], "run-3", "{c:#}");
+    assert_eq!(c["ratio"], 0.9);
+    assert_eq!(c["on_pace"], true);
+    assert_eq!(c["never_verified"], 10);
+    assert_eq!(c["drills"], 3);
+    assert_eq!(c["objects_verified"], 4);
+    assert_eq!(c["failed_objects"], 1);
+    assert_eq!(c["failed"][0]["run_id"], "run-2");
+    assert_eq!(c["failed"][0]["path"], HOSTILE_OBJECT);
+    assert_eq!(
+        c["failed"][0]["reason"],
+        "hash mismatch: the object was changed"
+    );
+    // The second runbook's first drill had no coverage phase; its last one had.
+    let second = runbook(HOSTILE_RUNBOOK);
+    assert_eq!(second["drill_list"][0]["coverage_ratio"], Value::Null);
+    assert_eq!(second["stored_coverage"]["as_of_run_id"], "run-5");
+
+    let md = report("md");
+    assert!(
+        md.contains("\n### Coverage of the stored objects\n"),
+        "{md}"
+    );
+    assert!(md.contains("90% on pace"), "{md}");
+    assert!(md.contains("10 objects never verified"), "{md}");
+    assert!(md.contains("#### Objects that failed coverage (1)"), "{md}");
+
+    let html = report("html");
+    assert!(
+        html.contains("aria-label=\"payments-files: coverage of the stored objects per drill\""),
+        "{html}"
+    );
+    assert!(!html.contains("<img src=x"), "{html}");
+
+    let csv = report("csv");
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.ends_with(
+            ",slot,coverage_ratio,coverage_on_pace,coverage_objects,coverage_verified_within,\
+             coverage_phase_objects,coverage_phase_failed,object"
+        ),
+        "{header}"
+    );
+    let failed: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.starts_with("coverage-failed,"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{csv}");
+    assert!(
+        failed[0].starts_with("coverage-failed,payments-files,run-2,"),
+        "{csv}"
+    );
+    // The object's line feed and escape show escaped: one record, one line.
+    assert!(
+        failed[0].contains(r"\e[31m\n'=cmd") || failed[0].contains(r"\e[31m\n=cmd"),
+        "{csv}"
+    );
+}
