@@ -403,7 +403,12 @@ fn every_surface_says_the_verdict_and_the_statements_in_the_same_words() {
 /// name a few and count the others, so neither grows with the backup.
 #[test]
 fn objects_that_failed_coverage_are_listed_up_to_a_limit_and_counted() {
-    let mut records = vec![dated("failed-fallback", "2026-11-10T02:00:00Z", "run-1", None)];
+    let mut records = vec![dated(
+        "failed-fallback",
+        "2026-11-10T02:00:00Z",
+        "run-1",
+        None,
+    )];
     let bad: Vec<CoverageObject> = (0..period::COVERAGE_FAILURES_LISTED + 5)
         .map(|i| covered(&format!("data/{i}"), Some("unreadable")))
         .collect();
@@ -425,7 +430,10 @@ fn objects_that_failed_coverage_are_listed_up_to_a_limit_and_counted() {
     );
     let c = r.runbooks[0].stored_coverage.as_ref().unwrap();
     assert_eq!(c.failed.len(), period::COVERAGE_FAILURES_LISTED);
-    assert_eq!(c.failed_objects, period::COVERAGE_FAILURES_LISTED as u64 + 5);
+    assert_eq!(
+        c.failed_objects,
+        period::COVERAGE_FAILURES_LISTED as u64 + 5
+    );
     let view = PeriodView::new(&r);
     assert_eq!(
         view.runbooks[0]
