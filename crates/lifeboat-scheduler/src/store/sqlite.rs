@@ -549,7 +549,9 @@ impl SqliteStore {
             within_seconds: count("runs.coverage_within_seconds", c.within_seconds)?,
             objects: count("runs.coverage_objects", c.objects)?,
             verified_within: count("runs.coverage_verified_within", c.verified_within)?,
-            ratio: c.ratio,
+            // SQLite keeps a NaN as NULL: read it back as the NaN it was, not as an error
+            // that would hide the whole history.
+            ratio: c.ratio.unwrap_or(f64::NAN),
             on_pace: c.on_pace,
             behind_seconds: c
                 .behind_seconds
@@ -647,7 +649,7 @@ struct CoverageRow {
     within_seconds: i64,
     objects: i64,
     verified_within: i64,
-    ratio: f64,
+    ratio: Option<f64>,
     on_pace: bool,
     behind_seconds: Option<i64>,
     never_verified: i64,

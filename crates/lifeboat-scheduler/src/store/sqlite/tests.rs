@@ -465,3 +465,20 @@ fn the_summary_of_a_record_counts_the_objects_that_failed() {
     );
     assert_eq!(summary.oldest_verified, Some(ts("2026-11-01T00:00:00Z")));
 }
+
+#[test]
+fn a_ratio_that_is_not_a_number_does_not_hide_the_history() {
+    let (_dir, store) = temp_store();
+    let odd = RunRecord {
+        coverage: Some(RunCoverage {
+            ratio: f64::NAN,
+            ..coverage()
+        }),
+        ..run("r1", "a", "2026-11-23T02:00:01Z", None)
+    };
+    store.record_run(&odd).unwrap();
+    let history = store.history(None).unwrap();
+    let read = history[0].run.as_ref().unwrap().coverage.as_ref().unwrap();
+    assert!(read.ratio.is_nan());
+    assert_eq!(read.objects, 60);
+}
