@@ -949,3 +949,92 @@ fn reasons_quoting_a_long_name_are_clipped_and_the_name_kept_whole() {
         "the evidence keeps the name exact"
     );
 }
+
+/// Objects a coverage phase found bad are named by the backup (SECURITY.md 7): their paths,
+/// points and reasons reach the period report's failure details and its list of objects that
+/// failed coverage, and must show as text there, on one line, with no formula.
+#[test]
+fn objects_that_failed_coverage_are_shown_as_text_in_the_period_reports() {
+    use lifeboat_core::evidence::{CoverageObject, CoverageRecord, Outcome};
+    let bad = |point: &str, path: &str| CoverageObject {
+        recovery_point: point.into(),
+        path: path.into(),
+        outcome: Outcome::Failed,
+        algorithm: lifeboat_core::Algorithm::Sha256,
+        actual: None,
+        bytes: 0,
+        reason: Some(format!("missing object: {path}")),
+    };
+    let h = crate::report::history_edited("second", |i, ev| {
+        if i == 2 {
+            ev.coverage = Some(CoverageRecord {
+                within_seconds: 86_400,
+                budget_bytes: None,
+                objects: 3,
+                bytes: 3,
+                verified_within: 1,
+                ratio: 1.0 / 3.0,
+                on_pace: true,
+                behind_seconds: None,
+                never_verified: 0,
+                oldest_verified: None,
+                phase_bytes: 0,
+                verified: vec![
+                    bad(FORGING_POINT, MARKUP_NAME),
+                    bad("=cmd|' /C calc'!A0", FORGING_NAME),
+                    bad("@SUM(1+1)", "+1+1"),
+                ],
+            });
+        }
+    });
+    let report = |ext: &str| {
+        let out = h.out(&format!("period.{ext}"));
+        let (code, log) = h.report_november(&out, &[]);
+        assert_eq!(code, 0, "{log}");
+        std::fs::read_to_string(out).unwrap()
+    };
+    let md = report("md");
+    assert_inert("period.md", &md);
+    assert_no_markup_from_names("period.md", &md);
+    assert_tables_intact("period.md", &md);
+    assert!(md.contains("Objects that failed coverage (3)"), "{md}");
+    assert!(md.contains(FORGING_SHOWN), "{md}");
+
+    let html = report("html");
+    assert_inert("period.html", &html);
+    assert!(!html.contains("<img src=x"), "{html}");
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+
+    let csv = report("csv");
+    assert_inert("period.csv", &csv.replace("\r\n", "\n"));
+    let rows: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.starts_with("coverage-failed,"))
+        .collect();
+    assert_eq!(rows.len(), 3, "one line per object:\n{csv}");
+    for line in rows {
+        for cell in split_csv(line) {
+            let first = cell.trim_start().chars().next();
+            let formula = matches!(first, Some('=' | '+' | '@' | '\t' | '\r'))
+                || (first == Some('-') && cell.parse::<f64>().is_err());
+            assert!(!formula, "a formula in {cell:?}\n{csv}");
+        }
+    }
+
+    // JSON keeps every name exact, and inert.
+    let json = report("json");
+    assert_inert("period.json", &json);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let failed = &v["runbooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "payments-files")
+        .unwrap()["stored_coverage"]["failed"];
+    assert_eq!(failed[0]["path"], MARKUP_NAME);
+    assert_eq!(failed[0]["recovery_point"], FORGING_POINT);
+    assert_eq!(failed[1]["path"], FORGING_NAME);
+}

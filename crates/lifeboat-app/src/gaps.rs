@@ -95,6 +95,7 @@ mod tests {
             rpo_objective_seconds: None,
             recovery_point: None,
             evidence: None,
+            coverage: None,
         };
         let mut done = slot(Some(SlotState::Done), "2026-11-01T02:00:00Z");
         done.run = Some(run);

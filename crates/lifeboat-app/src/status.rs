@@ -1,6 +1,7 @@
 //! What `lifeboat status` knows about each runbook: its last run (and, when that did not
-//! pass, its last success) and the scheduled slots missed since that success, from the
-//! history; its next slot from its file.
+//! pass, its last success), the scheduled slots missed since that success and where its
+//! coverage stood after its last drill with a coverage phase, from the history; its next slot
+//! from its file.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use lifeboat_core::evidence::Outcome;
 use lifeboat_core::runbook::ScheduleSpec;
 use lifeboat_scheduler::slots::MAX_SLOTS_PER_PLAN;
-use lifeboat_scheduler::{HistoryEntry, RunRecord, Schedule, SlotState};
+use lifeboat_scheduler::{HistoryEntry, RunCoverage, RunRecord, Schedule, SlotState};
 
 /// One runbook's status.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -26,6 +27,18 @@ pub struct RunbookStatus {
     pub schedule: Option<String>,
     /// Its file, when given.
     pub path: Option<String>,
+    /// Coverage as its last drill with a coverage phase left it; `None` when no recorded
+    /// drill had one (the runbook sets no `coverage`).
+    pub coverage: Option<CoverageStatus>,
+}
+
+/// Where a runbook's coverage stood after a drill's coverage phase.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoverageStatus {
+    /// The drill.
+    pub run_id: String,
+    pub started_at: Timestamp,
+    pub summary: RunCoverage,
 }
 
 /// The scheduled slots of a runbook that did not run since its last success (since its
@@ -110,6 +123,15 @@ impl Statuses {
             }
             match e.run {
                 Some(run) => {
+                    // A later drill without coverage (the runbook dropped it, or the drill
+                    // stopped before its phase) leaves the last one known in place.
+                    if let Some(c) = &run.coverage {
+                        seen.status.coverage = Some(CoverageStatus {
+                            run_id: run.run_id.clone(),
+                            started_at: run.started_at,
+                            summary: c.clone(),
+                        });
+                    }
                     if run.outcome == Outcome::Passed {
                         seen.status.last_passed = Some(run.started_at);
                         seen.status.missed.recorded = 0;
@@ -192,6 +214,7 @@ mod tests {
                 rpo_objective_seconds: None,
                 recovery_point: None,
                 evidence: None,
+                coverage: None,
             }),
             reason: None,
             at: ts(at),
@@ -320,6 +343,40 @@ mod tests {
         let mut st = Statuses::new(ts("2026-04-01T00:00:00Z"));
         st.add_file("nightly", "n.yaml", nightly().schedule.as_ref());
         assert_eq!(st.iter().next().unwrap().1.missed.total(), 0);
+    }
+
+    #[test]
+    fn coverage_is_the_one_its_last_drill_with_coverage_left() {
+        let covered = |e: HistoryEntry, ratio: f64| {
+            let mut e = e;
+            let r = e.run.as_mut().unwrap();
+            r.coverage = Some(RunCoverage {
+                within_seconds: 30 * 86_400,
+                objects: 100,
+                verified_within: (ratio * 100.0) as u64,
+                ratio,
+                on_pace: true,
+                behind_seconds: None,
+                never_verified: 0,
+                oldest_verified: Some(r.started_at),
+                failed: 0,
+            });
+            e
+        };
+        let mut st = Statuses::new(ts("2026-03-07T12:00:00Z"));
+        st.add_history(vec![
+            covered(run("a", "2026-03-04T07:30:00Z", Outcome::Passed), 0.25),
+            covered(run("a", "2026-03-05T07:30:00Z", Outcome::Failed), 0.5),
+            // Its coverage phase did not run (it could not complete first).
+            run("a", "2026-03-06T07:30:00Z", Outcome::Error),
+            run("b", "2026-03-06T07:30:00Z", Outcome::Passed),
+        ]);
+        let all: BTreeMap<_, _> = st.iter().collect();
+        let a = all["a"].coverage.as_ref().unwrap();
+        assert_eq!(a.run_id, "a@2026-03-05T07:30:00Z");
+        assert_eq!(a.summary.ratio, 0.5);
+        assert_eq!(all["a"].last.as_ref().unwrap().outcome, Outcome::Error);
+        assert_eq!(all["b"].coverage, None);
     }
 
     #[test]

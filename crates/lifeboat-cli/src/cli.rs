@@ -144,7 +144,7 @@ pub enum Command {
     /// Example: lifeboat history --runbook payments-files
     #[command(verbatim_doc_comment)]
     History(HistoryArgs),
-    /// Each runbook's last outcome, last success, slots missed since, and next slot
+    /// Each runbook's last outcome, last success, slots missed since, coverage and next slot
     ///
     /// One line per runbook found in the history store or given as PATH. The columns:
     ///
@@ -157,11 +157,18 @@ pub enum Command {
     ///                records as missed, skipped-overlap or abandoned, and, for a runbook given
     ///                as PATH, the slots of its schedule whose start_window closed while no
     ///                scheduler sharing this store ran them; "N+" when there were more
+    ///   COVERAGE     for a runbook with `coverage`, as its last drill with a coverage phase
+    ///                left it: the share of stored objects verified within `coverage.within`
+    ///                (rounded down: 100% only when every one is) and whether the drills keep
+    ///                the pace ("87% on pace", "42% behind: full in 45 days" at the budget),
+    ///                with ", N failed" when that drill found bad objects; "—" without coverage
     ///   NEXT         its next scheduled slot after --now (UTC), for a runbook given as PATH
     ///   SCHEDULE     its `schedule` and `timezone`, or "not scheduled"
     ///
     /// Give the daemon's --state to see its slots. --json prints the same as objects, with
-    /// the last run's id, RTO, RPO and evidence path.
+    /// the last run's id, RTO, RPO and evidence path, and `coverage` (null without it): the
+    /// ratio, pace, objects, verified within, never verified, oldest verification and
+    /// objects failed, with the run they come from.
     ///
     /// Example: lifeboat status --state /var/lib/lifeboat/state.db /etc/lifeboat/runbooks
     #[command(verbatim_doc_comment)]

@@ -21,9 +21,39 @@ pub struct ChartPoint {
     pub label: String,
 }
 
-/// An inline SVG chart of one measure over the period: a dot per drill (green met, red not
+/// What a chart's values are, for its axis and its objective's label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// Durations in seconds, from 0 to a little above the largest value or the objective.
+    Seconds,
+    /// Ratios, from 0 to 100%.
+    Ratio,
+}
+
+impl Scale {
+    fn label(self, v: f64) -> String {
+        match self {
+            Scale::Seconds => axis_label(v),
+            Scale::Ratio => format!("{}%", (v * 100.0).round()),
+        }
+    }
+}
+
+/// An inline SVG chart of one duration over the period: a dot per drill (green met, red not
 /// met, a red cross on the axis where nothing was measured), the objective as a dashed line.
 pub fn chart(
+    title: &str,
+    from: Timestamp,
+    to: Timestamp,
+    points: &[ChartPoint],
+    objective: Option<f64>,
+) -> String {
+    chart_of(Scale::Seconds, title, from, to, points, objective)
+}
+
+/// [`chart`] of values on `scale`: a ratio's axis runs from 0 to 100%.
+pub fn chart_of(
+    scale: Scale,
     title: &str,
     from: Timestamp,
     to: Timestamp,
@@ -41,7 +71,11 @@ pub fn chart(
         .filter_map(|p| p.value)
         .chain(objective)
         .fold(0.0f64, f64::max);
-    let top = if max > 0.0 { max * 1.15 } else { 1.0 };
+    let top = match scale {
+        Scale::Ratio => 1.0,
+        Scale::Seconds if max > 0.0 => max * 1.15,
+        Scale::Seconds => 1.0,
+    };
     let span = (to - from)
         .total(jiff::Unit::Second)
         .unwrap_or(1.0)
@@ -75,7 +109,7 @@ pub fn chart(
             W - R,
             L - 6.0,
             yy + 4.0,
-            escape(&axis_label(v))
+            escape(&scale.label(v))
         );
     }
     let _ = write!(
@@ -105,7 +139,10 @@ pub fn chart(
             W - R,
             W - R,
             yy - 5.0,
-            escape(&human_secs(o))
+            escape(&match scale {
+                Scale::Seconds => human_secs(o),
+                Scale::Ratio => scale.label(o),
+            })
         );
     }
     // A polyline through the measured values, in time order.

@@ -1,4 +1,5 @@
-//! The period report as CSV: one row per drill and one per gap, one line each, with the model's own values (the record's outcome words, seconds as numbers), which
+//! The period report as CSV: one row per drill, one per gap and one per object that failed
+//! coverage, one line each, with the model's own values (the record's outcome words, seconds as numbers), which
 //! is what a spreadsheet or a script wants and what the columns are documented to hold.
 //! Columns are only ever added, at the end. The escaping of every cell is [`cell`]'s, in one
 //! place.
@@ -9,11 +10,14 @@ use crate::words::instant;
 
 /// One row per drill and one per gap, one line each: with a history store, a scheduled
 /// drill's row names its `slot`, so the slots a schedule expected are the drill rows with a
-/// slot and the gap rows. A cell a spreadsheet would run as a formula (CSV injection: a point named
+/// slot and the gap rows. A drill's `coverage_` columns are where its coverage phase left
+/// coverage of the stored objects (empty without one): the coverage chart's data. Each object
+/// that failed coverage in the period (as many as the report lists) is a `coverage-failed`
+/// row naming its drill, point and `object`. A cell a spreadsheet would run as a formula (CSV injection: a point named
 /// `=HYPERLINK(...)` or `@SUM(...)`) gets a leading `'`, which Excel, LibreOffice and Google
 /// Sheets show as text: see [`cell`].
 pub fn period(r: &PeriodReport) -> String {
-    const HEADER: [&str; 26] = [
+    const HEADER: [&str; 33] = [
         "kind",
         "runbook",
         "run_id",
@@ -40,6 +44,13 @@ pub fn period(r: &PeriodReport) -> String {
         "runbook_sha256",
         "runbook_changed",
         "slot",
+        "coverage_ratio",
+        "coverage_on_pace",
+        "coverage_objects",
+        "coverage_verified_within",
+        "coverage_phase_objects",
+        "coverage_phase_failed",
+        "object",
     ];
     let mut s = HEADER.join(",");
     s.push_str("\r\n");
@@ -79,7 +90,27 @@ pub fn period(r: &PeriodReport) -> String {
                 d.runbook_sha256.clone(),
                 d.runbook_changed.to_string(),
                 opt(d.slot.map(instant)),
+                opt(d.coverage_ratio.map(|v| v.to_string())),
+                opt(d.coverage_on_pace.map(|v| v.to_string())),
+                opt(d.coverage_objects.map(|v| v.to_string())),
+                opt(d.coverage_verified_within.map(|v| v.to_string())),
+                opt(d.coverage_phase_objects.map(|v| v.to_string())),
+                opt(d.coverage_phase_failed.map(|v| v.to_string())),
+                String::new(),
             ];
+            csv_row(&mut s, &cells);
+        }
+        for f in rb.stored_coverage.iter().flat_map(|c| &c.failed) {
+            let mut cells: Vec<String> = vec![String::new(); HEADER.len()];
+            cells[0] = "coverage-failed".into();
+            cells[1] = rb.name.clone();
+            cells[2] = f.run_id.clone();
+            cells[3] = instant(f.started_at);
+            cells[4] = "failed".into();
+            cells[5] = opt(f.reason.clone());
+            cells[12] = f.recovery_point.clone();
+            cells[22] = report(&f.report);
+            cells[32] = f.path.clone();
             csv_row(&mut s, &cells);
         }
         for g in &rb.gaps {

@@ -206,12 +206,12 @@ pub fn period(v: &PeriodView) -> String {
     let _ = writeln!(
         s,
         "## Summary\n\n| Runbook | Drills | Passed | Pass rate | RTO met | RPO met | Scheduled \
-         drills ran | Missed slots | Runbook file |\n|---|---|---|---|---|---|---|---|---|"
+         drills ran | Missed slots | Runbook file | Coverage |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     for rb in &v.runbooks {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&rb.name),
             rb.drills,
             rb.passed,
@@ -220,7 +220,8 @@ pub fn period(v: &PeriodView) -> String {
             rb.rpo_met.text,
             rb.scheduled,
             rb.missed,
-            rb.runbook_file
+            rb.runbook_file,
+            rb.coverage_cell
         );
     }
     for rb in &v.runbooks {
@@ -247,12 +248,13 @@ pub fn period(v: &PeriodView) -> String {
             let _ = writeln!(
                 s,
                 "| Started (UTC) | Run | Mode | Operator | Result | RTO | RPO | Recovery point | \
-                 Files verified | Point coverage | Chain |\n|---|---|---|---|---|---|---|---|---|---|---|"
+                 Files verified | Point coverage | Stored coverage | Chain |\n\
+                 |---|---|---|---|---|---|---|---|---|---|---|---|"
             );
             for d in &rb.rows {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {} | {} | {}{} | {}{} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {}{} | {}{} | {} | {} | {} | {} | {} |",
                     d.started,
                     link(cell(&d.run_id), d.href.as_deref()),
                     d.mode,
@@ -265,6 +267,7 @@ pub fn period(v: &PeriodView) -> String {
                     d.point.as_deref().map_or("—".to_string(), cell),
                     d.files,
                     d.coverage,
+                    d.stored_coverage,
                     if d.chain_ok { "ok" } else { "**problem**" }
                 );
             }
@@ -283,6 +286,36 @@ pub fn period(v: &PeriodView) -> String {
                 for d in &f.details {
                     let _ = writeln!(s, "  - {}", text(d));
                 }
+            }
+        }
+        if let Some(c) = &rb.stored_coverage {
+            // The chart's data is the drill table's "Stored coverage" column.
+            let _ = writeln!(
+                s,
+                "\n### Coverage of the stored objects\n\n{}",
+                sentence(&c.summary, false)
+            );
+            if !c.failed.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "\n#### Objects that failed coverage ({})\n\n| Started (UTC) | Run | \
+                     Recovery point | Object | Reason |\n|---|---|---|---|---|",
+                    c.failed.len()
+                );
+                for f in &c.failed {
+                    let _ = writeln!(
+                        s,
+                        "| {} | {} | {} | {} | {} |",
+                        f.started,
+                        link(code_cell(&f.run_id), f.href.as_deref()),
+                        code_cell(&f.point),
+                        code_cell(&f.path),
+                        cell(&f.reason)
+                    );
+                }
+            }
+            if let Some(more) = &c.failed_more {
+                let _ = writeln!(s, "\n**{more}**");
             }
         }
         // Whether any was missed is said above, of slots the history store holds only.

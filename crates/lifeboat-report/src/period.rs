@@ -9,7 +9,10 @@ use lifeboat_evidence::period::PeriodReport;
 
 mod view;
 
-pub use view::{DrillRowView, FailureView, GapView, MetCount, PeriodView, RunbookView};
+pub use view::{
+    CoverageFailureView, CoverageView, DrillRowView, FailureView, GapView, MetCount, PeriodView,
+    RunbookView,
+};
 
 /// The output format, from the output file's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -122,6 +122,32 @@ pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A coverage ratio in whole percent, rounded down: `87%`. `100%` only when every object is
+/// covered, so a backup with one object left is never shown as done; `—` for none.
+pub fn coverage_percent(ratio: Option<f64>) -> String {
+    let Some(r) = ratio.filter(|r| r.is_finite()) else {
+        return "—".into();
+    };
+    let pct = (r.clamp(0.0, 1.0) * 100.0).floor() as u64;
+    let pct = if r < 1.0 { pct.min(99) } else { pct };
+    format!("{pct}%")
+}
+
+/// Where coverage stands in a few words, the same on every surface: `87% on pace`, `42%
+/// behind: full in 45 days` (`behind_seconds`, rounded up to whole days), or `42% behind`
+/// when how long is not known.
+pub fn coverage_pace(ratio: f64, on_pace: bool, behind_seconds: Option<u64>) -> String {
+    let pct = coverage_percent(Some(ratio));
+    match (on_pace, behind_seconds) {
+        (true, _) => format!("{pct} on pace"),
+        (false, Some(s)) => format!(
+            "{pct} behind: full in {}",
+            count(s.div_ceil(86_400).max(1), "day", "days")
+        ),
+        (false, None) => format!("{pct} behind"),
+    }
+}
+
 /// A fraction as a percentage to three significant digits (`66.7%`, `2.50%`, `0.00250%`),
 /// so a small share is never shown as `0.0%`; `—` for none.
 pub fn percent(x: Option<f64>) -> String {
@@ -264,6 +290,26 @@ mod tests {
         assert_eq!(human_secs(93_600.0), "1d 2h 0m 0s");
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+    }
+
+    #[test]
+    fn coverage_is_never_rounded_up_to_complete() {
+        assert_eq!(coverage_percent(Some(0.876)), "87%");
+        assert_eq!(coverage_percent(Some(0.9999)), "99%");
+        assert_eq!(coverage_percent(Some(1.0)), "100%");
+        assert_eq!(coverage_percent(Some(0.0)), "0%");
+        assert_eq!(coverage_percent(Some(f64::NAN)), "—");
+        assert_eq!(coverage_percent(None), "—");
+        assert_eq!(coverage_pace(0.87, true, None), "87% on pace");
+        assert_eq!(
+            coverage_pace(0.42, false, Some(44 * 86_400 + 1)),
+            "42% behind: full in 45 days"
+        );
+        assert_eq!(
+            coverage_pace(0.42, false, Some(3600)),
+            "42% behind: full in 1 day"
+        );
+        assert_eq!(coverage_pace(0.42, false, None), "42% behind");
     }
 
     #[test]

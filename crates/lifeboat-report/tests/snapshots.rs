@@ -11,7 +11,7 @@
 //! lifeboat-report --test snapshots` and `git diff`.
 
 use jiff::Timestamp;
-use lifeboat_core::evidence::{Evidence, Outcome};
+use lifeboat_core::evidence::{CoverageObject, CoverageRecord, Evidence, Outcome};
 use lifeboat_evidence::period::{
     self, ChainStatus, Contents, Earlier, Gap, GapSource, Period, PeriodReport, RecordRead, Slot,
     Unreadable,
@@ -139,6 +139,43 @@ fn dated(fixture: &str, at: &str, id: &str, runbook: Option<&str>) -> RecordRead
     }
 }
 
+/// An object a coverage phase verified; `reason` makes it a failure.
+fn covered(path: &str, reason: Option<&str>) -> CoverageObject {
+    CoverageObject {
+        recovery_point: "2026-10-30T02-00-00Z".into(),
+        path: path.into(),
+        outcome: if reason.is_some() {
+            Outcome::Failed
+        } else {
+            Outcome::Passed
+        },
+        algorithm: lifeboat_core::Algorithm::Sha256,
+        actual: Some("b".repeat(64)),
+        bytes: 1 << 20,
+        reason: reason.map(str::to_owned),
+    }
+}
+
+/// Where a coverage phase left coverage: of 200 objects, `ratio` verified within 30 days;
+/// when behind, full coverage takes 45 days at the budget.
+fn coverage(ratio: f64, on_pace: bool, verified: Vec<CoverageObject>) -> CoverageRecord {
+    let within = (ratio * 200.0).round() as u64;
+    CoverageRecord {
+        within_seconds: 30 * 86_400,
+        budget_bytes: Some(10 << 30),
+        objects: 200,
+        bytes: 200 << 20,
+        verified_within: within,
+        ratio,
+        on_pace,
+        behind_seconds: (!on_pace).then_some(45 * 86_400),
+        never_verified: 200 - within,
+        oldest_verified: Some("2026-10-20T02:00:00Z".parse().unwrap()),
+        phase_bytes: (verified.len() as u64) << 20,
+        verified,
+    }
+}
+
 fn november() -> Period {
     Period {
         from: "2026-11-01T00:00:00Z".parse().unwrap(),
@@ -166,6 +203,23 @@ fn november_report() -> PeriodReport {
     for r in &mut records[..2] {
         r.evidence.mode = lifeboat_core::evidence::Mode::Scheduled;
     }
+    // Coverage of the stored objects: rising on pace, then behind; run-3 found a bad object
+    // with a hostile name and reason; run-5 could not complete before its coverage phase.
+    records[0].evidence.coverage = Some(coverage(0.3, true, vec![]));
+    records[1].evidence.coverage = Some(coverage(0.55, true, vec![]));
+    records[2].evidence.coverage = Some(coverage(
+        0.7,
+        true,
+        vec![
+            covered("data/ok.bin", None),
+            covered(
+                "etc/<script>alert(1)</script>|`x`\u{1b}[2J\n=cmd|' /C calc'!A0",
+                Some("hash mismatch: expected <b>aaaa</b> | got `bbbb`"),
+            ),
+        ],
+    ));
+    records[3].evidence.coverage = Some(coverage(0.42, false, vec![]));
+    records[5].evidence.coverage = Some(coverage(1.0, true, vec![covered("docs/a", None)]));
     let chain = ChainStatus {
         intact: false,
         signatures_checked: true,
@@ -342,4 +396,59 @@ fn every_surface_says_the_verdict_and_the_statements_in_the_same_words() {
     }
     let error = terminal::summary(&record("error-interrupted"), false);
     assert!(error.starts_with("COULD NOT COMPLETE  "), "{error}");
+}
+
+/// A disk that dies fails every object: the report lists the first
+/// [`period::COVERAGE_FAILURES_LISTED`], counts the rest, and each drill's failure details
+/// name a few and count the others, so neither grows with the backup.
+#[test]
+fn objects_that_failed_coverage_are_listed_up_to_a_limit_and_counted() {
+    let mut records = vec![dated(
+        "failed-fallback",
+        "2026-11-10T02:00:00Z",
+        "run-1",
+        None,
+    )];
+    let bad: Vec<CoverageObject> = (0..period::COVERAGE_FAILURES_LISTED + 5)
+        .map(|i| covered(&format!("data/{i}"), Some("unreadable")))
+        .collect();
+    records[0].evidence.coverage = Some(coverage(0.0, true, bad));
+    let contents = Contents {
+        evidence_dir: "evidence".into(),
+        records,
+        earlier: Vec::new(),
+        unreadable: Vec::new(),
+        ledger_sha256: None,
+        chain: ChainStatus::default(),
+    };
+    let r = period::assemble(
+        contents,
+        november(),
+        None,
+        None,
+        "2026-12-01T08:00:00Z".parse().unwrap(),
+    );
+    let c = r.runbooks[0].stored_coverage.as_ref().unwrap();
+    assert_eq!(c.failed.len(), period::COVERAGE_FAILURES_LISTED);
+    assert_eq!(
+        c.failed_objects,
+        period::COVERAGE_FAILURES_LISTED as u64 + 5
+    );
+    let view = PeriodView::new(&r);
+    assert_eq!(
+        view.runbooks[0]
+            .stored_coverage
+            .as_ref()
+            .unwrap()
+            .failed_more
+            .as_deref(),
+        Some("and 5 more objects failed: each drill's record names them.")
+    );
+    let details = &r.runbooks[0].failures[0].details;
+    let coverage: Vec<&String> = details
+        .iter()
+        .filter(|d| d.starts_with("coverage: "))
+        .collect();
+    assert_eq!(coverage.len(), 11, "{details:#?}");
+    assert_eq!(coverage[10], "coverage: 995 more objects failed");
 }

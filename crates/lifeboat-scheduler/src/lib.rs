@@ -16,4 +16,6 @@ pub mod store;
 pub use slots::{
     Decision, MissReason, Plan, Policy, Previous, Schedule, ScheduleError, Trigger, View, plan,
 };
-pub use store::{HistoryEntry, HistoryStore, RunRecord, SlotState, SqliteStore, StoreError};
+pub use store::{
+    HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, SqliteStore, StoreError,
+};

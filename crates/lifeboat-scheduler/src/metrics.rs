@@ -1,5 +1,7 @@
 //! Prometheus text for `lifeboat schedule --metrics-addr`: per runbook, the last outcome, the
-//! last measured RTO and RPO with their objectives, the last success and the next slot.
+//! last measured RTO and RPO with their objectives, the last success and the next slot, and,
+//! for a runbook with `coverage`, the coverage ratio and oldest verification its last drill
+//! with a coverage phase left.
 //!
 //! [`render`] is a pure function of the history and the schedules, so its output is pinned by
 //! tests; `lifeboat-app` serves it over HTTP.
@@ -23,6 +25,9 @@ struct Row {
     rto_objective: Option<u64>,
     rpo_objective: Option<u64>,
     next: Option<Timestamp>,
+    /// From the last drill that had a coverage phase.
+    coverage_ratio: Option<f64>,
+    coverage_oldest: Option<Timestamp>,
 }
 
 /// Renders the metrics. `history` is the store's history (oldest first); `next` gives the next
@@ -40,6 +45,11 @@ pub fn render(history: &[HistoryEntry], next: &[(String, Option<Timestamp>)]) ->
         row.rpo_objective = run.rpo_objective_seconds;
         if run.outcome == Outcome::Passed {
             row.last_success = Some(run.finished_at);
+        }
+        // A later drill without a coverage phase leaves the last one known in place.
+        if let Some(c) = &run.coverage {
+            row.coverage_ratio = Some(c.ratio);
+            row.coverage_oldest = c.oldest_verified;
         }
     }
     for (name, t) in next {
@@ -114,6 +124,20 @@ pub fn render(history: &[HistoryEntry], next: &[(String, Option<Timestamp>)]) ->
         "The runbook's next scheduled slot, in Unix seconds.",
         &|r| one(r.next.map(secs)),
     );
+    family(
+        "lifeboat_coverage_ratio",
+        "Share of the stored objects of the retained recovery points verified within \
+         coverage.within, as the last drill with a coverage phase left it (absent without \
+         coverage).",
+        &|r| one(r.coverage_ratio),
+    );
+    family(
+        "lifeboat_coverage_oldest_verified_timestamp_seconds",
+        "The oldest last verification of a stored object, as the last drill with a coverage \
+         phase left it, in Unix seconds (absent without coverage, or before any object was \
+         verified).",
+        &|r| one(r.coverage_oldest.map(secs)),
+    );
     out
 }
 
@@ -154,6 +178,7 @@ mod tests {
                 rpo_objective_seconds: None,
                 recovery_point: None,
                 evidence: None,
+                coverage: None,
             }),
             reason: None,
             at: ts(at),
@@ -206,7 +231,57 @@ lifeboat_last_success_timestamp_seconds{runbook=\"a\"} 1795312802
 # HELP lifeboat_next_run_timestamp_seconds The runbook's next scheduled slot, in Unix seconds.
 # TYPE lifeboat_next_run_timestamp_seconds gauge
 lifeboat_next_run_timestamp_seconds{runbook=\"a\"} 1795485600
+# HELP lifeboat_coverage_ratio Share of the stored objects of the retained recovery points verified within coverage.within, as the last drill with a coverage phase left it (absent without coverage).
+# TYPE lifeboat_coverage_ratio gauge
+# HELP lifeboat_coverage_oldest_verified_timestamp_seconds The oldest last verification of a stored object, as the last drill with a coverage phase left it, in Unix seconds (absent without coverage, or before any object was verified).
+# TYPE lifeboat_coverage_oldest_verified_timestamp_seconds gauge
 "
+        );
+    }
+
+    #[test]
+    fn coverage_is_the_last_drill_with_coverage_and_only_for_runbooks_with_it() {
+        let covered = |mut e: HistoryEntry, ratio: f64, oldest: Option<&str>| {
+            e.run.as_mut().unwrap().coverage = Some(crate::store::RunCoverage {
+                within_seconds: 86_400,
+                objects: 10,
+                verified_within: (ratio * 10.0) as u64,
+                ratio,
+                on_pace: true,
+                behind_seconds: None,
+                never_verified: 0,
+                oldest_verified: oldest.map(ts),
+                failed: 0,
+            });
+            e
+        };
+        let history = [
+            covered(
+                run("a\"b", "2026-11-22T02:00:00Z", Outcome::Passed, None),
+                0.25,
+                Some("2026-11-01T00:00:00Z"),
+            ),
+            // Could not complete before its coverage phase: the one before still holds.
+            run("a\"b", "2026-11-23T02:00:00Z", Outcome::Error, None),
+            covered(
+                run("fresh", "2026-11-23T02:00:00Z", Outcome::Passed, None),
+                0.0,
+                None,
+            ),
+            run("none", "2026-11-23T02:00:00Z", Outcome::Passed, None),
+        ];
+        let text = render(&history, &[]);
+        let samples: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("lifeboat_coverage"))
+            .collect();
+        assert_eq!(
+            samples,
+            [
+                "lifeboat_coverage_ratio{runbook=\"a\\\"b\"} 0.25",
+                "lifeboat_coverage_ratio{runbook=\"fresh\"} 0",
+                "lifeboat_coverage_oldest_verified_timestamp_seconds{runbook=\"a\\\"b\"} 1793491200",
+            ]
         );
     }
 

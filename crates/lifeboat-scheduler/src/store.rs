@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use jiff::Timestamp;
-use lifeboat_core::evidence::{Evidence, Mode, Outcome};
+use lifeboat_core::evidence::{CoverageRecord, Evidence, Mode, Outcome};
 
 pub mod sqlite;
 
@@ -184,6 +184,56 @@ pub struct RunRecord {
     pub recovery_point: Option<String>,
     /// Path of the run's `evidence.json`.
     pub evidence: Option<String>,
+    /// Where the drill's coverage phase left coverage; `None` when its runbook has no
+    /// `coverage` (or the run was recorded by a lifeboat without it).
+    pub coverage: Option<RunCoverage>,
+}
+
+/// The summary of a record's `coverage` section the history keeps, so that `status` and the
+/// metrics read coverage without opening evidence. The objects themselves are in the record
+/// (and the ledger); only counts and the instant of the oldest verification are kept here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunCoverage {
+    /// The runbook's `coverage.within`, in seconds.
+    pub within_seconds: u64,
+    /// Stored objects of the retained recovery points.
+    pub objects: u64,
+    /// Of those, the ones whose last verification passed within `within_seconds` of T0.
+    pub verified_within: u64,
+    /// `verified_within / objects`.
+    pub ratio: f64,
+    /// Whether, at the rate drills run and within the budget, everything is verified within
+    /// `within_seconds`.
+    pub on_pace: bool,
+    /// When behind: how long full coverage takes at the budget, in seconds.
+    pub behind_seconds: Option<u64>,
+    /// Objects never verified, after the drill.
+    pub never_verified: u64,
+    /// The oldest last verification among the objects that have one.
+    pub oldest_verified: Option<Timestamp>,
+    /// Objects the drill's coverage phase found bad (hash mismatch, missing, unreadable).
+    pub failed: u64,
+}
+
+impl RunCoverage {
+    /// The summary of a record's coverage section.
+    pub fn from_record(c: &CoverageRecord) -> Self {
+        RunCoverage {
+            within_seconds: c.within_seconds,
+            objects: c.objects,
+            verified_within: c.verified_within,
+            ratio: c.ratio,
+            on_pace: c.on_pace,
+            behind_seconds: c.behind_seconds,
+            never_verified: c.never_verified,
+            oldest_verified: c.oldest_verified,
+            failed: c
+                .verified
+                .iter()
+                .filter(|o| o.outcome != Outcome::Passed)
+                .count() as u64,
+        }
+    }
 }
 
 impl RunRecord {
@@ -208,6 +258,7 @@ impl RunRecord {
             rpo_objective_seconds: ev.objectives.rpo_seconds,
             recovery_point: ev.measured.recovery_point.clone(),
             evidence: evidence.map(|p| p.display().to_string()),
+            coverage: ev.coverage.as_ref().map(RunCoverage::from_record),
         }
     }
 }

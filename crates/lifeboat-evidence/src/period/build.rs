@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use jiff::Timestamp;
-use lifeboat_core::evidence::{Evidence, Mode, Outcome, StepResult};
+use lifeboat_core::evidence::{
+    CoverageObject, CoverageRecord, Evidence, Mode, Outcome, StepResult,
+};
 use lifeboat_safefs::Dir;
 
 use super::model::*;
@@ -377,7 +379,72 @@ fn drill_row(ev: &Evidence, rel: &str, sha: String, chain_ok: bool) -> DrillRow 
         },
         seed: ev.sample.seed,
         chain_ok,
+        coverage_ratio: ev.coverage.as_ref().map(|c| c.ratio),
+        coverage_on_pace: ev.coverage.as_ref().map(|c| c.on_pace),
+        coverage_behind_seconds: ev.coverage.as_ref().and_then(|c| c.behind_seconds),
+        coverage_objects: ev.coverage.as_ref().map(|c| c.objects),
+        coverage_verified_within: ev.coverage.as_ref().map(|c| c.verified_within),
+        coverage_phase_objects: ev.coverage.as_ref().map(|c| c.verified.len() as u64),
+        coverage_phase_failed: ev
+            .coverage
+            .as_ref()
+            .map(|c| failed_objects(c).count() as u64),
     }
+}
+
+/// The objects a coverage phase found bad.
+fn failed_objects(c: &CoverageRecord) -> impl Iterator<Item = &CoverageObject> {
+    c.verified.iter().filter(|o| o.outcome != Outcome::Passed)
+}
+
+/// At most this many objects that failed coverage are named in one drill's failure details;
+/// the rest are counted there (and listed under the runbook's coverage).
+const COVERAGE_DETAILS: usize = 10;
+
+/// The runbook's coverage over the period, from its drills (oldest first) that had a
+/// coverage phase; `None` when none had.
+fn stored_coverage(drills: &[(Evidence, DrillRow)]) -> Option<StoredCoverage> {
+    let with: Vec<(&Evidence, &CoverageRecord, &DrillRow)> = drills
+        .iter()
+        .filter_map(|(ev, row)| Some((ev, ev.coverage.as_ref()?, row)))
+        .collect();
+    let (newest_ev, newest, _) = with.last()?;
+    let mut failed = Vec::new();
+    let mut failed_count = 0u64;
+    for (ev, c, row) in &with {
+        for o in failed_objects(c) {
+            failed_count += 1;
+            if failed.len() < COVERAGE_FAILURES_LISTED {
+                failed.push(CoverageFailure {
+                    run_id: ev.run_id.clone(),
+                    report: row.report.clone(),
+                    started_at: ev.started_at,
+                    recovery_point: o.recovery_point.clone(),
+                    path: o.path.clone(),
+                    reason: o.reason.clone(),
+                });
+            }
+        }
+    }
+    Some(StoredCoverage {
+        as_of_run_id: newest_ev.run_id.clone(),
+        as_of: newest_ev.started_at,
+        within_seconds: newest.within_seconds,
+        budget_bytes: newest.budget_bytes,
+        objects: newest.objects,
+        bytes: newest.bytes,
+        verified_within: newest.verified_within,
+        ratio: newest.ratio,
+        on_pace: newest.on_pace,
+        behind_seconds: newest.behind_seconds,
+        never_verified: newest.never_verified,
+        oldest_verified: newest.oldest_verified,
+        drills: with.len(),
+        objects_verified: with.iter().map(|(_, c, _)| c.verified.len() as u64).sum(),
+        bytes_read: with.iter().map(|(_, c, _)| c.phase_bytes).sum(),
+        failed_objects: failed_count,
+        failed,
+    })
 }
 
 fn failure_details(ev: &Evidence) -> Vec<String> {
@@ -420,6 +487,23 @@ fn failure_details(ev: &Evidence) -> Vec<String> {
     }
     for s in &ev.finally {
         step(&mut out, "finally: ", s);
+    }
+    if let Some(c) = &ev.coverage {
+        let bad: Vec<&CoverageObject> = failed_objects(c).collect();
+        for o in bad.iter().take(COVERAGE_DETAILS) {
+            out.push(format!(
+                "coverage: point {}: {}: {}",
+                o.recovery_point,
+                o.path,
+                o.reason.as_deref().unwrap_or("failed")
+            ));
+        }
+        if bad.len() > COVERAGE_DETAILS {
+            out.push(format!(
+                "coverage: {} more objects failed",
+                bad.len() - COVERAGE_DETAILS
+            ));
+        }
     }
     for (what, met) in [("RTO", ev.measured.rto_met), ("RPO", ev.measured.rpo_met)] {
         if met == Some(false) {
@@ -518,6 +602,7 @@ fn summarize(
     cov.distinct_files_verified = distinct.len();
     cov.mean_point_coverage =
         (!covs.is_empty()).then(|| covs.iter().sum::<f64>() / covs.len() as f64);
+    let stored_coverage = stored_coverage(&drills);
     let rows: Vec<DrillRow> = drills.iter().map(|d| d.1.clone()).collect();
     let max = |f: fn(&DrillRow) -> Option<f64>| rows.iter().filter_map(f).reduce(f64::max);
     RunbookSummary {
@@ -543,5 +628,6 @@ fn summarize(
         drill_list: rows,
         failures,
         gaps,
+        stored_coverage,
     }
 }

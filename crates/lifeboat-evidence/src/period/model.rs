@@ -202,6 +202,62 @@ pub struct RunbookSummary {
     pub drill_list: Vec<DrillRow>,
     pub failures: Vec<Failure>,
     pub gaps: Vec<Gap>,
+    /// Coverage of the stored objects (the runbook's `coverage`) over the period; `None` when
+    /// no drill of the period had a coverage phase.
+    pub stored_coverage: Option<StoredCoverage>,
+}
+
+/// At most this many objects that failed coverage are listed per runbook; the rest are
+/// counted ([`StoredCoverage::failed_objects`]) and named in their drills' records.
+pub const COVERAGE_FAILURES_LISTED: usize = 1000;
+
+/// Coverage of a runbook's stored objects over the period: where the newest drill with a
+/// coverage phase left it, what the period's phases verified, and the objects that failed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StoredCoverage {
+    /// The drill the state below is from: the newest of the period with a coverage phase.
+    pub as_of_run_id: String,
+    pub as_of: Timestamp,
+    /// `coverage.within`, in seconds, and `coverage.budget` in bytes, as that drill ran them.
+    pub within_seconds: u64,
+    pub budget_bytes: Option<u64>,
+    /// Stored objects of the retained recovery points, and their bytes.
+    pub objects: u64,
+    pub bytes: u64,
+    /// Of those, the ones whose last verification passed within `within_seconds`.
+    pub verified_within: u64,
+    pub ratio: f64,
+    pub on_pace: bool,
+    /// When behind: how long full coverage takes at the budget, in seconds.
+    pub behind_seconds: Option<u64>,
+    /// Objects never verified: a count only. A record lists the objects its phase verified,
+    /// never the ones it did not reach, so their names are not in the evidence (the history
+    /// store's coverage ledger holds them; `lifeboat plan` shows what the next phase reads).
+    pub never_verified: u64,
+    /// The oldest last verification among the objects that have one.
+    pub oldest_verified: Option<Timestamp>,
+    /// Drills of the period with a coverage phase.
+    pub drills: usize,
+    /// Objects the period's phases verified (an object verified twice counts twice), and the
+    /// bytes they read.
+    pub objects_verified: u64,
+    pub bytes_read: u64,
+    /// Objects of the period's phases that failed.
+    pub failed_objects: u64,
+    /// Each of them, oldest drill first, at most [`COVERAGE_FAILURES_LISTED`].
+    pub failed: Vec<CoverageFailure>,
+}
+
+/// A stored object a coverage phase of the period found bad.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CoverageFailure {
+    pub run_id: String,
+    /// The drill's `report.html`, relative to the evidence directory (as [`DrillRow::report`]).
+    pub report: String,
+    pub started_at: Timestamp,
+    pub recovery_point: String,
+    pub path: String,
+    pub reason: Option<String>,
 }
 
 /// Drills by how they were started (the record's `mode`).
@@ -295,6 +351,18 @@ pub struct DrillRow {
     pub seed: u64,
     /// `false` when `evidence verify` named this record.
     pub chain_ok: bool,
+    /// Where the drill's coverage phase left coverage of the stored objects: the share
+    /// verified within `coverage.within`; `None` for a drill without one (all the
+    /// `coverage_` fields alike).
+    pub coverage_ratio: Option<f64>,
+    pub coverage_on_pace: Option<bool>,
+    pub coverage_behind_seconds: Option<u64>,
+    /// Stored objects of the retained points, and of those the ones verified within.
+    pub coverage_objects: Option<u64>,
+    pub coverage_verified_within: Option<u64>,
+    /// Objects the drill's phase verified, and of those the ones that failed.
+    pub coverage_phase_objects: Option<u64>,
+    pub coverage_phase_failed: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -4,12 +4,15 @@
 
 use lifeboat_core::evidence::Outcome;
 use lifeboat_evidence::period::{
-    CONTROLS, ChainStatus, Control, DrillRow, Failure, Gap, ModeCounts, PeriodReport,
-    RunbookChange, RunbookSummary, ScheduleCount,
+    CONTROLS, ChainStatus, Control, CoverageFailure, DrillRow, Failure, Gap, ModeCounts,
+    PeriodReport, RunbookChange, RunbookSummary, ScheduleCount, StoredCoverage,
 };
 
-use crate::chart::{ChartPoint, chart};
-use crate::words::{self, Met, Sentence, Tone, count, day, human_secs, instant, measured, percent};
+use crate::chart::{ChartPoint, Scale, chart, chart_of};
+use crate::words::{
+    self, Met, Sentence, Tone, count, coverage_pace, day, human_bytes, human_secs, instant,
+    measured, percent,
+};
 
 /// The view of a period report.
 #[derive(Clone, Debug)]
@@ -73,6 +76,38 @@ pub struct RunbookView {
     pub rows: Vec<DrillRowView>,
     pub failures: Vec<FailureView>,
     pub gaps: Vec<GapView>,
+    /// The summary table's coverage cell: `87% on pace`, or `—` without a coverage phase.
+    pub coverage_cell: String,
+    pub coverage_tone: Tone,
+    /// Coverage of the stored objects; none when no drill of the period had a coverage phase.
+    pub stored_coverage: Option<CoverageView>,
+}
+
+/// Coverage of a runbook's stored objects over the period (`coverage:` in the runbook).
+#[derive(Clone, Debug)]
+pub struct CoverageView {
+    /// Where coverage stands, what the period's phases did, and what the records cannot name.
+    pub summary: Sentence,
+    pub tone: Tone,
+    /// The ratio per drill over the period (inline SVG, drawn by [`crate::chart`]).
+    pub chart: String,
+    /// Each object that failed coverage in the period, oldest drill first.
+    pub failed: Vec<CoverageFailureView>,
+    /// `and 12 more objects failed: each drill's record names them`, when more failed than
+    /// are listed.
+    pub failed_more: Option<String>,
+}
+
+/// A stored object a coverage phase of the period found bad.
+#[derive(Clone, Debug)]
+pub struct CoverageFailureView {
+    pub started: String,
+    pub run_id: String,
+    /// The link to the drill's `report.html`, as in [`DrillRowView::href`].
+    pub href: Option<String>,
+    pub point: String,
+    pub path: String,
+    pub reason: String,
 }
 
 /// How many drills met an objective, of those that had one.
@@ -104,6 +139,9 @@ pub struct DrillRowView {
     pub point: Option<String>,
     pub files: String,
     pub coverage: String,
+    /// Coverage of the stored objects after the drill's coverage phase (`87% on pace`), or
+    /// `—` without one.
+    pub stored_coverage: String,
     pub chain_ok: bool,
     /// `ok` or `problem`.
     pub chain: &'static str,
@@ -558,6 +596,139 @@ fn runbook(r: &PeriodReport, rb: &RunbookSummary) -> RunbookView {
             .map(|f| failure(f, href(base, &f.report)))
             .collect(),
         gaps: rb.gaps.iter().map(gap).collect(),
+        coverage_cell: rb.stored_coverage.as_ref().map_or_else(
+            || "—".to_owned(),
+            |c| coverage_pace(c.ratio, c.on_pace, c.behind_seconds),
+        ),
+        coverage_tone: rb
+            .stored_coverage
+            .as_ref()
+            .map_or(Tone::Quiet, coverage_tone),
+        stored_coverage: rb
+            .stored_coverage
+            .as_ref()
+            .map(|c| stored_coverage(r, rb, c, base)),
+    }
+}
+
+/// Good when on pace with nothing failed; bad when an object failed; else a warning.
+fn coverage_tone(c: &StoredCoverage) -> Tone {
+    if c.failed_objects > 0 {
+        Tone::Bad
+    } else if c.on_pace {
+        Tone::Good
+    } else {
+        Tone::Warn
+    }
+}
+
+fn stored_coverage(
+    r: &PeriodReport,
+    rb: &RunbookSummary,
+    c: &StoredCoverage,
+    base: Option<&str>,
+) -> CoverageView {
+    let mut summary = Sentence::new()
+        .words(format!(
+            "Coverage of the stored objects (every one verified at least once every {}",
+            lifeboat_core::duration::format(std::time::Duration::from_secs(c.within_seconds))
+        ))
+        .words(match c.budget_bytes {
+            Some(b) => format!(", at most {} read per drill", human_bytes(b)),
+            None => String::new(),
+        })
+        .words("), as of drill ")
+        .name(&c.as_of_run_id)
+        .words(format!(
+            " ({}): {} of {} ({}) verified within the window: {}. ",
+            instant(c.as_of),
+            c.verified_within,
+            count(c.objects, "object", "objects"),
+            human_bytes(c.bytes),
+            coverage_pace(c.ratio, c.on_pace, c.behind_seconds)
+        ))
+        .words(match c.oldest_verified {
+            Some(t) => format!("Oldest verification {}. ", instant(t)),
+            None => "No object verified yet. ".into(),
+        });
+    if c.never_verified > 0 {
+        summary = summary.words(format!(
+            "{} never verified (the records count them but cannot name them: each record lists \
+             what its phase verified, not what it did not reach; the history store's coverage \
+             ledger holds their names, and lifeboat plan shows what the next phase reads). ",
+            count(c.never_verified, "object", "objects")
+        ));
+    } else {
+        summary = summary.words("Every object has been verified at least once. ");
+    }
+    summary = summary.words(format!(
+        "The period's {} verified {} ({} read); {}.",
+        count(c.drills as u64, "coverage phase", "coverage phases"),
+        count(c.objects_verified, "object", "objects"),
+        human_bytes(c.bytes_read),
+        if c.failed_objects == 0 {
+            "none failed".to_owned()
+        } else {
+            format!("{} failed", c.failed_objects)
+        }
+    ));
+    let points: Vec<ChartPoint> = rb
+        .drill_list
+        .iter()
+        .map(|d| ChartPoint {
+            at: d.started_at,
+            value: d.coverage_ratio,
+            met: d.coverage_on_pace,
+            label: format!(
+                "{} {}: coverage {}",
+                instant(d.started_at),
+                words::verdict(d.outcome),
+                d.coverage_ratio.map_or_else(
+                    || "not measured (no coverage phase)".into(),
+                    |ratio| coverage_pace(
+                        ratio,
+                        d.coverage_on_pace.unwrap_or(false),
+                        d.coverage_behind_seconds
+                    )
+                )
+            ),
+        })
+        .collect();
+    let listed = c.failed.len() as u64;
+    CoverageView {
+        summary,
+        tone: coverage_tone(c),
+        chart: chart_of(
+            Scale::Ratio,
+            &format!("{}: coverage of the stored objects per drill", rb.name),
+            r.period.from,
+            r.period.to,
+            &points,
+            None,
+        ),
+        failed: c
+            .failed
+            .iter()
+            .map(|f| coverage_failure(f, href(base, &f.report)))
+            .collect(),
+        failed_more: (c.failed_objects > listed).then(|| {
+            let more = c.failed_objects - listed;
+            format!(
+                "and {more} more {} failed: each drill's record names them.",
+                if more == 1 { "object" } else { "objects" }
+            )
+        }),
+    }
+}
+
+fn coverage_failure(f: &CoverageFailure, href: Option<String>) -> CoverageFailureView {
+    CoverageFailureView {
+        started: instant(f.started_at),
+        run_id: f.run_id.clone(),
+        href,
+        point: f.recovery_point.clone(),
+        path: f.path.clone(),
+        reason: f.reason.clone().unwrap_or_else(|| "failed".into()),
     }
 }
 
@@ -577,6 +748,16 @@ fn row(d: &DrillRow, base: Option<&str>) -> DrillRowView {
         point: d.recovery_point.clone(),
         files: format!("{} of {}", d.files_verified, d.files_checked),
         coverage: percent(d.point_coverage),
+        stored_coverage: d.coverage_ratio.map_or_else(
+            || "—".to_owned(),
+            |ratio| {
+                coverage_pace(
+                    ratio,
+                    d.coverage_on_pace.unwrap_or(false),
+                    d.coverage_behind_seconds,
+                )
+            },
+        ),
         chain_ok: d.chain_ok,
         chain: if d.chain_ok { "ok" } else { "problem" },
     }

@@ -63,6 +63,7 @@ impl Driller<()> for FakeDriller {
                 rpo_objective_seconds: None,
                 recovery_point: None,
                 evidence: None,
+                coverage: None,
             })
         })
     }

@@ -19,7 +19,9 @@ use jiff::Timestamp;
 use lifeboat_core::evidence::Outcome;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{HistoryEntry, HistoryStore, RunRecord, SlotState, StoreError, StoreFuture};
+use super::{
+    HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError, StoreFuture,
+};
 
 /// How long a write waits for another process holding the file's write lock.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,6 +61,19 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT,
         PRIMARY KEY (runbook, slot)
     );
+    ",
+    // Each run's coverage summary (the record's `coverage` section): NULL for a run without
+    // coverage, told apart by `coverage_objects`.
+    "
+    ALTER TABLE runs ADD COLUMN coverage_within_seconds INTEGER;
+    ALTER TABLE runs ADD COLUMN coverage_objects INTEGER;
+    ALTER TABLE runs ADD COLUMN coverage_verified_within INTEGER;
+    ALTER TABLE runs ADD COLUMN coverage_ratio REAL;
+    ALTER TABLE runs ADD COLUMN coverage_on_pace INTEGER;
+    ALTER TABLE runs ADD COLUMN coverage_behind_seconds INTEGER;
+    ALTER TABLE runs ADD COLUMN coverage_never_verified INTEGER;
+    ALTER TABLE runs ADD COLUMN coverage_oldest_verified TEXT;
+    ALTER TABLE runs ADD COLUMN coverage_failed INTEGER;
     ",
 ];
 
@@ -302,11 +317,16 @@ impl SqliteStore {
     pub fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let tx = begin_write(&mut conn).map_err(|e| self.err(e))?;
+        let c = run.coverage.as_ref();
         tx.execute(
             "INSERT OR REPLACE INTO runs (run_id, runbook, mode, slot, started_at, finished_at,
                  outcome, reason, rto_seconds, rpo_seconds, rto_objective_seconds,
-                 rpo_objective_seconds, recovery_point, evidence)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 rpo_objective_seconds, recovery_point, evidence, coverage_within_seconds,
+                 coverage_objects, coverage_verified_within, coverage_ratio, coverage_on_pace,
+                 coverage_behind_seconds, coverage_never_verified, coverage_oldest_verified,
+                 coverage_failed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             params![
                 run.run_id,
                 run.runbook,
@@ -322,6 +342,15 @@ impl SqliteStore {
                 run.rpo_objective_seconds.map(|v| v as i64),
                 run.recovery_point,
                 run.evidence,
+                c.map(|c| c.within_seconds as i64),
+                c.map(|c| c.objects as i64),
+                c.map(|c| c.verified_within as i64),
+                c.map(|c| c.ratio),
+                c.map(|c| c.on_pace),
+                c.and_then(|c| c.behind_seconds).map(|v| v as i64),
+                c.map(|c| c.never_verified as i64),
+                c.and_then(|c| c.oldest_verified).map(time_text),
+                c.map(|c| c.failed as i64),
             ],
         )
         .map_err(|e| self.err(e))?;
@@ -385,12 +414,16 @@ impl SqliteStore {
                 "SELECT r.run_id, r.runbook, r.mode, r.slot, r.started_at, r.finished_at,
                      r.outcome, r.reason, r.rto_seconds, r.rpo_seconds, r.rto_objective_seconds,
                      r.rpo_objective_seconds, r.recovery_point, r.evidence,
-                     s.state, s.trigger, NULL
+                     s.state, s.trigger, NULL,
+                     r.coverage_within_seconds, r.coverage_objects, r.coverage_verified_within,
+                     r.coverage_ratio, r.coverage_on_pace, r.coverage_behind_seconds,
+                     r.coverage_never_verified, r.coverage_oldest_verified, r.coverage_failed
                  FROM runs r LEFT JOIN slots s ON s.runbook = r.runbook AND s.run_id = r.run_id
                  WHERE ?1 IS NULL OR r.runbook = ?1
                  UNION ALL
                  SELECT NULL, s.runbook, NULL, s.slot, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                     NULL, NULL, NULL, s.state, s.trigger, s.reason
+                     NULL, NULL, NULL, s.state, s.trigger, s.reason,
+                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
                  FROM slots s
                  WHERE s.run_id IS NULL AND (?1 IS NULL OR s.runbook = ?1)",
             )
@@ -414,9 +447,23 @@ impl SqliteStore {
             Option<String>,
             Option<String>,
         );
-        let rows: Vec<Row> = stmt
+        let rows: Vec<(Row, Option<CoverageRow>)> = stmt
             .query_map(params![runbook], |r| {
-                Ok((
+                let coverage = match r.get::<_, Option<i64>>(18)? {
+                    None => None,
+                    Some(objects) => Some(CoverageRow {
+                        within_seconds: r.get(17)?,
+                        objects,
+                        verified_within: r.get(19)?,
+                        ratio: r.get(20)?,
+                        on_pace: r.get(21)?,
+                        behind_seconds: r.get(22)?,
+                        never_verified: r.get(23)?,
+                        oldest_verified: r.get(24)?,
+                        failed: r.get(25)?,
+                    }),
+                };
+                let row = (
                     r.get(0)?,
                     r.get(1)?,
                     r.get(2)?,
@@ -434,14 +481,15 @@ impl SqliteStore {
                     r.get(14)?,
                     r.get(15)?,
                     r.get(16)?,
-                ))
+                );
+                Ok((row, coverage))
             })
             .and_then(Iterator::collect)
             .map_err(|e| self.err(e))?;
         drop(stmt);
         drop(conn);
         let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
+        for (row, coverage) in rows {
             let (run_id, rb, mode, slot, started, finished, outcome, reason) =
                 (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7);
             let slot = slot.map(|s| self.timestamp("slot", &s)).transpose()?;
@@ -466,6 +514,7 @@ impl SqliteStore {
                     rpo_objective_seconds: row.11.and_then(|v| u64::try_from(v).ok()),
                     recovery_point: row.12,
                     evidence: row.13,
+                    coverage: coverage.map(|c| self.coverage(c)).transpose()?,
                 }),
                 _ => None,
             };
@@ -490,6 +539,31 @@ impl SqliteStore {
         }
         out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.runbook.cmp(&b.runbook)));
         Ok(out)
+    }
+
+    fn coverage(&self, c: CoverageRow) -> Result<RunCoverage, StoreError> {
+        let count = |column: &'static str, v: i64| {
+            u64::try_from(v).map_err(|_| self.bad(column, v.to_string()))
+        };
+        Ok(RunCoverage {
+            within_seconds: count("runs.coverage_within_seconds", c.within_seconds)?,
+            objects: count("runs.coverage_objects", c.objects)?,
+            verified_within: count("runs.coverage_verified_within", c.verified_within)?,
+            // SQLite keeps a NaN as NULL: read it back as the NaN it was, not as an error
+            // that would hide the whole history.
+            ratio: c.ratio.unwrap_or(f64::NAN),
+            on_pace: c.on_pace,
+            behind_seconds: c
+                .behind_seconds
+                .map(|v| count("runs.coverage_behind_seconds", v))
+                .transpose()?,
+            never_verified: count("runs.coverage_never_verified", c.never_verified)?,
+            oldest_verified: c
+                .oldest_verified
+                .map(|t| self.timestamp("runs.coverage_oldest_verified", &t))
+                .transpose()?,
+            failed: count("runs.coverage_failed", c.failed)?,
+        })
     }
 
     fn timestamp(&self, column: &'static str, text: &str) -> Result<Timestamp, StoreError> {
@@ -568,6 +642,19 @@ impl HistoryStore for SqliteStore {
     fn history<'a>(&'a self, runbook: Option<&'a str>) -> StoreFuture<'a, Vec<HistoryEntry>> {
         Box::pin(std::future::ready(SqliteStore::history(self, runbook)))
     }
+}
+
+/// A run's coverage columns as SQLite holds them, before they are checked.
+struct CoverageRow {
+    within_seconds: i64,
+    objects: i64,
+    verified_within: i64,
+    ratio: Option<f64>,
+    on_pace: bool,
+    behind_seconds: Option<i64>,
+    never_verified: i64,
+    oldest_verified: Option<String>,
+    failed: i64,
 }
 
 fn parse_outcome(s: &str) -> Option<Outcome> {

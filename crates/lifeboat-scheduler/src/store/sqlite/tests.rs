@@ -36,6 +36,7 @@ fn run(id: &str, runbook: &str, started: &str, slot: Option<&str>) -> RunRecord 
         rpo_objective_seconds: None,
         recovery_point: Some("p1".into()),
         evidence: Some(format!("/ev/{runbook}/{id}/evidence.json")),
+        coverage: None,
     }
 }
 
@@ -76,9 +77,12 @@ fn a_file_from_a_newer_lifeboat_is_refused() {
         .unwrap();
     drop(store);
     let err = SqliteStore::open(&dir.path().join("deep/er/state.db")).unwrap_err();
+    // Counted, not spelt: every migration appended moves it.
+    let known = MIGRATIONS.len();
     assert!(
-        err.to_string()
-            .ends_with("schema version 99 was written by a newer lifeboat; this one knows up to 1"),
+        err.to_string().ends_with(&format!(
+            "schema version 99 was written by a newer lifeboat; this one knows up to {known}"
+        )),
         "{err}"
     );
 }
@@ -346,4 +350,135 @@ fn opening_a_current_store_takes_no_write_lock() {
         "opening waited {:?} for another writer",
         opened.1
     );
+}
+
+fn coverage() -> RunCoverage {
+    RunCoverage {
+        within_seconds: 30 * 86_400,
+        objects: 60,
+        verified_within: 42,
+        ratio: 0.7,
+        on_pace: false,
+        behind_seconds: Some(45 * 86_400),
+        never_verified: 18,
+        oldest_verified: Some(ts("2026-11-01T02:00:00.123456789Z")),
+        failed: 2,
+    }
+}
+
+#[test]
+fn a_runs_coverage_summary_is_kept_and_read_back() {
+    let (_dir, store) = temp_store();
+    let with = RunRecord {
+        coverage: Some(coverage()),
+        ..run("r1", "a", "2026-11-23T02:00:01Z", None)
+    };
+    let fresh = RunRecord {
+        coverage: Some(RunCoverage {
+            oldest_verified: None,
+            behind_seconds: None,
+            on_pace: true,
+            failed: 0,
+            ..coverage()
+        }),
+        ..run("r2", "a", "2026-11-24T02:00:01Z", None)
+    };
+    let without = run("r3", "b", "2026-11-24T03:00:00Z", None);
+    for r in [&with, &fresh, &without] {
+        store.record_run(r).unwrap();
+    }
+    let runs: Vec<RunRecord> = store
+        .history(None)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.run)
+        .collect();
+    assert_eq!(runs, [with, fresh, without]);
+}
+
+#[test]
+fn runs_recorded_before_coverage_existed_read_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    {
+        // A file as the first schema left it, holding one run.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO runs (run_id, runbook, mode, started_at, finished_at, outcome)
+             VALUES ('old', 'a', 'automatic', '2026-11-01T02:00:00.000000000Z',
+                     '2026-11-01T02:00:01.000000000Z', 'passed')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let history = store.history(None).unwrap();
+    let old = history[0].run.as_ref().unwrap();
+    assert_eq!((old.run_id.as_str(), &old.coverage), ("old", &None));
+    // And the migrated file takes a run with coverage.
+    let new = RunRecord {
+        coverage: Some(coverage()),
+        ..run("new", "a", "2026-11-02T02:00:00Z", None)
+    };
+    store.record_run(&new).unwrap();
+    assert_eq!(store.history(None).unwrap()[1].run.as_ref(), Some(&new));
+}
+
+#[test]
+fn the_summary_of_a_record_counts_the_objects_that_failed() {
+    use lifeboat_core::evidence::{CoverageObject, CoverageRecord};
+    let object = |path: &str, outcome| CoverageObject {
+        recovery_point: "p1".into(),
+        path: path.into(),
+        outcome,
+        algorithm: lifeboat_core::Algorithm::Sha256,
+        actual: None,
+        bytes: 1,
+        reason: (outcome != Outcome::Passed).then(|| "hash mismatch".into()),
+    };
+    let record = CoverageRecord {
+        within_seconds: 86_400,
+        budget_bytes: Some(10),
+        objects: 3,
+        bytes: 3,
+        verified_within: 1,
+        ratio: 1.0 / 3.0,
+        on_pace: true,
+        behind_seconds: None,
+        never_verified: 0,
+        oldest_verified: Some(ts("2026-11-01T00:00:00Z")),
+        phase_bytes: 3,
+        verified: vec![
+            object("a", Outcome::Passed),
+            object("b", Outcome::Failed),
+            object("c", Outcome::Failed),
+        ],
+    };
+    let summary = RunCoverage::from_record(&record);
+    assert_eq!(summary.failed, 2);
+    assert_eq!(
+        (summary.objects, summary.verified_within, summary.on_pace),
+        (3, 1, true)
+    );
+    assert_eq!(summary.oldest_verified, Some(ts("2026-11-01T00:00:00Z")));
+}
+
+#[test]
+fn a_ratio_that_is_not_a_number_does_not_hide_the_history() {
+    let (_dir, store) = temp_store();
+    let odd = RunRecord {
+        coverage: Some(RunCoverage {
+            ratio: f64::NAN,
+            ..coverage()
+        }),
+        ..run("r1", "a", "2026-11-23T02:00:01Z", None)
+    };
+    store.record_run(&odd).unwrap();
+    let history = store.history(None).unwrap();
+    let read = history[0].run.as_ref().unwrap().coverage.as_ref().unwrap();
+    assert!(read.ratio.is_nan());
+    assert_eq!(read.objects, 60);
 }
