@@ -13,6 +13,7 @@ mod always;
 mod browser;
 mod conformance;
 mod corruption;
+mod coverage;
 mod evidence;
 mod examples;
 mod fallback;

@@ -18,8 +18,11 @@
 //!   recent coverage phases; before two phases exist, the runbook's schedule, else a day), so
 //!   `within / interval` drills share the window. A drill reads at least its share of the
 //!   bytes and of the objects, and at least every object that would be overdue by the next
-//!   drill. An object never verified is due `within` after it was first listed, so a first
-//!   drill reads its share, never the whole backup.
+//!   drill. The objects listed when coverage started (the first phase) are due `within`
+//!   after it, so a first drill reads its share, never the whole backup, and the backlog is
+//!   done after one window; an object that appears later (a new point, a changed object) is
+//!   due at once, and never-verified objects come first anyway. So after one window every
+//!   object of every retained point has been verified, and stays so.
 //! - **Budget.** A phase never reads more than `coverage.budget`; when the pace needs more,
 //!   coverage is behind, and how long full coverage takes at the budget is said, without
 //!   failing the drill.
@@ -100,6 +103,9 @@ pub struct Ledger {
     /// The T0s of the runbook's recent coverage phases (up to [`PACE_PHASES`]), newest
     /// first: the rate drills actually run at.
     pub phases: Vec<Timestamp>,
+    /// The T0 of the runbook's first coverage phase: objects listed then are the backlog
+    /// coverage started with, spread over the first window; `None` before any phase.
+    pub first_phase: Option<Timestamp>,
 }
 
 /// What a coverage phase writes to the ledger, in one transaction.
@@ -256,11 +262,18 @@ pub fn plan(listed: Vec<Listed>, input: &PlanInput<'_>) -> PhasePlan {
         .t0
         .checked_add(jiff::SignedDuration::try_from(interval.0).unwrap_or_default())
         .unwrap_or(input.t0);
+    let within = jiff::SignedDuration::try_from(input.within).unwrap_or_default();
+    let started = input.ledger.first_phase.unwrap_or(input.t0).min(input.t0);
     let overdue_by_next = |row: &LedgerRow| {
-        let since = row.verified.as_ref().map_or(row.first_seen, |v| v.at);
-        let deadline = since
-            .checked_add(jiff::SignedDuration::try_from(input.within).unwrap_or_default())
-            .unwrap_or(Timestamp::MAX);
+        let deadline = match &row.verified {
+            Some(v) => v.at.checked_add(within).unwrap_or(Timestamp::MAX),
+            // The backlog coverage started with: within a window of the start.
+            None if row.first_seen <= started => {
+                started.checked_add(within).unwrap_or(Timestamp::MAX)
+            }
+            // Appeared since: due at once.
+            None => row.first_seen,
+        };
         deadline < next
     };
     // How far along the order the pace needs this drill to read: its share of the bytes and

@@ -79,6 +79,7 @@ fn never_verified_objects_come_first_then_the_least_recently_verified() {
             verified(key("p1", "recent"), 10, t(-1), Outcome::Passed),
         ],
         phases: vec![t(-1)],
+        first_phase: None,
     };
     let mut objects = Vec::new();
     for path in ["recent", "old", "new", "older"] {
@@ -107,7 +108,10 @@ fn ties_are_broken_by_the_seed_the_same_way_every_time() {
     let c = plan(listed("p1", 40, 1), &other);
     assert_ne!(read_keys(&a), read_keys(&c), "another seed, another order");
     // Not simply the listing order.
-    let first: Vec<String> = listed("p1", 10, 1).into_iter().map(|l| l.key.path).collect();
+    let first: Vec<String> = listed("p1", 10, 1)
+        .into_iter()
+        .map(|l| l.key.path)
+        .collect();
     assert_ne!(
         read_keys(&a)
             .into_iter()
@@ -125,6 +129,7 @@ fn a_changed_identity_makes_an_object_new_again_and_unlisted_objects_leave() {
             verified(key("gone", "x"), 100, t(-1), Outcome::Passed),
         ],
         phases: vec![t(-1)],
+        first_phase: None,
     };
     let mut objects = listed("p1", 1, 100);
     objects[0].identity.tag = "mtime:2".into();
@@ -141,6 +146,7 @@ fn the_pace_follows_the_rate_drills_actually_run() {
         rows: Vec::new(),
         // Every two days.
         phases: vec![t(-2), t(-4), t(-6)],
+        first_phase: None,
     };
     let plan = plan(listed("p1", 30, 100), &input(&ledger, t(0), 10, None));
     assert_eq!(plan.interval, (DAY * 2, IntervalFrom::History));
@@ -168,14 +174,28 @@ fn objects_overdue_by_the_next_drill_are_read_whatever_the_share() {
     let ledger = Ledger {
         rows,
         phases: vec![t(-1)],
+        first_phase: None,
     };
     let plan = plan(listed("p1", 30, 1), &input(&ledger, t(0), 9, None));
     assert_eq!(plan.read.len(), 10);
-    assert!(
-        read_keys(&plan)
-            .iter()
-            .all(|k| k.path.as_str() < "f10")
-    );
+    assert!(read_keys(&plan).iter().all(|k| k.path.as_str() < "f10"));
+}
+
+#[test]
+fn objects_that_appear_after_coverage_started_are_due_at_once() {
+    let ledger = Ledger {
+        rows: (0..30)
+            .map(|i| verified(key("p1", &format!("f{i:02}")), 1, t(-1), Outcome::Passed))
+            .collect(),
+        phases: vec![t(-1)],
+        first_phase: Some(t(-20)),
+    };
+    let mut objects = listed("p1", 30, 1);
+    objects.extend(listed("p2", 12, 1));
+    // Share: 42 over 10 drills, 5; the 12 new ones are due now.
+    let plan = plan(objects, &input(&ledger, t(0), 10, None));
+    assert_eq!(plan.read.len(), 12);
+    assert!(read_keys(&plan).iter().all(|k| k.point == "p2"));
 }
 
 #[test]
@@ -203,6 +223,7 @@ fn a_failed_object_waits_for_its_turn_like_any_other() {
             verified(key("p1", "f01"), 1, t(-2), Outcome::Passed),
         ],
         phases: vec![t(-1)],
+        first_phase: None,
     };
     let plan = plan(listed("p1", 2, 1), &input(&ledger, t(0), 2, None));
     assert_eq!(read_keys(&plan), [key("p1", "f01")]);
@@ -263,6 +284,7 @@ fn simulated_daily_drills_verify_everything_within_the_window_and_keep_it_so() {
         }
         ledger.phases.insert(0, t(day));
         ledger.phases.truncate(PACE_PHASES);
+        ledger.first_phase.get_or_insert(t(day));
         ledger.rows = rows;
     }
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 use indoc::indoc;
 use lifeboat_core::evidence::Outcome;
 use lifeboat_core::runbook::{
-    CatchUp, Command, CoverageSpec, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec, Objectives,
-    PointTime, Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec,
-    ScratchSpec, ScratchSync, Select, SourceFormat, SourceKind, SourceSpec, Step, StepKind,
+    CatchUp, Command, CoverageSpec, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec,
+    Objectives, PointTime, Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec,
+    ScheduleSpec, ScratchSpec, ScratchSync, Select, SourceFormat, SourceKind, SourceSpec, Step,
+    StepKind,
 };
 
 use super::parse;

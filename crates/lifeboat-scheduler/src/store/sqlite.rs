@@ -585,9 +585,7 @@ impl SqliteStore {
             });
         }
         let mut stmt = conn
-            .prepare(
-                "SELECT t0 FROM coverage_phases WHERE runbook = ?1 ORDER BY t0 DESC LIMIT ?2",
-            )
+            .prepare("SELECT t0 FROM coverage_phases WHERE runbook = ?1 ORDER BY t0 DESC LIMIT ?2")
             .map_err(|e| self.err(e))?;
         let phases: Vec<String> = stmt
             .query_map(params![runbook, PACE_PHASES as i64], |r| r.get(0))
@@ -597,7 +595,21 @@ impl SqliteStore {
             .iter()
             .map(|t| self.timestamp("coverage_phases.t0", t))
             .collect::<Result<_, _>>()?;
-        Ok(Ledger { rows, phases })
+        let first: Option<String> = conn
+            .query_row(
+                "SELECT MIN(t0) FROM coverage_phases WHERE runbook = ?1",
+                params![runbook],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let first_phase = first
+            .map(|t| self.timestamp("coverage_phases.t0", &t))
+            .transpose()?;
+        Ok(Ledger {
+            rows,
+            phases,
+            first_phase,
+        })
     }
 
     /// Applies a coverage phase's `update` to `runbook`'s ledger, in one transaction: a drill

@@ -66,7 +66,9 @@ pub(super) fn refuse_restic(c: &mut Check<'_>, raw: &Spanned<RawCoverage>) {
 /// or overflows.
 pub(crate) fn parse_size(text: &str) -> Option<u64> {
     let text = text.trim();
-    let digits = text.find(|ch: char| !ch.is_ascii_digit()).unwrap_or(text.len());
+    let digits = text
+        .find(|ch: char| !ch.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(digits);
     let number: u64 = number.parse().ok()?;
     let (_, multiple) = UNITS.iter().find(|(u, _)| *u == unit.trim())?;

@@ -393,6 +393,7 @@ fn the_coverage_ledger_keeps_what_a_phase_wrote_per_runbook_and_forgets_what_it_
     rows.sort_by(|a, b| a.key.cmp(&b.key));
     assert_eq!(rows, first.upsert);
     assert_eq!(ledger.phases, [ts("2026-11-21T00:00:00Z")]);
+    assert_eq!(ledger.first_phase, Some(ts("2026-11-21T00:00:00Z")));
 
     let second = LedgerUpdate {
         remove: vec![ObjectKey {
@@ -410,5 +411,7 @@ fn the_coverage_ledger_keeps_what_a_phase_wrote_per_runbook_and_forgets_what_it_
         ledger.phases,
         [ts("2026-11-22T00:00:00Z"), ts("2026-11-21T00:00:00Z")]
     );
+    assert_eq!(ledger.first_phase, Some(ts("2026-11-21T00:00:00Z")));
     assert_eq!(store.coverage_ledger("other").unwrap().rows.len(), 1);
+    assert_eq!(store.coverage_ledger("other").unwrap().first_phase, None);
 }
