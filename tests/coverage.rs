@@ -301,3 +301,117 @@ fn a_runbook_without_coverage_has_no_coverage_section() {
     d.assert_code(0);
     assert!(d.evidence.get("coverage").is_none(), "{}", d.context());
 }
+
+#[test]
+fn plan_shows_what_the_next_coverage_phase_would_read_without_writing_the_ledger() {
+    let fx = Fixture::new();
+    points(&fx, 0..2);
+    let rb = runbook(&fx, "30d", "2d", None);
+    let plan = |day: i64| {
+        let out = fx.run(&[
+            "plan",
+            rb.to_str().unwrap(),
+            "--now",
+            &t0(day),
+            "--seed",
+            "5",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // No store yet: a first phase, over a day's interval, and nothing created.
+    let first = plan(1);
+    assert!(
+        first.contains("coverage  within 2d: 12 stored objects (12288 bytes) in the retained points; 0 verified within the window, 12 never verified"),
+        "{first}"
+    );
+    assert!(
+        first.contains("next coverage phase reads 6 objects (6144 bytes; the pace needs 6144 bytes, a drill every 1d from one drill a day: no drills or schedule yet); on pace:"),
+        "{first}"
+    );
+    assert_eq!(first.matches("  never verified\n").count(), 6, "{first}");
+    assert!(!fx.data_home().join("lifeboat/state.db").exists());
+
+    // The plan is the drill's: the same seed reads the objects the plan listed.
+    let d = drill_on(&fx, &rb, 1, &["--seed", "5"]);
+    d.assert_code(0);
+    for (point, path) in verified(&d) {
+        assert!(
+            first.contains(&format!("    {point}/{path}  1024 bytes  never verified")),
+            "{point}/{path} not planned\n{first}"
+        );
+    }
+    // After it, the plan reads the ledger (and twice the same: it writes nothing).
+    let next = plan(2);
+    assert_eq!(next, plan(2));
+    assert!(
+        next.contains("6 verified within the window, 6 never verified"),
+        "{next}"
+    );
+    for (point, path) in verified(&d) {
+        assert!(!next.contains(&format!("{point}/{path}  ")), "{next}");
+    }
+}
+
+#[test]
+fn a_pg_base_backup_is_covered_file_by_file_with_its_own_checksums() {
+    use crate::pg::{CRC_POINT, SHA_POINT};
+    let fx = crate::pg::fixture(&[CRC_POINT, SHA_POINT]);
+    let older = fx.source().join(CRC_POINT);
+    let rel = crate::pg::relation_file(&older);
+    let path = older.join(&rel);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[4000] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let mut rb = fx.runbook();
+    rb.manifest_path = "backup_manifest".into();
+    rb.rpo = None;
+    rb.sample = Some("{files: 1, seed: 1}".into());
+    // A one-day window at a drill a day: this phase reads every file of both backups.
+    rb.extra = "coverage: {within: 1d}\n".into();
+    let yaml = rb
+        .yaml()
+        .replace("format: sha256sum", "format: pg_backup_manifest");
+    let runbook = fx.write("runbook.yaml", &yaml);
+    let d = fx.drill_file(&runbook, &[]);
+    d.assert_code(1);
+    let c = coverage(&d);
+    let listed = |point: &str| {
+        let m = std::fs::read(fx.source().join(point).join("backup_manifest")).unwrap();
+        let m: Value = serde_json::from_slice(&m).unwrap();
+        m["Files"].as_array().unwrap().len()
+    };
+    // Every file the manifests list, and the WAL segment each backup needs to start.
+    assert_eq!(
+        c["objects"],
+        (listed(CRC_POINT) + listed(SHA_POINT) + 2) as u64,
+        "{}",
+        c["verified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["path"].as_str().unwrap().starts_with("pg_wal/"))
+            .count()
+    );
+    assert_eq!(
+        c["verified"].as_array().unwrap().len() as u64,
+        c["objects"].as_u64().unwrap()
+    );
+    let failed: Vec<&Value> = c["verified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["outcome"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", d.context());
+    assert_eq!(failed[0]["recovery_point"], CRC_POINT);
+    assert_eq!(failed[0]["path"], rel.as_str());
+    assert_eq!(failed[0]["algorithm"], "crc32c");
+    assert!(
+        d.evidence["reason"].as_str().unwrap().contains(&format!(
+            "coverage: 1 stored object failed: {CRC_POINT}/{rel}"
+        )),
+        "{}",
+        d.context()
+    );
+}
