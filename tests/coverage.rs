@@ -415,3 +415,68 @@ fn a_pg_base_backup_is_covered_file_by_file_with_its_own_checksums() {
         d.context()
     );
 }
+
+#[test]
+fn restarting_the_daemon_in_the_middle_keeps_the_ledger_and_reads_nothing_twice() {
+    use crate::history::{start_schedule, wait_for_runs};
+    let fx = Fixture::new();
+    points(&fx, 0..2);
+    // A drill a second, a 30-second window: one object a drill, the backlog spread out.
+    let rb = crate::util::Runbook {
+        rpo: None,
+        sample: Some("{files: 1, seed: 3}".into()),
+        extra: "schedule: \"* * * * * *\"\nstart_window: 30s\ncoverage:\n  within: 30s\n".into(),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let stop = |mut daemon: crate::util::Daemon| {
+        crate::util::signal(&daemon.0, "-TERM");
+        let status = daemon.0.wait().unwrap();
+        assert_eq!(status.code(), Some(0));
+    };
+    let (daemon, stderr) = start_schedule(&fx, &[path.as_os_str()]);
+    wait_for_runs(&fx, 3, &stderr);
+    stop(daemon);
+    let (daemon, stderr) = start_schedule(&fx, &[path.as_os_str()]);
+    let before = crate::history::history_json(&fx, &[])
+        .iter()
+        .filter(|e| e["state"] == "done")
+        .count();
+    let runs = wait_for_runs(&fx, before + 3, &stderr);
+    stop(daemon);
+
+    let mut read: Vec<(String, String)> = Vec::new();
+    let mut drills = 0;
+    for r in runs.iter().filter(|e| e["state"] == "done") {
+        let text = std::fs::read_to_string(r["evidence"].as_str().unwrap()).unwrap();
+        let ev: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(ev["outcome"], "passed", "{ev:#}");
+        let verified = ev["coverage"]["verified"].as_array().unwrap();
+        assert!(!verified.is_empty(), "every drill reads its share: {ev:#}");
+        for v in verified {
+            read.push((
+                v["recovery_point"].as_str().unwrap().to_owned(),
+                v["path"].as_str().unwrap().to_owned(),
+            ));
+        }
+        drills += 1;
+    }
+    assert!(drills >= 6);
+    let distinct: BTreeSet<_> = read.iter().cloned().collect();
+    // Within the first window nothing is due twice: the restarted daemon went on from the
+    // ledger instead of starting over.
+    if read.len() < 2 * FILES {
+        assert_eq!(distinct.len(), read.len(), "an object read twice: {read:?}");
+    }
+    // The ledger holds exactly what the records say was verified.
+    let plan = fx.run(&["plan", path.to_str().unwrap(), "--state", "state.db"]);
+    let plan = String::from_utf8(plan.stdout).unwrap();
+    assert!(
+        plan.contains(&format!(
+            "{} verified within the window, {} never verified",
+            distinct.len(),
+            2 * FILES - distinct.len()
+        )),
+        "{plan}\n{read:?}"
+    );
+}
