@@ -39,7 +39,11 @@ fn hostile_objects_of_an_old_point_fail_coverage_without_being_followed_or_read(
     };
     let started = Instant::now();
     let d = fx.drill(&rb, &[]);
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
     d.assert_code(1);
     let verified = d.evidence["coverage"]["verified"].as_array().unwrap();
     let reason_of = |path: &str| {
@@ -51,9 +55,17 @@ fn hostile_objects_of_an_old_point_fail_coverage_without_being_followed_or_read(
             .unwrap_or_default()
             .to_owned()
     };
-    assert!(reason_of("etc/app.conf").contains("symbolic link"), "{}", d.context());
+    assert!(
+        reason_of("etc/app.conf").contains("symbolic link"),
+        "{}",
+        d.context()
+    );
     assert!(reason_of("pipe").contains("FIFO"), "{}", d.context());
-    assert!(reason_of("../../secret.txt").contains("unsafe path"), "{}", d.context());
+    assert!(
+        reason_of("../../secret.txt").contains("unsafe path"),
+        "{}",
+        d.context()
+    );
     assert!(reason_of(evil).contains("hash mismatch"), "{}", d.context());
     // Nothing of the secret anywhere, the escape sequence never raw on the terminal.
     let record = std::fs::read_to_string(d.evidence_path.as_ref().unwrap()).unwrap();

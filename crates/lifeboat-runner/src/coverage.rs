@@ -323,3 +323,6 @@ impl Phase<'_> {
         Ok(results.into_iter().map(|(_, r)| r).collect())
     }
 }
+
+#[cfg(test)]
+mod tests;
