@@ -65,8 +65,9 @@ const MIGRATIONS: &[&str] = &[
     ",
     // The coverage ledger: per runbook, every stored object of the retained recovery points
     // with its storage identity and last verification (T0), and the T0 of each coverage
-    // phase for the pace. Indexed by age, so choosing the least recently verified needs no
-    // scan of other runbooks' objects.
+    // phase for the pace. A runbook's rows are found by the primary key's prefix; the age
+    // index is for a planner that reads the least recently verified first with a LIMIT
+    // (today a phase reads its runbook's rows whole: issue 16 item 7 is not done).
     "
     CREATE TABLE coverage_objects (
         runbook TEXT NOT NULL,
