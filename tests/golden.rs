@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::util::{DAY1, DAY2, Fixture, Runbook};
 
 const GOLDEN: &str = "tests/golden/evidence.json";
+const GOLDEN_COVERAGE: &str = "tests/golden/coverage.json";
 
 /// Keys whose values change on every run, and what stands in for them.
 fn placeholder(key: &str, value: &Value) -> Option<Value> {
@@ -128,27 +129,53 @@ fn the_evidence_record_keeps_its_shape_field_by_field() {
     };
     let d = fx.drill(&rb, &["--seed", "7"]);
     d.assert_code(1);
+    compare(GOLDEN, &fx, &d);
+}
+
+/// A drill with `coverage` (issue 16): the record's `coverage` section, with a corrupt object
+/// in the older point that the phase finds, pinned in `tests/golden/coverage.json`.
+#[test]
+fn the_coverage_section_keeps_its_shape_field_by_field() {
+    let fx = Fixture::new();
+    let older = fx.standard_point(DAY2, Format::Sha256sum);
+    older.flip_byte("data/blob.bin", 100);
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        rto: Some("1h".into()),
+        rpo: Some("26h".into()),
+        sample: Some("{files: 2, seed: 7}".into()),
+        // A one-day window at one drill a day: the phase reads every object of both points.
+        extra: "coverage:\n  within: 1d\n  budget: 1GiB\n".into(),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, &["--seed", "7"]);
+    d.assert_code(1);
+    compare(GOLDEN_COVERAGE, &fx, &d);
+}
+
+/// Compares the drill's record, normalised, with the golden file `golden` (or re-blesses it).
+fn compare(golden: &str, fx: &Fixture, d: &crate::util::Drill) {
     let root = fx.root().display().to_string();
     let text = std::fs::read_to_string(d.evidence_path.as_ref().unwrap()).unwrap();
     let record: Value = serde_json::from_str(&text).unwrap();
     let run_id = record["run_id"].as_str().expect("run_id").to_owned();
     let got = normalise(&record, &root, &run_id);
 
-    let golden_path = crate::util::repo_root().join(GOLDEN);
+    let golden_path = crate::util::repo_root().join(golden);
     if std::env::var_os("LIFEBOAT_BLESS").is_some() {
         bless(&golden_path, &got);
         return;
     }
-    let golden: Value = serde_json::from_str(
+    let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(&golden_path)
             .unwrap_or_else(|e| panic!("{}: {e}", golden_path.display())),
     )
     .unwrap();
     let mut diffs = Vec::new();
-    differences(&golden, &got, "", &mut diffs);
+    differences(&expected, &got, "", &mut diffs);
     assert!(
         diffs.is_empty(),
-        "the evidence record differs from {GOLDEN} (re-bless with LIFEBOAT_BLESS=1 if the \
+        "the evidence record differs from {golden} (re-bless with LIFEBOAT_BLESS=1 if the \
          change is intended, and review the diff):\n{}\n--- got\n{}",
         diffs.join("\n"),
         serde_json::to_string_pretty(&got).unwrap()

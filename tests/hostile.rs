@@ -2,6 +2,7 @@
 //! file in the evidence folder or a hostile name must never make lifeboat do. Each module is
 //! one class of SECURITY.md; a new source format or evidence store adds its cases here.
 
+mod coverage;
 mod daemon;
 mod evidence_dir;
 mod local_source;

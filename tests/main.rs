@@ -13,6 +13,7 @@ mod always;
 mod browser;
 mod conformance;
 mod corruption;
+mod coverage;
 mod coverage_seen;
 mod evidence;
 mod examples;

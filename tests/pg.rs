@@ -101,7 +101,7 @@ fn verifybackup_passes(dir: &Path) -> (bool, String) {
 }
 
 /// A relation file (below `base/`, at least one page) the manifest lists.
-fn relation_file(point: &Path) -> String {
+pub fn relation_file(point: &Path) -> String {
     let manifest = std::fs::read_to_string(point.join("backup_manifest")).unwrap();
     let listed: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     listed["Files"]

@@ -22,6 +22,7 @@
 //! operator should read comes back as values — errors whose `Display` is the message, the
 //! runbook set's notices — so the binary decides how it is shown and which exit code it means.
 
+pub mod coverage;
 pub mod gaps;
 pub mod manifest;
 pub mod metrics;

@@ -59,6 +59,10 @@ pub struct DrillJob {
     pub history: Option<Arc<dyn HistoryStore>>,
     /// The scheduled slot the drill runs for.
     pub slot: Option<Timestamp>,
+    /// Where a runbook with `coverage` keeps its ledger (the history store, also for a
+    /// scheduled drill, whose run the daemon records). `None` for a runbook with `coverage`:
+    /// the drill ends as an error, so callers refuse that first.
+    pub ledger: Option<Arc<dyn HistoryStore>>,
 }
 
 /// A drill that ran and whose evidence is written.
@@ -175,7 +179,12 @@ impl Recording {
             mut request,
             history,
             slot,
+            ledger,
         } = job;
+        if let Some(store) = &ledger {
+            let t0 = request.now.unwrap_or_else(Timestamp::now);
+            request.coverage = crate::coverage::context(&runbook.runbook, store, t0);
+        }
         // Absolute, so a webhook's message holds from any folder.
         request.evidence_dir = Some(absolute(&self.evidence_dir));
         let evidence = {
@@ -286,9 +295,11 @@ mod tests {
                     operator: None,
                     progress: Arc::new(NoProgress),
                     stop,
+                    coverage: None,
                 },
                 history: None,
                 slot: None,
+                ledger: None,
             }
         }
     }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use lifeboat_core::evidence::Mode;
 use lifeboat_runner::{DrillRequest, NoProgress, Stop, StopEffect};
-use lifeboat_scheduler::RunRecord;
 use lifeboat_scheduler::daemon::{DrillFuture, Driller, Job};
+use lifeboat_scheduler::{HistoryStore, RunRecord};
 
 use crate::{DrillJob, Places, Recording, RunbookFile};
 
@@ -16,12 +16,23 @@ use crate::{DrillJob, Places, Recording, RunbookFile};
 pub struct ScheduledDrills {
     recording: Recording,
     places: Places,
+    ledger: Option<Arc<dyn HistoryStore>>,
 }
 
 impl ScheduledDrills {
     /// Drills into `recording`, checking `places` again at each start.
     pub fn new(recording: Recording, places: Places) -> Self {
-        ScheduledDrills { recording, places }
+        ScheduledDrills {
+            recording,
+            places,
+            ledger: None,
+        }
+    }
+
+    /// Keeps the coverage ledger of runbooks with `coverage` in `store` (the daemon's own).
+    pub fn with_ledger(mut self, store: Arc<dyn HistoryStore>) -> Self {
+        self.ledger = Some(store);
+        self
     }
 }
 
@@ -29,6 +40,7 @@ impl Driller<RunbookFile> for ScheduledDrills {
     fn drill(&self, job: Job<RunbookFile>) -> DrillFuture {
         let recording = self.recording.clone();
         let places = self.places.clone();
+        let ledger = self.ledger.clone();
         Box::pin(async move {
             let file = job.payload;
             // Checked again at each start: the source may have been made or moved since the
@@ -64,12 +76,14 @@ impl Driller<RunbookFile> for ScheduledDrills {
                 operator: None,
                 progress: Arc::new(NoProgress),
                 stop,
+                coverage: None,
             };
             let job = DrillJob {
                 runbook: file,
                 request,
                 history: None,
                 slot: Some(job.slot),
+                ledger,
             };
             // A task of its own: a drill that panics is a slot abandoned with the panic as
             // its reason, and a drill the daemon leaves behind at its end (it no longer

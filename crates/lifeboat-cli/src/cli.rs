@@ -496,6 +496,12 @@ pub struct PlanArgs {
     /// (2026-11-22T06:00:00Z) or a date (2026-11-22: its midnight UTC). Default: now.
     #[arg(long, value_name = "TIME", value_parser = parse_now)]
     pub now: Option<jiff::Timestamp>,
+
+    /// The history store whose coverage ledger the next coverage phase is planned from
+    /// (runbooks with `coverage`); default: the default store, as `drill`. Read, never
+    /// written: a missing store plans a first phase.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,13 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
             return Err(refused);
         }
     }
+    if args.no_state && loaded.runbook.coverage.is_some() {
+        return Err(CliError::invalid_input(format_args!(
+            "{}: {}; nothing was run",
+            loaded.path,
+            lifeboat_app::coverage::NEEDS_STATE
+        )));
+    }
     // Every drill joins one history (the default store unless told otherwise), so `status`
     // and `history` see manual and ad-hoc drills beside scheduled ones.
     let state = if args.no_state {
@@ -120,12 +127,17 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
         }),
         progress,
         stop: stop.clone(),
+        coverage: None,
     };
+    let ledger = history
+        .clone()
+        .filter(|_| loaded.runbook.coverage.is_some());
     let job = DrillJob {
         runbook: Arc::new(loaded),
         request,
         history,
         slot: None,
+        ledger,
     };
     let runtime = crate::async_runtime()?;
     let recorded = runtime.block_on(async {

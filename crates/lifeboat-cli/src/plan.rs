@@ -7,11 +7,12 @@
 use std::fmt::Write as _;
 
 use lifeboat_app::RunbookFile;
+use lifeboat_core::coverage::IntervalFrom;
 use lifeboat_core::evidence::MAX_REASON_CHARS;
 use lifeboat_core::runbook::Runbook;
 use lifeboat_core::text::{Escaped, clip};
 use lifeboat_runner::format::Window;
-use lifeboat_runner::preview::{Preview, SeedFrom, WouldDo};
+use lifeboat_runner::preview::{CoveragePreview, Preview, SeedFrom, WouldDo};
 
 use crate::cli::PlanArgs;
 use crate::error::CliError;
@@ -20,22 +21,138 @@ use crate::exit_codes::Exit;
 pub fn plan(args: PlanArgs) -> Result<Exit, CliError> {
     let loaded =
         RunbookFile::load(&args.runbook).map_err(|e| CliError::in_file(Exit::InvalidInput, e))?;
+    // The coverage ledger, read before anything else, so an unusable store runs nothing.
+    let ledger = match &loaded.runbook.coverage {
+        None => None,
+        Some(_) => Some(read_ledger(&loaded, args.state.as_deref())?),
+    };
     let runtime = crate::async_runtime()?;
-    let preview = runtime.block_on(lifeboat_runner::preview::preview(
-        &loaded.runbook,
-        args.now,
-        args.seed,
-    ));
+    let planned = runtime.block_on(async {
+        let preview =
+            lifeboat_runner::preview::preview(&loaded.runbook, args.now, args.seed).await?;
+        let coverage = match &ledger {
+            None => None,
+            Some(ledger) => {
+                lifeboat_runner::preview::coverage(
+                    &loaded.runbook,
+                    preview.t0,
+                    preview.seed,
+                    ledger,
+                    lifeboat_app::coverage::schedule_interval(&loaded.runbook, preview.t0),
+                )
+                .await?
+            }
+        };
+        Ok::<_, lifeboat_runner::DrillError>((preview, coverage))
+    });
     // A read a hung mount holds would make dropping the runtime wait for it.
     runtime.shutdown_background();
-    let preview = preview.map_err(|e| {
+    let (preview, coverage) = planned.map_err(|e| {
         CliError::could_not_complete(format_args!(
             "the source cannot be read: {}; a drill would end the same way (exit 3)",
             Escaped(&e.to_string())
         ))
     })?;
-    crate::write_stdout(format_args!("{}", render(&loaded, &preview)));
+    let mut text = render(&loaded, &preview);
+    if let Some(c) = &coverage {
+        render_coverage(&mut text, &loaded.runbook, c);
+    }
+    crate::write_stdout(format_args!("{text}"));
     Ok(Exit::Ok)
+}
+
+/// The runbook's coverage ledger in the history store (`--state`, else the default one),
+/// read only; empty when there is no store yet.
+fn read_ledger(
+    loaded: &RunbookFile,
+    state: Option<&std::path::Path>,
+) -> Result<lifeboat_core::coverage::Ledger, CliError> {
+    let location = lifeboat_app::StateLocation::or_default(state)
+        .map_err(|e| CliError::invalid_input(format_args!("{e}; pass --state FILE")))?;
+    let store = location
+        .open_existing()
+        .map_err(|e| CliError::invalid_input(format_args!("{e}; pass --state FILE")))?;
+    let Some(store) = store else {
+        return Ok(lifeboat_core::coverage::Ledger::default());
+    };
+    let runtime = crate::async_runtime()?;
+    let ledger = runtime.block_on(store.coverage_ledger(&loaded.runbook.name));
+    ledger.map_err(|e| CliError::could_not_complete(format_args!("{e}")))
+}
+
+/// Objects of the next coverage phase listed by name; the count says the rest.
+const COVERAGE_SHOWN: usize = 20;
+
+/// What the next coverage phase would read, and the pace it keeps.
+fn render_coverage(s: &mut String, runbook: &Runbook, c: &CoveragePreview) {
+    let Some(spec) = &runbook.coverage else {
+        return;
+    };
+    let human = |d: std::time::Duration| lifeboat_core::duration::format(d);
+    let budget = spec
+        .budget
+        .map(|b| format!(", budget {b} bytes"))
+        .unwrap_or_default();
+    let st = &c.standing;
+    let _ = writeln!(
+        s,
+        "  coverage  within {}{budget}: {} ({} bytes) in the retained points; {} verified \
+         within the window, {} never verified",
+        human(spec.within),
+        count(st.objects as usize, "stored object", "stored objects"),
+        st.bytes,
+        st.verified_within,
+        st.never_verified
+    );
+    let (interval, from) = c.plan.interval;
+    let from = match from {
+        IntervalFrom::History => "the rate recent drills ran at",
+        IntervalFrom::Schedule => "the runbook's schedule",
+        IntervalFrom::Default => "one drill a day: no drills or schedule yet",
+    };
+    let pace = match c.plan.behind_seconds {
+        _ if c.plan.on_pace => "on pace".to_owned(),
+        Some(b) => format!(
+            "behind: at this budget full coverage takes {}",
+            count(b.div_ceil(86_400) as usize, "day", "days")
+        ),
+        None => "behind".to_owned(),
+    };
+    let _ = writeln!(
+        s,
+        "  next coverage phase reads {} ({} bytes; the pace needs {} bytes, a drill every {} \
+         from {from}); {pace}:",
+        count(c.plan.read.len(), "object", "objects"),
+        c.plan.read_bytes,
+        c.plan.needed_bytes,
+        human(interval),
+    );
+    for &i in c.plan.read.iter().take(COVERAGE_SHOWN) {
+        let row = &c.plan.objects[i].row;
+        let last = match &row.verified {
+            None => "never verified".to_owned(),
+            Some(v) => format!("last verified {} ({})", v.at, v.outcome),
+        };
+        let _ = writeln!(
+            s,
+            "    {}/{}  {} bytes  {last}",
+            Escaped(&row.key.point),
+            Escaped(&row.key.path),
+            row.identity.size
+        );
+    }
+    if c.plan.read.len() > COVERAGE_SHOWN {
+        let _ = writeln!(s, "    ... and {} more", c.plan.read.len() - COVERAGE_SHOWN);
+    }
+    for u in &c.unlisted {
+        let _ = writeln!(
+            s,
+            "    {}/{}  fails: {}",
+            Escaped(&u.recovery_point),
+            Escaped(&u.path),
+            Escaped(&clip(u.reason.as_deref().unwrap_or(""), MAX_REASON_CHARS))
+        );
+    }
 }
 
 /// The plan as the terminal shows it; every value from outside escaped.

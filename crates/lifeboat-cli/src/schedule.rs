@@ -63,7 +63,7 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
     let runtime = crate::async_runtime()?;
     // The daemon starts: clean up after drills a previous run left (killed, or abandoned).
     lifeboat_runner::scratch::remove_stale(places.scratch_root());
-    let driller = Arc::new(ScheduledDrills::new(recording, places));
+    let driller = Arc::new(ScheduledDrills::new(recording, places).with_ledger(store.clone()));
     let options = Options {
         max_concurrent: usize::try_from(args.max_concurrent).unwrap_or(1),
         grace: args.grace,

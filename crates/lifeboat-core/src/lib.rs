@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod coverage;
 pub mod duration;
 pub mod evidence;
 pub mod manifest;

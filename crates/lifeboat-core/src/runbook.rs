@@ -10,10 +10,10 @@
 //! runbook section). This file only wires them together.
 
 pub use model::{
-    CatchUp, Command, DEFAULT_START_WINDOW, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec,
-    Objectives, PointTime, Position, RecoveryPointsSpec, ResticPassword, ResticSpec, Runbook,
-    SampleSize, SampleSpec, ScheduleSpec, ScratchSpec, ScratchSync, Select, SourceFormat,
-    SourceKind, SourceSpec, Step, StepKind, Unattended,
+    CatchUp, Command, CoverageSpec, DEFAULT_START_WINDOW, EnvVar, Keep, ManifestFormat,
+    ManifestSpec, NotifySpec, Objectives, PointTime, Position, RecoveryPointsSpec, ResticPassword,
+    ResticSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec, ScratchSpec, ScratchSync, Select,
+    SourceFormat, SourceKind, SourceSpec, Step, StepKind, Unattended,
 };
 pub use options::{OptionType, SOURCE_OPTIONS, SourceOption, source_option, source_option_keys};
 pub use problem::{Problem, RunbookError};

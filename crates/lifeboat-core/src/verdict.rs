@@ -11,7 +11,8 @@
 //! - otherwise every finding goes into one sentence, joined by `; ` (findings, not
 //!   first-error exits): where the drill stopped, no point found or none passed, any failed
 //!   point (a failed newer point fails the drill even when an older one passed), a missed RTO
-//!   or RPO, each failed `finally` step. No finding: `passed`;
+//!   or RPO, each stored object the coverage phase found failing, each failed `finally`
+//!   step. No finding: `passed`;
 //! - a drill that stopped at a point because what failed says nothing about the backup (the
 //!   operator's stop, a failed `approve` or `wait`, a step that names no restored data:
 //!   [`after_failure`]) says where and why, and that no older point was tried — never "no
@@ -25,7 +26,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::duration;
-use crate::evidence::{Measured, ObjectiveSeconds, Outcome, PointResult, StepResult};
+use crate::evidence::{
+    CoverageRecord, Measured, ObjectiveSeconds, Outcome, PointResult, StepResult,
+};
 use crate::runbook::Objectives;
 
 mod fallback;
@@ -72,6 +75,8 @@ pub struct Findings<'a> {
     pub stopped: Option<Stopped<'a>>,
     /// The `finally` steps, as they ran.
     pub finally: &'a [StepResult],
+    /// The coverage phase, when one ran: each object it found failing is a finding.
+    pub coverage: Option<&'a CoverageRecord>,
 }
 
 /// Where a drill stopped without trying older points, and why ([`after_failure`]).
@@ -99,6 +104,38 @@ pub struct Verdict {
     /// RTO and RPO as measured on the newest point that passed, and whether each objective
     /// was met (a missing measurement never meets one).
     pub measured: Measured,
+}
+
+/// Objects a coverage sentence names before it counts the rest.
+pub const COVERAGE_NAMED: usize = 5;
+
+/// The coverage phase's failed objects, in one sentence (`coverage: 2 stored objects failed:
+/// P/a.txt, P/b.txt`); `None` when none failed. A clean phase says nothing, and being
+/// behind the pace is not a failure.
+pub fn coverage_sentence(coverage: &CoverageRecord) -> Option<String> {
+    let failed: Vec<String> = coverage
+        .verified
+        .iter()
+        .filter(|v| v.outcome != Outcome::Passed)
+        .map(|v| format!("{}/{}", v.recovery_point, v.path))
+        .collect();
+    if failed.is_empty() {
+        return None;
+    }
+    let mut names = failed
+        .iter()
+        .take(COVERAGE_NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if failed.len() > COVERAGE_NAMED {
+        names.push_str(&format!(" and {} more", failed.len() - COVERAGE_NAMED));
+    }
+    Some(format!(
+        "coverage: {} stored object{} failed: {names}",
+        failed.len(),
+        if failed.len() == 1 { "" } else { "s" }
+    ))
 }
 
 /// Decides a drill's verdict from its findings; see the module's rules.
@@ -219,6 +256,9 @@ fn sentences(findings: &Findings<'_>, measured: &Measured) -> Vec<String> {
             duration::human(v),
             duration::human(o.as_secs_f64())
         ));
+    }
+    if let Some(sentence) = findings.coverage.and_then(coverage_sentence) {
+        found.push(sentence);
     }
     found.extend(
         findings

@@ -54,6 +54,9 @@ pub fn run(v: &RunView) -> String {
         let _ = writeln!(s, "\n## Projected full restore (not measured)\n");
         let _ = writeln!(s, "{}", sentence(&p.sentence, false));
     }
+    if let Some(c) = &v.coverage {
+        let _ = writeln!(s, "\n{}", sentence(c, false));
+    }
 
     let _ = writeln!(s, "\n## Recovery points tried (newest first)\n");
     if v.points.is_empty() {

@@ -39,6 +39,9 @@ pub struct RunView {
     pub measurement: Sentence,
     pub measured: bool,
     pub projection: Option<Projection>,
+    /// Where coverage stands after the drill's coverage phase, in one line; `None` when the
+    /// runbook has no `coverage` (or the phase did not run).
+    pub coverage: Option<Sentence>,
     /// The points tried, newest first.
     pub points: Vec<PointView>,
     pub finally: Vec<StepView>,
@@ -224,6 +227,7 @@ impl RunView {
             measurement,
             measured: ev.measured.recovery_point.is_some(),
             projection: projection(ev),
+            coverage: ev.coverage.as_ref().map(coverage),
             points: ev
                 .recovery_points
                 .iter()
@@ -293,6 +297,37 @@ fn headline(ev: &Evidence) -> Sentence {
             count(tried as u64, "recovery point", "recovery points")
         )),
     }
+}
+
+/// `coverage: 12 of 18 stored objects verified within 3d (66.7 %); this drill verified 6
+/// (6.0 KiB), none failed; on pace`.
+fn coverage(c: &lifeboat_core::evidence::CoverageRecord) -> Sentence {
+    let failed = c
+        .verified
+        .iter()
+        .filter(|v| v.outcome != Outcome::Passed)
+        .count();
+    let pace = match c.behind_seconds {
+        _ if c.on_pace => "on pace".to_owned(),
+        Some(s) => format!(
+            "behind: at this budget full coverage takes {}",
+            count(s.div_ceil(86_400), "day", "days")
+        ),
+        None => "behind".to_owned(),
+    };
+    Sentence::new().words(format!(
+        "coverage: {} of {} verified within {} ({:.1} %); this drill verified {} ({}), {}; {pace}",
+        c.verified_within,
+        count(c.objects, "stored object", "stored objects"),
+        human_secs(c.within_seconds as f64),
+        c.ratio * 100.0,
+        c.verified.len(),
+        human_bytes(c.phase_bytes),
+        match failed {
+            0 => "none failed".to_owned(),
+            n => format!("{n} failed"),
+        },
+    ))
 }
 
 fn projection(ev: &Evidence) -> Option<Projection> {

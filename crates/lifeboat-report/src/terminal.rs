@@ -66,6 +66,9 @@ pub fn run(v: &RunView, color: bool) -> String {
     if let Some(p) = &v.projection {
         let _ = writeln!(s, "  {}", sentence(&p.short));
     }
+    if let Some(c) = &v.coverage {
+        let _ = writeln!(s, "  {}", sentence(c));
+    }
     for p in &v.points {
         let _ = writeln!(
             s,

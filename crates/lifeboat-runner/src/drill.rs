@@ -69,6 +69,10 @@ pub(crate) struct Drill<'a> {
     pub(crate) http: Option<reqwest::Client>,
     /// Restored files flushed to disk before they were verified, over all points tried.
     synced_files: AtomicU64,
+    /// Every point in the window, newest first: what the coverage phase covers.
+    window: Vec<Candidate>,
+    /// The coverage phase's record, when the runbook has `coverage` and the phase ran.
+    pub(crate) coverage: Option<lifeboat_core::evidence::CoverageRecord>,
 }
 
 impl<'a> Drill<'a> {
@@ -104,6 +108,8 @@ impl<'a> Drill<'a> {
             trying: None,
             http: None,
             synced_files: AtomicU64::new(0),
+            window: Vec::new(),
+            coverage: None,
         }
     }
 
@@ -132,6 +138,11 @@ impl<'a> Drill<'a> {
                     Some(format) => self.try_points(format).await,
                     None => false,
                 };
+                // After the restore test, whatever its verdict: part of the checks, so a
+                // stop during it interrupts the drill.
+                if let Some(format) = format.as_ref().filter(|_| went_on) {
+                    self.coverage_phase(format).await;
+                }
                 self.checks_finished();
                 if let Some(format) = format.filter(|_| went_on) {
                     self.project(&format).await;
@@ -166,9 +177,8 @@ impl<'a> Drill<'a> {
             }
         };
         let within = self.runbook.recovery_points.within;
-        let mut candidates = format::in_window(found, self.t0, within, &mut census)
-            .into_iter()
-            .peekable();
+        self.window = format::in_window(found, self.t0, within, &mut census);
+        let mut candidates = self.window.clone().into_iter().peekable();
         while let Some(candidate) = candidates.next() {
             if cancel.is_cancelled() {
                 self.error = Some(DrillError::Interrupted);
@@ -217,6 +227,46 @@ impl<'a> Drill<'a> {
         }
         self.listing = Some(census.describe());
         true
+    }
+
+    /// The coverage phase, when the runbook has `coverage`: see [`crate::coverage`]. An
+    /// error ends the drill as one that could not complete.
+    async fn coverage_phase<F: SourceFormat>(&mut self, format: &F) {
+        let Some(spec) = &self.runbook.coverage else {
+            return;
+        };
+        let Some(context) = &self.req.coverage else {
+            self.error = Some(DrillError::NoLedger);
+            return;
+        };
+        let phase = crate::coverage::Phase {
+            runbook: self.runbook,
+            spec,
+            context,
+            run_id: &self.run_id,
+            t0: self.t0,
+            seed: self.seed,
+            jobs: self.req.jobs,
+            cancel: self.req.stop.token(),
+        };
+        match phase.run(format, &self.window).await {
+            Ok(record) => {
+                tracing::info!(
+                    objects = record.objects,
+                    verified = record.verified.len(),
+                    failed = record
+                        .verified
+                        .iter()
+                        .filter(|v| v.outcome != Outcome::Passed)
+                        .count(),
+                    ratio = record.ratio,
+                    on_pace = record.on_pace,
+                    "coverage phase finished"
+                );
+                self.coverage = Some(record);
+            }
+            Err(e) => self.error = Some(e),
+        }
     }
 
     /// The last check has finished (or the drill cannot go on): from here on a stop cannot

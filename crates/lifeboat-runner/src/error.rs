@@ -40,6 +40,23 @@ pub enum DrillError {
         /// The client's error and its sources, in one line.
         detail: String,
     },
+    /// A coverage phase was asked of a source format that has none yet (validation refuses
+    /// such a runbook first).
+    #[error("coverage is not supported yet for source.format: {format}")]
+    CoverageUnsupported {
+        /// The source format.
+        format: &'static str,
+    },
+    /// The runbook has `coverage` and the drill was given no history store to keep its
+    /// ledger in (the callers refuse this before anything runs).
+    #[error("coverage needs the history store for its ledger, and this drill was given none")]
+    NoLedger,
+    /// The coverage ledger could not be read or written.
+    #[error("coverage ledger: {detail}")]
+    Ledger {
+        /// The store's error, in one line.
+        detail: String,
+    },
     /// A restore's worker thread ended without an answer (it panicked, or the runtime is
     /// shutting down).
     #[error("restore worker failed: {0}")]

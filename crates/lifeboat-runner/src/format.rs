@@ -33,6 +33,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use lifeboat_core::coverage::Identity;
 use lifeboat_core::evidence::ManifestRecord;
 
 use crate::DrillError;
@@ -150,6 +151,17 @@ pub trait SourceFormat: Send + Sync {
         from: &Self::Locator,
         landing: &Landing<'_>,
     ) -> impl Future<Output = Result<Restored, DrillError>> + Send;
+
+    /// What storage says the object a planned file is read from (`from`) is: its stored size
+    /// and its e-tag, else its modification time — the identity the coverage ledger keys a
+    /// verification to, so an object rewritten since is verified again. An object that is
+    /// missing or not a regular object has an identity too (`missing`, `unreadable`): its
+    /// coverage read fails and names why. `Err` only when the source cannot be read.
+    fn identify(
+        &self,
+        point: &Candidate,
+        from: &Self::Locator,
+    ) -> impl Future<Output = Result<Identity, DrillError>> + Send;
 
     /// Stored bytes of the files `paths` of `point`, for the full-restore projection;
     /// `None` when they cannot be told (the projection then extrapolates from the sample).

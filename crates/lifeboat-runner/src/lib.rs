@@ -27,6 +27,7 @@ use lifeboat_core::evidence::Evidence;
 use lifeboat_core::runbook::{ManifestFormat, Runbook, SourceFormat as SourceFormatSpec};
 pub use tokio_util::sync::CancellationToken;
 
+pub mod coverage;
 mod drill;
 mod error;
 pub mod format;

@@ -201,3 +201,95 @@ fn restore<L>(plan: PointPlan<L>) -> WouldDo {
         files,
     }
 }
+
+/// What the next coverage phase of a runbook would read (`lifeboat plan`): its plan over the
+/// ledger as it stands, nothing read and nothing written.
+#[derive(Debug)]
+pub struct CoveragePreview {
+    /// Where coverage stands before the phase.
+    pub standing: lifeboat_core::coverage::Standing,
+    /// Retained points whose manifest could not be read (the phase would fail them).
+    pub unlisted: Vec<lifeboat_core::evidence::CoverageObject>,
+    /// The phase's plan: what it reads, in order, and the pace.
+    pub plan: lifeboat_core::coverage::PhasePlan,
+}
+
+/// The next coverage phase of `runbook` at `t0` with `seed`, over `ledger` (empty before the
+/// first phase); `None` when the runbook has no `coverage`. `Err` when the source cannot be
+/// read, as a drill would end.
+pub async fn coverage(
+    runbook: &Runbook,
+    t0: Timestamp,
+    seed: u64,
+    ledger: &lifeboat_core::coverage::Ledger,
+    schedule_interval: Option<std::time::Duration>,
+) -> Result<Option<CoveragePreview>, DrillError> {
+    let Some(spec) = &runbook.coverage else {
+        return Ok(None);
+    };
+    let input = CoverageInput {
+        runbook,
+        spec,
+        t0,
+        seed,
+        ledger,
+        schedule_interval,
+    };
+    let preview = match (&runbook.format, runbook.manifest.format) {
+        (SourceFormatSpec::Files, ManifestFormat::PgBackupManifest) => {
+            input
+                .preview(&format::pg::PgBaseBackups::open(runbook)?)
+                .await?
+        }
+        (SourceFormatSpec::Files, ManifestFormat::Sha256sum | ManifestFormat::B3sum) => {
+            input
+                .preview(&format::files::FilesFormat::open(runbook)?)
+                .await?
+        }
+        (SourceFormatSpec::Restic(_), _) => {
+            return Err(DrillError::CoverageUnsupported { format: "restic" });
+        }
+    };
+    Ok(Some(preview))
+}
+
+struct CoverageInput<'a> {
+    runbook: &'a Runbook,
+    spec: &'a lifeboat_core::runbook::CoverageSpec,
+    t0: Timestamp,
+    seed: u64,
+    ledger: &'a lifeboat_core::coverage::Ledger,
+    schedule_interval: Option<std::time::Duration>,
+}
+
+impl CoverageInput<'_> {
+    async fn preview<F: SourceFormat>(&self, format: &F) -> Result<CoveragePreview, DrillError> {
+        let (found, mut census) = format.discover().await?;
+        let window = format::in_window(
+            found,
+            self.t0,
+            self.runbook.recovery_points.within,
+            &mut census,
+        );
+        let never = tokio_util::sync::CancellationToken::new();
+        let listing = crate::coverage::list(format, &window, &never).await?;
+        let plan = crate::coverage::plan_phase(
+            &listing,
+            self.spec,
+            self.ledger,
+            self.t0,
+            self.seed,
+            self.schedule_interval,
+        );
+        let standing = lifeboat_core::coverage::standing(
+            plan.objects.iter().map(|o| &o.row),
+            self.t0,
+            self.spec.within,
+        );
+        Ok(CoveragePreview {
+            standing,
+            unlisted: listing.unlisted,
+            plan,
+        })
+    }
+}

@@ -33,6 +33,7 @@ pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Ev
             why: s.why,
         }),
         finally: &finally,
+        coverage: drill.coverage.as_ref(),
     });
     let Verdict {
         outcome,
@@ -119,7 +120,7 @@ pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Ev
             synced_files,
         },
         stopped_after_checks: None,
-        coverage: None,
+        coverage: drill.coverage.take(),
     };
     // Before anything reads the record (webhooks, the caller): one bound for every reason.
     evidence.clip_reasons();

@@ -60,6 +60,10 @@ pub struct DrillRequest {
     /// it, the verdict stands and `stopped_after_checks` records the stop. `Stop::new()` for
     /// a drill nobody stops.
     pub stop: Stop,
+    /// The coverage ledger and what the pace needs, for a runbook with `coverage`; `None`
+    /// for one without (a runbook with `coverage` and no ledger ends as an error: the
+    /// callers refuse that before anything runs).
+    pub coverage: Option<crate::coverage::CoverageContext>,
 }
 
 impl std::fmt::Debug for DrillRequest {

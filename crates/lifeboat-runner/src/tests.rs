@@ -51,6 +51,7 @@ fn request(scratch_root: &Path, stop: Stop, progress: Arc<dyn Progress>) -> Dril
         operator: None,
         progress,
         stop,
+        coverage: None,
     }
 }
 

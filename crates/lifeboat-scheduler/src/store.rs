@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use jiff::Timestamp;
+use lifeboat_core::coverage::{Ledger, LedgerUpdate};
 use lifeboat_core::evidence::{CoverageRecord, Evidence, Mode, Outcome};
 
 pub mod sqlite;
@@ -88,6 +89,22 @@ pub trait HistoryStore: Send + Sync + std::fmt::Debug {
 
     /// Every run, and every slot that did not run, oldest first; only `runbook`'s if given.
     fn history<'a>(&'a self, runbook: Option<&'a str>) -> StoreFuture<'a, Vec<HistoryEntry>>;
+
+    /// `runbook`'s coverage ledger: every stored object it keeps (identity, first listed,
+    /// last verification) and the T0s of its most recent coverage phases, newest first (at
+    /// most [`PACE_PHASES`](lifeboat_core::coverage::PACE_PHASES)). Reads only: `lifeboat
+    /// plan` shows the next phase from it.
+    fn coverage_ledger<'a>(&'a self, runbook: &'a str) -> StoreFuture<'a, Ledger>;
+
+    /// Applies one coverage phase's changes to `runbook`'s ledger atomically: objects no
+    /// longer listed removed, new, changed and verified objects written whole, the phase's
+    /// T0 kept for the pace. A store shared by runners applies it in one transaction too, so
+    /// two phases never interleave their rows.
+    fn update_coverage<'a>(
+        &'a self,
+        runbook: &'a str,
+        update: &'a LedgerUpdate,
+    ) -> StoreFuture<'a, ()>;
 }
 
 #[derive(Debug, thiserror::Error)]

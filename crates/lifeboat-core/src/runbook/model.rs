@@ -42,6 +42,21 @@ pub struct Runbook {
     pub finally: Vec<Step>,
     /// `notify`: webhooks told of the outcome.
     pub notify: Vec<NotifySpec>,
+    /// `coverage`: every stored object verified within a window, a share per drill; `None`:
+    /// no coverage phase.
+    pub coverage: Option<CoverageSpec>,
+}
+
+/// `coverage`: after its restore test, a drill verifies (reads and hashes, writes nothing)
+/// enough stored objects of every retained recovery point that each is verified at least
+/// once per `within`, at the rate drills run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoverageSpec {
+    /// `within`: every object verified at least once in this long.
+    pub within: Duration,
+    /// `budget`: at most this many bytes read by one drill's coverage phase; `None`: as
+    /// much as the pace needs.
+    pub budget: Option<u64>,
 }
 
 /// `objectives`: a drill fails when a measured value is over its objective.

@@ -45,6 +45,15 @@ pub(super) struct RawRunbook {
     pub(super) steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
     pub(super) finally: Option<Spanned<Vec<Spanned<RawStep>>>>,
     pub(super) notify: Option<Spanned<Vec<Spanned<RawNotify>>>>,
+    pub(super) coverage: Option<Spanned<RawCoverage>>,
+}
+
+/// `coverage`: the window every stored object is verified within, and a drill's budget.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCoverage {
+    pub(super) within: Text,
+    pub(super) budget: Text,
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,6 +350,6 @@ mod tests {
             struct_fields::<RawSource>(),
             ["url", "options", "format", "restic"]
         );
-        assert_eq!(struct_fields::<RawRunbook>().len(), 18);
+        assert_eq!(struct_fields::<RawRunbook>().len(), 19);
     }
 }

@@ -14,6 +14,7 @@ use super::raw::RawRunbook;
 use super::wording::problem_at_top;
 
 mod check;
+mod coverage;
 mod manifest;
 mod name;
 mod notify;
@@ -94,6 +95,13 @@ pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Valid
     let steps = steps::steps(&mut c, raw.steps.as_ref());
     let finally = steps::finally(&mut c, raw.finally.as_ref());
     let notify = notify::notify(&mut c, raw.notify.as_ref());
+    let coverage = raw.coverage.as_ref().and_then(|cov| {
+        if format_kind == Some(restic::FormatKind::Restic) {
+            coverage::refuse_restic(&mut c, cov);
+            return None;
+        }
+        coverage::coverage(&mut c, cov)
+    });
 
     let mut problems = c.problems;
     problems.sort_by_key(|p| (p.line, p.column));
@@ -151,6 +159,7 @@ pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Valid
         steps,
         finally,
         notify,
+        coverage,
     };
     Validated {
         name,

@@ -69,6 +69,7 @@ fn checked<'a>(objectives: &'a Objectives, points: &'a [PointResult]) -> Finding
         listing: Some("2 entries in the source"),
         stopped: None,
         finally: &[],
+        coverage: None,
     }
 }
 
@@ -550,5 +551,71 @@ fn a_step_is_named_by_its_name_else_its_kind() {
     assert_eq!(
         step_failure("finally[0]", &unnamed),
         "finally[0] (http) failed: no reason given"
+    );
+}
+
+fn coverage_of(outcomes: &[Outcome]) -> crate::evidence::CoverageRecord {
+    crate::evidence::CoverageRecord {
+        within_seconds: 86_400,
+        budget_bytes: Some(1),
+        objects: 10,
+        bytes: 10,
+        verified_within: 3,
+        ratio: 0.3,
+        on_pace: false,
+        behind_seconds: Some(864_000),
+        never_verified: 7,
+        oldest_verified: None,
+        phase_bytes: 1,
+        verified: outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| crate::evidence::CoverageObject {
+                recovery_point: "2026-11-01T020000Z".into(),
+                path: format!("f{i}"),
+                outcome: *o,
+                algorithm: crate::Algorithm::Sha256,
+                actual: None,
+                bytes: 1,
+                reason: (*o == Outcome::Failed).then(|| "sha256 mismatch".into()),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn a_clean_coverage_phase_never_changes_the_verdict_even_when_behind() {
+    let goals = objectives(None, None);
+    let points = [point(NEWEST, Outcome::Passed)];
+    let coverage = coverage_of(&[Outcome::Passed, Outcome::Passed]);
+    let mut findings = checked(&goals, &points);
+    findings.coverage = Some(&coverage);
+    let v = decide(&findings);
+    assert_eq!(v.outcome, Outcome::Passed);
+    assert_eq!(v.reason, None);
+}
+
+#[test]
+fn an_object_coverage_found_failing_fails_the_drill_and_is_named() {
+    let goals = objectives(None, None);
+    let points = [point(NEWEST, Outcome::Passed)];
+    let coverage = coverage_of(&[Outcome::Passed, Outcome::Failed]);
+    let mut findings = checked(&goals, &points);
+    findings.coverage = Some(&coverage);
+    let v = decide(&findings);
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(
+        v.reason.as_deref(),
+        Some("coverage: 1 stored object failed: 2026-11-01T020000Z/f1")
+    );
+    // Many: the first few named, the rest counted.
+    let coverage = coverage_of(&[Outcome::Failed; 7]);
+    findings.coverage = Some(&coverage);
+    assert_eq!(
+        decide(&findings).reason.as_deref(),
+        Some(
+            "coverage: 7 stored objects failed: 2026-11-01T020000Z/f0, 2026-11-01T020000Z/f1, \
+             2026-11-01T020000Z/f2, 2026-11-01T020000Z/f3, 2026-11-01T020000Z/f4 and 2 more"
+        )
     );
 }

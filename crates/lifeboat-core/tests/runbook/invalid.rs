@@ -14,7 +14,7 @@ use super::errors;
       url: file:///srv/backups/demo
     manfest:
       path: SHA256SUMS
-"}, "rb.yaml:5:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify` (did you mean `manifest`?)" ; "unknown top level key")]
+"}, "rb.yaml:5:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify`, `coverage` (did you mean `manifest`?)" ; "unknown top level key")]
 #[test_case(indoc! {"
     version: 1
     name: demo
@@ -60,7 +60,7 @@ use super::errors;
     name: again
 "}, "\
 rb.yaml:5:3: source: unknown key `optoins`, expected one of `url`, `options`, `format`, `restic` (did you mean `options`?)
-rb.yaml:6:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify` (did you mean `manifest`?)
+rb.yaml:6:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify`, `coverage` (did you mean `manifest`?)
 rb.yaml:7:23: objectives: unknown key `rop`, expected one of `rto`, `rpo` (did you mean `rpo`?)
 rb.yaml:8:1: duplicate key `name` (first set at line 2, column 1)" ; "every unknown and duplicate key at once")]
 // Shapes and YAML --------------------------------------------------------------------------
@@ -784,6 +784,35 @@ rb.yaml:8:5: notify[1].webhook: required key is missing: expected an http:// or 
 rb.yaml:8:9: notify[1].on: empty list: expected one or more of passed, failed, error
 rb.yaml:9:14: notify[2].webhook: expected an http:// or https:// URL (value not shown: webhook URLs often hold tokens)
 rb.yaml:10:14: notify[3].webhook: environment variable WEBHOOK_CHANNEL is not set" ; "bad notify")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    coverage:
+      budget: 200GB
+"}, "\
+rb.yaml:6:3: coverage.within: required key is missing: expected a duration such as 30d
+rb.yaml:6:11: coverage.budget: invalid size \"200GB\": expected a whole number above 0 followed by one of B, KiB, MiB, GiB, TiB, e.g. 200GiB" ; "coverage without within, budget in the wrong unit")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    coverage: {within: 0s, budget: 0GiB}
+"}, "\
+rb.yaml:5:20: coverage.within: duration \"0s\" is zero: expected more than 0s
+rb.yaml:5:32: coverage.budget: invalid size \"0GiB\": expected a whole number above 0 followed by one of B, KiB, MiB, GiB, TiB, e.g. 200GiB" ; "coverage of nothing")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+      format: restic
+      restic: {password: x}
+    coverage:
+      within: 30d
+"}, "rb.yaml:8:3: coverage: not supported yet with source.format: restic (coverage of a restic repository's packs is planned); remove `coverage`, or drill a `files` source" ; "coverage of a restic source")]
 fn refused(text: &str, expected: &str) {
     assert_eq!(errors(text), expected);
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 use indoc::indoc;
 use lifeboat_core::evidence::Outcome;
 use lifeboat_core::runbook::{
-    CatchUp, Command, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec, Objectives,
-    PointTime, Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec, ScheduleSpec,
-    ScratchSpec, ScratchSync, Select, SourceFormat, SourceKind, SourceSpec, Step, StepKind,
+    CatchUp, Command, CoverageSpec, EnvVar, Keep, ManifestFormat, ManifestSpec, NotifySpec,
+    Objectives, PointTime, Position, RecoveryPointsSpec, Runbook, SampleSize, SampleSpec,
+    ScheduleSpec, ScratchSpec, ScratchSync, Select, SourceFormat, SourceKind, SourceSpec, Step,
+    StepKind,
 };
 
 use super::parse;
@@ -181,6 +182,7 @@ fn interface_example() {
             webhook_template: "https://hooks.example.com/T000/B000".into(),
             on: vec![Outcome::Failed, Outcome::Error],
         }],
+        coverage: None,
     };
     assert_eq!(parse(INTERFACE_EXAMPLE), Ok(expected));
 }
@@ -222,8 +224,35 @@ fn minimal_runbook_gets_every_default() {
         steps: vec![restore()],
         finally: vec![],
         notify: vec![],
+        coverage: None,
     };
     assert_eq!(parse(text), Ok(expected));
+}
+
+#[test]
+fn coverage_takes_a_window_and_an_optional_budget() {
+    let with = |extra: &str| {
+        parse(&format!(
+            "version: 1\nname: c\nsource:\n  url: file:///srv/b\n{extra}"
+        ))
+        .unwrap()
+        .coverage
+    };
+    assert_eq!(
+        with("coverage:\n  within: 30d\n  budget: 200GiB\n"),
+        Some(CoverageSpec {
+            within: secs(30 * 86400),
+            budget: Some(200 << 30),
+        })
+    );
+    assert_eq!(
+        with("coverage: {within: 7d}\n"),
+        Some(CoverageSpec {
+            within: secs(7 * 86400),
+            budget: None,
+        })
+    );
+    assert_eq!(with(""), None);
 }
 
 #[test]

@@ -10,6 +10,8 @@ use lifeboat_core::runbook::{ManifestSpec, RecoveryPointsSpec, Runbook};
 use lifeboat_storage::{ObjectInfo, Source, StorageError};
 use sha2::Digest;
 
+use lifeboat_core::coverage::Identity;
+
 use super::{Candidate, PointRead, SourceFormat};
 use crate::DrillError;
 use crate::plan::{Expected, PlannedFile, Target};
@@ -237,6 +239,30 @@ impl SourceFormat for FilesFormat {
             Ok(opened) => restore::restore_object(opened, expect, lands, landing).await,
             Err((object, reason)) => Ok(Restored::failed(expect, object, reason)),
         }
+    }
+
+    async fn identify(&self, point: &Candidate, from: &Objects) -> Result<Identity, DrillError> {
+        let identity = |info: ObjectInfo| Identity {
+            size: info.size,
+            tag: match info.e_tag {
+                Some(tag) => format!("etag:{tag}"),
+                None => format!("mtime:{:.9}", info.last_modified),
+            },
+        };
+        let nothing = |tag: &str| Identity {
+            size: 0,
+            tag: tag.to_owned(),
+        };
+        for object in [&from.plain, &from.compressed] {
+            match self.source.head(&Self::below(point, object)).await {
+                Ok(Some(info)) => return Ok(identity(info)),
+                Ok(None) => {}
+                // A link, FIFO or folder in its place: its coverage read says what it is.
+                Err(e) if e.is_finding() => return Ok(nothing("unreadable")),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(nothing("missing"))
     }
 
     async fn stored_bytes(&self, point: &Candidate, paths: &[String]) -> Option<u64> {

@@ -116,6 +116,14 @@ impl SourceFormat for PgBaseBackups {
             .await
     }
 
+    async fn identify(
+        &self,
+        point: &Candidate,
+        from: &Objects,
+    ) -> Result<lifeboat_core::coverage::Identity, DrillError> {
+        self.files.identify(point, from).await
+    }
+
     async fn stored_bytes(&self, point: &Candidate, paths: &[String]) -> Option<u64> {
         self.files.stored_bytes(point, paths).await
     }

@@ -282,6 +282,16 @@ impl SourceFormat for ResticFormat {
         Ok(verdict(expect, chunks.size, read, restored))
     }
 
+    /// Coverage of a restic repository is of its packs, which snapshots share: not modelled
+    /// yet, and validation refuses `coverage` on a restic source before a drill runs.
+    async fn identify(
+        &self,
+        _point: &Candidate,
+        _from: &String,
+    ) -> Result<lifeboat_core::coverage::Identity, DrillError> {
+        Err(DrillError::CoverageUnsupported { format: "restic" })
+    }
+
     async fn stored_bytes(&self, _point: &Candidate, _paths: &[String]) -> Option<u64> {
         None
     }

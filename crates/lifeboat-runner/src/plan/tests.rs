@@ -74,6 +74,14 @@ impl SourceFormat for Slots {
         Ok(Restored::failed(expect, None, "not restored here".into()))
     }
 
+    async fn identify(
+        &self,
+        _: &Candidate,
+        _: &Self::Locator,
+    ) -> Result<lifeboat_core::coverage::Identity, DrillError> {
+        unreachable!("planning reads nothing")
+    }
+
     async fn stored_bytes(&self, _: &Candidate, _: &[String]) -> Option<u64> {
         None
     }

@@ -16,6 +16,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use lifeboat_core::coverage::{
+    Identity, Ledger, LedgerRow, LedgerUpdate, ObjectKey, PACE_PHASES, Verification,
+};
 use lifeboat_core::evidence::Outcome;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -74,6 +77,34 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN coverage_never_verified INTEGER;
     ALTER TABLE runs ADD COLUMN coverage_oldest_verified TEXT;
     ALTER TABLE runs ADD COLUMN coverage_failed INTEGER;
+    ",
+    // The coverage ledger: per runbook, every stored object of the retained recovery points
+    // with its storage identity and last verification (T0), and the T0 of each coverage
+    // phase for the pace. A runbook's rows are found by the primary key's prefix; the age
+    // index is for a planner that reads the least recently verified first with a LIMIT
+    // (today a phase reads its runbook's rows whole: issue 16 item 7 is not done).
+    "
+    CREATE TABLE coverage_objects (
+        runbook TEXT NOT NULL,
+        point TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        tag TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        verified_at TEXT,
+        outcome TEXT CHECK (outcome IN ('passed', 'failed')),
+        algorithm TEXT,
+        digest TEXT,
+        PRIMARY KEY (runbook, point, path)
+    );
+    CREATE INDEX coverage_objects_by_age ON coverage_objects (runbook, verified_at);
+    CREATE TABLE coverage_phases (
+        runbook TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        t0 TEXT NOT NULL,
+        PRIMARY KEY (runbook, run_id)
+    );
+    CREATE INDEX coverage_phases_by_t0 ON coverage_phases (runbook, t0);
     ",
 ];
 
@@ -566,6 +597,147 @@ impl SqliteStore {
         })
     }
 
+    /// `runbook`'s coverage ledger: every object it keeps, and the T0s of its most recent
+    /// coverage phases, newest first.
+    pub fn coverage_ledger(&self, runbook: &str) -> Result<Ledger, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT point, path, size, tag, first_seen, verified_at, outcome, algorithm, digest
+                 FROM coverage_objects WHERE runbook = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        type Raw = (
+            String,
+            String,
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let raw: Vec<Raw> = stmt
+            .query_map(params![runbook], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        let mut rows = Vec::with_capacity(raw.len());
+        for (point, path, size, tag, first_seen, verified_at, outcome, algorithm, digest) in raw {
+            let verified = match (verified_at, outcome, algorithm) {
+                (Some(at), Some(outcome), Some(algorithm)) => Some(Verification {
+                    at: self.timestamp("coverage_objects.verified_at", &at)?,
+                    outcome: parse_outcome(&outcome)
+                        .ok_or_else(|| self.bad("coverage_objects.outcome", outcome.clone()))?,
+                    algorithm: algorithm
+                        .parse()
+                        .map_err(|_| self.bad("coverage_objects.algorithm", algorithm.clone()))?,
+                    digest,
+                }),
+                _ => None,
+            };
+            rows.push(LedgerRow {
+                key: ObjectKey { point, path },
+                identity: Identity {
+                    size: u64::try_from(size)
+                        .map_err(|_| self.bad("coverage_objects.size", size.to_string()))?,
+                    tag,
+                },
+                first_seen: self.timestamp("coverage_objects.first_seen", &first_seen)?,
+                verified,
+            });
+        }
+        let mut stmt = conn
+            .prepare("SELECT t0 FROM coverage_phases WHERE runbook = ?1 ORDER BY t0 DESC LIMIT ?2")
+            .map_err(|e| self.err(e))?;
+        let phases: Vec<String> = stmt
+            .query_map(params![runbook, PACE_PHASES as i64], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        let phases = phases
+            .iter()
+            .map(|t| self.timestamp("coverage_phases.t0", t))
+            .collect::<Result<_, _>>()?;
+        let first: Option<String> = conn
+            .query_row(
+                "SELECT MIN(t0) FROM coverage_phases WHERE runbook = ?1",
+                params![runbook],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let first_phase = first
+            .map(|t| self.timestamp("coverage_phases.t0", &t))
+            .transpose()?;
+        Ok(Ledger {
+            rows,
+            phases,
+            first_phase,
+        })
+    }
+
+    /// Applies a coverage phase's `update` to `runbook`'s ledger, in one transaction: a drill
+    /// killed before it leaves the ledger as it was.
+    pub fn update_coverage(&self, runbook: &str, update: &LedgerUpdate) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = begin_write(&mut conn).map_err(|e| self.err(e))?;
+        {
+            let mut remove = tx
+                .prepare_cached(
+                    "DELETE FROM coverage_objects WHERE runbook = ?1 AND point = ?2 AND path = ?3",
+                )
+                .map_err(|e| self.err(e))?;
+            for key in &update.remove {
+                remove
+                    .execute(params![runbook, key.point, key.path])
+                    .map_err(|e| self.err(e))?;
+            }
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO coverage_objects (runbook, point, path, size, tag,
+                         first_seen, verified_at, outcome, algorithm, digest)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(|e| self.err(e))?;
+            for row in &update.upsert {
+                let v = row.verified.as_ref();
+                upsert
+                    .execute(params![
+                        runbook,
+                        row.key.point,
+                        row.key.path,
+                        i64::try_from(row.identity.size).unwrap_or(i64::MAX),
+                        row.identity.tag,
+                        time_text(row.first_seen),
+                        v.map(|v| time_text(v.at)),
+                        v.map(|v| v.outcome.as_str()),
+                        v.map(|v| v.algorithm.as_str()),
+                        v.and_then(|v| v.digest.as_deref()),
+                    ])
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        if let Some(t0) = update.phase {
+            tx.execute(
+                "INSERT OR REPLACE INTO coverage_phases (runbook, run_id, t0) VALUES (?1, ?2, ?3)",
+                params![runbook, update.run_id, time_text(t0)],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     fn timestamp(&self, column: &'static str, text: &str) -> Result<Timestamp, StoreError> {
         text.parse().map_err(|_| self.bad(column, text.to_owned()))
     }
@@ -641,6 +813,22 @@ impl HistoryStore for SqliteStore {
 
     fn history<'a>(&'a self, runbook: Option<&'a str>) -> StoreFuture<'a, Vec<HistoryEntry>> {
         Box::pin(std::future::ready(SqliteStore::history(self, runbook)))
+    }
+
+    fn coverage_ledger<'a>(&'a self, runbook: &'a str) -> StoreFuture<'a, Ledger> {
+        Box::pin(std::future::ready(SqliteStore::coverage_ledger(
+            self, runbook,
+        )))
+    }
+
+    fn update_coverage<'a>(
+        &'a self,
+        runbook: &'a str,
+        update: &'a LedgerUpdate,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(std::future::ready(SqliteStore::update_coverage(
+            self, runbook, update,
+        )))
     }
 }
 

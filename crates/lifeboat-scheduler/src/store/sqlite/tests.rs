@@ -482,3 +482,71 @@ fn a_ratio_that_is_not_a_number_does_not_hide_the_history() {
     assert!(read.ratio.is_nan());
     assert_eq!(read.objects, 60);
 }
+
+#[test]
+fn the_coverage_ledger_keeps_what_a_phase_wrote_per_runbook_and_forgets_what_it_removed() {
+    use lifeboat_core::Algorithm;
+    use lifeboat_core::coverage::{Identity, LedgerRow, LedgerUpdate, ObjectKey, Verification};
+    let (_dir, store) = temp_store();
+    let row = |point: &str, path: &str, verified: Option<Verification>| LedgerRow {
+        key: ObjectKey {
+            point: point.into(),
+            path: path.into(),
+        },
+        identity: Identity {
+            size: 42,
+            tag: "mtime:2026-11-21T02:00:00Z".into(),
+        },
+        first_seen: ts("2026-11-20T00:00:00Z"),
+        verified,
+    };
+    let passed = Verification {
+        at: ts("2026-11-21T00:00:00Z"),
+        outcome: Outcome::Passed,
+        algorithm: Algorithm::Blake3,
+        digest: Some("ab".repeat(32)),
+    };
+    let first = LedgerUpdate {
+        remove: Vec::new(),
+        upsert: vec![row("p1", "a", Some(passed.clone())), row("p1", "b", None)],
+        phase: Some(ts("2026-11-21T00:00:00Z")),
+        run_id: "r1".into(),
+    };
+    store.update_coverage("nightly", &first).unwrap();
+    store
+        .update_coverage(
+            "other",
+            &LedgerUpdate {
+                upsert: vec![row("q", "z", None)],
+                phase: None,
+                ..LedgerUpdate::default()
+            },
+        )
+        .unwrap();
+    let ledger = store.coverage_ledger("nightly").unwrap();
+    let mut rows = ledger.rows.clone();
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    assert_eq!(rows, first.upsert);
+    assert_eq!(ledger.phases, [ts("2026-11-21T00:00:00Z")]);
+    assert_eq!(ledger.first_phase, Some(ts("2026-11-21T00:00:00Z")));
+
+    let second = LedgerUpdate {
+        remove: vec![ObjectKey {
+            point: "p1".into(),
+            path: "a".into(),
+        }],
+        upsert: Vec::new(),
+        phase: Some(ts("2026-11-22T00:00:00Z")),
+        run_id: "r2".into(),
+    };
+    store.update_coverage("nightly", &second).unwrap();
+    let ledger = store.coverage_ledger("nightly").unwrap();
+    assert_eq!(ledger.rows, [row("p1", "b", None)]);
+    assert_eq!(
+        ledger.phases,
+        [ts("2026-11-22T00:00:00Z"), ts("2026-11-21T00:00:00Z")]
+    );
+    assert_eq!(ledger.first_phase, Some(ts("2026-11-21T00:00:00Z")));
+    assert_eq!(store.coverage_ledger("other").unwrap().rows.len(), 1);
+    assert_eq!(store.coverage_ledger("other").unwrap().first_phase, None);
+}

@@ -1,0 +1,399 @@
+//! Coverage: which stored objects one drill's coverage phase verifies, so that every object of
+//! every retained recovery point is verified at least once per `coverage.within`, and where
+//! coverage stands afterwards. Pure: the drill lists the objects and reads the ledger, this
+//! module decides, the drill reads what it decided and the ledger keeps the outcome.
+//!
+//! The rules, each with a unit test below:
+//!
+//! - **Identity.** An object is its recovery point and path; the ledger also keeps its
+//!   storage identity (size, and its e-tag or modification time). An object whose identity
+//!   changed since it was verified is new again: what was verified is not what is stored.
+//!   Objects no longer listed (their point left the window, or its manifest dropped them)
+//!   leave the ledger.
+//! - **Order.** Never-verified objects first, then the least recently verified; ties broken
+//!   by a hash of the drill's seed and the object's key, so the same seed reads the same
+//!   objects. An object that failed is not retried first: it is read again when its turn
+//!   comes, so a damaged object fails the drills that read it, not every drill after.
+//! - **Pace.** Drills run every `interval` (the mean gap between the T0s of the runbook's
+//!   recent coverage phases; before two phases exist, the runbook's schedule, else a day), so
+//!   `within / interval` drills share the window. A drill reads at least its share of the
+//!   bytes and of the objects, and at least every object that would be overdue by the next
+//!   drill. The objects listed when coverage started (the first phase) are due `within`
+//!   after it, so a first drill reads its share, never the whole backup, and the backlog is
+//!   done after one window; an object that appears later (a new point, a changed object) is
+//!   due at once, and never-verified objects come first anyway. So after one window every
+//!   object of every retained point has been verified, and stays so.
+//! - **Budget.** A phase never reads more than `coverage.budget`; when the pace needs more,
+//!   coverage is behind, and how long full coverage takes at the budget is said, without
+//!   failing the drill.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::evidence::Outcome;
+use crate::vocabulary::Algorithm;
+
+/// A day: the interval assumed when nothing better is known.
+pub const DAY: Duration = Duration::from_secs(86_400);
+
+/// How many recent phases the measured interval is averaged over.
+pub const PACE_PHASES: usize = 8;
+
+/// An object's place in a backup: its recovery point and its path within it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    /// The recovery point's id.
+    pub point: String,
+    /// The object's path within the point, as its manifest lists it.
+    pub path: String,
+}
+
+/// What storage says an object is: when it changes, the object is new again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Stored bytes (0 for an object that is missing or not a regular object).
+    pub size: u64,
+    /// `etag:VALUE`, else `mtime:RFC3339`; `missing` or `unreadable` when there is nothing to
+    /// read.
+    pub tag: String,
+}
+
+/// One stored object of a retained point, as the source lists it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    /// Where it is.
+    pub key: ObjectKey,
+    /// What storage says it is.
+    pub identity: Identity,
+}
+
+/// An object's last verification.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verification {
+    /// The T0 of the drill that verified it.
+    pub at: Timestamp,
+    /// `passed` or `failed`.
+    pub outcome: Outcome,
+    /// The digest algorithm.
+    pub algorithm: Algorithm,
+    /// The digest of the bytes read, lowercase hex; `None` when none was computed.
+    pub digest: Option<String>,
+}
+
+/// One object as the ledger keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerRow {
+    /// Where it is.
+    pub key: ObjectKey,
+    /// What storage said it was when it was last listed.
+    pub identity: Identity,
+    /// The T0 of the drill that first listed it with this identity.
+    pub first_seen: Timestamp,
+    /// Its last verification; `None`: never verified.
+    pub verified: Option<Verification>,
+}
+
+/// A runbook's ledger, as a store reads it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ledger {
+    /// Every object the ledger keeps for the runbook.
+    pub rows: Vec<LedgerRow>,
+    /// The T0s of the runbook's recent coverage phases (up to [`PACE_PHASES`]), newest
+    /// first: the rate drills actually run at.
+    pub phases: Vec<Timestamp>,
+    /// The T0 of the runbook's first coverage phase: objects listed then are the backlog
+    /// coverage started with, spread over the first window; `None` before any phase.
+    pub first_phase: Option<Timestamp>,
+}
+
+/// What a coverage phase writes to the ledger, in one transaction.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LedgerUpdate {
+    /// Objects no longer listed: removed.
+    pub remove: Vec<ObjectKey>,
+    /// Objects new, changed or verified: inserted or replaced whole.
+    pub upsert: Vec<LedgerRow>,
+    /// The phase's T0, kept for the pace; `None` when no phase ran (nothing is recorded for
+    /// the pace then).
+    pub phase: Option<Timestamp>,
+    /// The run the phase belongs to.
+    pub run_id: String,
+}
+
+/// Where the drill interval used for the pace comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntervalFrom {
+    /// The mean gap between the runbook's recent coverage phases.
+    History,
+    /// The runbook's `schedule` (fewer than two phases so far).
+    Schedule,
+    /// One drill a day: no history and no schedule.
+    Default,
+}
+
+/// The interval between drills the pace assumes: the mean positive gap between `t0` and the
+/// recent phases' T0s (`phases`, newest first); else `schedule`'s; else a day.
+pub fn interval(
+    phases: &[Timestamp],
+    t0: Timestamp,
+    schedule: Option<Duration>,
+) -> (Duration, IntervalFrom) {
+    let mut times: Vec<Timestamp> = phases.iter().copied().filter(|p| *p < t0).collect();
+    times.sort();
+    times.dedup();
+    let recent: Vec<Timestamp> = times.into_iter().rev().take(PACE_PHASES).collect();
+    if let Some(oldest) = recent.last() {
+        let span = t0.duration_since(*oldest).as_secs_f64();
+        if span > 0.0 {
+            return (
+                Duration::from_secs_f64(span / recent.len() as f64),
+                IntervalFrom::History,
+            );
+        }
+    }
+    match schedule.filter(|s| !s.is_zero()) {
+        Some(s) => (s, IntervalFrom::Schedule),
+        None => (DAY, IntervalFrom::Default),
+    }
+}
+
+/// One object of the plan: as listed, with what the ledger knows of it (reset when its
+/// identity changed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    /// The object, as it stands before the phase.
+    pub row: LedgerRow,
+    /// The ledger must be told of it even when it is not read: new, or its identity changed.
+    pub changed: bool,
+}
+
+/// What one coverage phase reads, and why that much.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhasePlan {
+    /// Every object of the retained points, as it stands before the phase.
+    pub objects: Vec<Planned>,
+    /// Indices into `objects` the phase reads, in the order it reads them.
+    pub read: Vec<usize>,
+    /// Ledger objects no longer listed.
+    pub gone: Vec<ObjectKey>,
+    /// Bytes the phase reads.
+    pub read_bytes: u64,
+    /// Bytes the pace needs this drill to read.
+    pub needed_bytes: u64,
+    /// The interval between drills the pace assumes, and where it comes from.
+    pub interval: (Duration, IntervalFrom),
+    /// `false` when the budget is smaller than the pace needs.
+    pub on_pace: bool,
+    /// When behind: how long full coverage takes at the budget, in seconds.
+    pub behind_seconds: Option<u64>,
+}
+
+/// The runbook's `coverage`, and what the drill brings to the plan.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanInput<'a> {
+    /// T0 of the drill.
+    pub t0: Timestamp,
+    /// `coverage.within`.
+    pub within: Duration,
+    /// `coverage.budget`.
+    pub budget: Option<u64>,
+    /// The interval of the runbook's `schedule`, if it has one.
+    pub schedule: Option<Duration>,
+    /// The drill's seed: breaks ties.
+    pub seed: u64,
+    /// The ledger, as read before the phase.
+    pub ledger: &'a Ledger,
+}
+
+/// Plans one phase over `listed` (every object of the retained points). See the module's
+/// rules.
+pub fn plan(listed: Vec<Listed>, input: &PlanInput<'_>) -> PhasePlan {
+    let known: HashMap<&ObjectKey, &LedgerRow> =
+        input.ledger.rows.iter().map(|r| (&r.key, r)).collect();
+    let mut seen: HashMap<ObjectKey, ()> = HashMap::with_capacity(listed.len());
+    let mut objects = Vec::with_capacity(listed.len());
+    for item in listed {
+        // One entry per key: a manifest listing a path twice is one object.
+        if seen.insert(item.key.clone(), ()).is_some() {
+            continue;
+        }
+        let planned = match known.get(&item.key) {
+            Some(row) if row.identity == item.identity => Planned {
+                row: (*row).clone(),
+                changed: false,
+            },
+            _ => Planned {
+                row: LedgerRow {
+                    key: item.key,
+                    identity: item.identity,
+                    first_seen: input.t0,
+                    verified: None,
+                },
+                changed: true,
+            },
+        };
+        objects.push(planned);
+    }
+    let gone: Vec<ObjectKey> = input
+        .ledger
+        .rows
+        .iter()
+        .filter(|r| !seen.contains_key(&r.key))
+        .map(|r| r.key.clone())
+        .collect();
+
+    let mut order: Vec<usize> = (0..objects.len()).collect();
+    let tie = |i: usize| tie_break(input.seed, &objects[i].row.key);
+    order.sort_by_cached_key(|&i| {
+        let row = &objects[i].row;
+        (row.verified.as_ref().map(|v| v.at), tie(i))
+    });
+
+    let interval = interval(&input.ledger.phases, input.t0, input.schedule);
+    let drills = (input.within.as_secs_f64() / interval.0.as_secs_f64())
+        .floor()
+        .max(1.0);
+    let total_bytes: u64 = objects.iter().map(|o| o.row.identity.size).sum();
+    let share_bytes = (total_bytes as f64 / drills).ceil() as u64;
+    let share_count = (objects.len() as f64 / drills).ceil() as usize;
+    let next = input
+        .t0
+        .checked_add(jiff::SignedDuration::try_from(interval.0).unwrap_or_default())
+        .unwrap_or(input.t0);
+    let within = jiff::SignedDuration::try_from(input.within).unwrap_or_default();
+    let started = input.ledger.first_phase.unwrap_or(input.t0).min(input.t0);
+    let overdue_by_next = |row: &LedgerRow| {
+        let deadline = match &row.verified {
+            Some(v) => v.at.checked_add(within).unwrap_or(Timestamp::MAX),
+            // The backlog coverage started with: within a window of the start.
+            None if row.first_seen <= started => {
+                started.checked_add(within).unwrap_or(Timestamp::MAX)
+            }
+            // Appeared since: due at once.
+            None => row.first_seen,
+        };
+        deadline < next
+    };
+    // How far along the order the pace needs this drill to read: its share of the bytes and
+    // of the objects, and everything overdue by the next drill.
+    let mut cumulative = 0u64;
+    let mut needed = 0usize;
+    for (n, &i) in order.iter().enumerate() {
+        let row = &objects[i].row;
+        let before = cumulative;
+        cumulative += row.identity.size;
+        if before < share_bytes || n < share_count || overdue_by_next(row) {
+            needed = n + 1;
+        }
+    }
+    let needed_bytes: u64 = order[..needed]
+        .iter()
+        .map(|&i| objects[i].row.identity.size)
+        .sum();
+    let mut read = Vec::new();
+    let mut read_bytes = 0u64;
+    for &i in &order[..needed] {
+        let size = objects[i].row.identity.size;
+        if input.budget.is_some_and(|b| read_bytes + size > b) {
+            break;
+        }
+        read_bytes += size;
+        read.push(i);
+    }
+    let on_pace = input.budget.is_none_or(|b| needed_bytes <= b);
+    let behind_seconds = (!on_pace).then(|| {
+        let budget = input.budget.unwrap_or(1).max(1);
+        let drills = total_bytes.div_ceil(budget).max(1);
+        drills.saturating_mul(interval.0.as_secs().max(1))
+    });
+    PhasePlan {
+        objects,
+        read,
+        gone,
+        read_bytes,
+        needed_bytes,
+        interval,
+        on_pace,
+        behind_seconds,
+    }
+}
+
+/// A hash of the drill's seed and an object's key (FNV-1a, then a final mix): the same seed
+/// orders ties the same way on every machine.
+pub fn tie_break(seed: u64, key: &ObjectKey) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for byte in key
+        .point
+        .as_bytes()
+        .iter()
+        .chain(&[0])
+        .chain(key.path.as_bytes())
+    {
+        h ^= u64::from(*byte);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // splitmix64's finalizer, so nearby seeds give unrelated orders.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Where coverage stands over `rows` at `t0`: objects verified (passed) within `within`,
+/// objects never verified, and the oldest last verification.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Standing {
+    /// Objects.
+    pub objects: u64,
+    /// Their stored bytes.
+    pub bytes: u64,
+    /// Objects whose last verification passed within `within` of `t0`.
+    pub verified_within: u64,
+    /// Objects never verified.
+    pub never_verified: u64,
+    /// The oldest last verification among those that have one.
+    pub oldest_verified: Option<Timestamp>,
+}
+
+impl Standing {
+    /// `verified_within / objects`; 1.0 when there are no objects.
+    pub fn ratio(&self) -> f64 {
+        if self.objects == 0 {
+            1.0
+        } else {
+            self.verified_within as f64 / self.objects as f64
+        }
+    }
+}
+
+/// Where coverage stands over `rows` at `t0` with `within`.
+pub fn standing<'a>(
+    rows: impl IntoIterator<Item = &'a LedgerRow>,
+    t0: Timestamp,
+    within: Duration,
+) -> Standing {
+    let oldest_fresh = t0
+        .checked_sub(jiff::SignedDuration::try_from(within).unwrap_or_default())
+        .unwrap_or(Timestamp::MIN);
+    let mut s = Standing::default();
+    for row in rows {
+        s.objects += 1;
+        s.bytes += row.identity.size;
+        match &row.verified {
+            None => s.never_verified += 1,
+            Some(v) => {
+                if v.outcome == Outcome::Passed && v.at >= oldest_fresh {
+                    s.verified_within += 1;
+                }
+                s.oldest_verified = Some(s.oldest_verified.map_or(v.at, |o| o.min(v.at)));
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,78 @@
+//! The coverage phase (issue 16) reads every stored object of every retained point, not just
+//! a sample of the newest: the hostile objects of an old point nobody samples must meet the
+//! same rules (SECURITY.md classes 1, 2, 4 and 7): a link is not followed, a FIFO does not
+//! hang the drill, an unsafe path reads nothing, a name with control characters reaches the
+//! terminal escaped; each fails the drill, named, and the source is left unchanged.
+
+use std::time::{Duration, Instant};
+
+use lifeboat_testkit::{Format, Snapshot};
+
+use crate::util::{DAY1, DAY2, Fixture, Runbook};
+
+#[test]
+fn hostile_objects_of_an_old_point_fail_coverage_without_being_followed_or_read() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let old = fx.standard_point(DAY2, Format::Sha256sum);
+    // A link to a secret in place of an object, a FIFO, a path out of the point, and a
+    // name that would clear the screen.
+    let secret = fx.root().join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET-coverage\n").unwrap();
+    let link = old.path("etc/app.conf");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    old.append_manifest_line(&old.manifest_line_for("pipe", b""));
+    super::mkfifo(&old.path("pipe"));
+    old.append_manifest_line(&old.manifest_line_for("../../secret.txt", b"x"));
+    let evil = "evil\u{1b}[2Jname";
+    std::fs::write(old.path(evil), b"y").unwrap();
+    old.append_manifest_line(&old.manifest_line_for(evil, b"not y"));
+    let before = Snapshot::take(fx.source());
+
+    let rb = Runbook {
+        rpo: None,
+        sample: Some("{files: 1, seed: 1}".into()),
+        // One drill a day over a one-day window: every object of both points is read.
+        extra: "coverage: {within: 1d}\n".into(),
+        ..fx.runbook()
+    };
+    let started = Instant::now();
+    let d = fx.drill(&rb, &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    d.assert_code(1);
+    let verified = d.evidence["coverage"]["verified"].as_array().unwrap();
+    let reason_of = |path: &str| {
+        verified
+            .iter()
+            .find(|v| v["recovery_point"] == DAY2 && v["path"] == path)
+            .unwrap_or_else(|| panic!("{path} not verified\n{}", d.context()))["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        reason_of("etc/app.conf").contains("symbolic link"),
+        "{}",
+        d.context()
+    );
+    assert!(reason_of("pipe").contains("FIFO"), "{}", d.context());
+    assert!(
+        reason_of("../../secret.txt").contains("unsafe path"),
+        "{}",
+        d.context()
+    );
+    assert!(reason_of(evil).contains("hash mismatch"), "{}", d.context());
+    // Nothing of the secret anywhere, the escape sequence never raw on the terminal.
+    let record = std::fs::read_to_string(d.evidence_path.as_ref().unwrap()).unwrap();
+    for text in [&record, &d.stdout, &d.stderr] {
+        assert!(!text.contains("TOP-SECRET"), "{}", d.context());
+    }
+    assert!(!d.stdout.contains('\u{1b}'), "{}", d.stdout);
+    assert!(!d.stderr.contains('\u{1b}'), "{}", d.stderr);
+    Snapshot::take(fx.source()).assert_unchanged_since(&before);
+}
