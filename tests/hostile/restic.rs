@@ -183,3 +183,140 @@ fn a_password_file_that_is_a_fifo_or_huge_is_refused_without_waiting() {
         );
     }
 }
+
+/// A restic runbook for `repo` whose snapshots hold a manifest at `/srv/app/SHA256SUMS`.
+fn with_manifest(fx: &Fixture, repo: &ResticRepo) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(runbook(fx, repo)).unwrap()
+        + "manifest:\n  path: /srv/app/SHA256SUMS\n  format: sha256sum\n";
+    fx.write("manifest.yaml", &text)
+}
+
+/// One db01 snapshot of `/srv/app/a.txt` and `/srv/outside.txt`, with `make` shaping
+/// `/srv/app/SHA256SUMS` in the work tree (`app`: the tree's `srv/app`) before restic reads
+/// it.
+fn snapshot_with(repo: &ResticRepo, make: impl FnOnce(&std::path::Path)) -> String {
+    repo.backup_with(
+        "2026-11-20 02:00:00",
+        "db01",
+        &[],
+        &[
+            ("srv/app/a.txt", b"a\n"),
+            ("srv/outside.txt", b"not listed by the manifest's folder\n"),
+        ],
+        |tree| make(&tree.join("srv/app")),
+    )
+}
+
+/// `sha256sum ARGS` run in `dir`, its output as the manifest `dir/SHA256SUMS`.
+fn sha256sum_into(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("sha256sum")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::write(dir.join("SHA256SUMS"), out.stdout).unwrap();
+}
+
+/// A manifest inside a snapshot is read with a `files` manifest's rules (SECURITY.md
+/// classes 1 and 8): an entry that leaves the manifest's folder — `../outside.txt`, an
+/// absolute path, as the real `sha256sum` writes them — fails that file as an unsafe path
+/// with nothing read or restored for it, although the snapshot holds the file; a file
+/// named twice fails the whole manifest.
+#[test]
+fn manifest_entries_that_leave_its_folder_or_repeat_fail_as_for_files() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let id = snapshot_with(&repo, |app| {
+        let absolute = app.join("a.txt");
+        sha256sum_into(
+            app,
+            &["a.txt", "../outside.txt", absolute.to_str().unwrap()],
+        );
+    });
+    let rb = with_manifest(&fx, &repo);
+    let d = fx.drill_file(&rb, &["--now", "2026-11-21T00:00:00Z", "--seed", "7"]);
+    d.assert_code(1);
+    assert_eq!(d.file(&id, "a.txt")["outcome"], "passed", "{}", d.context());
+    let paths = d.file_paths(&id);
+    assert!(paths.contains(&"../outside.txt".to_owned()), "{paths:?}");
+    for escaping in paths.iter().filter(|p| *p != "a.txt") {
+        let file = d.file(&id, escaping);
+        assert!(
+            Drill::reason(file).starts_with("unsafe path"),
+            "{escaping}: {}",
+            d.context()
+        );
+        assert_eq!(file["bytes"], 0);
+    }
+    assert_eq!(d.file_paths(&id).len(), 3, "{}", d.context());
+    assert!(
+        crate::util::find_files(&fx.scratch_dir(), "outside.txt").is_empty(),
+        "a file outside the manifest's folder was restored"
+    );
+
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let id = snapshot_with(&repo, |app| sha256sum_into(app, &["a.txt", "a.txt"]));
+    let d = fx.drill_file(
+        &with_manifest(&fx, &repo),
+        &["--now", "2026-11-21T00:00:00Z"],
+    );
+    d.assert_code(1);
+    let reason = Drill::reason(d.point(&id));
+    assert!(
+        reason.starts_with("manifest /srv/app/SHA256SUMS: line 2:") && reason.contains("line 1"),
+        "{reason}"
+    );
+}
+
+/// A manifest in the snapshot that is a link (to a valid manifest elsewhere in the
+/// snapshot), a folder, or larger than a manifest may be (a sparse file restic stores in a
+/// few deduplicated chunks) fails the point before any file is tried, with no panic and
+/// without reading the oversized one (SECURITY.md classes 2 and 8).
+#[test]
+fn a_manifest_that_is_a_link_a_folder_or_huge_fails_the_point() {
+    type Make = fn(&std::path::Path);
+    let cases: [(&str, Make, &str); 3] = [
+        (
+            "link",
+            |app| {
+                sha256sum_into(app, &["a.txt"]);
+                std::fs::rename(app.join("SHA256SUMS"), app.join("real.sums")).unwrap();
+                std::os::unix::fs::symlink("real.sums", app.join("SHA256SUMS")).unwrap();
+            },
+            "manifest /srv/app/SHA256SUMS is not a regular file in the snapshot's tree",
+        ),
+        (
+            "folder",
+            |app| std::fs::create_dir(app.join("SHA256SUMS")).unwrap(),
+            "manifest /srv/app/SHA256SUMS is not a regular file in the snapshot's tree",
+        ),
+        (
+            "huge",
+            |app| {
+                let f = std::fs::File::create(app.join("SHA256SUMS")).unwrap();
+                f.set_len(lifeboat_runner::MAX_MANIFEST_BYTES + 1).unwrap();
+            },
+            "manifest /srv/app/SHA256SUMS is 536870913 bytes, over the 536870912 a manifest may be",
+        ),
+    ];
+    for (what, make, expected) in cases {
+        let fx = Fixture::new();
+        let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+        let id = snapshot_with(&repo, make);
+        let started = std::time::Instant::now();
+        let d = fx.drill_file(
+            &with_manifest(&fx, &repo),
+            &["--now", "2026-11-21T00:00:00Z"],
+        );
+        d.assert_code(1);
+        assert!(!d.stderr.contains("panicked"), "{what}: {}", d.context());
+        assert_eq!(Drill::reason(d.point(&id)), expected, "{what}");
+        assert!(d.file_paths(&id).is_empty(), "{what}: {}", d.context());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{what}: read what it should have refused"
+        );
+    }
+}

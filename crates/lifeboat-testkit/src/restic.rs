@@ -141,6 +141,21 @@ impl ResticRepo {
     /// backed up by their top-level names, so `srv/app/a.txt` is `/srv/app/a.txt` in the
     /// snapshot, whichever backup it is.
     pub fn backup(&self, time: &str, host: &str, tags: &[&str], files: &[(&str, &[u8])]) -> String {
+        self.backup_with(time, host, tags, files, |_| {})
+    }
+
+    /// As [`ResticRepo::backup`], with `prepare` run on the work tree ([`ResticRepo::tree`])
+    /// after `files` are written and before restic reads it: to write a manifest with the
+    /// real `sha256sum`, change a file after that, make a link, a folder or a sparse file.
+    /// What it adds must be below the top-level folders of `files`.
+    pub fn backup_with(
+        &self,
+        time: &str,
+        host: &str,
+        tags: &[&str],
+        files: &[(&str, &[u8])],
+        prepare: impl FnOnce(&Path),
+    ) -> String {
         let tree = self.tree();
         if tree.exists() {
             fs::remove_dir_all(&tree).unwrap_or_else(|e| panic!("clear {}: {e}", tree.display()));
@@ -160,6 +175,7 @@ impl ResticRepo {
                 tops.push(top);
             }
         }
+        prepare(&tree);
         let mut args = vec!["backup", "--json", "--time", time, "--host", host];
         for tag in tags {
             args.extend(["--tag", tag]);
