@@ -320,3 +320,105 @@ fn a_manifest_that_is_a_link_a_folder_or_huge_fails_the_point() {
         );
     }
 }
+
+/// A snapshot file whose bytes are another snapshot's (validly encrypted, so rustic_core
+/// decodes it without complaint) is not the snapshot its name says: restic names a snapshot
+/// file by the SHA-256 of its stored bytes. Every file of that point fails with a reason
+/// naming the snapshot and what its bytes hash to; the genuine snapshots pass.
+#[test]
+fn a_snapshot_file_holding_another_snapshots_bytes_fails_its_files() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let snapshots = repo.path().join("snapshots");
+    let forged = snapshots.join(&ids[1]);
+    let mut perms = std::fs::metadata(&forged).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&forged, perms).unwrap();
+    std::fs::copy(snapshots.join(&ids[3]), &forged).unwrap();
+
+    let rb = fx.write(
+        "all.yaml",
+        &(std::fs::read_to_string(runbook(&fx, &repo))
+            .unwrap()
+            .replace("restic:\n", "restic:\n    host: db01\n")
+            + "recovery_points:\n  select: all\n"),
+    );
+    let d = fx.drill_file(&rb, &["--now", "2026-11-21T00:00:00Z", "--seed", "7"]);
+    d.assert_code(1);
+    assert!(!d.stderr.contains("panicked"), "{}", d.context());
+    let mut tried = d.point_ids();
+    tried.sort_unstable();
+    let mut expected = vec![ids[0].as_str(), ids[1].as_str(), ids[3].as_str()];
+    expected.sort_unstable();
+    assert_eq!(tried, expected, "{}", d.context());
+    let paths = d.file_paths(&ids[1]);
+    assert_eq!(paths.len(), 3, "{}", d.context());
+    for path in &paths {
+        assert_eq!(
+            Drill::reason(d.file(&ids[1], path)),
+            format!(
+                "snapshot or tree damaged: snapshot {}: its stored bytes hash to {}, not to its name",
+                ids[1], ids[3]
+            ),
+            "{}",
+            d.context()
+        );
+    }
+    assert_eq!(d.point(&ids[3])["outcome"], "passed", "{}", d.context());
+    assert_eq!(d.point(&ids[0])["outcome"], "passed", "{}", d.context());
+}
+
+/// A tree re-encrypted with the repository's own key (what a compromised backup host can
+/// do) so that `x.txt`'s content is the chunk of `y.txt`, a file of the same size: the
+/// tree authenticates, every chunk of "x.txt" verifies against its id and the sizes add
+/// up, yet the file is not what the snapshot recorded. The tree's plaintext no longer
+/// hashes to its id: every file below it fails naming the tree and its pack, and a file
+/// outside it still passes.
+#[test]
+fn a_tree_forged_with_the_repositorys_key_fails_the_files_below_it() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init_v1(&fx.root().join("restic"), PASSWORD);
+    let id = repo.backup(
+        "2026-11-20 02:00:00",
+        "db01",
+        &[],
+        &[
+            ("srv/app/x.txt", b"good\n"),
+            ("srv/app/y.txt", b"evil\n"),
+            ("srv/z.txt", b"elsewhere\n"),
+        ],
+    );
+    let tree = repo.tree_id(&id, "srv/app");
+    let good = lifeboat_testkit::sha256_hex(b"good\n");
+    let evil = lifeboat_testkit::sha256_hex(b"evil\n");
+    repo.forge_tree(&tree, |text| {
+        assert!(text.contains(&good), "{text}");
+        text.replacen(&good, &evil, 1)
+    });
+    let pack = repo
+        .packs()
+        .into_iter()
+        .find(|p| p.blobs.iter().any(|b| b.id == tree))
+        .unwrap();
+
+    let d = fx.drill_file(
+        &runbook(&fx, &repo),
+        &["--now", "2026-11-21T00:00:00Z", "--seed", "7"],
+    );
+    d.assert_code(1);
+    assert!(!d.stderr.contains("panicked"), "{}", d.context());
+    for path in ["/srv/app/x.txt", "/srv/app/y.txt"] {
+        let file = d.file(&id, path);
+        let reason = Drill::reason(file);
+        assert!(
+            reason.starts_with(&format!(
+                "snapshot or tree damaged: tree {tree} in pack {}: its plaintext hashes to ",
+                pack.id
+            )) && reason.ends_with(", not to its id"),
+            "{path}: {reason}"
+        );
+        assert_eq!(file["actual"], serde_json::Value::Null);
+    }
+    assert_eq!(d.file(&id, "/srv/z.txt")["outcome"], "passed");
+}
