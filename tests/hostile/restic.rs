@@ -336,6 +336,17 @@ fn a_snapshot_file_holding_another_snapshots_bytes_fails_its_files() {
     perms.set_readonly(false);
     std::fs::set_permissions(&forged, perms).unwrap();
     std::fs::copy(snapshots.join(&ids[3]), &forged).unwrap();
+    // Real damage: restic's own check reports that snapshot.
+    let check = std::process::Command::new("restic")
+        .args(["-r", repo.path().to_str().unwrap(), "--no-cache", "check"])
+        .env("RESTIC_PASSWORD_FILE", repo.password_file())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        !check.status.success() && said.contains(&format!("snapshot/{}", &ids[1][..10])),
+        "restic check: {said}"
+    );
 
     let rb = fx.write(
         "all.yaml",
