@@ -248,6 +248,10 @@ pub struct Repo {
     /// The same storage, read directly: a snapshot file's stored bytes, hashed against its
     /// name ([`Repo::locate`]), which rustic_core never shows.
     store: Arc<Backend>,
+    /// The root tree of each snapshot whose file was checked against its name: a sampled
+    /// file after the first reads no snapshot file again (restic never rewrites one; a
+    /// snapshot found damaged is not kept, so each file says so).
+    roots: Arc<std::sync::Mutex<std::collections::HashMap<String, TreeId>>>,
     url: String,
     secret: Arc<str>,
 }
@@ -280,6 +284,7 @@ impl Repo {
             Ok(Repo {
                 inner: Arc::new(repo),
                 store: backend,
+                roots: Arc::default(),
                 url: u,
                 secret: s,
             })
@@ -371,43 +376,25 @@ impl Repo {
     }
 
     fn locate_blocking(&self, id: &str, path: &str) -> Result<Located, ResticError> {
-        let snapshot = |detail: String| Damage::SnapshotUnreadable {
-            snapshot: id.to_owned(),
-            detail,
-        };
-        let Ok(file_id) = id.parse::<Id>() else {
-            return Ok(Located::Damaged(snapshot("not a snapshot id".to_owned())));
-        };
-        let stored = match self.store.read_full(FileType::Snapshot, &file_id) {
-            Ok(bytes) => bytes,
-            Err(e) => return Ok(Located::Damaged(snapshot(damage_detail(&e)?))),
-        };
-        {
-            use sha2::Digest as _;
-            let actual = hex(&sha2::Sha256::digest(&stored));
-            if actual != id {
-                return Ok(Located::Damaged(Damage::SnapshotId {
-                    snapshot: id.to_owned(),
-                    actual,
-                }));
-            }
-        }
-        // Decoded by rustic_core from a second read: the bytes just checked are not handed
-        // to it (its decryption is internal). A file replaced between the two reads is the
-        // one gap; both reads are of a file restic never rewrites.
-        let snap = match self.inner.get_snapshots(&[id]) {
-            Ok(found) => match found.into_iter().next() {
-                Some(snap) => snap,
-                None => return Ok(Located::Damaged(snapshot("not in the repository".into()))),
+        let known = self.roots.lock().ok().and_then(|r| r.get(id).copied());
+        let root = match known {
+            Some(root) => root,
+            None => match self.verified_snapshot(id)? {
+                Ok(root) => {
+                    if let Ok(mut roots) = self.roots.lock() {
+                        roots.insert(id.to_owned(), root);
+                    }
+                    root
+                }
+                Err(damage) => return Ok(Located::Damaged(damage)),
             },
-            Err(e) => return Ok(Located::Damaged(snapshot(damage_detail(&e)?))),
         };
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let Some((last, folders)) = parts.split_last() else {
             // The snapshot's root is a folder.
             return Ok(Located::NotAFile);
         };
-        let mut tree = snap.tree;
+        let mut tree = root;
         for folder in folders {
             let nodes = match self.verified_tree(tree)? {
                 Ok(nodes) => nodes,
@@ -431,6 +418,42 @@ impl Repo {
             Some(node) if node.is_file() => Located::File(self.chunks_of(&node)),
             Some(_) => Located::NotAFile,
         })
+    }
+
+    /// Snapshot `id`'s root tree, its file's stored bytes checked against its name first;
+    /// `Ok(Err(damage))` when they do not hash to it or it cannot be read or decoded.
+    fn verified_snapshot(&self, id: &str) -> Result<Result<TreeId, Damage>, ResticError> {
+        let snapshot = |detail: String| Damage::SnapshotUnreadable {
+            snapshot: id.to_owned(),
+            detail,
+        };
+        let Ok(file_id) = id.parse::<Id>() else {
+            return Ok(Err(snapshot("not a snapshot id".to_owned())));
+        };
+        let stored = match self.store.read_full(FileType::Snapshot, &file_id) {
+            Ok(bytes) => bytes,
+            Err(e) => return Ok(Err(snapshot(damage_detail(&e)?))),
+        };
+        {
+            use sha2::Digest as _;
+            let actual = hex(&sha2::Sha256::digest(&stored));
+            if actual != id {
+                return Ok(Err(Damage::SnapshotId {
+                    snapshot: id.to_owned(),
+                    actual,
+                }));
+            }
+        }
+        // Decoded by rustic_core from a second read: the bytes just checked are not handed
+        // to it (its decryption is internal). A file replaced between the two reads is the
+        // one gap; both reads are of a file restic never rewrites.
+        match self.inner.get_snapshots(&[id]) {
+            Ok(found) => match found.into_iter().next() {
+                Some(snap) => Ok(Ok(snap.tree)),
+                None => Ok(Err(snapshot("not in the repository".to_owned()))),
+            },
+            Err(e) => Ok(Err(snapshot(damage_detail(&e)?))),
+        }
     }
 
     /// Tree `id`'s nodes, its plaintext checked against its id: `Ok(Err(damage))` when the
