@@ -2,7 +2,9 @@
 //! (lifeboat-testkit's `ResticRepo`): `lifeboat plan` lists what restic lists, and `lifeboat
 //! drill` verifies sampled files chunk by chunk, passing on a clean repository with the bytes
 //! `restic dump` gives, and failing, naming the chunk and the pack, on a flipped byte or a
-//! deleted pack.
+//! deleted pack; and, with a manifest inside the snapshot (written by the real `sha256sum`),
+//! checking each file against it as well, so a snapshot that captured a file changed after
+//! its manifest was written fails although restic's chunks are intact.
 
 use lifeboat_testkit::{ResticRepo, sha256_hex};
 
@@ -196,31 +198,220 @@ fn a_drill_with_a_wrong_password_exits_3_without_the_password() {
     );
 }
 
+/// The files of db01's backups with a manifest inside the snapshot, relative to
+/// `/srv/app`, the manifest's folder.
+const MANIFEST_FILES: [&str; 3] = ["a.txt", "conf/app.conf", "db/dump.sql"];
+
+/// A db01 backup at `time` of `/srv/app` holding [`MANIFEST_FILES`] (`a.txt` says `day`) and
+/// `SHA256SUMS`, written by the real `sha256sum` in `/srv/app` as a backup job would; then
+/// `after` runs on the work tree before restic reads it (a file changed after the manifest
+/// was written, the manifest removed). Returns the snapshot's id.
+fn backup_with_manifest(
+    repo: &ResticRepo,
+    time: &str,
+    day: &str,
+    after: impl FnOnce(&std::path::Path),
+) -> String {
+    let files: [(&str, &[u8]); 3] = [
+        ("srv/app/a.txt", day.as_bytes()),
+        ("srv/app/conf/app.conf", b"port = 8080\n"),
+        ("srv/app/db/dump.sql", b"CREATE TABLE t (id int);\n"),
+    ];
+    repo.backup_with(time, "db01", &["nightly"], &files, |tree| {
+        let app = tree.join("srv/app");
+        let out = std::process::Command::new("sha256sum")
+            .args(MANIFEST_FILES)
+            .current_dir(&app)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        std::fs::write(app.join("SHA256SUMS"), out.stdout).unwrap();
+        after(tree);
+    })
+}
+
+const WITH_MANIFEST: &str = "manifest:\n  path: /srv/app/SHA256SUMS\n  format: sha256sum\n";
+
 #[test]
-fn a_restic_drill_with_a_manifest_is_refused_until_manifests_are_checked() {
+fn a_clean_snapshot_passes_against_the_manifest_inside_it() {
     let fx = Fixture::new();
     let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let id = backup_with_manifest(&repo, "2026-11-20 02:00:00", "day 1\n", |_| {});
     let rb = runbook(
         &fx,
         &repo,
         "",
-        "manifest:\n  path: /srv/app/SHA256SUMS\n  format: sha256sum\n",
+        &format!("{WITH_MANIFEST}scratch:\n  keep: always\n"),
     );
-    let evidence = fx.evidence_dir();
-    let out = fx.run(&[
-        "drill",
-        rb.to_str().unwrap(),
-        "--evidence-dir",
-        evidence.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+    d.assert_code(0);
+    assert_eq!(d.point_ids(), [id.as_str()], "{}", d.context());
+    assert_eq!(d.file_paths(&id), MANIFEST_FILES, "{}", d.context());
+    let stored = repo.restic_bytes(&["dump", &id, "/srv/app/SHA256SUMS"]);
+    let manifest = &d.point(&id)["manifest"];
+    assert_eq!(manifest["path"], "/srv/app/SHA256SUMS", "{}", d.context());
+    assert_eq!(manifest["algorithm"], "sha256");
+    assert_eq!(manifest["entries"], 3);
+    assert_eq!(manifest["sha256"], sha256_hex(&stored).as_str());
+    let listed = String::from_utf8(stored).unwrap();
+    for rel in MANIFEST_FILES {
+        let file = d.file(&id, rel);
+        assert_eq!(file["outcome"], "passed", "{}", d.context());
+        // `expected` is the manifest's digest; the file lands where `restic restore` puts
+        // it, below its folder in the snapshot.
+        let digest = listed
+            .lines()
+            .find(|l| l.ends_with(&format!("  {rel}")))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        assert_eq!(file["expected"], digest);
+        assert_eq!(file["actual"], digest);
+        let found = find_files(&fx.scratch_dir(), &format!("srv/app/{rel}"));
+        assert_eq!(found.len(), 1, "{rel}: {found:?}");
+        assert_eq!(sha256_hex(&std::fs::read(&found[0]).unwrap()), digest);
+    }
+    assert_no_password(&fx, &d);
+}
+
+#[test]
+fn a_file_changed_after_the_manifest_was_written_fails_although_its_chunks_verify() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let older = backup_with_manifest(&repo, "2026-11-19 02:00:00", "day 1\n", |_| {});
+    // The job wrote its manifest, then the application wrote a.txt again before restic
+    // read it: the snapshot holds intact chunks of bytes the manifest does not list.
+    let newer = backup_with_manifest(&repo, "2026-11-20 02:00:00", "day 2\n", |tree| {
+        std::fs::write(tree.join("srv/app/a.txt"), "day 2, rewritten\n").unwrap();
+    });
+    let rb = runbook(&fx, &repo, "", WITH_MANIFEST);
+    let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+    d.assert_code(1);
+    assert_eq!(
+        d.point_ids(),
+        [newer.as_str(), older.as_str()],
+        "{}",
+        d.context()
+    );
+    let changed = d.file(&newer, "a.txt");
+    assert_eq!(changed["outcome"], "failed");
+    let reason = Drill::reason(changed);
     assert!(
-        stderr.contains("checking a manifest inside a snapshot is not implemented yet")
-            && stderr.contains("nothing was run"),
-        "{stderr}"
+        reason.starts_with("hash mismatch: every chunk verified against its id"),
+        "{reason}"
     );
-    assert!(!evidence.exists(), "a refused drill wrote evidence");
+    assert_eq!(changed["expected"], sha256_hex(b"day 2\n").as_str());
+    assert_eq!(
+        changed["actual"],
+        sha256_hex(b"day 2, rewritten\n").as_str()
+    );
+    // What restic itself restores is the rewritten file: its own check has nothing to say.
+    assert_eq!(
+        repo.restic_bytes(&["dump", &newer, "/srv/app/a.txt"]),
+        b"day 2, rewritten\n"
+    );
+    assert_eq!(d.file(&newer, "db/dump.sql")["outcome"], "passed");
+    assert_eq!(d.point(&older)["outcome"], "passed", "{}", d.context());
+    assert_eq!(d.measured("recovery_point"), older.as_str());
+}
+
+#[test]
+fn a_snapshot_without_the_manifest_fails_and_the_drill_falls_back() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let older = backup_with_manifest(&repo, "2026-11-19 02:00:00", "day 1\n", |_| {});
+    let newer = backup_with_manifest(&repo, "2026-11-20 02:00:00", "day 2\n", |tree| {
+        std::fs::remove_file(tree.join("srv/app/SHA256SUMS")).unwrap();
+    });
+    let rb = runbook(&fx, &repo, "", WITH_MANIFEST);
+    let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+    d.assert_code(1);
+    assert_eq!(d.point_ids(), [newer.as_str(), older.as_str()]);
+    let failed = d.point(&newer);
+    assert_eq!(failed["outcome"], "failed");
+    assert_eq!(
+        Drill::reason(failed),
+        "manifest /srv/app/SHA256SUMS is not in the snapshot",
+        "{}",
+        d.context()
+    );
+    assert_eq!(d.measured("recovery_point"), older.as_str());
+}
+
+#[test]
+fn plan_and_drill_verify_the_same_manifest_files_for_a_seed_and_t0() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    // A b3sum manifest (the b3sum tool is not installed here: the testkit writes its
+    // format), ten files, a sample of three plus one `sample.always` names.
+    let bodies: Vec<(String, Vec<u8>)> = (0..10)
+        .map(|i| {
+            (
+                format!("srv/data/f{i}.bin"),
+                format!("file {i}\n").into_bytes(),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = bodies
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let id = repo.backup_with("2026-11-20 02:00:00", "db01", &[], &files, |tree| {
+        let lines: String = bodies
+            .iter()
+            .map(|(p, b)| {
+                lifeboat_testkit::manifest_line(
+                    &lifeboat_testkit::blake3_hex(b),
+                    p.trim_start_matches("srv/data/"),
+                    false,
+                ) + "\n"
+            })
+            .collect();
+        std::fs::write(tree.join("srv/data/B3SUMS"), lines).unwrap();
+    });
+    let rb = runbook(
+        &fx,
+        &repo,
+        "",
+        "manifest:\n  path: /srv/data/B3SUMS\n  format: b3sum\nsample:\n  files: 3\n  \
+         always: [f9.bin]\nsteps:\n  - restore: {}\n  - run: [\"test\", \"-f\", \
+         \"{scratch}/srv/data/f9.bin\"]\n",
+    );
+    let now = "2026-11-21T00:00:00Z";
+    let (code, stdout, stderr) = plan(&fx, &rb, now);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("/srv/data/B3SUMS"), "{stdout}");
+    // Three drawn and f9.bin named by `sample.always` (four, unless the draw took it).
+    let head = stdout
+        .lines()
+        .find(|l| l.contains("tried first: verifies"))
+        .unwrap();
+    let n: usize = head
+        .split("verifies ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let planned: Vec<String> = stdout
+        .lines()
+        .skip_while(|l| !l.contains("tried first: verifies"))
+        .skip(1)
+        .take(n)
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect();
+    assert!(
+        (3..=4).contains(&n) && planned.contains(&"f9.bin".to_owned()),
+        "{stdout}"
+    );
+    let d = drill(&fx, &rb, now);
+    d.assert_code(0);
+    assert_eq!(d.file_paths(&id), planned, "{}", d.context());
+    for path in &planned {
+        let file = d.file(&id, path);
+        assert_eq!(file["algorithm"], "blake3");
+        assert_eq!(file["actual"], file["expected"]);
+    }
 }
 
 /// `lifeboat plan` on `rb` at `now`, with the fixture's own data home.

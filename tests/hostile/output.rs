@@ -353,6 +353,9 @@ fn the_progress_bar_escapes_failed_file_names() {
     let out = std::process::Command::new("script")
         .current_dir(fx.root())
         .args(["-qec", &line, "/dev/null"])
+        // The drill's own environment (the fixture's history store), which `line` does not
+        // carry: without it the drill records into the machine's default store.
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
         .stdin(Stdio::null())
         .output()
         .unwrap();

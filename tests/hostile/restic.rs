@@ -183,3 +183,253 @@ fn a_password_file_that_is_a_fifo_or_huge_is_refused_without_waiting() {
         );
     }
 }
+
+/// A restic runbook for `repo` whose snapshots hold a manifest at `/srv/app/SHA256SUMS`.
+fn with_manifest(fx: &Fixture, repo: &ResticRepo) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(runbook(fx, repo)).unwrap()
+        + "manifest:\n  path: /srv/app/SHA256SUMS\n  format: sha256sum\n";
+    fx.write("manifest.yaml", &text)
+}
+
+/// One db01 snapshot of `/srv/app/a.txt` and `/srv/outside.txt`, with `make` shaping
+/// `/srv/app/SHA256SUMS` in the work tree (`app`: the tree's `srv/app`) before restic reads
+/// it.
+fn snapshot_with(repo: &ResticRepo, make: impl FnOnce(&std::path::Path)) -> String {
+    repo.backup_with(
+        "2026-11-20 02:00:00",
+        "db01",
+        &[],
+        &[
+            ("srv/app/a.txt", b"a\n"),
+            ("srv/outside.txt", b"not listed by the manifest's folder\n"),
+        ],
+        |tree| make(&tree.join("srv/app")),
+    )
+}
+
+/// `sha256sum ARGS` run in `dir`, its output as the manifest `dir/SHA256SUMS`.
+fn sha256sum_into(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("sha256sum")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::write(dir.join("SHA256SUMS"), out.stdout).unwrap();
+}
+
+/// A manifest inside a snapshot is read with a `files` manifest's rules (SECURITY.md
+/// classes 1 and 8): an entry that leaves the manifest's folder — `../outside.txt`, an
+/// absolute path, as the real `sha256sum` writes them — fails that file as an unsafe path
+/// with nothing read or restored for it, although the snapshot holds the file; a file
+/// named twice fails the whole manifest.
+#[test]
+fn manifest_entries_that_leave_its_folder_or_repeat_fail_as_for_files() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let id = snapshot_with(&repo, |app| {
+        let absolute = app.join("a.txt");
+        sha256sum_into(
+            app,
+            &["a.txt", "../outside.txt", absolute.to_str().unwrap()],
+        );
+    });
+    let rb = with_manifest(&fx, &repo);
+    let d = fx.drill_file(&rb, &["--now", "2026-11-21T00:00:00Z", "--seed", "7"]);
+    d.assert_code(1);
+    assert_eq!(d.file(&id, "a.txt")["outcome"], "passed", "{}", d.context());
+    let paths = d.file_paths(&id);
+    assert!(paths.contains(&"../outside.txt".to_owned()), "{paths:?}");
+    for escaping in paths.iter().filter(|p| *p != "a.txt") {
+        let file = d.file(&id, escaping);
+        assert!(
+            Drill::reason(file).starts_with("unsafe path"),
+            "{escaping}: {}",
+            d.context()
+        );
+        assert_eq!(file["bytes"], 0);
+    }
+    assert_eq!(d.file_paths(&id).len(), 3, "{}", d.context());
+    assert!(
+        crate::util::find_files(&fx.scratch_dir(), "outside.txt").is_empty(),
+        "a file outside the manifest's folder was restored"
+    );
+
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let id = snapshot_with(&repo, |app| sha256sum_into(app, &["a.txt", "a.txt"]));
+    let d = fx.drill_file(
+        &with_manifest(&fx, &repo),
+        &["--now", "2026-11-21T00:00:00Z"],
+    );
+    d.assert_code(1);
+    let reason = Drill::reason(d.point(&id));
+    assert!(
+        reason.starts_with("manifest /srv/app/SHA256SUMS: line 2:") && reason.contains("line 1"),
+        "{reason}"
+    );
+}
+
+/// A manifest in the snapshot that is a link (to a valid manifest elsewhere in the
+/// snapshot), a folder, or larger than a manifest may be (a sparse file restic stores in a
+/// few deduplicated chunks) fails the point before any file is tried, with no panic and
+/// without reading the oversized one (SECURITY.md classes 2 and 8).
+#[test]
+fn a_manifest_that_is_a_link_a_folder_or_huge_fails_the_point() {
+    type Make = fn(&std::path::Path);
+    let cases: [(&str, Make, &str); 3] = [
+        (
+            "link",
+            |app| {
+                sha256sum_into(app, &["a.txt"]);
+                std::fs::rename(app.join("SHA256SUMS"), app.join("real.sums")).unwrap();
+                std::os::unix::fs::symlink("real.sums", app.join("SHA256SUMS")).unwrap();
+            },
+            "manifest /srv/app/SHA256SUMS is not a regular file in the snapshot's tree",
+        ),
+        (
+            "folder",
+            |app| std::fs::create_dir(app.join("SHA256SUMS")).unwrap(),
+            "manifest /srv/app/SHA256SUMS is not a regular file in the snapshot's tree",
+        ),
+        (
+            "huge",
+            |app| {
+                let f = std::fs::File::create(app.join("SHA256SUMS")).unwrap();
+                f.set_len(lifeboat_runner::MAX_MANIFEST_BYTES + 1).unwrap();
+            },
+            "manifest /srv/app/SHA256SUMS is 536870913 bytes, over the 536870912 a manifest may be",
+        ),
+    ];
+    for (what, make, expected) in cases {
+        let fx = Fixture::new();
+        let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+        let id = snapshot_with(&repo, make);
+        let started = std::time::Instant::now();
+        let d = fx.drill_file(
+            &with_manifest(&fx, &repo),
+            &["--now", "2026-11-21T00:00:00Z"],
+        );
+        d.assert_code(1);
+        assert!(!d.stderr.contains("panicked"), "{what}: {}", d.context());
+        assert_eq!(Drill::reason(d.point(&id)), expected, "{what}");
+        assert!(d.file_paths(&id).is_empty(), "{what}: {}", d.context());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{what}: read what it should have refused"
+        );
+    }
+}
+
+/// A snapshot file whose bytes are another snapshot's (validly encrypted, so rustic_core
+/// decodes it without complaint) is not the snapshot its name says: restic names a snapshot
+/// file by the SHA-256 of its stored bytes. Every file of that point fails with a reason
+/// naming the snapshot and what its bytes hash to; the genuine snapshots pass.
+#[test]
+fn a_snapshot_file_holding_another_snapshots_bytes_fails_its_files() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let snapshots = repo.path().join("snapshots");
+    let forged = snapshots.join(&ids[1]);
+    let mut perms = std::fs::metadata(&forged).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&forged, perms).unwrap();
+    std::fs::copy(snapshots.join(&ids[3]), &forged).unwrap();
+    // Real damage: restic's own check reports that snapshot.
+    let check = std::process::Command::new("restic")
+        .args(["-r", repo.path().to_str().unwrap(), "--no-cache", "check"])
+        .env("RESTIC_PASSWORD_FILE", repo.password_file())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        !check.status.success() && said.contains(&format!("snapshot/{}", &ids[1][..10])),
+        "restic check: {said}"
+    );
+
+    let rb = fx.write(
+        "all.yaml",
+        &(std::fs::read_to_string(runbook(&fx, &repo))
+            .unwrap()
+            .replace("restic:\n", "restic:\n    host: db01\n")
+            + "recovery_points:\n  select: all\n"),
+    );
+    let d = fx.drill_file(&rb, &["--now", "2026-11-21T00:00:00Z", "--seed", "7"]);
+    d.assert_code(1);
+    assert!(!d.stderr.contains("panicked"), "{}", d.context());
+    let mut tried = d.point_ids();
+    tried.sort_unstable();
+    let mut expected = vec![ids[0].as_str(), ids[1].as_str(), ids[3].as_str()];
+    expected.sort_unstable();
+    assert_eq!(tried, expected, "{}", d.context());
+    let paths = d.file_paths(&ids[1]);
+    assert_eq!(paths.len(), 3, "{}", d.context());
+    for path in &paths {
+        assert_eq!(
+            Drill::reason(d.file(&ids[1], path)),
+            format!(
+                "snapshot or tree damaged: snapshot {}: its stored bytes hash to {}, not to its name",
+                ids[1], ids[3]
+            ),
+            "{}",
+            d.context()
+        );
+    }
+    assert_eq!(d.point(&ids[3])["outcome"], "passed", "{}", d.context());
+    assert_eq!(d.point(&ids[0])["outcome"], "passed", "{}", d.context());
+}
+
+/// A tree re-encrypted with the repository's own key (what a compromised backup host can
+/// do) so that `x.txt`'s content is the chunk of `y.txt`, a file of the same size: the
+/// tree authenticates, every chunk of "x.txt" verifies against its id and the sizes add
+/// up, yet the file is not what the snapshot recorded. The tree's plaintext no longer
+/// hashes to its id: every file below it fails naming the tree and its pack, and a file
+/// outside it still passes.
+#[test]
+fn a_tree_forged_with_the_repositorys_key_fails_the_files_below_it() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init_v1(&fx.root().join("restic"), PASSWORD);
+    let id = repo.backup(
+        "2026-11-20 02:00:00",
+        "db01",
+        &[],
+        &[
+            ("srv/app/x.txt", b"good\n"),
+            ("srv/app/y.txt", b"evil\n"),
+            ("srv/z.txt", b"elsewhere\n"),
+        ],
+    );
+    let tree = repo.tree_id(&id, "srv/app");
+    let good = lifeboat_testkit::sha256_hex(b"good\n");
+    let evil = lifeboat_testkit::sha256_hex(b"evil\n");
+    repo.forge_tree(&tree, |text| {
+        assert!(text.contains(&good), "{text}");
+        text.replacen(&good, &evil, 1)
+    });
+    let pack = repo
+        .packs()
+        .into_iter()
+        .find(|p| p.blobs.iter().any(|b| b.id == tree))
+        .unwrap();
+
+    let d = fx.drill_file(
+        &runbook(&fx, &repo),
+        &["--now", "2026-11-21T00:00:00Z", "--seed", "7"],
+    );
+    d.assert_code(1);
+    assert!(!d.stderr.contains("panicked"), "{}", d.context());
+    for path in ["/srv/app/x.txt", "/srv/app/y.txt"] {
+        let file = d.file(&id, path);
+        let reason = Drill::reason(file);
+        assert!(
+            reason.starts_with(&format!(
+                "snapshot or tree damaged: tree {tree} in pack {}: its plaintext hashes to ",
+                pack.id
+            )) && reason.ends_with(", not to its id"),
+            "{path}: {reason}"
+        );
+        assert_eq!(file["actual"], serde_json::Value::Null);
+    }
+    assert_eq!(d.file(&id, "/srv/z.txt")["outcome"], "passed");
+}

@@ -82,9 +82,6 @@ impl RunbookSet {
                     self.places
                         .check(&l, "not scheduled")
                         .map_err(|e| e.to_string())?;
-                    if let Some(why) = lifeboat_runner::not_drillable_yet(&l.runbook) {
-                        return Err(format!("{}: {why}; not scheduled", l.path));
-                    }
                     Ok(l)
                 });
             match checked {
@@ -253,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn a_restic_runbook_is_scheduled_unless_it_names_a_manifest_not_checked_yet() {
+    fn a_restic_runbook_is_scheduled_with_or_without_a_manifest_inside_the_snapshot() {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("runbooks");
         std::fs::create_dir(&folder).unwrap();
@@ -273,18 +270,11 @@ mod tests {
             ),
         )
         .unwrap();
+        // A manifest inside the snapshot is checked (it once was refused here, not checked
+        // yet): both are scheduled.
         let reloaded = set(dir.path()).reload().unwrap();
-        assert_eq!(names(&reloaded), ["r"]);
-        assert_eq!(reloaded.notices.len(), 1, "{:?}", reloaded.notices);
-        assert_eq!(reloaded.notices[0].severity, Severity::Error);
-        assert!(
-            reloaded.notices[0]
-                .message
-                .contains("checking a manifest inside a snapshot is not implemented yet")
-                && reloaded.notices[0].message.ends_with("; not scheduled"),
-            "{:?}",
-            reloaded.notices
-        );
+        assert_eq!(names(&reloaded), ["m", "r"]);
+        assert!(reloaded.notices.is_empty(), "{:?}", reloaded.notices);
     }
 
     #[test]

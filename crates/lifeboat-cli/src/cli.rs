@@ -73,7 +73,9 @@ pub enum Command {
     /// of its files into the scratch area and verifies their hashes; falls back to older points
     /// when it fails on its data (`select: latest`). With `source.format: restic` the points
     /// are the repository's snapshots, and every chunk of each sampled file is read from its
-    /// pack, decrypted and checked against its id (no `restic` needed). An operator's stop, a failed `approve` or
+    /// pack, decrypted and checked against its id, as are the snapshot and the trees on the
+    /// file's path; with `manifest`, the file is also checked against the manifest inside the
+    /// snapshot (no `restic` needed). An operator's stop, a failed `approve` or
     /// `wait`, or a failed step that names neither {scratch} nor {recovery_point} stops the
     /// drill there instead (`fallback: true|false` on a step overrides). The summary names a
     /// scratch folder `scratch.keep` kept. The last line on stdout is the path of the run's

@@ -46,8 +46,7 @@ pub use error::{DrillError, ScratchError};
 /// The evidence `reason` of a drill interrupted through [`DrillRequest::stop`].
 pub use lifeboat_core::verdict::INTERRUPTED;
 pub use request::{
-    DrillRequest, NoProgress, Progress, approvals_needing_operator, new_run_id, not_drillable_yet,
-    random_u64,
+    DrillRequest, NoProgress, Progress, approvals_needing_operator, new_run_id, random_u64,
 };
 pub use steps::{Answer, Next, Operator, StepView};
 pub use stop::{Stop, StopEffect};
@@ -65,8 +64,8 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
             drill.check(format::files::FilesFormat::open(runbook)).await;
         }
         // Snapshots of a restic repository: each sampled file read chunk by chunk, every
-        // chunk authenticated and checked against its id. (Callers refuse a `manifest` inside
-        // the snapshot first, `not_drillable_yet`: it is not checked yet.)
+        // chunk authenticated and checked against its id, and against the manifest inside
+        // the snapshot when the runbook names one.
         (SourceFormatSpec::Restic(spec), _) => {
             drill
                 .check(format::restic::ResticFormat::open(runbook, spec))

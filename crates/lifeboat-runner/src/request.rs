@@ -90,20 +90,6 @@ pub fn approvals_needing_operator(runbook: &Runbook) -> Vec<(String, u32, u32)> 
         .collect()
 }
 
-/// Why a drill of `runbook` cannot run yet, if it cannot: a `source.format: restic` runbook
-/// with a `manifest` inside the snapshot, because checking the snapshot's files against that
-/// manifest is not implemented yet, and a drill must not pass on a check it did not make.
-/// `lifeboat drill` (exit 2) and `lifeboat schedule` refuse it before anything runs.
-pub fn not_drillable_yet(runbook: &Runbook) -> Option<&'static str> {
-    match &runbook.format {
-        lifeboat_core::runbook::SourceFormat::Restic(spec) if spec.manifest.is_some() => Some(
-            "source.format: restic with `manifest`: checking a manifest inside a snapshot is \
-             not implemented yet (leave `manifest` out to verify the snapshot's own files)",
-        ),
-        _ => None,
-    }
-}
-
 /// A run id: sortable by start time, unique enough to never collide in one evidence folder.
 pub fn new_run_id(started: Timestamp) -> String {
     let stamp = started.strftime("%Y%m%dT%H%M%SZ");

@@ -21,10 +21,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use jiff::Timestamp;
-use rustic_core::repofile::SnapshotFile;
+use rustic_core::repofile::{BlobType, Node, SnapshotFile, Tree};
 use rustic_core::{
-    Credentials, ErrorKind, FileType, Id, IndexedFullStatus, LsOptions, ReadBackend, Repository,
-    RepositoryBackends, RepositoryOptions, RusticError, RusticResult, WriteBackend,
+    BlobId, Credentials, ErrorKind, FileType, Id, IndexedFullStatus, LsOptions, ReadBackend,
+    Repository, RepositoryBackends, RepositoryOptions, RusticError, RusticResult, TreeId,
+    WriteBackend,
 };
 
 use crate::{Source, StorageError};
@@ -180,10 +181,77 @@ pub struct FileRead {
     pub failure: Option<ChunkFailure>,
 }
 
+/// What is at a path of a snapshot ([`Repo::locate`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Located {
+    /// A regular file, and where its chunks are.
+    File(FileChunks),
+    /// Something that is not a regular file: a folder, a link, a device.
+    NotAFile,
+    /// Nothing of that name: the path is not in the snapshot.
+    Missing,
+    /// The snapshot, or a tree on the path, is damaged: nothing below it can be trusted.
+    Damaged(Damage),
+}
+
+/// How a snapshot or a tree on a file's path is damaged: a finding about the repository.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Damage {
+    /// The snapshot file's stored bytes do not hash to its name (restic names it by the
+    /// SHA-256 of those bytes): another snapshot's bytes, or bytes changed and re-encrypted.
+    SnapshotId { snapshot: String, actual: String },
+    /// The snapshot file cannot be read, decrypted or decoded.
+    SnapshotUnreadable { snapshot: String, detail: String },
+    /// A tree's plaintext does not hash to its id: a validly encrypted tree, but not the one
+    /// the snapshot or its parent tree names.
+    TreeId {
+        tree: String,
+        pack: String,
+        actual: String,
+    },
+    /// A tree the index does not list (`pack`: `None`), or whose pack cannot be read or
+    /// decrypted, or whose plaintext is no tree.
+    TreeUnreadable {
+        tree: String,
+        pack: Option<String>,
+        detail: String,
+    },
+}
+
+impl std::fmt::Display for Damage {
+    /// `snapshot ID: …` or `tree ID in pack PACK: …`, in the words operators search for.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Damage::SnapshotId { snapshot, actual } => write!(
+                f,
+                "snapshot {snapshot}: its stored bytes hash to {actual}, not to its name"
+            ),
+            Damage::SnapshotUnreadable { snapshot, detail } => {
+                write!(f, "snapshot {snapshot}: {detail}")
+            }
+            Damage::TreeId { tree, pack, actual } => write!(
+                f,
+                "tree {tree} in pack {pack}: its plaintext hashes to {actual}, not to its id"
+            ),
+            Damage::TreeUnreadable { tree, pack, detail } => {
+                let pack = pack.as_deref().unwrap_or("(none)");
+                write!(f, "tree {tree} in pack {pack}: {detail}")
+            }
+        }
+    }
+}
+
 /// An open, indexed restic repository.
 #[derive(Clone)]
 pub struct Repo {
     inner: Arc<Repository<IndexedFullStatus>>,
+    /// The same storage, read directly: a snapshot file's stored bytes, hashed against its
+    /// name ([`Repo::locate`]), which rustic_core never shows.
+    store: Arc<Backend>,
+    /// The root tree of each snapshot whose file was checked against its name: a sampled
+    /// file after the first reads no snapshot file again (restic never rewrites one; a
+    /// snapshot found damaged is not kept, so each file says so).
+    roots: Arc<std::sync::Mutex<std::collections::HashMap<String, TreeId>>>,
     url: String,
     secret: Arc<str>,
 }
@@ -198,12 +266,15 @@ impl Repo {
     /// Opens the repository at `source` with `password` and reads its index (on a blocking
     /// thread; call it from async code). The index is all rustic_core keeps in memory.
     pub async fn open(source: &Source, password: &str) -> Result<Repo, ResticError> {
-        let backend = Backend::new(source.clone(), tokio::runtime::Handle::current());
+        let backend = Arc::new(Backend::new(
+            source.clone(),
+            tokio::runtime::Handle::current(),
+        ));
         let url = source.url().to_owned();
         let secret: Arc<str> = Arc::from(password);
         let (u, s) = (url.clone(), Arc::clone(&secret));
         blocking(&url, move || {
-            let backends = RepositoryBackends::new(Arc::new(backend), None);
+            let backends = RepositoryBackends::new(Arc::clone(&backend) as _, None);
             // Cache off: a cached index or snapshot could hide damage in the repository.
             let opts = RepositoryOptions::default().no_cache(true);
             let repo = Repository::new(&opts, &backends)
@@ -212,6 +283,8 @@ impl Repo {
                 .map_err(|e| convert(&u, &s, &e))?;
             Ok(Repo {
                 inner: Arc::new(repo),
+                store: backend,
+                roots: Arc::default(),
                 url: u,
                 secret: s,
             })
@@ -268,55 +341,203 @@ impl Repo {
 
     /// The chunks of the regular file `path` (as `restic ls` prints it) of snapshot `id`, each
     /// with the pack the index puts it in; `None` when what is there is not a regular file,
-    /// an error when nothing is there or a tree on the way cannot be read. Reads the snapshot
-    /// and the trees on the path, never a data pack.
+    /// an error when nothing is there or the snapshot or a tree on the way is damaged. Reads
+    /// the snapshot and the trees on the path, each checked against its id ([`Repo::locate`],
+    /// whose typed answer tells those cases apart), never a data pack.
     pub async fn file_chunks(
         &self,
         id: &str,
         path: &str,
     ) -> Result<Option<FileChunks>, ResticError> {
+        let detail = match self.locate(id, path).await? {
+            Located::File(chunks) => return Ok(Some(chunks)),
+            Located::NotAFile => return Ok(None),
+            Located::Missing => format!("{path} is not in snapshot {id}"),
+            Located::Damaged(damage) => damage.to_string(),
+        };
+        Err(ResticError::Repository {
+            url: self.url.clone(),
+            detail,
+        })
+    }
+
+    /// What is at `path` (as `restic ls` prints it) of snapshot `id`, found by reading the
+    /// snapshot and every tree on the path, each checked against its id: the snapshot file's
+    /// stored bytes must hash (SHA-256) to its name, each tree's plaintext to the tree's id.
+    /// rustic_core checks neither (it decrypts, which authenticates the bytes against the
+    /// key, but a validly encrypted snapshot or tree under another id passes it). A damaged
+    /// snapshot or tree is [`Located::Damaged`], naming it and its pack; `Err` only when the
+    /// storage itself fails (unreachable, refused), which is no finding about the snapshot.
+    pub async fn locate(&self, id: &str, path: &str) -> Result<Located, ResticError> {
         let me = self.clone();
         let id = id.to_owned();
-        let path = path.trim_start_matches('/').to_owned();
-        blocking(&self.url, move || {
-            let snap = me.snapshot_file(&id)?;
-            // rustic_core does not tell a path the tree lacks from a tree it cannot read, so
-            // both are errors: a damaged tree must never read as "no such file".
-            let node = me
-                .inner
-                .node_from_snapshot_and_path(&snap, &path)
-                .map_err(|e| me.convert(&e))?;
-            if !node.is_file() {
-                return Ok(None);
+        let path = path.to_owned();
+        blocking(&self.url, move || me.locate_blocking(&id, &path)).await
+    }
+
+    fn locate_blocking(&self, id: &str, path: &str) -> Result<Located, ResticError> {
+        let known = self.roots.lock().ok().and_then(|r| r.get(id).copied());
+        let root = match known {
+            Some(root) => root,
+            None => match self.verified_snapshot(id)? {
+                Ok(root) => {
+                    if let Ok(mut roots) = self.roots.lock() {
+                        roots.insert(id.to_owned(), root);
+                    }
+                    root
+                }
+                Err(damage) => return Ok(Located::Damaged(damage)),
+            },
+        };
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let Some((last, folders)) = parts.split_last() else {
+            // The snapshot's root is a folder.
+            return Ok(Located::NotAFile);
+        };
+        let mut tree = root;
+        for folder in folders {
+            let nodes = match self.verified_tree(tree)? {
+                Ok(nodes) => nodes,
+                Err(damage) => return Ok(Located::Damaged(damage)),
+            };
+            match find(nodes, folder) {
+                Some(Node {
+                    subtree: Some(sub), ..
+                }) => tree = sub,
+                // Nothing of that name, or something that is not a folder: the path is not
+                // in the snapshot.
+                _ => return Ok(Located::Missing),
             }
-            let chunks = node
-                .content
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .map(|chunk| match me.inner.get_index_entry(chunk) {
-                    Ok(entry) => ChunkLocation {
-                        chunk: chunk.to_hex().to_string(),
-                        pack: Some(entry.pack.to_hex().to_string()),
-                        offset: entry.location.offset,
-                        length: entry.location.length,
-                        plain_length: entry.location.uncompressed_length.map(u32::from),
-                    },
-                    Err(_) => ChunkLocation {
-                        chunk: chunk.to_hex().to_string(),
-                        pack: None,
-                        offset: 0,
-                        length: 0,
-                        plain_length: None,
-                    },
-                })
-                .collect();
-            Ok(Some(FileChunks {
-                size: node.meta.size,
-                chunks,
-            }))
+        }
+        let nodes = match self.verified_tree(tree)? {
+            Ok(nodes) => nodes,
+            Err(damage) => return Ok(Located::Damaged(damage)),
+        };
+        Ok(match find(nodes, last) {
+            None => Located::Missing,
+            Some(node) if node.is_file() => Located::File(self.chunks_of(&node)),
+            Some(_) => Located::NotAFile,
         })
-        .await
+    }
+
+    /// Snapshot `id`'s root tree, its file's stored bytes checked against its name first;
+    /// `Ok(Err(damage))` when they do not hash to it or it cannot be read or decoded.
+    fn verified_snapshot(&self, id: &str) -> Result<Result<TreeId, Damage>, ResticError> {
+        let snapshot = |detail: String| Damage::SnapshotUnreadable {
+            snapshot: id.to_owned(),
+            detail,
+        };
+        let Ok(file_id) = id.parse::<Id>() else {
+            return Ok(Err(snapshot("not a snapshot id".to_owned())));
+        };
+        let stored = match self.store.read_full(FileType::Snapshot, &file_id) {
+            Ok(bytes) => bytes,
+            Err(e) => return Ok(Err(snapshot(damage_detail(&e)?))),
+        };
+        {
+            use sha2::Digest as _;
+            let actual = hex(&sha2::Sha256::digest(&stored));
+            if actual != id {
+                return Ok(Err(Damage::SnapshotId {
+                    snapshot: id.to_owned(),
+                    actual,
+                }));
+            }
+        }
+        // Decoded by rustic_core from a second read: the bytes just checked are not handed
+        // to it (its decryption is internal). A file replaced between the two reads is the
+        // one gap; both reads are of a file restic never rewrites.
+        match self.inner.get_snapshots(&[id]) {
+            Ok(found) => match found.into_iter().next() {
+                Some(snap) => Ok(Ok(snap.tree)),
+                None => Ok(Err(snapshot("not in the repository".to_owned()))),
+            },
+            Err(e) => Ok(Err(snapshot(damage_detail(&e)?))),
+        }
+    }
+
+    /// Tree `id`'s nodes, its plaintext checked against its id: `Ok(Err(damage))` when the
+    /// index does not list it, its pack cannot be read or decrypted, its plaintext does not
+    /// hash to its id, or is no tree.
+    fn verified_tree(&self, id: TreeId) -> Result<Result<Vec<Node>, Damage>, ResticError> {
+        let tree = id.to_hex().to_string();
+        let Ok(entry) = self.inner.get_index_entry(&id) else {
+            return Ok(Err(Damage::TreeUnreadable {
+                tree,
+                pack: None,
+                detail: "the index does not list it".to_owned(),
+            }));
+        };
+        let pack = entry.pack.to_hex().to_string();
+        let unreadable = |detail: String| Damage::TreeUnreadable {
+            tree: tree.clone(),
+            pack: Some(pack.clone()),
+            detail,
+        };
+        let plain = match self
+            .inner
+            .get_blob_cached(&BlobId::from(*id), BlobType::Tree)
+        {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let detail = match chunk_problem(&e) {
+                    Ok(ChunkProblem::PackMissing) => {
+                        "pack missing: the index lists it, storage lacks it".to_owned()
+                    }
+                    Ok(ChunkProblem::Unreadable { detail }) => {
+                        format!("pack unreadable: {detail}")
+                    }
+                    Ok(problem) => {
+                        let detail = match problem {
+                            ChunkProblem::Undecryptable { detail } => detail,
+                            _ => String::new(),
+                        };
+                        format!("authentication failed (ciphertext changed): {detail}")
+                    }
+                    Err(storage) => return Err(ResticError::Storage(storage)),
+                };
+                return Ok(Err(unreadable(detail)));
+            }
+        };
+        use sha2::Digest as _;
+        let actual = hex(&sha2::Sha256::digest(&plain));
+        if actual != tree {
+            return Ok(Err(Damage::TreeId { tree, pack, actual }));
+        }
+        match serde_json::from_slice::<Tree>(&plain) {
+            Ok(decoded) => Ok(Ok(decoded.nodes)),
+            Err(e) => Ok(Err(unreadable(format!("not a tree: {e}")))),
+        }
+    }
+
+    /// Where `node`'s chunks are, as the index says.
+    fn chunks_of(&self, node: &Node) -> FileChunks {
+        let chunks = node
+            .content
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|chunk| match self.inner.get_index_entry(chunk) {
+                Ok(entry) => ChunkLocation {
+                    chunk: chunk.to_hex().to_string(),
+                    pack: Some(entry.pack.to_hex().to_string()),
+                    offset: entry.location.offset,
+                    length: entry.location.length,
+                    plain_length: entry.location.uncompressed_length.map(u32::from),
+                },
+                Err(_) => ChunkLocation {
+                    chunk: chunk.to_hex().to_string(),
+                    pack: None,
+                    offset: 0,
+                    length: 0,
+                    plain_length: None,
+                },
+            })
+            .collect();
+        FileChunks {
+            size: node.meta.size,
+            chunks,
+        }
     }
 
     /// Reads `file`'s chunks in order, each from its pack through rustic_core (decrypted,
@@ -408,6 +629,26 @@ fn snapshot(s: &SnapshotFile) -> Snapshot {
         hostname: s.hostname.clone(),
         paths: s.paths.iter().cloned().collect(),
         tags: s.tags.iter().cloned().collect(),
+    }
+}
+
+/// The node named `name` among `nodes`.
+fn find(nodes: Vec<Node>, name: &str) -> Option<Node> {
+    nodes
+        .into_iter()
+        .find(|n| n.name() == std::ffi::OsStr::new(name))
+}
+
+/// What a failed read of a snapshot file says about it, in one line; `Err` when the storage
+/// itself failed (no finding about the snapshot).
+fn damage_detail(e: &RusticError) -> Result<String, ResticError> {
+    match chunk_problem(e) {
+        Ok(ChunkProblem::PackMissing) => Ok("not in the repository".to_owned()),
+        Ok(ChunkProblem::Unreadable { detail } | ChunkProblem::Undecryptable { detail }) => {
+            Ok(detail)
+        }
+        Ok(problem) => Ok(format!("{problem:?}")),
+        Err(storage) => Err(ResticError::Storage(storage)),
     }
 }
 

@@ -76,6 +76,17 @@ impl ResticRepo {
     /// and a work folder at `dir/work`. `dir` must be absolute (the repository's `file://`
     /// URL needs it).
     pub fn init(dir: &Path, password: &str) -> ResticRepo {
+        Self::init_with(dir, password, &[])
+    }
+
+    /// As [`ResticRepo::init`], in repository format 1 (`restic init --repository-version
+    /// 1`): nothing compressed, so a blob's plaintext is what its pack holds, encrypted
+    /// ([`ResticRepo::forge_tree`] needs that).
+    pub fn init_v1(dir: &Path, password: &str) -> ResticRepo {
+        Self::init_with(dir, password, &["--repository-version", "1"])
+    }
+
+    fn init_with(dir: &Path, password: &str, args: &[&str]) -> ResticRepo {
         fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
         let repo = ResticRepo {
             repo: dir.join("repo"),
@@ -84,7 +95,9 @@ impl ResticRepo {
         };
         fs::write(&repo.password_file, format!("{password}\n"))
             .unwrap_or_else(|e| panic!("write {}: {e}", repo.password_file.display()));
-        repo.restic(&["init"], None);
+        let mut init = vec!["init"];
+        init.extend_from_slice(args);
+        repo.restic(&init, None);
         repo
     }
 
@@ -141,6 +154,21 @@ impl ResticRepo {
     /// backed up by their top-level names, so `srv/app/a.txt` is `/srv/app/a.txt` in the
     /// snapshot, whichever backup it is.
     pub fn backup(&self, time: &str, host: &str, tags: &[&str], files: &[(&str, &[u8])]) -> String {
+        self.backup_with(time, host, tags, files, |_| {})
+    }
+
+    /// As [`ResticRepo::backup`], with `prepare` run on the work tree ([`ResticRepo::tree`])
+    /// after `files` are written and before restic reads it: to write a manifest with the
+    /// real `sha256sum`, change a file after that, make a link, a folder or a sparse file.
+    /// What it adds must be below the top-level folders of `files`.
+    pub fn backup_with(
+        &self,
+        time: &str,
+        host: &str,
+        tags: &[&str],
+        files: &[(&str, &[u8])],
+        prepare: impl FnOnce(&Path),
+    ) -> String {
         let tree = self.tree();
         if tree.exists() {
             fs::remove_dir_all(&tree).unwrap_or_else(|e| panic!("clear {}: {e}", tree.display()));
@@ -160,6 +188,7 @@ impl ResticRepo {
                 tops.push(top);
             }
         }
+        prepare(&tree);
         let mut args = vec!["backup", "--json", "--time", time, "--host", host];
         for tag in tags {
             args.extend(["--tag", tag]);
@@ -242,6 +271,102 @@ impl ResticRepo {
     pub fn delete_pack(&self, id: &str) {
         let path = self.pack_path(id);
         fs::remove_file(&path).unwrap_or_else(|e| panic!("delete {}: {e}", path.display()));
+    }
+
+    /// The id of the tree of folder `path` (`/`-separated below the snapshot's root, `""`
+    /// for the root) in snapshot `snapshot`, as `restic cat snapshot` and `restic cat blob`
+    /// show it.
+    pub fn tree_id(&self, snapshot: &str, path: &str) -> String {
+        let snap = json(&self.restic(&["cat", "snapshot", snapshot], None));
+        let mut tree = str_field(&snap, "tree").to_owned();
+        for name in path.split('/').filter(|n| !n.is_empty()) {
+            let nodes = json(&self.restic(&["cat", "blob", &tree], None));
+            let node = nodes["nodes"]
+                .as_array()
+                .expect("a tree's nodes")
+                .iter()
+                .find(|n| n["name"] == name)
+                .unwrap_or_else(|| panic!("no {name} in tree {tree}"));
+            tree = str_field(node, "subtree").to_owned();
+        }
+        tree
+    }
+
+    /// Rewrites tree blob `tree` in its pack as someone holding the repository's key could
+    /// (a compromised backup host has it): its plaintext decrypted with the master key (from
+    /// the first key file and the password, through rustic_core), changed by `edit`, and
+    /// encrypted again under a fresh nonce with restic's cipher. The tree is then validly
+    /// encrypted and authenticated, but its plaintext no longer hashes to its id. `edit` must
+    /// keep the length (the index locates the blob by offset and length), so the repository
+    /// must store blobs uncompressed ([`ResticRepo::init_v1`]).
+    pub fn forge_tree(&self, tree: &str, edit: impl FnOnce(&str) -> String) {
+        use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
+        use aes256ctr_poly1305aes::aead::AeadInPlace;
+
+        let password = fs::read_to_string(&self.password_file).expect("password file");
+        let password = password.lines().next().unwrap_or_default();
+        let keys = self.repo.join("keys");
+        let key_file = fs::read_dir(&keys)
+            .expect("keys folder")
+            .next()
+            .expect("a key file")
+            .expect("key entry")
+            .path();
+        let key_file: rustic_core::repofile::KeyFile =
+            serde_json::from_slice(&fs::read(&key_file).expect("key file")).expect("key JSON");
+        let (encrypt, k, r) = key_file
+            .key_from_password(&password)
+            .expect("the password opens the key")
+            .to_keys();
+        let mut key = aes256ctr_poly1305aes::Key::default();
+        key[..32].copy_from_slice(&encrypt);
+        key[32..48].copy_from_slice(&k);
+        key[48..].copy_from_slice(&r);
+        let cipher = Aes256CtrPoly1305Aes::new(&key);
+
+        let pack = self
+            .packs()
+            .into_iter()
+            .find(|p| p.blobs.iter().any(|b| b.id == tree && b.kind == "tree"))
+            .unwrap_or_else(|| panic!("no pack holds tree {tree}"));
+        let blob = pack.blobs.iter().find(|b| b.id == tree).expect("listed");
+        let path = self.pack_path(&pack.id);
+        let mut bytes = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let at = usize::try_from(blob.offset).expect("offset fits usize");
+        let len = usize::try_from(blob.length).expect("length fits usize");
+        let stored = &bytes[at..at + len];
+        let (nonce, rest) = stored.split_at(16);
+        let (ciphertext, tag) = rest.split_at(rest.len() - 16);
+        let mut plain = ciphertext.to_vec();
+        cipher
+            .decrypt_in_place_detached(nonce.into(), &[], &mut plain, tag.into())
+            .expect("the tree decrypts with the repository's key");
+        let text = String::from_utf8(plain).expect("an uncompressed tree is JSON text");
+        let forged = edit(&text);
+        assert_eq!(
+            forged.len(),
+            text.len(),
+            "a forged tree must keep its length"
+        );
+        assert_ne!(forged, text, "the edit changed nothing");
+        let nonce: [u8; 16] = crate::prng::random_bytes(16, 0x7e57)
+            .try_into()
+            .expect("16 bytes");
+        let mut sealed = forged.into_bytes();
+        let tag = cipher
+            .encrypt_in_place_detached(&nonce.into(), &[], &mut sealed)
+            .expect("encrypt");
+        let mut replacement = nonce.to_vec();
+        replacement.extend_from_slice(&sealed);
+        replacement.extend_from_slice(&tag);
+        bytes[at..at + len].copy_from_slice(&replacement);
+        let mode = fs::metadata(&path).expect("pack metadata").permissions();
+        let mut writable = mode.clone();
+        #[allow(clippy::permissions_set_readonly_false)]
+        writable.set_readonly(false);
+        fs::set_permissions(&path, writable).expect("make pack writable");
+        fs::write(&path, &bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        fs::set_permissions(&path, mode).expect("restore pack mode");
     }
 
     /// Runs `restic -r REPO --no-cache ARGS` with the password file; returns stdout, panics

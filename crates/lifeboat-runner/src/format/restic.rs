@@ -2,25 +2,34 @@
 //! `lifeboat_storage::restic` (rustic_core over lifeboat's own storage).
 //!
 //! Discovery lists the snapshots `source.restic`'s `host`/`paths`/`tags` match, each a
-//! [`Candidate`] with the snapshot's id and time; a point's entries are the snapshot's regular
-//! files, as `restic ls` lists them, the population the sample is drawn from. A sampled file
-//! is verified independently of restic's own restore ([`ResticFormat::restore`]): the
-//! snapshot and the trees on its path are read, then every chunk is read from its pack,
-//! decrypted (which authenticates it) and its plaintext's SHA-256 checked against its id
+//! [`Candidate`] with the snapshot's id and time. A point's entries are the snapshot's
+//! regular files, as `restic ls` lists them, or, with `manifest`, the entries of the manifest
+//! inside the snapshot (`ResticFormat::read_manifest`: read through the same
+//! chunk-verified reader, capped and parsed as a `files` manifest is): the population the
+//! sample is drawn from.
+//!
+//! A sampled file is verified independently of restic's own restore
+//! ([`ResticFormat::restore`]): the snapshot and the trees on its path are read, each checked
+//! against its id ([`Repo::locate`]), then every chunk is read from its pack, decrypted
+//! (which authenticates it) and its plaintext's SHA-256 checked against its id
 //! ([`Repo::read_file`], on a blocking thread), and the verified plaintext goes through the
 //! same writing and hashing pipeline as any other format's objects
-//! ([`restore::restore_object`]), into `{scratch}/PATH` as `scratch.sync` says. The file
-//! passes only when the chunks' lengths add up to the size its tree lists and to the bytes
-//! that landed. A snapshot lists no whole-file digest: the evidence's `expected` of a passed
-//! file is the digest (SHA-256) of its chunk-verified bytes, `actual` that of
-//! the bytes as restored.
+//! ([`restore::restore_object`]), into `{scratch}/PATH` (PATH as `restic ls` prints it) as
+//! `scratch.sync` says. The file passes only when the chunks' lengths add up to the size its
+//! tree lists and to the bytes that landed, and, with a manifest, the whole file's digest is
+//! the manifest's (`verdict`). Without a manifest a snapshot lists no whole-file digest:
+//! the evidence's `expected` of a passed file is the digest (SHA-256) of its chunk-verified
+//! bytes, `actual` that of the bytes as restored; with one, `expected` is the manifest's.
 
 use futures::StreamExt;
 use lifeboat_core::evidence::{ManifestRecord, Outcome};
-use lifeboat_core::runbook::{ResticPassword, ResticSpec, Runbook};
+use lifeboat_core::runbook::{ManifestSpec, ResticPassword, ResticSpec, Runbook};
 use lifeboat_core::vocabulary::Algorithm;
-use lifeboat_storage::restic::{FileRead, Repo, ResticError, SnapshotEntry, SnapshotFilter};
+use lifeboat_storage::restic::{
+    FileRead, Located, Repo, ResticError, SnapshotEntry, SnapshotFilter,
+};
 use lifeboat_storage::{Object, Source};
+use sha2::Digest as _;
 
 use super::{Candidate, Census, Entry, PointRead, SourceFormat};
 use crate::DrillError;
@@ -66,6 +75,114 @@ impl ResticFormat {
     }
 }
 
+impl ResticFormat {
+    /// `point` as the manifest inside its snapshot lists it (`manifest.path`, as `restic
+    /// ls` prints it). The manifest is read as a sampled file is, through the chunk-verified
+    /// reader (the snapshot and the trees on its path checked against their ids, each chunk
+    /// decrypted and its SHA-256 checked against its id, the chunks adding up to its size),
+    /// at most [`MAX_MANIFEST_BYTES`](super::files::MAX_MANIFEST_BYTES), then parsed as a
+    /// `files` manifest is (the same refusals). A manifest the snapshot lacks, that is not a
+    /// regular file, that is too large or cannot be read or parsed fails the point (a
+    /// finding about the backup: the drill falls back); `Err` only when storage cannot be
+    /// reached.
+    async fn read_manifest(
+        &self,
+        point: &Candidate,
+        spec: &ManifestSpec,
+    ) -> Result<PointRead<ResticEntry>, DrillError> {
+        let limit = super::files::MAX_MANIFEST_BYTES;
+        let mut manifest = ManifestRecord {
+            path: spec.path.clone(),
+            algorithm: spec.format.algorithm(),
+            entries: None,
+            sha256: None,
+        };
+        let path = &spec.path;
+        let failed =
+            |manifest: ManifestRecord, reason: String| Ok(PointRead::Failed { manifest, reason });
+        let repo = self.repo().await?;
+        let chunks = match repo.locate(&point.id, path).await {
+            Ok(Located::File(chunks)) => chunks,
+            Ok(Located::NotAFile) => {
+                return failed(
+                    manifest,
+                    format!("manifest {path} is not a regular file in the snapshot's tree"),
+                );
+            }
+            Ok(Located::Missing) => {
+                return failed(manifest, format!("manifest {path} is not in the snapshot"));
+            }
+            Ok(Located::Damaged(damage)) => {
+                return failed(
+                    manifest,
+                    format!("manifest {path}: snapshot or tree damaged: {damage}"),
+                );
+            }
+            Err(e) => return failed(manifest, format!("manifest {path}: {}", finding(e)?)),
+        };
+        if chunks.size > limit {
+            return failed(
+                manifest,
+                format!(
+                    "manifest {path} is {} bytes, over the {limit} a manifest may be",
+                    chunks.size
+                ),
+            );
+        }
+        // Collected up to the limit whatever the tree claims: past it the reader is dropped,
+        // which stops it.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(CHUNKS_IN_FLIGHT);
+        let collect = async move {
+            let mut bytes = Vec::new();
+            while let Some(chunk) = rx.recv().await {
+                if (bytes.len() + chunk.len()) as u64 > limit {
+                    return None;
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Some(bytes)
+        };
+        let (read, bytes) = tokio::join!(repo.read_file(&chunks, tx), collect);
+        let read = match read {
+            Ok(read) => read,
+            Err(e) => return failed(manifest, format!("manifest {path}: {}", finding(e)?)),
+        };
+        if let Some(failure) = read.failure {
+            return failed(manifest, format!("manifest {path}: {failure}"));
+        }
+        let Some(bytes) = bytes else {
+            return failed(
+                manifest,
+                format!("manifest {path} holds over the {limit} bytes a manifest may be"),
+            );
+        };
+        if read.verified != chunks.size || bytes.len() as u64 != chunks.size {
+            return failed(
+                manifest,
+                format!(
+                    "manifest {path}: size mismatch: the snapshot's tree lists {} bytes, its \
+                     chunks hold {}",
+                    chunks.size, read.verified
+                ),
+            );
+        }
+        manifest.sha256 = Some(hex::encode(sha2::Sha256::digest(&bytes)));
+        let entries = match lifeboat_core::manifest::parse(&bytes, manifest.algorithm) {
+            Ok(entries) => entries,
+            Err(e) => return failed(manifest, format!("manifest {path}: {e}")),
+        };
+        manifest.entries = Some(entries.len() as u64);
+        if entries.is_empty() {
+            return failed(
+                manifest,
+                format!("manifest {path} lists no files: verifying nothing is never a pass"),
+            );
+        }
+        let entries = entries.into_iter().map(ResticEntry::Manifest).collect();
+        Ok(PointRead::Listed { manifest, entries })
+    }
+}
+
 /// The password, from the runbook or the first line of its file (as restic reads
 /// `--password-file`).
 async fn password(from: &ResticPassword, url: &str) -> Result<String, DrillError> {
@@ -97,10 +214,34 @@ async fn password(from: &ResticPassword, url: &str) -> Result<String, DrillError
     }
 }
 
-impl Entry for SnapshotEntry {
+/// One file a snapshot lists: a regular file of its tree, or, with `manifest`, an entry of
+/// the manifest inside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResticEntry {
+    /// A regular file of the snapshot's tree, by its path as `restic ls` prints it.
+    Tree(SnapshotEntry),
+    /// An entry of the manifest inside the snapshot, by its path as the manifest names it
+    /// (relative to the manifest's folder), with the digest it must have.
+    Manifest(lifeboat_core::manifest::Entry),
+}
+
+impl Entry for ResticEntry {
     fn path(&self) -> &str {
-        &self.path
+        match self {
+            ResticEntry::Tree(e) => &e.path,
+            ResticEntry::Manifest(e) => &e.path,
+        }
     }
+}
+
+/// The path in the snapshot of `entry`, listed by the manifest at `manifest` (absolute, as
+/// `restic ls` prints it): the entry below the manifest's folder. `Err`: the entry could
+/// leave that folder (absolute, `..`, a name too long), as a `files` manifest's entry would
+/// leave its point ([`lifeboat_core::manifest::safe_components`]'s reason).
+fn in_snapshot(manifest: &str, entry: &str) -> Result<String, String> {
+    let parts = lifeboat_core::manifest::safe_components(entry)?;
+    let folder = manifest.rsplit_once('/').map_or("", |(folder, _)| folder);
+    Ok(format!("{folder}/{}", parts.join("/")))
 }
 
 /// What discovery saw in the repository.
@@ -148,7 +289,7 @@ impl Census for ResticCensus {
 }
 
 impl SourceFormat for ResticFormat {
-    type Entry = SnapshotEntry;
+    type Entry = ResticEntry;
     /// The file's path in the snapshot (`/srv/app/a.txt`).
     type Locator = String;
     type Census = ResticCensus;
@@ -179,7 +320,10 @@ impl SourceFormat for ResticFormat {
         Ok((found, census))
     }
 
-    async fn read_point(&self, point: &Candidate) -> Result<PointRead<SnapshotEntry>, DrillError> {
+    async fn read_point(&self, point: &Candidate) -> Result<PointRead<ResticEntry>, DrillError> {
+        if let Some(spec) = &self.spec.manifest {
+            return self.read_manifest(point, spec).await;
+        }
         let entries = self.repo().await?.files(&point.id).await?;
         let manifest = ManifestRecord {
             path: SNAPSHOT_TREE.to_owned(),
@@ -194,26 +338,50 @@ impl SourceFormat for ResticFormat {
                     .to_owned(),
             });
         }
+        let entries = entries.into_iter().map(ResticEntry::Tree).collect();
         Ok(PointRead::Listed { manifest, entries })
     }
 
     fn plan_file(
         &self,
         _point: &Candidate,
-        _manifest: &ManifestRecord,
-        entry: &SnapshotEntry,
+        manifest: &ManifestRecord,
+        entry: &ResticEntry,
     ) -> PlannedFile<String> {
-        PlannedFile {
-            // No whole-file digest exists in a snapshot: its chunks' ids are what the file
-            // is verified against ([`ResticFormat::restore`], [`verdict`]).
-            expect: Expected {
-                path: entry.path.clone(),
-                algorithm: Algorithm::Sha256,
-                digest: String::new(),
-                // The size the snapshot's tree lists: the chunks must add up to it.
-                size: Some(entry.size),
+        match entry {
+            ResticEntry::Tree(entry) => PlannedFile {
+                // No whole-file digest exists in a snapshot: its chunks' ids are what the
+                // file is verified against ([`ResticFormat::restore`], [`verdict`]).
+                expect: Expected {
+                    path: entry.path.clone(),
+                    algorithm: Algorithm::Sha256,
+                    digest: String::new(),
+                    // The size the snapshot's tree lists: the chunks must add up to it.
+                    size: Some(entry.size),
+                },
+                target: Target::below_point(entry.path.trim_start_matches('/'), |_| {
+                    entry.path.clone()
+                }),
             },
-            target: Target::below_point(entry.path.trim_start_matches('/'), |_| entry.path.clone()),
+            // Checked both ways: every chunk against its id and the sizes adding up, as
+            // without a manifest, and the whole file against the manifest's digest. It lands
+            // where `restic restore` would put it, `{scratch}/PATH` with PATH as `restic ls`
+            // prints it, whatever the manifest's folder.
+            ResticEntry::Manifest(entry) => PlannedFile {
+                expect: Expected {
+                    path: entry.path.clone(),
+                    algorithm: manifest.algorithm,
+                    digest: entry.digest.clone(),
+                    size: None,
+                },
+                target: match in_snapshot(&manifest.path, &entry.path) {
+                    Ok(path) => Target::Restore {
+                        lands: path.trim_start_matches('/').to_owned(),
+                        from: path,
+                    },
+                    Err(reason) => Target::Unsafe { reason },
+                },
+            },
         }
     }
 
@@ -229,25 +397,23 @@ impl SourceFormat for ResticFormat {
         // The snapshot and the trees on the file's path, read through rustic_core: a tree
         // that cannot be read or decoded fails this file, a store that cannot be reached
         // ends the drill.
-        let chunks =
-            match until_cancelled(landing.cancel, repo.file_chunks(&point.id, from)).await? {
-                Ok(Some(chunks)) => chunks,
-                Ok(None) => {
-                    return Ok(Restored::failed(
-                        expect,
-                        Some(from.clone()),
-                        "not a regular file in the snapshot's tree".to_owned(),
-                    ));
-                }
-                Err(e) => {
-                    let reason = finding(e)?;
-                    return Ok(Restored::failed(
-                        expect,
-                        Some(from.clone()),
-                        format!("snapshot or tree damaged: {reason}"),
-                    ));
-                }
-            };
+        // Each checked against its id (`Repo::locate`).
+        let failed = |reason: String| Ok(Restored::failed(expect, Some(from.clone()), reason));
+        let chunks = match until_cancelled(landing.cancel, repo.locate(&point.id, from)).await? {
+            Ok(Located::File(chunks)) => chunks,
+            Ok(Located::NotAFile) => {
+                return failed("not a regular file in the snapshot's tree".to_owned());
+            }
+            Ok(Located::Missing) => {
+                return failed(format!(
+                    "missing from the snapshot: {from} is not in its tree"
+                ));
+            }
+            Ok(Located::Damaged(damage)) => {
+                return failed(format!("snapshot or tree damaged: {damage}"));
+            }
+            Err(e) => return failed(format!("snapshot or tree damaged: {}", finding(e)?)),
+        };
         // Chunks are read, decrypted and checked on a blocking thread and handed, verified,
         // through a bounded channel to the same writing and hashing pipeline as every other
         // format's objects.
@@ -313,11 +479,14 @@ fn finding(e: ResticError) -> Result<String, DrillError> {
 /// The file's result from what its chunks said (`read`: how many plaintext bytes were
 /// verified and the first chunk that failed, or why the repository could not be read) and
 /// what the pipeline restored and hashed (`restored`). It passes only when every chunk was
-/// verified against its id, and they add up to `tree_size` (the size the snapshot's tree
-/// lists) and to the bytes that landed. Its `expected` is then the digest of those
-/// chunk-verified bytes (a snapshot lists no whole-file digest: the chunks' ids are what the
-/// file is checked against); on a failure it stays empty and `actual` is left out, as no
-/// complete file was verified.
+/// verified against its id, they add up to `tree_size` (the size the snapshot's tree lists)
+/// and to the bytes that landed, and, with a manifest (`expect.digest` not empty), the
+/// restored bytes hash to the manifest's digest. Its `expected` is then the manifest's
+/// digest, or, without a manifest, the digest of those chunk-verified bytes (a snapshot
+/// lists no whole-file digest: the chunks' ids are what the file is checked against). A
+/// file whose chunks all verified but whose bytes are not what the manifest lists (the
+/// backup captured it after it changed) keeps its `actual`; on a chunk failure `actual` is
+/// left out, as no complete file was verified.
 fn verdict(
     expect: &Expected,
     tree_size: u64,
@@ -342,12 +511,27 @@ fn verdict(
                 result.bytes
             ))
         }
+        Ok(_) if !expect.digest.is_empty() && !actual.eq_ignore_ascii_case(&expect.digest) => {
+            result.outcome = Outcome::Failed;
+            result.expected = expect.digest.clone();
+            result.reason = Some(format!(
+                "hash mismatch: every chunk verified against its id, but the file's {} is \
+                 not the one the manifest lists (the backup holds other bytes than the \
+                 manifest's)",
+                expect.algorithm
+            ));
+            return restored;
+        }
         Ok(_) => None,
     };
     match reason {
         None => {
             result.outcome = Outcome::Passed;
-            result.expected = actual;
+            result.expected = if expect.digest.is_empty() {
+                actual
+            } else {
+                expect.digest.clone()
+            };
             result.reason = None;
         }
         Some(reason) => {

@@ -2,7 +2,7 @@ use lifeboat_core::evidence::{FileResult, Outcome};
 use lifeboat_core::vocabulary::Algorithm;
 use lifeboat_storage::restic::{ChunkFailure, ChunkProblem, FileRead};
 
-use super::verdict;
+use super::{in_snapshot, verdict};
 use crate::plan::Expected;
 use crate::restore::Restored;
 
@@ -120,4 +120,63 @@ fn a_damaged_tree_or_a_pipeline_finding_is_kept() {
         r.reason.as_deref(),
         Some("cannot restore x into the scratch area")
     );
+}
+
+/// A file listed by a manifest inside the snapshot, which lists `digest` for it.
+fn listed(digest: &str) -> Expected {
+    Expected {
+        path: "a.txt".to_owned(),
+        digest: digest.to_owned(),
+        size: None,
+        ..expect()
+    }
+}
+
+#[test]
+fn with_a_manifest_verified_chunks_must_also_hash_to_the_manifests_digest() {
+    // Every chunk verified and the sizes add up, but the bytes are not what the manifest
+    // lists: the backup captured the file after it changed.
+    let r = verdict(&listed(&"bb".repeat(32)), 6, read(6, None), piped(6)).result;
+    assert_eq!(r.outcome, Outcome::Failed);
+    assert_eq!(r.expected, "bb".repeat(32));
+    assert_eq!(r.actual.as_deref(), Some(&*"aa".repeat(32)));
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.starts_with("hash mismatch: every chunk verified against its id"),
+        "{reason}"
+    );
+
+    // The manifest's digest (either case) and the chunks agree: a pass recording the
+    // manifest's digest as `expected`.
+    let r = verdict(&listed(&"AA".repeat(32)), 6, read(6, None), piped(6)).result;
+    assert_eq!(r.outcome, Outcome::Passed, "{:?}", r.reason);
+    assert_eq!(r.expected, "AA".repeat(32));
+
+    // A chunk failure still comes first, and leaves `actual` out.
+    let r = verdict(
+        &listed(&"aa".repeat(32)),
+        6,
+        read(2, Some(ChunkProblem::PackMissing)),
+        piped(2),
+    )
+    .result;
+    assert!(r.reason.unwrap().starts_with("pack missing"));
+    assert_eq!(r.actual, None);
+}
+
+#[test]
+fn a_manifest_entry_is_found_below_the_manifests_folder_and_may_not_leave_it() {
+    assert_eq!(
+        in_snapshot("/srv/app/SHA256SUMS", "a.txt").as_deref(),
+        Ok("/srv/app/a.txt")
+    );
+    assert_eq!(
+        in_snapshot("/srv/app/SHA256SUMS", "./conf//app.conf").as_deref(),
+        Ok("/srv/app/conf/app.conf")
+    );
+    assert_eq!(in_snapshot("/SHA256SUMS", "a").as_deref(), Ok("/a"));
+    for escaping in ["../etc/passwd", "/etc/passwd", "a/../../b", ""] {
+        let reason = in_snapshot("/srv/app/SHA256SUMS", escaping).unwrap_err();
+        assert!(reason.starts_with("unsafe path"), "{escaping}: {reason}");
+    }
 }
