@@ -28,6 +28,19 @@ pub enum DrillError {
     /// unreadable key, index or snapshot, or the storage under it. Never holds the password.
     #[error(transparent)]
     Restic(#[from] lifeboat_storage::restic::ResticError),
+    /// Something a restic snapshot being drilled needs went away during the drill, and an
+    /// index read afresh does not find it elsewhere: a `restic forget --prune` or `prune`
+    /// ran meanwhile. No finding about the backup (nothing in it was shown damaged), so the
+    /// drill cannot tell whether the snapshot restores.
+    #[error(
+        "repository changed during the drill: {missing} of snapshot {snapshot} is no longer in the repository, and a fresh index does not find it elsewhere (a `restic prune` or `forget --prune` ran?)"
+    )]
+    RepositoryChanged {
+        /// The snapshot's id.
+        snapshot: String,
+        /// What is gone: `pack ID (holding chunk ID)`, `snapshots/ID`, `data/XX/ID`.
+        missing: String,
+    },
     /// The scratch area failed: full, read-only, a folder that cannot be made.
     #[error(transparent)]
     Scratch(#[from] ScratchError),

@@ -49,6 +49,15 @@ pub enum ResticError {
     /// index or snapshot, a blocking thread that failed.
     #[error("cannot read the restic repository at {url}: {detail}")]
     Repository { url: String, detail: String },
+    /// An object the repository names (a snapshot file, the pack the index puts a tree or
+    /// chunk in) is not in storage: damage, or a `restic prune` that ran since the index was
+    /// read. Which, only a fresh index can tell.
+    #[error("cannot read the restic repository at {url}: {object} is not in the repository")]
+    Missing {
+        url: String,
+        /// Its path in the repository: `snapshots/ID`, `data/XX/ID`.
+        object: String,
+    },
 }
 
 /// One snapshot of a repository, in lifeboat's terms.
@@ -217,6 +226,23 @@ impl Repo {
             })
         })
         .await
+    }
+
+    /// The pack this repository's index puts chunk `chunk` (64 hex digits) in, `None` when
+    /// it lists no such chunk. A lookup in the index read at [`Repo::open`]: no I/O.
+    pub fn pack_of(&self, chunk: &str) -> Option<String> {
+        let id = chunk.parse::<rustic_core::BlobId>().ok()?;
+        let entry = self
+            .inner
+            .get_index_entry(&rustic_core::DataId::from(id))
+            .ok()?;
+        Some(entry.pack.to_hex().to_string())
+    }
+
+    /// Whether `other` is this very opening of the repository (the same index read), not
+    /// another one of the same repository.
+    pub fn same(&self, other: &Repo) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The snapshots `filter` matches, newest first (ties by id).
@@ -437,6 +463,12 @@ fn convert(url: &str, secret: &str, e: &RusticError) -> ResticError {
     while let Some(c) = cause {
         if let Some(failure) = c.downcast_ref::<Failure>() {
             return ResticError::Storage(Arc::clone(&failure.0));
+        }
+        if let Some(Missing(object)) = c.downcast_ref::<Missing>() {
+            return ResticError::Missing {
+                url: url.to_owned(),
+                object: object.clone(),
+            };
         }
         cause = c.source();
     }

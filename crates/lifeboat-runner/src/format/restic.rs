@@ -19,7 +19,9 @@ use futures::StreamExt;
 use lifeboat_core::evidence::{ManifestRecord, Outcome};
 use lifeboat_core::runbook::{ResticPassword, ResticSpec, Runbook};
 use lifeboat_core::vocabulary::Algorithm;
-use lifeboat_storage::restic::{FileRead, Repo, ResticError, SnapshotEntry, SnapshotFilter};
+use lifeboat_storage::restic::{
+    ChunkProblem, FileRead, Repo, ResticError, SnapshotEntry, SnapshotFilter,
+};
 use lifeboat_storage::{Object, Source};
 
 use super::{Candidate, Census, Entry, PointRead, SourceFormat};
@@ -42,7 +44,14 @@ const MAX_PASSWORD_FILE: u64 = 64 << 10;
 pub struct ResticFormat {
     source: Source,
     spec: ResticSpec,
+    /// The repository as opened at discovery, its index read then.
     repo: tokio::sync::OnceCell<Repo>,
+    /// The repository opened again, its index read afresh, after something the index read
+    /// before named was not in storage ([`ResticFormat::refresh`]); used from then on.
+    fresh: tokio::sync::Mutex<Option<Repo>>,
+    /// Objects a fresh index still names and storage lacks: damage, known. A file that finds
+    /// one of them missing fails at once, without reading the index again.
+    damaged: std::sync::Mutex<std::collections::HashSet<Gone>>,
 }
 
 impl ResticFormat {
@@ -53,16 +62,73 @@ impl ResticFormat {
             source: Source::open(&runbook.source)?,
             spec: spec.clone(),
             repo: tokio::sync::OnceCell::new(),
+            fresh: tokio::sync::Mutex::new(None),
+            damaged: std::sync::Mutex::default(),
         })
     }
 
-    async fn repo(&self) -> Result<&Repo, DrillError> {
+    /// The repository, opened on first use; after a [`refresh`](Self::refresh), the fresh
+    /// opening.
+    async fn repo(&self) -> Result<Repo, DrillError> {
+        if let Some(fresh) = self.fresh.lock().await.as_ref() {
+            return Ok(fresh.clone());
+        }
         self.repo
             .get_or_try_init(|| async {
                 let password = password(&self.spec.password, self.source.url()).await?;
                 Ok(Repo::open(&self.source, &password).await?)
             })
             .await
+            .cloned()
+    }
+
+    /// The repository with an index read after `stale`'s: opened again (no cache: never a
+    /// copy of the index read before), unless another file already did so since it found
+    /// something missing with `stale`.
+    async fn refresh(&self, stale: &Repo) -> Result<Repo, DrillError> {
+        let mut fresh = self.fresh.lock().await;
+        if let Some(repo) = fresh.as_ref()
+            && !repo.same(stale)
+        {
+            return Ok(repo.clone());
+        }
+        let password = password(&self.spec.password, self.source.url()).await?;
+        let repo = Repo::open(&self.source, &password).await?;
+        *fresh = Some(repo.clone());
+        Ok(repo)
+    }
+
+    fn known_damage(&self, gone: &Gone) -> bool {
+        self.damaged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(gone)
+    }
+
+    fn note_damage(&self, gone: Gone) {
+        self.damaged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(gone);
+    }
+}
+
+/// Something the index named that storage did not hold, met while restoring one file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Gone {
+    /// The pack the index put one of the file's chunks in.
+    Pack { chunk: String, pack: String },
+    /// An object met on the way to the file's chunks: the snapshot file (`snapshots/ID`),
+    /// or the pack of a tree (`data/XX/ID`).
+    Object(String),
+}
+
+impl std::fmt::Display for Gone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Gone::Pack { chunk, pack } => write!(f, "pack {pack} (holding chunk {chunk})"),
+            Gone::Object(object) => f.write_str(object),
+        }
     }
 }
 
@@ -217,6 +283,13 @@ impl SourceFormat for ResticFormat {
         }
     }
 
+    /// Restores the file from the repository as discovery read it and, when something its
+    /// index named is missing from storage, tells a prune that ran during the drill from
+    /// damage by an index read afresh: one the fresh index still names is damage (the file
+    /// fails as the first try said); otherwise the file is tried once more from the fresh
+    /// index (a repacked chunk is found in its new pack), and if that still meets something
+    /// missing the drill cannot go on ([`DrillError::RepositoryChanged`], exit 3): its
+    /// snapshot, or the data it needs, went away under it.
     async fn restore(
         &self,
         point: &Candidate,
@@ -226,6 +299,79 @@ impl SourceFormat for ResticFormat {
         landing: &Landing<'_>,
     ) -> Result<Restored, DrillError> {
         let repo = self.repo().await?;
+        let (first, gone) = self
+            .restore_from(&repo, point, expect, lands, from, landing)
+            .await?;
+        let Some(gone) = gone else {
+            return Ok(first);
+        };
+        if self.known_damage(&gone) {
+            return Ok(first);
+        }
+        let fresh = until_cancelled(landing.cancel, self.refresh(&repo)).await??;
+        if let Gone::Pack { chunk, pack } = &gone
+            && fresh.pack_of(chunk).as_deref() == Some(pack.as_str())
+        {
+            self.note_damage(gone);
+            return Ok(first);
+        }
+        unland(lands, landing)?;
+        let (second, again) = self
+            .restore_from(&fresh, point, expect, lands, from, landing)
+            .await?;
+        match again {
+            None => Ok(second),
+            // The fresh index sends the file to the same tree pack: damage.
+            Some(again @ Gone::Object(_)) if again == gone && !is_snapshot(&again) => {
+                self.note_damage(again);
+                Ok(second)
+            }
+            Some(again) => Err(DrillError::RepositoryChanged {
+                snapshot: point.id.clone(),
+                missing: again.to_string(),
+            }),
+        }
+    }
+
+    async fn stored_bytes(&self, _point: &Candidate, _paths: &[String]) -> Option<u64> {
+        None
+    }
+}
+
+/// Whether `gone` is a snapshot file: once it is missing, the snapshot was forgotten.
+fn is_snapshot(gone: &Gone) -> bool {
+    matches!(gone, Gone::Object(object) if object.starts_with("snapshots/"))
+}
+
+/// Removes what a first try of a file left at `lands` below the point's folder, so the retry
+/// can create it afresh (restores never write through anything already there). The run
+/// folder is private and fresh: what is there is the first try's own file, or nothing.
+fn unland(lands: &str, landing: &Landing<'_>) -> Result<(), DrillError> {
+    let Some(dest) = landing.dest else {
+        return Ok(());
+    };
+    let full = lands
+        .split('/')
+        .fold(dest.root.to_path_buf(), |p, c| p.join(c));
+    match std::fs::remove_file(&full) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(crate::error::ScratchError::Create { path: full, source }.into()),
+    }
+}
+
+impl ResticFormat {
+    /// One try at restoring the file from `repo`: the file's result, and what the index
+    /// named that storage lacked, if that is why it failed.
+    async fn restore_from(
+        &self,
+        repo: &Repo,
+        point: &Candidate,
+        expect: &Expected,
+        lands: &str,
+        from: &str,
+        landing: &Landing<'_>,
+    ) -> Result<(Restored, Option<Gone>), DrillError> {
         // The snapshot and the trees on the file's path, read through rustic_core: a tree
         // that cannot be read or decoded fails this file, a store that cannot be reached
         // ends the drill.
@@ -233,19 +379,25 @@ impl SourceFormat for ResticFormat {
             match until_cancelled(landing.cancel, repo.file_chunks(&point.id, from)).await? {
                 Ok(Some(chunks)) => chunks,
                 Ok(None) => {
-                    return Ok(Restored::failed(
+                    let failed = Restored::failed(
                         expect,
-                        Some(from.clone()),
+                        Some(from.to_owned()),
                         "not a regular file in the snapshot's tree".to_owned(),
-                    ));
+                    );
+                    return Ok((failed, None));
                 }
                 Err(e) => {
+                    let gone = match &e {
+                        ResticError::Missing { object, .. } => Some(Gone::Object(object.clone())),
+                        _ => None,
+                    };
                     let reason = finding(e)?;
-                    return Ok(Restored::failed(
+                    let failed = Restored::failed(
                         expect,
-                        Some(from.clone()),
+                        Some(from.to_owned()),
                         format!("snapshot or tree damaged: {reason}"),
-                    ));
+                    );
+                    return Ok((failed, gone));
                 }
             };
         // Chunks are read, decrypted and checked on a blocking thread and handed, verified,
@@ -261,7 +413,7 @@ impl SourceFormat for ResticFormat {
                 stream: stream.boxed(),
                 size: stored,
             },
-            name: from.clone(),
+            name: from.to_owned(),
             compressed: false,
         };
         // The pipeline checks no digest here (a snapshot lists none for a whole file) nor
@@ -279,11 +431,23 @@ impl SourceFormat for ResticFormat {
             Ok(read) => Ok(read),
             Err(e) => Err(finding(e)?),
         };
-        Ok(verdict(expect, chunks.size, read, restored))
-    }
-
-    async fn stored_bytes(&self, _point: &Candidate, _paths: &[String]) -> Option<u64> {
-        None
+        // Only a file that landed is tried again (a name the scratch area refused is no
+        // matter of the repository).
+        let gone = match &read {
+            Ok(FileRead {
+                failure: Some(failure),
+                ..
+            }) if restored.result.actual.is_some()
+                && failure.problem == ChunkProblem::PackMissing =>
+            {
+                failure.pack.clone().map(|pack| Gone::Pack {
+                    chunk: failure.chunk.clone(),
+                    pack,
+                })
+            }
+            _ => None,
+        };
+        Ok((verdict(expect, chunks.size, read, restored), gone))
     }
 }
 
@@ -295,6 +459,7 @@ fn finding(e: ResticError) -> Result<String, DrillError> {
         ResticError::Storage(s) if !s.is_finding() => Err(ResticError::Storage(s).into()),
         ResticError::Storage(s) => Ok(s.to_string()),
         ResticError::Repository { detail, .. } => Ok(detail),
+        ResticError::Missing { object, .. } => Ok(format!("{object} is not in the repository")),
         // Not met once the repository is open; should it be, it ends the drill.
         e @ ResticError::WrongPassword { .. } => Err(e.into()),
     }
