@@ -103,3 +103,96 @@ fn a_snapshot_pruned_during_the_drill_ends_it_with_exit_3_repository_changed() {
     );
     assert!(!d.stderr.contains(PASSWORD) && !d.evidence.to_string().contains(PASSWORD));
 }
+
+/// Damages snapshot file `id` of `repo` as `how` says: `flipped` (one byte of its ciphertext),
+/// `truncated` (cut to half), or `foreign` (not a restic snapshot at all: replaced by bytes
+/// no key encrypted).
+fn damage_snapshot(repo: &ResticRepo, id: &str, how: &str) {
+    let file = repo.path().join("snapshots").join(id);
+    let mut bytes = std::fs::read(&file).unwrap();
+    match how {
+        "flipped" => {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x01;
+        }
+        "truncated" => bytes.truncate(bytes.len() / 2),
+        "foreign" => bytes = b"{\"time\":\"2026-11-20T02:00:00Z\",\"tree\":\"00\"}\n".to_vec(),
+        other => panic!("no damage {other}"),
+    }
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).unwrap();
+    std::fs::write(&file, &bytes).unwrap();
+}
+
+/// `lifeboat plan` of `rb`: exit code, stdout, stderr.
+fn plan(fx: &Fixture, rb: &std::path::Path) -> (Option<i32>, String, String) {
+    let out = fx.run(&[
+        "plan",
+        rb.to_str().unwrap(),
+        "--now",
+        "2026-11-21T00:00:00Z",
+        "--seed",
+        "7",
+    ]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// One snapshot file that cannot be read (a flipped byte, cut short, or no restic snapshot
+/// at all) no longer ends discovery: the other snapshots are listed and drilled, and the
+/// damaged one is counted, with its id and why, in what `lifeboat plan` shows and in the
+/// evidence's `source.listing`.
+#[test]
+fn a_damaged_snapshot_file_is_a_finding_against_it_and_the_others_are_drilled() {
+    for how in ["flipped", "truncated", "foreign"] {
+        let fx = Fixture::new();
+        let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+        // The newest db01 snapshot: the one a drill would otherwise have tried first.
+        damage_snapshot(&repo, &ids[3], how);
+        let rb = runbook(&fx, &repo, "");
+
+        let (code, stdout, stderr) = plan(&fx, &rb);
+        assert_eq!(code, Some(0), "{how}: {stdout}{stderr}");
+        assert!(!stderr.contains("panicked"), "{how}: {stderr}");
+        let listed = format!("1 damaged (snapshot {} cannot be read:", ids[3]);
+        assert!(stdout.contains(&listed), "{how}: {stdout}");
+        assert!(stdout.contains(&ids[1][..8]), "{how}: {stdout}");
+
+        let d = drill(&fx, &rb);
+        d.assert_code(0);
+        assert_eq!(d.point_ids(), [ids[1].as_str()], "{how}: {}", d.context());
+        let listing = d.evidence["source"]["listing"].as_str().unwrap_or_default();
+        assert!(
+            listing.starts_with("4 snapshots in the repository:") && listing.contains(&listed),
+            "{how}: {listing}"
+        );
+        assert!(!d.evidence.to_string().contains(PASSWORD));
+    }
+}
+
+/// When no snapshot can be read there is no recovery point: the usual failure (exit 1),
+/// whose reason says what discovery saw.
+#[test]
+fn a_repository_whose_every_snapshot_is_damaged_has_no_recovery_point() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    for (id, how) in ids
+        .iter()
+        .zip(["flipped", "truncated", "foreign", "flipped"])
+    {
+        damage_snapshot(&repo, id, how);
+    }
+    let d = drill(&fx, &runbook(&fx, &repo, ""));
+    d.assert_code(1);
+    assert!(d.points().is_empty(), "{}", d.context());
+    let reason = Drill::reason(&d.evidence);
+    assert!(
+        reason.contains("no recovery point") && reason.contains("4 damaged"),
+        "{reason}"
+    );
+}

@@ -1,7 +1,8 @@
 //! SECURITY.md classes 4, 5 and 7 for restic repositories (`source.format: restic`): a name
 //! inside a snapshot is data and cannot forge what `lifeboat plan` prints, and a damaged
-//! repository is an error (exit 3), never a panic. The repositories are made by the real
-//! `restic` CLI (lifeboat-testkit's `ResticRepo`), then damaged.
+//! repository is an error (exit 3) or a finding, never a panic. The repositories are made by
+//! the real `restic` CLI (lifeboat-testkit's `ResticRepo`), then damaged. Damaged snapshot
+//! files, and a repository pruned under a drill: `restic_changed.rs`.
 
 use lifeboat_testkit::ResticRepo;
 
@@ -63,41 +64,32 @@ fn a_forging_name_in_a_snapshot_is_shown_escaped_by_plan() {
     );
 }
 
+/// A damaged index is an error (exit 3), never a panic. (A damaged snapshot file is a
+/// finding against that snapshot alone: `restic_changed`'s tests.)
 #[test]
-fn a_damaged_snapshot_or_index_is_exit_3_not_a_panic() {
-    for damage in ["snapshot", "index"] {
-        let fx = Fixture::new();
-        let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
-        let folder = repo.path().join(if damage == "snapshot" {
-            "snapshots"
-        } else {
-            "index"
-        });
-        let file = if damage == "snapshot" {
-            folder.join(&ids[3])
-        } else {
-            std::fs::read_dir(&folder)
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap()
-                .path()
-        };
-        let mut bytes = std::fs::read(&file).unwrap();
-        let middle = bytes.len() / 2;
-        bytes[middle] ^= 0x01;
-        let mut perms = std::fs::metadata(&file).unwrap().permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        perms.set_readonly(false);
-        std::fs::set_permissions(&file, perms).unwrap();
-        std::fs::write(&file, &bytes).unwrap();
+fn a_damaged_index_is_exit_3_not_a_panic() {
+    let fx = Fixture::new();
+    let (repo, _) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let file = std::fs::read_dir(repo.path().join("index"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).unwrap();
+    std::fs::write(&file, &bytes).unwrap();
 
-        let (code, stdout, stderr) = plan(&fx, &runbook(&fx, &repo));
-        assert_eq!(code, Some(3), "{damage}: {stdout}{stderr}");
-        assert!(!stderr.contains("panicked"), "{damage}: {stderr}");
-        assert!(stderr.contains("restic repository"), "{damage}: {stderr}");
-        assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
-    }
+    let (code, stdout, stderr) = plan(&fx, &runbook(&fx, &repo));
+    assert_eq!(code, Some(3), "{stdout}{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("restic repository"), "{stderr}");
+    assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
 }
 
 /// A data pack cut short, or replaced by a link to a file outside the repository: the files

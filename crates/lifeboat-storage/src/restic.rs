@@ -60,6 +60,19 @@ pub enum ResticError {
     },
 }
 
+impl ResticError {
+    /// What went wrong, without the repository's URL: the sentence after `cannot read the
+    /// restic repository at URL: `.
+    pub fn detail(&self) -> String {
+        match self {
+            ResticError::Storage(s) => s.to_string(),
+            ResticError::WrongPassword { .. } => "no key accepts the password".to_owned(),
+            ResticError::Repository { detail, .. } => detail.clone(),
+            ResticError::Missing { object, .. } => format!("{object} is not in the repository"),
+        }
+    }
+}
+
 /// One snapshot of a repository, in lifeboat's terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
@@ -87,6 +100,27 @@ impl SnapshotFilter {
             && self.paths.iter().all(|p| s.paths.contains(p))
             && self.tags.iter().all(|t| s.tags.contains(t))
     }
+}
+
+/// A snapshot file that cannot be read: a finding against that one snapshot. Its time,
+/// host and tags are in the file, so they are unknown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DamagedSnapshot {
+    /// The snapshot's id: its file's name below `snapshots/`.
+    pub id: String,
+    /// Why it cannot be read, in rustic_core's words (`Data decryption failed, MAC check
+    /// failed.`), one line, never the password.
+    pub reason: String,
+}
+
+/// What [`Repo::list_snapshots`] found: the snapshots a filter matches, and those that
+/// cannot be read at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotListing {
+    /// Those the filter matches, newest first (ties by id).
+    pub snapshots: Vec<Snapshot>,
+    /// Those that cannot be read, by id. Whether the filter would match them is unknown.
+    pub damaged: Vec<DamagedSnapshot>,
 }
 
 /// A regular file of a snapshot.
@@ -258,6 +292,72 @@ impl Repo {
                 .collect();
             found.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.id.cmp(&b.id)));
             Ok(found)
+        })
+        .await
+    }
+
+    /// Every snapshot of the repository: those `filter` matches, newest first, and those
+    /// whose file cannot be read (decrypted, decoded) at all, each a finding against that
+    /// snapshot alone, with why. `Err` only when the repository's storage fails (unreachable,
+    /// refused) or `snapshots/` cannot be listed. A snapshot whose file vanished between the
+    /// listing and its reading (a `restic forget` just ran) is not there: left out.
+    pub async fn list_snapshots(
+        &self,
+        filter: &SnapshotFilter,
+    ) -> Result<SnapshotListing, ResticError> {
+        use rustic_core::repofile::SnapshotId;
+        let me = self.clone();
+        let filter = filter.clone();
+        blocking(&self.url, move || {
+            let ids: Vec<SnapshotId> = me
+                .inner
+                .list::<SnapshotId>()
+                .map_err(|e| me.convert(&e))?
+                .collect();
+            // Read in parallel, as rustic_core reads them; a result that failed does not say
+            // which file it was, so those not read are read again one by one for why.
+            let mut read = std::collections::BTreeMap::new();
+            for item in me
+                .inner
+                .stream_files_list::<SnapshotFile>(ids.clone())
+                .map_err(|e| me.convert(&e))?
+                .flatten()
+            {
+                read.insert(item.0, item.1);
+            }
+            let mut listing = SnapshotListing::default();
+            for id in ids {
+                let file = match read.remove(&id) {
+                    Some(file) => file,
+                    None => match me.inner.get_file::<SnapshotFile>(&id) {
+                        Ok(file) => file,
+                        Err(e) => match me.convert(&e) {
+                            ResticError::Storage(s) if !s.is_finding() => {
+                                return Err(ResticError::Storage(s));
+                            }
+                            ResticError::Missing { .. } => continue,
+                            damage => {
+                                listing.damaged.push(DamagedSnapshot {
+                                    id: id.to_hex().to_string(),
+                                    reason: damage.detail(),
+                                });
+                                continue;
+                            }
+                        },
+                    },
+                };
+                let mut file = file;
+                file.id = id;
+                let found = snapshot(&file);
+                if filter.matches(&found) {
+                    listing.snapshots.push(found);
+                }
+            }
+            listing
+                .snapshots
+                .sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.id.cmp(&b.id)));
+            listing.damaged.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(listing)
         })
         .await
     }

@@ -20,7 +20,7 @@ use lifeboat_core::evidence::{ManifestRecord, Outcome};
 use lifeboat_core::runbook::{ResticPassword, ResticSpec, Runbook};
 use lifeboat_core::vocabulary::Algorithm;
 use lifeboat_storage::restic::{
-    ChunkProblem, FileRead, Repo, ResticError, SnapshotEntry, SnapshotFilter,
+    ChunkProblem, DamagedSnapshot, FileRead, Repo, ResticError, SnapshotEntry, SnapshotFilter,
 };
 use lifeboat_storage::{Object, Source};
 
@@ -169,6 +169,9 @@ impl Entry for SnapshotEntry {
     }
 }
 
+/// Damaged snapshots named one by one in the census's sentence; more are only counted.
+const DAMAGED_NAMED: usize = 10;
+
 /// What discovery saw in the repository.
 #[derive(Debug, Default)]
 pub struct ResticCensus {
@@ -177,6 +180,10 @@ pub struct ResticCensus {
     not_a_point: usize,
     after_t0: usize,
     too_old: usize,
+    /// Snapshots whose file cannot be read, with why: their time is unknown, so they cannot
+    /// be ordered among the points; they are accounted for here, in what `lifeboat plan`
+    /// shows and the evidence's `source.listing` records.
+    damaged: Vec<DamagedSnapshot>,
 }
 
 impl Census for ResticCensus {
@@ -191,6 +198,22 @@ impl Census for ResticCensus {
     }
     fn describe(&self) -> String {
         let mut seen = Vec::new();
+        if !self.damaged.is_empty() {
+            let mut named: Vec<String> = self
+                .damaged
+                .iter()
+                .take(DAMAGED_NAMED)
+                .map(|d| format!("snapshot {} cannot be read: {}", d.id, d.reason))
+                .collect();
+            if self.damaged.len() > DAMAGED_NAMED {
+                named.push(format!("{} more", self.damaged.len() - DAMAGED_NAMED));
+            }
+            seen.push(format!(
+                "{} damaged ({})",
+                self.damaged.len(),
+                named.join("; ")
+            ));
+        }
         if self.unmatched > 0 {
             seen.push(format!("{} not matching source.restic", self.unmatched));
         }
@@ -219,20 +242,30 @@ impl SourceFormat for ResticFormat {
     type Locator = String;
     type Census = ResticCensus;
 
+    /// A snapshot file that cannot be read is a finding against that snapshot alone: counted
+    /// in the census with its id and why, while the others are listed and drilled.
     async fn discover(&self) -> Result<(Vec<Candidate>, ResticCensus), DrillError> {
         let repo = self.repo().await?;
-        let all = repo.snapshots(&SnapshotFilter::default()).await?;
+        let listing = repo.list_snapshots(&SnapshotFilter::default()).await?;
         let filter = SnapshotFilter {
             host: self.spec.host.clone(),
             paths: self.spec.paths.clone(),
             tags: self.spec.tags.clone(),
         };
+        for damaged in &listing.damaged {
+            tracing::warn!(
+                snapshot = %damaged.id,
+                reason = %damaged.reason,
+                "a snapshot of the restic repository cannot be read"
+            );
+        }
         let mut census = ResticCensus {
-            snapshots: all.len(),
+            snapshots: listing.snapshots.len() + listing.damaged.len(),
+            damaged: listing.damaged,
             ..ResticCensus::default()
         };
         let mut found = Vec::new();
-        for snapshot in all {
+        for snapshot in listing.snapshots {
             if filter.matches(&snapshot) {
                 found.push(Candidate {
                     id: snapshot.id,
