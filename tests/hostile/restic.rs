@@ -175,3 +175,61 @@ fn a_password_file_that_is_a_fifo_or_huge_is_refused_without_waiting() {
         );
     }
 }
+
+/// A name that is not UTF-8 (byte 0xff), backed up by the real restic CLI next to the two
+/// names a careless reading confuses it with: `a\u{fffd}b` (what a lossy decoding makes of
+/// it) and a name that literally reads `a\xffb`. Each is listed under its own name; the two
+/// UTF-8 ones are restored and verified, byte for byte their own contents; the other is never
+/// restored or verified as another file: it fails, named escaped, as one lifeboat cannot
+/// restore under its exact name.
+#[test]
+fn a_name_that_is_not_utf8_is_never_restored_as_another_file() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let id = repo.backup_bytes(
+        "2026-11-20 02:00:00",
+        "db01",
+        &[],
+        &[
+            (b"srv/n/a\xffb", b"the 0xff file\n"),
+            ("srv/n/a\u{fffd}b".as_bytes(), b"the U+FFFD file\n"),
+            (br"srv/n/a\xffb", b"the backslash file\n"),
+        ],
+    );
+    let rb = runbook(&fx, &repo);
+    let d = fx.drill_file(&rb, &["--now", "2026-11-21T00:00:00Z", "--seed", "7"]);
+    d.assert_code(1);
+    let mut paths = d.file_paths(&id);
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 3, "names collide: {paths:?}\n{}", d.context());
+
+    let fffd = d.file(&id, "/srv/n/a\u{fffd}b");
+    assert_eq!(fffd["outcome"], "passed", "{}", d.context());
+    assert_eq!(
+        fffd["actual"],
+        lifeboat_testkit::sha256_hex(b"the U+FFFD file\n").as_str()
+    );
+    let backslash = d.file(&id, r"/srv/n/a\xffb");
+    assert_eq!(backslash["outcome"], "passed", "{}", d.context());
+    assert_eq!(
+        backslash["actual"],
+        lifeboat_testkit::sha256_hex(b"the backslash file\n").as_str()
+    );
+    let odd = paths
+        .iter()
+        .find(|p| p.as_str() != "/srv/n/a\u{fffd}b" && p.as_str() != r"/srv/n/a\xffb")
+        .unwrap();
+    let file = d.file(&id, odd);
+    assert_eq!(file["outcome"], "failed", "{}", d.context());
+    assert!(file["actual"].is_null(), "{}", d.context());
+    let reason = Drill::reason(file);
+    assert!(
+        reason.contains("not valid UTF-8") && reason.contains(r"a\xffb"),
+        "{reason}"
+    );
+    // `lifeboat plan` shows it by the same escaped name, refused.
+    let (code, stdout, stderr) = plan(&fx, &rb);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains(odd.as_str()), "{stdout}");
+}

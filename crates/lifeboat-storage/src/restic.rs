@@ -126,9 +126,15 @@ pub struct SnapshotListing {
 /// A regular file of a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SnapshotEntry {
-    /// As `restic ls` prints it: `/srv/app/a.txt`.
+    /// As `restic ls` prints it: `/srv/app/a.txt`. When [`escaped`](Self::escaped), a name
+    /// a person can read instead, unique in the snapshot ([`escape_path`]).
     pub path: String,
     pub size: u64,
+    /// The file's path is not UTF-8 (a Unix name may hold any byte but `/` and NUL; restic
+    /// stores it exactly, escaped in the tree's JSON as Go's `strconv.Quote` writes it, and
+    /// rustic_core decodes it back to the exact bytes). `path` is then not its name, and no
+    /// path lifeboat can restore to is: the file cannot be restored or verified by `path`.
+    pub escaped: bool,
 }
 
 /// Where one chunk of a file is stored, as the repository's index says.
@@ -381,12 +387,26 @@ impl Repo {
             {
                 let (path, node) = item.map_err(|e| me.convert(&e))?;
                 if node.is_file() {
+                    // Never `to_string_lossy`: it would name the file as another one
+                    // (`a\xffb` and `a\u{fffd}b` both as `a\u{fffd}b`).
+                    let (path, escaped) = match path.to_str() {
+                        Some(exact) => (format!("/{exact}"), false),
+                        None => {
+                            use std::os::unix::ffi::OsStrExt;
+                            (
+                                format!("/{}", escape_path(path.as_os_str().as_bytes())),
+                                true,
+                            )
+                        }
+                    };
                     out.push(SnapshotEntry {
-                        path: format!("/{}", path.to_string_lossy()),
+                        path,
                         size: node.meta.size,
+                        escaped,
                     });
                 }
             }
+            unique_escaped(&mut out);
             Ok(out)
         })
         .await
@@ -534,6 +554,44 @@ fn snapshot(s: &SnapshotFile) -> Snapshot {
         hostname: s.hostname.clone(),
         paths: s.paths.iter().cloned().collect(),
         tags: s.tags.iter().cloned().collect(),
+    }
+}
+
+/// `bytes`, a path that is not UTF-8, as a person can read it: each byte that is not part of
+/// a valid UTF-8 sequence written `\xHH`, each backslash doubled (as restic escapes a name in
+/// a tree). Control characters are left to the places that print it (SECURITY.md class 7).
+pub fn escape_path(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// Makes every escaped path of `entries` differ from every other path: an escaped name can
+/// still read like another file's real one (`a\xffb` for the byte 0xff, and a file that is
+/// named with those four characters), so it gets ` (not UTF-8)` added until it is unique.
+fn unique_escaped(entries: &mut [SnapshotEntry]) {
+    let mut taken: std::collections::HashSet<String> = entries
+        .iter()
+        .filter(|e| !e.escaped)
+        .map(|e| e.path.clone())
+        .collect();
+    for entry in entries.iter_mut().filter(|e| e.escaped) {
+        while taken.contains(&entry.path) {
+            entry.path.push_str(" (not UTF-8)");
+        }
+        taken.insert(entry.path.clone());
     }
 }
 
@@ -802,6 +860,35 @@ fn read_only() -> Box<RusticError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_that_is_not_utf8_is_escaped_and_never_named_as_another() {
+        assert_eq!(escape_path(b"srv/a\xffb"), r"srv/a\xffb");
+        assert_eq!(escape_path(b"s\\v/a\xff\xfe"), r"s\\v/a\xff\xfe");
+        assert_eq!(escape_path(b"\xc3\xa9\xff"), "\u{e9}\\xff");
+        let entry = |path: &str, escaped| SnapshotEntry {
+            path: path.to_owned(),
+            size: 0,
+            escaped,
+        };
+        let mut entries = vec![
+            entry(r"/a\xffb", true),
+            entry(r"/a\xffb", false),
+            entry(r"/a\xffb (not UTF-8)", false),
+            entry(r"/c\xff", true),
+        ];
+        unique_escaped(&mut entries);
+        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                r"/a\xffb (not UTF-8) (not UTF-8)",
+                r"/a\xffb",
+                r"/a\xffb (not UTF-8)",
+                r"/c\xff"
+            ]
+        );
+    }
 
     #[test]
     fn the_backend_refuses_every_write_and_removal() {

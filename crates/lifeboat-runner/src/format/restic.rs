@@ -312,7 +312,20 @@ impl SourceFormat for ResticFormat {
                 // The size the snapshot's tree lists: the chunks must add up to it.
                 size: Some(entry.size),
             },
-            target: Target::below_point(entry.path.trim_start_matches('/'), |_| entry.path.clone()),
+            target: if entry.escaped {
+                // Its path is a readable stand-in, not its name: restoring or verifying by it
+                // could only ever reach another file, or none.
+                Target::Unsafe {
+                    reason: format!(
+                        "name not valid UTF-8: {} (bytes that are not UTF-8 written \\xHH): \
+                         lifeboat names and restores files by UTF-8 paths, so it can neither \
+                         restore this one under its exact name nor verify it",
+                        entry.path
+                    ),
+                }
+            } else {
+                Target::below_point(entry.path.trim_start_matches('/'), |_| entry.path.clone())
+            },
         }
     }
 
