@@ -196,3 +196,26 @@ fn a_repository_whose_every_snapshot_is_damaged_has_no_recovery_point() {
         "{reason}"
     );
 }
+
+/// A snapshot discovery listed, forgotten before the drill falls back to it (here by the
+/// newest point's own `run` step, while a flipped byte fails that point): reading it is no
+/// finding about the backup either. Exit 3, "repository changed during the drill".
+#[test]
+fn a_fallback_snapshot_forgotten_during_the_drill_ends_it_with_exit_3() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let blob = sha256_hex(b"day 3\n");
+    let pack = repo.pack_of(&blob);
+    let at = pack.blobs.iter().find(|b| b.id == blob).unwrap();
+    repo.flip_pack_byte(&pack.id, at.offset + at.length / 2);
+    let steps = prune_first(&repo, &[&ids[1]]);
+    let d = drill(&fx, &runbook(&fx, &repo, &steps));
+    d.assert_code(3);
+    assert_eq!(d.outcome(), "error", "{}", d.context());
+    let reason = Drill::reason(&d.evidence);
+    assert!(
+        reason.starts_with("repository changed during the drill") && reason.contains(&ids[1]),
+        "{reason}\n{}",
+        d.context()
+    );
+}

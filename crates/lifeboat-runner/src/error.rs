@@ -26,8 +26,10 @@ pub enum DrillError {
     Storage(#[from] StorageError),
     /// A restic repository could not be opened or read: a wrong password, no `config`, an
     /// unreadable key, index or snapshot, or the storage under it. Never holds the password.
+    /// (A snapshot file missing once the repository is open is [`Self::RepositoryChanged`]:
+    /// see the `From` conversion.)
     #[error(transparent)]
-    Restic(#[from] lifeboat_storage::restic::ResticError),
+    Restic(lifeboat_storage::restic::ResticError),
     /// Something a restic snapshot being drilled needs went away during the drill, and an
     /// index read afresh does not find it elsewhere: a `restic forget --prune` or `prune`
     /// ran meanwhile. No finding about the backup (nothing in it was shown damaged), so the
@@ -57,6 +59,25 @@ pub enum DrillError {
     /// shutting down).
     #[error("restore worker failed: {0}")]
     Worker(#[source] tokio::task::JoinError),
+}
+
+impl From<lifeboat_storage::restic::ResticError> for DrillError {
+    /// A snapshot file that is not in storage when a drill reads it is one discovery listed,
+    /// and read, before: it was forgotten during the drill (discovery itself leaves out a
+    /// snapshot that vanishes as it lists them). Every other error is as it is.
+    fn from(e: lifeboat_storage::restic::ResticError) -> Self {
+        match e {
+            lifeboat_storage::restic::ResticError::Missing { object, .. }
+                if object.starts_with("snapshots/") =>
+            {
+                DrillError::RepositoryChanged {
+                    snapshot: object.trim_start_matches("snapshots/").to_owned(),
+                    missing: object,
+                }
+            }
+            e => DrillError::Restic(e),
+        }
+    }
 }
 
 /// The scratch area failed, so no restore can be trusted to have landed.
