@@ -853,10 +853,9 @@ fn ambient_azure_credentials_from_the_environment() {
 }
 
 /// A restic repository made by the real restic CLI, with a flipped byte in the pack only the
-/// newest db01 snapshot uses: drilled from local disk, then uploaded as it is to s3s-fs (which
-/// checks signatures) and Azurite and drilled from there through the same storage client —
-/// the same verdict, points, per-file reasons and digests everywhere. (moto is left to the
-/// next session: issue 15 names it separately.)
+/// newest db01 snapshot uses: drilled from local disk, then uploaded as it is to moto, s3s-fs
+/// (which checks signatures) and Azurite and drilled from there through the same storage
+/// client — the same verdict, points, per-file reasons and digests everywhere.
 #[test]
 fn restic_repository_with_a_flipped_byte_in_a_pack() {
     const PASSWORD: &str = "conformance-restic-password";
@@ -892,7 +891,7 @@ fn restic_repository_with_a_flipped_byte_in_a_pack() {
         local.context()
     );
     let want = comparable(&local.evidence);
-    for backend in [Backend::S3sFs, Backend::Azurite] {
+    for backend in CLOUD {
         let name = cloud::unique_name("restic-flipped");
         let (url, options) = match backend.s3() {
             Some(s3) => {

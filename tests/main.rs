@@ -34,6 +34,7 @@ mod points;
 mod projection;
 mod report;
 mod restic;
+mod restic_changed;
 mod sampling;
 mod scratch;
 mod scripts;

@@ -1,7 +1,8 @@
 //! SECURITY.md classes 4, 5 and 7 for restic repositories (`source.format: restic`): a name
 //! inside a snapshot is data and cannot forge what `lifeboat plan` prints, and a damaged
-//! repository is an error (exit 3), never a panic. The repositories are made by the real
-//! `restic` CLI (lifeboat-testkit's `ResticRepo`), then damaged.
+//! repository is an error (exit 3) or a finding, never a panic. The repositories are made by
+//! the real `restic` CLI (lifeboat-testkit's `ResticRepo`), then damaged. Damaged snapshot
+//! files, and a repository pruned under a drill: `restic_changed.rs`.
 
 use lifeboat_testkit::ResticRepo;
 
@@ -63,41 +64,32 @@ fn a_forging_name_in_a_snapshot_is_shown_escaped_by_plan() {
     );
 }
 
+/// A damaged index is an error (exit 3), never a panic. (A damaged snapshot file is a
+/// finding against that snapshot alone: `restic_changed`'s tests.)
 #[test]
-fn a_damaged_snapshot_or_index_is_exit_3_not_a_panic() {
-    for damage in ["snapshot", "index"] {
-        let fx = Fixture::new();
-        let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
-        let folder = repo.path().join(if damage == "snapshot" {
-            "snapshots"
-        } else {
-            "index"
-        });
-        let file = if damage == "snapshot" {
-            folder.join(&ids[3])
-        } else {
-            std::fs::read_dir(&folder)
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap()
-                .path()
-        };
-        let mut bytes = std::fs::read(&file).unwrap();
-        let middle = bytes.len() / 2;
-        bytes[middle] ^= 0x01;
-        let mut perms = std::fs::metadata(&file).unwrap().permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        perms.set_readonly(false);
-        std::fs::set_permissions(&file, perms).unwrap();
-        std::fs::write(&file, &bytes).unwrap();
+fn a_damaged_index_is_exit_3_not_a_panic() {
+    let fx = Fixture::new();
+    let (repo, _) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let file = std::fs::read_dir(repo.path().join("index"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).unwrap();
+    std::fs::write(&file, &bytes).unwrap();
 
-        let (code, stdout, stderr) = plan(&fx, &runbook(&fx, &repo));
-        assert_eq!(code, Some(3), "{damage}: {stdout}{stderr}");
-        assert!(!stderr.contains("panicked"), "{damage}: {stderr}");
-        assert!(stderr.contains("restic repository"), "{damage}: {stderr}");
-        assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
-    }
+    let (code, stdout, stderr) = plan(&fx, &runbook(&fx, &repo));
+    assert_eq!(code, Some(3), "{stdout}{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("restic repository"), "{stderr}");
+    assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
 }
 
 /// A data pack cut short, or replaced by a link to a file outside the repository: the files
@@ -432,4 +424,62 @@ fn a_tree_forged_with_the_repositorys_key_fails_the_files_below_it() {
         assert_eq!(file["actual"], serde_json::Value::Null);
     }
     assert_eq!(d.file(&id, "/srv/z.txt")["outcome"], "passed");
+}
+
+/// A name that is not UTF-8 (byte 0xff), backed up by the real restic CLI next to the two
+/// names a careless reading confuses it with: `a\u{fffd}b` (what a lossy decoding makes of
+/// it) and a name that literally reads `a\xffb`. Each is listed under its own name; the two
+/// UTF-8 ones are restored and verified, byte for byte their own contents; the other is never
+/// restored or verified as another file: it fails, named escaped, as one lifeboat cannot
+/// restore under its exact name.
+#[test]
+fn a_name_that_is_not_utf8_is_never_restored_as_another_file() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let id = repo.backup_bytes(
+        "2026-11-20 02:00:00",
+        "db01",
+        &[],
+        &[
+            (b"srv/n/a\xffb", b"the 0xff file\n"),
+            ("srv/n/a\u{fffd}b".as_bytes(), b"the U+FFFD file\n"),
+            (br"srv/n/a\xffb", b"the backslash file\n"),
+        ],
+    );
+    let rb = runbook(&fx, &repo);
+    let d = fx.drill_file(&rb, &["--now", "2026-11-21T00:00:00Z", "--seed", "7"]);
+    d.assert_code(1);
+    let mut paths = d.file_paths(&id);
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 3, "names collide: {paths:?}\n{}", d.context());
+
+    let fffd = d.file(&id, "/srv/n/a\u{fffd}b");
+    assert_eq!(fffd["outcome"], "passed", "{}", d.context());
+    assert_eq!(
+        fffd["actual"],
+        lifeboat_testkit::sha256_hex(b"the U+FFFD file\n").as_str()
+    );
+    let backslash = d.file(&id, r"/srv/n/a\xffb");
+    assert_eq!(backslash["outcome"], "passed", "{}", d.context());
+    assert_eq!(
+        backslash["actual"],
+        lifeboat_testkit::sha256_hex(b"the backslash file\n").as_str()
+    );
+    let odd = paths
+        .iter()
+        .find(|p| p.as_str() != "/srv/n/a\u{fffd}b" && p.as_str() != r"/srv/n/a\xffb")
+        .unwrap();
+    let file = d.file(&id, odd);
+    assert_eq!(file["outcome"], "failed", "{}", d.context());
+    assert!(file["actual"].is_null(), "{}", d.context());
+    let reason = Drill::reason(file);
+    assert!(
+        reason.contains("not valid UTF-8") && reason.contains(r"a\xffb"),
+        "{reason}"
+    );
+    // `lifeboat plan` shows it by the same escaped name, refused.
+    let (code, stdout, stderr) = plan(&fx, &rb);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains(odd.as_str()), "{stdout}");
 }

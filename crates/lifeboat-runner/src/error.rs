@@ -26,8 +26,23 @@ pub enum DrillError {
     Storage(#[from] StorageError),
     /// A restic repository could not be opened or read: a wrong password, no `config`, an
     /// unreadable key, index or snapshot, or the storage under it. Never holds the password.
+    /// (A snapshot file missing once the repository is open is [`Self::RepositoryChanged`]:
+    /// see the `From` conversion.)
     #[error(transparent)]
-    Restic(#[from] lifeboat_storage::restic::ResticError),
+    Restic(lifeboat_storage::restic::ResticError),
+    /// Something a restic snapshot being drilled needs went away during the drill, and an
+    /// index read afresh does not find it elsewhere: a `restic forget --prune` or `prune`
+    /// ran meanwhile. No finding about the backup (nothing in it was shown damaged), so the
+    /// drill cannot tell whether the snapshot restores.
+    #[error(
+        "repository changed during the drill: {missing} of snapshot {snapshot} is no longer in the repository, and a fresh index does not find it elsewhere (a `restic prune` or `forget --prune` ran?)"
+    )]
+    RepositoryChanged {
+        /// The snapshot's id.
+        snapshot: String,
+        /// What is gone: `pack ID (holding chunk ID)`, `snapshots/ID`, `data/XX/ID`.
+        missing: String,
+    },
     /// The scratch area failed: full, read-only, a folder that cannot be made.
     #[error(transparent)]
     Scratch(#[from] ScratchError),
@@ -61,6 +76,25 @@ pub enum DrillError {
     /// shutting down).
     #[error("restore worker failed: {0}")]
     Worker(#[source] tokio::task::JoinError),
+}
+
+impl From<lifeboat_storage::restic::ResticError> for DrillError {
+    /// A snapshot file that is not in storage when a drill reads it is one discovery listed,
+    /// and read, before: it was forgotten during the drill (discovery itself leaves out a
+    /// snapshot that vanishes as it lists them). Every other error is as it is.
+    fn from(e: lifeboat_storage::restic::ResticError) -> Self {
+        match e {
+            lifeboat_storage::restic::ResticError::Missing { object, .. }
+                if object.starts_with("snapshots/") =>
+            {
+                DrillError::RepositoryChanged {
+                    snapshot: object.trim_start_matches("snapshots/").to_owned(),
+                    missing: object,
+                }
+            }
+            e => DrillError::Restic(e),
+        }
+    }
 }
 
 /// The scratch area failed, so no restore can be trusted to have landed.

@@ -50,6 +50,28 @@ pub enum ResticError {
     /// index or snapshot, a blocking thread that failed.
     #[error("cannot read the restic repository at {url}: {detail}")]
     Repository { url: String, detail: String },
+    /// An object the repository names (a snapshot file, the pack the index puts a tree or
+    /// chunk in) is not in storage: damage, or a `restic prune` that ran since the index was
+    /// read. Which, only a fresh index can tell.
+    #[error("cannot read the restic repository at {url}: {object} is not in the repository")]
+    Missing {
+        url: String,
+        /// Its path in the repository: `snapshots/ID`, `data/XX/ID`.
+        object: String,
+    },
+}
+
+impl ResticError {
+    /// What went wrong, without the repository's URL: the sentence after `cannot read the
+    /// restic repository at URL: `.
+    pub fn detail(&self) -> String {
+        match self {
+            ResticError::Storage(s) => s.to_string(),
+            ResticError::WrongPassword { .. } => "no key accepts the password".to_owned(),
+            ResticError::Repository { detail, .. } => detail.clone(),
+            ResticError::Missing { object, .. } => format!("{object} is not in the repository"),
+        }
+    }
 }
 
 /// One snapshot of a repository, in lifeboat's terms.
@@ -81,12 +103,39 @@ impl SnapshotFilter {
     }
 }
 
+/// A snapshot file that cannot be read: a finding against that one snapshot. Its time,
+/// host and tags are in the file, so they are unknown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DamagedSnapshot {
+    /// The snapshot's id: its file's name below `snapshots/`.
+    pub id: String,
+    /// Why it cannot be read, in rustic_core's words (`Data decryption failed, MAC check
+    /// failed.`), one line, never the password.
+    pub reason: String,
+}
+
+/// What [`Repo::list_snapshots`] found: the snapshots a filter matches, and those that
+/// cannot be read at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotListing {
+    /// Those the filter matches, newest first (ties by id).
+    pub snapshots: Vec<Snapshot>,
+    /// Those that cannot be read, by id. Whether the filter would match them is unknown.
+    pub damaged: Vec<DamagedSnapshot>,
+}
+
 /// A regular file of a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SnapshotEntry {
-    /// As `restic ls` prints it: `/srv/app/a.txt`.
+    /// As `restic ls` prints it: `/srv/app/a.txt`. When [`escaped`](Self::escaped), a name
+    /// a person can read instead, unique in the snapshot ([`escape_path`]).
     pub path: String,
     pub size: u64,
+    /// The file's path is not UTF-8 (a Unix name may hold any byte but `/` and NUL; restic
+    /// stores it exactly, escaped in the tree's JSON as Go's `strconv.Quote` writes it, and
+    /// rustic_core decodes it back to the exact bytes). `path` is then not its name, and no
+    /// path lifeboat can restore to is: the file cannot be restored or verified by `path`.
+    pub escaped: bool,
 }
 
 /// Where one chunk of a file is stored, as the repository's index says.
@@ -216,6 +265,27 @@ pub enum Damage {
         pack: Option<String>,
         detail: String,
     },
+    /// The snapshot file is not in storage (a `restic forget` may have removed it during the
+    /// drill: the caller tells that from damage).
+    SnapshotGone { snapshot: String },
+    /// The pack the index puts a tree in is not in storage (a prune may have repacked it
+    /// during the drill: the caller tells that from damage).
+    TreePackGone { tree: String, pack: String },
+}
+
+impl Damage {
+    /// The stored object the damage is the absence of (`snapshots/ID`, `data/XX/PACK`), so a
+    /// caller can ask a fresh index whether it went away on purpose; `None` for damage to
+    /// what is there.
+    pub fn missing_object(&self) -> Option<String> {
+        match self {
+            Damage::SnapshotGone { snapshot } => Some(format!("snapshots/{snapshot}")),
+            Damage::TreePackGone { pack, .. } => {
+                Some(format!("data/{}/{pack}", pack.get(..2).unwrap_or_default()))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for Damage {
@@ -237,6 +307,13 @@ impl std::fmt::Display for Damage {
                 let pack = pack.as_deref().unwrap_or("(none)");
                 write!(f, "tree {tree} in pack {pack}: {detail}")
             }
+            Damage::SnapshotGone { snapshot } => {
+                write!(f, "snapshot {snapshot}: not in the repository")
+            }
+            Damage::TreePackGone { tree, pack } => write!(
+                f,
+                "tree {tree} in pack {pack}: pack missing: the index lists it, storage lacks it"
+            ),
         }
     }
 }
@@ -292,6 +369,23 @@ impl Repo {
         .await
     }
 
+    /// The pack this repository's index puts chunk `chunk` (64 hex digits) in, `None` when
+    /// it lists no such chunk. A lookup in the index read at [`Repo::open`]: no I/O.
+    pub fn pack_of(&self, chunk: &str) -> Option<String> {
+        let id = chunk.parse::<rustic_core::BlobId>().ok()?;
+        let entry = self
+            .inner
+            .get_index_entry(&rustic_core::DataId::from(id))
+            .ok()?;
+        Some(entry.pack.to_hex().to_string())
+    }
+
+    /// Whether `other` is this very opening of the repository (the same index read), not
+    /// another one of the same repository.
+    pub fn same(&self, other: &Repo) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The snapshots `filter` matches, newest first (ties by id).
     pub async fn snapshots(&self, filter: &SnapshotFilter) -> Result<Vec<Snapshot>, ResticError> {
         let me = self.clone();
@@ -305,6 +399,72 @@ impl Repo {
                 .collect();
             found.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.id.cmp(&b.id)));
             Ok(found)
+        })
+        .await
+    }
+
+    /// Every snapshot of the repository: those `filter` matches, newest first, and those
+    /// whose file cannot be read (decrypted, decoded) at all, each a finding against that
+    /// snapshot alone, with why. `Err` only when the repository's storage fails (unreachable,
+    /// refused) or `snapshots/` cannot be listed. A snapshot whose file vanished between the
+    /// listing and its reading (a `restic forget` just ran) is not there: left out.
+    pub async fn list_snapshots(
+        &self,
+        filter: &SnapshotFilter,
+    ) -> Result<SnapshotListing, ResticError> {
+        use rustic_core::repofile::SnapshotId;
+        let me = self.clone();
+        let filter = filter.clone();
+        blocking(&self.url, move || {
+            let ids: Vec<SnapshotId> = me
+                .inner
+                .list::<SnapshotId>()
+                .map_err(|e| me.convert(&e))?
+                .collect();
+            // Read in parallel, as rustic_core reads them; a result that failed does not say
+            // which file it was, so those not read are read again one by one for why.
+            let mut read = std::collections::BTreeMap::new();
+            for item in me
+                .inner
+                .stream_files_list::<SnapshotFile>(ids.clone())
+                .map_err(|e| me.convert(&e))?
+                .flatten()
+            {
+                read.insert(item.0, item.1);
+            }
+            let mut listing = SnapshotListing::default();
+            for id in ids {
+                let file = match read.remove(&id) {
+                    Some(file) => file,
+                    None => match me.inner.get_file::<SnapshotFile>(&id) {
+                        Ok(file) => file,
+                        Err(e) => match me.convert(&e) {
+                            ResticError::Storage(s) if !s.is_finding() => {
+                                return Err(ResticError::Storage(s));
+                            }
+                            ResticError::Missing { .. } => continue,
+                            damage => {
+                                listing.damaged.push(DamagedSnapshot {
+                                    id: id.to_hex().to_string(),
+                                    reason: damage.detail(),
+                                });
+                                continue;
+                            }
+                        },
+                    },
+                };
+                let mut file = file;
+                file.id = id;
+                let found = snapshot(&file);
+                if filter.matches(&found) {
+                    listing.snapshots.push(found);
+                }
+            }
+            listing
+                .snapshots
+                .sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.id.cmp(&b.id)));
+            listing.damaged.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(listing)
         })
         .await
     }
@@ -328,12 +488,26 @@ impl Repo {
             {
                 let (path, node) = item.map_err(|e| me.convert(&e))?;
                 if node.is_file() {
+                    // Never `to_string_lossy`: it would name the file as another one
+                    // (`a\xffb` and `a\u{fffd}b` both as `a\u{fffd}b`).
+                    let (path, escaped) = match path.to_str() {
+                        Some(exact) => (format!("/{exact}"), false),
+                        None => {
+                            use std::os::unix::ffi::OsStrExt;
+                            (
+                                format!("/{}", escape_path(path.as_os_str().as_bytes())),
+                                true,
+                            )
+                        }
+                    };
                     out.push(SnapshotEntry {
-                        path: format!("/{}", path.to_string_lossy()),
+                        path,
                         size: node.meta.size,
+                        escaped,
                     });
                 }
             }
+            unique_escaped(&mut out);
             Ok(out)
         })
         .await
@@ -432,6 +606,11 @@ impl Repo {
         };
         let stored = match self.store.read_full(FileType::Snapshot, &file_id) {
             Ok(bytes) => bytes,
+            Err(e) if matches!(chunk_problem(&e), Ok(ChunkProblem::PackMissing)) => {
+                return Ok(Err(Damage::SnapshotGone {
+                    snapshot: id.to_owned(),
+                }));
+            }
             Err(e) => return Ok(Err(snapshot(damage_detail(&e)?))),
         };
         {
@@ -452,6 +631,11 @@ impl Repo {
                 Some(snap) => Ok(Ok(snap.tree)),
                 None => Ok(Err(snapshot("not in the repository".to_owned()))),
             },
+            Err(e) if matches!(chunk_problem(&e), Ok(ChunkProblem::PackMissing)) => {
+                Ok(Err(Damage::SnapshotGone {
+                    snapshot: id.to_owned(),
+                }))
+            }
             Err(e) => Ok(Err(snapshot(damage_detail(&e)?))),
         }
     }
@@ -482,7 +666,10 @@ impl Repo {
             Err(e) => {
                 let detail = match chunk_problem(&e) {
                     Ok(ChunkProblem::PackMissing) => {
-                        "pack missing: the index lists it, storage lacks it".to_owned()
+                        return Ok(Err(Damage::TreePackGone {
+                            tree: tree.clone(),
+                            pack: pack.clone(),
+                        }));
                     }
                     Ok(ChunkProblem::Unreadable { detail }) => {
                         format!("pack unreadable: {detail}")
@@ -652,6 +839,44 @@ fn damage_detail(e: &RusticError) -> Result<String, ResticError> {
     }
 }
 
+/// `bytes`, a path that is not UTF-8, as a person can read it: each byte that is not part of
+/// a valid UTF-8 sequence written `\xHH`, each backslash doubled (as restic escapes a name in
+/// a tree). Control characters are left to the places that print it (SECURITY.md class 7).
+pub fn escape_path(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// Makes every escaped path of `entries` differ from every other path: an escaped name can
+/// still read like another file's real one (`a\xffb` for the byte 0xff, and a file that is
+/// named with those four characters), so it gets ` (not UTF-8)` added until it is unique.
+fn unique_escaped(entries: &mut [SnapshotEntry]) {
+    let mut taken: std::collections::HashSet<String> = entries
+        .iter()
+        .filter(|e| !e.escaped)
+        .map(|e| e.path.clone())
+        .collect();
+    for entry in entries.iter_mut().filter(|e| e.escaped) {
+        while taken.contains(&entry.path) {
+            entry.path.push_str(" (not UTF-8)");
+        }
+        taken.insert(entry.path.clone());
+    }
+}
+
 /// Runs rustic_core's synchronous `work` on a blocking thread.
 async fn blocking<T: Send + 'static>(
     url: &str,
@@ -678,6 +903,12 @@ fn convert(url: &str, secret: &str, e: &RusticError) -> ResticError {
     while let Some(c) = cause {
         if let Some(failure) = c.downcast_ref::<Failure>() {
             return ResticError::Storage(Arc::clone(&failure.0));
+        }
+        if let Some(Missing(object)) = c.downcast_ref::<Missing>() {
+            return ResticError::Missing {
+                url: url.to_owned(),
+                object: object.clone(),
+            };
         }
         cause = c.source();
     }
@@ -911,6 +1142,35 @@ fn read_only() -> Box<RusticError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_that_is_not_utf8_is_escaped_and_never_named_as_another() {
+        assert_eq!(escape_path(b"srv/a\xffb"), r"srv/a\xffb");
+        assert_eq!(escape_path(b"s\\v/a\xff\xfe"), r"s\\v/a\xff\xfe");
+        assert_eq!(escape_path(b"\xc3\xa9\xff"), "\u{e9}\\xff");
+        let entry = |path: &str, escaped| SnapshotEntry {
+            path: path.to_owned(),
+            size: 0,
+            escaped,
+        };
+        let mut entries = vec![
+            entry(r"/a\xffb", true),
+            entry(r"/a\xffb", false),
+            entry(r"/a\xffb (not UTF-8)", false),
+            entry(r"/c\xff", true),
+        ];
+        unique_escaped(&mut entries);
+        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                r"/a\xffb (not UTF-8) (not UTF-8)",
+                r"/a\xffb",
+                r"/a\xffb (not UTF-8)",
+                r"/c\xff"
+            ]
+        );
+    }
 
     #[test]
     fn the_backend_refuses_every_write_and_removal() {

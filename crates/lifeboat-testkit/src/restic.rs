@@ -169,21 +169,53 @@ impl ResticRepo {
         files: &[(&str, &[u8])],
         prepare: impl FnOnce(&Path),
     ) -> String {
+        let files: Vec<(&[u8], &[u8])> = files.iter().map(|(p, b)| (p.as_bytes(), *b)).collect();
+        self.backup_bytes_with(time, host, tags, &files, prepare)
+    }
+
+    /// [`ResticRepo::backup`] with paths as bytes: names that are not UTF-8 (`b"srv/a\xffb"`),
+    /// as a Unix file system allows and restic backs up. The top-level folders must be UTF-8.
+    pub fn backup_bytes(
+        &self,
+        time: &str,
+        host: &str,
+        tags: &[&str],
+        files: &[(&[u8], &[u8])],
+    ) -> String {
+        self.backup_bytes_with(time, host, tags, files, |_| {})
+    }
+
+    fn backup_bytes_with(
+        &self,
+        time: &str,
+        host: &str,
+        tags: &[&str],
+        files: &[(&[u8], &[u8])],
+        prepare: impl FnOnce(&Path),
+    ) -> String {
+        use std::os::unix::ffi::OsStrExt;
         let tree = self.tree();
         if tree.exists() {
             fs::remove_dir_all(&tree).unwrap_or_else(|e| panic!("clear {}: {e}", tree.display()));
         }
         let mut tops: Vec<String> = Vec::new();
         for (rel, bytes) in files {
+            let shown = String::from_utf8_lossy(rel);
             assert!(
-                !rel.starts_with('/') && !rel.split('/').any(|c| c == ".." || c.is_empty()),
-                "fixture path must be relative and plain: {rel}"
+                !rel.starts_with(b"/")
+                    && !rel
+                        .split(|b| *b == b'/')
+                        .any(|c| c == b".." || c.is_empty()),
+                "fixture path must be relative and plain: {shown}"
             );
-            let path = tree.join(rel);
+            let path = tree.join(std::ffi::OsStr::from_bytes(rel));
             fs::create_dir_all(path.parent().expect("a file has a parent"))
                 .unwrap_or_else(|e| panic!("create parent of {}: {e}", path.display()));
             fs::write(&path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-            let top = rel.split('/').next().expect("non-empty path").to_owned();
+            let top = rel.split(|b| *b == b'/').next().expect("non-empty path");
+            let top = std::str::from_utf8(top)
+                .unwrap_or_else(|_| panic!("a top-level folder must be UTF-8: {shown}"))
+                .to_owned();
             if !tops.contains(&top) {
                 tops.push(top);
             }

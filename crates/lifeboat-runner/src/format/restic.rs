@@ -26,7 +26,8 @@ use lifeboat_core::evidence::{ManifestRecord, Outcome};
 use lifeboat_core::runbook::{ManifestSpec, ResticPassword, ResticSpec, Runbook};
 use lifeboat_core::vocabulary::Algorithm;
 use lifeboat_storage::restic::{
-    FileRead, Located, Repo, ResticError, SnapshotEntry, SnapshotFilter,
+    ChunkProblem, DamagedSnapshot, FileRead, Located, Repo, ResticError, SnapshotEntry,
+    SnapshotFilter,
 };
 use lifeboat_storage::{Object, Source};
 use sha2::Digest as _;
@@ -51,7 +52,14 @@ const MAX_PASSWORD_FILE: u64 = 64 << 10;
 pub struct ResticFormat {
     source: Source,
     spec: ResticSpec,
+    /// The repository as opened at discovery, its index read then.
     repo: tokio::sync::OnceCell<Repo>,
+    /// The repository opened again, its index read afresh, after something the index read
+    /// before named was not in storage ([`ResticFormat::refresh`]); used from then on.
+    fresh: tokio::sync::Mutex<Option<Repo>>,
+    /// Objects a fresh index still names and storage lacks: damage, known. A file that finds
+    /// one of them missing fails at once, without reading the index again.
+    damaged: std::sync::Mutex<std::collections::HashSet<Gone>>,
 }
 
 impl ResticFormat {
@@ -62,16 +70,73 @@ impl ResticFormat {
             source: Source::open(&runbook.source)?,
             spec: spec.clone(),
             repo: tokio::sync::OnceCell::new(),
+            fresh: tokio::sync::Mutex::new(None),
+            damaged: std::sync::Mutex::default(),
         })
     }
 
-    async fn repo(&self) -> Result<&Repo, DrillError> {
+    /// The repository, opened on first use; after a [`refresh`](Self::refresh), the fresh
+    /// opening.
+    async fn repo(&self) -> Result<Repo, DrillError> {
+        if let Some(fresh) = self.fresh.lock().await.as_ref() {
+            return Ok(fresh.clone());
+        }
         self.repo
             .get_or_try_init(|| async {
                 let password = password(&self.spec.password, self.source.url()).await?;
                 Ok(Repo::open(&self.source, &password).await?)
             })
             .await
+            .cloned()
+    }
+
+    /// The repository with an index read after `stale`'s: opened again (no cache: never a
+    /// copy of the index read before), unless another file already did so since it found
+    /// something missing with `stale`.
+    async fn refresh(&self, stale: &Repo) -> Result<Repo, DrillError> {
+        let mut fresh = self.fresh.lock().await;
+        if let Some(repo) = fresh.as_ref()
+            && !repo.same(stale)
+        {
+            return Ok(repo.clone());
+        }
+        let password = password(&self.spec.password, self.source.url()).await?;
+        let repo = Repo::open(&self.source, &password).await?;
+        *fresh = Some(repo.clone());
+        Ok(repo)
+    }
+
+    fn known_damage(&self, gone: &Gone) -> bool {
+        self.damaged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(gone)
+    }
+
+    fn note_damage(&self, gone: Gone) {
+        self.damaged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(gone);
+    }
+}
+
+/// Something the index named that storage did not hold, met while restoring one file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Gone {
+    /// The pack the index put one of the file's chunks in.
+    Pack { chunk: String, pack: String },
+    /// An object met on the way to the file's chunks: the snapshot file (`snapshots/ID`),
+    /// or the pack of a tree (`data/XX/ID`).
+    Object(String),
+}
+
+impl std::fmt::Display for Gone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Gone::Pack { chunk, pack } => write!(f, "pack {pack} (holding chunk {chunk})"),
+            Gone::Object(object) => f.write_str(object),
+        }
     }
 }
 
@@ -244,6 +309,9 @@ fn in_snapshot(manifest: &str, entry: &str) -> Result<String, String> {
     Ok(format!("{folder}/{}", parts.join("/")))
 }
 
+/// Damaged snapshots named one by one in the census's sentence; more are only counted.
+const DAMAGED_NAMED: usize = 10;
+
 /// What discovery saw in the repository.
 #[derive(Debug, Default)]
 pub struct ResticCensus {
@@ -252,6 +320,10 @@ pub struct ResticCensus {
     not_a_point: usize,
     after_t0: usize,
     too_old: usize,
+    /// Snapshots whose file cannot be read, with why: their time is unknown, so they cannot
+    /// be ordered among the points; they are accounted for here, in what `lifeboat plan`
+    /// shows and the evidence's `source.listing` records.
+    damaged: Vec<DamagedSnapshot>,
 }
 
 impl Census for ResticCensus {
@@ -266,6 +338,22 @@ impl Census for ResticCensus {
     }
     fn describe(&self) -> String {
         let mut seen = Vec::new();
+        if !self.damaged.is_empty() {
+            let mut named: Vec<String> = self
+                .damaged
+                .iter()
+                .take(DAMAGED_NAMED)
+                .map(|d| format!("snapshot {} cannot be read: {}", d.id, d.reason))
+                .collect();
+            if self.damaged.len() > DAMAGED_NAMED {
+                named.push(format!("{} more", self.damaged.len() - DAMAGED_NAMED));
+            }
+            seen.push(format!(
+                "{} damaged ({})",
+                self.damaged.len(),
+                named.join("; ")
+            ));
+        }
         if self.unmatched > 0 {
             seen.push(format!("{} not matching source.restic", self.unmatched));
         }
@@ -294,20 +382,30 @@ impl SourceFormat for ResticFormat {
     type Locator = String;
     type Census = ResticCensus;
 
+    /// A snapshot file that cannot be read is a finding against that snapshot alone: counted
+    /// in the census with its id and why, while the others are listed and drilled.
     async fn discover(&self) -> Result<(Vec<Candidate>, ResticCensus), DrillError> {
         let repo = self.repo().await?;
-        let all = repo.snapshots(&SnapshotFilter::default()).await?;
+        let listing = repo.list_snapshots(&SnapshotFilter::default()).await?;
         let filter = SnapshotFilter {
             host: self.spec.host.clone(),
             paths: self.spec.paths.clone(),
             tags: self.spec.tags.clone(),
         };
+        for damaged in &listing.damaged {
+            tracing::warn!(
+                snapshot = %damaged.id,
+                reason = %damaged.reason,
+                "a snapshot of the restic repository cannot be read"
+            );
+        }
         let mut census = ResticCensus {
-            snapshots: all.len(),
+            snapshots: listing.snapshots.len() + listing.damaged.len(),
+            damaged: listing.damaged,
             ..ResticCensus::default()
         };
         let mut found = Vec::new();
-        for snapshot in all {
+        for snapshot in listing.snapshots {
             if filter.matches(&snapshot) {
                 found.push(Candidate {
                     id: snapshot.id,
@@ -359,9 +457,20 @@ impl SourceFormat for ResticFormat {
                     // The size the snapshot's tree lists: the chunks must add up to it.
                     size: Some(entry.size),
                 },
-                target: Target::below_point(entry.path.trim_start_matches('/'), |_| {
-                    entry.path.clone()
-                }),
+                target: if entry.escaped {
+                    // Its path is a readable stand-in, not its name: restoring or verifying
+                    // by it could only ever reach another file, or none.
+                    Target::Unsafe {
+                        reason: format!(
+                            "name not valid UTF-8: {} (bytes that are not UTF-8 written \\xHH): \
+                             lifeboat names and restores files by UTF-8 paths, so it can neither \
+                             restore this one under its exact name nor verify it",
+                            entry.path
+                        ),
+                    }
+                } else {
+                    Target::below_point(entry.path.trim_start_matches('/'), |_| entry.path.clone())
+                },
             },
             // Checked both ways: every chunk against its id and the sizes adding up, as
             // without a manifest, and the whole file against the manifest's digest. It lands
@@ -385,6 +494,13 @@ impl SourceFormat for ResticFormat {
         }
     }
 
+    /// Restores the file from the repository as discovery read it and, when something its
+    /// index named is missing from storage, tells a prune that ran during the drill from
+    /// damage by an index read afresh: one the fresh index still names is damage (the file
+    /// fails as the first try said); otherwise the file is tried once more from the fresh
+    /// index (a repacked chunk is found in its new pack), and if that still meets something
+    /// missing the drill cannot go on ([`DrillError::RepositoryChanged`], exit 3): its
+    /// snapshot, or the data it needs, went away under it.
     async fn restore(
         &self,
         point: &Candidate,
@@ -394,58 +510,38 @@ impl SourceFormat for ResticFormat {
         landing: &Landing<'_>,
     ) -> Result<Restored, DrillError> {
         let repo = self.repo().await?;
-        // The snapshot and the trees on the file's path, read through rustic_core: a tree
-        // that cannot be read or decoded fails this file, a store that cannot be reached
-        // ends the drill.
-        // Each checked against its id (`Repo::locate`).
-        let failed = |reason: String| Ok(Restored::failed(expect, Some(from.clone()), reason));
-        let chunks = match until_cancelled(landing.cancel, repo.locate(&point.id, from)).await? {
-            Ok(Located::File(chunks)) => chunks,
-            Ok(Located::NotAFile) => {
-                return failed("not a regular file in the snapshot's tree".to_owned());
+        let (first, gone) = self
+            .restore_from(&repo, point, expect, lands, from, landing)
+            .await?;
+        let Some(gone) = gone else {
+            return Ok(first);
+        };
+        if self.known_damage(&gone) {
+            return Ok(first);
+        }
+        let fresh = until_cancelled(landing.cancel, self.refresh(&repo)).await??;
+        if let Gone::Pack { chunk, pack } = &gone
+            && fresh.pack_of(chunk).as_deref() == Some(pack.as_str())
+        {
+            self.note_damage(gone);
+            return Ok(first);
+        }
+        unland(lands, landing)?;
+        let (second, again) = self
+            .restore_from(&fresh, point, expect, lands, from, landing)
+            .await?;
+        match again {
+            None => Ok(second),
+            // The fresh index sends the file to the same tree pack: damage.
+            Some(again @ Gone::Object(_)) if again == gone && !is_snapshot(&again) => {
+                self.note_damage(again);
+                Ok(second)
             }
-            Ok(Located::Missing) => {
-                return failed(format!(
-                    "missing from the snapshot: {from} is not in its tree"
-                ));
-            }
-            Ok(Located::Damaged(damage)) => {
-                return failed(format!("snapshot or tree damaged: {damage}"));
-            }
-            Err(e) => return failed(format!("snapshot or tree damaged: {}", finding(e)?)),
-        };
-        // Chunks are read, decrypted and checked on a blocking thread and handed, verified,
-        // through a bounded channel to the same writing and hashing pipeline as every other
-        // format's objects.
-        let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
-        let stored: u64 = chunks.chunks.iter().map(|c| u64::from(c.length)).sum();
-        let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|bytes| (Ok(bytes), rx))
-        });
-        let opened = Opened {
-            object: Object::Stream {
-                stream: stream.boxed(),
-                size: stored,
-            },
-            name: from.clone(),
-            compressed: false,
-        };
-        // The pipeline checks no digest here (a snapshot lists none for a whole file) nor
-        // the size: [`verdict`] does, from what the chunks said.
-        let unchecked = Expected {
-            size: None,
-            ..expect.clone()
-        };
-        let (read, restored) = tokio::join!(
-            repo.read_file(&chunks, tx),
-            restore::restore_object(opened, &unchecked, lands, landing)
-        );
-        let restored = restored?;
-        let read = match read {
-            Ok(read) => Ok(read),
-            Err(e) => Err(finding(e)?),
-        };
-        Ok(verdict(expect, chunks.size, read, restored))
+            Some(again) => Err(DrillError::RepositoryChanged {
+                snapshot: point.id.clone(),
+                missing: again.to_string(),
+            }),
+        }
     }
 
     /// Coverage of a restic repository is of its packs, which snapshots share: not modelled
@@ -463,6 +559,121 @@ impl SourceFormat for ResticFormat {
     }
 }
 
+/// Whether `gone` is a snapshot file: once it is missing, the snapshot was forgotten.
+fn is_snapshot(gone: &Gone) -> bool {
+    matches!(gone, Gone::Object(object) if object.starts_with("snapshots/"))
+}
+
+/// Removes what a first try of a file left at `lands` below the point's folder, so the retry
+/// can create it afresh (restores never write through anything already there). The run
+/// folder is private and fresh: what is there is the first try's own file, or nothing.
+fn unland(lands: &str, landing: &Landing<'_>) -> Result<(), DrillError> {
+    let Some(dest) = landing.dest else {
+        return Ok(());
+    };
+    let full = lands
+        .split('/')
+        .fold(dest.root.to_path_buf(), |p, c| p.join(c));
+    match std::fs::remove_file(&full) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(crate::error::ScratchError::Create { path: full, source }.into()),
+    }
+}
+
+impl ResticFormat {
+    /// One try at restoring the file from `repo`: the file's result, and what the index
+    /// named that storage lacked, if that is why it failed.
+    async fn restore_from(
+        &self,
+        repo: &Repo,
+        point: &Candidate,
+        expect: &Expected,
+        lands: &str,
+        from: &str,
+        landing: &Landing<'_>,
+    ) -> Result<(Restored, Option<Gone>), DrillError> {
+        // The snapshot and the trees on the file's path, read through rustic_core: a tree
+        // that cannot be read or decoded fails this file, a store that cannot be reached
+        // ends the drill.
+        // Each checked against its id (`Repo::locate`); what storage lacks is told apart,
+        // so [`ResticFormat::restore`] can ask a fresh index whether a prune removed it.
+        let failed = |reason: String, gone: Option<Gone>| {
+            Ok((
+                Restored::failed(expect, Some(from.to_owned()), reason),
+                gone,
+            ))
+        };
+        let chunks = match until_cancelled(landing.cancel, repo.locate(&point.id, from)).await? {
+            Ok(Located::File(chunks)) => chunks,
+            Ok(Located::NotAFile) => {
+                return failed("not a regular file in the snapshot's tree".to_owned(), None);
+            }
+            Ok(Located::Missing) => {
+                return failed(
+                    format!("missing from the snapshot: {from} is not in its tree"),
+                    None,
+                );
+            }
+            Ok(Located::Damaged(damage)) => {
+                let gone = damage.missing_object().map(Gone::Object);
+                return failed(format!("snapshot or tree damaged: {damage}"), gone);
+            }
+            Err(e) => {
+                return failed(format!("snapshot or tree damaged: {}", finding(e)?), None);
+            }
+        };
+        // Chunks are read, decrypted and checked on a blocking thread and handed, verified,
+        // through a bounded channel to the same writing and hashing pipeline as every other
+        // format's objects.
+        let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+        let stored: u64 = chunks.chunks.iter().map(|c| u64::from(c.length)).sum();
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|bytes| (Ok(bytes), rx))
+        });
+        let opened = Opened {
+            object: Object::Stream {
+                stream: stream.boxed(),
+                size: stored,
+            },
+            name: from.to_owned(),
+            compressed: false,
+        };
+        // The pipeline checks no digest here (a snapshot lists none for a whole file) nor
+        // the size: [`verdict`] does, from what the chunks said.
+        let unchecked = Expected {
+            size: None,
+            ..expect.clone()
+        };
+        let (read, restored) = tokio::join!(
+            repo.read_file(&chunks, tx),
+            restore::restore_object(opened, &unchecked, lands, landing)
+        );
+        let restored = restored?;
+        let read = match read {
+            Ok(read) => Ok(read),
+            Err(e) => Err(finding(e)?),
+        };
+        // Only a file that landed is tried again (a name the scratch area refused is no
+        // matter of the repository).
+        let gone = match &read {
+            Ok(FileRead {
+                failure: Some(failure),
+                ..
+            }) if restored.result.actual.is_some()
+                && failure.problem == ChunkProblem::PackMissing =>
+            {
+                failure.pack.clone().map(|pack| Gone::Pack {
+                    chunk: failure.chunk.clone(),
+                    pack,
+                })
+            }
+            _ => None,
+        };
+        Ok((verdict(expect, chunks.size, read, restored), gone))
+    }
+}
+
 /// What a repository error met while verifying one file means for it: `Ok(reason)`, a
 /// finding about the repository's data (a tree or snapshot that cannot be read or decoded,
 /// a pack that is a link); `Err`, the store cannot be reached and the drill cannot go on.
@@ -471,6 +682,7 @@ fn finding(e: ResticError) -> Result<String, DrillError> {
         ResticError::Storage(s) if !s.is_finding() => Err(ResticError::Storage(s).into()),
         ResticError::Storage(s) => Ok(s.to_string()),
         ResticError::Repository { detail, .. } => Ok(detail),
+        ResticError::Missing { object, .. } => Ok(format!("{object} is not in the repository")),
         // Not met once the repository is open; should it be, it ends the drill.
         e @ ResticError::WrongPassword { .. } => Err(e.into()),
     }
