@@ -480,3 +480,88 @@ fn restarting_the_daemon_in_the_middle_keeps_the_ledger_and_reads_nothing_twice(
         "{plan}\n{read:?}"
     );
 }
+
+/// What the real phase recorded is what people see: after daily drills (one of which reads
+/// a corrupt object of an old point), `lifeboat status` shows the last drill's coverage as
+/// its record has it, and the period report lists the object that failed, by point and path.
+#[test]
+fn status_and_the_period_report_show_what_the_phase_recorded() {
+    let fx = Fixture::new();
+    points(&fx, 0..3);
+    let id = point_id(0);
+    let path = fx.source().join(&id).join("data/f2.bin");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let rb = runbook(&fx, "30d", "4d", None);
+    let drills: Vec<Drill> = (2..7).map(|day| drill_on(&fx, &rb, day, &[])).collect();
+    let failing: Vec<&Drill> = drills.iter().filter(|d| d.code == 1).collect();
+    assert_eq!(
+        failing.len(),
+        1,
+        "one drill reads the corrupt object in 4 days"
+    );
+    let last = drills.last().unwrap();
+    let c = coverage(last);
+
+    let out = fx.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["runbook"] == "drill-test")
+        .unwrap_or_else(|| panic!("no drill-test in {status:#}"));
+    let shown = &row["coverage"];
+    assert_eq!(shown["run_id"], last.evidence["run_id"], "{shown:#}");
+    for field in [
+        "ratio",
+        "on_pace",
+        "objects",
+        "verified_within",
+        "never_verified",
+    ] {
+        assert_eq!(shown[field], c[field], "{field}: {shown:#} against {c:#}");
+    }
+    let percent = (c["ratio"].as_f64().unwrap() * 100.0).floor() as u64;
+    let table = String::from_utf8(fx.run(&["status"]).stdout).unwrap();
+    assert!(table.contains(&format!("{percent}% ")), "{table}");
+
+    let today = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC);
+    let from = today.date().yesterday().unwrap().to_string();
+    let to = today.date().tomorrow().unwrap().to_string();
+    let report = fx.root().join("period.json");
+    let evidence = fx.evidence_dir();
+    let out = fx.run(&[
+        "report",
+        "--evidence-dir",
+        evidence.to_str().unwrap(),
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let runbook = &json["runbooks"][0];
+    let stored = &runbook["stored_coverage"];
+    assert_eq!(
+        stored["as_of_run_id"], last.evidence["run_id"],
+        "{stored:#}"
+    );
+    assert_eq!(stored["failed_objects"], 1, "{stored:#}");
+    assert_eq!(stored["failed"][0]["run_id"], failing[0].evidence["run_id"]);
+    assert_eq!(stored["failed"][0]["path"], "data/f2.bin");
+    assert_eq!(stored["failed"][0]["recovery_point"], id.as_str());
+    let ratios: Vec<&Value> = runbook["drill_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["coverage_ratio"])
+        .collect();
+    let recorded: Vec<&Value> = drills.iter().map(|d| &coverage(d)["ratio"]).collect();
+    assert_eq!(ratios, recorded);
+}
