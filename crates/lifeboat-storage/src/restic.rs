@@ -180,6 +180,18 @@ pub struct FileRead {
     pub failure: Option<ChunkFailure>,
 }
 
+/// How large a snapshot is, restored whole: the plaintext bytes of its regular files, and
+/// where that figure comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotSize {
+    /// The snapshot's own summary (`summary.total_bytes_processed`, written by restic ≥ 0.17
+    /// and rustic): what the backup read.
+    Summary(u64),
+    /// The sum of the sizes the snapshot's tree lists for its regular files (what `restic
+    /// stats --mode restore-size` adds up): snapshots without a summary.
+    Tree(u64),
+}
+
 /// An open, indexed restic repository.
 #[derive(Clone)]
 pub struct Repo {
@@ -264,6 +276,26 @@ impl Repo {
             Ok(out)
         })
         .await
+    }
+
+    /// How large snapshot `id` is restored whole: its summary's `total_bytes_processed` when
+    /// it has a summary, else the sizes its tree lists for its regular files, added up (which
+    /// reads every tree of the snapshot, never a data pack).
+    pub async fn snapshot_size(&self, id: &str) -> Result<SnapshotSize, ResticError> {
+        let me = self.clone();
+        let snapshot = id.to_owned();
+        let summary = blocking(&self.url, move || {
+            let snap = me.snapshot_file(&snapshot)?;
+            Ok(snap.summary.map(|s| s.total_bytes_processed))
+        })
+        .await?;
+        match summary {
+            Some(total) => Ok(SnapshotSize::Summary(total)),
+            None => {
+                let files = self.files(id).await?;
+                Ok(SnapshotSize::Tree(files.iter().map(|f| f.size).sum()))
+            }
+        }
     }
 
     /// The chunks of the regular file `path` (as `restic ls` prints it) of snapshot `id`, each

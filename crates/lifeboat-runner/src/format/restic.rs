@@ -16,10 +16,12 @@
 //! the bytes as restored.
 
 use futures::StreamExt;
-use lifeboat_core::evidence::{ManifestRecord, Outcome};
+use lifeboat_core::evidence::{ManifestRecord, Outcome, ProjectionBasis};
 use lifeboat_core::runbook::{ResticPassword, ResticSpec, Runbook};
 use lifeboat_core::vocabulary::Algorithm;
-use lifeboat_storage::restic::{FileRead, Repo, ResticError, SnapshotEntry, SnapshotFilter};
+use lifeboat_storage::restic::{
+    FileRead, Repo, ResticError, SnapshotEntry, SnapshotFilter, SnapshotSize,
+};
 use lifeboat_storage::{Object, Source};
 
 use super::{Candidate, Census, Entry, PointRead, SourceFormat};
@@ -282,8 +284,20 @@ impl SourceFormat for ResticFormat {
         Ok(verdict(expect, chunks.size, read, restored))
     }
 
+    /// Never asked: [`point_bytes`](SourceFormat::point_bytes) sizes a snapshot whole.
     async fn stored_bytes(&self, _point: &Candidate, _paths: &[String]) -> Option<u64> {
         None
+    }
+
+    /// The snapshot's plaintext size: its summary's `total_bytes_processed` (restic ≥ 0.17),
+    /// else the file sizes its tree lists, added up. `None` when it cannot be read: the
+    /// projection is a courtesy and never changes the verdict.
+    async fn point_bytes(&self, point: &Candidate) -> Option<(u64, ProjectionBasis)> {
+        let repo = self.repo().await.ok()?;
+        match repo.snapshot_size(&point.id).await.ok()? {
+            SnapshotSize::Summary(total) => Some((total, ProjectionBasis::Snapshot)),
+            SnapshotSize::Tree(total) => Some((total, ProjectionBasis::Tree)),
+        }
     }
 }
 
