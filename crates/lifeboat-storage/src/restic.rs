@@ -386,7 +386,7 @@ impl Repo {
     /// caller's check. Not rustic's restore path: it does not recompute chunk hashes.
     ///
     /// Storage is read ahead, a window of consecutive chunks ([`WINDOW`] stored bytes) at a
-    /// time, in [`Run`]s: the window's chunks of one pack, in pack order (restic does not
+    /// time, in runs: the window's chunks of one pack, in pack order (restic does not
     /// write a file's chunks in file order), neighbours joined into one ranged read (a gap of
     /// up to [`MAX_GAP`] read and dropped, up to [`MAX_RUN`] bytes a read), up to
     /// [`RUNS_IN_FLIGHT`] reads at once; the next window is read while this one is checked.
