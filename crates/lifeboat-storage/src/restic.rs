@@ -47,8 +47,8 @@ pub const MAX_RUN: u32 = 16 << 20;
 
 /// Stored bytes of the consecutive chunks [`Repo::read_file`] plans its reads for at once
 /// (a window): its runs are read while the window before is checked, so at most two
-/// windows' bytes are held.
-pub const WINDOW: u64 = 32 << 20;
+/// windows' bytes are held per file, and a drill restores up to 16 files at once.
+pub const WINDOW: u64 = 16 << 20;
 
 /// Ranged reads one window makes at once (different packs, or distant parts of one).
 pub const RUNS_IN_FLIGHT: usize = 4;
@@ -390,7 +390,7 @@ impl Repo {
     /// write a file's chunks in file order), neighbours joined into one ranged read (a gap of
     /// up to [`MAX_GAP`] read and dropped, up to [`MAX_RUN`] bytes a read), up to
     /// [`RUNS_IN_FLIGHT`] reads at once; the next window is read while this one is checked.
-    /// Memory per file read: about two windows (64 MiB) of stored bytes, plus the chunks `out`
+    /// Memory per file read: at most two windows (32 MiB) of stored bytes, plus the chunks `out`
     /// holds. What is read ahead is only a cache of the pack: each chunk is still decrypted
     /// and checked on its own, in file order, and a run that cannot be read whole (a pack
     /// missing, short, unreadable) is read again chunk by chunk by rustic_core, so a finding
