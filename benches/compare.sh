@@ -6,6 +6,9 @@
 #   benches/compare.sh                      # REPS=5, data in $LIFEBOAT_BENCH_DIR or /tmp/lifeboat-bench
 #   REPS=3 SETTINGS=both benches/compare.sh # fewer repetitions, only the two-core setting
 #
+# At the end it runs benches/restic.sh (a restic drill against restic restore --include and
+# restic check --read-data-subset on the same repository).
+#
 # The data set, its manifests, the .zst point and the restic repository are generated once
 # into the cache folder (outside the repository) and reused. All runs are warm-cache: the page
 # cache cannot be dropped reliably without root, so every file is read once before timing and
@@ -183,3 +186,7 @@ print("\nall runs (s):")
 for k, v in sorted(t.items()):
     print(f"  {k[0]:6} {k[1]:15} " + " ".join(f"{x:.2f}" for x in v))
 PY
+
+# --- restic repositories: a drill of the same repository against restic itself ---------------
+say "restic: a drill against restic restore --include and restic check --read-data-subset"
+LIFEBOAT=$LIFEBOAT REPS=$REPS SETTINGS="$SETTINGS" LIFEBOAT_BENCH_DIR=$DIR bash "$here/restic.sh"

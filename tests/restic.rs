@@ -539,3 +539,33 @@ fn plan_with_a_wrong_password_exits_3_without_the_password() {
         );
     }
 }
+
+/// The projected full-restore RTO sizes the snapshot whole, whatever the sample: restic 0.14
+/// (Debian's) writes no summary, so the basis is the snapshot's tree, and its total is what
+/// `restic stats --mode restore-size` counts for the same snapshot.
+#[test]
+fn the_projection_sizes_the_whole_snapshot_as_restic_stats_does() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let newest = &ids[3];
+    let rb = runbook(&fx, &repo, "    host: db01\n", "sample:\n  files: 1\n");
+    let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+    d.assert_code(0);
+    let stats: serde_json::Value = serde_json::from_str(
+        &repo.restic(&["stats", "--json", "--mode", "restore-size", newest], None),
+    )
+    .unwrap();
+    let restic_total = stats["total_size"].as_u64().unwrap();
+    assert!(restic_total > lifeboat_testkit::restic::BIG_BIN_BYTES as u64);
+    let p = &d.evidence["projected"];
+    assert_eq!(p["recovery_point"], newest.as_str(), "{}", d.context());
+    assert_eq!(p["basis"], "tree", "{p}");
+    assert_eq!(p["total_bytes"], restic_total, "{p}");
+    assert_eq!(p["entries"], 3, "{p}");
+    // The sample is rated by the plaintext it restored, the same basis as the total.
+    let files = d.point(newest)["files"].as_array().unwrap().clone();
+    assert_eq!(files.len(), 1);
+    assert_eq!(p["sample"]["bytes"], files[0]["bytes"], "{p}");
+    assert!(d.report_md().contains("of files"), "{}", d.report_md());
+    assert_no_password(&fx, &d);
+}

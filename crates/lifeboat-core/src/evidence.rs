@@ -235,7 +235,11 @@ pub struct Projected {
     pub total_bytes: u64,
     /// Where `total_bytes` comes from: `sample` (every entry was sampled: exact), `storage`
     /// (each object's size read from storage: exact), or `extrapolated` (sample's mean object
-    /// size × manifest entries: an estimate, used above [`PROJECTION_HEAD_LIMIT`] entries).
+    /// size × manifest entries: an estimate, used above [`PROJECTION_HEAD_LIMIT`] entries);
+    /// for a restic snapshot, whatever its number of files, `snapshot` (its summary's
+    /// `total_bytes_processed`) or `tree` (the file sizes its tree lists, added up). With
+    /// `snapshot` and `tree`, `total_bytes` and the sample's `bytes` are plaintext bytes (what
+    /// a restore writes), not stored (encrypted, compressed) ones.
     pub basis: ProjectionBasis,
     /// Manifest entries of the point.
     pub entries: u64,
@@ -248,7 +252,8 @@ pub struct Projected {
 pub struct ProjectionSample {
     /// Files whose object was read.
     pub files: u64,
-    /// Stored bytes read for them (the sum of their `object_bytes`).
+    /// Stored bytes read for them (the sum of their `object_bytes`); with the `snapshot` and
+    /// `tree` bases, the plaintext bytes restored for them (the sum of their `bytes`).
     pub bytes: u64,
     /// Wall time of the point's restore step(s).
     pub duration_seconds: f64,
@@ -268,6 +273,12 @@ pub enum ProjectionBasis {
     Storage,
     /// The sample's mean object size times the manifest's entries: an estimate.
     Extrapolated,
+    /// A restic snapshot's own summary (`total_bytes_processed`, written by restic ≥ 0.17):
+    /// the plaintext bytes the backup read, as the snapshot file records them.
+    Snapshot,
+    /// The sizes a restic snapshot's tree lists for its regular files, added up (snapshots
+    /// without a summary): exact, what `restic stats --mode restore-size` counts.
+    Tree,
 }
 
 impl ProjectionBasis {
@@ -279,6 +290,8 @@ impl ProjectionBasis {
             ProjectionBasis::Extrapolated => {
                 "estimate: sampled mean object size × manifest entries"
             }
+            ProjectionBasis::Snapshot => "the snapshot's own summary (total_bytes_processed)",
+            ProjectionBasis::Tree => "exact: the file sizes the snapshot's tree lists",
         }
     }
 }

@@ -338,6 +338,11 @@ fn projection(ev: &Evidence) -> Option<Projection> {
     } else {
         "—".into()
     };
+    // A restic snapshot's size is its files' plaintext, not what its packs store.
+    let held = match p.basis {
+        ProjectionBasis::Snapshot | ProjectionBasis::Tree => "of files",
+        _ => "stored",
+    };
     let sentence = Sentence::new()
         .words(format!(
             "Restoring all {} of recovery point ",
@@ -345,7 +350,7 @@ fn projection(ev: &Evidence) -> Option<Projection> {
         ))
         .name(&p.recovery_point)
         .words(format!(
-            " ({} stored) would take about {} at the rate measured on the sample ({} in {}, \
+            " ({} {held}) would take about {} at the rate measured on the sample ({} in {}, \
              {rate}; total size {}). A projection, not a measurement: it is not compared with \
              the RTO objective.",
             human_bytes(p.total_bytes),
@@ -356,7 +361,7 @@ fn projection(ev: &Evidence) -> Option<Projection> {
         ));
     let short = Sentence::new()
         .words(format!(
-            "projected full restore about {} for {} stored ({} entries of ",
+            "projected full restore about {} for {} {held} ({} entries of ",
             human_secs(p.rto_seconds),
             human_bytes(p.total_bytes),
             p.entries,
@@ -366,7 +371,11 @@ fn projection(ev: &Evidence) -> Option<Projection> {
             "; size {}), not measured",
             match p.basis {
                 ProjectionBasis::Extrapolated => "estimated",
-                ProjectionBasis::Sample | ProjectionBasis::Storage => "exact",
+                // A summary is the snapshot's own claim, not a size lifeboat added up.
+                ProjectionBasis::Snapshot => "as the snapshot records it",
+                ProjectionBasis::Sample | ProjectionBasis::Storage | ProjectionBasis::Tree => {
+                    "exact"
+                }
             }
         ));
     Some(Projection { sentence, short })

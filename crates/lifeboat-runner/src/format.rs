@@ -6,7 +6,8 @@
 //! its bytes come from ([`plan_file`](SourceFormat::plan_file), pure), and to restore one
 //! planned file into the scratch area, checking it on the way
 //! ([`restore`](SourceFormat::restore)); and, for the full-restore projection only, how
-//! large the files not sampled are ([`stored_bytes`](SourceFormat::stored_bytes)).
+//! large the files not sampled are ([`stored_bytes`](SourceFormat::stored_bytes)), or the
+//! whole point when the format knows it at once ([`point_bytes`](SourceFormat::point_bytes)).
 //! Everything else — the window ([`in_window`]) and fallback, the seeded sample, the steps,
 //! the measurements, the verdict and the record — is the drill's, the same for every format.
 //!
@@ -34,7 +35,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use lifeboat_core::coverage::Identity;
-use lifeboat_core::evidence::ManifestRecord;
+use lifeboat_core::evidence::{ManifestRecord, ProjectionBasis};
 
 use crate::DrillError;
 use crate::plan::{Expected, PlannedFile};
@@ -170,6 +171,18 @@ pub trait SourceFormat: Send + Sync {
         point: &Candidate,
         paths: &[String],
     ) -> impl Future<Output = Option<u64>> + Send;
+
+    /// The whole of `point`'s size and its basis, when the format knows it without asking
+    /// about each file (a restic snapshot: its summary, else its tree's file sizes): the
+    /// projection then uses it whatever the number of entries, and rates the sample by the
+    /// plaintext bytes it restored. `None` (the default) when the format does not know it:
+    /// the projection asks [`stored_bytes`](SourceFormat::stored_bytes) then.
+    fn point_bytes(
+        &self,
+        _point: &Candidate,
+    ) -> impl Future<Output = Option<(u64, ProjectionBasis)>> + Send {
+        std::future::ready(None)
+    }
 }
 
 /// Where a candidate stands against a drill's window ([`window`]).

@@ -5,7 +5,9 @@
 //! itself when it is every file; each file's stored size from the source format
 //! ([`SourceFormat::stored_bytes`]) when the manifest is small enough to ask about every entry
 //! ([`PROJECTION_HEAD_LIMIT`]); otherwise the sample's mean object size times the number of
-//! entries. The evidence says which basis was used. This runs
+//! entries; a format that knows the whole point's size at once says so
+//! ([`SourceFormat::point_bytes`]: a restic snapshot's summary or tree) and that is used,
+//! whatever the number of entries. The evidence says which basis was used. This runs
 //! after every measured step, so asking storage for sizes never counts toward measured RTO.
 
 use lifeboat_core::evidence::{
@@ -65,7 +67,22 @@ pub async fn project<F: SourceFormat>(
     input: Input,
     point: &PointResult,
 ) -> Option<Projected> {
-    let restored: Vec<u64> = point.files.iter().filter_map(|f| f.object_bytes).collect();
+    let candidate = Candidate {
+        id: point.id.clone(),
+        time: point.time,
+    };
+    // A format that knows the whole point's size knows its plaintext (a restic snapshot):
+    // the sample is then rated by the plaintext it restored, so both share one basis.
+    let whole = format.point_bytes(&candidate).await;
+    let restored: Vec<u64> = point
+        .files
+        .iter()
+        .filter(|f| f.object_bytes.is_some())
+        .map(|f| match whole {
+            Some(_) => f.bytes,
+            None => f.object_bytes.unwrap_or_default(),
+        })
+        .collect();
     let sample_bytes: u64 = restored.iter().sum();
     let sample_seconds: f64 = point
         .steps
@@ -83,18 +100,17 @@ pub async fn project<F: SourceFormat>(
             ProjectionBasis::Extrapolated,
         )
     };
-    let candidate = Candidate {
-        id: point.id.clone(),
-        time: point.time,
-    };
-    let (total_bytes, basis) = match &input.unsampled {
-        Some(rest) if rest.is_empty() => (sample_bytes, ProjectionBasis::Sample),
-        Some(rest) => match format.stored_bytes(&candidate, rest).await {
-            Some(more) => (sample_bytes + more, ProjectionBasis::Storage),
-            // Sizing is a courtesy: a storage error here must not change the drill's verdict.
+    let (total_bytes, basis) = match (whole, &input.unsampled) {
+        (Some(whole), _) => whole,
+        (None, unsampled) => match unsampled {
+            Some(rest) if rest.is_empty() => (sample_bytes, ProjectionBasis::Sample),
+            Some(rest) => match format.stored_bytes(&candidate, rest).await {
+                Some(more) => (sample_bytes + more, ProjectionBasis::Storage),
+                // Sizing is a courtesy: a storage error here must not change the verdict.
+                None => extrapolated(),
+            },
             None => extrapolated(),
         },
-        None => extrapolated(),
     };
     let bytes_per_second = sample_bytes as f64 / sample_seconds;
     Some(Projected {

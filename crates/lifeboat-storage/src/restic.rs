@@ -17,7 +17,9 @@
 //! an error here, and the password never appears in one ([`ResticError`] scrubs it as a last
 //! line of defence; rustic_core does not print it).
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use jiff::Timestamp;
@@ -34,6 +36,23 @@ use crate::{Source, StorageError};
 /// writes (its index files hold at most about 4 MiB of JSON), far below what could exhaust
 /// memory.
 const MAX_FULL_READ: u64 = 256 << 20;
+
+/// Largest gap between two chunks of one pack that [`Repo::read_file`] reads and drops to
+/// fetch both in one ranged read: cheaper than a second request on object storage (about
+/// one round trip's worth of bytes), small beside a run.
+pub const MAX_GAP: u32 = 1 << 20;
+
+/// Largest span of a pack one ranged read fetches (a chunk larger than this, which restic
+/// never writes, is read on its own by rustic_core).
+pub const MAX_RUN: u32 = 16 << 20;
+
+/// Stored bytes of the consecutive chunks [`Repo::read_file`] plans its reads for at once
+/// (a window): its runs are read while the window before is checked, so at most two
+/// windows' bytes are held per file, and a drill restores up to 16 files at once.
+pub const WINDOW: u64 = 16 << 20;
+
+/// Ranged reads one window makes at once (different packs, or distant parts of one).
+pub const RUNS_IN_FLIGHT: usize = 4;
 
 /// Why a restic repository could not be read. Never holds the password.
 #[derive(Debug, thiserror::Error)]
@@ -318,6 +337,18 @@ impl std::fmt::Display for Damage {
     }
 }
 
+/// How large a snapshot is, restored whole: the plaintext bytes of its regular files, and
+/// where that figure comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotSize {
+    /// The snapshot's own summary (`summary.total_bytes_processed`, written by restic ≥ 0.17
+    /// and rustic): what the backup read.
+    Summary(u64),
+    /// The sum of the sizes the snapshot's tree lists for its regular files (what `restic
+    /// stats --mode restore-size` adds up): snapshots without a summary.
+    Tree(u64),
+}
+
 /// An open, indexed restic repository.
 #[derive(Clone)]
 pub struct Repo {
@@ -511,6 +542,26 @@ impl Repo {
             Ok(out)
         })
         .await
+    }
+
+    /// How large snapshot `id` is restored whole: its summary's `total_bytes_processed` when
+    /// it has a summary, else the sizes its tree lists for its regular files, added up (which
+    /// reads every tree of the snapshot, never a data pack).
+    pub async fn snapshot_size(&self, id: &str) -> Result<SnapshotSize, ResticError> {
+        let me = self.clone();
+        let snapshot = id.to_owned();
+        let summary = blocking(&self.url, move || {
+            let snap = me.snapshot_file(&snapshot)?;
+            Ok(snap.summary.map(|s| s.total_bytes_processed))
+        })
+        .await?;
+        match summary {
+            Some(total) => Ok(SnapshotSize::Summary(total)),
+            None => {
+                let files = self.files(id).await?;
+                Ok(SnapshotSize::Tree(files.iter().map(|f| f.size).sum()))
+            }
+        }
     }
 
     /// The chunks of the regular file `path` (as `restic ls` prints it) of snapshot `id`, each
@@ -734,60 +785,125 @@ impl Repo {
     /// `Err` only when the storage itself fails (unreachable, refused), which is no finding
     /// about the file. Whether the verified bytes add up to [`FileChunks::size`] is the
     /// caller's check. Not rustic's restore path: it does not recompute chunk hashes.
+    ///
+    /// Storage is read ahead, a window of consecutive chunks ([`WINDOW`] stored bytes) at a
+    /// time, in runs: the window's chunks of one pack, in pack order (restic does not
+    /// write a file's chunks in file order), neighbours joined into one ranged read (a gap of
+    /// up to [`MAX_GAP`] read and dropped, up to [`MAX_RUN`] bytes a read), up to
+    /// [`RUNS_IN_FLIGHT`] reads at once; the next window is read while this one is checked.
+    /// Memory per file read: at most two windows (32 MiB) of stored bytes, plus the chunks `out`
+    /// holds. What is read ahead is only a cache of the pack: each chunk is still decrypted
+    /// and checked on its own, in file order, and a run that cannot be read whole (a pack
+    /// missing, short, unreadable) is read again chunk by chunk by rustic_core, so a finding
+    /// names the exact chunk and pack as before.
     pub async fn read_file(
         &self,
         file: &FileChunks,
         out: tokio::sync::mpsc::Sender<Bytes>,
     ) -> Result<FileRead, ResticError> {
-        let me = self.clone();
-        let chunks = file.chunks.clone();
-        blocking(&self.url, move || {
-            use sha2::Digest as _;
-            let mut verified = 0u64;
-            for (index, c) in chunks.into_iter().enumerate() {
-                let fail = |problem| {
-                    Ok(FileRead {
-                        verified,
-                        failure: Some(ChunkFailure {
-                            index,
-                            chunk: c.chunk.clone(),
-                            pack: c.pack.clone(),
-                            problem,
-                        }),
-                    })
-                };
-                if c.pack.is_none() {
-                    return fail(ChunkProblem::NotIndexed);
-                }
-                let Ok(id) = c.chunk.parse::<rustic_core::BlobId>() else {
-                    return fail(ChunkProblem::NotIndexed);
-                };
-                let plain = match me
-                    .inner
-                    .get_blob_cached(&id, rustic_core::repofile::BlobType::Data)
-                {
-                    Ok(bytes) => bytes,
-                    Err(e) => match chunk_problem(&e) {
-                        Ok(problem) => return fail(problem),
-                        Err(storage) => return Err(ResticError::Storage(storage)),
-                    },
-                };
-                let actual = hex(&sha2::Sha256::digest(&plain));
-                if actual != c.chunk {
-                    return fail(ChunkProblem::HashMismatch { actual });
-                }
-                verified += plain.len() as u64;
-                if out.blocking_send(plain).is_err() {
-                    // The consumer is gone (the drill stopped): nothing more to do.
-                    break;
-                }
-            }
-            Ok(FileRead {
-                verified,
-                failure: None,
+        let chunks: Arc<[ChunkLocation]> = file.chunks.clone().into();
+        let windows = windows(&chunks);
+        let fetch = |window: &std::ops::Range<usize>| {
+            let runs = runs(&chunks, window.clone());
+            let (source, reads) = (
+                self.store.source.clone(),
+                Arc::clone(&self.store.pack_reads),
+            );
+            // Spawned, so the next window reads while this one is checked.
+            Ahead(tokio::spawn(fetch_runs(source, reads, runs)))
+        };
+        let mut ahead = windows.first().map(fetch);
+        let mut verified = 0u64;
+        for (k, window) in windows.iter().enumerate() {
+            let fetched = match ahead.take() {
+                Some(mut next) => (&mut next.0).await.unwrap_or_default(),
+                None => Vec::new(),
+            };
+            ahead = windows.get(k + 1).map(fetch);
+            let staged: Vec<StageKey> = fetched
+                .into_iter()
+                .flat_map(|(run, bytes)| self.store.staging.stage(&run, &chunks, bytes))
+                .collect();
+            let me = self.clone();
+            let (all, range, sender) = (Arc::clone(&chunks), window.clone(), out.clone());
+            let checked = blocking(&self.url, move || {
+                me.check_chunks(&all, range, verified, &sender)
             })
+            .await;
+            self.store.staging.unstage(&staged);
+            let read = checked?;
+            verified = read.verified;
+            if read.failure.is_some() || out.is_closed() {
+                return Ok(read);
+            }
+        }
+        Ok(FileRead {
+            verified,
+            failure: None,
         })
-        .await
+    }
+
+    /// Decrypts and checks `chunks[range]` through rustic_core (which reads each from the
+    /// staged run, else from storage), sending each verified plaintext to `out`; `verified`:
+    /// the plaintext bytes verified before them. On a blocking thread.
+    fn check_chunks(
+        &self,
+        chunks: &[ChunkLocation],
+        range: std::ops::Range<usize>,
+        mut verified: u64,
+        out: &tokio::sync::mpsc::Sender<Bytes>,
+    ) -> Result<FileRead, ResticError> {
+        use sha2::Digest as _;
+        for index in range {
+            let c = &chunks[index];
+            let fail = |problem| {
+                Ok(FileRead {
+                    verified,
+                    failure: Some(ChunkFailure {
+                        index,
+                        chunk: c.chunk.clone(),
+                        pack: c.pack.clone(),
+                        problem,
+                    }),
+                })
+            };
+            if c.pack.is_none() {
+                return fail(ChunkProblem::NotIndexed);
+            }
+            let Ok(id) = c.chunk.parse::<rustic_core::BlobId>() else {
+                return fail(ChunkProblem::NotIndexed);
+            };
+            let plain = match self
+                .inner
+                .get_blob_cached(&id, rustic_core::repofile::BlobType::Data)
+            {
+                Ok(bytes) => bytes,
+                Err(e) => match chunk_problem(&e) {
+                    Ok(problem) => return fail(problem),
+                    Err(storage) => return Err(ResticError::Storage(storage)),
+                },
+            };
+            let actual = hex(&sha2::Sha256::digest(&plain));
+            if actual != c.chunk {
+                return fail(ChunkProblem::HashMismatch { actual });
+            }
+            verified += plain.len() as u64;
+            if out.blocking_send(plain).is_err() {
+                // The consumer is gone (the drill stopped): nothing more to do.
+                break;
+            }
+        }
+        Ok(FileRead {
+            verified,
+            failure: None,
+        })
+    }
+
+    /// How many ranged reads of packs (data and tree) this repository has made of its
+    /// storage: what
+    /// [`Repo::read_file`]'s coalescing saves, for tests and benchmarks.
+    pub fn pack_reads(&self) -> u64 {
+        self.store.pack_reads.load(Ordering::Relaxed)
     }
 
     /// Snapshot `id`, read and decrypted (on a blocking thread: rustic_core is synchronous).
@@ -805,6 +921,168 @@ impl Repo {
 
     fn convert(&self, e: &RusticError) -> ResticError {
         convert(&self.url, &self.secret, e)
+    }
+}
+
+/// Chunks of a file stored close together in one pack, read from storage in one ranged read.
+#[derive(Debug)]
+struct Run {
+    pack: Id,
+    /// The span of the pack read: `start..stop`.
+    start: u32,
+    stop: u32,
+    /// The chunks (indexes into the file's chunks) it holds, in pack order.
+    chunks: Vec<usize>,
+}
+
+/// `chunks` cut into windows of consecutive chunks of up to [`WINDOW`] stored bytes (at least
+/// one chunk each).
+fn windows(chunks: &[ChunkLocation]) -> Vec<std::ops::Range<usize>> {
+    let mut windows: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut bytes = 0u64;
+    for (index, c) in chunks.iter().enumerate() {
+        let length = u64::from(c.length);
+        match windows.last_mut() {
+            Some(last) if bytes + length <= WINDOW => {
+                last.end = index + 1;
+                bytes += length;
+            }
+            _ => {
+                windows.push(index..index + 1);
+                bytes = length;
+            }
+        }
+    }
+    windows
+}
+
+/// The [`Run`]s that read `chunks[window]` ahead: per pack, its chunks in pack order, a chunk
+/// joining the run before it when it starts at or after the run's end, no more than
+/// [`MAX_GAP`] after it, and the run stays within [`MAX_RUN`] bytes. Chunks not indexed, or
+/// larger than a run, are not read ahead (rustic_core reads, or reports, them on its own);
+/// a chunk met twice is read once.
+fn runs(chunks: &[ChunkLocation], window: std::ops::Range<usize>) -> Vec<Run> {
+    let mut located: Vec<(Id, u32, u32, usize)> = window
+        .filter_map(|index| {
+            let c = &chunks[index];
+            let pack = c.pack.as_deref()?.parse::<Id>().ok()?;
+            let stop = c.offset.checked_add(c.length)?;
+            (c.length <= MAX_RUN).then_some((pack, c.offset, stop, index))
+        })
+        .collect();
+    located.sort_unstable();
+    let mut runs: Vec<Run> = Vec::new();
+    for (pack, offset, stop, index) in located {
+        if let Some(last) = runs.last_mut()
+            && last.pack == pack
+        {
+            if offset < last.stop && stop <= last.stop {
+                // A chunk already in the run (met twice in the file): it is staged with it.
+                last.chunks.push(index);
+                continue;
+            }
+            if offset >= last.stop && offset - last.stop <= MAX_GAP && stop - last.start <= MAX_RUN
+            {
+                last.stop = stop;
+                last.chunks.push(index);
+                continue;
+            }
+        }
+        runs.push(Run {
+            pack,
+            start: offset,
+            stop,
+            chunks: vec![index],
+        });
+    }
+    runs
+}
+
+/// Reads `runs` from storage, [`RUNS_IN_FLIGHT`] at once; each with its bytes, or `None` when
+/// it could not be read whole (each of its chunks is then read on its own, which names what
+/// is wrong).
+async fn fetch_runs(
+    source: Source,
+    reads: Arc<AtomicU64>,
+    runs: Vec<Run>,
+) -> Vec<(Run, Option<Bytes>)> {
+    use futures::StreamExt as _;
+    futures::stream::iter(runs)
+        .map(|run| {
+            let (source, reads) = (&source, &reads);
+            async move {
+                reads.fetch_add(1, Ordering::Relaxed);
+                let path = Backend::path(FileType::Pack, &run.pack);
+                let len = (run.stop - run.start) as usize;
+                let bytes = match source.read_range(&path, u64::from(run.start), len).await {
+                    Ok(Some(bytes)) if bytes.len() == len => Some(bytes),
+                    _ => None,
+                };
+                (run, bytes)
+            }
+        })
+        .buffer_unordered(RUNS_IN_FLIGHT)
+        .collect()
+        .await
+}
+
+/// A window's reads, stopped when no longer wanted (a file that failed stops reading).
+struct Ahead(tokio::task::JoinHandle<Vec<(Run, Option<Bytes>)>>);
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Pack ranges [`Repo::read_file`] has read ahead, which [`Backend::read_partial`] serves
+/// rustic_core from instead of storage. Keyed by (pack, offset, length) of one chunk, each
+/// with how many runs staged it (two files read at once may share a chunk).
+#[derive(Debug, Default)]
+struct Staging {
+    ranges: std::sync::Mutex<HashMap<StageKey, (Bytes, usize)>>,
+}
+
+/// A staged chunk: its pack, offset and stored length.
+type StageKey = (Id, u32, u32);
+
+impl Staging {
+    /// Stages each chunk of `run` as its slice of `bytes`; returns the keys to unstage.
+    fn stage(&self, run: &Run, chunks: &[ChunkLocation], bytes: Option<Bytes>) -> Vec<StageKey> {
+        let Some(bytes) = bytes else {
+            return Vec::new();
+        };
+        let mut ranges = self.ranges.lock().unwrap_or_else(|e| e.into_inner());
+        run.chunks
+            .iter()
+            .map(|&index| {
+                let c = &chunks[index];
+                let from = (c.offset - run.start) as usize;
+                let key = (run.pack, c.offset, c.length);
+                let slot = ranges
+                    .entry(key)
+                    .or_insert_with(|| (bytes.slice(from..from + c.length as usize), 0));
+                slot.1 += 1;
+                key
+            })
+            .collect()
+    }
+
+    fn unstage(&self, keys: &[StageKey]) {
+        let mut ranges = self.ranges.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            if let Some(slot) = ranges.get_mut(key) {
+                slot.1 -= 1;
+                if slot.1 == 0 {
+                    ranges.remove(key);
+                }
+            }
+        }
+    }
+
+    fn get(&self, key: &StageKey) -> Option<Bytes> {
+        let ranges = self.ranges.lock().unwrap_or_else(|e| e.into_inner());
+        ranges.get(key).map(|(bytes, _)| bytes.clone())
     }
 }
 
@@ -1005,11 +1283,20 @@ struct Failure(Arc<StorageError>);
 pub struct Backend {
     source: Source,
     runtime: tokio::runtime::Handle,
+    /// Pack ranges read ahead by [`Repo::read_file`].
+    staging: Staging,
+    /// Ranged reads of packs made of storage.
+    pack_reads: Arc<AtomicU64>,
 }
 
 impl Backend {
     pub fn new(source: Source, runtime: tokio::runtime::Handle) -> Backend {
-        Backend { source, runtime }
+        Backend {
+            source,
+            runtime,
+            staging: Staging::default(),
+            pack_reads: Arc::default(),
+        }
     }
 
     /// The object of `id` of type `tpe` below the source: `config`, `keys/ID`,
@@ -1093,6 +1380,12 @@ impl ReadBackend for Backend {
         offset: u32,
         length: u32,
     ) -> RusticResult<Bytes> {
+        if tpe == FileType::Pack {
+            if let Some(bytes) = self.staging.get(&(*id, offset, length)) {
+                return Ok(bytes);
+            }
+            self.pack_reads.fetch_add(1, Ordering::Relaxed);
+        }
         let path = Self::path(tpe, id);
         match self
             .runtime
@@ -1142,6 +1435,89 @@ fn read_only() -> Box<RusticError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(pack: Option<&str>, offset: u32, length: u32) -> ChunkLocation {
+        ChunkLocation {
+            chunk: "c".repeat(64),
+            pack: pack.map(str::to_owned),
+            offset,
+            length,
+            plain_length: None,
+        }
+    }
+
+    /// (pack's first hex digit, start, stop, chunks) of each run.
+    fn spans(chunks: &[ChunkLocation]) -> Vec<(char, u32, u32, Vec<usize>)> {
+        runs(chunks, 0..chunks.len())
+            .into_iter()
+            .map(|r| {
+                (
+                    r.pack.to_hex().chars().next().unwrap(),
+                    r.start,
+                    r.stop,
+                    r.chunks,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn runs_join_neighbours_of_one_pack_in_pack_order_within_the_gap_and_size_bounds() {
+        let (a, b) = (Some(&*"a".repeat(64)), Some(&*"b".repeat(64)));
+        // File order is not pack order; b's chunk sits between a's; a chunk past the gap
+        // starts a new run.
+        let chunks = [
+            at(a, 200, 100),
+            at(b, 0, 10),
+            at(a, 0, 100),
+            at(a, 300 + MAX_GAP, 5),
+            at(a, 305 + MAX_GAP + MAX_GAP + 1, 5),
+        ];
+        assert_eq!(
+            spans(&chunks),
+            [
+                ('a', 0, 305 + MAX_GAP, vec![2, 0, 3]),
+                ('a', 306 + 2 * MAX_GAP, 311 + 2 * MAX_GAP, vec![4]),
+                ('b', 0, 10, vec![1]),
+            ]
+        );
+        // A run stops growing at MAX_RUN bytes.
+        let big = [at(a, 0, MAX_RUN - 10), at(a, MAX_RUN - 10, 20)];
+        assert_eq!(spans(&big).len(), 2);
+    }
+
+    #[test]
+    fn a_hostile_index_never_makes_a_run_panic_or_read_more_than_a_run() {
+        let a = Some(&*"a".repeat(64));
+        let chunks = [
+            // Not indexed, not a pack id, past u32, larger than a run: not read ahead.
+            at(None, 0, 10),
+            at(Some("not hex"), 0, 10),
+            at(a, u32::MAX - 1, 10),
+            at(a, 0, MAX_RUN + 1),
+            // Overlapping and repeated chunks.
+            at(a, 100, 50),
+            at(a, 120, 50),
+            at(a, 100, 50),
+        ];
+        let runs = runs(&chunks, 0..chunks.len());
+        assert!(runs.iter().all(|r| r.stop - r.start <= MAX_RUN));
+        let read: Vec<usize> = runs.iter().flat_map(|r| r.chunks.clone()).collect();
+        assert!(!read.iter().any(|i| *i < 4), "{runs:?}");
+        // Staging slices each chunk out of its run's bytes without going past them.
+        let staging = Staging::default();
+        for run in &runs {
+            let bytes = Bytes::from(vec![0u8; (run.stop - run.start) as usize]);
+            let keys = staging.stage(run, &chunks, Some(bytes));
+            for &i in &run.chunks {
+                let c = &chunks[i];
+                let got = staging.get(&(run.pack, c.offset, c.length)).unwrap();
+                assert_eq!(got.len(), c.length as usize);
+            }
+            staging.unstage(&keys);
+        }
+        assert!(staging.ranges.lock().unwrap().is_empty());
+    }
 
     #[test]
     fn a_path_that_is_not_utf8_is_escaped_and_never_named_as_another() {

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use lifeboat_storage::restic::{ChunkProblem, FileRead, Repo, ResticError, SnapshotFilter};
+use lifeboat_storage::restic::{
+    ChunkProblem, FileChunks, FileRead, Repo, ResticError, SnapshotFilter,
+};
 use lifeboat_storage::{Source, SourceKind, SourceSpec};
 use lifeboat_testkit::ResticRepo;
 use lifeboat_testkit::cloud;
@@ -241,6 +243,11 @@ fn a_files_chunks_are_where_restics_index_puts_them_and_add_up_to_its_size() {
 /// Reads `path` of snapshot `id` chunk by chunk: the plaintext verified, and what failed.
 async fn read_all(repo: &Repo, id: &str, path: &str) -> (Vec<u8>, FileRead) {
     let file = repo.file_chunks(id, path).await.unwrap().unwrap();
+    read_chunks(repo, file).await
+}
+
+/// Reads `file` with [`Repo::read_file`]: its bytes as handed on, and what the read found.
+async fn read_chunks(repo: &Repo, file: FileChunks) -> (Vec<u8>, FileRead) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
     let reader = {
         let repo = repo.clone();
@@ -323,5 +330,85 @@ fn a_file_reads_back_chunk_by_chunk_and_damage_names_the_chunk_and_pack() {
         assert!(bytes.is_empty());
         assert_eq!(failure.problem, ChunkProblem::PackMissing, "{failure}");
         assert!(failure.to_string().contains(&day_pack), "{failure}");
+    });
+}
+
+/// Neighbouring chunks of one pack are read from storage in one ranged read (counted by the
+/// repository's own tally of pack reads), and still each decrypted and checked: big.bin reads
+/// back as `restic dump` gives it with fewer reads than chunks, and a byte flipped inside a
+/// chunk read as part of a larger run still names that chunk and its pack.
+#[test]
+fn chunks_sharing_a_pack_are_read_in_one_ranged_read_and_still_checked_one_by_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fixture, ids) = ResticRepo::fleet(tmp.path(), PASSWORD);
+    let newest = &ids[3];
+    let dumped = fixture.restic_bytes(&["dump", newest, "/srv/app/big.bin"]);
+    let chunks = run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let file = repo
+            .file_chunks(newest, "/srv/app/big.bin")
+            .await
+            .unwrap()
+            .unwrap();
+        let chunks = file.chunks.clone();
+        let before = repo.pack_reads();
+        let (bytes, read) = read_chunks(&repo, file).await;
+        let reads = repo.pack_reads() - before;
+        assert_eq!(read.failure, None);
+        assert!(bytes == dumped, "big.bin differs from restic dump");
+        let mut packs: Vec<&str> = chunks.iter().filter_map(|c| c.pack.as_deref()).collect();
+        packs.sort_unstable();
+        packs.dedup();
+        assert!(chunks.len() >= 2, "{chunks:?}");
+        assert!(
+            reads < chunks.len() as u64,
+            "{reads} pack reads for {} chunks",
+            chunks.len()
+        );
+        // big.bin's chunks are close together in their pack(s), though not in file order
+        // (restic's workers fill a pack as they finish): one read per pack.
+        assert_eq!(reads, packs.len() as u64, "{chunks:?}");
+        chunks
+    });
+
+    // The second chunk shares a pack with the first (big.bin's 9 MiB fill less than restic's
+    // 16 MiB packs): damage to it, inside a run read whole, is still found and named.
+    let hit = &chunks[1];
+    let hit_pack = hit.pack.clone().unwrap();
+    assert_eq!(chunks[0].pack.as_deref(), Some(hit_pack.as_str()));
+    fixture.flip_pack_byte(&hit_pack, u64::from(hit.offset) + 40);
+    run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let file = repo
+            .file_chunks(newest, "/srv/app/big.bin")
+            .await
+            .unwrap()
+            .unwrap();
+        let before = repo.pack_reads();
+        let (bytes, read) = read_chunks(&repo, file).await;
+        let failure = read.failure.expect("a damaged chunk fails the file");
+        assert_eq!(bytes[..], dumped[..bytes.len()]);
+        assert_eq!(
+            read.verified,
+            u64::from(chunks[0].plain_length.unwrap_or(chunks[0].length - 32))
+        );
+        assert_eq!(
+            (
+                failure.index,
+                failure.chunk.as_str(),
+                failure.pack.as_deref()
+            ),
+            (1, hit.chunk.as_str(), Some(hit_pack.as_str()))
+        );
+        assert!(
+            matches!(failure.problem, ChunkProblem::Undecryptable { .. }),
+            "{failure}"
+        );
+        // Read in one run with the first chunk, not chunk by chunk.
+        assert!(
+            repo.pack_reads() - before < 2,
+            "{}",
+            repo.pack_reads() - before
+        );
     });
 }

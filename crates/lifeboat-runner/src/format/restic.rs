@@ -22,12 +22,12 @@
 //! bytes, `actual` that of the bytes as restored; with one, `expected` is the manifest's.
 
 use futures::StreamExt;
-use lifeboat_core::evidence::{ManifestRecord, Outcome};
+use lifeboat_core::evidence::{ManifestRecord, Outcome, ProjectionBasis};
 use lifeboat_core::runbook::{ManifestSpec, ResticPassword, ResticSpec, Runbook};
 use lifeboat_core::vocabulary::Algorithm;
 use lifeboat_storage::restic::{
     ChunkProblem, DamagedSnapshot, FileRead, Located, Repo, ResticError, SnapshotEntry,
-    SnapshotFilter,
+    SnapshotFilter, SnapshotSize,
 };
 use lifeboat_storage::{Object, Source};
 use sha2::Digest as _;
@@ -554,8 +554,20 @@ impl SourceFormat for ResticFormat {
         Err(DrillError::CoverageUnsupported { format: "restic" })
     }
 
+    /// Never asked: [`point_bytes`](SourceFormat::point_bytes) sizes a snapshot whole.
     async fn stored_bytes(&self, _point: &Candidate, _paths: &[String]) -> Option<u64> {
         None
+    }
+
+    /// The snapshot's plaintext size: its summary's `total_bytes_processed` (restic ≥ 0.17),
+    /// else the file sizes its tree lists, added up. `None` when it cannot be read: the
+    /// projection is a courtesy and never changes the verdict.
+    async fn point_bytes(&self, point: &Candidate) -> Option<(u64, ProjectionBasis)> {
+        let repo = self.repo().await.ok()?;
+        match repo.snapshot_size(&point.id).await.ok()? {
+            SnapshotSize::Summary(total) => Some((total, ProjectionBasis::Snapshot)),
+            SnapshotSize::Tree(total) => Some((total, ProjectionBasis::Tree)),
+        }
     }
 }
 
