@@ -92,7 +92,13 @@ fn a_slot_whose_previous_one_waits_for_a_place_is_missed_saying_so_not_skipped_f
                 }),
                 "skipped for overlap, yet no drill of quick ran at {slot}: {quick:#?}"
             ),
-            "missed" => assert_eq!(e["reason"], waited_reason, "{e:#}"),
+            // Waiting for the place, or, when a loaded machine holds the daemon's loop past
+            // the next second, overtaken by the slot after it: never anything else.
+            "missed" => assert!(
+                e["reason"] == waited_reason
+                    || e["reason"] == "a newer slot came due before this one started",
+                "{e:#}"
+            ),
             "done" => {}
             other => panic!("unexpected state {other}: {e:#}"),
         }
