@@ -122,6 +122,7 @@ fn drill(total: usize, path: &Path) {
     let all = Instant::now();
     let ledger: Ledger = store.coverage_ledger(RUNBOOK).expect("ledger");
     lap("read");
+    let ledger_rows = ledger.rows.len();
     // The window: points 1..=POINTS (point 0 left it, point POINTS is new).
     let listed: Vec<Listed> = (1..=POINTS).flat_map(|p| objects_of(p, per)).collect();
     lap("list");
@@ -138,8 +139,10 @@ fn drill(total: usize, path: &Path) {
     );
     lap("plan");
     // As lifeboat_runner::coverage::Phase::run builds the update, every read passing.
-    let mut rows: Vec<LedgerRow> = plan.objects.iter().map(|o| o.row.clone()).collect();
+    drop(ledger);
+    let (listed_count, read_count) = (plan.objects.len(), plan.read.len());
     let mut written: Vec<bool> = plan.objects.iter().map(|o| o.changed).collect();
+    let mut rows: Vec<LedgerRow> = plan.objects.into_iter().map(|o| o.row).collect();
     for &i in &plan.read {
         rows[i].verified = Some(Verification {
             at: t0,
@@ -149,27 +152,26 @@ fn drill(total: usize, path: &Path) {
         });
         written[i] = true;
     }
+    let standing = coverage::standing(&rows, t0, WITHIN);
     let update = LedgerUpdate {
-        remove: plan.gone.clone(),
+        remove: plan.gone,
         upsert: rows
-            .iter()
-            .zip(&written)
-            .filter(|(_, w)| **w)
-            .map(|(r, _)| r.clone())
+            .into_iter()
+            .zip(written)
+            .filter_map(|(row, written)| written.then_some(row))
             .collect(),
         phase: Some(t0),
         run_id: "drill".to_owned(),
     };
-    let standing = coverage::standing(&rows, t0, WITHIN);
     lap("update");
     store.update_coverage(RUNBOOK, &update).expect("update");
     lap("write");
     println!(
         "drill over {} ledger rows, {} listed: read {} objects, {} gone, {} written; \
          ratio {:.3}; total {:.2?}, peak RSS {} MiB",
-        ledger.rows.len(),
-        plan.objects.len(),
-        plan.read.len(),
+        ledger_rows,
+        listed_count,
+        read_count,
         update.remove.len(),
         update.upsert.len(),
         standing.ratio(),
