@@ -116,7 +116,11 @@ fn drill(total: usize, path: &Path) {
     let store = SqliteStore::open(path).expect("store");
     let mut step = Instant::now();
     let mut lap = |name: &str| {
-        println!("{name:>10}: {:>8.2?}  (VmHWM {} MiB)", step.elapsed(), hwm_mib());
+        println!(
+            "{name:>10}: {:>8.2?}  (VmHWM {} MiB)",
+            step.elapsed(),
+            hwm_mib()
+        );
         step = Instant::now();
     };
     let all = Instant::now();
@@ -194,7 +198,10 @@ fn hwm_mib() -> u64 {
 
 fn main() {
     // `cargo bench` passes `--bench`; the rest is ours.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     match args.as_slice() {
         [mode, n, path] => {
             let n: usize = n.parse().expect("N: a number of objects");
