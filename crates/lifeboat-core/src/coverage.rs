@@ -27,7 +27,7 @@
 //!   coverage is behind, and how long full coverage takes at the budget is said, without
 //!   failing the drill.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -212,11 +212,25 @@ pub struct PlanInput<'a> {
 pub fn plan(listed: Vec<Listed>, input: &PlanInput<'_>) -> PhasePlan {
     let known: HashMap<&ObjectKey, &LedgerRow> =
         input.ledger.rows.iter().map(|r| (&r.key, r)).collect();
-    let mut seen: HashMap<ObjectKey, ()> = HashMap::with_capacity(listed.len());
+    // One entry per key: a manifest listing a path twice is one object. The keys are
+    // borrowed, not cloned: at millions of objects the clones cost more than the plan.
+    let mut first = vec![false; listed.len()];
+    let gone: Vec<ObjectKey> = {
+        let mut seen: HashSet<&ObjectKey> = HashSet::with_capacity(listed.len());
+        for (item, first) in listed.iter().zip(first.iter_mut()) {
+            *first = seen.insert(&item.key);
+        }
+        input
+            .ledger
+            .rows
+            .iter()
+            .filter(|r| !seen.contains(&r.key))
+            .map(|r| r.key.clone())
+            .collect()
+    };
     let mut objects = Vec::with_capacity(listed.len());
-    for item in listed {
-        // One entry per key: a manifest listing a path twice is one object.
-        if seen.insert(item.key.clone(), ()).is_some() {
+    for (item, first) in listed.into_iter().zip(first) {
+        if !first {
             continue;
         }
         let planned = match known.get(&item.key) {
@@ -236,13 +250,6 @@ pub fn plan(listed: Vec<Listed>, input: &PlanInput<'_>) -> PhasePlan {
         };
         objects.push(planned);
     }
-    let gone: Vec<ObjectKey> = input
-        .ledger
-        .rows
-        .iter()
-        .filter(|r| !seen.contains_key(&r.key))
-        .map(|r| r.key.clone())
-        .collect();
 
     let mut order: Vec<usize> = (0..objects.len()).collect();
     let tie = |i: usize| tie_break(input.seed, &objects[i].row.key);

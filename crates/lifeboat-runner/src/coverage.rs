@@ -210,15 +210,25 @@ impl Phase<'_> {
             self.seed,
             self.context.schedule_interval,
         );
+        // The plan holds what it needs of the ledger: at millions of objects the ledger is
+        // most of the phase's memory, so it goes before the reads.
+        drop(ledger);
         let results = self.read(format, &listing, &plan).await?;
 
-        let mut rows: Vec<LedgerRow> = plan.objects.iter().map(|o| o.row.clone()).collect();
-        let mut written = vec![false; rows.len()];
-        for (o, w) in plan.objects.iter().zip(written.iter_mut()) {
-            *w = o.changed;
-        }
+        // The plan's rows are moved, not cloned, into the ledger update: the update is built
+        // once per phase over every listed object.
+        let PhasePlan {
+            objects,
+            read,
+            gone,
+            on_pace,
+            behind_seconds,
+            ..
+        } = plan;
+        let mut written: Vec<bool> = objects.iter().map(|o| o.changed).collect();
+        let mut rows: Vec<LedgerRow> = objects.into_iter().map(|o| o.row).collect();
         let mut verified = Vec::with_capacity(results.len() + listing.unlisted.len());
-        for (&i, result) in plan.read.iter().zip(results) {
+        for (&i, result) in read.iter().zip(results) {
             rows[i].verified = Some(Verification {
                 at: self.t0,
                 outcome: result.outcome,
@@ -238,13 +248,13 @@ impl Phase<'_> {
         }
         let phase_bytes = verified.iter().map(|v| v.bytes).sum();
         verified.extend(listing.unlisted);
+        let standing = coverage::standing(&rows, self.t0, self.spec.within);
         let update = LedgerUpdate {
-            remove: plan.gone.clone(),
+            remove: gone,
             upsert: rows
-                .iter()
-                .zip(&written)
-                .filter(|(_, w)| **w)
-                .map(|(r, _)| r.clone())
+                .into_iter()
+                .zip(written)
+                .filter_map(|(row, written)| written.then_some(row))
                 .collect(),
             phase: Some(self.t0),
             run_id: self.run_id.to_owned(),
@@ -254,7 +264,6 @@ impl Phase<'_> {
             .update(&self.runbook.name, &update)
             .await
             .map_err(|detail| DrillError::Ledger { detail })?;
-        let standing = coverage::standing(&rows, self.t0, self.spec.within);
         Ok(CoverageRecord {
             within_seconds: self.spec.within.as_secs(),
             budget_bytes: self.spec.budget,
@@ -262,8 +271,8 @@ impl Phase<'_> {
             bytes: standing.bytes,
             verified_within: standing.verified_within,
             ratio: standing.ratio(),
-            on_pace: plan.on_pace,
-            behind_seconds: plan.behind_seconds,
+            on_pace,
+            behind_seconds,
             never_verified: standing.never_verified,
             oldest_verified: standing.oldest_verified,
             phase_bytes,

@@ -141,6 +141,26 @@ fn a_changed_identity_makes_an_object_new_again_and_unlisted_objects_leave() {
 }
 
 #[test]
+fn a_key_listed_twice_is_one_object_as_first_listed_and_is_not_gone() {
+    let ledger = Ledger {
+        rows: vec![verified(key("p1", "f00"), 100, t(-1), Outcome::Passed)],
+        phases: vec![t(-1)],
+        first_phase: None,
+    };
+    let mut objects = listed("p1", 2, 100);
+    let mut again = objects[0].clone();
+    again.identity.tag = "mtime:2".into();
+    objects.push(again);
+    let plan = plan(objects, &input(&ledger, t(0), 30, None));
+    assert_eq!(plan.objects.len(), 2);
+    // The first listing wins: its identity matches the ledger, so the object is not new.
+    assert_eq!(plan.objects[0].row.key, key("p1", "f00"));
+    assert!(!plan.objects[0].changed);
+    assert_eq!(plan.objects[0].row.identity.tag, "mtime:1");
+    assert!(plan.gone.is_empty());
+}
+
+#[test]
 fn the_pace_follows_the_rate_drills_actually_run() {
     let ledger = Ledger {
         rows: Vec::new(),
