@@ -53,6 +53,12 @@ impl StateLocation {
         Ok(Arc::new(SqliteStore::open(&self.file)?))
     }
 
+    /// Opens an existing store to read, changing nothing in it (no migration); `Ok(None)`
+    /// when there is none, or its schema is older than this lifeboat's.
+    pub fn open_read_only(&self) -> Result<Option<Arc<dyn HistoryStore>>, StoreError> {
+        Ok(SqliteStore::open_read_only(&self.file)?.map(|s| Arc::new(s) as Arc<dyn HistoryStore>))
+    }
+
     /// Opens an existing store without creating anything; `Ok(None)` when there is none.
     pub fn open_existing(&self) -> Result<Option<Arc<dyn HistoryStore>>, StoreError> {
         Ok(SqliteStore::open_existing(&self.file)?.map(|s| Arc::new(s) as Arc<dyn HistoryStore>))

@@ -62,7 +62,8 @@ pub fn plan(args: PlanArgs) -> Result<Exit, CliError> {
 }
 
 /// The runbook's coverage ledger in the history store (`--state`, else the default one),
-/// read only; empty when there is no store yet.
+/// read only (an older schema is not migrated); empty when there is no store yet, or one
+/// older than the ledger.
 fn read_ledger(
     loaded: &RunbookFile,
     state: Option<&std::path::Path>,
@@ -70,7 +71,7 @@ fn read_ledger(
     let location = lifeboat_app::StateLocation::or_default(state)
         .map_err(|e| CliError::invalid_input(format_args!("{e}; pass --state FILE")))?;
     let store = location
-        .open_existing()
+        .open_read_only()
         .map_err(|e| CliError::invalid_input(format_args!("{e}; pass --state FILE")))?;
     let Some(store) = store else {
         return Ok(lifeboat_core::coverage::Ledger::default());

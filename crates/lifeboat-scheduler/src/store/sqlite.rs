@@ -167,6 +167,39 @@ impl SqliteStore {
         SqliteStore::open(path).map(Some)
     }
 
+    /// Opens an existing store to read, changing nothing in it: no schema migration, no
+    /// journal mode switched (for `lifeboat plan`, which promises to write nothing).
+    /// `Ok(None)` when there is no file, or when its schema is older than this lifeboat's (it
+    /// holds nothing a newer table would: a newer lifeboat's first write migrates it).
+    pub fn open_read_only(path: &Path) -> Result<Option<SqliteStore>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_err(path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| sql_err(path, e))?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| sql_err(path, e))?;
+        let known = MIGRATIONS.len();
+        if version > known as i64 {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found: version,
+                known,
+            });
+        }
+        if version < known as i64 {
+            return Ok(None);
+        }
+        Ok(Some(SqliteStore {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+        }))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -95,6 +95,41 @@ fn open_existing_creates_nothing() {
     assert!(!path.exists());
 }
 
+/// `lifeboat plan` reads the ledger through this: an older file is neither migrated nor
+/// switched to WAL (its bytes stay as they were) and reads as no store; a current one reads;
+/// a newer one is refused as by `open`.
+#[test]
+fn open_read_only_changes_nothing_in_an_older_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    assert!(SqliteStore::open_read_only(&path).unwrap().is_none());
+    assert!(!path.exists());
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    assert!(SqliteStore::open_read_only(&path).unwrap().is_none());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert!(!dir.path().join("state.db-wal").exists());
+
+    drop(SqliteStore::open(&path).unwrap());
+    let store = SqliteStore::open_read_only(&path)
+        .unwrap()
+        .expect("a current file");
+    assert!(store.coverage_ledger("nightly").unwrap().rows.is_empty());
+    drop(store);
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    assert!(matches!(
+        SqliteStore::open_read_only(&path),
+        Err(StoreError::TooNew { found: 99, .. })
+    ));
+}
+
 #[test]
 fn a_slot_is_claimed_once_even_across_restarts() {
     let (dir, store) = temp_store();
