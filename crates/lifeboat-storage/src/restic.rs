@@ -56,11 +56,12 @@ pub const RUNS_IN_FLIGHT: usize = 4;
 
 /// A run shorter than this (a small file's chunks, which restic packs together with other
 /// small files') is read as the whole aligned block of its pack that holds it, through the
-/// drill's [`PackCache`], so the files restoring at once that share the block read it once.
+/// drill's cache of pack blocks, so the files restoring at once that share the block read
+/// it once.
 pub const SHARED_BLOCK: u64 = 1 << 20;
 
-/// Most bytes of blocks the [`PackCache`] keeps for files that have yet to ask for them;
-/// beyond it the oldest are dropped (a file already holding a block keeps it).
+/// Most bytes of blocks the drill's cache of pack blocks keeps for files that have yet to ask
+/// for them; beyond it the oldest are dropped (a file already holding a block keeps it).
 pub const SHARED_BYTES: u64 = 32 << 20;
 
 /// Why a restic repository could not be read. Never holds the password.
