@@ -54,6 +54,16 @@ pub const WINDOW: u64 = 16 << 20;
 /// Ranged reads one window makes at once (different packs, or distant parts of one).
 pub const RUNS_IN_FLIGHT: usize = 4;
 
+/// A run shorter than this (a small file's chunks, which restic packs together with other
+/// small files') is read as the whole aligned block of its pack that holds it, through the
+/// drill's cache of pack blocks, so the files restoring at once that share the block read
+/// it once.
+pub const SHARED_BLOCK: u64 = 1 << 20;
+
+/// Most bytes of blocks the drill's cache of pack blocks keeps for files that have yet to ask
+/// for them; beyond it the oldest are dropped (a file already holding a block keeps it).
+pub const SHARED_BYTES: u64 = 32 << 20;
+
 /// Why a restic repository could not be read. Never holds the password.
 #[derive(Debug, thiserror::Error)]
 pub enum ResticError {
@@ -805,12 +815,13 @@ impl Repo {
         let windows = windows(&chunks);
         let fetch = |window: &std::ops::Range<usize>| {
             let runs = runs(&chunks, window.clone());
-            let (source, reads) = (
+            let (source, reads, shared) = (
                 self.store.source.clone(),
                 Arc::clone(&self.store.pack_reads),
+                Arc::clone(&self.store.shared),
             );
             // Spawned, so the next window reads while this one is checked.
-            Ahead(tokio::spawn(fetch_runs(source, reads, runs)))
+            Ahead(tokio::spawn(fetch_runs(source, reads, shared, runs)))
         };
         let mut ahead = windows.first().map(fetch);
         let mut verified = 0u64;
@@ -1000,30 +1011,129 @@ fn runs(chunks: &[ChunkLocation], window: std::ops::Range<usize>) -> Vec<Run> {
 
 /// Reads `runs` from storage, [`RUNS_IN_FLIGHT`] at once; each with its bytes, or `None` when
 /// it could not be read whole (each of its chunks is then read on its own, which names what
-/// is wrong).
+/// is wrong). A short run is cut from its pack's shared block ([`PackCache`]).
 async fn fetch_runs(
     source: Source,
     reads: Arc<AtomicU64>,
+    shared: Arc<PackCache>,
     runs: Vec<Run>,
 ) -> Vec<(Run, Option<Bytes>)> {
     use futures::StreamExt as _;
     futures::stream::iter(runs)
         .map(|run| {
-            let (source, reads) = (&source, &reads);
+            let (source, reads, shared) = (&source, &reads, &shared);
             async move {
-                reads.fetch_add(1, Ordering::Relaxed);
+                if let Some(bytes) = shared.run(source, reads, &run).await {
+                    return (run, bytes);
+                }
                 let path = Backend::path(FileType::Pack, &run.pack);
                 let len = (run.stop - run.start) as usize;
-                let bytes = match source.read_range(&path, u64::from(run.start), len).await {
-                    Ok(Some(bytes)) if bytes.len() == len => Some(bytes),
-                    _ => None,
-                };
+                let bytes = read_exactly(source, reads, &path, u64::from(run.start), len).await;
                 (run, bytes)
             }
         })
         .buffer_unordered(RUNS_IN_FLIGHT)
         .collect()
         .await
+}
+
+/// `len` bytes of `path` from `offset`, counted as a pack read; `None` unless read whole.
+async fn read_exactly(
+    source: &Source,
+    reads: &AtomicU64,
+    path: &str,
+    offset: u64,
+    len: usize,
+) -> Option<Bytes> {
+    reads.fetch_add(1, Ordering::Relaxed);
+    match source.read_range(path, offset, len).await {
+        Ok(Some(bytes)) if bytes.len() == len => Some(bytes),
+        _ => None,
+    }
+}
+
+/// Blocks of packs read for one drill (one [`Repo`]) and shared by the files restoring at
+/// once: the files of a pack of small files read it once. A block is the
+/// [`SHARED_BLOCK`]-aligned span of a pack (the last one ends with the pack, whose size is
+/// asked of storage once), read whole or not at all; a file asking for a block being read
+/// waits for that read instead of making its own. A pack's name is the hash of its bytes,
+/// so a block kept is never stale; it is only a copy of storage: each chunk cut from it is
+/// still decrypted and checked on its own. Blocks kept: at most [`SHARED_BYTES`], oldest
+/// dropped first.
+#[derive(Debug, Default)]
+struct PackCache {
+    state: std::sync::Mutex<Shared>,
+}
+
+/// A block's bytes, once read: `None` when it could not be read whole.
+type Block = Arc<tokio::sync::OnceCell<Option<Bytes>>>;
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// Each pack's size, as storage said (`None`: it could not say).
+    sizes: HashMap<Id, Arc<tokio::sync::OnceCell<Option<u64>>>>,
+    /// Blocks by (pack, block number), read or being read.
+    blocks: HashMap<(Id, u64), Block>,
+    /// Blocks kept, oldest first, with their lengths, and those added up.
+    order: std::collections::VecDeque<((Id, u64), u64)>,
+    bytes: u64,
+}
+
+impl PackCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `run`'s bytes cut from its pack's shared block: `Some(None)` when the block could not
+    /// be read whole, `None` when the run is not one to share (long, across two blocks, or
+    /// in a pack whose size storage did not give): the caller reads it on its own.
+    async fn run(&self, source: &Source, reads: &AtomicU64, run: &Run) -> Option<Option<Bytes>> {
+        let (start, stop) = (u64::from(run.start), u64::from(run.stop));
+        let number = start / SHARED_BLOCK;
+        // An empty run (a hostile index) is not shared either.
+        if stop <= start || stop - start >= SHARED_BLOCK || (stop - 1) / SHARED_BLOCK != number {
+            return None;
+        }
+        let path = Backend::path(FileType::Pack, &run.pack);
+        let size = {
+            let cell = Arc::clone(self.lock().sizes.entry(run.pack).or_default());
+            cell.get_or_init(|| async { source.head(&path).await.ok().flatten().map(|i| i.size) })
+                .await
+                .to_owned()?
+        };
+        let from = number * SHARED_BLOCK;
+        let to = size.min(from + SHARED_BLOCK);
+        if stop > to {
+            return None;
+        }
+        let key = (run.pack, number);
+        let block = Arc::clone(self.lock().blocks.entry(key).or_default());
+        let len = (to - from) as usize;
+        let bytes = block
+            .get_or_init(|| async {
+                let bytes = read_exactly(source, reads, &path, from, len).await;
+                self.keep(key, bytes.as_ref().map_or(0, |b| b.len() as u64));
+                bytes
+            })
+            .await
+            .as_ref()
+            .map(|b| b.slice((start - from) as usize..(stop - from) as usize));
+        Some(bytes)
+    }
+
+    /// Counts a block just read as kept, dropping the oldest beyond [`SHARED_BYTES`].
+    fn keep(&self, key: (Id, u64), bytes: u64) {
+        let mut shared = self.lock();
+        shared.order.push_back((key, bytes));
+        shared.bytes += bytes;
+        while shared.bytes > SHARED_BYTES {
+            let Some((old, held)) = shared.order.pop_front() else {
+                break;
+            };
+            shared.blocks.remove(&old);
+            shared.bytes -= held;
+        }
+    }
 }
 
 /// A window's reads, stopped when no longer wanted (a file that failed stops reading).
@@ -1287,6 +1397,8 @@ pub struct Backend {
     staging: Staging,
     /// Ranged reads of packs made of storage.
     pack_reads: Arc<AtomicU64>,
+    /// Blocks of packs shared by the files read at once.
+    shared: Arc<PackCache>,
 }
 
 impl Backend {
@@ -1296,6 +1408,7 @@ impl Backend {
             runtime,
             staging: Staging::default(),
             pack_reads: Arc::default(),
+            shared: Arc::default(),
         }
     }
 
@@ -1546,6 +1659,52 @@ mod tests {
                 r"/c\xff"
             ]
         );
+    }
+
+    #[test]
+    fn a_shared_block_serves_only_what_it_read_whole_and_a_hostile_run_never_panics() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pack = "ab".repeat(32);
+        let dir = tmp.path().join("data/ab");
+        std::fs::create_dir_all(&dir).unwrap();
+        let content: Vec<u8> = (0..100u8).collect();
+        std::fs::write(dir.join(&pack), &content).unwrap();
+        let source = Source::open(&crate::SourceSpec {
+            url: format!("file://{}", tmp.path().display()),
+            kind: crate::SourceKind::File,
+            options: Default::default(),
+        })
+        .unwrap();
+        let pack: Id = pack.parse().unwrap();
+        let run = |start: u32, stop: u32| Run {
+            pack,
+            start,
+            stop,
+            chunks: Vec::new(),
+        };
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let (cache, reads) = (PackCache::default(), AtomicU64::new(0));
+            // Two runs of one block: one read of the pack (it is 100 bytes: the block too).
+            let a = cache.run(&source, &reads, &run(10, 20)).await;
+            let b = cache.run(&source, &reads, &run(40, 45)).await;
+            assert_eq!(a, Some(Some(Bytes::copy_from_slice(&content[10..20]))));
+            assert_eq!(b, Some(Some(Bytes::copy_from_slice(&content[40..45]))));
+            assert_eq!(reads.load(Ordering::Relaxed), 1);
+            // Empty, past the pack's end, across blocks, longer than a block: not shared.
+            for (start, stop) in [(0, 0), (5, 3), (90, 200)] {
+                assert_eq!(cache.run(&source, &reads, &run(start, stop)).await, None);
+            }
+            let across = run(SHARED_BLOCK as u32 - 1, SHARED_BLOCK as u32 + 1);
+            assert_eq!(cache.run(&source, &reads, &across).await, None);
+            // A pack storage does not hold: not shared, read (and named) on its own.
+            let gone = Run {
+                pack: Id::default(),
+                ..run(0, 10)
+            };
+            assert_eq!(cache.run(&source, &reads, &gone).await, None);
+            assert_eq!(reads.load(Ordering::Relaxed), 1);
+        });
     }
 
     #[test]

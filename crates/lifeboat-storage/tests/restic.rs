@@ -412,3 +412,54 @@ fn chunks_sharing_a_pack_are_read_in_one_ranged_read_and_still_checked_one_by_on
         );
     });
 }
+
+#[test]
+fn small_files_sharing_a_pack_restored_at_once_read_it_once_and_each_still_checked() {
+    // restic packs small files together: eight 20 KiB files land in one pack.
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let contents: Vec<(String, Vec<u8>)> = (0..8u64)
+        .map(|k| {
+            let bytes = lifeboat_testkit::prng::random_bytes(20 << 10, 100 + k);
+            (format!("srv/small/f{k}.bin"), bytes)
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = contents
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let id = fixture.backup("2026-11-20 02:00:00", "db1", &[], &files);
+    let dumped: Vec<Vec<u8>> = contents
+        .iter()
+        .map(|(p, _)| fixture.restic_bytes(&["dump", &id, &format!("/{p}")]))
+        .collect();
+    run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let mut chunks = Vec::new();
+        for (p, _) in &contents {
+            let file = repo.file_chunks(&id, &format!("/{p}")).await.unwrap();
+            chunks.push(file.unwrap());
+        }
+        let mut packs: Vec<String> = chunks
+            .iter()
+            .flat_map(|f| f.chunks.iter().filter_map(|c| c.pack.clone()))
+            .collect();
+        packs.sort_unstable();
+        packs.dedup();
+        assert_eq!(packs.len(), 1, "the small files are not in one pack");
+        let before = repo.pack_reads();
+        // As a drill restores them: all at once.
+        let read = futures::future::join_all(chunks.into_iter().map(|f| read_chunks(&repo, f)));
+        let read = read.await;
+        let reads = repo.pack_reads() - before;
+        for ((bytes, read), dumped) in read.iter().zip(&dumped) {
+            assert_eq!(read.failure, None);
+            assert!(bytes == dumped, "a small file differs from restic dump");
+        }
+        assert!(
+            reads < contents.len() as u64,
+            "{reads} pack reads for {} files in one pack",
+            contents.len()
+        );
+    });
+}
