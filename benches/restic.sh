@@ -25,8 +25,6 @@ REPS=${REPS:-5}
 SETTINGS=${SETTINGS:-"both pinned"}
 SAMPLE=${SAMPLE:-300}
 POINT=2026-11-21T020000Z
-# compare.sh backs its data set up at the time it runs: T0 is now.
-NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 export RESTIC_PASSWORD=lifeboat-bench
 say() { printf '== %s\n' "$*" >&2; }
 
@@ -46,6 +44,10 @@ if [ ! -e "$DIR/.complete" ] && [ ! -e "$DIR/.restic-complete" ]; then
     (cd "$DIR/plain" && restic -q -r "$DIR/restic" backup "$POINT" >/dev/null)
     touch "$DIR/.restic-complete"
 fi
+
+# The snapshot is taken when the repository is made (just above, on a first run): T0 is now,
+# after it.
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 w=$DIR/restic-bench
 rm -rf "$w"; mkdir -p "$w/evidence" "$w/scratch"
