@@ -427,23 +427,6 @@ impl Repo {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// The snapshots `filter` matches, newest first (ties by id).
-    pub async fn snapshots(&self, filter: &SnapshotFilter) -> Result<Vec<Snapshot>, ResticError> {
-        let me = self.clone();
-        let filter = filter.clone();
-        blocking(&self.url, move || {
-            let all = me.inner.get_all_snapshots().map_err(|e| me.convert(&e))?;
-            let mut found: Vec<Snapshot> = all
-                .iter()
-                .map(snapshot)
-                .filter(|s| filter.matches(s))
-                .collect();
-            found.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.id.cmp(&b.id)));
-            Ok(found)
-        })
-        .await
-    }
-
     /// Every snapshot of the repository: those `filter` matches, newest first, and those
     /// whose file cannot be read (decrypted, decoded) at all, each a finding against that
     /// snapshot alone, with why. `Err` only when the repository's storage fails (unreachable,

@@ -57,9 +57,10 @@ fn restic_lists(repo: &ResticRepo, filters: &[&str]) -> Vec<(String, String)> {
 }
 
 async fn lifeboat_lists(repo: &Repo, filter: &SnapshotFilter) -> Vec<(String, String)> {
-    repo.snapshots(filter)
-        .await
-        .unwrap()
+    let listing = repo.list_snapshots(filter).await.unwrap();
+    assert!(listing.damaged.is_empty(), "{:?}", listing.damaged);
+    listing
+        .snapshots
         .into_iter()
         .map(|s| (s.id, s.hostname))
         .collect()
