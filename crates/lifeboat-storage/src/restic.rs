@@ -538,9 +538,14 @@ impl Repo {
     }
 
     /// How large snapshot `id` is restored whole: its summary's `total_bytes_processed` when
-    /// it has a summary, else the sizes its tree lists for its regular files, added up (which
-    /// reads every tree of the snapshot, never a data pack).
-    pub async fn snapshot_size(&self, id: &str) -> Result<SnapshotSize, ResticError> {
+    /// it has a summary, else the sizes its tree lists for its regular files, added up:
+    /// `listed` when the caller has already listed them ([`Repo::files`]), else read here
+    /// (every tree of the snapshot, never a data pack).
+    pub async fn snapshot_size(
+        &self,
+        id: &str,
+        listed: Option<u64>,
+    ) -> Result<SnapshotSize, ResticError> {
         let me = self.clone();
         let snapshot = id.to_owned();
         let summary = blocking(&self.url, move || {
@@ -550,10 +555,13 @@ impl Repo {
         .await?;
         match summary {
             Some(total) => Ok(SnapshotSize::Summary(total)),
-            None => {
-                let files = self.files(id).await?;
-                Ok(SnapshotSize::Tree(files.iter().map(|f| f.size).sum()))
-            }
+            None => match listed {
+                Some(total) => Ok(SnapshotSize::Tree(total)),
+                None => {
+                    let files = self.files(id).await?;
+                    Ok(SnapshotSize::Tree(files.iter().map(|f| f.size).sum()))
+                }
+            },
         }
     }
 

@@ -60,6 +60,9 @@ pub struct ResticFormat {
     /// Objects a fresh index still names and storage lacks: damage, known. A file that finds
     /// one of them missing fails at once, without reading the index again.
     damaged: std::sync::Mutex<std::collections::HashSet<Gone>>,
+    /// The sizes of each snapshot's regular files added up, as `read_point` listed them
+    /// (without a manifest): the projection's total, so it does not walk the tree again.
+    listed_bytes: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl ResticFormat {
@@ -72,6 +75,7 @@ impl ResticFormat {
             repo: tokio::sync::OnceCell::new(),
             fresh: tokio::sync::Mutex::new(None),
             damaged: std::sync::Mutex::default(),
+            listed_bytes: std::sync::Mutex::default(),
         })
     }
 
@@ -423,6 +427,10 @@ impl SourceFormat for ResticFormat {
             return self.read_manifest(point, spec).await;
         }
         let entries = self.repo().await?.files(&point.id).await?;
+        self.listed_bytes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(point.id.clone(), entries.iter().map(|e| e.size).sum());
         let manifest = ManifestRecord {
             path: SNAPSHOT_TREE.to_owned(),
             algorithm: Algorithm::Sha256,
@@ -560,11 +568,18 @@ impl SourceFormat for ResticFormat {
     }
 
     /// The snapshot's plaintext size: its summary's `total_bytes_processed` (restic ≥ 0.17),
-    /// else the file sizes its tree lists, added up. `None` when it cannot be read: the
-    /// projection is a courtesy and never changes the verdict.
+    /// else the file sizes its tree lists, added up (as `read_point` listed them, when it
+    /// did). `None` when it cannot be read: the projection is a courtesy and never changes
+    /// the verdict.
     async fn point_bytes(&self, point: &Candidate) -> Option<(u64, ProjectionBasis)> {
         let repo = self.repo().await.ok()?;
-        match repo.snapshot_size(&point.id).await.ok()? {
+        let listed = self
+            .listed_bytes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&point.id)
+            .copied();
+        match repo.snapshot_size(&point.id, listed).await.ok()? {
             SnapshotSize::Summary(total) => Some((total, ProjectionBasis::Snapshot)),
             SnapshotSize::Tree(total) => Some((total, ProjectionBasis::Tree)),
         }
