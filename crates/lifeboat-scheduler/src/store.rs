@@ -168,6 +168,14 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The store's server cannot be reached or refused the login: a store that could not be
+    /// used (exit 3), not a wrong argument.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, StoreError::Connect { .. })
+    }
+}
+
 /// What became of a scheduled slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlotState {
