@@ -43,6 +43,36 @@ pub use target::{Target, TargetError, is_postgres_url};
 /// (the TCP connection; the whole handshake gets twice as long).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Runs `$body` (a future of `Result<_, tokio_postgres::Error>` using the connection `$c`)
+/// on the store's connection; when it fails because the server ended the connection (a
+/// restart, a failover, `pg_terminate_backend`), once more on a new one. Each body is one
+/// statement or one transaction, and safe to run twice: a transaction that failed was rolled
+/// back; one whose commit was lost with the connection wrote what the second run writes again
+/// (upserts), or, for a slot's claim, makes the second run find the slot taken, so that slot is
+/// not drilled (never drilled twice).
+macro_rules! on_connection {
+    ($store:ident, $doing:expr, |$c:ident| $body:expr) => {{
+        let mut guard = $store.connected().await?;
+        let mut again = false;
+        loop {
+            let $c: &mut Client = guard.as_mut().expect("connected");
+            match $body.await {
+                Ok(v) => break Ok(v),
+                Err(e) if !again && connection_lost(&e, $c) => {
+                    again = true;
+                    tracing::debug!(
+                        "history store {}: the connection was lost ({}); connecting again",
+                        $store.target,
+                        described(&e)
+                    );
+                    *guard = Some($store.connect().await?);
+                }
+                Err(e) => break Err($store.db($doing, &e)),
+            }
+        }
+    }};
+}
+
 /// The advisory lock a migration holds: "lifeboat" in ASCII.
 const MIGRATION_LOCK: i64 = 0x6c69_6665_626f_6174;
 
@@ -415,12 +445,7 @@ impl PostgresStore {
         statement: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
-        let guard = self.connected().await?;
-        let client = guard.as_ref().expect("connected");
-        client
-            .execute(statement, params)
-            .await
-            .map_err(|e| self.db(doing, &e))
+        on_connection!(self, doing, |c| c.execute(statement, params))
     }
 
     async fn query(
@@ -429,12 +454,7 @@ impl PostgresStore {
         statement: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
-        let guard = self.connected().await?;
-        let client = guard.as_ref().expect("connected");
-        client
-            .query(statement, params)
-            .await
-            .map_err(|e| self.db(doing, &e))
+        on_connection!(self, doing, |c| c.query(statement, params))
     }
 
     async fn last_slot(&self, runbook: &str) -> Result<Option<Timestamp>, StoreError> {
@@ -526,85 +546,8 @@ impl PostgresStore {
     }
 
     async fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        let doing = "recording a run";
-        let mut guard = self.connected().await?;
-        let client = guard.as_mut().expect("connected");
-        let tx = client.transaction().await.map_err(|e| self.db(doing, &e))?;
-        let c = run.coverage.as_ref();
-        let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        tx.execute(
-            "INSERT INTO runs (run_id, runbook, mode, slot, started_at, finished_at,
-                 outcome, reason, rto_seconds, rpo_seconds, rto_objective_seconds,
-                 rpo_objective_seconds, recovery_point, evidence, coverage_within_seconds,
-                 coverage_objects, coverage_verified_within, coverage_ratio, coverage_on_pace,
-                 coverage_behind_seconds, coverage_never_verified, coverage_oldest_verified,
-                 coverage_failed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                 $17, $18, $19, $20, $21, $22, $23)
-             ON CONFLICT (run_id) DO UPDATE SET runbook = EXCLUDED.runbook,
-                 mode = EXCLUDED.mode, slot = EXCLUDED.slot, started_at = EXCLUDED.started_at,
-                 finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome,
-                 reason = EXCLUDED.reason, rto_seconds = EXCLUDED.rto_seconds,
-                 rpo_seconds = EXCLUDED.rpo_seconds,
-                 rto_objective_seconds = EXCLUDED.rto_objective_seconds,
-                 rpo_objective_seconds = EXCLUDED.rpo_objective_seconds,
-                 recovery_point = EXCLUDED.recovery_point, evidence = EXCLUDED.evidence,
-                 coverage_within_seconds = EXCLUDED.coverage_within_seconds,
-                 coverage_objects = EXCLUDED.coverage_objects,
-                 coverage_verified_within = EXCLUDED.coverage_verified_within,
-                 coverage_ratio = EXCLUDED.coverage_ratio,
-                 coverage_on_pace = EXCLUDED.coverage_on_pace,
-                 coverage_behind_seconds = EXCLUDED.coverage_behind_seconds,
-                 coverage_never_verified = EXCLUDED.coverage_never_verified,
-                 coverage_oldest_verified = EXCLUDED.coverage_oldest_verified,
-                 coverage_failed = EXCLUDED.coverage_failed",
-            &[
-                &run.run_id,
-                &run.runbook,
-                &run.mode,
-                &run.slot.map(slot_text),
-                &time_text(run.started_at),
-                &time_text(run.finished_at),
-                &run.outcome.as_str(),
-                &run.reason,
-                &run.rto_seconds,
-                &run.rpo_seconds,
-                &run.rto_objective_seconds.map(int),
-                &run.rpo_objective_seconds.map(int),
-                &run.recovery_point,
-                &run.evidence,
-                &c.map(|c| int(c.within_seconds)),
-                &c.map(|c| int(c.objects)),
-                &c.map(|c| int(c.verified_within)),
-                &c.map(|c| c.ratio),
-                &c.map(|c| c.on_pace),
-                &c.and_then(|c| c.behind_seconds).map(int),
-                &c.map(|c| int(c.never_verified)),
-                &c.and_then(|c| c.oldest_verified).map(time_text),
-                &c.map(|c| int(c.failed)),
-            ],
-        )
-        .await
-        .map_err(|e| self.db(doing, &e))?;
-        if let Some(slot) = run.slot {
-            tx.execute(
-                "UPDATE slots SET state = 'done', run_id = $3, finished_at = $4,
-                     started_at = COALESCE(started_at, $5)
-                 WHERE runbook = $1 AND slot = $2",
-                &[
-                    &run.runbook,
-                    &slot_text(slot),
-                    &run.run_id,
-                    &time_text(run.finished_at),
-                    &time_text(run.started_at),
-                ],
-            )
-            .await
-            .map_err(|e| self.db(doing, &e))?;
-        }
-        tx.commit().await.map_err(|e| self.db(doing, &e))
+        on_connection!(self, "recording a run", |c| write_run(c, run))
     }
-
     async fn abandon_unfinished(
         &self,
         now: Timestamp,
@@ -753,17 +696,10 @@ impl PostgresStore {
     }
 
     async fn coverage_ledger(&self, runbook: &str) -> Result<Ledger, StoreError> {
-        let doing = "reading the coverage ledger";
-        let guard = self.connected().await?;
-        let client = guard.as_ref().expect("connected");
-        let raw = client
-            .query(
-                "SELECT point, path, size, tag, first_seen, verified_at, outcome, algorithm, digest
-                 FROM coverage_objects WHERE runbook = $1",
-                &[&runbook],
-            )
-            .await
-            .map_err(|e| self.db(doing, &e))?;
+        let (raw, phases, first): (Vec<Row>, Vec<Row>, Option<String>) =
+            on_connection!(self, "reading the coverage ledger", |c| read_ledger(
+                c, runbook
+            ))?;
         let mut rows = Vec::with_capacity(raw.len());
         for r in &raw {
             let verified = match (
@@ -797,24 +733,10 @@ impl PostgresStore {
                 verified,
             });
         }
-        let phases = client
-            .query(
-                "SELECT t0 FROM coverage_phases WHERE runbook = $1 ORDER BY t0 DESC LIMIT $2",
-                &[&runbook, &(PACE_PHASES as i64)],
-            )
-            .await
-            .map_err(|e| self.db(doing, &e))?
+        let phases = phases
             .iter()
             .map(|r| self.timestamp("coverage_phases.t0", r.get(0)))
             .collect::<Result<_, _>>()?;
-        let first: Option<String> = client
-            .query_one(
-                "SELECT MIN(t0) FROM coverage_phases WHERE runbook = $1",
-                &[&runbook],
-            )
-            .await
-            .map_err(|e| self.db(doing, &e))?
-            .get(0);
         let first_phase = first
             .map(|t| self.timestamp("coverage_phases.t0", &t))
             .transpose()?;
@@ -830,62 +752,185 @@ impl PostgresStore {
         runbook: &str,
         update: &LedgerUpdate,
     ) -> Result<(), StoreError> {
-        let doing = "updating the coverage ledger";
-        let mut guard = self.connected().await?;
-        let client = guard.as_mut().expect("connected");
-        let tx = client.transaction().await.map_err(|e| self.db(doing, &e))?;
-        let remove = tx
-            .prepare("DELETE FROM coverage_objects WHERE runbook = $1 AND point = $2 AND path = $3")
-            .await
-            .map_err(|e| self.db(doing, &e))?;
-        for key in &update.remove {
-            tx.execute(&remove, &[&runbook, &key.point, &key.path])
-                .await
-                .map_err(|e| self.db(doing, &e))?;
-        }
-        let upsert = tx
-            .prepare(
-                "INSERT INTO coverage_objects (runbook, point, path, size, tag,
+        on_connection!(self, "updating the coverage ledger", |c| {
+            write_coverage(c, runbook, update)
+        })
+    }
+}
+
+/// [`PostgresStore::record_run`]'s transaction.
+async fn write_run(client: &mut Client, run: &RunRecord) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    let c = run.coverage.as_ref();
+    let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    tx.execute(
+        "INSERT INTO runs (run_id, runbook, mode, slot, started_at, finished_at,
+                 outcome, reason, rto_seconds, rpo_seconds, rto_objective_seconds,
+                 rpo_objective_seconds, recovery_point, evidence, coverage_within_seconds,
+                 coverage_objects, coverage_verified_within, coverage_ratio, coverage_on_pace,
+                 coverage_behind_seconds, coverage_never_verified, coverage_oldest_verified,
+                 coverage_failed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 $17, $18, $19, $20, $21, $22, $23)
+             ON CONFLICT (run_id) DO UPDATE SET runbook = EXCLUDED.runbook,
+                 mode = EXCLUDED.mode, slot = EXCLUDED.slot, started_at = EXCLUDED.started_at,
+                 finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome,
+                 reason = EXCLUDED.reason, rto_seconds = EXCLUDED.rto_seconds,
+                 rpo_seconds = EXCLUDED.rpo_seconds,
+                 rto_objective_seconds = EXCLUDED.rto_objective_seconds,
+                 rpo_objective_seconds = EXCLUDED.rpo_objective_seconds,
+                 recovery_point = EXCLUDED.recovery_point, evidence = EXCLUDED.evidence,
+                 coverage_within_seconds = EXCLUDED.coverage_within_seconds,
+                 coverage_objects = EXCLUDED.coverage_objects,
+                 coverage_verified_within = EXCLUDED.coverage_verified_within,
+                 coverage_ratio = EXCLUDED.coverage_ratio,
+                 coverage_on_pace = EXCLUDED.coverage_on_pace,
+                 coverage_behind_seconds = EXCLUDED.coverage_behind_seconds,
+                 coverage_never_verified = EXCLUDED.coverage_never_verified,
+                 coverage_oldest_verified = EXCLUDED.coverage_oldest_verified,
+                 coverage_failed = EXCLUDED.coverage_failed",
+        &[
+            &run.run_id,
+            &run.runbook,
+            &run.mode,
+            &run.slot.map(slot_text),
+            &time_text(run.started_at),
+            &time_text(run.finished_at),
+            &run.outcome.as_str(),
+            &run.reason,
+            &run.rto_seconds,
+            &run.rpo_seconds,
+            &run.rto_objective_seconds.map(int),
+            &run.rpo_objective_seconds.map(int),
+            &run.recovery_point,
+            &run.evidence,
+            &c.map(|c| int(c.within_seconds)),
+            &c.map(|c| int(c.objects)),
+            &c.map(|c| int(c.verified_within)),
+            &c.map(|c| c.ratio),
+            &c.map(|c| c.on_pace),
+            &c.and_then(|c| c.behind_seconds).map(int),
+            &c.map(|c| int(c.never_verified)),
+            &c.and_then(|c| c.oldest_verified).map(time_text),
+            &c.map(|c| int(c.failed)),
+        ],
+    )
+    .await?;
+    if let Some(slot) = run.slot {
+        tx.execute(
+            "UPDATE slots SET state = 'done', run_id = $3, finished_at = $4,
+                     started_at = COALESCE(started_at, $5)
+                 WHERE runbook = $1 AND slot = $2",
+            &[
+                &run.runbook,
+                &slot_text(slot),
+                &run.run_id,
+                &time_text(run.finished_at),
+                &time_text(run.started_at),
+            ],
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// [`PostgresStore::update_coverage`]'s transaction.
+async fn write_coverage(
+    client: &mut Client,
+    runbook: &str,
+    update: &LedgerUpdate,
+) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    let remove = tx
+        .prepare("DELETE FROM coverage_objects WHERE runbook = $1 AND point = $2 AND path = $3")
+        .await?;
+    for key in &update.remove {
+        tx.execute(&remove, &[&runbook, &key.point, &key.path])
+            .await?;
+    }
+    let upsert = tx
+        .prepare(
+            "INSERT INTO coverage_objects (runbook, point, path, size, tag,
                      first_seen, verified_at, outcome, algorithm, digest)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (runbook, point, path) DO UPDATE SET size = EXCLUDED.size,
                      tag = EXCLUDED.tag, first_seen = EXCLUDED.first_seen,
                      verified_at = EXCLUDED.verified_at, outcome = EXCLUDED.outcome,
                      algorithm = EXCLUDED.algorithm, digest = EXCLUDED.digest",
-            )
-            .await
-            .map_err(|e| self.db(doing, &e))?;
-        for row in &update.upsert {
-            let v = row.verified.as_ref();
-            tx.execute(
-                &upsert,
-                &[
-                    &runbook,
-                    &row.key.point,
-                    &row.key.path,
-                    &i64::try_from(row.identity.size).unwrap_or(i64::MAX),
-                    &row.identity.tag,
-                    &time_text(row.first_seen),
-                    &v.map(|v| time_text(v.at)),
-                    &v.map(|v| v.outcome.as_str()),
-                    &v.map(|v| v.algorithm.as_str()),
-                    &v.and_then(|v| v.digest.as_deref()),
-                ],
-            )
-            .await
-            .map_err(|e| self.db(doing, &e))?;
-        }
-        if let Some(t0) = update.phase {
-            tx.execute(
-                "INSERT INTO coverage_phases (runbook, run_id, t0) VALUES ($1, $2, $3)
-                 ON CONFLICT (runbook, run_id) DO UPDATE SET t0 = EXCLUDED.t0",
-                &[&runbook, &update.run_id, &time_text(t0)],
-            )
-            .await
-            .map_err(|e| self.db(doing, &e))?;
-        }
-        tx.commit().await.map_err(|e| self.db(doing, &e))
+        )
+        .await?;
+    for row in &update.upsert {
+        let v = row.verified.as_ref();
+        tx.execute(
+            &upsert,
+            &[
+                &runbook,
+                &row.key.point,
+                &row.key.path,
+                &i64::try_from(row.identity.size).unwrap_or(i64::MAX),
+                &row.identity.tag,
+                &time_text(row.first_seen),
+                &v.map(|v| time_text(v.at)),
+                &v.map(|v| v.outcome.as_str()),
+                &v.map(|v| v.algorithm.as_str()),
+                &v.and_then(|v| v.digest.as_deref()),
+            ],
+        )
+        .await?;
     }
+    if let Some(t0) = update.phase {
+        tx.execute(
+            "INSERT INTO coverage_phases (runbook, run_id, t0) VALUES ($1, $2, $3)
+                 ON CONFLICT (runbook, run_id) DO UPDATE SET t0 = EXCLUDED.t0",
+            &[&runbook, &update.run_id, &time_text(t0)],
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// [`PostgresStore::coverage_ledger`]'s reads: the objects, the newest phases, the first
+/// phase.
+async fn read_ledger(
+    client: &mut Client,
+    runbook: &str,
+) -> Result<(Vec<Row>, Vec<Row>, Option<String>), tokio_postgres::Error> {
+    let objects = client
+        .query(
+            "SELECT point, path, size, tag, first_seen, verified_at, outcome, algorithm, digest
+             FROM coverage_objects WHERE runbook = $1",
+            &[&runbook],
+        )
+        .await?;
+    let phases = client
+        .query(
+            "SELECT t0 FROM coverage_phases WHERE runbook = $1 ORDER BY t0 DESC LIMIT $2",
+            &[&runbook, &(PACE_PHASES as i64)],
+        )
+        .await?;
+    let first = client
+        .query_one(
+            "SELECT MIN(t0) FROM coverage_phases WHERE runbook = $1",
+            &[&runbook],
+        )
+        .await?
+        .get(0);
+    Ok((objects, phases, first))
+}
+
+/// Whether `e` says the server ended the connection rather than refused the statement.
+fn connection_lost(e: &tokio_postgres::Error, client: &Client) -> bool {
+    use tokio_postgres::error::SqlState;
+    let ended_by_server = e.code().is_some_and(|c| {
+        c.code().starts_with("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(c)
+    });
+    ended_by_server || e.is_closed() || client.is_closed()
 }
 
 /// The schema version, `None` when the database has no `lifeboat_schema` table.

@@ -254,3 +254,35 @@ fn a_wrong_password_is_a_clear_error_that_does_not_show_it() {
     };
     PostgresStore::open(&target, Some("right-password")).unwrap();
 }
+
+/// The server ends the store's connection (a restart, a failover, an administrator's
+/// `pg_terminate_backend`): the next statement opens a new one instead of failing, and
+/// nothing recorded before is lost.
+#[tokio::test]
+async fn a_connection_the_server_ended_is_opened_again_at_the_next_statement() {
+    let db = Postgres::new();
+    let store = store(&db);
+    store
+        .record_run(&run("r1", "a", "2026-11-23T02:00:01Z", None))
+        .await
+        .unwrap();
+    for round in 0..3 {
+        let ended = psql(
+            &db,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'lifeboat'",
+        );
+        assert_eq!(ended.trim(), "1", "round {round}");
+        let history = store.history(None).await.unwrap();
+        assert_eq!(history.len(), 1 + round, "round {round}");
+        store
+            .record_run(&run(
+                &format!("r{}", round + 2),
+                "a",
+                "2026-11-24T02:00:01Z",
+                None,
+            ))
+            .await
+            .unwrap();
+    }
+}
