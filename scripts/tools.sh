@@ -15,7 +15,9 @@
 #              Debian's PostgreSQL server and client (initdb, pg_ctl, pg_basebackup,
 #              pg_verifybackup, psql in /usr/lib/postgresql/N/bin): the base-backup tests
 #              start a throwaway cluster on 127.0.0.1, back it up with pg_basebackup and check
-#              that lifeboat agrees with pg_verifybackup (tests/pg.rs, examples/postgres-*).
+#              that lifeboat agrees with pg_verifybackup (tests/pg.rs, examples/postgres-*);
+#              the history store's tests run on a throwaway cluster too (the scheduler's
+#              store tests, tests/fleet_store.rs).
 #   restic     the reference restic CLI (0.14): the testkit makes the restic repositories that
 #              `source.format: restic` is tested on with it (lifeboat-testkit's `restic` module).
 #   sqlite3, tar, zstd, sha256sum

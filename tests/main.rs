@@ -18,6 +18,7 @@ mod coverage_seen;
 mod evidence;
 mod examples;
 mod fallback;
+mod fleet_store;
 mod golden;
 mod history;
 mod hostile;

@@ -226,11 +226,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 
-    /// The history store (SQLite) of `lifeboat schedule`: its slots in the period are the
-    /// drills the schedule expected, counted against those that ran; its missed, skipped and
-    /// abandoned slots are listed as gaps. Without it, neither is checked and the report says
-    /// so.
-    #[arg(long, value_name = "FILE")]
+    /// The history store of `lifeboat schedule` (an SQLite file, or postgres://USER@HOST:PORT/DB
+    /// as for `schedule --state`): its slots in the period are the drills the schedule
+    /// expected, counted against those that ran; its missed, skipped and abandoned slots are
+    /// listed as gaps. Without it, neither is checked and the report says so.
+    #[arg(long, value_name = "FILE|URL")]
     pub state: Option<PathBuf>,
 
     /// The minisign public key the evidence must be signed with; without it the chain's
@@ -286,12 +286,16 @@ pub struct VerifyArgs {
     pub public_key: Option<PathBuf>,
 }
 
-/// `--state FILE`, shared by the commands that use the history store.
+/// `--state FILE|URL`, shared by the commands that use the history store.
 #[derive(Debug, Args)]
 pub struct StateArg {
-    /// The history store (SQLite). Default: $XDG_DATA_HOME/lifeboat/state.db, else
+    /// The history store: an SQLite file, or a PostgreSQL database shared by several
+    /// runners, postgres://USER@HOST:PORT/DB (or postgresql://; its schema is created on
+    /// first use). The database's password comes from $PGPASSWORD or a passfile ($PGPASSFILE,
+    /// else ~/.pgpass, mode 0600), never from the URL, which is refused with one; no TLS
+    /// (sslmode=disable). Default: $XDG_DATA_HOME/lifeboat/state.db, else
     /// ~/.local/share/lifeboat/state.db.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE|URL")]
     pub state: Option<PathBuf>,
 }
 
@@ -463,8 +467,10 @@ pub struct DrillArgs {
 
     /// The history store the run is recorded in (SQLite), which `lifeboat history` and
     /// `lifeboat status` read. Default: the one `lifeboat schedule`, `history` and `status`
-    /// use, $XDG_DATA_HOME/lifeboat/state.db, else ~/.local/share/lifeboat/state.db.
-    #[arg(long, value_name = "FILE", conflicts_with = "no_state")]
+    /// use, $XDG_DATA_HOME/lifeboat/state.db, else ~/.local/share/lifeboat/state.db. A
+    /// PostgreSQL store is postgres://USER@HOST:PORT/DB, as for `schedule --state`; one that
+    /// cannot be reached is exit 3 with nothing run.
+    #[arg(long, value_name = "FILE|URL", conflicts_with = "no_state")]
     pub state: Option<PathBuf>,
 
     /// Record the run in no history store (its evidence is written all the same).
@@ -500,9 +506,10 @@ pub struct PlanArgs {
     pub now: Option<jiff::Timestamp>,
 
     /// The history store whose coverage ledger the next coverage phase is planned from
-    /// (runbooks with `coverage`); default: the default store, as `drill`. Read, never
-    /// written: a missing store plans a first phase.
-    #[arg(long, value_name = "FILE")]
+    /// (runbooks with `coverage`); default: the default store, as `drill` (a file, or
+    /// postgres://USER@HOST:PORT/DB). Read, never written: a missing store plans a first
+    /// phase.
+    #[arg(long, value_name = "FILE|URL")]
     pub state: Option<PathBuf>,
 }
 

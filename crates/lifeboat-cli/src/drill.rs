@@ -20,7 +20,7 @@ use crate::logs::diag;
 use crate::{evidence_cmd, logs, operator, progress};
 
 /// How to record a drill elsewhere, or nowhere, when the history store is the problem.
-const OPT_OUT: &str = "pass --state FILE to record the run in another history store, or \
+const OPT_OUT: &str = "pass --state FILE|URL to record the run in another history store, or \
                        --no-state to record it in none";
 
 pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
@@ -91,7 +91,7 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
     let history = state
         .map(|state| state.open())
         .transpose()
-        .map_err(|e| CliError::invalid_input(format_args!("{e}; {OPT_OUT}; nothing was run")))?;
+        .map_err(|e| CliError::store_then(&e, format_args!("{OPT_OUT}; nothing was run")))?;
     // A progress bar would draw over the operator's questions.
     let progress: Arc<dyn Progress> =
         if !args.quiet && !args.interactive && !logs::json() && std::io::stderr().is_terminal() {

@@ -38,6 +38,29 @@ impl CliError {
         Self::new(Exit::CouldNotComplete, message, true)
     }
 
+    /// A history store that could not be opened, then `consequence` ("nothing was run"): a
+    /// database that cannot be reached (or refuses the login) could not complete (exit 3);
+    /// anything else (a bad path, a newer schema) is invalid input (exit 2).
+    pub fn store_then(
+        e: &lifeboat_scheduler::store::StoreError,
+        consequence: impl Display,
+    ) -> Self {
+        Self::store_message(e, format_args!("{e}; {consequence}"))
+    }
+
+    /// [`CliError::store_then`] without a consequence.
+    pub fn store(e: lifeboat_scheduler::store::StoreError) -> Self {
+        Self::store_message(&e, &e)
+    }
+
+    fn store_message(e: &lifeboat_scheduler::store::StoreError, message: impl Display) -> Self {
+        if e.is_unreachable() {
+            Self::could_not_complete(message)
+        } else {
+            Self::invalid_input(message)
+        }
+    }
+
     /// The evidence folder's signing check stopped the command before it started anything
     /// (`consequence`: "nothing was run"): exit 2 when the check refused (an unsigned drill
     /// into a folder of signed records), exit 3 when the ledger could not be read.

@@ -18,9 +18,13 @@ use crate::exit_codes::Exit;
 /// none yet, which is not an error: nothing has been recorded.
 fn open_to_read(arg: &StateArg) -> Result<Option<Arc<dyn HistoryStore>>, CliError> {
     let state = StateLocation::or_default(arg.state.as_deref()).map_err(CliError::invalid_input)?;
-    let store = state.open_existing().map_err(CliError::invalid_input)?;
+    let store = state.open_existing().map_err(CliError::store)?;
     if store.is_none() {
-        errln!("lifeboat: no history yet: {state} does not exist");
+        if state.local_path().is_some() {
+            errln!("lifeboat: no history yet: {state} does not exist");
+        } else {
+            errln!("lifeboat: no history yet: {state} holds no lifeboat history");
+        }
     }
     Ok(store)
 }

@@ -72,7 +72,7 @@ fn read_ledger(
         .map_err(|e| CliError::invalid_input(format_args!("{e}; pass --state FILE")))?;
     let store = location
         .open_read_only()
-        .map_err(|e| CliError::invalid_input(format_args!("{e}; pass --state FILE")))?;
+        .map_err(|e| CliError::store_then(&e, "pass --state FILE"))?;
     let Some(store) = store else {
         return Ok(lifeboat_core::coverage::Ledger::default());
     };

@@ -48,7 +48,8 @@ pub fn report(args: ReportArgs) -> Result<Exit, CliError> {
     let gaps = match &args.state {
         None => None,
         Some(path) => {
-            let store = match StateLocation::file(path).open_existing() {
+            let location = StateLocation::given(path).map_err(CliError::invalid_input)?;
+            let store = match location.open_existing() {
                 Ok(Some(s)) => s,
                 Ok(None) => {
                     return Err(CliError::invalid_input(format!(

@@ -52,7 +52,9 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
         .map_err(|e| CliError::signing(&e, "nothing was scheduled"))?;
     // Opened once the runbooks are known, so a store inside a runbook's source is refused
     // before it is written.
-    let store = state.open().map_err(CliError::invalid_input)?;
+    let store = state
+        .open()
+        .map_err(|e| CliError::store_then(&e, "nothing was scheduled"))?;
     // Bound before anything starts, so a taken port is invalid input with nothing run.
     let metrics = args
         .metrics_addr

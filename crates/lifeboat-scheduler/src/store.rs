@@ -27,8 +27,10 @@ use jiff::Timestamp;
 use lifeboat_core::coverage::{Ledger, LedgerUpdate};
 use lifeboat_core::evidence::{CoverageRecord, Evidence, Mode, Outcome};
 
+pub mod postgres;
 pub mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, default_path};
 
 /// What a [`HistoryStore`] method returns: it may wait on a database server.
@@ -135,6 +137,43 @@ pub enum StoreError {
         column: &'static str,
         value: String,
     },
+    /// The PostgreSQL server cannot be reached, or refused the connection (a wrong password
+    /// included). `location` never holds a password.
+    #[error("history store {location}: cannot connect to {host} port {port}: {detail}")]
+    Connect {
+        location: String,
+        host: String,
+        port: u16,
+        detail: String,
+    },
+    #[error("history store {location}: {doing}: {detail}")]
+    Postgres {
+        location: String,
+        doing: &'static str,
+        detail: String,
+    },
+    #[error(
+        "history store {location}: schema version {found} was written by a newer lifeboat; this one knows up to {known}"
+    )]
+    TooNewDatabase {
+        location: String,
+        found: i64,
+        known: usize,
+    },
+    #[error("history store {location}: bad value in column {column}: {value:?}")]
+    BadDatabaseValue {
+        location: String,
+        column: &'static str,
+        value: String,
+    },
+}
+
+impl StoreError {
+    /// The store's server cannot be reached or refused the login: a store that could not be
+    /// used (exit 3), not a wrong argument.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, StoreError::Connect { .. })
+    }
 }
 
 /// What became of a scheduled slot.
@@ -295,3 +334,6 @@ pub struct HistoryEntry {
     /// When it happened: the run's start, else the slot time.
     pub at: Timestamp,
 }
+
+#[cfg(test)]
+mod tests;

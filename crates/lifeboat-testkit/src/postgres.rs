@@ -13,6 +13,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The newest PostgreSQL server's binaries (`/usr/lib/postgresql/N/bin`), if one is installed.
@@ -126,6 +127,97 @@ impl Cluster {
         cluster
     }
 
+    /// One cluster for the whole test process, started on first use and stopped when the
+    /// process exits (a watcher polls the process; a `static` is never dropped). Each test
+    /// takes a database of its own from it ([`Cluster::fresh_database`]).
+    pub fn shared() -> &'static Cluster {
+        static SHARED: OnceLock<Cluster> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let cluster = Cluster::start();
+            cluster.stop_when_process_exits();
+            cluster
+        })
+    }
+
+    fn stop_when_process_exits(&self) {
+        let pg_ctl = self.bin.join("pg_ctl").display().to_string();
+        let stop = if is_root() {
+            format!("runuser -u postgres -- '{pg_ctl}'")
+        } else {
+            format!("'{pg_ctl}'")
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+             {stop} -D '{data}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{dir}'",
+            pid = std::process::id(),
+            data = self.data(),
+            dir = self.dir.display(),
+        );
+        let mut watcher = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the cluster's watcher");
+        // It outlives this process; waited on here only so that it is never a zombie.
+        std::thread::spawn(move || watcher.wait());
+    }
+
+    /// A new, empty database owned by `postgres`; its name.
+    pub fn fresh_database(&self) -> String {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        self.psql(&format!("CREATE DATABASE {name}"));
+        name
+    }
+
+    /// Makes `role` a login role with `password` and has the server ask for it (SCRAM) when
+    /// `role` connects over TCP; other roles stay trusted.
+    pub fn require_password(&self, role: &str, password: &str) {
+        self.psql(&format!(
+            "CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"
+        ));
+        let hba = self.dir.join("data").join("pg_hba.conf");
+        let old = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+        std::fs::write(
+            &hba,
+            format!("host all {role} 127.0.0.1/32 scram-sha-256\n{old}"),
+        )
+        .expect("write pg_hba.conf");
+        run(
+            as_server_user(&self.bin.join("pg_ctl"), &["-D", &self.data(), "reload"]),
+            "pg_ctl reload",
+        );
+        // A reload is signalled, not waited for: wait until the server asks.
+        for _ in 0..100 {
+            let mut cmd = Command::new(self.bin.join("psql"));
+            cmd.args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                role,
+                "-d",
+                "postgres",
+                "-w",
+                "-c",
+                "SELECT 1",
+            ])
+            .arg("-p")
+            .arg(self.port.to_string())
+            .env_remove("PGPASSWORD");
+            if cmd.output().is_ok_and(|o| !o.status.success()) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the server did not start asking {role} for a password");
+    }
+
     fn data(&self) -> String {
         self.dir.join("data").display().to_string()
     }
@@ -137,8 +229,13 @@ impl Cluster {
 
     /// Runs `sql` with `psql` as the `postgres` role; its output, unaligned, tuples only.
     pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", sql)
+    }
+
+    /// Runs `sql` with `psql` as the `postgres` role in database `db`.
+    pub fn psql_in(&self, db: &str, sql: &str) -> String {
         let mut cmd = Command::new(self.bin.join("psql"));
-        cmd.args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
+        cmd.args(["-h", "127.0.0.1", "-U", "postgres", "-d", db])
             .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
             .arg("-p")
             .arg(self.port.to_string());

@@ -5,6 +5,9 @@ use lifeboat_core::evidence::Outcome;
 
 use super::*;
 
+// The tests of what every engine does (claims, history, coverage) are in `store/tests.rs`,
+// run on SQLite and PostgreSQL alike; these test what only the SQLite file does.
+
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
@@ -128,151 +131,6 @@ fn open_read_only_changes_nothing_in_an_older_file() {
         SqliteStore::open_read_only(&path),
         Err(StoreError::TooNew { found: 99, .. })
     ));
-}
-
-#[test]
-fn a_slot_is_claimed_once_even_across_restarts() {
-    let (dir, store) = temp_store();
-    let slot = ts("2026-11-23T02:00:00Z");
-    let now = ts("2026-11-23T02:00:00.01Z");
-    assert!(
-        store
-            .record_slot("a", slot, SlotState::Recorded, Some("schedule"), None, now)
-            .unwrap()
-    );
-    assert!(
-        !store
-            .record_slot("a", slot, SlotState::Recorded, Some("schedule"), None, now)
-            .unwrap()
-    );
-    // Another runbook's slot at the same instant is its own.
-    assert!(
-        store
-            .record_slot("b", slot, SlotState::Recorded, Some("schedule"), None, now)
-            .unwrap()
-    );
-    store
-        .update_slot("a", slot, SlotState::Running, None, now)
-        .unwrap();
-    drop(store);
-
-    // The process died mid-drill. The next one must not run the slot again.
-    let store = SqliteStore::open(&dir.path().join("deep/er/state.db")).unwrap();
-    assert!(
-        !store
-            .record_slot("a", slot, SlotState::Recorded, Some("schedule"), None, now)
-            .unwrap()
-    );
-    let abandoned = store
-        .abandon_unfinished(ts("2026-11-23T02:05:00Z"))
-        .unwrap();
-    assert_eq!(abandoned, [("a".into(), slot), ("b".into(), slot)]);
-    let h = store.history(Some("a")).unwrap();
-    assert_eq!(h.len(), 1);
-    assert_eq!(h[0].state, Some(SlotState::Abandoned));
-    assert_eq!(
-        h[0].reason.as_deref(),
-        Some("the scheduler stopped before this drill finished")
-    );
-    assert!(
-        store
-            .abandon_unfinished(ts("2026-11-23T02:06:00Z"))
-            .unwrap()
-            .is_empty()
-    );
-}
-
-#[test]
-fn history_lists_runs_and_slots_that_did_not_run_oldest_first() {
-    let (_dir, store) = temp_store();
-    let now = ts("2026-11-23T12:00:00Z");
-    store
-        .record_slot(
-            "a",
-            ts("2026-11-23T01:00:00Z"),
-            SlotState::Missed,
-            None,
-            Some("the scheduler was not running"),
-            now,
-        )
-        .unwrap();
-    store
-        .record_slot(
-            "a",
-            ts("2026-11-23T02:00:00Z"),
-            SlotState::Recorded,
-            Some("catch-up"),
-            None,
-            now,
-        )
-        .unwrap();
-    store
-        .record_run(&run(
-            "r2",
-            "a",
-            "2026-11-23T02:00:01Z",
-            Some("2026-11-23T02:00:00Z"),
-        ))
-        .unwrap();
-    store
-        .record_run(&run("r1", "b", "2026-11-22T09:00:00.5Z", None))
-        .unwrap();
-    store
-        .record_slot(
-            "a",
-            ts("2026-11-23T03:00:00Z"),
-            SlotState::SkippedOverlap,
-            Some("schedule"),
-            None,
-            now,
-        )
-        .unwrap();
-
-    let all = store.history(None).unwrap();
-    let summary: Vec<_> = all
-        .iter()
-        .map(|e| {
-            (
-                e.runbook.as_str(),
-                e.state.map(SlotState::as_str),
-                e.run.as_ref().map(|r| r.run_id.as_str()),
-            )
-        })
-        .collect();
-    assert_eq!(
-        summary,
-        [
-            ("b", None, Some("r1")),
-            ("a", Some("missed"), None),
-            ("a", Some("done"), Some("r2")),
-            ("a", Some("skipped-overlap"), None),
-        ]
-    );
-    assert_eq!(
-        all[1].reason.as_deref(),
-        Some("the scheduler was not running")
-    );
-    assert_eq!(all[2].trigger.as_deref(), Some("catch-up"));
-    assert_eq!(
-        all[2].run.as_ref().unwrap(),
-        &run(
-            "r2",
-            "a",
-            "2026-11-23T02:00:01Z",
-            Some("2026-11-23T02:00:00Z")
-        )
-    );
-    assert_eq!(
-        all[0].run.as_ref().unwrap().started_at,
-        ts("2026-11-22T09:00:00.5Z")
-    );
-    assert_eq!(store.history(Some("b")).unwrap().len(), 1);
-    assert!(store.history(Some("c")).unwrap().is_empty());
-    assert_eq!(
-        store.last_slot("a").unwrap(),
-        Some(ts("2026-11-23T03:00:00Z"))
-    );
-    assert_eq!(store.last_slot("b").unwrap(), None);
 }
 
 #[test]
@@ -402,36 +260,6 @@ fn coverage() -> RunCoverage {
 }
 
 #[test]
-fn a_runs_coverage_summary_is_kept_and_read_back() {
-    let (_dir, store) = temp_store();
-    let with = RunRecord {
-        coverage: Some(coverage()),
-        ..run("r1", "a", "2026-11-23T02:00:01Z", None)
-    };
-    let fresh = RunRecord {
-        coverage: Some(RunCoverage {
-            oldest_verified: None,
-            behind_seconds: None,
-            on_pace: true,
-            failed: 0,
-            ..coverage()
-        }),
-        ..run("r2", "a", "2026-11-24T02:00:01Z", None)
-    };
-    let without = run("r3", "b", "2026-11-24T03:00:00Z", None);
-    for r in [&with, &fresh, &without] {
-        store.record_run(r).unwrap();
-    }
-    let runs: Vec<RunRecord> = store
-        .history(None)
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| e.run)
-        .collect();
-    assert_eq!(runs, [with, fresh, without]);
-}
-
-#[test]
 fn runs_recorded_before_coverage_existed_read_without_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
@@ -499,89 +327,4 @@ fn the_summary_of_a_record_counts_the_objects_that_failed() {
         (3, 1, true)
     );
     assert_eq!(summary.oldest_verified, Some(ts("2026-11-01T00:00:00Z")));
-}
-
-#[test]
-fn a_ratio_that_is_not_a_number_does_not_hide_the_history() {
-    let (_dir, store) = temp_store();
-    let odd = RunRecord {
-        coverage: Some(RunCoverage {
-            ratio: f64::NAN,
-            ..coverage()
-        }),
-        ..run("r1", "a", "2026-11-23T02:00:01Z", None)
-    };
-    store.record_run(&odd).unwrap();
-    let history = store.history(None).unwrap();
-    let read = history[0].run.as_ref().unwrap().coverage.as_ref().unwrap();
-    assert!(read.ratio.is_nan());
-    assert_eq!(read.objects, 60);
-}
-
-#[test]
-fn the_coverage_ledger_keeps_what_a_phase_wrote_per_runbook_and_forgets_what_it_removed() {
-    use lifeboat_core::Algorithm;
-    use lifeboat_core::coverage::{Identity, LedgerRow, LedgerUpdate, ObjectKey, Verification};
-    let (_dir, store) = temp_store();
-    let row = |point: &str, path: &str, verified: Option<Verification>| LedgerRow {
-        key: ObjectKey {
-            point: point.into(),
-            path: path.into(),
-        },
-        identity: Identity {
-            size: 42,
-            tag: "mtime:2026-11-21T02:00:00Z".into(),
-        },
-        first_seen: ts("2026-11-20T00:00:00Z"),
-        verified,
-    };
-    let passed = Verification {
-        at: ts("2026-11-21T00:00:00Z"),
-        outcome: Outcome::Passed,
-        algorithm: Algorithm::Blake3,
-        digest: Some("ab".repeat(32)),
-    };
-    let first = LedgerUpdate {
-        remove: Vec::new(),
-        upsert: vec![row("p1", "a", Some(passed.clone())), row("p1", "b", None)],
-        phase: Some(ts("2026-11-21T00:00:00Z")),
-        run_id: "r1".into(),
-    };
-    store.update_coverage("nightly", &first).unwrap();
-    store
-        .update_coverage(
-            "other",
-            &LedgerUpdate {
-                upsert: vec![row("q", "z", None)],
-                phase: None,
-                ..LedgerUpdate::default()
-            },
-        )
-        .unwrap();
-    let ledger = store.coverage_ledger("nightly").unwrap();
-    let mut rows = ledger.rows.clone();
-    rows.sort_by(|a, b| a.key.cmp(&b.key));
-    assert_eq!(rows, first.upsert);
-    assert_eq!(ledger.phases, [ts("2026-11-21T00:00:00Z")]);
-    assert_eq!(ledger.first_phase, Some(ts("2026-11-21T00:00:00Z")));
-
-    let second = LedgerUpdate {
-        remove: vec![ObjectKey {
-            point: "p1".into(),
-            path: "a".into(),
-        }],
-        upsert: Vec::new(),
-        phase: Some(ts("2026-11-22T00:00:00Z")),
-        run_id: "r2".into(),
-    };
-    store.update_coverage("nightly", &second).unwrap();
-    let ledger = store.coverage_ledger("nightly").unwrap();
-    assert_eq!(ledger.rows, [row("p1", "b", None)]);
-    assert_eq!(
-        ledger.phases,
-        [ts("2026-11-22T00:00:00Z"), ts("2026-11-21T00:00:00Z")]
-    );
-    assert_eq!(ledger.first_phase, Some(ts("2026-11-21T00:00:00Z")));
-    assert_eq!(store.coverage_ledger("other").unwrap().rows.len(), 1);
-    assert_eq!(store.coverage_ledger("other").unwrap().first_phase, None);
 }

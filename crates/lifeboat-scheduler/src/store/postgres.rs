@@ -1,0 +1,1048 @@
+//! The history in PostgreSQL (`--state postgres://USER@HOST:PORT/DB`): the [`HistoryStore`]
+//! several runners can share.
+//!
+//! The same tables, columns and statements as the SQLite store ([`super::sqlite`]), translated
+//! and no more, so that a change to one is ported to the other line by line: a slot is claimed
+//! by inserting it under the unique `(runbook, slot)` key (`ON CONFLICT DO NOTHING`), a run and
+//! its slot are written in one transaction. Times are kept as the SQLite store keeps them, RFC
+//! 3339 UTC text of a fixed width (slots in whole seconds, the rest in nanoseconds), not as
+//! `timestamptz`: PostgreSQL's timestamps hold microseconds, and the history must give back
+//! the evidence's nanosecond instants exactly; fixed-width text sorts as time does.
+//!
+//! The schema is versioned in `lifeboat_schema` (one row: the number of [`MIGRATIONS`]
+//! applied, which counts as SQLite's `user_version` does). It is created and migrated on first
+//! use in one transaction that first takes a transaction-level advisory lock, so two runners
+//! starting at once do not both apply a migration (the second waits, then finds the schema
+//! current), and a transaction lock, unlike a session one, works behind a PgBouncer in
+//! transaction mode. A newer schema is refused.
+//!
+//! One connection behind an async mutex, driven by a thread of the store's own (the store is
+//! opened outside any runtime and used from several); a connection found closed (the server
+//! restarted) is opened again at the next statement. Connecting gives up after
+//! [`CONNECT_TIMEOUT`], naming host and port, never the password.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use lifeboat_core::coverage::{
+    Identity, Ledger, LedgerRow, LedgerUpdate, ObjectKey, PACE_PHASES, Verification,
+};
+use lifeboat_core::evidence::Outcome;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, GenericClient, NoTls, Row};
+
+use super::{
+    HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError, StoreFuture,
+};
+
+pub mod target;
+
+pub use target::{Target, TargetError, is_postgres_url};
+
+/// How long connecting to the server may take before the store says it cannot be reached
+/// (the TCP connection; the whole handshake gets twice as long).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `$body` (a future of `Result<_, tokio_postgres::Error>` using the connection `$c`)
+/// on the store's connection; when it fails because the server ended the connection (a
+/// restart, a failover, `pg_terminate_backend`), once more on a new one. Each body is one
+/// statement or one transaction, and safe to run twice: a transaction that failed was rolled
+/// back; one whose commit was lost with the connection wrote what the second run writes again
+/// (upserts), or, for a slot's claim, makes the second run find the slot taken, so that slot is
+/// not drilled (never drilled twice).
+macro_rules! on_connection {
+    ($store:ident, $doing:expr, |$c:ident| $body:expr) => {{
+        let mut guard = $store.connected().await?;
+        let mut again = false;
+        loop {
+            let $c: &mut Client = guard.as_mut().expect("connected");
+            match $body.await {
+                Ok(v) => break Ok(v),
+                Err(e) if !again && connection_lost(&e, $c) => {
+                    again = true;
+                    tracing::debug!(
+                        "history store {}: the connection was lost ({}); connecting again",
+                        $store.target,
+                        described(&e)
+                    );
+                    *guard = Some($store.connect().await?);
+                }
+                Err(e) => break Err($store.db($doing, &e)),
+            }
+        }
+    }};
+}
+
+/// The advisory lock a migration holds: "lifeboat" in ASCII.
+const MIGRATION_LOCK: i64 = 0x6c69_6665_626f_6174;
+
+/// Schema migrations, in order, the same steps as SQLite's (so a version means the same schema
+/// on both engines). Append only: never edit a migration that has shipped.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: runs and slots.
+    "
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        runbook TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        slot TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('passed', 'failed', 'error')),
+        reason TEXT,
+        rto_seconds DOUBLE PRECISION,
+        rpo_seconds DOUBLE PRECISION,
+        rto_objective_seconds BIGINT,
+        rpo_objective_seconds BIGINT,
+        recovery_point TEXT,
+        evidence TEXT
+    );
+    CREATE INDEX runs_by_runbook ON runs (runbook, started_at);
+    CREATE TABLE slots (
+        runbook TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN
+            ('recorded', 'running', 'done', 'skipped-overlap', 'missed', 'abandoned')),
+        trigger TEXT CHECK (trigger IN ('schedule', 'catch-up')),
+        recorded_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        run_id TEXT REFERENCES runs (run_id),
+        reason TEXT,
+        PRIMARY KEY (runbook, slot)
+    );
+    ",
+    // Each run's coverage summary (the record's `coverage` section): NULL for a run without
+    // coverage, told apart by `coverage_objects`.
+    "
+    ALTER TABLE runs ADD COLUMN coverage_within_seconds BIGINT;
+    ALTER TABLE runs ADD COLUMN coverage_objects BIGINT;
+    ALTER TABLE runs ADD COLUMN coverage_verified_within BIGINT;
+    ALTER TABLE runs ADD COLUMN coverage_ratio DOUBLE PRECISION;
+    ALTER TABLE runs ADD COLUMN coverage_on_pace BOOLEAN;
+    ALTER TABLE runs ADD COLUMN coverage_behind_seconds BIGINT;
+    ALTER TABLE runs ADD COLUMN coverage_never_verified BIGINT;
+    ALTER TABLE runs ADD COLUMN coverage_oldest_verified TEXT;
+    ALTER TABLE runs ADD COLUMN coverage_failed BIGINT;
+    ",
+    // The coverage ledger (see SQLite's third migration).
+    "
+    CREATE TABLE coverage_objects (
+        runbook TEXT NOT NULL,
+        point TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        tag TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        verified_at TEXT,
+        outcome TEXT CHECK (outcome IN ('passed', 'failed')),
+        algorithm TEXT,
+        digest TEXT,
+        PRIMARY KEY (runbook, point, path)
+    );
+    CREATE INDEX coverage_objects_by_age ON coverage_objects (runbook, verified_at);
+    CREATE TABLE coverage_phases (
+        runbook TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        t0 TEXT NOT NULL,
+        PRIMARY KEY (runbook, run_id)
+    );
+    CREATE INDEX coverage_phases_by_t0 ON coverage_phases (runbook, t0);
+    ",
+];
+
+/// The PostgreSQL history store.
+pub struct PostgresStore {
+    target: Target,
+    config: tokio_postgres::Config,
+    connect_timeout: Duration,
+    read_only: bool,
+    /// The store's own runtime, on its own thread, which drives the connection.
+    driver: Driver,
+    client: tokio::sync::Mutex<Option<Client>>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target.to_string())
+            .finish()
+    }
+}
+
+/// A thread running a current-thread runtime that the connections are spawned on; it ends
+/// when the store is dropped (its sender with it).
+struct Driver {
+    handle: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Driver {
+    fn start() -> std::io::Result<Driver> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("lifeboat-postgres".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+            })?;
+        Ok(Driver {
+            handle,
+            _stop: stop,
+        })
+    }
+}
+
+fn slot_text(t: Timestamp) -> String {
+    format!("{t:.0}")
+}
+
+fn time_text(t: Timestamp) -> String {
+    format!("{t:.9}")
+}
+
+/// How a [`PostgresStore`] is opened.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// Create and migrate the schema.
+    Create,
+    /// Migrate an existing schema; `None` when there is none.
+    Existing,
+    /// Change nothing: `None` when the schema is absent or older.
+    ReadOnly,
+}
+
+impl PostgresStore {
+    /// Opens the store at `target` (with `password`, if any), creating or migrating its schema.
+    /// Blocks until connected (at most [`CONNECT_TIMEOUT`]); call it outside a runtime or on
+    /// a thread that may block.
+    pub fn open(target: &Target, password: Option<&str>) -> Result<PostgresStore, StoreError> {
+        Self::open_as(target, password, Open::Create, CONNECT_TIMEOUT).map(|s| s.expect("created"))
+    }
+
+    /// Opens an existing store without creating anything; `Ok(None)` when the database holds
+    /// no lifeboat schema. An older schema is migrated, as SQLite's `open_existing` does.
+    pub fn open_existing(
+        target: &Target,
+        password: Option<&str>,
+    ) -> Result<Option<PostgresStore>, StoreError> {
+        Self::open_as(target, password, Open::Existing, CONNECT_TIMEOUT)
+    }
+
+    /// Opens an existing store to read, changing nothing in it: no migration, and a session
+    /// whose transactions are read-only. `Ok(None)` when the database holds no lifeboat
+    /// schema, or an older one.
+    pub fn open_read_only(
+        target: &Target,
+        password: Option<&str>,
+    ) -> Result<Option<PostgresStore>, StoreError> {
+        Self::open_as(target, password, Open::ReadOnly, CONNECT_TIMEOUT)
+    }
+
+    fn open_as(
+        target: &Target,
+        password: Option<&str>,
+        how: Open,
+        connect_timeout: Duration,
+    ) -> Result<Option<PostgresStore>, StoreError> {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .user(&target.user)
+            .host(&target.host)
+            .port(target.port)
+            .dbname(&target.dbname)
+            .application_name("lifeboat")
+            .ssl_mode(tokio_postgres::config::SslMode::Disable)
+            .connect_timeout(connect_timeout)
+            .keepalives(true);
+        if let Some(p) = password {
+            config.password(p);
+        }
+        let driver = Driver::start().map_err(|e| StoreError::Postgres {
+            location: target.to_string(),
+            doing: "starting its connection thread",
+            detail: e.to_string(),
+        })?;
+        let store = PostgresStore {
+            target: target.clone(),
+            config,
+            connect_timeout,
+            read_only: how == Open::ReadOnly,
+            driver,
+            client: tokio::sync::Mutex::new(None),
+        };
+        // The store's own runtime is not this thread's: wait for the setup on a scoped thread
+        // of its own, so that opening works both outside a runtime and on one.
+        let ok = std::thread::scope(|s| {
+            s.spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| store.err("starting its runtime", e.to_string()))?
+                    .block_on(store.setup(how))
+            })
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })?;
+        Ok(ok.then_some(store))
+    }
+
+    /// The schema version in the database (the number of migrations applied).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let mut guard = self.connected().await?;
+        let client = guard.as_mut().expect("connected");
+        read_version(client)
+            .await
+            .map_err(|e| self.db("reading its schema version", &e))?
+            .ok_or_else(|| self.err("reading its schema version", "no lifeboat_schema table"))
+    }
+
+    /// Connects, checks the schema and migrates it as `how` allows; `false` when the store
+    /// is not there for `how` (see [`Open`]).
+    async fn setup(&self, how: Open) -> Result<bool, StoreError> {
+        let mut guard = self.connected().await?;
+        let client = guard.as_mut().expect("connected");
+        let known = MIGRATIONS.len();
+        let version = read_version(client)
+            .await
+            .map_err(|e| self.db("reading its schema version", &e))?;
+        match (version, how) {
+            (Some(v), _) if v > known as i64 => return Err(self.too_new(v)),
+            (Some(v), _) if v == known as i64 => return Ok(true),
+            (None, Open::Existing | Open::ReadOnly) | (Some(_), Open::ReadOnly) => {
+                return Ok(false);
+            }
+            _ => {}
+        }
+        let doing = "creating or migrating its schema";
+        let tx = client.transaction().await.map_err(|e| self.db(doing, &e))?;
+        // Taken before anything is read or created: a second runner migrating at once waits
+        // here, then finds the schema current.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(|e| self.db(doing, &e))?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS lifeboat_schema (
+                 one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+                 version INTEGER NOT NULL
+             );
+             INSERT INTO lifeboat_schema (version) VALUES (0) ON CONFLICT DO NOTHING;",
+        )
+        .await
+        .map_err(|e| self.db(doing, &e))?;
+        let version: i32 = tx
+            .query_one("SELECT version FROM lifeboat_schema", &[])
+            .await
+            .map_err(|e| self.db(doing, &e))?
+            .get(0);
+        if i64::from(version) > known as i64 {
+            return Err(self.too_new(version.into()));
+        }
+        let applied = usize::try_from(version).unwrap_or(0);
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            tx.batch_execute(sql)
+                .await
+                .map_err(|e| self.db(doing, &e))?;
+            let n = i32::try_from(i + 1).unwrap_or(i32::MAX);
+            tx.execute("UPDATE lifeboat_schema SET version = $1", &[&n])
+                .await
+                .map_err(|e| self.db(doing, &e))?;
+        }
+        tx.commit().await.map_err(|e| self.db(doing, &e))?;
+        Ok(true)
+    }
+
+    /// The connection, opened (again) when there is none or the last one closed.
+    async fn connected(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, StoreError> {
+        let mut guard = self.client.lock().await;
+        if guard.as_ref().is_none_or(Client::is_closed) {
+            *guard = Some(self.connect().await?);
+        }
+        Ok(guard)
+    }
+
+    async fn connect(&self) -> Result<Client, StoreError> {
+        let config = self.config.clone();
+        let read_only = self.read_only;
+        let timeout = self.connect_timeout * 2;
+        let connected = self
+            .driver
+            .handle
+            .spawn(async move {
+                // The connect timeout covers each address's TCP connection; the whole
+                // handshake (a server that accepts and then says nothing) is bounded too.
+                let (client, connection) = tokio::time::timeout(timeout, config.connect(NoTls))
+                    .await
+                    .map_err(|_| "timed out".to_owned())?
+                    .map_err(|e| described(&e))?;
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!("history store connection ended: {}", described(&e));
+                    }
+                });
+                if read_only {
+                    client
+                        .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                        .await
+                        .map_err(|e| described(&e))?;
+                }
+                Ok::<_, String>(client)
+            })
+            .await;
+        match connected {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(detail)) => Err(StoreError::Connect {
+                location: self.target.to_string(),
+                host: self.target.host.clone(),
+                port: self.target.port,
+                detail,
+            }),
+            Err(e) => Err(self.err("connecting", e.to_string())),
+        }
+    }
+
+    fn err(&self, doing: &'static str, detail: impl Into<String>) -> StoreError {
+        StoreError::Postgres {
+            location: self.target.to_string(),
+            doing,
+            detail: detail.into(),
+        }
+    }
+
+    fn db(&self, doing: &'static str, e: &tokio_postgres::Error) -> StoreError {
+        self.err(doing, described(e))
+    }
+
+    fn too_new(&self, found: i64) -> StoreError {
+        StoreError::TooNewDatabase {
+            location: self.target.to_string(),
+            found,
+            known: MIGRATIONS.len(),
+        }
+    }
+
+    fn bad(&self, column: &'static str, value: String) -> StoreError {
+        StoreError::BadDatabaseValue {
+            location: self.target.to_string(),
+            column,
+            value,
+        }
+    }
+
+    fn timestamp(&self, column: &'static str, text: &str) -> Result<Timestamp, StoreError> {
+        text.parse().map_err(|_| self.bad(column, text.to_owned()))
+    }
+
+    /// Runs `statement` with `params` on the connection; the number of rows it changed.
+    async fn execute(
+        &self,
+        doing: &'static str,
+        statement: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        on_connection!(self, doing, |c| c.execute(statement, params))
+    }
+
+    async fn query(
+        &self,
+        doing: &'static str,
+        statement: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        on_connection!(self, doing, |c| c.query(statement, params))
+    }
+
+    async fn last_slot(&self, runbook: &str) -> Result<Option<Timestamp>, StoreError> {
+        let rows = self
+            .query(
+                "reading the last slot",
+                "SELECT slot FROM slots WHERE runbook = $1 ORDER BY slot DESC LIMIT 1",
+                &[&runbook],
+            )
+            .await?;
+        rows.first()
+            .map(|r| self.timestamp("slots.slot", r.get(0)))
+            .transpose()
+    }
+
+    async fn record_slot(
+        &self,
+        runbook: &str,
+        slot: Timestamp,
+        state: SlotState,
+        trigger: Option<&str>,
+        reason: Option<&str>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "recording a slot",
+                "INSERT INTO slots (runbook, slot, state, trigger, recorded_at, reason)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (runbook, slot) DO NOTHING",
+                &[
+                    &runbook,
+                    &slot_text(slot),
+                    &state.as_str(),
+                    &trigger,
+                    &time_text(now),
+                    &reason,
+                ],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn note_slot(
+        &self,
+        runbook: &str,
+        slot: Timestamp,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "noting a slot's reason",
+            "UPDATE slots SET reason = $3 WHERE runbook = $1 AND slot = $2",
+            &[&runbook, &slot_text(slot), &reason],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn update_slot(
+        &self,
+        runbook: &str,
+        slot: Timestamp,
+        state: SlotState,
+        reason: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let sql = match state {
+            SlotState::Running => {
+                "UPDATE slots SET state = $3, started_at = $5, reason = $4
+                 WHERE runbook = $1 AND slot = $2"
+            }
+            _ => {
+                "UPDATE slots SET state = $3, finished_at = $5, reason = COALESCE($4, reason)
+                 WHERE runbook = $1 AND slot = $2"
+            }
+        };
+        self.execute(
+            "updating a slot",
+            sql,
+            &[
+                &runbook,
+                &slot_text(slot),
+                &state.as_str(),
+                &reason,
+                &time_text(now),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        on_connection!(self, "recording a run", |c| write_run(c, run))
+    }
+    async fn abandon_unfinished(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        // One statement: the rows it marks are the rows it returns.
+        let rows = self
+            .query(
+                "marking unfinished slots abandoned",
+                "UPDATE slots SET state = 'abandoned', finished_at = $1,
+                     reason = 'the scheduler stopped before this drill finished'
+                 WHERE state IN ('recorded', 'running')
+                 RETURNING runbook, slot",
+                &[&time_text(now)],
+            )
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| Ok((r.get(0), self.timestamp("slots.slot", r.get(1))?)))
+            .collect::<Result<Vec<(String, Timestamp)>, StoreError>>()?;
+        // SQLite's order (by slot, then as the rows were written), spelt out: by slot, then
+        // runbook.
+        out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    async fn history(&self, runbook: Option<&str>) -> Result<Vec<HistoryEntry>, StoreError> {
+        let rows = self
+            .query(
+                "reading the history",
+                "SELECT r.run_id, r.runbook, r.mode, r.slot, r.started_at, r.finished_at,
+                     r.outcome, r.reason, r.rto_seconds, r.rpo_seconds, r.rto_objective_seconds,
+                     r.rpo_objective_seconds, r.recovery_point, r.evidence,
+                     s.state, s.trigger, NULL::TEXT,
+                     r.coverage_within_seconds, r.coverage_objects, r.coverage_verified_within,
+                     r.coverage_ratio, r.coverage_on_pace, r.coverage_behind_seconds,
+                     r.coverage_never_verified, r.coverage_oldest_verified, r.coverage_failed
+                 FROM runs r LEFT JOIN slots s ON s.runbook = r.runbook AND s.run_id = r.run_id
+                 WHERE $1::TEXT IS NULL OR r.runbook = $1
+                 UNION ALL
+                 SELECT NULL, s.runbook, NULL, s.slot, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                     NULL, NULL, NULL, s.state, s.trigger, s.reason,
+                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                 FROM slots s
+                 WHERE s.run_id IS NULL AND ($1::TEXT IS NULL OR s.runbook = $1)",
+                &[&runbook],
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(entry) = self.history_entry(&row)? {
+                out.push(entry);
+            }
+        }
+        out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.runbook.cmp(&b.runbook)));
+        Ok(out)
+    }
+
+    fn history_entry(&self, row: &Row) -> Result<Option<HistoryEntry>, StoreError> {
+        let rb: String = row.get(1);
+        let slot = row
+            .get::<_, Option<&str>>(3)
+            .map(|s| self.timestamp("slot", s))
+            .transpose()?;
+        let state = row
+            .get::<_, Option<&str>>(14)
+            .map(|s| SlotState::parse(s).ok_or_else(|| self.bad("slots.state", s.to_owned())))
+            .transpose()?;
+        let run_id: Option<String> = row.get(0);
+        let started: Option<&str> = row.get(4);
+        let finished: Option<&str> = row.get(5);
+        let outcome: Option<&str> = row.get(6);
+        let reason: Option<String> = row.get(7);
+        let objective = |i| {
+            row.get::<_, Option<i64>>(i)
+                .and_then(|v| u64::try_from(v).ok())
+        };
+        let run = match (run_id, started, finished, outcome) {
+            (Some(run_id), Some(started), Some(finished), Some(outcome)) => Some(RunRecord {
+                run_id,
+                runbook: rb.clone(),
+                mode: row.get::<_, Option<String>>(2).unwrap_or_default(),
+                slot,
+                started_at: self.timestamp("runs.started_at", started)?,
+                finished_at: self.timestamp("runs.finished_at", finished)?,
+                outcome: parse_outcome(outcome)
+                    .ok_or_else(|| self.bad("runs.outcome", outcome.to_owned()))?,
+                reason: reason.clone(),
+                rto_seconds: row.get(8),
+                rpo_seconds: row.get(9),
+                rto_objective_seconds: objective(10),
+                rpo_objective_seconds: objective(11),
+                recovery_point: row.get(12),
+                evidence: row.get(13),
+                coverage: self.coverage(row)?,
+            }),
+            _ => None,
+        };
+        let at = match (&run, slot) {
+            (Some(r), _) => r.started_at,
+            (None, Some(s)) => s,
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(HistoryEntry {
+            runbook: rb,
+            slot,
+            state: if run.is_some() && state.is_none() && slot.is_some() {
+                Some(SlotState::Done)
+            } else {
+                state
+            },
+            trigger: row.get(15),
+            reason: run
+                .as_ref()
+                .map_or_else(|| row.get(16), |r| r.reason.clone()),
+            run,
+            at,
+        }))
+    }
+
+    /// A history row's coverage columns (17 to 25), `None` when the run had no coverage.
+    fn coverage(&self, row: &Row) -> Result<Option<RunCoverage>, StoreError> {
+        let Some(objects) = row.get::<_, Option<i64>>(18) else {
+            return Ok(None);
+        };
+        let count = |column: &'static str, v: Option<i64>| {
+            let v = v.unwrap_or_default();
+            u64::try_from(v).map_err(|_| self.bad(column, v.to_string()))
+        };
+        Ok(Some(RunCoverage {
+            within_seconds: count("runs.coverage_within_seconds", row.get(17))?,
+            objects: count("runs.coverage_objects", Some(objects))?,
+            verified_within: count("runs.coverage_verified_within", row.get(19))?,
+            ratio: row.get::<_, Option<f64>>(20).unwrap_or(f64::NAN),
+            on_pace: row.get::<_, Option<bool>>(21).unwrap_or_default(),
+            behind_seconds: row
+                .get::<_, Option<i64>>(22)
+                .map(|v| count("runs.coverage_behind_seconds", Some(v)))
+                .transpose()?,
+            never_verified: count("runs.coverage_never_verified", row.get(23))?,
+            oldest_verified: row
+                .get::<_, Option<&str>>(24)
+                .map(|t| self.timestamp("runs.coverage_oldest_verified", t))
+                .transpose()?,
+            failed: count("runs.coverage_failed", row.get(25))?,
+        }))
+    }
+
+    async fn coverage_ledger(&self, runbook: &str) -> Result<Ledger, StoreError> {
+        let (raw, phases, first): (Vec<Row>, Vec<Row>, Option<String>) =
+            on_connection!(self, "reading the coverage ledger", |c| read_ledger(
+                c, runbook
+            ))?;
+        let mut rows = Vec::with_capacity(raw.len());
+        for r in &raw {
+            let verified = match (
+                r.get::<_, Option<&str>>(5),
+                r.get::<_, Option<&str>>(6),
+                r.get::<_, Option<&str>>(7),
+            ) {
+                (Some(at), Some(outcome), Some(algorithm)) => Some(Verification {
+                    at: self.timestamp("coverage_objects.verified_at", at)?,
+                    outcome: parse_outcome(outcome)
+                        .ok_or_else(|| self.bad("coverage_objects.outcome", outcome.to_owned()))?,
+                    algorithm: algorithm.parse().map_err(|_| {
+                        self.bad("coverage_objects.algorithm", algorithm.to_owned())
+                    })?,
+                    digest: r.get(8),
+                }),
+                _ => None,
+            };
+            let size: i64 = r.get(2);
+            rows.push(LedgerRow {
+                key: ObjectKey {
+                    point: r.get(0),
+                    path: r.get(1),
+                },
+                identity: Identity {
+                    size: u64::try_from(size)
+                        .map_err(|_| self.bad("coverage_objects.size", size.to_string()))?,
+                    tag: r.get(3),
+                },
+                first_seen: self.timestamp("coverage_objects.first_seen", r.get(4))?,
+                verified,
+            });
+        }
+        let phases = phases
+            .iter()
+            .map(|r| self.timestamp("coverage_phases.t0", r.get(0)))
+            .collect::<Result<_, _>>()?;
+        let first_phase = first
+            .map(|t| self.timestamp("coverage_phases.t0", &t))
+            .transpose()?;
+        Ok(Ledger {
+            rows,
+            phases,
+            first_phase,
+        })
+    }
+
+    async fn update_coverage(
+        &self,
+        runbook: &str,
+        update: &LedgerUpdate,
+    ) -> Result<(), StoreError> {
+        on_connection!(self, "updating the coverage ledger", |c| {
+            write_coverage(c, runbook, update)
+        })
+    }
+}
+
+/// [`PostgresStore::record_run`]'s transaction.
+async fn write_run(client: &mut Client, run: &RunRecord) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    let c = run.coverage.as_ref();
+    let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    tx.execute(
+        "INSERT INTO runs (run_id, runbook, mode, slot, started_at, finished_at,
+                 outcome, reason, rto_seconds, rpo_seconds, rto_objective_seconds,
+                 rpo_objective_seconds, recovery_point, evidence, coverage_within_seconds,
+                 coverage_objects, coverage_verified_within, coverage_ratio, coverage_on_pace,
+                 coverage_behind_seconds, coverage_never_verified, coverage_oldest_verified,
+                 coverage_failed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 $17, $18, $19, $20, $21, $22, $23)
+             ON CONFLICT (run_id) DO UPDATE SET runbook = EXCLUDED.runbook,
+                 mode = EXCLUDED.mode, slot = EXCLUDED.slot, started_at = EXCLUDED.started_at,
+                 finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome,
+                 reason = EXCLUDED.reason, rto_seconds = EXCLUDED.rto_seconds,
+                 rpo_seconds = EXCLUDED.rpo_seconds,
+                 rto_objective_seconds = EXCLUDED.rto_objective_seconds,
+                 rpo_objective_seconds = EXCLUDED.rpo_objective_seconds,
+                 recovery_point = EXCLUDED.recovery_point, evidence = EXCLUDED.evidence,
+                 coverage_within_seconds = EXCLUDED.coverage_within_seconds,
+                 coverage_objects = EXCLUDED.coverage_objects,
+                 coverage_verified_within = EXCLUDED.coverage_verified_within,
+                 coverage_ratio = EXCLUDED.coverage_ratio,
+                 coverage_on_pace = EXCLUDED.coverage_on_pace,
+                 coverage_behind_seconds = EXCLUDED.coverage_behind_seconds,
+                 coverage_never_verified = EXCLUDED.coverage_never_verified,
+                 coverage_oldest_verified = EXCLUDED.coverage_oldest_verified,
+                 coverage_failed = EXCLUDED.coverage_failed",
+        &[
+            &run.run_id,
+            &run.runbook,
+            &run.mode,
+            &run.slot.map(slot_text),
+            &time_text(run.started_at),
+            &time_text(run.finished_at),
+            &run.outcome.as_str(),
+            &run.reason,
+            &run.rto_seconds,
+            &run.rpo_seconds,
+            &run.rto_objective_seconds.map(int),
+            &run.rpo_objective_seconds.map(int),
+            &run.recovery_point,
+            &run.evidence,
+            &c.map(|c| int(c.within_seconds)),
+            &c.map(|c| int(c.objects)),
+            &c.map(|c| int(c.verified_within)),
+            &c.map(|c| c.ratio),
+            &c.map(|c| c.on_pace),
+            &c.and_then(|c| c.behind_seconds).map(int),
+            &c.map(|c| int(c.never_verified)),
+            &c.and_then(|c| c.oldest_verified).map(time_text),
+            &c.map(|c| int(c.failed)),
+        ],
+    )
+    .await?;
+    if let Some(slot) = run.slot {
+        tx.execute(
+            "UPDATE slots SET state = 'done', run_id = $3, finished_at = $4,
+                     started_at = COALESCE(started_at, $5)
+                 WHERE runbook = $1 AND slot = $2",
+            &[
+                &run.runbook,
+                &slot_text(slot),
+                &run.run_id,
+                &time_text(run.finished_at),
+                &time_text(run.started_at),
+            ],
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// [`PostgresStore::update_coverage`]'s transaction.
+async fn write_coverage(
+    client: &mut Client,
+    runbook: &str,
+    update: &LedgerUpdate,
+) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    let remove = tx
+        .prepare("DELETE FROM coverage_objects WHERE runbook = $1 AND point = $2 AND path = $3")
+        .await?;
+    for key in &update.remove {
+        tx.execute(&remove, &[&runbook, &key.point, &key.path])
+            .await?;
+    }
+    let upsert = tx
+        .prepare(
+            "INSERT INTO coverage_objects (runbook, point, path, size, tag,
+                     first_seen, verified_at, outcome, algorithm, digest)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (runbook, point, path) DO UPDATE SET size = EXCLUDED.size,
+                     tag = EXCLUDED.tag, first_seen = EXCLUDED.first_seen,
+                     verified_at = EXCLUDED.verified_at, outcome = EXCLUDED.outcome,
+                     algorithm = EXCLUDED.algorithm, digest = EXCLUDED.digest",
+        )
+        .await?;
+    for row in &update.upsert {
+        let v = row.verified.as_ref();
+        tx.execute(
+            &upsert,
+            &[
+                &runbook,
+                &row.key.point,
+                &row.key.path,
+                &i64::try_from(row.identity.size).unwrap_or(i64::MAX),
+                &row.identity.tag,
+                &time_text(row.first_seen),
+                &v.map(|v| time_text(v.at)),
+                &v.map(|v| v.outcome.as_str()),
+                &v.map(|v| v.algorithm.as_str()),
+                &v.and_then(|v| v.digest.as_deref()),
+            ],
+        )
+        .await?;
+    }
+    if let Some(t0) = update.phase {
+        tx.execute(
+            "INSERT INTO coverage_phases (runbook, run_id, t0) VALUES ($1, $2, $3)
+                 ON CONFLICT (runbook, run_id) DO UPDATE SET t0 = EXCLUDED.t0",
+            &[&runbook, &update.run_id, &time_text(t0)],
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// [`PostgresStore::coverage_ledger`]'s reads: the objects, the newest phases, the first
+/// phase.
+async fn read_ledger(
+    client: &mut Client,
+    runbook: &str,
+) -> Result<(Vec<Row>, Vec<Row>, Option<String>), tokio_postgres::Error> {
+    let objects = client
+        .query(
+            "SELECT point, path, size, tag, first_seen, verified_at, outcome, algorithm, digest
+             FROM coverage_objects WHERE runbook = $1",
+            &[&runbook],
+        )
+        .await?;
+    let phases = client
+        .query(
+            "SELECT t0 FROM coverage_phases WHERE runbook = $1 ORDER BY t0 DESC LIMIT $2",
+            &[&runbook, &(PACE_PHASES as i64)],
+        )
+        .await?;
+    let first = client
+        .query_one(
+            "SELECT MIN(t0) FROM coverage_phases WHERE runbook = $1",
+            &[&runbook],
+        )
+        .await?
+        .get(0);
+    Ok((objects, phases, first))
+}
+
+/// Whether `e` says the server ended the connection rather than refused the statement.
+fn connection_lost(e: &tokio_postgres::Error, client: &Client) -> bool {
+    use tokio_postgres::error::SqlState;
+    let ended_by_server = e.code().is_some_and(|c| {
+        c.code().starts_with("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(c)
+    });
+    ended_by_server || e.is_closed() || client.is_closed()
+}
+
+/// The schema version, `None` when the database has no `lifeboat_schema` table.
+async fn read_version(client: &impl GenericClient) -> Result<Option<i64>, tokio_postgres::Error> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('lifeboat_schema') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let rows = client
+        .query("SELECT version FROM lifeboat_schema", &[])
+        .await?;
+    Ok(Some(
+        rows.first().map_or(0, |r| i64::from(r.get::<_, i32>(0))),
+    ))
+}
+
+/// A client error with its causes (tokio-postgres's own `Display` is one generic word, "db
+/// error"): the server's message, or the I/O error beneath a failed connection.
+fn described(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_owned();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn parse_outcome(s: &str) -> Option<Outcome> {
+    [Outcome::Passed, Outcome::Failed, Outcome::Error]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+}
+
+/// Each future talks to the server; the connection is shared, one statement or transaction at
+/// a time.
+impl HistoryStore for PostgresStore {
+    fn location(&self) -> String {
+        self.target.to_string()
+    }
+
+    fn last_slot<'a>(&'a self, runbook: &'a str) -> StoreFuture<'a, Option<Timestamp>> {
+        Box::pin(PostgresStore::last_slot(self, runbook))
+    }
+
+    fn record_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        state: SlotState,
+        trigger: Option<&'a str>,
+        reason: Option<&'a str>,
+        now: Timestamp,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(PostgresStore::record_slot(
+            self, runbook, slot, state, trigger, reason, now,
+        ))
+    }
+
+    fn note_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        reason: Option<&'a str>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(PostgresStore::note_slot(self, runbook, slot, reason))
+    }
+
+    fn update_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        state: SlotState,
+        reason: Option<&'a str>,
+        now: Timestamp,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(PostgresStore::update_slot(
+            self, runbook, slot, state, reason, now,
+        ))
+    }
+
+    fn record_run<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()> {
+        Box::pin(PostgresStore::record_run(self, run))
+    }
+
+    fn abandon_unfinished(&self, now: Timestamp) -> StoreFuture<'_, Vec<(String, Timestamp)>> {
+        Box::pin(PostgresStore::abandon_unfinished(self, now))
+    }
+
+    fn history<'a>(&'a self, runbook: Option<&'a str>) -> StoreFuture<'a, Vec<HistoryEntry>> {
+        Box::pin(PostgresStore::history(self, runbook))
+    }
+
+    fn coverage_ledger<'a>(&'a self, runbook: &'a str) -> StoreFuture<'a, Ledger> {
+        Box::pin(PostgresStore::coverage_ledger(self, runbook))
+    }
+
+    fn update_coverage<'a>(
+        &'a self,
+        runbook: &'a str,
+        update: &'a LedgerUpdate,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(PostgresStore::update_coverage(self, runbook, update))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,288 @@
+//! What only the PostgreSQL engine has: its schema table and migrations, its read-only
+//! session, connecting and failing to. What every engine does is in `store/tests.rs`.
+
+use lifeboat_testkit::postgres::Cluster;
+
+use super::*;
+use crate::store::tests::{Postgres, run, ts};
+
+fn store(db: &Postgres) -> PostgresStore {
+    PostgresStore::open(&db.0, None).unwrap()
+}
+
+/// `sql` in `db`, as the `postgres` role, through psql.
+fn psql(db: &Postgres, sql: &str) -> String {
+    Cluster::shared().psql_in(&db.0.dbname, sql)
+}
+
+#[tokio::test]
+async fn a_new_database_gets_the_current_schema_and_reopens_unchanged() {
+    let db = Postgres::new();
+    let first = store(&db);
+    assert_eq!(
+        first.schema_version().await.unwrap(),
+        MIGRATIONS.len() as i64
+    );
+    first
+        .record_slot(
+            "a",
+            ts("2026-11-23T02:00:00Z"),
+            SlotState::Missed,
+            None,
+            None,
+            ts("2026-11-23T03:00:00Z"),
+        )
+        .await
+        .unwrap();
+    drop(first);
+    let again = store(&db);
+    assert_eq!(
+        again.schema_version().await.unwrap(),
+        MIGRATIONS.len() as i64
+    );
+    assert_eq!(
+        again.last_slot("a").await.unwrap(),
+        Some(ts("2026-11-23T02:00:00Z"))
+    );
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_lifeboat_is_refused() {
+    let db = Postgres::new();
+    drop(store(&db));
+    psql(&db, "UPDATE lifeboat_schema SET version = 99");
+    for opened in [
+        PostgresStore::open(&db.0, None).map(drop),
+        PostgresStore::open_existing(&db.0, None).map(drop),
+        PostgresStore::open_read_only(&db.0, None).map(drop),
+    ] {
+        let err = opened.unwrap_err();
+        assert!(
+            matches!(err, StoreError::TooNewDatabase { found: 99, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(&format!(
+                "schema version 99 was written by a newer lifeboat; this one knows up to {}",
+                MIGRATIONS.len()
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn open_existing_and_read_only_create_nothing_in_an_empty_database() {
+    let db = Postgres::new();
+    assert!(PostgresStore::open_existing(&db.0, None).unwrap().is_none());
+    assert!(
+        PostgresStore::open_read_only(&db.0, None)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        )
+        .trim(),
+        "0"
+    );
+}
+
+/// `lifeboat plan` reads through a read-only store: an older schema is not migrated and reads
+/// as no store; a current one reads, and its session cannot write.
+#[tokio::test]
+async fn open_read_only_changes_nothing_in_an_older_schema() {
+    let db = Postgres::new();
+    psql(
+        &db,
+        &format!(
+            "CREATE TABLE lifeboat_schema (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+                 version INTEGER NOT NULL);
+             INSERT INTO lifeboat_schema (version) VALUES (1);
+             {}",
+            MIGRATIONS[0]
+        ),
+    );
+    assert!(
+        PostgresStore::open_read_only(&db.0, None)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(psql(&db, "SELECT version FROM lifeboat_schema").trim(), "1");
+
+    drop(store(&db));
+    let read_only = PostgresStore::open_read_only(&db.0, None)
+        .unwrap()
+        .expect("a current schema");
+    assert!(
+        read_only
+            .coverage_ledger("nightly")
+            .await
+            .unwrap()
+            .rows
+            .is_empty()
+    );
+    let refused = read_only
+        .record_run(&run("r1", "a", "2026-11-23T02:00:01Z", None))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("read-only"), "{refused}");
+}
+
+#[tokio::test]
+async fn runs_recorded_under_the_first_schema_are_migrated_and_read() {
+    let db = Postgres::new();
+    psql(
+        &db,
+        &format!(
+            "CREATE TABLE lifeboat_schema (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+                 version INTEGER NOT NULL);
+             INSERT INTO lifeboat_schema (version) VALUES (1);
+             {}
+             INSERT INTO runs (run_id, runbook, mode, started_at, finished_at, outcome)
+             VALUES ('old', 'a', 'automatic', '2026-11-01T02:00:00.000000000Z',
+                     '2026-11-01T02:00:01.000000000Z', 'passed');",
+            MIGRATIONS[0]
+        ),
+    );
+    let store = PostgresStore::open_existing(&db.0, None)
+        .unwrap()
+        .expect("a store");
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        MIGRATIONS.len() as i64
+    );
+    let history = store.history(None).await.unwrap();
+    let old = history[0].run.as_ref().unwrap();
+    assert_eq!((old.run_id.as_str(), &old.coverage), ("old", &None));
+}
+
+/// Runners starting together on a new database: the advisory lock lets one create the schema;
+/// the others wait and find it current (without it, `CREATE TABLE` races and one fails).
+#[test]
+fn runners_migrating_a_new_database_at_once_apply_each_migration_once() {
+    for _ in 0..5 {
+        let db = Postgres::new();
+        let versions: Vec<i64> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let store = PostgresStore::open(&db.0, None)?;
+                        tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .unwrap()
+                            .block_on(store.schema_version())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect()
+        });
+        assert_eq!(versions, [MIGRATIONS.len() as i64; 4]);
+    }
+}
+
+/// Nothing listens: the error names host and port, at once (no hang), and is a `Connect`.
+#[test]
+fn a_server_that_cannot_be_reached_is_named_without_waiting() {
+    let port = lifeboat_testkit::postgres::free_port();
+    let target = Target::parse(&format!("postgres://lifeboat@127.0.0.1:{port}/history")).unwrap();
+    let started = std::time::Instant::now();
+    let err = PostgresStore::open(&target, Some("s3cret")).unwrap_err();
+    assert!(
+        started.elapsed() < CONNECT_TIMEOUT,
+        "{:?}",
+        started.elapsed()
+    );
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Connect { .. }), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "history store postgres://lifeboat@127.0.0.1:{port}/history: cannot connect to \
+             127.0.0.1 port {port}: "
+        )),
+        "{text}"
+    );
+    assert!(text.contains("refused"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+}
+
+/// A server that accepts the connection and then says nothing: given up after the timeout,
+/// not waited on for ever.
+#[test]
+fn a_server_that_never_answers_is_given_up_on() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let target = Target::parse(&format!("postgres://lifeboat@127.0.0.1:{port}/history")).unwrap();
+    let started = std::time::Instant::now();
+    let timeout = Duration::from_millis(500);
+    let err = PostgresStore::open_as(&target, None, Open::Create, timeout).unwrap_err();
+    assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+    assert!(matches!(err, StoreError::Connect { .. }), "{err}");
+    drop(listener);
+}
+
+#[test]
+fn a_wrong_password_is_a_clear_error_that_does_not_show_it() {
+    let cluster = Cluster::shared();
+    cluster.require_password("pw_runner", "right-password");
+    let target = Target::parse(&format!(
+        "postgres://pw_runner@127.0.0.1:{}/postgres",
+        cluster.port()
+    ))
+    .unwrap();
+    let err = PostgresStore::open(&target, Some("wrong-password")).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Connect { .. }), "{text}");
+    assert!(
+        text.contains("password authentication failed for user"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-password"), "{text}");
+    let err = PostgresStore::open(&target, None).unwrap_err().to_string();
+    assert!(err.contains("password missing"), "{err}");
+    // The right one opens it (its own database: `postgres` is shared by the tests).
+    let mine = Postgres::new();
+    let target = Target {
+        user: "pw_runner".into(),
+        ..mine.0.clone()
+    };
+    PostgresStore::open(&target, Some("right-password")).unwrap();
+}
+
+/// The server ends the store's connection (a restart, a failover, an administrator's
+/// `pg_terminate_backend`): the next statement opens a new one instead of failing, and
+/// nothing recorded before is lost.
+#[tokio::test]
+async fn a_connection_the_server_ended_is_opened_again_at_the_next_statement() {
+    let db = Postgres::new();
+    let store = store(&db);
+    store
+        .record_run(&run("r1", "a", "2026-11-23T02:00:01Z", None))
+        .await
+        .unwrap();
+    for round in 0..3 {
+        let ended = psql(
+            &db,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'lifeboat'",
+        );
+        assert_eq!(ended.trim(), "1", "round {round}");
+        let history = store.history(None).await.unwrap();
+        assert_eq!(history.len(), 1 + round, "round {round}");
+        store
+            .record_run(&run(
+                &format!("r{}", round + 2),
+                "a",
+                "2026-11-24T02:00:01Z",
+                None,
+            ))
+            .await
+            .unwrap();
+    }
+}
