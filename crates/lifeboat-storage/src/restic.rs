@@ -1254,9 +1254,7 @@ impl Staging {
 fn too_large(c: &ChunkLocation, largest: u32) -> Option<u64> {
     let largest = u64::from(largest);
     let stored = u64::from(c.length);
-    let plain = c
-        .plain_length
-        .map_or(stored.saturating_sub(32), u64::from);
+    let plain = c.plain_length.map_or(stored.saturating_sub(32), u64::from);
     if plain > largest {
         return Some(plain);
     }
@@ -1802,27 +1800,29 @@ mod tests {
         let packed = zstd::bulk::compress(&plain, 3).unwrap();
         let declared = Some(plain.len() as u32);
         // Uncompressed (format 1) and compressed (format 2): the plaintext, exactly.
-        assert_eq!(open_chunk(&cipher, &seal(&cipher, &plain), 0, None).unwrap(), plain);
+        assert_eq!(
+            open_chunk(&cipher, &seal(&cipher, &plain), 0, None).unwrap(),
+            plain
+        );
         assert_eq!(
             open_chunk(&cipher, &seal(&cipher, &packed), 0, declared).unwrap(),
             plain
         );
-        let refused = |stored: &[u8], plain_length| match open_chunk(
-            &cipher,
-            stored,
-            96,
-            plain_length,
-        ) {
-            Err(ChunkProblem::Undecryptable { detail }) => detail,
-            other => panic!("{other:?}"),
-        };
+        let refused =
+            |stored: &[u8], plain_length| match open_chunk(&cipher, stored, 96, plain_length) {
+                Err(ChunkProblem::Undecryptable { detail }) => detail,
+                other => panic!("{other:?}"),
+            };
         // Any byte changed, in the nonce, the ciphertext or the tag: authentication fails.
         let sealed = seal(&cipher, &packed);
         for at in [0, 16, sealed.len() / 2, sealed.len() - 1] {
             let mut flipped = sealed.clone();
             flipped[at] ^= 1;
             let detail = refused(&flipped, declared);
-            assert!(detail.contains("MAC check failed") && detail.contains("offset 96"), "{detail}");
+            assert!(
+                detail.contains("MAC check failed") && detail.contains("offset 96"),
+                "{detail}"
+            );
         }
         // Under another key: the same.
         let other = Aes256CtrPoly1305Aes::new(&aes256ctr_poly1305aes::Key::default());
@@ -1835,8 +1835,14 @@ mod tests {
         assert!(refused(&seal(&cipher, &plain), declared).contains("zstd"));
         let more = refused(&sealed, Some(plain.len() as u32 - 1));
         let fewer = refused(&sealed, Some(plain.len() as u32 + 1));
-        assert!(more.contains("zstd") || more.contains("decompresses"), "{more}");
-        assert!(fewer.contains(&format!("decompresses to {} bytes", plain.len())), "{fewer}");
+        assert!(
+            more.contains("zstd") || more.contains("decompresses"),
+            "{more}"
+        );
+        assert!(
+            fewer.contains(&format!("decompresses to {} bytes", plain.len())),
+            "{fewer}"
+        );
         // A bomb: a few stored bytes declaring 0 but decompressing to 8 MiB: refused at
         // the declared length, not allocated.
         let bomb = zstd::bulk::compress(&vec![0u8; 8 << 20], 19).unwrap();
@@ -1886,7 +1892,9 @@ mod tests {
         .to_string();
         assert!(
             said.starts_with("chunk too large: chunk 2 (")
-                && said.contains("4294967295 bytes, more than the repository's largest chunk (8388608 bytes)"),
+                && said.contains(
+                    "4294967295 bytes, more than the repository's largest chunk (8388608 bytes)"
+                ),
             "{said}"
         );
     }

@@ -525,7 +525,11 @@ fn a_forged_chunk_authenticates_but_fails_its_hash_naming_chunk_and_pack() {
     let id = fixture.backup("2026-11-20 02:00:00", "db1", &[], &[("srv/big.bin", &big)]);
     let chunks = run(async {
         let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
-        let file = repo.file_chunks(&id, "/srv/big.bin").await.unwrap().unwrap();
+        let file = repo
+            .file_chunks(&id, "/srv/big.bin")
+            .await
+            .unwrap()
+            .unwrap();
         file.chunks
     });
     assert!(chunks.len() >= 2, "{chunks:?}");
@@ -536,7 +540,11 @@ fn a_forged_chunk_authenticates_but_fails_its_hash_naming_chunk_and_pack() {
         let (bytes, read) = read_all(&repo, &id, "/srv/big.bin").await;
         let failure = read.failure.expect("a forged chunk fails the file");
         assert_eq!(
-            (failure.index, failure.chunk.as_str(), failure.pack.as_deref()),
+            (
+                failure.index,
+                failure.chunk.as_str(),
+                failure.pack.as_deref()
+            ),
             (1, hit.chunk.as_str(), hit.pack.as_deref())
         );
         let ChunkProblem::HashMismatch { actual } = &failure.problem else {

@@ -333,7 +333,8 @@ impl ResticRepo {
     /// must store blobs uncompressed ([`ResticRepo::init_v1`]).
     pub fn forge_tree(&self, tree: &str, edit: impl FnOnce(&str) -> String) {
         self.forge_blob(tree, "tree", |plain| {
-            let text = String::from_utf8(plain.to_vec()).expect("an uncompressed tree is JSON text");
+            let text =
+                String::from_utf8(plain.to_vec()).expect("an uncompressed tree is JSON text");
             edit(&text).into_bytes()
         });
     }
