@@ -826,7 +826,7 @@ impl Repo {
     /// [`RUNS_IN_FLIGHT`] reads at once; the next window is read while this one is checked.
     /// Memory per file read: at most two windows (32 MiB) of stored bytes, plus the chunks `out`
     /// holds. What is read ahead is only a cache of the pack: each chunk is still decrypted
-    /// and checked on its own, in file order, here ([`open_chunk`]: on the thread that hashes
+    /// and checked on its own, in file order, here (`open_chunk`: on the thread that hashes
     /// it, into the buffer handed on, not through rustic_core's blob cache and its copies),
     /// and a run that cannot be read whole (a pack missing, short, unreadable) is read again
     /// chunk by chunk by rustic_core, so a finding names the exact chunk and pack as before.
