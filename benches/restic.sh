@@ -12,6 +12,7 @@
 #
 #   benches/restic.sh                        # REPS=5, SAMPLE=300 files, both settings
 #   REPS=3 SETTINGS=both benches/restic.sh
+#   BASELINE=/tmp/lifeboat-old benches/restic.sh   # also an older lifeboat build, same run
 #
 # The repository is compare.sh's (`restic backup` of its ~2 GB data set), made here if it is
 # not there yet; data in $LIFEBOAT_BENCH_DIR (default /tmp/lifeboat-bench). `LIFEBOAT=path`
@@ -95,11 +96,14 @@ drill() { "$LIFEBOAT" drill "$w/$1.yaml" --now "$NOW" --evidence-dir "$w/evidenc
     --scratch-dir "$w/scratch" --no-state --quiet; }
 lb_restic() { drill restic-sync; }
 lb_restic_nosync() { drill restic-nosync; }
+lb_baseline() { "$BASELINE" drill "$w/restic-sync.yaml" --now "$NOW" --evidence-dir "$w/evidence" \
+    --scratch-dir "$w/scratch" --no-state --quiet; }
 restic_restore_include() {
     local args=(); while read -r f; do args+=(--include "$f"); done < "$w/include.txt"
     restic -q --no-cache -r "$DIR/restic" restore "$snapshot" --target "$w/scratch/restic" "${args[@]}"; }
 restic_check_subset() { restic -q --no-cache -r "$DIR/restic" check --read-data-subset "$((stored_bytes / 1024))K"; }  # restic wants a unit
 ORDER="lb_restic restic_restore_include restic_check_subset lb_restic_nosync"
+[ -n "${BASELINE:-}" ] && ORDER="$ORDER lb_baseline"
 
 clean() { rm -rf "$w/scratch"/* "$w/evidence"/*; sync; }
 say "pre-warming the page cache"
@@ -114,7 +118,7 @@ for setting in $SETTINGS; do
             pin=(); [ "$setting" = pinned ] && pin=(taskset -c 0)
             clean
             s=$(date +%s.%N)
-            if ! "${pin[@]}" bash -c "$(declare -f); $(declare -p DIR w LIFEBOAT NOW RESTIC_PASSWORD snapshot stored_bytes); $cmd" >/dev/null 2>"$w/last.err"; then
+            if ! "${pin[@]}" bash -c "$(declare -f); $(declare -p DIR w LIFEBOAT NOW RESTIC_PASSWORD snapshot stored_bytes); BASELINE=${BASELINE:-}; $cmd" >/dev/null 2>"$w/last.err"; then
                 echo "FAILED: $cmd ($setting)" >&2; cat "$w/last.err" >&2; exit 1
             fi
             e=$(date +%s.%N)
@@ -138,13 +142,14 @@ rows = [
     ("drill, sync: none", "lb_restic_nosync", "restic restore --include (same files)", "restic_restore_include", 2.0),
     ("drill, sync: file (default)", "lb_restic", "restic check --read-data-subset (same bytes)", "restic_check_subset", 0.0),
     ("drill, sync: none", "lb_restic_nosync", "restic check --read-data-subset (same bytes)", "restic_check_subset", 0.0),
+    ("drill, sync: file (default)", "lb_restic", "BASELINE lifeboat drill, sync: file", "lb_baseline", 0.0),
 ]
 print(f"\nsample: {files} files, {plain/1e9:.3f} GB restored ({stored/1e9:.3f} GB stored); medians, warm cache")
 print("| cores | lifeboat | s | GB/s | peer | s | ratio (peer / lifeboat) | target | met |")
 print("|---|---|---|---|---|---|---|---|---|")
 for s in ("both", "pinned"):
     for name, a, pname, b, target in rows:
-        if (s, a) not in t:
+        if (s, a) not in t or (s, b) not in t:
             continue
         ma, mb = statistics.median(t[(s, a)]), statistics.median(t[(s, b)])
         r = mb / ma

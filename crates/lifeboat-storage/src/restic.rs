@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
 use bytes::Bytes;
 use jiff::Timestamp;
 use rustic_core::repofile::{BlobType, Node, SnapshotFile, Tree};
@@ -59,6 +60,17 @@ pub const RUNS_IN_FLIGHT: usize = 4;
 /// drill's cache of pack blocks, so the files restoring at once that share the block read
 /// it once.
 pub const SHARED_BLOCK: u64 = 1 << 20;
+
+/// Most plaintext bytes a chunk may hold for [`Repo::read_file`] to read it: the repository's
+/// own largest chunk (its config's `chunk_max_size`, restic's 8 MiB when it says none, and
+/// never taken as less than that), up to this. The index gives each chunk's stored length
+/// and plaintext length; a chunk longer than its repository's chunker can cut is refused
+/// unread ([`ChunkProblem::TooLarge`]), so a hostile index cannot make the reader allocate
+/// gigabytes.
+pub const MAX_CHUNK: u32 = 64 << 20;
+
+/// restic's largest chunk: its chunker cuts at most 8 MiB.
+const RESTIC_CHUNK: u32 = 8 << 20;
 
 /// Most bytes of blocks the drill's cache of pack blocks keeps for files that have yet to ask
 /// for them; beyond it the oldest are dropped (a file already holding a block keeps it).
@@ -207,6 +219,9 @@ pub enum ChunkProblem {
     Undecryptable { detail: String },
     /// The plaintext's SHA-256 is not the chunk's id.
     HashMismatch { actual: String },
+    /// The index says the chunk holds more bytes than the repository's chunker ever cuts
+    /// (`declared`, over `largest`): refused unread.
+    TooLarge { declared: u64, largest: u32 },
 }
 
 /// The first chunk of a file that failed, and why.
@@ -222,7 +237,7 @@ pub struct ChunkFailure {
 impl std::fmt::Display for ChunkFailure {
     /// `KIND: chunk N (ID) in pack PACK[: detail]`, KIND in the words operators search for:
     /// `not indexed`, `pack missing`, `pack unreadable`, `authentication failed (ciphertext
-    /// changed)`, `chunk hash mismatch`.
+    /// changed)`, `chunk hash mismatch`, `chunk too large`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let pack = self.pack.as_deref().unwrap_or("(none)");
         let kind = match &self.problem {
@@ -231,6 +246,7 @@ impl std::fmt::Display for ChunkFailure {
             ChunkProblem::Unreadable { .. } => "pack unreadable",
             ChunkProblem::Undecryptable { .. } => "authentication failed (ciphertext changed)",
             ChunkProblem::HashMismatch { .. } => "chunk hash mismatch",
+            ChunkProblem::TooLarge { .. } => "chunk too large",
         };
         write!(
             f,
@@ -246,6 +262,11 @@ impl std::fmt::Display for ChunkFailure {
             ChunkProblem::HashMismatch { actual } => {
                 write!(f, ": its plaintext hashes to {actual}, not to its id")
             }
+            ChunkProblem::TooLarge { declared, largest } => write!(
+                f,
+                ": the index gives it {declared} bytes, more than the repository's largest \
+                 chunk ({largest} bytes): not read"
+            ),
         }
     }
 }
@@ -370,6 +391,11 @@ pub struct Repo {
     /// file after the first reads no snapshot file again (restic never rewrites one; a
     /// snapshot found damaged is not kept, so each file says so).
     roots: Arc<std::sync::Mutex<std::collections::HashMap<String, TreeId>>>,
+    /// restic's cipher with the repository's master key: [`Repo::read_file`] opens the chunks
+    /// it read ahead with it ([`open_chunk`]); `None` reads every chunk through rustic_core.
+    cipher: Option<Arc<Aes256CtrPoly1305Aes>>,
+    /// The most plaintext bytes a chunk may hold ([`MAX_CHUNK`]).
+    largest: u32,
     url: String,
     secret: Arc<str>,
 }
@@ -399,10 +425,16 @@ impl Repo {
                 .and_then(|r| r.open(&Credentials::password(&*s)))
                 .and_then(Repository::to_indexed)
                 .map_err(|e| convert(&u, &s, &e))?;
+            let cipher = cipher_of(&repo.key()).map(Arc::new);
+            let largest = u32::try_from(repo.config().chunk_max_size())
+                .unwrap_or(MAX_CHUNK)
+                .clamp(RESTIC_CHUNK, MAX_CHUNK);
             Ok(Repo {
                 inner: Arc::new(repo),
                 store: backend,
                 roots: Arc::default(),
+                cipher,
+                largest,
                 url: u,
                 secret: s,
             })
@@ -779,9 +811,9 @@ impl Repo {
         }
     }
 
-    /// Reads `file`'s chunks in order, each from its pack through rustic_core (decrypted,
-    /// which authenticates it, and decompressed), checks that the SHA-256 of each plaintext is
-    /// the chunk's id, and sends each verified plaintext to `out` (bounded: the reader waits
+    /// Reads `file`'s chunks in order, each from its pack, authenticated and decrypted
+    /// (restic's AES-256-CTR and Poly1305-AES) and decompressed, checks that the SHA-256 of
+    /// each plaintext is the chunk's id, and sends each verified plaintext to `out` (bounded: the reader waits
     /// for the consumer). Stops at the first chunk that fails, naming it, its pack and why;
     /// `Err` only when the storage itself fails (unreachable, refused), which is no finding
     /// about the file. Whether the verified bytes add up to [`FileChunks::size`] is the
@@ -794,9 +826,12 @@ impl Repo {
     /// [`RUNS_IN_FLIGHT`] reads at once; the next window is read while this one is checked.
     /// Memory per file read: at most two windows (32 MiB) of stored bytes, plus the chunks `out`
     /// holds. What is read ahead is only a cache of the pack: each chunk is still decrypted
-    /// and checked on its own, in file order, and a run that cannot be read whole (a pack
-    /// missing, short, unreadable) is read again chunk by chunk by rustic_core, so a finding
-    /// names the exact chunk and pack as before.
+    /// and checked on its own, in file order, here (`open_chunk`: on the thread that hashes
+    /// it, into the buffer handed on, not through rustic_core's blob cache and its copies),
+    /// and a run that cannot be read whole (a pack missing, short, unreadable) is read again
+    /// chunk by chunk by rustic_core, so a finding names the exact chunk and pack as before.
+    /// A chunk the index says is larger than the repository's chunker cuts is refused
+    /// unread ([`MAX_CHUNK`]).
     pub async fn read_file(
         &self,
         file: &FileChunks,
@@ -845,8 +880,8 @@ impl Repo {
         })
     }
 
-    /// Decrypts and checks `chunks[range]` through rustic_core (which reads each from the
-    /// staged run, else from storage), sending each verified plaintext to `out`; `verified`:
+    /// Decrypts and checks `chunks[range]` (each from its staged run, else through
+    /// rustic_core from storage), sending each verified plaintext to `out`; `verified`:
     /// the plaintext bytes verified before them. On a blocking thread.
     fn check_chunks(
         &self,
@@ -875,14 +910,39 @@ impl Repo {
             let Ok(id) = c.chunk.parse::<rustic_core::BlobId>() else {
                 return fail(ChunkProblem::NotIndexed);
             };
-            let plain = match self
-                .inner
-                .get_blob_cached(&id, rustic_core::repofile::BlobType::Data)
-            {
-                Ok(bytes) => bytes,
-                Err(e) => match chunk_problem(&e) {
-                    Ok(problem) => return fail(problem),
-                    Err(storage) => return Err(ResticError::Storage(storage)),
+            if let Some(declared) = too_large(c, self.largest) {
+                return fail(ChunkProblem::TooLarge {
+                    declared,
+                    largest: self.largest,
+                });
+            }
+            // Read ahead: opened here, on this thread, into the buffer handed on. Not read
+            // ahead (its run could not be read whole): through rustic_core, which reads it
+            // from storage and names what is wrong (a pack missing, short, unreadable).
+            let staged = match (&self.cipher, c.pack.as_deref().map(str::parse::<Id>)) {
+                (Some(cipher), Some(Ok(pack))) => self
+                    .store
+                    .staging
+                    .get(&(pack, c.offset, c.length))
+                    .map(|stored| (cipher, stored)),
+                _ => None,
+            };
+            let plain = match staged {
+                Some((cipher, stored)) => {
+                    match open_chunk(cipher, &stored, c.offset, c.plain_length) {
+                        Ok(plain) => plain,
+                        Err(problem) => return fail(problem),
+                    }
+                }
+                None => match self
+                    .inner
+                    .get_blob_cached(&id, rustic_core::repofile::BlobType::Data)
+                {
+                    Ok(bytes) => bytes,
+                    Err(e) => match chunk_problem(&e) {
+                        Ok(problem) => return fail(problem),
+                        Err(storage) => return Err(ResticError::Storage(storage)),
+                    },
                 },
             };
             let actual = hex(&sha2::Sha256::digest(&plain));
@@ -1185,6 +1245,100 @@ impl Staging {
         let ranges = self.ranges.lock().unwrap_or_else(|e| e.into_inner());
         ranges.get(key).map(|(bytes, _)| bytes.clone())
     }
+}
+
+/// The length the index gives chunk `c` when it is more than a repository whose chunker cuts
+/// at most `largest` bytes can hold: its plaintext length, or, stored uncompressed, its stored
+/// length less restic's 32 bytes; or its stored length when that is more than zstd could
+/// make of the largest chunk.
+fn too_large(c: &ChunkLocation, largest: u32) -> Option<u64> {
+    let largest = u64::from(largest);
+    let stored = u64::from(c.length);
+    let plain = c.plain_length.map_or(stored.saturating_sub(32), u64::from);
+    if plain > largest {
+        return Some(plain);
+    }
+    // zstd's worst case is its input plus 1/256 of it and a few bytes of framing.
+    (stored > largest + largest / 128 + 4096).then_some(stored)
+}
+
+/// The cipher that seals restic's blobs, with the repository's master key: `None` when the
+/// key rustic_core opened is not restic's 64 bytes (never, for a key that opened), and every
+/// chunk is then read through rustic_core.
+fn cipher_of(key: &rustic_core::repofile::MasterKey) -> Option<Aes256CtrPoly1305Aes> {
+    let (encrypt, k, r) = (&key.encrypt, &key.mac.k, &key.mac.r);
+    if (encrypt.len(), k.len(), r.len()) != (32, 16, 16) {
+        return None;
+    }
+    let mut bytes = aes256ctr_poly1305aes::Key::default();
+    bytes[..32].copy_from_slice(encrypt);
+    bytes[32..48].copy_from_slice(k);
+    bytes[48..].copy_from_slice(r);
+    Some(Aes256CtrPoly1305Aes::new(&bytes))
+}
+
+/// The plaintext of one chunk from its `stored` bytes (restic's 16-byte nonce, the
+/// ciphertext, the 16-byte Poly1305-AES tag), as rustic_core would give it, without its
+/// copies: authenticated, decrypted in one buffer, and, when the index gives a plaintext
+/// length (`plain_length`: repository format 2 compresses every data blob), zstd-decoded
+/// into a buffer of at most that length. Nothing is allocated beyond the stored length
+/// (a run holds at most [`MAX_RUN`]) and the declared one, which the caller has bounded
+/// ([`ChunkProblem::TooLarge`]). The SHA-256 against the chunk's id is the caller's.
+fn open_chunk(
+    cipher: &Aes256CtrPoly1305Aes,
+    stored: &[u8],
+    offset: u32,
+    plain_length: Option<u32>,
+) -> Result<Bytes, ChunkProblem> {
+    use aes256ctr_poly1305aes::aead::AeadInPlace as _;
+    let undecryptable = |detail: String| ChunkProblem::Undecryptable { detail };
+    let Some(sealed) = stored.len().checked_sub(32) else {
+        return Err(undecryptable(format!(
+            "{} stored bytes at offset {offset}: shorter than restic's nonce and MAC (32 bytes)",
+            stored.len()
+        )));
+    };
+    let (nonce, rest) = stored.split_at(16);
+    let (ciphertext, tag) = rest.split_at(sealed);
+    let mut plain = ciphertext.to_vec();
+    if cipher
+        .decrypt_in_place_detached(nonce.into(), &[], &mut plain, tag.into())
+        .is_err()
+    {
+        return Err(undecryptable(format!(
+            "Data decryption failed, MAC check failed: the {} stored bytes at offset {offset} are \
+             not what the repository's key sealed",
+            stored.len()
+        )));
+    }
+    let Some(declared) = plain_length else {
+        return Ok(Bytes::from(plain));
+    };
+    let decoded = DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let decompressor = match slot.as_mut() {
+            Some(d) => d,
+            None => slot.insert(zstd::bulk::Decompressor::new()?),
+        };
+        decompressor.decompress(&plain, declared as usize)
+    });
+    match decoded {
+        Ok(out) if out.len() == declared as usize => Ok(Bytes::from(out)),
+        Ok(out) => Err(undecryptable(format!(
+            "its plaintext decompresses to {} bytes, the index says {declared}",
+            out.len()
+        ))),
+        Err(e) => Err(undecryptable(format!(
+            "Failed to decode zstd compressed data (the index says {declared} bytes): {e}"
+        ))),
+    }
+}
+
+thread_local! {
+    /// A zstd decoding context per blocking thread, kept between chunks (making one
+    /// allocates and initialises its tables).
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 fn snapshot(s: &SnapshotFile) -> Snapshot {
@@ -1621,6 +1775,128 @@ mod tests {
             staging.unstage(&keys);
         }
         assert!(staging.ranges.lock().unwrap().is_empty());
+    }
+
+    /// A chunk as restic seals it: nonce, ciphertext, tag, under `cipher`.
+    fn seal(cipher: &Aes256CtrPoly1305Aes, plain: &[u8]) -> Vec<u8> {
+        use aes256ctr_poly1305aes::aead::AeadInPlace as _;
+        let nonce = [7u8; 16];
+        let mut sealed = plain.to_vec();
+        let tag = cipher
+            .encrypt_in_place_detached(&nonce.into(), &[], &mut sealed)
+            .unwrap();
+        [&nonce[..], &sealed, &tag].concat()
+    }
+
+    fn test_cipher() -> Aes256CtrPoly1305Aes {
+        let key: Vec<u8> = (0..64u8).collect();
+        Aes256CtrPoly1305Aes::new(aes256ctr_poly1305aes::Key::from_slice(&key))
+    }
+
+    #[test]
+    fn a_chunk_opens_only_when_it_authenticates_and_decompresses_to_its_declared_length() {
+        let cipher = test_cipher();
+        let plain: Vec<u8> = b"restic chunk ".repeat(1000);
+        let packed = zstd::bulk::compress(&plain, 3).unwrap();
+        let declared = Some(plain.len() as u32);
+        // Uncompressed (format 1) and compressed (format 2): the plaintext, exactly.
+        assert_eq!(
+            open_chunk(&cipher, &seal(&cipher, &plain), 0, None).unwrap(),
+            plain
+        );
+        assert_eq!(
+            open_chunk(&cipher, &seal(&cipher, &packed), 0, declared).unwrap(),
+            plain
+        );
+        let refused =
+            |stored: &[u8], plain_length| match open_chunk(&cipher, stored, 96, plain_length) {
+                Err(ChunkProblem::Undecryptable { detail }) => detail,
+                other => panic!("{other:?}"),
+            };
+        // Any byte changed, in the nonce, the ciphertext or the tag: authentication fails.
+        let sealed = seal(&cipher, &packed);
+        for at in [0, 16, sealed.len() / 2, sealed.len() - 1] {
+            let mut flipped = sealed.clone();
+            flipped[at] ^= 1;
+            let detail = refused(&flipped, declared);
+            assert!(
+                detail.contains("MAC check failed") && detail.contains("offset 96"),
+                "{detail}"
+            );
+        }
+        // Under another key: the same.
+        let other = Aes256CtrPoly1305Aes::new(&aes256ctr_poly1305aes::Key::default());
+        assert!(refused(&seal(&other, &plain), None).contains("MAC check failed"));
+        // Shorter than a nonce and a tag, empty: refused, never a panic.
+        for len in [0, 1, 16, 31] {
+            assert!(refused(&sealed[..len], declared).contains("shorter than"));
+        }
+        // Authentic but not zstd, or decompressing to more or fewer bytes than declared.
+        assert!(refused(&seal(&cipher, &plain), declared).contains("zstd"));
+        let more = refused(&sealed, Some(plain.len() as u32 - 1));
+        let fewer = refused(&sealed, Some(plain.len() as u32 + 1));
+        assert!(
+            more.contains("zstd") || more.contains("decompresses"),
+            "{more}"
+        );
+        assert!(
+            fewer.contains(&format!("decompresses to {} bytes", plain.len())),
+            "{fewer}"
+        );
+        // A bomb: a few stored bytes declaring 0 but decompressing to 8 MiB: refused at
+        // the declared length, not allocated.
+        let bomb = zstd::bulk::compress(&vec![0u8; 8 << 20], 19).unwrap();
+        assert!(bomb.len() < 4096);
+        assert!(refused(&seal(&cipher, &bomb), Some(0)).contains("zstd"));
+    }
+
+    #[test]
+    fn a_chunk_longer_than_the_repositorys_chunker_cuts_is_refused_unread() {
+        let a = Some(&*"a".repeat(64));
+        let with = |length: u32, plain: Option<u32>| ChunkLocation {
+            plain_length: plain,
+            ..at(a, 0, length)
+        };
+        let largest = RESTIC_CHUNK;
+        // restic's largest chunk, stored uncompressed or compressed (incompressible: a bit
+        // more stored than plain): read.
+        assert_eq!(too_large(&with(largest + 32, None), largest), None);
+        assert_eq!(
+            too_large(&with(largest + largest / 256 + 64, Some(largest)), largest),
+            None
+        );
+        // More plaintext than that, declared or implied by the stored length: refused.
+        assert_eq!(
+            too_large(&with(100, Some(u32::MAX)), largest),
+            Some(u64::from(u32::MAX))
+        );
+        assert_eq!(
+            too_large(&with(u32::MAX, None), largest),
+            Some(u64::from(u32::MAX) - 32)
+        );
+        assert_eq!(
+            too_large(&with(u32::MAX, Some(10)), largest),
+            Some(u64::from(u32::MAX))
+        );
+        // Nothing underflows on a chunk shorter than its nonce and tag.
+        assert_eq!(too_large(&with(0, None), largest), None);
+        let said = ChunkFailure {
+            index: 2,
+            chunk: "c".repeat(64),
+            pack: a.map(str::to_owned),
+            problem: ChunkProblem::TooLarge {
+                declared: u64::from(u32::MAX),
+                largest,
+            },
+        }
+        .to_string();
+        assert!(
+            said.starts_with("chunk too large: chunk 2 (")
+                && said.contains(
+                    "4294967295 bytes, more than the repository's largest chunk (8388608 bytes)"
+                ),
+            "{said}"
+        );
     }
 
     #[test]

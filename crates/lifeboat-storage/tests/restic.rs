@@ -464,3 +464,102 @@ fn small_files_sharing_a_pack_restored_at_once_read_it_once_and_each_still_check
         );
     });
 }
+
+/// Chunks are decrypted and decompressed by lifeboat itself, not by rustic_core: in a
+/// compressed repository (format 2: every data chunk zstd-compressed, the index giving its
+/// plaintext length) and an uncompressed one (format 1), files of several chunks, of one,
+/// of highly compressible and of random bytes, and an empty file all read back as `restic
+/// dump` gives them.
+#[test]
+fn both_repository_formats_read_back_as_restic_dump_gives_them() {
+    for v1 in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let fixture = if v1 {
+            ResticRepo::init_v1(tmp.path(), PASSWORD)
+        } else {
+            ResticRepo::init(tmp.path(), PASSWORD)
+        };
+        let random = lifeboat_testkit::prng::random_bytes(BIG_BIN_BYTES, 31);
+        let text = b"a line of a log file, again and again\n".repeat(300_000);
+        let files: Vec<(&str, &[u8])> = vec![
+            ("srv/random.bin", &random),
+            ("srv/text.log", &text),
+            ("srv/small.txt", b"small\n"),
+            ("srv/empty", b""),
+        ];
+        let id = fixture.backup("2026-11-20 02:00:00", "db1", &[], &files);
+        run(async {
+            let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+            for (path, bytes) in &files {
+                let path = format!("/{path}");
+                let file = repo.file_chunks(&id, &path).await.unwrap().unwrap();
+                // Format 1 stores nothing compressed; format 2 compresses the log (the index
+                // then records its chunks' plaintext lengths).
+                let compressed = file.chunks.iter().filter(|c| c.plain_length.is_some());
+                match (v1, path.as_str()) {
+                    (true, _) => assert_eq!(compressed.count(), 0, "{:?}", file.chunks),
+                    (false, "/srv/text.log") => {
+                        assert_eq!(compressed.count(), file.chunks.len(), "{:?}", file.chunks)
+                    }
+                    _ => {}
+                }
+                let (read, found) = read_chunks(&repo, file).await;
+                assert_eq!(found.failure, None, "v1 {v1}: {path}");
+                assert!(read == fixture.restic_bytes(&["dump", &id, &path]));
+                assert!(read == *bytes, "v1 {v1}: {path} differs");
+                assert_eq!(found.verified, bytes.len() as u64);
+            }
+        });
+    }
+}
+
+/// A chunk rewritten by someone holding the repository's key (a compromised backup host):
+/// validly encrypted and authenticated, but its plaintext no longer hashes to its id. The
+/// read stops at that chunk with `chunk hash mismatch`, naming it and its pack, having
+/// handed on only the chunks before it.
+#[test]
+fn a_forged_chunk_authenticates_but_fails_its_hash_naming_chunk_and_pack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init_v1(tmp.path(), PASSWORD);
+    let big = lifeboat_testkit::prng::random_bytes(BIG_BIN_BYTES, 15);
+    let id = fixture.backup("2026-11-20 02:00:00", "db1", &[], &[("srv/big.bin", &big)]);
+    let chunks = run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let file = repo
+            .file_chunks(&id, "/srv/big.bin")
+            .await
+            .unwrap()
+            .unwrap();
+        file.chunks
+    });
+    assert!(chunks.len() >= 2, "{chunks:?}");
+    let hit = &chunks[1];
+    fixture.forge_data(&hit.chunk, |plain| plain[100] ^= 0x20);
+    run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let (bytes, read) = read_all(&repo, &id, "/srv/big.bin").await;
+        let failure = read.failure.expect("a forged chunk fails the file");
+        assert_eq!(
+            (
+                failure.index,
+                failure.chunk.as_str(),
+                failure.pack.as_deref()
+            ),
+            (1, hit.chunk.as_str(), hit.pack.as_deref())
+        );
+        let ChunkProblem::HashMismatch { actual } = &failure.problem else {
+            panic!("{failure}");
+        };
+        assert_ne!(actual, &hit.chunk);
+        let said = failure.to_string();
+        assert!(
+            said.starts_with("chunk hash mismatch: chunk 1 (")
+                && said.contains(&hit.chunk)
+                && said.contains(hit.pack.as_deref().unwrap()),
+            "{said}"
+        );
+        // Only the first chunk, verified, was handed on.
+        assert_eq!(read.verified, u64::from(chunks[0].length - 32));
+        assert!(bytes[..] == big[..bytes.len()] && bytes.len() as u64 == read.verified);
+    });
+}

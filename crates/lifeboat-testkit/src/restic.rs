@@ -332,6 +332,27 @@ impl ResticRepo {
     /// keep the length (the index locates the blob by offset and length), so the repository
     /// must store blobs uncompressed ([`ResticRepo::init_v1`]).
     pub fn forge_tree(&self, tree: &str, edit: impl FnOnce(&str) -> String) {
+        self.forge_blob(tree, "tree", |plain| {
+            let text =
+                String::from_utf8(plain.to_vec()).expect("an uncompressed tree is JSON text");
+            edit(&text).into_bytes()
+        });
+    }
+
+    /// Rewrites data blob `blob` (a chunk of a file) in its pack as [`ResticRepo::forge_tree`]
+    /// rewrites a tree: decrypted with the master key, changed by `edit` in place (same
+    /// length), encrypted again under a fresh nonce. The chunk then authenticates, but its
+    /// plaintext no longer hashes to its id. The repository must store blobs uncompressed
+    /// ([`ResticRepo::init_v1`]).
+    pub fn forge_data(&self, blob: &str, edit: impl FnOnce(&mut [u8])) {
+        self.forge_blob(blob, "data", |plain| {
+            let mut forged = plain.to_vec();
+            edit(&mut forged);
+            forged
+        });
+    }
+
+    fn forge_blob(&self, blob_id: &str, kind: &str, edit: impl FnOnce(&[u8]) -> Vec<u8>) {
         use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
         use aes256ctr_poly1305aes::aead::AeadInPlace;
 
@@ -359,9 +380,9 @@ impl ResticRepo {
         let pack = self
             .packs()
             .into_iter()
-            .find(|p| p.blobs.iter().any(|b| b.id == tree && b.kind == "tree"))
-            .unwrap_or_else(|| panic!("no pack holds tree {tree}"));
-        let blob = pack.blobs.iter().find(|b| b.id == tree).expect("listed");
+            .find(|p| p.blobs.iter().any(|b| b.id == blob_id && b.kind == kind))
+            .unwrap_or_else(|| panic!("no pack holds {kind} blob {blob_id}"));
+        let blob = pack.blobs.iter().find(|b| b.id == blob_id).expect("listed");
         let path = self.pack_path(&pack.id);
         let mut bytes = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         let at = usize::try_from(blob.offset).expect("offset fits usize");
@@ -372,19 +393,18 @@ impl ResticRepo {
         let mut plain = ciphertext.to_vec();
         cipher
             .decrypt_in_place_detached(nonce.into(), &[], &mut plain, tag.into())
-            .expect("the tree decrypts with the repository's key");
-        let text = String::from_utf8(plain).expect("an uncompressed tree is JSON text");
-        let forged = edit(&text);
+            .expect("the blob decrypts with the repository's key");
+        let forged = edit(&plain);
         assert_eq!(
             forged.len(),
-            text.len(),
-            "a forged tree must keep its length"
+            plain.len(),
+            "a forged blob must keep its length"
         );
-        assert_ne!(forged, text, "the edit changed nothing");
+        assert_ne!(forged, plain, "the edit changed nothing");
         let nonce: [u8; 16] = crate::prng::random_bytes(16, 0x7e57)
             .try_into()
             .expect("16 bytes");
-        let mut sealed = forged.into_bytes();
+        let mut sealed = forged;
         let tag = cipher
             .encrypt_in_place_detached(&nonce.into(), &[], &mut sealed)
             .expect("encrypt");
