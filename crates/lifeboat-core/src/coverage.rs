@@ -109,20 +109,6 @@ pub struct Ledger {
     pub first_phase: Option<Timestamp>,
 }
 
-/// What a coverage phase writes to the ledger, in one transaction.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct LedgerUpdate {
-    /// Objects no longer listed: removed.
-    pub remove: Vec<ObjectKey>,
-    /// Objects new, changed or verified: inserted or replaced whole.
-    pub upsert: Vec<LedgerRow>,
-    /// The phase's T0, kept for the pace; `None` when no phase ran (nothing is recorded for
-    /// the pace then).
-    pub phase: Option<Timestamp>,
-    /// The run the phase belongs to.
-    pub run_id: String,
-}
-
 /// Where the drill interval used for the pace comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IntervalFrom {
@@ -158,6 +144,58 @@ pub fn interval(
         Some(s) => (s, IntervalFrom::Schedule),
         None => (DAY, IntervalFrom::Default),
     }
+}
+
+/// What the pace asks of one drill, before looking at any object: its share of the bytes
+/// and of the objects (`within / interval` drills share the window), and when the next
+/// drill comes (what is overdue by then must be read now).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    /// Bytes a drill reads at least.
+    pub share_bytes: u64,
+    /// Objects a drill reads at least.
+    pub share_count: u64,
+    /// T0 of the next drill, at the interval.
+    pub next: Timestamp,
+}
+
+impl Pace {
+    /// The pace over `objects` of `bytes` in all, for a drill at `t0`.
+    pub fn new(
+        objects: u64,
+        bytes: u64,
+        within: Duration,
+        interval: Duration,
+        t0: Timestamp,
+    ) -> Self {
+        let drills = (within.as_secs_f64() / interval.as_secs_f64())
+            .floor()
+            .max(1.0);
+        Pace {
+            share_bytes: (bytes as f64 / drills).ceil() as u64,
+            share_count: (objects as f64 / drills).ceil() as u64,
+            next: t0
+                .checked_add(jiff::SignedDuration::try_from(interval).unwrap_or_default())
+                .unwrap_or(t0),
+        }
+    }
+}
+
+/// Whether a phase that needs `needed_bytes` keeps the pace within `budget`, and, when not,
+/// how long full coverage of `total_bytes` takes at the budget, in seconds.
+pub fn behind(
+    budget: Option<u64>,
+    needed_bytes: u64,
+    total_bytes: u64,
+    interval: Duration,
+) -> (bool, Option<u64>) {
+    let on_pace = budget.is_none_or(|b| needed_bytes <= b);
+    let behind_seconds = (!on_pace).then(|| {
+        let budget = budget.unwrap_or(1).max(1);
+        let drills = total_bytes.div_ceil(budget).max(1);
+        drills.saturating_mul(interval.as_secs().max(1))
+    });
+    (on_pace, behind_seconds)
 }
 
 /// One object of the plan: as listed, with what the ledger knows of it (reset when its
@@ -264,16 +302,19 @@ pub fn plan(listed: Vec<Listed>, input: &PlanInput<'_>) -> PhasePlan {
         )
     });
 
-    let drills = (input.within.as_secs_f64() / interval.0.as_secs_f64())
-        .floor()
-        .max(1.0);
     let total_bytes: u64 = objects.iter().map(|o| o.row.identity.size).sum();
-    let share_bytes = (total_bytes as f64 / drills).ceil() as u64;
-    let share_count = (objects.len() as f64 / drills).ceil() as usize;
-    let next = input
-        .t0
-        .checked_add(jiff::SignedDuration::try_from(interval.0).unwrap_or_default())
-        .unwrap_or(input.t0);
+    let Pace {
+        share_bytes,
+        share_count,
+        next,
+    } = Pace::new(
+        objects.len() as u64,
+        total_bytes,
+        input.within,
+        interval.0,
+        input.t0,
+    );
+    let share_count = usize::try_from(share_count).unwrap_or(usize::MAX);
     let within = jiff::SignedDuration::try_from(input.within).unwrap_or_default();
     let overdue_by_next = |row: &LedgerRow| {
         let deadline = match &row.verified {
@@ -313,12 +354,7 @@ pub fn plan(listed: Vec<Listed>, input: &PlanInput<'_>) -> PhasePlan {
         read_bytes += size;
         read.push(i);
     }
-    let on_pace = input.budget.is_none_or(|b| needed_bytes <= b);
-    let behind_seconds = (!on_pace).then(|| {
-        let budget = input.budget.unwrap_or(1).max(1);
-        let drills = total_bytes.div_ceil(budget).max(1);
-        drills.saturating_mul(interval.0.as_secs().max(1))
-    });
+    let (on_pace, behind_seconds) = behind(input.budget, needed_bytes, total_bytes, interval.0);
     PhasePlan {
         objects,
         read,
@@ -426,7 +462,11 @@ impl Selection {
     /// The selection a [`PhasePlan`] makes.
     pub fn of(plan: &PhasePlan) -> Self {
         Selection {
-            read: plan.read.iter().map(|&i| plan.objects[i].row.clone()).collect(),
+            read: plan
+                .read
+                .iter()
+                .map(|&i| plan.objects[i].row.clone())
+                .collect(),
             read_bytes: plan.read_bytes,
             needed_bytes: plan.needed_bytes,
             interval: plan.interval,

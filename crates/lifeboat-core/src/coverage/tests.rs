@@ -315,7 +315,7 @@ fn objects_due_at_once_lead_the_backlog_so_the_pace_is_a_prefix() {
     // 3 arrived today. The new ones are due at once and read first; the backlog gives only
     // its share (33 over 10 drills: 4 objects in all), not everything up to the last new
     // object in the order.
-    let mut rows: Vec<LedgerRow> = listed("p1", 30, 1)
+    let rows: Vec<LedgerRow> = listed("p1", 30, 1)
         .into_iter()
         .map(|l| LedgerRow {
             key: l.key,
@@ -337,6 +337,9 @@ fn objects_due_at_once_lead_the_backlog_so_the_pace_is_a_prefix() {
         let plan = plan(objects.clone(), &input);
         let keys = read_keys(&plan);
         assert_eq!(keys.len(), 4, "seed {seed}: {keys:?}");
-        assert!(keys[..3].iter().all(|k| k.point == "p2"), "seed {seed}: {keys:?}");
+        assert!(
+            keys[..3].iter().all(|k| k.point == "p2"),
+            "seed {seed}: {keys:?}"
+        );
     }
 }

@@ -518,70 +518,297 @@ fn a_ratio_that_is_not_a_number_does_not_hide_the_history() {
     assert_eq!(read.objects, 60);
 }
 
-#[test]
-fn the_coverage_ledger_keeps_what_a_phase_wrote_per_runbook_and_forgets_what_it_removed() {
+mod coverage_ledger {
     use lifeboat_core::Algorithm;
-    use lifeboat_core::coverage::{Identity, LedgerRow, LedgerUpdate, ObjectKey, Verification};
-    let (_dir, store) = temp_store();
-    let row = |point: &str, path: &str, verified: Option<Verification>| LedgerRow {
-        key: ObjectKey {
-            point: point.into(),
-            path: path.into(),
-        },
-        identity: Identity {
-            size: 42,
-            tag: "mtime:2026-11-21T02:00:00Z".into(),
-        },
-        first_seen: ts("2026-11-20T00:00:00Z"),
-        verified,
+    use lifeboat_core::coverage::{
+        self, Identity, Listed, MemoryLedger, ObjectKey, PhaseQuery, PhaseRecord, PointListing,
+        Verification,
     };
-    let passed = Verification {
-        at: ts("2026-11-21T00:00:00Z"),
-        outcome: Outcome::Passed,
-        algorithm: Algorithm::Blake3,
-        digest: Some("ab".repeat(32)),
-    };
-    let first = LedgerUpdate {
-        remove: Vec::new(),
-        upsert: vec![row("p1", "a", Some(passed.clone())), row("p1", "b", None)],
-        phase: Some(ts("2026-11-21T00:00:00Z")),
-        run_id: "r1".into(),
-    };
-    store.update_coverage("nightly", &first).unwrap();
-    store
-        .update_coverage(
-            "other",
-            &LedgerUpdate {
-                upsert: vec![row("q", "z", None)],
-                phase: None,
-                ..LedgerUpdate::default()
-            },
-        )
-        .unwrap();
-    let ledger = store.coverage_ledger("nightly").unwrap();
-    let mut rows = ledger.rows.clone();
-    rows.sort_by(|a, b| a.key.cmp(&b.key));
-    assert_eq!(rows, first.upsert);
-    assert_eq!(ledger.phases, [ts("2026-11-21T00:00:00Z")]);
-    assert_eq!(ledger.first_phase, Some(ts("2026-11-21T00:00:00Z")));
 
-    let second = LedgerUpdate {
-        remove: vec![ObjectKey {
-            point: "p1".into(),
-            path: "a".into(),
-        }],
-        upsert: Vec::new(),
-        phase: Some(ts("2026-11-22T00:00:00Z")),
-        run_id: "r2".into(),
-    };
-    store.update_coverage("nightly", &second).unwrap();
-    let ledger = store.coverage_ledger("nightly").unwrap();
-    assert_eq!(ledger.rows, [row("p1", "b", None)]);
-    assert_eq!(
-        ledger.phases,
-        [ts("2026-11-22T00:00:00Z"), ts("2026-11-21T00:00:00Z")]
-    );
-    assert_eq!(ledger.first_phase, Some(ts("2026-11-21T00:00:00Z")));
-    assert_eq!(store.coverage_ledger("other").unwrap().rows.len(), 1);
-    assert_eq!(store.coverage_ledger("other").unwrap().first_phase, None);
+    use super::*;
+
+    const DAY: std::time::Duration = coverage::DAY;
+
+    fn listed(point: &str, path: &str, size: u64, tag: &str) -> Listed {
+        Listed {
+            key: ObjectKey {
+                point: point.into(),
+                path: path.into(),
+            },
+            identity: Identity {
+                size,
+                tag: tag.into(),
+            },
+        }
+    }
+
+    fn listing(point: &str, objects: &[Listed]) -> PointListing {
+        PointListing {
+            point: point.into(),
+            fingerprint: coverage::fingerprint(objects),
+        }
+    }
+
+    fn query(t0: Timestamp, within_days: u32, budget: Option<u64>, seed: u64) -> PhaseQuery {
+        PhaseQuery {
+            t0,
+            within: DAY * within_days,
+            budget,
+            schedule: None,
+            seed,
+        }
+    }
+
+    fn passed(at: Timestamp) -> Verification {
+        Verification {
+            at,
+            outcome: Outcome::Passed,
+            algorithm: Algorithm::Sha256,
+            digest: Some("ab".repeat(32)),
+        }
+    }
+
+    /// A deterministic generator (splitmix64): random ledgers without a dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    #[test]
+    fn the_store_plans_what_the_reference_planner_plans_on_random_ledgers() {
+        for case in 0..24u64 {
+            let mut rng = Rng(case);
+            let (_dir, store) = temp_store();
+            let mut memory = MemoryLedger::default();
+            let within = 1 + rng.below(6) as u32;
+            let budget = (rng.below(2) == 0).then(|| 50 + rng.below(800));
+            let retention = 1 + rng.below(5) as i64;
+            // Objects of a point keep their identity, but some change from day to day.
+            for day in 0..14i64 {
+                let t0 = ts("2026-11-01T02:00:00Z") + SignedDuration::from_hours(24 * day);
+                let t0 = t0 + SignedDuration::from_secs(rng.below(3) as i64 * 3600);
+                let mut points = Vec::new();
+                for p in (day - retention).max(0)..=day {
+                    let point = format!("p{p:02}");
+                    let n = 1 + (p as u64 * 7 + case) % 9;
+                    let objects: Vec<Listed> = (0..n)
+                        .map(|i| {
+                            let changed = rng.below(12) == 0;
+                            let tag = if changed {
+                                format!("etag:{day}")
+                            } else {
+                                "etag:0".into()
+                            };
+                            // A path listed twice, now and then: one object, as first listed.
+                            let path = format!("f{}", if rng.below(20) == 0 { 0 } else { i });
+                            listed(&point, &path, 10 + (i * 37 + p as u64) % 300, &tag)
+                        })
+                        .collect();
+                    let l = listing(&point, &objects);
+                    store.stage_coverage("rb", t0, &l, &objects).unwrap();
+                    memory.stage(t0, &point, &l.fingerprint, &objects);
+                    points.push(point);
+                }
+                store.retain_coverage("rb", &points).unwrap();
+                memory.retain(&points);
+                let q = query(t0, within, budget, rng.below(5));
+                let got = store.plan_coverage("rb", &q).unwrap();
+                let want = memory.plan(&q);
+                assert_eq!(got, want, "case {case}, day {day}");
+                // Read what was planned; now and then an object fails.
+                let record = PhaseRecord {
+                    verified: got
+                        .read
+                        .iter()
+                        .map(|r| {
+                            let mut v = passed(t0);
+                            if rng.below(10) == 0 {
+                                v.outcome = Outcome::Failed;
+                            }
+                            (r.key.clone(), v)
+                        })
+                        .collect(),
+                    phase: (rng.below(8) != 0).then_some(t0),
+                    run_id: format!("r{day}"),
+                };
+                store.record_coverage("rb", &record).unwrap();
+                memory.record(&record);
+                let within = DAY * within;
+                assert_eq!(
+                    store.coverage_standing("rb", t0, within).unwrap(),
+                    coverage::standing(&memory.ledger.rows, t0, within),
+                    "case {case}, day {day}"
+                );
+            }
+            let mut rows = store.coverage_ledger("rb").unwrap().rows;
+            rows.sort_by(|a, b| a.key.cmp(&b.key));
+            let mut want = memory.ledger.rows.clone();
+            want.sort_by(|a, b| a.key.cmp(&b.key));
+            assert_eq!(rows, want, "case {case}");
+        }
+    }
+
+    #[test]
+    fn a_backlog_past_its_window_is_read_whole_as_the_reference_reads_it() {
+        let (_dir, store) = temp_store();
+        let mut memory = MemoryLedger::default();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        let objects: Vec<Listed> = (0..20)
+            .map(|i| listed("p1", &format!("f{i:02}"), 10, "etag:1"))
+            .collect();
+        let l = listing("p1", &objects);
+        store.stage_coverage("rb", t0, &l, &objects).unwrap();
+        memory.stage(t0, "p1", &l.fingerprint, &objects);
+        // Coverage started, and its daily phases read nothing (their budget was nil).
+        for day in 0..3 {
+            let phase = PhaseRecord {
+                phase: Some(t0 + SignedDuration::from_hours(24 * day)),
+                run_id: format!("r{day}"),
+                ..PhaseRecord::default()
+            };
+            store.record_coverage("rb", &phase).unwrap();
+            memory.record(&phase);
+        }
+        // Three days on, a 2-day window: the whole backlog is overdue, not just a share.
+        let t3 = t0 + SignedDuration::from_hours(72);
+        let q = query(t3, 2, None, 3);
+        let plan = store.plan_coverage("rb", &q).unwrap();
+        assert_eq!(plan.read.len(), 20);
+        assert_eq!(plan, memory.plan(&q));
+    }
+
+    #[test]
+    fn an_object_changed_in_storage_is_verified_again_by_the_next_phase() {
+        let (_dir, store) = temp_store();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        let objects: Vec<Listed> = (0..20)
+            .map(|i| listed("p1", &format!("f{i:02}"), 100, "mtime:1"))
+            .collect();
+        store
+            .stage_coverage("rb", t0, &listing("p1", &objects), &objects)
+            .unwrap();
+        let all = PhaseRecord {
+            verified: objects
+                .iter()
+                .map(|o| (o.key.clone(), passed(t0)))
+                .collect(),
+            phase: Some(t0),
+            run_id: "r1".into(),
+        };
+        store.record_coverage("rb", &all).unwrap();
+        // The next day one object has another size under the same name.
+        let mut changed = objects.clone();
+        changed[13].identity.size = 101;
+        let t1 = t0 + SignedDuration::from_hours(24);
+        store
+            .stage_coverage("rb", t1, &listing("p1", &changed), &changed)
+            .unwrap();
+        let plan = store.plan_coverage("rb", &query(t1, 20, None, 1)).unwrap();
+        assert_eq!(plan.read[0].key, changed[13].key);
+        assert_eq!(plan.read[0].identity.size, 101);
+        assert_eq!(plan.read[0].verified, None);
+        assert_eq!(plan.read[0].first_seen, t1);
+        // Everything else kept its verification.
+        let standing = store.coverage_standing("rb", t1, DAY * 20).unwrap();
+        assert_eq!((standing.objects, standing.never_verified), (20, 1));
+    }
+
+    #[test]
+    fn a_point_that_left_the_window_leaves_the_ledger_whole_and_other_runbooks_stay() {
+        let (_dir, store) = temp_store();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        for (runbook, point) in [("rb", "p1"), ("rb", "p2"), ("other", "p1")] {
+            let objects: Vec<Listed> = (0..5)
+                .map(|i| listed(point, &format!("f{i}"), 10, "etag:x"))
+                .collect();
+            store
+                .stage_coverage(runbook, t0, &listing(point, &objects), &objects)
+                .unwrap();
+        }
+        store.retain_coverage("rb", &["p2".into()]).unwrap();
+        let ledger = store.coverage_ledger("rb").unwrap();
+        assert_eq!(ledger.rows.len(), 5);
+        assert!(ledger.rows.iter().all(|r| r.key.point == "p2"));
+        let points: Vec<String> = store
+            .coverage_points("rb")
+            .unwrap()
+            .into_iter()
+            .map(|p| p.point)
+            .collect();
+        assert_eq!(points, ["p2"]);
+        assert_eq!(store.coverage_ledger("other").unwrap().rows.len(), 5);
+        let s = store.coverage_standing("rb", t0, DAY).unwrap();
+        assert_eq!((s.objects, s.bytes), (5, 50));
+    }
+
+    #[test]
+    fn names_with_any_bytes_are_values_never_sql() {
+        let (_dir, store) = temp_store();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        let point = "p'); DROP TABLE coverage_objects; --";
+        let objects: Vec<Listed> = [
+            "a'b",
+            "\u{0}nul",
+            "x\ny",
+            "\u{1b}[31mred",
+            "%_*?",
+            "' OR 1=1 --",
+        ]
+        .iter()
+        .map(|p| listed(point, p, 3, "etag:\"q'\""))
+        .collect();
+        store
+            .stage_coverage("rb'", t0, &listing(point, &objects), &objects)
+            .unwrap();
+        let plan = store.plan_coverage("rb'", &query(t0, 1, None, 0)).unwrap();
+        let mut read: Vec<&str> = plan.read.iter().map(|r| r.key.path.as_str()).collect();
+        read.sort();
+        let mut want: Vec<&str> = objects.iter().map(|o| o.key.path.as_str()).collect();
+        want.sort();
+        assert_eq!(read, want);
+        assert!(plan.read.iter().all(|r| r.key.point == point));
+        store.retain_coverage("rb'", &[]).unwrap();
+        assert!(store.coverage_ledger("rb'").unwrap().rows.is_empty());
+    }
+
+    #[test]
+    fn a_ledger_written_before_the_planner_moved_into_sql_is_planned_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute(
+                "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen)
+                 VALUES ('rb', 'p1', 'a', 7, 'etag:1', '2026-11-20T00:00:00.000000000Z'),
+                        ('rb', 'p1', 'b', 9, 'etag:2', '2026-11-20T00:00:00.000000000Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let t0 = ts("2026-11-21T00:00:00Z");
+        let s = store.coverage_standing("rb", t0, DAY).unwrap();
+        assert_eq!((s.objects, s.bytes, s.never_verified), (2, 16, 2));
+        let plan = store.plan_coverage("rb", &query(t0, 1, None, 0)).unwrap();
+        assert_eq!(plan.read.len(), 2);
+        // The old point's fingerprint is unknown: the next listing stages it again, keeping
+        // what is unchanged.
+        assert_eq!(store.coverage_points("rb").unwrap()[0].fingerprint, "");
+    }
 }
