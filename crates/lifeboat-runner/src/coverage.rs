@@ -373,7 +373,7 @@ impl Phase<'_> {
         format: &F,
         window: &[Candidate],
         selection: &Selection,
-    ) -> Result<Vec<Result<Object<F::Locator>, FileResult>>, DrillError> {
+    ) -> Result<Vec<Found<F::Locator>>, DrillError> {
         let mut wanted: std::collections::HashMap<&str, std::collections::HashMap<&str, usize>> =
             std::collections::HashMap::new();
         for (n, row) in selection.read.iter().enumerate() {
@@ -382,7 +382,7 @@ impl Phase<'_> {
                 .or_default()
                 .insert(row.key.path.as_str(), n);
         }
-        let mut found: Vec<Option<Result<Object<F::Locator>, FileResult>>> =
+        let mut found: Vec<Option<Found<F::Locator>>> =
             (0..selection.read.len()).map(|_| None).collect();
         for point in window {
             let Some(paths) = wanted.get(point.id.as_str()) else {
@@ -403,7 +403,7 @@ impl Phase<'_> {
                 }
                 PointRead::Failed { reason, .. } => {
                     for &n in paths.values() {
-                        found[n] = Some(Err(gone(&selection.read[n], reason.clone())));
+                        found[n] = Some(Err(Box::new(gone(&selection.read[n], reason.clone()))));
                     }
                 }
                 PointRead::NotAPoint => {}
@@ -414,12 +414,12 @@ impl Phase<'_> {
             .zip(&selection.read)
             .map(|(f, row)| {
                 f.unwrap_or_else(|| {
-                    Err(gone(
+                    Err(Box::new(gone(
                         row,
                         "no longer in its recovery point's manifest (it changed during the \
                          drill)"
                             .to_owned(),
-                    ))
+                    )))
                 })
             })
             .collect())
@@ -450,7 +450,7 @@ impl Phase<'_> {
         let mut stream = futures::stream::iter(0..objects.len())
             .map(|n| async move {
                 let read = match &objects[n] {
-                    Err(failed) => Ok(failed.clone()),
+                    Err(failed) => Ok(FileResult::clone(failed)),
                     Ok(object) => match &object.target {
                         Target::Unsafe { reason } => {
                             Ok(Restored::failed(&object.expect, None, reason.clone()).result)
@@ -480,6 +480,9 @@ impl Phase<'_> {
         Ok(results.into_iter().map(|(_, r)| r).collect())
     }
 }
+
+/// A planned object found again: the object to read, or why it cannot be read.
+type Found<L> = Result<Object<L>, Box<FileResult>>;
 
 /// The failed result of a planned object the phase cannot read, and why.
 fn gone(row: &lifeboat_core::coverage::LedgerRow, reason: String) -> FileResult {
