@@ -16,7 +16,7 @@
 //! not written: the next drill reads those objects again.
 //!
 //! Where a format lists its objects otherwise (restic: the object is the pack file), it
-//! supplies its own [`PointObjects`] per point; staging, planning and recording are the
+//! supplies its own `PointObjects` per point; staging, planning and recording are the
 //! same.
 
 use std::sync::Arc;
