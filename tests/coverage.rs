@@ -565,3 +565,33 @@ fn status_and_the_period_report_show_what_the_phase_recorded() {
     let recorded: Vec<&Value> = drills.iter().map(|d| &coverage(d)["ratio"]).collect();
     assert_eq!(ratios, recorded);
 }
+
+#[test]
+fn an_object_rewritten_in_storage_is_verified_again_by_the_next_drill() {
+    // Issue 16 item 7: a drill stages a point only when its listing's fingerprint changed.
+    // An object rewritten in place (same bytes, a new modification time) changes its point's
+    // listing, so the next drill must see it as new again and read it first.
+    let fx = Fixture::new();
+    points(&fx, 0..3);
+    let rb = runbook(&fx, "10d", "30d", None);
+    let d = drill_on(&fx, &rb, 2, &[]);
+    d.assert_code(0);
+    // Nothing changed: the next drill reads only its share, never a whole point.
+    let d = drill_on(&fx, &rb, 3, &[]);
+    d.assert_code(0);
+    assert_eq!(verified(&d).len(), 1, "{}", d.context());
+
+    let object = fx.source().join(point_id(0)).join("data/f3.bin");
+    let file = std::fs::File::options().write(true).open(&object).unwrap();
+    file.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(86_400))
+        .unwrap();
+    drop(file);
+    let d = drill_on(&fx, &rb, 4, &[]);
+    d.assert_code(0);
+    assert_eq!(
+        verified(&d).first(),
+        Some(&(point_id(0), "data/f3.bin".to_owned())),
+        "{}",
+        d.context()
+    );
+}
