@@ -1,5 +1,6 @@
-//! The history store: every drill run and every scheduled slot, behind [`HistoryStore`] so
-//! the engine that keeps them can change. Today's one engine is SQLite ([`sqlite`]).
+//! The history store: every drill run, every scheduled slot and the coverage ledger, behind
+//! [`HistoryStore`] so the engine that keeps them can change: SQLite ([`sqlite`], the
+//! default) or PostgreSQL ([`postgres`]), the same tables and statements on both.
 //!
 //! What every engine promises, and the daemon relies on: a slot is written *before* its drill
 //! starts (state `recorded`), and [`HistoryStore::record_slot`] creates it only once per
