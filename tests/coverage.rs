@@ -1,6 +1,6 @@
 //! Coverage (issue 16) through the real binary: daily drills simulated with `--now`, each
 //! verifying its share of every retained point's stored objects, the ledger kept in the
-//! history store between them.
+//! history store between them (SQLite, and once side by side with PostgreSQL).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -564,4 +564,87 @@ fn status_and_the_period_report_show_what_the_phase_recorded() {
         .collect();
     let recorded: Vec<&Value> = drills.iter().map(|d| &coverage(d)["ratio"]).collect();
     assert_eq!(ratios, recorded);
+}
+
+#[test]
+fn an_object_rewritten_in_storage_is_verified_again_by_the_next_drill() {
+    // Issue 16 item 7: a drill stages a point only when its listing's fingerprint changed.
+    // An object rewritten in place (same bytes, a new modification time) changes its point's
+    // listing, so the next drill must see it as new again and read it first.
+    let fx = Fixture::new();
+    points(&fx, 0..3);
+    let rb = runbook(&fx, "10d", "30d", None);
+    let d = drill_on(&fx, &rb, 2, &[]);
+    d.assert_code(0);
+    // Nothing changed: the next drill reads only its share, never a whole point.
+    let d = drill_on(&fx, &rb, 3, &[]);
+    d.assert_code(0);
+    assert_eq!(verified(&d).len(), 1, "{}", d.context());
+
+    let object = fx.source().join(point_id(0)).join("data/f3.bin");
+    let file = std::fs::File::options().write(true).open(&object).unwrap();
+    file.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(86_400))
+        .unwrap();
+    drop(file);
+    let d = drill_on(&fx, &rb, 4, &[]);
+    d.assert_code(0);
+    assert_eq!(
+        verified(&d).first(),
+        Some(&(point_id(0), "data/f3.bin".to_owned())),
+        "{}",
+        d.context()
+    );
+}
+
+/// The ledger in PostgreSQL (`--state postgres://…`) plans what the ledger in SQLite plans:
+/// the same daily drills over the same points, one with each store, verify the same objects
+/// in the same order, find the same corrupt object (failing the same drill), and report the
+/// same coverage, day by day.
+#[test]
+fn the_ledger_in_postgres_plans_the_same_phases_as_in_sqlite() {
+    let cluster = lifeboat_testkit::postgres::Cluster::shared();
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/{}",
+        cluster.port(),
+        cluster.fresh_database()
+    );
+    let (sqlite, postgres) = (Fixture::new(), Fixture::new());
+    let mut runbooks = Vec::new();
+    for fx in [&sqlite, &postgres] {
+        points(fx, 0..6);
+        let path = fx.source().join(point_id(0)).join("data/f2.bin");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[100] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        runbooks.push(runbook(fx, "3d2h", "3d", None));
+    }
+    let mut failed = 0;
+    for day in 0..6 {
+        let a = drill_on(&sqlite, &runbooks[0], day, &["--state", "state.db"]);
+        let b = drill_on(&postgres, &runbooks[1], day, &["--state", &url]);
+        assert_eq!(
+            a.code,
+            b.code,
+            "day {day}\n{}\n{}",
+            a.context(),
+            b.context()
+        );
+        failed += usize::from(b.code == 1);
+        assert_eq!(verified(&a), verified(&b), "day {day}\n{}", b.context());
+        for key in [
+            "objects",
+            "verified_within",
+            "ratio",
+            "on_pace",
+            "never_verified",
+            "oldest_verified",
+        ] {
+            assert_eq!(coverage(&a)[key], coverage(&b)[key], "day {day}: {key}");
+        }
+    }
+    assert_eq!(
+        failed, 1,
+        "the corrupt object fails the one drill that reads it"
+    );
+    assert!(!postgres.root().join("state.db").exists());
 }

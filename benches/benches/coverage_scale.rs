@@ -1,24 +1,26 @@
-//! Coverage at scale (issue 16 item 7): what one drill's coverage planning costs over a ledger
-//! of N objects, kept in the history store (SQLite) through the store's own API.
+//! Coverage at scale (issue 16 item 7): what one drill's coverage phase costs the history
+//! store over a ledger of N objects (SQLite), through the store's own API, apart from
+//! storage.
 //!
 //! Not a criterion bench: building a ledger of millions of rows takes minutes, so the ledger
-//! is built once and one drill's planning is timed over it, in a process of its own so that
-//! its peak RSS is the planning's alone.
+//! is built once and one drill is timed over it, in a process of its own so that its peak
+//! RSS is the drill's alone.
 //!
 //! ```text
-//! cargo bench -p lifeboat-benches --bench coverage_scale -- build 1000000 /tmp/cov.sqlite
-//! cargo bench -p lifeboat-benches --bench coverage_scale -- drill 1000000 /tmp/cov.sqlite
+//! cargo bench -p lifeboat-benches --bench coverage_scale -- build lagging 1000000 /tmp/cov.sqlite
+//! cargo bench -p lifeboat-benches --bench coverage_scale -- drill lagging 1000000 /tmp/cov.sqlite
 //! ```
 //!
 //! The ledger: [`POINTS`] daily points, each of N / POINTS objects, each point sharing all but
-//! 1 % of its paths with the one before (as daily backups do); 10 % of the objects never
-//! verified, the rest verified over the last 30 days. The drill, a day after the newest
-//! point: the oldest point left the window and a new one arrived (so 1/POINTS of the ledger
-//! goes and as much is new), every other object is listed with its ledger identity. It times
-//! the steps the runner's phase takes apart from storage: read the ledger
-//! (`SqliteStore::coverage_ledger`), build the `Listed` values, `coverage::plan`, the update
-//! and standing as `lifeboat_runner::coverage` builds them (every planned read passing), and
-//! `SqliteStore::update_coverage`. Peak RSS is the process's `VmHWM`.
+//! 1 % of its paths with the one before (as daily backups do). `lagging`: 10 % of the
+//! objects never verified, the rest verified over the last 31 days (some overdue);
+//! `on-pace`: every object verified within the last 30 days, a thirtieth a day. The drill, a
+//! day after the newest point: the oldest point left the window and a new one arrived. It
+//! times the steps of `lifeboat_runner::coverage::Phase::run` apart from storage: the
+//! points the ledger knows, each point's listing built and fingerprinted (synthetic: the
+//! CPU share of listing; unchanged points are not staged), the new point staged, the gone
+//! one dropped, the plan, the verifications recorded (every read passing), the standing.
+//! Peak RSS is the process's `VmHWM`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use lifeboat_core::Algorithm;
 use lifeboat_core::coverage::{
-    self, Identity, Ledger, LedgerRow, LedgerUpdate, Listed, ObjectKey, PlanInput, Verification,
+    self, Identity, Listed, ObjectKey, PhaseQuery, PhaseRecord, PointListing, Verification,
 };
 use lifeboat_core::evidence::Outcome;
 use lifeboat_scheduler::SqliteStore;
@@ -34,7 +36,7 @@ use lifeboat_scheduler::SqliteStore;
 const RUNBOOK: &str = "nightly-files";
 const POINTS: usize = 30;
 const WITHIN: Duration = Duration::from_secs(30 * 86_400);
-/// Rows per `update_coverage` while building.
+/// Verifications per `record_coverage` while building.
 const CHUNK: usize = 200_000;
 
 fn base() -> Timestamp {
@@ -50,62 +52,82 @@ fn point_id(p: usize) -> String {
 }
 
 /// The objects of point `p` (of points each `per` objects long): paths shift by 1 % a day.
-fn objects_of(p: usize, per: usize) -> impl Iterator<Item = Listed> {
+fn objects_of(p: usize, per: usize) -> Vec<Listed> {
     let shift = per / 100;
     let point = point_id(p);
-    (p * shift..p * shift + per).map(move |j| Listed {
-        key: ObjectKey {
-            point: point.clone(),
-            path: format!("data/{:03}/customer-{j:08}.parquet", j % 997),
-        },
-        identity: Identity {
-            size: 4096 + (j as u64 * 7919) % (1 << 20),
-            tag: format!("mtime:2026-09-{:02}T03:{:02}:00Z", j % 28 + 1, j % 60),
-        },
-    })
+    (p * shift..p * shift + per)
+        .map(|j| Listed {
+            key: ObjectKey {
+                point: point.clone(),
+                path: format!("data/{:03}/customer-{j:08}.parquet", j % 997),
+            },
+            identity: Identity {
+                size: 4096 + (j as u64 * 7919) % (1 << 20),
+                tag: format!("mtime:2026-09-{:02}T03:{:02}:00Z", j % 28 + 1, j % 60),
+            },
+        })
+        .collect()
 }
 
-fn verification(n: usize) -> Option<Verification> {
-    // 10 % never verified; the rest over the last 30 days.
-    (!n.is_multiple_of(10)).then(|| Verification {
-        at: day((n % 30) as i64),
+/// The `n`th object's last verification, by the ledger's shape.
+fn verification(lagging: bool, n: usize) -> Option<Verification> {
+    let at = if lagging {
+        // 10 % never verified; the rest over days 0..=30.
+        if n.is_multiple_of(10) {
+            return None;
+        }
+        day((n % 31) as i64)
+    } else {
+        // A thirtieth a day over days 1..=30: nothing overdue before day 31.
+        day((n % 30) as i64 + 1)
+    };
+    Some(Verification {
+        at,
         outcome: Outcome::Passed,
         algorithm: Algorithm::Sha256,
         digest: Some(format!("{:064x}", n as u128 * 0x9e37_79b9_7f4a_7c15)),
     })
 }
 
-fn build(total: usize, path: &Path) {
+fn listing(point: &str, objects: &[Listed]) -> PointListing {
+    PointListing {
+        point: point.to_owned(),
+        fingerprint: coverage::fingerprint(objects),
+    }
+}
+
+fn build(lagging: bool, total: usize, path: &Path) {
     let store = SqliteStore::open(path).expect("store");
     let per = total / POINTS;
     let started = Instant::now();
     let mut n = 0usize;
-    let mut chunk = Vec::with_capacity(CHUNK);
-    let flush = |chunk: &mut Vec<LedgerRow>, n: usize| {
-        let update = LedgerUpdate {
-            remove: Vec::new(),
-            upsert: std::mem::take(chunk),
-            phase: Some(day((n / CHUNK % 30) as i64)),
-            run_id: format!("build-{n}"),
-        };
-        store.update_coverage(RUNBOOK, &update).expect("update");
-    };
     for p in 0..POINTS {
-        for listed in objects_of(p, per) {
-            chunk.push(LedgerRow {
-                key: listed.key,
-                identity: listed.identity,
-                first_seen: base(),
-                verified: verification(n),
-            });
-            n += 1;
-            if chunk.len() == CHUNK {
-                flush(&mut chunk, n);
-            }
+        let objects = objects_of(p, per);
+        store
+            .stage_coverage(RUNBOOK, base(), &listing(&point_id(p), &objects), &objects)
+            .expect("stage");
+        for chunk in objects.chunks(CHUNK) {
+            let record = PhaseRecord {
+                verified: chunk
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, o)| Some((o.key.clone(), verification(lagging, n + i)?)))
+                    .collect(),
+                phase: None,
+                run_id: String::new(),
+            };
+            n += chunk.len();
+            store.record_coverage(RUNBOOK, &record).expect("record");
         }
     }
-    if !chunk.is_empty() {
-        flush(&mut chunk, n);
+    // A phase a day: the pace is a day.
+    for d in 0..=30 {
+        let record = PhaseRecord {
+            phase: Some(day(d)),
+            run_id: format!("build-{d}"),
+            ..PhaseRecord::default()
+        };
+        store.record_coverage(RUNBOOK, &record).expect("phase");
     }
     println!("built {n} rows in {:.1?}", started.elapsed());
 }
@@ -115,70 +137,86 @@ fn drill(total: usize, path: &Path) {
     let t0 = day(31);
     let store = SqliteStore::open(path).expect("store");
     let mut step = Instant::now();
-    let mut lap = |name: &str| {
+    let lap = |step: &mut Instant, name: &str| {
         println!(
             "{name:>10}: {:>8.2?}  (VmHWM {} MiB)",
             step.elapsed(),
             hwm_mib()
         );
-        step = Instant::now();
+        *step = Instant::now();
     };
     let all = Instant::now();
-    let ledger: Ledger = store.coverage_ledger(RUNBOOK).expect("ledger");
-    lap("read");
-    let ledger_rows = ledger.rows.len();
-    // The window: points 1..=POINTS (point 0 left it, point POINTS is new).
-    let listed: Vec<Listed> = (1..=POINTS).flat_map(|p| objects_of(p, per)).collect();
-    lap("list");
-    let plan = coverage::plan(
-        listed,
-        &PlanInput {
-            t0,
-            within: WITHIN,
-            budget: None,
-            schedule: None,
-            seed: 42,
-            ledger: &ledger,
-        },
-    );
-    lap("plan");
-    // As lifeboat_runner::coverage::Phase::run builds the update, every read passing.
-    drop(ledger);
-    let (listed_count, read_count) = (plan.objects.len(), plan.read.len());
-    let mut written: Vec<bool> = plan.objects.iter().map(|o| o.changed).collect();
-    let mut rows: Vec<LedgerRow> = plan.objects.into_iter().map(|o| o.row).collect();
-    for &i in &plan.read {
-        rows[i].verified = Some(Verification {
-            at: t0,
-            outcome: Outcome::Passed,
-            algorithm: Algorithm::Sha256,
-            digest: Some("0".repeat(64)),
-        });
-        written[i] = true;
+    let known = store.coverage_points(RUNBOOK).expect("points");
+    lap(&mut step, "points");
+    // The window: points 1..=POINTS (point 0 left it, point POINTS is new), listed one at
+    // a time; only a point whose fingerprint changed is staged.
+    let mut listed = Duration::ZERO;
+    let mut staged = Duration::ZERO;
+    let mut retained = Vec::new();
+    for p in 1..=POINTS {
+        let begun = Instant::now();
+        let objects = objects_of(p, per);
+        let l = listing(&point_id(p), &objects);
+        listed += begun.elapsed();
+        if !known.contains(&l) {
+            let begun = Instant::now();
+            store
+                .stage_coverage(RUNBOOK, t0, &l, &objects)
+                .expect("stage");
+            staged += begun.elapsed();
+        }
+        retained.push(l.point);
     }
-    let standing = coverage::standing(&rows, t0, WITHIN);
-    let update = LedgerUpdate {
-        remove: plan.gone,
-        upsert: rows
-            .into_iter()
-            .zip(written)
-            .filter_map(|(row, written)| written.then_some(row))
+    println!("{:>10}: {listed:>8.2?}", "list");
+    println!("{:>10}: {staged:>8.2?}", "stage");
+    step = Instant::now();
+    store.retain_coverage(RUNBOOK, &retained).expect("retain");
+    lap(&mut step, "retain");
+    let selection = store
+        .plan_coverage(
+            RUNBOOK,
+            &PhaseQuery {
+                t0,
+                within: WITHIN,
+                budget: None,
+                schedule: None,
+                seed: 42,
+            },
+        )
+        .expect("plan");
+    lap(&mut step, "plan");
+    let record = PhaseRecord {
+        verified: selection
+            .read
+            .iter()
+            .map(|r| {
+                let v = Verification {
+                    at: t0,
+                    outcome: Outcome::Passed,
+                    algorithm: Algorithm::Sha256,
+                    digest: Some("0".repeat(64)),
+                };
+                (r.key.clone(), v)
+            })
             .collect(),
         phase: Some(t0),
         run_id: "drill".to_owned(),
     };
-    lap("update");
-    store.update_coverage(RUNBOOK, &update).expect("update");
-    lap("write");
+    store.record_coverage(RUNBOOK, &record).expect("record");
+    lap(&mut step, "record");
+    let standing = store
+        .coverage_standing(RUNBOOK, t0, WITHIN)
+        .expect("standing");
+    lap(&mut step, "standing");
     println!(
-        "drill over {} ledger rows, {} listed: read {} objects, {} gone, {} written; \
-         ratio {:.3}; total {:.2?}, peak RSS {} MiB",
-        ledger_rows,
-        listed_count,
-        read_count,
-        update.remove.len(),
-        update.upsert.len(),
+        "drill over {} ledger objects: read {} objects ({} bytes, the pace needs {}); \
+         ratio {:.3}, never verified {}; total {:.2?}, peak RSS {} MiB",
+        standing.objects,
+        selection.read.len(),
+        selection.read_bytes,
+        selection.needed_bytes,
         standing.ratio(),
+        standing.never_verified,
         all.elapsed(),
         hwm_mib()
     );
@@ -197,21 +235,27 @@ fn hwm_mib() -> u64 {
 }
 
 fn main() {
+    const USAGE: &str = "usage: coverage_scale build|drill lagging|on-pace N SQLITE_FILE";
     // `cargo bench` passes `--bench`; the rest is ours.
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
     match args.as_slice() {
-        [mode, n, path] => {
+        [mode, shape, n, path] => {
             let n: usize = n.parse().expect("N: a number of objects");
+            let lagging = match shape.as_str() {
+                "lagging" => true,
+                "on-pace" => false,
+                _ => return eprintln!("{USAGE}"),
+            };
             match mode.as_str() {
-                "build" => build(n, Path::new(path)),
+                "build" => build(lagging, n, Path::new(path)),
                 "drill" => drill(n, Path::new(path)),
-                _ => eprintln!("usage: coverage_scale build|drill N SQLITE_FILE"),
+                _ => eprintln!("{USAGE}"),
             }
         }
         // `cargo bench` with no arguments (all benches): nothing to do here.
-        _ => eprintln!("usage: coverage_scale build|drill N SQLITE_FILE"),
+        _ => eprintln!("{USAGE}"),
     }
 }

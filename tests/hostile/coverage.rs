@@ -76,3 +76,48 @@ fn hostile_objects_of_an_old_point_fail_coverage_without_being_followed_or_read(
     assert!(!d.stderr.contains('\u{1b}'), "{}", d.stderr);
     Snapshot::take(fx.source()).assert_unchanged_since(&before);
 }
+
+#[test]
+fn names_that_look_like_sql_are_objects_like_any_other_in_the_ledger() {
+    // The ledger keeps every name a manifest lists (SECURITY.md class 3: names are data):
+    // quotes, SQL and wildcards in a point's object names are stored and planned as values,
+    // drill after drill.
+    let fx = Fixture::new();
+    let point = fx.standard_point(DAY1, Format::Sha256sum);
+    let names = [
+        "x'); DROP TABLE coverage_objects; --",
+        "' OR '1'='1",
+        "100% _of_ it",
+        "semi;colon\"quote",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let body = format!("object {i}\n");
+        std::fs::write(point.path(name), &body).unwrap();
+        point.append_manifest_line(&point.manifest_line_for(name, body.as_bytes()));
+    }
+    let rb = Runbook {
+        rpo: None,
+        sample: Some("{files: 1, seed: 1}".into()),
+        extra: "coverage: {within: 1d}\n".into(),
+        ..fx.runbook()
+    };
+    // The first drill reads every object (one drill a day, a one-day window); the second,
+    // from the ledger the first left, finds them all still verified.
+    for first in [true, false] {
+        let d = fx.drill(&rb, &[]);
+        d.assert_code(0);
+        let c = &d.evidence["coverage"];
+        let verified = c["verified"].as_array().unwrap();
+        for name in names.iter().filter(|_| first) {
+            assert!(
+                verified
+                    .iter()
+                    .any(|v| v["path"] == *name && v["outcome"] == "passed"),
+                "{name} not verified\n{}",
+                d.context()
+            );
+        }
+        assert_eq!(c["objects"], c["verified_within"], "{}", d.context());
+        assert_eq!(c["objects"], (5 + names.len()) as u64, "{}", d.context());
+    }
+}

@@ -2,40 +2,67 @@
 //! runner, which knows no store, read and write it, and the interval of a runbook's
 //! `schedule`, which the pace assumes before drills have run.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use lifeboat_core::coverage::{Ledger, LedgerUpdate};
+use lifeboat_core::coverage::{Listed, PhaseQuery, PhaseRecord, PointListing, Selection, Standing};
 use lifeboat_core::runbook::Runbook;
-use lifeboat_runner::coverage::{CoverageContext, CoverageLedger};
+use lifeboat_runner::coverage::{CoverageContext, CoverageLedger, LedgerFuture};
 use lifeboat_scheduler::store::HistoryStore;
-
-/// What the ledger's methods return (the runner's `BoxFuture`).
-type LedgerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
 
 /// A history store, as the coverage ledger a drill reads and writes.
 #[derive(Debug)]
 pub struct StoreLedger(pub Arc<dyn HistoryStore>);
 
+/// The store's error as the runner carries it.
+fn text(e: lifeboat_scheduler::store::StoreError) -> String {
+    e.to_string()
+}
+
 impl CoverageLedger for StoreLedger {
-    fn read<'a>(&'a self, runbook: &'a str) -> LedgerFuture<'a, Ledger> {
+    fn points<'a>(&'a self, runbook: &'a str) -> LedgerFuture<'a, Vec<PointListing>> {
+        Box::pin(async move { self.0.coverage_points(runbook).await.map_err(text) })
+    }
+
+    fn stage<'a>(
+        &'a self,
+        runbook: &'a str,
+        t0: Timestamp,
+        listing: &'a PointListing,
+        objects: &'a [Listed],
+    ) -> LedgerFuture<'a, ()> {
         Box::pin(async move {
             self.0
-                .coverage_ledger(runbook)
+                .stage_coverage(runbook, t0, listing, objects)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(text)
         })
     }
 
-    fn update<'a>(&'a self, runbook: &'a str, update: &'a LedgerUpdate) -> LedgerFuture<'a, ()> {
+    fn retain<'a>(&'a self, runbook: &'a str, points: &'a [String]) -> LedgerFuture<'a, ()> {
+        Box::pin(async move { self.0.retain_coverage(runbook, points).await.map_err(text) })
+    }
+
+    fn plan<'a>(&'a self, runbook: &'a str, query: &'a PhaseQuery) -> LedgerFuture<'a, Selection> {
+        Box::pin(async move { self.0.plan_coverage(runbook, query).await.map_err(text) })
+    }
+
+    fn record<'a>(&'a self, runbook: &'a str, record: &'a PhaseRecord) -> LedgerFuture<'a, ()> {
+        Box::pin(async move { self.0.record_coverage(runbook, record).await.map_err(text) })
+    }
+
+    fn standing<'a>(
+        &'a self,
+        runbook: &'a str,
+        t0: Timestamp,
+        within: Duration,
+    ) -> LedgerFuture<'a, Standing> {
         Box::pin(async move {
             self.0
-                .update_coverage(runbook, update)
+                .coverage_standing(runbook, t0, within)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(text)
         })
     }
 }

@@ -10,9 +10,10 @@
 //!   changed since it was verified is new again: what was verified is not what is stored.
 //!   Objects no longer listed (their point left the window, or its manifest dropped them)
 //!   leave the ledger.
-//! - **Order.** Never-verified objects first, then the least recently verified; ties broken
-//!   by a hash of the drill's seed and the object's key, so the same seed reads the same
-//!   objects. An object that failed is not retried first: it is read again when its turn
+//! - **Order.** Never-verified objects first — those that appeared since coverage started
+//!   (due at once) before the backlog it started with — then the least recently verified;
+//!   ties broken by the object's key hash, walked from a start the drill's seed picks
+//!   ([`tie_break`]), so the same seed reads the same objects. An object that failed is not retried first: it is read again when its turn
 //!   comes, so a damaged object fails the drills that read it, not every drill after.
 //! - **Pace.** Drills run every `interval` (the mean gap between the T0s of the runbook's
 //!   recent coverage phases; before two phases exist, the runbook's schedule, else a day), so
@@ -108,20 +109,6 @@ pub struct Ledger {
     pub first_phase: Option<Timestamp>,
 }
 
-/// What a coverage phase writes to the ledger, in one transaction.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct LedgerUpdate {
-    /// Objects no longer listed: removed.
-    pub remove: Vec<ObjectKey>,
-    /// Objects new, changed or verified: inserted or replaced whole.
-    pub upsert: Vec<LedgerRow>,
-    /// The phase's T0, kept for the pace; `None` when no phase ran (nothing is recorded for
-    /// the pace then).
-    pub phase: Option<Timestamp>,
-    /// The run the phase belongs to.
-    pub run_id: String,
-}
-
 /// Where the drill interval used for the pace comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IntervalFrom {
@@ -157,6 +144,58 @@ pub fn interval(
         Some(s) => (s, IntervalFrom::Schedule),
         None => (DAY, IntervalFrom::Default),
     }
+}
+
+/// What the pace asks of one drill, before looking at any object: its share of the bytes
+/// and of the objects (`within / interval` drills share the window), and when the next
+/// drill comes (what is overdue by then must be read now).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    /// Bytes a drill reads at least.
+    pub share_bytes: u64,
+    /// Objects a drill reads at least.
+    pub share_count: u64,
+    /// T0 of the next drill, at the interval.
+    pub next: Timestamp,
+}
+
+impl Pace {
+    /// The pace over `objects` of `bytes` in all, for a drill at `t0`.
+    pub fn new(
+        objects: u64,
+        bytes: u64,
+        within: Duration,
+        interval: Duration,
+        t0: Timestamp,
+    ) -> Self {
+        let drills = (within.as_secs_f64() / interval.as_secs_f64())
+            .floor()
+            .max(1.0);
+        Pace {
+            share_bytes: (bytes as f64 / drills).ceil() as u64,
+            share_count: (objects as f64 / drills).ceil() as u64,
+            next: t0
+                .checked_add(jiff::SignedDuration::try_from(interval).unwrap_or_default())
+                .unwrap_or(t0),
+        }
+    }
+}
+
+/// Whether a phase that needs `needed_bytes` keeps the pace within `budget`, and, when not,
+/// how long full coverage of `total_bytes` takes at the budget, in seconds.
+pub fn behind(
+    budget: Option<u64>,
+    needed_bytes: u64,
+    total_bytes: u64,
+    interval: Duration,
+) -> (bool, Option<u64>) {
+    let on_pace = budget.is_none_or(|b| needed_bytes <= b);
+    let behind_seconds = (!on_pace).then(|| {
+        let budget = budget.unwrap_or(1).max(1);
+        let drills = total_bytes.div_ceil(budget).max(1);
+        drills.saturating_mul(interval.as_secs().max(1))
+    });
+    (on_pace, behind_seconds)
 }
 
 /// One object of the plan: as listed, with what the ledger knows of it (reset when its
@@ -251,26 +290,32 @@ pub fn plan(listed: Vec<Listed>, input: &PlanInput<'_>) -> PhasePlan {
         objects.push(planned);
     }
 
+    let interval = interval(&input.ledger.phases, input.t0, input.schedule);
+    let started = input.ledger.first_phase.unwrap_or(input.t0).min(input.t0);
     let mut order: Vec<usize> = (0..objects.len()).collect();
-    let tie = |i: usize| tie_break(input.seed, &objects[i].row.key);
     order.sort_by_cached_key(|&i| {
         let row = &objects[i].row;
-        (row.verified.as_ref().map(|v| v.at), tie(i))
+        (
+            turn(row, started),
+            tie_break(input.seed, &row.key),
+            row.key.clone(),
+        )
     });
 
-    let interval = interval(&input.ledger.phases, input.t0, input.schedule);
-    let drills = (input.within.as_secs_f64() / interval.0.as_secs_f64())
-        .floor()
-        .max(1.0);
     let total_bytes: u64 = objects.iter().map(|o| o.row.identity.size).sum();
-    let share_bytes = (total_bytes as f64 / drills).ceil() as u64;
-    let share_count = (objects.len() as f64 / drills).ceil() as usize;
-    let next = input
-        .t0
-        .checked_add(jiff::SignedDuration::try_from(interval.0).unwrap_or_default())
-        .unwrap_or(input.t0);
+    let Pace {
+        share_bytes,
+        share_count,
+        next,
+    } = Pace::new(
+        objects.len() as u64,
+        total_bytes,
+        input.within,
+        interval.0,
+        input.t0,
+    );
+    let share_count = usize::try_from(share_count).unwrap_or(usize::MAX);
     let within = jiff::SignedDuration::try_from(input.within).unwrap_or_default();
-    let started = input.ledger.first_phase.unwrap_or(input.t0).min(input.t0);
     let overdue_by_next = |row: &LedgerRow| {
         let deadline = match &row.verified {
             Some(v) => v.at.checked_add(within).unwrap_or(Timestamp::MAX),
@@ -309,12 +354,7 @@ pub fn plan(listed: Vec<Listed>, input: &PlanInput<'_>) -> PhasePlan {
         read_bytes += size;
         read.push(i);
     }
-    let on_pace = input.budget.is_none_or(|b| needed_bytes <= b);
-    let behind_seconds = (!on_pace).then(|| {
-        let budget = input.budget.unwrap_or(1).max(1);
-        let drills = total_bytes.div_ceil(budget).max(1);
-        drills.saturating_mul(interval.0.as_secs().max(1))
-    });
+    let (on_pace, behind_seconds) = behind(input.budget, needed_bytes, total_bytes, interval.0);
     PhasePlan {
         objects,
         read,
@@ -327,10 +367,23 @@ pub fn plan(listed: Vec<Listed>, input: &PlanInput<'_>) -> PhasePlan {
     }
 }
 
-/// A hash of the drill's seed and an object's key (FNV-1a, then a final mix): the same seed
-/// orders ties the same way on every machine.
-pub fn tie_break(seed: u64, key: &ObjectKey) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+/// Where an object stands in the order before its tie is broken: never verified and
+/// appeared since coverage `started` (due at once), never verified from the backlog, then
+/// verified, the least recently first. The objects due at once lead, so that what the pace
+/// must read this drill is a prefix of the order (a store reads it through an index with a
+/// limit instead of sorting every object).
+pub fn turn(row: &LedgerRow, started: Timestamp) -> (u8, Option<Timestamp>) {
+    match &row.verified {
+        None if row.first_seen > started => (0, None),
+        None => (1, None),
+        Some(v) => (2, Some(v.at)),
+    }
+}
+
+/// An object's key hash: FNV-1a of its point and path, mixed, in 63 bits, so a store keeps
+/// it as a non-negative 64-bit integer (computed once, when the object is first listed).
+pub fn key_hash(key: &ObjectKey) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in key
         .point
         .as_bytes()
@@ -341,12 +394,234 @@ pub fn tie_break(seed: u64, key: &ObjectKey) -> u64 {
         h ^= u64::from(*byte);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    // splitmix64's finalizer, so nearby seeds give unrelated orders.
+    (mix(h) >> 1) as i64
+}
+
+/// Where the drill's seed starts the walk through key hashes: ties are broken by key hash,
+/// starting at this value and wrapping around, so the same seed reads the same objects and
+/// another seed starts elsewhere. A rotation rather than a full reshuffle, because a store
+/// walks it through an index (`tie >= start`, then `tie < start`) without sorting.
+pub fn seed_start(seed: u64) -> i64 {
+    (mix(seed ^ 0x9e37_79b9_7f4a_7c15) >> 1) as i64
+}
+
+/// The tie-break of an object for a drill's seed: `(false, hash)` for key hashes from the
+/// seed's start upwards, then `(true, hash)` for those below it; equal hashes (rare at 63
+/// bits) by key.
+pub fn tie_break(seed: u64, key: &ObjectKey) -> (bool, i64) {
+    let h = key_hash(key);
+    (h < seed_start(seed), h)
+}
+
+/// splitmix64's finalizer, so nearby inputs give unrelated outputs.
+fn mix(mut h: u64) -> u64 {
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 27;
     h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
     h ^ (h >> 31)
+}
+
+/// What a store is asked to plan: the runbook's `coverage` and what the drill brings,
+/// without the ledger (the store holds it). See [`MemoryLedger`] for the rules a store
+/// follows, and [`plan`] for the reference it is tested against.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PhaseQuery {
+    /// T0 of the drill.
+    pub t0: Timestamp,
+    /// `coverage.within`.
+    pub within: Duration,
+    /// `coverage.budget`.
+    pub budget: Option<u64>,
+    /// The interval of the runbook's `schedule`, if it has one.
+    pub schedule: Option<Duration>,
+    /// The drill's seed: breaks ties.
+    pub seed: u64,
+}
+
+/// What a store planned for one phase: the objects to read, in order, and the pace. Only
+/// the objects read are returned, so its size is bounded by what the phase reads, not by
+/// the ledger.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selection {
+    /// The objects the phase reads, in the order it reads them, as the ledger keeps them.
+    pub read: Vec<LedgerRow>,
+    /// Bytes the phase reads.
+    pub read_bytes: u64,
+    /// Bytes the pace needs this drill to read.
+    pub needed_bytes: u64,
+    /// The interval between drills the pace assumes, and where it comes from.
+    pub interval: (Duration, IntervalFrom),
+    /// `false` when the budget is smaller than the pace needs.
+    pub on_pace: bool,
+    /// When behind: how long full coverage takes at the budget, in seconds.
+    pub behind_seconds: Option<u64>,
+}
+
+impl Selection {
+    /// The selection a [`PhasePlan`] makes.
+    pub fn of(plan: &PhasePlan) -> Self {
+        Selection {
+            read: plan
+                .read
+                .iter()
+                .map(|&i| plan.objects[i].row.clone())
+                .collect(),
+            read_bytes: plan.read_bytes,
+            needed_bytes: plan.needed_bytes,
+            interval: plan.interval,
+            on_pace: plan.on_pace,
+            behind_seconds: plan.behind_seconds,
+        }
+    }
+}
+
+/// What a phase tells the store once it has read: each object's verification, and the
+/// phase's T0 for the pace.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PhaseRecord {
+    /// The objects read, each with its verification. An object no longer in the ledger
+    /// (its point left it meanwhile) is ignored.
+    pub verified: Vec<(ObjectKey, Verification)>,
+    /// The phase's T0, kept for the pace; `None`: nothing is recorded for the pace.
+    pub phase: Option<Timestamp>,
+    /// The run the phase belongs to.
+    pub run_id: String,
+}
+
+/// A point's listing as a store keeps it: its fingerprint says whether the point must be
+/// staged again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointListing {
+    /// The recovery point's id.
+    pub point: String,
+    /// A digest of the point's listing (every path with its identity, in order): unchanged,
+    /// the point's objects in the ledger are as listed, and the phase skips staging it.
+    pub fingerprint: String,
+}
+
+/// The fingerprint of a point's listing: FNV-1a over every path and identity, in listing
+/// order, with lengths so that no two listings run together (128 bits, hex). Not a
+/// security boundary: a listing an attacker crafts to collide only makes the phase skip
+/// restaging, and every object read is checked against its manifest anyway.
+pub fn fingerprint<'a>(listed: impl IntoIterator<Item = &'a Listed>) -> String {
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    let mut eat = |bytes: &[u8]| {
+        for byte in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
+            h ^= u128::from(*byte);
+            h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+        }
+    };
+    for l in listed {
+        eat(l.key.path.as_bytes());
+        eat(&l.identity.size.to_le_bytes());
+        eat(l.identity.tag.as_bytes());
+    }
+    format!("{h:032x}")
+}
+
+/// A ledger in memory that follows the store's protocol: what the SQL of a history store
+/// must equal (its tests compare the two on random ledgers), and a ledger for tests.
+///
+/// The protocol, per phase: [`stage`](MemoryLedger::stage) each retained point whose
+/// fingerprint changed (objects with an unchanged identity keep their verification, the
+/// rest are new again, those no longer listed leave), [`retain`](MemoryLedger::retain) the
+/// listed points (the others leave, whole), [`plan`](MemoryLedger::plan), read,
+/// [`record`](MemoryLedger::record).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemoryLedger {
+    /// The rows and phases.
+    pub ledger: Ledger,
+    /// Each point's fingerprint.
+    pub points: Vec<PointListing>,
+}
+
+impl MemoryLedger {
+    /// Replaces `point`'s objects by `listed` (its whole listing), keeping the verification
+    /// of objects whose identity is unchanged; first listed wins for a key listed twice.
+    pub fn stage(&mut self, t0: Timestamp, point: &str, fingerprint: &str, listed: &[Listed]) {
+        let mut old: HashMap<String, LedgerRow> = HashMap::new();
+        let mut rest = Vec::with_capacity(self.ledger.rows.len());
+        for row in std::mem::take(&mut self.ledger.rows) {
+            if row.key.point == point {
+                old.insert(row.key.path.clone(), row);
+            } else {
+                rest.push(row);
+            }
+        }
+        let mut seen = HashSet::new();
+        for l in listed.iter().filter(|l| l.key.point == point) {
+            if !seen.insert(l.key.path.clone()) {
+                continue;
+            }
+            match old.remove(&l.key.path) {
+                Some(row) if row.identity == l.identity => rest.push(row),
+                _ => rest.push(LedgerRow {
+                    key: l.key.clone(),
+                    identity: l.identity.clone(),
+                    first_seen: t0,
+                    verified: None,
+                }),
+            }
+        }
+        self.ledger.rows = rest;
+        self.points.retain(|p| p.point != point);
+        self.points.push(PointListing {
+            point: point.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+        });
+    }
+
+    /// Keeps only the objects of `points`.
+    pub fn retain(&mut self, points: &[String]) {
+        let keep: HashSet<&str> = points.iter().map(String::as_str).collect();
+        self.ledger
+            .rows
+            .retain(|r| keep.contains(r.key.point.as_str()));
+        self.points.retain(|p| keep.contains(p.point.as_str()));
+    }
+
+    /// The next phase over the ledger as it stands.
+    pub fn plan(&self, query: &PhaseQuery) -> Selection {
+        let listed = self
+            .ledger
+            .rows
+            .iter()
+            .map(|r| Listed {
+                key: r.key.clone(),
+                identity: r.identity.clone(),
+            })
+            .collect();
+        Selection::of(&plan(
+            listed,
+            &PlanInput {
+                t0: query.t0,
+                within: query.within,
+                budget: query.budget,
+                schedule: query.schedule,
+                seed: query.seed,
+                ledger: &self.ledger,
+            },
+        ))
+    }
+
+    /// Keeps a phase's verifications and its T0.
+    pub fn record(&mut self, record: &PhaseRecord) {
+        let at: HashMap<&ObjectKey, &Verification> =
+            record.verified.iter().map(|(k, v)| (k, v)).collect();
+        for row in &mut self.ledger.rows {
+            if let Some(v) = at.get(&row.key) {
+                row.verified = Some((*v).clone());
+            }
+        }
+        if let Some(t0) = record.phase {
+            self.ledger.phases.push(t0);
+            self.ledger.phases.sort_by(|a, b| b.cmp(a));
+            self.ledger.phases.dedup();
+            self.ledger.phases.truncate(PACE_PHASES);
+            self.ledger.first_phase = Some(self.ledger.first_phase.map_or(t0, |f| f.min(t0)));
+        }
+    }
 }
 
 /// Where coverage stands over `rows` at `t0`: objects verified (passed) within `within`,

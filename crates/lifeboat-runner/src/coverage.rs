@@ -1,14 +1,23 @@
 //! The coverage phase: after the restore test, verify-only reads (nothing written to
 //! scratch) of the stored objects of every retained recovery point, as many as the pace
-//! needs ([`lifeboat_core::coverage::plan`]), the outcome kept in the ledger (the history
-//! store, through [`CoverageLedger`]) and in the record's `coverage` section.
+//! needs (the rules of [`lifeboat_core::coverage`]), the outcome kept in the ledger (the
+//! history store, through [`CoverageLedger`]) and in the record's `coverage` section.
 //!
-//! The phase lists every retained point through the source format (its manifest, and each
-//! object's storage identity: [`SourceFormat::identify`]), reads the ledger, plans, reads
-//! what the plan says through the format's own `restore` with no landing (the same
-//! checks as the restore test: digest, size, `.zst` decompressed), and writes the ledger in
-//! one update. A stop ends it within a chunk per read in flight, and the ledger is then not
-//! written: the next drill reads those objects again.
+//! The phase costs what it reads, not what the ledger holds (issue 16 item 7). It lists the
+//! retained points one at a time through the source format (a point's manifest, and each
+//! object's storage identity: [`SourceFormat::identify`]) and hands the ledger only the
+//! points whose listing changed (a point's fingerprint, [`coverage::fingerprint`], says so:
+//! a recovery point once written rarely changes), then drops the points that left the
+//! window; the ledger plans (in SQL, through its indexes: the objects to read and the pace,
+//! never the whole ledger in memory); the phase then reads the planned objects, point by
+//! point, through the format's own `restore` with no landing (the same checks as the
+//! restore test: digest, size, `.zst` decompressed), and records the verifications in one
+//! update. A stop ends it within a chunk per read in flight, and the verifications are then
+//! not written: the next drill reads those objects again.
+//!
+//! Where a format lists its objects otherwise (restic: the object is the pack file), it
+//! supplies its own `PointObjects` per point; staging, planning and recording are the
+//! same.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +26,10 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use jiff::Timestamp;
 use lifeboat_core::coverage::{
-    self, Identity, Ledger, LedgerRow, LedgerUpdate, Listed, ObjectKey, PhasePlan, PlanInput,
-    Verification,
+    self, Identity, Ledger, Listed, ObjectKey, PhasePlan, PhaseQuery, PhaseRecord, PlanInput,
+    PointListing, Selection, Standing, Verification,
 };
-use lifeboat_core::evidence::{CoverageObject, CoverageRecord, Outcome};
+use lifeboat_core::evidence::{CoverageObject, CoverageRecord, FileResult, Outcome};
 use lifeboat_core::runbook::{CoverageSpec, Runbook};
 use tokio_util::sync::CancellationToken;
 
@@ -33,17 +42,36 @@ use crate::{DrillError, NoProgress, Progress};
 /// Concurrent storage identity requests while listing the retained points.
 const HEADS_IN_FLIGHT: usize = 16;
 
+/// What a [`CoverageLedger`] method returns.
+pub type LedgerFuture<'a, T> = BoxFuture<'a, Result<T, String>>;
+
 /// Where a drill's coverage ledger is kept: the history store, seen from the drill. The
-/// caller adapts its store to it (the runner knows no store).
+/// caller adapts its store to it (the runner knows no store). The steps are those of
+/// [`coverage::MemoryLedger`], the reference a store is tested against.
 pub trait CoverageLedger: Send + Sync {
-    /// `runbook`'s ledger, as it stands.
-    fn read<'a>(&'a self, runbook: &'a str) -> BoxFuture<'a, Result<Ledger, String>>;
-    /// Applies one phase's changes to `runbook`'s ledger, atomically.
-    fn update<'a>(
+    /// `runbook`'s retained points, each with its listing's fingerprint.
+    fn points<'a>(&'a self, runbook: &'a str) -> LedgerFuture<'a, Vec<PointListing>>;
+    /// Stages one point's whole listing (`objects`).
+    fn stage<'a>(
         &'a self,
         runbook: &'a str,
-        update: &'a LedgerUpdate,
-    ) -> BoxFuture<'a, Result<(), String>>;
+        t0: Timestamp,
+        listing: &'a PointListing,
+        objects: &'a [Listed],
+    ) -> LedgerFuture<'a, ()>;
+    /// Keeps only `points`: the others left the window (or could not be listed).
+    fn retain<'a>(&'a self, runbook: &'a str, points: &'a [String]) -> LedgerFuture<'a, ()>;
+    /// Plans the phase.
+    fn plan<'a>(&'a self, runbook: &'a str, query: &'a PhaseQuery) -> LedgerFuture<'a, Selection>;
+    /// Records the phase's verifications and its T0, atomically.
+    fn record<'a>(&'a self, runbook: &'a str, record: &'a PhaseRecord) -> LedgerFuture<'a, ()>;
+    /// Where coverage stands at `t0` with `within`.
+    fn standing<'a>(
+        &'a self,
+        runbook: &'a str,
+        t0: Timestamp,
+        within: Duration,
+    ) -> LedgerFuture<'a, Standing>;
 }
 
 /// What a drill with `coverage` is given besides the runbook.
@@ -80,18 +108,27 @@ pub(crate) struct Listing<L> {
     pub(crate) unlisted: Vec<CoverageObject>,
 }
 
-/// Lists the objects of every point of `window` through `format`, each with its identity.
-pub(crate) async fn list<F: SourceFormat>(
+/// What one retained point holds for coverage.
+pub(crate) enum PointObjects<L> {
+    /// Not a recovery point after all.
+    NotAPoint,
+    /// Its manifest could not be read: a failed object named by the manifest's path.
+    Unlisted(CoverageObject),
+    /// Its objects, each with its identity.
+    Listed(Vec<Object<L>>, Vec<Identity>),
+}
+
+/// Lists the objects of `point` through `format`, each with its identity (one `identify`
+/// per object, [`HEADS_IN_FLIGHT`] at once).
+pub(crate) async fn list_point<F: SourceFormat>(
     format: &F,
-    window: &[Candidate],
+    point: &Candidate,
     cancel: &CancellationToken,
-) -> Result<Listing<F::Locator>, DrillError> {
-    let mut objects = Vec::new();
-    let mut unlisted = Vec::new();
-    for point in window {
-        match until_cancelled(cancel, format.read_point(point)).await?? {
-            PointRead::NotAPoint => {}
-            PointRead::Failed { manifest, reason } => unlisted.push(CoverageObject {
+) -> Result<PointObjects<F::Locator>, DrillError> {
+    let objects = match until_cancelled(cancel, format.read_point(point)).await?? {
+        PointRead::NotAPoint => return Ok(PointObjects::NotAPoint),
+        PointRead::Failed { manifest, reason } => {
+            return Ok(PointObjects::Unlisted(CoverageObject {
                 recovery_point: point.id.clone(),
                 path: manifest.path.clone(),
                 outcome: Outcome::Failed,
@@ -99,19 +136,20 @@ pub(crate) async fn list<F: SourceFormat>(
                 actual: None,
                 bytes: 0,
                 reason: Some(reason),
-            }),
-            PointRead::Listed { manifest, entries } => {
-                for entry in &entries {
-                    let planned = format.plan_file(point, &manifest, entry);
-                    objects.push(Object {
-                        point: point.clone(),
-                        expect: planned.expect,
-                        target: planned.target,
-                    });
-                }
-            }
+            }));
         }
-    }
+        PointRead::Listed { manifest, entries } => entries
+            .iter()
+            .map(|entry| {
+                let planned = format.plan_file(point, &manifest, entry);
+                Object {
+                    point: point.clone(),
+                    expect: planned.expect,
+                    target: planned.target,
+                }
+            })
+            .collect::<Vec<_>>(),
+    };
     // By index: a closure over borrowed items would make this future not `Send`
     // (rust-lang/rust#89976).
     let objects_ref = &objects;
@@ -132,11 +170,48 @@ pub(crate) async fn list<F: SourceFormat>(
         .await?
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Listing {
-        objects,
-        identities,
-        unlisted,
-    })
+    Ok(PointObjects::Listed(objects, identities))
+}
+
+/// The ledger's view of a point's objects: key and identity.
+fn listed<L>(objects: &[Object<L>], identities: &[Identity]) -> Vec<Listed> {
+    objects
+        .iter()
+        .zip(identities)
+        .map(|(o, identity)| Listed {
+            key: ObjectKey {
+                point: o.point.id.clone(),
+                path: o.expect.path.clone(),
+            },
+            identity: identity.clone(),
+        })
+        .collect()
+}
+
+/// Lists the objects of every point of `window` through `format`, each with its identity,
+/// all in memory: for `lifeboat plan`'s preview, which plans against the ledger read whole
+/// (a drill lists point by point: [`Phase::run`]).
+pub(crate) async fn list<F: SourceFormat>(
+    format: &F,
+    window: &[Candidate],
+    cancel: &CancellationToken,
+) -> Result<Listing<F::Locator>, DrillError> {
+    let mut listing = Listing {
+        objects: Vec::new(),
+        identities: Vec::new(),
+        unlisted: Vec::new(),
+    };
+    for point in window {
+        match list_point(format, point, cancel).await? {
+            PointObjects::NotAPoint => {}
+            PointObjects::Unlisted(object) => listing.unlisted.push(object),
+            PointObjects::Listed(objects, identities) => {
+                listing.objects.extend(objects);
+                listing.identities.extend(identities);
+            }
+        }
+    }
+    Ok(listing)
 }
 
 /// The plan of the next phase over `listing`, with `ledger` as it stands.
@@ -148,18 +223,7 @@ pub(crate) fn plan_phase<L>(
     seed: u64,
     schedule_interval: Option<Duration>,
 ) -> PhasePlan {
-    let listed = listing
-        .objects
-        .iter()
-        .zip(&listing.identities)
-        .map(|(o, identity)| Listed {
-            key: ObjectKey {
-                point: o.point.id.clone(),
-                path: o.expect.path.clone(),
-            },
-            identity: identity.clone(),
-        })
-        .collect();
+    let listed = listed(&listing.objects, &listing.identities);
     coverage::plan(
         listed,
         &PlanInput {
@@ -187,57 +251,86 @@ pub(crate) struct Phase<'a> {
 }
 
 impl Phase<'_> {
-    /// Runs the phase over the points of `window` through `format`: lists, plans, reads,
-    /// writes the ledger. The record's `coverage` section. `Err`: the drill cannot complete
-    /// (the source or the ledger failed, or a stop).
+    fn ledger_err(detail: String) -> DrillError {
+        DrillError::Ledger { detail }
+    }
+
+    /// Runs the phase over the points of `window` through `format`: lists and stages,
+    /// plans, reads, records. The record's `coverage` section. `Err`: the drill cannot
+    /// complete (the source or the ledger failed, or a stop).
     pub(crate) async fn run<F: SourceFormat>(
         &self,
         format: &F,
         window: &[Candidate],
     ) -> Result<CoverageRecord, DrillError> {
-        let listing = list(format, window, self.cancel).await?;
-        let ledger = self
-            .context
-            .ledger
-            .read(&self.runbook.name)
+        let ledger = &self.context.ledger;
+        let runbook = self.runbook.name.as_str();
+        let known: std::collections::HashMap<String, String> = ledger
+            .points(runbook)
             .await
-            .map_err(|detail| DrillError::Ledger { detail })?;
-        let plan = plan_phase(
-            &listing,
-            self.spec,
-            &ledger,
-            self.t0,
-            self.seed,
-            self.context.schedule_interval,
-        );
-        // The plan holds what it needs of the ledger: at millions of objects the ledger is
-        // most of the phase's memory, so it goes before the reads.
-        drop(ledger);
-        let results = self.read(format, &listing, &plan).await?;
+            .map_err(Self::ledger_err)?
+            .into_iter()
+            .map(|p| (p.point, p.fingerprint))
+            .collect();
+        let mut retained = Vec::with_capacity(window.len());
+        let mut unlisted = Vec::new();
+        for point in window {
+            match list_point(format, point, self.cancel).await? {
+                PointObjects::NotAPoint => {}
+                PointObjects::Unlisted(object) => unlisted.push(object),
+                PointObjects::Listed(objects, identities) => {
+                    let listed = listed(&objects, &identities);
+                    let listing = PointListing {
+                        point: point.id.clone(),
+                        fingerprint: coverage::fingerprint(&listed),
+                    };
+                    if known.get(&point.id) != Some(&listing.fingerprint) {
+                        ledger
+                            .stage(runbook, self.t0, &listing, &listed)
+                            .await
+                            .map_err(Self::ledger_err)?;
+                    }
+                    retained.push(point.id.clone());
+                }
+            }
+        }
+        ledger
+            .retain(runbook, &retained)
+            .await
+            .map_err(Self::ledger_err)?;
+        let selection = ledger
+            .plan(
+                runbook,
+                &PhaseQuery {
+                    t0: self.t0,
+                    within: self.spec.within,
+                    budget: self.spec.budget,
+                    schedule: self.context.schedule_interval,
+                    seed: self.seed,
+                },
+            )
+            .await
+            .map_err(Self::ledger_err)?;
+        let results = self.read(format, window, &selection).await?;
 
-        // The plan's rows are moved, not cloned, into the ledger update: the update is built
-        // once per phase over every listed object.
-        let PhasePlan {
-            objects,
-            read,
-            gone,
-            on_pace,
-            behind_seconds,
-            ..
-        } = plan;
-        let mut written: Vec<bool> = objects.iter().map(|o| o.changed).collect();
-        let mut rows: Vec<LedgerRow> = objects.into_iter().map(|o| o.row).collect();
-        let mut verified = Vec::with_capacity(results.len() + listing.unlisted.len());
-        for (&i, result) in read.iter().zip(results) {
-            rows[i].verified = Some(Verification {
-                at: self.t0,
-                outcome: result.outcome,
-                algorithm: result.algorithm,
-                digest: result.actual.clone(),
-            });
-            written[i] = true;
+        let mut record = PhaseRecord {
+            verified: Vec::with_capacity(results.len()),
+            phase: Some(self.t0),
+            run_id: self.run_id.to_owned(),
+        };
+        let mut verified = Vec::with_capacity(results.len() + unlisted.len());
+        for (row, result) in selection.read.iter().zip(results) {
+            record.verified.push((
+                row.key.clone(),
+                Verification {
+                    at: self.t0,
+                    outcome: result.outcome,
+                    algorithm: result.algorithm,
+                    digest: result.actual.clone(),
+                },
+            ));
             verified.push(CoverageObject {
-                recovery_point: rows[i].key.point.clone(),
+                recovery_point: row.key.point.clone(),
                 path: result.path,
                 outcome: result.outcome,
                 algorithm: result.algorithm,
@@ -247,23 +340,15 @@ impl Phase<'_> {
             });
         }
         let phase_bytes = verified.iter().map(|v| v.bytes).sum();
-        verified.extend(listing.unlisted);
-        let standing = coverage::standing(&rows, self.t0, self.spec.within);
-        let update = LedgerUpdate {
-            remove: gone,
-            upsert: rows
-                .into_iter()
-                .zip(written)
-                .filter_map(|(row, written)| written.then_some(row))
-                .collect(),
-            phase: Some(self.t0),
-            run_id: self.run_id.to_owned(),
-        };
-        self.context
-            .ledger
-            .update(&self.runbook.name, &update)
+        verified.extend(unlisted);
+        ledger
+            .record(runbook, &record)
             .await
-            .map_err(|detail| DrillError::Ledger { detail })?;
+            .map_err(Self::ledger_err)?;
+        let standing = ledger
+            .standing(runbook, self.t0, self.spec.within)
+            .await
+            .map_err(Self::ledger_err)?;
         Ok(CoverageRecord {
             within_seconds: self.spec.within.as_secs(),
             budget_bytes: self.spec.budget,
@@ -271,8 +356,8 @@ impl Phase<'_> {
             bytes: standing.bytes,
             verified_within: standing.verified_within,
             ratio: standing.ratio(),
-            on_pace,
-            behind_seconds,
+            on_pace: selection.on_pace,
+            behind_seconds: selection.behind_seconds,
             never_verified: standing.never_verified,
             oldest_verified: standing.oldest_verified,
             phase_bytes,
@@ -280,14 +365,75 @@ impl Phase<'_> {
         })
     }
 
-    /// Reads the objects `plan` says, several at once, nothing written: their results in
-    /// plan order.
+    /// The objects `selection` reads, found again in their points' manifests (read once
+    /// more, only for the points the phase reads from): in selection order, each the
+    /// object to read or why it cannot be.
+    async fn find<F: SourceFormat>(
+        &self,
+        format: &F,
+        window: &[Candidate],
+        selection: &Selection,
+    ) -> Result<Vec<Found<F::Locator>>, DrillError> {
+        let mut wanted: std::collections::HashMap<&str, std::collections::HashMap<&str, usize>> =
+            std::collections::HashMap::new();
+        for (n, row) in selection.read.iter().enumerate() {
+            wanted
+                .entry(row.key.point.as_str())
+                .or_default()
+                .insert(row.key.path.as_str(), n);
+        }
+        let mut found: Vec<Option<Found<F::Locator>>> =
+            (0..selection.read.len()).map(|_| None).collect();
+        for point in window {
+            let Some(paths) = wanted.get(point.id.as_str()) else {
+                continue;
+            };
+            match until_cancelled(self.cancel, format.read_point(point)).await?? {
+                PointRead::Listed { manifest, entries } => {
+                    for entry in &entries {
+                        let planned = format.plan_file(point, &manifest, entry);
+                        if let Some(&n) = paths.get(planned.expect.path.as_str()) {
+                            found[n].get_or_insert(Ok(Object {
+                                point: point.clone(),
+                                expect: planned.expect,
+                                target: planned.target,
+                            }));
+                        }
+                    }
+                }
+                PointRead::Failed { reason, .. } => {
+                    for &n in paths.values() {
+                        found[n] = Some(Err(Box::new(gone(&selection.read[n], reason.clone()))));
+                    }
+                }
+                PointRead::NotAPoint => {}
+            }
+        }
+        Ok(found
+            .into_iter()
+            .zip(&selection.read)
+            .map(|(f, row)| {
+                f.unwrap_or_else(|| {
+                    Err(Box::new(gone(
+                        row,
+                        "no longer in its recovery point's manifest (it changed during the \
+                         drill)"
+                            .to_owned(),
+                    )))
+                })
+            })
+            .collect())
+    }
+
+    /// Reads the objects `selection` says, several at once, nothing written: their results
+    /// in selection order.
     async fn read<F: SourceFormat>(
         &self,
         format: &F,
-        listing: &Listing<F::Locator>,
-        plan: &PhasePlan,
-    ) -> Result<Vec<lifeboat_core::evidence::FileResult>, DrillError> {
+        window: &[Candidate],
+        selection: &Selection,
+    ) -> Result<Vec<FileResult>, DrillError> {
+        let objects = self.find(format, window, selection).await?;
         let progress: Arc<dyn Progress> = Arc::new(NoProgress);
         let landing = Landing {
             dest: None,
@@ -300,26 +446,28 @@ impl Phase<'_> {
         } else {
             self.jobs
         };
-        let mut stream = futures::stream::iter(0..plan.read.len())
+        let objects = &objects;
+        let mut stream = futures::stream::iter(0..objects.len())
             .map(|n| async move {
-                let object = &listing.objects[plan.read[n]];
-                let read = match &object.target {
-                    Target::Unsafe { reason } => {
-                        Ok(Restored::failed(&object.expect, None, reason.clone()))
-                    }
-                    Target::Restore { lands, from } => {
-                        format
+                let read = match &objects[n] {
+                    Err(failed) => Ok(FileResult::clone(failed)),
+                    Ok(object) => match &object.target {
+                        Target::Unsafe { reason } => {
+                            Ok(Restored::failed(&object.expect, None, reason.clone()).result)
+                        }
+                        Target::Restore { lands, from } => format
                             .restore(&object.point, &object.expect, lands, from, landing)
                             .await
-                    }
+                            .map(|restored| restored.result),
+                    },
                 };
                 (n, read)
             })
             .buffer_unordered(parallel * 2);
-        let mut results = Vec::with_capacity(plan.read.len());
+        let mut results = Vec::with_capacity(objects.len());
         while let Some((n, read)) = stream.next().await {
             match read {
-                Ok(restored) => results.push((n, restored.result)),
+                Ok(result) => results.push((n, result)),
                 // Drain the rest: each read in flight stops at its next chunk.
                 Err(_) if self.cancel.is_cancelled() => {}
                 Err(e) => return Err(e),
@@ -330,6 +478,28 @@ impl Phase<'_> {
         }
         results.sort_by_key(|(n, _)| *n);
         Ok(results.into_iter().map(|(_, r)| r).collect())
+    }
+}
+
+/// A planned object found again: the object to read, or why it cannot be read.
+type Found<L> = Result<Object<L>, Box<FileResult>>;
+
+/// The failed result of a planned object the phase cannot read, and why.
+fn gone(row: &lifeboat_core::coverage::LedgerRow, reason: String) -> FileResult {
+    FileResult {
+        path: row.key.path.clone(),
+        outcome: Outcome::Failed,
+        algorithm: row
+            .verified
+            .as_ref()
+            .map_or(lifeboat_core::Algorithm::Sha256, |v| v.algorithm),
+        expected: String::new(),
+        actual: None,
+        bytes: 0,
+        object_bytes: None,
+        object: None,
+        reason: Some(reason),
+        always: false,
     }
 }
 

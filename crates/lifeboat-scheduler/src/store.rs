@@ -1,5 +1,6 @@
-//! The history store: every drill run and every scheduled slot, behind [`HistoryStore`] so
-//! the engine that keeps them can change. Today's one engine is SQLite ([`sqlite`]).
+//! The history store: every drill run, every scheduled slot and the coverage ledger, behind
+//! [`HistoryStore`] so the engine that keeps them can change: SQLite ([`sqlite`], the
+//! default) or PostgreSQL ([`postgres`]), the same tables and statements on both.
 //!
 //! What every engine promises, and the daemon relies on: a slot is written *before* its drill
 //! starts (state `recorded`), and [`HistoryStore::record_slot`] creates it only once per
@@ -24,7 +25,9 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use jiff::Timestamp;
-use lifeboat_core::coverage::{Ledger, LedgerUpdate};
+use lifeboat_core::coverage::{
+    Ledger, LedgerRow, Listed, PhaseQuery, PhaseRecord, PointListing, Selection, Standing,
+};
 use lifeboat_core::evidence::{CoverageRecord, Evidence, Mode, Outcome};
 
 pub mod postgres;
@@ -92,21 +95,59 @@ pub trait HistoryStore: Send + Sync + std::fmt::Debug {
     /// Every run, and every slot that did not run, oldest first; only `runbook`'s if given.
     fn history<'a>(&'a self, runbook: Option<&'a str>) -> StoreFuture<'a, Vec<HistoryEntry>>;
 
-    /// `runbook`'s coverage ledger: every stored object it keeps (identity, first listed,
-    /// last verification) and the T0s of its most recent coverage phases, newest first (at
-    /// most [`PACE_PHASES`](lifeboat_core::coverage::PACE_PHASES)). Reads only: `lifeboat
-    /// plan` shows the next phase from it.
+    /// `runbook`'s coverage ledger whole: every stored object it keeps (identity, first
+    /// listed, last verification) and the T0s of its most recent coverage phases, newest
+    /// first (at most [`PACE_PHASES`](lifeboat_core::coverage::PACE_PHASES)). Reads only,
+    /// and O(ledger): `lifeboat plan` previews the next phase from it; a drill plans through
+    /// [`plan_coverage`](HistoryStore::plan_coverage).
     fn coverage_ledger<'a>(&'a self, runbook: &'a str) -> StoreFuture<'a, Ledger>;
 
-    /// Applies one coverage phase's changes to `runbook`'s ledger atomically: objects no
-    /// longer listed removed, new, changed and verified objects written whole, the phase's
-    /// T0 kept for the pace. A store shared by runners applies it in one transaction too, so
-    /// two phases never interleave their rows.
-    fn update_coverage<'a>(
+    /// A drill's coverage phase, step by step; each step follows
+    /// [`MemoryLedger`](lifeboat_core::coverage::MemoryLedger), the reference every engine is
+    /// tested against, and none reads the ledger whole. First, `runbook`'s retained points,
+    /// each with its listing's fingerprint: a point listed with the same fingerprint is not
+    /// staged again.
+    fn coverage_points<'a>(&'a self, runbook: &'a str) -> StoreFuture<'a, Vec<PointListing>>;
+
+    /// Stages one point's whole listing atomically: its objects no longer listed, or whose
+    /// identity changed, leave; new and changed ones enter, never verified, first listed at
+    /// `t0`; the rest keep their verification. The fingerprint is kept with the point.
+    fn stage_coverage<'a>(
         &'a self,
         runbook: &'a str,
-        update: &'a LedgerUpdate,
+        t0: Timestamp,
+        listing: &'a PointListing,
+        objects: &'a [Listed],
     ) -> StoreFuture<'a, ()>;
+
+    /// Keeps only `points` (the retained points listed): each other point leaves the
+    /// ledger whole.
+    fn retain_coverage<'a>(&'a self, runbook: &'a str, points: &'a [String])
+    -> StoreFuture<'a, ()>;
+
+    /// The next phase over the ledger as staged: the objects to read, in order, and the pace.
+    /// Reads only.
+    fn plan_coverage<'a>(
+        &'a self,
+        runbook: &'a str,
+        query: &'a PhaseQuery,
+    ) -> StoreFuture<'a, Selection>;
+
+    /// Keeps a phase's verifications and its T0 (for the pace), atomically. A store shared
+    /// by runners applies it in one transaction too, so two phases never interleave rows.
+    fn record_coverage<'a>(
+        &'a self,
+        runbook: &'a str,
+        record: &'a PhaseRecord,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Where `runbook`'s coverage stands at `t0` with `within`.
+    fn coverage_standing<'a>(
+        &'a self,
+        runbook: &'a str,
+        t0: Timestamp,
+        within: std::time::Duration,
+    ) -> StoreFuture<'a, Standing>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -333,6 +374,43 @@ pub struct HistoryEntry {
     pub reason: Option<String>,
     /// When it happened: the run's start, else the slot time.
     pub at: Timestamp,
+}
+
+/// The planner's walk along its order, shared by both engines' `plan_coverage`: an object is
+/// needed while fewer than `fixed` are taken (the share of objects, and everything overdue,
+/// which leads the order) or the share of bytes is not reached; it is read while the budget
+/// allows.
+struct Walk {
+    fixed: u64,
+    share_bytes: u64,
+    budget: Option<u64>,
+    taken: u64,
+    needed_bytes: u64,
+    read: Vec<LedgerRow>,
+    read_bytes: u64,
+    /// The budget stopped the reads: the rest of the walk only counts bytes.
+    full: bool,
+}
+
+impl Walk {
+    /// Takes the next object of the order; `false` (and not taken) when the pace is met.
+    fn take(&mut self, row: LedgerRow) -> bool {
+        if self.taken >= self.fixed && self.needed_bytes >= self.share_bytes {
+            return false;
+        }
+        let size = row.identity.size;
+        self.taken += 1;
+        self.needed_bytes += size;
+        if !self.full {
+            if self.budget.is_some_and(|b| self.read_bytes + size > b) {
+                self.full = true;
+            } else {
+                self.read_bytes += size;
+                self.read.push(row);
+            }
+        }
+        true
+    }
 }
 
 #[cfg(test)]

@@ -308,3 +308,38 @@ fn simulated_daily_drills_verify_everything_within_the_window_and_keep_it_so() {
         ledger.rows = rows;
     }
 }
+
+#[test]
+fn objects_due_at_once_lead_the_backlog_so_the_pace_is_a_prefix() {
+    // Coverage started yesterday with a backlog of 30 never-verified objects; a new point of
+    // 3 arrived today. The new ones are due at once and read first; the backlog gives only
+    // its share (33 over 10 drills: 4 objects in all), not everything up to the last new
+    // object in the order.
+    let rows: Vec<LedgerRow> = listed("p1", 30, 1)
+        .into_iter()
+        .map(|l| LedgerRow {
+            key: l.key,
+            identity: l.identity,
+            first_seen: t(-1),
+            verified: None,
+        })
+        .collect();
+    let ledger = Ledger {
+        rows,
+        phases: vec![t(-1)],
+        first_phase: Some(t(-1)),
+    };
+    let mut objects = listed("p1", 30, 1);
+    objects.extend(listed("p2", 3, 1));
+    for seed in 0..20 {
+        let mut input = input(&ledger, t(0), 10, None);
+        input.seed = seed;
+        let plan = plan(objects.clone(), &input);
+        let keys = read_keys(&plan);
+        assert_eq!(keys.len(), 4, "seed {seed}: {keys:?}");
+        assert!(
+            keys[..3].iter().all(|k| k.point == "p2"),
+            "seed {seed}: {keys:?}"
+        );
+    }
+}

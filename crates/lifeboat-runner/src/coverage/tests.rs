@@ -8,23 +8,57 @@ use crate::format::files::FilesFormat;
 /// sha256("a")
 const A: &str = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
 
+/// The reference ledger in memory, counting the phases recorded.
 #[derive(Default)]
 struct Recorded {
-    updates: Mutex<Vec<LedgerUpdate>>,
+    ledger: Mutex<coverage::MemoryLedger>,
+    records: Mutex<Vec<PhaseRecord>>,
 }
 
 impl CoverageLedger for Recorded {
-    fn read<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Ledger, String>> {
-        Box::pin(async { Ok(Ledger::default()) })
+    fn points<'a>(&'a self, _: &'a str) -> LedgerFuture<'a, Vec<PointListing>> {
+        let points = self.ledger.lock().unwrap().points.clone();
+        Box::pin(async { Ok(points) })
     }
 
-    fn update<'a>(
+    fn stage<'a>(
         &'a self,
         _: &'a str,
-        update: &'a LedgerUpdate,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        self.updates.lock().unwrap().push(update.clone());
+        t0: Timestamp,
+        listing: &'a PointListing,
+        objects: &'a [Listed],
+    ) -> LedgerFuture<'a, ()> {
+        self.ledger
+            .lock()
+            .unwrap()
+            .stage(t0, &listing.point, &listing.fingerprint, objects);
         Box::pin(async { Ok(()) })
+    }
+
+    fn retain<'a>(&'a self, _: &'a str, points: &'a [String]) -> LedgerFuture<'a, ()> {
+        self.ledger.lock().unwrap().retain(points);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn plan<'a>(&'a self, _: &'a str, query: &'a PhaseQuery) -> LedgerFuture<'a, Selection> {
+        let plan = self.ledger.lock().unwrap().plan(query);
+        Box::pin(async { Ok(plan) })
+    }
+
+    fn record<'a>(&'a self, _: &'a str, record: &'a PhaseRecord) -> LedgerFuture<'a, ()> {
+        self.ledger.lock().unwrap().record(record);
+        self.records.lock().unwrap().push(record.clone());
+        Box::pin(async { Ok(()) })
+    }
+
+    fn standing<'a>(
+        &'a self,
+        _: &'a str,
+        t0: Timestamp,
+        within: Duration,
+    ) -> LedgerFuture<'a, Standing> {
+        let standing = coverage::standing(&self.ledger.lock().unwrap().ledger.rows, t0, within);
+        Box::pin(async move { Ok(standing) })
     }
 }
 
@@ -71,15 +105,21 @@ async fn a_stop_ends_the_phase_and_leaves_the_ledger_unwritten() {
         phase(&stopped).run(&format, &window).await,
         Err(DrillError::Interrupted)
     ));
-    assert!(ledger.updates.lock().unwrap().is_empty());
+    assert!(ledger.records.lock().unwrap().is_empty());
+    assert_eq!(
+        *ledger.ledger.lock().unwrap(),
+        coverage::MemoryLedger::default()
+    );
 
     let going = CancellationToken::new();
     let record = phase(&going).run(&format, &window).await.unwrap();
     assert_eq!(record.verified.len(), 1);
     assert_eq!(record.verified[0].outcome, Outcome::Passed);
     assert_eq!(record.verified[0].actual.as_deref(), Some(A));
-    let updates = ledger.updates.lock().unwrap();
-    assert_eq!(updates.len(), 1);
-    assert_eq!(updates[0].upsert.len(), 1);
-    assert!(updates[0].upsert[0].verified.is_some());
+    let records = ledger.records.lock().unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].verified.len(), 1);
+    let rows = &ledger.ledger.lock().unwrap().ledger.rows;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].verified.is_some());
 }

@@ -23,16 +23,18 @@
 
 use std::time::Duration;
 
+use jiff::SignedDuration;
 use jiff::Timestamp;
 use lifeboat_core::coverage::{
-    Identity, Ledger, LedgerRow, LedgerUpdate, ObjectKey, PACE_PHASES, Verification,
+    self, Identity, Ledger, LedgerRow, Listed, ObjectKey, PACE_PHASES, Pace, PhaseQuery,
+    PhaseRecord, PointListing, Selection, Standing, Verification,
 };
 use lifeboat_core::evidence::Outcome;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, GenericClient, NoTls, Row};
+use tokio_postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Transaction};
 
 use super::{
-    HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError, StoreFuture,
+    HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError, StoreFuture, Walk,
 };
 
 pub mod target;
@@ -148,6 +150,30 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (runbook, run_id)
     );
     CREATE INDEX coverage_phases_by_t0 ON coverage_phases (runbook, t0);
+    ",
+    // The coverage ledger planned in SQL (see SQLite's fourth migration): each object's key
+    // hash (`tie`, filled in by `setup` for rows written before), the planner's order as an
+    // index, the never-verified and the failed objects, and each retained point with its
+    // listing's fingerprint, object count and bytes.
+    "
+    ALTER TABLE coverage_objects ADD COLUMN tie BIGINT;
+    DROP INDEX coverage_objects_by_age;
+    CREATE INDEX coverage_objects_by_turn ON coverage_objects (runbook, verified_at, tie);
+    CREATE INDEX coverage_objects_new ON coverage_objects (runbook, first_seen)
+        WHERE verified_at IS NULL;
+    CREATE INDEX coverage_objects_failed ON coverage_objects (runbook, verified_at)
+        WHERE outcome = 'failed';
+    CREATE TABLE coverage_points (
+        runbook TEXT NOT NULL,
+        point TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        objects BIGINT NOT NULL,
+        bytes BIGINT NOT NULL,
+        PRIMARY KEY (runbook, point)
+    );
+    INSERT INTO coverage_points (runbook, point, fingerprint, objects, bytes)
+        SELECT runbook, point, '', COUNT(*), SUM(size)::BIGINT FROM coverage_objects
+        GROUP BY runbook, point;
     ",
 ];
 
@@ -353,6 +379,7 @@ impl PostgresStore {
                 .await
                 .map_err(|e| self.db(doing, &e))?;
         }
+        fill_ties(&tx).await.map_err(|e| self.db(doing, &e))?;
         tx.commit().await.map_err(|e| self.db(doing, &e))?;
         Ok(true)
     }
@@ -695,51 +722,17 @@ impl PostgresStore {
         }))
     }
 
+    /// `runbook`'s coverage ledger whole (see [`HistoryStore::coverage_ledger`]).
     async fn coverage_ledger(&self, runbook: &str) -> Result<Ledger, StoreError> {
         let (raw, phases, first): (Vec<Row>, Vec<Row>, Option<String>) =
             on_connection!(self, "reading the coverage ledger", |c| read_ledger(
                 c, runbook
             ))?;
-        let mut rows = Vec::with_capacity(raw.len());
-        for r in &raw {
-            let verified = match (
-                r.get::<_, Option<&str>>(5),
-                r.get::<_, Option<&str>>(6),
-                r.get::<_, Option<&str>>(7),
-            ) {
-                (Some(at), Some(outcome), Some(algorithm)) => Some(Verification {
-                    at: self.timestamp("coverage_objects.verified_at", at)?,
-                    outcome: parse_outcome(outcome)
-                        .ok_or_else(|| self.bad("coverage_objects.outcome", outcome.to_owned()))?,
-                    algorithm: algorithm.parse().map_err(|_| {
-                        self.bad("coverage_objects.algorithm", algorithm.to_owned())
-                    })?,
-                    digest: r.get(8),
-                }),
-                _ => None,
-            };
-            let size: i64 = r.get(2);
-            rows.push(LedgerRow {
-                key: ObjectKey {
-                    point: r.get(0),
-                    path: r.get(1),
-                },
-                identity: Identity {
-                    size: u64::try_from(size)
-                        .map_err(|_| self.bad("coverage_objects.size", size.to_string()))?,
-                    tag: r.get(3),
-                },
-                first_seen: self.timestamp("coverage_objects.first_seen", r.get(4))?,
-                verified,
-            });
-        }
-        let phases = phases
+        let rows = raw
             .iter()
-            .map(|r| self.timestamp("coverage_phases.t0", r.get(0)))
+            .map(|r| self.ledger_row(r))
             .collect::<Result<_, _>>()?;
-        let first_phase = first
-            .map(|t| self.timestamp("coverage_phases.t0", &t))
-            .transpose()?;
+        let (phases, first_phase) = self.phases(&phases, first)?;
         Ok(Ledger {
             rows,
             phases,
@@ -747,13 +740,345 @@ impl PostgresStore {
         })
     }
 
-    async fn update_coverage(
+    async fn coverage_points(&self, runbook: &str) -> Result<Vec<PointListing>, StoreError> {
+        let rows = self
+            .query(
+                "reading the coverage points",
+                "SELECT point, fingerprint FROM coverage_points WHERE runbook = $1",
+                &[&runbook],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PointListing {
+                point: r.get(0),
+                fingerprint: r.get(1),
+            })
+            .collect())
+    }
+
+    async fn stage_coverage(
         &self,
         runbook: &str,
-        update: &LedgerUpdate,
+        t0: Timestamp,
+        listing: &PointListing,
+        objects: &[Listed],
     ) -> Result<(), StoreError> {
-        on_connection!(self, "updating the coverage ledger", |c| {
-            write_coverage(c, runbook, update)
+        let doing = "staging a point of the coverage ledger";
+        let mine = objects.iter().filter(|o| o.key.point == listing.point);
+        self.refuse_nul(
+            doing,
+            std::iter::once(listing.point.as_str())
+                .chain(mine.flat_map(|o| [o.key.path.as_str(), o.identity.tag.as_str()])),
+        )?;
+        on_connection!(self, doing, |c| {
+            stage_point(c, runbook, t0, listing, objects)
+        })
+    }
+
+    /// Refuses a name holding NUL before it reaches the server, naming it: PostgreSQL text
+    /// cannot hold that character (SQLite's can). No file system, S3 listing or restic pack
+    /// id yields one; should one come, the phase fails on this store error, naming it,
+    /// rather than dropping the object from coverage unseen.
+    fn refuse_nul<'n>(
+        &self,
+        doing: &'static str,
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> Result<(), StoreError> {
+        match names.into_iter().find(|n| n.contains('\0')) {
+            Some(name) => Err(self.err(
+                doing,
+                format!(
+                    "the name {name:?} holds a NUL character, which PostgreSQL text cannot keep"
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    async fn retain_coverage(&self, runbook: &str, points: &[String]) -> Result<(), StoreError> {
+        on_connection!(self, "dropping points from the coverage ledger", |c| {
+            retain_points(c, runbook, points)
+        })
+    }
+
+    /// Plans `runbook`'s next phase as SQLite's [`plan_coverage`] does, statement for
+    /// statement, in one `REPEATABLE READ` read-only transaction (the counts and the rows
+    /// agree, as in SQLite's read transaction). The walk's rows come through a portal a batch
+    /// at a time, so that, as on SQLite, what is fetched follows what the phase reads rather
+    /// than the backlog.
+    ///
+    /// [`plan_coverage`]: super::SqliteStore::plan_coverage
+    async fn plan_coverage(&self, runbook: &str, q: &PhaseQuery) -> Result<Selection, StoreError> {
+        on_connection!(self, "planning a coverage phase", |c| self
+            .plan_in(c, runbook, q))?
+    }
+
+    /// [`plan_coverage`](PostgresStore::plan_coverage)'s transaction: a database error
+    /// outside (the connection may be retried), a bad value inside.
+    async fn plan_in(
+        &self,
+        client: &mut Client,
+        runbook: &str,
+        q: &PhaseQuery,
+    ) -> Result<Result<Selection, StoreError>, tokio_postgres::Error> {
+        /// A bad value ends the plan (the transaction is rolled back as it is dropped).
+        macro_rules! checked {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Err(e)),
+                }
+            };
+        }
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let (phase_rows, first) = read_phases(&tx, runbook).await?;
+        let (phases, first_phase) = checked!(self.phases(&phase_rows, first));
+        let interval = coverage::interval(&phases, q.t0, q.schedule);
+        let started = first_phase.unwrap_or(q.t0).min(q.t0);
+        let totals = tx
+            .query_one(
+                "SELECT COALESCE(SUM(objects), 0)::BIGINT, COALESCE(SUM(bytes), 0)::BIGINT
+                 FROM coverage_points WHERE runbook = $1",
+                &[&runbook],
+            )
+            .await?;
+        let (objects, total_bytes): (i64, i64) = (totals.get(0), totals.get(1));
+        let total_bytes = u64::try_from(total_bytes).unwrap_or(0);
+        let pace = Pace::new(
+            u64::try_from(objects).unwrap_or(0),
+            total_bytes,
+            q.within,
+            interval.0,
+            q.t0,
+        );
+        let within = SignedDuration::try_from(q.within).unwrap_or_default();
+        let never = count(
+            &tx,
+            "SELECT COUNT(*) FROM coverage_objects WHERE runbook = $1 AND verified_at IS NULL",
+            runbook,
+            None,
+        )
+        .await?;
+        // Verified objects overdue by the next drill: verified before `next - within`.
+        let overdue =
+            match pace.next.checked_sub(within) {
+                Ok(cutoff) => count(
+                    &tx,
+                    "SELECT COUNT(*) FROM coverage_objects WHERE runbook = $1 AND verified_at < $2",
+                    runbook,
+                    Some(&time_text(cutoff)),
+                )
+                .await?,
+                Err(_) => 0,
+            };
+        let backlog_overdue = started
+            .checked_add(within)
+            .is_ok_and(|deadline| deadline < pace.next);
+
+        // Due at once (every one needed): appeared since coverage started, never verified.
+        let raw = tx
+            .query(
+                &format!(
+                    "SELECT {LEDGER_COLUMNS}, tie FROM coverage_objects
+                     WHERE runbook = $1 AND verified_at IS NULL AND first_seen > $2"
+                ),
+                &[&runbook, &time_text(started)],
+            )
+            .await?;
+        let mut due: Vec<(LedgerRow, i64)> = Vec::with_capacity(raw.len());
+        for r in &raw {
+            due.push((checked!(self.ledger_row(r)), r.get(9)));
+        }
+        drop(raw);
+        let start = coverage::seed_start(q.seed);
+        due.sort_by(|(a, ta), (b, tb)| {
+            ((*ta < start), ta, &a.key).cmp(&((*tb < start), tb, &b.key))
+        });
+        let mut fixed = pace.share_count.max(due.len() as u64);
+        if backlog_overdue && never > 0 {
+            fixed = fixed.max(never);
+        }
+        if overdue > 0 {
+            fixed = fixed.max(never + overdue);
+        }
+
+        let mut walk = Walk {
+            fixed,
+            share_bytes: pace.share_bytes,
+            budget: q.budget,
+            taken: 0,
+            needed_bytes: 0,
+            read: Vec::new(),
+            read_bytes: 0,
+            full: false,
+        };
+        let mut going = due.into_iter().all(|(row, _)| walk.take(row));
+        // The never-verified backlog, then each instant of last verification. Equal key
+        // hashes are ordered by key in bytes (`COLLATE "C"`), as Rust orders them, whatever
+        // the database's collation.
+        let mut group: Option<Option<String>> = Some(None);
+        while going {
+            let Some(at) = group else { break };
+            let (filter, first_seen) = match &at {
+                None => (
+                    "verified_at IS NULL AND first_seen <= $3",
+                    time_text(started),
+                ),
+                Some(_) => ("verified_at = $3", String::new()),
+            };
+            let param = at.clone().unwrap_or(first_seen);
+            for range in ["tie >= $2", "tie < $2"] {
+                if !going {
+                    break;
+                }
+                let stmt = tx
+                    .prepare(&format!(
+                        "SELECT {LEDGER_COLUMNS} FROM coverage_objects
+                         WHERE runbook = $1 AND {filter} AND {range}
+                         ORDER BY tie, point COLLATE \"C\", path COLLATE \"C\""
+                    ))
+                    .await?;
+                let portal = tx.bind(&stmt, &[&runbook, &start, &param]).await?;
+                'batches: loop {
+                    let rows = tx.query_portal(&portal, WALK_BATCH).await?;
+                    for r in &rows {
+                        if !walk.take(checked!(self.ledger_row(r))) {
+                            going = false;
+                            break 'batches;
+                        }
+                    }
+                    if rows.len() < WALK_BATCH as usize {
+                        break;
+                    }
+                }
+            }
+            let next: Option<String> = match &at {
+                None => {
+                    tx.query_one(
+                        "SELECT MIN(verified_at) FROM coverage_objects
+                         WHERE runbook = $1 AND verified_at IS NOT NULL",
+                        &[&runbook],
+                    )
+                    .await?
+                }
+                Some(at) => {
+                    tx.query_one(
+                        "SELECT MIN(verified_at) FROM coverage_objects
+                         WHERE runbook = $1 AND verified_at > $2",
+                        &[&runbook, at],
+                    )
+                    .await?
+                }
+            }
+            .get(0);
+            group = next.map(Some);
+        }
+        tx.commit().await?;
+        let (on_pace, behind_seconds) =
+            coverage::behind(q.budget, walk.needed_bytes, total_bytes, interval.0);
+        Ok(Ok(Selection {
+            read: walk.read,
+            read_bytes: walk.read_bytes,
+            needed_bytes: walk.needed_bytes,
+            interval,
+            on_pace,
+            behind_seconds,
+        }))
+    }
+
+    async fn record_coverage(&self, runbook: &str, record: &PhaseRecord) -> Result<(), StoreError> {
+        on_connection!(self, "recording a coverage phase", |c| {
+            write_phase(c, runbook, record)
+        })
+    }
+
+    /// Where `runbook`'s coverage stands, as SQLite's [`coverage_standing`] reads it, in one
+    /// read-only snapshot.
+    ///
+    /// [`coverage_standing`]: super::SqliteStore::coverage_standing
+    async fn coverage_standing(
+        &self,
+        runbook: &str,
+        t0: Timestamp,
+        within: std::time::Duration,
+    ) -> Result<Standing, StoreError> {
+        let fresh_from = t0
+            .checked_sub(SignedDuration::try_from(within).unwrap_or_default())
+            .unwrap_or(Timestamp::MIN);
+        let (objects, bytes, never, stale, failed, oldest) = on_connection!(
+            self,
+            "reading where coverage stands",
+            |c| read_standing(c, runbook, &time_text(fresh_from))
+        )?;
+        let objects = u64::try_from(objects).unwrap_or(0);
+        Ok(Standing {
+            objects,
+            bytes: u64::try_from(bytes).unwrap_or(0),
+            verified_within: objects
+                .saturating_sub(never)
+                .saturating_sub(stale)
+                .saturating_sub(failed),
+            never_verified: never,
+            oldest_verified: oldest
+                .map(|t| self.timestamp("coverage_objects.verified_at", &t))
+                .transpose()?,
+        })
+    }
+
+    /// The T0s of a runbook's most recent phases, newest first, and of its first, as read
+    /// by [`read_phases`].
+    fn phases(
+        &self,
+        rows: &[Row],
+        first: Option<String>,
+    ) -> Result<(Vec<Timestamp>, Option<Timestamp>), StoreError> {
+        let phases = rows
+            .iter()
+            .map(|r| self.timestamp("coverage_phases.t0", r.get(0)))
+            .collect::<Result<_, _>>()?;
+        let first = first
+            .map(|t| self.timestamp("coverage_phases.t0", &t))
+            .transpose()?;
+        Ok((phases, first))
+    }
+
+    /// A ledger row read as [`LEDGER_COLUMNS`], checked.
+    fn ledger_row(&self, r: &Row) -> Result<LedgerRow, StoreError> {
+        let verified = match (
+            r.get::<_, Option<&str>>(5),
+            r.get::<_, Option<&str>>(6),
+            r.get::<_, Option<&str>>(7),
+        ) {
+            (Some(at), Some(outcome), Some(algorithm)) => Some(Verification {
+                at: self.timestamp("coverage_objects.verified_at", at)?,
+                outcome: parse_outcome(outcome)
+                    .ok_or_else(|| self.bad("coverage_objects.outcome", outcome.to_owned()))?,
+                algorithm: algorithm
+                    .parse()
+                    .map_err(|_| self.bad("coverage_objects.algorithm", algorithm.to_owned()))?,
+                digest: r.get(8),
+            }),
+            _ => None,
+        };
+        let size: i64 = r.get(2);
+        Ok(LedgerRow {
+            key: ObjectKey {
+                point: r.get(0),
+                path: r.get(1),
+            },
+            identity: Identity {
+                size: u64::try_from(size)
+                    .map_err(|_| self.bad("coverage_objects.size", size.to_string()))?,
+                tag: r.get(3),
+            },
+            first_seen: self.timestamp("coverage_objects.first_seen", r.get(4))?,
+            verified,
         })
     }
 }
@@ -834,74 +1159,237 @@ async fn write_run(client: &mut Client, run: &RunRecord) -> Result<(), tokio_pos
     tx.commit().await
 }
 
-/// [`PostgresStore::update_coverage`]'s transaction.
-async fn write_coverage(
+/// The columns a ledger row is read from, in [`PostgresStore::ledger_row`]'s order.
+const LEDGER_COLUMNS: &str =
+    "point, path, size, tag, first_seen, verified_at, outcome, algorithm, digest";
+
+/// How many rows of the planner's walk are fetched at a time.
+const WALK_BATCH: i32 = 1024;
+
+/// `COUNT(*)` of `runbook`'s rows, with one more text parameter if given.
+async fn count(
+    tx: &Transaction<'_>,
+    sql: &str,
+    runbook: &str,
+    at: Option<&str>,
+) -> Result<u64, tokio_postgres::Error> {
+    let row = match at {
+        Some(at) => tx.query_one(sql, &[&runbook, &at]).await?,
+        None => tx.query_one(sql, &[&runbook]).await?,
+    };
+    Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+}
+
+/// [`PostgresStore::stage_coverage`]'s transaction, SQLite's statements translated. The
+/// listing is staged in a temporary table dropped at commit (`ON COMMIT DROP`): it lives
+/// only inside this transaction, so a transaction run again after a lost connection starts
+/// from an empty one, and two runners staging at once each have their own. The listing goes
+/// in as one `INSERT` from arrays rather than a statement per object (a round trip each over
+/// the network), in listing order, so that of a path listed twice the first stays.
+async fn stage_point(
     client: &mut Client,
     runbook: &str,
-    update: &LedgerUpdate,
+    t0: Timestamp,
+    listing: &PointListing,
+    objects: &[Listed],
 ) -> Result<(), tokio_postgres::Error> {
+    let point = listing.point.as_str();
+    let mine: Vec<&Listed> = objects.iter().filter(|o| o.key.point == point).collect();
+    let paths: Vec<&str> = mine.iter().map(|o| o.key.path.as_str()).collect();
+    let sizes: Vec<i64> = mine
+        .iter()
+        .map(|o| i64::try_from(o.identity.size).unwrap_or(i64::MAX))
+        .collect();
+    let tags: Vec<&str> = mine.iter().map(|o| o.identity.tag.as_str()).collect();
+    let ties: Vec<i64> = mine.iter().map(|o| coverage::key_hash(&o.key)).collect();
     let tx = client.transaction().await?;
-    let remove = tx
-        .prepare("DELETE FROM coverage_objects WHERE runbook = $1 AND point = $2 AND path = $3")
-        .await?;
-    for key in &update.remove {
-        tx.execute(&remove, &[&runbook, &key.point, &key.path])
-            .await?;
-    }
-    let upsert = tx
-        .prepare(
-            "INSERT INTO coverage_objects (runbook, point, path, size, tag,
-                     first_seen, verified_at, outcome, algorithm, digest)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (runbook, point, path) DO UPDATE SET size = EXCLUDED.size,
-                     tag = EXCLUDED.tag, first_seen = EXCLUDED.first_seen,
-                     verified_at = EXCLUDED.verified_at, outcome = EXCLUDED.outcome,
-                     algorithm = EXCLUDED.algorithm, digest = EXCLUDED.digest",
+    tx.batch_execute(
+        "CREATE TEMP TABLE coverage_stage (
+             path TEXT PRIMARY KEY,
+             size BIGINT NOT NULL,
+             tag TEXT NOT NULL,
+             tie BIGINT NOT NULL
+         ) ON COMMIT DROP",
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO coverage_stage (path, size, tag, tie)
+         SELECT path, size, tag, tie
+         FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[])
+             WITH ORDINALITY AS l (path, size, tag, tie, n)
+         ORDER BY n
+         ON CONFLICT (path) DO NOTHING",
+        &[&paths, &sizes, &tags, &ties],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM coverage_objects WHERE runbook = $1 AND point = $2 AND NOT EXISTS
+             (SELECT 1 FROM coverage_stage s WHERE s.path = coverage_objects.path
+                  AND s.size = coverage_objects.size AND s.tag = coverage_objects.tag)",
+        &[&runbook, &point],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen, tie)
+         SELECT $1, $2, s.path, s.size, s.tag, $3, s.tie FROM coverage_stage s
+         WHERE NOT EXISTS (SELECT 1 FROM coverage_objects o
+                           WHERE o.runbook = $1 AND o.point = $2 AND o.path = s.path)",
+        &[&runbook, &point, &time_text(t0)],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO coverage_points (runbook, point, fingerprint, objects, bytes)
+         SELECT $1, $2, $3, COUNT(*), COALESCE(SUM(size), 0)::BIGINT FROM coverage_stage
+         ON CONFLICT (runbook, point) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+             objects = EXCLUDED.objects, bytes = EXCLUDED.bytes",
+        &[&runbook, &point, &listing.fingerprint],
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// [`PostgresStore::retain_coverage`]'s transaction: each point not kept leaves whole.
+async fn retain_points(
+    client: &mut Client,
+    runbook: &str,
+    points: &[String],
+) -> Result<(), tokio_postgres::Error> {
+    let keep: std::collections::HashSet<&str> = points.iter().map(String::as_str).collect();
+    let tx = client.transaction().await?;
+    let known: Vec<String> = tx
+        .query(
+            "SELECT DISTINCT point FROM coverage_points WHERE runbook = $1",
+            &[&runbook],
         )
-        .await?;
-    for row in &update.upsert {
-        let v = row.verified.as_ref();
-        tx.execute(
-            &upsert,
-            &[
-                &runbook,
-                &row.key.point,
-                &row.key.path,
-                &i64::try_from(row.identity.size).unwrap_or(i64::MAX),
-                &row.identity.tag,
-                &time_text(row.first_seen),
-                &v.map(|v| time_text(v.at)),
-                &v.map(|v| v.outcome.as_str()),
-                &v.map(|v| v.algorithm.as_str()),
-                &v.and_then(|v| v.digest.as_deref()),
-            ],
-        )
-        .await?;
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for gone in known.iter().filter(|p| !keep.contains(p.as_str())) {
+        for sql in [
+            "DELETE FROM coverage_objects WHERE runbook = $1 AND point = $2",
+            "DELETE FROM coverage_points WHERE runbook = $1 AND point = $2",
+        ] {
+            tx.execute(sql, &[&runbook, gone]).await?;
+        }
     }
-    if let Some(t0) = update.phase {
+    tx.commit().await
+}
+
+/// [`PostgresStore::record_coverage`]'s transaction: the verifications as one `UPDATE` from
+/// arrays (not a round trip per object), and the phase's T0. An object verified twice in
+/// the record keeps its last verification, as SQLite's statement per object leaves it.
+async fn write_phase(
+    client: &mut Client,
+    runbook: &str,
+    record: &PhaseRecord,
+) -> Result<(), tokio_postgres::Error> {
+    let mut verified: Vec<&(ObjectKey, Verification)> = record.verified.iter().collect();
+    // Stable: of equal keys, the last in the record comes last, and is the one kept.
+    verified.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut last: Vec<&(ObjectKey, Verification)> = Vec::with_capacity(verified.len());
+    for v in verified {
+        match last.last_mut() {
+            Some(prev) if prev.0 == v.0 => *prev = v,
+            _ => last.push(v),
+        }
+    }
+    let points: Vec<&str> = last.iter().map(|(k, _)| k.point.as_str()).collect();
+    let paths: Vec<&str> = last.iter().map(|(k, _)| k.path.as_str()).collect();
+    let ats: Vec<String> = last.iter().map(|(_, v)| time_text(v.at)).collect();
+    let outcomes: Vec<&str> = last.iter().map(|(_, v)| v.outcome.as_str()).collect();
+    let algorithms: Vec<&str> = last.iter().map(|(_, v)| v.algorithm.as_str()).collect();
+    let digests: Vec<Option<&str>> = last.iter().map(|(_, v)| v.digest.as_deref()).collect();
+    let tx = client.transaction().await?;
+    tx.execute(
+        "UPDATE coverage_objects o SET verified_at = v.at, outcome = v.outcome,
+             algorithm = v.algorithm, digest = v.digest
+         FROM UNNEST($2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[])
+             AS v (point, path, at, outcome, algorithm, digest)
+         WHERE o.runbook = $1 AND o.point = v.point AND o.path = v.path",
+        &[
+            &runbook,
+            &points,
+            &paths,
+            &ats,
+            &outcomes,
+            &algorithms,
+            &digests,
+        ],
+    )
+    .await?;
+    if let Some(t0) = record.phase {
         tx.execute(
             "INSERT INTO coverage_phases (runbook, run_id, t0) VALUES ($1, $2, $3)
                  ON CONFLICT (runbook, run_id) DO UPDATE SET t0 = EXCLUDED.t0",
-            &[&runbook, &update.run_id, &time_text(t0)],
+            &[&runbook, &record.run_id, &time_text(t0)],
         )
         .await?;
     }
     tx.commit().await
 }
 
-/// [`PostgresStore::coverage_ledger`]'s reads: the objects, the newest phases, the first
-/// phase.
-async fn read_ledger(
+/// [`PostgresStore::coverage_standing`]'s reads, in one read-only snapshot: objects and
+/// bytes, never verified, verified before `fresh_from`, failed since, the oldest
+/// verification.
+#[allow(clippy::type_complexity)]
+async fn read_standing(
     client: &mut Client,
     runbook: &str,
-) -> Result<(Vec<Row>, Vec<Row>, Option<String>), tokio_postgres::Error> {
-    let objects = client
-        .query(
-            "SELECT point, path, size, tag, first_seen, verified_at, outcome, algorithm, digest
-             FROM coverage_objects WHERE runbook = $1",
+    fresh_from: &str,
+) -> Result<(i64, i64, u64, u64, u64, Option<String>), tokio_postgres::Error> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let totals = tx
+        .query_one(
+            "SELECT COALESCE(SUM(objects), 0)::BIGINT, COALESCE(SUM(bytes), 0)::BIGINT
+             FROM coverage_points WHERE runbook = $1",
             &[&runbook],
         )
         .await?;
+    let never = count(
+        &tx,
+        "SELECT COUNT(*) FROM coverage_objects WHERE runbook = $1 AND verified_at IS NULL",
+        runbook,
+        None,
+    )
+    .await?;
+    let stale = count(
+        &tx,
+        "SELECT COUNT(*) FROM coverage_objects WHERE runbook = $1 AND verified_at < $2",
+        runbook,
+        Some(fresh_from),
+    )
+    .await?;
+    let failed = count(
+        &tx,
+        "SELECT COUNT(*) FROM coverage_objects
+         WHERE runbook = $1 AND outcome = 'failed' AND verified_at >= $2",
+        runbook,
+        Some(fresh_from),
+    )
+    .await?;
+    let oldest: Option<String> = tx
+        .query_one(
+            "SELECT MIN(verified_at) FROM coverage_objects
+             WHERE runbook = $1 AND verified_at IS NOT NULL",
+            &[&runbook],
+        )
+        .await?
+        .get(0);
+    tx.commit().await?;
+    Ok((totals.get(0), totals.get(1), never, stale, failed, oldest))
+}
+
+/// The T0s of `runbook`'s most recent phases, newest first, and of its first.
+async fn read_phases(
+    client: &impl GenericClient,
+    runbook: &str,
+) -> Result<(Vec<Row>, Option<String>), tokio_postgres::Error> {
     let phases = client
         .query(
             "SELECT t0 FROM coverage_phases WHERE runbook = $1 ORDER BY t0 DESC LIMIT $2",
@@ -915,7 +1403,51 @@ async fn read_ledger(
         )
         .await?
         .get(0);
+    Ok((phases, first))
+}
+
+/// [`PostgresStore::coverage_ledger`]'s reads: the objects, the newest phases, the first
+/// phase.
+async fn read_ledger(
+    client: &mut Client,
+    runbook: &str,
+) -> Result<(Vec<Row>, Vec<Row>, Option<String>), tokio_postgres::Error> {
+    let objects = client
+        .query(
+            &format!("SELECT {LEDGER_COLUMNS} FROM coverage_objects WHERE runbook = $1"),
+            &[&runbook],
+        )
+        .await?;
+    let (phases, first) = read_phases(client, runbook).await?;
     Ok((objects, phases, first))
+}
+
+/// Fills the key hash of ledger rows written before it was kept (migration 4), inside the
+/// migration's transaction as on SQLite: a hash SQL cannot compute. Nothing to do on a
+/// ledger written since.
+async fn fill_ties(tx: &Transaction<'_>) -> Result<(), tokio_postgres::Error> {
+    let keys = tx
+        .query(
+            "SELECT runbook, point, path FROM coverage_objects WHERE tie IS NULL",
+            &[],
+        )
+        .await?;
+    let fill = tx
+        .prepare(
+            "UPDATE coverage_objects SET tie = $4 WHERE runbook = $1 AND point = $2 AND path = $3",
+        )
+        .await?;
+    for r in &keys {
+        let runbook: &str = r.get(0);
+        let key = ObjectKey {
+            point: r.get(1),
+            path: r.get(2),
+        };
+        let tie = coverage::key_hash(&key);
+        tx.execute(&fill, &[&runbook, &key.point, &key.path, &tie])
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether `e` says the server ended the connection rather than refused the statement.
@@ -1035,12 +1567,53 @@ impl HistoryStore for PostgresStore {
         Box::pin(PostgresStore::coverage_ledger(self, runbook))
     }
 
-    fn update_coverage<'a>(
+    fn coverage_points<'a>(&'a self, runbook: &'a str) -> StoreFuture<'a, Vec<PointListing>> {
+        Box::pin(PostgresStore::coverage_points(self, runbook))
+    }
+
+    fn stage_coverage<'a>(
         &'a self,
         runbook: &'a str,
-        update: &'a LedgerUpdate,
+        t0: Timestamp,
+        listing: &'a PointListing,
+        objects: &'a [Listed],
     ) -> StoreFuture<'a, ()> {
-        Box::pin(PostgresStore::update_coverage(self, runbook, update))
+        Box::pin(PostgresStore::stage_coverage(
+            self, runbook, t0, listing, objects,
+        ))
+    }
+
+    fn retain_coverage<'a>(
+        &'a self,
+        runbook: &'a str,
+        points: &'a [String],
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(PostgresStore::retain_coverage(self, runbook, points))
+    }
+
+    fn plan_coverage<'a>(
+        &'a self,
+        runbook: &'a str,
+        query: &'a PhaseQuery,
+    ) -> StoreFuture<'a, Selection> {
+        Box::pin(PostgresStore::plan_coverage(self, runbook, query))
+    }
+
+    fn record_coverage<'a>(
+        &'a self,
+        runbook: &'a str,
+        record: &'a PhaseRecord,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(PostgresStore::record_coverage(self, runbook, record))
+    }
+
+    fn coverage_standing<'a>(
+        &'a self,
+        runbook: &'a str,
+        t0: Timestamp,
+        within: std::time::Duration,
+    ) -> StoreFuture<'a, Standing> {
+        Box::pin(PostgresStore::coverage_standing(self, runbook, t0, within))
     }
 }
 

@@ -17,6 +17,9 @@ pub(crate) fn ts(s: &str) -> Timestamp {
 /// process does.
 pub(crate) trait Engine {
     fn open(&self) -> Box<dyn HistoryStore>;
+
+    /// Whether its text holds NUL (SQLite's does, PostgreSQL's does not).
+    fn holds_nul(&self) -> bool;
 }
 
 pub(crate) struct Sqlite(tempfile::TempDir);
@@ -30,6 +33,10 @@ impl Sqlite {
 impl Engine for Sqlite {
     fn open(&self) -> Box<dyn HistoryStore> {
         Box::new(SqliteStore::open(&self.0.path().join("deep/er/state.db")).unwrap())
+    }
+
+    fn holds_nul(&self) -> bool {
+        true
     }
 }
 
@@ -52,6 +59,10 @@ impl Postgres {
 impl Engine for Postgres {
     fn open(&self) -> Box<dyn HistoryStore> {
         Box::new(PostgresStore::open(&self.0, None).unwrap())
+    }
+
+    fn holds_nul(&self) -> bool {
+        false
     }
 }
 
@@ -79,7 +90,6 @@ on_every_engine!(
     times_are_kept_to_the_nanosecond_and_in_order,
     a_runs_coverage_summary_is_kept_and_read_back,
     a_ratio_that_is_not_a_number_does_not_hide_the_history,
-    the_coverage_ledger_keeps_what_a_phase_wrote_per_runbook_and_forgets_what_it_removed,
     a_run_recorded_twice_is_kept_once,
 );
 
@@ -348,75 +358,378 @@ async fn a_run_recorded_twice_is_kept_once(engine: &dyn Engine) {
     assert_eq!(runs, [again]);
 }
 
-async fn the_coverage_ledger_keeps_what_a_phase_wrote_per_runbook_and_forgets_what_it_removed(
-    engine: &dyn Engine,
-) {
+mod coverage_ledger {
     use lifeboat_core::Algorithm;
-    use lifeboat_core::coverage::{Identity, LedgerRow, LedgerUpdate, ObjectKey, Verification};
-    let store = engine.open();
-    let row = |point: &str, path: &str, verified: Option<Verification>| LedgerRow {
-        key: ObjectKey {
-            point: point.into(),
-            path: path.into(),
-        },
-        identity: Identity {
-            size: 42,
-            tag: "mtime:2026-11-21T02:00:00Z".into(),
-        },
-        first_seen: ts("2026-11-20T00:00:00Z"),
-        verified,
+    use lifeboat_core::coverage::{
+        self, Identity, Listed, MemoryLedger, ObjectKey, PhaseQuery, PhaseRecord, PointListing,
+        Verification,
     };
-    let passed = Verification {
-        at: ts("2026-11-21T00:00:00Z"),
-        outcome: Outcome::Passed,
-        algorithm: Algorithm::Blake3,
-        digest: Some("ab".repeat(32)),
-    };
-    let first = LedgerUpdate {
-        remove: Vec::new(),
-        upsert: vec![row("p1", "a", Some(passed.clone())), row("p1", "b", None)],
-        phase: Some(ts("2026-11-21T00:00:00Z")),
-        run_id: "r1".into(),
-    };
-    store.update_coverage("nightly", &first).await.unwrap();
-    store
-        .update_coverage(
-            "other",
-            &LedgerUpdate {
-                upsert: vec![row("q", "z", None)],
-                phase: None,
-                ..LedgerUpdate::default()
-            },
-        )
-        .await
-        .unwrap();
-    let ledger = store.coverage_ledger("nightly").await.unwrap();
-    let mut rows = ledger.rows.clone();
-    rows.sort_by(|a, b| a.key.cmp(&b.key));
-    assert_eq!(rows, first.upsert);
-    assert_eq!(ledger.phases, [ts("2026-11-21T00:00:00Z")]);
-    assert_eq!(ledger.first_phase, Some(ts("2026-11-21T00:00:00Z")));
 
-    let second = LedgerUpdate {
-        remove: vec![ObjectKey {
-            point: "p1".into(),
-            path: "a".into(),
-        }],
-        upsert: Vec::new(),
-        phase: Some(ts("2026-11-22T00:00:00Z")),
-        run_id: "r2".into(),
-    };
-    store.update_coverage("nightly", &second).await.unwrap();
-    let ledger = store.coverage_ledger("nightly").await.unwrap();
-    assert_eq!(ledger.rows, [row("p1", "b", None)]);
-    assert_eq!(
-        ledger.phases,
-        [ts("2026-11-22T00:00:00Z"), ts("2026-11-21T00:00:00Z")]
+    use super::*;
+    use jiff::SignedDuration;
+
+    on_every_engine!(
+        the_store_plans_what_the_reference_planner_plans_on_random_ledgers,
+        a_backlog_past_its_window_is_read_whole_as_the_reference_reads_it,
+        an_object_changed_in_storage_is_verified_again_by_the_next_phase,
+        a_point_that_left_the_window_leaves_the_ledger_whole_and_other_runbooks_stay,
+        names_with_any_bytes_are_values_never_sql,
+        the_ledger_keeps_what_phases_recorded_per_runbook,
     );
-    assert_eq!(ledger.first_phase, Some(ts("2026-11-21T00:00:00Z")));
-    assert_eq!(store.coverage_ledger("other").await.unwrap().rows.len(), 1);
-    assert_eq!(
-        store.coverage_ledger("other").await.unwrap().first_phase,
-        None
-    );
+
+    const DAY: std::time::Duration = coverage::DAY;
+
+    fn listed(point: &str, path: &str, size: u64, tag: &str) -> Listed {
+        Listed {
+            key: ObjectKey {
+                point: point.into(),
+                path: path.into(),
+            },
+            identity: Identity {
+                size,
+                tag: tag.into(),
+            },
+        }
+    }
+
+    fn listing(point: &str, objects: &[Listed]) -> PointListing {
+        PointListing {
+            point: point.into(),
+            fingerprint: coverage::fingerprint(objects),
+        }
+    }
+
+    fn query(t0: Timestamp, within_days: u32, budget: Option<u64>, seed: u64) -> PhaseQuery {
+        PhaseQuery {
+            t0,
+            within: DAY * within_days,
+            budget,
+            schedule: None,
+            seed,
+        }
+    }
+
+    fn passed(at: Timestamp) -> Verification {
+        Verification {
+            at,
+            outcome: Outcome::Passed,
+            algorithm: Algorithm::Sha256,
+            digest: Some("ab".repeat(32)),
+        }
+    }
+
+    /// A deterministic generator (splitmix64): random ledgers without a dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    async fn the_store_plans_what_the_reference_planner_plans_on_random_ledgers(
+        engine: &dyn Engine,
+    ) {
+        let store = engine.open();
+        for case in 0..24u64 {
+            let mut rng = Rng(case);
+            // A runbook of its own per case: the ledgers of a store's runbooks are apart.
+            let rb = format!("rb{case}");
+            let mut memory = MemoryLedger::default();
+            let within = 1 + rng.below(6) as u32;
+            let budget = (rng.below(2) == 0).then(|| 50 + rng.below(800));
+            let retention = 1 + rng.below(5) as i64;
+            // Objects of a point keep their identity, but some change from day to day.
+            for day in 0..14i64 {
+                let t0 = ts("2026-11-01T02:00:00Z") + SignedDuration::from_hours(24 * day);
+                let t0 = t0 + SignedDuration::from_secs(rng.below(3) as i64 * 3600);
+                let mut points = Vec::new();
+                for p in (day - retention).max(0)..=day {
+                    let point = format!("p{p:02}");
+                    let n = 1 + (p as u64 * 7 + case) % 9;
+                    let objects: Vec<Listed> = (0..n)
+                        .map(|i| {
+                            let changed = rng.below(12) == 0;
+                            let tag = if changed {
+                                format!("etag:{day}")
+                            } else {
+                                "etag:0".into()
+                            };
+                            // A path listed twice, now and then: one object, as first listed.
+                            let path = format!("f{}", if rng.below(20) == 0 { 0 } else { i });
+                            listed(&point, &path, 10 + (i * 37 + p as u64) % 300, &tag)
+                        })
+                        .collect();
+                    let l = listing(&point, &objects);
+                    store.stage_coverage(&rb, t0, &l, &objects).await.unwrap();
+                    memory.stage(t0, &point, &l.fingerprint, &objects);
+                    points.push(point);
+                }
+                store.retain_coverage(&rb, &points).await.unwrap();
+                memory.retain(&points);
+                let q = query(t0, within, budget, rng.below(5));
+                let got = store.plan_coverage(&rb, &q).await.unwrap();
+                let want = memory.plan(&q);
+                assert_eq!(got, want, "case {case}, day {day}");
+                // Read what was planned; now and then an object fails.
+                let record = PhaseRecord {
+                    verified: got
+                        .read
+                        .iter()
+                        .map(|r| {
+                            let mut v = passed(t0);
+                            if rng.below(10) == 0 {
+                                v.outcome = Outcome::Failed;
+                            }
+                            (r.key.clone(), v)
+                        })
+                        .collect(),
+                    phase: (rng.below(8) != 0).then_some(t0),
+                    run_id: format!("r{day}"),
+                };
+                store.record_coverage(&rb, &record).await.unwrap();
+                memory.record(&record);
+                let within = DAY * within;
+                assert_eq!(
+                    store.coverage_standing(&rb, t0, within).await.unwrap(),
+                    coverage::standing(&memory.ledger.rows, t0, within),
+                    "case {case}, day {day}"
+                );
+            }
+            let mut rows = store.coverage_ledger(&rb).await.unwrap().rows;
+            rows.sort_by(|a, b| a.key.cmp(&b.key));
+            let mut want = memory.ledger.rows.clone();
+            want.sort_by(|a, b| a.key.cmp(&b.key));
+            assert_eq!(rows, want, "case {case}");
+        }
+    }
+
+    async fn a_backlog_past_its_window_is_read_whole_as_the_reference_reads_it(
+        engine: &dyn Engine,
+    ) {
+        let store = engine.open();
+        let mut memory = MemoryLedger::default();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        let objects: Vec<Listed> = (0..20)
+            .map(|i| listed("p1", &format!("f{i:02}"), 10, "etag:1"))
+            .collect();
+        let l = listing("p1", &objects);
+        store.stage_coverage("rb", t0, &l, &objects).await.unwrap();
+        memory.stage(t0, "p1", &l.fingerprint, &objects);
+        // Coverage started, and its daily phases read nothing (their budget was nil).
+        for day in 0..3 {
+            let phase = PhaseRecord {
+                phase: Some(t0 + SignedDuration::from_hours(24 * day)),
+                run_id: format!("r{day}"),
+                ..PhaseRecord::default()
+            };
+            store.record_coverage("rb", &phase).await.unwrap();
+            memory.record(&phase);
+        }
+        // Three days on, a 2-day window: the whole backlog is overdue, not just a share.
+        let t3 = t0 + SignedDuration::from_hours(72);
+        let q = query(t3, 2, None, 3);
+        let plan = store.plan_coverage("rb", &q).await.unwrap();
+        assert_eq!(plan.read.len(), 20);
+        assert_eq!(plan, memory.plan(&q));
+    }
+
+    async fn an_object_changed_in_storage_is_verified_again_by_the_next_phase(engine: &dyn Engine) {
+        let store = engine.open();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        let objects: Vec<Listed> = (0..20)
+            .map(|i| listed("p1", &format!("f{i:02}"), 100, "mtime:1"))
+            .collect();
+        store
+            .stage_coverage("rb", t0, &listing("p1", &objects), &objects)
+            .await
+            .unwrap();
+        let all = PhaseRecord {
+            verified: objects
+                .iter()
+                .map(|o| (o.key.clone(), passed(t0)))
+                .collect(),
+            phase: Some(t0),
+            run_id: "r1".into(),
+        };
+        store.record_coverage("rb", &all).await.unwrap();
+        // The next day one object has another size under the same name.
+        let mut changed = objects.clone();
+        changed[13].identity.size = 101;
+        let t1 = t0 + SignedDuration::from_hours(24);
+        store
+            .stage_coverage("rb", t1, &listing("p1", &changed), &changed)
+            .await
+            .unwrap();
+        let plan = store
+            .plan_coverage("rb", &query(t1, 20, None, 1))
+            .await
+            .unwrap();
+        assert_eq!(plan.read[0].key, changed[13].key);
+        assert_eq!(plan.read[0].identity.size, 101);
+        assert_eq!(plan.read[0].verified, None);
+        assert_eq!(plan.read[0].first_seen, t1);
+        // Everything else kept its verification.
+        let standing = store.coverage_standing("rb", t1, DAY * 20).await.unwrap();
+        assert_eq!((standing.objects, standing.never_verified), (20, 1));
+    }
+
+    async fn a_point_that_left_the_window_leaves_the_ledger_whole_and_other_runbooks_stay(
+        engine: &dyn Engine,
+    ) {
+        let store = engine.open();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        for (runbook, point) in [("rb", "p1"), ("rb", "p2"), ("other", "p1")] {
+            let objects: Vec<Listed> = (0..5)
+                .map(|i| listed(point, &format!("f{i}"), 10, "etag:x"))
+                .collect();
+            store
+                .stage_coverage(runbook, t0, &listing(point, &objects), &objects)
+                .await
+                .unwrap();
+        }
+        store.retain_coverage("rb", &["p2".into()]).await.unwrap();
+        let ledger = store.coverage_ledger("rb").await.unwrap();
+        assert_eq!(ledger.rows.len(), 5);
+        assert!(ledger.rows.iter().all(|r| r.key.point == "p2"));
+        let points: Vec<String> = store
+            .coverage_points("rb")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.point)
+            .collect();
+        assert_eq!(points, ["p2"]);
+        assert_eq!(store.coverage_ledger("other").await.unwrap().rows.len(), 5);
+        let s = store.coverage_standing("rb", t0, DAY).await.unwrap();
+        assert_eq!((s.objects, s.bytes), (5, 50));
+    }
+
+    async fn names_with_any_bytes_are_values_never_sql(engine: &dyn Engine) {
+        let store = engine.open();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        let point = "p'); DROP TABLE coverage_objects; --";
+        let objects: Vec<Listed> = ["a'b", "x\ny", "\u{1b}[31mred", "%_*?", "' OR 1=1 --"]
+            .iter()
+            .map(|p| listed(point, p, 3, "etag:\"q'\""))
+            .collect();
+        store
+            .stage_coverage("rb'", t0, &listing(point, &objects), &objects)
+            .await
+            .unwrap();
+        let plan = store
+            .plan_coverage("rb'", &query(t0, 1, None, 0))
+            .await
+            .unwrap();
+        let mut read: Vec<&str> = plan.read.iter().map(|r| r.key.path.as_str()).collect();
+        read.sort();
+        let mut want: Vec<&str> = objects.iter().map(|o| o.key.path.as_str()).collect();
+        want.sort();
+        assert_eq!(read, want);
+        assert!(plan.read.iter().all(|r| r.key.point == point));
+
+        // NUL: SQLite keeps it as any other character; PostgreSQL text cannot hold it, and
+        // its store refuses the listing whole, naming it, and changes nothing.
+        let nul = vec![listed("p2", "\u{0}nul", 3, "etag:1")];
+        let staged = store
+            .stage_coverage("rb'", t0, &listing("p2", &nul), &nul)
+            .await;
+        let rows = store.coverage_ledger("rb'").await.unwrap().rows;
+        if engine.holds_nul() {
+            staged.unwrap();
+            assert!(rows.iter().any(|r| r.key.path == "\u{0}nul"));
+        } else {
+            let e = staged.unwrap_err().to_string();
+            assert!(
+                e.contains(r#"the name "\0nul" holds a NUL character"#),
+                "{e}"
+            );
+            assert_eq!(rows.len(), objects.len());
+            assert!(store.coverage_points("rb'").await.unwrap().len() == 1);
+        }
+        store.retain_coverage("rb'", &[]).await.unwrap();
+        assert!(store.coverage_ledger("rb'").await.unwrap().rows.is_empty());
+    }
+
+    /// What phases recorded stays with its runbook: the ledger read whole gives back each
+    /// object as staged and verified, the point's fingerprint, and the T0s of the phases
+    /// (newest first, and the first); an object no longer listed leaves it; a phase recorded
+    /// again (a retried write) is one phase.
+    async fn the_ledger_keeps_what_phases_recorded_per_runbook(engine: &dyn Engine) {
+        use lifeboat_core::coverage::LedgerRow;
+        let store = engine.open();
+        let t0 = ts("2026-11-21T00:00:00Z");
+        let objects = vec![
+            listed("p1", "a", 42, "mtime:2026-11-21T02:00:00Z"),
+            listed("p1", "b", 42, "mtime:2026-11-21T02:00:00Z"),
+        ];
+        store
+            .stage_coverage("nightly", t0, &listing("p1", &objects), &objects)
+            .await
+            .unwrap();
+        let other = vec![listed("q", "z", 42, "etag:1")];
+        store
+            .stage_coverage("other", t0, &listing("q", &other), &other)
+            .await
+            .unwrap();
+        let first = PhaseRecord {
+            verified: vec![(objects[0].key.clone(), passed(t0))],
+            phase: Some(t0),
+            run_id: "r1".into(),
+        };
+        store.record_coverage("nightly", &first).await.unwrap();
+        let row = |o: &Listed, verified: Option<Verification>| LedgerRow {
+            key: o.key.clone(),
+            identity: o.identity.clone(),
+            first_seen: t0,
+            verified,
+        };
+        let ledger = store.coverage_ledger("nightly").await.unwrap();
+        let mut rows = ledger.rows.clone();
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        assert_eq!(
+            rows,
+            [row(&objects[0], Some(passed(t0))), row(&objects[1], None)]
+        );
+        assert_eq!(ledger.phases, [t0]);
+        assert_eq!(ledger.first_phase, Some(t0));
+
+        // The next day `a` is no longer listed.
+        let t1 = t0 + SignedDuration::from_hours(24);
+        let left = listing("p1", &objects[1..]);
+        store
+            .stage_coverage("nightly", t1, &left, &objects[1..])
+            .await
+            .unwrap();
+        let second = PhaseRecord {
+            phase: Some(t1),
+            run_id: "r2".into(),
+            ..PhaseRecord::default()
+        };
+        store.record_coverage("nightly", &second).await.unwrap();
+        store.record_coverage("nightly", &second).await.unwrap();
+        let ledger = store.coverage_ledger("nightly").await.unwrap();
+        assert_eq!(ledger.rows, [row(&objects[1], None)]);
+        assert_eq!(ledger.phases, [t1, t0]);
+        assert_eq!(ledger.first_phase, Some(t0));
+        let points = store.coverage_points("nightly").await.unwrap();
+        assert_eq!(
+            points
+                .iter()
+                .map(|p| (p.point.as_str(), p.fingerprint.as_str()))
+                .collect::<Vec<_>>(),
+            [("p1", left.fingerprint.as_str())]
+        );
+        let other = store.coverage_ledger("other").await.unwrap();
+        assert_eq!(other.rows.len(), 1);
+        assert_eq!(other.first_phase, None);
+    }
 }

@@ -286,3 +286,65 @@ async fn a_connection_the_server_ended_is_opened_again_at_the_next_statement() {
             .unwrap();
     }
 }
+
+/// A coverage ledger written before the planner moved into SQL (schema 3, no key hashes, no
+/// points) is migrated in one transaction: each row gets its key hash, computed in Rust as
+/// new rows get it, each point its count and bytes (and an unknown fingerprint), and the
+/// next phase is planned over it as before.
+#[tokio::test]
+async fn a_ledger_written_before_the_planner_moved_into_sql_is_planned_as_it_was() {
+    use lifeboat_core::coverage::{self, ObjectKey, PhaseQuery};
+    let db = Postgres::new();
+    psql(
+        &db,
+        &format!(
+            "CREATE TABLE lifeboat_schema (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+                 version INTEGER NOT NULL);
+             INSERT INTO lifeboat_schema (version) VALUES (3);
+             {}{}{}
+             INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen)
+             VALUES ('rb', 'p1', 'a', 7, 'etag:1', '2026-11-20T00:00:00.000000000Z'),
+                    ('rb', 'p1', 'b', 9, 'etag:2', '2026-11-20T00:00:00.000000000Z');",
+            MIGRATIONS[0], MIGRATIONS[1], MIGRATIONS[2]
+        ),
+    );
+    let store = PostgresStore::open_existing(&db.0, None)
+        .unwrap()
+        .expect("a store");
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        MIGRATIONS.len() as i64
+    );
+    let tie = coverage::key_hash(&ObjectKey {
+        point: "p1".into(),
+        path: "b".into(),
+    });
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT tie FROM coverage_objects WHERE runbook = 'rb' AND path = 'b'"
+        )
+        .trim(),
+        tie.to_string()
+    );
+    let t0 = ts("2026-11-21T00:00:00Z");
+    let s = store
+        .coverage_standing("rb", t0, coverage::DAY)
+        .await
+        .unwrap();
+    assert_eq!((s.objects, s.bytes, s.never_verified), (2, 16, 2));
+    let q = PhaseQuery {
+        t0,
+        within: coverage::DAY,
+        budget: None,
+        schedule: None,
+        seed: 0,
+    };
+    assert_eq!(store.plan_coverage("rb", &q).await.unwrap().read.len(), 2);
+    // The old point's fingerprint is unknown: the next listing stages it again, keeping
+    // what is unchanged.
+    assert_eq!(
+        store.coverage_points("rb").await.unwrap()[0].fingerprint,
+        ""
+    );
+}

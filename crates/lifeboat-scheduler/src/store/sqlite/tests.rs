@@ -328,3 +328,51 @@ fn the_summary_of_a_record_counts_the_objects_that_failed() {
     );
     assert_eq!(summary.oldest_verified, Some(ts("2026-11-01T00:00:00Z")));
 }
+
+mod coverage_ledger {
+    use lifeboat_core::coverage::{self, PhaseQuery};
+
+    use super::*;
+
+    const DAY: std::time::Duration = coverage::DAY;
+
+    fn query(t0: Timestamp, within_days: u32, budget: Option<u64>, seed: u64) -> PhaseQuery {
+        PhaseQuery {
+            t0,
+            within: DAY * within_days,
+            budget,
+            schedule: None,
+            seed,
+        }
+    }
+
+    #[test]
+    fn a_ledger_written_before_the_planner_moved_into_sql_is_planned_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute(
+                "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen)
+                 VALUES ('rb', 'p1', 'a', 7, 'etag:1', '2026-11-20T00:00:00.000000000Z'),
+                        ('rb', 'p1', 'b', 9, 'etag:2', '2026-11-20T00:00:00.000000000Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let t0 = ts("2026-11-21T00:00:00Z");
+        let s = store.coverage_standing("rb", t0, DAY).unwrap();
+        assert_eq!((s.objects, s.bytes, s.never_verified), (2, 16, 2));
+        let plan = store.plan_coverage("rb", &query(t0, 1, None, 0)).unwrap();
+        assert_eq!(plan.read.len(), 2);
+        // The old point's fingerprint is unknown: the next listing stages it again, keeping
+        // what is unchanged.
+        assert_eq!(store.coverage_points("rb").unwrap()[0].fingerprint, "");
+    }
+}
