@@ -24,7 +24,7 @@ use lifeboat_core::evidence::{CoverageObject, CoverageRecord, Outcome};
 use lifeboat_core::runbook::{CoverageSpec, Runbook};
 use tokio_util::sync::CancellationToken;
 
-use crate::format::{Candidate, PointRead, SourceFormat};
+use crate::format::{Candidate, CoverageItem, PointRead, SourceFormat};
 use crate::plan::{Expected, Target};
 use crate::restore::{Landing, Restored};
 use crate::stop::until_cancelled;
@@ -86,6 +86,9 @@ pub(crate) async fn list<F: SourceFormat>(
     window: &[Candidate],
     cancel: &CancellationToken,
 ) -> Result<Listing<F::Locator>, DrillError> {
+    if let Some(own) = until_cancelled(cancel, format.coverage_objects(window)).await?? {
+        return Ok(own_listing(own));
+    }
     let mut objects = Vec::new();
     let mut unlisted = Vec::new();
     for point in window {
@@ -137,6 +140,26 @@ pub(crate) async fn list<F: SourceFormat>(
         identities,
         unlisted,
     })
+}
+
+/// The listing of a format that lists its own coverage objects
+/// ([`SourceFormat::coverage_objects`]: a restic repository's packs).
+fn own_listing<L>(own: Vec<CoverageItem<L>>) -> Listing<L> {
+    let mut objects = Vec::with_capacity(own.len());
+    let mut identities = Vec::with_capacity(own.len());
+    for item in own {
+        objects.push(Object {
+            point: item.point,
+            expect: item.planned.expect,
+            target: item.planned.target,
+        });
+        identities.push(item.identity);
+    }
+    Listing {
+        objects,
+        identities,
+        unlisted: Vec::new(),
+    }
 }
 
 /// The plan of the next phase over `listing`, with `ledger` as it stands.
