@@ -49,6 +49,11 @@ pub const REPOSITORY_POINT: &str = "repository";
 /// the writing and hashing pipeline: memory per file stays a few chunks, whatever its size.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
+/// Pack bytes the coverage phase holds at once, in MiB, whatever the number of packs read
+/// in parallel: a pack is read whole, and a hostile repository may make each as large as
+/// [`lifeboat_storage::restic::MAX_PACK`].
+const PACK_MEMORY_MIB: u32 = 256;
+
 /// Largest password file read: a password, not a document.
 const MAX_PASSWORD_FILE: u64 = 64 << 10;
 
@@ -70,6 +75,8 @@ pub struct ResticFormat {
     /// The packs the coverage phase listed, by path (`data/XX/ID`), with the size storage
     /// listed for each (`None`: storage lacks it): what verifying one reads and checks.
     packs: std::sync::Mutex<std::collections::HashMap<String, (IndexedPack, Option<u64>)>>,
+    /// [`PACK_MEMORY_MIB`] permits, one per MiB of pack held by a coverage read.
+    pack_memory: tokio::sync::Semaphore,
 }
 
 impl ResticFormat {
@@ -84,6 +91,7 @@ impl ResticFormat {
             damaged: std::sync::Mutex::default(),
             listed_bytes: std::sync::Mutex::default(),
             packs: std::sync::Mutex::default(),
+            pack_memory: tokio::sync::Semaphore::new(PACK_MEMORY_MIB as usize),
         })
     }
 
@@ -687,6 +695,12 @@ impl ResticFormat {
             ));
         };
         let repo = self.repo().await?;
+        let mib = size
+            .map_or(1, |s| s.div_ceil(1 << 20))
+            .clamp(1, u64::from(PACK_MEMORY_MIB));
+        let held = until_cancelled(landing.cancel, self.pack_memory.acquire_many(mib as u32))
+            .await?
+            .map_err(|_| DrillError::Interrupted)?;
         let check = match until_cancelled(landing.cancel, repo.verify_pack(&pack, size)).await? {
             Ok(check) => check,
             Err(e) => {
@@ -698,6 +712,7 @@ impl ResticFormat {
                 ));
             }
         };
+        drop(held);
         landing.progress.bytes(check.bytes);
         let mut result = expect.failed(Some(from.to_owned()), String::new());
         result.actual = check.sha256;
