@@ -14,6 +14,7 @@ mod browser;
 mod conformance;
 mod corruption;
 mod coverage;
+mod coverage_restic;
 mod coverage_seen;
 mod evidence;
 mod examples;

@@ -121,3 +121,79 @@ fn names_that_look_like_sql_are_objects_like_any_other_in_the_ledger() {
         assert_eq!(c["objects"], (5 + names.len()) as u64, "{}", d.context());
     }
 }
+
+/// A restic pack is hostile input too (SECURITY.md class 3): a header whose length claims
+/// more than the pack, a pack cut short, a pack claiming an absurd size each fail the drill
+/// whose phase reads it, naming the pack, with a reason; nothing panics and nothing is
+/// allocated from a claimed length before it is checked (the absurd pack is not read).
+#[test]
+fn hostile_restic_packs_fail_coverage_with_a_reason_and_no_unbounded_read() {
+    use crate::coverage_restic::{PASSWORD, drill_on, runbook, taken, verified};
+    let fx = Fixture::new();
+    let repo = lifeboat_testkit::ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let old = lifeboat_testkit::prng::random_bytes(64 << 10, 7);
+    repo.backup(&taken(0), "db01", &[], &[("srv/old.bin", &old)]);
+    let pack = repo
+        .packs()
+        .into_iter()
+        .find(|p| p.is_data())
+        .expect("a data pack")
+        .id;
+    let new = lifeboat_testkit::prng::random_bytes(64 << 10, 8);
+    repo.backup(&taken(1), "db01", &[], &[("srv/new.bin", &new)]);
+    // A 1-day window: each drill reads every pack.
+    let rb = runbook(&fx, &repo, "30d", "1d");
+    let file = repo.pack_path(&pack);
+    let original = std::fs::read(&file).unwrap();
+    let rewrite = |bytes: &[u8]| {
+        let mut perms = std::fs::metadata(&file).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&file, perms).unwrap();
+        std::fs::write(&file, bytes).unwrap();
+    };
+    let reason_of = |day: i64| {
+        let d = drill_on(&fx, &rb, day);
+        d.assert_code(1);
+        let read = verified(&d);
+        let failed: Vec<_> = read.iter().filter(|r| r.2 == "failed").collect();
+        assert_eq!(failed.len(), 1, "{}", d.context());
+        assert!(failed[0].1.ends_with(&pack), "{}", d.context());
+        failed[0].3.clone()
+    };
+
+    // The header's length claims 4 GiB.
+    let mut claims = original.clone();
+    let n = claims.len();
+    claims[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+    rewrite(&claims);
+    let reason = reason_of(2);
+    assert!(
+        reason.contains("header damaged") && reason.contains(&pack),
+        "{reason}"
+    );
+
+    // Cut short: the header's length now points into the blobs.
+    rewrite(&original[..original.len() / 2]);
+    let reason = reason_of(3);
+    assert!(
+        reason.contains("pack hash mismatch") && reason.contains(&pack),
+        "{reason}"
+    );
+
+    // 200 GiB claimed by storage (a sparse file): refused, never read.
+    rewrite(&original);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(200 << 30)
+        .unwrap();
+    let started = Instant::now();
+    let reason = reason_of(4);
+    assert!(
+        reason.contains("over the") && reason.contains(&pack),
+        "{reason}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+}

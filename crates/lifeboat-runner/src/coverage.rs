@@ -15,9 +15,12 @@
 //! update. A stop ends it within a chunk per read in flight, and the verifications are then
 //! not written: the next drill reads those objects again.
 //!
-//! Where a format lists its objects otherwise (restic: the object is the pack file), it
-//! supplies its own `PointObjects` per point; staging, planning and recording are the
-//! same.
+//! Where a format lists its objects otherwise (restic: the object is the pack file, under
+//! the one point "repository"), it lists them itself ([`SourceFormat::coverage_objects`],
+//! once per phase, in place of the points' manifests) and its `restore` reads them (a
+//! restic pack: read whole and checked); staging by fingerprint, planning and recording
+//! are the same, and the read step finds the planned objects among that listing instead
+//! of re-reading a manifest.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +97,7 @@ impl std::fmt::Debug for CoverageContext {
 
 /// One stored object of a retained point, listed: where it is read from and what it must
 /// verify to.
+#[derive(Clone)]
 pub(crate) struct Object<L> {
     pub(crate) point: Candidate,
     pub(crate) expect: Expected,
@@ -201,6 +205,13 @@ pub(crate) async fn list<F: SourceFormat>(
         identities: Vec::new(),
         unlisted: Vec::new(),
     };
+    if let Some(own) = own_points(format, window, cancel).await? {
+        for point in own {
+            listing.objects.extend(point.objects);
+            listing.identities.extend(point.identities);
+        }
+        return Ok(listing);
+    }
     for point in window {
         match list_point(format, point, cancel).await? {
             PointObjects::NotAPoint => {}
@@ -212,6 +223,49 @@ pub(crate) async fn list<F: SourceFormat>(
         }
     }
     Ok(listing)
+}
+
+/// The objects of one point of a format that lists its own coverage objects
+/// ([`SourceFormat::coverage_objects`]: a restic repository's packs, all under the one
+/// point "repository"): staged, planned and recorded as any point, and found again for the
+/// read step here, not in a manifest.
+pub(crate) struct OwnPoint<L> {
+    pub(crate) point: Candidate,
+    pub(crate) objects: Vec<Object<L>>,
+    pub(crate) identities: Vec<Identity>,
+}
+
+/// `format`'s own coverage objects over `window`, by point (in the order they come), if it
+/// lists them itself; `None`: its objects are its points' files ([`list_point`]).
+async fn own_points<F: SourceFormat>(
+    format: &F,
+    window: &[Candidate],
+    cancel: &CancellationToken,
+) -> Result<Option<Vec<OwnPoint<F::Locator>>>, DrillError> {
+    let Some(items) = until_cancelled(cancel, format.coverage_objects(window)).await?? else {
+        return Ok(None);
+    };
+    let mut points: Vec<OwnPoint<F::Locator>> = Vec::new();
+    for item in items {
+        let n = match points.iter().position(|p| p.point.id == item.point.id) {
+            Some(n) => n,
+            None => {
+                points.push(OwnPoint {
+                    point: item.point.clone(),
+                    objects: Vec::new(),
+                    identities: Vec::new(),
+                });
+                points.len() - 1
+            }
+        };
+        points[n].objects.push(Object {
+            point: item.point,
+            expect: item.planned.expect,
+            target: item.planned.target,
+        });
+        points[n].identities.push(item.identity);
+    }
+    Ok(Some(points))
 }
 
 /// The plan of the next phase over `listing`, with `ledger` as it stands.
@@ -272,27 +326,38 @@ impl Phase<'_> {
             .into_iter()
             .map(|p| (p.point, p.fingerprint))
             .collect();
-        let mut retained = Vec::with_capacity(window.len());
+        // A format that lists its own objects (restic's packs) lists them once, as the
+        // objects of its own points, kept for the read step; any other, point by point.
+        let own = own_points(format, window, self.cancel).await?;
+        let points = match &own {
+            Some(own) => own.iter().map(|p| p.point.clone()).collect(),
+            None => window.to_vec(),
+        };
+        let mut retained = Vec::with_capacity(points.len());
         let mut unlisted = Vec::new();
-        for point in window {
-            match list_point(format, point, self.cancel).await? {
-                PointObjects::NotAPoint => {}
-                PointObjects::Unlisted(object) => unlisted.push(object),
-                PointObjects::Listed(objects, identities) => {
-                    let listed = listed(&objects, &identities);
-                    let listing = PointListing {
-                        point: point.id.clone(),
-                        fingerprint: coverage::fingerprint(&listed),
-                    };
-                    if known.get(&point.id) != Some(&listing.fingerprint) {
-                        ledger
-                            .stage(runbook, self.t0, &listing, &listed)
-                            .await
-                            .map_err(Self::ledger_err)?;
+        for (n, point) in points.iter().enumerate() {
+            let listed = match &own {
+                Some(own) => listed(&own[n].objects, &own[n].identities),
+                None => match list_point(format, point, self.cancel).await? {
+                    PointObjects::NotAPoint => continue,
+                    PointObjects::Unlisted(object) => {
+                        unlisted.push(object);
+                        continue;
                     }
-                    retained.push(point.id.clone());
-                }
+                    PointObjects::Listed(objects, identities) => listed(&objects, &identities),
+                },
+            };
+            let listing = PointListing {
+                point: point.id.clone(),
+                fingerprint: coverage::fingerprint(&listed),
+            };
+            if known.get(&point.id) != Some(&listing.fingerprint) {
+                ledger
+                    .stage(runbook, self.t0, &listing, &listed)
+                    .await
+                    .map_err(Self::ledger_err)?;
             }
+            retained.push(point.id.clone());
         }
         ledger
             .retain(runbook, &retained)
@@ -311,7 +376,9 @@ impl Phase<'_> {
             )
             .await
             .map_err(Self::ledger_err)?;
-        let results = self.read(format, window, &selection).await?;
+        let results = self
+            .read(format, window, own.as_deref(), &selection)
+            .await?;
 
         let mut record = PhaseRecord {
             verified: Vec::with_capacity(results.len()),
@@ -366,14 +433,39 @@ impl Phase<'_> {
     }
 
     /// The objects `selection` reads, found again in their points' manifests (read once
-    /// more, only for the points the phase reads from): in selection order, each the
-    /// object to read or why it cannot be.
+    /// more, only for the points the phase reads from), or among `own`, the format's own
+    /// objects when it lists them itself: in selection order, each the object to read or
+    /// why it cannot be.
     async fn find<F: SourceFormat>(
         &self,
         format: &F,
         window: &[Candidate],
+        own: Option<&[OwnPoint<F::Locator>]>,
         selection: &Selection,
     ) -> Result<Vec<Found<F::Locator>>, DrillError> {
+        if let Some(own) = own {
+            let mut by_key = std::collections::HashMap::new();
+            for object in own.iter().flat_map(|p| &p.objects) {
+                by_key.insert(
+                    (object.point.id.as_str(), object.expect.path.as_str()),
+                    object,
+                );
+            }
+            return Ok(selection
+                .read
+                .iter()
+                .map(
+                    |row| match by_key.get(&(row.key.point.as_str(), row.key.path.as_str())) {
+                        Some(&object) => Ok(object.clone()),
+                        None => Err(Box::new(gone(
+                            row,
+                            "no longer listed by its source (it changed during the drill)"
+                                .to_owned(),
+                        ))),
+                    },
+                )
+                .collect());
+        }
         let mut wanted: std::collections::HashMap<&str, std::collections::HashMap<&str, usize>> =
             std::collections::HashMap::new();
         for (n, row) in selection.read.iter().enumerate() {
@@ -431,9 +523,10 @@ impl Phase<'_> {
         &self,
         format: &F,
         window: &[Candidate],
+        own: Option<&[OwnPoint<F::Locator>]>,
         selection: &Selection,
     ) -> Result<Vec<FileResult>, DrillError> {
-        let objects = self.find(format, window, selection).await?;
+        let objects = self.find(format, window, own, selection).await?;
         let progress: Arc<dyn Progress> = Arc::new(NoProgress);
         let landing = Landing {
             dest: None,

@@ -183,6 +183,32 @@ pub trait SourceFormat: Send + Sync {
     ) -> impl Future<Output = Option<(u64, ProjectionBasis)>> + Send {
         std::future::ready(None)
     }
+
+    /// The coverage phase's objects, when the format's stored objects are not its points'
+    /// files (a restic repository: its packs, which snapshots share): each with the point
+    /// the ledger keys it under, what reading it must verify and its storage identity. The
+    /// phase reads each through [`restore`](SourceFormat::restore) with no landing, as it
+    /// reads a file. `None` (the default): the objects are the files of each point of
+    /// `window`, as [`read_point`](SourceFormat::read_point) lists them.
+    fn coverage_objects(
+        &self,
+        _window: &[Candidate],
+    ) -> impl Future<Output = Result<Option<Vec<CoverageItem<Self::Locator>>>, DrillError>> + Send
+    {
+        std::future::ready(Ok(None))
+    }
+}
+
+/// One object of the coverage phase a format lists itself
+/// ([`SourceFormat::coverage_objects`]).
+#[derive(Clone, Debug)]
+pub struct CoverageItem<L> {
+    /// The point the ledger and the evidence key it under.
+    pub point: Candidate,
+    /// What it must verify to, and where it is read from.
+    pub planned: PlannedFile<L>,
+    /// Its storage identity: a new identity is a new object.
+    pub identity: Identity,
 }
 
 /// Where a candidate stands against a drill's window ([`window`]).

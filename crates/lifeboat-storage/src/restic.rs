@@ -33,6 +33,9 @@ use rustic_core::{
 
 use crate::{Source, StorageError};
 
+mod pack;
+pub use pack::{IndexedPack, MAX_PACK, PackBlob, PackCheck, pack_path};
+
 /// Largest repository file read whole (config, key, snapshot, index): far above what restic
 /// writes (its index files hold at most about 4 MiB of JSON), far below what could exhaust
 /// memory.

@@ -95,13 +95,12 @@ pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Valid
     let steps = steps::steps(&mut c, raw.steps.as_ref());
     let finally = steps::finally(&mut c, raw.finally.as_ref());
     let notify = notify::notify(&mut c, raw.notify.as_ref());
-    let coverage = raw.coverage.as_ref().and_then(|cov| {
-        if format_kind == Some(restic::FormatKind::Restic) {
-            coverage::refuse_restic(&mut c, cov);
-            return None;
-        }
-        coverage::coverage(&mut c, cov)
-    });
+    // With a restic source the objects are the repository's packs (the runner's restic
+    // format lists them): the same keys, the same rules.
+    let coverage = raw
+        .coverage
+        .as_ref()
+        .and_then(|cov| coverage::coverage(&mut c, cov));
 
     let mut problems = c.problems;
     problems.sort_by_key(|p| (p.line, p.column));

@@ -803,16 +803,6 @@ rb.yaml:6:11: coverage.budget: invalid size \"200GB\": expected a whole number a
 "}, "\
 rb.yaml:5:20: coverage.within: duration \"0s\" is zero: expected more than 0s
 rb.yaml:5:32: coverage.budget: invalid size \"0GiB\": expected a whole number above 0 followed by one of B, KiB, MiB, GiB, TiB, e.g. 200GiB" ; "coverage of nothing")]
-#[test_case(indoc! {"
-    version: 1
-    name: demo
-    source:
-      url: file:///srv/backups/demo
-      format: restic
-      restic: {password: x}
-    coverage:
-      within: 30d
-"}, "rb.yaml:8:3: coverage: not supported yet with source.format: restic (coverage of a restic repository's packs is planned); remove `coverage`, or drill a `files` source" ; "coverage of a restic source")]
 fn refused(text: &str, expected: &str) {
     assert_eq!(errors(text), expected);
 }

@@ -29,13 +29,13 @@ use lifeboat_core::evidence::{ManifestRecord, Outcome, ProjectionBasis};
 use lifeboat_core::runbook::{ManifestSpec, ResticPassword, ResticSpec, Runbook};
 use lifeboat_core::vocabulary::Algorithm;
 use lifeboat_storage::restic::{
-    ChunkProblem, DamagedSnapshot, FileRead, Located, Repo, ResticError, SnapshotEntry,
-    SnapshotFilter, SnapshotSize,
+    ChunkProblem, DamagedSnapshot, FileRead, IndexedPack, Located, Repo, ResticError,
+    SnapshotEntry, SnapshotFilter, SnapshotSize,
 };
 use lifeboat_storage::{Object, Source};
 use sha2::Digest as _;
 
-use super::{Candidate, Census, Entry, PointRead, SourceFormat};
+use super::{Candidate, Census, CoverageItem, Entry, PointRead, SourceFormat};
 use crate::DrillError;
 use crate::plan::{Expected, PlannedFile, Target};
 use crate::restore::{self, Landing, Opened, Restored};
@@ -50,9 +50,18 @@ pub const SNAPSHOT_TREE: &str = "(the snapshot's tree)";
 /// strong hash serves (SHA-256 is kept when a `sha256sum` manifest asks for it).
 pub const WHOLE_FILE: Algorithm = Algorithm::Blake3;
 
+/// The recovery point the coverage ledger and the evidence key a pack under: a pack belongs
+/// to the repository, whichever snapshots share it, so it is one object, verified once.
+pub const REPOSITORY_POINT: &str = "repository";
+
 /// Verified chunks (up to restic's 8 MiB each) waiting between the repository reader and
 /// the writing and hashing pipeline: memory per file stays a few chunks, whatever its size.
 const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Pack bytes the coverage phase holds at once, in MiB, whatever the number of packs read
+/// in parallel: a pack is read whole, and a hostile repository may make each as large as
+/// [`lifeboat_storage::restic::MAX_PACK`].
+const PACK_MEMORY_MIB: u32 = 256;
 
 /// Largest password file read: a password, not a document.
 const MAX_PASSWORD_FILE: u64 = 64 << 10;
@@ -72,6 +81,11 @@ pub struct ResticFormat {
     /// The sizes of each snapshot's regular files added up, as `read_point` listed them
     /// (without a manifest): the projection's total, so it does not walk the tree again.
     listed_bytes: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// The packs the coverage phase listed, by path (`data/XX/ID`), with the size storage
+    /// listed for each (`None`: storage lacks it): what verifying one reads and checks.
+    packs: std::sync::Mutex<std::collections::HashMap<String, (IndexedPack, Option<u64>)>>,
+    /// [`PACK_MEMORY_MIB`] permits, one per MiB of pack held by a coverage read.
+    pack_memory: tokio::sync::Semaphore,
 }
 
 impl ResticFormat {
@@ -85,6 +99,8 @@ impl ResticFormat {
             fresh: tokio::sync::Mutex::new(None),
             damaged: std::sync::Mutex::default(),
             listed_bytes: std::sync::Mutex::default(),
+            packs: std::sync::Mutex::default(),
+            pack_memory: tokio::sync::Semaphore::new(PACK_MEMORY_MIB as usize),
         })
     }
 
@@ -527,6 +543,9 @@ impl SourceFormat for ResticFormat {
         from: &String,
         landing: &Landing<'_>,
     ) -> Result<Restored, DrillError> {
+        if point.id == REPOSITORY_POINT {
+            return self.verify_pack(expect, from, landing).await;
+        }
         let repo = self.repo().await?;
         let (first, gone) = self
             .restore_from(&repo, point, expect, lands, from, landing)
@@ -562,14 +581,79 @@ impl SourceFormat for ResticFormat {
         }
     }
 
-    /// Coverage of a restic repository is of its packs, which snapshots share: not modelled
-    /// yet, and validation refuses `coverage` on a restic source before a drill runs.
+    /// Never asked: a restic repository lists its own coverage objects, its packs, each
+    /// with its identity ([`coverage_objects`](SourceFormat::coverage_objects)).
     async fn identify(
         &self,
         _point: &Candidate,
         _from: &String,
     ) -> Result<lifeboat_core::coverage::Identity, DrillError> {
         Err(DrillError::CoverageUnsupported { format: "restic" })
+    }
+
+    /// The repository's packs, every pack its index lists (data and tree packs), each one
+    /// object keyed under [`REPOSITORY_POINT`] by its path `data/XX/ID` whichever snapshots
+    /// share it, so coverage carries across snapshots and a pack is read once per turn.
+    /// Identity: the size one listing of `data/` gives and the pack's id (its name is the
+    /// SHA-256 of its bytes: other bytes are another pack); a pack the index lists and
+    /// storage lacks is `missing`, and its read fails with `pack missing`. Every pack, not
+    /// only those the retained snapshots' trees reach: walking every tree of every retained
+    /// snapshot each drill would read the trees whole each time; a pack only snapshots
+    /// outside the window use is one `restic prune` has not removed yet, still stored and
+    /// still worth knowing sound.
+    async fn coverage_objects(
+        &self,
+        window: &[Candidate],
+    ) -> Result<Option<Vec<CoverageItem<String>>>, DrillError> {
+        let repo = self.repo().await?;
+        let indexed = repo.indexed_packs().await?;
+        let stored = repo.stored_packs().await?;
+        let time = window
+            .iter()
+            .map(|c| c.time)
+            .max()
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let point = Candidate {
+            id: REPOSITORY_POINT.to_owned(),
+            time,
+        };
+        let mut items = Vec::with_capacity(indexed.len());
+        let mut packs = std::collections::HashMap::with_capacity(indexed.len());
+        for pack in indexed {
+            let path = pack.path();
+            let size = stored.get(&pack.id).copied();
+            items.push(CoverageItem {
+                point: point.clone(),
+                planned: PlannedFile {
+                    expect: Expected {
+                        path: path.clone(),
+                        algorithm: Algorithm::Sha256,
+                        digest: pack.id.clone(),
+                        size,
+                    },
+                    target: Target::Restore {
+                        lands: path.clone(),
+                        from: path.clone(),
+                    },
+                },
+                identity: match size {
+                    Some(size) => lifeboat_core::coverage::Identity {
+                        size,
+                        tag: format!("sha256:{}", pack.id),
+                    },
+                    None => lifeboat_core::coverage::Identity {
+                        size: 0,
+                        tag: "missing".to_owned(),
+                    },
+                },
+            });
+            packs.insert(path, (pack, size));
+        }
+        *self
+            .packs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = packs;
+        Ok(Some(items))
     }
 
     /// Never asked: [`point_bytes`](SourceFormat::point_bytes) sizes a snapshot whole.
@@ -593,6 +677,68 @@ impl SourceFormat for ResticFormat {
             SnapshotSize::Summary(total) => Some((total, ProjectionBasis::Snapshot)),
             SnapshotSize::Tree(total) => Some((total, ProjectionBasis::Tree)),
         }
+    }
+}
+
+impl ResticFormat {
+    /// The coverage read of the pack at `from` (`data/XX/ID`), as
+    /// [`coverage_objects`](SourceFormat::coverage_objects) listed it: read whole and checked
+    /// ([`Repo::verify_pack`]), nothing written. Its `actual` is the SHA-256 of the bytes
+    /// read, its bytes the pack's.
+    async fn verify_pack(
+        &self,
+        expect: &Expected,
+        from: &str,
+        landing: &Landing<'_>,
+    ) -> Result<Restored, DrillError> {
+        let listed = self
+            .packs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(from)
+            .cloned();
+        let Some((pack, size)) = listed else {
+            return Ok(Restored::failed(
+                expect,
+                Some(from.to_owned()),
+                format!("pack missing: {from} is not among the packs the index lists"),
+            ));
+        };
+        let repo = self.repo().await?;
+        let mib = size
+            .map_or(1, |s| s.div_ceil(1 << 20))
+            .clamp(1, u64::from(PACK_MEMORY_MIB));
+        let held = until_cancelled(landing.cancel, self.pack_memory.acquire_many(mib as u32))
+            .await?
+            .map_err(|_| DrillError::Interrupted)?;
+        let check = match until_cancelled(landing.cancel, repo.verify_pack(&pack, size)).await? {
+            Ok(check) => check,
+            Err(e) => {
+                let reason = finding(e)?;
+                return Ok(Restored::failed(
+                    expect,
+                    Some(from.to_owned()),
+                    format!("pack unreadable: pack {}: {reason}", pack.id),
+                ));
+            }
+        };
+        drop(held);
+        landing.progress.bytes(check.bytes);
+        let mut result = expect.failed(Some(from.to_owned()), String::new());
+        result.actual = check.sha256;
+        result.bytes = check.bytes;
+        result.object_bytes = size;
+        match check.failure {
+            None => {
+                result.outcome = Outcome::Passed;
+                result.reason = None;
+            }
+            Some(failure) => result.reason = Some(failure),
+        }
+        Ok(Restored {
+            result,
+            synced: false,
+        })
     }
 }
 

@@ -51,17 +51,6 @@ pub(super) fn coverage(c: &mut Check<'_>, raw: &Spanned<RawCoverage>) -> Option<
     })
 }
 
-/// A restic source: its stored objects are packs shared by snapshots, which the coverage
-/// ledger does not model yet. Refused rather than run as if it covered anything.
-pub(super) fn refuse_restic(c: &mut Check<'_>, raw: &Spanned<RawCoverage>) {
-    c.at(
-        raw,
-        "coverage: not supported yet with source.format: restic (coverage of a restic \
-         repository's packs is planned); remove `coverage`, or drill a `files` source"
-            .to_owned(),
-    );
-}
-
 /// `200GiB`, `512 MiB`, `4096B`: a whole number and a binary unit; `None` when it is not one
 /// or overflows.
 pub(crate) fn parse_size(text: &str) -> Option<u64> {
