@@ -26,7 +26,8 @@ use std::pin::Pin;
 
 use jiff::Timestamp;
 use lifeboat_core::coverage::{
-    Ledger, LedgerRow, Listed, PhaseQuery, PhaseRecord, PointListing, Selection, Standing,
+    self, IntervalFrom, Ledger, LedgerRow, Listed, Pace, PhaseQuery, PhaseRecord, PointListing,
+    Selection, Standing,
 };
 use lifeboat_core::evidence::{CoverageRecord, Evidence, Mode, Outcome};
 
@@ -393,6 +394,68 @@ struct Walk {
 }
 
 impl Walk {
+    /// Starts the walk of a phase at the pace `pace`, coverage having started at `started`,
+    /// with `never` objects never verified and `overdue` verified ones overdue by the next
+    /// drill, and takes `due` (the objects due at once, each with its key hash) in the
+    /// planner's order: key hashes from the seed's start, then below it. `true` with the
+    /// walk when the pace is not met yet, so the engine walks on through the backlog.
+    fn start(
+        pace: &Pace,
+        q: &PhaseQuery,
+        started: Timestamp,
+        never: u64,
+        overdue: u64,
+        mut due: Vec<(LedgerRow, i64)>,
+    ) -> (Walk, bool) {
+        let within = jiff::SignedDuration::try_from(q.within).unwrap_or_default();
+        let backlog_overdue = started
+            .checked_add(within)
+            .is_ok_and(|deadline| deadline < pace.next);
+        let start = coverage::seed_start(q.seed);
+        due.sort_by(|(a, ta), (b, tb)| {
+            ((*ta < start), ta, &a.key).cmp(&((*tb < start), tb, &b.key))
+        });
+        let mut fixed = pace.share_count.max(due.len() as u64);
+        if backlog_overdue && never > 0 {
+            fixed = fixed.max(never);
+        }
+        if overdue > 0 {
+            fixed = fixed.max(never + overdue);
+        }
+        let mut walk = Walk {
+            fixed,
+            share_bytes: pace.share_bytes,
+            budget: q.budget,
+            taken: 0,
+            needed_bytes: 0,
+            read: Vec::new(),
+            read_bytes: 0,
+            full: false,
+        };
+        let going = due.into_iter().all(|(row, _)| walk.take(row));
+        (walk, going)
+    }
+
+    /// The phase's selection once the walk stopped, over a ledger of `total_bytes` with
+    /// drills every `interval`.
+    fn finish(
+        self,
+        budget: Option<u64>,
+        total_bytes: u64,
+        interval: (std::time::Duration, IntervalFrom),
+    ) -> Selection {
+        let (on_pace, behind_seconds) =
+            coverage::behind(budget, self.needed_bytes, total_bytes, interval.0);
+        Selection {
+            read: self.read,
+            read_bytes: self.read_bytes,
+            needed_bytes: self.needed_bytes,
+            interval,
+            on_pace,
+            behind_seconds,
+        }
+    }
+
     /// Takes the next object of the order; `false` (and not taken) when the pace is met.
     fn take(&mut self, row: LedgerRow) -> bool {
         if self.taken >= self.fixed && self.needed_bytes >= self.share_bytes {

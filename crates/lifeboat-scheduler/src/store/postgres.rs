@@ -877,9 +877,6 @@ impl PostgresStore {
                 .await?,
                 Err(_) => 0,
             };
-        let backlog_overdue = started
-            .checked_add(within)
-            .is_ok_and(|deadline| deadline < pace.next);
 
         // Due at once (every one needed): appeared since coverage started, never verified.
         let raw = tx
@@ -896,29 +893,8 @@ impl PostgresStore {
             due.push((checked!(self.ledger_row(r)), r.get(9)));
         }
         drop(raw);
+        let (mut walk, mut going) = Walk::start(&pace, q, started, never, overdue, due);
         let start = coverage::seed_start(q.seed);
-        due.sort_by(|(a, ta), (b, tb)| {
-            ((*ta < start), ta, &a.key).cmp(&((*tb < start), tb, &b.key))
-        });
-        let mut fixed = pace.share_count.max(due.len() as u64);
-        if backlog_overdue && never > 0 {
-            fixed = fixed.max(never);
-        }
-        if overdue > 0 {
-            fixed = fixed.max(never + overdue);
-        }
-
-        let mut walk = Walk {
-            fixed,
-            share_bytes: pace.share_bytes,
-            budget: q.budget,
-            taken: 0,
-            needed_bytes: 0,
-            read: Vec::new(),
-            read_bytes: 0,
-            full: false,
-        };
-        let mut going = due.into_iter().all(|(row, _)| walk.take(row));
         // The never-verified backlog, then each instant of last verification. Equal key
         // hashes are ordered by key in bytes (`COLLATE "C"`), as Rust orders them, whatever
         // the database's collation.
@@ -980,16 +956,7 @@ impl PostgresStore {
             group = next.map(Some);
         }
         tx.commit().await?;
-        let (on_pace, behind_seconds) =
-            coverage::behind(q.budget, walk.needed_bytes, total_bytes, interval.0);
-        Ok(Ok(Selection {
-            read: walk.read,
-            read_bytes: walk.read_bytes,
-            needed_bytes: walk.needed_bytes,
-            interval,
-            on_pace,
-            behind_seconds,
-        }))
+        Ok(Ok(walk.finish(q.budget, total_bytes, interval)))
     }
 
     async fn record_coverage(&self, runbook: &str, record: &PhaseRecord) -> Result<(), StoreError> {

@@ -861,14 +861,11 @@ impl SqliteStore {
             )?,
             Err(_) => 0,
         };
-        let backlog_overdue = started
-            .checked_add(within)
-            .is_ok_and(|deadline| deadline < pace.next);
 
         let columns = "point, path, size, tag, first_seen, verified_at, outcome, algorithm, \
                        digest, tie";
         // Due at once (every one needed): appeared since coverage started, never verified.
-        let mut due: Vec<(LedgerRow, i64)> = {
+        let due: Vec<(LedgerRow, i64)> = {
             let mut stmt = tx
                 .prepare(&format!(
                     "SELECT {columns} FROM coverage_objects
@@ -883,29 +880,8 @@ impl SqliteStore {
                 .map(|(raw, tie)| Ok((self.ledger_row(raw)?, tie)))
                 .collect::<Result<_, StoreError>>()?
         };
+        let (mut walk, mut going) = Walk::start(&pace, q, started, never, overdue, due);
         let start = coverage::seed_start(q.seed);
-        due.sort_by(|(a, ta), (b, tb)| {
-            ((*ta < start), ta, &a.key).cmp(&((*tb < start), tb, &b.key))
-        });
-        let mut fixed = pace.share_count.max(due.len() as u64);
-        if backlog_overdue && never > 0 {
-            fixed = fixed.max(never);
-        }
-        if overdue > 0 {
-            fixed = fixed.max(never + overdue);
-        }
-
-        let mut walk = Walk {
-            fixed,
-            share_bytes: pace.share_bytes,
-            budget: q.budget,
-            taken: 0,
-            needed_bytes: 0,
-            read: Vec::new(),
-            read_bytes: 0,
-            full: false,
-        };
-        let mut going = due.into_iter().all(|(row, _)| walk.take(row));
         // The never-verified backlog, then each instant of last verification.
         let mut group: Option<Option<String>> = Some(None);
         while going {
@@ -956,16 +932,7 @@ impl SqliteStore {
             .map_err(|e| self.err(e))?;
             group = next.map(Some);
         }
-        let (on_pace, behind_seconds) =
-            coverage::behind(q.budget, walk.needed_bytes, total_bytes, interval.0);
-        Ok(Selection {
-            read: walk.read,
-            read_bytes: walk.read_bytes,
-            needed_bytes: walk.needed_bytes,
-            interval,
-            on_pace,
-            behind_seconds,
-        })
+        Ok(walk.finish(q.budget, total_bytes, interval))
     }
 
     /// Keeps a phase's verifications and its T0, in one transaction: a drill killed before
