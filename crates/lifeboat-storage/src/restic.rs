@@ -1280,6 +1280,27 @@ fn cipher_of(key: &rustic_core::repofile::MasterKey) -> Option<Aes256CtrPoly1305
     Some(Aes256CtrPoly1305Aes::new(&bytes))
 }
 
+/// restic's nonce and MAC around every sealed blob: 16 bytes each.
+const SEAL_OVERHEAD: usize = 32;
+
+/// restic's `nonce ‖ ciphertext ‖ MAC` decrypted and authenticated under `cipher`; `None`
+/// when it is shorter than the nonce and MAC or does not authenticate. The one decryption
+/// of both the restore path ([`open_chunk`]) and a pack's check ([`Repo::verify_pack`]).
+fn unseal(cipher: &Aes256CtrPoly1305Aes, sealed: &[u8]) -> Option<Vec<u8>> {
+    use aes256ctr_poly1305aes::aead::AeadInPlace as _;
+    let ciphertext_end = sealed.len().checked_sub(16)?;
+    if ciphertext_end < 16 {
+        return None;
+    }
+    let (nonce, rest) = sealed[..ciphertext_end].split_at(16);
+    let tag = &sealed[ciphertext_end..];
+    let mut plain = rest.to_vec();
+    cipher
+        .decrypt_in_place_detached(nonce.into(), &[], &mut plain, tag.into())
+        .ok()?;
+    Some(plain)
+}
+
 /// The plaintext of one chunk from its `stored` bytes (restic's 16-byte nonce, the
 /// ciphertext, the 16-byte Poly1305-AES tag), as rustic_core would give it, without its
 /// copies: authenticated, decrypted in one buffer, and, when the index gives a plaintext
@@ -1293,27 +1314,20 @@ fn open_chunk(
     offset: u32,
     plain_length: Option<u32>,
 ) -> Result<Bytes, ChunkProblem> {
-    use aes256ctr_poly1305aes::aead::AeadInPlace as _;
     let undecryptable = |detail: String| ChunkProblem::Undecryptable { detail };
-    let Some(sealed) = stored.len().checked_sub(32) else {
+    if stored.len() < SEAL_OVERHEAD {
         return Err(undecryptable(format!(
             "{} stored bytes at offset {offset}: shorter than restic's nonce and MAC (32 bytes)",
             stored.len()
         )));
-    };
-    let (nonce, rest) = stored.split_at(16);
-    let (ciphertext, tag) = rest.split_at(sealed);
-    let mut plain = ciphertext.to_vec();
-    if cipher
-        .decrypt_in_place_detached(nonce.into(), &[], &mut plain, tag.into())
-        .is_err()
-    {
+    }
+    let Some(plain) = unseal(cipher, stored) else {
         return Err(undecryptable(format!(
             "Data decryption failed, MAC check failed: the {} stored bytes at offset {offset} are \
              not what the repository's key sealed",
             stored.len()
         )));
-    }
+    };
     let Some(declared) = plain_length else {
         return Ok(Bytes::from(plain));
     };

@@ -16,11 +16,10 @@
 use std::collections::HashMap;
 
 use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
-use aes256ctr_poly1305aes::aead::AeadInPlace;
 use rustic_core::repofile::{BlobType, IndexFile};
 use sha2::Digest as _;
 
-use super::{MAX_RUN, Repo, ResticError, blocking, hex};
+use super::{MAX_RUN, Repo, ResticError, blocking, hex, unseal};
 use rustic_core::FileType;
 
 /// Largest pack verified: restic's `--pack-size` goes up to 128 MiB; a pack claiming more is
@@ -201,16 +200,14 @@ impl Repo {
                 Err(e) => return Err(ResticError::Storage(std::sync::Arc::new(e))),
             }
         }
-        let key = self.inner.key();
-        let (pack, id) = (pack.clone(), id.clone());
-        blocking(&self.url, move || {
-            // restic's key: 32 bytes of AES-256 key, then Poly1305-AES's k and r, 16 each.
-            let raw: Vec<u8> = [&key.encrypt[..], &key.mac.k[..], &key.mac.r[..]].concat();
-            let raw: [u8; 64] = raw.try_into().map_err(|_| ResticError::Repository {
+        let Some(cipher) = self.cipher.clone() else {
+            return Err(ResticError::Repository {
                 url: String::new(),
                 detail: "the repository's master key is not 64 bytes".to_owned(),
-            })?;
-            let cipher = Aes256CtrPoly1305Aes::new(&raw.into());
+            });
+        };
+        let (pack, id) = (pack.clone(), id.clone());
+        blocking(&self.url, move || {
             Ok(check(&cipher, &id, &pack.blobs, &bytes))
         })
         .await
@@ -281,7 +278,7 @@ fn header(cipher: &Aes256CtrPoly1305Aes, id: &str, bytes: &[u8]) -> Result<Vec<P
         )));
     }
     let (blobs_end, sealed) = body.split_at(body.len() - len);
-    let plain = decrypt(cipher, sealed)
+    let plain = unseal(cipher, sealed)
         .ok_or_else(|| damaged("authentication failed: the header does not decrypt".into()))?;
     let mut blobs = Vec::new();
     let mut offset: u64 = 0;
@@ -344,7 +341,7 @@ fn check_blob(
         "blob {} ({kind}) at offset {} in pack {id}",
         blob.id, blob.offset
     );
-    let plain = decrypt(cipher, stored)
+    let plain = unseal(cipher, stored)
         .ok_or_else(|| format!("authentication failed: {name}: the ciphertext changed"))?;
     let plain = match blob.plain_length {
         None => plain,
@@ -372,19 +369,4 @@ fn check_blob(
         ));
     }
     Ok(())
-}
-
-/// `nonce ‖ ciphertext ‖ MAC` decrypted and authenticated; `None` when it does not
-/// authenticate.
-fn decrypt(cipher: &Aes256CtrPoly1305Aes, sealed: &[u8]) -> Option<Vec<u8>> {
-    if sealed.len() < OVERHEAD {
-        return None;
-    }
-    let (nonce, rest) = sealed.split_at(16);
-    let (ciphertext, tag) = rest.split_at(rest.len() - 16);
-    let mut plain = ciphertext.to_vec();
-    cipher
-        .decrypt_in_place_detached(nonce.into(), &[], &mut plain, tag.into())
-        .ok()?;
-    Some(plain)
 }
