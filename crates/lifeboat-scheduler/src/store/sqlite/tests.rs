@@ -4,43 +4,15 @@ use jiff::Timestamp;
 use lifeboat_core::evidence::Outcome;
 
 use super::*;
+use crate::store::tests::{coverage, run, ts};
 
 // The tests of what every engine does (claims, history, coverage) are in `store/tests.rs`,
 // run on SQLite and PostgreSQL alike; these test what only the SQLite file does.
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
 
 fn temp_store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("deep/er/state.db")).unwrap();
     (dir, store)
-}
-
-fn run(id: &str, runbook: &str, started: &str, slot: Option<&str>) -> RunRecord {
-    RunRecord {
-        run_id: id.into(),
-        runbook: runbook.into(),
-        mode: if slot.is_some() {
-            "scheduled"
-        } else {
-            "automatic"
-        }
-        .into(),
-        slot: slot.map(ts),
-        started_at: ts(started),
-        finished_at: ts(started) + jiff::SignedDuration::from_secs(3),
-        outcome: Outcome::Passed,
-        reason: None,
-        rto_seconds: Some(2.5),
-        rpo_seconds: Some(3600.0),
-        rto_objective_seconds: Some(7200),
-        rpo_objective_seconds: None,
-        recovery_point: Some("p1".into()),
-        evidence: Some(format!("/ev/{runbook}/{id}/evidence.json")),
-        coverage: None,
-    }
 }
 
 #[test]
@@ -243,20 +215,6 @@ fn opening_a_current_store_takes_no_write_lock() {
         "opening waited {:?} for another writer",
         opened.1
     );
-}
-
-fn coverage() -> RunCoverage {
-    RunCoverage {
-        within_seconds: 30 * 86_400,
-        objects: 60,
-        verified_within: 42,
-        ratio: 0.7,
-        on_pace: false,
-        behind_seconds: Some(45 * 86_400),
-        never_verified: 18,
-        oldest_verified: Some(ts("2026-11-01T02:00:00.123456789Z")),
-        failed: 2,
-    }
 }
 
 #[test]
