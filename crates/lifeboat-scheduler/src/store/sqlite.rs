@@ -824,14 +824,7 @@ impl SqliteStore {
         let (phases, first_phase) = self.phases(&tx, runbook)?;
         let interval = coverage::interval(&phases, q.t0, q.schedule);
         let started = first_phase.unwrap_or(q.t0).min(q.t0);
-        let (objects, total_bytes): (i64, i64) = tx
-            .query_row(
-                "SELECT COALESCE(SUM(objects), 0), COALESCE(SUM(bytes), 0) FROM coverage_points
-                 WHERE runbook = ?1",
-                params![runbook],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(|e| self.err(e))?;
+        let (objects, total_bytes) = totals(&tx, runbook).map_err(|e| self.err(e))?;
         let total_bytes = u64::try_from(total_bytes).unwrap_or(0);
         let pace = Pace::new(
             u64::try_from(objects).unwrap_or(0),
@@ -841,14 +834,8 @@ impl SqliteStore {
             q.t0,
         );
         let within = SignedDuration::try_from(q.within).unwrap_or_default();
-        let count = |sql: &str, at: Option<String>| -> Result<u64, StoreError> {
-            let n: i64 = match at {
-                Some(at) => tx.query_row(sql, params![runbook, at], |r| r.get(0)),
-                None => tx.query_row(sql, params![runbook], |r| r.get(0)),
-            }
-            .map_err(|e| self.err(e))?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        };
+        let count =
+            |sql: &str, at: Option<String>| count(&tx, sql, runbook, at).map_err(|e| self.err(e));
         let never = count(
             "SELECT COUNT(*) FROM coverage_objects WHERE runbook = ?1 AND verified_at IS NULL",
             None,
@@ -987,25 +974,12 @@ impl SqliteStore {
     ) -> Result<Standing, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let (objects, bytes): (i64, i64) = tx
-            .query_row(
-                "SELECT COALESCE(SUM(objects), 0), COALESCE(SUM(bytes), 0) FROM coverage_points
-                 WHERE runbook = ?1",
-                params![runbook],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(|e| self.err(e))?;
+        let (objects, bytes) = totals(&tx, runbook).map_err(|e| self.err(e))?;
         let fresh_from = t0
             .checked_sub(SignedDuration::try_from(within).unwrap_or_default())
             .unwrap_or(Timestamp::MIN);
-        let count = |sql: &str, at: Option<String>| -> Result<u64, StoreError> {
-            let n: i64 = match at {
-                Some(at) => tx.query_row(sql, params![runbook, at], |r| r.get(0)),
-                None => tx.query_row(sql, params![runbook], |r| r.get(0)),
-            }
-            .map_err(|e| self.err(e))?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        };
+        let count =
+            |sql: &str, at: Option<String>| count(&tx, sql, runbook, at).map_err(|e| self.err(e));
         let never = count(
             "SELECT COUNT(*) FROM coverage_objects WHERE runbook = ?1 AND verified_at IS NULL",
             None,
@@ -1242,6 +1216,30 @@ impl HistoryStore for SqliteStore {
             self, runbook, t0, within,
         )))
     }
+}
+
+/// `runbook`'s objects and stored bytes in all, from its points' totals.
+fn totals(tx: &rusqlite::Transaction<'_>, runbook: &str) -> rusqlite::Result<(i64, i64)> {
+    tx.query_row(
+        "SELECT COALESCE(SUM(objects), 0), COALESCE(SUM(bytes), 0) FROM coverage_points
+         WHERE runbook = ?1",
+        params![runbook],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// The count `sql` gives for `runbook` (`?1`) and, when given, the instant `at` (`?2`).
+fn count(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    runbook: &str,
+    at: Option<String>,
+) -> rusqlite::Result<u64> {
+    let n: i64 = match at {
+        Some(at) => tx.query_row(sql, params![runbook, at], |r| r.get(0)),
+        None => tx.query_row(sql, params![runbook], |r| r.get(0)),
+    }?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// A run's coverage columns as SQLite holds them, before they are checked.
