@@ -102,8 +102,11 @@ impl Cluster {
                 "chown postgres: (the cluster's folder)",
             );
         }
-        let port = free_port();
-        let cluster = Cluster { bin, dir, port };
+        let mut cluster = Cluster {
+            bin,
+            dir,
+            port: free_port(),
+        };
         let data = cluster.data();
         run(
             as_server_user(
@@ -112,19 +115,53 @@ impl Cluster {
             ),
             "initdb",
         );
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            cluster.dir.display()
-        );
-        let log = cluster.dir.join("log").display().to_string();
-        run(
-            as_server_user(
+        // The port was free when the kernel picked it, but another test process may bind it
+        // before the server does ("could not bind", seen on a loaded CI machine running
+        // several clusters): start again on a fresh port, and fail with the server's log.
+        let log = cluster.dir.join("log");
+        let mut failures = String::new();
+        for attempt in 1..=3 {
+            let options = format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+                cluster.port,
+                cluster.dir.display()
+            );
+            let out = as_server_user(
                 &cluster.bin.join("pg_ctl"),
-                &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
-            ),
-            "pg_ctl start",
-        );
-        cluster
+                &[
+                    "-D",
+                    &data,
+                    "-o",
+                    &options,
+                    "-l",
+                    &log.display().to_string(),
+                    "-t",
+                    "120",
+                    "-w",
+                    "start",
+                ],
+            )
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run pg_ctl start: {e}"));
+            if out.status.success() {
+                return cluster;
+            }
+            failures.push_str(&format!(
+                "attempt {attempt} on port {} ({}):\n{}{}{}\n",
+                cluster.port,
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+                std::fs::read_to_string(&log).unwrap_or_default(),
+            ));
+            let _ = as_server_user(
+                &cluster.bin.join("pg_ctl"),
+                &["-D", &data, "-m", "immediate", "-w", "stop"],
+            )
+            .output();
+            cluster.port = free_port();
+        }
+        panic!("pg_ctl start failed three times:\n{failures}");
     }
 
     /// One cluster for the whole test process, started on first use and stopped when the
