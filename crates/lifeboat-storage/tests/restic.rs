@@ -414,9 +414,14 @@ fn chunks_sharing_a_pack_are_read_in_one_ranged_read_and_still_checked_one_by_on
     });
 }
 
+/// restic packs small files together: eight 20 KiB files land in one pack. Restored at once
+/// from object storage, the files read the pack's shared 1 MiB block once between them; from
+/// local disk, each reads exactly its own chunk (the page cache is the shared copy there, and
+/// a whole block per small file copied ~50 times the bytes the file needs). Either way each
+/// file reads back as `restic dump` gives it, every chunk, the pack's last among them,
+/// checked on its own.
 #[test]
-fn small_files_sharing_a_pack_restored_at_once_read_it_once_and_each_still_checked() {
-    // restic packs small files together: eight 20 KiB files land in one pack.
+fn small_files_sharing_a_pack_read_it_once_from_object_storage_and_exactly_from_disk() {
     let tmp = tempfile::tempdir().unwrap();
     let fixture = ResticRepo::init(tmp.path(), PASSWORD);
     let contents: Vec<(String, Vec<u8>)> = (0..8u64)
@@ -434,35 +439,57 @@ fn small_files_sharing_a_pack_restored_at_once_read_it_once_and_each_still_check
         .iter()
         .map(|(p, _)| fixture.restic_bytes(&["dump", &id, &format!("/{p}")]))
         .collect();
+    let paths: Vec<String> = contents.iter().map(|(p, _)| format!("/{p}")).collect();
+    let servers = cloud::servers();
+    let bucket = cloud::unique_name("restic");
+    servers
+        .s3s
+        .upload_dir(&bucket, "restic/small", fixture.path());
+    let s3 = source(
+        &servers.s3s.url(&bucket, "restic/small"),
+        SourceKind::S3,
+        servers.s3s.options(),
+    );
     run(async {
-        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
-        let mut chunks = Vec::new();
-        for (p, _) in &contents {
-            let file = repo.file_chunks(&id, &format!("/{p}")).await.unwrap();
-            chunks.push(file.unwrap());
-        }
-        let mut packs: Vec<String> = chunks
-            .iter()
-            .flat_map(|f| f.chunks.iter().filter_map(|c| c.pack.clone()))
-            .collect();
-        packs.sort_unstable();
-        packs.dedup();
-        assert_eq!(packs.len(), 1, "the small files are not in one pack");
-        let before = repo.pack_reads();
-        // As a drill restores them: all at once.
-        let read = futures::future::join_all(chunks.into_iter().map(|f| read_chunks(&repo, f)));
-        let read = read.await;
-        let reads = repo.pack_reads() - before;
-        for ((bytes, read), dumped) in read.iter().zip(&dumped) {
-            assert_eq!(read.failure, None);
-            assert!(bytes == dumped, "a small file differs from restic dump");
-        }
+        let remote = reads_at_once(&s3, &id, &paths, &dumped).await;
         assert!(
-            reads < contents.len() as u64,
-            "{reads} pack reads for {} files in one pack",
-            contents.len()
+            remote < paths.len() as u64,
+            "{remote} pack reads from S3 for {} small files in one pack",
+            paths.len()
+        );
+        let disk = reads_at_once(&local(&fixture), &id, &paths, &dumped).await;
+        assert_eq!(
+            disk,
+            paths.len() as u64,
+            "from disk each small file reads exactly its own chunk"
         );
     });
+}
+
+/// Reads `paths` of snapshot `id` all at once, as a drill restores them, checks each against
+/// what `restic dump` gave (`dumped`), and returns how many pack reads that took.
+async fn reads_at_once(source: &Source, id: &str, paths: &[String], dumped: &[Vec<u8>]) -> u64 {
+    let repo = Repo::open(source, PASSWORD).await.unwrap();
+    let mut chunks = Vec::new();
+    for p in paths {
+        chunks.push(repo.file_chunks(id, p).await.unwrap().unwrap());
+    }
+    let mut packs: Vec<String> = chunks
+        .iter()
+        .flat_map(|f| f.chunks.iter().filter_map(|c| c.pack.clone()))
+        .collect();
+    packs.sort_unstable();
+    packs.dedup();
+    assert_eq!(packs.len(), 1, "the small files are not in one pack");
+    let before = repo.pack_reads();
+    let read = futures::future::join_all(chunks.into_iter().map(|f| read_chunks(&repo, f)));
+    let read = read.await;
+    let reads = repo.pack_reads() - before;
+    for ((bytes, read), dumped) in read.iter().zip(dumped) {
+        assert_eq!(read.failure, None);
+        assert!(bytes == dumped, "a small file differs from restic dump");
+    }
+    reads
 }
 
 /// Chunks are decrypted and decompressed by lifeboat itself, not by rustic_core: in a
