@@ -648,3 +648,51 @@ fn the_ledger_in_postgres_plans_the_same_phases_as_in_sqlite() {
     );
     assert!(!postgres.root().join("state.db").exists());
 }
+
+/// Issue 16 item 7: a coverage phase takes each object's storage identity (size and e-tag)
+/// from its point's listing, not from a HEAD request per object. Counted in moto's own
+/// request log: after two drills of a bucket, the only HEAD requests are the manifest reads,
+/// and the listings are there. (The restore test verifies every file of its point, so its
+/// projection asks storage for no sizes: every other request is the coverage phase's.)
+#[test]
+fn a_coverage_phase_on_s3_identifies_objects_from_the_listing_not_a_head_each() {
+    use lifeboat_testkit::cloud;
+    let fx = Fixture::new();
+    points(&fx, 0..3);
+    let servers = cloud::servers();
+    let bucket = cloud::unique_name("cov-list");
+    servers.moto.upload_dir(&bucket, "backups", fx.source());
+    let rb = crate::util::Runbook {
+        within: Some("10d".into()),
+        rpo: None,
+        extra: "coverage:\n  within: 2d\n".into(),
+        ..fx.runbook()
+    };
+    let yaml = crate::conformance::runbook_yaml(
+        &rb,
+        &servers.moto.url(&bucket, "backups"),
+        &servers.moto.options(),
+    );
+    let path = fx.write("runbook-s3.yaml", &yaml);
+    for day in [2, 3] {
+        let d = drill_on(&fx, &path, day, &[]);
+        d.assert_code(0);
+        assert!(!verified(&d).is_empty(), "{}", d.context());
+    }
+    let log = std::fs::read_to_string(servers.run_dir.join("moto.log")).unwrap();
+    let ours: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(&format!("/{bucket}")))
+        .collect();
+    let heads: Vec<&str> = ours.iter().copied().filter(|l| l.contains("\"HEAD ")).collect();
+    assert!(
+        heads.iter().all(|l| l.contains("/SHA256SUMS ")),
+        "a HEAD per object, not the listing:\n{}",
+        heads.join("\n")
+    );
+    assert!(
+        ours.iter().any(|l| l.contains("list-type=2")),
+        "no listing at all:\n{}",
+        ours.join("\n")
+    );
+}

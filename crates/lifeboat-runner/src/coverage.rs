@@ -42,9 +42,6 @@ use crate::restore::{Landing, Restored};
 use crate::stop::until_cancelled;
 use crate::{DrillError, NoProgress, Progress};
 
-/// Concurrent storage identity requests while listing the retained points.
-const HEADS_IN_FLIGHT: usize = 16;
-
 /// What a [`CoverageLedger`] method returns.
 pub type LedgerFuture<'a, T> = BoxFuture<'a, Result<T, String>>;
 
@@ -122,8 +119,8 @@ pub(crate) enum PointObjects<L> {
     Listed(Vec<Object<L>>, Vec<Identity>),
 }
 
-/// Lists the objects of `point` through `format`, each with its identity (one `identify`
-/// per object, [`HEADS_IN_FLIGHT`] at once).
+/// Lists the objects of `point` through `format`, each with its identity
+/// ([`SourceFormat::identities`]: one listing of the point where the format can).
 pub(crate) async fn list_point<F: SourceFormat>(
     format: &F,
     point: &Candidate,
@@ -154,25 +151,28 @@ pub(crate) async fn list_point<F: SourceFormat>(
             })
             .collect::<Vec<_>>(),
     };
-    // By index: a closure over borrowed items would make this future not `Send`
-    // (rust-lang/rust#89976).
-    let objects_ref = &objects;
-    let identities = futures::stream::iter(0..objects_ref.len())
-        .map(|i| async move {
-            let object = &objects_ref[i];
-            match &object.target {
-                Target::Restore { from, .. } => format.identify(&object.point, from).await,
-                Target::Unsafe { .. } => Ok(Identity {
-                    size: 0,
-                    tag: "unsafe".to_owned(),
-                }),
-            }
+    // Unsafe paths are never looked up: nothing is read for them.
+    let from: Vec<&F::Locator> = objects
+        .iter()
+        .filter_map(|object| match &object.target {
+            Target::Restore { from, .. } => Some(from),
+            Target::Unsafe { .. } => None,
         })
-        .buffered(HEADS_IN_FLIGHT)
-        .collect::<Vec<Result<Identity, DrillError>>>();
-    let identities = until_cancelled(cancel, identities)
-        .await?
-        .into_iter()
+        .collect();
+    let mut found = until_cancelled(cancel, format.identities(point, &from))
+        .await??
+        .into_iter();
+    let identities = objects
+        .iter()
+        .map(|object| match &object.target {
+            Target::Restore { .. } => found.next().ok_or_else(|| DrillError::Ledger {
+                detail: "the source format identified fewer objects than it listed".to_owned(),
+            }),
+            Target::Unsafe { .. } => Ok(Identity {
+                size: 0,
+                tag: "unsafe".to_owned(),
+            }),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(PointObjects::Listed(objects, identities))
 }

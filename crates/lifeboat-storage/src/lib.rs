@@ -168,6 +168,15 @@ pub struct ObjectInfo {
     pub e_tag: Option<String>,
 }
 
+/// One object a listing found ([`Source::list_objects`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Its `/`-separated path below the source.
+    pub path: String,
+    /// What the listing says it is.
+    pub info: ObjectInfo,
+}
+
 /// An object opened for reading.
 pub enum Object {
     /// A local file: read it with large positioned reads (or map it) on a worker thread.
@@ -306,12 +315,30 @@ impl Source {
         prefix: &str,
         depth: usize,
     ) -> Result<Vec<(String, u64)>, StorageError> {
-        let mut files = match &self.backend {
+        Ok(self
+            .list_objects(prefix, depth)
+            .await?
+            .into_iter()
+            .map(|o| (o.path, o.info.size))
+            .collect())
+    }
+
+    /// Every object below `prefix`, as [`list_files`](Source::list_files) finds them, each
+    /// with what storage says it is: size and e-tag (S3, Azure: as the listing gives them,
+    /// the same values a HEAD request would), or size and modification time (local disk).
+    /// One listing, not a request per object: a coverage phase identifies a point's
+    /// objects with it.
+    pub async fn list_objects(
+        &self,
+        prefix: &str,
+        depth: usize,
+    ) -> Result<Vec<ListedObject>, StorageError> {
+        let mut objects = match &self.backend {
             Backend::Local(local) => local.list_files(prefix, depth).await?,
             Backend::Cloud(cloud) => cloud.list_files(&self.url, prefix).await?,
         };
-        files.sort();
-        Ok(files)
+        objects.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(objects)
     }
 
     /// `len` bytes of `rel` from `offset`; `None` if it does not exist. A shorter object is
@@ -334,7 +361,7 @@ impl Cloud {
         &self,
         url: &str,
         prefix: &str,
-    ) -> Result<Vec<(String, u64)>, StorageError> {
+    ) -> Result<Vec<ListedObject>, StorageError> {
         use futures::TryStreamExt as _;
         let path = self.path(prefix)?;
         let below = format!("{}/", self.prefix.as_ref());
@@ -354,7 +381,14 @@ impl Cloud {
         self.unlisted.take();
         Ok(listed?
             .into_iter()
-            .map(|meta| (strip(meta.location.as_ref()), meta.size))
+            .map(|meta| ListedObject {
+                path: strip(meta.location.as_ref()),
+                info: ObjectInfo {
+                    size: meta.size,
+                    last_modified: to_timestamp(&meta.last_modified),
+                    e_tag: meta.e_tag,
+                },
+            })
             .collect())
     }
 

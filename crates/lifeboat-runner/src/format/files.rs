@@ -242,27 +242,58 @@ impl SourceFormat for FilesFormat {
     }
 
     async fn identify(&self, point: &Candidate, from: &Objects) -> Result<Identity, DrillError> {
-        let identity = |info: ObjectInfo| Identity {
-            size: info.size,
-            tag: match info.e_tag {
-                Some(tag) => format!("etag:{tag}"),
-                None => format!("mtime:{:.9}", info.last_modified),
-            },
-        };
-        let nothing = |tag: &str| Identity {
-            size: 0,
-            tag: tag.to_owned(),
-        };
         for object in [&from.plain, &from.compressed] {
             match self.source.head(&Self::below(point, object)).await {
                 Ok(Some(info)) => return Ok(identity(info)),
                 Ok(None) => {}
                 // A link, FIFO or folder in its place: its coverage read says what it is.
-                Err(e) if e.is_finding() => return Ok(nothing("unreadable")),
+                Err(e) if e.is_finding() => return Ok(no_object("unreadable")),
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(nothing("missing"))
+        Ok(no_object("missing"))
+    }
+
+    /// One listing of the point's folder, as deep as its deepest object, instead of a HEAD
+    /// per object. What the listing lacks (missing, or not a regular file: a link, a FIFO,
+    /// a folder) is `missing`, and its coverage read says what is there. A listing that
+    /// stops on the point's own damage (a folder that cannot be read) falls back to asking
+    /// about each object, so each is identified as far as it can be.
+    async fn identities<'a>(
+        &'a self,
+        point: &'a Candidate,
+        from: &'a [&'a Objects],
+    ) -> Result<Vec<Identity>, DrillError> {
+        let depth = from
+            .iter()
+            .map(|o| o.plain.matches('/').count())
+            .max()
+            .unwrap_or(0);
+        let listed = match self.source.list_objects(&point.id, depth).await {
+            Ok(listed) => listed,
+            Err(e) if e.is_finding() => {
+                let mut out = Vec::with_capacity(from.len());
+                for object in from {
+                    out.push(self.identify(point, object).await?);
+                }
+                return Ok(out);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let below = Self::below(point, "");
+        let by_path: std::collections::HashMap<&str, &ObjectInfo> = listed
+            .iter()
+            .filter_map(|o| Some((o.path.strip_prefix(below.as_str())?, &o.info)))
+            .collect();
+        Ok(from
+            .iter()
+            .map(|o| {
+                by_path
+                    .get(o.plain.as_str())
+                    .or_else(|| by_path.get(o.compressed.as_str()))
+                    .map_or_else(|| no_object("missing"), |&info| identity(info.clone()))
+            })
+            .collect())
     }
 
     async fn stored_bytes(&self, point: &Candidate, paths: &[String]) -> Option<u64> {
@@ -274,6 +305,26 @@ impl SourceFormat for FilesFormat {
             .collect()
             .await;
         sizes.into_iter().sum()
+    }
+}
+
+/// An object's identity as storage describes it: its size, and its e-tag where storage has
+/// one, else its modification time.
+fn identity(info: ObjectInfo) -> Identity {
+    Identity {
+        size: info.size,
+        tag: match info.e_tag {
+            Some(tag) => format!("etag:{tag}"),
+            None => format!("mtime:{:.9}", info.last_modified),
+        },
+    }
+}
+
+/// The identity of an object with nothing to read (`missing`, `unreadable`).
+fn no_object(tag: &str) -> Identity {
+    Identity {
+        size: 0,
+        tag: tag.to_owned(),
     }
 }
 
