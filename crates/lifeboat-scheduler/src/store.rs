@@ -476,5 +476,31 @@ impl Walk {
     }
 }
 
+/// Verifications one `record_coverage` statement applies: a phase's record is written a
+/// batch at a time, one `UPDATE ... FROM` each, so no statement's parameters grow with the
+/// phase (both engines).
+pub(crate) const RECORD_BATCH: usize = 20_000;
+
+/// A phase's verifications in key order (the ledger's primary key order, so each batch
+/// visits rows and index pages in file order, not at random), one per object: of a key
+/// recorded twice, the last in the record.
+pub(crate) fn last_verifications(
+    record: &PhaseRecord,
+) -> Vec<&(coverage::ObjectKey, coverage::Verification)> {
+    let mut verified: Vec<&(coverage::ObjectKey, coverage::Verification)> =
+        record.verified.iter().collect();
+    // Stable: of equal keys, the last in the record comes last, and is the one kept.
+    verified.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut last: Vec<&(coverage::ObjectKey, coverage::Verification)> =
+        Vec::with_capacity(verified.len());
+    for v in verified {
+        match last.last_mut() {
+            Some(prev) if prev.0 == v.0 => *prev = v,
+            _ => last.push(v),
+        }
+    }
+    last
+}
+
 #[cfg(test)]
 mod tests;
