@@ -684,7 +684,11 @@ fn a_coverage_phase_on_s3_identifies_objects_from_the_listing_not_a_head_each() 
         .lines()
         .filter(|l| l.contains(&format!("/{bucket}")))
         .collect();
-    let heads: Vec<&str> = ours.iter().copied().filter(|l| l.contains("\"HEAD ")).collect();
+    let heads: Vec<&str> = ours
+        .iter()
+        .copied()
+        .filter(|l| l.contains("\"HEAD "))
+        .collect();
     assert!(
         heads.iter().all(|l| l.contains("/SHA256SUMS ")),
         "a HEAD per object, not the listing:\n{}",
@@ -694,5 +698,60 @@ fn a_coverage_phase_on_s3_identifies_objects_from_the_listing_not_a_head_each() 
         ours.iter().any(|l| l.contains("list-type=2")),
         "no listing at all:\n{}",
         ours.join("\n")
+    );
+}
+
+/// Scope item 5: the record comes before the ledger. A drill whose record cannot be written
+/// (a step replaces the evidence folder with a file, so the write after the phase fails)
+/// exits 3 and leaves the ledger as it was: the ledger never claims a verification that no
+/// record proves. The next drill, whose record is written, verifies those objects and its
+/// ledger then agrees with the records.
+#[test]
+fn the_ledger_is_told_only_after_the_record_that_proves_its_verifications() {
+    let fx = Fixture::new();
+    points(&fx, 0..2);
+    let evidence = fx.root().join("broken-evidence");
+    std::fs::create_dir_all(&evidence).unwrap();
+    let rb = crate::util::Runbook {
+        within: Some("10d".into()),
+        rpo: None,
+        sample: Some("{files: 1, seed: 3}".into()),
+        extra: format!(
+            "coverage:\n  within: 2d\nsteps:\n  - restore: {{}}\n  - shell: \"rm -rf '{e}' && touch '{e}'\"\n",
+            e = evidence.display()
+        ),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let t = t0(1);
+    let out = fx
+        .command()
+        .arg("drill")
+        .arg(&path)
+        .arg("--evidence-dir")
+        .arg(&evidence)
+        .arg("--scratch-dir")
+        .arg(fx.scratch_dir())
+        .args(["--now", t.as_str(), "--state", "state.db"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(evidence.is_file(), "the step ran: {stderr}");
+    let plan = fx.run(&[
+        "plan",
+        path.to_str().unwrap(),
+        "--state",
+        "state.db",
+        "--now",
+        t.as_str(),
+    ]);
+    let plan = String::from_utf8(plan.stdout).unwrap();
+    assert!(
+        plan.contains(&format!(
+            "0 verified within the window, {} never verified",
+            2 * FILES
+        )),
+        "the ledger ran ahead of the records:\n{plan}"
     );
 }

@@ -310,13 +310,15 @@ impl Phase<'_> {
     }
 
     /// Runs the phase over the points of `window` through `format`: lists and stages,
-    /// plans, reads, records. The record's `coverage` section. `Err`: the drill cannot
-    /// complete (the source or the ledger failed, or a stop).
+    /// plans, reads. The record's `coverage` section (the standing as it will be once the
+    /// ledger is told), and the verifications to tell it, which the caller hands on only
+    /// once the record is written. `Err`: the drill cannot complete (the source or the
+    /// ledger failed, or a stop).
     pub(crate) async fn run<F: SourceFormat>(
         &self,
         format: &F,
         window: &[Candidate],
-    ) -> Result<CoverageRecord, DrillError> {
+    ) -> Result<(CoverageRecord, PhaseRecord), DrillError> {
         let ledger = &self.context.ledger;
         let runbook = self.runbook.name.as_str();
         let known: std::collections::HashMap<String, String> = ledger
@@ -376,6 +378,12 @@ impl Phase<'_> {
             )
             .await
             .map_err(Self::ledger_err)?;
+        // Where coverage stands before this phase's verifications: the record's standing is
+        // this, moved on by what the phase read (the ledger is told only after the record).
+        let before = ledger
+            .standing(runbook, self.t0, self.spec.within)
+            .await
+            .map_err(Self::ledger_err)?;
         let results = self
             .read(format, window, own.as_deref(), &selection)
             .await?;
@@ -408,15 +416,10 @@ impl Phase<'_> {
         }
         let phase_bytes = verified.iter().map(|v| v.bytes).sum();
         verified.extend(unlisted);
-        ledger
-            .record(runbook, &record)
-            .await
-            .map_err(Self::ledger_err)?;
-        let standing = ledger
-            .standing(runbook, self.t0, self.spec.within)
-            .await
-            .map_err(Self::ledger_err)?;
-        Ok(CoverageRecord {
+        let outcomes: Vec<Outcome> = record.verified.iter().map(|(_, v)| v.outcome).collect();
+        let standing =
+            coverage::standing_after(&before, &selection, &outcomes, self.t0, self.spec.within);
+        let section = CoverageRecord {
             within_seconds: self.spec.within.as_secs(),
             budget_bytes: self.spec.budget,
             objects: standing.objects,
@@ -429,7 +432,8 @@ impl Phase<'_> {
             oldest_verified: standing.oldest_verified,
             phase_bytes,
             verified,
-        })
+        };
+        Ok((section, record))
     }
 
     /// The objects `selection` reads, found again in their points' manifests (read once

@@ -391,6 +391,8 @@ struct Walk {
     read_bytes: u64,
     /// The budget stopped the reads: the rest of the walk only counts bytes.
     full: bool,
+    /// The first object of the walk not read (the budget stopped it, or the pace was met).
+    first_unread: Option<coverage::FirstUnread>,
 }
 
 impl Walk {
@@ -431,6 +433,7 @@ impl Walk {
             read: Vec::new(),
             read_bytes: 0,
             full: false,
+            first_unread: None,
         };
         let going = due.into_iter().all(|(row, _)| walk.take(row));
         (walk, going)
@@ -453,24 +456,29 @@ impl Walk {
             interval,
             on_pace,
             behind_seconds,
+            first_unread: self.first_unread,
         }
     }
 
     /// Takes the next object of the order; `false` (and not taken) when the pace is met.
     fn take(&mut self, row: LedgerRow) -> bool {
         if self.taken >= self.fixed && self.needed_bytes >= self.share_bytes {
+            self.first_unread
+                .get_or_insert_with(|| coverage::FirstUnread::of(&row));
             return false;
         }
         let size = row.identity.size;
         self.taken += 1;
         self.needed_bytes += size;
-        if !self.full {
-            if self.budget.is_some_and(|b| self.read_bytes + size > b) {
-                self.full = true;
-            } else {
-                self.read_bytes += size;
-                self.read.push(row);
-            }
+        if !self.full && self.budget.is_some_and(|b| self.read_bytes + size > b) {
+            self.full = true;
+        }
+        if self.full {
+            self.first_unread
+                .get_or_insert_with(|| coverage::FirstUnread::of(&row));
+        } else {
+            self.read_bytes += size;
+            self.read.push(row);
         }
         true
     }

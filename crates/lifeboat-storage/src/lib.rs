@@ -357,11 +357,7 @@ impl Source {
 }
 
 impl Cloud {
-    async fn list_files(
-        &self,
-        url: &str,
-        prefix: &str,
-    ) -> Result<Vec<ListedObject>, StorageError> {
+    async fn list_files(&self, url: &str, prefix: &str) -> Result<Vec<ListedObject>, StorageError> {
         use futures::TryStreamExt as _;
         let path = self.path(prefix)?;
         let below = format!("{}/", self.prefix.as_ref());
