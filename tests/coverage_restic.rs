@@ -369,3 +369,52 @@ fn restic_coverage_is_seen_in_plan_status_and_the_period_report() {
         "{r:#}"
     );
 }
+
+/// Scope item 4: a pack whose header disagrees with the index — its header rewritten by
+/// someone holding the repository's key (the testkit's forge helper: decrypted, one entry's
+/// blob type flipped, encrypted again), so it authenticates, parses and every blob in it
+/// still verifies — fails its coverage read naming the pack and the blob the index and the
+/// header disagree on, not only that the pack's bytes changed.
+#[test]
+fn a_pack_whose_forged_header_disagrees_with_the_index_fails_naming_pack_and_blob() {
+    let fx = Fixture::new();
+    let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+    let old = prng::random_bytes(64 << 10, 17);
+    repo.backup(&taken(0), "db01", &[], &[("srv/old.bin", &old)]);
+    let pack = repo
+        .packs()
+        .into_iter()
+        .find(|p| p.is_data())
+        .expect("a data pack");
+    let new = prng::random_bytes(64 << 10, 18);
+    repo.backup(&taken(1), "db01", &[], &[("srv/new.bin", &new)]);
+    let rb = runbook(&fx, &repo, "30d", "1d");
+    drill_on(&fx, &rb, 1).assert_code(0);
+
+    // The first entry's type byte: data becomes tree (compressed or not).
+    repo.forge_pack_header(&pack.id, |header| header[0] ^= 1);
+    let d = drill_on(&fx, &rb, 2);
+    d.assert_code(1);
+    let path = format!("data/{}/{}", &pack.id[..2], pack.id);
+    let read = verified(&d);
+    let (_, _, outcome, reason) = read
+        .iter()
+        .find(|(_, p, _, _)| *p == path)
+        .unwrap_or_else(|| panic!("{path} not read\n{}", d.context()));
+    assert_eq!(outcome, "failed");
+    assert!(reason.contains(&pack.id), "{reason}");
+    // The header's first entry is the blob at the pack's start.
+    let blob = &pack.blobs.iter().find(|b| b.offset == 0).unwrap().id;
+    assert!(
+        reason.contains(&format!(
+            "the index disagrees with its header on blob {blob}"
+        )),
+        "{reason}"
+    );
+    assert_eq!(
+        read.iter().filter(|r| r.2 == "failed").count(),
+        1,
+        "{}",
+        d.context()
+    );
+}
