@@ -927,61 +927,35 @@ impl SqliteStore {
     pub fn record_coverage(&self, runbook: &str, record: &PhaseRecord) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let tx = begin_write(&mut conn).map_err(|e| self.err(e))?;
-        // Staged a batch at a time, then one `UPDATE ... FROM` a batch (PostgreSQL's
-        // statement, with a table where it has `UNNEST`). In key order: the rows and the
-        // primary key are then visited in file order, not at random (at a million objects,
-        // 5x fewer page reads and writes).
-        tx.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS coverage_verified (
-                 point TEXT NOT NULL,
-                 path TEXT NOT NULL,
-                 at TEXT NOT NULL,
-                 outcome TEXT NOT NULL,
-                 algorithm TEXT NOT NULL,
-                 digest TEXT,
-                 PRIMARY KEY (point, path)
-             ) WITHOUT ROWID;
-             DELETE FROM coverage_verified;",
-        )
-        .map_err(|e| self.err(e))?;
-        for batch in super::last_verifications(record).chunks(super::RECORD_BATCH) {
-            {
-                let mut stage = tx
-                    .prepare_cached(
-                        "INSERT INTO coverage_verified (point, path, at, outcome, algorithm,
-                             digest)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )
-                    .map_err(|e| self.err(e))?;
-                for (key, v) in batch {
-                    stage
-                        .execute(params![
-                            key.point,
-                            key.path,
-                            time_text(v.at),
-                            v.outcome.as_str(),
-                            v.algorithm.as_str(),
-                            v.digest.as_deref(),
-                        ])
-                        .map_err(|e| self.err(e))?;
-                }
-            }
-            tx.execute(
-                // The `IN` makes the staged keys drive the join (each a primary key lookup):
-                // without it, SQLite, knowing no table sizes, walks the runbook's whole
-                // ledger and looks each row up among the staged ones.
-                "UPDATE coverage_objects SET verified_at = v.at, outcome = v.outcome,
-                     algorithm = v.algorithm, digest = v.digest
-                 FROM coverage_verified AS v
-                 WHERE coverage_objects.runbook = ?1
-                     AND (coverage_objects.point, coverage_objects.path)
-                         IN (SELECT point, path FROM coverage_verified)
-                     AND coverage_objects.point = v.point AND coverage_objects.path = v.path",
-                params![runbook],
-            )
-            .map_err(|e| self.err(e))?;
-            tx.execute("DELETE FROM coverage_verified", [])
+        // One prepared UPDATE per object, in key order (the rows and the primary key are
+        // then visited in file order: at a million objects, 5x fewer page reads and writes
+        // than at random). Not PostgreSQL's one statement a batch: measured on a 1 M-object
+        // ledger (benches/README.md), staging a batch in a temporary table and applying it
+        // with one `UPDATE ... FROM` (its `IN` making the staged keys drive primary-key
+        // lookups) recorded 186 k verifications in 4.0-4.1 s against 3.5-3.6 s row by row:
+        // in process, a statement costs no round trip, and the index maintenance per row is
+        // the same either way.
+        {
+            let mut verify = tx
+                .prepare_cached(
+                    "UPDATE coverage_objects SET verified_at = ?4, outcome = ?5, algorithm = ?6,
+                         digest = ?7
+                     WHERE runbook = ?1 AND point = ?2 AND path = ?3",
+                )
                 .map_err(|e| self.err(e))?;
+            for (key, v) in super::last_verifications(record) {
+                verify
+                    .execute(params![
+                        runbook,
+                        key.point,
+                        key.path,
+                        time_text(v.at),
+                        v.outcome.as_str(),
+                        v.algorithm.as_str(),
+                        v.digest.as_deref(),
+                    ])
+                    .map_err(|e| self.err(e))?;
+            }
         }
         if let Some(t0) = record.phase {
             tx.execute(
