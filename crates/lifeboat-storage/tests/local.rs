@@ -176,7 +176,7 @@ async fn a_listing_gives_each_object_the_identity_a_head_gives() {
     mkfifo(&root.join("p/data/pipe"));
     let source = source(root);
 
-    let listed = source.list_objects("p", 1).await.unwrap();
+    let listed = source.list_objects("p", 1, None).await.unwrap();
     let paths: Vec<&str> = listed.iter().map(|o| o.path.as_str()).collect();
     assert_eq!(paths, ["p/data/a.bin", "p/top.bin"]);
     for object in &listed {
@@ -185,4 +185,8 @@ async fn a_listing_gives_each_object_the_identity_a_head_gives() {
         assert_eq!(object.info.e_tag, None);
     }
     assert_eq!(listed[0].info.size, 4);
+    // Asked for some paths, only those are kept (a point's stray objects cost no memory).
+    let wanted = ["p/top.bin".to_owned(), "p/gone.bin".to_owned()].into();
+    let some = source.list_objects("p", 1, Some(&wanted)).await.unwrap();
+    assert_eq!(some, [listed[1].clone()]);
 }

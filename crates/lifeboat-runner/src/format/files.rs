@@ -255,10 +255,13 @@ impl SourceFormat for FilesFormat {
     }
 
     /// One listing of the point's folder, as deep as its deepest object, instead of a HEAD
-    /// per object. What the listing lacks (missing, or not a regular file: a link, a FIFO,
-    /// a folder) is `missing`, and its coverage read says what is there. A listing that
-    /// stops on the point's own damage (a folder that cannot be read) falls back to asking
-    /// about each object, so each is identified as far as it can be.
+    /// per object, keeping only the objects asked about (what else the folder holds costs
+    /// listing time, not memory). What the listing lacks (missing, or not a regular file: a
+    /// link, a FIFO, a folder) is `missing`, and its coverage read says what is there. A
+    /// listing that fails (the point's own damage, a folder that cannot be read, or a
+    /// listing too long for the source's `timeout`) falls back to asking about each
+    /// object, so each is identified as far as it can be, and a source that cannot be read
+    /// at all still ends the drill.
     async fn identities<'a>(
         &'a self,
         point: &'a Candidate,
@@ -269,16 +272,24 @@ impl SourceFormat for FilesFormat {
             .map(|o| o.plain.matches('/').count())
             .max()
             .unwrap_or(0);
-        let listed = match self.source.list_objects(&point.id, depth).await {
+        let wanted: std::collections::HashSet<String> = from
+            .iter()
+            .flat_map(|o| [&o.plain, &o.compressed])
+            .map(|rel| Self::below(point, rel))
+            .collect();
+        let listed = match self
+            .source
+            .list_objects(&point.id, depth, Some(&wanted))
+            .await
+        {
             Ok(listed) => listed,
-            Err(e) if e.is_finding() => {
+            Err(_) => {
                 let mut out = Vec::with_capacity(from.len());
                 for object in from {
                     out.push(self.identify(point, object).await?);
                 }
                 return Ok(out);
             }
-            Err(e) => return Err(e.into()),
         };
         let below = Self::below(point, "");
         let by_path: std::collections::HashMap<&str, &ObjectInfo> = listed
@@ -308,12 +319,21 @@ impl SourceFormat for FilesFormat {
     }
 }
 
+/// An e-tag longer than this (real ones are 34-70 characters) is kept as its SHA-256: a
+/// listing's e-tags come from the bucket's server, and each is stored with its object in
+/// the ledger (SECURITY.md class 8).
+const MAX_ETAG_CHARS: usize = 128;
+
 /// An object's identity as storage describes it: its size, and its e-tag where storage has
-/// one, else its modification time.
-fn identity(info: ObjectInfo) -> Identity {
+/// one (a long one by its digest: still another identity when it changes), else its
+/// modification time.
+pub(crate) fn identity(info: ObjectInfo) -> Identity {
     Identity {
         size: info.size,
         tag: match info.e_tag {
+            Some(tag) if tag.len() > MAX_ETAG_CHARS => {
+                format!("etag-sha256:{}", hex::encode(sha2::Sha256::digest(tag)))
+            }
             Some(tag) => format!("etag:{tag}"),
             None => format!("mtime:{:.9}", info.last_modified),
         },
