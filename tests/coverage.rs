@@ -648,3 +648,179 @@ fn the_ledger_in_postgres_plans_the_same_phases_as_in_sqlite() {
     );
     assert!(!postgres.root().join("state.db").exists());
 }
+
+/// Issue 16 item 7: a coverage phase takes each object's storage identity (size and e-tag)
+/// from its point's listing, not from a HEAD request per object. Counted in moto's own
+/// request log: after two drills of a bucket, the only HEAD requests are the manifest reads,
+/// and the listings are there. (The restore test verifies every file of its point, so its
+/// projection asks storage for no sizes: every other request is the coverage phase's.)
+#[test]
+fn a_coverage_phase_on_s3_identifies_objects_from_the_listing_not_a_head_each() {
+    use lifeboat_testkit::cloud;
+    let fx = Fixture::new();
+    points(&fx, 0..3);
+    let servers = cloud::servers();
+    let bucket = cloud::unique_name("cov-list");
+    servers.moto.upload_dir(&bucket, "backups", fx.source());
+    let rb = crate::util::Runbook {
+        within: Some("10d".into()),
+        rpo: None,
+        extra: "coverage:\n  within: 2d\n".into(),
+        ..fx.runbook()
+    };
+    let yaml = crate::conformance::runbook_yaml(
+        &rb,
+        &servers.moto.url(&bucket, "backups"),
+        &servers.moto.options(),
+    );
+    let path = fx.write("runbook-s3.yaml", &yaml);
+    for day in [2, 3] {
+        let d = drill_on(&fx, &path, day, &[]);
+        d.assert_code(0);
+        assert!(!verified(&d).is_empty(), "{}", d.context());
+    }
+    let log = std::fs::read_to_string(servers.run_dir.join("moto.log")).unwrap();
+    let ours: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(&format!("/{bucket}")))
+        .collect();
+    let heads: Vec<&str> = ours
+        .iter()
+        .copied()
+        .filter(|l| l.contains("\"HEAD "))
+        .collect();
+    assert!(
+        heads.iter().all(|l| l.contains("/SHA256SUMS ")),
+        "a HEAD per object, not the listing:\n{}",
+        heads.join("\n")
+    );
+    assert!(
+        ours.iter().any(|l| l.contains("list-type=2")),
+        "no listing at all:\n{}",
+        ours.join("\n")
+    );
+}
+
+/// Scope item 5: the record comes before the ledger. A drill whose record cannot be written
+/// (a step replaces the evidence folder with a file, so the write after the phase fails)
+/// exits 3 and leaves the ledger as it was: the ledger never claims a verification that no
+/// record proves. The next drill, whose record is written, verifies those objects and its
+/// ledger then agrees with the records.
+#[test]
+fn the_ledger_is_told_only_after_the_record_that_proves_its_verifications() {
+    let fx = Fixture::new();
+    points(&fx, 0..2);
+    let evidence = fx.root().join("broken-evidence");
+    std::fs::create_dir_all(&evidence).unwrap();
+    let rb = crate::util::Runbook {
+        within: Some("10d".into()),
+        rpo: None,
+        sample: Some("{files: 1, seed: 3}".into()),
+        extra: format!(
+            "coverage:\n  within: 2d\nsteps:\n  - restore: {{}}\n  - shell: \"rm -rf '{e}' && touch '{e}'\"\n",
+            e = evidence.display()
+        ),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let t = t0(1);
+    let out = fx
+        .command()
+        .arg("drill")
+        .arg(&path)
+        .arg("--evidence-dir")
+        .arg(&evidence)
+        .arg("--scratch-dir")
+        .arg(fx.scratch_dir())
+        .args(["--now", t.as_str(), "--state", "state.db"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(evidence.is_file(), "the step ran: {stderr}");
+    let plan = fx.run(&[
+        "plan",
+        path.to_str().unwrap(),
+        "--state",
+        "state.db",
+        "--now",
+        t.as_str(),
+    ]);
+    let plan = String::from_utf8(plan.stdout).unwrap();
+    assert!(
+        plan.contains(&format!(
+            "0 verified within the window, {} never verified",
+            2 * FILES
+        )),
+        "the ledger ran ahead of the records:\n{plan}"
+    );
+}
+
+/// Item 8: a restart in the middle of a `within` window changes nothing. Daily drills
+/// simulated with `--now` on two stores: on one they run one after the other; on the other,
+/// the drill of day 4 is killed (SIGKILL, mid-drill, as a crashed host or a restarted
+/// daemon leaves it) and run again by a new process. Every day's phase verifies the same
+/// objects in the same order on both, and both ledgers end the same.
+#[test]
+fn a_drill_killed_mid_window_and_run_again_verifies_what_an_unbroken_run_verifies() {
+    let fx = Fixture::new();
+    points(&fx, 0..8);
+    let hold = fx.root().join("hold");
+    let held = fx.root().join("held");
+    let rb = crate::util::Runbook {
+        within: Some("2d2h".into()),
+        rpo: None,
+        sample: Some("{files: 1, seed: 3}".into()),
+        extra: format!(
+            "coverage:\n  within: 3d\nsteps:\n  - restore: {{}}\n  - shell: \"if [ -e '{}' ]; then touch '{}'; sleep 10; fi\"\n",
+            hold.display(),
+            held.display()
+        ),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let phases = |state: &str, crash_on: Option<i64>| -> Vec<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for day in 0..8 {
+            if crash_on == Some(day) {
+                std::fs::write(&hold, "").unwrap();
+                let t = t0(day);
+                let (mut drill, _, _) =
+                    fx.spawn_drill(&path, &["--now", t.as_str(), "--state", state]);
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                while !held.exists() {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "the drill never got to its step"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                drill.0.kill().unwrap();
+                drill.0.wait().unwrap();
+                std::fs::remove_file(&hold).unwrap();
+                std::fs::remove_file(&held).unwrap();
+            }
+            let d = drill_on(&fx, &path, day, &["--state", state]);
+            d.assert_code(0);
+            out.push(verified(&d));
+        }
+        out
+    };
+    let unbroken = phases("unbroken.db", None);
+    let restarted = phases("restarted.db", Some(4));
+    for (day, (a, b)) in unbroken.iter().zip(&restarted).enumerate() {
+        assert_eq!(a, b, "day {day}");
+    }
+    let plan = |state: &str| {
+        let out = fx.run(&[
+            "plan",
+            path.to_str().unwrap(),
+            "--state",
+            state,
+            "--now",
+            t0(8).as_str(),
+        ]);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(plan("unbroken.db"), plan("restarted.db"));
+}

@@ -92,6 +92,19 @@ pub enum RecordError {
     /// Writing the evidence panicked or was cancelled: the drill left no record.
     #[error("writing the evidence failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The evidence is written, but the coverage ledger was not told what the record's
+    /// coverage phase verified: the ledger stays behind (never ahead) of the records, and
+    /// the next drill reads those objects again.
+    #[error(
+        "the coverage ledger was not updated ({detail}); the record is written and the next \
+         drill reads the objects it verified again"
+    )]
+    Ledger {
+        /// The record that was written.
+        evidence_json: PathBuf,
+        /// The ledger's error, in one line.
+        detail: String,
+    },
 }
 
 /// Why drills cannot be recorded as they are asked to be; checked before any runs.
@@ -187,7 +200,7 @@ impl Recording {
         }
         // Absolute, so a webhook's message holds from any folder.
         request.evidence_dir = Some(absolute(&self.evidence_dir));
-        let evidence = {
+        let lifeboat_runner::Drilled { evidence, coverage } = {
             let _watching = AbortOnDrop(tokio::spawn(stop_when));
             lifeboat_runner::run(&runbook.runbook, request).await
         };
@@ -204,6 +217,16 @@ impl Recording {
             .map(|path| (evidence, path))
         })
         .await??;
+        // The record first, then the ledger: a crash in between leaves the ledger behind the
+        // records (those objects are read again), never claiming what no record proves.
+        if let Some(pending) = coverage
+            && let Err(detail) = pending.keep().await
+        {
+            return Err(RecordError::Ledger {
+                evidence_json,
+                detail,
+            });
+        }
         // Absolute, so `lifeboat history` run from another folder still points at the file.
         let run = RunRecord::from_evidence(&evidence, Some(&absolute(&evidence_json)), slot);
         if let Some(store) = history

@@ -156,10 +156,12 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
         ..
     } = match recorded {
         Ok(r) => r,
-        Err(e @ RecordError::History { .. }) => {
+        Err(e @ (RecordError::History { .. } | RecordError::Ledger { .. })) => {
             // The evidence is written: its path is still the last line on stdout.
             CliError::could_not_complete(&e).print(true);
-            if let RecordError::History { evidence_json, .. } = &e {
+            if let RecordError::History { evidence_json, .. }
+            | RecordError::Ledger { evidence_json, .. } = &e
+            {
                 outln!("{}", evidence_json.display());
             }
             return Ok(Exit::CouldNotComplete);

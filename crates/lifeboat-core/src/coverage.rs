@@ -456,12 +456,50 @@ pub struct Selection {
     pub on_pace: bool,
     /// When behind: how long full coverage takes at the budget, in seconds.
     pub behind_seconds: Option<u64>,
+    /// The first object in the planner's order the phase does not read; `None` when it
+    /// reads every object. What [`standing_after`] needs to tell the oldest verification
+    /// left once the phase is recorded, without asking the ledger again.
+    pub first_unread: Option<FirstUnread>,
+}
+
+/// The first object in the planner's order a phase does not read ([`Selection`]): the reads
+/// are a prefix of the order, so the objects left unread are the never-verified ones if
+/// any is left, else the least recently verified on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstUnread {
+    /// It was never verified: nor were any read, so the oldest verification is as before.
+    Never,
+    /// It was last verified at this T0: the oldest verification any unread object has.
+    Verified(Timestamp),
+}
+
+impl FirstUnread {
+    /// Where `row` stands as the first object left unread.
+    pub fn of(row: &LedgerRow) -> Self {
+        match &row.verified {
+            None => FirstUnread::Never,
+            Some(v) => FirstUnread::Verified(v.at),
+        }
+    }
 }
 
 impl Selection {
     /// The selection a [`PhasePlan`] makes.
     pub fn of(plan: &PhasePlan) -> Self {
+        let read: HashSet<usize> = plan.read.iter().copied().collect();
+        let unread = plan
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !read.contains(i))
+            .map(|(_, o)| FirstUnread::of(&o.row));
+        // Never-verified objects lead the order; then the least recently verified.
+        let first_unread = unread.min_by_key(|u| match u {
+            FirstUnread::Never => (0, None),
+            FirstUnread::Verified(at) => (1, Some(*at)),
+        });
         Selection {
+            first_unread,
             read: plan
                 .read
                 .iter()
@@ -605,6 +643,11 @@ impl MemoryLedger {
         ))
     }
 
+    /// Where coverage stands at `t0` with `within`.
+    pub fn standing(&self, t0: Timestamp, within: Duration) -> Standing {
+        standing(&self.ledger.rows, t0, within)
+    }
+
     /// Keeps a phase's verifications and its T0.
     pub fn record(&mut self, record: &PhaseRecord) {
         let at: HashMap<&ObjectKey, &Verification> =
@@ -674,6 +717,51 @@ pub fn standing<'a>(
             }
         }
     }
+    s
+}
+
+/// Where coverage stands once a phase is recorded, told before it is: from the standing
+/// `before` the phase (over the ledger as staged), the phase's `selection` and the outcome
+/// of each object it read (`outcomes`, in `selection.read`'s order). A phase's record is
+/// written before the ledger is told (so the ledger never claims a verification no record
+/// proves), and the record holds this standing. Equal to the standing the ledger gives once
+/// told (tested against [`MemoryLedger`]).
+pub fn standing_after(
+    before: &Standing,
+    selection: &Selection,
+    outcomes: &[Outcome],
+    t0: Timestamp,
+    within: Duration,
+) -> Standing {
+    let oldest_fresh = t0
+        .checked_sub(jiff::SignedDuration::try_from(within).unwrap_or_default())
+        .unwrap_or(Timestamp::MIN);
+    let mut s = before.clone();
+    for (row, outcome) in selection.read.iter().zip(outcomes) {
+        match &row.verified {
+            None => s.never_verified = s.never_verified.saturating_sub(1),
+            Some(v) if v.outcome == Outcome::Passed && v.at >= oldest_fresh => {
+                s.verified_within = s.verified_within.saturating_sub(1);
+            }
+            Some(_) => {}
+        }
+        if *outcome == Outcome::Passed && t0 >= oldest_fresh {
+            s.verified_within += 1;
+        }
+    }
+    // The objects read are now verified at T0; of the rest, the oldest verification is the
+    // first unread object's (when it was verified at all), else what it was before (none
+    // was read).
+    let read = (!selection.read.is_empty()).then_some(t0);
+    let unread = match selection.first_unread {
+        None => None,
+        Some(FirstUnread::Never) => before.oldest_verified,
+        Some(FirstUnread::Verified(at)) => Some(at),
+    };
+    s.oldest_verified = match (read, unread) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     s
 }
 

@@ -42,9 +42,6 @@ use crate::restore::{Landing, Restored};
 use crate::stop::until_cancelled;
 use crate::{DrillError, NoProgress, Progress};
 
-/// Concurrent storage identity requests while listing the retained points.
-const HEADS_IN_FLIGHT: usize = 16;
-
 /// What a [`CoverageLedger`] method returns.
 pub type LedgerFuture<'a, T> = BoxFuture<'a, Result<T, String>>;
 
@@ -122,8 +119,8 @@ pub(crate) enum PointObjects<L> {
     Listed(Vec<Object<L>>, Vec<Identity>),
 }
 
-/// Lists the objects of `point` through `format`, each with its identity (one `identify`
-/// per object, [`HEADS_IN_FLIGHT`] at once).
+/// Lists the objects of `point` through `format`, each with its identity
+/// ([`SourceFormat::identities`]: one listing of the point where the format can).
 pub(crate) async fn list_point<F: SourceFormat>(
     format: &F,
     point: &Candidate,
@@ -154,25 +151,28 @@ pub(crate) async fn list_point<F: SourceFormat>(
             })
             .collect::<Vec<_>>(),
     };
-    // By index: a closure over borrowed items would make this future not `Send`
-    // (rust-lang/rust#89976).
-    let objects_ref = &objects;
-    let identities = futures::stream::iter(0..objects_ref.len())
-        .map(|i| async move {
-            let object = &objects_ref[i];
-            match &object.target {
-                Target::Restore { from, .. } => format.identify(&object.point, from).await,
-                Target::Unsafe { .. } => Ok(Identity {
-                    size: 0,
-                    tag: "unsafe".to_owned(),
-                }),
-            }
+    // Unsafe paths are never looked up: nothing is read for them.
+    let from: Vec<&F::Locator> = objects
+        .iter()
+        .filter_map(|object| match &object.target {
+            Target::Restore { from, .. } => Some(from),
+            Target::Unsafe { .. } => None,
         })
-        .buffered(HEADS_IN_FLIGHT)
-        .collect::<Vec<Result<Identity, DrillError>>>();
-    let identities = until_cancelled(cancel, identities)
-        .await?
-        .into_iter()
+        .collect();
+    let mut found = until_cancelled(cancel, format.identities(point, &from))
+        .await??
+        .into_iter();
+    let identities = objects
+        .iter()
+        .map(|object| match &object.target {
+            Target::Restore { .. } => found.next().ok_or_else(|| DrillError::Ledger {
+                detail: "the source format identified fewer objects than it listed".to_owned(),
+            }),
+            Target::Unsafe { .. } => Ok(Identity {
+                size: 0,
+                tag: "unsafe".to_owned(),
+            }),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(PointObjects::Listed(objects, identities))
 }
@@ -310,13 +310,15 @@ impl Phase<'_> {
     }
 
     /// Runs the phase over the points of `window` through `format`: lists and stages,
-    /// plans, reads, records. The record's `coverage` section. `Err`: the drill cannot
-    /// complete (the source or the ledger failed, or a stop).
+    /// plans, reads. The record's `coverage` section (the standing as it will be once the
+    /// ledger is told), and the verifications to tell it, which the caller hands on only
+    /// once the record is written. `Err`: the drill cannot complete (the source or the
+    /// ledger failed, or a stop).
     pub(crate) async fn run<F: SourceFormat>(
         &self,
         format: &F,
         window: &[Candidate],
-    ) -> Result<CoverageRecord, DrillError> {
+    ) -> Result<(CoverageRecord, PhaseRecord), DrillError> {
         let ledger = &self.context.ledger;
         let runbook = self.runbook.name.as_str();
         let known: std::collections::HashMap<String, String> = ledger
@@ -376,6 +378,12 @@ impl Phase<'_> {
             )
             .await
             .map_err(Self::ledger_err)?;
+        // Where coverage stands before this phase's verifications: the record's standing is
+        // this, moved on by what the phase read (the ledger is told only after the record).
+        let before = ledger
+            .standing(runbook, self.t0, self.spec.within)
+            .await
+            .map_err(Self::ledger_err)?;
         let results = self
             .read(format, window, own.as_deref(), &selection)
             .await?;
@@ -408,15 +416,10 @@ impl Phase<'_> {
         }
         let phase_bytes = verified.iter().map(|v| v.bytes).sum();
         verified.extend(unlisted);
-        ledger
-            .record(runbook, &record)
-            .await
-            .map_err(Self::ledger_err)?;
-        let standing = ledger
-            .standing(runbook, self.t0, self.spec.within)
-            .await
-            .map_err(Self::ledger_err)?;
-        Ok(CoverageRecord {
+        let outcomes: Vec<Outcome> = record.verified.iter().map(|(_, v)| v.outcome).collect();
+        let standing =
+            coverage::standing_after(&before, &selection, &outcomes, self.t0, self.spec.within);
+        let section = CoverageRecord {
             within_seconds: self.spec.within.as_secs(),
             budget_bytes: self.spec.budget,
             objects: standing.objects,
@@ -429,7 +432,8 @@ impl Phase<'_> {
             oldest_verified: standing.oldest_verified,
             phase_bytes,
             verified,
-        })
+        };
+        Ok((section, record))
     }
 
     /// The objects `selection` reads, found again in their points' manifests (read once

@@ -73,6 +73,8 @@ pub(crate) struct Drill<'a> {
     window: Vec<Candidate>,
     /// The coverage phase's record, when the runbook has `coverage` and the phase ran.
     pub(crate) coverage: Option<lifeboat_core::evidence::CoverageRecord>,
+    /// The phase's verifications, for the ledger once the record is written.
+    pub(crate) coverage_pending: Option<lifeboat_core::coverage::PhaseRecord>,
 }
 
 impl<'a> Drill<'a> {
@@ -110,6 +112,7 @@ impl<'a> Drill<'a> {
             synced_files: AtomicU64::new(0),
             window: Vec::new(),
             coverage: None,
+            coverage_pending: None,
         }
     }
 
@@ -250,7 +253,7 @@ impl<'a> Drill<'a> {
             cancel: self.req.stop.token(),
         };
         match phase.run(format, &self.window).await {
-            Ok(record) => {
+            Ok((record, pending)) => {
                 tracing::info!(
                     objects = record.objects,
                     verified = record.verified.len(),
@@ -264,6 +267,7 @@ impl<'a> Drill<'a> {
                     "coverage phase finished"
                 );
                 self.coverage = Some(record);
+                self.coverage_pending = Some(pending);
             }
             Err(e) => self.error = Some(e),
         }

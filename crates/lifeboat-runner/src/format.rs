@@ -164,6 +164,30 @@ pub trait SourceFormat: Send + Sync {
         from: &Self::Locator,
     ) -> impl Future<Output = Result<Identity, DrillError>> + Send;
 
+    /// The identities ([`identify`](SourceFormat::identify)) of the objects `from` of
+    /// `point`, in that order: what a coverage phase keys its ledger to. The default asks
+    /// about each object ([`IDENTIFY_IN_FLIGHT`] at once); a format that can list a point's
+    /// objects with their identities does so in one listing instead (`files`: the point's
+    /// folder, one LIST where a HEAD per object was a request per object).
+    fn identities<'a>(
+        &'a self,
+        point: &'a Candidate,
+        from: &'a [&'a Self::Locator],
+    ) -> impl Future<Output = Result<Vec<Identity>, DrillError>> + Send + 'a {
+        use futures::StreamExt as _;
+        // By index: a closure over borrowed items would make this future not `Send`
+        // (rust-lang/rust#89976).
+        async move {
+            futures::stream::iter(0..from.len())
+                .map(move |i| self.identify(point, from[i]))
+                .buffered(IDENTIFY_IN_FLIGHT)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect()
+        }
+    }
+
     /// Stored bytes of the files `paths` of `point`, for the full-restore projection;
     /// `None` when they cannot be told (the projection then extrapolates from the sample).
     fn stored_bytes(
@@ -198,6 +222,10 @@ pub trait SourceFormat: Send + Sync {
         std::future::ready(Ok(None))
     }
 }
+
+/// Identity requests in flight at once when a format asks about each object
+/// ([`SourceFormat::identities`]' default).
+pub const IDENTIFY_IN_FLIGHT: usize = 16;
 
 /// One object of the coverage phase a format lists itself
 /// ([`SourceFormat::coverage_objects`]).

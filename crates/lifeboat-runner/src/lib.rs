@@ -54,7 +54,11 @@ pub use stop::{Stop, StopEffect};
 pub use format::files::MAX_MANIFEST_BYTES;
 
 /// Runs one drill. Never panics on bad data; returns the evidence in every case.
-pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
+pub async fn run(runbook: &Runbook, req: DrillRequest) -> Drilled {
+    let ledger = req
+        .coverage
+        .as_ref()
+        .map(|c| std::sync::Arc::clone(&c.ledger));
     let mut drill = drill::Drill::new(runbook, &req);
     match (&runbook.format, runbook.manifest.format) {
         (SourceFormatSpec::Files, ManifestFormat::PgBackupManifest) => {
@@ -75,7 +79,56 @@ pub async fn run(runbook: &Runbook, req: DrillRequest) -> Evidence {
     // `finally` runs whatever happened above, for the point that passed (else the last one
     // tried); it does not count toward RTO.
     let finally = drill.run_finally().await;
-    record::finish(drill, finally).await
+    let pending = drill.coverage_pending.take();
+    let evidence = record::finish(drill, finally).await;
+    // Only verifications the record lists are handed on: a record without its coverage
+    // section (an interrupted drill) proves none.
+    let coverage = match (ledger, pending) {
+        (Some(ledger), Some(record)) if evidence.coverage.is_some() => Some(PendingCoverage {
+            ledger,
+            runbook: runbook.name.clone(),
+            record,
+        }),
+        _ => None,
+    };
+    Drilled { evidence, coverage }
+}
+
+/// What a drill leaves: its evidence, and what its coverage phase verified, for the ledger.
+#[derive(Debug)]
+pub struct Drilled {
+    /// The record to write.
+    pub evidence: Evidence,
+    /// The coverage phase's verifications, when it ran: kept in the ledger only once the
+    /// record that lists them is written ([`PendingCoverage::keep`]), so the ledger never
+    /// claims a verification no record proves (an auditor rebuilds the ledger from the
+    /// records). Dropped unkept, the ledger stays behind: the next drill reads those
+    /// objects again.
+    pub coverage: Option<PendingCoverage>,
+}
+
+/// A coverage phase's verifications, not yet in the ledger ([`Drilled::coverage`]).
+pub struct PendingCoverage {
+    ledger: std::sync::Arc<dyn coverage::CoverageLedger>,
+    runbook: String,
+    record: lifeboat_core::coverage::PhaseRecord,
+}
+
+impl std::fmt::Debug for PendingCoverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCoverage")
+            .field("runbook", &self.runbook)
+            .field("verified", &self.record.verified.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingCoverage {
+    /// Keeps the verifications in the ledger, with the phase's T0 (for the pace): call it
+    /// once the record listing them is written. `Err`: the ledger's error, in one line.
+    pub async fn keep(self) -> Result<(), String> {
+        self.ledger.record(&self.runbook, &self.record).await
+    }
 }
 
 #[cfg(test)]

@@ -246,8 +246,12 @@ pub async fn coverage(
                 .preview(&format::files::FilesFormat::open(runbook)?)
                 .await?
         }
-        (SourceFormatSpec::Restic(_), _) => {
-            return Err(DrillError::CoverageUnsupported { format: "restic" });
+        // Its packs, listed as a drill's phase lists them (the index and one listing of
+        // `data/`), as the objects of the one point `repository`.
+        (SourceFormatSpec::Restic(spec), _) => {
+            input
+                .preview(&format::restic::ResticFormat::open(runbook, spec)?)
+                .await?
         }
     };
     Ok(Some(preview))

@@ -88,7 +88,8 @@ async fn an_interrupted_restore_stops_midway_writes_interrupted_evidence_and_rem
         &runbook(&source, ""),
         request(&scratch_root, stop.clone(), progress.clone()),
     )
-    .await;
+    .await
+    .evidence;
 
     assert!(
         stop.is_requested(),
@@ -149,7 +150,9 @@ async fn a_drill_interrupted_in_a_wait_step_keeps_the_points_already_tried() {
         assert_eq!(stopper.request(), StopEffect::Interrupted);
     });
     let started = Instant::now();
-    let ev = run(&rb, request(&scratch_root, stop, Arc::new(NoProgress))).await;
+    let ev = run(&rb, request(&scratch_root, stop, Arc::new(NoProgress)))
+        .await
+        .evidence;
 
     assert!(
         started.elapsed() < Duration::from_secs(30),
@@ -178,7 +181,8 @@ async fn a_drill_cancelled_before_it_starts_reads_nothing() {
         &runbook(&source, ""),
         request(dir.path(), stop, progress.clone()),
     )
-    .await;
+    .await
+    .evidence;
     assert_eq!(ev.reason.as_deref(), Some(INTERRUPTED));
     assert_eq!(progress.bytes.load(Ordering::Relaxed), 0);
 }
@@ -210,7 +214,9 @@ async fn a_stop_after_the_last_check_leaves_the_verdict_and_is_recorded() {
         }
         stopper.request()
     });
-    let ev = run(&rb, request(dir.path(), stop, Arc::new(NoProgress))).await;
+    let ev = run(&rb, request(dir.path(), stop, Arc::new(NoProgress)))
+        .await
+        .evidence;
     assert_eq!(effect.await.unwrap(), StopEffect::AfterChecks);
     assert_eq!(ev.outcome, Outcome::Passed, "{:?}", ev.reason);
     assert_eq!(
@@ -248,7 +254,8 @@ async fn a_stop_that_wins_the_race_interrupts_even_a_point_that_passed() {
         &runbook(&source, ""),
         request(dir.path(), stop, progress.clone()),
     )
-    .await;
+    .await
+    .evidence;
     assert_eq!(*progress.1.lock().unwrap(), Some(StopEffect::Interrupted));
     assert_eq!(ev.outcome, Outcome::Error);
     assert_eq!(ev.reason.as_deref(), Some(INTERRUPTED));
@@ -274,6 +281,6 @@ fn the_drill_future_is_send() {
     drop(drill);
     // And it can be spawned whole, owning what it borrows.
     let request = request(dir.path(), Stop::new(), Arc::new(NoProgress));
-    let spawned = async move { run(&runbook, request).await };
+    let spawned = async move { run(&runbook, request).await.evidence };
     assert_send(&spawned);
 }

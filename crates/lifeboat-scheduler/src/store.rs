@@ -391,6 +391,8 @@ struct Walk {
     read_bytes: u64,
     /// The budget stopped the reads: the rest of the walk only counts bytes.
     full: bool,
+    /// The first object of the walk not read (the budget stopped it, or the pace was met).
+    first_unread: Option<coverage::FirstUnread>,
 }
 
 impl Walk {
@@ -431,6 +433,7 @@ impl Walk {
             read: Vec::new(),
             read_bytes: 0,
             full: false,
+            first_unread: None,
         };
         let going = due.into_iter().all(|(row, _)| walk.take(row));
         (walk, going)
@@ -453,27 +456,58 @@ impl Walk {
             interval,
             on_pace,
             behind_seconds,
+            first_unread: self.first_unread,
         }
     }
 
     /// Takes the next object of the order; `false` (and not taken) when the pace is met.
     fn take(&mut self, row: LedgerRow) -> bool {
         if self.taken >= self.fixed && self.needed_bytes >= self.share_bytes {
+            self.first_unread
+                .get_or_insert_with(|| coverage::FirstUnread::of(&row));
             return false;
         }
         let size = row.identity.size;
         self.taken += 1;
         self.needed_bytes += size;
-        if !self.full {
-            if self.budget.is_some_and(|b| self.read_bytes + size > b) {
-                self.full = true;
-            } else {
-                self.read_bytes += size;
-                self.read.push(row);
-            }
+        if !self.full && self.budget.is_some_and(|b| self.read_bytes + size > b) {
+            self.full = true;
+        }
+        if self.full {
+            self.first_unread
+                .get_or_insert_with(|| coverage::FirstUnread::of(&row));
+        } else {
+            self.read_bytes += size;
+            self.read.push(row);
         }
         true
     }
+}
+
+/// Verifications one PostgreSQL `record_coverage` statement applies: a phase's record is
+/// sent a batch at a time, one `UPDATE ... FROM UNNEST` each, so no statement's arrays grow
+/// with the phase. (SQLite, in process, updates row by row: measured faster there.)
+pub(crate) const RECORD_BATCH: usize = 20_000;
+
+/// A phase's verifications in key order (the ledger's primary key order, so each batch
+/// visits rows and index pages in file order, not at random), one per object: of a key
+/// recorded twice, the last in the record.
+pub(crate) fn last_verifications(
+    record: &PhaseRecord,
+) -> Vec<&(coverage::ObjectKey, coverage::Verification)> {
+    let mut verified: Vec<&(coverage::ObjectKey, coverage::Verification)> =
+        record.verified.iter().collect();
+    // Stable: of equal keys, the last in the record comes last, and is the one kept.
+    verified.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut last: Vec<&(coverage::ObjectKey, coverage::Verification)> =
+        Vec::with_capacity(verified.len());
+    for v in verified {
+        match last.last_mut() {
+            Some(prev) if prev.0 == v.0 => *prev = v,
+            _ => last.push(v),
+        }
+    }
+    last
 }
 
 #[cfg(test)]

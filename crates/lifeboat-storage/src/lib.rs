@@ -168,6 +168,15 @@ pub struct ObjectInfo {
     pub e_tag: Option<String>,
 }
 
+/// One object a listing found ([`Source::list_objects`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Its `/`-separated path below the source.
+    pub path: String,
+    /// What the listing says it is.
+    pub info: ObjectInfo,
+}
+
 /// An object opened for reading.
 pub enum Object {
     /// A local file: read it with large positioned reads (or map it) on a worker thread.
@@ -306,12 +315,39 @@ impl Source {
         prefix: &str,
         depth: usize,
     ) -> Result<Vec<(String, u64)>, StorageError> {
-        let mut files = match &self.backend {
-            Backend::Local(local) => local.list_files(prefix, depth).await?,
-            Backend::Cloud(cloud) => cloud.list_files(&self.url, prefix).await?,
+        Ok(self
+            .list_objects(prefix, depth, None)
+            .await?
+            .into_iter()
+            .map(|o| (o.path, o.info.size))
+            .collect())
+    }
+
+    /// Every object below `prefix`, as [`list_files`](Source::list_files) finds them, each
+    /// with what storage says it is: size and e-tag (S3, Azure: as the listing gives them,
+    /// the same values a HEAD request would), or size and modification time (local disk).
+    /// One listing, not a request per object: a coverage phase identifies a point's
+    /// objects with it. With `wanted`, only those paths are kept as the listing arrives,
+    /// so what a folder holds besides them (a hostile point's millions of stray objects)
+    /// costs listing time, not memory.
+    pub async fn list_objects(
+        &self,
+        prefix: &str,
+        depth: usize,
+        wanted: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Vec<ListedObject>, StorageError> {
+        let mut objects = match &self.backend {
+            Backend::Local(local) => {
+                let mut all = local.list_files(prefix, depth).await?;
+                if let Some(wanted) = wanted {
+                    all.retain(|o| wanted.contains(&o.path));
+                }
+                all
+            }
+            Backend::Cloud(cloud) => cloud.list_files(&self.url, prefix, wanted).await?,
         };
-        files.sort();
-        Ok(files)
+        objects.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(objects)
     }
 
     /// `len` bytes of `rel` from `offset`; `None` if it does not exist. A shorter object is
@@ -334,7 +370,8 @@ impl Cloud {
         &self,
         url: &str,
         prefix: &str,
-    ) -> Result<Vec<(String, u64)>, StorageError> {
+        wanted: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Vec<ListedObject>, StorageError> {
         use futures::TryStreamExt as _;
         let path = self.path(prefix)?;
         let below = format!("{}/", self.prefix.as_ref());
@@ -347,15 +384,25 @@ impl Cloud {
         };
         self.unlisted.take();
         let listed = self
-            .bounded(self.store.list(Some(&path)).try_collect::<Vec<_>>())
+            .bounded(
+                self.store
+                    .list(Some(&path))
+                    .map_ok(|meta| ListedObject {
+                        path: strip(meta.location.as_ref()),
+                        info: ObjectInfo {
+                            size: meta.size,
+                            last_modified: to_timestamp(&meta.last_modified),
+                            e_tag: meta.e_tag,
+                        },
+                    })
+                    .try_filter(|o| std::future::ready(wanted.is_none_or(|w| w.contains(&o.path))))
+                    .try_collect::<Vec<_>>(),
+            )
             .await
             .map_err(|e| self.classify(url, e, prefix));
         // Entries object_store cannot name are not restic's files (restic names are hex).
         self.unlisted.take();
-        Ok(listed?
-            .into_iter()
-            .map(|meta| (strip(meta.location.as_ref()), meta.size))
-            .collect())
+        listed
     }
 
     async fn read_range(

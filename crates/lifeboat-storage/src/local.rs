@@ -25,7 +25,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use lifeboat_safefs::{Dir, Kind, OpenError};
 
-use crate::{Listing, Object, ObjectInfo, Skip, Skipped, StorageError};
+use crate::{ListedObject, Listing, Object, ObjectInfo, Skip, Skipped, StorageError};
 
 /// A local source: its folder, opened on first use.
 pub(crate) struct Local {
@@ -154,7 +154,7 @@ impl Local {
         &self,
         prefix: &str,
         depth: usize,
-    ) -> Result<Vec<(String, u64)>, StorageError> {
+    ) -> Result<Vec<ListedObject>, StorageError> {
         let path = split(prefix);
         let shown = prefix.trim_matches('/').to_owned();
         self.blocking(prefix, move |root| {
@@ -340,7 +340,7 @@ fn io(path: &str, e: &std::io::Error) -> Failure {
 }
 
 /// Regular files below `dir` (shown as `at/NAME`) into `out`, `depth` folders down at most.
-fn walk(dir: &Dir, at: &str, depth: usize, out: &mut Vec<(String, u64)>) -> Result<(), Failure> {
+fn walk(dir: &Dir, at: &str, depth: usize, out: &mut Vec<ListedObject>) -> Result<(), Failure> {
     let entries = dir.entries().map_err(|e| io(at, &e))?;
     for entry in entries {
         let Some(name) = entry.name.to_str() else {
@@ -353,7 +353,12 @@ fn walk(dir: &Dir, at: &str, depth: usize, out: &mut Vec<(String, u64)>) -> Resu
         };
         match entry.kind {
             Kind::File => match dir.stat(name) {
-                Ok(info) => out.push((shown, info.size)),
+                // A file replaced by something else since it was listed is not an object.
+                Ok(info) if info.kind == Kind::File => out.push(ListedObject {
+                    path: shown,
+                    info: object_info(info.size, info.modified),
+                }),
+                Ok(_) => {}
                 // Gone since it was listed: as if it had not been there.
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(io(&shown, &std::io::Error::other(e.to_string()))),

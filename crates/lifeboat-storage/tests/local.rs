@@ -160,3 +160,33 @@ async fn a_range_past_the_end_is_refused_before_it_is_read() {
         "a link is never followed"
     );
 }
+
+/// A listing says what a HEAD says about each regular file (size, modification time, no
+/// e-tag), so a coverage phase can key its ledger to it; what is not a regular file (a link,
+/// a FIFO) is not listed, and nothing deeper than `depth` is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_gives_each_object_the_identity_a_head_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("p/data/deep")).unwrap();
+    std::fs::write(root.join("p/top.bin"), "top").unwrap();
+    std::fs::write(root.join("p/data/a.bin"), "aaaa").unwrap();
+    std::fs::write(root.join("p/data/deep/b.bin"), "b").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", root.join("p/data/link")).unwrap();
+    mkfifo(&root.join("p/data/pipe"));
+    let source = source(root);
+
+    let listed = source.list_objects("p", 1, None).await.unwrap();
+    let paths: Vec<&str> = listed.iter().map(|o| o.path.as_str()).collect();
+    assert_eq!(paths, ["p/data/a.bin", "p/top.bin"]);
+    for object in &listed {
+        let head = source.head(&object.path).await.unwrap().unwrap();
+        assert_eq!(object.info, head, "{}", object.path);
+        assert_eq!(object.info.e_tag, None);
+    }
+    assert_eq!(listed[0].info.size, 4);
+    // Asked for some paths, only those are kept (a point's stray objects cost no memory).
+    let wanted = ["p/top.bin".to_owned(), "p/gone.bin".to_owned()].into();
+    let some = source.list_objects("p", 1, Some(&wanted)).await.unwrap();
+    assert_eq!(some, [listed[1].clone()]);
+}

@@ -352,9 +352,47 @@ impl ResticRepo {
         });
     }
 
-    fn forge_blob(&self, blob_id: &str, kind: &str, edit: impl FnOnce(&[u8]) -> Vec<u8>) {
-        use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
+    /// Rewrites the header of pack `id` as someone holding the repository's key could: its
+    /// plaintext (restic's entries: type byte, stored length, plaintext length when
+    /// compressed, blob id) decrypted with the master key, changed by `edit` in place (same
+    /// length), encrypted again under a fresh nonce. The header then authenticates and
+    /// parses, but says other than the index does about the pack (and the pack no longer
+    /// hashes to its name).
+    pub fn forge_pack_header(&self, id: &str, edit: impl FnOnce(&mut [u8])) {
         use aes256ctr_poly1305aes::aead::AeadInPlace;
+
+        let cipher = self.cipher();
+        let path = self.pack_path(id);
+        let mut bytes = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let end = bytes.len() - 4;
+        let len = u32::from_le_bytes(bytes[end..].try_into().expect("4 bytes")) as usize;
+        let at = end - len;
+        let (nonce, rest) = bytes[at..end].split_at(16);
+        let (ciphertext, tag) = rest.split_at(rest.len() - 16);
+        let mut plain = ciphertext.to_vec();
+        cipher
+            .decrypt_in_place_detached(nonce.into(), &[], &mut plain, tag.into())
+            .expect("the header decrypts with the repository's key");
+        let before = plain.clone();
+        edit(&mut plain);
+        assert_ne!(plain, before, "the edit changed nothing");
+        let nonce: [u8; 16] = crate::prng::random_bytes(16, 0x4ead)
+            .try_into()
+            .expect("16 bytes");
+        let tag = cipher
+            .encrypt_in_place_detached(&nonce.into(), &[], &mut plain)
+            .expect("encrypt");
+        let mut replacement = nonce.to_vec();
+        replacement.extend_from_slice(&plain);
+        replacement.extend_from_slice(&tag);
+        bytes[at..end].copy_from_slice(&replacement);
+        self.write_pack(&path, &bytes);
+    }
+
+    /// restic's cipher with the repository's master key (from the first key file and the
+    /// password, through rustic_core).
+    fn cipher(&self) -> aes256ctr_poly1305aes::Aes256CtrPoly1305Aes {
+        use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
 
         let password = fs::read_to_string(&self.password_file).expect("password file");
         let password = password.lines().next().unwrap_or_default();
@@ -375,8 +413,25 @@ impl ResticRepo {
         key[..32].copy_from_slice(&encrypt);
         key[32..48].copy_from_slice(&k);
         key[48..].copy_from_slice(&r);
-        let cipher = Aes256CtrPoly1305Aes::new(&key);
+        Aes256CtrPoly1305Aes::new(&key)
+    }
 
+    /// Writes `bytes` over the pack at `path` (restic writes packs read-only; the mode is
+    /// restored after).
+    fn write_pack(&self, path: &Path, bytes: &[u8]) {
+        let mode = fs::metadata(path).expect("pack metadata").permissions();
+        let mut writable = mode.clone();
+        #[allow(clippy::permissions_set_readonly_false)]
+        writable.set_readonly(false);
+        fs::set_permissions(path, writable).expect("make pack writable");
+        fs::write(path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        fs::set_permissions(path, mode).expect("restore pack mode");
+    }
+
+    fn forge_blob(&self, blob_id: &str, kind: &str, edit: impl FnOnce(&[u8]) -> Vec<u8>) {
+        use aes256ctr_poly1305aes::aead::AeadInPlace;
+
+        let cipher = self.cipher();
         let pack = self
             .packs()
             .into_iter()
@@ -412,13 +467,7 @@ impl ResticRepo {
         replacement.extend_from_slice(&sealed);
         replacement.extend_from_slice(&tag);
         bytes[at..at + len].copy_from_slice(&replacement);
-        let mode = fs::metadata(&path).expect("pack metadata").permissions();
-        let mut writable = mode.clone();
-        #[allow(clippy::permissions_set_readonly_false)]
-        writable.set_readonly(false);
-        fs::set_permissions(&path, writable).expect("make pack writable");
-        fs::write(&path, &bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        fs::set_permissions(&path, mode).expect("restore pack mode");
+        self.write_pack(&path, &bytes);
     }
 
     /// Runs `restic -r REPO --no-cache ARGS` with the password file; returns stdout, panics

@@ -343,3 +343,67 @@ fn objects_due_at_once_lead_the_backlog_so_the_pace_is_a_prefix() {
         );
     }
 }
+
+#[test]
+fn the_standing_after_a_phase_is_the_standing_its_record_leaves_before_it_is_recorded() {
+    // The record is written before the ledger (the ledger never runs ahead of what a record
+    // proves), so the record's standing is computed before the ledger is told: from the
+    // standing before the phase and the selection. It must equal what the ledger says once
+    // told, whatever the days, budgets, failures and irregular drills.
+    let mut ml = MemoryLedger::default();
+    let within_days = 4;
+    let within = DAY * within_days;
+    for day in 0..40i64 {
+        let t0 = t(day);
+        let points: Vec<String> = (day - 5..=day).map(|d| format!("p{d:03}")).collect();
+        for (n, p) in points.iter().enumerate() {
+            let objects = listed(p, 3 + n % 4, 10 + 7 * (n as u64 % 3));
+            ml.stage(t0, p, &fingerprint(&objects), &objects);
+        }
+        ml.retain(&points);
+        if day % 7 == 3 {
+            // A day without a drill: the next one is behind its turn.
+            continue;
+        }
+        let query = PhaseQuery {
+            t0,
+            within,
+            budget: (day % 5 == 1).then_some(25),
+            schedule: None,
+            seed: day as u64,
+        };
+        let before = ml.standing(t0, within);
+        let selection = ml.plan(&query);
+        let outcomes: Vec<Outcome> = selection
+            .read
+            .iter()
+            .map(|r| {
+                if (key_hash(&r.key) + day) % 6 == 0 {
+                    Outcome::Failed
+                } else {
+                    Outcome::Passed
+                }
+            })
+            .collect();
+        let after = standing_after(&before, &selection, &outcomes, t0, within);
+        ml.record(&PhaseRecord {
+            verified: selection
+                .read
+                .iter()
+                .zip(&outcomes)
+                .map(|(r, &outcome)| {
+                    let v = Verification {
+                        at: t0,
+                        outcome,
+                        algorithm: Algorithm::Sha256,
+                        digest: None,
+                    };
+                    (r.key.clone(), v)
+                })
+                .collect(),
+            phase: Some(t0),
+            run_id: format!("run-{day}"),
+        });
+        assert_eq!(after, ml.standing(t0, within), "day {day}: {selection:?}");
+    }
+}

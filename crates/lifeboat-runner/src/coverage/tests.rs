@@ -112,13 +112,35 @@ async fn a_stop_ends_the_phase_and_leaves_the_ledger_unwritten() {
     );
 
     let going = CancellationToken::new();
-    let record = phase(&going).run(&format, &window).await.unwrap();
+    let (record, pending) = phase(&going).run(&format, &window).await.unwrap();
     assert_eq!(record.verified.len(), 1);
     assert_eq!(record.verified[0].outcome, Outcome::Passed);
     assert_eq!(record.verified[0].actual.as_deref(), Some(A));
-    let records = ledger.records.lock().unwrap();
-    assert_eq!(records.len(), 1);
-    assert_eq!(records[0].verified.len(), 1);
+    // The phase itself tells the ledger nothing: its verifications are handed back, kept
+    // only once the record listing them is written (the ledger never runs ahead).
+    assert!(ledger.records.lock().unwrap().is_empty());
+    assert!(
+        ledger.ledger.lock().unwrap().ledger.rows[0]
+            .verified
+            .is_none()
+    );
+    assert_eq!(pending.verified.len(), 1);
+    // The record's standing is the ledger's once told.
+    ledger.record("cov", &pending).await.unwrap();
+    let t0 = "2026-11-22T02:00:00Z".parse().unwrap();
+    let told = ledger
+        .standing("cov", t0, rb.coverage.as_ref().unwrap().within)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            record.objects,
+            record.verified_within,
+            record.never_verified
+        ),
+        (told.objects, told.verified_within, told.never_verified)
+    );
+    assert_eq!(record.oldest_verified, told.oldest_verified);
     let rows = &ledger.ledger.lock().unwrap().ledger.rows;
     assert_eq!(rows.len(), 1);
     assert!(rows[0].verified.is_some());

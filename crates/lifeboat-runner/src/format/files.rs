@@ -242,27 +242,69 @@ impl SourceFormat for FilesFormat {
     }
 
     async fn identify(&self, point: &Candidate, from: &Objects) -> Result<Identity, DrillError> {
-        let identity = |info: ObjectInfo| Identity {
-            size: info.size,
-            tag: match info.e_tag {
-                Some(tag) => format!("etag:{tag}"),
-                None => format!("mtime:{:.9}", info.last_modified),
-            },
-        };
-        let nothing = |tag: &str| Identity {
-            size: 0,
-            tag: tag.to_owned(),
-        };
         for object in [&from.plain, &from.compressed] {
             match self.source.head(&Self::below(point, object)).await {
                 Ok(Some(info)) => return Ok(identity(info)),
                 Ok(None) => {}
                 // A link, FIFO or folder in its place: its coverage read says what it is.
-                Err(e) if e.is_finding() => return Ok(nothing("unreadable")),
+                Err(e) if e.is_finding() => return Ok(no_object("unreadable")),
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(nothing("missing"))
+        Ok(no_object("missing"))
+    }
+
+    /// One listing of the point's folder, as deep as its deepest object, instead of a HEAD
+    /// per object, keeping only the objects asked about (what else the folder holds costs
+    /// listing time, not memory). What the listing lacks (missing, or not a regular file: a
+    /// link, a FIFO, a folder) is `missing`, and its coverage read says what is there. A
+    /// listing that fails (the point's own damage, a folder that cannot be read, or a
+    /// listing too long for the source's `timeout`) falls back to asking about each
+    /// object, so each is identified as far as it can be, and a source that cannot be read
+    /// at all still ends the drill.
+    async fn identities<'a>(
+        &'a self,
+        point: &'a Candidate,
+        from: &'a [&'a Objects],
+    ) -> Result<Vec<Identity>, DrillError> {
+        let depth = from
+            .iter()
+            .map(|o| o.plain.matches('/').count())
+            .max()
+            .unwrap_or(0);
+        let wanted: std::collections::HashSet<String> = from
+            .iter()
+            .flat_map(|o| [&o.plain, &o.compressed])
+            .map(|rel| Self::below(point, rel))
+            .collect();
+        let listed = match self
+            .source
+            .list_objects(&point.id, depth, Some(&wanted))
+            .await
+        {
+            Ok(listed) => listed,
+            Err(_) => {
+                let mut out = Vec::with_capacity(from.len());
+                for object in from {
+                    out.push(self.identify(point, object).await?);
+                }
+                return Ok(out);
+            }
+        };
+        let below = Self::below(point, "");
+        let by_path: std::collections::HashMap<&str, &ObjectInfo> = listed
+            .iter()
+            .filter_map(|o| Some((o.path.strip_prefix(below.as_str())?, &o.info)))
+            .collect();
+        Ok(from
+            .iter()
+            .map(|o| {
+                by_path
+                    .get(o.plain.as_str())
+                    .or_else(|| by_path.get(o.compressed.as_str()))
+                    .map_or_else(|| no_object("missing"), |&info| identity(info.clone()))
+            })
+            .collect())
     }
 
     async fn stored_bytes(&self, point: &Candidate, paths: &[String]) -> Option<u64> {
@@ -274,6 +316,35 @@ impl SourceFormat for FilesFormat {
             .collect()
             .await;
         sizes.into_iter().sum()
+    }
+}
+
+/// An e-tag longer than this (real ones are 34-70 characters) is kept as its SHA-256: a
+/// listing's e-tags come from the bucket's server, and each is stored with its object in
+/// the ledger (SECURITY.md class 8).
+const MAX_ETAG_CHARS: usize = 128;
+
+/// An object's identity as storage describes it: its size, and its e-tag where storage has
+/// one (a long one by its digest: still another identity when it changes), else its
+/// modification time.
+pub(crate) fn identity(info: ObjectInfo) -> Identity {
+    Identity {
+        size: info.size,
+        tag: match info.e_tag {
+            Some(tag) if tag.len() > MAX_ETAG_CHARS => {
+                format!("etag-sha256:{}", hex::encode(sha2::Sha256::digest(tag)))
+            }
+            Some(tag) => format!("etag:{tag}"),
+            None => format!("mtime:{:.9}", info.last_modified),
+        },
+    }
+}
+
+/// The identity of an object with nothing to read (`missing`, `unreadable`).
+fn no_object(tag: &str) -> Identity {
+    Identity {
+        size: 0,
+        tag: tag.to_owned(),
     }
 }
 

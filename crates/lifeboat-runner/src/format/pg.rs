@@ -124,6 +124,14 @@ impl SourceFormat for PgBaseBackups {
         self.files.identify(point, from).await
     }
 
+    async fn identities<'a>(
+        &'a self,
+        point: &'a Candidate,
+        from: &'a [&'a Objects],
+    ) -> Result<Vec<lifeboat_core::coverage::Identity>, DrillError> {
+        self.files.identities(point, from).await
+    }
+
     async fn stored_bytes(&self, point: &Candidate, paths: &[String]) -> Option<u64> {
         self.files.stored_bytes(point, paths).await
     }

@@ -1251,40 +1251,34 @@ async fn write_phase(
     runbook: &str,
     record: &PhaseRecord,
 ) -> Result<(), tokio_postgres::Error> {
-    let mut verified: Vec<&(ObjectKey, Verification)> = record.verified.iter().collect();
-    // Stable: of equal keys, the last in the record comes last, and is the one kept.
-    verified.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut last: Vec<&(ObjectKey, Verification)> = Vec::with_capacity(verified.len());
-    for v in verified {
-        match last.last_mut() {
-            Some(prev) if prev.0 == v.0 => *prev = v,
-            _ => last.push(v),
-        }
-    }
-    let points: Vec<&str> = last.iter().map(|(k, _)| k.point.as_str()).collect();
-    let paths: Vec<&str> = last.iter().map(|(k, _)| k.path.as_str()).collect();
-    let ats: Vec<String> = last.iter().map(|(_, v)| time_text(v.at)).collect();
-    let outcomes: Vec<&str> = last.iter().map(|(_, v)| v.outcome.as_str()).collect();
-    let algorithms: Vec<&str> = last.iter().map(|(_, v)| v.algorithm.as_str()).collect();
-    let digests: Vec<Option<&str>> = last.iter().map(|(_, v)| v.digest.as_deref()).collect();
+    let last = super::last_verifications(record);
     let tx = client.transaction().await?;
-    tx.execute(
-        "UPDATE coverage_objects o SET verified_at = v.at, outcome = v.outcome,
-             algorithm = v.algorithm, digest = v.digest
-         FROM UNNEST($2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[])
-             AS v (point, path, at, outcome, algorithm, digest)
-         WHERE o.runbook = $1 AND o.point = v.point AND o.path = v.path",
-        &[
-            &runbook,
-            &points,
-            &paths,
-            &ats,
-            &outcomes,
-            &algorithms,
-            &digests,
-        ],
-    )
-    .await?;
+    // A batch at a time, as SQLite's staging table is: one statement per batch.
+    for batch in last.chunks(super::RECORD_BATCH) {
+        let points: Vec<&str> = batch.iter().map(|(k, _)| k.point.as_str()).collect();
+        let paths: Vec<&str> = batch.iter().map(|(k, _)| k.path.as_str()).collect();
+        let ats: Vec<String> = batch.iter().map(|(_, v)| time_text(v.at)).collect();
+        let outcomes: Vec<&str> = batch.iter().map(|(_, v)| v.outcome.as_str()).collect();
+        let algorithms: Vec<&str> = batch.iter().map(|(_, v)| v.algorithm.as_str()).collect();
+        let digests: Vec<Option<&str>> = batch.iter().map(|(_, v)| v.digest.as_deref()).collect();
+        tx.execute(
+            "UPDATE coverage_objects o SET verified_at = v.at, outcome = v.outcome,
+                 algorithm = v.algorithm, digest = v.digest
+             FROM UNNEST($2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[])
+                 AS v (point, path, at, outcome, algorithm, digest)
+             WHERE o.runbook = $1 AND o.point = v.point AND o.path = v.path",
+            &[
+                &runbook,
+                &points,
+                &paths,
+                &ats,
+                &outcomes,
+                &algorithms,
+                &digests,
+            ],
+        )
+        .await?;
+    }
     if let Some(t0) = record.phase {
         tx.execute(
             "INSERT INTO coverage_phases (runbook, run_id, t0) VALUES ($1, $2, $3)

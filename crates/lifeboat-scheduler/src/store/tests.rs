@@ -375,6 +375,7 @@ mod coverage_ledger {
         a_point_that_left_the_window_leaves_the_ledger_whole_and_other_runbooks_stay,
         names_with_any_bytes_are_values_never_sql,
         the_ledger_keeps_what_phases_recorded_per_runbook,
+        a_phase_larger_than_a_batch_is_recorded_whole_the_last_of_a_key_kept,
     );
 
     const DAY: std::time::Duration = coverage::DAY;
@@ -540,6 +541,39 @@ mod coverage_ledger {
         let plan = store.plan_coverage("rb", &q).await.unwrap();
         assert_eq!(plan.read.len(), 20);
         assert_eq!(plan, memory.plan(&q));
+    }
+
+    async fn a_phase_larger_than_a_batch_is_recorded_whole_the_last_of_a_key_kept(
+        engine: &dyn Engine,
+    ) {
+        // PostgreSQL sends a phase RECORD_BATCH verifications a statement: one over the
+        // batch, every object is recorded, and a key recorded twice (first failed, then
+        // passed) keeps the last, across the batches' boundary.
+        let store = engine.open();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        let n = crate::store::RECORD_BATCH + 3;
+        let objects: Vec<Listed> = (0..n)
+            .map(|i| listed("p1", &format!("f{i:06}"), 1, "etag:1"))
+            .collect();
+        store
+            .stage_coverage("rb", t0, &listing("p1", &objects), &objects)
+            .await
+            .unwrap();
+        let failed = Verification {
+            outcome: lifeboat_core::evidence::Outcome::Failed,
+            ..passed(t0)
+        };
+        let mut verified: Vec<(ObjectKey, Verification)> = vec![(objects[0].key.clone(), failed)];
+        verified.extend(objects.iter().map(|o| (o.key.clone(), passed(t0))));
+        let record = PhaseRecord {
+            verified,
+            phase: Some(t0),
+            run_id: "big".into(),
+        };
+        store.record_coverage("rb", &record).await.unwrap();
+        let s = store.coverage_standing("rb", t0, DAY * 2).await.unwrap();
+        assert_eq!((s.objects, s.verified_within), (n as u64, n as u64));
+        assert_eq!(s.never_verified, 0);
     }
 
     async fn an_object_changed_in_storage_is_verified_again_by_the_next_phase(engine: &dyn Engine) {

@@ -227,3 +227,23 @@ async fn a_planned_file_is_restored_and_verified_or_found_missing() {
     );
     assert!(!scratch.join("a2.txt").exists());
 }
+
+/// SECURITY.md class 8: an e-tag comes from the bucket's server and is kept with its object
+/// in the coverage ledger; a huge one is kept as its digest (bounded), and still tells one
+/// stored object from another.
+#[test]
+fn a_huge_e_tag_is_kept_as_its_digest_and_still_tells_objects_apart() {
+    let info = |tag: String| lifeboat_storage::ObjectInfo {
+        size: 7,
+        last_modified: jiff::Timestamp::UNIX_EPOCH,
+        e_tag: Some(tag),
+    };
+    let normal = super::identity(info("\"9b2cf535f27731c974343645a3985328\"".into()));
+    assert_eq!(normal.tag, "etag:\"9b2cf535f27731c974343645a3985328\"");
+    let a = super::identity(info("a".repeat(10 << 20)));
+    let b = super::identity(info(format!("{}b", "a".repeat((10 << 20) - 1))));
+    assert!(a.tag.len() < 100, "{}", a.tag.len());
+    assert!(a.tag.starts_with("etag-sha256:"), "{}", a.tag);
+    assert_ne!(a, b);
+    assert_eq!(a.size, 7);
+}
