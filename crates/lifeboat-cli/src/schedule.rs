@@ -66,14 +66,20 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
     // The daemon starts: clean up after drills a previous run left (killed, or abandoned).
     lifeboat_runner::scratch::remove_stale(places.scratch_root());
     let driller = Arc::new(ScheduledDrills::new(recording, places).with_ledger(store.clone()));
-    let options = Options {
-        max_concurrent: usize::try_from(args.max_concurrent).unwrap_or(1),
-        grace: args.grace,
-    };
+    let mut options = Options::new(
+        usize::try_from(args.max_concurrent).unwrap_or(1),
+        args.grace,
+    );
+    if let Some(runner) = &args.runner {
+        options.runner = runner.clone();
+    }
+    options.lease = args.lease;
+    options.labels = args.labels.clone();
     tracing::info!(
         runbooks = entries.len(),
         state = %state,
         evidence_dir = %evidence_dir.display(),
+        runner = %options.runner,
         "lifeboat schedule started: {}",
         daemon::next_slots(&entries, jiff::Timestamp::now())
     );
