@@ -112,19 +112,46 @@ impl Cluster {
             ),
             "initdb",
         );
+        cluster.start_again();
+        cluster
+    }
+
+    /// Starts the server (again, after [`Cluster::stop`]) on the same port and folder.
+    pub fn start_again(&self) {
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            cluster.dir.display()
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
         );
-        let log = cluster.dir.join("log").display().to_string();
+        let log = self.dir.join("log").display().to_string();
         run(
             as_server_user(
-                &cluster.bin.join("pg_ctl"),
-                &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
+                &self.bin.join("pg_ctl"),
+                &[
+                    "-D",
+                    &self.data(),
+                    "-o",
+                    &options,
+                    "-l",
+                    &log,
+                    "-w",
+                    "start",
+                ],
             ),
             "pg_ctl start",
         );
-        cluster
+    }
+
+    /// Stops the server as an operator would for a restart (`pg_ctl stop -m fast`: open
+    /// sessions are ended, their transactions rolled back), keeping its data.
+    pub fn stop(&self) {
+        run(
+            as_server_user(
+                &self.bin.join("pg_ctl"),
+                &["-D", &self.data(), "-m", "fast", "-w", "stop"],
+            ),
+            "pg_ctl stop",
+        );
     }
 
     /// One cluster for the whole test process, started on first use and stopped when the
