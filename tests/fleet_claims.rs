@@ -369,3 +369,116 @@ fn postgres_stopped_and_started_while_drills_run_loses_nothing_and_runs_nothing_
         history(&fx, &url)
     );
 }
+
+/// Placement (#17 item 4): a runbook with `runners: {region: eu}` is drilled only by the
+/// runner started with `--labels region=eu`, and one no runner carries the labels of is
+/// not silently never run: its slots are missed, saying which labels it asks for.
+#[test]
+fn each_runbook_runs_only_on_the_runners_its_labels_place_it_on() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let cluster = Cluster::shared();
+    let db = cluster.fresh_database();
+    let url = format!("postgres://postgres@127.0.0.1:{}/{db}", cluster.port());
+    let paths: Vec<_> = [("place-eu", "eu"), ("place-us", "us"), ("place-mars", "mars")]
+        .iter()
+        .map(|(name, region)| {
+            let rb = Runbook {
+                name: (*name).into(),
+                rpo: None,
+                extra: format!(
+                    "schedule: \"*/2 * * * * *\"\nstart_window: 3s\nrunners: {{region: {region}, net: dc1}}\n"
+                ),
+                ..fx.runbook()
+            };
+            fx.write(&format!("{name}.yaml"), &rb.yaml())
+        })
+        .collect();
+    let paths: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+    let runners = ["eu", "us"];
+    let mut daemons: Vec<Daemon> = runners
+        .iter()
+        .map(|r| {
+            let labels = format!("region={r},net=dc1,disk=ssd");
+            start_runner(&fx, &url, &paths, r, &["--labels", &labels])
+        })
+        .collect();
+    let count = |runbook: &str, state: &str| {
+        history(&fx, &url)
+            .iter()
+            .filter(|e| e["runbook"] == runbook && e["state"] == state)
+            .count()
+    };
+    wait_until(
+        &fx,
+        &runners,
+        120,
+        "runs of both placed runbooks, a missed slot of the other",
+        || {
+            count("place-eu", "done") >= 3
+                && count("place-us", "done") >= 3
+                && count("place-mars", "missed") >= 1
+        },
+    );
+    stop_all(&fx, &mut daemons, &runners);
+    let runs = each_run_once(&fx, &url);
+    for run in &runs {
+        let expected = match run["runbook"].as_str().unwrap() {
+            "place-eu" => "eu",
+            "place-us" => "us",
+            other => panic!("{other} ran: {run:#}"),
+        };
+        assert_eq!(run["runner"], expected, "{run:#}");
+    }
+    let missed = history(&fx, &url)
+        .into_iter()
+        .find(|e| e["runbook"] == "place-mars" && e["state"] == "missed")
+        .unwrap();
+    assert!(
+        missed["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("it runs only on runners with --labels net=dc1,region=mars"),
+        "{missed:#}"
+    );
+}
+
+/// `--runner` and `--labels` are checked before anything starts (exit 2, naming the flag),
+/// and a runner name read back from a shared store is shown escaped: another runner, or
+/// whoever can write the database, could have written anything there.
+#[test]
+fn runner_names_and_labels_are_checked_and_shown_escaped() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let cluster = Cluster::shared();
+    let db = cluster.fresh_database();
+    let url = format!("postgres://postgres@127.0.0.1:{}/{db}", cluster.port());
+    let rb = fx.write("runbook.yaml", &fx.runbook().yaml());
+    let rb = rb.to_str().unwrap();
+    for (flag, value, says) in [
+        ("--runner", "evil\u{1b}[31m", "control character"),
+        ("--runner", &"x".repeat(129)[..], "longer than 128"),
+        ("--labels", "Region=eu", "holds 'R'"),
+        ("--labels", "region", "is not KEY=VALUE"),
+        ("--lease", "0s", "shorter than 1s"),
+    ] {
+        let out = fx.run(&["schedule", "--state", &url, flag, value, rb]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value:?}: {err}");
+        assert!(err.contains(flag) && err.contains(says), "{flag}: {err}");
+        assert!(!err.contains('\u{1b}'), "{err}");
+    }
+
+    fx.drill(&fx.runbook(), &["--state", &url]).assert_code(0);
+    cluster.psql_in(&db, "UPDATE runs SET runner = E'evil\\x1b[2J\\nrow'");
+    let out = fx.run(&["history", "--state", &url]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(text.contains("by evil"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && text.lines().count() == 2,
+        "{text}"
+    );
+    let out = fx.run(&["history", "--state", &url, "--json"]);
+    assert!(!out.stdout.contains(&0x1b), "{out:?}");
+}

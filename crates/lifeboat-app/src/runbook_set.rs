@@ -184,7 +184,7 @@ impl RunbookSet {
                 name: rb.name.clone(),
                 schedule,
                 policy: Policy::of(spec),
-                runners: Default::default(),
+                runners: rb.runners.clone(),
                 payload: loaded.clone(),
             });
         }

@@ -424,6 +424,12 @@ pub async fn run<T: Send + Sync + 'static>(
         .iter()
         .map(|e| (e.name.clone(), online_since))
         .collect();
+    for e in entries
+        .iter()
+        .filter(|e| !placed(&options.labels, &e.runners))
+    {
+        tracing::info!(runbook = %e.name, "this runner does not drill it: its runners: are not among this runner's --labels; another runner must carry them, or its slots are missed");
+    }
     let shared = Shared {
         store: store.clone(),
         driller: driller.clone(),
@@ -662,7 +668,7 @@ impl<T: Send + Sync + 'static> Round<'_, T> {
                 )
                 .unwrap_or(Timestamp::MAX);
             if now > window_end {
-                close_unstarted(store, u, now).await?;
+                close_unstarted(store, u, &entry.runners, now).await?;
                 continue;
             }
             // One drill of a runbook at a time on this runner; and only where it is placed.
@@ -746,9 +752,22 @@ impl<T: Send + Sync + 'static> Round<'_, T> {
 async fn close_unstarted(
     store: &dyn HistoryStore,
     u: &UnfinishedSlot,
+    wanted: &Labels,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let (state, reason) = match u.state {
+        // A runbook placed where no runner runs is told here, in the history and `status`.
+        SlotState::Recorded if !wanted.is_empty() => (
+            SlotState::Missed,
+            format!(
+                "no runner started it before its start_window closed; it runs only on runners with --labels {}",
+                wanted
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        ),
         SlotState::Recorded => (
             SlotState::Missed,
             "no runner started it before its start_window closed".to_owned(),
