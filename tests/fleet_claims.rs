@@ -482,3 +482,36 @@ fn runner_names_and_labels_are_checked_and_shown_escaped() {
     let out = fx.run(&["history", "--state", &url, "--json"]);
     assert!(!out.stdout.contains(&0x1b), "{out:?}");
 }
+
+/// Several runners on one SQLite file are refused: the second would abandon the first one's
+/// running slots as it starts (a SQLite store has one runner; a fleet shares PostgreSQL).
+#[test]
+fn a_second_runner_on_one_sqlite_file_is_refused() {
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        rpo: None,
+        extra: "schedule: \"0 2 * * *\"\n".into(),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let (first, stderr) = crate::history::start_schedule(&fx, &[path.as_os_str()]);
+    wait_until(&fx, &[], 60, "the first runner started", || {
+        std::fs::read_to_string(&stderr).is_ok_and(|l| l.contains("lifeboat schedule started"))
+    });
+    let out = fx.run(&[
+        "schedule",
+        "--state",
+        "state.db",
+        "--evidence-dir",
+        "evidence",
+        path.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("another lifeboat schedule is using") && err.contains("postgres://"),
+        "{err}"
+    );
+    drop(first);
+}

@@ -50,6 +50,20 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
     recording
         .check_signing()
         .map_err(|e| CliError::signing(&e, "nothing was scheduled"))?;
+    // One runner per SQLite file: a second one would abandon the first one's drills.
+    let _held = state.hold_for_schedule().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            CliError::invalid_input(format_args!(
+                "another lifeboat schedule is using {state}: a SQLite --state has one runner; \
+                 runners that share the work share a PostgreSQL --state (postgres://...); \
+                 nothing was scheduled"
+            ))
+        } else {
+            CliError::could_not_complete(format_args!(
+                "cannot lock {state} for this scheduler: {e}; nothing was scheduled"
+            ))
+        }
+    })?;
     // Opened once the runbooks are known, so a store inside a runbook's source is refused
     // before it is written.
     let store = state
