@@ -4,21 +4,19 @@
 //!
 //! What every engine promises, and the daemon relies on: a slot is written *before* its drill
 //! starts (state `recorded`), and [`HistoryStore::record_slot`] creates it only once per
-//! `(runbook, slot)` — insert wins, and only the caller whose insert created the row starts a
-//! drill. So a slot is drilled at most once, even when the daemon is restarted mid-drill or two
-//! daemons share one store. A slot left `recorded` or `running` by a process that died is
-//! marked `abandoned` by the next daemon ([`HistoryStore::abandon_unfinished`]), never re-run.
-//! A finished drill and the slot it ran for are recorded together
-//! ([`HistoryStore::record_run`]).
+//! `(runbook, slot)` — insert wins, so every runner sharing a store agrees on what a slot is.
+//! A slot is drilled only by the runner that [claims](HistoryStore::claim_slot) it: `recorded`
+//! (or `running` under a lease that lapsed) becomes `running` with the next attempt and a
+//! lease on the store's clock, renewed by [`HistoryStore::renew_claim`];
+//! [`HistoryStore::record_claimed_run`] records the drill and its slot together, only while
+//! that attempt still holds the slot, so a runner that lost its lease records nothing.
+//! A slot left unfinished by a process that died is, alone on a SQLite file, marked
+//! `abandoned` by the next daemon ([`HistoryStore::abandon_unfinished`]); shared, claimed
+//! again within its start window or closed ([`HistoryStore::close_slot`]).
 //!
 //! The trait is what the scheduler and `lifeboat drill`, `history`, `status` and `report` use,
 //! and nothing more. Its methods return futures, although SQLite answers at once, because an
-//! engine shared by a fleet of runners (PostgreSQL) talks over the network. Such a store
-//! grows the trait rather than working around it: `record_slot` is already the claim (insert
-//! wins on the unique key); a lease would be taken where the daemon moves a slot to
-//! `running` (`update_slot`), renewed by a heartbeat while the drill runs, and `record_run`
-//! would carry the attempt holding it as a fencing token, so that only the run holding the
-//! lease is recorded.
+//! engine shared by a fleet of runners (PostgreSQL) talks over the network.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

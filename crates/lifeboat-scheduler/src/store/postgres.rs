@@ -2,9 +2,10 @@
 //! several runners can share.
 //!
 //! The same tables, columns and statements as the SQLite store ([`super::sqlite`]), translated
-//! and no more, so that a change to one is ported to the other line by line: a slot is claimed
-//! by inserting it under the unique `(runbook, slot)` key (`ON CONFLICT DO NOTHING`), a run and
-//! its slot are written in one transaction. Times are kept as the SQLite store keeps them, RFC
+//! and no more, so that a change to one is ported to the other line by line: a slot is recorded
+//! by inserting it under the unique `(runbook, slot)` key (`ON CONFLICT DO NOTHING`) and
+//! claimed `FOR UPDATE SKIP LOCKED` under a lease on the database's clock; a run and its slot
+//! are written in one transaction, fenced by the claim's attempt. Times are kept as the SQLite store keeps them, RFC
 //! 3339 UTC text of a fixed width (slots in whole seconds, the rest in nanoseconds), not as
 //! `timestamptz`: PostgreSQL's timestamps hold microseconds, and the history must give back
 //! the evidence's nanosecond instants exactly; fixed-width text sorts as time does.

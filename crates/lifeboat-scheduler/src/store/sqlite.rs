@@ -1,8 +1,9 @@
 //! The history in an SQLite file (WAL): lifeboat's default [`HistoryStore`].
 //!
-//! A slot is claimed by inserting it under the table's unique `(runbook, slot)` key (`ON
-//! CONFLICT DO NOTHING`): the row's creator runs the drill, so two daemons sharing one file
-//! never drill a slot twice.
+//! A slot is recorded once under the table's unique `(runbook, slot)` key (`ON CONFLICT DO
+//! NOTHING`) and claimed by one `UPDATE` under the file's write lock, which serialises
+//! claimants; a lease is counted from the `now` the caller gives (one host, one clock). One
+//! `lifeboat schedule` per file (the CLI refuses a second): a fleet shares PostgreSQL.
 //!
 //! One connection behind a mutex: every statement is short, and `lifeboat drill --state` and
 //! the daemon may share the file (WAL lets readers and one writer work side by side; a busy
