@@ -478,25 +478,31 @@ pub async fn run<T: Send + Sync + 'static>(
         };
         tokio::select! {
             () = tokio::time::sleep(sleep_for) => {}
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                match joined {
-                    Ok(f) => {
-                        running.remove(&f.runbook);
-                        if !matches!(f.result, Err(Finish::Lost)) {
-                            summary.finished += 1;
+            Some(first) = tasks.join_next(), if !tasks.is_empty() => {
+                // Every task finished by now, not one per round: a round reads the store for
+                // every runbook, and a fleet's runner loses thousands of claims at once.
+                let mut next = Some(first);
+                while let Some(joined) = next {
+                    match joined {
+                        Ok(f) => {
+                            running.remove(&f.runbook);
+                            if !matches!(f.result, Err(Finish::Lost)) {
+                                summary.finished += 1;
+                            }
+                            // Cancelled drills whose record says so: one whose checks had all
+                            // finished keeps its verdict and is no interrupted drill.
+                            if cancel.is_cancelled()
+                                && matches!(&f.result, Ok(run) if run.outcome == Outcome::Error)
+                            {
+                                summary.interrupted += 1;
+                            }
+                            if let Err(e) = finish(&*store, f, &*clock).await {
+                                tracing::error!("history store: {e}");
+                            }
                         }
-                        // Cancelled drills whose record says so: one whose checks had all
-                        // finished keeps its verdict and is no interrupted drill.
-                        if cancel.is_cancelled()
-                            && matches!(&f.result, Ok(run) if run.outcome == Outcome::Error)
-                        {
-                            summary.interrupted += 1;
-                        }
-                        if let Err(e) = finish(&*store, f, &*clock).await {
-                            tracing::error!("history store: {e}");
-                        }
+                        Err(e) => tracing::error!("a drill task failed: {e}"),
                     }
-                    Err(e) => tracing::error!("a drill task failed: {e}"),
+                    next = tasks.try_join_next();
                 }
             }
             () = async {
@@ -940,10 +946,12 @@ async fn start<T: Send + Sync + 'static>(
         Ok(Some(attempt)) => attempt,
         Ok(None) => {
             tracing::debug!(%runbook, %slot, "another runner claimed the slot first; skipping it");
+            phase.set(Previous::Idle);
             return done(Err(Finish::Lost));
         }
         Err(e) => {
             tracing::error!(%runbook, %slot, "cannot claim the slot; it is left to the next round or another runner: {e}");
+            phase.set(Previous::Idle);
             return done(Err(Finish::Lost));
         }
     };
