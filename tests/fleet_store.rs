@@ -66,14 +66,23 @@ fn a_drill_recorded_in_postgres_is_what_history_status_plan_and_report_read() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 
     let report = fx.root().join("r.json");
+    // The period holds the drill, which ran today: a fixed month stops holding it the day
+    // the calendar leaves that month.
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let (from, to) = (
+        (today - jiff::Span::new().days(1)).to_string(),
+        (today + jiff::Span::new().days(1)).to_string(),
+    );
     let out = fx.run(&[
         "report",
         "--evidence-dir",
         fx.evidence_dir().to_str().unwrap(),
         "--from",
-        "2026-11-01",
+        &from,
         "--to",
-        "2026-11-30",
+        &to,
         "--state",
         &url,
         "--out",

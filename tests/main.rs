@@ -19,6 +19,7 @@ mod coverage_seen;
 mod evidence;
 mod examples;
 mod fallback;
+mod fleet_claims;
 mod fleet_store;
 mod golden;
 mod history;

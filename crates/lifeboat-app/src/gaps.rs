@@ -96,6 +96,7 @@ mod tests {
             recovery_point: None,
             evidence: None,
             coverage: None,
+            runner: None,
         };
         let mut done = slot(Some(SlotState::Done), "2026-11-01T02:00:00Z");
         done.run = Some(run);

@@ -63,6 +63,9 @@ pub struct DrillJob {
     /// scheduled drill, whose run the daemon records). `None` for a runbook with `coverage`:
     /// the drill ends as an error, so callers refuse that first.
     pub ledger: Option<Arc<dyn HistoryStore>>,
+    /// The claim a scheduled drill runs under (`lifeboat schedule`): its runner is written in
+    /// the record, and the record is written only while the claim holds.
+    pub claim: Option<Arc<lifeboat_scheduler::daemon::Claim>>,
 }
 
 /// A drill that ran and whose evidence is written.
@@ -104,6 +107,17 @@ pub enum RecordError {
         evidence_json: PathBuf,
         /// The ledger's error, in one line.
         detail: String,
+    },
+    /// A scheduled drill's runner lost its claim on the slot before the record was written
+    /// (its lease lapsed and another runner claimed the slot again): no record is written.
+    #[error(
+        "lost the claim on slot {slot} of {runbook} (attempt {attempt}): its lease lapsed and \
+         another runner may run it again; no evidence was written for this attempt"
+    )]
+    LostTheSlot {
+        runbook: String,
+        slot: Timestamp,
+        attempt: i64,
     },
 }
 
@@ -193,6 +207,7 @@ impl Recording {
             history,
             slot,
             ledger,
+            claim,
         } = job;
         if let Some(store) = &ledger {
             let t0 = request.now.unwrap_or_else(Timestamp::now);
@@ -200,10 +215,26 @@ impl Recording {
         }
         // Absolute, so a webhook's message holds from any folder.
         request.evidence_dir = Some(absolute(&self.evidence_dir));
-        let lifeboat_runner::Drilled { evidence, coverage } = {
+        let lifeboat_runner::Drilled {
+            mut evidence,
+            coverage,
+        } = {
             let _watching = AbortOnDrop(tokio::spawn(stop_when));
             lifeboat_runner::run(&runbook.runbook, request).await
         };
+        // The fence: a runner that lost its slot's claim (its lease lapsed and another
+        // runner claimed the slot again) chains no record for it. Confirming renews the
+        // lease for a whole --lease, which the write below takes milliseconds of.
+        if let Some(claim) = &claim {
+            evidence.runner = Some(claim.runner.clone());
+            if !claim.confirm().await {
+                return Err(RecordError::LostTheSlot {
+                    runbook: claim.runbook.clone(),
+                    slot: claim.slot,
+                    attempt: claim.attempt,
+                });
+            }
+        }
         // Blocking file work (fsync, a ledger lock waited for up to 30 s): off the async
         // workers, which other drills and the scheduler share.
         let recording = self.clone();
@@ -323,6 +354,7 @@ mod tests {
                 history: None,
                 slot: None,
                 ledger: None,
+                claim: None,
             }
         }
     }

@@ -184,6 +184,7 @@ impl RunbookSet {
                 name: rb.name.clone(),
                 schedule,
                 policy: Policy::of(spec),
+                runners: rb.runners.clone(),
                 payload: loaded.clone(),
             });
         }

@@ -56,6 +56,7 @@ impl Driller<RunbookFile> for ScheduledDrills {
             // The scheduler cancels the job's token at the end of the grace period: that is
             // a stop, which the drill and this log describe as what it did.
             let stop = Stop::new();
+            let claim = job.claim;
             let (cancel, watch_stop, runbook) = (job.cancel, stop.clone(), job.runbook);
             let stop_when = async move {
                 cancel.cancelled().await;
@@ -84,6 +85,7 @@ impl Driller<RunbookFile> for ScheduledDrills {
                 history: None,
                 slot: Some(job.slot),
                 ledger,
+                claim,
             };
             // A task of its own: a drill that panics is a slot abandoned with the panic as
             // its reason, and a drill the daemon leaves behind at its end (it no longer

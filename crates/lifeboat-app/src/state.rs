@@ -80,6 +80,32 @@ impl StateLocation {
         }
     }
 
+    /// For `lifeboat schedule` on a SQLite file: an exclusive lock on `FILE.schedule.lock`,
+    /// held while the returned file is open. A SQLite file has one runner: a second one
+    /// starting would abandon the first one's running slots, so it is refused; a fleet
+    /// shares a PostgreSQL store. `Ok(None)` for a database; `Err` says why (`WouldBlock`:
+    /// another scheduler holds it).
+    pub fn hold_for_schedule(&self) -> std::io::Result<Option<std::fs::File>> {
+        let Kind::File(file) = &self.kind else {
+            return Ok(None);
+        };
+        let mut name = file.clone().into_os_string();
+        name.push(".schedule.lock");
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(std::path::PathBuf::from(name))?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Some(lock)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(std::io::ErrorKind::WouldBlock.into()),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
     /// Opens the store, creating it (or its schema) if needed.
     pub fn open(&self) -> Result<Arc<dyn HistoryStore>, StoreError> {
         match &self.kind {

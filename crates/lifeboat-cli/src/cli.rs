@@ -343,6 +343,42 @@ pub struct ScheduleArgs {
     /// The environment variable holding the signing key's password, if it is encrypted.
     #[arg(long, value_name = "VAR", default_value = DEFAULT_PASSWORD_ENV)]
     pub key_password_env: String,
+
+    /// This runner's name, kept in the history (`lifeboat history`) and in each record's
+    /// `runner`: printable, at most 128 characters. Several runners sharing a PostgreSQL
+    /// --state run each slot once; give each its own name. Default: HOSTNAME-PID.
+    #[arg(long, value_name = "NAME", value_parser = parse_runner)]
+    pub runner: Option<String>,
+
+    /// How long this runner's claim on a running slot holds without a heartbeat (renewed
+    /// every third of it, on the store's clock). A runner that dies or loses the store loses
+    /// the slot this long after its last heartbeat; another runner then runs the slot again
+    /// if it is still within its start_window, and only that run is recorded.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_lease)]
+    pub lease: std::time::Duration,
+
+    /// This runner's labels, KEY=VALUE,... (e.g. region=eu,net=dc1; a-z 0-9 _ . -): it claims
+    /// only the slots of runbooks whose `runners:` pairs it carries every one of; a runbook
+    /// without `runners:` is drilled by any runner.
+    #[arg(long, value_name = "KEY=VALUE,...", value_parser = parse_labels, default_value = "")]
+    pub labels: lifeboat_core::placement::Labels,
+}
+
+fn parse_runner(s: &str) -> Result<String, String> {
+    lifeboat_scheduler::daemon::check_runner_name(s)?;
+    Ok(s.to_owned())
+}
+
+fn parse_lease(s: &str) -> Result<std::time::Duration, String> {
+    let d = lifeboat_core::duration::parse(s)?;
+    if d < std::time::Duration::from_secs(1) {
+        return Err("a lease shorter than 1s would lapse between heartbeats".into());
+    }
+    Ok(d)
+}
+
+fn parse_labels(s: &str) -> Result<lifeboat_core::placement::Labels, String> {
+    lifeboat_core::placement::parse_labels(s)
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

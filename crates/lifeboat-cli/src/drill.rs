@@ -132,6 +132,7 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
         history,
         slot: None,
         ledger,
+        claim: None,
     };
     let runtime = crate::async_runtime()?;
     let recorded = runtime.block_on(async {

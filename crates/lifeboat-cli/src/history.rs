@@ -75,6 +75,7 @@ fn entry_json(e: &HistoryEntry) -> Value {
         "rpo_objective_seconds": r.and_then(|r| r.rpo_objective_seconds),
         "recovery_point": r.and_then(|r| r.recovery_point.as_deref()),
         "evidence": r.and_then(|r| r.evidence.as_deref()),
+        "runner": r.and_then(|r| r.runner.as_deref()),
     })
 }
 
@@ -138,7 +139,11 @@ fn history_table(entries: &[HistoryEntry]) -> String {
             Some(r) => [
                 when(r.started_at),
                 escaped(Some(&e.runbook)),
-                r.mode.clone(),
+                // The runner that ran it (`schedule --runner`), when the fleet named one.
+                match &r.runner {
+                    Some(runner) => format!("{} by {}", r.mode, escaped(Some(runner))),
+                    None => r.mode.clone(),
+                },
                 r.outcome.as_str().to_owned(),
                 secs(r.rto_seconds),
                 secs(r.rpo_seconds),

@@ -50,6 +50,20 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
     recording
         .check_signing()
         .map_err(|e| CliError::signing(&e, "nothing was scheduled"))?;
+    // One runner per SQLite file: a second one would abandon the first one's drills.
+    let _held = state.hold_for_schedule().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            CliError::invalid_input(format_args!(
+                "another lifeboat schedule is using {state}: a SQLite --state has one runner; \
+                 runners that share the work share a PostgreSQL --state (postgres://...); \
+                 nothing was scheduled"
+            ))
+        } else {
+            CliError::could_not_complete(format_args!(
+                "cannot lock {state} for this scheduler: {e}; nothing was scheduled"
+            ))
+        }
+    })?;
     // Opened once the runbooks are known, so a store inside a runbook's source is refused
     // before it is written.
     let store = state
@@ -66,14 +80,20 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
     // The daemon starts: clean up after drills a previous run left (killed, or abandoned).
     lifeboat_runner::scratch::remove_stale(places.scratch_root());
     let driller = Arc::new(ScheduledDrills::new(recording, places).with_ledger(store.clone()));
-    let options = Options {
-        max_concurrent: usize::try_from(args.max_concurrent).unwrap_or(1),
-        grace: args.grace,
-    };
+    let mut options = Options::new(
+        usize::try_from(args.max_concurrent).unwrap_or(1),
+        args.grace,
+    );
+    if let Some(runner) = &args.runner {
+        options.runner = runner.clone();
+    }
+    options.lease = args.lease;
+    options.labels = args.labels.clone();
     tracing::info!(
         runbooks = entries.len(),
         state = %state,
         evidence_dir = %evidence_dir.display(),
+        runner = %options.runner,
         "lifeboat schedule started: {}",
         daemon::next_slots(&entries, jiff::Timestamp::now())
     );

@@ -87,6 +87,10 @@ pub struct Evidence {
     /// Who ran a manual drill (`--operator`); `None` for automatic and scheduled drills.
     #[serde(default)]
     pub operator: Option<String>,
+    /// The runner (`lifeboat schedule --runner`) that ran a scheduled drill; left out of
+    /// the record for `lifeboat drill`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
     /// Webhooks posted after the verdict (`notify:`). A failed one never changes `outcome`.
     #[serde(default)]
     pub notifications: Vec<NotificationResult>,

@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod duration;
 pub mod evidence;
 pub mod manifest;
+pub mod placement;
 pub mod runbook;
 pub mod sample;
 pub mod text;

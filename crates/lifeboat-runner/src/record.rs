@@ -120,6 +120,7 @@ pub(crate) async fn finish(mut drill: Drill<'_>, finally: Vec<StepResult>) -> Ev
             synced_files,
         },
         stopped_after_checks: None,
+        runner: None,
         coverage: drill.coverage.take(),
     };
     // Before anything reads the record (webhooks, the caller): one bound for every reason.

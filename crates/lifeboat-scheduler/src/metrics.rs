@@ -179,6 +179,7 @@ mod tests {
                 recovery_point: None,
                 evidence: None,
                 coverage: None,
+                runner: None,
             }),
             reason: None,
             at: ts(at),

@@ -4,21 +4,19 @@
 //!
 //! What every engine promises, and the daemon relies on: a slot is written *before* its drill
 //! starts (state `recorded`), and [`HistoryStore::record_slot`] creates it only once per
-//! `(runbook, slot)` — insert wins, and only the caller whose insert created the row starts a
-//! drill. So a slot is drilled at most once, even when the daemon is restarted mid-drill or two
-//! daemons share one store. A slot left `recorded` or `running` by a process that died is
-//! marked `abandoned` by the next daemon ([`HistoryStore::abandon_unfinished`]), never re-run.
-//! A finished drill and the slot it ran for are recorded together
-//! ([`HistoryStore::record_run`]).
+//! `(runbook, slot)` — insert wins, so every runner sharing a store agrees on what a slot is.
+//! A slot is drilled only by the runner that [claims](HistoryStore::claim_slot) it: `recorded`
+//! (or `running` under a lease that lapsed) becomes `running` with the next attempt and a
+//! lease on the store's clock, renewed by [`HistoryStore::renew_claim`];
+//! [`HistoryStore::record_claimed_run`] records the drill and its slot together, only while
+//! that attempt still holds the slot, so a runner that lost its lease records nothing.
+//! A slot left unfinished by a process that died is, alone on a SQLite file, marked
+//! `abandoned` by the next daemon ([`HistoryStore::abandon_unfinished`]); shared, claimed
+//! again within its start window or closed ([`HistoryStore::close_slot`]).
 //!
 //! The trait is what the scheduler and `lifeboat drill`, `history`, `status` and `report` use,
 //! and nothing more. Its methods return futures, although SQLite answers at once, because an
-//! engine shared by a fleet of runners (PostgreSQL) talks over the network. Such a store
-//! grows the trait rather than working around it: `record_slot` is already the claim (insert
-//! wins on the unique key); a lease would be taken where the daemon moves a slot to
-//! `running` (`update_slot`), renewed by a heartbeat while the drill runs, and `record_run`
-//! would carry the attempt holding it as a fencing token, so that only the run holding the
-//! lease is recorded.
+//! engine shared by a fleet of runners (PostgreSQL) talks over the network.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -88,10 +86,71 @@ pub trait HistoryStore: Send + Sync + std::fmt::Debug {
     /// at it, in the same transaction.
     fn record_run<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()>;
 
-    /// Marks every slot still `recorded` or `running` as `abandoned`, returning them. Called
-    /// by a daemon as it starts: such a slot belonged to a process that stopped without
-    /// finishing it, and is not run again.
+    /// Marks slots a stopped scheduler left unfinished as `abandoned`, returning them. Called
+    /// by a daemon as it starts. SQLite (one runner per file): every slot still `recorded`
+    /// or `running`. A [shared](HistoryStore::shared) store: only `running` slots without a
+    /// lease (left by a lifeboat before leases); a lapsed lease is the daemon's to re-claim
+    /// within its start window or close ([`HistoryStore::close_slot`]), and a live one is
+    /// another runner's.
     fn abandon_unfinished(&self, now: Timestamp) -> StoreFuture<'_, Vec<(String, Timestamp)>>;
+
+    /// Whether several runners may share the store (PostgreSQL). A runner stopping while a
+    /// slot waits for its jitter leaves the slot to the others instead of abandoning it.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// The slots not finished yet, every runbook's: `recorded` (claimable), or `running`
+    /// under a claim, with whether its lease lapsed on the store's clock.
+    fn unfinished_slots(&self, now: Timestamp) -> StoreFuture<'_, Vec<UnfinishedSlot>>;
+
+    /// Claims a slot for `runner`: it must be `recorded`, or `running` under a lease that
+    /// lapsed. It becomes `running` with the next attempt, under a lease of `lease` on the
+    /// store's clock (PostgreSQL's `clock_timestamp()`; SQLite's is `now`, the one host's).
+    /// `None` when another runner holds it, or it is finished: the caller does not run it.
+    fn claim_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        runner: &'a str,
+        lease: std::time::Duration,
+        now: Timestamp,
+    ) -> StoreFuture<'a, Option<i64>>;
+
+    /// Renews the lease of `attempt` for `lease` more. `false` when the slot is no longer
+    /// running under that attempt: the runner lost it.
+    fn renew_claim<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        attempt: i64,
+        lease: std::time::Duration,
+        now: Timestamp,
+    ) -> StoreFuture<'a, bool>;
+
+    /// [`record_run`](HistoryStore::record_run) for a claimed slot, fenced: the run and its
+    /// slot are written only while the slot is `running` under `attempt`; otherwise nothing
+    /// is written and the answer is [`Fenced::LostTheSlot`].
+    fn record_claimed_run<'a>(
+        &'a self,
+        run: &'a RunRecord,
+        attempt: i64,
+    ) -> StoreFuture<'a, Fenced>;
+
+    /// Closes an unfinished slot in `state` (a final one) with `reason`, only while it is
+    /// still as the caller saw it: at `attempt`, and `recorded` or, unless `holder` (the
+    /// runner holding that attempt), `running` under a lapsed lease. `false` when it moved on.
+    #[allow(clippy::too_many_arguments)]
+    fn close_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        attempt: i64,
+        holder: bool,
+        state: SlotState,
+        reason: &'a str,
+        now: Timestamp,
+    ) -> StoreFuture<'a, bool>;
 
     /// Every run, and every slot that did not run, oldest first; only `runbook`'s if given.
     fn history<'a>(&'a self, runbook: Option<&'a str>) -> StoreFuture<'a, Vec<HistoryEntry>>;
@@ -218,6 +277,38 @@ impl StoreError {
     }
 }
 
+/// A slot not finished yet, as [`HistoryStore::unfinished_slots`] reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnfinishedSlot {
+    pub runbook: String,
+    pub slot: Timestamp,
+    /// `recorded` or `running`.
+    pub state: SlotState,
+    /// `schedule` or `catch-up`.
+    pub trigger: Option<String>,
+    /// Claims taken so far (0 while `recorded` and never claimed).
+    pub attempt: i64,
+    /// The runner of the last claim.
+    pub runner: Option<String>,
+    /// `running` and its lease lapsed (or it has none): another runner may claim it.
+    pub lapsed: bool,
+}
+
+impl UnfinishedSlot {
+    /// Whether a runner may claim it now.
+    pub fn claimable(&self) -> bool {
+        self.state == SlotState::Recorded || self.lapsed
+    }
+}
+
+/// What [`HistoryStore::record_claimed_run`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fenced {
+    Recorded,
+    /// The slot was claimed again (the lease lapsed) or closed: nothing was written.
+    LostTheSlot,
+}
+
 /// What became of a scheduled slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlotState {
@@ -282,6 +373,9 @@ pub struct RunRecord {
     pub recovery_point: Option<String>,
     /// Path of the run's `evidence.json`.
     pub evidence: Option<String>,
+    /// The runner (`lifeboat schedule --runner`) that ran it; `None` for `lifeboat drill` and
+    /// runs recorded before runners were named.
+    pub runner: Option<String>,
     /// Where the drill's coverage phase left coverage; `None` when its runbook has no
     /// `coverage` (or the run was recorded by a lifeboat without it).
     pub coverage: Option<RunCoverage>,
@@ -357,6 +451,7 @@ impl RunRecord {
             recovery_point: ev.measured.recovery_point.clone(),
             evidence: evidence.map(|p| p.display().to_string()),
             coverage: ev.coverage.as_ref().map(RunCoverage::from_record),
+            runner: ev.runner.clone(),
         }
     }
 }

@@ -164,6 +164,44 @@ impl Cluster {
         panic!("pg_ctl start failed three times:\n{failures}");
     }
 
+    /// Starts the server (again, after [`Cluster::stop`]) on the same port and folder.
+    pub fn start_again(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("log").display().to_string();
+        run(
+            as_server_user(
+                &self.bin.join("pg_ctl"),
+                &[
+                    "-D",
+                    &self.data(),
+                    "-o",
+                    &options,
+                    "-l",
+                    &log,
+                    "-w",
+                    "start",
+                ],
+            ),
+            "pg_ctl start",
+        );
+    }
+
+    /// Stops the server as an operator would for a restart (`pg_ctl stop -m fast`: open
+    /// sessions are ended, their transactions rolled back), keeping its data.
+    pub fn stop(&self) {
+        run(
+            as_server_user(
+                &self.bin.join("pg_ctl"),
+                &["-D", &self.data(), "-m", "fast", "-w", "stop"],
+            ),
+            "pg_ctl stop",
+        );
+    }
+
     /// One cluster for the whole test process, started on first use and stopped when the
     /// process exits (a watcher polls the process; a `static` is never dropped). Each test
     /// takes a database of its own from it ([`Cluster::fresh_database`]).

@@ -36,6 +36,9 @@ pub struct Runbook {
     pub verify_only: bool,
     /// `schedule` with `timezone` and the other scheduling keys; `None`: drilled only by hand.
     pub schedule: Option<ScheduleSpec>,
+    /// `runners`: the labels a `lifeboat schedule` runner must carry (`--labels`) to drill
+    /// it; empty: any runner.
+    pub runners: crate::placement::Labels,
     /// Never empty: defaults to a single `restore` step.
     pub steps: Vec<Step>,
     /// `finally`: steps that always run after the recovery points, even after a failure.

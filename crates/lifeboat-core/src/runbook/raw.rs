@@ -46,6 +46,7 @@ pub(super) struct RawRunbook {
     pub(super) finally: Option<Spanned<Vec<Spanned<RawStep>>>>,
     pub(super) notify: Option<Spanned<Vec<Spanned<RawNotify>>>>,
     pub(super) coverage: Option<Spanned<RawCoverage>>,
+    pub(super) runners: Option<Spanned<OptionEntries>>,
 }
 
 /// `coverage`: the window every stored object is verified within, and a drill's budget.
@@ -350,6 +351,6 @@ mod tests {
             struct_fields::<RawSource>(),
             ["url", "options", "format", "restic"]
         );
-        assert_eq!(struct_fields::<RawRunbook>().len(), 19);
+        assert_eq!(struct_fields::<RawRunbook>().len(), 20);
     }
 }

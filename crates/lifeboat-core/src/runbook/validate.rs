@@ -92,6 +92,7 @@ pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Valid
         None => Some(false),
     };
     let schedule = schedule::schedule(&mut c, raw);
+    let runners = schedule::runners(&mut c, raw);
     let steps = steps::steps(&mut c, raw.steps.as_ref());
     let finally = steps::finally(&mut c, raw.finally.as_ref());
     let notify = notify::notify(&mut c, raw.notify.as_ref());
@@ -155,6 +156,7 @@ pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Valid
         scratch,
         verify_only,
         schedule,
+        runners,
         steps,
         finally,
         notify,

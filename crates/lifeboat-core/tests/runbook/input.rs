@@ -86,7 +86,7 @@ fn alias_bombs_are_cut_short() {
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
     assert_eq!(
         err.to_string(),
-        "rb.yaml:6:1: unknown key `x1`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify`, `coverage`"
+        "rb.yaml:6:1: unknown key `x1`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify`, `coverage`, `runners`"
     );
 }
 

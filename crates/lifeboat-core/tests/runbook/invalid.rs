@@ -14,7 +14,7 @@ use super::errors;
       url: file:///srv/backups/demo
     manfest:
       path: SHA256SUMS
-"}, "rb.yaml:5:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify`, `coverage` (did you mean `manifest`?)" ; "unknown top level key")]
+"}, "rb.yaml:5:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify`, `coverage`, `runners` (did you mean `manifest`?)" ; "unknown top level key")]
 #[test_case(indoc! {"
     version: 1
     name: demo
@@ -60,7 +60,7 @@ use super::errors;
     name: again
 "}, "\
 rb.yaml:5:3: source: unknown key `optoins`, expected one of `url`, `options`, `format`, `restic` (did you mean `options`?)
-rb.yaml:6:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify`, `coverage` (did you mean `manifest`?)
+rb.yaml:6:1: unknown key `manfest`, expected one of `version`, `name`, `description`, `objectives`, `source`, `recovery_points`, `manifest`, `sample`, `scratch`, `verify_only`, `schedule`, `timezone`, `catch_up`, `start_window`, `jitter`, `steps`, `finally`, `notify`, `coverage`, `runners` (did you mean `manifest`?)
 rb.yaml:7:23: objectives: unknown key `rop`, expected one of `rto`, `rpo` (did you mean `rpo`?)
 rb.yaml:8:1: duplicate key `name` (first set at line 2, column 1)" ; "every unknown and duplicate key at once")]
 // Shapes and YAML --------------------------------------------------------------------------
@@ -457,6 +457,35 @@ rb.yaml:5:29: scratch.sync: unknown value \"fdatasync\": expected one of file, n
     schedule: "0 2 * * *"
     timezone: Europe/Berln
 "#}, "rb.yaml:6:11: timezone: unknown time zone \"Europe/Berln\": expected an IANA name such as UTC, Europe/Berlin or America/New_York" ; "bad timezone")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    runners: {region: eu}
+"}, "rb.yaml:5:10: runners: only used with `schedule` (it places scheduled drills on runners); add a schedule or remove it" ; "runners without schedule")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    schedule: \"0 2 * * *\"
+    runners:
+      Region: eu
+      net: dc 1
+      disk:
+"}, "\
+rb.yaml:7:3: runners: key \"Region\" holds 'R'; keys and values are made of a-z, 0-9, '_', '.' and '-'
+rb.yaml:8:8: runners.net: value \"dc 1\" holds ' '; keys and values are made of a-z, 0-9, '_', '.' and '-'
+rb.yaml:9:7: runners.disk: no value: expected a label value such as eu" ; "bad runner labels")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
+      url: file:///srv/backups/demo
+    schedule: \"0 2 * * *\"
+    runners: [eu]
+"}, "rb.yaml:6:10: runners: expected a map of keys and values, found a list" ; "runners as a list")]
 #[test_case(indoc! {"
     version: 1
     name: demo

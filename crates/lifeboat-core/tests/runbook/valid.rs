@@ -111,6 +111,7 @@ fn interface_example() {
             start_window: secs(3600),
             jitter: secs(0),
         }),
+        runners: Default::default(),
         steps: vec![
             restore(),
             Step {
@@ -221,6 +222,7 @@ fn minimal_runbook_gets_every_default() {
         },
         verify_only: false,
         schedule: None,
+        runners: Default::default(),
         steps: vec![restore()],
         finally: vec![],
         notify: vec![],

@@ -64,6 +64,7 @@ impl Driller<()> for FakeDriller {
                 recovery_point: None,
                 evidence: None,
                 coverage: None,
+                runner: None,
             })
         })
     }
@@ -81,6 +82,7 @@ fn entry(name: &str, cron: &str, catch_up: CatchUp, window: u64) -> Entry<()> {
         name: name.into(),
         schedule: Schedule::new(&spec).unwrap(),
         policy: Policy::of(&spec),
+        runners: Labels::new(),
         payload: Arc::new(()),
     }
 }
@@ -138,10 +140,7 @@ impl Harness {
             driller.clone(),
             clock,
             rx,
-            Options {
-                max_concurrent,
-                grace: Duration::from_secs(60),
-            },
+            Options::new(max_concurrent, Duration::from_secs(60)),
         ));
         tokio::time::sleep(run_for).await;
         tx.send(then).await.unwrap();
@@ -448,10 +447,7 @@ async fn reload_replaces_the_runbooks() {
         driller.clone(),
         clock,
         rx,
-        Options {
-            max_concurrent: 1,
-            grace: Duration::from_secs(60),
-        },
+        Options::new(1, Duration::from_secs(60)),
     ));
     tokio::time::sleep(Duration::from_secs(40)).await; // 12:01:10, a ran at 12:01
     tx.send(Control::Reload(vec![entry(
@@ -576,10 +572,7 @@ async fn a_slot_due_while_the_previous_one_waits_for_a_place_is_missed_for_that_
         driller.clone(),
         clock,
         rx,
-        Options {
-            max_concurrent: 1,
-            grace: Duration::from_secs(600),
-        },
+        Options::new(1, Duration::from_secs(600)),
     ));
     tokio::time::sleep(Duration::from_secs(60)).await; // 12:01:30
     let waiting = &h.store.history(Some("b")).unwrap()[0];

@@ -2,9 +2,10 @@
 //! several runners can share.
 //!
 //! The same tables, columns and statements as the SQLite store ([`super::sqlite`]), translated
-//! and no more, so that a change to one is ported to the other line by line: a slot is claimed
-//! by inserting it under the unique `(runbook, slot)` key (`ON CONFLICT DO NOTHING`), a run and
-//! its slot are written in one transaction. Times are kept as the SQLite store keeps them, RFC
+//! and no more, so that a change to one is ported to the other line by line: a slot is recorded
+//! by inserting it under the unique `(runbook, slot)` key (`ON CONFLICT DO NOTHING`) and
+//! claimed `FOR UPDATE SKIP LOCKED` under a lease on the database's clock; a run and its slot
+//! are written in one transaction, fenced by the claim's attempt. Times are kept as the SQLite store keeps them, RFC
 //! 3339 UTC text of a fixed width (slots in whole seconds, the rest in nanoseconds), not as
 //! `timestamptz`: PostgreSQL's timestamps hold microseconds, and the history must give back
 //! the evidence's nanosecond instants exactly; fixed-width text sorts as time does.
@@ -34,7 +35,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Transaction};
 
 use super::{
-    HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError, StoreFuture, Walk,
+    Fenced, HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError, StoreFuture,
+    UnfinishedSlot, Walk,
 };
 
 pub mod target;
@@ -175,7 +177,34 @@ pub const MIGRATIONS: &[&str] = &[
         SELECT runbook, point, '', COUNT(*), SUM(size)::BIGINT FROM coverage_objects
         GROUP BY runbook, point;
     ",
+    // A fleet of runners (see SQLite's fifth migration).
+    "
+    ALTER TABLE slots ADD COLUMN runner TEXT;
+    ALTER TABLE slots ADD COLUMN attempt BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE slots ADD COLUMN lease_until TEXT;
+    CREATE INDEX slots_unfinished ON slots (runbook, slot) WHERE state IN ('recorded', 'running');
+    ALTER TABLE runs ADD COLUMN runner TEXT;
+    ",
 ];
+
+/// The database's clock, as the fixed-width text every time in the store is kept as
+/// (`clock_timestamp()`, not `now()`, which stands still for a whole transaction). Leases
+/// are counted on it, never on a runner's clock, so runners whose clocks disagree still
+/// agree on when a lease lapsed.
+const DB_NOW: &str =
+    "(to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '000Z')";
+
+/// [`DB_NOW`] plus `$n` microseconds.
+fn db_now_plus(n: usize) -> String {
+    format!(
+        "(to_char((clock_timestamp() + ${n}::BIGINT * INTERVAL '1 microsecond') AT TIME ZONE 'UTC', \
+         'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '000Z')"
+    )
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
 
 /// The PostgreSQL history store.
 pub struct PostgresStore {
@@ -573,19 +602,155 @@ impl PostgresStore {
     }
 
     async fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        on_connection!(self, "recording a run", |c| write_run(c, run))
+        on_connection!(self, "recording a run", |c| write_run(c, run, None)).map(drop)
+    }
+
+    async fn record_claimed_run(
+        &self,
+        run: &RunRecord,
+        attempt: i64,
+    ) -> Result<Fenced, StoreError> {
+        on_connection!(self, "recording a run", |c| write_run(
+            c,
+            run,
+            Some(attempt)
+        ))
+    }
+
+    async fn unfinished_slots(&self) -> Result<Vec<UnfinishedSlot>, StoreError> {
+        let rows = self
+            .query(
+                "reading unfinished slots",
+                &format!(
+                    "SELECT runbook, slot, state, trigger, attempt, runner,
+                         state = 'running' AND (lease_until IS NULL OR lease_until < {DB_NOW})
+                     FROM slots WHERE state IN ('recorded', 'running') ORDER BY slot, runbook"
+                ),
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let state: &str = r.get(2);
+                Ok(UnfinishedSlot {
+                    runbook: r.get(0),
+                    slot: self.timestamp("slots.slot", r.get(1))?,
+                    state: SlotState::parse(state)
+                        .ok_or_else(|| self.bad("slots.state", state.to_owned()))?,
+                    trigger: r.get(3),
+                    attempt: r.get(4),
+                    runner: r.get(5),
+                    lapsed: r.get(6),
+                })
+            })
+            .collect()
+    }
+
+    /// The claim: the row is locked `FOR UPDATE SKIP LOCKED`, so of runners claiming one
+    /// slot at once one wins and the others skip it at once rather than wait; the lease is
+    /// counted on the database's clock.
+    async fn claim_slot(
+        &self,
+        runbook: &str,
+        slot: Timestamp,
+        runner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        let rows = self
+            .query(
+                "claiming a slot",
+                &format!(
+                    "UPDATE slots SET state = 'running', runner = $3, attempt = attempt + 1,
+                         lease_until = {lease_until}, started_at = $5, reason = NULL
+                     WHERE (runbook, slot) = (
+                         SELECT runbook, slot FROM slots
+                         WHERE runbook = $1 AND slot = $2 AND (state = 'recorded'
+                             OR (state = 'running'
+                                 AND (lease_until IS NULL OR lease_until < {DB_NOW})))
+                         FOR UPDATE SKIP LOCKED)
+                     RETURNING attempt",
+                    lease_until = db_now_plus(4)
+                ),
+                &[
+                    &runbook,
+                    &slot_text(slot),
+                    &runner,
+                    &micros(lease),
+                    &time_text(now),
+                ],
+            )
+            .await?;
+        Ok(rows.first().map(|r| r.get(0)))
+    }
+
+    async fn renew_claim(
+        &self,
+        runbook: &str,
+        slot: Timestamp,
+        attempt: i64,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "renewing a lease",
+                &format!(
+                    "UPDATE slots SET lease_until = {}
+                     WHERE runbook = $1 AND slot = $2 AND attempt = $3 AND state = 'running'",
+                    db_now_plus(4)
+                ),
+                &[&runbook, &slot_text(slot), &attempt, &micros(lease)],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn close_slot(
+        &self,
+        runbook: &str,
+        slot: Timestamp,
+        attempt: i64,
+        holder: bool,
+        state: SlotState,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "closing a slot",
+                &format!(
+                    "UPDATE slots SET state = $4, reason = $5, finished_at = $6
+                     WHERE runbook = $1 AND slot = $2 AND attempt = $3 AND (state = 'recorded'
+                         OR (state = 'running'
+                             AND ($7 OR lease_until IS NULL OR lease_until < {DB_NOW})))"
+                ),
+                &[
+                    &runbook,
+                    &slot_text(slot),
+                    &attempt,
+                    &state.as_str(),
+                    &reason,
+                    &time_text(now),
+                    &holder,
+                ],
+            )
+            .await?;
+        Ok(n == 1)
     }
     async fn abandon_unfinished(
         &self,
         now: Timestamp,
     ) -> Result<Vec<(String, Timestamp)>, StoreError> {
-        // One statement: the rows it marks are the rows it returns.
+        // One statement: the rows it marks are the rows it returns. Only drills without a
+        // lease (a lifeboat before leases ran them): every other unfinished slot is a live
+        // runner's, or the daemon's to claim again or close once its lease lapsed.
         let rows = self
             .query(
                 "marking unfinished slots abandoned",
                 "UPDATE slots SET state = 'abandoned', finished_at = $1,
                      reason = 'the scheduler stopped before this drill finished'
-                 WHERE state IN ('recorded', 'running')
+                 WHERE state = 'running' AND lease_until IS NULL
                  RETURNING runbook, slot",
                 &[&time_text(now)],
             )
@@ -610,13 +775,14 @@ impl PostgresStore {
                      s.state, s.trigger, NULL::TEXT,
                      r.coverage_within_seconds, r.coverage_objects, r.coverage_verified_within,
                      r.coverage_ratio, r.coverage_on_pace, r.coverage_behind_seconds,
-                     r.coverage_never_verified, r.coverage_oldest_verified, r.coverage_failed
+                     r.coverage_never_verified, r.coverage_oldest_verified, r.coverage_failed,
+                     r.runner
                  FROM runs r LEFT JOIN slots s ON s.runbook = r.runbook AND s.run_id = r.run_id
                  WHERE $1::TEXT IS NULL OR r.runbook = $1
                  UNION ALL
                  SELECT NULL, s.runbook, NULL, s.slot, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                      NULL, NULL, NULL, s.state, s.trigger, s.reason,
-                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, s.runner
                  FROM slots s
                  WHERE s.run_id IS NULL AND ($1::TEXT IS NULL OR s.runbook = $1)",
                 &[&runbook],
@@ -669,6 +835,7 @@ impl PostgresStore {
                 recovery_point: row.get(12),
                 evidence: row.get(13),
                 coverage: self.coverage(row)?,
+                runner: row.get(26),
             }),
             _ => None,
         };
@@ -1051,8 +1218,29 @@ impl PostgresStore {
 }
 
 /// [`PostgresStore::record_run`]'s transaction.
-async fn write_run(client: &mut Client, run: &RunRecord) -> Result<(), tokio_postgres::Error> {
+/// With `attempt`, fenced: nothing is written unless the slot is still `running` under it
+/// (or is already done with this very run: a first try whose commit was lost with the
+/// connection wrote it).
+async fn write_run(
+    client: &mut Client,
+    run: &RunRecord,
+    attempt: Option<i64>,
+) -> Result<Fenced, tokio_postgres::Error> {
     let tx = client.transaction().await?;
+    if let (Some(attempt), Some(slot)) = (attempt, run.slot) {
+        let held = tx
+            .query_opt(
+                "SELECT 1 FROM slots WHERE runbook = $1 AND slot = $2
+                     AND ((state = 'running' AND attempt = $3)
+                         OR (state = 'done' AND run_id = $4))
+                 FOR UPDATE",
+                &[&run.runbook, &slot_text(slot), &attempt, &run.run_id],
+            )
+            .await?;
+        if held.is_none() {
+            return Ok(Fenced::LostTheSlot);
+        }
+    }
     let c = run.coverage.as_ref();
     let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     tx.execute(
@@ -1123,7 +1311,15 @@ async fn write_run(client: &mut Client, run: &RunRecord) -> Result<(), tokio_pos
         )
         .await?;
     }
-    tx.commit().await
+    if let Some(runner) = &run.runner {
+        tx.execute(
+            "UPDATE runs SET runner = $2 WHERE run_id = $1",
+            &[&run.run_id, runner],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Fenced::Recorded)
 }
 
 /// The columns a ledger row is read from, in [`PostgresStore::ledger_row`]'s order.
@@ -1522,6 +1718,63 @@ impl HistoryStore for PostgresStore {
 
     fn history<'a>(&'a self, runbook: Option<&'a str>) -> StoreFuture<'a, Vec<HistoryEntry>> {
         Box::pin(PostgresStore::history(self, runbook))
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn unfinished_slots(&self, _now: Timestamp) -> StoreFuture<'_, Vec<UnfinishedSlot>> {
+        Box::pin(PostgresStore::unfinished_slots(self))
+    }
+
+    fn claim_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        runner: &'a str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> StoreFuture<'a, Option<i64>> {
+        Box::pin(PostgresStore::claim_slot(
+            self, runbook, slot, runner, lease, now,
+        ))
+    }
+
+    fn renew_claim<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        attempt: i64,
+        lease: Duration,
+        _now: Timestamp,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(PostgresStore::renew_claim(
+            self, runbook, slot, attempt, lease,
+        ))
+    }
+
+    fn record_claimed_run<'a>(
+        &'a self,
+        run: &'a RunRecord,
+        attempt: i64,
+    ) -> StoreFuture<'a, Fenced> {
+        Box::pin(PostgresStore::record_claimed_run(self, run, attempt))
+    }
+
+    fn close_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        attempt: i64,
+        holder: bool,
+        state: SlotState,
+        reason: &'a str,
+        now: Timestamp,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(PostgresStore::close_slot(
+            self, runbook, slot, attempt, holder, state, reason, now,
+        ))
     }
 
     fn coverage_ledger<'a>(&'a self, runbook: &'a str) -> StoreFuture<'a, Ledger> {

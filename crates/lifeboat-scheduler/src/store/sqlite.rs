@@ -1,8 +1,9 @@
 //! The history in an SQLite file (WAL): lifeboat's default [`HistoryStore`].
 //!
-//! A slot is claimed by inserting it under the table's unique `(runbook, slot)` key (`ON
-//! CONFLICT DO NOTHING`): the row's creator runs the drill, so two daemons sharing one file
-//! never drill a slot twice.
+//! A slot is recorded once under the table's unique `(runbook, slot)` key (`ON CONFLICT DO
+//! NOTHING`) and claimed by one `UPDATE` under the file's write lock, which serialises
+//! claimants; a lease is counted from the `now` the caller gives (one host, one clock). One
+//! `lifeboat schedule` per file (the CLI refuses a second): a fleet shares PostgreSQL.
 //!
 //! One connection behind a mutex: every statement is short, and `lifeboat drill --state` and
 //! the daemon may share the file (WAL lets readers and one writer work side by side; a busy
@@ -25,7 +26,8 @@ use lifeboat_core::evidence::Outcome;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError, StoreFuture, Walk,
+    Fenced, HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError, StoreFuture,
+    UnfinishedSlot, Walk,
 };
 
 /// How long a write waits for another process holding the file's write lock.
@@ -134,6 +136,15 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO coverage_points (runbook, point, fingerprint, objects, bytes)
         SELECT runbook, point, '', COUNT(*), SUM(size) FROM coverage_objects
         GROUP BY runbook, point;
+    ",
+    // A fleet of runners: who claimed a slot, the attempt that fences it and its lease (on
+    // the store's clock, fixed-width text as every time here); who ran each run.
+    "
+    ALTER TABLE slots ADD COLUMN runner TEXT;
+    ALTER TABLE slots ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE slots ADD COLUMN lease_until TEXT;
+    CREATE INDEX slots_unfinished ON slots (runbook, slot) WHERE state IN ('recorded', 'running');
+    ALTER TABLE runs ADD COLUMN runner TEXT;
     ",
 ];
 
@@ -414,8 +425,32 @@ impl SqliteStore {
     /// Records a finished drill; when it ran for a slot, the slot becomes `done` and points
     /// at it, in the same transaction.
     pub fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        self.write_run(run, None).map(drop)
+    }
+
+    /// [`HistoryStore::record_claimed_run`]: [`SqliteStore::record_run`], fenced by `attempt`.
+    pub fn record_claimed_run(&self, run: &RunRecord, attempt: i64) -> Result<Fenced, StoreError> {
+        self.write_run(run, Some(attempt))
+    }
+
+    fn write_run(&self, run: &RunRecord, attempt: Option<i64>) -> Result<Fenced, StoreError> {
         let mut conn = self.lock();
         let tx = begin_write(&mut conn).map_err(|e| self.err(e))?;
+        if let (Some(attempt), Some(slot)) = (attempt, run.slot) {
+            let held = tx
+                .query_row(
+                    "SELECT 1 FROM slots WHERE runbook = ?1 AND slot = ?2
+                         AND ((state = 'running' AND attempt = ?3)
+                             OR (state = 'done' AND run_id = ?4))",
+                    params![run.runbook, slot_text(slot), attempt, run.run_id],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(|e| self.err(e))?;
+            if held.is_none() {
+                return Ok(Fenced::LostTheSlot);
+            }
+        }
         let c = run.coverage.as_ref();
         tx.execute(
             "INSERT OR REPLACE INTO runs (run_id, runbook, mode, slot, started_at, finished_at,
@@ -468,7 +503,153 @@ impl SqliteStore {
             )
             .map_err(|e| self.err(e))?;
         }
-        tx.commit().map_err(|e| self.err(e))
+        if let Some(runner) = &run.runner {
+            tx.execute(
+                "UPDATE runs SET runner = ?2 WHERE run_id = ?1",
+                params![run.run_id, runner],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(Fenced::Recorded)
+    }
+
+    /// [`HistoryStore::unfinished_slots`], on this host's clock (`now`).
+    pub fn unfinished_slots(&self, now: Timestamp) -> Result<Vec<UnfinishedSlot>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT runbook, slot, state, trigger, attempt, runner,
+                     state = 'running' AND (lease_until IS NULL OR lease_until < ?1)
+                 FROM slots WHERE state IN ('recorded', 'running') ORDER BY slot, runbook",
+            )
+            .map_err(|e| self.err(e))?;
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            Option<String>,
+            bool,
+        );
+        let rows: Vec<Row> = stmt
+            .query_map(params![time_text(now)], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        drop(stmt);
+        drop(conn);
+        rows.into_iter()
+            .map(|(runbook, slot, state, trigger, attempt, runner, lapsed)| {
+                Ok(UnfinishedSlot {
+                    slot: self.timestamp("slots.slot", &slot)?,
+                    state: SlotState::parse(&state)
+                        .ok_or_else(|| self.bad("slots.state", state))?,
+                    runbook,
+                    trigger,
+                    attempt,
+                    runner,
+                    lapsed,
+                })
+            })
+            .collect()
+    }
+
+    /// [`HistoryStore::claim_slot`]: SQLite serialises writers, so the check and the claim
+    /// are one statement; the lease is counted from `now`, this host's clock.
+    pub fn claim_slot(
+        &self,
+        runbook: &str,
+        slot: Timestamp,
+        runner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        self.lock()
+            .query_row(
+                "UPDATE slots SET state = 'running', runner = ?3, attempt = attempt + 1,
+                     lease_until = ?4, started_at = ?5, reason = NULL
+                 WHERE runbook = ?1 AND slot = ?2 AND (state = 'recorded'
+                     OR (state = 'running' AND (lease_until IS NULL OR lease_until < ?5)))
+                 RETURNING attempt",
+                params![
+                    runbook,
+                    slot_text(slot),
+                    runner,
+                    time_text(lease_end(now, lease)),
+                    time_text(now)
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// [`HistoryStore::renew_claim`].
+    pub fn renew_claim(
+        &self,
+        runbook: &str,
+        slot: Timestamp,
+        attempt: i64,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .lock()
+            .execute(
+                "UPDATE slots SET lease_until = ?4
+                 WHERE runbook = ?1 AND slot = ?2 AND attempt = ?3 AND state = 'running'",
+                params![
+                    runbook,
+                    slot_text(slot),
+                    attempt,
+                    time_text(lease_end(now, lease))
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// [`HistoryStore::close_slot`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn close_slot(
+        &self,
+        runbook: &str,
+        slot: Timestamp,
+        attempt: i64,
+        holder: bool,
+        state: SlotState,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .lock()
+            .execute(
+                "UPDATE slots SET state = ?4, reason = ?5, finished_at = ?6
+                 WHERE runbook = ?1 AND slot = ?2 AND attempt = ?3 AND (state = 'recorded'
+                     OR (state = 'running' AND (?7 OR lease_until IS NULL OR lease_until < ?6)))",
+                params![
+                    runbook,
+                    slot_text(slot),
+                    attempt,
+                    state.as_str(),
+                    reason,
+                    time_text(now),
+                    holder
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
     }
 
     /// Marks every slot still `recorded` or `running` as `abandoned`, returning them. Called
@@ -516,13 +697,14 @@ impl SqliteStore {
                      s.state, s.trigger, NULL,
                      r.coverage_within_seconds, r.coverage_objects, r.coverage_verified_within,
                      r.coverage_ratio, r.coverage_on_pace, r.coverage_behind_seconds,
-                     r.coverage_never_verified, r.coverage_oldest_verified, r.coverage_failed
+                     r.coverage_never_verified, r.coverage_oldest_verified, r.coverage_failed,
+                     r.runner
                  FROM runs r LEFT JOIN slots s ON s.runbook = r.runbook AND s.run_id = r.run_id
                  WHERE ?1 IS NULL OR r.runbook = ?1
                  UNION ALL
                  SELECT NULL, s.runbook, NULL, s.slot, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                      NULL, NULL, NULL, s.state, s.trigger, s.reason,
-                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, s.runner
                  FROM slots s
                  WHERE s.run_id IS NULL AND (?1 IS NULL OR s.runbook = ?1)",
             )
@@ -546,7 +728,7 @@ impl SqliteStore {
             Option<String>,
             Option<String>,
         );
-        let rows: Vec<(Row, Option<CoverageRow>)> = stmt
+        let rows: Vec<(Row, Option<CoverageRow>, Option<String>)> = stmt
             .query_map(params![runbook], |r| {
                 let coverage = match r.get::<_, Option<i64>>(18)? {
                     None => None,
@@ -581,14 +763,14 @@ impl SqliteStore {
                     r.get(15)?,
                     r.get(16)?,
                 );
-                Ok((row, coverage))
+                Ok((row, coverage, r.get(26)?))
             })
             .and_then(Iterator::collect)
             .map_err(|e| self.err(e))?;
         drop(stmt);
         drop(conn);
         let mut out = Vec::with_capacity(rows.len());
-        for (row, coverage) in rows {
+        for (row, coverage, runner) in rows {
             let (run_id, rb, mode, slot, started, finished, outcome, reason) =
                 (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7);
             let slot = slot.map(|s| self.timestamp("slot", &s)).transpose()?;
@@ -614,6 +796,7 @@ impl SqliteStore {
                     recovery_point: row.12,
                     evidence: row.13,
                     coverage: coverage.map(|c| self.coverage(c)).transpose()?,
+                    runner,
                 }),
                 _ => None,
             };
@@ -1156,6 +1339,61 @@ impl HistoryStore for SqliteStore {
         Box::pin(std::future::ready(SqliteStore::history(self, runbook)))
     }
 
+    fn unfinished_slots(&self, now: Timestamp) -> StoreFuture<'_, Vec<UnfinishedSlot>> {
+        Box::pin(std::future::ready(SqliteStore::unfinished_slots(self, now)))
+    }
+
+    fn claim_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        runner: &'a str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> StoreFuture<'a, Option<i64>> {
+        Box::pin(std::future::ready(SqliteStore::claim_slot(
+            self, runbook, slot, runner, lease, now,
+        )))
+    }
+
+    fn renew_claim<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        attempt: i64,
+        lease: Duration,
+        now: Timestamp,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(std::future::ready(SqliteStore::renew_claim(
+            self, runbook, slot, attempt, lease, now,
+        )))
+    }
+
+    fn record_claimed_run<'a>(
+        &'a self,
+        run: &'a RunRecord,
+        attempt: i64,
+    ) -> StoreFuture<'a, Fenced> {
+        Box::pin(std::future::ready(SqliteStore::record_claimed_run(
+            self, run, attempt,
+        )))
+    }
+
+    fn close_slot<'a>(
+        &'a self,
+        runbook: &'a str,
+        slot: Timestamp,
+        attempt: i64,
+        holder: bool,
+        state: SlotState,
+        reason: &'a str,
+        now: Timestamp,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(std::future::ready(SqliteStore::close_slot(
+            self, runbook, slot, attempt, holder, state, reason, now,
+        )))
+    }
+
     fn coverage_ledger<'a>(&'a self, runbook: &'a str) -> StoreFuture<'a, Ledger> {
         Box::pin(std::future::ready(SqliteStore::coverage_ledger(
             self, runbook,
@@ -1326,6 +1564,12 @@ fn fill_ties(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
 /// SQLite's busy handler waits out another process's write. A deferred transaction that
 /// reads and then writes cannot wait: when another connection holds the lock at the moment
 /// it upgrades, SQLite answers "database is locked" at once.
+/// When a lease taken or renewed at `now` for `lease` lapses.
+pub(crate) fn lease_end(now: Timestamp, lease: Duration) -> Timestamp {
+    let lease = jiff::SignedDuration::try_from(lease).unwrap_or(jiff::SignedDuration::MAX);
+    now.saturating_add(lease).unwrap_or(Timestamp::MAX)
+}
+
 fn begin_write(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }

@@ -1,5 +1,5 @@
 //! `schedule` and the keys that only mean something with it: `timezone`, `catch_up`,
-//! `start_window`, `jitter`.
+//! `start_window`, `jitter`, `runners`.
 
 use std::time::Duration;
 
@@ -7,6 +7,53 @@ use super::check::Check;
 use crate::runbook::model::{CatchUp, DEFAULT_START_WINDOW, ScheduleSpec, cron_parser};
 use crate::runbook::raw::RawRunbook;
 use crate::runbook::wording::quote;
+
+/// `runners: {KEY: VALUE, ...}`: the labels a runner must carry to claim this runbook's
+/// slots. Keys and values are `[a-z0-9_.-]` (see [`crate::placement`]); only with `schedule`.
+pub(super) fn runners(c: &mut Check<'_>, raw: &RawRunbook) -> crate::placement::Labels {
+    let mut labels = crate::placement::Labels::new();
+    let Some(runners) = raw.runners.as_ref() else {
+        return labels;
+    };
+    if raw.schedule.is_none() {
+        c.at(
+            runners,
+            "runners: only used with `schedule` (it places scheduled drills on runners); add a schedule or remove it".to_owned(),
+        );
+        return labels;
+    }
+    for (key, value) in &runners.value.0 {
+        if let Err(why) = crate::placement::check_label(&key.value) {
+            c.at(key, format!("runners: key {} {why}", quote(&key.value)));
+            continue;
+        }
+        let Some(text) = &value.value else {
+            c.at(
+                value,
+                format!(
+                    "runners.{}: no value: expected a label value such as eu",
+                    key.value
+                ),
+            );
+            continue;
+        };
+        if let Err(why) = crate::placement::check_label(text) {
+            c.at(
+                value,
+                format!("runners.{}: value {} {why}", key.value, quote(text)),
+            );
+            continue;
+        }
+        labels.insert(key.value.clone(), text.clone());
+    }
+    if labels.len() > crate::placement::MAX_LABELS {
+        c.at(
+            runners,
+            format!("runners: more than {} labels", crate::placement::MAX_LABELS),
+        );
+    }
+    labels
+}
 
 pub(super) fn schedule(c: &mut Check<'_>, raw: &RawRunbook) -> Option<ScheduleSpec> {
     let Some(cron) = raw.schedule.as_ref() else {
