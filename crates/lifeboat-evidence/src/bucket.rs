@@ -445,6 +445,19 @@ pub enum BucketVerifyError {
     Local { url: String, reason: String },
 }
 
+/// The bucket's evidence copied into a new temporary folder ([`materialise`]), for readers
+/// of a folder (`lifeboat report`); removed when the returned folder is dropped.
+pub fn local_copy(
+    objects: &dyn Objects,
+) -> Result<(tempfile::TempDir, Vec<Finding>), BucketVerifyError> {
+    let tmp = tempfile::tempdir().map_err(|e| BucketVerifyError::Local {
+        url: objects.url().to_owned(),
+        reason: e.to_string(),
+    })?;
+    let findings = materialise(objects, tmp.path())?;
+    Ok((tmp, findings))
+}
+
 /// `lifeboat evidence verify s3://…`: the folder checks ([`crate::verify::verify_dir`]) on the
 /// bucket's evidence copied into a temporary folder, plus the bucket's own findings (names it
 /// should not hold; names with more than one version).
@@ -456,8 +469,7 @@ pub fn verify(
         url: objects.url().to_owned(),
         reason: e.to_string(),
     };
-    let tmp = tempfile::tempdir().map_err(|e| local(&e))?;
-    let mut extra = materialise(objects, tmp.path())?;
+    let (tmp, mut extra) = local_copy(objects)?;
     let mut report = match crate::verify::verify_dir(tmp.path(), key) {
         Ok(r) => r,
         Err(crate::verify::VerifyError::NotEvidence { .. }) if extra.is_empty() => {
