@@ -296,3 +296,41 @@ fn evidence_retention_needs_an_s3_evidence_dir_and_nothing_runs_without_one() {
         d.context()
     );
 }
+
+#[test]
+fn drills_record_into_an_azure_container_create_only() {
+    let az = &cloud::servers().azurite;
+    let container = unique_name("evidence");
+    az.create_container(&container);
+    let url = format!("az://{container}/ev");
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let az_env = |cmd: &mut Command| {
+        cmd.env("AZURE_STORAGE_ACCOUNT_NAME", &az.account)
+            .env("AZURE_STORAGE_ACCOUNT_KEY", &az.key)
+            .env("AZURE_STORAGE_ENDPOINT", az.account_url())
+            .env("AZURE_ALLOW_HTTP", "true")
+            .env_remove("AZURE_STORAGE_USE_EMULATOR");
+    };
+    for _ in 0..2 {
+        let mut cmd = drill_command(&fx, &url, "scratch");
+        az_env(&mut cmd);
+        let d = run(&mut cmd);
+        assert_eq!(d.code, 0, "{}", d.context());
+        assert!(
+            d.stdout.trim_end().ends_with("/evidence.json"),
+            "{}",
+            d.context()
+        );
+    }
+    let mut cmd = fx.command();
+    cmd.args(["evidence", "verify", &url]);
+    az_env(&mut cmd);
+    let v = run(&mut cmd);
+    assert_eq!(v.code, 0, "{}", v.context());
+    assert!(
+        v.stdout.contains("INTACT  2 records, chain unbroken"),
+        "{}",
+        v.context()
+    );
+}
