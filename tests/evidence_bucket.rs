@@ -334,3 +334,53 @@ fn drills_record_into_an_azure_container_create_only() {
         v.context()
     );
 }
+
+#[test]
+fn the_daemon_records_each_scheduled_drill_into_a_bucket_once() {
+    use crate::history::{history_json, wait_for_runs};
+    use crate::util::{Daemon, Runbook, signal};
+    let s3 = &cloud::servers().moto;
+    let bucket = unique_name("daemon");
+    s3.create_bucket(&bucket);
+    let url = s3.url(&bucket, "ev");
+    let fx = Fixture::new();
+    fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        rpo: None,
+        extra: "schedule: \"* * * * * *\"\nstart_window: 30s\n".into(),
+        ..fx.runbook()
+    };
+    let path = fx.write("runbook.yaml", &rb.yaml());
+    let stderr_path = fx.root().join("daemon.stderr");
+    let mut cmd = fx.command();
+    cmd.args(["schedule", "--state", "state.db", "--evidence-dir", &url])
+        .arg("--scratch-dir")
+        .arg(fx.scratch_dir())
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+    let mut daemon = Daemon(s3_env(&mut cmd, s3).spawn().unwrap());
+    wait_for_runs(&fx, 3, &stderr_path);
+    signal(&daemon.0, "-TERM");
+    let status = daemon.0.wait().unwrap();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+
+    let done: Vec<_> = history_json(&fx, &[])
+        .into_iter()
+        .filter(|e| e["state"] == "done")
+        .collect();
+    for r in &done {
+        let evidence = r["evidence"].as_str().unwrap();
+        assert!(evidence.starts_with(&format!("{url}/drill-test/")), "{r:#}");
+    }
+    let v = verify(&fx, s3, &url, &[]);
+    assert_eq!(v.code, 0, "{}", v.context());
+    assert!(
+        v.stdout
+            .contains(&format!("INTACT  {} records, chain unbroken", done.len())),
+        "{} drills done\n{}",
+        done.len(),
+        v.context()
+    );
+}
