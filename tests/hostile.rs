@@ -4,6 +4,7 @@
 
 mod coverage;
 mod daemon;
+mod evidence_bucket;
 mod evidence_dir;
 mod local_source;
 mod manifest_cmd;

@@ -17,6 +17,7 @@ mod coverage;
 mod coverage_restic;
 mod coverage_seen;
 mod evidence;
+mod evidence_bucket;
 mod examples;
 mod fallback;
 mod fleet_claims;

@@ -23,6 +23,7 @@
 //! runbook set's notices — so the binary decides how it is shown and which exit code it means.
 
 pub mod coverage;
+pub mod evidence_bucket;
 pub mod gaps;
 pub mod manifest;
 pub mod metrics;
@@ -35,6 +36,7 @@ pub mod scheduled;
 pub mod state;
 pub mod status;
 
+pub use evidence_bucket::EvidenceBucket;
 pub use places::{PlaceError, Places};
 pub use record::{DrillJob, RecordError, Recorded, Recording, SIGNING_KEY_ENV, SigningError};
 pub use runbook_file::{LoadError, ReadError, RunbookFile};

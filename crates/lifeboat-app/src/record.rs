@@ -34,7 +34,11 @@ pub const SIGNING_KEY_ENV: &str = "LIFEBOAT_SIGNING_KEY";
 /// every drill a command runs.
 #[derive(Clone)]
 pub struct Recording {
+    /// The folder, or for a bucket its URL (`s3://BUCKET/PREFIX`) as a path, never made
+    /// absolute.
     evidence_dir: PathBuf,
+    /// `Some` when the evidence goes to object storage (`--evidence-dir s3://…`).
+    bucket: Option<Arc<crate::EvidenceBucket>>,
     signing_key: Option<Arc<SigningKey>>,
 }
 
@@ -42,6 +46,7 @@ impl std::fmt::Debug for Recording {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recording")
             .field("evidence_dir", &self.evidence_dir)
+            .field("bucket", &self.bucket.is_some())
             .field("signed", &self.signing_key.is_some())
             .finish()
     }
@@ -167,7 +172,10 @@ impl Recording {
         if self.signing_key.is_some() {
             return Ok(());
         }
-        let signing = lifeboat_evidence::ledger_signing(&self.evidence_dir)?;
+        let signing = match &self.bucket {
+            Some(bucket) => lifeboat_evidence::bucket::ledger_signing(&**bucket)?,
+            None => lifeboat_evidence::ledger_signing(&self.evidence_dir)?,
+        };
         if signing.any() {
             return Err(SigningError::Unsigned {
                 dir: self.evidence_dir.clone(),
@@ -181,7 +189,52 @@ impl Recording {
     pub fn new(evidence_dir: &Path, signing_key: Option<Arc<SigningKey>>) -> Self {
         Recording {
             evidence_dir: evidence_dir.to_path_buf(),
+            bucket: None,
             signing_key,
+        }
+    }
+
+    /// Records into an object store (`--evidence-dir s3://…` / `az://…`): create-only, the
+    /// chain serialised across every runner writing there (`lifeboat_evidence::bucket`).
+    pub fn to_bucket(
+        bucket: Arc<crate::EvidenceBucket>,
+        signing_key: Option<Arc<SigningKey>>,
+    ) -> Self {
+        use lifeboat_evidence::bucket::Objects as _;
+        Recording {
+            evidence_dir: PathBuf::from(bucket.url()),
+            bucket: Some(bucket),
+            signing_key,
+        }
+    }
+
+    /// Writes the record, its pages and its signature, and chains it: into the folder, or
+    /// the bucket. Blocking (file or network work): called off the async workers.
+    fn write_record(&self, evidence: &Evidence) -> Result<PathBuf, EvidenceError> {
+        let key = self.signing_key.as_deref();
+        match &self.bucket {
+            Some(bucket) => lifeboat_evidence::bucket::write_signed_run(
+                &**bucket,
+                evidence,
+                &lifeboat_report::RunPages,
+                key,
+            )
+            .map(PathBuf::from),
+            None => lifeboat_evidence::write_signed_run(
+                &self.evidence_dir,
+                evidence,
+                &lifeboat_report::RunPages,
+                key,
+            ),
+        }
+    }
+
+    /// `path` made absolute, unless it is a bucket's URL.
+    fn absolute(&self, path: &Path) -> PathBuf {
+        if self.bucket.is_some() {
+            path.to_path_buf()
+        } else {
+            absolute(path)
         }
     }
 
@@ -214,7 +267,7 @@ impl Recording {
             request.coverage = crate::coverage::context(&runbook.runbook, store, t0);
         }
         // Absolute, so a webhook's message holds from any folder.
-        request.evidence_dir = Some(absolute(&self.evidence_dir));
+        request.evidence_dir = Some(self.absolute(&self.evidence_dir));
         let lifeboat_runner::Drilled {
             mut evidence,
             coverage,
@@ -239,13 +292,9 @@ impl Recording {
         // workers, which other drills and the scheduler share.
         let recording = self.clone();
         let (evidence, evidence_json) = tokio::task::spawn_blocking(move || {
-            lifeboat_evidence::write_signed_run(
-                &recording.evidence_dir,
-                &evidence,
-                &lifeboat_report::RunPages,
-                recording.signing_key.as_deref(),
-            )
-            .map(|path| (evidence, path))
+            recording
+                .write_record(&evidence)
+                .map(|path| (evidence, path))
         })
         .await??;
         // The record first, then the ledger: a crash in between leaves the ledger behind the
@@ -259,7 +308,7 @@ impl Recording {
             });
         }
         // Absolute, so `lifeboat history` run from another folder still points at the file.
-        let run = RunRecord::from_evidence(&evidence, Some(&absolute(&evidence_json)), slot);
+        let run = RunRecord::from_evidence(&evidence, Some(&self.absolute(&evidence_json)), slot);
         if let Some(store) = history
             && let Err(source) = store.record_run(&run).await
         {

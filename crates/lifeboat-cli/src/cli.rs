@@ -203,8 +203,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The evidence folder (the drills' --evidence-dir).
-    #[arg(long, value_name = "DIR")]
+    /// The evidence folder, or bucket (s3://BUCKET/PREFIX, az://CONTAINER/PREFIX): the
+    /// drills' --evidence-dir.
+    #[arg(long, value_name = "DIR|URL")]
     pub evidence_dir: PathBuf,
 
     /// First day of the period: YYYY-MM-DD (from 00:00 UTC), or an RFC 3339 instant.
@@ -277,8 +278,10 @@ pub enum EvidenceCommand {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The evidence folder (the drills' --evidence-dir).
-    #[arg(value_name = "DIR")]
+    /// The evidence folder, or bucket (s3://BUCKET/PREFIX, az://CONTAINER/PREFIX): the
+    /// drills' --evidence-dir. A bucket is also checked for names lifeboat never writes and,
+    /// on S3, for any object with more than one version (a record overwritten).
+    #[arg(value_name = "DIR|URL")]
     pub dir: PathBuf,
 
     /// The minisign public key every record and the ledger must be signed with.
@@ -308,9 +311,20 @@ pub struct ScheduleArgs {
     #[command(flatten)]
     pub state: StateArg,
 
-    /// Where evidence is written: DIR/RUNBOOK_NAME/RUN_ID/evidence.json.
-    #[arg(long, value_name = "DIR", default_value = "./evidence")]
+    /// Where evidence is written: DIR/RUNBOOK_NAME/RUN_ID/evidence.json. Or an object store,
+    /// s3://BUCKET/PREFIX or az://CONTAINER/PREFIX (credentials and endpoint from the
+    /// standard AWS_* / AZURE_* environment): every object is created, never overwritten,
+    /// and the ledger's chain is shared safely by every runner writing there.
+    #[arg(long, value_name = "DIR|URL", default_value = "./evidence")]
     pub evidence_dir: PathBuf,
+
+    /// Put every object written to an s3:// --evidence-dir under S3 object lock, COMPLIANCE
+    /// mode, for this long from its upload (e.g. 400d): nobody, the bucket's owner included,
+    /// can delete or overwrite that version until then. The bucket must have object lock
+    /// enabled. Refused with a folder or an az:// URL (an Azure container is made immutable
+    /// by its own retention policy).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub evidence_retention: Option<std::time::Duration>,
 
     /// Where files are restored; a folder per run is made inside it. Default: the system
     /// temporary folder.
@@ -451,9 +465,20 @@ pub struct DrillArgs {
     #[arg(value_name = "RUNBOOK")]
     pub runbook: PathBuf,
 
-    /// Where evidence is written: DIR/RUNBOOK_NAME/RUN_ID/evidence.json.
-    #[arg(long, value_name = "DIR", default_value = "./evidence")]
+    /// Where evidence is written: DIR/RUNBOOK_NAME/RUN_ID/evidence.json. Or an object store,
+    /// s3://BUCKET/PREFIX or az://CONTAINER/PREFIX (credentials and endpoint from the
+    /// standard AWS_* / AZURE_* environment): every object is created, never overwritten,
+    /// and the ledger's chain is shared safely by every runner writing there.
+    #[arg(long, value_name = "DIR|URL", default_value = "./evidence")]
     pub evidence_dir: PathBuf,
+
+    /// Put every object written to an s3:// --evidence-dir under S3 object lock, COMPLIANCE
+    /// mode, for this long from its upload (e.g. 400d): nobody, the bucket's owner included,
+    /// can delete or overwrite that version until then. The bucket must have object lock
+    /// enabled. Refused with a folder or an az:// URL (an Azure container is made immutable
+    /// by its own retention policy).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub evidence_retention: Option<std::time::Duration>,
 
     /// Where files are restored; a folder per run is made inside it. Default: the system
     /// temporary folder.

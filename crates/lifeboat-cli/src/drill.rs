@@ -76,13 +76,21 @@ pub fn drill(args: DrillArgs) -> Result<Exit, CliError> {
         evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env)
             .map_err(CliError::invalid_input)?
             .map(Arc::new);
-    // Checked before the drill, so a lock, ledger or folder planted in the evidence folder
-    // runs nothing; writing the evidence checks again.
-    lifeboat_evidence::check_dir(&args.evidence_dir, &loaded.runbook.name)
-        .map_err(|e| CliError::could_not_complete(format_args!("{e}; nothing was run")))?;
+    // An object store is opened (and its chain read, below) before the drill, so a bad URL
+    // or unreachable bucket runs nothing.
+    let bucket = evidence_cmd::evidence_bucket(&args.evidence_dir, args.evidence_retention)?;
+    let recording = match bucket {
+        Some(bucket) => Recording::to_bucket(bucket, signing_key),
+        None => {
+            // Checked before the drill, so a lock, ledger or folder planted in the evidence
+            // folder runs nothing; writing the evidence checks again.
+            lifeboat_evidence::check_dir(&args.evidence_dir, &loaded.runbook.name)
+                .map_err(|e| CliError::could_not_complete(format_args!("{e}; nothing was run")))?;
+            Recording::new(&args.evidence_dir, signing_key)
+        }
+    };
     // An unsigned record in a folder of signed ones would make every later verify with the
     // public key fail: refused before anything runs.
-    let recording = Recording::new(&args.evidence_dir, signing_key);
     recording
         .check_signing()
         .map_err(|e| CliError::signing(&e, "nothing was run"))?;

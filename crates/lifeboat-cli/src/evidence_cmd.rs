@@ -1,8 +1,13 @@
-//! `lifeboat evidence verify`, and loading the `--signing-key` of `drill` and `schedule`.
+//! `lifeboat evidence verify`, loading the `--signing-key` of `drill` and `schedule`, and
+//! opening an `--evidence-dir` that is an object store.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use lifeboat_app::SIGNING_KEY_ENV;
+use lifeboat_app::evidence_bucket::{self, EvidenceBucket};
+use lifeboat_evidence::bucket::BucketVerifyError;
 use lifeboat_evidence::sign::{KeyError, Password, SigningKey, VerifyingKey};
 use lifeboat_evidence::verify::{self, VerifyError};
 
@@ -25,6 +30,36 @@ pub fn signing_key(
     SigningKey::load(path, &Password::from_env(password_env)).map(Some)
 }
 
+/// The object store `--evidence-dir` names (`s3://…`, `az://…`), opened with the
+/// environment's credentials; `None` for a folder. `--evidence-retention` with a folder is
+/// refused: a folder has no object lock to put records under.
+pub fn evidence_bucket(
+    dir: &Path,
+    retention: Option<Duration>,
+) -> Result<Option<Arc<EvidenceBucket>>, CliError> {
+    let url = dir.to_str().filter(|d| evidence_bucket::is_store_url(d));
+    let Some(url) = url else {
+        if retention.is_some() {
+            return Err(CliError::invalid_input(format_args!(
+                "--evidence-retention puts records under S3 object lock, but --evidence-dir {} \
+                 is a folder: give an s3://BUCKET/PREFIX whose bucket has object lock enabled, \
+                 or leave --evidence-retention out; nothing was run",
+                dir.display()
+            )));
+        }
+        return Ok(None);
+    };
+    match EvidenceBucket::open(url, retention) {
+        Ok(b) => Ok(Some(Arc::new(b))),
+        Err(e) if e.is_invalid_input() => Err(CliError::invalid_input(format_args!(
+            "--evidence-dir: {e}; nothing was run"
+        ))),
+        Err(e) => Err(CliError::could_not_complete(format_args!(
+            "--evidence-dir: {e}; nothing was run"
+        ))),
+    }
+}
+
 pub fn verify(args: VerifyArgs) -> Result<Exit, CliError> {
     let key = args
         .public_key
@@ -32,12 +67,20 @@ pub fn verify(args: VerifyArgs) -> Result<Exit, CliError> {
         .map(VerifyingKey::load)
         .transpose()
         .map_err(CliError::invalid_input)?;
-    let report = verify::verify_dir(&args.dir, key.as_ref()).map_err(|e| match e {
-        VerifyError::NotADirectory { .. } | VerifyError::NotEvidence { .. } => {
-            CliError::invalid_input(e)
+    let report = match evidence_bucket(&args.dir, None)? {
+        Some(bucket) => {
+            lifeboat_evidence::bucket::verify(&*bucket, key.as_ref()).map_err(|e| match e {
+                BucketVerifyError::NotEvidence { .. } => CliError::invalid_input(e),
+                e => CliError::could_not_complete(e),
+            })?
         }
-        e => CliError::could_not_complete(e),
-    })?;
+        None => verify::verify_dir(&args.dir, key.as_ref()).map_err(|e| match e {
+            VerifyError::NotADirectory { .. } | VerifyError::NotEvidence { .. } => {
+                CliError::invalid_input(e)
+            }
+            e => CliError::could_not_complete(e),
+        })?,
+    };
     // A finding names a record folder, which anyone able to write the evidence folder chose.
     for f in &report.findings {
         outln!("{}", lifeboat_core::text::Escaped(&f.to_string()));

@@ -30,14 +30,27 @@ pub fn report(args: ReportArgs) -> Result<Exit, CliError> {
             args.from, args.to
         )));
     }
-    if !args.evidence_dir.is_dir() {
+    // A bucket is read into a temporary folder laid out as an evidence folder (its records,
+    // signatures and chain; not its pages), and reported on as one.
+    let copy = match crate::evidence_cmd::evidence_bucket(&args.evidence_dir, None)? {
+        Some(bucket) => Some(
+            lifeboat_evidence::bucket::local_copy(&*bucket)
+                .map_err(CliError::could_not_complete)?
+                .0,
+        ),
+        None => None,
+    };
+    let evidence_dir = copy
+        .as_ref()
+        .map_or(args.evidence_dir.as_path(), |c| c.path());
+    let shown = args.evidence_dir.display().to_string();
+    if !evidence_dir.is_dir() {
         return Err(CliError::invalid_input(format!(
-            "--evidence-dir {}: not a folder (expected the drills' evidence folder)",
-            args.evidence_dir.display()
+            "--evidence-dir {shown}: not a folder (expected the drills' evidence folder)"
         )));
     }
     if let Some(runbook) = &args.runbook {
-        runbook_has_drills(&args.evidence_dir, runbook)?;
+        runbook_has_drills(evidence_dir, &shown, runbook)?;
     }
     let key = args
         .public_key
@@ -67,7 +80,7 @@ pub fn report(args: ReportArgs) -> Result<Exit, CliError> {
         }
     };
     let built = period::build(Inputs {
-        evidence_dir: &args.evidence_dir,
+        evidence_dir,
         period: period::Period { from, to },
         runbook: args.runbook.as_deref(),
         public_key: key.as_ref(),
@@ -90,9 +103,14 @@ pub fn report(args: ReportArgs) -> Result<Exit, CliError> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     report.evidence_href = match (out_dir.canonicalize(), args.evidence_dir.canonicalize()) {
+        _ if copy.is_some() => None,
         (Ok(from), Ok(to)) => lifeboat_report::period::relative_href(&from, &to),
         _ => None,
     };
+    if copy.is_some() {
+        // The bucket, not the temporary copy read.
+        report.evidence_dir = shown.clone();
+    }
     let text = lifeboat_report::period::render(&report, format);
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
@@ -118,10 +136,13 @@ pub fn report(args: ReportArgs) -> Result<Exit, CliError> {
 /// likely a typo or the wrong folder, and its report would be an empty page: exit 2, naming
 /// the runbooks that do have drills there. (A runbook with drills, none in the period, gets its
 /// report: that no drill ran in the period is what an auditor needs to see.)
-fn runbook_has_drills(evidence_dir: &std::path::Path, runbook: &str) -> Result<(), CliError> {
-    let found = lifeboat_evidence::runbooks_with_records(evidence_dir).map_err(|e| {
-        CliError::could_not_complete(format_args!("cannot list {}: {e}", evidence_dir.display()))
-    })?;
+fn runbook_has_drills(
+    evidence_dir: &std::path::Path,
+    shown: &str,
+    runbook: &str,
+) -> Result<(), CliError> {
+    let found = lifeboat_evidence::runbooks_with_records(evidence_dir)
+        .map_err(|e| CliError::could_not_complete(format_args!("cannot list {shown}: {e}")))?;
     if found.contains(runbook) {
         return Ok(());
     }
@@ -133,8 +154,7 @@ fn runbook_has_drills(evidence_dir: &std::path::Path, runbook: &str) -> Result<(
         format!("runbooks with drills there: {}", names.join(", "))
     };
     Err(CliError::invalid_input(format_args!(
-        "--runbook {}: no drill of this runbook in {}; {there}",
+        "--runbook {}: no drill of this runbook in {shown}; {there}",
         Escaped(runbook),
-        evidence_dir.display()
     )))
 }

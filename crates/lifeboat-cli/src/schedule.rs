@@ -42,9 +42,19 @@ pub fn schedule(args: ScheduleArgs) -> Result<Exit, CliError> {
         evidence_cmd::signing_key(args.signing_key.as_deref(), &args.key_password_env)
             .map_err(CliError::invalid_input)?
             .map(Arc::new);
-    // Absolute, so the history's evidence paths hold from any folder.
-    let evidence_dir = std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone());
-    let recording = Recording::new(&evidence_dir, signing_key);
+    let bucket = evidence_cmd::evidence_bucket(&args.evidence_dir, args.evidence_retention)?;
+    let (evidence_dir, recording) = match bucket {
+        Some(bucket) => (
+            args.evidence_dir.clone(),
+            Recording::to_bucket(bucket, signing_key),
+        ),
+        None => {
+            // Absolute, so the history's evidence paths hold from any folder.
+            let dir = std::path::absolute(&args.evidence_dir).unwrap_or(args.evidence_dir.clone());
+            let recording = Recording::new(&dir, signing_key);
+            (dir, recording)
+        }
+    };
     // Unsigned drills into a folder of signed evidence would damage its chain: refused
     // before anything starts (and checked again at each slot).
     recording

@@ -27,6 +27,7 @@ use lifeboat_core::evidence::Evidence;
 pub use lifeboat_safefs::Replace;
 use lifeboat_safefs::{Dir, Kind, OpenError};
 
+pub mod bucket;
 pub mod files;
 pub mod ledger;
 pub mod period;
@@ -70,6 +71,16 @@ pub enum EvidenceError {
          than the record's and its signature's"
     )]
     PageName { name: String },
+    /// The object store holding the evidence refused or failed (its text is scrubbed of
+    /// credentials by the store's implementation).
+    #[error("cannot write evidence to {url}: {reason}")]
+    Bucket { url: String, reason: String },
+    /// A create-only put found the name taken: nothing was overwritten.
+    #[error(
+        "cannot write evidence: {url} already exists, but a run's objects are created by that \
+         run alone and never overwritten (was it planted?)"
+    )]
+    ObjectExists { url: String },
 }
 
 /// A human rendering written beside a record, such as `report.html`.
@@ -137,6 +148,17 @@ pub fn write_signed_run(
     pages: &dyn Pages,
     key: Option<&sign::SigningKey>,
 ) -> Result<PathBuf, EvidenceError> {
+    let (json, pages) = encode_run(evidence, pages)?;
+    write_encoded(evidence_dir, evidence, &json, &pages, key)
+}
+
+/// The record's bytes as written (`evidence.json`) and its pages, named as a run's folder
+/// allows; rendered before anything is written, so a renderer that names a page wrongly
+/// writes nothing. Shared by the folder and the bucket writers.
+pub(crate) fn encode_run(
+    evidence: &Evidence,
+    pages: &dyn Pages,
+) -> Result<(Vec<u8>, Vec<Page>), EvidenceError> {
     // Names from the backup stay exact, and `cat evidence.json` stays as safe as lifeboat's
     // own output: the C1 and bidi controls JSON leaves raw are written as \u escapes.
     let json = serde_json::to_string_pretty(evidence)?;
@@ -150,7 +172,6 @@ pub fn write_signed_run(
             cap: Cap::RECORD,
         });
     }
-    // Rendered before anything is written: a renderer that names a page wrongly writes nothing.
     let pages = pages.pages(evidence, &ledger::sha256_hex(&json));
     let mut names = vec![RECORD_FILE, ledger::RECORD_SIGNATURE_FILE];
     for page in &pages {
@@ -160,6 +181,16 @@ pub fn write_signed_run(
         }
         names.push(n);
     }
+    Ok((json, pages))
+}
+
+fn write_encoded(
+    evidence_dir: &Path,
+    evidence: &Evidence,
+    json: &[u8],
+    pages: &[Page],
+    key: Option<&sign::SigningKey>,
+) -> Result<PathBuf, EvidenceError> {
     let write = |path: &Path| {
         let path = path.to_path_buf();
         move |source| EvidenceError::Write { path, source }
@@ -181,14 +212,14 @@ pub fn write_signed_run(
         run.write_atomic(name, bytes, FILE_MODE, Replace::Never)
             .map_err(write(&run_dir.join(name)))
     };
-    for page in &pages {
+    for page in pages {
         put(page.name, &page.bytes)?;
     }
-    put(RECORD_FILE, &json)?;
+    put(RECORD_FILE, json)?;
     chain.append(
         &run,
         &format!("{run_rel}/{RECORD_FILE}"),
-        &json,
+        json,
         evidence,
         key,
     )?;

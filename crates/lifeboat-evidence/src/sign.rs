@@ -299,7 +299,7 @@ impl VerifyingKey {
         })
     }
 
-    fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         let b64 = match lines.as_slice() {
             [one] => one.trim(),

@@ -34,6 +34,7 @@ pub use lifeboat_safefs::Kind;
 
 mod config;
 mod errors;
+pub mod evidence_store;
 mod listing;
 mod local;
 mod remote;

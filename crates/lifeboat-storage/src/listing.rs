@@ -275,6 +275,48 @@ fn cdata(raw: &str) -> String {
     format!("<![CDATA[{}]]>", raw.replace("]]>", "]]]]><![CDATA[>"))
 }
 
+/// One page of an S3 `ListObjectVersions` answer: the key of every version and delete marker
+/// on it, and where the next page starts (`key-marker`, `version-id-marker`) when it is cut.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct VersionsPage {
+    pub(crate) keys: Vec<String>,
+    pub(crate) next: Option<(String, String)>,
+}
+
+/// Reads a `ListVersionsResult` with the listing's own XML reader (names decoded exactly as
+/// in a listing). A key that is not UTF-8 is kept in its shown form: it is counted, not read.
+pub(crate) fn versions(xml: &[u8]) -> VersionsPage {
+    let text = String::from_utf8_lossy(xml);
+    let mut page = VersionsPage::default();
+    let mut rest: &str = &text;
+    loop {
+        let next = ["Version", "DeleteMarker"]
+            .iter()
+            .filter_map(|&entry| find_open(rest, entry).map(|(start, inner)| (start, inner, entry)))
+            .min_by_key(|x| x.0);
+        let Some((_, inner, entry)) = next else { break };
+        let close = format!("</{entry}>");
+        let Some(len) = rest[inner..].find(&close) else {
+            break;
+        };
+        let block = &rest[inner..inner + len];
+        if let Some((key, _)) = entry_name(block, "Key") {
+            page.keys.push(key.unwrap_or_else(|shown| shown));
+        }
+        rest = &rest[inner + len + close.len()..];
+    }
+    let value = |tag: &str| {
+        let (start, inner) = find_open(&text, tag)?;
+        let _ = start;
+        let len = text[inner..].find(&format!("</{tag}>"))?;
+        decode_xml(&text[inner..inner + len])
+    };
+    if value("IsTruncated").as_deref() == Some("true") {
+        page.next = value("NextKeyMarker").zip(value("NextVersionIdMarker"));
+    }
+    page
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,5 +411,22 @@ mod tests {
         assert!(!is_listing("GET", Some("versionId=list-type=2")));
         assert!(!is_listing("PUT", Some("list-type=2")));
         assert!(!is_listing("GET", Some("comp=list")));
+    }
+
+    #[test]
+    fn a_versions_listing_counts_versions_and_delete_markers_and_finds_the_next_page() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<ListVersionsResult><IsTruncated>true</IsTruncated>
+<NextKeyMarker>p/b</NextKeyMarker><NextVersionIdMarker>v9</NextVersionIdMarker>
+<Version><Key>p/a&amp;1</Key><VersionId>v1</VersionId></Version>
+<Version><Key>p/a&amp;1</Key><VersionId>v2</VersionId></Version>
+<DeleteMarker><Key>p/b</Key><VersionId>v3</VersionId></DeleteMarker>
+</ListVersionsResult>"#;
+        let page = versions(xml);
+        assert_eq!(page.keys, ["p/a&1", "p/a&1", "p/b"]);
+        assert_eq!(page.next, Some(("p/b".into(), "v9".into())));
+        let last =
+            versions(b"<ListVersionsResult><IsTruncated>false</IsTruncated></ListVersionsResult>");
+        assert_eq!(last, VersionsPage::default());
     }
 }

@@ -257,6 +257,69 @@ impl S3Server {
         );
     }
 
+    /// Creates `bucket` with S3 Object Lock enabled (`x-amz-bucket-object-lock-enabled: true`
+    /// on the create, as `aws s3api create-bucket --object-lock-enabled-for-bucket` sends;
+    /// which also turns versioning on). moto implements object lock; the test servers' other
+    /// S3, s3s-fs, does not.
+    pub fn create_locked_bucket(&self, bucket: &str) {
+        let store = self.store(bucket);
+        let url = runtime()
+            .block_on(store.signed_url(
+                object_store::signer::Method::PUT,
+                &StorePath::default(),
+                Duration::from_secs(300),
+            ))
+            .unwrap_or_else(|e| panic!("presign create of bucket {bucket}: {e}"));
+        let (status, body) = http_request(
+            "PUT",
+            url.as_str(),
+            &[("x-amz-bucket-object-lock-enabled", "true")],
+        );
+        assert!(
+            (200..300).contains(&status),
+            "{}: creating locked bucket {bucket} answered {status}: {body}",
+            self.name
+        );
+    }
+
+    /// Sends `method` to `key` in `bucket` (`""`: the bucket itself) with the signed `query`
+    /// (`[("retention", "")]`, `[("versionId", V)]`, `[("versions", ""), ("prefix", P)]`),
+    /// presigned with this server's credentials; returns the status and the whole response,
+    /// headers included (a `HEAD` answers only in headers).
+    pub fn signed_request(
+        &self,
+        method: &str,
+        bucket: &str,
+        key: &str,
+        query: &[(&str, &str)],
+    ) -> (u16, String) {
+        use object_store::signer::{Method, SignedUrlOptions};
+        let store = self.store(bucket);
+        let m = match method {
+            "GET" => Method::GET,
+            "DELETE" => Method::DELETE,
+            "PUT" => Method::PUT,
+            "HEAD" => Method::HEAD,
+            other => panic!("signed_request: method {other}"),
+        };
+        let path = StorePath::parse(key).unwrap_or_else(|e| panic!("key {key:?}: {e}"));
+        let opts = SignedUrlOptions::default()
+            .with_query(query.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let url = runtime()
+            .block_on(store.signed_url_opts(m, &path, Duration::from_secs(300), &opts))
+            .unwrap_or_else(|e| panic!("presign {method} {key}: {e}"));
+        http_exchange(method, url.as_str(), &[], b"")
+    }
+
+    /// Puts `bytes` at `key` with a plain signed PUT, over whatever is there (in a versioned
+    /// bucket: a newer version).
+    pub fn overwrite(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        let path = StorePath::parse(key).unwrap_or_else(|e| panic!("key {key:?}: {e}"));
+        runtime()
+            .block_on(self.store(bucket).put(&path, bytes.to_vec().into()))
+            .unwrap_or_else(|e| panic!("{}: PUT {key:?}: {e}", self.name));
+    }
+
     /// Creates `bucket` and uploads every file under `dir` to `PREFIX/RELATIVE/PATH`.
     pub fn upload_dir(&self, bucket: &str, prefix: &str, dir: &Path) -> usize {
         self.create_bucket(bucket);
@@ -495,6 +558,16 @@ pub fn http_request_with_body(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, String) {
+    let (status, text) = http_exchange(method, url, headers, body);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}
+
+/// One request; the status and the whole response as text, status line and headers included.
+fn http_exchange(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
     let parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("bad URL {url}: {e}"));
     assert_eq!(
         parsed.scheme(),
@@ -535,11 +608,7 @@ pub fn http_request_with_body(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("{url}: not an HTTP response: {text}"));
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_owned();
-    (status, body)
+    (status, text)
 }
 
 #[cfg(test)]
