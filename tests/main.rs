@@ -26,6 +26,7 @@ mod golden;
 mod history;
 mod hostile;
 mod interrupt;
+mod kubernetes;
 mod ledger;
 mod logs;
 mod manifest_cmd;
