@@ -61,27 +61,9 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
                 .split_once("://")
                 .map(|(_, rest)| rest)
                 .ok_or_else(|| config_err("expected SCHEME://BUCKET/PREFIX".into()))?;
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err(config_err("the URL names no bucket or container".into()));
-            }
-            let retry = RetryConfig {
-                backoff: BackoffConfig {
-                    init_backoff: Duration::from_millis(100),
-                    max_backoff: Duration::from_secs(5),
-                    base: 2.0,
-                },
-                max_retries: 3,
-                retry_timeout: timeout,
-            };
-            // Names are kept as the bucket holds them: `Path::parse` takes them verbatim
-            // (`From<&str>` would percent-encode `#`, `%`, `[`…, and look up another key).
-            let prefix = StorePath::parse(prefix.trim_matches('/')).map_err(|_| {
-                config_err(format!(
-                    "the prefix {:?} holds a control character or an empty, `.` or `..` part",
-                    prefix
-                ))
-            })?;
+            let (bucket, prefix) = split_bucket(rest).map_err(config_err)?;
+            let retry = retry(timeout);
+            let prefix = prefix_path(prefix).map_err(config_err)?;
             let unlisted = Arc::new(Unlisted::default());
             let guard = || ListingGuard {
                 unlisted: Arc::clone(&unlisted),
@@ -114,6 +96,38 @@ pub(crate) fn open(spec: &SourceSpec) -> Result<Source, StorageError> {
                 url,
             })
         }
+    }
+}
+
+/// `BUCKET/PREFIX` (a URL after its `SCHEME://`) split at its first `/`; an empty bucket is
+/// refused.
+pub(crate) fn split_bucket(rest: &str) -> Result<(&str, &str), String> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err("the URL names no bucket or container".into());
+    }
+    Ok((bucket, prefix))
+}
+
+/// A URL's prefix as a store path. Names are kept as the bucket holds them: `Path::parse`
+/// takes them verbatim (`From<&str>` would percent-encode `#`, `%`, `[`…, and look up another
+/// key).
+pub(crate) fn prefix_path(prefix: &str) -> Result<StorePath, String> {
+    StorePath::parse(prefix.trim_matches('/')).map_err(|_| {
+        format!("the prefix {prefix:?} holds a control character or an empty, `.` or `..` part")
+    })
+}
+
+/// Bounded retries: at most 3, backing off from 100 ms to 5 s, all within `timeout`.
+pub(crate) fn retry(timeout: Duration) -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            base: 2.0,
+        },
+        max_retries: 3,
+        retry_timeout: timeout,
     }
 }
 

@@ -36,13 +36,11 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, Checksum};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::path::Path as StorePath;
 use object_store::signer::{Method, SignedUrlOptions, Signer as _};
-use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt as _, PutMode, PutOptions,
-    RetryConfig,
-};
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt as _, PutMode, PutOptions};
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::StorageError;
+use crate::config;
 use crate::errors;
 use crate::listing::{self, ListingGuard, Unlisted};
 
@@ -130,18 +128,6 @@ fn env_secrets() -> Arc<[String]> {
         .collect()
 }
 
-fn retry() -> RetryConfig {
-    RetryConfig {
-        backoff: BackoffConfig {
-            init_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(5),
-            base: 2.0,
-        },
-        max_retries: 3,
-        retry_timeout: TIMEOUT,
-    }
-}
-
 /// Client options every evidence client starts from; the environment's client keys
 /// (`AWS_ALLOW_HTTP`, …) are applied over them afterwards, so nothing they set is lost.
 fn client_options(headers: Option<HeaderMap>) -> ClientOptions {
@@ -173,10 +159,7 @@ impl EvidenceStore {
                 "expected s3://BUCKET/PREFIX or az://CONTAINER/PREFIX".into(),
             ));
         };
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(config_err("the URL names no bucket or container".into()));
-        }
+        let (bucket, prefix) = config::split_bucket(rest).map_err(config_err)?;
         if retention.is_some() && kind == Kind::Azure {
             return Err(config_err(
                 "--evidence-retention sets S3 object lock; an Azure container is made \
@@ -185,11 +168,7 @@ impl EvidenceStore {
                     .into(),
             ));
         }
-        let prefix = StorePath::parse(prefix.trim_matches('/')).map_err(|_| {
-            config_err(format!(
-                "the prefix {prefix:?} holds a control character or an empty, `.` or `..` part"
-            ))
-        })?;
+        let prefix = config::prefix_path(prefix).map_err(config_err)?;
         let unlisted = Arc::new(Unlisted::default());
         let (store, s3): (Arc<dyn ObjectStore>, _) = match kind {
             Kind::S3 => {
@@ -202,7 +181,7 @@ impl EvidenceStore {
                 let mut b = MicrosoftAzureBuilder::new()
                     .with_client_options(client_options(None))
                     .with_container_name(bucket)
-                    .with_retry(retry())
+                    .with_retry(config::retry(TIMEOUT))
                     .with_http_connector(ListingGuard {
                         unlisted: Arc::clone(&unlisted),
                     });
@@ -466,7 +445,7 @@ fn s3_client(
     let mut b = AmazonS3Builder::new()
         .with_client_options(client_options(headers))
         .with_bucket_name(bucket)
-        .with_retry(retry())
+        .with_retry(config::retry(TIMEOUT))
         .with_http_connector(ListingGuard {
             unlisted: Arc::clone(unlisted),
         });
