@@ -1,10 +1,10 @@
-//! The Kubernetes Deployment in examples/kubernetes: lifeboat accepts its runners' command
+//! The Kubernetes Deployment in deploy/kubernetes: lifeboat accepts its runners' command
 //! line, its pods outlast the grace period on a rollout, and no password sits in it.
 
 use crate::util::{lifeboat, repo_root};
 
 fn manifest() -> String {
-    std::fs::read_to_string(repo_root().join("examples/kubernetes/lifeboat-fleet.yaml")).unwrap()
+    std::fs::read_to_string(repo_root().join("deploy/kubernetes/lifeboat-fleet.yaml")).unwrap()
 }
 
 /// The container's `args:`, one `- ITEM` line each.
