@@ -416,6 +416,67 @@ fn plan_and_drill_verify_the_same_manifest_files_for_a_seed_and_t0() {
     }
 }
 
+/// Without `manifest`, a snapshot's files are named as `restic ls` prints them, so
+/// `sample.always` names them the same way (`/srv/app/a.txt`): the file is restored and
+/// verified in every drill on top of the sample, a step can rely on it, and the record
+/// marks it. A relative path is refused with a hint, and a listed path the snapshot lacks
+/// fails the point naming it, as for a manifest.
+#[test]
+fn sample_always_names_a_snapshot_file_as_restic_ls_prints_it() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let rb = runbook(
+        &fx,
+        &repo,
+        "    host: db01\n",
+        "recovery_points: { select: latest }\nsample: { files: 1, always: [/srv/app/conf/app.conf] }\n\
+         steps:\n  - restore: {}\n  - run: [\"test\", \"-f\", \"{scratch}/srv/app/conf/app.conf\"]\n",
+    );
+    let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+    d.assert_code(0);
+    assert_eq!(d.outcome(), "passed", "{}", d.context());
+    let newest = &ids[3];
+    assert!(
+        d.file_paths(newest)
+            .contains(&"/srv/app/conf/app.conf".to_owned()),
+        "{}",
+        d.context()
+    );
+    assert_eq!(
+        d.evidence["sample"]["always"],
+        serde_json::json!(["/srv/app/conf/app.conf"])
+    );
+
+    let relative = runbook(
+        &fx,
+        &repo,
+        "",
+        "sample: { files: 1, always: [srv/app/conf/app.conf] }\n",
+    );
+    let d = drill(&fx, &relative, "2026-11-21T00:00:00Z");
+    d.assert_code(2);
+    assert!(
+        d.stderr
+            .contains("as `restic ls` prints it, e.g. /srv/app/db/dump.sql"),
+        "{}",
+        d.stderr
+    );
+
+    let missing = runbook(
+        &fx,
+        &repo,
+        "    host: db01\n",
+        "recovery_points: { select: latest }\nsample: { files: 1, always: [/srv/app/gone.txt] }\n",
+    );
+    let d = drill(&fx, &missing, "2026-11-21T00:00:00Z");
+    assert_ne!(d.outcome(), "passed", "{}", d.context());
+    assert!(
+        d.evidence.to_string().contains("/srv/app/gone.txt"),
+        "{}",
+        d.context()
+    );
+}
+
 /// `lifeboat plan` on `rb` at `now`, with the fixture's own data home.
 fn plan(fx: &Fixture, rb: &std::path::Path, now: &str) -> (i32, String, String) {
     let out = fx.run(&["plan", rb.to_str().unwrap(), "--now", now, "--seed", "7"]);

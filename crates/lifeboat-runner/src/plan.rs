@@ -124,7 +124,8 @@ impl<L> PointPlan<L> {
     /// `always` only adds the files it names that the draw did not take. So `--seed N --now
     /// T0` verifies the same files whatever `always` says, plus those. An entry matches an
     /// `always` path when its path, written as the restore writes it (no `.` or empty
-    /// segment: `./db/dump.sql` is `db/dump.sql`), is that path.
+    /// segment: `./db/dump.sql` is `db/dump.sql`; a restic snapshot's own paths keep their
+    /// leading `/`), is that path.
     pub fn new<F>(
         format: &F,
         point: Candidate,
@@ -205,10 +206,16 @@ fn always_entries(paths: &[&str], always: &[String]) -> (Vec<usize>, Vec<String>
     let mut found = std::collections::HashSet::new();
     let mut named = Vec::new();
     for (i, path) in paths.iter().enumerate() {
-        let Ok(parts) = lifeboat_core::manifest::safe_components(path) else {
+        // A restic snapshot's own paths are absolute (`/srv/app/a.txt`, as `restic ls` prints
+        // them), and `always` names them so; the rest is normalised as any entry's.
+        let (root, rel) = match path.strip_prefix('/') {
+            Some(rel) => ("/", rel),
+            None => ("", *path),
+        };
+        let Ok(parts) = lifeboat_core::manifest::safe_components(rel) else {
             continue;
         };
-        let written = parts.join("/");
+        let written = format!("{root}{}", parts.join("/"));
         if let Some(&w) = wanted.get(written.as_str()) {
             found.insert(w);
             named.push(i);

@@ -334,6 +334,88 @@ fn a_file_reads_back_chunk_by_chunk_and_damage_names_the_chunk_and_pack() {
     });
 }
 
+/// A file larger than restic's packs (16 MiB in restic 0.14) has chunks in two packs: it
+/// reads back whole, each pack's run read on its own, the chunk that ends the first pack
+/// (its last blob, just before the pack's header) included. A byte flipped in that chunk
+/// fails the file exactly there, naming it and its pack, after every chunk before it was
+/// verified and handed on and with nothing of it or after it handed on: the bytes a good
+/// chunk leaves behind never stand in for the damaged one.
+#[test]
+fn a_file_across_two_packs_reads_back_and_the_last_chunk_of_a_pack_is_checked_too() {
+    const SIZE: usize = 24 << 20;
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let data = lifeboat_testkit::prng::random_bytes(SIZE, 23);
+    let id = fixture.backup(
+        "2026-11-20 02:00:00",
+        "db01",
+        &[],
+        &[("srv/big.bin", &data)],
+    );
+    let packs = fixture.packs();
+    let chunks = run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let (bytes, read) = read_all(&repo, &id, "/srv/big.bin").await;
+        assert_eq!(read.failure, None);
+        assert_eq!(read.verified, SIZE as u64);
+        assert!(bytes == data, "big.bin did not read back as backed up");
+        repo.file_chunks(&id, "/srv/big.bin")
+            .await
+            .unwrap()
+            .unwrap()
+            .chunks
+    });
+    let first = chunks[0].pack.clone().expect("indexed");
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c.pack.as_deref() != Some(first.as_str())),
+        "a file larger than a pack spans two packs"
+    );
+    // The first pack's last blob, by the index restic wrote (restic's savers run in
+    // parallel: a pack's order need not be the file's).
+    let pack = packs.iter().find(|p| p.id == first).expect("listed");
+    let end = pack
+        .blobs
+        .iter()
+        .map(|b| b.offset + b.length)
+        .max()
+        .unwrap();
+    let at = chunks
+        .iter()
+        .position(|c| {
+            c.pack.as_deref() == Some(first.as_str())
+                && u64::from(c.offset) + u64::from(c.length) == end
+        })
+        .expect("the pack holds only this file's chunks: one of them ends it");
+    let last = &chunks[at];
+
+    fixture.flip_pack_byte(&first, u64::from(last.offset) + u64::from(last.length) - 20);
+    run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let (bytes, read) = read_all(&repo, &id, "/srv/big.bin").await;
+        let failure = read.failure.expect("a damaged chunk fails the file");
+        assert_eq!(
+            (
+                failure.index,
+                failure.chunk.as_str(),
+                failure.pack.as_deref()
+            ),
+            (at, last.chunk.as_str(), Some(first.as_str()))
+        );
+        assert!(
+            matches!(failure.problem, ChunkProblem::Undecryptable { .. }),
+            "{failure}"
+        );
+        let before: u64 = chunks[..at]
+            .iter()
+            .map(|c| u64::from(c.plain_length.unwrap_or(c.length - 32)))
+            .sum();
+        assert_eq!((read.verified, bytes.len() as u64), (before, before));
+        assert!(bytes[..] == data[..bytes.len()]);
+    });
+}
+
 /// Neighbouring chunks of one pack are read from storage in one ranged read (counted by the
 /// repository's own tally of pack reads), and still each decrypted and checked: big.bin reads
 /// back as `restic dump` gives it with fewer reads than chunks, and a byte flipped inside a

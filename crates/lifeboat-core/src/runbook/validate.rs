@@ -85,7 +85,12 @@ pub(super) fn validate_with(raw: &RawRunbook, env: Env<'_>, lint: bool) -> Valid
         }),
         _ => manifest::manifest(&mut c, raw.manifest.as_ref()),
     };
-    let sample = raw.sample.as_ref().and_then(|s| sample::sample(&mut c, s));
+    // A restic snapshot without a manifest: its files are named as `restic ls` prints them.
+    let tree_paths = format_kind == Some(restic::FormatKind::Restic) && raw.manifest.is_none();
+    let sample = raw
+        .sample
+        .as_ref()
+        .and_then(|s| sample::sample(&mut c, s, tree_paths));
     let scratch = scratch::scratch(&mut c, raw.scratch.as_ref());
     let verify_only = match &raw.verify_only {
         Some(v) => c.bool("verify_only", v),

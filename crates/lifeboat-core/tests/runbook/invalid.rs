@@ -214,6 +214,22 @@ rb.yaml:7:68: sample.always[6]: \"db/dump.sql\" is listed twice (first as sample
     version: 1
     name: demo
     source:
+      url: file:///srv/backups/restic
+      format: restic
+      restic: {password: pw}
+    sample:
+      files: 5
+      always: [/srv/app/db.sql, srv/app/db.sql, /srv/../etc/shadow, //etc/shadow, /, /srv/./a]
+"}, "\
+rb.yaml:9:29: sample.always[1]: \"srv/app/db.sql\" is relative: expected a path in the snapshot as `restic ls` prints it, e.g. /srv/app/db/dump.sql
+rb.yaml:9:45: sample.always[2]: \"/srv/../etc/shadow\" has a . or .. segment: expected a path in the snapshot as `restic ls` prints it, e.g. /srv/app/db/dump.sql
+rb.yaml:9:65: sample.always[3]: \"//etc/shadow\" has an empty segment (a leading, trailing or doubled /): expected a path in the snapshot as `restic ls` prints it, e.g. /srv/app/db/dump.sql
+rb.yaml:9:79: sample.always[4]: \"/\" is empty: expected a path in the snapshot as `restic ls` prints it, e.g. /srv/app/db/dump.sql
+rb.yaml:9:82: sample.always[5]: \"/srv/./a\" has a . or .. segment: expected a path in the snapshot as `restic ls` prints it, e.g. /srv/app/db/dump.sql" ; "restic always paths without a manifest")]
+#[test_case(indoc! {"
+    version: 1
+    name: demo
+    source:
       url: file:///srv/backups/demo
     sample:
       files: 5

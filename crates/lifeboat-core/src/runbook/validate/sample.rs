@@ -8,7 +8,13 @@ use crate::runbook::model::{SampleSize, SampleSpec};
 use crate::runbook::raw::RawSample;
 use crate::runbook::wording::quote;
 
-pub(super) fn sample(c: &mut Check<'_>, raw: &Spanned<RawSample>) -> Option<SampleSpec> {
+/// `tree_paths`: the points' files are a restic snapshot's own (`source.format: restic`
+/// without `manifest`), named as `restic ls` prints them: `sample.always` names them so.
+pub(super) fn sample(
+    c: &mut Check<'_>,
+    raw: &Spanned<RawSample>,
+    tree_paths: bool,
+) -> Option<SampleSpec> {
     let RawSample {
         files,
         percent,
@@ -70,7 +76,7 @@ pub(super) fn sample(c: &mut Check<'_>, raw: &Spanned<RawSample>) -> Option<Samp
         Some(s) => Some(s?),
     };
     let always = match always {
-        Some(list) => always_paths(c, &list.value)?,
+        Some(list) => always_paths(c, &list.value, tree_paths)?,
         None => Vec::new(),
     };
     Some(SampleSpec {
@@ -80,22 +86,37 @@ pub(super) fn sample(c: &mut Check<'_>, raw: &Spanned<RawSample>) -> Option<Samp
     })
 }
 
-/// `sample.always`: each path relative to the recovery point as its manifest lists it, once.
-/// Every problem is reported; `None` when there was one.
-fn always_paths(c: &mut Check<'_>, list: &[Spanned<String>]) -> Option<Vec<String>> {
+/// `sample.always`: each path relative to the recovery point as its manifest lists it, once;
+/// with `tree_paths`, absolute, as `restic ls` prints a snapshot's files (the rest of the
+/// path under the same rules). Every problem is reported; `None` when there was one.
+fn always_paths(
+    c: &mut Check<'_>,
+    list: &[Spanned<String>],
+    tree_paths: bool,
+) -> Option<Vec<String>> {
     let mut paths: Vec<String> = Vec::with_capacity(list.len());
     let mut ok = true;
     for (i, item) in list.iter().enumerate() {
         let path = &item.value;
         let key = format!("sample.always[{i}]");
-        if let Err(why) = check_always_path(path) {
-            c.at(
-                item,
-                format!(
-                    "{key}: {} {why}: expected a path relative to the recovery point, as the manifest lists it, e.g. db/dump.sql",
-                    quote(path)
-                ),
-            );
+        let checked = if tree_paths {
+            match path.strip_prefix('/') {
+                Some(rest) if !rest.starts_with('/') => check_always_path(rest),
+                Some(_) => {
+                    Err("has an empty segment (a leading, trailing or doubled /)".to_owned())
+                }
+                None => Err("is relative".to_owned()),
+            }
+        } else {
+            check_always_path(path)
+        };
+        if let Err(why) = checked {
+            let expected = if tree_paths {
+                "expected a path in the snapshot as `restic ls` prints it, e.g. /srv/app/db/dump.sql"
+            } else {
+                "expected a path relative to the recovery point, as the manifest lists it, e.g. db/dump.sql"
+            };
+            c.at(item, format!("{key}: {} {why}: {expected}", quote(path)));
             ok = false;
         } else if let Some(first) = paths.iter().position(|p| p == path) {
             c.at(
