@@ -332,9 +332,20 @@ impl SqliteStore {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.err(e))?;
-        if version == MIGRATIONS.len() as i64 {
-            return Ok(());
+        if version != MIGRATIONS.len() as i64 {
+            self.migrate(&mut conn)?;
         }
+        // Temporary tables and sorts in memory: staging a point puts its whole listing in a
+        // temporary table (tens of MB at 10 M objects), and `cache_size` above is the main
+        // file's only; in a temporary file with SQLite's default 2 MiB cache, a listing of
+        // 100 k objects spilled and was read back at random. Set after migrating: the
+        // migration that clusters the ledger sorts it whole, which must spill to disk.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(|e| self.err(e))
+    }
+
+    /// Migrates the file to the current schema.
+    fn migrate(&self, conn: &mut Connection) -> Result<(), StoreError> {
         // Check again and migrate under the write lock (BEGIN IMMEDIATE), so two processes
         // opening a new file at once do not both create the tables: the second waits, then
         // finds the schema current.
