@@ -1360,7 +1360,7 @@ async fn next_turn(
     Ok(least)
 }
 
-/// SQLite's [`walk_turn`](super::SqliteStore) translated: one turn of the planner's order,
+/// SQLite's `walk_turn` translated: one turn of the planner's order,
 /// each point's rows from its range of the `by_point` index through a portal of its own,
 /// the points' streams merged by (key hash, point). `take` is told each row in order and
 /// answers whether the walk goes on; `Ok(false)` once it does not.

@@ -1051,11 +1051,12 @@ impl SqliteStore {
     /// Plans `runbook`'s next phase over its ledger as staged, following the rules of
     /// [`lifeboat_core::coverage`] (and equal to [`MemoryLedger::plan`], which its tests
     /// check on random ledgers) without reading the ledger whole: totals come from the
-    /// points, counts from index ranges, and the objects are read in the planner's order
-    /// through the `by_turn` index — those due at once, then the never-verified backlog,
-    /// then each instant of last verification, oldest first; in each, key hashes from the
-    /// seed's start, then below it — stopping where the pace is met. Memory and time follow
-    /// what the phase reads, plus the objects due at once.
+    /// points, counts from ranges of each point, and the objects are read in the planner's
+    /// order from the clustered ledger, each point's range merged (`walk_turn`) — those
+    /// due at once, then the never-verified backlog, then each instant of last
+    /// verification, oldest first; in each, key hashes from the seed's start, then below
+    /// it — stopping where the pace is met. Memory and time follow what the phase reads,
+    /// plus the objects due at once.
     ///
     /// [`MemoryLedger::plan`]: lifeboat_core::coverage::MemoryLedger::plan
     pub fn plan_coverage(&self, runbook: &str, q: &PhaseQuery) -> Result<Selection, StoreError> {
