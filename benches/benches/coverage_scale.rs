@@ -11,16 +11,19 @@
 //! cargo bench -p lifeboat-benches --bench coverage_scale -- drill lagging 1000000 /tmp/cov.sqlite
 //! ```
 //!
+//! `migrate` (same arguments) opens a ledger an older lifeboat built and times its
+//! migration.
+//!
 //! The ledger: [`POINTS`] daily points, each of N / POINTS objects, each point sharing all but
 //! 1 % of its paths with the one before (as daily backups do). `lagging`: 10 % of the
 //! objects never verified, the rest verified over the last 31 days (some overdue);
 //! `on-pace`: every object verified within the last 30 days, a thirtieth a day. The drill, a
 //! day after the newest point: the oldest point left the window and a new one arrived. It
 //! times the steps of `lifeboat_runner::coverage::Phase::run` apart from storage: the
-//! points the ledger knows, each point's listing built and fingerprinted (synthetic: the
-//! CPU share of listing; unchanged points are not staged), the new point staged, the gone
-//! one dropped, the plan, the verifications recorded (every read passing), the standing.
-//! Peak RSS is the process's `VmHWM`.
+//! points the ledger knows, each point's listing built (synthetic: what a source's listing
+//! costs in CPU, not lifeboat's) and fingerprinted (unchanged points are not staged), the
+//! new point staged, the gone one dropped, the plan, the verifications recorded (every
+//! read passing), the standing. Peak RSS is the process's `VmHWM`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -151,13 +154,16 @@ fn drill(total: usize, path: &Path) {
     // The window: points 1..=POINTS (point 0 left it, point POINTS is new), listed one at
     // a time; only a point whose fingerprint changed is staged.
     let mut listed = Duration::ZERO;
+    let mut fingerprinted = Duration::ZERO;
     let mut staged = Duration::ZERO;
     let mut retained = Vec::new();
     for p in 1..=POINTS {
         let begun = Instant::now();
         let objects = objects_of(p, per);
-        let l = listing(&point_id(p), &objects);
         listed += begun.elapsed();
+        let begun = Instant::now();
+        let l = listing(&point_id(p), &objects);
+        fingerprinted += begun.elapsed();
         if !known.contains(&l) {
             let begun = Instant::now();
             store
@@ -168,6 +174,7 @@ fn drill(total: usize, path: &Path) {
         retained.push(l.point);
     }
     println!("{:>10}: {listed:>8.2?}", "list");
+    println!("{:>10}: {fingerprinted:>8.2?}", "fingerprint");
     println!("{:>10}: {staged:>8.2?}", "stage");
     step = Instant::now();
     store.retain_coverage(RUNBOOK, &retained).expect("retain");
@@ -222,6 +229,18 @@ fn drill(total: usize, path: &Path) {
     );
 }
 
+/// Opens a ledger written by an older lifeboat: the time its migrations take.
+fn migrate(path: &Path) {
+    let started = Instant::now();
+    let store = SqliteStore::open(path).expect("store");
+    println!(
+        "opened (migrated to schema {}) in {:.2?}, peak RSS {} MiB",
+        store.schema_version().expect("version"),
+        started.elapsed(),
+        hwm_mib()
+    );
+}
+
 /// The process's peak resident set, MiB (Linux; 0 elsewhere).
 fn hwm_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -235,7 +254,7 @@ fn hwm_mib() -> u64 {
 }
 
 fn main() {
-    const USAGE: &str = "usage: coverage_scale build|drill lagging|on-pace N SQLITE_FILE";
+    const USAGE: &str = "usage: coverage_scale build|drill|migrate lagging|on-pace N SQLITE_FILE";
     // `cargo bench` passes `--bench`; the rest is ours.
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -252,6 +271,7 @@ fn main() {
             match mode.as_str() {
                 "build" => build(lagging, n, Path::new(path)),
                 "drill" => drill(n, Path::new(path)),
+                "migrate" => migrate(Path::new(path)),
                 _ => eprintln!("{USAGE}"),
             }
         }

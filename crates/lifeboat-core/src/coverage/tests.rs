@@ -407,3 +407,56 @@ fn the_standing_after_a_phase_is_the_standing_its_record_leaves_before_it_is_rec
         assert_eq!(after, ml.standing(t0, within), "day {day}: {selection:?}");
     }
 }
+
+/// A point is staged again only when its fingerprint changes: any path, size or tag
+/// changed, objects reordered, fields that would run together, or zero padding of a word
+/// must all change it; the same listing must not.
+#[test]
+fn a_listing_changed_anywhere_changes_its_fingerprint() {
+    let one = |path: &str, size: u64, tag: &str| Listed {
+        key: key("p", path),
+        identity: Identity {
+            size,
+            tag: tag.into(),
+        },
+    };
+    let base = vec![
+        one("data/customer-0001.parquet", 4096, "etag:aa"),
+        one("data/b", 7, "mtime:2026-11-01T00:00:00Z"),
+    ];
+    let same = base.clone();
+    assert_eq!(fingerprint(&base), fingerprint(&same));
+    let variants = [
+        vec![base[1].clone(), base[0].clone()],
+        vec![
+            one("data/customer-0002.parquet", 4096, "etag:aa"),
+            base[1].clone(),
+        ],
+        vec![
+            one("data/customer-0001.parquet", 4097, "etag:aa"),
+            base[1].clone(),
+        ],
+        vec![
+            one("data/customer-0001.parquet", 4096, "etag:ab"),
+            base[1].clone(),
+        ],
+        vec![base[0].clone()],
+        vec![
+            base[0].clone(),
+            one("data/b\0", 7, "mtime:2026-11-01T00:00:00Z"),
+        ],
+        vec![
+            base[0].clone(),
+            one("data/", 7, "bmtime:2026-11-01T00:00:00Z"),
+        ],
+        vec![
+            base[0].clone(),
+            one("data/b", 7, "mtime:2026-11-01T00:00:00Z\0"),
+        ],
+    ];
+    let mut seen = std::collections::HashSet::from([fingerprint(&base)]);
+    for (n, v) in variants.iter().enumerate() {
+        assert!(seen.insert(fingerprint(v)), "variant {n} collides");
+    }
+    assert_eq!(fingerprint(&base).len(), 32);
+}

@@ -185,6 +185,18 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX slots_unfinished ON slots (runbook, slot) WHERE state IN ('recorded', 'running');
     ALTER TABLE runs ADD COLUMN runner TEXT;
     ",
+    // 6: the ledger ordered by recovery point, then by the planner's order (see SQLite's
+    // sixth migration). A heap has no clustered key, so here it is an index: a point's rows
+    // in the planner's order, a point that leaves one range of it; the runbook-wide
+    // `by_turn` index, whose entries every point brought or took away, goes.
+    "
+    ALTER TABLE coverage_objects ADD COLUMN turn TEXT;
+    UPDATE coverage_objects SET turn = COALESCE(verified_at, '');
+    ALTER TABLE coverage_objects ALTER COLUMN turn SET NOT NULL;
+    DROP INDEX coverage_objects_by_turn;
+    CREATE INDEX coverage_objects_by_point
+        ON coverage_objects (runbook, point, turn, tie, path COLLATE \"C\");
+    ",
 ];
 
 /// The database's clock, as the fixed-width text every time in the store is kept as
@@ -1025,25 +1037,16 @@ impl PostgresStore {
             q.t0,
         );
         let within = SignedDuration::try_from(q.within).unwrap_or_default();
-        let never = count(
-            &tx,
-            "SELECT COUNT(*) FROM coverage_objects WHERE runbook = $1 AND verified_at IS NULL",
-            runbook,
-            None,
-        )
-        .await?;
+        let points = ledger_points(&tx, runbook).await?;
+        let never = count_points(&tx, NEVER_VERIFIED, runbook, &points, "").await?;
         // Verified objects overdue by the next drill: verified before `next - within`.
-        let overdue =
-            match pace.next.checked_sub(within) {
-                Ok(cutoff) => count(
-                    &tx,
-                    "SELECT COUNT(*) FROM coverage_objects WHERE runbook = $1 AND verified_at < $2",
-                    runbook,
-                    Some(&time_text(cutoff)),
-                )
-                .await?,
-                Err(_) => 0,
-            };
+        let overdue = match pace.next.checked_sub(within) {
+            Ok(cutoff) => {
+                let cutoff = time_text(cutoff);
+                count_points(&tx, VERIFIED_BEFORE, runbook, &points, &cutoff).await?
+            }
+            Err(_) => 0,
+        };
 
         // Due at once (every one needed): appeared since coverage started, never verified.
         let raw = tx
@@ -1062,65 +1065,18 @@ impl PostgresStore {
         drop(raw);
         let (mut walk, mut going) = Walk::start(&pace, q, started, never, overdue, due);
         let start = coverage::seed_start(q.seed);
-        // The never-verified backlog, then each instant of last verification. Equal key
-        // hashes are ordered by key in bytes (`COLLATE "C"`), as Rust orders them, whatever
-        // the database's collation.
-        let mut group: Option<Option<String>> = Some(None);
+        let started = time_text(started);
+        // The never-verified backlog (turn ''), then each instant of last verification.
+        let mut turn = Some(String::new());
         while going {
-            let Some(at) = group else { break };
-            let (filter, first_seen) = match &at {
-                None => (
-                    "verified_at IS NULL AND first_seen <= $3",
-                    time_text(started),
-                ),
-                Some(_) => ("verified_at = $3", String::new()),
-            };
-            let param = at.clone().unwrap_or(first_seen);
-            for range in ["tie >= $2", "tie < $2"] {
-                if !going {
-                    break;
-                }
-                let stmt = tx
-                    .prepare(&format!(
-                        "SELECT {LEDGER_COLUMNS} FROM coverage_objects
-                         WHERE runbook = $1 AND {filter} AND {range}
-                         ORDER BY tie, point COLLATE \"C\", path COLLATE \"C\""
-                    ))
-                    .await?;
-                let portal = tx.bind(&stmt, &[&runbook, &start, &param]).await?;
-                'batches: loop {
-                    let rows = tx.query_portal(&portal, WALK_BATCH).await?;
-                    for r in &rows {
-                        if !walk.take(checked!(self.ledger_row(r))) {
-                            going = false;
-                            break 'batches;
-                        }
-                    }
-                    if rows.len() < WALK_BATCH as usize {
-                        break;
-                    }
-                }
-            }
-            let next: Option<String> = match &at {
-                None => {
-                    tx.query_one(
-                        "SELECT MIN(verified_at) FROM coverage_objects
-                         WHERE runbook = $1 AND verified_at IS NOT NULL",
-                        &[&runbook],
-                    )
-                    .await?
-                }
-                Some(at) => {
-                    tx.query_one(
-                        "SELECT MIN(verified_at) FROM coverage_objects
-                         WHERE runbook = $1 AND verified_at > $2",
-                        &[&runbook, at],
-                    )
-                    .await?
-                }
-            }
-            .get(0);
-            group = next.map(Some);
+            let Some(at) = turn else { break };
+            going = checked!(
+                walk_turn(&tx, runbook, &points, &at, &started, start, |row| {
+                    Ok(walk.take(self.ledger_row(row)?))
+                })
+                .await?
+            );
+            turn = next_turn(&tx, runbook, &points, &at).await?;
         }
         tx.commit().await?;
         Ok(Ok(walk.finish(q.budget, total_bytes, interval)))
@@ -1326,8 +1282,141 @@ async fn write_run(
 const LEDGER_COLUMNS: &str =
     "point, path, size, tag, first_seen, verified_at, outcome, algorithm, digest";
 
-/// How many rows of the planner's walk are fetched at a time.
-const WALK_BATCH: i32 = 1024;
+/// How many rows of each point's stream the planner's walk fetches at a time (a portal
+/// per point, all open at once: memory follows the points, not their objects).
+const WALK_BATCH: i32 = 256;
+
+/// A point's objects never verified (`$3` is '').
+const NEVER_VERIFIED: &str = "SELECT COUNT(*) FROM coverage_objects
+     WHERE runbook = $1 AND point = $2 AND turn = $3";
+
+/// A point's objects last verified before `$3`.
+const VERIFIED_BEFORE: &str = "SELECT COUNT(*) FROM coverage_objects
+     WHERE runbook = $1 AND point = $2 AND turn > '' AND turn < $3";
+
+/// `runbook`'s retained points, in byte order (as Rust orders strings, whatever the
+/// database's collation): the ledger is ordered by point, so what spans the runbook is
+/// asked of each, as on SQLite.
+async fn ledger_points(
+    tx: &Transaction<'_>,
+    runbook: &str,
+) -> Result<Vec<String>, tokio_postgres::Error> {
+    let mut points: Vec<String> = tx
+        .query(
+            "SELECT point FROM coverage_points WHERE runbook = $1",
+            &[&runbook],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    points.sort();
+    Ok(points)
+}
+
+/// The sum over `points` of the count `sql` gives for `runbook` (`$1`), the point (`$2`)
+/// and `at` (`$3`): each a range of the `by_point` index.
+async fn count_points(
+    tx: &Transaction<'_>,
+    sql: &str,
+    runbook: &str,
+    points: &[String],
+    at: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    let stmt = tx.prepare(sql).await?;
+    let mut total = 0u64;
+    for point in points {
+        let n: i64 = tx.query_one(&stmt, &[&runbook, point, &at]).await?.get(0);
+        total += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(total)
+}
+
+/// The least instant of last verification after `after` ('' for the oldest) over `points`.
+async fn next_turn(
+    tx: &Transaction<'_>,
+    runbook: &str,
+    points: &[String],
+    after: &str,
+) -> Result<Option<String>, tokio_postgres::Error> {
+    let stmt = tx
+        .prepare(
+            "SELECT MIN(turn) FROM coverage_objects
+             WHERE runbook = $1 AND point = $2 AND turn > $3",
+        )
+        .await?;
+    let mut least: Option<String> = None;
+    for point in points {
+        let turn: Option<String> = tx
+            .query_one(&stmt, &[&runbook, point, &after])
+            .await?
+            .get(0);
+        if let Some(t) = turn
+            && least.as_ref().is_none_or(|l| t < *l)
+        {
+            least = Some(t);
+        }
+    }
+    Ok(least)
+}
+
+/// SQLite's `walk_turn` translated: one turn of the planner's order,
+/// each point's rows from its range of the `by_point` index through a portal of its own,
+/// the points' streams merged by (key hash, point). `take` is told each row in order and
+/// answers whether the walk goes on; `Ok(false)` once it does not.
+#[allow(clippy::too_many_arguments)]
+async fn walk_turn(
+    tx: &Transaction<'_>,
+    runbook: &str,
+    points: &[String],
+    turn: &str,
+    started: &str,
+    start: i64,
+    mut take: impl FnMut(&Row) -> Result<bool, StoreError>,
+) -> Result<Result<bool, StoreError>, tokio_postgres::Error> {
+    for range in ["tie >= $4", "tie < $4"] {
+        let stmt = tx
+            .prepare(&format!(
+                "SELECT {LEDGER_COLUMNS}, tie FROM coverage_objects
+                 WHERE runbook = $1 AND point = $2 AND turn = $3 AND {range}
+                     AND ($3 <> '' OR first_seen <= $5)
+                 ORDER BY tie, path COLLATE \"C\""
+            ))
+            .await?;
+        let mut portals = Vec::with_capacity(points.len());
+        let mut buffers: Vec<std::collections::VecDeque<Row>> = Vec::with_capacity(points.len());
+        let mut heads = std::collections::BinaryHeap::new();
+        for (i, point) in points.iter().enumerate() {
+            let portal = tx
+                .bind(&stmt, &[&runbook, point, &turn, &start, &started])
+                .await?;
+            let rows: std::collections::VecDeque<Row> =
+                tx.query_portal(&portal, WALK_BATCH).await?.into();
+            if let Some(r) = rows.front() {
+                heads.push(std::cmp::Reverse((r.get::<_, i64>(9), i)));
+            }
+            portals.push((portal, rows.len() == WALK_BATCH as usize));
+            buffers.push(rows);
+        }
+        while let Some(std::cmp::Reverse((_, i))) = heads.pop() {
+            let row = buffers[i].pop_front().expect("a head has its row");
+            match take(&row) {
+                Ok(true) => {}
+                Ok(false) => return Ok(Ok(false)),
+                Err(e) => return Ok(Err(e)),
+            }
+            if buffers[i].is_empty() && portals[i].1 {
+                let more = tx.query_portal(&portals[i].0, WALK_BATCH).await?;
+                portals[i].1 = more.len() == WALK_BATCH as usize;
+                buffers[i] = more.into();
+            }
+            if let Some(r) = buffers[i].front() {
+                heads.push(std::cmp::Reverse((r.get::<_, i64>(9), i)));
+            }
+        }
+    }
+    Ok(Ok(true))
+}
 
 /// `COUNT(*)` of `runbook`'s rows, with one more text parameter if given.
 async fn count(
@@ -1393,8 +1482,8 @@ async fn stage_point(
     )
     .await?;
     tx.execute(
-        "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen, tie)
-         SELECT $1, $2, s.path, s.size, s.tag, $3, s.tie FROM coverage_stage s
+        "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen, tie, turn)
+         SELECT $1, $2, s.path, s.size, s.tag, $3, s.tie, '' FROM coverage_stage s
          WHERE NOT EXISTS (SELECT 1 FROM coverage_objects o
                            WHERE o.runbook = $1 AND o.point = $2 AND o.path = s.path)",
         &[&runbook, &point, &time_text(t0)],
@@ -1458,7 +1547,7 @@ async fn write_phase(
         let algorithms: Vec<&str> = batch.iter().map(|(_, v)| v.algorithm.as_str()).collect();
         let digests: Vec<Option<&str>> = batch.iter().map(|(_, v)| v.digest.as_deref()).collect();
         tx.execute(
-            "UPDATE coverage_objects o SET verified_at = v.at, outcome = v.outcome,
+            "UPDATE coverage_objects o SET verified_at = v.at, turn = v.at, outcome = v.outcome,
                  algorithm = v.algorithm, digest = v.digest
              FROM UNNEST($2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[])
                  AS v (point, path, at, outcome, algorithm, digest)
@@ -1508,20 +1597,9 @@ async fn read_standing(
             &[&runbook],
         )
         .await?;
-    let never = count(
-        &tx,
-        "SELECT COUNT(*) FROM coverage_objects WHERE runbook = $1 AND verified_at IS NULL",
-        runbook,
-        None,
-    )
-    .await?;
-    let stale = count(
-        &tx,
-        "SELECT COUNT(*) FROM coverage_objects WHERE runbook = $1 AND verified_at < $2",
-        runbook,
-        Some(fresh_from),
-    )
-    .await?;
+    let points = ledger_points(&tx, runbook).await?;
+    let never = count_points(&tx, NEVER_VERIFIED, runbook, &points, "").await?;
+    let stale = count_points(&tx, VERIFIED_BEFORE, runbook, &points, fresh_from).await?;
     let failed = count(
         &tx,
         "SELECT COUNT(*) FROM coverage_objects
@@ -1530,14 +1608,7 @@ async fn read_standing(
         Some(fresh_from),
     )
     .await?;
-    let oldest: Option<String> = tx
-        .query_one(
-            "SELECT MIN(verified_at) FROM coverage_objects
-             WHERE runbook = $1 AND verified_at IS NOT NULL",
-            &[&runbook],
-        )
-        .await?
-        .get(0);
+    let oldest = next_turn(&tx, runbook, &points, "").await?;
     tx.commit().await?;
     Ok((totals.get(0), totals.get(1), never, stale, failed, oldest))
 }

@@ -146,7 +146,50 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX slots_unfinished ON slots (runbook, slot) WHERE state IN ('recorded', 'running');
     ALTER TABLE runs ADD COLUMN runner TEXT;
     ",
+    // 6: the ledger clustered by recovery point, then by the planner's order (issue 16
+    // item 7). A ledger of millions of objects with a runbook-wide `(verified_at, tie)` index
+    // paid a scattered index entry for every object a point brought or took away; clustered
+    // `WITHOUT ROWID` by `(runbook, point, turn, tie, path)`, a point that leaves is one
+    // range, a new point one range, and the planner reads each point's due objects from the
+    // head of its range, in order, row and all (no lookup from an index into the table).
+    // `turn` is `verified_at`, or '' never verified (a key column cannot be NULL), kept
+    // beside it so every other statement reads `verified_at` as before; `key` finds an
+    // object by its name (staging, recording).
+    "
+    CREATE TABLE coverage_ledger (
+        runbook TEXT NOT NULL,
+        point TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        tag TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        verified_at TEXT,
+        outcome TEXT CHECK (outcome IN ('passed', 'failed')),
+        algorithm TEXT,
+        digest TEXT,
+        tie INTEGER NOT NULL,
+        turn TEXT NOT NULL,
+        PRIMARY KEY (runbook, point, turn, tie, path)
+    ) WITHOUT ROWID;
+    INSERT INTO coverage_ledger (runbook, point, path, size, tag, first_seen, verified_at,
+            outcome, algorithm, digest, tie, turn)
+        SELECT runbook, point, path, size, tag, first_seen, verified_at, outcome, algorithm,
+            digest, tie, COALESCE(verified_at, '')
+        FROM coverage_objects ORDER BY runbook, point, COALESCE(verified_at, ''), tie, path;
+    DROP TABLE coverage_objects;
+    ALTER TABLE coverage_ledger RENAME TO coverage_objects;
+    CREATE UNIQUE INDEX coverage_objects_key ON coverage_objects (runbook, point, path);
+    CREATE INDEX coverage_objects_new ON coverage_objects (runbook, first_seen)
+        WHERE verified_at IS NULL;
+    CREATE INDEX coverage_objects_failed ON coverage_objects (runbook, verified_at)
+        WHERE outcome = 'failed';
+    ",
 ];
+
+/// The migration that clusters the ledger (index into [`MIGRATIONS`]): the key hashes
+/// (`tie`, added by migration 3) of rows written before them are filled in before it, as
+/// it makes the column part of the key.
+const CLUSTERED_MIGRATION: usize = 5;
 
 /// The SQLite history store. Its methods are the [`HistoryStore`] operations, synchronous, for
 /// callers without an async runtime (tests, tools); the trait's futures call them.
@@ -289,9 +332,20 @@ impl SqliteStore {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.err(e))?;
-        if version == MIGRATIONS.len() as i64 {
-            return Ok(());
+        if version != MIGRATIONS.len() as i64 {
+            self.migrate(&mut conn)?;
         }
+        // Temporary tables and sorts in memory: staging a point puts its whole listing in a
+        // temporary table (tens of MB at 10 M objects), and `cache_size` above is the main
+        // file's only; in a temporary file with SQLite's default 2 MiB cache, a listing of
+        // 100 k objects spilled and was read back at random. Set after migrating: the
+        // migration that clusters the ledger sorts it whole, which must spill to disk.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(|e| self.err(e))
+    }
+
+    /// Migrates the file to the current schema.
+    fn migrate(&self, conn: &mut Connection) -> Result<(), StoreError> {
         // Check again and migrate under the write lock (BEGIN IMMEDIATE), so two processes
         // opening a new file at once do not both create the tables: the second waits, then
         // finds the schema current.
@@ -310,11 +364,13 @@ impl SqliteStore {
         }
         let applied = usize::try_from(version).unwrap_or(0);
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            if i == CLUSTERED_MIGRATION {
+                fill_ties(&tx).map_err(|e| self.err(e))?;
+            }
             tx.execute_batch(sql).map_err(|e| self.err(e))?;
             tx.pragma_update(None, "user_version", i as i64 + 1)
                 .map_err(|e| self.err(e))?;
         }
-        fill_ties(&tx).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -943,11 +999,13 @@ impl SqliteStore {
             params![runbook, point],
         )
         .map_err(|e| self.err(e))?;
+        // In the clustered key's order: a new point's rows are appended to its range.
         tx.execute(
-            "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen, tie)
-             SELECT ?1, ?2, s.path, s.size, s.tag, ?3, s.tie FROM coverage_stage s
+            "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen, tie, turn)
+             SELECT ?1, ?2, s.path, s.size, s.tag, ?3, s.tie, '' FROM coverage_stage s
              WHERE NOT EXISTS (SELECT 1 FROM coverage_objects o
-                               WHERE o.runbook = ?1 AND o.point = ?2 AND o.path = s.path)",
+                               WHERE o.runbook = ?1 AND o.point = ?2 AND o.path = s.path)
+             ORDER BY s.tie, s.path",
             params![runbook, point, time_text(t0)],
         )
         .map_err(|e| self.err(e))?;
@@ -993,11 +1051,12 @@ impl SqliteStore {
     /// Plans `runbook`'s next phase over its ledger as staged, following the rules of
     /// [`lifeboat_core::coverage`] (and equal to [`MemoryLedger::plan`], which its tests
     /// check on random ledgers) without reading the ledger whole: totals come from the
-    /// points, counts from index ranges, and the objects are read in the planner's order
-    /// through the `by_turn` index — those due at once, then the never-verified backlog,
-    /// then each instant of last verification, oldest first; in each, key hashes from the
-    /// seed's start, then below it — stopping where the pace is met. Memory and time follow
-    /// what the phase reads, plus the objects due at once.
+    /// points, counts from ranges of each point, and the objects are read in the planner's
+    /// order from the clustered ledger, each point's range merged (`walk_turn`) — those
+    /// due at once, then the never-verified backlog, then each instant of last
+    /// verification, oldest first; in each, key hashes from the seed's start, then below
+    /// it — stopping where the pace is met. Memory and time follow what the phase reads,
+    /// plus the objects due at once.
     ///
     /// [`MemoryLedger::plan`]: lifeboat_core::coverage::MemoryLedger::plan
     pub fn plan_coverage(&self, runbook: &str, q: &PhaseQuery) -> Result<Selection, StoreError> {
@@ -1017,28 +1076,22 @@ impl SqliteStore {
             q.t0,
         );
         let within = SignedDuration::try_from(q.within).unwrap_or_default();
-        let count =
-            |sql: &str, at: Option<String>| count(&tx, sql, runbook, at).map_err(|e| self.err(e));
-        let never = count(
-            "SELECT COUNT(*) FROM coverage_objects WHERE runbook = ?1 AND verified_at IS NULL",
-            None,
-        )?;
+        let points = ledger_points(&tx, runbook).map_err(|e| self.err(e))?;
+        let count = |sql: &str, at: &str| {
+            count_points(&tx, sql, runbook, &points, at).map_err(|e| self.err(e))
+        };
+        let never = count(NEVER_VERIFIED, "")?;
         // Verified objects overdue by the next drill: verified before `next - within`.
         let overdue = match pace.next.checked_sub(within) {
-            Ok(cutoff) => count(
-                "SELECT COUNT(*) FROM coverage_objects WHERE runbook = ?1 AND verified_at < ?2",
-                Some(time_text(cutoff)),
-            )?,
+            Ok(cutoff) => count(VERIFIED_BEFORE, &time_text(cutoff))?,
             Err(_) => 0,
         };
 
-        let columns = "point, path, size, tag, first_seen, verified_at, outcome, algorithm, \
-                       digest, tie";
         // Due at once (every one needed): appeared since coverage started, never verified.
         let due: Vec<(LedgerRow, i64)> = {
             let mut stmt = tx
                 .prepare(&format!(
-                    "SELECT {columns} FROM coverage_objects
+                    "SELECT {LEDGER_COLUMNS} FROM coverage_objects
                      WHERE runbook = ?1 AND verified_at IS NULL AND first_seen > ?2"
                 ))
                 .map_err(|e| self.err(e))?;
@@ -1052,57 +1105,72 @@ impl SqliteStore {
         };
         let (mut walk, mut going) = Walk::start(&pace, q, started, never, overdue, due);
         let start = coverage::seed_start(q.seed);
-        // The never-verified backlog, then each instant of last verification.
-        let mut group: Option<Option<String>> = Some(None);
+        let started = time_text(started);
+        // The never-verified backlog (turn ''), then each instant of last verification.
+        let mut turn = Some(String::new());
         while going {
-            let Some(at) = group else { break };
-            let (filter, first_seen) = match &at {
-                None => (
-                    "verified_at IS NULL AND first_seen <= ?3",
-                    time_text(started),
-                ),
-                Some(_) => ("verified_at = ?3", String::new()),
-            };
-            let param = at.clone().unwrap_or(first_seen);
-            for range in ["tie >= ?2", "tie < ?2"] {
-                if !going {
-                    break;
-                }
-                let mut stmt = tx
-                    .prepare_cached(&format!(
-                        "SELECT {columns} FROM coverage_objects
-                         WHERE runbook = ?1 AND {filter} AND {range} ORDER BY tie, point, path"
-                    ))
-                    .map_err(|e| self.err(e))?;
-                let mut rows = stmt
-                    .query(params![runbook, start, param])
-                    .map_err(|e| self.err(e))?;
-                while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-                    let (raw, _) = raw_row(r).map_err(|e| self.err(e))?;
-                    if !walk.take(self.ledger_row(raw)?) {
-                        going = false;
-                        break;
-                    }
-                }
-            }
-            let next: Option<String> = match &at {
-                None => tx.query_row(
-                    "SELECT MIN(verified_at) FROM coverage_objects
-                     WHERE runbook = ?1 AND verified_at IS NOT NULL",
-                    params![runbook],
-                    |r| r.get(0),
-                ),
-                Some(at) => tx.query_row(
-                    "SELECT MIN(verified_at) FROM coverage_objects
-                     WHERE runbook = ?1 AND verified_at > ?2",
-                    params![runbook, at],
-                    |r| r.get(0),
-                ),
-            }
-            .map_err(|e| self.err(e))?;
-            group = next.map(Some);
+            let Some(at) = turn else { break };
+            going = self.walk_turn(&tx, runbook, &points, &at, &started, start, &mut walk)?;
+            turn = next_turn(&tx, runbook, &points, &at).map_err(|e| self.err(e))?;
         }
         Ok(walk.finish(q.budget, total_bytes, interval))
+    }
+
+    /// Walks one turn of the planner's order (`turn`: '' for the never-verified backlog listed
+    /// by `started`, else an instant of last verification): key hashes from `start` up, then
+    /// below it; of equal hashes, by point, then path. Each point's rows come in that order
+    /// from the head of its range of the clustered key, and the points' streams are merged,
+    /// so nothing is sorted and nothing is read past where the walk stops. `false` when the
+    /// pace is met.
+    #[allow(clippy::too_many_arguments)]
+    fn walk_turn(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        runbook: &str,
+        points: &[String],
+        turn: &str,
+        started: &str,
+        start: i64,
+        walk: &mut Walk,
+    ) -> Result<bool, StoreError> {
+        for range in ["tie >= ?4", "tie < ?4"] {
+            let sql = format!(
+                "SELECT {LEDGER_COLUMNS} FROM coverage_objects
+                 WHERE runbook = ?1 AND point = ?2 AND turn = ?3 AND {range}
+                     AND (?3 <> '' OR first_seen <= ?5)
+                 ORDER BY tie, path"
+            );
+            let mut statements = points
+                .iter()
+                .map(|_| tx.prepare(&sql))
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| self.err(e))?;
+            let mut streams = statements
+                .iter_mut()
+                .zip(points)
+                .map(|(stmt, point)| stmt.query(params![runbook, point, turn, start, started]))
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| self.err(e))?;
+            // The head of each point's stream, by (key hash, point): the points are in
+            // order, so a stream's index orders equal hashes as their points do.
+            let mut heads = std::collections::BinaryHeap::new();
+            for (i, rows) in streams.iter_mut().enumerate() {
+                if let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                    let (raw, tie) = raw_row(r).map_err(|e| self.err(e))?;
+                    heads.push(std::cmp::Reverse((tie, i, raw)));
+                }
+            }
+            while let Some(std::cmp::Reverse((_, i, raw))) = heads.pop() {
+                if !walk.take(self.ledger_row(raw)?) {
+                    return Ok(false);
+                }
+                if let Some(r) = streams[i].next().map_err(|e| self.err(e))? {
+                    let (raw, tie) = raw_row(r).map_err(|e| self.err(e))?;
+                    heads.push(std::cmp::Reverse((tie, i, raw)));
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Keeps a phase's verifications and its T0, in one transaction: a drill killed before
@@ -1121,8 +1189,8 @@ impl SqliteStore {
         {
             let mut verify = tx
                 .prepare_cached(
-                    "UPDATE coverage_objects SET verified_at = ?4, outcome = ?5, algorithm = ?6,
-                         digest = ?7
+                    "UPDATE coverage_objects SET verified_at = ?4, turn = ?4, outcome = ?5,
+                         algorithm = ?6, digest = ?7
                      WHERE runbook = ?1 AND point = ?2 AND path = ?3",
                 )
                 .map_err(|e| self.err(e))?;
@@ -1165,29 +1233,21 @@ impl SqliteStore {
         let fresh_from = t0
             .checked_sub(SignedDuration::try_from(within).unwrap_or_default())
             .unwrap_or(Timestamp::MIN);
-        let count =
-            |sql: &str, at: Option<String>| count(&tx, sql, runbook, at).map_err(|e| self.err(e));
-        let never = count(
-            "SELECT COUNT(*) FROM coverage_objects WHERE runbook = ?1 AND verified_at IS NULL",
-            None,
-        )?;
-        let stale = count(
-            "SELECT COUNT(*) FROM coverage_objects WHERE runbook = ?1 AND verified_at < ?2",
-            Some(time_text(fresh_from)),
-        )?;
+        let points = ledger_points(&tx, runbook).map_err(|e| self.err(e))?;
+        let per_point = |sql: &str, at: &str| {
+            count_points(&tx, sql, runbook, &points, at).map_err(|e| self.err(e))
+        };
+        let never = per_point(NEVER_VERIFIED, "")?;
+        let stale = per_point(VERIFIED_BEFORE, &time_text(fresh_from))?;
         let failed = count(
+            &tx,
             "SELECT COUNT(*) FROM coverage_objects
              WHERE runbook = ?1 AND outcome = 'failed' AND verified_at >= ?2",
+            runbook,
             Some(time_text(fresh_from)),
-        )?;
-        let oldest: Option<String> = tx
-            .query_row(
-                "SELECT MIN(verified_at) FROM coverage_objects
-                 WHERE runbook = ?1 AND verified_at IS NOT NULL",
-                params![runbook],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
+        )
+        .map_err(|e| self.err(e))?;
+        let oldest = next_turn(&tx, runbook, &points, "").map_err(|e| self.err(e))?;
         let objects = u64::try_from(objects).unwrap_or(0);
         Ok(Standing {
             objects,
@@ -1468,6 +1528,67 @@ fn totals(tx: &rusqlite::Transaction<'_>, runbook: &str) -> rusqlite::Result<(i6
         params![runbook],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
+}
+
+/// The columns of a ledger row, as [`raw_row`] reads them.
+const LEDGER_COLUMNS: &str =
+    "point, path, size, tag, first_seen, verified_at, outcome, algorithm, digest, tie";
+
+/// A point's objects never verified (`?3` is '').
+const NEVER_VERIFIED: &str = "SELECT COUNT(*) FROM coverage_objects
+     WHERE runbook = ?1 AND point = ?2 AND turn = ?3";
+
+/// A point's objects last verified before `?3`.
+const VERIFIED_BEFORE: &str = "SELECT COUNT(*) FROM coverage_objects
+     WHERE runbook = ?1 AND point = ?2 AND turn > '' AND turn < ?3";
+
+/// `runbook`'s retained points, in byte order (SQLite's `BINARY` collation, as Rust orders
+/// strings): the ledger is clustered by point, so what spans the runbook is asked of each.
+fn ledger_points(tx: &rusqlite::Transaction<'_>, runbook: &str) -> rusqlite::Result<Vec<String>> {
+    tx.prepare_cached("SELECT point FROM coverage_points WHERE runbook = ?1 ORDER BY point")?
+        .query_map(params![runbook], |r| r.get(0))?
+        .collect()
+}
+
+/// The sum over `points` of the count `sql` gives for `runbook` (`?1`), the point (`?2`)
+/// and `at` (`?3`): each a range of the clustered key.
+fn count_points(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    runbook: &str,
+    points: &[String],
+    at: &str,
+) -> rusqlite::Result<u64> {
+    let mut stmt = tx.prepare_cached(sql)?;
+    let mut total = 0u64;
+    for point in points {
+        let n: i64 = stmt.query_row(params![runbook, point, at], |r| r.get(0))?;
+        total += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(total)
+}
+
+/// The least instant of last verification after `after` ('' for the oldest) over `points`:
+/// one descent into each point's range.
+fn next_turn(
+    tx: &rusqlite::Transaction<'_>,
+    runbook: &str,
+    points: &[String],
+    after: &str,
+) -> rusqlite::Result<Option<String>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT MIN(turn) FROM coverage_objects WHERE runbook = ?1 AND point = ?2 AND turn > ?3",
+    )?;
+    let mut least: Option<String> = None;
+    for point in points {
+        let turn: Option<String> = stmt.query_row(params![runbook, point, after], |r| r.get(0))?;
+        if let Some(t) = turn
+            && least.as_ref().is_none_or(|l| t < *l)
+        {
+            least = Some(t);
+        }
+    }
+    Ok(least)
 }
 
 /// The count `sql` gives for `runbook` (`?1`) and, when given, the instant `at` (`?2`).

@@ -609,6 +609,7 @@ mod coverage_ledger {
         names_with_any_bytes_are_values_never_sql,
         the_ledger_keeps_what_phases_recorded_per_runbook,
         a_phase_larger_than_a_batch_is_recorded_whole_the_last_of_a_key_kept,
+        points_longer_than_a_fetch_are_merged_in_the_reference_order,
     );
 
     const DAY: std::time::Duration = coverage::DAY;
@@ -774,6 +775,57 @@ mod coverage_ledger {
         let plan = store.plan_coverage("rb", &q).await.unwrap();
         assert_eq!(plan.read.len(), 20);
         assert_eq!(plan, memory.plan(&q));
+    }
+
+    async fn points_longer_than_a_fetch_are_merged_in_the_reference_order(engine: &dyn Engine) {
+        // The plan merges each point's stream (PostgreSQL fetches each a batch at a time):
+        // with points longer than a batch, over two turns (the backlog, then a day's
+        // verifications), whole and stopped midway by a budget, the order is the reference's.
+        let store = engine.open();
+        let mut memory = MemoryLedger::default();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        for p in ["p1", "p2", "p3"] {
+            let objects: Vec<Listed> = (0..700)
+                .map(|i| listed(p, &format!("f{i:04}"), 10 + i % 7, "etag:1"))
+                .collect();
+            let l = listing(p, &objects);
+            store.stage_coverage("rb", t0, &l, &objects).await.unwrap();
+            memory.stage(t0, p, &l.fingerprint, &objects);
+        }
+        // Day 0 verifies what its plan reads; days 1 and 2 read nothing.
+        let first = store
+            .plan_coverage("rb", &query(t0, 10, None, 5))
+            .await
+            .unwrap();
+        assert_eq!(first, memory.plan(&query(t0, 10, None, 5)));
+        let record = PhaseRecord {
+            verified: first
+                .read
+                .iter()
+                .map(|r| (r.key.clone(), passed(t0)))
+                .collect(),
+            phase: Some(t0),
+            run_id: "r0".into(),
+        };
+        store.record_coverage("rb", &record).await.unwrap();
+        memory.record(&record);
+        for day in 1..3 {
+            let phase = PhaseRecord {
+                phase: Some(t0 + SignedDuration::from_hours(24 * day)),
+                run_id: format!("r{day}"),
+                ..PhaseRecord::default()
+            };
+            store.record_coverage("rb", &phase).await.unwrap();
+            memory.record(&phase);
+        }
+        // Three days on, a 2-day window: the backlog and day 0's objects are all overdue.
+        let t3 = t0 + SignedDuration::from_hours(72);
+        for (seed, budget) in [(3, None), (8, Some(9_000)), (1, Some(20_000))] {
+            let q = query(t3, 2, budget, seed);
+            let plan = store.plan_coverage("rb", &q).await.unwrap();
+            assert!(plan.read.len() > 300, "seed {seed}: {}", plan.read.len());
+            assert_eq!(plan, memory.plan(&q), "seed {seed}");
+        }
     }
 
     async fn a_phase_larger_than_a_batch_is_recorded_whole_the_last_of_a_key_kept(

@@ -348,3 +348,83 @@ async fn a_ledger_written_before_the_planner_moved_into_sql_is_planned_as_it_was
         ""
     );
 }
+
+/// A ledger of the schema before the ledger was ordered by point (schema 5: passed, failed
+/// and never-verified objects, points, a phase) is migrated in place: each row's turn is
+/// its last verification ('' never), the runbook-wide order index gives way to the
+/// per-point one, and the standing and the next phase are what they were.
+#[tokio::test]
+async fn a_ledger_of_the_previous_schema_keeps_its_standing_once_ordered_by_point() {
+    use lifeboat_core::coverage::{self, PhaseQuery};
+    let db = Postgres::new();
+    let at = |day: &str| format!("'2026-11-{day}T00:00:00.000000000Z'");
+    psql(
+        &db,
+        &format!(
+            "CREATE TABLE lifeboat_schema (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+                 version INTEGER NOT NULL);
+             INSERT INTO lifeboat_schema (version) VALUES (5);
+             {}
+             INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen,
+                 verified_at, outcome, algorithm, digest)
+             VALUES ('rb', 'p1', 'a', 7, 'etag:1', {d01}, {d19}, 'passed', 'sha256', 'aa'),
+                    ('rb', 'p1', 'b', 9, 'etag:2', {d10}, NULL, NULL, NULL, NULL),
+                    ('rb', 'p2', 'c', 5, 'etag:3', {d01}, {d20}, 'failed', 'sha256', NULL),
+                    ('rb', 'p2', 'd', 3, 'etag:4', {d01}, {d01}, 'passed', 'sha256', 'dd');
+             INSERT INTO coverage_points (runbook, point, fingerprint, objects, bytes)
+             VALUES ('rb', 'p1', 'f1', 2, 16), ('rb', 'p2', 'f2', 2, 8);
+             INSERT INTO coverage_phases (runbook, run_id, t0) VALUES ('rb', 'r1', {d10});",
+            MIGRATIONS[..5].join("\n"),
+            d01 = at("01"),
+            d10 = at("10"),
+            d19 = at("19"),
+            d20 = at("20"),
+        ),
+    );
+    let store = PostgresStore::open_existing(&db.0, None)
+        .unwrap()
+        .expect("a store");
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        MIGRATIONS.len() as i64
+    );
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT string_agg(path || '=' || turn, ' ' ORDER BY path) FROM coverage_objects"
+        )
+        .trim(),
+        "a=2026-11-19T00:00:00.000000000Z b= c=2026-11-20T00:00:00.000000000Z \
+         d=2026-11-01T00:00:00.000000000Z"
+    );
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes
+             WHERE tablename = 'coverage_objects'"
+        )
+        .trim(),
+        "coverage_objects_by_point coverage_objects_failed coverage_objects_new \
+         coverage_objects_pkey"
+    );
+    let t0 = ts("2026-11-21T00:00:00Z");
+    let within = coverage::DAY * 10;
+    let s = store.coverage_standing("rb", t0, within).await.unwrap();
+    // Four objects: b never verified, d verified before the window, c failed within it.
+    assert_eq!(
+        (s.objects, s.bytes, s.never_verified, s.verified_within),
+        (4, 24, 1, 1)
+    );
+    assert_eq!(s.oldest_verified, Some(ts("2026-11-01T00:00:00Z")));
+    let q = PhaseQuery {
+        t0,
+        within,
+        budget: None,
+        schedule: None,
+        seed: 0,
+    };
+    let plan = store.plan_coverage("rb", &q).await.unwrap();
+    let read: Vec<&str> = plan.read.iter().map(|r| r.key.path.as_str()).collect();
+    // Never verified first, then the least recently verified.
+    assert_eq!(read[..2], ["b", "d"]);
+}

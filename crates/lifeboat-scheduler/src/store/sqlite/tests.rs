@@ -333,4 +333,136 @@ mod coverage_ledger {
         // what is unchanged.
         assert_eq!(store.coverage_points("rb").unwrap()[0].fingerprint, "");
     }
+
+    /// A ledger written by the schema before the clustered one (migration 5): its rows,
+    /// points and phases as a reference ledger left them, written as that schema held them.
+    fn previous_schema_with(path: &Path, memory: &coverage::MemoryLedger) {
+        let conn = Connection::open(path).unwrap();
+        for sql in &MIGRATIONS[..CLUSTERED_MIGRATION] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", CLUSTERED_MIGRATION as i64)
+            .unwrap();
+        for r in &memory.ledger.rows {
+            let v = r.verified.as_ref();
+            conn.execute(
+                "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen,
+                     verified_at, outcome, algorithm, digest, tie)
+                 VALUES ('rb', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    r.key.point,
+                    r.key.path,
+                    r.identity.size as i64,
+                    r.identity.tag,
+                    time_text(r.first_seen),
+                    v.map(|v| time_text(v.at)),
+                    v.map(|v| v.outcome.as_str()),
+                    v.map(|v| v.algorithm.as_str()),
+                    v.and_then(|v| v.digest.clone()),
+                    coverage::key_hash(&r.key),
+                ],
+            )
+            .unwrap();
+        }
+        for p in &memory.points {
+            conn.execute(
+                "INSERT INTO coverage_points (runbook, point, fingerprint, objects, bytes)
+                 SELECT 'rb', ?1, ?2, COUNT(*), COALESCE(SUM(size), 0) FROM coverage_objects
+                 WHERE runbook = 'rb' AND point = ?1",
+                params![p.point, p.fingerprint],
+            )
+            .unwrap();
+        }
+        for (i, t0) in memory.ledger.phases.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO coverage_phases (runbook, run_id, t0) VALUES ('rb', ?1, ?2)",
+                params![format!("r{i}"), time_text(*t0)],
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_ledger_of_the_previous_schema_is_clustered_and_keeps_its_standing_and_plan() {
+        use lifeboat_core::Algorithm;
+        use lifeboat_core::coverage::{
+            Identity, Listed, MemoryLedger, ObjectKey, PhaseRecord, Verification,
+        };
+        let listed = |point: &str, path: &str, size: u64| Listed {
+            key: ObjectKey {
+                point: point.into(),
+                path: path.into(),
+            },
+            identity: Identity {
+                size,
+                tag: "etag:0".into(),
+            },
+        };
+        // Three days of phases over three points: some objects passed, one failed, some
+        // never verified, one point new on the last day.
+        let mut memory = MemoryLedger::default();
+        for day in 0..3i64 {
+            let t0 = ts("2026-11-10T02:00:00Z") + SignedDuration::from_hours(24 * day);
+            let point = format!("p{day}");
+            let objects: Vec<Listed> = (0..40)
+                .map(|i| listed(&point, &format!("f{i:02}"), 10 + i))
+                .collect();
+            memory.stage(t0, &point, &coverage::fingerprint(&objects), &objects);
+            let read = memory.plan(&query(t0, 5, None, 7)).read;
+            let verified = read
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let v = Verification {
+                        at: t0,
+                        outcome: if i == 3 {
+                            Outcome::Failed
+                        } else {
+                            Outcome::Passed
+                        },
+                        algorithm: Algorithm::Sha256,
+                        digest: Some(format!("{i:064x}")),
+                    };
+                    (r.key.clone(), v)
+                })
+                .collect();
+            memory.record(&PhaseRecord {
+                verified,
+                phase: Some(t0),
+                run_id: format!("r{day}"),
+            });
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        previous_schema_with(&path, &memory);
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let clustered: i64 = store
+            .lock()
+            .query_row(
+                "SELECT wr FROM pragma_table_list WHERE name = 'coverage_objects'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(clustered, 1, "the ledger is a WITHOUT ROWID table");
+        let t0 = ts("2026-11-13T02:00:00Z");
+        for within in [1, 2, 5] {
+            assert_eq!(
+                store.coverage_standing("rb", t0, DAY * within).unwrap(),
+                memory.standing(t0, DAY * within),
+                "within {within} days"
+            );
+            for seed in 0..4 {
+                let q = query(t0, within, None, seed);
+                assert_eq!(store.plan_coverage("rb", &q).unwrap(), memory.plan(&q));
+            }
+        }
+        let mut rows = store.coverage_ledger("rb").unwrap().rows;
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut want = memory.ledger.rows.clone();
+        want.sort_by(|a, b| a.key.cmp(&b.key));
+        assert_eq!(rows, want);
+    }
 }
