@@ -544,15 +544,6 @@ mod copy {
 
     use super::{PipeError, Sink, WINDOW};
 
-    #[cfg(test)]
-    pub(super) mod tests {
-        thread_local! {
-            /// Run on the scratch file after each window is copied, before it is hashed.
-            pub(in super::super) static AFTER_COPY: std::cell::RefCell<Option<Box<dyn Fn(&std::fs::File)>>> =
-                std::cell::RefCell::new(None);
-        }
-    }
-
     /// Copies `size` bytes of `src` into the sink's scratch file, window by window, hashing
     /// each window from the scratch file once it is there. `Ok(false)`: nothing was done,
     /// take the write path (no scratch file, or the kernel cannot copy between these two).
@@ -580,7 +571,7 @@ mod copy {
                 break; // the object is shorter than its size said: the digest will tell
             }
             #[cfg(test)]
-            tests::AFTER_COPY.with_borrow(|hook| hook.as_ref().map(|f| f(&dst)));
+            hook::AFTER_COPY.with_borrow(|hook| hook.as_ref().map(|f| f(&dst)));
             let window =
                 lifeboat_hash::map_range(&dst, offset, copied).map_err(PipeError::Write)?;
             sink.written(&window);
@@ -643,6 +634,17 @@ mod copy {
             }
         }
         Ok(done)
+    }
+
+    #[cfg(test)]
+    pub(super) mod hook {
+        /// Run on the scratch file after each window is copied, before it is hashed.
+        pub(in super::super) type Hook = Option<Box<dyn Fn(&std::fs::File)>>;
+
+        thread_local! {
+            pub(in super::super) static AFTER_COPY: std::cell::RefCell<Hook> =
+                const { std::cell::RefCell::new(None) };
+        }
     }
 }
 

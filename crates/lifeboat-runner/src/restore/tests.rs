@@ -119,11 +119,11 @@ fn the_digest_is_taken_from_the_scratch_file_after_the_copy() {
     let (src, size) = source(dir.path(), &data);
     let dest = dir.path().join("restored");
     let mut s = sink(&dest);
-    copy::tests::AFTER_COPY.set(Some(Box::new(|dst: &File| {
+    copy::hook::AFTER_COPY.set(Some(Box::new(|dst: &File| {
         dst.write_all_at(b"X", 100).unwrap();
     })));
     let copied = copy::restore(&src, size, &mut s);
-    copy::tests::AFTER_COPY.set(None);
+    copy::hook::AFTER_COPY.set(None);
     assert!(copied.unwrap());
     let landed = std::fs::read(&dest).unwrap();
     assert_ne!(landed, data, "the hook changed the scratch file");
