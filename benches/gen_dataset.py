@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Writes the data set benches/compare.sh measures: about 2 GB in about 3,000 files.
+"""Writes the data sets benches/compare.sh measures, in two shapes.
 
-Sizes run from 1 KiB to 200 MiB (a few large files hold most bytes, as in real backups);
-half the files are random (incompressible), half pseudo-text (zstd -3 shrinks it ~3x).
-Deterministic: the same seed gives the same bytes on every machine.
+- `plain` (the default): about 2.1 GB in about 3,000 files, 1 KiB to 200 MiB (a few large
+  files hold most bytes, as in real backups, and thousands of small ones the rest).
+- `large` (issue 18's shape): about 3 GB in 400 larger files, 1 KiB to 96 MiB, most bytes in
+  files of 8 MiB and more, where the per-byte cost of restoring dominates the per-file cost.
 
-  gen_dataset.py DIR        writes DIR/plain/<point>/... (the files, no .zst)
+In both, half the files are random (incompressible), half pseudo-text (zstd -3 shrinks it
+~3x). Deterministic: the same seed gives the same bytes on every machine.
+
+  gen_dataset.py DIR          writes DIR/plain/<point>/... (the files, no .zst)
+  gen_dataset.py DIR large    writes DIR/large/<point>/...
 
 compare.sh adds the manifests, the .zst point and the restic repo itself.
 """
@@ -26,6 +31,14 @@ def sizes(rng):
     return out
 
 
+def sizes_large(rng):
+    out = [rng.randint(56 * MIB, 96 * MIB) for _ in range(20)]
+    out += [rng.randint(8 * MIB, 28 * MIB) for _ in range(60)]
+    out += [rng.randint(256 * KIB, 4 * MIB) for _ in range(120)]
+    out += [rng.randint(1 * KIB, 256 * KIB) for _ in range(200)]
+    return out
+
+
 def text_pool(rng, n):
     words = [
         "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 10)))
@@ -41,11 +54,15 @@ def text_pool(rng, n):
 
 def main():
     root = sys.argv[1]
-    rng = random.Random(20261121)
+    shape = sys.argv[2] if len(sys.argv) > 2 else "plain"
+    if shape not in ("plain", "large"):
+        sys.exit(f"unknown shape {shape!r}: plain or large")
+    rng = random.Random(20261121 if shape == "plain" else 20261201)
     pool = text_pool(rng, 8 * MIB)
-    point = os.path.join(root, "plain", POINT)
-    for i, size in enumerate(sizes(rng)):
-        d = os.path.join(point, f"d{i % 37:02d}", f"e{i % 5}")
+    point = os.path.join(root, shape, POINT)
+    folders = 37 if shape == "plain" else 11
+    for i, size in enumerate((sizes if shape == "plain" else sizes_large)(rng)):
+        d = os.path.join(point, f"d{i % folders:02d}", f"e{i % 5}")
         os.makedirs(d, exist_ok=True)
         random_content = i % 2 == 0
         path = os.path.join(d, f"f{i:05d}.{'bin' if random_content else 'txt'}")

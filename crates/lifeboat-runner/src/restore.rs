@@ -570,6 +570,8 @@ mod copy {
             if copied == 0 {
                 break; // the object is shorter than its size said: the digest will tell
             }
+            #[cfg(test)]
+            hook::AFTER_COPY.with_borrow(|hook| hook.as_ref().map(|f| f(&dst)));
             let window =
                 lifeboat_hash::map_range(&dst, offset, copied).map_err(PipeError::Write)?;
             sink.written(&window);
@@ -632,6 +634,17 @@ mod copy {
             }
         }
         Ok(done)
+    }
+
+    #[cfg(test)]
+    pub(super) mod hook {
+        /// Run on the scratch file after each window is copied, before it is hashed.
+        pub(in super::super) type Hook = Option<Box<dyn Fn(&std::fs::File)>>;
+
+        thread_local! {
+            pub(in super::super) static AFTER_COPY: std::cell::RefCell<Hook> =
+                const { std::cell::RefCell::new(None) };
+        }
     }
 }
 

@@ -72,6 +72,64 @@ fn an_object_shorter_than_its_size_is_hashed_up_to_its_end() {
     }
 }
 
+/// An object overwritten after it was opened (same size, other bytes) restores and hashes as
+/// the bytes that landed in scratch, which the manifest's digest then rejects; at lengths
+/// around the copy window, none a multiple of it.
+#[test]
+#[cfg(target_os = "linux")]
+fn an_object_changed_after_it_was_opened_hashes_as_what_landed() {
+    let dir = tempfile::tempdir().unwrap();
+    let edges = [
+        MAP_MIN as usize + 1,
+        WINDOW - 4095,
+        WINDOW + 1,
+        2 * WINDOW + 65_537,
+    ];
+    for len in edges {
+        let old = bytes(len, 10 + len as u64);
+        let (src, size) = source(dir.path(), &old);
+        // Changed in place after it was opened: same size, different bytes.
+        let new = bytes(len, 20 + len as u64);
+        std::fs::write(dir.path().join("object"), &new).unwrap();
+        let dest = dir.path().join(format!("restored-{len}"));
+        let mut s = sink(&dest);
+        s.hasher = Hasher::new(Algorithm::Blake3);
+        assert!(copy::restore(&src, size, &mut s).unwrap());
+        let mut expected = Hasher::new(Algorithm::Blake3);
+        expected.update(&std::fs::read(&dest).unwrap());
+        assert_eq!(s.bytes, len as u64, "len {len}");
+        assert_eq!(
+            s.hasher.finalize_hex(),
+            expected.finalize_hex(),
+            "len {len}"
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), new, "len {len}");
+    }
+}
+
+/// The digest is taken from the scratch file after the copy, not from the object: a byte
+/// of the scratch file changed between the copy and the hash (as a disk or another process
+/// could) is what the digest covers, so the restore cannot pass on bytes it did not land.
+#[test]
+#[cfg(target_os = "linux")]
+fn the_digest_is_taken_from_the_scratch_file_after_the_copy() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = bytes(2 * WINDOW + 4321, 40);
+    let (src, size) = source(dir.path(), &data);
+    let dest = dir.path().join("restored");
+    let mut s = sink(&dest);
+    copy::hook::AFTER_COPY.set(Some(Box::new(|dst: &File| {
+        dst.write_all_at(b"X", 100).unwrap();
+    })));
+    let copied = copy::restore(&src, size, &mut s);
+    copy::hook::AFTER_COPY.set(None);
+    assert!(copied.unwrap());
+    let landed = std::fs::read(&dest).unwrap();
+    assert_ne!(landed, data, "the hook changed the scratch file");
+    assert_eq!(s.hasher.finalize_hex(), sha256(&landed));
+}
+
 /// A scratch area on another filesystem than the backup: the kernel refuses the copy
 /// (EXDEV), and the file takes the write path with the same result.
 #[test]
