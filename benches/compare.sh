@@ -7,7 +7,8 @@
 #   REPS=3 SETTINGS=both benches/compare.sh # fewer repetitions, only the two-core setting
 #
 # At the end it runs benches/restic.sh (a restic drill against restic restore --include and
-# restic check --read-data-subset on the same repository).
+# restic check --read-data-subset on the same repository), then benches/cloud.sh (restores
+# and verify-only from S3 and Azure servers on loopback against the servers' own ceiling).
 #
 # The data set, its manifests, the .zst point and the restic repository are generated once
 # into the cache folder (outside the repository) and reused. All runs are warm-cache: the page
@@ -190,3 +191,7 @@ PY
 # --- restic repositories: a drill of the same repository against restic itself ---------------
 say "restic: a drill against restic restore --include and restic check --read-data-subset"
 LIFEBOAT=$LIFEBOAT REPS=$REPS SETTINGS="$SETTINGS" LIFEBOAT_BENCH_DIR=$DIR bash "$here/restic.sh"
+
+# --- cloud sources: S3 (s3s-fs) and Azure (Azurite) on loopback against their own ceiling -----
+say "cloud: lifeboat from s3s-fs and Azurite against the servers' ceiling and rclone"
+LIFEBOAT=$LIFEBOAT REPS=$REPS LIFEBOAT_BENCH_DIR=$DIR bash "$here/cloud.sh"
