@@ -8,6 +8,8 @@
 #   REPS=3 benches/cloud.sh                   # fewer repetitions
 #   SWEEP=0 benches/cloud.sh                  # skip the ceiling sweep, use CEILING="C R" (default 16 8)
 #   ONLY="lb_s3_vo ceil_s3" benches/cloud.sh  # time only these commands
+#   LIFEBOAT_B=/path/to/other/lifeboat benches/cloud.sh   # A/B: both builds in one rotation
+#   SWEEP_C="8 16" SWEEP_R="8" benches/cloud.sh            # a smaller ceiling sweep
 #
 # compare.sh runs it at its end; it also runs alone. The point is the odd-numbered folders of
 # compare.sh's data set (d01, d03, ..., d35: about 0.99 GB in 1,500 files, 1 KiB to 200 MiB,
@@ -28,6 +30,9 @@ repo=$(cd "$here/.." && pwd)
 DIR=${LIFEBOAT_BENCH_DIR:-/tmp/lifeboat-bench}
 REPS=${REPS:-5}
 SWEEP=${SWEEP:-1}
+LIFEBOAT_B=${LIFEBOAT_B:-}
+SWEEP_C=${SWEEP_C:-"4 8 16 32"}
+SWEEP_R=${SWEEP_R:-"2 8 32"}
 POINT=2026-11-21T020000Z
 NOW=2026-11-22T02:00:00Z
 FOLDERS='^d[0-9][13579]/'
@@ -155,19 +160,33 @@ runbook cloud-az "az://$BUCKET/set" 'use_emulator: "true", endpoint: "${LIFEBOAT
     account_name: "${LIFEBOAT_AZURITE_ACCOUNT}", access_key: "${LIFEBOAT_AZURITE_KEY}"'
 
 # --- the commands ------------------------------------------------------------------------------
-drill() { "$LIFEBOAT" drill "$DIR/cloud-runbooks/$1.yaml" --now "$NOW" \
+drill() { "${BIN:-$LIFEBOAT}" drill "$DIR/cloud-runbooks/$1.yaml" --now "$NOW" \
     --evidence-dir "$DIR/cloud-evidence" --scratch-dir "$DIR/cloud-scratch" --no-state --quiet "${@:2}"; }
 lb_s3_restore() { drill cloud-s3; }
 lb_s3_vo() { drill cloud-s3 --verify-only; }
 lb_az_restore() { drill cloud-az; }
 lb_az_vo() { drill cloud-az --verify-only; }
+# LIFEBOAT_B: a second build timed in the same rotation (an A/B of a change).
+lbB_s3_restore() { BIN=$LIFEBOAT_B drill cloud-s3; }
+lbB_s3_vo() { BIN=$LIFEBOAT_B drill cloud-s3 --verify-only; }
+lbB_az_restore() { BIN=$LIFEBOAT_B drill cloud-az; }
+lbB_az_vo() { BIN=$LIFEBOAT_B drill cloud-az --verify-only; }
 ceil() { "$CEILING_BIN" "$1" "$2" "$BUCKET" "set/$POINT" "$3" "$4" > "$DIR/cloud-out/ceiling.txt"; }
 ceil_s3() { ceil s3 "$LIFEBOAT_S3S_ENDPOINT" $CEIL_S3; }
 ceil_az() { ceil az "$LIFEBOAT_AZURITE_ENDPOINT" $CEIL_AZ; }
-rclone_s3_copy() { rclone copy --transfers 8 "lbs3:$BUCKET/set/$POINT" "$DIR/cloud-scratch/rclone"; }
-rclone_az_copy() { rclone copy --transfers 8 "lbaz:$BUCKET/set/$POINT" "$DIR/cloud-scratch/rclone"; }
-rclone_s3_hash() { rclone hashsum sha256 --download "lbs3:$BUCKET/set/$POINT" > /dev/null; }
-rclone_az_hash() { rclone hashsum sha256 --download "lbaz:$BUCKET/set/$POINT" > /dev/null; }
+# rclone is pointed at the whole bucket, which holds only the point: given a folder inside it,
+# rclone first HEADs the folder's name as an object, s3s-fs answers 500 (the name is a
+# directory on its disk), and rclone retries for minutes.
+# Each checks that it fetched something: an empty listing must not pass as a fast copy.
+rclone_copy() { rclone copy --transfers 8 "$1" "$DIR/cloud-scratch/rclone" &&
+    [ -n "$(find "$DIR/cloud-scratch/rclone" -type f -print -quit)" ]; }
+rclone_s3_copy() { rclone_copy "lbs3:$BUCKET"; }
+rclone_az_copy() { rclone_copy "lbaz:$BUCKET"; }
+# A hashsum that hashed nothing must not pass as a fast one: count its lines.
+hashsum() { local n; n=$(rclone hashsum sha256 --download "$1" | wc -l)
+    [ "$n" -gt 0 ] || { echo "rclone hashsum $1 listed no file" >&2; return 1; }; }
+rclone_s3_hash() { hashsum "lbs3:$BUCKET"; }
+rclone_az_hash() { hashsum "lbaz:$BUCKET"; }
 
 server_pid() { case "$1" in *_s3*) echo "$LIFEBOAT_S3S_PID" ;; *) echo "$LIFEBOAT_AZURITE_PID" ;; esac; }
 server_cpu() { # PID -> user+system seconds so far
@@ -180,7 +199,7 @@ timed() { # CMD -> appends "CMD WALL CLIENT_CPU SERVER_CPU" to $results
     clean
     s0=$(server_cpu "$pid")
     if ! /usr/bin/time -f '%e %U %S' -o "$DIR/cloud-out/time.txt" \
-        bash -c "$(declare -f); $(declare -p DIR LIFEBOAT CEILING_BIN NOW BUCKET POINT CEIL_S3 CEIL_AZ); $1" \
+        bash -c "$(declare -f); $(declare -p DIR LIFEBOAT LIFEBOAT_B CEILING_BIN NOW BUCKET POINT CEIL_S3 CEIL_AZ); $1" \
         >/dev/null 2>"$DIR/cloud-out/last.err"; then
         echo "FAILED: $1" >&2; tail -n 20 "$DIR/cloud-out/last.err" >&2; exit 1
     fi
@@ -192,7 +211,7 @@ timed() { # CMD -> appends "CMD WALL CLIENT_CPU SERVER_CPU" to $results
 # --- run ---------------------------------------------------------------------------------------
 say "machine and versions"
 { lscpu | grep -E '^(Model name|CPU\(s\))'; uname -sr; "$LIFEBOAT" --version; rclone version | head -1
-  echo "s3s-fs $(ls "$repo/.servers/s3s-fs/" | sed -n 's/^\.installed-//p')" 2>/dev/null || true
+  echo "s3s-fs $(ls -a "$repo/.servers/s3s-fs/" | sed -n 's/^\.installed-//p')" 2>/dev/null || true
   echo "Azurite $(ls -a "$repo/.servers/azurite/" | sed -n 's/^\.installed-//p')" 2>/dev/null || true
 } >&2
 say "load before: $(uptime)"
@@ -204,8 +223,8 @@ CEIL_S3=$CEILING_DEFAULT; CEIL_AZ=$CEILING_DEFAULT
 if [ "$SWEEP" = 1 ]; then
     say "ceiling sweep: concurrency x range MiB, one run each"
     sweep=$DIR/cloud-out/sweep.txt; : > "$sweep"
-    for c in 4 8 16 32; do
-        for r in 2 8 32; do
+    for c in $SWEEP_C; do
+        for r in $SWEEP_R; do
             for srv in s3 az; do
                 if [ $srv = s3 ]; then ep=$LIFEBOAT_S3S_ENDPOINT; pid=$LIFEBOAT_S3S_PID
                 else ep=$LIFEBOAT_AZURITE_ENDPOINT; pid=$LIFEBOAT_AZURITE_PID; fi
@@ -222,7 +241,13 @@ if [ "$SWEEP" = 1 ]; then
 fi
 say "ceiling settings (concurrency, range MiB): s3s-fs $CEIL_S3, Azurite $CEIL_AZ"
 
-ORDER=${ONLY:-"ceil_s3 lb_s3_vo lb_s3_restore rclone_s3_copy rclone_s3_hash ceil_az lb_az_vo lb_az_restore rclone_az_copy rclone_az_hash"}
+# rclone_s3_hash is left out: against s3s-fs 0.14.1, rclone 1.60's hashsum --download of the
+# bucket finished in 0.1 s with exit code 0 and the server idle (0.01 CPU s): it hashed
+# nothing. Not investigated; add it with ONLY=... to look into it (the check below now fails it).
+ORDER=${ONLY:-"ceil_s3 lb_s3_vo lb_s3_restore rclone_s3_copy ceil_az lb_az_vo lb_az_restore rclone_az_copy rclone_az_hash"}
+if [ -n "$LIFEBOAT_B" ] && [ -z "${ONLY:-}" ]; then
+    ORDER="ceil_s3 lb_s3_vo lbB_s3_vo lb_s3_restore lbB_s3_restore ceil_az lb_az_vo lbB_az_vo lb_az_restore lbB_az_restore"
+fi
 for rep in $(seq "$REPS"); do
     say "repetition $rep of $REPS (load $(cut -d' ' -f1-3 /proc/loadavg))"
     for cmd in $ORDER; do timed "$cmd"; done
@@ -249,7 +274,9 @@ for srv, ceil, name in (("s3", cs3, "s3s-fs"), ("az", caz, "Azurite")):
         continue
     rows = [(base, f"ceiling client ({ceil.replace(' ', ' GETs x ')} MiB)", None),
             (f"lb_{srv}_vo", "lifeboat verify-only", 0.8),
+            (f"lbB_{srv}_vo", "lifeboat B verify-only", 0.8),
             (f"lb_{srv}_restore", "lifeboat restore + verify", 0.8),
+            (f"lbB_{srv}_restore", "lifeboat B restore + verify", 0.8),
             (f"rclone_{srv}_copy", "rclone copy --transfers 8", None),
             (f"rclone_{srv}_hash", "rclone hashsum sha256 --download", None)]
     for c, label, target in rows:
