@@ -9,6 +9,7 @@
 #   SWEEP=0 benches/cloud.sh                  # skip the ceiling sweep, use CEILING="C R" (default 16 8)
 #   ONLY="lb_s3_vo ceil_s3" benches/cloud.sh  # time only these commands
 #   LIFEBOAT_B=/path/to/other/lifeboat benches/cloud.sh   # A/B: both builds in one rotation
+#   OPTIONS_B="parallel_reads: 8" benches/cloud.sh         # A/B: B with these source options
 #   SWEEP_C="8 16" SWEEP_R="8" benches/cloud.sh            # a smaller ceiling sweep
 #
 # compare.sh runs it at its end; it also runs alone. The point is the odd-numbered folders of
@@ -31,6 +32,7 @@ DIR=${LIFEBOAT_BENCH_DIR:-/tmp/lifeboat-bench}
 REPS=${REPS:-5}
 SWEEP=${SWEEP:-1}
 LIFEBOAT_B=${LIFEBOAT_B:-}
+OPTIONS_B=${OPTIONS_B:-}
 SWEEP_C=${SWEEP_C:-"4 8 16 32"}
 SWEEP_R=${SWEEP_R:-"2 8 32"}
 POINT=2026-11-21T020000Z
@@ -152,12 +154,17 @@ YAML
 }
 # ${VAR}: the runbooks name the credentials, lifeboat reads them from the environment.
 # shellcheck disable=SC2016
-runbook cloud-s3 "s3://$BUCKET/set" 'endpoint: "${LIFEBOAT_S3S_ENDPOINT}", allow_http: "true",
+s3_options='endpoint: "${LIFEBOAT_S3S_ENDPOINT}", allow_http: "true",
     region: us-east-1, access_key_id: "${LIFEBOAT_S3S_ACCESS_KEY_ID}",
     secret_access_key: "${LIFEBOAT_S3S_SECRET_ACCESS_KEY}"'
 # shellcheck disable=SC2016
-runbook cloud-az "az://$BUCKET/set" 'use_emulator: "true", endpoint: "${LIFEBOAT_AZURITE_ENDPOINT}",
+az_options='use_emulator: "true", endpoint: "${LIFEBOAT_AZURITE_ENDPOINT}",
     account_name: "${LIFEBOAT_AZURITE_ACCOUNT}", access_key: "${LIFEBOAT_AZURITE_KEY}"'
+runbook cloud-s3 "s3://$BUCKET/set" "$s3_options"
+runbook cloud-az "az://$BUCKET/set" "$az_options"
+# The B side of an A/B: OPTIONS_B adds source options (e.g. "parallel_reads: 8").
+runbook cloud-s3-b "s3://$BUCKET/set" "$s3_options${OPTIONS_B:+, $OPTIONS_B}"
+runbook cloud-az-b "az://$BUCKET/set" "$az_options${OPTIONS_B:+, $OPTIONS_B}"
 
 # --- the commands ------------------------------------------------------------------------------
 drill() { "${BIN:-$LIFEBOAT}" drill "$DIR/cloud-runbooks/$1.yaml" --now "$NOW" \
@@ -166,11 +173,11 @@ lb_s3_restore() { drill cloud-s3; }
 lb_s3_vo() { drill cloud-s3 --verify-only; }
 lb_az_restore() { drill cloud-az; }
 lb_az_vo() { drill cloud-az --verify-only; }
-# LIFEBOAT_B: a second build timed in the same rotation (an A/B of a change).
-lbB_s3_restore() { BIN=$LIFEBOAT_B drill cloud-s3; }
-lbB_s3_vo() { BIN=$LIFEBOAT_B drill cloud-s3 --verify-only; }
-lbB_az_restore() { BIN=$LIFEBOAT_B drill cloud-az; }
-lbB_az_vo() { BIN=$LIFEBOAT_B drill cloud-az --verify-only; }
+# B: LIFEBOAT_B (another build) and/or OPTIONS_B, timed in the same rotation as A.
+lbB_s3_restore() { BIN=${LIFEBOAT_B:-$LIFEBOAT} drill cloud-s3-b; }
+lbB_s3_vo() { BIN=${LIFEBOAT_B:-$LIFEBOAT} drill cloud-s3-b --verify-only; }
+lbB_az_restore() { BIN=${LIFEBOAT_B:-$LIFEBOAT} drill cloud-az-b; }
+lbB_az_vo() { BIN=${LIFEBOAT_B:-$LIFEBOAT} drill cloud-az-b --verify-only; }
 ceil() { "$CEILING_BIN" "$1" "$2" "$BUCKET" "set/$POINT" "$3" "$4" > "$DIR/cloud-out/ceiling.txt"; }
 ceil_s3() { ceil s3 "$LIFEBOAT_S3S_ENDPOINT" $CEIL_S3; }
 ceil_az() { ceil az "$LIFEBOAT_AZURITE_ENDPOINT" $CEIL_AZ; }
@@ -210,7 +217,7 @@ timed() { # CMD -> appends "CMD WALL CLIENT_CPU SERVER_CPU" to $results
 
 # --- run ---------------------------------------------------------------------------------------
 say "machine and versions"
-{ lscpu | grep -E '^(Model name|CPU\(s\))'; uname -sr; "$LIFEBOAT" --version; rclone version | head -1
+{ lscpu | grep -E '^(Model name|CPU\(s\))'; uname -sr; "$LIFEBOAT" --version; rclone version | sed -n 1p
   echo "s3s-fs $(ls -a "$repo/.servers/s3s-fs/" | sed -n 's/^\.installed-//p')" 2>/dev/null || true
   echo "Azurite $(ls -a "$repo/.servers/azurite/" | sed -n 's/^\.installed-//p')" 2>/dev/null || true
 } >&2
@@ -245,7 +252,7 @@ say "ceiling settings (concurrency, range MiB): s3s-fs $CEIL_S3, Azurite $CEIL_A
 # bucket finished in 0.1 s with exit code 0 and the server idle (0.01 CPU s): it hashed
 # nothing. Not investigated; add it with ONLY=... to look into it (the check below now fails it).
 ORDER=${ONLY:-"ceil_s3 lb_s3_vo lb_s3_restore rclone_s3_copy ceil_az lb_az_vo lb_az_restore rclone_az_copy rclone_az_hash"}
-if [ -n "$LIFEBOAT_B" ] && [ -z "${ONLY:-}" ]; then
+if [ -n "$LIFEBOAT_B$OPTIONS_B" ] && [ -z "${ONLY:-}" ]; then
     ORDER="ceil_s3 lb_s3_vo lbB_s3_vo lb_s3_restore lbB_s3_restore ceil_az lb_az_vo lbB_az_vo lb_az_restore lbB_az_restore"
 fi
 for rep in $(seq "$REPS"); do
