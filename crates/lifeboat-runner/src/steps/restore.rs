@@ -22,7 +22,7 @@ use crate::{DrillError, Progress};
 const RESTORE_IN_FLIGHT: usize = 16;
 /// Files read from S3 or Azure at once, at least, restored or verified only: see
 /// [`Restoring::in_flight`].
-const REMOTE_IN_FLIGHT: usize = 16;
+const REMOTE_IN_FLIGHT: usize = 32;
 
 /// A point's sample, ready to be restored: what a `restore` step runs. Object-safe, so
 /// the steps need not know the source format.
@@ -198,15 +198,15 @@ mod tests {
     use super::files_in_flight;
 
     /// Two cores: a local verify-only drill keeps two files per core going, a restore into
-    /// scratch sixteen; a remote source sixteen either way, since its files wait on the server.
+    /// scratch sixteen; a remote source 32 either way, since its files wait on the server.
     #[test]
     fn remote_sources_keep_the_server_busy_in_both_modes() {
         assert_eq!(files_in_flight(2, false, false), 4);
         assert_eq!(files_in_flight(2, true, false), 16);
-        assert_eq!(files_in_flight(2, false, true), 16);
-        assert_eq!(files_in_flight(2, true, true), 16);
+        assert_eq!(files_in_flight(2, false, true), 32);
+        assert_eq!(files_in_flight(2, true, true), 32);
         // More cores than that: never fewer than two per core.
-        assert_eq!(files_in_flight(16, false, true), 32);
-        assert_eq!(files_in_flight(16, false, false), 32);
+        assert_eq!(files_in_flight(32, false, true), 64);
+        assert_eq!(files_in_flight(32, false, false), 64);
     }
 }
