@@ -8,8 +8,10 @@
 #   REPS=3 SETTINGS=both benches/compare.sh # fewer repetitions, only the two-core setting
 #   SHAPES=large benches/compare.sh         # only the set of larger files (no restic, no zstd)
 #
-# At the end (with the plain shape) it runs benches/restic.sh (a restic drill against restic restore --include and
-# restic check --read-data-subset on the same repository).
+# At the end (with the plain shape) it runs benches/restic.sh (a restic drill against restic
+# restore --include and restic check --read-data-subset on the same repository), then
+# benches/cloud.sh (restores and verify-only from S3 and Azure servers on loopback against the
+# servers' own ceiling).
 #
 # The data set, its manifests, the .zst point and the restic repository are generated once
 # into the cache folder (outside the repository) and reused. All runs are warm-cache: the page
@@ -241,4 +243,8 @@ PY
 if [[ " $SHAPES " == *" plain "* ]]; then
     say "restic: a drill against restic restore --include and restic check --read-data-subset"
     LIFEBOAT=$LIFEBOAT REPS=$REPS SETTINGS="$SETTINGS" LIFEBOAT_BENCH_DIR=$DIR bash "$here/restic.sh"
+
+    # --- cloud sources: S3 (s3s-fs) and Azure (Azurite) on loopback against their own ceiling -
+    say "cloud: lifeboat from s3s-fs and Azurite against the servers' ceiling and rclone"
+    LIFEBOAT=$LIFEBOAT REPS=$REPS LIFEBOAT_BENCH_DIR=$DIR bash "$here/cloud.sh"
 fi

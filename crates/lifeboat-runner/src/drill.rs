@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::{Outcome, PointResult, Projected, StepResult};
-use lifeboat_core::runbook::{Runbook, Select, Step, StepKind};
+use lifeboat_core::runbook::{Runbook, Select, SourceKind, Step, StepKind};
 use lifeboat_core::verdict::{AfterFailure, NoFallback, after_failure, step_failure};
 use tokio_util::sync::CancellationToken;
 
@@ -418,6 +418,7 @@ impl<'a> Drill<'a> {
                     sync: self.runbook.scratch.sync,
                 }),
                 jobs: self.req.jobs,
+                remote: self.runbook.source.kind != SourceKind::File,
                 progress: &self.req.progress,
                 synced: &self.synced_files,
             };
