@@ -710,15 +710,21 @@ impl Standing {
     }
 }
 
+/// The oldest verification that still counts as within `within` of `t0` (`t0 - within`,
+/// saturating): the one boundary of `verified_within`, shared by [`standing`],
+/// [`standing_after`] and the stores' SQL.
+pub fn fresh_from(t0: Timestamp, within: Duration) -> Timestamp {
+    t0.checked_sub(jiff::SignedDuration::try_from(within).unwrap_or_default())
+        .unwrap_or(Timestamp::MIN)
+}
+
 /// Where coverage stands over `rows` at `t0` with `within`.
 pub fn standing<'a>(
     rows: impl IntoIterator<Item = &'a LedgerRow>,
     t0: Timestamp,
     within: Duration,
 ) -> Standing {
-    let oldest_fresh = t0
-        .checked_sub(jiff::SignedDuration::try_from(within).unwrap_or_default())
-        .unwrap_or(Timestamp::MIN);
+    let oldest_fresh = fresh_from(t0, within);
     let mut s = Standing::default();
     for row in rows {
         s.objects += 1;
@@ -749,9 +755,7 @@ pub fn standing_after(
     t0: Timestamp,
     within: Duration,
 ) -> Standing {
-    let oldest_fresh = t0
-        .checked_sub(jiff::SignedDuration::try_from(within).unwrap_or_default())
-        .unwrap_or(Timestamp::MIN);
+    let oldest_fresh = fresh_from(t0, within);
     let mut s = before.clone();
     for (row, outcome) in selection.read.iter().zip(outcomes) {
         match &row.verified {

@@ -238,17 +238,21 @@ impl S3Server {
             .unwrap_or_else(|e| panic!("{} client for bucket {bucket}: {e}", self.name))
     }
 
-    /// Creates `bucket` with one SigV4-presigned `PUT /BUCKET/` (object_store has no
-    /// create-bucket call). Panics unless the server answers 2xx.
-    pub fn create_bucket(&self, bucket: &str) {
-        let store = self.store(bucket);
-        let url = runtime()
-            .block_on(store.signed_url(
+    /// A SigV4-presigned `PUT /BUCKET/` (a bucket's creation) with this server's credentials.
+    fn presigned_bucket_put(&self, bucket: &str) -> url::Url {
+        runtime()
+            .block_on(self.store(bucket).signed_url(
                 object_store::signer::Method::PUT,
                 &StorePath::default(),
                 Duration::from_secs(300),
             ))
-            .unwrap_or_else(|e| panic!("presign create of bucket {bucket}: {e}"));
+            .unwrap_or_else(|e| panic!("presign create of bucket {bucket}: {e}"))
+    }
+
+    /// Creates `bucket` with one SigV4-presigned `PUT /BUCKET/` (object_store has no
+    /// create-bucket call). Panics unless the server answers 2xx.
+    pub fn create_bucket(&self, bucket: &str) {
+        let url = self.presigned_bucket_put(bucket);
         let (status, body) = http_request("PUT", url.as_str(), &[]);
         assert!(
             (200..300).contains(&status),
@@ -262,14 +266,7 @@ impl S3Server {
     /// which also turns versioning on). moto implements object lock; the test servers' other
     /// S3, s3s-fs, does not.
     pub fn create_locked_bucket(&self, bucket: &str) {
-        let store = self.store(bucket);
-        let url = runtime()
-            .block_on(store.signed_url(
-                object_store::signer::Method::PUT,
-                &StorePath::default(),
-                Duration::from_secs(300),
-            ))
-            .unwrap_or_else(|e| panic!("presign create of bucket {bucket}: {e}"));
+        let url = self.presigned_bucket_put(bucket);
         let (status, body) = http_request(
             "PUT",
             url.as_str(),

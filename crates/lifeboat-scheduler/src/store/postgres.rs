@@ -1098,9 +1098,7 @@ impl PostgresStore {
         t0: Timestamp,
         within: std::time::Duration,
     ) -> Result<Standing, StoreError> {
-        let fresh_from = t0
-            .checked_sub(SignedDuration::try_from(within).unwrap_or_default())
-            .unwrap_or(Timestamp::MIN);
+        let fresh_from = lifeboat_core::coverage::fresh_from(t0, within);
         let (objects, bytes, never, stale, failed, oldest) = on_connection!(
             self,
             "reading where coverage stands",

@@ -1230,9 +1230,7 @@ impl SqliteStore {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         let (objects, bytes) = totals(&tx, runbook).map_err(|e| self.err(e))?;
-        let fresh_from = t0
-            .checked_sub(SignedDuration::try_from(within).unwrap_or_default())
-            .unwrap_or(Timestamp::MIN);
+        let fresh_from = lifeboat_core::coverage::fresh_from(t0, within);
         let points = ledger_points(&tx, runbook).map_err(|e| self.err(e))?;
         let per_point = |sql: &str, at: &str| {
             count_points(&tx, sql, runbook, &points, at).map_err(|e| self.err(e))
