@@ -147,6 +147,62 @@ fn a_flipped_byte_in_a_data_pack_fails_its_files_and_the_drill_falls_back() {
     assert_no_password(&fx, &d);
 }
 
+/// The newest snapshot's root tree damaged: listing the snapshot's files (the sample is
+/// drawn over them) cannot read it, which is a finding against that snapshot alone (exit 1,
+/// the drill falls back to an older one), never a drill that could not complete (exit 3).
+/// Found by a CI run in which `coverage_restic` happened to flip a byte of a tree pack.
+#[test]
+fn a_damaged_or_deleted_root_tree_fails_its_snapshot_and_the_drill_falls_back() {
+    for delete in [false, true] {
+        let fx = Fixture::new();
+        let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+        let root = repo.tree_id(&ids[3], "");
+        let pack = repo.pack_of(&root);
+        assert!(!pack.is_data());
+        // No older db01 snapshot's root is in that pack: each backup wrote its own.
+        for older in [&ids[1], &ids[0]] {
+            assert!(!pack.blobs.iter().any(|b| b.id == repo.tree_id(older, "")));
+        }
+        if delete {
+            repo.delete_pack(&pack.id);
+        } else {
+            let at = pack.blobs.iter().find(|b| b.id == root).unwrap();
+            repo.flip_pack_byte(&pack.id, at.offset + at.length / 2);
+        }
+
+        let rb = runbook(&fx, &repo, "    host: db01\n", "");
+        let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+        d.assert_code(1);
+        assert_eq!(d.outcome(), "failed", "{}", d.context());
+        assert_eq!(
+            d.point_ids(),
+            [ids[3].as_str(), ids[1].as_str()],
+            "{}",
+            d.context()
+        );
+        let newest = d.point(&ids[3]);
+        assert_eq!(newest["outcome"], "failed");
+        assert_eq!(newest["files"].as_array().map(Vec::len), Some(0));
+        let reason = Drill::reason(newest);
+        let names_the_pack = if delete {
+            reason.contains(&format!(
+                "data/{}/{} is not in the repository",
+                &pack.id[..2],
+                pack.id
+            ))
+        } else {
+            reason.contains(&pack.id[..8]) && reason.contains("MAC check failed")
+        };
+        assert!(
+            reason.starts_with("snapshot or tree damaged: ") && names_the_pack,
+            "{reason}"
+        );
+        assert_eq!(d.point(&ids[1])["outcome"], "passed", "{}", d.context());
+        assert_eq!(d.measured("recovery_point"), ids[1].as_str());
+        assert_no_password(&fx, &d);
+    }
+}
+
 #[test]
 fn a_deleted_pack_fails_the_files_it_held_as_pack_missing() {
     let fx = Fixture::new();

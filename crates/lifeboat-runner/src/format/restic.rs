@@ -277,6 +277,38 @@ impl ResticFormat {
     }
 }
 
+impl ResticFormat {
+    /// Every regular file of `point`'s snapshot, read from its trees ([`Repo::files`]).
+    /// `Ok(Err(reason))`: the snapshot or a tree cannot be read or decoded (a flipped byte
+    /// in a tree's pack, a tree's pack gone), a finding against this snapshot alone, so the
+    /// drill falls back to an older one. A tree's pack the index names and storage lacks is
+    /// asked of a fresh index first, as a restored file's is: a `restic prune` during the
+    /// drill may have repacked it; a snapshot file gone by then was forgotten under the
+    /// drill ([`DrillError::RepositoryChanged`]). `Err`: storage cannot be reached.
+    async fn list_files(
+        &self,
+        point: &Candidate,
+    ) -> Result<Result<Vec<SnapshotEntry>, String>, DrillError> {
+        let repo = self.repo().await?;
+        match repo.files(&point.id).await {
+            Ok(entries) => return Ok(Ok(entries)),
+            Err(ResticError::Missing { .. }) => {}
+            Err(e) => return Ok(Err(format!("snapshot or tree damaged: {}", finding(e)?))),
+        }
+        let fresh = self.refresh(&repo).await?;
+        match fresh.files(&point.id).await {
+            Ok(entries) => Ok(Ok(entries)),
+            Err(ResticError::Missing { object, .. }) if object.starts_with("snapshots/") => {
+                Err(DrillError::RepositoryChanged {
+                    snapshot: point.id.clone(),
+                    missing: object,
+                })
+            }
+            Err(e) => Ok(Err(format!("snapshot or tree damaged: {}", finding(e)?))),
+        }
+    }
+}
+
 /// The password, from the runbook or the first line of its file (as restic reads
 /// `--password-file`).
 async fn password(from: &ResticPassword, url: &str) -> Result<String, DrillError> {
@@ -451,16 +483,23 @@ impl SourceFormat for ResticFormat {
         if let Some(spec) = &self.spec.manifest {
             return self.read_manifest(point, spec).await;
         }
-        let entries = self.repo().await?.files(&point.id).await?;
+        let manifest = ManifestRecord {
+            path: SNAPSHOT_TREE.to_owned(),
+            algorithm: WHOLE_FILE,
+            entries: None,
+            sha256: None,
+        };
+        let entries = match self.list_files(point).await? {
+            Ok(entries) => entries,
+            Err(reason) => return Ok(PointRead::Failed { manifest, reason }),
+        };
         self.listed_bytes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(point.id.clone(), entries.iter().map(|e| e.size).sum());
         let manifest = ManifestRecord {
-            path: SNAPSHOT_TREE.to_owned(),
-            algorithm: WHOLE_FILE,
             entries: Some(entries.len() as u64),
-            sha256: None,
+            ..manifest
         };
         if entries.is_empty() {
             return Ok(PointRead::Failed {
