@@ -35,6 +35,7 @@ pub use lifeboat_safefs::Kind;
 mod config;
 mod errors;
 pub mod evidence_store;
+pub(crate) mod kept;
 mod listing;
 mod local;
 mod remote;

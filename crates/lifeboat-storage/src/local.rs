@@ -195,10 +195,11 @@ impl Local {
                     path: shown,
                 });
             }
-            let mut buf = vec![0; len];
-            file.read_exact_at(&mut buf, offset)
+            let mut buf = crate::kept::KeptBuffer::with_capacity(len);
+            buf.vec().resize(len, 0);
+            file.read_exact_at(buf.vec(), offset)
                 .map_err(|e| io(&shown, &e))?;
-            Ok(Some(Bytes::from(buf)))
+            Ok(Some(buf.into_bytes()))
         })
         .await?
         .map_err(|e| self.finish(e))

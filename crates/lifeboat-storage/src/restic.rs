@@ -31,6 +31,7 @@ use rustic_core::{
     WriteBackend,
 };
 
+use crate::kept::KeptBuffer;
 use crate::{Source, StorageError};
 
 mod pack;
@@ -1294,6 +1295,14 @@ const SEAL_OVERHEAD: usize = 32;
 /// when it is shorter than the nonce and MAC or does not authenticate. The one decryption
 /// of both the restore path ([`open_chunk`]) and a pack's check ([`Repo::verify_pack`]).
 fn unseal(cipher: &Aes256CtrPoly1305Aes, sealed: &[u8]) -> Option<Vec<u8>> {
+    let mut plain = Vec::new();
+    unseal_into(cipher, sealed, &mut plain)?;
+    Some(plain)
+}
+
+/// [`unseal`] into `plain` (cleared first), so a caller can use one buffer again; `None`
+/// leaves in it bytes that did not authenticate, never to be used.
+fn unseal_into(cipher: &Aes256CtrPoly1305Aes, sealed: &[u8], plain: &mut Vec<u8>) -> Option<()> {
     use aes256ctr_poly1305aes::aead::AeadInPlace as _;
     let ciphertext_end = sealed.len().checked_sub(16)?;
     if ciphertext_end < 16 {
@@ -1301,11 +1310,11 @@ fn unseal(cipher: &Aes256CtrPoly1305Aes, sealed: &[u8]) -> Option<Vec<u8>> {
     }
     let (nonce, rest) = sealed[..ciphertext_end].split_at(16);
     let tag = &sealed[ciphertext_end..];
-    let mut plain = rest.to_vec();
+    plain.clear();
+    plain.extend_from_slice(rest);
     cipher
-        .decrypt_in_place_detached(nonce.into(), &[], &mut plain, tag.into())
-        .ok()?;
-    Some(plain)
+        .decrypt_in_place_detached(nonce.into(), &[], plain, tag.into())
+        .ok()
 }
 
 /// The plaintext of one chunk from its `stored` bytes (restic's 16-byte nonce, the
@@ -1328,34 +1337,45 @@ fn open_chunk(
             stored.len()
         )));
     }
-    let Some(plain) = unseal(cipher, stored) else {
-        return Err(undecryptable(format!(
+    let not_sealed = || {
+        undecryptable(format!(
             "Data decryption failed, MAC check failed: the {} stored bytes at offset {offset} are \
              not what the repository's key sealed",
             stored.len()
-        )));
+        ))
     };
+    let mut out = KeptBuffer::with_capacity(plain_length.map_or(stored.len(), |n| n as usize));
     let Some(declared) = plain_length else {
-        return Ok(Bytes::from(plain));
-    };
-    let decoded = DECOMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let decompressor = match slot.as_mut() {
-            Some(d) => d,
-            None => slot.insert(zstd::bulk::Decompressor::new()?),
+        return match unseal_into(cipher, stored, out.vec()) {
+            Some(()) => Ok(out.into_bytes()),
+            None => Err(not_sealed()),
         };
-        decompressor.decompress(&plain, declared as usize)
-    });
-    match decoded {
-        Ok(out) if out.len() == declared as usize => Ok(Bytes::from(out)),
-        Ok(out) => Err(undecryptable(format!(
-            "its plaintext decompresses to {} bytes, the index says {declared}",
-            out.len()
-        ))),
-        Err(e) => Err(undecryptable(format!(
-            "Failed to decode zstd compressed data (the index says {declared} bytes): {e}"
-        ))),
+    };
+    // Compressed: decrypted into a buffer of its own, decoded into exactly `declared` bytes
+    // (zstd refuses to write past them: a bomb is never allocated).
+    let mut plain = KeptBuffer::with_capacity(stored.len());
+    unseal_into(cipher, stored, plain.vec()).ok_or_else(not_sealed)?;
+    out.vec().resize(declared as usize, 0);
+    let decoded = DECOMPRESSOR
+        .with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let decompressor = match slot.as_mut() {
+                Some(d) => d,
+                None => slot.insert(zstd::bulk::Decompressor::new()?),
+            };
+            decompressor.decompress_to_buffer(plain.vec().as_slice(), out.vec().as_mut_slice())
+        })
+        .map_err(|e| {
+            undecryptable(format!(
+                "Failed to decode zstd compressed data (the index says {declared} bytes): {e}"
+            ))
+        })?;
+    if decoded != declared as usize {
+        return Err(undecryptable(format!(
+            "its plaintext decompresses to {decoded} bytes, the index says {declared}"
+        )));
     }
+    Ok(out.into_bytes())
 }
 
 thread_local! {
