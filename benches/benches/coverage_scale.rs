@@ -203,7 +203,7 @@ fn drill(total: usize, path: &Path) {
                     algorithm: Algorithm::Sha256,
                     digest: Some("0".repeat(64)),
                 };
-                (r.key.clone(), v)
+                (selection.key(r), v)
             })
             .collect(),
         phase: Some(t0),

@@ -441,11 +441,16 @@ pub struct PhaseQuery {
 
 /// What a store planned for one phase: the objects to read, in order, and the pace. Only
 /// the objects read are returned, so its size is bounded by what the phase reads, not by
-/// the ledger.
+/// the ledger; and each is kept compact ([`Selected`]: each point named once, in
+/// [`points`](Selection::points)), because a lagging drill over millions of objects holds
+/// millions of them until they are read (issue 16 item 7).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Selection {
-    /// The objects the phase reads, in the order it reads them, as the ledger keeps them.
-    pub read: Vec<LedgerRow>,
+    /// The recovery points of the objects read, each once, in the order the first of their
+    /// objects is read: [`Selected::point`] indexes it.
+    pub points: Vec<String>,
+    /// The objects the phase reads, in the order it reads them.
+    pub read: Vec<Selected>,
     /// Bytes the phase reads.
     pub read_bytes: u64,
     /// Bytes the pace needs this drill to read.
@@ -460,6 +465,79 @@ pub struct Selection {
     /// reads every object. What [`standing_after`] needs to tell the oldest verification
     /// left once the phase is recorded, without asking the ledger again.
     pub first_unread: Option<FirstUnread>,
+}
+
+/// One object a phase reads, with only what the read and the standing need: not its
+/// point's name (an index into [`Selection::points`]), tag, digest or first-listed time,
+/// which the ledger keeps. 56 bytes and the path's, where a [`LedgerRow`] is ~350 with its
+/// strings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selected {
+    /// Its recovery point: an index into [`Selection::points`].
+    pub point: u32,
+    /// Its path within the point.
+    pub path: Box<str>,
+    /// Its stored bytes, as last listed.
+    pub size: u64,
+    /// Its last verification before the phase; `None`: never verified (or its identity
+    /// changed since).
+    pub last: Option<LastVerified>,
+}
+
+/// An object's last verification as a [`Selected`] object keeps it: without the digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastVerified {
+    /// The T0 of the drill that verified it.
+    pub at: Timestamp,
+    /// `passed` or `failed`.
+    pub outcome: Outcome,
+    /// The digest algorithm.
+    pub algorithm: Algorithm,
+}
+
+impl LastVerified {
+    /// What a [`Selected`] object keeps of `verification`.
+    pub fn of(verification: &Verification) -> Self {
+        LastVerified {
+            at: verification.at,
+            outcome: verification.outcome,
+            algorithm: verification.algorithm,
+        }
+    }
+}
+
+/// A [`Selection`]'s reads as they are taken, in order: each point's name kept once.
+#[derive(Clone, Debug, Default)]
+pub struct Reads {
+    points: Vec<String>,
+    index: HashMap<String, u32>,
+    read: Vec<Selected>,
+}
+
+impl Reads {
+    /// Takes `row` as the next object read, keeping only what a [`Selected`] keeps.
+    pub fn push(&mut self, row: LedgerRow) {
+        let point = match self.index.get(row.key.point.as_str()) {
+            Some(&n) => n,
+            None => {
+                let n = u32::try_from(self.points.len()).expect("fewer than 2^32 points");
+                self.points.push(row.key.point.clone());
+                self.index.insert(row.key.point, n);
+                n
+            }
+        };
+        self.read.push(Selected {
+            point,
+            path: row.key.path.into_boxed_str(),
+            size: row.identity.size,
+            last: row.verified.as_ref().map(LastVerified::of),
+        });
+    }
+
+    /// The points and the objects, in the order taken.
+    pub fn into_parts(self) -> (Vec<String>, Vec<Selected>) {
+        (self.points, self.read)
+    }
 }
 
 /// The first object in the planner's order a phase does not read ([`Selection`]): the reads
@@ -484,6 +562,19 @@ impl FirstUnread {
 }
 
 impl Selection {
+    /// The recovery point `object` (one of [`read`](Selection::read)) is in.
+    pub fn point(&self, object: &Selected) -> &str {
+        &self.points[object.point as usize]
+    }
+
+    /// The key of `object` (one of [`read`](Selection::read)), as the ledger names it.
+    pub fn key(&self, object: &Selected) -> ObjectKey {
+        ObjectKey {
+            point: self.point(object).to_owned(),
+            path: object.path.to_string(),
+        }
+    }
+
     /// The selection a [`PhasePlan`] makes.
     pub fn of(plan: &PhasePlan) -> Self {
         let read: HashSet<usize> = plan.read.iter().copied().collect();
@@ -498,13 +589,15 @@ impl Selection {
             FirstUnread::Never => (0, None),
             FirstUnread::Verified(at) => (1, Some(*at)),
         });
+        let mut reads = Reads::default();
+        for &i in &plan.read {
+            reads.push(plan.objects[i].row.clone());
+        }
+        let (points, read) = reads.into_parts();
         Selection {
             first_unread,
-            read: plan
-                .read
-                .iter()
-                .map(|&i| plan.objects[i].row.clone())
-                .collect(),
+            points,
+            read,
             read_bytes: plan.read_bytes,
             needed_bytes: plan.needed_bytes,
             interval: plan.interval,
@@ -757,8 +850,8 @@ pub fn standing_after(
 ) -> Standing {
     let oldest_fresh = fresh_from(t0, within);
     let mut s = before.clone();
-    for (row, outcome) in selection.read.iter().zip(outcomes) {
-        match &row.verified {
+    for (object, outcome) in selection.read.iter().zip(outcomes) {
+        match &object.last {
             None => s.never_verified = s.never_verified.saturating_sub(1),
             Some(v) if v.outcome == Outcome::Passed && v.at >= oldest_fresh => {
                 s.verified_within = s.verified_within.saturating_sub(1);

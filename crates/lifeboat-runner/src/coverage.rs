@@ -30,7 +30,7 @@ use futures::future::BoxFuture;
 use jiff::Timestamp;
 use lifeboat_core::coverage::{
     self, Identity, Ledger, Listed, ObjectKey, PhasePlan, PhaseQuery, PhaseRecord, PlanInput,
-    PointListing, Selection, Standing, Verification,
+    PointListing, Selected, Selection, Standing, Verification,
 };
 use lifeboat_core::evidence::{CoverageObject, CoverageRecord, FileResult, Outcome};
 use lifeboat_core::runbook::{CoverageSpec, Runbook};
@@ -394,9 +394,9 @@ impl Phase<'_> {
             run_id: self.run_id.to_owned(),
         };
         let mut verified = Vec::with_capacity(results.len() + unlisted.len());
-        for (row, result) in selection.read.iter().zip(results) {
+        for (object, result) in selection.read.iter().zip(results) {
             record.verified.push((
-                row.key.clone(),
+                selection.key(object),
                 Verification {
                     at: self.t0,
                     outcome: result.outcome,
@@ -405,7 +405,7 @@ impl Phase<'_> {
                 },
             ));
             verified.push(CoverageObject {
-                recovery_point: row.key.point.clone(),
+                recovery_point: selection.point(object).to_owned(),
                 path: result.path,
                 outcome: result.outcome,
                 algorithm: result.algorithm,
@@ -459,7 +459,7 @@ impl Phase<'_> {
                 .read
                 .iter()
                 .map(
-                    |row| match by_key.get(&(row.key.point.as_str(), row.key.path.as_str())) {
+                    |row| match by_key.get(&(selection.point(row), &*row.path)) {
                         Some(&object) => Ok(object.clone()),
                         None => Err(Box::new(gone(
                             row,
@@ -474,9 +474,9 @@ impl Phase<'_> {
             std::collections::HashMap::new();
         for (n, row) in selection.read.iter().enumerate() {
             wanted
-                .entry(row.key.point.as_str())
+                .entry(selection.point(row))
                 .or_default()
-                .insert(row.key.path.as_str(), n);
+                .insert(&*row.path, n);
         }
         let mut found: Vec<Option<Found<F::Locator>>> =
             (0..selection.read.len()).map(|_| None).collect();
@@ -582,13 +582,12 @@ impl Phase<'_> {
 type Found<L> = Result<Object<L>, Box<FileResult>>;
 
 /// The failed result of a planned object the phase cannot read, and why.
-fn gone(row: &lifeboat_core::coverage::LedgerRow, reason: String) -> FileResult {
+fn gone(object: &Selected, reason: String) -> FileResult {
     FileResult {
-        path: row.key.path.clone(),
+        path: object.path.to_string(),
         outcome: Outcome::Failed,
-        algorithm: row
-            .verified
-            .as_ref()
+        algorithm: object
+            .last
             .map_or(lifeboat_core::Algorithm::Sha256, |v| v.algorithm),
         expected: String::new(),
         actual: None,

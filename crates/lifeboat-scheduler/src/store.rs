@@ -482,7 +482,8 @@ struct Walk {
     budget: Option<u64>,
     taken: u64,
     needed_bytes: u64,
-    read: Vec<LedgerRow>,
+    /// The objects read, compact: a lagging phase at 10 M objects takes millions.
+    read: coverage::Reads,
     read_bytes: u64,
     /// The budget stopped the reads: the rest of the walk only counts bytes.
     full: bool,
@@ -525,7 +526,7 @@ impl Walk {
             budget: q.budget,
             taken: 0,
             needed_bytes: 0,
-            read: Vec::new(),
+            read: coverage::Reads::default(),
             read_bytes: 0,
             full: false,
             first_unread: None,
@@ -544,8 +545,10 @@ impl Walk {
     ) -> Selection {
         let (on_pace, behind_seconds) =
             coverage::behind(budget, self.needed_bytes, total_bytes, interval.0);
+        let (points, read) = self.read.into_parts();
         Selection {
-            read: self.read,
+            points,
+            read,
             read_bytes: self.read_bytes,
             needed_bytes: self.needed_bytes,
             interval,

@@ -724,7 +724,7 @@ mod coverage_ledger {
                             if rng.below(10) == 0 {
                                 v.outcome = Outcome::Failed;
                             }
-                            (r.key.clone(), v)
+                            (got.key(r), v)
                         })
                         .collect(),
                     phase: (rng.below(8) != 0).then_some(t0),
@@ -802,7 +802,7 @@ mod coverage_ledger {
             verified: first
                 .read
                 .iter()
-                .map(|r| (r.key.clone(), passed(t0)))
+                .map(|r| (first.key(r), passed(t0)))
                 .collect(),
             phase: Some(t0),
             run_id: "r0".into(),
@@ -892,10 +892,13 @@ mod coverage_ledger {
             .plan_coverage("rb", &query(t1, 20, None, 1))
             .await
             .unwrap();
-        assert_eq!(plan.read[0].key, changed[13].key);
-        assert_eq!(plan.read[0].identity.size, 101);
-        assert_eq!(plan.read[0].verified, None);
-        assert_eq!(plan.read[0].first_seen, t1);
+        assert_eq!(plan.key(&plan.read[0]), changed[13].key);
+        assert_eq!(plan.read[0].size, 101);
+        assert_eq!(plan.read[0].last, None);
+        // A selection does not carry when an object was first listed: the ledger does.
+        let ledger = store.coverage_ledger("rb").await.unwrap();
+        let row = ledger.rows.iter().find(|r| r.key == changed[13].key);
+        assert_eq!(row.map(|r| r.first_seen), Some(t1));
         // Everything else kept its verification.
         let standing = store.coverage_standing("rb", t1, DAY * 20).await.unwrap();
         assert_eq!((standing.objects, standing.never_verified), (20, 1));
@@ -948,12 +951,12 @@ mod coverage_ledger {
             .plan_coverage("rb'", &query(t0, 1, None, 0))
             .await
             .unwrap();
-        let mut read: Vec<&str> = plan.read.iter().map(|r| r.key.path.as_str()).collect();
+        let mut read: Vec<&str> = plan.read.iter().map(|r| &*r.path).collect();
         read.sort();
         let mut want: Vec<&str> = objects.iter().map(|o| o.key.path.as_str()).collect();
         want.sort();
         assert_eq!(read, want);
-        assert!(plan.read.iter().all(|r| r.key.point == point));
+        assert_eq!(plan.points, [point]);
 
         // NUL: SQLite keeps it as any other character; PostgreSQL text cannot hold it, and
         // its store refuses the listing whole, naming it, and changes nothing.

@@ -424,7 +424,7 @@ async fn a_ledger_of_the_previous_schema_keeps_its_standing_once_ordered_by_poin
         seed: 0,
     };
     let plan = store.plan_coverage("rb", &q).await.unwrap();
-    let read: Vec<&str> = plan.read.iter().map(|r| r.key.path.as_str()).collect();
+    let read: Vec<&str> = plan.read.iter().map(|r| &*r.path).collect();
     // Never verified first, then the least recently verified.
     assert_eq!(read[..2], ["b", "d"]);
 }

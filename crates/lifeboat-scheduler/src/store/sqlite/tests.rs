@@ -408,8 +408,9 @@ mod coverage_ledger {
                 .map(|i| listed(&point, &format!("f{i:02}"), 10 + i))
                 .collect();
             memory.stage(t0, &point, &coverage::fingerprint(&objects), &objects);
-            let read = memory.plan(&query(t0, 5, None, 7)).read;
-            let verified = read
+            let selection = memory.plan(&query(t0, 5, None, 7));
+            let verified = selection
+                .read
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
@@ -423,7 +424,7 @@ mod coverage_ledger {
                         algorithm: Algorithm::Sha256,
                         digest: Some(format!("{i:064x}")),
                     };
-                    (r.key.clone(), v)
+                    (selection.key(r), v)
                 })
                 .collect();
             memory.record(&PhaseRecord {
