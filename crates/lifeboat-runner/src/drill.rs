@@ -65,8 +65,12 @@ pub(crate) struct Drill<'a> {
     /// The point whose steps ran last (also one an interruption left unfinished, which the
     /// evidence does not list): what `finally` runs for when no point passed.
     trying: Option<String>,
-    /// For `http` steps and `notify`; `None` only when it could not be built (an error).
+    /// For `http` steps and `notify`: built by `check` only when the runbook has either
+    /// ([`needs_http`]), since building it loads the system's TLS roots; `None` otherwise.
     pub(crate) http: Option<reqwest::Client>,
+    /// `check` got past its refusals (scratch inside the source, no HTTP client): the
+    /// checks ran, so `finally` runs too.
+    began: bool,
     /// Restored files flushed to disk before they were verified, over all points tried.
     synced_files: AtomicU64,
     /// Every point in the window, newest first: what the coverage phase covers.
@@ -109,6 +113,7 @@ impl<'a> Drill<'a> {
             stopped: None,
             trying: None,
             http: None,
+            began: false,
             synced_files: AtomicU64::new(0),
             window: Vec::new(),
             coverage: None,
@@ -125,11 +130,16 @@ impl<'a> Drill<'a> {
             &self.runbook.source,
             &[(scratch::Place::Scratch, &self.req.scratch_root)],
         );
-        match (inside, reqwest::Client::builder().build()) {
+        let client = match needs_http(self.runbook) {
+            true => reqwest::Client::builder().build().map(Some),
+            false => Ok(None),
+        };
+        match (inside, client) {
             // Without a client `finally` does not run either: nothing runs.
             (Err(e), _) => self.error = Some(e.into()),
             (Ok(()), Ok(client)) => {
-                self.http = Some(client);
+                self.http = client;
+                self.began = true;
                 let format = match format {
                     Ok(format) => Some(format),
                     Err(e) => {
@@ -426,7 +436,7 @@ impl<'a> Drill<'a> {
                 scratch: &point_dir,
                 recovery_point: &point.id,
                 operator: self.req.operator.as_ref(),
-                http: self.http.as_ref().expect("built before the drill runs"),
+                http: self.http.as_ref(),
                 cancel: self.req.stop.token(),
                 sample: Some(&sample),
                 view: &view,
@@ -572,9 +582,10 @@ impl<'a> Drill<'a> {
         };
         let point = point.unwrap_or_default();
         let mut results = Vec::new();
-        let Some(http) = self.http.clone() else {
+        if !self.began {
             return results;
-        };
+        }
+        let http = self.http.clone();
         // `finally` runs after an interruption too: its steps get a token of their own, never
         // cancelled (each is still bounded by its timeout).
         let cancel = CancellationToken::new();
@@ -598,7 +609,7 @@ impl<'a> Drill<'a> {
                 scratch: &dir,
                 recovery_point: &point,
                 operator: self.req.operator.as_ref(),
-                http: &http,
+                http: http.as_ref(),
                 cancel: &cancel,
                 sample: None,
                 view: &view,
@@ -638,6 +649,19 @@ pub(crate) fn plan_point<F: SourceFormat>(
 }
 
 /// `step`, failed before it could start, for `reason`.
+/// The runbook has something that talks HTTP: an `http` step (in `steps` or `finally`) or a
+/// `notify` webhook. Only then does the drill build its HTTP client, which loads the system's
+/// TLS roots (146 files under /etc/ssl/certs on the bench machine) and so costs every drill
+/// that never uses it a measurable part of its fixed cost (benches/README.md).
+pub(crate) fn needs_http(runbook: &Runbook) -> bool {
+    !runbook.notify.is_empty()
+        || runbook
+            .steps
+            .iter()
+            .chain(&runbook.finally)
+            .any(|s| matches!(s.kind, StepKind::Http { .. }))
+}
+
 fn failed_at_once(step: &Step, reason: String) -> StepResult {
     let now = Timestamp::now();
     StepResult {

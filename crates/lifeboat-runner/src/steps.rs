@@ -103,8 +103,8 @@ pub(crate) struct StepContext<'a> {
     pub recovery_point: &'a str,
     /// The person at the terminal of a manual drill, if any.
     pub operator: Option<&'a Arc<dyn Operator>>,
-    /// For `http` steps.
-    pub http: &'a reqwest::Client,
+    /// For `http` steps: `Some` whenever the runbook has one (see `drill::needs_http`).
+    pub http: Option<&'a reqwest::Client>,
     /// Stops the step: a `run` step's process group is killed, the others are dropped.
     pub cancel: &'a CancellationToken,
     /// What a `restore` step restores: the point's sample. `None` in `finally`, where

@@ -284,3 +284,48 @@ fn the_drill_future_is_send() {
     let spawned = async move { run(&runbook, request).await.evidence };
     assert_send(&spawned);
 }
+
+/// The drill's checks run through `Drill::check` on one small local point, and what it left.
+async fn checked(extra: &str) -> Option<reqwest::Client> {
+    let dir = tempfile::tempdir().unwrap();
+    let source = small_point(dir.path());
+    let rb = runbook(&source, extra);
+    let req = request(dir.path(), Stop::new(), Arc::new(NoProgress));
+    let mut drill = drill::Drill::new(&rb, &req);
+    drill.check(format::files::FilesFormat::open(&rb)).await;
+    assert!(drill.error.is_none(), "{:?}", drill.error);
+    assert_eq!(drill.points.len(), 1);
+    drill.http
+}
+
+/// Building the HTTP client loads the system's TLS roots (146 files under /etc/ssl/certs
+/// here), a measurable part of a small drill's fixed cost: a drill with no `http` step and
+/// no `notify` builds none.
+#[tokio::test]
+async fn a_drill_without_http_steps_or_notify_builds_no_http_client() {
+    assert!(checked("").await.is_none());
+    assert!(
+        checked("steps:\n  - restore: {}\n  - wait: 1s\n")
+            .await
+            .is_none()
+    );
+    assert!(checked("finally:\n  - wait: 1s\n").await.is_none());
+}
+
+/// Any `http` step, in `steps` or `finally`, or a `notify` builds it before anything runs, as
+/// before: a client that cannot be built still stops the drill before its first check.
+#[tokio::test]
+async fn a_drill_with_an_http_step_or_notify_builds_its_client_first() {
+    let http = "http:\n      url: http://127.0.0.1:9/health\n      retries: 0\n";
+    assert!(
+        checked(&format!("steps:\n  - restore: {{}}\n  - {http}"))
+            .await
+            .is_some()
+    );
+    assert!(checked(&format!("finally:\n  - {http}")).await.is_some());
+    assert!(
+        checked("notify:\n  - webhook: http://127.0.0.1:9/hook\n    on: [failed]\n")
+            .await
+            .is_some()
+    );
+}

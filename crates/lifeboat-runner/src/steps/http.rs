@@ -67,6 +67,10 @@ pub(super) async fn probe(
         Ok(url) => url,
         Err(reason) => return Ended::Failed(reason),
     };
+    // The drill builds its client whenever the runbook has an `http` step: never `None` here.
+    let Some(http) = ctx.http else {
+        return Ended::Failed("no HTTP client was built for this drill".into());
+    };
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let attempts = retries.saturating_add(1);
     let mut last = String::new();
@@ -75,8 +79,7 @@ pub(super) async fn probe(
             tokio::time::sleep(interval).await;
         }
         detail.insert("attempts".into(), attempt.to_string());
-        let sent = ctx
-            .http
+        let sent = http
             .request(method.clone(), url.as_str())
             .timeout(HTTP_REQUEST_TIMEOUT)
             .send()
