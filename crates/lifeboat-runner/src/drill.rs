@@ -130,9 +130,10 @@ impl<'a> Drill<'a> {
             &self.runbook.source,
             &[(scratch::Place::Scratch, &self.req.scratch_root)],
         );
-        let client = match needs_http(self.runbook) {
-            true => reqwest::Client::builder().build().map(Some),
-            false => Ok(None),
+        let client = if needs_http(self.runbook) {
+            reqwest::Client::builder().build().map(Some)
+        } else {
+            Ok(None)
         };
         match (inside, client) {
             // Without a client `finally` does not run either: nothing runs.
@@ -648,7 +649,6 @@ pub(crate) fn plan_point<F: SourceFormat>(
     PointPlan::new(format, candidate, manifest, entries, size, always, seed)
 }
 
-/// `step`, failed before it could start, for `reason`.
 /// The runbook has something that talks HTTP: an `http` step (in `steps` or `finally`) or a
 /// `notify` webhook. Only then does the drill build its HTTP client, which loads the system's
 /// TLS roots (146 files under /etc/ssl/certs on the bench machine) and so costs every drill
@@ -662,6 +662,7 @@ pub(crate) fn needs_http(runbook: &Runbook) -> bool {
             .any(|s| matches!(s.kind, StepKind::Http { .. }))
 }
 
+/// `step`, failed before it could start, for `reason`.
 fn failed_at_once(step: &Step, reason: String) -> StepResult {
     let now = Timestamp::now();
     StepResult {

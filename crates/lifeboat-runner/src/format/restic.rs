@@ -275,9 +275,7 @@ impl ResticFormat {
         let entries = entries.into_iter().map(ResticEntry::Manifest).collect();
         Ok(PointRead::Listed { manifest, entries })
     }
-}
 
-impl ResticFormat {
     /// Every regular file of `point`'s snapshot, read from its trees ([`Repo::files`]).
     /// `Ok(Err(reason))`: the snapshot or a tree cannot be read or decoded (a flipped byte
     /// in a tree's pack, a tree's pack gone), a finding against this snapshot alone, so the
