@@ -12,11 +12,25 @@ use bytes::Bytes;
 /// The largest buffer kept: a whole run of a pack. A larger one is freed as usual.
 const MAX_KEPT: usize = (crate::restic::MAX_RUN as usize) + 64;
 
+/// The smallest buffer kept: glibc's default mmap threshold. Smaller ones come from its heap
+/// without a fresh mapping, so keeping them saves nothing, and a pool of many tiny buffers
+/// (a repository of small files) would make every take and drop a long scan.
+const MIN_KEPT: usize = 128 << 10;
+
 /// Most bytes kept, over all buffers and threads: what a drill may hold beyond what it
 /// uses, after its reads.
 const KEPT_BYTES: usize = 64 << 20;
 
-static KEPT: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+/// The buffers kept and their capacities added up; at most `KEPT_BYTES / MIN_KEPT` of them.
+struct Kept {
+    buffers: Vec<Vec<u8>>,
+    held: usize,
+}
+
+static KEPT: Mutex<Kept> = Mutex::new(Kept {
+    buffers: Vec::new(),
+    held: 0,
+});
 
 /// A buffer that goes back to the kept ones when dropped (as the owner of a [`Bytes`], when
 /// the last slice of it is).
@@ -26,21 +40,30 @@ impl KeptBuffer {
     /// An empty buffer able to hold `len` bytes without growing when one is kept (the
     /// smallest that can), else the largest kept or a new one.
     pub(crate) fn with_capacity(len: usize) -> KeptBuffer {
+        if len < MIN_KEPT {
+            return KeptBuffer(Vec::with_capacity(len));
+        }
         let found = {
             let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
-            let fits = kept
+            let buffers = &kept.buffers;
+            let fits = buffers
                 .iter()
                 .enumerate()
                 .filter(|(_, b)| b.capacity() >= len)
                 .min_by_key(|(_, b)| b.capacity())
                 .map(|(i, _)| i);
             let largest = || {
-                kept.iter()
+                buffers
+                    .iter()
                     .enumerate()
                     .max_by_key(|(_, b)| b.capacity())
                     .map(|(i, _)| i)
             };
-            fits.or_else(largest).map(|i| kept.swap_remove(i))
+            let taken = fits.or_else(largest).map(|i| kept.buffers.swap_remove(i));
+            if let Some(b) = &taken {
+                kept.held -= b.capacity();
+            }
+            taken
         };
         let mut buffer = found.unwrap_or_default();
         buffer.clear();
@@ -68,13 +91,13 @@ impl AsRef<[u8]> for KeptBuffer {
 impl Drop for KeptBuffer {
     fn drop(&mut self) {
         let buffer = std::mem::take(&mut self.0);
-        if buffer.capacity() == 0 || buffer.capacity() > MAX_KEPT {
+        if !(MIN_KEPT..=MAX_KEPT).contains(&buffer.capacity()) {
             return;
         }
         let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
-        let held: usize = kept.iter().map(Vec::capacity).sum();
-        if held + buffer.capacity() <= KEPT_BYTES {
-            kept.push(buffer);
+        if kept.held + buffer.capacity() <= KEPT_BYTES {
+            kept.held += buffer.capacity();
+            kept.buffers.push(buffer);
         }
     }
 }
@@ -106,11 +129,20 @@ mod tests {
         let mut huge = KeptBuffer::with_capacity(MAX_KEPT + 1);
         huge.vec().push(1);
         drop(huge);
+        // Too small to keep: malloc's heap serves it without a fresh mapping.
+        let mut small = KeptBuffer::with_capacity(100);
+        small.vec().push(1);
+        drop(small);
+        let kept = KEPT.lock().unwrap();
         assert!(
-            KEPT.lock()
-                .unwrap()
+            kept.buffers
                 .iter()
-                .all(|b| b.capacity() <= MAX_KEPT)
+                .all(|b| (MIN_KEPT..=MAX_KEPT).contains(&b.capacity()))
         );
+        assert_eq!(
+            kept.held,
+            kept.buffers.iter().map(Vec::capacity).sum::<usize>()
+        );
+        assert!(kept.held <= KEPT_BYTES);
     }
 }
