@@ -11,8 +11,8 @@
 //! cargo bench -p lifeboat-benches --bench coverage_scale -- drill lagging 1000000 /tmp/cov.sqlite
 //! ```
 //!
-//! `migrate` (same arguments) opens a ledger an older lifeboat built and times its
-//! migration.
+//! `plan` (same arguments) is `drill` stopped after the plan; `migrate` opens a ledger an
+//! older lifeboat built and times its migration.
 //!
 //! The ledger: [`POINTS`] daily points, each of N / POINTS objects, each point sharing all but
 //! 1 % of its paths with the one before (as daily backups do). `lagging`: 10 % of the
@@ -118,6 +118,8 @@ fn build(lagging: bool, total: usize, path: &Path) {
                     .collect(),
                 phase: None,
                 run_id: String::new(),
+                // Staged just now: never verified.
+                last_verified: vec![None; chunk.len()],
             };
             n += chunk.len();
             store.record_coverage(RUNBOOK, &record).expect("record");
@@ -135,7 +137,9 @@ fn build(lagging: bool, total: usize, path: &Path) {
     println!("built {n} rows in {:.1?}", started.elapsed());
 }
 
-fn drill(total: usize, path: &Path) {
+/// One drill's phase over the ledger at `path`; without `record`, it stops after the plan
+/// (planning alone, without the minute the record takes at 10 M).
+fn drill(total: usize, path: &Path, record: bool) {
     let per = total / POINTS;
     let t0 = day(31);
     let store = SqliteStore::open(path).expect("store");
@@ -192,6 +196,16 @@ fn drill(total: usize, path: &Path) {
         )
         .expect("plan");
     lap(&mut step, "plan");
+    if !record {
+        println!(
+            "planned over {} objects: read {}; total {:.2?}, peak RSS {} MiB",
+            total,
+            selection.read.len(),
+            all.elapsed(),
+            hwm_mib()
+        );
+        return;
+    }
     let record = PhaseRecord {
         verified: selection
             .read
@@ -208,6 +222,11 @@ fn drill(total: usize, path: &Path) {
             .collect(),
         phase: Some(t0),
         run_id: "drill".to_owned(),
+        last_verified: selection
+            .read
+            .iter()
+            .map(|r| r.last.map(|l| l.at))
+            .collect(),
     };
     store.record_coverage(RUNBOOK, &record).expect("record");
     lap(&mut step, "record");
@@ -254,7 +273,8 @@ fn hwm_mib() -> u64 {
 }
 
 fn main() {
-    const USAGE: &str = "usage: coverage_scale build|drill|migrate lagging|on-pace N SQLITE_FILE";
+    const USAGE: &str =
+        "usage: coverage_scale build|drill|plan|migrate lagging|on-pace N SQLITE_FILE";
     // `cargo bench` passes `--bench`; the rest is ours.
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -270,7 +290,8 @@ fn main() {
             };
             match mode.as_str() {
                 "build" => build(lagging, n, Path::new(path)),
-                "drill" => drill(n, Path::new(path)),
+                "drill" => drill(n, Path::new(path), true),
+                "plan" => drill(n, Path::new(path), false),
                 "migrate" => migrate(Path::new(path)),
                 _ => eprintln!("{USAGE}"),
             }

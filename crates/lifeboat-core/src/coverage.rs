@@ -517,20 +517,33 @@ pub struct Reads {
 impl Reads {
     /// Takes `row` as the next object read, keeping only what a [`Selected`] keeps.
     pub fn push(&mut self, row: LedgerRow) {
-        let point = match self.index.get(row.key.point.as_str()) {
+        let last = row.verified.as_ref().map(LastVerified::of);
+        self.push_object(&row.key.point, row.key.path, row.identity.size, last);
+    }
+
+    /// Takes the object at `path` in `point`, of `size` bytes, last verified as `last`, as
+    /// the next object read: what a store's walk reads of a row, without the rest of it.
+    pub fn push_object(
+        &mut self,
+        point: &str,
+        path: String,
+        size: u64,
+        last: Option<LastVerified>,
+    ) {
+        let point = match self.index.get(point) {
             Some(&n) => n,
             None => {
                 let n = u32::try_from(self.points.len()).expect("fewer than 2^32 points");
-                self.points.push(row.key.point.clone());
-                self.index.insert(row.key.point, n);
+                self.points.push(point.to_owned());
+                self.index.insert(point.to_owned(), n);
                 n
             }
         };
         self.read.push(Selected {
             point,
-            path: row.key.path.into_boxed_str(),
-            size: row.identity.size,
-            last: row.verified.as_ref().map(LastVerified::of),
+            path: path.into_boxed_str(),
+            size,
+            last,
         });
     }
 
@@ -554,9 +567,15 @@ pub enum FirstUnread {
 impl FirstUnread {
     /// Where `row` stands as the first object left unread.
     pub fn of(row: &LedgerRow) -> Self {
-        match &row.verified {
+        Self::of_last(row.verified.as_ref().map(|v| v.at))
+    }
+
+    /// Where an object last verified at `at` (`None`: never) stands as the first left
+    /// unread.
+    pub fn of_last(at: Option<Timestamp>) -> Self {
+        match at {
             None => FirstUnread::Never,
-            Some(v) => FirstUnread::Verified(v.at),
+            Some(at) => FirstUnread::Verified(at),
         }
     }
 }
@@ -618,6 +637,12 @@ pub struct PhaseRecord {
     pub phase: Option<Timestamp>,
     /// The run the phase belongs to.
     pub run_id: String,
+    /// Beside `verified`, object for object: when each was last verified as the plan found
+    /// it ([`Selected::last`]; `None`: never). A hint a store may use to find an object's
+    /// row without an index by name; the record means the same without it (shorter than
+    /// `verified`, or empty: the rest not known), and a hint the ledger no longer agrees
+    /// with is only slower.
+    pub last_verified: Vec<Option<Timestamp>>,
 }
 
 /// A point's listing as a store keeps it: its fingerprint says whether the point must be

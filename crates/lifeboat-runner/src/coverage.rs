@@ -392,9 +392,11 @@ impl Phase<'_> {
             verified: Vec::with_capacity(results.len()),
             phase: Some(self.t0),
             run_id: self.run_id.to_owned(),
+            last_verified: Vec::with_capacity(results.len()),
         };
         let mut verified = Vec::with_capacity(results.len() + unlisted.len());
         for (object, result) in selection.read.iter().zip(results) {
+            record.last_verified.push(object.last.map(|l| l.at));
             record.verified.push((
                 selection.key(object),
                 Verification {

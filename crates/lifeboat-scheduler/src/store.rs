@@ -472,6 +472,14 @@ pub struct HistoryEntry {
     pub at: Timestamp,
 }
 
+/// An object due at once (never verified, listed since coverage started), as
+/// [`Walk::start`] takes it: its key hash, key and stored size, and nothing else of its row.
+struct Due {
+    tie: i64,
+    key: coverage::ObjectKey,
+    size: u64,
+}
+
 /// The planner's walk along its order, shared by both engines' `plan_coverage`: an object is
 /// needed while fewer than `fixed` are taken (the share of objects, and everything overdue,
 /// which leads the order) or the share of bytes is not reached; it is read while the budget
@@ -503,16 +511,14 @@ impl Walk {
         started: Timestamp,
         never: u64,
         overdue: u64,
-        mut due: Vec<(LedgerRow, i64)>,
+        mut due: Vec<Due>,
     ) -> (Walk, bool) {
         let within = jiff::SignedDuration::try_from(q.within).unwrap_or_default();
         let backlog_overdue = started
             .checked_add(within)
             .is_ok_and(|deadline| deadline < pace.next);
         let start = coverage::seed_start(q.seed);
-        due.sort_by(|(a, ta), (b, tb)| {
-            ((*ta < start), ta, &a.key).cmp(&((*tb < start), tb, &b.key))
-        });
+        due.sort_by(|a, b| ((a.tie < start), a.tie, &a.key).cmp(&((b.tie < start), b.tie, &b.key)));
         let mut fixed = pace.share_count.max(due.len() as u64);
         if backlog_overdue && never > 0 {
             fixed = fixed.max(never);
@@ -531,7 +537,9 @@ impl Walk {
             full: false,
             first_unread: None,
         };
-        let going = due.into_iter().all(|(row, _)| walk.take(row));
+        let going = due
+            .into_iter()
+            .all(|d| walk.take_object(&d.key.point, d.key.path, d.size, None));
         (walk, going)
     }
 
@@ -560,23 +568,34 @@ impl Walk {
 
     /// Takes the next object of the order; `false` (and not taken) when the pace is met.
     fn take(&mut self, row: LedgerRow) -> bool {
+        let last = row.verified.as_ref().map(coverage::LastVerified::of);
+        self.take_object(&row.key.point, row.key.path, row.identity.size, last)
+    }
+
+    /// [`take`](Walk::take) of what the walk needs of a row: its point, path, size and last
+    /// verification (an engine's walk reads only those).
+    fn take_object(
+        &mut self,
+        point: &str,
+        path: String,
+        size: u64,
+        last: Option<coverage::LastVerified>,
+    ) -> bool {
+        let unread = || coverage::FirstUnread::of_last(last.map(|v| v.at));
         if self.taken >= self.fixed && self.needed_bytes >= self.share_bytes {
-            self.first_unread
-                .get_or_insert_with(|| coverage::FirstUnread::of(&row));
+            self.first_unread.get_or_insert_with(unread);
             return false;
         }
-        let size = row.identity.size;
         self.taken += 1;
         self.needed_bytes += size;
         if !self.full && self.budget.is_some_and(|b| self.read_bytes + size > b) {
             self.full = true;
         }
         if self.full {
-            self.first_unread
-                .get_or_insert_with(|| coverage::FirstUnread::of(&row));
+            self.first_unread.get_or_insert_with(unread);
         } else {
             self.read_bytes += size;
-            self.read.push(row);
+            self.read.push_object(point, path, size, last);
         }
         true
     }

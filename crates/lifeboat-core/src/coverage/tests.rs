@@ -403,6 +403,7 @@ fn the_standing_after_a_phase_is_the_standing_its_record_leaves_before_it_is_rec
                 .collect(),
             phase: Some(t0),
             run_id: format!("run-{day}"),
+            last_verified: Vec::new(),
         });
         assert_eq!(after, ml.standing(t0, within), "day {day}: {selection:?}");
     }
@@ -503,6 +504,7 @@ fn a_selection_names_each_point_once_and_keeps_only_what_the_reads_need() {
             .collect(),
         phase: Some(t(0)),
         run_id: "run-0".into(),
+        last_verified: Vec::new(),
     });
     let second = ml.plan(&everything(t(1)));
     for r in &second.read {

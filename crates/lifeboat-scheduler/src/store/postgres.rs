@@ -35,8 +35,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Transaction};
 
 use super::{
-    Fenced, HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError, StoreFuture,
-    UnfinishedSlot, Walk,
+    Due, Fenced, HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError,
+    StoreFuture, UnfinishedSlot, Walk,
 };
 
 pub mod target;
@@ -196,6 +196,14 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX coverage_objects_by_turn;
     CREATE INDEX coverage_objects_by_point
         ON coverage_objects (runbook, point, turn, tie, path COLLATE \"C\");
+    ",
+    // 7: the objects due at once found from their points, not an index (see SQLite's
+    // seventh migration): each point keeps the newest first-listed time of its objects.
+    "
+    ALTER TABLE coverage_points ADD COLUMN newest_listed TEXT;
+    UPDATE coverage_points SET newest_listed = (SELECT MAX(o.first_seen) FROM coverage_objects o
+        WHERE o.runbook = coverage_points.runbook AND o.point = coverage_points.point);
+    DROP INDEX coverage_objects_new;
     ",
 ];
 
@@ -1048,19 +1056,32 @@ impl PostgresStore {
             Err(_) => 0,
         };
 
-        // Due at once (every one needed): appeared since coverage started, never verified.
+        // Due at once (every one needed): appeared since coverage started, never verified;
+        // only in points that brought objects since then, each read from the head of its
+        // range (turn '').
         let raw = tx
             .query(
-                &format!(
-                    "SELECT {LEDGER_COLUMNS}, tie FROM coverage_objects
-                     WHERE runbook = $1 AND verified_at IS NULL AND first_seen > $2"
-                ),
+                "SELECT o.tie, o.point, o.path, o.size FROM coverage_points p
+                 JOIN coverage_objects o ON o.runbook = p.runbook AND o.point = p.point
+                 WHERE p.runbook = $1 AND (p.newest_listed IS NULL OR p.newest_listed > $2)
+                     AND o.turn = '' AND o.first_seen > $2",
                 &[&runbook, &time_text(started)],
             )
             .await?;
-        let mut due: Vec<(LedgerRow, i64)> = Vec::with_capacity(raw.len());
+        let mut due: Vec<Due> = Vec::with_capacity(raw.len());
         for r in &raw {
-            due.push((checked!(self.ledger_row(r)), r.get(9)));
+            let size: i64 = r.get(3);
+            due.push(Due {
+                tie: r.get(0),
+                key: ObjectKey {
+                    point: r.get(1),
+                    path: r.get(2),
+                },
+                size: checked!(
+                    u64::try_from(size)
+                        .map_err(|_| self.bad("coverage_objects.size", size.to_string()))
+                ),
+            });
         }
         drop(raw);
         let (mut walk, mut going) = Walk::start(&pace, q, started, never, overdue, due);
@@ -1479,20 +1500,30 @@ async fn stage_point(
         &[&runbook, &point],
     )
     .await?;
+    let added = tx
+        .execute(
+            "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen, tie, turn)
+             SELECT $1, $2, s.path, s.size, s.tag, $3, s.tie, '' FROM coverage_stage s
+             WHERE NOT EXISTS (SELECT 1 FROM coverage_objects o
+                               WHERE o.runbook = $1 AND o.point = $2 AND o.path = s.path)",
+            &[&runbook, &point, &time_text(t0)],
+        )
+        .await?;
+    // The newest first-listed time only grows; NULL when this staging added no object.
+    let newest = (added > 0).then(|| time_text(t0));
     tx.execute(
-        "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen, tie, turn)
-         SELECT $1, $2, s.path, s.size, s.tag, $3, s.tie, '' FROM coverage_stage s
-         WHERE NOT EXISTS (SELECT 1 FROM coverage_objects o
-                           WHERE o.runbook = $1 AND o.point = $2 AND o.path = s.path)",
-        &[&runbook, &point, &time_text(t0)],
-    )
-    .await?;
-    tx.execute(
-        "INSERT INTO coverage_points (runbook, point, fingerprint, objects, bytes)
-         SELECT $1, $2, $3, COUNT(*), COALESCE(SUM(size), 0)::BIGINT FROM coverage_stage
+        "INSERT INTO coverage_points (runbook, point, fingerprint, objects, bytes, newest_listed)
+         SELECT $1, $2, $3, COUNT(*), COALESCE(SUM(size), 0)::BIGINT, $4 FROM coverage_stage
          ON CONFLICT (runbook, point) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
-             objects = EXCLUDED.objects, bytes = EXCLUDED.bytes",
-        &[&runbook, &point, &listing.fingerprint],
+             objects = EXCLUDED.objects, bytes = EXCLUDED.bytes,
+             newest_listed = CASE
+                 WHEN EXCLUDED.newest_listed IS NULL THEN coverage_points.newest_listed
+                 WHEN coverage_points.newest_listed IS NULL
+                     OR EXCLUDED.newest_listed > coverage_points.newest_listed
+                     THEN EXCLUDED.newest_listed
+                 ELSE coverage_points.newest_listed
+             END",
+        &[&runbook, &point, &listing.fingerprint, &newest],
     )
     .await?;
     tx.commit().await

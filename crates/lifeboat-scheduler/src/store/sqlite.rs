@@ -19,15 +19,15 @@ use std::time::Duration;
 use jiff::SignedDuration;
 use jiff::Timestamp;
 use lifeboat_core::coverage::{
-    self, Identity, Ledger, LedgerRow, Listed, ObjectKey, PACE_PHASES, Pace, PhaseQuery,
-    PhaseRecord, PointListing, Selection, Standing, Verification,
+    self, Identity, LastVerified, Ledger, LedgerRow, Listed, ObjectKey, PACE_PHASES, Pace,
+    PhaseQuery, PhaseRecord, PointListing, Selection, Standing, Verification,
 };
 use lifeboat_core::evidence::Outcome;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Fenced, HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError, StoreFuture,
-    UnfinishedSlot, Walk,
+    Due, Fenced, HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError,
+    StoreFuture, UnfinishedSlot, Walk,
 };
 
 /// How long a write waits for another process holding the file's write lock.
@@ -183,6 +183,30 @@ const MIGRATIONS: &[&str] = &[
         WHERE verified_at IS NULL;
     CREATE INDEX coverage_objects_failed ON coverage_objects (runbook, verified_at)
         WHERE outcome = 'failed';
+    ",
+    // 7: the objects due at once found from their points, not an index (issue 16 item 7).
+    // The `new` index took an entry for every object a point brought (each new object is
+    // never verified), one more B-tree insert beside the row and its name: at 10 M objects,
+    // a third of staging a new point. Each point now keeps when it last brought objects
+    // (`newest_listed`, the greatest `first_seen` of its rows; NULL: none), so a plan reads
+    // the never-verified head of only the points that brought objects since coverage
+    // started.
+    "
+    ALTER TABLE coverage_points ADD COLUMN newest_listed TEXT;
+    UPDATE coverage_points SET newest_listed = (SELECT MAX(o.first_seen) FROM coverage_objects o
+        WHERE o.runbook = coverage_points.runbook AND o.point = coverage_points.point);
+    DROP INDEX coverage_objects_new;
+    ",
+    // 8: no index by name (issue 16 item 7). `key` (runbook, point, path) took an entry,
+    // at a random place in its point's range, for every object a point brought, and gave
+    // one up for every object that left: at 10 M objects, more than half the cost of
+    // staging a new point and dropping a gone one. The ledger's own key finds a row: a
+    // drill's record knows the turn the plan found each object in, and staging a changed
+    // point compares it with its point's range as a whole. A path is one object of its
+    // point by construction (staging keeps the first of a path listed twice, and adds
+    // only paths its point does not hold).
+    "
+    DROP INDEX coverage_objects_key;
     ",
 ];
 
@@ -964,6 +988,17 @@ impl SqliteStore {
         let mut conn = self.lock();
         let tx = begin_write(&mut conn).map_err(|e| self.err(e))?;
         let point = listing.point.as_str();
+        let known: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM coverage_objects WHERE runbook = ?1 AND point = ?2)",
+                params![runbook, point],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if !known {
+            self.stage_new_point(&tx, runbook, t0, listing, objects)?;
+            return tx.commit().map_err(|e| self.err(e));
+        }
         tx.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS coverage_stage (
                  path TEXT PRIMARY KEY,
@@ -1000,27 +1035,105 @@ impl SqliteStore {
         )
         .map_err(|e| self.err(e))?;
         // In the clustered key's order: a new point's rows are appended to its range.
-        tx.execute(
-            "INSERT INTO coverage_objects (runbook, point, path, size, tag, first_seen, tie, turn)
-             SELECT ?1, ?2, s.path, s.size, s.tag, ?3, s.tie, '' FROM coverage_stage s
-             WHERE NOT EXISTS (SELECT 1 FROM coverage_objects o
-                               WHERE o.runbook = ?1 AND o.point = ?2 AND o.path = s.path)
-             ORDER BY s.tie, s.path",
-            params![runbook, point, time_text(t0)],
-        )
-        .map_err(|e| self.err(e))?;
+        let added = tx
+            .execute(
+                "INSERT INTO coverage_objects
+                     (runbook, point, path, size, tag, first_seen, tie, turn)
+                 SELECT ?1, ?2, s.path, s.size, s.tag, ?3, s.tie, '' FROM coverage_stage s
+                 WHERE s.path NOT IN (SELECT o.path FROM coverage_objects o
+                                      WHERE o.runbook = ?1 AND o.point = ?2)
+                 ORDER BY s.tie, s.path",
+                params![runbook, point, time_text(t0)],
+            )
+            .map_err(|e| self.err(e))?;
         // `WHERE true`: SQLite needs a WHERE to parse an upsert from a SELECT.
         tx.execute(
-            "INSERT INTO coverage_points (runbook, point, fingerprint, objects, bytes)
-             SELECT ?1, ?2, ?3, COUNT(*), COALESCE(SUM(size), 0) FROM coverage_stage WHERE true
-             ON CONFLICT (runbook, point) DO UPDATE SET fingerprint = excluded.fingerprint,
-                 objects = excluded.objects, bytes = excluded.bytes",
-            params![runbook, point, listing.fingerprint],
+            &format!(
+                "INSERT INTO coverage_points
+                     (runbook, point, fingerprint, objects, bytes, newest_listed)
+                 SELECT ?1, ?2, ?3, COUNT(*), COALESCE(SUM(size), 0), ?4
+                 FROM coverage_stage WHERE true
+                 ON CONFLICT (runbook, point) DO UPDATE SET {POINT_STAGED}"
+            ),
+            params![
+                runbook,
+                point,
+                listing.fingerprint,
+                (added > 0).then(|| time_text(t0))
+            ],
         )
         .map_err(|e| self.err(e))?;
         tx.execute("DELETE FROM coverage_stage", [])
             .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// [`stage_coverage`](SqliteStore::stage_coverage) of a point the ledger holds no object
+    /// of (a new recovery point, most days): nothing to drop or compare, so its listing goes
+    /// straight into the ledger, sorted here into the clustered key's order and appended,
+    /// without the staging table, its sort and a probe per object. The same rows as the
+    /// staging path: a path listed twice is one object, as first listed.
+    fn stage_new_point(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        runbook: &str,
+        t0: Timestamp,
+        listing: &PointListing,
+        objects: &[Listed],
+    ) -> Result<(), StoreError> {
+        let point = listing.point.as_str();
+        let mut seen = std::collections::HashSet::new();
+        let mut rows: Vec<(i64, &Listed)> = objects
+            .iter()
+            .filter(|o| o.key.point == point && seen.insert(o.key.path.as_str()))
+            .map(|o| (coverage::key_hash(&o.key), o))
+            .collect();
+        drop(seen);
+        rows.sort_unstable_by(|(ta, a), (tb, b)| (ta, &a.key.path).cmp(&(tb, &b.key.path)));
+        let first_seen = time_text(t0);
+        let mut bytes: i64 = 0;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO coverage_objects
+                         (runbook, point, path, size, tag, first_seen, tie, turn)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '')",
+                )
+                .map_err(|e| self.err(e))?;
+            for (tie, o) in &rows {
+                let size = i64::try_from(o.identity.size).unwrap_or(i64::MAX);
+                bytes = bytes.saturating_add(size);
+                insert
+                    .execute(params![
+                        runbook,
+                        point,
+                        o.key.path,
+                        size,
+                        o.identity.tag,
+                        first_seen,
+                        tie
+                    ])
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO coverage_points
+                     (runbook, point, fingerprint, objects, bytes, newest_listed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (runbook, point) DO UPDATE SET {POINT_STAGED}"
+            ),
+            params![
+                runbook,
+                point,
+                listing.fingerprint,
+                i64::try_from(rows.len()).unwrap_or(i64::MAX),
+                bytes,
+                (!rows.is_empty()).then_some(first_seen.as_str())
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// Keeps only `points` of `runbook`'s ledger: each other point leaves it whole, one
@@ -1088,20 +1201,49 @@ impl SqliteStore {
         };
 
         // Due at once (every one needed): appeared since coverage started, never verified.
-        let due: Vec<(LedgerRow, i64)> = {
+        // Of each only what the walk keeps: its key hash, key and size. Only points that
+        // brought objects since coverage started can hold one: the head of each such point's
+        // range (turn '', never verified) is read, not the whole ledger's never-verified.
+        let due: Vec<Due> = {
+            let since = time_text(started);
+            let bringing: Vec<String> = tx
+                .prepare(
+                    "SELECT point FROM coverage_points WHERE runbook = ?1
+                         AND (newest_listed IS NULL OR newest_listed > ?2)
+                     ORDER BY point",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![runbook, since], |r| r.get(0))?
+                        .collect::<rusqlite::Result<_>>()
+                })
+                .map_err(|e| self.err(e))?;
             let mut stmt = tx
-                .prepare(&format!(
-                    "SELECT {LEDGER_COLUMNS} FROM coverage_objects
-                     WHERE runbook = ?1 AND verified_at IS NULL AND first_seen > ?2"
-                ))
+                .prepare(
+                    "SELECT tie, path, size FROM coverage_objects
+                     WHERE runbook = ?1 AND point = ?2 AND turn = '' AND first_seen > ?3",
+                )
                 .map_err(|e| self.err(e))?;
-            let raw: Vec<(RawRow, i64)> = stmt
-                .query_map(params![runbook, time_text(started)], raw_row)
-                .and_then(|rows| rows.collect())
-                .map_err(|e| self.err(e))?;
-            raw.into_iter()
-                .map(|(raw, tie)| Ok((self.ledger_row(raw)?, tie)))
-                .collect::<Result<_, StoreError>>()?
+            let mut due = Vec::new();
+            for point in bringing {
+                let raw: Vec<(i64, String, i64)> = stmt
+                    .query_map(params![runbook, point, since], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .and_then(|rows| rows.collect())
+                    .map_err(|e| self.err(e))?;
+                for (tie, path, size) in raw {
+                    due.push(Due {
+                        tie,
+                        key: ObjectKey {
+                            point: point.clone(),
+                            path,
+                        },
+                        size: u64::try_from(size)
+                            .map_err(|_| self.bad("coverage_objects.size", size.to_string()))?,
+                    });
+                }
+            }
+            due
         };
         let (mut walk, mut going) = Walk::start(&pace, q, started, never, overdue, due);
         let start = coverage::seed_start(q.seed);
@@ -1133,9 +1275,15 @@ impl SqliteStore {
         start: i64,
         walk: &mut Walk,
     ) -> Result<bool, StoreError> {
+        // Every row of a turn was last verified at the turn: its instant is read once, and
+        // of each row only what the walk keeps (no tag, digest or first-listed time).
+        let at = match turn {
+            "" => None,
+            t => Some(self.timestamp("coverage_objects.verified_at", t)?),
+        };
         for range in ["tie >= ?4", "tie < ?4"] {
             let sql = format!(
-                "SELECT {LEDGER_COLUMNS} FROM coverage_objects
+                "SELECT tie, path, size, outcome, algorithm FROM coverage_objects
                  WHERE runbook = ?1 AND point = ?2 AND turn = ?3 AND {range}
                      AND (?3 <> '' OR first_seen <= ?5)
                  ORDER BY tie, path"
@@ -1154,23 +1302,68 @@ impl SqliteStore {
             // The head of each point's stream, by (key hash, point): the points are in
             // order, so a stream's index orders equal hashes as their points do.
             let mut heads = std::collections::BinaryHeap::new();
-            for (i, rows) in streams.iter_mut().enumerate() {
-                if let Some(r) = rows.next().map_err(|e| self.err(e))? {
-                    let (raw, tie) = raw_row(r).map_err(|e| self.err(e))?;
-                    heads.push(std::cmp::Reverse((tie, i, raw)));
+            let mut rows: Vec<Option<WalkRow>> = Vec::with_capacity(points.len());
+            for (i, stream) in streams.iter_mut().enumerate() {
+                let head = match stream.next().map_err(|e| self.err(e))? {
+                    Some(r) => Some(self.walk_row(r, at)?),
+                    None => None,
+                };
+                if let Some(row) = &head {
+                    heads.push(std::cmp::Reverse((row.tie, i)));
                 }
+                rows.push(head);
             }
-            while let Some(std::cmp::Reverse((_, i, raw))) = heads.pop() {
-                if !walk.take(self.ledger_row(raw)?) {
+            while let Some(std::cmp::Reverse((_, i))) = heads.pop() {
+                let Some(row) = rows[i].take() else { continue };
+                if !walk.take_object(&points[i], row.path, row.size, row.last) {
                     return Ok(false);
                 }
                 if let Some(r) = streams[i].next().map_err(|e| self.err(e))? {
-                    let (raw, tie) = raw_row(r).map_err(|e| self.err(e))?;
-                    heads.push(std::cmp::Reverse((tie, i, raw)));
+                    let row = self.walk_row(r, at)?;
+                    heads.push(std::cmp::Reverse((row.tie, i)));
+                    rows[i] = Some(row);
                 }
             }
         }
         Ok(true)
+    }
+
+    /// A row of [`walk_turn`](SqliteStore::walk_turn)'s statement (`tie, path, size,
+    /// outcome, algorithm`), checked as [`ledger_row`](SqliteStore::ledger_row) checks it,
+    /// its turn last verified at `at` (`None`: never).
+    fn walk_row(
+        &self,
+        r: &rusqlite::Row<'_>,
+        at: Option<Timestamp>,
+    ) -> Result<WalkRow, StoreError> {
+        let text = |i: usize| -> Result<Option<&str>, StoreError> {
+            r.get_ref(i)
+                .and_then(|v| {
+                    v.as_str_or_null().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))
+                    })
+                })
+                .map_err(|e| self.err(e))
+        };
+        let size: i64 = r.get(2).map_err(|e| self.err(e))?;
+        let last = match (at, text(3)?, text(4)?) {
+            (Some(at), Some(outcome), Some(algorithm)) => Some(LastVerified {
+                at,
+                outcome: parse_outcome(outcome)
+                    .ok_or_else(|| self.bad("coverage_objects.outcome", outcome.to_owned()))?,
+                algorithm: algorithm
+                    .parse()
+                    .map_err(|_| self.bad("coverage_objects.algorithm", algorithm.to_owned()))?,
+            }),
+            _ => None,
+        };
+        Ok(WalkRow {
+            tie: r.get(0).map_err(|e| self.err(e))?,
+            path: r.get(1).map_err(|e| self.err(e))?,
+            size: u64::try_from(size)
+                .map_err(|_| self.bad("coverage_objects.size", size.to_string()))?,
+            last,
+        })
     }
 
     /// Keeps a phase's verifications and its T0, in one transaction: a drill killed before
@@ -1178,34 +1371,64 @@ impl SqliteStore {
     pub fn record_coverage(&self, runbook: &str, record: &PhaseRecord) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let tx = begin_write(&mut conn).map_err(|e| self.err(e))?;
-        // One prepared UPDATE per object, in key order (the rows and the primary key are
-        // then visited in file order: at a million objects, 5x fewer page reads and writes
-        // than at random). Not PostgreSQL's one statement a batch: measured on a 1 M-object
-        // ledger (benches/README.md), staging a batch in a temporary table and applying it
-        // with one `UPDATE ... FROM` (its `IN` making the staged keys drive primary-key
-        // lookups) recorded 186 k verifications in 4.0-4.1 s against 3.5-3.6 s row by row:
-        // in process, a statement costs no round trip, and the index maintenance per row is
-        // the same either way.
+        // One prepared UPDATE per object, each row found by its primary key: its point, the
+        // turn the plan found it in (the record's hint), its key hash and path; the objects
+        // in that order, so rows are visited in file order. There is no index by name to
+        // keep (migration 8): an object whose hint is missing or stale is looked for in
+        // each of its point's turns, one descent each. Not PostgreSQL's one statement a
+        // batch: measured on a 1 M-object ledger (benches/README.md), staging a batch in a
+        // temporary table and applying it with one `UPDATE ... FROM` was slower than row by
+        // row: in process, a statement costs no round trip.
         {
             let mut verify = tx
                 .prepare_cached(
-                    "UPDATE coverage_objects SET verified_at = ?4, turn = ?4, outcome = ?5,
-                         algorithm = ?6, digest = ?7
-                     WHERE runbook = ?1 AND point = ?2 AND path = ?3",
+                    "UPDATE coverage_objects SET verified_at = ?6, turn = ?6, outcome = ?7,
+                         algorithm = ?8, digest = ?9
+                     WHERE runbook = ?1 AND point = ?2 AND turn = ?3 AND tie = ?4 AND path = ?5",
                 )
                 .map_err(|e| self.err(e))?;
-            for (key, v) in super::last_verifications(record) {
-                verify
-                    .execute(params![
+            // Each point's turns, found the first time an object of it is not where its
+            // hint says.
+            let mut turns: std::collections::HashMap<&str, Vec<String>> =
+                std::collections::HashMap::new();
+            for (i, tie) in hinted_verifications(record) {
+                let (key, v) = &record.verified[i];
+                let hint = record
+                    .last_verified
+                    .get(i)
+                    .map(|at| at.map(time_text).unwrap_or_default());
+                let at = time_text(v.at);
+                let mut update = |turn: &str| {
+                    verify.execute(params![
                         runbook,
                         key.point,
+                        turn,
+                        tie,
                         key.path,
-                        time_text(v.at),
+                        at,
                         v.outcome.as_str(),
                         v.algorithm.as_str(),
                         v.digest.as_deref(),
                     ])
-                    .map_err(|e| self.err(e))?;
+                };
+                let found = match &hint {
+                    Some(turn) => update(turn).map_err(|e| self.err(e))? > 0,
+                    None => false,
+                };
+                if found {
+                    continue;
+                }
+                let known = match turns.entry(key.point.as_str()) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(point_turns(&tx, runbook, &key.point).map_err(|e| self.err(e))?)
+                    }
+                };
+                for turn in known.iter().filter(|t| Some(*t) != hint.as_ref()) {
+                    if update(turn).map_err(|e| self.err(e))? > 0 {
+                        break;
+                    }
+                }
             }
         }
         if let Some(t0) = record.phase {
@@ -1528,9 +1751,18 @@ fn totals(tx: &rusqlite::Transaction<'_>, runbook: &str) -> rusqlite::Result<(i6
     )
 }
 
-/// The columns of a ledger row, as [`raw_row`] reads them.
-const LEDGER_COLUMNS: &str =
-    "point, path, size, tag, first_seen, verified_at, outcome, algorithm, digest, tie";
+/// A staged point's row, updated: its listing's fingerprint and totals, and the newest
+/// first-listed time of its objects, which only grows (`excluded.newest_listed` is NULL when
+/// the staging added no object).
+const POINT_STAGED: &str = "fingerprint = excluded.fingerprint, objects = excluded.objects,
+    bytes = excluded.bytes,
+    newest_listed = CASE
+        WHEN excluded.newest_listed IS NULL THEN coverage_points.newest_listed
+        WHEN coverage_points.newest_listed IS NULL
+            OR excluded.newest_listed > coverage_points.newest_listed
+            THEN excluded.newest_listed
+        ELSE coverage_points.newest_listed
+    END";
 
 /// A point's objects never verified (`?3` is '').
 const NEVER_VERIFIED: &str = "SELECT COUNT(*) FROM coverage_objects
@@ -1564,6 +1796,45 @@ fn count_points(
         total += u64::try_from(n).unwrap_or(0);
     }
     Ok(total)
+}
+
+/// A phase's verifications in the order its record visits rows: one per object (of a key
+/// recorded twice, the last in the record), sorted by point, hint
+/// ([`PhaseRecord::last_verified`]), key hash and path — the clustered key of the row each
+/// hints at. Each is an index into the record and its key hash: 16 bytes (a lagging phase
+/// at 10 M objects records ~1.9 M).
+fn hinted_verifications(record: &PhaseRecord) -> Vec<(usize, i64)> {
+    let mut order: Vec<usize> = (0..record.verified.len()).collect();
+    // Stable: of equal keys, the last in the record comes last, and is the one kept.
+    order.sort_by(|&a, &b| record.verified[a].0.cmp(&record.verified[b].0));
+    let mut last: Vec<(usize, i64)> = Vec::with_capacity(order.len());
+    for i in order {
+        match last.last_mut() {
+            Some(prev) if record.verified[prev.0].0 == record.verified[i].0 => prev.0 = i,
+            _ => last.push((i, coverage::key_hash(&record.verified[i].0))),
+        }
+    }
+    let hint = |i: usize| record.last_verified.get(i).copied();
+    last.sort_by(|&(a, ta), &(b, tb)| {
+        let (ka, kb) = (&record.verified[a].0, &record.verified[b].0);
+        (&ka.point, hint(a), ta, &ka.path).cmp(&(&kb.point, hint(b), tb, &kb.path))
+    });
+    last
+}
+
+/// Every turn of `point` in `runbook`'s ledger: '' (never verified) and each instant of
+/// last verification, one descent each.
+fn point_turns(
+    tx: &rusqlite::Transaction<'_>,
+    runbook: &str,
+    point: &str,
+) -> rusqlite::Result<Vec<String>> {
+    let mut turns = vec![String::new()];
+    while let Some(next) = next_turn(tx, runbook, &[point.to_owned()], turns.last().expect("one"))?
+    {
+        turns.push(next);
+    }
+    Ok(turns)
 }
 
 /// The least instant of last verification after `after` ('' for the oldest) over `points`:
@@ -1614,6 +1885,15 @@ struct CoverageRow {
     never_verified: i64,
     oldest_verified: Option<String>,
     failed: i64,
+}
+
+/// What the planner's walk reads of a ledger row: its key hash, path, size and last
+/// verification (its point is its stream's).
+struct WalkRow {
+    tie: i64,
+    path: String,
+    size: u64,
+    last: Option<LastVerified>,
 }
 
 /// A ledger row as SQLite holds it, before it is checked.

@@ -729,6 +729,20 @@ mod coverage_ledger {
                         .collect(),
                     phase: (rng.below(8) != 0).then_some(t0),
                     run_id: format!("r{day}"),
+                    // The plan's hints as a drill gives them; now and then none, or
+                    // hints the ledger does not agree with: the record means the same.
+                    last_verified: match rng.below(4) {
+                        0 => Vec::new(),
+                        1 => got
+                            .read
+                            .iter()
+                            .map(|r| match r.last {
+                                Some(_) => None,
+                                None => Some(t0 - DAY),
+                            })
+                            .collect(),
+                        _ => got.read.iter().map(|r| r.last.map(|l| l.at)).collect(),
+                    },
                 };
                 store.record_coverage(&rb, &record).await.unwrap();
                 memory.record(&record);
@@ -806,6 +820,7 @@ mod coverage_ledger {
                 .collect(),
             phase: Some(t0),
             run_id: "r0".into(),
+            last_verified: Vec::new(),
         };
         store.record_coverage("rb", &record).await.unwrap();
         memory.record(&record);
@@ -854,6 +869,7 @@ mod coverage_ledger {
             verified,
             phase: Some(t0),
             run_id: "big".into(),
+            last_verified: Vec::new(),
         };
         store.record_coverage("rb", &record).await.unwrap();
         let s = store.coverage_standing("rb", t0, DAY * 2).await.unwrap();
@@ -878,6 +894,7 @@ mod coverage_ledger {
                 .collect(),
             phase: Some(t0),
             run_id: "r1".into(),
+            last_verified: Vec::new(),
         };
         store.record_coverage("rb", &all).await.unwrap();
         // The next day one object has another size under the same name.
@@ -1006,6 +1023,7 @@ mod coverage_ledger {
             verified: vec![(objects[0].key.clone(), passed(t0))],
             phase: Some(t0),
             run_id: "r1".into(),
+            last_verified: Vec::new(),
         };
         store.record_coverage("nightly", &first).await.unwrap();
         let row = |o: &Listed, verified: Option<Verification>| LedgerRow {

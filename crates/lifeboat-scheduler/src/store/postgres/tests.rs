@@ -404,8 +404,7 @@ async fn a_ledger_of_the_previous_schema_keeps_its_standing_once_ordered_by_poin
              WHERE tablename = 'coverage_objects'"
         )
         .trim(),
-        "coverage_objects_by_point coverage_objects_failed coverage_objects_new \
-         coverage_objects_pkey"
+        "coverage_objects_by_point coverage_objects_failed coverage_objects_pkey"
     );
     let t0 = ts("2026-11-21T00:00:00Z");
     let within = coverage::DAY * 10;

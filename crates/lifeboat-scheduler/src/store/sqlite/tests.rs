@@ -431,6 +431,7 @@ mod coverage_ledger {
                 verified,
                 phase: Some(t0),
                 run_id: format!("r{day}"),
+                last_verified: Vec::new(),
             });
         }
         let dir = tempfile::tempdir().unwrap();
