@@ -606,26 +606,37 @@ impl Walk {
 /// with the phase. (SQLite, in process, updates row by row: measured faster there.)
 pub(crate) const RECORD_BATCH: usize = 20_000;
 
-/// A phase's verifications in key order (the ledger's primary key order, so each batch
-/// visits rows and index pages in file order, not at random), one per object: of a key
-/// recorded twice, the last in the record.
-pub(crate) fn last_verifications(
-    record: &PhaseRecord,
-) -> Vec<&(coverage::ObjectKey, coverage::Verification)> {
-    let mut verified: Vec<&(coverage::ObjectKey, coverage::Verification)> =
-        record.verified.iter().collect();
+/// A phase's verifications in key order, one per object (of a key recorded twice, the last
+/// in the record), each as its index into [`PhaseRecord::verified`]: PostgreSQL records
+/// them in this order (its primary key's, so each batch visits rows and index pages in file
+/// order, not at random); SQLite reorders them by the rows their hints name.
+pub(crate) fn last_verifications(record: &PhaseRecord) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..record.verified.len()).collect();
     // Stable: of equal keys, the last in the record comes last, and is the one kept.
-    verified.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut last: Vec<&(coverage::ObjectKey, coverage::Verification)> =
-        Vec::with_capacity(verified.len());
-    for v in verified {
+    order.sort_by(|&a, &b| record.verified[a].0.cmp(&record.verified[b].0));
+    let mut last: Vec<usize> = Vec::with_capacity(order.len());
+    for i in order {
         match last.last_mut() {
-            Some(prev) if prev.0 == v.0 => *prev = v,
-            _ => last.push(v),
+            Some(prev) if record.verified[*prev].0 == record.verified[i].0 => *prev = i,
+            _ => last.push(i),
         }
     }
     last
 }
+
+/// What staging a point sets on its `coverage_points` row when it is there already (an
+/// upsert's `DO UPDATE SET`, the same SQL on both engines): its listing's fingerprint and
+/// totals, and the newest first-listed time of its objects, which only grows
+/// (`excluded.newest_listed` is NULL when the staging added no object).
+pub(crate) const POINT_STAGED: &str = "fingerprint = excluded.fingerprint,
+    objects = excluded.objects, bytes = excluded.bytes,
+    newest_listed = CASE
+        WHEN excluded.newest_listed IS NULL THEN coverage_points.newest_listed
+        WHEN coverage_points.newest_listed IS NULL
+            OR excluded.newest_listed > coverage_points.newest_listed
+            THEN excluded.newest_listed
+        ELSE coverage_points.newest_listed
+    END";
 
 #[cfg(test)]
 mod tests;

@@ -35,8 +35,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Transaction};
 
 use super::{
-    Due, Fenced, HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError,
-    StoreFuture, UnfinishedSlot, Walk,
+    Due, Fenced, HistoryEntry, HistoryStore, POINT_STAGED, RunCoverage, RunRecord, SlotState,
+    StoreError, StoreFuture, UnfinishedSlot, Walk,
 };
 
 pub mod target;
@@ -1512,17 +1512,12 @@ async fn stage_point(
     // The newest first-listed time only grows; NULL when this staging added no object.
     let newest = (added > 0).then(|| time_text(t0));
     tx.execute(
-        "INSERT INTO coverage_points (runbook, point, fingerprint, objects, bytes, newest_listed)
-         SELECT $1, $2, $3, COUNT(*), COALESCE(SUM(size), 0)::BIGINT, $4 FROM coverage_stage
-         ON CONFLICT (runbook, point) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
-             objects = EXCLUDED.objects, bytes = EXCLUDED.bytes,
-             newest_listed = CASE
-                 WHEN EXCLUDED.newest_listed IS NULL THEN coverage_points.newest_listed
-                 WHEN coverage_points.newest_listed IS NULL
-                     OR EXCLUDED.newest_listed > coverage_points.newest_listed
-                     THEN EXCLUDED.newest_listed
-                 ELSE coverage_points.newest_listed
-             END",
+        &format!(
+            "INSERT INTO coverage_points
+                 (runbook, point, fingerprint, objects, bytes, newest_listed)
+             SELECT $1, $2, $3, COUNT(*), COALESCE(SUM(size), 0)::BIGINT, $4 FROM coverage_stage
+             ON CONFLICT (runbook, point) DO UPDATE SET {POINT_STAGED}"
+        ),
         &[&runbook, &point, &listing.fingerprint, &newest],
     )
     .await?;
@@ -1565,7 +1560,10 @@ async fn write_phase(
     runbook: &str,
     record: &PhaseRecord,
 ) -> Result<(), tokio_postgres::Error> {
-    let last = super::last_verifications(record);
+    let last: Vec<&(ObjectKey, Verification)> = super::last_verifications(record)
+        .into_iter()
+        .map(|i| &record.verified[i])
+        .collect();
     let tx = client.transaction().await?;
     // A batch at a time, as SQLite's staging table is: one statement per batch.
     for batch in last.chunks(super::RECORD_BATCH) {

@@ -26,8 +26,8 @@ use lifeboat_core::evidence::Outcome;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Due, Fenced, HistoryEntry, HistoryStore, RunCoverage, RunRecord, SlotState, StoreError,
-    StoreFuture, UnfinishedSlot, Walk,
+    Due, Fenced, HistoryEntry, HistoryStore, POINT_STAGED, RunCoverage, RunRecord, SlotState,
+    StoreError, StoreFuture, UnfinishedSlot, Walk,
 };
 
 /// How long a write waits for another process holding the file's write lock.
@@ -1751,19 +1751,6 @@ fn totals(tx: &rusqlite::Transaction<'_>, runbook: &str) -> rusqlite::Result<(i6
     )
 }
 
-/// A staged point's row, updated: its listing's fingerprint and totals, and the newest
-/// first-listed time of its objects, which only grows (`excluded.newest_listed` is NULL when
-/// the staging added no object).
-const POINT_STAGED: &str = "fingerprint = excluded.fingerprint, objects = excluded.objects,
-    bytes = excluded.bytes,
-    newest_listed = CASE
-        WHEN excluded.newest_listed IS NULL THEN coverage_points.newest_listed
-        WHEN coverage_points.newest_listed IS NULL
-            OR excluded.newest_listed > coverage_points.newest_listed
-            THEN excluded.newest_listed
-        ELSE coverage_points.newest_listed
-    END";
-
 /// A point's objects never verified (`?3` is '').
 const NEVER_VERIFIED: &str = "SELECT COUNT(*) FROM coverage_objects
      WHERE runbook = ?1 AND point = ?2 AND turn = ?3";
@@ -1804,16 +1791,10 @@ fn count_points(
 /// hints at. Each is an index into the record and its key hash: 16 bytes (a lagging phase
 /// at 10 M objects records ~1.9 M).
 fn hinted_verifications(record: &PhaseRecord) -> Vec<(usize, i64)> {
-    let mut order: Vec<usize> = (0..record.verified.len()).collect();
-    // Stable: of equal keys, the last in the record comes last, and is the one kept.
-    order.sort_by(|&a, &b| record.verified[a].0.cmp(&record.verified[b].0));
-    let mut last: Vec<(usize, i64)> = Vec::with_capacity(order.len());
-    for i in order {
-        match last.last_mut() {
-            Some(prev) if record.verified[prev.0].0 == record.verified[i].0 => prev.0 = i,
-            _ => last.push((i, coverage::key_hash(&record.verified[i].0))),
-        }
-    }
+    let mut last: Vec<(usize, i64)> = super::last_verifications(record)
+        .into_iter()
+        .map(|i| (i, coverage::key_hash(&record.verified[i].0)))
+        .collect();
     let hint = |i: usize| record.last_verified.get(i).copied();
     last.sort_by(|&(a, ta), &(b, tb)| {
         let (ka, kb) = (&record.verified[a].0, &record.verified[b].0);
