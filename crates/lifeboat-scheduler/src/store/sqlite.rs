@@ -1102,7 +1102,13 @@ impl SqliteStore {
                 .map_err(|e| self.err(e))?;
             for (tie, o) in &rows {
                 let size = i64::try_from(o.identity.size).unwrap_or(i64::MAX);
-                bytes = bytes.saturating_add(size);
+                // As the staging path's `SUM` refuses it: a listing's sizes are the storage's.
+                bytes = bytes.checked_add(size).ok_or_else(|| {
+                    self.err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                        Some("integer overflow".to_owned()),
+                    ))
+                })?;
                 insert
                     .execute(params![
                         runbook,

@@ -607,6 +607,7 @@ mod coverage_ledger {
         an_object_changed_in_storage_is_verified_again_by_the_next_phase,
         a_point_that_left_the_window_leaves_the_ledger_whole_and_other_runbooks_stay,
         names_with_any_bytes_are_values_never_sql,
+        sizes_past_a_point_total_are_refused_and_change_nothing,
         the_ledger_keeps_what_phases_recorded_per_runbook,
         a_phase_larger_than_a_batch_is_recorded_whole_the_last_of_a_key_kept,
         points_longer_than_a_fetch_are_merged_in_the_reference_order,
@@ -950,6 +951,43 @@ mod coverage_ledger {
         assert_eq!(store.coverage_ledger("other").await.unwrap().rows.len(), 5);
         let s = store.coverage_standing("rb", t0, DAY).await.unwrap();
         assert_eq!((s.objects, s.bytes), (5, 50));
+    }
+
+    /// Sizes come from a listing, which whoever holds the storage writes: a point whose
+    /// objects' sizes add up past what the store can count is refused, on a new point as on
+    /// one the ledger holds, and the ledger stays as it was.
+    async fn sizes_past_a_point_total_are_refused_and_change_nothing(engine: &dyn Engine) {
+        let store = engine.open();
+        let t0 = ts("2026-11-21T02:00:00Z");
+        let huge = |point: &str| -> Vec<Listed> {
+            ["a", "b"]
+                .iter()
+                .map(|p| listed(point, p, u64::MAX, "etag:1"))
+                .collect()
+        };
+        let new = huge("p1");
+        let staged = store
+            .stage_coverage("rb", t0, &listing("p1", &new), &new)
+            .await;
+        assert!(staged.is_err(), "{staged:?}");
+        assert!(store.coverage_ledger("rb").await.unwrap().rows.is_empty());
+        assert!(store.coverage_points("rb").await.unwrap().is_empty());
+
+        let small = vec![listed("p2", "a", 3, "etag:0")];
+        store
+            .stage_coverage("rb", t0, &listing("p2", &small), &small)
+            .await
+            .unwrap();
+        let again = huge("p2");
+        let staged = store
+            .stage_coverage("rb", t0, &listing("p2", &again), &again)
+            .await;
+        assert!(staged.is_err(), "{staged:?}");
+        let rows = store.coverage_ledger("rb").await.unwrap().rows;
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].key.path.as_str(), rows[0].identity.size), ("a", 3));
+        let s = store.coverage_standing("rb", t0, DAY).await.unwrap();
+        assert_eq!((s.objects, s.bytes), (1, 3));
     }
 
     async fn names_with_any_bytes_are_values_never_sql(engine: &dyn Engine) {
