@@ -24,6 +24,41 @@ const BLAKE3_RAYON_MIN_BYTES: usize = 128 * 1024;
 const SHA256_BOUNCE_MIN_BYTES: usize = 256 * 1024;
 const SHA256_BOUNCE_BYTES: usize = 64 * 1024;
 
+/// Inputs being hashed at this moment by callers that said so ([`Busy`]), across the process.
+static BUSY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Says that one input is being hashed on its own thread for as long as it lives.
+///
+/// A big BLAKE3 input forks across the rayon pool only while fewer inputs than the pool has
+/// threads are being hashed: when a restore keeps 16 files in flight on two cores, every core
+/// is already busy with a file of its own, and splitting each 8 MiB window across the pool
+/// only adds fork/join and wake-ups (measured: the large bench set restored 6 % faster with
+/// each file hashed on its own thread; benches/README.md, "Hashing alone when every core is
+/// busy"). The file hashed last, alone, forks again, so one big file still uses every core.
+#[derive(Debug)]
+#[must_use = "the input counts as busy only while the guard lives"]
+pub struct Busy(());
+
+impl Busy {
+    pub fn start() -> Self {
+        BUSY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Busy(())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        BUSY.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Whether a big input is worth splitting across the current rayon pool: it has more than one
+/// thread, and fewer inputs than threads are being hashed ([`Busy`]).
+fn fork_pays() -> bool {
+    let threads = rayon::current_num_threads();
+    threads > 1 && BUSY.load(std::sync::atomic::Ordering::Relaxed) < threads
+}
+
 thread_local! {
     static BOUNCE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -100,8 +135,9 @@ impl Hasher {
                 // x86_64: below it the fork/join costs more than the second core gains.
                 // Streaming callers feed 64 KiB–1 MiB chunks, so only the larger ones fork.
                 // With one thread in the pool (one core, or `--jobs 1`) the fork/join only
-                // hands the work to that thread and waits: hash here instead.
-                if bytes.len() >= BLAKE3_RAYON_MIN_BYTES && rayon::current_num_threads() > 1 {
+                // hands the work to that thread and waits, and with every thread busy hashing
+                // an input of its own it only adds hand-offs ([`Busy`]): hash here instead.
+                if bytes.len() >= BLAKE3_RAYON_MIN_BYTES && fork_pays() {
                     h.update_rayon(bytes);
                 } else {
                     h.update(bytes);

@@ -1,6 +1,6 @@
 use lifeboat_core::Algorithm;
 
-use super::Hasher;
+use super::{Busy, Hasher, fork_pays};
 
 fn hex_of(algorithm: Algorithm, pieces: &[&[u8]]) -> String {
     let mut h = Hasher::new(algorithm);
@@ -37,4 +37,38 @@ fn the_sha2_family_and_none() {
     for a in [Algorithm::Crc32c, Algorithm::Sha224, Algorithm::None] {
         assert_eq!(Hasher::new(a).algorithm(), a);
     }
+}
+
+#[test]
+fn a_big_input_forks_only_while_a_thread_of_the_pool_is_free() {
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    // The only test of this binary that counts busy inputs, so the count starts at zero.
+    two.install(|| {
+        assert!(fork_pays(), "two threads, nothing busy");
+        let a = Busy::start();
+        assert!(fork_pays(), "one input busy, one thread free");
+        let b = Busy::start();
+        assert!(!fork_pays(), "every thread has an input of its own");
+        drop(a);
+        assert!(fork_pays(), "the last input left alone forks again");
+        drop(b);
+    });
+    one.install(|| assert!(!fork_pays(), "one thread: nothing to fork to"));
+
+    // Either way the digest is BLAKE3's.
+    let big = vec![7u8; 3 << 20];
+    let forked = two.install(|| hex_of(Algorithm::Blake3, &[&big]));
+    let alone = two.install(|| {
+        let _busy = [Busy::start(), Busy::start()];
+        hex_of(Algorithm::Blake3, &[&big])
+    });
+    assert_eq!(forked, alone);
+    assert_eq!(forked, blake3::hash(&big).to_hex().to_string());
 }

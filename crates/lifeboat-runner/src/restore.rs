@@ -165,6 +165,9 @@ pub async fn restore_object(
     let algorithm = expect.algorithm;
     let cancel = cancel.clone();
     let worker = tokio::task::spawn_blocking(move || {
+        // Counted for as long as this thread hashes the file: with as many files in flight as
+        // cores, each is hashed on its own thread rather than split across all of them.
+        let busy = lifeboat_hash::Busy::start();
         let mut sink = Sink {
             hasher: Hasher::new(algorithm),
             file: dest,
@@ -175,6 +178,7 @@ pub async fn restore_object(
             cancel,
         };
         let mut r = pump(input, compressed, &mut sink);
+        drop(busy); // waiting for the disk below is not hashing
         // A stream cut short by cancellation ends like a complete one: never verify it.
         if sink.cancel.is_cancelled() {
             r = Err(PipeError::Interrupted);
