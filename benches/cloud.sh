@@ -199,7 +199,10 @@ server_pid() { case "$1" in *_s3*) echo "$LIFEBOAT_S3S_PID" ;; *) echo "$LIFEBOA
 server_cpu() { # PID -> user+system seconds so far
     python3 -c 'import os,sys; f=open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")",1)[1].split(); t=os.sysconf("SC_CLK_TCK"); print((int(f[11])+int(f[12]))/t)' "$1"
 }
-clean() { rm -rf "$DIR/cloud-scratch"/* "$DIR/cloud-evidence"/*; sync; }
+# Every timed command starts from the same memory state (settle.sh).
+# shellcheck source=settle.sh
+source "$here/settle.sh"
+clean() { rm -rf "$DIR/cloud-scratch"/* "$DIR/cloud-evidence"/*; sync; settle; }
 timed() { # CMD -> appends "CMD WALL CLIENT_CPU SERVER_CPU" to $results
     local pid s0 s1 w
     pid=$(server_pid "$1")

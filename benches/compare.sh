@@ -169,7 +169,10 @@ ORDER=""
 [[ " $SHAPES " == *" plain "* ]] && ORDER="lb_vo_b3 b3sum_check lb_vo_sha openssl_2p restic_check lb_restore cp_r lb_restore_nosync cp_r_sync restic_restore lb_zst zstd_b3sum"
 [[ " $SHAPES " == *" large "* ]] && ORDER="$ORDER lb_large_vo b3sum_check_large lb_large_nosync cp_r_large lb_large cp_r_sync_large"
 
-clean() { rm -rf "$DIR/scratch"/* "$DIR/evidence"/*; sync; }
+# Every timed command starts from the same memory state (settle.sh).
+# shellcheck source=settle.sh
+source "$here/settle.sh"
+clean() { rm -rf "$DIR/scratch"/* "$DIR/evidence"/*; sync; settle; }
 timed() { # SETTING CMD -> appends "SETTING CMD SECONDS" to results
     local pin=() s e
     [ "$1" = pinned ] && pin=(taskset -c 0)

@@ -105,7 +105,10 @@ restic_check_subset() { restic -q --no-cache -r "$DIR/restic" check --read-data-
 ORDER="lb_restic restic_restore_include restic_check_subset lb_restic_nosync"
 [ -n "${BASELINE:-}" ] && ORDER="$ORDER lb_baseline"
 
-clean() { rm -rf "$w/scratch"/* "$w/evidence"/*; sync; }
+# Every timed command starts from the same memory state (settle.sh).
+# shellcheck source=settle.sh
+source "$here/settle.sh"
+clean() { rm -rf "$w/scratch"/* "$w/evidence"/*; sync; settle; }
 say "pre-warming the page cache"
 cat "$DIR"/restic/data/*/* > /dev/null
 results=$w/results-$(date +%Y%m%dT%H%M%S).txt
