@@ -512,7 +512,8 @@ pub struct DrillArgs {
     #[arg(long, value_name = "NAME", requires = "interactive")]
     pub operator: Option<String>,
 
-    /// Files verified at once. Default: one per core.
+    /// Hashing jobs: files are verified about two per job at once, and at least 8 when only
+    /// verifying local files, 16 when restoring, 32 from S3 or Azure. Default: one per core.
     #[arg(
         long,
         short = 'j',
