@@ -37,17 +37,31 @@ stop() {
 }
 trap stop EXIT
 
-# A free port: one nothing on 127.0.0.1 answers on.
-port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[ -n "$port" ] || { echo "make-pg-backup.sh: no free port found" >&2; exit 1; }
-
+# A port below Linux's ephemeral range (32768-60999 by default): a port in it can be taken,
+# between the probe and the server's bind, by the local end of any outgoing connection, and
+# the test suite makes thousands on loopback. Should the bind still fail, another port is tried;
+# any other failure shows the server's log.
 as_server "$bin/initdb" -D "$work/data" -A trust -U postgres --no-sync >/dev/null
-as_server "$bin/pg_ctl" -D "$work/data" -l "$work/log" -w \
-  -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null
+port=
+for _ in $(seq 5); do
+  p=
+  for _ in $(seq 50); do
+    c=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$c") 2>/dev/null; then p=$c; break; fi
+  done
+  [ -n "$p" ] || break
+  if as_server "$bin/pg_ctl" -D "$work/data" -l "$work/log" -w \
+    -o "-p $p -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null; then
+    port=$p
+    break
+  fi
+  grep -q "could not bind\|already in use" "$work/log" 2>/dev/null || break
+done
+[ -n "$port" ] || {
+  echo "make-pg-backup.sh: PostgreSQL did not start; the end of its log:" >&2
+  tail -n 20 "$work/log" >&2 2>/dev/null || true
+  exit 1
+}
 psql() { "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -Atq "$@"; }
 psql -c "CREATE TABLE orders (id int PRIMARY KEY, amount_cents bigint NOT NULL);
          INSERT INTO orders SELECT g, g * 100 FROM generate_series(1, 1000) g;"
