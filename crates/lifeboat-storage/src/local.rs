@@ -178,7 +178,7 @@ impl Local {
         offset: u64,
         len: usize,
     ) -> Result<Option<Bytes>, StorageError> {
-        use std::os::unix::fs::FileExt as _;
+        use std::io::{Read as _, Seek as _};
         let path = split(rel);
         let shown = rel.to_owned();
         self.blocking(rel, move |root| {
@@ -195,10 +195,23 @@ impl Local {
                     path: shown,
                 });
             }
+            // Read into the buffer's spare capacity (not zeroed first); `take` stops at
+            // `len` bytes, a file that shrank since its size was read ends it sooner.
             let mut buf = crate::kept::KeptBuffer::with_capacity(len);
-            buf.vec().resize(len, 0);
-            file.read_exact_at(buf.vec(), offset)
+            let mut reader = &file;
+            reader
+                .seek(std::io::SeekFrom::Start(offset))
+                .and_then(|_| reader.take(len as u64).read_to_end(buf.vec()))
                 .map_err(|e| io(&shown, &e))?;
+            if buf.vec().len() != len {
+                return Err(Failure::Io {
+                    detail: format!(
+                        "asked for {len} bytes at {offset}, the file ended after {} of them",
+                        buf.vec().len()
+                    ),
+                    path: shown,
+                });
+            }
             Ok(Some(buf.into_bytes()))
         })
         .await?

@@ -1351,11 +1351,12 @@ fn open_chunk(
             None => Err(not_sealed()),
         };
     };
-    // Compressed: decrypted into a buffer of its own, decoded into exactly `declared` bytes
-    // (zstd refuses to write past them: a bomb is never allocated).
+    // Compressed: decrypted into a buffer of its own, decoded into the spare capacity of
+    // `out` (at least `declared` bytes, not zeroed first; a kept buffer may hold more).
+    // zstd refuses to write past that capacity: a bomb is never allocated, and a frame
+    // longer than `declared` that fits is refused just below.
     let mut plain = KeptBuffer::with_capacity(stored.len());
     unseal_into(cipher, stored, plain.vec()).ok_or_else(not_sealed)?;
-    out.vec().resize(declared as usize, 0);
     let decoded = DECOMPRESSOR
         .with(|cell| {
             let mut slot = cell.borrow_mut();
@@ -1363,7 +1364,7 @@ fn open_chunk(
                 Some(d) => d,
                 None => slot.insert(zstd::bulk::Decompressor::new()?),
             };
-            decompressor.decompress_to_buffer(plain.vec().as_slice(), out.vec().as_mut_slice())
+            decompressor.decompress_to_buffer(plain.vec().as_slice(), out.vec())
         })
         .map_err(|e| {
             undecryptable(format!(
