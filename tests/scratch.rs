@@ -150,3 +150,65 @@ fn sync_is_recorded_with_the_files_it_flushed(
         d.report_md()
     );
 }
+
+/// With `scratch.sync: file` (the default) each restored file's pages go back to the kernel
+/// once the file is hashed and durable: a drill does not fill the host's page cache with
+/// bytes it will not read again. With `none` they are still dirty and stay cached.
+#[test_case(None, false ; "default releases what it flushed")]
+#[test_case(Some("none"), true ; "none leaves them cached")]
+fn restored_pages_leave_the_page_cache_once_durable(sync: Option<&str>, stay_cached: bool) {
+    let fx = Fixture::new();
+    let p = fx.standard_point(DAY1, Format::Sha256sum);
+    let rb = Runbook {
+        keep: "always".into(),
+        sync: sync.map(Into::into),
+        ..fx.runbook()
+    };
+    let d = fx.drill(&rb, &[]);
+    d.assert_code(0);
+    let kept = std::path::PathBuf::from(d.evidence["scratch"]["path"].as_str().unwrap());
+    // tmpfs has no disk to drop its pages to: there is nothing to see.
+    let fs = command_line("stat", &["-f", "-c", "%T"], &kept);
+    if fs == "tmpfs" {
+        eprintln!("scratch on tmpfs: page cache release not observable, skipped");
+        return;
+    }
+    let mut seen = 0;
+    for e in p.entries().iter().filter(|e| e.len > 0) {
+        // Not `find_files`: its snapshot reads every file, into the cache.
+        let restored = kept.join(DAY1).join(&e.path);
+        assert!(restored.is_file(), "{} not restored", restored.display());
+        let cached: u64 = command_line(
+            "fincore",
+            &["--bytes", "--noheadings", "--output", "RES"],
+            &restored,
+        )
+        .parse()
+        .expect("fincore prints a byte count");
+        assert_eq!(
+            cached > 0,
+            stay_cached,
+            "{}: {cached} bytes cached after the drill (sync {sync:?})",
+            e.path
+        );
+        seen += 1;
+    }
+    assert!(seen >= 4, "only {seen} files looked at");
+}
+
+/// What `program ARGS PATH` prints, trimmed; it must succeed (`stat` and util-linux's
+/// `fincore` are on every Debian system).
+fn command_line(program: &str, args: &[&str], path: &std::path::Path) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
