@@ -10,6 +10,7 @@
 #   ONLY="lb_s3_vo ceil_s3" benches/cloud.sh  # time only these commands
 #   LIFEBOAT_B=/path/to/other/lifeboat benches/cloud.sh   # A/B: both builds in one rotation
 #   OPTIONS_B="parallel_reads: 8" benches/cloud.sh         # A/B: B with these source options
+#   SCRATCH_B="sync: none" benches/cloud.sh                # A/B: B with these scratch settings
 #   SWEEP_C="8 16" SWEEP_R="8" benches/cloud.sh            # a smaller ceiling sweep
 #
 # compare.sh runs it at its end; it also runs alone. The point is the odd-numbered folders of
@@ -33,6 +34,7 @@ REPS=${REPS:-5}
 SWEEP=${SWEEP:-1}
 LIFEBOAT_B=${LIFEBOAT_B:-}
 OPTIONS_B=${OPTIONS_B:-}
+SCRATCH_B=${SCRATCH_B:-}
 SWEEP_C=${SWEEP_C:-"4 8 16 32"}
 SWEEP_R=${SWEEP_R:-"2 8 32"}
 POINT=2026-11-21T020000Z
@@ -140,7 +142,7 @@ rclone copy --transfers 8 "$src" "lbs3:$BUCKET/set/$POINT"
 rclone copy --transfers 8 "$src" "lbaz:$BUCKET/set/$POINT"
 
 mkdir -p "$DIR/cloud-runbooks" "$DIR/cloud-scratch" "$DIR/cloud-evidence" "$DIR/cloud-out"
-runbook() { # NAME URL OPTIONS
+runbook() { # NAME URL OPTIONS [SCRATCH]
     cat > "$DIR/cloud-runbooks/$1.yaml" <<YAML
 version: 1
 name: $1
@@ -149,7 +151,7 @@ source:
   options: { $3 }
 recovery_points: { time: name, time_format: "%Y-%m-%dT%H%M%SZ", select: latest }
 manifest: { path: B3SUMS, format: b3sum }
-scratch: { keep: always }   # removed by this script outside the timer
+scratch: { keep: always${4:+, $4} }   # removed by this script outside the timer
 YAML
 }
 # ${VAR}: the runbooks name the credentials, lifeboat reads them from the environment.
@@ -162,9 +164,10 @@ az_options='use_emulator: "true", endpoint: "${LIFEBOAT_AZURITE_ENDPOINT}",
     account_name: "${LIFEBOAT_AZURITE_ACCOUNT}", access_key: "${LIFEBOAT_AZURITE_KEY}"'
 runbook cloud-s3 "s3://$BUCKET/set" "$s3_options"
 runbook cloud-az "az://$BUCKET/set" "$az_options"
-# The B side of an A/B: OPTIONS_B adds source options (e.g. "parallel_reads: 8").
-runbook cloud-s3-b "s3://$BUCKET/set" "$s3_options${OPTIONS_B:+, $OPTIONS_B}"
-runbook cloud-az-b "az://$BUCKET/set" "$az_options${OPTIONS_B:+, $OPTIONS_B}"
+# The B side of an A/B: OPTIONS_B adds source options (e.g. "parallel_reads: 8"), SCRATCH_B
+# scratch settings (e.g. "sync: none").
+runbook cloud-s3-b "s3://$BUCKET/set" "$s3_options${OPTIONS_B:+, $OPTIONS_B}" "$SCRATCH_B"
+runbook cloud-az-b "az://$BUCKET/set" "$az_options${OPTIONS_B:+, $OPTIONS_B}" "$SCRATCH_B"
 
 # --- the commands ------------------------------------------------------------------------------
 drill() { "${BIN:-$LIFEBOAT}" drill "$DIR/cloud-runbooks/$1.yaml" --now "$NOW" \
@@ -255,7 +258,7 @@ say "ceiling settings (concurrency, range MiB): s3s-fs $CEIL_S3, Azurite $CEIL_A
 # bucket finished in 0.1 s with exit code 0 and the server idle (0.01 CPU s): it hashed
 # nothing. Not investigated; add it with ONLY=... to look into it (the check below now fails it).
 ORDER=${ONLY:-"ceil_s3 lb_s3_vo lb_s3_restore rclone_s3_copy ceil_az lb_az_vo lb_az_restore rclone_az_copy rclone_az_hash"}
-if [ -n "$LIFEBOAT_B$OPTIONS_B" ] && [ -z "${ONLY:-}" ]; then
+if [ -n "$LIFEBOAT_B$OPTIONS_B$SCRATCH_B" ] && [ -z "${ONLY:-}" ]; then
     ORDER="ceil_s3 lb_s3_vo lbB_s3_vo lb_s3_restore lbB_s3_restore ceil_az lb_az_vo lbB_az_vo lb_az_restore lbB_az_restore"
 fi
 for rep in $(seq "$REPS"); do
