@@ -1739,6 +1739,27 @@ fn read_only() -> Box<RusticError> {
 mod tests {
     use super::*;
 
+    /// rustic_core derives a restic key with the scrypt crate, which lifeboat builds from
+    /// vendor/scrypt: its lanes run in parallel, one lane vector per run of lanes instead of
+    /// one per lane (vendor/README.md). RFC 7914's p = 16 vector must come out the same
+    /// whatever the pool's size and however the lanes are split among its threads.
+    #[test]
+    fn the_patched_scrypt_still_derives_rfc_7914s_vector_on_any_pool() {
+        let expected = "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162\
+                        2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640";
+        let params = scrypt::Params::new(10, 8, 16).unwrap();
+        for threads in [1, 2, 3, 5, 16] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut key = [0u8; 64];
+            pool.install(|| scrypt::scrypt(b"password", b"NaCl", &params, &mut key))
+                .unwrap();
+            assert_eq!(hex(&key), expected, "{threads} threads");
+        }
+    }
+
     fn at(pack: Option<&str>, offset: u32, length: u32) -> ChunkLocation {
         ChunkLocation {
             chunk: "c".repeat(64),
