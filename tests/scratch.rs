@@ -168,7 +168,7 @@ fn restored_pages_leave_the_page_cache_once_durable(sync: Option<&str>, stay_cac
     d.assert_code(0);
     let kept = std::path::PathBuf::from(d.evidence["scratch"]["path"].as_str().unwrap());
     // tmpfs has no disk to drop its pages to: there is nothing to see.
-    let fs = command_line("stat", &["-f", "-c", "%T"], &kept);
+    let fs = lifeboat_testkit::command_output("stat", &["-f", "-c", "%T"], &kept);
     if fs == "tmpfs" {
         eprintln!("scratch on tmpfs: page cache release not observable, skipped");
         return;
@@ -178,7 +178,7 @@ fn restored_pages_leave_the_page_cache_once_durable(sync: Option<&str>, stay_cac
         // Not `find_files`: its snapshot reads every file, into the cache.
         let restored = kept.join(DAY1).join(&e.path);
         assert!(restored.is_file(), "{} not restored", restored.display());
-        let cached: u64 = command_line(
+        let cached: u64 = lifeboat_testkit::command_output(
             "fincore",
             &["--bytes", "--noheadings", "--output", "RES"],
             &restored,
@@ -194,21 +194,4 @@ fn restored_pages_leave_the_page_cache_once_durable(sync: Option<&str>, stay_cac
         seen += 1;
     }
     assert!(seen >= 4, "only {seen} files looked at");
-}
-
-/// What `program ARGS PATH` prints, trimmed; it must succeed (`stat` and util-linux's
-/// `fincore` are on every Debian system).
-fn command_line(program: &str, args: &[&str], path: &std::path::Path) -> String {
-    let out = std::process::Command::new(program)
-        .args(args)
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

@@ -174,6 +174,7 @@ pub async fn restore_object(
             writeback: sync == Some(ScratchSync::File),
             bytes: 0,
             flushed: 0,
+            released: 0,
             progress,
             cancel,
         };
@@ -320,6 +321,7 @@ pub fn hash_decompressed(
         writeback: false,
         bytes: 0,
         flushed: 0,
+        released: 0,
         progress: Arc::new(crate::NoProgress),
         cancel: CancellationToken::new(),
     };
@@ -393,6 +395,8 @@ struct Sink {
     bytes: u64,
     /// Bytes up to here have had their writeback started.
     flushed: u64,
+    /// Bytes up to here are on disk and their pages handed back ([`Sink::written`]).
+    released: u64,
     progress: Arc<dyn Progress>,
     /// Checked before each chunk, so an interrupted restore stops within one chunk (at most
     /// a mapped window, [`WINDOW`]).
@@ -410,13 +414,20 @@ impl Sink {
         if let Some(f) = &mut self.file {
             f.write_all(data).map_err(PipeError::Write)?;
         }
-        self.written(data);
-        Ok(())
+        self.written(data)
     }
 
     /// Hashes and counts bytes that are already in place: written by [`Sink::put`], or
     /// copied into the scratch file by the kernel and read back from it.
-    fn written(&mut self, data: &[u8]) {
+    ///
+    /// With `scratch.sync: file`, every [`WRITEBACK`] bytes it starts their writeback, then
+    /// waits for the range started the time before (it has had a range's time to reach the
+    /// disk) and hands that range's pages back to the kernel ([`release_cached`]'s reasons),
+    /// so a large file holds about two ranges of page cache while it is restored, not all of
+    /// it. A write error found waiting is the file's flush failing: reported here, since the
+    /// kernel reports it to this descriptor only once and the final `fdatasync` would not see
+    /// it again.
+    fn written(&mut self, data: &[u8]) -> Result<(), PipeError> {
         self.hasher.update(data);
         self.bytes += data.len() as u64;
         if self.writeback
@@ -424,9 +435,16 @@ impl Sink {
             && self.bytes - self.flushed >= WRITEBACK
         {
             start_writeback(f, self.flushed, self.bytes - self.flushed);
+            if self.flushed > self.released {
+                let len = self.flushed - self.released;
+                wait_written_back(f, self.released, len).map_err(PipeError::Flush)?;
+                release_range(f, self.released, len);
+                self.released = self.flushed;
+            }
             self.flushed = self.bytes;
         }
         self.progress.bytes(data.len() as u64);
+        Ok(())
     }
 }
 
@@ -449,6 +467,47 @@ fn release_cached(file: &File) {
 
 #[cfg(not(target_os = "linux"))]
 fn release_cached(_file: &File) {}
+
+/// [`release_cached`] for `len` bytes at `offset`, already on disk.
+#[cfg(target_os = "linux")]
+fn release_range(file: &File, offset: u64, len: u64) {
+    let _ = rustix::fs::fadvise(
+        file,
+        offset,
+        std::num::NonZeroU64::new(len),
+        rustix::fs::Advice::DontNeed,
+    );
+}
+
+#[cfg(not(target_os = "linux"))]
+fn release_range(_file: &File, _offset: u64, _len: u64) {}
+
+/// Waits until `len` bytes at `offset` of `file`, whose writeback [`start_writeback`]
+/// started, are written to disk (not the disk's own cache, nor the file's metadata: the final
+/// `fdatasync` does that). Its error is the write's.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn wait_written_back(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return Ok(());
+    };
+    let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+        | libc::SYNC_FILE_RANGE_WRITE
+        | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+    // SAFETY: a plain syscall on a file descriptor `file` keeps open for the call's duration;
+    // no memory is passed.
+    if unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, flags) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn wait_written_back(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
+    Ok(())
+}
 
 /// Asks the kernel to start writing `len` bytes at `offset` of `file` to disk, without waiting.
 ///
@@ -601,7 +660,7 @@ mod copy {
             hook::AFTER_COPY.with_borrow(|hook| hook.as_ref().map(|f| f(&dst)));
             let window =
                 lifeboat_hash::map_range(&dst, offset, copied).map_err(PipeError::Write)?;
-            sink.written(&window);
+            sink.written(&window)?;
             // Only someone truncating the scratch file under us could make this fail.
             window.check().map_err(PipeError::Write)?;
             offset += copied as u64;

@@ -42,6 +42,23 @@ pub use backup::{BackupSet, Entry, Format, Point, file_url, manifest_line, zst_p
 pub use restic::{Pack, PackBlob, ResticRepo};
 pub use snapshot::Snapshot;
 
+/// What `program ARGS PATH` prints, trimmed; it must succeed. For tests that ask the system
+/// about a file (`stat -f`, util-linux's `fincore`: on every Debian system).
+pub fn command_output(program: &str, args: &[&str], path: &std::path::Path) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;

@@ -20,6 +20,7 @@ fn sink(dest: &Path) -> Sink {
         writeback: true,
         bytes: 0,
         flushed: 0,
+        released: 0,
         progress: Arc::new(NoProgress),
         cancel: CancellationToken::new(),
     }
@@ -213,4 +214,61 @@ fn a_zst_object_hashes_to_its_decompressed_bytes_in_the_restores_words() {
         e.to_string().starts_with("corrupt zstd stream in a.zst: "),
         "{e}"
     );
+}
+
+/// With `scratch.sync: file` a large file hands its pages back to the kernel as it is written,
+/// a [`WRITEBACK`] range at a time once that range is on disk, instead of holding the whole
+/// file in the page cache until its final `fdatasync`; with writeback off (`sync: none`)
+/// every page stays. Both paths: bytes written by the sink, and copied by the kernel.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_durable_restore_releases_its_pages_as_it_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = lifeboat_testkit::command_output("stat", &["-f", "-c", "%T"], dir.path());
+    if fs == "tmpfs" {
+        eprintln!("temporary folder on tmpfs: page cache release not observable, skipped");
+        return;
+    }
+    let len = 6 * WRITEBACK as usize;
+    let data = bytes(len, 6);
+    let (src, size) = source(dir.path(), &data);
+    for (name, writeback, copied) in [
+        ("written", true, false),
+        ("copied", true, true),
+        ("written-none", false, false),
+    ] {
+        let dest = dir.path().join(name);
+        let mut s = sink(&dest);
+        s.writeback = writeback;
+        if copied {
+            assert!(copy::restore(&src, size, &mut s).unwrap());
+        } else {
+            for piece in data.chunks(1 << 20) {
+                s.put(piece).unwrap();
+            }
+        }
+        assert_eq!(s.bytes, size);
+        // Before any fdatasync: what the file still holds in the page cache.
+        let cached: u64 = lifeboat_testkit::command_output(
+            "fincore",
+            &["--bytes", "--noheadings", "--output", "RES"],
+            &dest,
+        )
+        .parse()
+        .expect("fincore prints a byte count");
+        if writeback {
+            // Released up to the range started one range ago: two ranges at most stay.
+            assert!(
+                cached <= 2 * WRITEBACK,
+                "{name}: {cached} of {size} bytes still cached"
+            );
+        } else {
+            assert!(
+                cached >= size - WRITEBACK,
+                "{name}: only {cached} of {size} bytes cached: the measure sees nothing"
+            );
+        }
+        assert_eq!(s.hasher.finalize_hex(), sha256(&data), "{name}");
+        assert_eq!(std::fs::read(&dest).unwrap(), data, "{name}");
+    }
 }

@@ -42,6 +42,7 @@ fn sink() -> Sink {
         writeback: false,
         bytes: 0,
         flushed: 0,
+        released: 0,
         progress: Arc::new(NoProgress),
         cancel: CancellationToken::new(),
     }
