@@ -486,22 +486,11 @@ fn release_range(_file: &File, _offset: u64, _len: u64) {}
 /// started, are written to disk (not the disk's own cache, nor the file's metadata: the final
 /// `fdatasync` does that). Its error is the write's.
 #[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
 fn wait_written_back(file: &File, offset: u64, len: u64) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
-        return Ok(());
-    };
     let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
         | libc::SYNC_FILE_RANGE_WRITE
         | libc::SYNC_FILE_RANGE_WAIT_AFTER;
-    // SAFETY: a plain syscall on a file descriptor `file` keeps open for the call's duration;
-    // no memory is passed.
-    if unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, flags) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    sync_file_range(file, offset, len, flags)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -514,18 +503,28 @@ fn wait_written_back(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
 /// Without it a large restored file sits dirty in the page cache (the background threshold is
 /// 10% of RAM) until the final `fdatasync`, which then waits for all of it while nothing else
 /// runs; started early, the disk works while the rest of the file is read and hashed. Only a
-/// hint: errors surface at `fdatasync`.
+/// hint: errors surface when the range is waited for ([`wait_written_back`]) or at
+/// `fdatasync`.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    let _ = sync_file_range(file, offset, len, libc::SYNC_FILE_RANGE_WRITE);
+}
+
+/// `sync_file_range(2)` on `len` bytes at `offset` of `file`; a range past what `off_t`
+/// holds is left alone.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
-fn start_writeback(file: &File, offset: u64, len: u64) {
+fn sync_file_range(file: &File, offset: u64, len: u64, flags: libc::c_uint) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
-        return;
+        return Ok(());
     };
     // SAFETY: a plain syscall on a file descriptor `file` keeps open for the call's duration;
     // no memory is passed.
-    unsafe {
-        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    if unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, flags) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
