@@ -14,10 +14,10 @@
 settle() {
     # The kernel reports 2 s after pages are freed (PAGE_REPORTING_DELAY), then again while
     # more are free: quiet means the counter has not moved for 3 s. At most ~20 s.
-    local counter=/sys/module/page_reporting/parameters/reported_kib last now quiet=0 i
+    local counter=/sys/module/page_reporting/parameters/reported_kib last now quiet=0
     [ -r "$counter" ] || return 0
     last=$(cat "$counter")
-    for i in $(seq 80); do
+    for _ in $(seq 80); do
         sleep 0.25
         now=$(cat "$counter")
         if [ "$now" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; fi
