@@ -167,24 +167,15 @@ fn restored_pages_leave_the_page_cache_once_durable(sync: Option<&str>, stay_cac
     let d = fx.drill(&rb, &[]);
     d.assert_code(0);
     let kept = std::path::PathBuf::from(d.evidence["scratch"]["path"].as_str().unwrap());
-    // tmpfs has no disk to drop its pages to: there is nothing to see.
-    let fs = lifeboat_testkit::command_output("stat", &["-f", "-c", "%T"], &kept);
-    if fs == "tmpfs" {
-        eprintln!("scratch on tmpfs: page cache release not observable, skipped");
-        return;
-    }
     let mut seen = 0;
     for e in p.entries().iter().filter(|e| e.len > 0) {
         // Not `find_files`: its snapshot reads every file, into the cache.
         let restored = kept.join(DAY1).join(&e.path);
         assert!(restored.is_file(), "{} not restored", restored.display());
-        let cached: u64 = lifeboat_testkit::command_output(
-            "fincore",
-            &["--bytes", "--noheadings", "--output", "RES"],
-            &restored,
-        )
-        .parse()
-        .expect("fincore prints a byte count");
+        let Some(cached) = lifeboat_testkit::cached_bytes(&restored) else {
+            eprintln!("scratch on tmpfs: page cache release not observable, skipped");
+            return;
+        };
         assert_eq!(
             cached > 0,
             stay_cached,

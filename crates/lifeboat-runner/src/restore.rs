@@ -197,7 +197,7 @@ pub async fn restore_object(
             r = f.sync_data().map_err(PipeError::Flush);
             synced = r.is_ok();
             if synced {
-                release_cached(f);
+                release_cached(f, 0, 0);
             }
         }
         (r, sink, synced)
@@ -438,7 +438,7 @@ impl Sink {
             if self.flushed > self.released {
                 let len = self.flushed - self.released;
                 wait_written_back(f, self.released, len).map_err(PipeError::Flush)?;
-                release_range(f, self.released, len);
+                release_cached(f, self.released, len);
                 self.released = self.flushed;
             }
             self.flushed = self.bytes;
@@ -459,28 +459,16 @@ impl Sink {
 /// host (free page reporting) a fresh page costs a host fault: released pages halved a
 /// two-core restore of the plain bench set there, 5.44 s to 2.67 s (benches/README.md, fourth
 /// pass). Steps that read the restored files read them from disk, as after a real restore.
-/// Only advice: an error changes nothing and is not reported.
+/// Only advice: an error changes nothing and is not reported. `len` bytes at `offset`; a
+/// `len` of 0 releases to the end of the file.
 #[cfg(target_os = "linux")]
-fn release_cached(file: &File) {
-    let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed);
+fn release_cached(file: &File, offset: u64, len: u64) {
+    let len = std::num::NonZeroU64::new(len);
+    let _ = rustix::fs::fadvise(file, offset, len, rustix::fs::Advice::DontNeed);
 }
 
 #[cfg(not(target_os = "linux"))]
-fn release_cached(_file: &File) {}
-
-/// [`release_cached`] for `len` bytes at `offset`, already on disk.
-#[cfg(target_os = "linux")]
-fn release_range(file: &File, offset: u64, len: u64) {
-    let _ = rustix::fs::fadvise(
-        file,
-        offset,
-        std::num::NonZeroU64::new(len),
-        rustix::fs::Advice::DontNeed,
-    );
-}
-
-#[cfg(not(target_os = "linux"))]
-fn release_range(_file: &File, _offset: u64, _len: u64) {}
+fn release_cached(_file: &File, _offset: u64, _len: u64) {}
 
 /// Waits until `len` bytes at `offset` of `file`, whose writeback [`start_writeback`]
 /// started, are written to disk (not the disk's own cache, nor the file's metadata: the final

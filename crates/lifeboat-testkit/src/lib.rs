@@ -42,9 +42,23 @@ pub use backup::{BackupSet, Entry, Format, Point, file_url, manifest_line, zst_p
 pub use restic::{Pack, PackBlob, ResticRepo};
 pub use snapshot::Snapshot;
 
-/// What `program ARGS PATH` prints, trimmed; it must succeed. For tests that ask the system
-/// about a file (`stat -f`, util-linux's `fincore`: on every Debian system).
-pub fn command_output(program: &str, args: &[&str], path: &std::path::Path) -> String {
+/// How many bytes of the file at `path` are in the page cache (util-linux's `fincore`), or
+/// `None` where that says nothing: on tmpfs, which has no disk to drop its pages to.
+pub fn cached_bytes(path: &std::path::Path) -> Option<u64> {
+    if command_output("stat", &["-f", "-c", "%T"], path) == "tmpfs" {
+        return None;
+    }
+    let cached = command_output(
+        "fincore",
+        &["--bytes", "--noheadings", "--output", "RES"],
+        path,
+    );
+    Some(cached.parse().expect("fincore prints a byte count"))
+}
+
+/// What `program ARGS PATH` prints, trimmed; it must succeed (`stat` and `fincore` are on
+/// every Debian system).
+fn command_output(program: &str, args: &[&str], path: &std::path::Path) -> String {
     let out = std::process::Command::new(program)
         .args(args)
         .arg(path)
