@@ -92,6 +92,48 @@ fn a_damaged_index_is_exit_3_not_a_panic() {
     assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
 }
 
+/// A key file asks scrypt for its cost, and whoever can write the repository writes it: one
+/// asking for 2 TiB per lane aborted lifeboat (a failed allocation), one with a huge `p` kept
+/// a drill deriving for hours. Each is exit 3 naming the key file, at once, from `plan` and
+/// from a drill.
+#[test]
+fn a_key_file_asking_scrypt_for_too_much_is_exit_3_at_once() {
+    for (param, value, says) in [
+        ("N", 1u64 << 31, "2 TiB per lane"),
+        ("p", 1 << 24, "N·r·p = 2^42.0"),
+    ] {
+        let fx = Fixture::new();
+        let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
+        repo.backup("2026-11-20 02:00:00", "db01", &[], &[("srv/a", b"a\n")]);
+        let key = std::fs::read_dir(repo.path().join("keys"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let name = key.file_name().unwrap().to_str().unwrap().to_owned();
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&key).unwrap()).unwrap();
+        json[param] = value.into();
+        std::fs::remove_file(&key).unwrap();
+        std::fs::write(&key, serde_json::to_vec(&json).unwrap()).unwrap();
+
+        let rb = runbook(&fx, &repo);
+        let (code, stdout, stderr) = plan(&fx, &rb);
+        assert_eq!(code, Some(3), "{param}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!("the key file keys/{name} asks scrypt for"))
+                && stderr.contains(says),
+            "{param}: {stderr}"
+        );
+        let d = fx.drill_file(&rb, &["--now", "2026-11-21T00:00:00Z"]);
+        d.assert_code(3);
+        assert!(d.stderr.contains(says), "{param}: {}", d.context());
+        assert!(!d.stderr.contains("panicked"), "{}", d.context());
+        assert!(!d.context().contains(PASSWORD), "{}", d.context());
+    }
+}
+
 /// A data pack cut short, or replaced by a link to a file outside the repository: the files
 /// that use it fail with a reason naming the pack, the drill does not panic, and nothing of
 /// the link's target reaches the drill's output or evidence.

@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
 use bytes::Bytes;
@@ -34,6 +34,7 @@ use rustic_core::{
 use crate::kept::KeptBuffer;
 use crate::{Source, StorageError};
 
+pub mod key;
 mod pack;
 pub use pack::{IndexedPack, MAX_PACK, PackBlob, PackCheck, pack_path};
 
@@ -428,8 +429,24 @@ impl Repo {
             let backends = RepositoryBackends::new(Arc::clone(&backend) as _, None);
             // Cache off: a cached index or snapshot could hide damage in the repository.
             let opts = RepositoryOptions::default().no_cache(true);
-            let repo = Repository::new(&opts, &backends)
-                .and_then(|r| r.open(&Credentials::password(&*s)))
+            // The key's scrypt lanes run on a pool of their own, so that a key file's `p`
+            // cannot make every core of a large machine hold a lane's memory at once.
+            let threads = std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(key::KEY_THREADS);
+            let keys = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("restic-key-{i}"))
+                .build()
+                .map_err(|e| ResticError::Repository {
+                    url: u.clone(),
+                    detail: format!("cannot start the threads that derive the key: {e}"),
+                })?;
+            let repo = keys
+                .install(|| {
+                    Repository::new(&opts, &backends)
+                        .and_then(|r| r.open(&Credentials::password(&*s)))
+                })
                 .and_then(Repository::to_indexed)
                 .map_err(|e| convert(&u, &s, &e))?;
             let cipher = cipher_of(&repo.key()).map(Arc::new);
@@ -1488,6 +1505,12 @@ fn convert(url: &str, secret: &str, e: &RusticError) -> ResticError {
                 object: object.clone(),
             };
         }
+        if let Some(key::Refused(why)) = c.downcast_ref::<key::Refused>() {
+            return ResticError::Repository {
+                url: url.to_owned(),
+                detail: why.clone(),
+            };
+        }
         cause = c.source();
     }
     if e.is_incorrect_password() {
@@ -1589,6 +1612,8 @@ pub struct Backend {
     pack_reads: Arc<AtomicU64>,
     /// Blocks of packs shared by the files read at once.
     shared: Arc<PackCache>,
+    /// Key files read so far: at most [`key::MAX_KEYS`] are tried.
+    keys_read: AtomicUsize,
 }
 
 impl Backend {
@@ -1599,6 +1624,7 @@ impl Backend {
             staging: Staging::default(),
             pack_reads: Arc::default(),
             shared: Arc::default(),
+            keys_read: AtomicUsize::new(0),
         }
     }
 
@@ -1619,6 +1645,36 @@ impl Backend {
             "the repository's storage failed",
             Failure(Arc::new(e)),
         )
+    }
+
+    fn refused(why: String) -> Box<RusticError> {
+        RusticError::with_source(
+            ErrorKind::Key,
+            "a key file of the repository is refused",
+            key::Refused(why),
+        )
+    }
+
+    /// The key file `path`, read whole if it is small ([`key::MAX_KEY_FILE`]) and only if it
+    /// asks for a key derivation within lifeboat's bounds ([`key::check`]), and only for the
+    /// first [`key::MAX_KEYS`] key files asked for.
+    fn read_key(&self, path: &str) -> RusticResult<Bytes> {
+        if self.keys_read.fetch_add(1, Ordering::Relaxed) >= key::MAX_KEYS {
+            return Err(Self::refused(format!(
+                "the repository has more key files than lifeboat tries ({}, as restic) and none of those tried accepts the password",
+                key::MAX_KEYS
+            )));
+        }
+        let (bytes, _) = self
+            .runtime
+            .block_on(self.source.read_small(path, key::MAX_KEY_FILE))
+            .map_err(|e| match e {
+                e if e.is_finding() => Self::refused(format!("the key file {e}")),
+                e => Self::failed(e),
+            })?
+            .ok_or_else(|| Self::missing(path))?;
+        key::check(path, &bytes).map_err(Self::refused)?;
+        Ok(bytes)
     }
 
     fn missing(path: &str) -> Box<RusticError> {
@@ -1665,6 +1721,9 @@ impl ReadBackend for Backend {
 
     fn read_full(&self, tpe: FileType, id: &Id) -> RusticResult<Bytes> {
         let path = Self::path(tpe, id);
+        if tpe == FileType::Key {
+            return self.read_key(&path);
+        }
         match self
             .runtime
             .block_on(self.source.read_small(&path, MAX_FULL_READ))

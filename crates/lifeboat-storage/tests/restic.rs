@@ -672,3 +672,107 @@ fn a_forged_chunk_authenticates_but_fails_its_hash_naming_chunk_and_pack() {
         assert!(bytes[..] == big[..bytes.len()] && bytes.len() as u64 == read.verified);
     });
 }
+
+/// The key file `restic init` wrote (a repository has one until `restic key add`).
+fn the_key_file(repo: &ResticRepo) -> std::path::PathBuf {
+    let mut keys: Vec<_> = std::fs::read_dir(repo.path().join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    keys.pop().unwrap()
+}
+
+/// An edit of a key file's JSON.
+type KeyEdit = fn(&mut serde_json::Value);
+
+/// `key` with `edit` applied to its JSON, written as `keys/NAME` beside it.
+fn edited_key(
+    key: &std::path::Path,
+    name: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> std::path::PathBuf {
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(key).unwrap()).unwrap();
+    edit(&mut json);
+    let path = key.with_file_name(name);
+    // restic writes its files read-only; the folder is not.
+    let _ = std::fs::remove_file(&path);
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    path
+}
+
+/// A key file is written by whoever can write the repository. One asking scrypt for more
+/// memory than a machine has (N = 2^31, r = 8: 2 TiB per lane) made the allocation fail and
+/// abort the process; N = 0 tripped an assertion in rustic_core; another function than scrypt
+/// was not looked at. Each is now refused before any derivation, the file named.
+#[test]
+fn a_key_file_asking_for_too_much_or_the_wrong_thing_is_refused_before_deriving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let key = the_key_file(&fixture);
+    let name = key.file_name().unwrap().to_str().unwrap().to_owned();
+    let original = std::fs::read(&key).unwrap();
+    let cases: [(KeyEdit, &str); 4] = [
+        (
+            |k| k["N"] = (1u64 << 31).into(),
+            "2 TiB per lane (N = 2^31, r = 8)",
+        ),
+        (|k| k["N"] = 0.into(), "no scrypt parameter N"),
+        (|k| k["p"] = (1u64 << 20).into(), "N·r·p = 2^38.0"),
+        (|k| k["kdf"] = "argon2id".into(), "\"argon2id\""),
+    ];
+    for (edit, expected) in cases {
+        edited_key(&key, &name, edit);
+        let started = std::time::Instant::now();
+        let err = run(Repo::open(&local(&fixture), PASSWORD)).unwrap_err();
+        assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+        let said = err.to_string();
+        assert!(
+            said.contains(&format!("the key file keys/{name} ")) && said.contains(expected),
+            "{said} lacks {expected}"
+        );
+        assert!(!said.contains(PASSWORD), "{said}");
+        // Refused unread by scrypt: far below one derivation of restic's own key.
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        std::fs::write(&key, &original).unwrap();
+    }
+    run(Repo::open(&local(&fixture), PASSWORD)).unwrap();
+}
+
+/// As restic, at most 20 key files are tried for a password: a repository stuffed with key
+/// files cannot make a drill derive keys for ever. The planted ones here are cheap to derive
+/// (N = 2) and sort before restic's own, so they are tried first and fail on the password.
+#[test]
+fn at_most_20_key_files_are_tried_as_restic_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let key = the_key_file(&fixture);
+    assert!(
+        !key.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("0000")
+    );
+    let plant = |i: usize| {
+        edited_key(&key, &format!("{i:064x}"), |k| {
+            k["N"] = 2.into();
+            k["r"] = 1.into();
+            k["p"] = 1.into();
+        })
+    };
+    // 19 planted and restic's own: the 20th tried opens the repository.
+    for i in 0..19 {
+        plant(i);
+    }
+    run(Repo::open(&local(&fixture), PASSWORD)).unwrap();
+    // One more: restic's own would be the 21st, and is not tried.
+    plant(19);
+    let err = run(Repo::open(&local(&fixture), PASSWORD)).unwrap_err();
+    assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("more key files than lifeboat tries (20, as restic)"),
+        "{err}"
+    );
+}
