@@ -776,3 +776,46 @@ fn at_most_20_key_files_are_tried_as_restic_does() {
         "{err}"
     );
 }
+
+/// Someone holding the repository's key can write a snapshot or index file whose zstd frame
+/// is a few KiB and decodes to terabytes; rustic_core decoded it whole (`decode_all`) before
+/// looking at it. The vendored rustic_core (vendor/README.md) refuses anything decoding to
+/// more than 1 GiB, after decoding at most one byte more. Here 1 GiB and 128 KiB, from a
+/// 32 KiB frame: a damaged snapshot is a finding against it alone, a damaged index is an
+/// error, and neither is decoded past the bound.
+#[test]
+fn a_zstd_bomb_in_a_snapshot_or_index_file_is_refused_at_the_bound() {
+    const BOUND: u64 = 1 << 30;
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let good = fixture.backup("2026-11-20 02:00:00", "db01", &[], &[("srv/a", b"a\n")]);
+    let bomb = lifeboat_testkit::restic::zstd_bomb(BOUND + (128 << 10));
+    assert!(bomb.len() < 40 << 10);
+
+    let forged = fixture.forge_file("snapshots", &bomb);
+    let listing = run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        repo.list_snapshots(&SnapshotFilter::default())
+            .await
+            .unwrap()
+    });
+    let ids: Vec<&str> = listing.snapshots.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, [good.as_str()]);
+    assert_eq!(listing.damaged.len(), 1, "{:?}", listing.damaged);
+    assert_eq!(listing.damaged[0].id, forged);
+    let reason = &listing.damaged[0].reason;
+    assert!(
+        reason.contains(&format!("decodes to more than {BOUND} bytes")),
+        "{reason}"
+    );
+
+    std::fs::remove_file(fixture.path().join("snapshots").join(&forged)).unwrap();
+    fixture.forge_file("index", &bomb);
+    let err = run(Repo::open(&local(&fixture), PASSWORD)).unwrap_err();
+    assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains(&format!("decodes to more than {BOUND} bytes")),
+        "{err}"
+    );
+}

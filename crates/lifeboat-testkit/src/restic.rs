@@ -389,6 +389,30 @@ impl ResticRepo {
         self.write_pack(&path, &bytes);
     }
 
+    /// Writes a repository file (`snapshots/ID`, `index/ID`) as someone holding the
+    /// repository's key could: `plain` (JSON, or restic's compressed form, a byte 2 and a
+    /// zstd frame) encrypted under a fresh nonce, named by the SHA-256 of what is stored as
+    /// restic names its files. Returns the id.
+    pub fn forge_file(&self, folder: &str, plain: &[u8]) -> String {
+        use aes256ctr_poly1305aes::aead::AeadInPlace;
+
+        let nonce: [u8; 16] = crate::prng::random_bytes(16, 0xf17e)
+            .try_into()
+            .expect("16 bytes");
+        let mut sealed = plain.to_vec();
+        let tag = self
+            .cipher()
+            .encrypt_in_place_detached(&nonce.into(), &[], &mut sealed)
+            .expect("encrypt");
+        let mut stored = nonce.to_vec();
+        stored.extend_from_slice(&sealed);
+        stored.extend_from_slice(&tag);
+        let id = crate::sha256_hex(&stored);
+        let path = self.repo.join(folder).join(&id);
+        fs::write(&path, &stored).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        id
+    }
+
     /// restic's cipher with the repository's master key (from the first key file and the
     /// password, through rustic_core).
     fn cipher(&self) -> aes256ctr_poly1305aes::Aes256CtrPoly1305Aes {
@@ -668,5 +692,37 @@ mod tests {
             .output()
             .unwrap();
         assert!(!refused.status.success());
+    }
+}
+
+/// restic's compressed form of a repository file that decodes to `bytes` bytes of spaces
+/// (rounded up to 128 KiB): a byte 2, then one zstd frame of RLE blocks, four bytes of
+/// input per 128 KiB of output, so a gigabyte takes 32 KiB. What a zstd bomb looks like.
+pub fn zstd_bomb(bytes: u64) -> Vec<u8> {
+    const BLOCK: u64 = 128 << 10;
+    let blocks = bytes.div_ceil(BLOCK).max(1);
+    // Magic, then a frame header: no content size, no checksum, a 128 KiB window.
+    let mut out = vec![2, 0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3];
+    for i in 0..blocks {
+        let last = u32::from(i + 1 == blocks);
+        // Last_Block, Block_Type 1 (RLE), Block_Size: the bytes the block regenerates.
+        let header = last | (1 << 1) | ((BLOCK as u32) << 3);
+        out.extend_from_slice(&header.to_le_bytes()[..3]);
+        out.push(b' ');
+    }
+    out
+}
+
+#[cfg(test)]
+mod bomb_tests {
+    /// The frame is what zstd itself decodes, to exactly the size asked for.
+    #[test]
+    fn a_zstd_bomb_decodes_to_its_size() {
+        let bomb = super::zstd_bomb(3 << 20);
+        assert_eq!(bomb[0], 2);
+        let plain = zstd::stream::decode_all(&bomb[1..]).unwrap();
+        assert_eq!(plain.len(), 3 << 20);
+        assert!(plain.iter().all(|b| *b == b' '));
+        assert!(bomb.len() < 128);
     }
 }
