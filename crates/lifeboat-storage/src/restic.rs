@@ -187,6 +187,45 @@ pub struct SnapshotEntry {
     pub escaped: bool,
 }
 
+/// How much of a snapshot [`Repo::files`] lists before it refuses the snapshot. restic stores
+/// a folder's tree once however many folders hold the same entries, so a snapshot's listing
+/// can be exponentially larger than its trees: one tree naming another twice, that one naming
+/// a third twice, and so on 40 deep, is a few KiB stored and a trillion files listed. The
+/// listing is held in memory to draw the sample from, as a manifest is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListingLimits {
+    /// Entries of any kind (files, folders, links, ...).
+    pub entries: u64,
+    /// Folders, each a tree read.
+    pub folders: u64,
+    /// Bytes of the regular files' paths, as held in memory.
+    pub path_bytes: u64,
+}
+
+impl ListingLimits {
+    /// 20 million entries, 2 million folders, 512 MiB of paths (as much as a manifest may
+    /// hold: `MAX_MANIFEST_BYTES`). A snapshot beyond any of them is refused as damaged (the
+    /// drill falls back to an older one) rather than allowed to exhaust the host.
+    pub const DEFAULT: ListingLimits = ListingLimits {
+        entries: 20_000_000,
+        folders: 2_000_000,
+        path_bytes: 512 << 20,
+    };
+
+    /// Which bound `self`, a count so far, has passed, said as the bound.
+    fn beyond(&self, limits: &ListingLimits) -> Option<String> {
+        if self.entries > limits.entries {
+            Some(format!("{} entries", limits.entries))
+        } else if self.folders > limits.folders {
+            Some(format!("{} folders", limits.folders))
+        } else if self.path_bytes > limits.path_bytes {
+            Some(format!("{} bytes of paths", limits.path_bytes))
+        } else {
+            None
+        }
+    }
+}
+
 /// Where one chunk of a file is stored, as the repository's index says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChunkLocation {
@@ -550,11 +589,21 @@ impl Repo {
     }
 
     /// Every regular file of snapshot `id`, as `restic ls` lists them (depth first), with
-    /// the size its tree records.
+    /// the size its tree records; an error when the listing would pass [`ListingLimits`]'s
+    /// bounds.
     pub async fn files(&self, id: &str) -> Result<Vec<SnapshotEntry>, ResticError> {
+        self.files_within(id, ListingLimits::DEFAULT).await
+    }
+
+    async fn files_within(
+        &self,
+        id: &str,
+        limits: ListingLimits,
+    ) -> Result<Vec<SnapshotEntry>, ResticError> {
         let me = self.clone();
         let id = id.to_owned();
         blocking(&self.url, move || {
+            let mut seen = ListingLimits::default();
             let snap = me.snapshot_file(&id)?;
             let root = me
                 .inner
@@ -567,6 +616,19 @@ impl Repo {
                 .map_err(|e| me.convert(&e))?
             {
                 let (path, node) = item.map_err(|e| me.convert(&e))?;
+                seen.entries += 1;
+                seen.folders += u64::from(node.is_dir());
+                if node.is_file() {
+                    seen.path_bytes += path.as_os_str().len() as u64 + 1;
+                }
+                if let Some(what) = seen.beyond(&limits) {
+                    return Err(ResticError::Repository {
+                        url: me.url.clone(),
+                        detail: format!(
+                            "snapshot {id} lists more than {what}, which lifeboat refuses (a tree that names one subtree many times can make a snapshot of a few KiB list trillions of files)"
+                        ),
+                    });
+                }
                 if node.is_file() {
                     // Never `to_string_lossy`: it would name the file as another one
                     // (`a\xffb` and `a\u{fffd}b` both as `a\u{fffd}b`).
@@ -2097,6 +2159,79 @@ mod tests {
             assert_eq!(cache.run(&source, &reads, &gone).await, None);
             assert_eq!(reads.load(Ordering::Relaxed), 1);
         });
+    }
+
+    /// A snapshot whose listing passes a bound is refused, naming the bound; one that meets
+    /// it exactly is listed. (A snapshot that lists trillions of files from a few KiB of
+    /// trees needs trees forged with the key; the counting is what this checks, on a real
+    /// repository made by restic.)
+    #[test]
+    fn a_snapshot_listing_past_a_bound_is_refused_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
+        let id = fixture.backup(
+            "2026-11-20 02:00:00",
+            "db01",
+            &[],
+            &[
+                ("srv/a/x", b"x\n"),
+                ("srv/a/y", b"y\n"),
+                ("srv/b/z", b"z\n"),
+            ],
+        );
+        let source = Source::open(&crate::SourceSpec {
+            url: fixture.url(),
+            kind: crate::SourceKind::File,
+            options: Default::default(),
+        })
+        .unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let repo = runtime.block_on(Repo::open(&source, "pw")).unwrap();
+        let list = |limits: ListingLimits| runtime.block_on(repo.files_within(&id, limits));
+        let unbounded = ListingLimits {
+            entries: u64::MAX,
+            folders: u64::MAX,
+            path_bytes: u64::MAX,
+        };
+        let files = list(unbounded).unwrap();
+        assert_eq!(files.len(), 3);
+        let bytes: u64 = files.iter().map(|f| f.path.len() as u64).sum();
+        let exact = ListingLimits {
+            path_bytes: bytes,
+            ..unbounded
+        };
+        assert_eq!(list(exact).unwrap(), files);
+        for (limits, says) in [
+            (
+                ListingLimits {
+                    path_bytes: bytes - 1,
+                    ..unbounded
+                },
+                format!("more than {} bytes of paths", bytes - 1),
+            ),
+            (
+                ListingLimits {
+                    folders: 2,
+                    ..unbounded
+                },
+                "more than 2 folders".to_owned(),
+            ),
+            (
+                ListingLimits {
+                    entries: 3,
+                    ..unbounded
+                },
+                "more than 3 entries".to_owned(),
+            ),
+        ] {
+            let err = list(limits).unwrap_err();
+            assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+            assert!(
+                err.to_string()
+                    .contains(&format!("snapshot {id} lists {says}")),
+                "{err}"
+            );
+        }
     }
 
     #[test]
