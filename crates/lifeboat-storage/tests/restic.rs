@@ -779,17 +779,17 @@ fn at_most_20_key_files_are_tried_as_restic_does() {
 
 /// Someone holding the repository's key can write a snapshot or index file whose zstd frame
 /// is a few KiB and decodes to terabytes; rustic_core decoded it whole (`decode_all`) before
-/// looking at it. The vendored rustic_core (vendor/README.md) refuses anything decoding to
-/// more than 1 GiB, after decoding at most one byte more. Here 1 GiB and 128 KiB, from a
-/// 32 KiB frame: a damaged snapshot is a finding against it alone, a damaged index is an
-/// error, and neither is decoded past the bound.
+/// looking at it. The vendored rustic_core (vendor/README.md) lets a whole file decode to 64
+/// times its stored size or 16 MiB, whichever is more, never past 1 GiB, and stops one byte
+/// past that. Here a 32 KiB frame that would decode to 1 GiB and 128 KiB is refused at 16
+/// MiB: a damaged snapshot is a finding against it alone, a damaged index is an error.
 #[test]
 fn a_zstd_bomb_in_a_snapshot_or_index_file_is_refused_at_the_bound() {
-    const BOUND: u64 = 1 << 30;
+    const BOUND: u64 = 16 << 20;
     let tmp = tempfile::tempdir().unwrap();
     let fixture = ResticRepo::init(tmp.path(), PASSWORD);
     let good = fixture.backup("2026-11-20 02:00:00", "db01", &[], &[("srv/a", b"a\n")]);
-    let bomb = lifeboat_testkit::restic::zstd_bomb(BOUND + (128 << 10));
+    let bomb = lifeboat_testkit::restic::zstd_bomb((1 << 30) + (128 << 10));
     assert!(bomb.len() < 40 << 10);
 
     let forged = fixture.forge_file("snapshots", &bomb);
@@ -818,4 +818,48 @@ fn a_zstd_bomb_in_a_snapshot_or_index_file_is_refused_at_the_bound() {
             .contains(&format!("decodes to more than {BOUND} bytes")),
         "{err}"
     );
+}
+
+/// The bound on a whole file's decoding follows its stored size: a snapshot file of real,
+/// varied JSON (here 20 MiB of tags, hex text that zstd halves) decodes past 16 MiB and is
+/// listed like any other. A flat 16 MiB bound would refuse it.
+#[test]
+fn a_large_compressed_snapshot_within_the_ratio_is_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let good = fixture.backup("2026-11-20 02:00:00", "db01", &[], &[("srv/a", b"a\n")]);
+    let mut snapshot: serde_json::Value =
+        serde_json::from_str(&fixture.restic(&["cat", "snapshot", &good], None)).unwrap();
+    let noise: Vec<u8> = lifeboat_testkit::prng::random_bytes(10 << 20, 7)
+        .iter()
+        .flat_map(|b| {
+            [
+                b"0123456789abcdef"[usize::from(b >> 4)],
+                b"0123456789abcdef"[usize::from(b & 15)],
+            ]
+        })
+        .collect();
+    let tags: Vec<&str> = noise
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    snapshot["tags"] = tags.into();
+    snapshot["time"] = "2026-11-20T03:00:00Z".into();
+    let json = serde_json::to_vec(&snapshot).unwrap();
+    assert!(json.len() > 20 << 20);
+    let mut plain = vec![2];
+    plain.extend(zstd::bulk::compress(&json, 3).unwrap());
+    assert!(plain.len() * 64 > json.len() && plain.len() < json.len() / 3 * 2);
+    let forged = fixture.forge_file("snapshots", &plain);
+
+    let listing = run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        repo.list_snapshots(&SnapshotFilter::default())
+            .await
+            .unwrap()
+    });
+    assert!(listing.damaged.is_empty(), "{:?}", listing.damaged);
+    let ids: Vec<&str> = listing.snapshots.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, [forged.as_str(), good.as_str()]);
+    assert_eq!(listing.snapshots[0].tags.len(), (20 << 20) / 64);
 }

@@ -24,6 +24,18 @@ use crate::{
 /// and trees are far smaller (an index file holds some MiB of JSON).
 pub const MAX_DECODED: usize = 1 << 30;
 
+/// lifeboat's patch: a whole repository file (config, snapshot, index) decodes to at most
+/// `MAX_FILE_RATIO` times its stored size, or `MIN_FILE_DECODED` bytes, whichever is more (and
+/// never more than `MAX_DECODED`). restic's JSON compresses about 2-3 times (an index is
+/// mostly random ids) and a snapshot's repeated paths some tens of times; an index file of
+/// one entry repeated compresses thousands of times, and a few KiB of it would fill hundreds
+/// of MiB of index in memory. So the memory an index takes stays in proportion to its stored
+/// bytes.
+pub const MAX_FILE_RATIO: usize = 64;
+
+/// lifeboat's patch: see `MAX_FILE_RATIO`.
+pub const MIN_FILE_DECODED: usize = 16 << 20;
+
 /// lifeboat's patch: `decode_all`, refusing output beyond `limit` bytes instead of allocating
 /// it (at most `limit + 1` bytes are ever decoded).
 fn decode_bounded(data: &[u8], limit: usize) -> RusticResult<Vec<u8>> {
@@ -450,8 +462,14 @@ impl<C: CryptoKey> DecryptBackend<C> {
         let decrypted = self.decrypt(data)?;
         Ok(match decrypted.first() {
             Some(b'{' | b'[') => decrypted, // not compressed
-            // lifeboat's patch: bounded (MAX_DECODED).
-            Some(2) => decode_bounded(&decrypted[1..], MAX_DECODED)?, // 2 indicates compressed data following
+            // lifeboat's patch: bounded (MAX_FILE_RATIO, MIN_FILE_DECODED, MAX_DECODED).
+            Some(2) => decode_bounded(
+                &decrypted[1..],
+                data.len()
+                    .saturating_mul(MAX_FILE_RATIO)
+                    .max(MIN_FILE_DECODED)
+                    .min(MAX_DECODED),
+            )?, // 2 indicates compressed data following
             _ => {
                 return Err(RusticError::new(
                     ErrorKind::Unsupported,
