@@ -863,3 +863,38 @@ fn a_large_compressed_snapshot_within_the_ratio_is_listed() {
     assert_eq!(ids, [forged.as_str(), good.as_str()]);
     assert_eq!(listing.snapshots[0].tags.len(), (20 << 20) / 64);
 }
+
+/// A tree is a blob, and the index says how long it decodes: rustic_core decoded a stored
+/// tree whole before comparing. A tree replaced (with the key, same stored length) by a zstd
+/// frame that decodes to megabytes is refused one byte past the length the index gives, and
+/// the snapshot's listing fails naming the bound.
+#[test]
+fn a_tree_that_decodes_past_its_indexed_length_is_refused_at_that_length() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let id = fixture.backup(
+        "2026-11-20 02:00:00",
+        "db01",
+        &[],
+        &[("srv/app/a", b"a\n"), ("srv/app/b", b"b\n")],
+    );
+    let tree = fixture.tree_id(&id, "srv/app");
+    let declared = fixture.restic_bytes(&["cat", "blob", &tree]).len();
+    let mut decodes = 0;
+    fixture.forge_blob(&tree, "tree", |stored| {
+        let bomb = lifeboat_testkit::restic::zstd_bomb_of_len(stored.len());
+        decodes = zstd::stream::decode_all(&bomb[..]).unwrap().len();
+        bomb
+    });
+    assert!(decodes > 1 << 20, "{decodes}");
+
+    let err = run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        repo.files(&id).await.unwrap_err()
+    });
+    assert!(
+        err.to_string()
+            .contains(&format!("decodes to more than {declared} bytes")),
+        "{err}"
+    );
+}

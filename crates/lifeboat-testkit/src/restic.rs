@@ -452,7 +452,11 @@ impl ResticRepo {
         fs::set_permissions(path, mode).expect("restore pack mode");
     }
 
-    fn forge_blob(&self, blob_id: &str, kind: &str, edit: impl FnOnce(&[u8]) -> Vec<u8>) {
+    /// Rewrites blob `blob_id` of `kind` (`tree`, `data`) in its pack as someone holding the
+    /// repository's key could: its plaintext (in a repository of format 2, the zstd frame the
+    /// blob is stored as) decrypted, replaced by what `edit` returns (the same length: the
+    /// index locates the blob by offset and length), encrypted again under a fresh nonce.
+    pub fn forge_blob(&self, blob_id: &str, kind: &str, edit: impl FnOnce(&[u8]) -> Vec<u8>) {
         use aes256ctr_poly1305aes::aead::AeadInPlace;
 
         let cipher = self.cipher();
@@ -713,6 +717,24 @@ pub fn zstd_bomb(bytes: u64) -> Vec<u8> {
     out
 }
 
+/// A zstd frame of exactly `len` bytes (at least 22) that decodes to as many 128 KiB runs of
+/// spaces as fit, padded to its length with a skippable frame: a bomb that takes a blob's
+/// place without changing its stored length.
+pub fn zstd_bomb_of_len(len: usize) -> Vec<u8> {
+    assert!(
+        len >= 22,
+        "a frame of {len} bytes cannot hold a bomb and its padding"
+    );
+    let blocks = (len - 6 - 8) / 4;
+    let mut out = zstd_bomb(blocks as u64 * (128 << 10))[1..].to_vec();
+    let pad = len - out.len();
+    // A skippable frame: magic 0x184D2A50, then the length of what follows.
+    out.extend_from_slice(&0x184D_2A50_u32.to_le_bytes());
+    out.extend_from_slice(&u32::try_from(pad - 8).expect("small").to_le_bytes());
+    out.resize(len, 0);
+    out
+}
+
 #[cfg(test)]
 mod bomb_tests {
     /// The frame is what zstd itself decodes, to exactly the size asked for.
@@ -724,5 +746,11 @@ mod bomb_tests {
         assert_eq!(plain.len(), 3 << 20);
         assert!(plain.iter().all(|b| *b == b' '));
         assert!(bomb.len() < 128);
+        for len in [22, 23, 100, 301] {
+            let bomb = super::zstd_bomb_of_len(len);
+            assert_eq!(bomb.len(), len);
+            let plain = zstd::stream::decode_all(&bomb[..]).unwrap();
+            assert_eq!(plain.len(), (len - 14) / 4 * (128 << 10));
+        }
     }
 }
