@@ -777,6 +777,16 @@ fn at_most_20_key_files_are_tried_as_restic_does() {
     );
 }
 
+/// Every snapshot of `fixture`'s local repository, opened afresh: matched and damaged.
+fn every_snapshot(fixture: &ResticRepo) -> lifeboat_storage::restic::SnapshotListing {
+    run(async {
+        let repo = Repo::open(&local(fixture), PASSWORD).await.unwrap();
+        repo.list_snapshots(&SnapshotFilter::default())
+            .await
+            .unwrap()
+    })
+}
+
 /// Someone holding the repository's key can write a snapshot or index file whose zstd frame
 /// is a few KiB and decodes to terabytes; rustic_core decoded it whole (`decode_all`) before
 /// looking at it. The vendored rustic_core (vendor/README.md) lets a whole file decode to 64
@@ -793,12 +803,7 @@ fn a_zstd_bomb_in_a_snapshot_or_index_file_is_refused_at_the_bound() {
     assert!(bomb.len() < 40 << 10);
 
     let forged = fixture.forge_file("snapshots", &bomb);
-    let listing = run(async {
-        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
-        repo.list_snapshots(&SnapshotFilter::default())
-            .await
-            .unwrap()
-    });
+    let listing = every_snapshot(&fixture);
     let ids: Vec<&str> = listing.snapshots.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, [good.as_str()]);
     assert_eq!(listing.damaged.len(), 1, "{:?}", listing.damaged);
@@ -852,12 +857,7 @@ fn a_large_compressed_snapshot_within_the_ratio_is_listed() {
     assert!(plain.len() * 64 > json.len() && plain.len() < json.len() / 3 * 2);
     let forged = fixture.forge_file("snapshots", &plain);
 
-    let listing = run(async {
-        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
-        repo.list_snapshots(&SnapshotFilter::default())
-            .await
-            .unwrap()
-    });
+    let listing = every_snapshot(&fixture);
     assert!(listing.damaged.is_empty(), "{:?}", listing.damaged);
     let ids: Vec<&str> = listing.snapshots.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, [forged.as_str(), good.as_str()]);

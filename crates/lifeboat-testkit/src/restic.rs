@@ -376,16 +376,7 @@ impl ResticRepo {
         let before = plain.clone();
         edit(&mut plain);
         assert_ne!(plain, before, "the edit changed nothing");
-        let nonce: [u8; 16] = crate::prng::random_bytes(16, 0x4ead)
-            .try_into()
-            .expect("16 bytes");
-        let tag = cipher
-            .encrypt_in_place_detached(&nonce.into(), &[], &mut plain)
-            .expect("encrypt");
-        let mut replacement = nonce.to_vec();
-        replacement.extend_from_slice(&plain);
-        replacement.extend_from_slice(&tag);
-        bytes[at..end].copy_from_slice(&replacement);
+        bytes[at..end].copy_from_slice(&seal(&cipher, plain, 0x4ead));
         self.write_pack(&path, &bytes);
     }
 
@@ -394,19 +385,7 @@ impl ResticRepo {
     /// zstd frame) encrypted under a fresh nonce, named by the SHA-256 of what is stored as
     /// restic names its files. Returns the id.
     pub fn forge_file(&self, folder: &str, plain: &[u8]) -> String {
-        use aes256ctr_poly1305aes::aead::AeadInPlace;
-
-        let nonce: [u8; 16] = crate::prng::random_bytes(16, 0xf17e)
-            .try_into()
-            .expect("16 bytes");
-        let mut sealed = plain.to_vec();
-        let tag = self
-            .cipher()
-            .encrypt_in_place_detached(&nonce.into(), &[], &mut sealed)
-            .expect("encrypt");
-        let mut stored = nonce.to_vec();
-        stored.extend_from_slice(&sealed);
-        stored.extend_from_slice(&tag);
+        let stored = seal(&self.cipher(), plain.to_vec(), 0xf17e);
         let id = crate::sha256_hex(&stored);
         let path = self.repo.join(folder).join(&id);
         fs::write(&path, &stored).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
@@ -484,17 +463,7 @@ impl ResticRepo {
             "a forged blob must keep its length"
         );
         assert_ne!(forged, plain, "the edit changed nothing");
-        let nonce: [u8; 16] = crate::prng::random_bytes(16, 0x7e57)
-            .try_into()
-            .expect("16 bytes");
-        let mut sealed = forged;
-        let tag = cipher
-            .encrypt_in_place_detached(&nonce.into(), &[], &mut sealed)
-            .expect("encrypt");
-        let mut replacement = nonce.to_vec();
-        replacement.extend_from_slice(&sealed);
-        replacement.extend_from_slice(&tag);
-        bytes[at..at + len].copy_from_slice(&replacement);
+        bytes[at..at + len].copy_from_slice(&seal(&cipher, forged, 0x7e57));
         self.write_pack(&path, &bytes);
     }
 
@@ -697,6 +666,27 @@ mod tests {
             .unwrap();
         assert!(!refused.status.success());
     }
+}
+
+/// `plain` encrypted with restic's cipher as restic stores it: a nonce (drawn from `seed`),
+/// the ciphertext, the Poly1305 tag.
+fn seal(
+    cipher: &aes256ctr_poly1305aes::Aes256CtrPoly1305Aes,
+    mut plain: Vec<u8>,
+    seed: u64,
+) -> Vec<u8> {
+    use aes256ctr_poly1305aes::aead::AeadInPlace;
+
+    let nonce: [u8; 16] = crate::prng::random_bytes(16, seed)
+        .try_into()
+        .expect("16 bytes");
+    let tag = cipher
+        .encrypt_in_place_detached(&nonce.into(), &[], &mut plain)
+        .expect("encrypt");
+    let mut stored = nonce.to_vec();
+    stored.extend_from_slice(&plain);
+    stored.extend_from_slice(&tag);
+    stored
 }
 
 /// restic's compressed form of a repository file that decodes to `bytes` bytes of spaces
