@@ -739,6 +739,57 @@ fn a_key_file_asking_for_too_much_or_the_wrong_thing_is_refused_before_deriving(
     run(Repo::open(&local(&fixture), PASSWORD)).unwrap();
 }
 
+/// A key file is listed and read as every file of a repository is: a link in its place (to a
+/// key file outside the repository that the password opens) is never followed and a FIFO
+/// never opened (nothing waits on a writer), and an oversized one is refused unread, naming
+/// the file.
+#[test]
+fn a_key_file_that_is_a_link_a_fifo_or_huge_is_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(&tmp.path().join("a"), PASSWORD);
+    let key = the_key_file(&fixture);
+    let outside = tmp.path().join("outside-key");
+    std::fs::copy(&key, &outside).unwrap();
+    let name = key.file_name().unwrap().to_str().unwrap().to_owned();
+    for kind in ["link", "fifo", "huge"] {
+        std::fs::remove_file(&key).unwrap();
+        match kind {
+            "link" => std::os::unix::fs::symlink(&outside, &key).unwrap(),
+            "fifo" => {
+                let made = std::process::Command::new("mkfifo")
+                    .arg(&key)
+                    .status()
+                    .unwrap();
+                assert!(made.success());
+            }
+            _ => std::fs::write(&key, vec![b' '; 65 << 10]).unwrap(),
+        }
+        let started = std::time::Instant::now();
+        let err = run(Repo::open(&local(&fixture), PASSWORD)).unwrap_err();
+        if kind != "huge" {
+            // Not listed as a key file at all (a listing holds regular files only and never
+            // follows a link), so neither is opened, and the key the link points at, which
+            // the password opens, is never tried.
+            assert!(matches!(err, ResticError::WrongPassword { .. }), "{err:?}");
+        } else {
+            assert!(
+                matches!(err, ResticError::Repository { .. }),
+                "{kind}: {err:?}"
+            );
+            let said = err.to_string();
+            assert!(
+                said.contains(&format!("the key file keys/{name} "))
+                    && said.contains("over the 65536-byte limit"),
+                "{kind}: {said}"
+            );
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{kind}"
+        );
+    }
+}
+
 /// As restic, at most 20 key files are tried for a password: a repository stuffed with key
 /// files cannot make a drill derive keys for ever. The planted ones here are cheap to derive
 /// (N = 2) and sort before restic's own, so they are tried first and fail on the password.
