@@ -1862,10 +1862,12 @@ mod tests {
 
     /// rustic_core derives a restic key with the scrypt crate, which lifeboat builds from
     /// vendor/scrypt: its lanes run in parallel, one lane vector per run of lanes instead of
-    /// one per lane (vendor/README.md). RFC 7914's p = 16 vector must come out the same
-    /// whatever the pool's size and however the lanes are split among its threads.
+    /// one per lane, mapped on huge pages from 2 MiB up (vendor/README.md). RFC 7914's p = 16
+    /// vector (16 KiB lanes, from the heap) must come out the same whatever the pool's size
+    /// and however the lanes are split among its threads, and its N = 16384 one (a 16 MiB
+    /// lane, mapped) the same too.
     #[test]
-    fn the_patched_scrypt_still_derives_rfc_7914s_vector_on_any_pool() {
+    fn the_patched_scrypt_still_derives_rfc_7914s_vectors_on_any_pool() {
         let expected = "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162\
                         2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640";
         let params = scrypt::Params::new(10, 8, 16).unwrap();
@@ -1879,6 +1881,12 @@ mod tests {
                 .unwrap();
             assert_eq!(hex(&key), expected, "{threads} threads");
         }
+        let expected = "7023bdcb3afd7348461c06cd81fd38ebfda8fbba904f8e3ea9b543f6545da1f2\
+                        d5432955613f0fcf62d49705242a9af9e61e85dc0d651e40dfcf017b45575887";
+        let params = scrypt::Params::new(14, 8, 1).unwrap();
+        let mut key = [0u8; 64];
+        scrypt::scrypt(b"pleaseletmein", b"SodiumChloride", &params, &mut key).unwrap();
+        assert_eq!(hex(&key), expected);
     }
 
     fn at(pack: Option<&str>, offset: u32, length: u32) -> ChunkLocation {

@@ -56,6 +56,8 @@ use pbkdf2::pbkdf2_hmac;
 use sha2::Sha256;
 
 mod block_mix;
+#[cfg(feature = "parallel")]
+mod lane;
 /// Errors for `scrypt` operations.
 pub mod errors;
 mod params;
@@ -140,7 +142,8 @@ fn romix_sequential(nr128: usize, r128: usize, n: usize, b: &mut [u8]) {
 
 // lifeboat's patch (see vendor/README.md): the lanes are split into at most one run per
 // thread of the pool, and each run allocates its `N * r * 128`-byte vector once and reuses it
-// for all its lanes, instead of one fresh vector per lane. The output is unchanged.
+// for all its lanes, instead of one fresh vector per lane; the vector is backed by huge pages
+// where the system offers them (`lane.rs`). The output is unchanged.
 #[cfg(feature = "parallel")]
 fn romix_parallel(nr128: usize, r128: usize, n: usize, b: &mut [u8]) {
     use rayon::{
@@ -155,8 +158,8 @@ fn romix_parallel(nr128: usize, r128: usize, n: usize, b: &mut [u8]) {
     b.par_chunks_mut(r128)
         .with_min_len(lanes_per_run)
         .for_each_init(
-            || (vec![0u8; nr128], vec![0u8; r128]),
-            |(v, t), chunk| romix::scrypt_ro_mix(chunk, v, t, n),
+            || (lane::LaneVector::new(nr128), vec![0u8; r128]),
+            |(v, t), chunk| romix::scrypt_ro_mix(chunk, v.as_mut_slice(), t, n),
         );
 }
 
