@@ -105,18 +105,9 @@ fn a_key_file_asking_scrypt_for_too_much_is_exit_3_at_once() {
         let fx = Fixture::new();
         let repo = ResticRepo::init(&fx.root().join("restic"), PASSWORD);
         repo.backup("2026-11-20 02:00:00", "db01", &[], &[("srv/a", b"a\n")]);
-        let key = std::fs::read_dir(repo.path().join("keys"))
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+        let key = repo.key_file();
         let name = key.file_name().unwrap().to_str().unwrap().to_owned();
-        let mut json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&key).unwrap()).unwrap();
-        json[param] = value.into();
-        std::fs::remove_file(&key).unwrap();
-        std::fs::write(&key, serde_json::to_vec(&json).unwrap()).unwrap();
+        repo.edit_key(&key, &name, |k| k[param] = value.into());
 
         let rb = runbook(&fx, &repo);
         let (code, stdout, stderr) = plan(&fx, &rb);

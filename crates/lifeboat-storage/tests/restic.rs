@@ -673,33 +673,8 @@ fn a_forged_chunk_authenticates_but_fails_its_hash_naming_chunk_and_pack() {
     });
 }
 
-/// The key file `restic init` wrote (a repository has one until `restic key add`).
-fn the_key_file(repo: &ResticRepo) -> std::path::PathBuf {
-    let mut keys: Vec<_> = std::fs::read_dir(repo.path().join("keys"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    keys.pop().unwrap()
-}
-
 /// An edit of a key file's JSON.
 type KeyEdit = fn(&mut serde_json::Value);
-
-/// `key` with `edit` applied to its JSON, written as `keys/NAME` beside it.
-fn edited_key(
-    key: &std::path::Path,
-    name: &str,
-    edit: impl FnOnce(&mut serde_json::Value),
-) -> std::path::PathBuf {
-    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(key).unwrap()).unwrap();
-    edit(&mut json);
-    let path = key.with_file_name(name);
-    // restic writes its files read-only; the folder is not.
-    let _ = std::fs::remove_file(&path);
-    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
-    path
-}
 
 /// A key file is written by whoever can write the repository. One asking scrypt for more
 /// memory than a machine has (N = 2^31, r = 8: 2 TiB per lane) made the allocation fail and
@@ -709,7 +684,7 @@ fn edited_key(
 fn a_key_file_asking_for_too_much_or_the_wrong_thing_is_refused_before_deriving() {
     let tmp = tempfile::tempdir().unwrap();
     let fixture = ResticRepo::init(tmp.path(), PASSWORD);
-    let key = the_key_file(&fixture);
+    let key = fixture.key_file();
     let name = key.file_name().unwrap().to_str().unwrap().to_owned();
     let original = std::fs::read(&key).unwrap();
     let cases: [(KeyEdit, &str); 4] = [
@@ -722,7 +697,7 @@ fn a_key_file_asking_for_too_much_or_the_wrong_thing_is_refused_before_deriving(
         (|k| k["kdf"] = "argon2id".into(), "\"argon2id\""),
     ];
     for (edit, expected) in cases {
-        edited_key(&key, &name, edit);
+        fixture.edit_key(&key, &name, edit);
         let started = std::time::Instant::now();
         let err = run(Repo::open(&local(&fixture), PASSWORD)).unwrap_err();
         assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
@@ -747,7 +722,7 @@ fn a_key_file_asking_for_too_much_or_the_wrong_thing_is_refused_before_deriving(
 fn a_key_file_that_is_a_link_a_fifo_or_huge_is_refused_unread() {
     let tmp = tempfile::tempdir().unwrap();
     let fixture = ResticRepo::init(&tmp.path().join("a"), PASSWORD);
-    let key = the_key_file(&fixture);
+    let key = fixture.key_file();
     let outside = tmp.path().join("outside-key");
     std::fs::copy(&key, &outside).unwrap();
     let name = key.file_name().unwrap().to_str().unwrap().to_owned();
@@ -797,7 +772,7 @@ fn a_key_file_that_is_a_link_a_fifo_or_huge_is_refused_unread() {
 fn at_most_20_key_files_are_tried_as_restic_does() {
     let tmp = tempfile::tempdir().unwrap();
     let fixture = ResticRepo::init(tmp.path(), PASSWORD);
-    let key = the_key_file(&fixture);
+    let key = fixture.key_file();
     assert!(
         !key.file_name()
             .unwrap()
@@ -806,7 +781,7 @@ fn at_most_20_key_files_are_tried_as_restic_does() {
             .starts_with("0000")
     );
     let plant = |i: usize| {
-        edited_key(&key, &format!("{i:064x}"), |k| {
+        fixture.edit_key(&key, &format!("{i:064x}"), |k| {
             k["N"] = 2.into();
             k["r"] = 1.into();
             k["p"] = 1.into();

@@ -273,6 +273,38 @@ impl ResticRepo {
             .unwrap_or_else(|| panic!("no pack holds blob {blob}"))
     }
 
+    /// The key file `restic init` wrote (`keys/ID`): the repository's only one until another
+    /// is added (`restic key add`, [`ResticRepo::edit_key`]).
+    pub fn key_file(&self) -> PathBuf {
+        let mut keys: Vec<_> = fs::read_dir(self.repo.join("keys"))
+            .expect("list keys/")
+            .map(|e| e.expect("keys/ entry").path())
+            .collect();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        keys.pop().expect("one key file")
+    }
+
+    /// Writes key file `from`'s JSON with `edit` applied as `keys/NAME`, as whoever can write
+    /// the repository could, replacing any file of that name (`from`'s own name edits it in
+    /// place); returns its path.
+    pub fn edit_key(
+        &self,
+        from: &Path,
+        name: &str,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> PathBuf {
+        let text =
+            fs::read_to_string(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
+        let mut key = json(&text);
+        edit(&mut key);
+        let path = self.repo.join("keys").join(name);
+        // restic writes its files read-only; the folder is not.
+        let _ = fs::remove_file(&path);
+        fs::write(&path, serde_json::to_vec(&key).expect("key JSON"))
+            .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+
     /// The file of pack `id` (`data/XX/ID`).
     pub fn pack_path(&self, id: &str) -> PathBuf {
         self.repo.join("data").join(&id[..2]).join(id)
