@@ -8,7 +8,7 @@
 #   REPS=3 benches/cloud.sh                   # fewer repetitions
 #   SWEEP=0 benches/cloud.sh                  # skip the ceiling sweep, use CEILING="C R" (default 16 8)
 #   ONLY="lb_s3_vo ceil_s3" benches/cloud.sh  # time only these commands
-#   LIFEBOAT_B=/path/to/other/lifeboat benches/cloud.sh   # A/B: both builds in one rotation
+#   LIFEBOAT_B=/path/to/other/lifeboat benches/cloud.sh   # A/B: both builds in one rotation, taking turns first
 #   OPTIONS_B="parallel_reads: 8" benches/cloud.sh         # A/B: B with these source options
 #   SCRATCH_B="sync: none" benches/cloud.sh                # A/B: B with these scratch settings
 #   SWEEP_C="8 16" SWEEP_R="8" benches/cloud.sh            # a smaller ceiling sweep
@@ -261,9 +261,24 @@ ORDER=${ONLY:-"ceil_s3 lb_s3_vo lb_s3_restore rclone_s3_copy ceil_az lb_az_vo lb
 if [ -n "$LIFEBOAT_B$OPTIONS_B$SCRATCH_B" ] && [ -z "${ONLY:-}" ]; then
     ORDER="ceil_s3 lb_s3_vo lbB_s3_vo lb_s3_restore lbB_s3_restore ceil_az lb_az_vo lbB_az_vo lb_az_restore lbB_az_restore"
 fi
+# In an A/B, A and B take turns going first (every other repetition each adjacent pair
+# lb_X lbB_X is swapped): a restore run right after another pays for the files the clean-up
+# between them deleted (ext4 without a journal scans recently freed inodes on every create;
+# benches/README.md, sixth and seventh passes), so a fixed order charges B for A.
+swap_ab() {
+    awk '{ for (i = 1; i <= NF; i++) {
+             a = $i; b = (i < NF) ? $(i + 1) : ""
+             sa = a; sub(/^lbB?_/, "", sa); sb = b; sub(/^lbB?_/, "", sb)
+             if (b != "" && sa == sb && a ~ /^lbB?_/ && b ~ /^lbB?_/ && a != b) {
+                 printf "%s %s ", b, a; i++
+             } else printf "%s ", a
+           } print "" }' <<< "$1"
+}
 for rep in $(seq "$REPS"); do
     say "repetition $rep of $REPS (load $(cut -d' ' -f1-3 /proc/loadavg))"
-    for cmd in $ORDER; do timed "$cmd"; done
+    order=$ORDER
+    [ $((rep % 2)) -eq 0 ] && order=$(swap_ab "$ORDER")
+    for cmd in $order; do timed "$cmd"; done
 done
 clean
 say "load after: $(uptime)"
