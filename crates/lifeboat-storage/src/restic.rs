@@ -26,9 +26,8 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use rustic_core::repofile::{BlobType, Node, SnapshotFile, Tree};
 use rustic_core::{
-    BlobId, Credentials, ErrorKind, FileType, Id, IndexedFullStatus, LsOptions, ReadBackend,
-    Repository, RepositoryBackends, RepositoryOptions, RusticError, RusticResult, TreeId,
-    WriteBackend,
+    BlobId, Credentials, ErrorKind, FileType, Id, IndexedFullStatus, ReadBackend, Repository,
+    RepositoryBackends, RepositoryOptions, RusticError, RusticResult, TreeId, WriteBackend,
 };
 
 use crate::kept::KeptBuffer;
@@ -200,16 +199,22 @@ pub struct ListingLimits {
     pub folders: u64,
     /// Bytes of the regular files' paths, as held in memory.
     pub path_bytes: u64,
+    /// Bytes of the trees held at once: those of the folders on one path, from the root
+    /// down, each as long as the index says it decodes to.
+    pub tree_bytes: u64,
 }
 
 impl ListingLimits {
     /// 20 million entries, 2 million folders, 512 MiB of paths (as much as a manifest may
-    /// hold: `MAX_MANIFEST_BYTES`). A snapshot beyond any of them is refused as damaged (the
-    /// drill falls back to an older one) rather than allowed to exhaust the host.
+    /// hold: `MAX_MANIFEST_BYTES`), 2 GiB of trees along one path (each tree may decode to
+    /// 1 GiB, vendor/README.md; restic's tree of a folder of a million files is about
+    /// 300 MB). A snapshot beyond any of them is refused as damaged (the drill falls back to
+    /// an older one) rather than allowed to exhaust the host.
     pub const DEFAULT: ListingLimits = ListingLimits {
         entries: 20_000_000,
         folders: 2_000_000,
         path_bytes: 512 << 20,
+        tree_bytes: 2 << 30,
     };
 
     /// Which bound `self`, a count so far, has passed, said as the bound.
@@ -605,29 +610,68 @@ impl Repo {
         blocking(&self.url, move || {
             let mut seen = ListingLimits::default();
             let snap = me.snapshot_file(&id)?;
-            let root = me
-                .inner
-                .node_from_snapshot_and_path(&snap, "")
-                .map_err(|e| me.convert(&e))?;
+            let refuse = |what: String| ResticError::Repository {
+                url: me.url.clone(),
+                detail: format!(
+                    "snapshot {id} lists more than {what}, which lifeboat refuses (a tree that names one subtree many times can make a snapshot of a few KiB list trillions of files)"
+                ),
+            };
+            // Depth first, as `restic ls` (and rustic_core's `ls`, which this walk replaces
+            // so that it can count what it holds): a folder, then what it holds. Each folder
+            // on the way down keeps its tree until its last entry is listed, so the trees
+            // held at once are those of one path; their decoded bytes, as the index gives
+            // them, are bounded too (`tree_bytes`).
+            struct Level {
+                nodes: std::vec::IntoIter<Node>,
+                path: std::path::PathBuf,
+                bytes: u64,
+            }
+            let mut levels: Vec<Level> = Vec::new();
+            let mut held = 0u64;
+            let open = |tree: TreeId,
+                            path: std::path::PathBuf,
+                            levels: &mut Vec<Level>,
+                            held: &mut u64|
+             -> Result<(), ResticError> {
+                let bytes = me.tree_bytes(tree);
+                *held += bytes;
+                if *held > limits.tree_bytes {
+                    return Err(ResticError::Repository {
+                        url: me.url.clone(),
+                        detail: format!(
+                            "snapshot {id} holds more than {} bytes of trees along one path (at /{}), which lifeboat refuses (a folder's tree is held while what it holds is listed, so trees nested deep could exhaust the host)",
+                            limits.tree_bytes,
+                            escape_path(path.as_os_str().as_encoded_bytes())
+                        ),
+                    });
+                }
+                let nodes = me.inner.get_tree(&tree).map_err(|e| me.convert(&e))?.nodes;
+                levels.push(Level {
+                    nodes: nodes.into_iter(),
+                    path,
+                    bytes,
+                });
+                Ok(())
+            };
+            open(snap.tree, std::path::PathBuf::new(), &mut levels, &mut held)?;
             let mut out = Vec::new();
-            for item in me
-                .inner
-                .ls(&root, &LsOptions::default())
-                .map_err(|e| me.convert(&e))?
-            {
-                let (path, node) = item.map_err(|e| me.convert(&e))?;
+            while let Some(level) = levels.last_mut() {
+                let Some(node) = level.nodes.next() else {
+                    held -= level.bytes;
+                    levels.pop();
+                    continue;
+                };
+                let path = level.path.join(node.name());
                 seen.entries += 1;
                 seen.folders += u64::from(node.is_dir());
                 if node.is_file() {
                     seen.path_bytes += path.as_os_str().len() as u64 + 1;
                 }
                 if let Some(what) = seen.beyond(&limits) {
-                    return Err(ResticError::Repository {
-                        url: me.url.clone(),
-                        detail: format!(
-                            "snapshot {id} lists more than {what}, which lifeboat refuses (a tree that names one subtree many times can make a snapshot of a few KiB list trillions of files)"
-                        ),
-                    });
+                    return Err(refuse(what));
+                }
+                if let Some(subtree) = node.subtree {
+                    open(subtree, path.clone(), &mut levels, &mut held)?;
                 }
                 if node.is_file() {
                     // Never `to_string_lossy`: it would name the file as another one
@@ -808,6 +852,17 @@ impl Repo {
             }
             Err(e) => Ok(Err(snapshot(damage_detail(&e)?))),
         }
+    }
+
+    /// How many bytes tree `id` decodes to, as the index says (the decoder refuses more:
+    /// vendor/README.md); 0 when the index does not list it (reading it then fails).
+    fn tree_bytes(&self, id: TreeId) -> u64 {
+        self.inner.get_index_entry(&id).map_or(0, |entry| {
+            entry.location.uncompressed_length.map_or_else(
+                || u64::from(entry.location.length).saturating_sub(SEAL_OVERHEAD as u64),
+                |n| u64::from(n.get()),
+            )
+        })
     }
 
     /// Tree `id`'s nodes, its plaintext checked against its id: `Ok(Err(damage))` when the
@@ -2200,6 +2255,7 @@ mod tests {
             entries: u64::MAX,
             folders: u64::MAX,
             path_bytes: u64::MAX,
+            tree_bytes: u64::MAX,
         };
         let files = list(unbounded).unwrap();
         assert_eq!(files.len(), 3);
@@ -2240,6 +2296,38 @@ mod tests {
                 "{err}"
             );
         }
+
+        // The trees held at once: the root's, srv's, and the larger of a's and b's, each
+        // as restic itself decodes it.
+        let tree = |path: &str| {
+            fixture
+                .restic_bytes(&["cat", "blob", &fixture.tree_id(&id, path)])
+                .len() as u64
+        };
+        let (root, srv, a, b) = (tree(""), tree("srv"), tree("srv/a"), tree("srv/b"));
+        let deepest = if a >= b { "srv/a" } else { "srv/b" };
+        let most = root + srv + a.max(b);
+        let exact = ListingLimits {
+            tree_bytes: most,
+            ..unbounded
+        };
+        assert_eq!(list(exact).unwrap(), files);
+        let err = list(ListingLimits {
+            tree_bytes: most - 1,
+            ..unbounded
+        })
+        .unwrap_err();
+        assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(&format!(
+                "snapshot {id} holds more than {} bytes of trees along one path (at /{deepest})",
+                most - 1
+            )),
+            "{err}"
+        );
+        // Trees on different paths are not held together: a bound that holds one path's
+        // but not all four trees lists the snapshot.
+        assert!(root + srv + a + b > most);
     }
 
     #[test]
