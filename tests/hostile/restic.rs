@@ -516,3 +516,66 @@ fn a_name_that_is_not_utf8_is_never_restored_as_another_file() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains(odd.as_str()), "{stdout}");
 }
+
+/// A tree forged with the repository's key to name a file `../../../../NAME` (and another
+/// `a/b.txt`, a name with a separator in it): the listing joins names as restic does, so
+/// those paths reach the drill, which must restore nothing outside its scratch area. The
+/// forged tree no longer hashes to its id, so every file below it fails; a file outside it
+/// still passes.
+#[test]
+fn a_tree_naming_a_file_outside_its_folder_writes_nothing_outside_scratch() {
+    let fx = Fixture::new();
+    // A forged tree keeps its length (it is rewritten in place in its pack), so each
+    // hostile name replaces one of the same length.
+    let escape = "escape-lifeboat-hostile.txt";
+    let outside = format!("../../../../{escape}");
+    let inside = format!("{}.txt", "x".repeat(outside.len() - 4));
+    let repo = ResticRepo::init_v1(&fx.root().join("restic"), PASSWORD);
+    let id = repo.backup(
+        "2026-11-20 02:00:00",
+        "db01",
+        &[],
+        &[
+            (&format!("srv/app/{inside}"), b"good\n"),
+            ("srv/app/yyy.txt", b"also\n"),
+            ("srv/z.txt", b"elsewhere\n"),
+        ],
+    );
+    let tree = repo.tree_id(&id, "srv/app");
+    repo.forge_tree(&tree, |text| {
+        let (x, y) = (format!("\"{inside}\""), "\"yyy.txt\"");
+        assert!(text.contains(&x) && text.contains(y), "{text}");
+        text.replacen(&x, &format!("\"{outside}\""), 1)
+            .replacen(y, "\"a/b.txt\"", 1)
+    });
+
+    let d = fx.drill_file(&runbook(&fx, &repo), &["--now", "2026-11-21T00:00:00Z"]);
+    assert!(!d.stderr.contains("panicked"), "{}", d.context());
+    d.assert_code(1);
+    // Nowhere above scratch (scratch/srv/app/../../../../ is the fixture's parent).
+    let mut dir = fx.scratch_dir();
+    while let Some(parent) = dir.parent() {
+        assert!(!parent.join(escape).exists(), "{}", parent.display());
+        dir = parent.to_path_buf();
+    }
+    assert!(crate::util::find_files(&fx.root(), escape).is_empty());
+    // The path that leaves is refused as a path, before anything is read; the one with a
+    // separator in its name is read as nested, and fails on the forged tree; the file
+    // outside the forged tree passes.
+    let escaping = d.file(&id, &format!("/srv/app/{outside}"));
+    assert_eq!(escaping["outcome"], "failed");
+    assert!(
+        Drill::reason(escaping).starts_with("unsafe path: \"..\" segment"),
+        "{}",
+        d.context()
+    );
+    let nested = d.file(&id, "/srv/app/a/b.txt");
+    assert_eq!(nested["outcome"], "failed");
+    assert!(
+        Drill::reason(nested).starts_with(&format!("snapshot or tree damaged: tree {tree} ")),
+        "{}",
+        d.context()
+    );
+    assert_eq!(d.file(&id, "/srv/z.txt")["outcome"], "passed");
+    assert_eq!(d.point(&id)["files"].as_array().unwrap().len(), 3);
+}
