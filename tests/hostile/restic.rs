@@ -553,10 +553,8 @@ fn a_tree_naming_a_file_outside_its_folder_writes_nothing_outside_scratch() {
     assert!(!d.stderr.contains("panicked"), "{}", d.context());
     d.assert_code(1);
     // Nowhere above scratch (scratch/srv/app/../../../../ is the fixture's parent).
-    let mut dir = fx.scratch_dir();
-    while let Some(parent) = dir.parent() {
-        assert!(!parent.join(escape).exists(), "{}", parent.display());
-        dir = parent.to_path_buf();
+    for above in fx.scratch_dir().ancestors().skip(1) {
+        assert!(!above.join(escape).exists(), "{}", above.display());
     }
     assert!(crate::util::find_files(&fx.root(), escape).is_empty());
     // The path that leaves is refused as a path, before anything is read; the one with a
