@@ -41,7 +41,19 @@ pub fn sample_count(total: usize, size: SampleSize) -> usize {
 /// Picks `count` distinct indices into `paths`, reproducibly for the same paths and seed,
 /// returned sorted by path. `count >= paths.len()` returns every index.
 pub fn choose(paths: &[&str], count: usize, seed: u64) -> Vec<usize> {
-    imp::choose(paths, count, seed)
+    imp::choose(paths.len(), |i| paths[i], count, seed)
+}
+
+/// [`choose`] over `n` entries whose paths `path` gives by index, for a caller that holds
+/// its entries in its own type: a listing of millions of files need not be copied into a
+/// vector of paths to be sampled. The same draw as [`choose`] on `(0..n).map(path)`.
+pub fn choose_by<'a>(
+    n: usize,
+    path: impl Fn(usize) -> &'a str,
+    count: usize,
+    seed: u64,
+) -> Vec<usize> {
+    imp::choose(n, path, count, seed)
 }
 
 mod imp;

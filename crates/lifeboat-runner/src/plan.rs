@@ -138,22 +138,23 @@ impl<L> PointPlan<L> {
     where
         F: SourceFormat<Locator = L>,
     {
-        let paths: Vec<&str> = entries.iter().map(Entry::path).collect();
+        // Paths by index, borrowed from the entries: a listing of millions of files is not
+        // copied into a second vector to be sampled.
+        let path = |i: usize| entries[i].path();
         let count = match size {
-            Some(size) => lifeboat_core::sample::sample_count(paths.len(), size),
-            None => paths.len(),
+            Some(size) => lifeboat_core::sample::sample_count(entries.len(), size),
+            None => entries.len(),
         };
-        let mut chosen = lifeboat_core::sample::choose(&paths, count, seed);
-        let (named, unlisted) = always_entries(&paths, always);
-        let mut always_paths: Vec<String> = named.iter().map(|&i| paths[i].to_owned()).collect();
+        let mut chosen = lifeboat_core::sample::choose_by(entries.len(), path, count, seed);
+        let (named, unlisted) = always_entries(&entries, always);
+        let mut always_paths: Vec<String> = named.iter().map(|&i| path(i).to_owned()).collect();
         always_paths.sort_unstable();
         chosen.extend(named);
         // Path order, each entry once (a file the draw took and `always` names counts once).
-        chosen.sort_unstable_by(|&a, &b| {
-            paths[a].as_bytes().cmp(paths[b].as_bytes()).then(a.cmp(&b))
-        });
+        chosen
+            .sort_unstable_by(|&a, &b| path(a).as_bytes().cmp(path(b).as_bytes()).then(a.cmp(&b)));
         chosen.dedup();
-        let projection = projection::Input::new(&point.id, &paths, &chosen);
+        let projection = projection::Input::new(&point.id, &entries, &chosen);
         let files = chosen
             .iter()
             .map(|&i| format.plan_file(&point, &manifest, &entries[i]))
@@ -194,23 +195,23 @@ impl<L> PointPlan<L> {
     }
 }
 
-/// The indexes into `paths` of the entries `always` names, and the `always` paths no entry
-/// has (in `always` order). Paths are compared as the restore writes them
+/// The indexes into `entries` of those `always` names, and the `always` paths no entry has
+/// (in `always` order). Paths are compared as the restore writes them
 /// ([`lifeboat_core::manifest::safe_components`] joined with `/`); an entry that could not be
 /// restored at all matches nothing.
-fn always_entries(paths: &[&str], always: &[String]) -> (Vec<usize>, Vec<String>) {
+fn always_entries<E: Entry>(entries: &[E], always: &[String]) -> (Vec<usize>, Vec<String>) {
     if always.is_empty() {
         return (Vec::new(), Vec::new());
     }
     let wanted: std::collections::HashSet<&str> = always.iter().map(String::as_str).collect();
     let mut found = std::collections::HashSet::new();
     let mut named = Vec::new();
-    for (i, path) in paths.iter().enumerate() {
+    for (i, path) in entries.iter().map(Entry::path).enumerate() {
         // A restic snapshot's own paths are absolute (`/srv/app/a.txt`, as `restic ls` prints
         // them), and `always` names them so; the rest is normalised as any entry's.
         let (root, rel) = match path.strip_prefix('/') {
             Some(rel) => ("/", rel),
-            None => ("", *path),
+            None => ("", path),
         };
         let Ok(parts) = lifeboat_core::manifest::safe_components(rel) else {
             continue;

@@ -14,7 +14,7 @@ use lifeboat_core::evidence::{
     PROJECTION_HEAD_LIMIT, PointResult, Projected, ProjectionBasis, ProjectionSample,
 };
 
-use crate::format::{Candidate, SourceFormat};
+use crate::format::{Candidate, Entry, SourceFormat};
 
 /// What a projection needs from a point's manifest, kept after the entries are dropped.
 #[derive(Debug)]
@@ -28,23 +28,24 @@ pub struct Input {
 }
 
 impl Input {
-    /// `paths`: every entry's path; `chosen`: indexes into `paths` of the sampled files.
-    pub fn new(point: &str, paths: &[&str], chosen: &[usize]) -> Input {
-        let unsampled = (paths.len() as u64 <= PROJECTION_HEAD_LIMIT).then(|| {
-            let mut sampled = vec![false; paths.len()];
+    /// `entries`: every entry the point lists; `chosen`: indexes into `entries` of the
+    /// sampled files.
+    pub fn new<E: Entry>(point: &str, entries: &[E], chosen: &[usize]) -> Input {
+        let unsampled = (entries.len() as u64 <= PROJECTION_HEAD_LIMIT).then(|| {
+            let mut sampled = vec![false; entries.len()];
             for &i in chosen {
                 sampled[i] = true;
             }
-            paths
+            entries
                 .iter()
                 .zip(sampled)
                 .filter(|(_, s)| !s)
-                .map(|(p, _)| (*p).to_owned())
+                .map(|(e, _)| e.path().to_owned())
                 .collect()
         });
         Input {
             point: point.to_string(),
-            entries: paths.len() as u64,
+            entries: entries.len() as u64,
             unsampled,
         }
     }

@@ -23,18 +23,22 @@ pub(super) fn sample_count(total: usize, size: SampleSize) -> usize {
     }
 }
 
-pub(super) fn choose(paths: &[&str], count: usize, seed: u64) -> Vec<usize> {
+pub(super) fn choose<'a>(
+    n: usize,
+    path: impl Fn(usize) -> &'a str,
+    count: usize,
+    seed: u64,
+) -> Vec<usize> {
     // Step 1: the entries in path byte order; equal paths keep their input order. Sorting
-    // (bytes, index) pairs rather than indices into `paths` saves an indirection per
-    // comparison, and the index makes the unstable (faster) sort deterministic.
-    let mut keyed: Vec<(&[u8], usize)> = paths
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.as_bytes(), i))
-        .collect();
+    // (bytes, index) pairs rather than indices saves an indirection per comparison, and the
+    // index makes the unstable (faster) sort deterministic.
+    let mut keyed: Vec<(&[u8], usize)> = (0..n).map(|i| (path(i).as_bytes(), i)).collect();
     keyed.sort_unstable();
-    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    let n = order.len();
+    // Collected into a vector of its own size: collecting in place would keep the pairs'
+    // allocation, three times as large, for as long as the order lives.
+    let mut order = Vec::with_capacity(n);
+    order.extend(keyed.iter().map(|&(_, i)| i));
+    drop(keyed);
     if count >= n {
         return order;
     }
@@ -48,7 +52,10 @@ pub(super) fn choose(paths: &[&str], count: usize, seed: u64) -> Vec<usize> {
     // Step 3: the chosen positions, back in path order.
     let mut chosen = positions[..count].to_vec();
     chosen.sort_unstable();
-    chosen.into_iter().map(|p| order[p]).collect()
+    for p in &mut chosen {
+        *p = order[*p];
+    }
+    chosen
 }
 
 /// SplitMix64 (Steele, Lea and Flood 2014; the reference code is Vigna's `splitmix64.c`).

@@ -272,7 +272,10 @@ impl ResticFormat {
                 format!("manifest {path} lists no files: verifying nothing is never a pass"),
             );
         }
-        let entries = entries.into_iter().map(ResticEntry::Manifest).collect();
+        let entries = entries
+            .into_iter()
+            .map(|entry| ResticEntry::Manifest(Box::new(entry)))
+            .collect();
         Ok(PointRead::Listed { manifest, entries })
     }
 
@@ -345,8 +348,10 @@ pub enum ResticEntry {
     /// A regular file of the snapshot's tree, by its path as `restic ls` prints it.
     Tree(SnapshotEntry),
     /// An entry of the manifest inside the snapshot, by its path as the manifest names it
-    /// (relative to the manifest's folder), with the digest it must have.
-    Manifest(lifeboat_core::manifest::Entry),
+    /// (relative to the manifest's folder), with the digest it must have. Boxed so that a
+    /// snapshot's own listing, which may hold millions of files, pays 40 bytes an entry
+    /// (`SnapshotEntry`'s size) rather than this variant's 56.
+    Manifest(Box<lifeboat_core::manifest::Entry>),
 }
 
 impl Entry for ResticEntry {

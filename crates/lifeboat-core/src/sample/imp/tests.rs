@@ -226,3 +226,14 @@ fn counts_agree_with_float_away_from_integers() {
         }
     }
 }
+
+#[test]
+fn choose_by_draws_what_choose_draws_on_the_same_paths() {
+    let owned = many_paths(300);
+    let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+    for (count, seed) in [(0, 1), (7, 42), (299, 3), (300, 9), (1000, 5)] {
+        let by = crate::sample::choose_by(owned.len(), |i| owned[i].as_str(), count, seed);
+        assert_eq!(by, choose(&refs, count, seed), "count {count}, seed {seed}");
+        assert_eq!(by.len(), count.min(owned.len()));
+    }
+}

@@ -180,3 +180,13 @@ fn a_manifest_entry_is_found_below_the_manifests_folder_and_may_not_leave_it() {
         assert!(reason.starts_with("unsafe path"), "{escaping}: {reason}");
     }
 }
+
+#[test]
+fn a_listed_file_costs_no_more_than_the_snapshots_own_entry() {
+    // A million-file snapshot is held as a million of these while the sample is drawn: the
+    // manifest variant, boxed, must not make every tree entry pay its size.
+    assert_eq!(
+        std::mem::size_of::<super::ResticEntry>(),
+        std::mem::size_of::<lifeboat_storage::restic::SnapshotEntry>()
+    );
+}
