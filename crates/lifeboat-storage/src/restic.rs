@@ -56,6 +56,17 @@ pub const MAX_RUN: u32 = 16 << 20;
 /// windows' bytes are held per file, and a drill restores up to 16 files at once.
 pub const WINDOW: u64 = 16 << 20;
 
+/// MiB of packs [`Repo::read_file`] holds read ahead from local disk, not yet checked, over
+/// all the files restoring at once: [`WINDOW`] per core, at least two windows. Reading from
+/// local disk costs no round trip, so reading further ahead than the cores can check only
+/// holds memory: every file in flight reading its next window at once made a one-core
+/// drill touch about 90 MB of fresh buffers, each page a fault and a zeroed page. Object
+/// storage is not held to it: there the read-ahead is what hides the round trips.
+fn local_budget_mib() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    (WINDOW >> 20) as u32 * cores.max(2)
+}
+
 /// Ranged reads one window makes at once (different packs, or distant parts of one).
 pub const RUNS_IN_FLIGHT: usize = 4;
 
@@ -982,20 +993,34 @@ impl Repo {
         let windows = windows(&chunks);
         let fetch = |window: &std::ops::Range<usize>| {
             let runs = runs(&chunks, window.clone());
-            let (source, reads, shared) = (
+            let (source, reads, shared, budget) = (
                 self.store.source.clone(),
                 Arc::clone(&self.store.pack_reads),
                 Arc::clone(&self.store.shared),
+                self.store.local_budget.clone(),
             );
             // Spawned, so the next window reads while this one is checked.
-            Ahead(tokio::spawn(fetch_runs(source, reads, shared, runs)))
+            Ahead(tokio::spawn(async move {
+                let held = match budget {
+                    Some(budget) => {
+                        let bytes: u64 = runs.iter().map(|r| u64::from(r.stop - r.start)).sum();
+                        let mib = bytes
+                            .div_ceil(1 << 20)
+                            .clamp(1, u64::from(local_budget_mib()));
+                        budget.acquire_many_owned(mib as u32).await.ok()
+                    }
+                    None => None,
+                };
+                (held, fetch_runs(source, reads, shared, runs).await)
+            }))
         };
         let mut ahead = windows.first().map(fetch);
         let mut verified = 0u64;
         for (k, window) in windows.iter().enumerate() {
-            let fetched = match ahead.take() {
+            // The window's share of the read-ahead budget, given back once it is checked.
+            let (_held, fetched) = match ahead.take() {
                 Some(mut next) => (&mut next.0).await.unwrap_or_default(),
-                None => Vec::new(),
+                None => (None, Vec::new()),
             };
             ahead = windows.get(k + 1).map(fetch);
             let staged: Vec<StageKey> = fetched
@@ -1333,7 +1358,14 @@ impl PackCache {
 }
 
 /// A window's reads, stopped when no longer wanted (a file that failed stops reading).
-struct Ahead(tokio::task::JoinHandle<Vec<(Run, Option<Bytes>)>>);
+struct Ahead(tokio::task::JoinHandle<Fetched>);
+
+/// A window's runs, each with its bytes (`None`: not read whole), and the share of the local
+/// read-ahead budget they hold until they are checked.
+type Fetched = (
+    Option<tokio::sync::OwnedSemaphorePermit>,
+    Vec<(Run, Option<Bytes>)>,
+);
 
 impl Drop for Ahead {
     fn drop(&mut self) {
@@ -1749,6 +1781,9 @@ pub struct Backend {
     pack_reads: Arc<AtomicU64>,
     /// Blocks of packs shared by the files read at once.
     shared: Arc<PackCache>,
+    /// MiB of packs read ahead from local disk and not yet checked, over every file
+    /// restoring at once ([`local_budget_mib`]); `None` on object storage.
+    local_budget: Option<Arc<tokio::sync::Semaphore>>,
     /// Key files read so far: at most [`key::MAX_KEYS`] are tried.
     keys_read: AtomicUsize,
 }
@@ -1756,10 +1791,14 @@ pub struct Backend {
 impl Backend {
     pub fn new(source: Source, runtime: tokio::runtime::Handle) -> Backend {
         Backend {
-            source,
             runtime,
             staging: Staging::default(),
             pack_reads: Arc::default(),
+            local_budget: source
+                .local_root()
+                .is_some()
+                .then(|| Arc::new(tokio::sync::Semaphore::new(local_budget_mib() as usize))),
+            source,
             shared: Arc::default(),
             keys_read: AtomicUsize::new(0),
         }
