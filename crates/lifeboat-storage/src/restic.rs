@@ -62,9 +62,23 @@ pub const WINDOW: u64 = 16 << 20;
 /// holds memory: every file in flight reading its next window at once made a one-core
 /// drill touch about 90 MB of fresh buffers, each page a fault and a zeroed page. Object
 /// storage is not held to it: there the read-ahead is what hides the round trips.
-fn local_budget_mib() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-    (WINDOW >> 20) as u32 * cores.max(2)
+#[derive(Clone, Debug)]
+struct Budget {
+    permits: Arc<tokio::sync::Semaphore>,
+    /// The whole budget: a window needing more takes all of it, so it still reads.
+    mib: u32,
+}
+
+impl Budget {
+    fn local() -> Budget {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = u32::try_from(cores).unwrap_or(u32::MAX).max(2);
+        let mib = ((WINDOW >> 20) as u32).saturating_mul(cores);
+        Budget {
+            permits: Arc::new(tokio::sync::Semaphore::new(mib as usize)),
+            mib,
+        }
+    }
 }
 
 /// Ranged reads one window makes at once (different packs, or distant parts of one).
@@ -1004,10 +1018,8 @@ impl Repo {
                 let held = match budget {
                     Some(budget) => {
                         let bytes: u64 = runs.iter().map(|r| u64::from(r.stop - r.start)).sum();
-                        let mib = bytes
-                            .div_ceil(1 << 20)
-                            .clamp(1, u64::from(local_budget_mib()));
-                        budget.acquire_many_owned(mib as u32).await.ok()
+                        let mib = bytes.div_ceil(1 << 20).clamp(1, u64::from(budget.mib));
+                        budget.permits.acquire_many_owned(mib as u32).await.ok()
                     }
                     None => None,
                 };
@@ -1782,8 +1794,8 @@ pub struct Backend {
     /// Blocks of packs shared by the files read at once.
     shared: Arc<PackCache>,
     /// MiB of packs read ahead from local disk and not yet checked, over every file
-    /// restoring at once ([`local_budget_mib`]); `None` on object storage.
-    local_budget: Option<Arc<tokio::sync::Semaphore>>,
+    /// restoring at once ([`Budget`]); `None` on object storage.
+    local_budget: Option<Budget>,
     /// Key files read so far: at most [`key::MAX_KEYS`] are tried.
     keys_read: AtomicUsize,
 }
@@ -1794,10 +1806,7 @@ impl Backend {
             runtime,
             staging: Staging::default(),
             pack_reads: Arc::default(),
-            local_budget: source
-                .local_root()
-                .is_some()
-                .then(|| Arc::new(tokio::sync::Semaphore::new(local_budget_mib() as usize))),
+            local_budget: source.local_root().is_some().then(Budget::local),
             source,
             shared: Arc::default(),
             keys_read: AtomicUsize::new(0),
