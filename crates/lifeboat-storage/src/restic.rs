@@ -1143,7 +1143,22 @@ impl Repo {
     /// storage: what
     /// [`Repo::read_file`]'s coalescing saves, for tests and benchmarks.
     pub fn pack_reads(&self) -> u64 {
-        self.store.pack_reads.load(Ordering::Relaxed)
+        self.store.pack_reads.reads.load(Ordering::Relaxed)
+    }
+
+    /// How many bytes of packs those reads asked storage for, for tests and benchmarks.
+    pub fn pack_bytes_read(&self) -> u64 {
+        self.store.pack_reads.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes of packs [`Repo::read_file`] reads ahead of their check over every
+    /// file read at once, from local disk; `None` on object storage, where it is not held
+    /// to one.
+    pub fn read_ahead_budget(&self) -> Option<u64> {
+        self.store
+            .local_budget
+            .as_ref()
+            .map(|b| u64::from(b.mib) << 20)
     }
 
     /// Snapshot `id`, read and decrypted (on a blocking thread: rustic_core is synchronous).
@@ -1244,7 +1259,7 @@ fn runs(chunks: &[ChunkLocation], window: std::ops::Range<usize>) -> Vec<Run> {
 /// storage, read exactly from local disk.
 async fn fetch_runs(
     source: Source,
-    reads: Arc<AtomicU64>,
+    reads: Arc<Tally>,
     shared: Arc<PackCache>,
     runs: Vec<Run>,
 ) -> Vec<(Run, Option<Bytes>)> {
@@ -1273,12 +1288,12 @@ async fn fetch_runs(
 /// `len` bytes of `path` from `offset`, counted as a pack read; `None` unless read whole.
 async fn read_exactly(
     source: &Source,
-    reads: &AtomicU64,
+    reads: &Tally,
     path: &str,
     offset: u64,
     len: usize,
 ) -> Option<Bytes> {
-    reads.fetch_add(1, Ordering::Relaxed);
+    reads.count(len as u64);
     match source.read_range(path, offset, len).await {
         Ok(Some(bytes)) if bytes.len() == len => Some(bytes),
         _ => None,
@@ -1320,7 +1335,7 @@ impl PackCache {
     /// `run`'s bytes cut from its pack's shared block: `Some(None)` when the block could not
     /// be read whole, `None` when the run is not one to share (long, across two blocks, or
     /// in a pack whose size storage did not give): the caller reads it on its own.
-    async fn run(&self, source: &Source, reads: &AtomicU64, run: &Run) -> Option<Option<Bytes>> {
+    async fn run(&self, source: &Source, reads: &Tally, run: &Run) -> Option<Option<Bytes>> {
         let (start, stop) = (u64::from(run.start), u64::from(run.stop));
         let number = start / SHARED_BLOCK;
         // An empty run (a hostile index) is not shared either.
@@ -1366,6 +1381,20 @@ impl PackCache {
             shared.blocks.remove(&old);
             shared.bytes -= held;
         }
+    }
+}
+
+/// Ranged reads of packs made of storage, and the bytes they asked for.
+#[derive(Debug, Default)]
+struct Tally {
+    reads: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Tally {
+    fn count(&self, bytes: u64) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 }
 
@@ -1790,7 +1819,7 @@ pub struct Backend {
     /// Pack ranges read ahead by [`Repo::read_file`].
     staging: Staging,
     /// Ranged reads of packs made of storage.
-    pack_reads: Arc<AtomicU64>,
+    pack_reads: Arc<Tally>,
     /// Blocks of packs shared by the files read at once.
     shared: Arc<PackCache>,
     /// MiB of packs read ahead from local disk and not yet checked, over every file
@@ -1931,7 +1960,7 @@ impl ReadBackend for Backend {
             if let Some(bytes) = self.staging.get(&(*id, offset, length)) {
                 return Ok(bytes);
             }
-            self.pack_reads.fetch_add(1, Ordering::Relaxed);
+            self.pack_reads.count(u64::from(length));
         }
         let path = Self::path(tpe, id);
         match self
@@ -2275,13 +2304,14 @@ mod tests {
         };
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
-            let (cache, reads) = (PackCache::default(), AtomicU64::new(0));
+            let (cache, reads) = (PackCache::default(), Tally::default());
             // Two runs of one block: one read of the pack (it is 100 bytes: the block too).
             let a = cache.run(&source, &reads, &run(10, 20)).await;
             let b = cache.run(&source, &reads, &run(40, 45)).await;
             assert_eq!(a, Some(Some(Bytes::copy_from_slice(&content[10..20]))));
             assert_eq!(b, Some(Some(Bytes::copy_from_slice(&content[40..45]))));
-            assert_eq!(reads.load(Ordering::Relaxed), 1);
+            assert_eq!(reads.reads.load(Ordering::Relaxed), 1);
+            assert_eq!(reads.bytes.load(Ordering::Relaxed), 100);
             // Empty, past the pack's end, across blocks, longer than a block: not shared.
             for (start, stop) in [(0, 0), (5, 3), (90, 200)] {
                 assert_eq!(cache.run(&source, &reads, &run(start, stop)).await, None);
@@ -2294,7 +2324,7 @@ mod tests {
                 ..run(0, 10)
             };
             assert_eq!(cache.run(&source, &reads, &gone).await, None);
-            assert_eq!(reads.load(Ordering::Relaxed), 1);
+            assert_eq!(reads.reads.load(Ordering::Relaxed), 1);
         });
     }
 

@@ -548,6 +548,86 @@ fn small_files_sharing_a_pack_read_it_once_from_object_storage_and_exactly_from_
     });
 }
 
+/// From local disk, files read at once hold at most the repository's read-ahead budget of
+/// pack bytes that are not yet checked, however many of them there are: three files of 24
+/// MiB whose readers take nothing read 48 MiB each ahead of their checks without it (a
+/// window of 16 MiB and the next), at most the budget with it. Once the readers take their
+/// bytes, the windows waiting for the budget read and every file reads back whole.
+#[test]
+fn files_read_at_once_from_disk_read_ahead_at_most_the_budget() {
+    const SIZE: usize = 24 << 20;
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let data: Vec<Vec<u8>> = (0..3)
+        .map(|i| lifeboat_testkit::prng::random_bytes(SIZE, 40 + i))
+        .collect();
+    let names: Vec<String> = (0..3).map(|i| format!("srv/f{i}.bin")).collect();
+    let files: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(&data)
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let id = fixture.backup("2026-11-20 02:00:00", "db01", &[], &files);
+    run(async {
+        let repo = Repo::open(&local(&fixture), PASSWORD).await.unwrap();
+        let budget = repo
+            .read_ahead_budget()
+            .expect("a local repository has a budget");
+        let mut chunks = Vec::new();
+        for name in &names {
+            chunks.push(
+                repo.file_chunks(&id, &format!("/{name}"))
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        // Readers that take nothing: each file's check stops at its first chunk.
+        let before = repo.pack_bytes_read();
+        let mut stalled = Vec::new();
+        for file in chunks.clone() {
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            let repo = repo.clone();
+            stalled.push((
+                rx,
+                tokio::spawn(async move { repo.read_file(&file, tx).await }),
+            ));
+        }
+        // Until nothing more is read for half a second (at most 20 s).
+        let (mut last, mut quiet) = (u64::MAX, 0);
+        for _ in 0..200 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let now = repo.pack_bytes_read();
+            quiet = if now == last { quiet + 1 } else { 0 };
+            last = now;
+            if quiet >= 5 {
+                break;
+            }
+        }
+        let ahead = last - before;
+        assert!(ahead > 0, "nothing was read");
+        let unbounded = 3 * (2 * SIZE as u64);
+        if budget < unbounded {
+            assert!(
+                ahead <= budget,
+                "{ahead} bytes read ahead of their checks, over the {budget}-byte budget"
+            );
+        }
+        // Readers gone: each read stops, and gives its budget back (a file still waiting
+        // for the budget reads once the others have given theirs).
+        let (receivers, readers): (Vec<_>, Vec<_>) = stalled.into_iter().unzip();
+        drop(receivers);
+        for reader in readers {
+            reader.await.unwrap().unwrap();
+        }
+        let read = futures::future::join_all(chunks.into_iter().map(|f| read_chunks(&repo, f)));
+        for ((bytes, read), data) in read.await.iter().zip(&data) {
+            assert_eq!(read.failure, None);
+            assert!(bytes == data, "a file read at once did not read back");
+        }
+    });
+}
+
 /// Reads `paths` of snapshot `id` all at once, as a drill restores them, checks each against
 /// what `restic dump` gave (`dumped`), and returns how many pack reads that took.
 async fn reads_at_once(source: &Source, id: &str, paths: &[String], dumped: &[Vec<u8>]) -> u64 {
