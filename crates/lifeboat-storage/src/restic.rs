@@ -1818,7 +1818,7 @@ pub struct Backend {
     runtime: tokio::runtime::Handle,
     /// Pack ranges read ahead by [`Repo::read_file`].
     staging: Staging,
-    /// Ranged reads of packs made of storage.
+    /// Ranged reads of packs made of storage, and their bytes.
     pack_reads: Arc<Tally>,
     /// Blocks of packs shared by the files read at once.
     shared: Arc<PackCache>,
