@@ -1215,7 +1215,10 @@ fn windows(chunks: &[ChunkLocation]) -> Vec<std::ops::Range<usize>> {
 /// joining the run before it when it starts at or after the run's end, no more than
 /// [`MAX_GAP`] after it, and the run stays within [`MAX_RUN`] bytes. Chunks not indexed, or
 /// larger than a run, are not read ahead (rustic_core reads, or reports, them on its own);
-/// a chunk met twice is read once.
+/// a chunk met twice is read once. The gaps read and dropped add up to at most [`WINDOW`]
+/// per window: past that a chunk starts a run of its own. Without it a hostile index (tiny
+/// chunks a gap apart in a large pack) could make one window of a few KiB of chunks read,
+/// and hold at once, a thousand times as much.
 fn runs(chunks: &[ChunkLocation], window: std::ops::Range<usize>) -> Vec<Run> {
     let mut located: Vec<(Id, u32, u32, usize)> = window
         .filter_map(|index| {
@@ -1227,6 +1230,7 @@ fn runs(chunks: &[ChunkLocation], window: std::ops::Range<usize>) -> Vec<Run> {
         .collect();
     located.sort_unstable();
     let mut runs: Vec<Run> = Vec::new();
+    let mut gaps = 0u64;
     for (pack, offset, stop, index) in located {
         if let Some(last) = runs.last_mut()
             && last.pack == pack
@@ -1236,8 +1240,13 @@ fn runs(chunks: &[ChunkLocation], window: std::ops::Range<usize>) -> Vec<Run> {
                 last.chunks.push(index);
                 continue;
             }
-            if offset >= last.stop && offset - last.stop <= MAX_GAP && stop - last.start <= MAX_RUN
+            let gap = offset.wrapping_sub(last.stop);
+            if offset >= last.stop
+                && gap <= MAX_GAP
+                && stop - last.start <= MAX_RUN
+                && gaps + u64::from(gap) <= WINDOW
             {
+                gaps += u64::from(gap);
                 last.stop = stop;
                 last.chunks.push(index);
                 continue;
@@ -2089,6 +2098,25 @@ mod tests {
         // A run stops growing at MAX_RUN bytes.
         let big = [at(a, 0, MAX_RUN - 10), at(a, MAX_RUN - 10, 20)];
         assert_eq!(spans(&big).len(), 2);
+    }
+
+    #[test]
+    fn the_gaps_a_window_reads_and_drops_add_up_to_at_most_a_window() {
+        // A hostile index: 64 one-byte chunks, each a whole gap after the one before. Joined
+        // without a bound they would read 63 MiB for 64 bytes; a run still joins them
+        // until the gaps reach WINDOW, and every chunk is still read.
+        let a = Some(&*"a".repeat(64));
+        let chunks: Vec<ChunkLocation> = (0..64u32).map(|i| at(a, i * (MAX_GAP + 1), 1)).collect();
+        let runs = runs(&chunks, 0..chunks.len());
+        let read: u64 = runs.iter().map(|r| u64::from(r.stop - r.start)).sum();
+        assert!(
+            read <= WINDOW + 64,
+            "{read} bytes read for 64 bytes of chunks"
+        );
+        let mut staged: Vec<usize> = runs.iter().flat_map(|r| r.chunks.clone()).collect();
+        staged.sort_unstable();
+        assert_eq!(staged, (0..64).collect::<Vec<_>>());
+        assert!(runs.len() > 1 && runs.len() < 64, "{} runs", runs.len());
     }
 
     #[test]
