@@ -79,6 +79,20 @@ impl Budget {
             mib,
         }
     }
+
+    /// The MiB a window reading `bytes` takes: at least one, at most the whole budget (a
+    /// window larger than the budget, which gaps between its chunks can make, still reads
+    /// once every other window has given its share back).
+    fn share(&self, bytes: u64) -> u32 {
+        bytes.div_ceil(1 << 20).clamp(1, u64::from(self.mib)) as u32
+    }
+
+    /// Waits for the share of a window reading `bytes`; `None` only if the semaphore were
+    /// closed, which it never is.
+    async fn acquire(self, bytes: u64) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let share = self.share(bytes);
+        self.permits.acquire_many_owned(share).await.ok()
+    }
 }
 
 /// Ranged reads one window makes at once (different packs, or distant parts of one).
@@ -1017,9 +1031,8 @@ impl Repo {
             Ahead(tokio::spawn(async move {
                 let held = match budget {
                     Some(budget) => {
-                        let bytes: u64 = runs.iter().map(|r| u64::from(r.stop - r.start)).sum();
-                        let mib = bytes.div_ceil(1 << 20).clamp(1, u64::from(budget.mib));
-                        budget.permits.acquire_many_owned(mib as u32).await.ok()
+                        let bytes = runs.iter().map(|r| u64::from(r.stop - r.start)).sum();
+                        budget.acquire(bytes).await
                     }
                     None => None,
                 };
@@ -2098,6 +2111,36 @@ mod tests {
         // A run stops growing at MAX_RUN bytes.
         let big = [at(a, 0, MAX_RUN - 10), at(a, MAX_RUN - 10, 20)];
         assert_eq!(spans(&big).len(), 2);
+    }
+
+    #[test]
+    fn a_window_larger_than_the_read_ahead_budget_takes_all_of_it_and_still_reads() {
+        let budget = Budget::local();
+        assert!(budget.mib >= 2 * (WINDOW >> 20) as u32);
+        assert_eq!(budget.share(0), 1);
+        assert_eq!(budget.share(1), 1);
+        assert_eq!(budget.share((1 << 20) + 1), 2);
+        // Three windows' worth (chunks and the gaps between them), or a length no index
+        // could give: the whole budget, never more than it holds.
+        assert_eq!(budget.share(3 * WINDOW), budget.mib);
+        assert_eq!(budget.share(u64::MAX), budget.mib);
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let wait = std::time::Duration::from_secs(5);
+            let all = tokio::time::timeout(wait, budget.clone().acquire(u64::MAX))
+                .await
+                .expect("a window as large as the budget does not wait on an idle one");
+            // Another waits while the budget is taken, and reads once it is given back.
+            let next = tokio::spawn(budget.clone().acquire(1));
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            assert!(!next.is_finished(), "a window read past a taken budget");
+            drop(all);
+            let one = tokio::time::timeout(wait, next)
+                .await
+                .expect("given back")
+                .unwrap();
+            assert!(one.is_some());
+        });
     }
 
     #[test]
