@@ -26,3 +26,9 @@ need bash scripts/servers.sh install
 need bash scripts/tools.sh install
 
 cargo test --workspace --locked "$@"
+
+# The vendored scrypt's own tests (RFC 7914's vectors, p = 16 among them, through lifeboat's
+# patched lane scheduling and huge-page vectors; vendor/README.md): a patched crate is
+# lifeboat's code. vendor/ is not a workspace member, so it is asked for by package (the
+# workspace turns its `parallel` feature on); a few seconds.
+cargo test -p scrypt@0.12.0 --locked
