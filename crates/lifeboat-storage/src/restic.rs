@@ -1253,8 +1253,8 @@ fn runs(chunks: &[ChunkLocation], window: std::ops::Range<usize>) -> Vec<Run> {
                 last.chunks.push(index);
                 continue;
             }
-            let gap = offset.wrapping_sub(last.stop);
-            if offset >= last.stop
+            // `None`: the chunk starts inside the run (overlapping chunks of a hostile index).
+            if let Some(gap) = offset.checked_sub(last.stop)
                 && gap <= MAX_GAP
                 && stop - last.start <= MAX_RUN
                 && gaps + u64::from(gap) <= WINDOW
