@@ -203,6 +203,49 @@ fn a_damaged_or_deleted_root_tree_fails_its_snapshot_and_the_drill_falls_back() 
     }
 }
 
+/// The newest snapshot forged by someone holding the key: 41 trees (under 32 KiB), each
+/// naming the next one twice, so it would list 2^40 files. Listing it stops at the first
+/// bound it passes (2 million folders), each tree read from storage once, and that is a
+/// finding against that snapshot alone: the drill falls back to the real one before it.
+#[test]
+fn a_forged_snapshot_that_would_list_trillions_of_files_fails_and_the_drill_falls_back() {
+    let fx = Fixture::new();
+    let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
+    let mut trees = vec![lifeboat_testkit::tree_json(&[], &["f"])];
+    for _ in 0..40 {
+        let below = sha256_hex(trees.last().unwrap());
+        trees.push(lifeboat_testkit::tree_json(
+            &[("a", &below), ("b", &below)],
+            &[],
+        ));
+    }
+    let root = repo.forge_trees(&trees).pop().unwrap();
+    let forged = repo.forge_snapshot(&root, "2026-11-20T12:00:00Z", "db01");
+
+    let rb = runbook(&fx, &repo, "    host: db01\n", "");
+    let d = drill(&fx, &rb, "2026-11-21T00:00:00Z");
+    d.assert_code(1);
+    assert_eq!(
+        d.point_ids(),
+        [forged.as_str(), ids[3].as_str()],
+        "{}",
+        d.context()
+    );
+    let newest = d.point(&forged);
+    assert_eq!(newest["outcome"], "failed");
+    assert_eq!(newest["files"].as_array().map(Vec::len), Some(0));
+    let reason = Drill::reason(newest);
+    assert!(
+        reason.starts_with(&format!(
+            "snapshot or tree damaged: snapshot {forged} lists more than 2000000 folders"
+        )),
+        "{reason}"
+    );
+    assert_eq!(d.point(&ids[3])["outcome"], "passed", "{}", d.context());
+    assert_eq!(d.measured("recovery_point"), ids[3].as_str());
+    assert_no_password(&fx, &d);
+}
+
 #[test]
 fn a_deleted_pack_fails_the_files_it_held_as_pack_missing() {
     let fx = Fixture::new();

@@ -225,6 +225,43 @@ pub struct SnapshotEntry {
     pub escaped: bool,
 }
 
+/// The most decoded tree bytes (as the index gives them) one listing of a snapshot keeps to
+/// reuse ([`TreeCache`]), on top of the trees it holds along one path.
+pub const TREE_CACHE_BYTES: u64 = 4 << 20;
+
+/// Trees one listing has decoded, by id, up to [`TREE_CACHE_BYTES`]: first in, first out.
+#[derive(Default)]
+struct TreeCache {
+    trees: HashMap<TreeId, (Arc<[Node]>, u64)>,
+    order: std::collections::VecDeque<TreeId>,
+    bytes: u64,
+}
+
+impl TreeCache {
+    fn get(&self, id: &TreeId) -> Option<Arc<[Node]>> {
+        self.trees.get(id).map(|(nodes, _)| Arc::clone(nodes))
+    }
+
+    /// Keeps `nodes`, `bytes` long, pushing out the oldest trees while the cache would hold
+    /// more than [`TREE_CACHE_BYTES`]; a tree longer than that is not kept.
+    fn insert(&mut self, id: TreeId, nodes: Arc<[Node]>, bytes: u64) {
+        if bytes > TREE_CACHE_BYTES || self.trees.contains_key(&id) {
+            return;
+        }
+        while self.bytes + bytes > TREE_CACHE_BYTES {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some((_, freed)) = self.trees.remove(&oldest) {
+                self.bytes -= freed;
+            }
+        }
+        self.trees.insert(id, (nodes, bytes));
+        self.order.push_back(id);
+        self.bytes += bytes;
+    }
+}
+
 /// How much of a snapshot [`Repo::files`] lists before it refuses the snapshot. restic stores
 /// a folder's tree once however many folders hold the same entries, so a snapshot's listing
 /// can be exponentially larger than its trees: one tree naming another twice, that one naming
@@ -661,13 +698,20 @@ impl Repo {
             // held at once are those of one path; their decoded bytes, as the index gives
             // them, are bounded too (`tree_bytes`).
             struct Level {
-                nodes: std::vec::IntoIter<Node>,
+                nodes: Arc<[Node]>,
+                next: usize,
                 path: std::path::PathBuf,
                 bytes: u64,
             }
             let mut levels: Vec<Level> = Vec::new();
             let mut held = 0u64;
-            let open = |tree: TreeId,
+            // Trees already decoded, by id, up to `TREE_CACHE_BYTES` (the first read are
+            // kept, then each new one pushes out the oldest): a tree that folders name many
+            // times (identical folders; a forged tree naming one subtree twice per level) is
+            // read from storage once, not once per folder, which on object storage would be
+            // a request per folder.
+            let mut cache = TreeCache::default();
+            let mut open = |tree: TreeId,
                             path: std::path::PathBuf,
                             levels: &mut Vec<Level>,
                             held: &mut u64|
@@ -684,9 +728,22 @@ impl Repo {
                         ),
                     });
                 }
-                let nodes = me.inner.get_tree(&tree).map_err(|e| me.convert(&e))?.nodes;
+                let nodes = match cache.get(&tree) {
+                    Some(nodes) => nodes,
+                    None => {
+                        let nodes: Arc<[Node]> = me
+                            .inner
+                            .get_tree(&tree)
+                            .map_err(|e| me.convert(&e))?
+                            .nodes
+                            .into();
+                        cache.insert(tree, Arc::clone(&nodes), bytes);
+                        nodes
+                    }
+                };
                 levels.push(Level {
-                    nodes: nodes.into_iter(),
+                    nodes,
+                    next: 0,
                     path,
                     bytes,
                 });
@@ -695,24 +752,26 @@ impl Repo {
             open(snap.tree, std::path::PathBuf::new(), &mut levels, &mut held)?;
             let mut out = Vec::new();
             while let Some(level) = levels.last_mut() {
-                let Some(node) = level.nodes.next() else {
+                let Some(node) = level.nodes.get(level.next) else {
                     held -= level.bytes;
                     levels.pop();
                     continue;
                 };
+                level.next += 1;
                 let path = level.path.join(node.name());
+                let (subtree, is_file, size) = (node.subtree, node.is_file(), node.meta.size);
                 seen.entries += 1;
                 seen.folders += u64::from(node.is_dir());
-                if node.is_file() {
+                if is_file {
                     seen.path_bytes += path.as_os_str().len() as u64 + 1;
                 }
                 if let Some(what) = seen.beyond(&limits) {
                     return Err(refuse(what));
                 }
-                if let Some(subtree) = node.subtree {
+                if let Some(subtree) = subtree {
                     open(subtree, path.clone(), &mut levels, &mut held)?;
                 }
-                if node.is_file() {
+                if is_file {
                     // Never `to_string_lossy`: it would name the file as another one
                     // (`a\xffb` and `a\u{fffd}b` both as `a\u{fffd}b`).
                     let (path, escaped) = match path.to_str() {
@@ -727,7 +786,7 @@ impl Repo {
                     };
                     out.push(SnapshotEntry {
                         path,
-                        size: node.meta.size,
+                        size,
                         escaped,
                     });
                 }
@@ -2503,6 +2562,141 @@ mod tests {
         // Trees on different paths are not held together: a bound that holds one path's
         // but not all four trees lists the snapshot.
         assert!(root + srv + a + b > most);
+    }
+
+    #[test]
+    fn the_tree_cache_keeps_the_newest_trees_within_its_bytes() {
+        let id = |n: u8| TreeId::from(Id::new([n; 32]));
+        let none: Arc<[Node]> = Arc::from(Vec::new());
+        let mut cache = TreeCache::default();
+        let third = TREE_CACHE_BYTES / 3;
+        for n in 1..=3 {
+            cache.insert(id(n), Arc::clone(&none), third);
+        }
+        assert!((1..=3).all(|n| cache.get(&id(n)).is_some()));
+        // A fourth pushes out the first only.
+        cache.insert(id(4), Arc::clone(&none), third);
+        assert!(cache.get(&id(1)).is_none());
+        assert!((2..=4).all(|n| cache.get(&id(n)).is_some()));
+        assert!(cache.bytes <= TREE_CACHE_BYTES);
+        // One larger than the whole cache is not kept, and pushes nothing out.
+        cache.insert(id(5), Arc::clone(&none), TREE_CACHE_BYTES + 1);
+        assert!(cache.get(&id(5)).is_none());
+        assert!((2..=4).all(|n| cache.get(&id(n)).is_some()));
+        // One as large as the cache pushes out everything else.
+        cache.insert(id(6), none, TREE_CACHE_BYTES);
+        assert!((2..=4).all(|n| cache.get(&id(n)).is_none()));
+        assert_eq!(cache.bytes, TREE_CACHE_BYTES);
+        assert_eq!(cache.order.len(), 1);
+    }
+
+    /// The repository of `fixture`, opened as a drill opens it (password `pw`).
+    fn open_forged(fixture: &lifeboat_testkit::ResticRepo) -> (tokio::runtime::Runtime, Repo) {
+        let source = Source::open(&crate::SourceSpec {
+            url: fixture.url(),
+            kind: crate::SourceKind::File,
+            options: Default::default(),
+        })
+        .unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let repo = runtime.block_on(Repo::open(&source, "pw")).unwrap();
+        (runtime, repo)
+    }
+
+    /// A forged snapshot whose trees each name the next one twice, 40 deep: under 32 KiB of
+    /// trees, 2^40 files listed. The walk is refused at the first bound it passes, having read
+    /// each distinct tree from storage once, not once per folder that names it.
+    #[test]
+    fn a_forged_snapshot_naming_each_subtree_twice_is_refused_by_its_count() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
+        let mut trees = vec![lifeboat_testkit::tree_json(&[], &["f"])];
+        for _ in 0..40 {
+            let below = lifeboat_testkit::sha256_hex(trees.last().unwrap());
+            trees.push(lifeboat_testkit::tree_json(
+                &[("a", &below), ("b", &below)],
+                &[],
+            ));
+        }
+        assert!(trees.iter().map(Vec::len).sum::<usize>() < 32 << 10);
+        let ids = fixture.forge_trees(&trees);
+        let id = fixture.forge_snapshot(ids.last().unwrap(), "2026-11-21T02:00:00Z", "forged");
+        let (runtime, repo) = open_forged(&fixture);
+        let before = repo.pack_reads();
+        let limits = ListingLimits {
+            entries: 100_000,
+            ..ListingLimits::DEFAULT
+        };
+        let err = runtime
+            .block_on(repo.files_within(&id, limits))
+            .unwrap_err();
+        assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains(&format!("snapshot {id} lists more than 100000 entries")),
+            "{err}"
+        );
+        // 41 distinct trees; 100,000 entries are about 50,000 folders opened.
+        let reads = repo.pack_reads() - before;
+        assert!(reads <= 41, "{reads} reads of packs for 41 distinct trees");
+        // The same snapshot under the default bounds: refused too (at 2 million folders).
+        let err = runtime.block_on(repo.files(&id)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("snapshot {id} lists more than 2000000 folders")),
+            "{err}"
+        );
+    }
+
+    /// A forged chain of 10,000 folders, each the only entry of the one above, with one empty
+    /// file at the bottom: listed without recursion (a recursive walk would overflow the
+    /// stack of a blocking thread), the file's path whole; and refused once the trees held
+    /// along that one path pass `tree_bytes`.
+    #[test]
+    fn a_forged_chain_of_ten_thousand_folders_lists_its_one_file_or_is_refused_by_its_trees() {
+        const DEPTH: usize = 10_000;
+        let tmp = tempfile::tempdir().unwrap();
+        let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
+        let mut trees = vec![lifeboat_testkit::tree_json(&[], &["f"])];
+        for _ in 0..DEPTH {
+            let below = lifeboat_testkit::sha256_hex(trees.last().unwrap());
+            trees.push(lifeboat_testkit::tree_json(&[("a", &below)], &[]));
+        }
+        let ids = fixture.forge_trees(&trees);
+        let id = fixture.forge_snapshot(ids.last().unwrap(), "2026-11-21T02:00:00Z", "forged");
+        let (runtime, repo) = open_forged(&fixture);
+        let files = runtime.block_on(repo.files(&id)).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].path, format!("{}/f", "/a".repeat(DEPTH)));
+        assert_eq!(files[0].size, 0);
+
+        let held: u64 = trees.iter().map(|t| t.len() as u64).sum();
+        let exact = ListingLimits {
+            tree_bytes: held,
+            ..ListingLimits::DEFAULT
+        };
+        assert_eq!(
+            runtime.block_on(repo.files_within(&id, exact)).unwrap(),
+            files
+        );
+        let err = runtime
+            .block_on(repo.files_within(
+                &id,
+                ListingLimits {
+                    tree_bytes: held - 1,
+                    ..ListingLimits::DEFAULT
+                },
+            ))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(&format!(
+                "snapshot {id} holds more than {} bytes of trees along one path (at /{})",
+                held - 1,
+                "a/".repeat(DEPTH - 1) + "a"
+            )),
+            "{}",
+            &err.to_string()[..300]
+        );
     }
 
     #[test]

@@ -424,6 +424,57 @@ impl ResticRepo {
         id
     }
 
+    /// Adds tree blobs as someone holding the repository's key could: each of `trees`
+    /// (restic's tree JSON, named by its SHA-256 as restic names blobs) sealed under a fresh
+    /// nonce into one new pack, with the pack's sealed header (type 1, a tree stored
+    /// uncompressed; its stored length; its id) and the header's length, the pack named by
+    /// the SHA-256 of its bytes in `data/XX/`, and a new index file that lists them. Returns
+    /// the trees' ids, in order. With [`ResticRepo::forge_snapshot`], a snapshot of any shape
+    /// restic itself would never write.
+    pub fn forge_trees(&self, trees: &[Vec<u8>]) -> Vec<String> {
+        let cipher = self.cipher();
+        let (mut pack, mut header) = (Vec::new(), Vec::new());
+        let (mut ids, mut blobs) = (Vec::new(), Vec::new());
+        for (n, tree) in (0u64..).zip(trees) {
+            let id = crate::sha256_hex(tree);
+            let sealed = seal(&cipher, tree.clone(), 0x7ee0_0000 + n);
+            let length = u32::try_from(sealed.len()).expect("a tree under 4 GiB");
+            header.push(1u8);
+            header.extend_from_slice(&length.to_le_bytes());
+            header.extend_from_slice(&hex::decode(&id).expect("hex"));
+            blobs.push(serde_json::json!({
+                "id": id, "type": "tree", "offset": pack.len(), "length": sealed.len(),
+            }));
+            pack.extend_from_slice(&sealed);
+            ids.push(id);
+        }
+        let header = seal(&cipher, header, 0x4ea0);
+        pack.extend_from_slice(&header);
+        pack.extend_from_slice(
+            &u32::try_from(header.len())
+                .expect("a header under 4 GiB")
+                .to_le_bytes(),
+        );
+        let pack_id = crate::sha256_hex(&pack);
+        let folder = self.repo.join("data").join(&pack_id[..2]);
+        fs::create_dir_all(&folder).expect("data folder");
+        let path = folder.join(&pack_id);
+        fs::write(&path, &pack).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        let index = serde_json::json!({"packs": [{"id": pack_id, "blobs": blobs}]});
+        self.forge_file("index", index.to_string().as_bytes());
+        ids
+    }
+
+    /// Writes a snapshot of tree `tree` (added by [`ResticRepo::forge_trees`], or one restic
+    /// wrote), taken at `time` (RFC 3339) on host `host` of path `/srv`, as someone holding the
+    /// repository's key could. Returns its id.
+    pub fn forge_snapshot(&self, tree: &str, time: &str, host: &str) -> String {
+        let snapshot = serde_json::json!({
+            "time": time, "tree": tree, "paths": ["/srv"], "hostname": host, "username": "root",
+        });
+        self.forge_file("snapshots", snapshot.to_string().as_bytes())
+    }
+
     /// restic's cipher with the repository's master key (from the first key file and the
     /// password, through rustic_core).
     fn cipher(&self) -> aes256ctr_poly1305aes::Aes256CtrPoly1305Aes {
@@ -702,6 +753,33 @@ mod tests {
 
 /// `plain` encrypted with restic's cipher as restic stores it: a nonce (drawn from `seed`),
 /// the ciphertext, the Poly1305 tag.
+/// restic's JSON for a tree (what [`ResticRepo::forge_trees`] stores): a folder node for each
+/// `(name, subtree id)` of `folders`, then an empty regular file for each of `empty_files`,
+/// with the fields restic 0.14 writes, and its trailing newline.
+pub fn tree_json(folders: &[(&str, &str)], empty_files: &[&str]) -> Vec<u8> {
+    let time = "2026-11-21T02:00:00Z";
+    let folders = folders.iter().map(|(name, subtree)| {
+        serde_json::json!({
+            "name": name, "type": "dir", "mode": 2_147_484_141u64, "mtime": time, "atime": time,
+            "ctime": time, "uid": 0, "gid": 0, "user": "root", "group": "root", "inode": 1,
+            "device_id": 1, "content": null, "subtree": subtree,
+        })
+    });
+    let files = empty_files.iter().map(|name| {
+        serde_json::json!({
+            "name": name, "type": "file", "mode": 420, "mtime": time, "atime": time,
+            "ctime": time, "uid": 0, "gid": 0, "user": "root", "group": "root", "inode": 2,
+            "device_id": 1, "size": 0, "links": 1, "content": [],
+        })
+    });
+    let nodes: Vec<_> = folders.chain(files).collect();
+    let mut json = serde_json::json!({ "nodes": nodes })
+        .to_string()
+        .into_bytes();
+    json.push(b'\n');
+    json
+}
+
 fn seal(
     cipher: &aes256ctr_poly1305aes::Aes256CtrPoly1305Aes,
     mut plain: Vec<u8>,
