@@ -2476,14 +2476,7 @@ mod tests {
                 ("srv/b/z", b"z\n"),
             ],
         );
-        let source = Source::open(&crate::SourceSpec {
-            url: fixture.url(),
-            kind: crate::SourceKind::File,
-            options: Default::default(),
-        })
-        .unwrap();
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let repo = runtime.block_on(Repo::open(&source, "pw")).unwrap();
+        let (runtime, repo) = open_repo(&fixture);
         let list = |limits: ListingLimits| runtime.block_on(repo.files_within(&id, limits));
         let unbounded = ListingLimits {
             entries: u64::MAX,
@@ -2591,7 +2584,7 @@ mod tests {
     }
 
     /// The repository of `fixture`, opened as a drill opens it (password `pw`).
-    fn open_forged(fixture: &lifeboat_testkit::ResticRepo) -> (tokio::runtime::Runtime, Repo) {
+    fn open_repo(fixture: &lifeboat_testkit::ResticRepo) -> (tokio::runtime::Runtime, Repo) {
         let source = Source::open(&crate::SourceSpec {
             url: fixture.url(),
             kind: crate::SourceKind::File,
@@ -2621,7 +2614,7 @@ mod tests {
         assert!(trees.iter().map(Vec::len).sum::<usize>() < 32 << 10);
         let ids = fixture.forge_trees(&trees);
         let id = fixture.forge_snapshot(ids.last().unwrap(), "2026-11-21T02:00:00Z", "forged");
-        let (runtime, repo) = open_forged(&fixture);
+        let (runtime, repo) = open_repo(&fixture);
         let before = repo.pack_reads();
         let limits = ListingLimits {
             entries: 100_000,
@@ -2664,7 +2657,7 @@ mod tests {
         }
         let ids = fixture.forge_trees(&trees);
         let id = fixture.forge_snapshot(ids.last().unwrap(), "2026-11-21T02:00:00Z", "forged");
-        let (runtime, repo) = open_forged(&fixture);
+        let (runtime, repo) = open_repo(&fixture);
         let files = runtime.block_on(repo.files(&id)).unwrap();
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].path, format!("{}/f", "/a".repeat(DEPTH)));
