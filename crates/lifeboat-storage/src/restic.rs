@@ -225,8 +225,9 @@ pub struct SnapshotEntry {
     pub escaped: bool,
 }
 
-/// The most decoded tree bytes (as the index gives them) one listing of a snapshot keeps to
-/// reuse ([`TreeCache`]), on top of the trees it holds along one path.
+/// The most decoded tree bytes (as the index gives them) one listing of a snapshot
+/// ([`Repo::files`]) keeps to reuse, oldest out first, on top of the trees it holds along one
+/// path: a tree that many folders name is read from storage once.
 pub const TREE_CACHE_BYTES: u64 = 4 << 20;
 
 /// Trees one listing has decoded, by id, up to [`TREE_CACHE_BYTES`]: first in, first out.
