@@ -211,14 +211,7 @@ fn a_damaged_or_deleted_root_tree_fails_its_snapshot_and_the_drill_falls_back() 
 fn a_forged_snapshot_that_would_list_trillions_of_files_fails_and_the_drill_falls_back() {
     let fx = Fixture::new();
     let (repo, ids) = ResticRepo::fleet(&fx.root().join("restic"), PASSWORD);
-    let mut trees = vec![lifeboat_testkit::tree_json(&[], &["f"])];
-    for _ in 0..40 {
-        let below = sha256_hex(trees.last().unwrap());
-        trees.push(lifeboat_testkit::tree_json(
-            &[("a", &below), ("b", &below)],
-            &[],
-        ));
-    }
+    let trees = lifeboat_testkit::nested_trees(40, &["a", "b"]);
     let root = repo.forge_trees(&trees).pop().unwrap();
     let forged = repo.forge_snapshot(&root, "2026-11-20T12:00:00Z", "db01");
 

@@ -2604,14 +2604,7 @@ mod tests {
     fn a_forged_snapshot_naming_each_subtree_twice_is_refused_by_its_count() {
         let tmp = tempfile::tempdir().unwrap();
         let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
-        let mut trees = vec![lifeboat_testkit::tree_json(&[], &["f"])];
-        for _ in 0..40 {
-            let below = lifeboat_testkit::sha256_hex(trees.last().unwrap());
-            trees.push(lifeboat_testkit::tree_json(
-                &[("a", &below), ("b", &below)],
-                &[],
-            ));
-        }
+        let trees = lifeboat_testkit::nested_trees(40, &["a", "b"]);
         assert!(trees.iter().map(Vec::len).sum::<usize>() < 32 << 10);
         let ids = fixture.forge_trees(&trees);
         let id = fixture.forge_snapshot(ids.last().unwrap(), "2026-11-21T02:00:00Z", "forged");
@@ -2651,11 +2644,7 @@ mod tests {
         const DEPTH: usize = 10_000;
         let tmp = tempfile::tempdir().unwrap();
         let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
-        let mut trees = vec![lifeboat_testkit::tree_json(&[], &["f"])];
-        for _ in 0..DEPTH {
-            let below = lifeboat_testkit::sha256_hex(trees.last().unwrap());
-            trees.push(lifeboat_testkit::tree_json(&[("a", &below)], &[]));
-        }
+        let trees = lifeboat_testkit::nested_trees(DEPTH, &["a"]);
         let ids = fixture.forge_trees(&trees);
         let id = fixture.forge_snapshot(ids.last().unwrap(), "2026-11-21T02:00:00Z", "forged");
         let (runtime, repo) = open_repo(&fixture);

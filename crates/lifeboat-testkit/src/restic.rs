@@ -751,12 +751,10 @@ mod tests {
     }
 }
 
-/// `plain` encrypted with restic's cipher as restic stores it: a nonce (drawn from `seed`),
-/// the ciphertext, the Poly1305 tag.
 /// restic's JSON for a tree (what [`ResticRepo::forge_trees`] stores): a folder node for each
 /// `(name, subtree id)` of `folders`, then an empty regular file for each of `empty_files`,
 /// with the fields restic 0.14 writes, and its trailing newline.
-pub fn tree_json(folders: &[(&str, &str)], empty_files: &[&str]) -> Vec<u8> {
+fn tree_json(folders: &[(&str, &str)], empty_files: &[&str]) -> Vec<u8> {
     let time = "2026-11-21T02:00:00Z";
     let folders = folders.iter().map(|(name, subtree)| {
         serde_json::json!({
@@ -780,6 +778,23 @@ pub fn tree_json(folders: &[(&str, &str)], empty_files: &[&str]) -> Vec<u8> {
     json
 }
 
+/// The trees of a snapshot nested `levels` deep, bottom first, the root last (for
+/// [`ResticRepo::forge_trees`]): the bottom tree holds one empty file `f`, and each tree above
+/// names the one below it once under each of `names`. With `["a"]`, a chain of `levels`
+/// folders; with `["a", "b"]`, each folder named twice, so the snapshot lists 2^`levels`
+/// files from `levels` + 1 trees.
+pub fn nested_trees(levels: usize, names: &[&str]) -> Vec<Vec<u8>> {
+    let mut trees = vec![tree_json(&[], &["f"])];
+    for _ in 0..levels {
+        let below = crate::sha256_hex(trees.last().expect("the bottom tree"));
+        let folders: Vec<_> = names.iter().map(|name| (*name, below.as_str())).collect();
+        trees.push(tree_json(&folders, &[]));
+    }
+    trees
+}
+
+/// `plain` encrypted with restic's cipher as restic stores it: a nonce (drawn from `seed`),
+/// the ciphertext, the Poly1305 tag.
 fn seal(
     cipher: &aes256ctr_poly1305aes::Aes256CtrPoly1305Aes,
     mut plain: Vec<u8>,
