@@ -279,19 +279,28 @@ pub struct ListingLimits {
     /// Bytes of the trees held at once: those of the folders on one path, from the root
     /// down, each as long as the index says it decodes to.
     pub tree_bytes: u64,
+    /// Bytes of trees decoded in all, each time one is read from storage (a tree the
+    /// [`TREE_CACHE_BYTES`] cache holds is not decoded again; one larger than the cache is,
+    /// once per folder that names it).
+    pub decoded_bytes: u64,
 }
 
 impl ListingLimits {
     /// 20 million entries, 2 million folders, 512 MiB of paths (as much as a manifest may
     /// hold: `MAX_MANIFEST_BYTES`), 2 GiB of trees along one path (each tree may decode to
     /// 1 GiB, vendor/README.md; restic's tree of a folder of a million files is about
-    /// 300 MB). A snapshot beyond any of them is refused as damaged (the drill falls back to
-    /// an older one) rather than allowed to exhaust the host.
+    /// 300 MB), 16 GiB of trees decoded in all (restic's trees take about 300 bytes per
+    /// entry and 67 per chunk of a file, so an honest snapshot of 20 million entries decodes
+    /// about 6 GB of them once; a tree of 1 GiB forged from a few KiB of zstd and named by a
+    /// thousand folders would otherwise be decoded a thousand times). A snapshot beyond any
+    /// of them is refused as damaged (the drill falls back to an older one) rather than
+    /// allowed to exhaust the host.
     pub const DEFAULT: ListingLimits = ListingLimits {
         entries: 20_000_000,
         folders: 2_000_000,
         path_bytes: 512 << 20,
         tree_bytes: 2 << 30,
+        decoded_bytes: 16 << 30,
     };
 
     /// Which bound `self`, a count so far, has passed, said as the bound.
@@ -706,6 +715,7 @@ impl Repo {
             }
             let mut levels: Vec<Level> = Vec::new();
             let mut held = 0u64;
+            let mut decoded = 0u64;
             // Trees already decoded, by id, up to `TREE_CACHE_BYTES` (the first read are
             // kept, then each new one pushes out the oldest): a tree that folders name many
             // times (identical folders; a forged tree naming one subtree twice per level) is
@@ -715,7 +725,8 @@ impl Repo {
             let mut open = |tree: TreeId,
                             path: std::path::PathBuf,
                             levels: &mut Vec<Level>,
-                            held: &mut u64|
+                            held: &mut u64,
+                            decoded: &mut u64|
              -> Result<(), ResticError> {
                 let bytes = me.tree_bytes(tree);
                 *held += bytes;
@@ -732,6 +743,19 @@ impl Repo {
                 let nodes = match cache.get(&tree) {
                     Some(nodes) => nodes,
                     None => {
+                        // Counted before it is read: the bound is on the work, and the
+                        // decoder refuses more than the index's length.
+                        *decoded += bytes;
+                        if *decoded > limits.decoded_bytes {
+                            return Err(ResticError::Repository {
+                                url: me.url.clone(),
+                                detail: format!(
+                                    "snapshot {id} decodes more than {} bytes of trees to list (at /{}), which lifeboat refuses (a tree too large to keep is decoded again for each folder that names it, so a large tree named by many folders could take hours)",
+                                    limits.decoded_bytes,
+                                    escape_path(path.as_os_str().as_encoded_bytes())
+                                ),
+                            });
+                        }
                         let nodes: Arc<[Node]> = me
                             .inner
                             .get_tree(&tree)
@@ -750,7 +774,13 @@ impl Repo {
                 });
                 Ok(())
             };
-            open(snap.tree, std::path::PathBuf::new(), &mut levels, &mut held)?;
+            open(
+                snap.tree,
+                std::path::PathBuf::new(),
+                &mut levels,
+                &mut held,
+                &mut decoded,
+            )?;
             let mut out = Vec::new();
             while let Some(level) = levels.last_mut() {
                 let Some(node) = level.nodes.get(level.next) else {
@@ -770,7 +800,13 @@ impl Repo {
                     return Err(refuse(what));
                 }
                 if let Some(subtree) = subtree {
-                    open(subtree, path.clone(), &mut levels, &mut held)?;
+                    open(
+                        subtree,
+                        path.clone(),
+                        &mut levels,
+                        &mut held,
+                        &mut decoded,
+                    )?;
                 }
                 if is_file {
                     // Never `to_string_lossy`: it would name the file as another one
@@ -2484,6 +2520,7 @@ mod tests {
             folders: u64::MAX,
             path_bytes: u64::MAX,
             tree_bytes: u64::MAX,
+            decoded_bytes: u64::MAX,
         };
         let files = list(unbounded).unwrap();
         assert_eq!(files.len(), 3);
@@ -2680,6 +2717,59 @@ mod tests {
             "{}",
             &err.to_string()[..300]
         );
+    }
+
+    /// A forged root naming one tree larger than the cache under four folders: that tree is
+    /// decoded once per folder (it cannot be kept), and the listing is refused once the
+    /// bytes decoded in all pass `decoded_bytes`, however few entries it lists.
+    #[test]
+    fn a_forged_tree_too_large_to_keep_is_decoded_once_per_folder_within_a_bound() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
+        let trees = lifeboat_testkit::wide_trees(20_000, &["a", "b", "c", "d"]);
+        let (wide, root) = (trees[0].len() as u64, trees[1].len() as u64);
+        assert!(
+            wide > TREE_CACHE_BYTES,
+            "{wide} bytes: the cache would keep it"
+        );
+        let ids = fixture.forge_trees(&trees);
+        let id = fixture.forge_snapshot(ids.last().unwrap(), "2026-11-21T02:00:00Z", "forged");
+        let (runtime, repo) = open_repo(&fixture);
+        let list = |limits: ListingLimits| runtime.block_on(repo.files_within(&id, limits));
+
+        let before = repo.pack_reads();
+        let files = list(ListingLimits::DEFAULT).unwrap();
+        assert_eq!(files.len(), 80_000);
+        assert_eq!(files[0].path, "/a/f0");
+        assert_eq!(files[79_999].path, "/d/f19999");
+        assert_eq!(
+            repo.pack_reads() - before,
+            5,
+            "the root once, the wide tree 4 times"
+        );
+
+        let all = root + 4 * wide;
+        let exact = ListingLimits {
+            decoded_bytes: all,
+            ..ListingLimits::DEFAULT
+        };
+        assert_eq!(list(exact).unwrap(), files);
+        let before = repo.pack_reads();
+        let err = list(ListingLimits {
+            decoded_bytes: all - 1,
+            ..ListingLimits::DEFAULT
+        })
+        .unwrap_err();
+        assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(&format!(
+                "snapshot {id} decodes more than {} bytes of trees to list (at /d)",
+                all - 1
+            )),
+            "{err}"
+        );
+        // Refused before the fourth read of the wide tree, not after it.
+        assert_eq!(repo.pack_reads() - before, 4);
     }
 
     #[test]

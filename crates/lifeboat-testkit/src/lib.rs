@@ -39,7 +39,7 @@ pub mod restic;
 pub mod snapshot;
 
 pub use backup::{BackupSet, Entry, Format, Point, file_url, manifest_line, zst_path};
-pub use restic::{Pack, PackBlob, ResticRepo, nested_trees};
+pub use restic::{Pack, PackBlob, ResticRepo, nested_trees, wide_trees};
 pub use snapshot::Snapshot;
 
 /// How many bytes of the file at `path` are in the page cache (util-linux's `fincore`), or

@@ -784,7 +784,20 @@ fn tree_json(folders: &[(&str, &str)], empty_files: &[&str]) -> Vec<u8> {
 /// folders; with `["a", "b"]`, each folder named twice, so the snapshot lists 2^`levels`
 /// files from `levels` + 1 trees.
 pub fn nested_trees(levels: usize, names: &[&str]) -> Vec<Vec<u8>> {
-    let mut trees = vec![tree_json(&[], &["f"])];
+    nested_over(tree_json(&[], &["f"]), levels, names)
+}
+
+/// The trees of a snapshot whose root names one wide folder once under each of `names`
+/// (for [`ResticRepo::forge_trees`]; the root last): that folder's tree holds `files` empty
+/// files, `f0`, `f1`, ..., each of them about 260 bytes of the tree.
+pub fn wide_trees(files: usize, names: &[&str]) -> Vec<Vec<u8>> {
+    let files: Vec<String> = (0..files).map(|n| format!("f{n}")).collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    nested_over(tree_json(&[], &files), 1, names)
+}
+
+fn nested_over(bottom: Vec<u8>, levels: usize, names: &[&str]) -> Vec<Vec<u8>> {
+    let mut trees = vec![bottom];
     for _ in 0..levels {
         let below = crate::sha256_hex(trees.last().expect("the bottom tree"));
         let folders: Vec<_> = names.iter().map(|name| (*name, below.as_str())).collect();
