@@ -263,6 +263,140 @@ impl TreeCache {
     }
 }
 
+/// The most decoded tree bytes (as the index gives them) that [`Repo::locate`] keeps checked
+/// for the sampled files that follow, oldest out first: the trees on a sample's paths are
+/// few and small (a folder's tree is about 300 bytes per entry), and a tree larger than
+/// this is checked again for each file under it, one file at a time.
+pub const VERIFIED_TREE_BYTES: u64 = 32 << 20;
+
+/// The most decoded tree bytes being checked at once for [`Repo::locate`], whatever the
+/// number of files in flight: each tree may decode to 1 GiB (vendor/README.md), and 16
+/// files under 16 such trees would otherwise hold 16 GiB. A tree larger than this is
+/// checked alone.
+pub const VERIFYING_BYTES: u64 = 2 << 30;
+
+/// What checking one tree came to, shared by the files that waited for it: `None` when the
+/// storage failed (each file then reads the tree itself).
+type Checked = Option<Result<Arc<[Node]>, Damage>>;
+
+/// Trees [`Repo::locate`] has checked against their ids, shared by every file of a drill
+/// (every clone of the [`Repo`]): a tree is checked once, by the first file that needs it,
+/// while the others needing it wait; those that checked out are kept up to
+/// [`VERIFIED_TREE_BYTES`]. A damaged tree, or one the storage failed to give, is not kept:
+/// each file after it reads it again and says so itself.
+struct VerifiedTrees {
+    state: std::sync::Mutex<VerifiedState>,
+    /// Signalled when a check ends and its bytes are free again.
+    freed: std::sync::Condvar,
+    /// [`VERIFIED_TREE_BYTES`] and [`VERIFYING_BYTES`], smaller in tests.
+    keep: u64,
+    at_once: u64,
+    /// Trees checked (read, hashed and decoded), kept or not.
+    checks: AtomicU64,
+}
+
+impl Default for VerifiedTrees {
+    fn default() -> Self {
+        VerifiedTrees::new(VERIFIED_TREE_BYTES, VERIFYING_BYTES)
+    }
+}
+
+#[derive(Default)]
+struct VerifiedState {
+    /// One per tree being checked or kept, and whether it is kept.
+    slots: HashMap<TreeId, (Arc<std::sync::OnceLock<Checked>>, bool)>,
+    /// The kept ones, oldest first, with their bytes.
+    kept: std::collections::VecDeque<(TreeId, u64)>,
+    kept_bytes: u64,
+    /// Bytes of the trees being checked now.
+    checking: u64,
+}
+
+impl VerifiedTrees {
+    fn new(keep: u64, at_once: u64) -> Self {
+        VerifiedTrees {
+            state: std::sync::Mutex::default(),
+            freed: std::sync::Condvar::new(),
+            keep,
+            at_once,
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VerifiedState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Tree `id`'s slot: filled when it was checked, else to fill or to wait on.
+    fn slot(&self, id: TreeId) -> Arc<std::sync::OnceLock<Checked>> {
+        Arc::clone(&self.lock().slots.entry(id).or_default().0)
+    }
+
+    /// Waits until `bytes` more can be checked within [`VERIFYING_BYTES`] (at once when
+    /// nothing is being checked), and counts them until the guard is dropped.
+    fn reserve(&self, bytes: u64) -> Reserved<'_> {
+        let mut state = self.lock();
+        while state.checking > 0 && state.checking.saturating_add(bytes) > self.at_once {
+            state = self
+                .freed
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        state.checking += bytes;
+        Reserved { trees: self, bytes }
+    }
+
+    /// After `slot` was filled with `outcome`: a tree that checked out is kept (once, within
+    /// [`VERIFIED_TREE_BYTES`], pushing out the oldest), any other outcome's slot is dropped
+    /// so that the next file tries again.
+    fn settle(
+        &self,
+        id: TreeId,
+        slot: &Arc<std::sync::OnceLock<Checked>>,
+        outcome: &Checked,
+        bytes: impl FnOnce() -> u64,
+    ) {
+        let mut state = self.lock();
+        match state.slots.get(&id) {
+            // Another file settled it already.
+            Some((current, kept)) if Arc::ptr_eq(current, slot) && !kept => {}
+            _ => return,
+        }
+        let bytes = bytes();
+        if !matches!(outcome, Some(Ok(_))) || bytes > self.keep {
+            state.slots.remove(&id);
+            return;
+        }
+        while state.kept_bytes + bytes > self.keep {
+            let Some((oldest, freed)) = state.kept.pop_front() else {
+                break;
+            };
+            state.slots.remove(&oldest);
+            state.kept_bytes -= freed;
+        }
+        if let Some((_, kept)) = state.slots.get_mut(&id) {
+            *kept = true;
+        }
+        state.kept.push_back((id, bytes));
+        state.kept_bytes += bytes;
+    }
+}
+
+/// Bytes counted as being checked ([`VerifiedTrees::reserve`]) until dropped.
+struct Reserved<'a> {
+    trees: &'a VerifiedTrees,
+    bytes: u64,
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.trees.lock().checking -= self.bytes;
+        self.trees.freed.notify_all();
+    }
+}
+
 /// How much of a snapshot [`Repo::files`] lists before it refuses the snapshot. restic stores
 /// a folder's tree once however many folders hold the same entries, so a snapshot's listing
 /// can be exponentially larger than its trees: one tree naming another twice, that one naming
@@ -529,6 +663,9 @@ pub struct Repo {
     /// file after the first reads no snapshot file again (restic never rewrites one; a
     /// snapshot found damaged is not kept, so each file says so).
     roots: Arc<std::sync::Mutex<std::collections::HashMap<String, TreeId>>>,
+    /// Trees on sampled files' paths, checked against their ids: each is read, hashed and
+    /// decoded once for all the files under it ([`VerifiedTrees`]).
+    verified: Arc<VerifiedTrees>,
     /// restic's cipher with the repository's master key: [`Repo::read_file`] opens the chunks
     /// it read ahead with it ([`open_chunk`]); `None` reads every chunk through rustic_core.
     cipher: Option<Arc<Aes256CtrPoly1305Aes>>,
@@ -587,6 +724,7 @@ impl Repo {
                 inner: Arc::new(repo),
                 store: backend,
                 roots: Arc::default(),
+                verified: Arc::default(),
                 cipher,
                 largest,
                 url: u,
@@ -919,28 +1057,57 @@ impl Repo {
         };
         let mut tree = root;
         for folder in folders {
-            let nodes = match self.verified_tree(tree)? {
+            let nodes = match self.shared_tree(tree)? {
                 Ok(nodes) => nodes,
                 Err(damage) => return Ok(Located::Damaged(damage)),
             };
-            match find(nodes, folder) {
+            match find(&nodes, folder) {
                 Some(Node {
                     subtree: Some(sub), ..
-                }) => tree = sub,
+                }) => tree = *sub,
                 // Nothing of that name, or something that is not a folder: the path is not
                 // in the snapshot.
                 _ => return Ok(Located::Missing),
             }
         }
-        let nodes = match self.verified_tree(tree)? {
+        let nodes = match self.shared_tree(tree)? {
             Ok(nodes) => nodes,
             Err(damage) => return Ok(Located::Damaged(damage)),
         };
-        Ok(match find(nodes, last) {
+        Ok(match find(&nodes, last) {
             None => Located::Missing,
-            Some(node) if node.is_file() => Located::File(self.chunks_of(&node)),
+            Some(node) if node.is_file() => Located::File(self.chunks_of(node)),
             Some(_) => Located::NotAFile,
         })
+    }
+
+    /// [`Repo::verified_tree`] through [`VerifiedTrees`]: a tree another file already
+    /// checked is not read again, one another file is checking now is waited for, and the
+    /// trees being checked at once decode at most [`VERIFYING_BYTES`] between them.
+    fn shared_tree(&self, id: TreeId) -> Result<Result<Arc<[Node]>, Damage>, ResticError> {
+        let slot = self.verified.slot(id);
+        let mut failed = None;
+        let outcome = slot
+            .get_or_init(|| {
+                let bytes = self.tree_bytes(id);
+                let _held = self.verified.reserve(bytes);
+                match self.verified_tree(id) {
+                    Ok(checked) => Some(checked.map(Arc::from)),
+                    Err(e) => {
+                        failed = Some(e);
+                        None
+                    }
+                }
+            })
+            .clone();
+        self.verified
+            .settle(id, &slot, &outcome, || self.tree_bytes(id));
+        match (outcome, failed) {
+            (Some(checked), _) => Ok(checked),
+            (None, Some(e)) => Err(e),
+            // The storage failed the file that read it; this one tries for itself.
+            (None, None) => Ok(self.verified_tree(id)?.map(Arc::from)),
+        }
     }
 
     /// Snapshot `id`'s root tree, its file's stored bytes checked against its name first;
@@ -1004,6 +1171,7 @@ impl Repo {
     /// index does not list it, its pack cannot be read or decrypted, its plaintext does not
     /// hash to its id, or is no tree.
     fn verified_tree(&self, id: TreeId) -> Result<Result<Vec<Node>, Damage>, ResticError> {
+        self.verified.checks.fetch_add(1, Ordering::Relaxed);
         let tree = id.to_hex().to_string();
         let Ok(entry) = self.inner.get_index_entry(&id) else {
             return Ok(Err(Damage::TreeUnreadable {
@@ -1723,9 +1891,9 @@ fn snapshot(s: &SnapshotFile) -> Snapshot {
 }
 
 /// The node named `name` among `nodes`.
-fn find(nodes: Vec<Node>, name: &str) -> Option<Node> {
+fn find<'a>(nodes: &'a [Node], name: &str) -> Option<&'a Node> {
     nodes
-        .into_iter()
+        .iter()
         .find(|n| n.name() == std::ffi::OsStr::new(name))
 }
 
@@ -2770,6 +2938,163 @@ mod tests {
         );
         // Refused before the fourth read of the wide tree, not after it.
         assert_eq!(repo.pack_reads() - before, 4);
+    }
+
+    /// Files under the same folders, located from several threads at once: each tree on
+    /// their paths is read, hashed and decoded once for all of them, and each file is found
+    /// as a lookup that keeps nothing finds it.
+    #[test]
+    fn the_trees_on_sampled_paths_are_checked_once_for_all_the_files_under_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
+        let id = fixture.backup(
+            "2026-11-20 02:00:00",
+            "db01",
+            &[],
+            &[
+                ("srv/a/x", b"x\n"),
+                ("srv/a/y", b"y\n"),
+                ("srv/b/z", b"z\n"),
+            ],
+        );
+        let (runtime, repo) = open_repo(&fixture);
+        let paths = [
+            "/srv/a/x", "/srv/a/y", "/srv/b/z", "/srv/a/x", "/srv/a", "/srv/a/w",
+        ];
+        let lone = Repo {
+            verified: Arc::new(VerifiedTrees::new(0, VERIFYING_BYTES)),
+            ..repo.clone()
+        };
+        let expected: Vec<Located> = paths
+            .iter()
+            .map(|path| runtime.block_on(lone.locate(&id, path)).unwrap())
+            .collect();
+        assert!(matches!(expected[0], Located::File(_)), "{:?}", expected[0]);
+        assert_eq!(expected[4], Located::NotAFile);
+        assert_eq!(expected[5], Located::Missing);
+        // Keeping nothing, each lookup checks every tree on its path: the root's, srv's,
+        // then a's or b's (the folder /srv/a: the root's and srv's).
+        assert_eq!(lone.verified.checks.load(Ordering::Relaxed), 3 * 5 + 2);
+
+        let found: Vec<Located> = std::thread::scope(|scope| {
+            let threads: Vec<_> = paths
+                .iter()
+                .map(|path| scope.spawn(|| repo.locate_blocking(&id, path).unwrap()))
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(found, expected);
+        assert_eq!(
+            repo.verified.checks.load(Ordering::Relaxed),
+            4,
+            "root, srv, a, b"
+        );
+    }
+
+    /// A tree that does not check out is not kept: each file under it reads it again and is
+    /// told why. And one larger than what is kept is checked again for each file.
+    #[test]
+    fn a_damaged_tree_or_one_too_large_to_keep_is_checked_again_for_each_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
+        let id = fixture.backup(
+            "2026-11-20 02:00:00",
+            "db01",
+            &[],
+            &[("srv/a/x", b"x\n"), ("srv/a/y", b"y\n")],
+        );
+        let (runtime, repo) = open_repo(&fixture);
+        let small = Repo {
+            verified: Arc::new(VerifiedTrees::new(1, VERIFYING_BYTES)),
+            ..repo.clone()
+        };
+        for path in ["/srv/a/x", "/srv/a/y"] {
+            assert!(matches!(
+                runtime.block_on(small.locate(&id, path)).unwrap(),
+                Located::File(_)
+            ));
+        }
+        assert_eq!(small.verified.checks.load(Ordering::Relaxed), 6);
+        assert!(small.verified.lock().slots.is_empty());
+
+        // a's tree damaged: each lookup is told, and it is not kept.
+        let tree = fixture.tree_id(&id, "srv/a");
+        let pack = fixture.pack_of(&tree);
+        let blob = pack.blobs.iter().find(|b| b.id == tree).unwrap();
+        fixture.flip_pack_byte(&pack.id, blob.offset + 20);
+        let (runtime, repo) = open_repo(&fixture);
+        for path in ["/srv/a/x", "/srv/a/y"] {
+            let found = runtime.block_on(repo.locate(&id, path)).unwrap();
+            assert!(matches!(found, Located::Damaged(_)), "{found:?}");
+        }
+        let state = repo.verified.lock();
+        assert!(
+            state.slots.len() <= 2,
+            "only the root's and srv's, which check out"
+        );
+        assert!(!state.slots.contains_key(&tree.parse::<TreeId>().unwrap()));
+    }
+
+    #[test]
+    fn checked_trees_are_kept_within_their_bytes_oldest_out_first() {
+        let trees = VerifiedTrees::new(100, VERIFYING_BYTES);
+        let id = |n: u8| TreeId::from(Id::new([n; 32]));
+        let ok: Checked = Some(Ok(Arc::from(Vec::new())));
+        let check = |n: u8, outcome: &Checked, bytes: u64| {
+            let slot = trees.slot(id(n));
+            let _ = slot.set(outcome.clone());
+            trees.settle(id(n), &slot, outcome, || bytes);
+        };
+        for n in 1..=3 {
+            check(n, &ok, 40);
+        }
+        {
+            let state = trees.lock();
+            assert!(!state.slots.contains_key(&id(1)), "pushed out by the third");
+            assert!(state.slots.contains_key(&id(2)) && state.slots.contains_key(&id(3)));
+            assert_eq!(state.kept_bytes, 80);
+        }
+        // A file that waited for a kept tree settles it again: nothing changes.
+        check(2, &ok, 40);
+        assert_eq!(trees.lock().kept_bytes, 80);
+        assert_eq!(trees.lock().kept.len(), 2);
+        // Storage failed, or larger than what is kept: dropped, the others stay.
+        check(4, &None, 10);
+        check(5, &ok, 101);
+        let state = trees.lock();
+        assert!(!state.slots.contains_key(&id(4)) && !state.slots.contains_key(&id(5)));
+        assert_eq!(state.kept_bytes, 80);
+    }
+
+    /// The trees being checked at once stay within their bytes: a check that would pass
+    /// them waits for the one before to end; one larger than all of them goes alone.
+    #[test]
+    fn trees_are_checked_at_once_only_within_their_bytes() {
+        use std::sync::atomic::AtomicBool;
+        let trees = VerifiedTrees::new(0, 100);
+        let first = trees.reserve(60);
+        let waited = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| {
+                let held = trees.reserve(50);
+                waited.store(true, Ordering::SeqCst);
+                drop(held);
+            });
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            assert!(!waited.load(Ordering::SeqCst), "110 bytes checked at once");
+            drop(first);
+            second.join().unwrap();
+        });
+        assert!(waited.load(Ordering::SeqCst));
+        assert_eq!(trees.lock().checking, 0);
+        // Larger than the bound, alone: at once.
+        let huge = trees.reserve(1_000);
+        assert_eq!(trees.lock().checking, 1_000);
+        drop(huge);
+        // Within it, side by side: at once.
+        let (a, b) = (trees.reserve(40), trees.reserve(60));
+        assert_eq!(trees.lock().checking, 100);
+        drop((a, b));
     }
 
     #[test]
