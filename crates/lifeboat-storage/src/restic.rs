@@ -2670,17 +2670,7 @@ mod tests {
     #[test]
     fn a_snapshot_listing_past_a_bound_is_refused_naming_it() {
         let tmp = tempfile::tempdir().unwrap();
-        let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
-        let id = fixture.backup(
-            "2026-11-20 02:00:00",
-            "db01",
-            &[],
-            &[
-                ("srv/a/x", b"x\n"),
-                ("srv/a/y", b"y\n"),
-                ("srv/b/z", b"z\n"),
-            ],
-        );
+        let (fixture, id) = three_files(tmp.path());
         let (runtime, repo) = open_repo(&fixture);
         let list = |limits: ListingLimits| runtime.block_on(repo.files_within(&id, limits));
         let unbounded = ListingLimits {
@@ -2787,6 +2777,23 @@ mod tests {
         assert!((2..=4).all(|n| cache.get(&id(n)).is_none()));
         assert_eq!(cache.bytes, TREE_CACHE_BYTES);
         assert_eq!(cache.order.len(), 1);
+    }
+
+    /// A repository made by restic in `dir` (password `pw`) holding one snapshot of
+    /// `srv/a/x`, `srv/a/y` and `srv/b/z`, and that snapshot's id.
+    fn three_files(dir: &std::path::Path) -> (lifeboat_testkit::ResticRepo, String) {
+        let fixture = lifeboat_testkit::ResticRepo::init(dir, "pw");
+        let id = fixture.backup(
+            "2026-11-20 02:00:00",
+            "db01",
+            &[],
+            &[
+                ("srv/a/x", b"x\n"),
+                ("srv/a/y", b"y\n"),
+                ("srv/b/z", b"z\n"),
+            ],
+        );
+        (fixture, id)
     }
 
     /// The repository of `fixture`, opened as a drill opens it (password `pw`).
@@ -2946,17 +2953,7 @@ mod tests {
     #[test]
     fn the_trees_on_sampled_paths_are_checked_once_for_all_the_files_under_them() {
         let tmp = tempfile::tempdir().unwrap();
-        let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
-        let id = fixture.backup(
-            "2026-11-20 02:00:00",
-            "db01",
-            &[],
-            &[
-                ("srv/a/x", b"x\n"),
-                ("srv/a/y", b"y\n"),
-                ("srv/b/z", b"z\n"),
-            ],
-        );
+        let (fixture, id) = three_files(tmp.path());
         let (runtime, repo) = open_repo(&fixture);
         let paths = [
             "/srv/a/x", "/srv/a/y", "/srv/b/z", "/srv/a/x", "/srv/a", "/srv/a/w",
@@ -2996,13 +2993,7 @@ mod tests {
     #[test]
     fn a_damaged_tree_or_one_too_large_to_keep_is_checked_again_for_each_file() {
         let tmp = tempfile::tempdir().unwrap();
-        let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
-        let id = fixture.backup(
-            "2026-11-20 02:00:00",
-            "db01",
-            &[],
-            &[("srv/a/x", b"x\n"), ("srv/a/y", b"y\n")],
-        );
+        let (fixture, id) = three_files(tmp.path());
         let (runtime, repo) = open_repo(&fixture);
         let small = Repo {
             verified: Arc::new(VerifiedTrees::new(1, VERIFYING_BYTES)),
