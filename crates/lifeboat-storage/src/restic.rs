@@ -1105,8 +1105,12 @@ impl Repo {
         match (outcome, failed) {
             (Some(checked), _) => Ok(checked),
             (None, Some(e)) => Err(e),
-            // The storage failed the file that read it; this one tries for itself.
-            (None, None) => Ok(self.verified_tree(id)?.map(Arc::from)),
+            // The storage failed the file that read it; this one tries for itself, within
+            // the same bytes.
+            (None, None) => {
+                let _held = self.verified.reserve(self.tree_bytes(id));
+                Ok(self.verified_tree(id)?.map(Arc::from))
+            }
         }
     }
 
