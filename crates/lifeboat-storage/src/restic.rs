@@ -230,26 +230,37 @@ pub struct SnapshotEntry {
 /// path: a tree that many folders name is read from storage once.
 pub const TREE_CACHE_BYTES: u64 = 4 << 20;
 
-/// Trees one listing has decoded, by id, up to [`TREE_CACHE_BYTES`]: first in, first out.
-#[derive(Default)]
+/// Decoded trees by id, up to `most` bytes (as the index gives them): first in, first out.
+/// One listing's ([`TREE_CACHE_BYTES`]), and the checked trees of a drill's sampled paths
+/// ([`VERIFIED_TREE_BYTES`]).
 struct TreeCache {
     trees: HashMap<TreeId, (Arc<[Node]>, u64)>,
     order: std::collections::VecDeque<TreeId>,
     bytes: u64,
+    most: u64,
 }
 
 impl TreeCache {
+    fn new(most: u64) -> Self {
+        TreeCache {
+            trees: HashMap::new(),
+            order: std::collections::VecDeque::new(),
+            bytes: 0,
+            most,
+        }
+    }
+
     fn get(&self, id: &TreeId) -> Option<Arc<[Node]>> {
         self.trees.get(id).map(|(nodes, _)| Arc::clone(nodes))
     }
 
     /// Keeps `nodes`, `bytes` long, pushing out the oldest trees while the cache would hold
-    /// more than [`TREE_CACHE_BYTES`]; a tree longer than that is not kept.
+    /// more than its `most` bytes; a tree longer than that is not kept.
     fn insert(&mut self, id: TreeId, nodes: Arc<[Node]>, bytes: u64) {
-        if bytes > TREE_CACHE_BYTES || self.trees.contains_key(&id) {
+        if bytes > self.most || self.trees.contains_key(&id) {
             return;
         }
-        while self.bytes + bytes > TREE_CACHE_BYTES {
+        while self.bytes + bytes > self.most {
             let Some(oldest) = self.order.pop_front() else {
                 break;
             };
@@ -288,11 +299,19 @@ struct VerifiedTrees {
     state: std::sync::Mutex<VerifiedState>,
     /// Signalled when a check ends and its bytes are free again.
     freed: std::sync::Condvar,
-    /// [`VERIFIED_TREE_BYTES`] and [`VERIFYING_BYTES`], smaller in tests.
-    keep: u64,
+    /// [`VERIFYING_BYTES`], smaller in tests.
     at_once: u64,
     /// Trees checked (read, hashed and decoded), kept or not.
     checks: AtomicU64,
+}
+
+/// Where a tree [`Repo::locate`] needs stands.
+enum Verified {
+    /// Checked and kept.
+    Kept(Arc<[Node]>),
+    /// Being checked by another file, or to be checked by this one: the slot to wait on or
+    /// to fill.
+    Slot(Arc<std::sync::OnceLock<Checked>>),
 }
 
 impl Default for VerifiedTrees {
@@ -301,13 +320,11 @@ impl Default for VerifiedTrees {
     }
 }
 
-#[derive(Default)]
 struct VerifiedState {
-    /// One per tree being checked or kept, and whether it is kept.
-    slots: HashMap<TreeId, (Arc<std::sync::OnceLock<Checked>>, bool)>,
-    /// The kept ones, oldest first, with their bytes.
-    kept: std::collections::VecDeque<(TreeId, u64)>,
-    kept_bytes: u64,
+    /// One per tree being checked, until the file that checked it settles it.
+    slots: HashMap<TreeId, Arc<std::sync::OnceLock<Checked>>>,
+    /// Those that checked out, within [`VERIFIED_TREE_BYTES`].
+    kept: TreeCache,
     /// Bytes of the trees being checked now.
     checking: u64,
 }
@@ -315,9 +332,12 @@ struct VerifiedState {
 impl VerifiedTrees {
     fn new(keep: u64, at_once: u64) -> Self {
         VerifiedTrees {
-            state: std::sync::Mutex::default(),
+            state: std::sync::Mutex::new(VerifiedState {
+                slots: HashMap::new(),
+                kept: TreeCache::new(keep),
+                checking: 0,
+            }),
             freed: std::sync::Condvar::new(),
-            keep,
             at_once,
             checks: AtomicU64::new(0),
         }
@@ -329,9 +349,13 @@ impl VerifiedTrees {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Tree `id`'s slot: filled when it was checked, else to fill or to wait on.
-    fn slot(&self, id: TreeId) -> Arc<std::sync::OnceLock<Checked>> {
-        Arc::clone(&self.lock().slots.entry(id).or_default().0)
+    /// Tree `id`, kept, or the slot of its check.
+    fn find(&self, id: TreeId) -> Verified {
+        let mut state = self.lock();
+        match state.kept.get(&id) {
+            Some(nodes) => Verified::Kept(nodes),
+            None => Verified::Slot(Arc::clone(state.slots.entry(id).or_default())),
+        }
     }
 
     /// Waits until `bytes` more can be checked within [`VERIFYING_BYTES`] (at once when
@@ -348,39 +372,25 @@ impl VerifiedTrees {
         Reserved { trees: self, bytes }
     }
 
-    /// After `slot` was filled with `outcome`: a tree that checked out is kept (once, within
-    /// [`VERIFIED_TREE_BYTES`], pushing out the oldest), any other outcome's slot is dropped
-    /// so that the next file tries again.
+    /// After `slot` was filled with `outcome`: its slot is dropped (once: a file that waited
+    /// on it finds it gone), and a tree that checked out, `bytes` long, is kept (within
+    /// [`VERIFIED_TREE_BYTES`], pushing out the oldest); any other outcome is not, so that
+    /// the next file tries again.
     fn settle(
         &self,
         id: TreeId,
         slot: &Arc<std::sync::OnceLock<Checked>>,
         outcome: &Checked,
-        bytes: impl FnOnce() -> u64,
+        bytes: u64,
     ) {
         let mut state = self.lock();
-        match state.slots.get(&id) {
-            // Another file settled it already.
-            Some((current, kept)) if Arc::ptr_eq(current, slot) && !kept => {}
-            _ => return,
-        }
-        let bytes = bytes();
-        if !matches!(outcome, Some(Ok(_))) || bytes > self.keep {
-            state.slots.remove(&id);
+        if !state.slots.get(&id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
             return;
         }
-        while state.kept_bytes + bytes > self.keep {
-            let Some((oldest, freed)) = state.kept.pop_front() else {
-                break;
-            };
-            state.slots.remove(&oldest);
-            state.kept_bytes -= freed;
+        state.slots.remove(&id);
+        if let Some(Ok(nodes)) = outcome {
+            state.kept.insert(id, Arc::clone(nodes), bytes);
         }
-        if let Some((_, kept)) = state.slots.get_mut(&id) {
-            *kept = true;
-        }
-        state.kept.push_back((id, bytes));
-        state.kept_bytes += bytes;
     }
 }
 
@@ -859,12 +869,11 @@ impl Repo {
             // times (identical folders; a forged tree naming one subtree twice per level) is
             // read from storage once, not once per folder, which on object storage would be
             // a request per folder.
-            let mut cache = TreeCache::default();
+            let mut cache = TreeCache::new(TREE_CACHE_BYTES);
             let mut open = |tree: TreeId,
                             path: std::path::PathBuf,
                             levels: &mut Vec<Level>,
-                            held: &mut u64,
-                            decoded: &mut u64|
+                            held: &mut u64|
              -> Result<(), ResticError> {
                 let bytes = me.tree_bytes(tree);
                 *held += bytes;
@@ -883,8 +892,8 @@ impl Repo {
                     None => {
                         // Counted before it is read: the bound is on the work, and the
                         // decoder refuses more than the index's length.
-                        *decoded += bytes;
-                        if *decoded > limits.decoded_bytes {
+                        decoded += bytes;
+                        if decoded > limits.decoded_bytes {
                             return Err(ResticError::Repository {
                                 url: me.url.clone(),
                                 detail: format!(
@@ -912,13 +921,7 @@ impl Repo {
                 });
                 Ok(())
             };
-            open(
-                snap.tree,
-                std::path::PathBuf::new(),
-                &mut levels,
-                &mut held,
-                &mut decoded,
-            )?;
+            open(snap.tree, std::path::PathBuf::new(), &mut levels, &mut held)?;
             let mut out = Vec::new();
             while let Some(level) = levels.last_mut() {
                 let Some(node) = level.nodes.get(level.next) else {
@@ -938,13 +941,7 @@ impl Repo {
                     return Err(refuse(what));
                 }
                 if let Some(subtree) = subtree {
-                    open(
-                        subtree,
-                        path.clone(),
-                        &mut levels,
-                        &mut held,
-                        &mut decoded,
-                    )?;
+                    open(subtree, path.clone(), &mut levels, &mut held)?;
                 }
                 if is_file {
                     // Never `to_string_lossy`: it would name the file as another one
@@ -1085,11 +1082,14 @@ impl Repo {
     /// checked is not read again, one another file is checking now is waited for, and the
     /// trees being checked at once decode at most [`VERIFYING_BYTES`] between them.
     fn shared_tree(&self, id: TreeId) -> Result<Result<Arc<[Node]>, Damage>, ResticError> {
-        let slot = self.verified.slot(id);
+        let slot = match self.verified.find(id) {
+            Verified::Kept(nodes) => return Ok(Ok(nodes)),
+            Verified::Slot(slot) => slot,
+        };
+        let bytes = self.tree_bytes(id);
         let mut failed = None;
         let outcome = slot
             .get_or_init(|| {
-                let bytes = self.tree_bytes(id);
                 let _held = self.verified.reserve(bytes);
                 match self.verified_tree(id) {
                     Ok(checked) => Some(checked.map(Arc::from)),
@@ -1100,15 +1100,14 @@ impl Repo {
                 }
             })
             .clone();
-        self.verified
-            .settle(id, &slot, &outcome, || self.tree_bytes(id));
+        self.verified.settle(id, &slot, &outcome, bytes);
         match (outcome, failed) {
             (Some(checked), _) => Ok(checked),
             (None, Some(e)) => Err(e),
             // The storage failed the file that read it; this one tries for itself, within
             // the same bytes.
             (None, None) => {
-                let _held = self.verified.reserve(self.tree_bytes(id));
+                let _held = self.verified.reserve(bytes);
                 Ok(self.verified_tree(id)?.map(Arc::from))
             }
         }
@@ -2761,7 +2760,7 @@ mod tests {
     fn the_tree_cache_keeps_the_newest_trees_within_its_bytes() {
         let id = |n: u8| TreeId::from(Id::new([n; 32]));
         let none: Arc<[Node]> = Arc::from(Vec::new());
-        let mut cache = TreeCache::default();
+        let mut cache = TreeCache::new(TREE_CACHE_BYTES);
         let third = TREE_CACHE_BYTES / 3;
         for n in 1..=3 {
             cache.insert(id(n), Arc::clone(&none), third);
@@ -3010,7 +3009,9 @@ mod tests {
             ));
         }
         assert_eq!(small.verified.checks.load(Ordering::Relaxed), 6);
-        assert!(small.verified.lock().slots.is_empty());
+        let state = small.verified.lock();
+        assert!(state.slots.is_empty() && state.kept.trees.is_empty());
+        drop(state);
 
         // a's tree damaged: each lookup is told, and it is not kept.
         let tree = fixture.tree_id(&id, "srv/a");
@@ -3024,10 +3025,11 @@ mod tests {
         }
         let state = repo.verified.lock();
         assert!(
-            state.slots.len() <= 2,
+            state.kept.trees.len() <= 2,
             "only the root's and srv's, which check out"
         );
-        assert!(!state.slots.contains_key(&tree.parse::<TreeId>().unwrap()));
+        let tree = tree.parse::<TreeId>().unwrap();
+        assert!(!state.kept.trees.contains_key(&tree) && !state.slots.contains_key(&tree));
     }
 
     #[test]
@@ -3036,29 +3038,36 @@ mod tests {
         let id = |n: u8| TreeId::from(Id::new([n; 32]));
         let ok: Checked = Some(Ok(Arc::from(Vec::new())));
         let check = |n: u8, outcome: &Checked, bytes: u64| {
-            let slot = trees.slot(id(n));
+            let Verified::Slot(slot) = trees.find(id(n)) else {
+                panic!("tree {n} kept before it was checked");
+            };
             let _ = slot.set(outcome.clone());
-            trees.settle(id(n), &slot, outcome, || bytes);
+            trees.settle(id(n), &slot, outcome, bytes);
+            slot
         };
-        for n in 1..=3 {
-            check(n, &ok, 40);
-        }
+        let mut slots: Vec<_> = (1..=3).map(|n| check(n, &ok, 40)).collect();
         {
             let state = trees.lock();
-            assert!(!state.slots.contains_key(&id(1)), "pushed out by the third");
-            assert!(state.slots.contains_key(&id(2)) && state.slots.contains_key(&id(3)));
-            assert_eq!(state.kept_bytes, 80);
+            let kept = &state.kept.trees;
+            assert!(!kept.contains_key(&id(1)), "pushed out by the third");
+            assert!(kept.contains_key(&id(2)) && kept.contains_key(&id(3)));
+            assert_eq!(state.kept.bytes, 80);
+            assert!(state.slots.is_empty());
         }
-        // A file that waited for a kept tree settles it again: nothing changes.
-        check(2, &ok, 40);
-        assert_eq!(trees.lock().kept_bytes, 80);
-        assert_eq!(trees.lock().kept.len(), 2);
+        // A file that waited on the second tree's slot settles it too: nothing changes.
+        trees.settle(id(2), &slots.remove(1), &ok, 40);
+        assert_eq!(trees.lock().kept.bytes, 80);
+        assert_eq!(trees.lock().kept.order.len(), 2);
+        // A kept tree is found, not checked again.
+        assert!(matches!(trees.find(id(2)), Verified::Kept(_)));
         // Storage failed, or larger than what is kept: dropped, the others stay.
         check(4, &None, 10);
         check(5, &ok, 101);
         let state = trees.lock();
-        assert!(!state.slots.contains_key(&id(4)) && !state.slots.contains_key(&id(5)));
-        assert_eq!(state.kept_bytes, 80);
+        let kept = &state.kept.trees;
+        assert!(!kept.contains_key(&id(4)) && !kept.contains_key(&id(5)));
+        assert!(state.slots.is_empty());
+        assert_eq!(state.kept.bytes, 80);
     }
 
     /// The trees being checked at once stay within their bytes: a check that would pass
