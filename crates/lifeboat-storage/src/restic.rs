@@ -386,6 +386,46 @@ impl VerifiedTrees {
         Verified::Slot(Arc::clone(state.slots.entry(id).or_default()))
     }
 
+    /// Tree `id` as `check` finds it, checked once for every file that needs it: kept, or
+    /// being checked by another file (then waited for), or checked here within
+    /// [`VERIFYING_BYTES`] (`bytes`: what it decodes to) and settled. When the storage fails
+    /// the file that checked it, each file that waited checks it itself, within the same
+    /// bytes: a server failing the first read on purpose cannot make them decode at once.
+    fn shared(
+        &self,
+        id: TreeId,
+        bytes: impl FnOnce() -> u64,
+        check: impl Fn() -> Result<Result<Arc<[Node]>, Damage>, ResticError>,
+    ) -> Result<Result<Arc<[Node]>, Damage>, ResticError> {
+        let slot = match self.find(id) {
+            Verified::Kept(nodes) => return Ok(Ok(nodes)),
+            Verified::Slot(slot) => slot,
+        };
+        let bytes = bytes();
+        let mut failed = None;
+        let outcome = slot
+            .get_or_init(|| {
+                let _held = self.reserve(bytes);
+                match check() {
+                    Ok(checked) => Some(checked),
+                    Err(e) => {
+                        failed = Some(e);
+                        None
+                    }
+                }
+            })
+            .clone();
+        self.settle(id, &slot, &outcome, bytes);
+        match (outcome, failed) {
+            (Some(checked), _) => Ok(checked),
+            (None, Some(e)) => Err(e),
+            (None, None) => {
+                let _held = self.reserve(bytes);
+                check()
+            }
+        }
+    }
+
     /// Waits until `bytes` more can be checked within [`VERIFYING_BYTES`] (at once when
     /// nothing is being checked), and counts them until the guard is dropped.
     fn reserve(&self, bytes: u64) -> Reserved<'_> {
@@ -1111,39 +1151,15 @@ impl Repo {
         })
     }
 
-    /// [`Repo::verified_tree`] through [`VerifiedTrees`]: a tree another file already
+    /// [`Repo::verified_tree`] through [`VerifiedTrees::shared`]: a tree another file already
     /// checked is not read again, one another file is checking now is waited for, and the
     /// trees being checked at once decode at most [`VERIFYING_BYTES`] between them.
     fn shared_tree(&self, id: TreeId) -> Result<Result<Arc<[Node]>, Damage>, ResticError> {
-        let slot = match self.verified.find(id) {
-            Verified::Kept(nodes) => return Ok(Ok(nodes)),
-            Verified::Slot(slot) => slot,
-        };
-        let bytes = self.tree_bytes(id);
-        let mut failed = None;
-        let outcome = slot
-            .get_or_init(|| {
-                let _held = self.verified.reserve(bytes);
-                match self.verified_tree(id) {
-                    Ok(checked) => Some(checked.map(Arc::from)),
-                    Err(e) => {
-                        failed = Some(e);
-                        None
-                    }
-                }
-            })
-            .clone();
-        self.verified.settle(id, &slot, &outcome, bytes);
-        match (outcome, failed) {
-            (Some(checked), _) => Ok(checked),
-            (None, Some(e)) => Err(e),
-            // The storage failed the file that read it; this one tries for itself, within
-            // the same bytes.
-            (None, None) => {
-                let _held = self.verified.reserve(bytes);
-                Ok(self.verified_tree(id)?.map(Arc::from))
-            }
-        }
+        self.verified.shared(
+            id,
+            || self.tree_bytes(id),
+            || Ok(self.verified_tree(id)?.map(Arc::from)),
+        )
     }
 
     /// Snapshot `id`'s root tree, its file's stored bytes checked against its name first;
@@ -3129,6 +3145,63 @@ mod tests {
                 || state.kept.trees.contains_key(&tree)
         };
         assert!(kept(first_a) && !kept(second_a));
+    }
+
+    /// The storage fails the file that checks a tree while another waits for that check:
+    /// the one that read it is told, and the one that waited checks the tree itself, its
+    /// bytes counted as being checked while it does (not kept: the next file tries again).
+    #[test]
+    fn a_file_that_waited_on_a_check_the_storage_failed_checks_the_tree_itself_within_the_bytes() {
+        let trees = VerifiedTrees::new(1 << 20, 0, 100);
+        let id = TreeId::from(Id::new([7; 32]));
+        let refused = || ResticError::Repository {
+            url: "s3://bucket/repo".to_owned(),
+            detail: "the server refused the read".to_owned(),
+        };
+        let checking_seen = AtomicU64::new(u64::MAX);
+        let started = std::sync::Barrier::new(2);
+        let (first, second) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| {
+                trees.shared(
+                    id,
+                    || 60,
+                    || {
+                        started.wait();
+                        // Fail only once the second file holds the same slot: the map's, this
+                        // file's and the second's.
+                        while trees.lock().slots.get(&id).map(Arc::strong_count) != Some(3) {
+                            std::thread::yield_now();
+                        }
+                        Err(refused())
+                    },
+                )
+            });
+            let second = scope.spawn(|| {
+                started.wait(); // the first file is checking
+                trees.shared(
+                    id,
+                    || 60,
+                    || {
+                        checking_seen.store(trees.lock().checking, Ordering::SeqCst);
+                        Ok(Ok(Arc::from(Vec::new())))
+                    },
+                )
+            });
+            (first.join().unwrap(), second.join().unwrap())
+        });
+        assert!(
+            matches!(first, Err(ResticError::Repository { .. })),
+            "{first:?}"
+        );
+        assert!(matches!(second, Ok(Ok(_))), "{second:?}");
+        assert_eq!(
+            checking_seen.load(Ordering::SeqCst),
+            60,
+            "the second file's own check counted"
+        );
+        let state = trees.lock();
+        assert_eq!(state.checking, 0);
+        assert!(state.slots.is_empty() && state.kept.trees.is_empty());
     }
 
     #[test]
