@@ -22,7 +22,7 @@
 
 use std::fs::File;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jiff::Timestamp;
 use lifeboat_core::evidence::{Evidence, Outcome};
@@ -181,20 +181,19 @@ impl<'a> Chain<'a> {
         })
     }
 
-    /// Chains the record `record` (`RUNBOOK/RUN_ID/evidence.json`, already written in `run`
-    /// with `bytes`): signs it (when `key` is given) with its position in the trusted comment,
-    /// appends the entry, and re-signs the ledger. The lock goes with `self`.
-    pub(crate) fn append(
-        self,
-        run: &Dir,
+    /// The entry that chains the record `record` (`RUNBOOK/RUN_ID/evidence.json`, to be
+    /// written with `bytes`), and, when `key` is given, the record's signature with its
+    /// position in the trusted comment: both known before anything is written, so the
+    /// record and its signature are written together ([`Chain::append`] then appends the
+    /// entry).
+    pub(crate) fn entry(
+        &self,
         record: &str,
         bytes: &[u8],
         evidence: &Evidence,
         key: Option<&SigningKey>,
-    ) -> Result<Entry, EvidenceError> {
-        let root_path = self.root.path();
-        let write = |path: PathBuf| move |source| EvidenceError::Write { path, source };
-        let (seq, previous_entry_sha256, previous_sha256, previous_record) = self.next;
+    ) -> Result<(Entry, Option<String>), EvidenceError> {
+        let (seq, previous_entry_sha256, previous_sha256, previous_record) = self.next.clone();
         let mut entry = Entry {
             seq,
             first: seq == 1,
@@ -209,37 +208,50 @@ impl<'a> Chain<'a> {
             previous_record,
             previous_entry_sha256,
         };
-        if let Some(key) = key {
-            let sig = key.sign(bytes, &record_comment(&entry))?;
-            run.write_atomic(
-                RECORD_SIGNATURE_FILE,
-                sig.as_bytes(),
-                FILE_MODE,
-                Replace::Never,
-            )
-            .map_err(write(run.path().join(RECORD_SIGNATURE_FILE)))?;
-            entry.signature_sha256 = Some(sha256_hex(sig.as_bytes()));
-        }
-        let line = serde_json::to_vec(&entry)?;
+        let signature = match key {
+            Some(key) => {
+                let sig = key.sign(bytes, &record_comment(&entry))?;
+                entry.signature_sha256 = Some(sha256_hex(sig.as_bytes()));
+                Some(sig)
+            }
+            None => None,
+        };
+        Ok((entry, signature))
+    }
+
+    /// Appends `entry` ([`Chain::entry`]; its record and signature written and flushed) and,
+    /// when `key` is given, re-signs the ledger: the ledger and its signature are written
+    /// together, each whole. The lock goes with `self`.
+    pub(crate) fn append(
+        self,
+        entry: &Entry,
+        key: Option<&SigningKey>,
+    ) -> Result<(), EvidenceError> {
+        let line = serde_json::to_vec(entry)?;
         let head = sha256_hex(&line);
         let mut ledger = self.ledger;
         ledger.extend_from_slice(&line);
         ledger.push(b'\n');
-        self.root
-            .write_atomic(LEDGER_FILE, &ledger, FILE_MODE, Replace::Allow)
-            .map_err(write(root_path.join(LEDGER_FILE)))?;
-        if let Some(key) = key {
-            let sig = key.sign(&ledger, &ledger_comment(seq as usize, &head, &entry.record))?;
-            self.root
-                .write_atomic(
-                    LEDGER_SIGNATURE_FILE,
-                    sig.as_bytes(),
-                    FILE_MODE,
-                    Replace::Allow,
-                )
-                .map_err(write(root_path.join(LEDGER_SIGNATURE_FILE)))?;
+        let signature = match key {
+            Some(key) => Some(key.sign(
+                &ledger,
+                &ledger_comment(entry.seq as usize, &head, &entry.record),
+            )?),
+            None => None,
+        };
+        let mut files: Vec<(&str, &[u8])> = vec![(LEDGER_FILE, &ledger)];
+        if let Some(sig) = &signature {
+            files.push((LEDGER_SIGNATURE_FILE, sig.as_bytes()));
         }
-        Ok(entry)
+        self.root
+            .write_atomic_all(&files, FILE_MODE, Replace::Allow)
+            .map_err(|e| EvidenceError::Write {
+                path: e.name.map_or_else(
+                    || self.root.path().to_path_buf(),
+                    |name| self.root.path().join(name),
+                ),
+                source: e.source,
+            })
     }
 }
 

@@ -202,27 +202,35 @@ fn write_encoded(
 
     let runbook = evidence.runbook.name.as_str();
     let run_rel = format!("{runbook}/{}", evidence.run_id);
-    root.create_dir(runbook, DIR_MODE)
+    let runbook_dir = root
+        .create_dir(runbook, DIR_MODE)
         .map_err(|e| EvidenceError::open(evidence_dir, runbook, e))?;
     let run = root
         .create_dir_new(&run_rel, DIR_MODE)
         .map_err(|e| EvidenceError::open(evidence_dir, &run_rel, e))?;
     let run_dir = evidence_dir.join(&run_rel);
-    let put = |name: &str, bytes: &[u8]| {
-        run.write_atomic(name, bytes, FILE_MODE, Replace::Never)
-            .map_err(write(&run_dir.join(name)))
-    };
-    for page in pages {
-        put(page.name, &page.bytes)?;
+    let (entry, signature) =
+        chain.entry(&format!("{run_rel}/{RECORD_FILE}"), json, evidence, key)?;
+    // The pages, the record and its signature, each whole, flushed together, then the run's
+    // folder; then the folder's own name in the runbook's folder, so the ledger never names
+    // a record a crash could lose with its folder. The runbook's folder's name is flushed
+    // with the ledger's, in the same folder.
+    let mut files: Vec<(&str, &[u8])> = pages.iter().map(|p| (p.name, &p.bytes[..])).collect();
+    files.push((RECORD_FILE, json));
+    if let Some(sig) = &signature {
+        files.push((ledger::RECORD_SIGNATURE_FILE, sig.as_bytes()));
     }
-    put(RECORD_FILE, json)?;
-    chain.append(
-        &run,
-        &format!("{run_rel}/{RECORD_FILE}"),
-        json,
-        evidence,
-        key,
-    )?;
+    run.write_atomic_all(&files, FILE_MODE, Replace::Never)
+        .map_err(|e| EvidenceError::Write {
+            path: e
+                .name
+                .map_or_else(|| run_dir.clone(), |name| run_dir.join(name)),
+            source: e.source,
+        })?;
+    runbook_dir
+        .sync()
+        .map_err(write(&evidence_dir.join(runbook)))?;
+    chain.append(&entry, key)?;
     Ok(evidence.record_path(evidence_dir))
 }
 

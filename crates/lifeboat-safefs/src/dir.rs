@@ -24,6 +24,17 @@ pub enum Replace {
     Never,
 }
 
+/// What [`Dir::write_atomic_all`] could not do: write, flush or rename the file `name`, or
+/// (`name` is `None`) flush the folder.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{source}", .name.as_deref().map(|n| format!("{n}: ")).unwrap_or_default())]
+pub struct WriteAllError {
+    /// The file it is about; `None` for the folder itself.
+    pub name: Option<String>,
+    #[source]
+    pub source: io::Error,
+}
+
 /// An open folder. Lookups below it never follow a link.
 #[derive(Debug)]
 pub struct Dir {
@@ -302,6 +313,74 @@ impl Dir {
             return Err(e);
         }
         self.sync()
+    }
+
+    /// [`Dir::write_atomic`] for several files at once, each `(name, bytes)` whole or not at
+    /// all: every one written to a fresh temporary file, all of them flushed together (the
+    /// filesystem commits concurrent flushes as one), renamed into place in order, then the
+    /// folder flushed once, where one by one each file cost two flushes in turn. When writing
+    /// or flushing any fails nothing is renamed; when a rename fails the files before it stay
+    /// in place (whole) and the others do not. The error names the file it is about, or
+    /// none when flushing the folder failed.
+    pub fn write_atomic_all(
+        &self,
+        files: &[(&str, &[u8])],
+        mode: u32,
+        replace: Replace,
+    ) -> Result<(), WriteAllError> {
+        let failed = |name: &str| {
+            let name = name.to_owned();
+            move |source| WriteAllError {
+                name: Some(name),
+                source,
+            }
+        };
+        let mut temporaries: Vec<(OsString, File)> = Vec::with_capacity(files.len());
+        let remove = |temporaries: &[(OsString, File)]| {
+            for (tmp, _) in temporaries {
+                let _ = rustix::fs::unlinkat(&self.fd, tmp, AtFlags::empty());
+            }
+        };
+        for (name, bytes) in files {
+            let written = single(Path::new(name))
+                .map_err(io::Error::from)
+                .and_then(|leaf| self.create_temporary(leaf, mode))
+                .and_then(|(tmp, mut file)| {
+                    temporaries.push((tmp, file.try_clone()?));
+                    file.write_all(bytes)
+                });
+            if let Err(e) = written {
+                remove(&temporaries);
+                return Err(failed(name)(e));
+            }
+        }
+        let flushed: Vec<io::Result<()>> = std::thread::scope(|scope| {
+            let others: Vec<_> = temporaries
+                .iter()
+                .skip(1)
+                .map(|(_, file)| scope.spawn(|| file.sync_all()))
+                .collect();
+            let first = temporaries.first().map(|(_, file)| file.sync_all());
+            first
+                .into_iter()
+                .chain(others.into_iter().map(|t| {
+                    t.join()
+                        .unwrap_or_else(|_| Err(io::Error::other("the flushing thread panicked")))
+                }))
+                .collect()
+        });
+        if let Some((n, Err(e))) = flushed.into_iter().enumerate().find(|(_, r)| r.is_err()) {
+            remove(&temporaries);
+            return Err(failed(files[n].0)(e));
+        }
+        for (n, ((name, _), (tmp, _))) in files.iter().zip(&temporaries).enumerate() {
+            if let Err(e) = self.rename_into_place(tmp, OsStr::new(name), replace) {
+                remove(&temporaries[n..]);
+                return Err(failed(name)(e));
+            }
+        }
+        self.sync()
+            .map_err(|source| WriteAllError { name: None, source })
     }
 
     /// Removes the file or link `name` (one component); never follows it.

@@ -38,7 +38,7 @@ mod dir;
 mod error;
 mod kind;
 
-pub use dir::{Dir, Replace};
+pub use dir::{Dir, Replace, WriteAllError};
 pub use error::OpenError;
 pub use kind::{Entry, Info, Kind};
 

@@ -1,4 +1,4 @@
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
@@ -263,6 +263,86 @@ fn atomic_writes_replace_or_refuse_and_leave_no_temporary_file() {
     assert_eq!(std::fs::read(tmp.path().join("record")).unwrap(), b"once");
     let names: Vec<_> = dir.entries().unwrap().into_iter().map(|e| e.name).collect();
     assert_eq!(names, ["ledger", "record"]);
+}
+
+/// Several files written at once, each whole: all of them in place; one whose name is taken
+/// (by a file, or a link that is never written through) stops the rest and is named, the
+/// ones before it stay whole, and no temporary file is left; a name that is not one plain
+/// component writes nothing.
+#[test]
+fn files_written_together_are_each_whole_or_absent_and_the_failure_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Dir::open(tmp.path()).unwrap();
+    let names = |dir: &Dir| -> Vec<OsString> {
+        dir.entries().unwrap().into_iter().map(|e| e.name).collect()
+    };
+    dir.write_atomic_all(
+        &[
+            ("report.md", b"# r"),
+            ("evidence.json", b"{}"),
+            ("evidence.json.minisig", b"sig"),
+        ],
+        0o644,
+        Replace::Never,
+    )
+    .unwrap();
+    assert_eq!(
+        names(&dir),
+        ["evidence.json", "evidence.json.minisig", "report.md"]
+    );
+    assert_eq!(
+        std::fs::read(tmp.path().join("evidence.json")).unwrap(),
+        b"{}"
+    );
+
+    symlink(tmp.path().join("report.md"), tmp.path().join("linked")).unwrap();
+    for taken in ["evidence.json", "linked"] {
+        let e = dir
+            .write_atomic_all(
+                &[("first", b"1"), (taken, b"overwritten"), ("third", b"3")],
+                0o644,
+                Replace::Never,
+            )
+            .unwrap_err();
+        assert_eq!(e.name.as_deref(), Some(taken));
+        assert_eq!(e.source.kind(), io::ErrorKind::AlreadyExists);
+        assert!(e.to_string().starts_with(&format!("{taken}: ")), "{e}");
+        assert_eq!(std::fs::read(tmp.path().join("first")).unwrap(), b"1");
+        std::fs::remove_file(tmp.path().join("first")).unwrap();
+    }
+    assert_eq!(
+        std::fs::read(tmp.path().join("evidence.json")).unwrap(),
+        b"{}"
+    );
+    assert_eq!(std::fs::read(tmp.path().join("report.md")).unwrap(), b"# r");
+    assert_eq!(
+        names(&dir),
+        [
+            "evidence.json",
+            "evidence.json.minisig",
+            "linked",
+            "report.md"
+        ]
+    );
+
+    let e = dir
+        .write_atomic_all(
+            &[("fine", b"1"), ("../outside", b"2")],
+            0o644,
+            Replace::Allow,
+        )
+        .unwrap_err();
+    assert_eq!(e.name.as_deref(), Some("../outside"));
+    assert!(!tmp.path().join("fine").exists());
+    assert!(!tmp.path().parent().unwrap().join("outside").exists());
+    assert_eq!(names(&dir).len(), 4, "no temporary file left");
+
+    dir.write_atomic_all(&[("report.md", b"# again")], 0o644, Replace::Allow)
+        .unwrap();
+    assert_eq!(
+        std::fs::read(tmp.path().join("report.md")).unwrap(),
+        b"# again"
+    );
 }
 
 #[test]
