@@ -2756,12 +2756,7 @@ mod tests {
             ),
         ] {
             let err = list(limits).unwrap_err();
-            assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
-            assert!(
-                err.to_string()
-                    .contains(&format!("snapshot {id} lists {says}")),
-                "{err}"
-            );
+            assert_refused(&err, &format!("snapshot {id} lists {says}"));
         }
 
         // The trees held at once: the root's, srv's, and the larger of a's and b's, each
@@ -2784,13 +2779,12 @@ mod tests {
             ..unbounded
         })
         .unwrap_err();
-        assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
-        assert!(
-            err.to_string().contains(&format!(
+        assert_refused(
+            &err,
+            &format!(
                 "snapshot {id} holds more than {} bytes of trees along one path (at /{deepest})",
                 most - 1
-            )),
-            "{err}"
+            ),
         );
         // Trees on different paths are not held together: a bound that holds one path's
         // but not all four trees lists the snapshot.
@@ -2840,6 +2834,13 @@ mod tests {
         (fixture, id)
     }
 
+    /// A listing refused as the repository's problem (exit 3), saying `says`.
+    #[track_caller]
+    fn assert_refused(err: &ResticError, says: &str) {
+        assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+        assert!(err.to_string().contains(says), "{err}");
+    }
+
     /// The repository of `fixture`, opened as a drill opens it (password `pw`).
     fn open_repo(fixture: &lifeboat_testkit::ResticRepo) -> (tokio::runtime::Runtime, Repo) {
         let source = Source::open(&crate::SourceSpec {
@@ -2873,11 +2874,9 @@ mod tests {
         let err = runtime
             .block_on(repo.files_within(&id, limits))
             .unwrap_err();
-        assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
-        assert!(
-            err.to_string()
-                .contains(&format!("snapshot {id} lists more than 100000 entries")),
-            "{err}"
+        assert_refused(
+            &err,
+            &format!("snapshot {id} lists more than 100000 entries"),
         );
         // 41 distinct trees; 100,000 entries are about 50,000 folders opened.
         let reads = repo.pack_reads() - before;
@@ -2979,13 +2978,12 @@ mod tests {
             ..ListingLimits::DEFAULT
         })
         .unwrap_err();
-        assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
-        assert!(
-            err.to_string().contains(&format!(
+        assert_refused(
+            &err,
+            &format!(
                 "snapshot {id} decodes more than {} bytes of trees to list (at /d)",
                 all - 1
-            )),
-            "{err}"
+            ),
         );
         // Refused before the fourth read of the wide tree, not after it.
         assert_eq!(repo.pack_reads() - before, 4);
