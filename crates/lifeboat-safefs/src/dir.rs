@@ -342,13 +342,14 @@ impl Dir {
             }
         };
         for (name, bytes) in files {
-            let written = single(Path::new(name))
+            let created = single(Path::new(name))
                 .map_err(io::Error::from)
-                .and_then(|leaf| self.create_temporary(leaf, mode))
-                .and_then(|(tmp, mut file)| {
-                    temporaries.push((tmp, file.try_clone()?));
-                    file.write_all(bytes)
-                });
+                .and_then(|leaf| self.create_temporary(leaf, mode));
+            let written = created.and_then(|(tmp, mut file)| {
+                let written = file.write_all(bytes);
+                temporaries.push((tmp, file));
+                written
+            });
             if let Err(e) = written {
                 remove(&temporaries);
                 return Err(failed(name)(e));
