@@ -244,9 +244,8 @@ pub fn write_signed_run(
                 ledger_bytes.push(b'\n');
             }
         }
-        let last = ledger::lines(&ledger_bytes)
-            .last()
-            .map(|l| sha256_hex(l))
+        let last = ledger::last_line(&ledger_bytes)
+            .map(sha256_hex)
             .unwrap_or_default();
         let sig = key.sign(
             &ledger_bytes,

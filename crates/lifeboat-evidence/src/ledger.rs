@@ -116,6 +116,18 @@ pub(crate) fn lines(bytes: &[u8]) -> Vec<&[u8]> {
     v
 }
 
+/// The last of [`lines`], found from the end: a drill appends to a ledger that grows by a
+/// line a drill, and reads only its last line to chain the next (a ledger of 100,000
+/// entries is 53 MB).
+pub(crate) fn last_line(bytes: &[u8]) -> Option<&[u8]> {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    if bytes.is_empty() {
+        return None;
+    }
+    let start = body.iter().rposition(|b| *b == b'\n').map_or(0, |n| n + 1);
+    Some(&body[start..])
+}
+
 /// The ledger, locked for an append: taken before a run writes anything, so a lock or ledger
 /// that is not a regular file stops the run's write before it starts.
 pub(crate) struct Chain<'a> {
@@ -157,7 +169,7 @@ impl<'a> Chain<'a> {
                 "its last line is incomplete; run `lifeboat evidence verify` on the folder".into(),
             ));
         }
-        let next = match lines(&ledger).last() {
+        let next = match last_line(&ledger) {
             None => (1, None, None, None),
             Some(l) => match serde_json::from_slice::<Entry>(l) {
                 Ok(prev) => (

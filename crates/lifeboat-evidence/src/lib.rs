@@ -305,8 +305,8 @@ impl LedgerSigning {
 /// Reads how much of `evidence_dir`'s ledger is signed, through the capped reads every file
 /// there goes through ([`files`]): a link, FIFO, device or oversized file in the ledger's
 /// place is an error naming it, never followed, waited on or read. A missing folder or ledger
-/// is an empty one; a line that is not a ledger entry counts as an unsigned entry (`evidence
-/// verify` names it).
+/// is an empty one; a line that is not JSON, or has no `signature_sha256`, counts as an
+/// unsigned entry (`evidence verify` names a line that is not a ledger entry).
 pub fn ledger_signing(evidence_dir: &Path) -> Result<LedgerSigning, EvidenceError> {
     let root = match Dir::open(evidence_dir) {
         Ok(d) => d,
@@ -328,17 +328,24 @@ pub fn ledger_signing(evidence_dir: &Path) -> Result<LedgerSigning, EvidenceErro
             });
         }
     };
-    let lines = ledger::lines(&ledger);
-    let signed = lines
-        .iter()
-        .filter_map(|l| serde_json::from_slice::<ledger::Entry>(l).ok())
-        .filter(|e| e.signature_sha256.is_some())
-        .count();
+    // Every entry is read, but only for whether its record was signed: the other fields
+    // are skipped, not decoded (a ledger grows by a line a drill).
+    #[derive(serde::Deserialize)]
+    struct Signed {
+        signature_sha256: Option<serde::de::IgnoredAny>,
+    }
+    let (mut entries, mut signed) = (0, 0);
+    for line in ledger::lines(&ledger) {
+        entries += 1;
+        if serde_json::from_slice::<Signed>(line).is_ok_and(|e| e.signature_sha256.is_some()) {
+            signed += 1;
+        }
+    }
     let head = root
         .stat(ledger::LEDGER_SIGNATURE_FILE)
         .is_ok_and(|info| info.kind == Kind::File);
     Ok(LedgerSigning {
-        entries: lines.len(),
+        entries,
         signed,
         head,
     })
@@ -430,6 +437,27 @@ mod tests {
                 .ends_with("rb is a regular file, not a directory"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_last_line_found_from_the_end_is_the_last_of_the_lines() {
+        for bytes in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\n",
+            b"a\nb",
+            b"a\nb\n",
+            b"a\n\n",
+            b"\n\nlast\n",
+        ] {
+            assert_eq!(
+                ledger::last_line(bytes),
+                ledger::lines(bytes).last().copied(),
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
     }
 
     #[test]
