@@ -355,21 +355,30 @@ impl Dir {
                 return Err(failed(name)(e));
             }
         }
-        let flushed: Vec<io::Result<()>> = std::thread::scope(|scope| {
-            let others: Vec<_> = temporaries
-                .iter()
-                .skip(1)
-                .map(|(_, file)| scope.spawn(|| file.sync_all()))
-                .collect();
-            let first = temporaries.first().map(|(_, file)| file.sync_all());
-            first
-                .into_iter()
-                .chain(others.into_iter().map(|t| {
-                    t.join()
-                        .unwrap_or_else(|_| Err(io::Error::other("the flushing thread panicked")))
-                }))
-                .collect()
-        });
+        // A file whose thread cannot be started (the process is at its thread limit) is
+        // flushed on this one instead.
+        let flushed: Vec<io::Result<()>> =
+            std::thread::scope(|scope| {
+                let others: Vec<_> = temporaries
+                    .iter()
+                    .skip(1)
+                    .map(|(_, file)| {
+                        std::thread::Builder::new()
+                            .spawn_scoped(scope, || file.sync_all())
+                            .map_err(|_| file)
+                    })
+                    .collect();
+                let first = temporaries.first().map(|(_, file)| file.sync_all());
+                first
+                    .into_iter()
+                    .chain(others.into_iter().map(|flushing| match flushing {
+                        Ok(thread) => thread.join().unwrap_or_else(|_| {
+                            Err(io::Error::other("the flushing thread panicked"))
+                        }),
+                        Err(file) => file.sync_all(),
+                    }))
+                    .collect()
+            });
         if let Some((n, Err(e))) = flushed.into_iter().enumerate().find(|(_, r)| r.is_err()) {
             remove(&temporaries);
             return Err(failed(files[n].0)(e));
