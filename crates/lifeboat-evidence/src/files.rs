@@ -10,8 +10,8 @@
 //!   opened for reading), and is read with a [`Cap`], checked against its size before the
 //!   read (a huge file costs no memory) and enforced during it (a file that grows);
 //! - every file written there is created under a fresh random name with `O_CREAT | O_EXCL |
-//!   O_NOFOLLOW` and renamed into place ([`Dir::write_atomic`]); a record is never renamed
-//!   over anything ([`lifeboat_safefs::Replace::Never`]);
+//!   O_NOFOLLOW` and renamed into place ([`Dir::write_atomic`], [`Dir::write_atomic_all`]); a
+//!   record is never renamed over anything ([`lifeboat_safefs::Replace::Never`]);
 //! - `ledger.lock` is opened with `O_NOFOLLOW | O_NONBLOCK` and must be a regular file
 //!   ([`Dir::open_or_create`]), and is waited for at most [`LOCK_WAIT`].
 //!
@@ -24,12 +24,31 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lifeboat_safefs::{Dir, OpenError};
+use lifeboat_safefs::{Dir, OpenError, Replace};
+
+use crate::EvidenceError;
 
 /// Permission bits of what lifeboat writes in the evidence folder (the umask may take more
 /// away): an auditor may read it; only its writer may change it.
 pub(crate) const FILE_MODE: u32 = 0o644;
 pub(crate) const DIR_MODE: u32 = 0o755;
+
+/// Writes `files` (name, bytes) into `dir` together ([`Dir::write_atomic_all`]: each whole,
+/// flushed at once, the folder flushed once); a failure names the file's path, or the
+/// folder's when flushing the folder failed.
+pub(crate) fn write_together(
+    dir: &Dir,
+    files: &[(&str, &[u8])],
+    replace: Replace,
+) -> Result<(), EvidenceError> {
+    dir.write_atomic_all(files, FILE_MODE, replace)
+        .map_err(|e| EvidenceError::Write {
+            path: e
+                .name
+                .map_or_else(|| dir.path().to_path_buf(), |name| dir.path().join(name)),
+            source: e.source,
+        })
+}
 
 /// How long a drill waits for `ledger.lock` while another process holds it, and
 /// `evidence verify` for its shared hold. An append holds the lock for milliseconds (read the

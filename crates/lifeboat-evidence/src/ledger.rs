@@ -120,10 +120,10 @@ pub(crate) fn lines(bytes: &[u8]) -> Vec<&[u8]> {
 /// line a drill, and reads only its last line to chain the next (a ledger of 100,000
 /// entries is 53 MB).
 pub(crate) fn last_line(bytes: &[u8]) -> Option<&[u8]> {
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     if bytes.is_empty() {
         return None;
     }
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let start = body.iter().rposition(|b| *b == b'\n').map_or(0, |n| n + 1);
     Some(&body[start..])
 }
@@ -255,15 +255,7 @@ impl<'a> Chain<'a> {
         if let Some(sig) = &signature {
             files.push((LEDGER_SIGNATURE_FILE, sig.as_bytes()));
         }
-        self.root
-            .write_atomic_all(&files, FILE_MODE, Replace::Allow)
-            .map_err(|e| EvidenceError::Write {
-                path: e.name.map_or_else(
-                    || self.root.path().to_path_buf(),
-                    |name| self.root.path().join(name),
-                ),
-                source: e.source,
-            })
+        files::write_together(self.root, &files, Replace::Allow)
     }
 }
 

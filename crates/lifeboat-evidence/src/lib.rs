@@ -208,7 +208,6 @@ fn write_encoded(
     let run = root
         .create_dir_new(&run_rel, DIR_MODE)
         .map_err(|e| EvidenceError::open(evidence_dir, &run_rel, e))?;
-    let run_dir = evidence_dir.join(&run_rel);
     let (entry, signature) =
         chain.entry(&format!("{run_rel}/{RECORD_FILE}"), json, evidence, key)?;
     // The pages, the record and its signature, each whole, flushed together, then the run's
@@ -220,13 +219,7 @@ fn write_encoded(
     if let Some(sig) = &signature {
         files.push((ledger::RECORD_SIGNATURE_FILE, sig.as_bytes()));
     }
-    run.write_atomic_all(&files, FILE_MODE, Replace::Never)
-        .map_err(|e| EvidenceError::Write {
-            path: e
-                .name
-                .map_or_else(|| run_dir.clone(), |name| run_dir.join(name)),
-            source: e.source,
-        })?;
+    files::write_together(&run, &files, Replace::Never)?;
     runbook_dir
         .sync()
         .map_err(write(&evidence_dir.join(runbook)))?;
