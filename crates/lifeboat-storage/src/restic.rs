@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
 use bytes::Bytes;
 use jiff::Timestamp;
-use rustic_core::repofile::{BlobType, Node, SnapshotFile, Tree};
+use rustic_core::repofile::{BlobType, Node, SnapshotFile};
 use rustic_core::{
     BlobId, Credentials, ErrorKind, FileType, Id, IndexedFullStatus, ReadBackend, Repository,
     RepositoryBackends, RepositoryOptions, RusticError, RusticResult, TreeId, WriteBackend,
@@ -35,6 +35,7 @@ use crate::{Source, StorageError};
 
 pub mod key;
 mod pack;
+pub mod tree;
 pub use pack::{IndexedPack, MAX_PACK, PackBlob, PackCheck, pack_path};
 
 /// Largest repository file read whole (config, key, snapshot, index): far above what restic
@@ -225,16 +226,19 @@ pub struct SnapshotEntry {
     pub escaped: bool,
 }
 
-/// The most decoded tree bytes (as the index gives them) one listing of a snapshot
-/// ([`Repo::files`]) keeps to reuse, oldest out first, on top of the trees it holds along one
-/// path: a tree that many folders name is read from storage once.
+/// A tree's entries, decoded once ([`tree::decode`]) and shared.
+type Nodes = Arc<Vec<Node>>;
+
+/// The most bytes of decoded trees (each as [`tree::weigh`] counts what its entries keep) one
+/// listing of a snapshot ([`Repo::files`]) keeps to reuse, oldest out first, on top of the
+/// trees it holds along one path: a tree that many folders name is read from storage once.
 pub const TREE_CACHE_BYTES: u64 = 4 << 20;
 
-/// Decoded trees by id, up to `most` bytes (as the index gives them): first in, first out.
-/// One listing's ([`TREE_CACHE_BYTES`]), and the checked trees of a drill's sampled paths
-/// ([`VERIFIED_TREE_BYTES`]).
+/// Decoded trees by id, up to `most` bytes (each as [`tree::weigh`] counts what its entries
+/// keep): first in, first out. One listing's ([`TREE_CACHE_BYTES`]), and the checked trees of
+/// a drill's sampled paths ([`VERIFIED_TREE_BYTES`]).
 struct TreeCache {
-    trees: HashMap<TreeId, (Arc<[Node]>, u64)>,
+    trees: HashMap<TreeId, (Nodes, u64)>,
     order: std::collections::VecDeque<TreeId>,
     bytes: u64,
     most: u64,
@@ -250,13 +254,16 @@ impl TreeCache {
         }
     }
 
-    fn get(&self, id: &TreeId) -> Option<Arc<[Node]>> {
-        self.trees.get(id).map(|(nodes, _)| Arc::clone(nodes))
+    /// Tree `id`'s entries and the bytes they were kept as.
+    fn get(&self, id: &TreeId) -> Option<(Nodes, u64)> {
+        self.trees
+            .get(id)
+            .map(|(nodes, bytes)| (Arc::clone(nodes), *bytes))
     }
 
     /// Keeps `nodes`, `bytes` long, pushing out the oldest trees while the cache would hold
     /// more than its `most` bytes; a tree longer than that is not kept.
-    fn insert(&mut self, id: TreeId, nodes: Arc<[Node]>, bytes: u64) {
+    fn insert(&mut self, id: TreeId, nodes: Nodes, bytes: u64) {
         if bytes > self.most || self.trees.contains_key(&id) {
             return;
         }
@@ -274,31 +281,41 @@ impl TreeCache {
     }
 }
 
-/// The most decoded tree bytes (as the index gives them) that [`Repo::locate`] keeps checked
-/// for the sampled files that follow, oldest out first: the trees on a sample's paths are
-/// few and small (a folder's tree is about 300 bytes per entry). A tree larger than this
-/// is kept apart ([`VERIFIED_LARGE_TREE_BYTES`]).
+/// The most bytes of decoded trees (each as [`tree::weigh`] counts what its entries keep)
+/// that [`Repo::locate`] keeps checked for the sampled files that follow, oldest out first:
+/// the trees on a sample's paths are few and small (a folder's tree takes about 600 bytes per
+/// entry decoded). A tree larger than this is kept apart ([`VERIFIED_LARGE_TREE_BYTES`]).
 pub const VERIFIED_TREE_BYTES: u64 = 32 << 20;
 
-/// The decoded tree bytes [`Repo::locate`] keeps checked apart from the others
-/// ([`VERIFIED_TREE_BYTES`]), for trees larger than those: oldest out first, and as much as
-/// the decoder lets one tree be (1 GiB, vendor/README.md), so any tree that checks out can
-/// be kept. A folder of a hundred thousand files or more (a maildir, a cache) has such a
-/// tree, and the sample is drawn in path order, so its sampled files come one after the
-/// other and share one check (two such folders, one inside the other, are both kept, up to
-/// this); before, each of them checked it again (400 files sampled from a folder of
-/// 150,000: 13.1 s, and 1.8 s since).
+/// The bytes of decoded trees [`Repo::locate`] keeps checked apart from the others
+/// ([`VERIFIED_TREE_BYTES`]), for trees larger than those: oldest out first. A folder of a
+/// hundred thousand files or more (a maildir, a cache) has such a tree, and the sample is
+/// drawn in path order, so its sampled files come one after the other and share one check
+/// (two such folders, one inside the other, are both kept, up to this: a folder of about a
+/// million and a half files); before, each of them checked it again (400 files sampled from
+/// a folder of 150,000: 13.1 s, and 1.8 s since). A tree larger than this is checked again
+/// for each file.
 pub const VERIFIED_LARGE_TREE_BYTES: u64 = 1 << 30;
 
-/// The most decoded tree bytes being checked at once for [`Repo::locate`], whatever the
-/// number of files in flight: each tree may decode to 1 GiB (vendor/README.md), and 16
-/// files under 16 such trees would otherwise hold 16 GiB. A tree larger than this is
-/// checked alone.
+/// The most bytes of trees being checked at once for [`Repo::locate`], whatever the number
+/// of files in flight: each tree's JSON (up to 1 GiB, vendor/README.md) and what decoding it
+/// takes ([`tree::weigh`], up to [`tree::MAX_TREE_WEIGHT`]); 16 files under 16 large trees
+/// would otherwise hold 16 times that. A tree larger than this is checked alone.
 pub const VERIFYING_BYTES: u64 = 2 << 30;
 
-/// What checking one tree came to, shared by the files that waited for it: `None` when the
-/// storage failed (each file then reads the tree itself).
-type Checked = Option<Result<Arc<[Node]>, Damage>>;
+/// What checking one tree came to, shared by the files that waited for it: its entries and
+/// the bytes they keep, or its damage; `None` when the storage failed (each file then reads
+/// the tree itself).
+type Checked = Option<Result<(Nodes, u64), Damage>>;
+
+/// What one attempt at checking a tree came to ([`VerifiedTrees::shared`]).
+enum Checking {
+    /// Checked: its entries and the bytes they keep ([`tree::Weight::kept`]), or its damage.
+    Done(Result<(Nodes, u64), Damage>),
+    /// Its entries need more bytes than were free to decode them: this many in all, the
+    /// tree's JSON and decoding.
+    Needs(u64),
+}
 
 /// Trees [`Repo::locate`] has checked against their ids, shared by every file of a drill
 /// (every clone of the [`Repo`]): a tree is checked once, by the first file that needs it,
@@ -312,6 +329,8 @@ struct VerifiedTrees {
     freed: std::sync::Condvar,
     /// [`VERIFYING_BYTES`], smaller in tests.
     at_once: u64,
+    /// The most one tree may take decoded: [`tree::MAX_TREE_WEIGHT`], smaller in tests.
+    largest: u64,
     /// Trees checked (read, hashed and decoded), kept or not.
     checks: AtomicU64,
 }
@@ -319,7 +338,7 @@ struct VerifiedTrees {
 /// Where a tree [`Repo::locate`] needs stands.
 enum Verified {
     /// Checked and kept.
-    Kept(Arc<[Node]>),
+    Kept(Nodes),
     /// Being checked by another file, or to be checked by this one: the slot to wait on or
     /// to fill.
     Slot(Arc<std::sync::OnceLock<Checked>>),
@@ -359,6 +378,7 @@ impl VerifiedTrees {
             }),
             freed: std::sync::Condvar::new(),
             at_once,
+            largest: tree::MAX_TREE_WEIGHT,
             checks: AtomicU64::new(0),
         }
     }
@@ -372,7 +392,7 @@ impl VerifiedTrees {
     /// Tree `id`, kept, or the slot of its check.
     fn find(&self, id: TreeId) -> Verified {
         let mut state = self.lock();
-        if let Some(nodes) = state.kept.get(&id).or_else(|| state.large.get(&id)) {
+        if let Some((nodes, _)) = state.kept.get(&id).or_else(|| state.large.get(&id)) {
             return Verified::Kept(nodes);
         }
         Verified::Slot(Arc::clone(state.slots.entry(id).or_default()))
@@ -380,15 +400,16 @@ impl VerifiedTrees {
 
     /// Tree `id` as `check` finds it, checked once for every file that needs it: kept, or
     /// being checked by another file (then waited for), or checked here within
-    /// [`VERIFYING_BYTES`] (`bytes`: what it decodes to) and settled. When the storage fails
-    /// the file that checked it, each file that waited checks it itself, within the same
-    /// bytes: a server failing the first read on purpose cannot make them decode at once.
+    /// [`VERIFYING_BYTES`] ([`VerifiedTrees::check_within`]; `bytes`: its JSON's length) and
+    /// settled. When the storage fails the file that checked it, each file that waited
+    /// checks it itself, within the same bytes: a server failing the first read on purpose
+    /// cannot make them decode at once.
     fn shared(
         &self,
         id: TreeId,
         bytes: impl FnOnce() -> u64,
-        check: impl Fn() -> Result<Result<Arc<[Node]>, Damage>, ResticError>,
-    ) -> Result<Result<Arc<[Node]>, Damage>, ResticError> {
+        check: impl Fn(&mut Reserved<'_>) -> Result<Checking, ResticError>,
+    ) -> Result<Result<Nodes, Damage>, ResticError> {
         let slot = match self.find(id) {
             Verified::Kept(nodes) => return Ok(Ok(nodes)),
             Verified::Slot(slot) => slot,
@@ -396,24 +417,42 @@ impl VerifiedTrees {
         let bytes = bytes();
         let mut failed = None;
         let outcome = slot
-            .get_or_init(|| {
-                let _held = self.reserve(bytes);
-                match check() {
-                    Ok(checked) => Some(checked),
-                    Err(e) => {
-                        failed = Some(e);
-                        None
-                    }
+            .get_or_init(|| match self.check_within(bytes, &check) {
+                Ok(checked) => Some(checked),
+                Err(e) => {
+                    failed = Some(e);
+                    None
                 }
             })
             .clone();
-        self.settle(id, &slot, &outcome, bytes);
+        self.settle(id, &slot, &outcome);
+        let entries = |checked: Result<(Nodes, u64), Damage>| checked.map(|(nodes, _)| nodes);
         match (outcome, failed) {
-            (Some(checked), _) => Ok(checked),
+            (Some(checked), _) => Ok(entries(checked)),
             (None, Some(e)) => Err(e),
-            (None, None) => {
-                let _held = self.reserve(bytes);
-                check()
+            (None, None) => Ok(entries(self.check_within(bytes, &check)?)),
+        }
+    }
+
+    /// `check` run with `bytes` (the tree's JSON) counted as being checked, and then what it
+    /// asks for to decode: when that is more than is free, `check` is run again once it
+    /// fits (or nothing else is being checked), rather than holding what it has while it
+    /// waits (a file waiting so with its tree's JSON read would hold it uncounted).
+    fn check_within(
+        &self,
+        bytes: u64,
+        check: impl Fn(&mut Reserved<'_>) -> Result<Checking, ResticError>,
+    ) -> Result<Result<(Nodes, u64), Damage>, ResticError> {
+        let mut held = self.reserve(bytes);
+        loop {
+            match check(&mut held)? {
+                Checking::Done(checked) => return Ok(checked),
+                // The same tree asks for the same bytes again (its JSON is checked against
+                // its id before it is weighed), and now holds them.
+                Checking::Needs(all) => {
+                    drop(held);
+                    held = self.reserve(all);
+                }
             }
         }
     }
@@ -433,23 +472,19 @@ impl VerifiedTrees {
     }
 
     /// After `slot` was filled with `outcome`: its slot is dropped (once: a file that waited
-    /// on it finds it gone), and a tree that checked out, `bytes` long, is kept (within
+    /// on it finds it gone), and a tree that checked out is kept, as the bytes its entries
+    /// keep (within
     /// [`VERIFIED_TREE_BYTES`], pushing out the oldest; a larger one apart, within
     /// [`VERIFIED_LARGE_TREE_BYTES`], the same way); any other outcome is not, so that the
     /// next file tries again.
-    fn settle(
-        &self,
-        id: TreeId,
-        slot: &Arc<std::sync::OnceLock<Checked>>,
-        outcome: &Checked,
-        bytes: u64,
-    ) {
+    fn settle(&self, id: TreeId, slot: &Arc<std::sync::OnceLock<Checked>>, outcome: &Checked) {
         let mut state = self.lock();
         if !state.slots.get(&id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
             return;
         }
         state.slots.remove(&id);
-        if let Some(Ok(nodes)) = outcome {
+        if let Some(Ok((nodes, bytes))) = outcome {
+            let bytes = *bytes;
             if bytes <= state.kept.most {
                 state.kept.insert(id, Arc::clone(nodes), bytes);
             } else {
@@ -463,6 +498,26 @@ impl VerifiedTrees {
 struct Reserved<'a> {
     trees: &'a VerifiedTrees,
     bytes: u64,
+}
+
+impl Reserved<'_> {
+    /// Counts `all` bytes in place of those held, if they fit within [`VERIFYING_BYTES`]
+    /// with the others being checked, or nothing else is; `false`, counting nothing more,
+    /// when they do not (never waiting: a file waiting for more while it holds some could
+    /// wait on another doing the same).
+    fn grow_to(&mut self, all: u64) -> bool {
+        if all <= self.bytes {
+            return true;
+        }
+        let mut state = self.trees.lock();
+        let more = all - self.bytes;
+        if state.checking > self.bytes && state.checking.saturating_add(more) > self.trees.at_once {
+            return false;
+        }
+        state.checking += more;
+        self.bytes = all;
+        true
+    }
 }
 
 impl Drop for Reserved<'_> {
@@ -486,9 +541,10 @@ pub struct ListingLimits {
     /// Bytes of the regular files' paths, as held in memory.
     pub path_bytes: u64,
     /// Bytes of the trees held at once: those of the folders on one path, from the root
-    /// down, each as long as the index says it decodes to.
+    /// down, each as [`tree::weigh`] counts what its entries keep decoded, and the tree
+    /// being read, its JSON and what decoding it takes.
     pub tree_bytes: u64,
-    /// Bytes of trees decoded in all, each time one is read from storage (a tree the
+    /// Bytes of trees' JSON decoded in all, each time one is read from storage (a tree the
     /// [`TREE_CACHE_BYTES`] cache holds is not decoded again; one larger than the cache is,
     /// once per folder that names it).
     pub decoded_bytes: u64,
@@ -496,9 +552,10 @@ pub struct ListingLimits {
 
 impl ListingLimits {
     /// 20 million entries, 2 million folders, 512 MiB of paths (as much as a manifest may
-    /// hold: `MAX_MANIFEST_BYTES`), 2 GiB of trees along one path (each tree may decode to
-    /// 1 GiB, vendor/README.md; restic's tree of a folder of a million files is about
-    /// 300 MB), 16 GiB of trees decoded in all (restic's trees take about 300 bytes per
+    /// hold: `MAX_MANIFEST_BYTES`), 3 GiB of trees along one path (the largest tree the
+    /// decoder lets through, 1 GiB of JSON, vendor/README.md, and up to
+    /// [`tree::MAX_TREE_WEIGHT`] decoding it; restic's tree of a folder of a million files
+    /// is about 300 MB of JSON and 500 MB decoded), 16 GiB of trees' JSON decoded in all (restic's trees take about 300 bytes per
     /// entry and 67 per chunk of a file, so an honest snapshot of 20 million entries decodes
     /// about 6 GB of them once; a tree of 1 GiB forged from a few KiB of zstd and named by a
     /// thousand folders would otherwise be decoded a thousand times). A snapshot beyond any
@@ -508,7 +565,7 @@ impl ListingLimits {
         entries: 20_000_000,
         folders: 2_000_000,
         path_bytes: 512 << 20,
-        tree_bytes: 2 << 30,
+        tree_bytes: 3 << 30,
         decoded_bytes: 16 << 30,
     };
 
@@ -918,10 +975,10 @@ impl Repo {
             // Depth first, as `restic ls` (and rustic_core's `ls`, which this walk replaces
             // so that it can count what it holds): a folder, then what it holds. Each folder
             // on the way down keeps its tree until its last entry is listed, so the trees
-            // held at once are those of one path; their decoded bytes, as the index gives
-            // them, are bounded too (`tree_bytes`).
+            // held at once are those of one path; what they keep decoded is bounded too
+            // (`tree_bytes`), with the tree being read, its JSON and decoding.
             struct Level {
-                nodes: Arc<[Node]>,
+                nodes: Nodes,
                 next: usize,
                 path: std::path::PathBuf,
                 bytes: u64,
@@ -940,24 +997,25 @@ impl Repo {
                             levels: &mut Vec<Level>,
                             held: &mut u64|
              -> Result<(), ResticError> {
-                let bytes = me.tree_bytes(tree);
-                *held += bytes;
-                if *held > limits.tree_bytes {
-                    return Err(ResticError::Repository {
-                        url: me.url.clone(),
-                        detail: format!(
-                            "snapshot {id} holds more than {} bytes of trees along one path (at /{}), which lifeboat refuses (a folder's tree is held while what it holds is listed, so trees nested deep could exhaust the host)",
-                            limits.tree_bytes,
-                            escape_path(path.as_os_str().as_encoded_bytes())
-                        ),
-                    });
-                }
-                let nodes = match cache.get(&tree) {
-                    Some(nodes) => nodes,
+                let too_much = || ResticError::Repository {
+                    url: me.url.clone(),
+                    detail: format!(
+                        "snapshot {id} holds more than {} bytes of trees along one path (at /{}), which lifeboat refuses (a folder's tree is held while what it holds is listed, so trees nested deep, or forged of many tiny entries, could exhaust the host)",
+                        limits.tree_bytes,
+                        escape_path(path.as_os_str().as_encoded_bytes())
+                    ),
+                };
+                let (nodes, bytes) = match cache.get(&tree) {
+                    Some(kept) => kept,
                     None => {
-                        // Counted before it is read: the bound is on the work, and the
-                        // decoder refuses more than the index's length.
-                        decoded += bytes;
+                        // The tree's JSON, as long as the index says (the decoder refuses
+                        // more), must fit before it is read.
+                        let json = me.tree_bytes(tree);
+                        if held.saturating_add(json) > limits.tree_bytes {
+                            return Err(too_much());
+                        }
+                        // Counted before it is read: the bound is on the work.
+                        decoded += json;
                         if decoded > limits.decoded_bytes {
                             return Err(ResticError::Repository {
                                 url: me.url.clone(),
@@ -968,16 +1026,36 @@ impl Repo {
                                 ),
                             });
                         }
-                        let nodes: Arc<[Node]> = me
+                        let plain = me
                             .inner
-                            .get_tree(&tree)
-                            .map_err(|e| me.convert(&e))?
-                            .nodes
-                            .into();
-                        cache.insert(tree, Arc::clone(&nodes), bytes);
-                        nodes
+                            .get_blob_cached(&BlobId::from(*tree), BlobType::Tree)
+                            .map_err(|e| me.convert(&e))?;
+                        let not_a_tree = |e: serde_json::Error| ResticError::Repository {
+                            url: me.url.clone(),
+                            detail: format!(
+                                "snapshot {id}: tree {tree} (at /{}) is not a tree: {e}",
+                                escape_path(path.as_os_str().as_encoded_bytes())
+                            ),
+                        };
+                        let weight = tree::weigh(&plain).map_err(not_a_tree)?;
+                        // Decoding it must fit too, with the JSON it is decoded from.
+                        let decoding = (plain.len() as u64).saturating_add(weight.bytes);
+                        if weight.bytes > tree::MAX_TREE_WEIGHT
+                            || held.saturating_add(decoding) > limits.tree_bytes
+                        {
+                            return Err(too_much());
+                        }
+                        let nodes: Nodes =
+                            Arc::new(tree::decode(&plain, &weight).map_err(not_a_tree)?);
+                        cache.insert(tree, Arc::clone(&nodes), weight.kept);
+                        (nodes, weight.kept)
                     }
                 };
+                // A kept tree too: it may be named again deeper down.
+                *held = held.saturating_add(bytes);
+                if *held > limits.tree_bytes {
+                    return Err(too_much());
+                }
                 levels.push(Level {
                     nodes,
                     next: 0,
@@ -1145,12 +1223,12 @@ impl Repo {
 
     /// [`Repo::verified_tree`] through [`VerifiedTrees::shared`]: a tree another file already
     /// checked is not read again, one another file is checking now is waited for, and the
-    /// trees being checked at once decode at most [`VERIFYING_BYTES`] between them.
-    fn shared_tree(&self, id: TreeId) -> Result<Result<Arc<[Node]>, Damage>, ResticError> {
+    /// trees being checked at once take at most [`VERIFYING_BYTES`] between them.
+    fn shared_tree(&self, id: TreeId) -> Result<Result<Nodes, Damage>, ResticError> {
         self.verified.shared(
             id,
             || self.tree_bytes(id),
-            || Ok(self.verified_tree(id)?.map(Arc::from)),
+            |held| self.verified_tree(id, held),
         )
     }
 
@@ -1200,7 +1278,7 @@ impl Repo {
         }
     }
 
-    /// How many bytes tree `id` decodes to, as the index says (the decoder refuses more:
+    /// How long tree `id`'s JSON is, as the index says (the decoder refuses more:
     /// vendor/README.md); 0 when the index does not list it (reading it then fails).
     fn tree_bytes(&self, id: TreeId) -> u64 {
         self.inner.get_index_entry(&id).map_or(0, |entry| {
@@ -1211,18 +1289,21 @@ impl Repo {
         })
     }
 
-    /// Tree `id`'s nodes, its plaintext checked against its id: `Ok(Err(damage))` when the
-    /// index does not list it, its pack cannot be read or decrypted, its plaintext does not
-    /// hash to its id, or is no tree.
-    fn verified_tree(&self, id: TreeId) -> Result<Result<Vec<Node>, Damage>, ResticError> {
+    /// Tree `id`'s entries, its plaintext checked against its id, and the bytes they keep:
+    /// `Done(Err(damage))` when the index does not list it, its pack cannot be read or
+    /// decrypted, its plaintext does not hash to its id, or is no tree, or would take more
+    /// than [`tree::MAX_TREE_WEIGHT`] decoded. `held` counts its plaintext as being checked,
+    /// and is grown to count decoding it too before it is decoded; `Needs` when that does
+    /// not fit now.
+    fn verified_tree(&self, id: TreeId, held: &mut Reserved<'_>) -> Result<Checking, ResticError> {
         self.verified.checks.fetch_add(1, Ordering::Relaxed);
         let tree = id.to_hex().to_string();
         let Ok(entry) = self.inner.get_index_entry(&id) else {
-            return Ok(Err(Damage::TreeUnreadable {
+            return Ok(Checking::Done(Err(Damage::TreeUnreadable {
                 tree,
                 pack: None,
                 detail: "the index does not list it".to_owned(),
-            }));
+            })));
         };
         let pack = entry.pack.to_hex().to_string();
         let unreadable = |detail: String| Damage::TreeUnreadable {
@@ -1238,10 +1319,10 @@ impl Repo {
             Err(e) => {
                 let detail = match chunk_problem(&e) {
                     Ok(ChunkProblem::PackMissing) => {
-                        return Ok(Err(Damage::TreePackGone {
+                        return Ok(Checking::Done(Err(Damage::TreePackGone {
                             tree: tree.clone(),
                             pack: pack.clone(),
-                        }));
+                        })));
                     }
                     Ok(ChunkProblem::Unreadable { detail }) => {
                         format!("pack unreadable: {detail}")
@@ -1255,17 +1336,31 @@ impl Repo {
                     }
                     Err(storage) => return Err(ResticError::Storage(storage)),
                 };
-                return Ok(Err(unreadable(detail)));
+                return Ok(Checking::Done(Err(unreadable(detail))));
             }
         };
         use sha2::Digest as _;
         let actual = hex(&sha2::Sha256::digest(&plain));
         if actual != tree {
-            return Ok(Err(Damage::TreeId { tree, pack, actual }));
+            return Ok(Checking::Done(Err(Damage::TreeId { tree, pack, actual })));
         }
-        match serde_json::from_slice::<Tree>(&plain) {
-            Ok(decoded) => Ok(Ok(decoded.nodes)),
-            Err(e) => Ok(Err(unreadable(format!("not a tree: {e}")))),
+        let weight = match tree::weigh(&plain) {
+            Ok(weight) => weight,
+            Err(e) => return Ok(Checking::Done(Err(unreadable(format!("not a tree: {e}"))))),
+        };
+        if weight.bytes > self.verified.largest {
+            return Ok(Checking::Done(Err(unreadable(format!(
+                "its {} entries would take {} bytes decoded, more than the {} lifeboat decodes of one tree (a tree forged of many tiny entries)",
+                weight.nodes, weight.bytes, self.verified.largest
+            )))));
+        }
+        let all = (plain.len() as u64).saturating_add(weight.bytes);
+        if !held.grow_to(all) {
+            return Ok(Checking::Needs(all));
+        }
+        match tree::decode(&plain, &weight) {
+            Ok(nodes) => Ok(Checking::Done(Ok((Arc::new(nodes), weight.kept)))),
+            Err(e) => Ok(Checking::Done(Err(unreadable(format!("not a tree: {e}"))))),
         }
     }
 
@@ -2759,16 +2854,26 @@ mod tests {
             assert_refused(&err, &format!("snapshot {id} lists {says}"));
         }
 
-        // The trees held at once: the root's, srv's, and the larger of a's and b's, each
-        // as restic itself decodes it.
+        // The trees held at once: the root's, srv's, and a's or b's, each as what it keeps
+        // decoded, the one being read as its JSON and what decoding it takes. The trees are
+        // restic's own.
         let tree = |path: &str| {
-            fixture
-                .restic_bytes(&["cat", "blob", &fixture.tree_id(&id, path)])
-                .len() as u64
+            let json = fixture.restic_bytes(&["cat", "blob", &fixture.tree_id(&id, path)]);
+            let weight = tree::weigh(&json).unwrap();
+            (json.len() as u64 + weight.bytes, weight.kept)
         };
-        let (root, srv, a, b) = (tree(""), tree("srv"), tree("srv/a"), tree("srv/b"));
-        let deepest = if a >= b { "srv/a" } else { "srv/b" };
-        let most = root + srv + a.max(b);
+        let ((root, root_kept), (srv, srv_kept)) = (tree(""), tree("srv"));
+        let ((a, a_kept), (b, _)) = (tree("srv/a"), tree("srv/b"));
+        let above = root_kept + srv_kept;
+        // In the order the walk reads them; the first to need the most is where it stops.
+        let needs = [
+            ("", root),
+            ("srv", root_kept + srv),
+            ("srv/a", above + a),
+            ("srv/b", above + b),
+        ];
+        let most = needs.iter().map(|(_, n)| *n).max().unwrap();
+        let deepest = needs.iter().find(|(_, n)| *n == most).unwrap().0;
         let exact = ListingLimits {
             tree_bytes: most,
             ..unbounded
@@ -2787,14 +2892,14 @@ mod tests {
             ),
         );
         // Trees on different paths are not held together: a bound that holds one path's
-        // but not all four trees lists the snapshot.
-        assert!(root + srv + a + b > most);
+        // but not a's kept on top of b's lists the snapshot.
+        assert!(above + a_kept + b > most);
     }
 
     #[test]
     fn the_tree_cache_keeps_the_newest_trees_within_its_bytes() {
         let id = |n: u8| TreeId::from(Id::new([n; 32]));
-        let none: Arc<[Node]> = Arc::from(Vec::new());
+        let none: Nodes = Arc::new(Vec::new());
         let mut cache = TreeCache::new(TREE_CACHE_BYTES);
         let third = TREE_CACHE_BYTES / 3;
         for n in 1..=3 {
@@ -2893,7 +2998,8 @@ mod tests {
     /// A forged chain of 10,000 folders, each the only entry of the one above, with one empty
     /// file at the bottom: listed without recursion (a recursive walk would overflow the
     /// stack of a blocking thread), the file's path whole; and refused once the trees held
-    /// along that one path pass `tree_bytes`.
+    /// along that one path (what each keeps decoded, and the one being read, its JSON and
+    /// decoding) pass `tree_bytes`.
     #[test]
     fn a_forged_chain_of_ten_thousand_folders_lists_its_one_file_or_is_refused_by_its_trees() {
         const DEPTH: usize = 10_000;
@@ -2908,7 +3014,17 @@ mod tests {
         assert_eq!(files[0].path, format!("{}/f", "/a".repeat(DEPTH)));
         assert_eq!(files[0].size, 0);
 
-        let held: u64 = trees.iter().map(|t| t.len() as u64).sum();
+        // Root first: each tree needs those above it, as they keep, and itself being decoded.
+        let (mut above, mut held, mut deepest) = (0u64, 0u64, 0usize);
+        for (depth, json) in trees.iter().rev().enumerate() {
+            let weight = tree::weigh(json).unwrap();
+            let needs = above + json.len() as u64 + weight.bytes;
+            if needs > held {
+                (held, deepest) = (needs, depth);
+            }
+            above += weight.kept;
+        }
+        assert_eq!(deepest, DEPTH, "the bottom tree needs the most");
         let exact = ListingLimits {
             tree_bytes: held,
             ..ListingLimits::DEFAULT
@@ -2946,9 +3062,10 @@ mod tests {
         let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
         let trees = lifeboat_testkit::wide_trees(20_000, &["a", "b", "c", "d"]);
         let (wide, root) = (trees[0].len() as u64, trees[1].len() as u64);
+        let kept = tree::weigh(&trees[0]).unwrap().kept;
         assert!(
-            wide > TREE_CACHE_BYTES,
-            "{wide} bytes: the cache would keep it"
+            kept > TREE_CACHE_BYTES,
+            "{kept} bytes: the cache would keep it"
         );
         let ids = fixture.forge_trees(&trees);
         let id = fixture.forge_snapshot(ids.last().unwrap(), "2026-11-21T02:00:00Z", "forged");
@@ -2960,11 +3077,9 @@ mod tests {
         assert_eq!(files.len(), 80_000);
         assert_eq!(files[0].path, "/a/f0");
         assert_eq!(files[79_999].path, "/d/f19999");
-        assert_eq!(
-            repo.pack_reads() - before,
-            5,
-            "the root once, the wide tree 4 times"
-        );
+        // Read from storage once each (rustic_core keeps up to 32 MB of trees' JSON read),
+        // the wide tree decoded once per folder: what `decoded_bytes` counts.
+        assert_eq!(repo.pack_reads() - before, 2, "the root and the wide tree");
 
         let all = root + 4 * wide;
         let exact = ListingLimits {
@@ -2972,7 +3087,6 @@ mod tests {
             ..ListingLimits::DEFAULT
         };
         assert_eq!(list(exact).unwrap(), files);
-        let before = repo.pack_reads();
         let err = list(ListingLimits {
             decoded_bytes: all - 1,
             ..ListingLimits::DEFAULT
@@ -2985,8 +3099,6 @@ mod tests {
                 all - 1
             ),
         );
-        // Refused before the fourth read of the wide tree, not after it.
-        assert_eq!(repo.pack_reads() - before, 4);
     }
 
     /// Files under the same folders, located from several threads at once: each tree on
@@ -3086,7 +3198,7 @@ mod tests {
             let ids = fixture.forge_trees(&trees);
             let id = fixture.forge_snapshot(ids.last().unwrap(), time, "forged");
             let wide: TreeId = ids[0].parse().unwrap();
-            (id, wide, trees[0].len() as u64)
+            (id, wide, tree::weigh(&trees[0]).unwrap().kept)
         };
         let (first, first_a, wide) = snapshot(2_000, "2026-11-20T02:00:00Z");
         let (second, second_a, wider) = snapshot(2_001, "2026-11-21T02:00:00Z");
@@ -3159,7 +3271,7 @@ mod tests {
                 trees.shared(
                     id,
                     || 60,
-                    || {
+                    |_| {
                         started.wait();
                         // Fail only once the second file holds the same slot: the map's, this
                         // file's and the second's.
@@ -3175,9 +3287,9 @@ mod tests {
                 trees.shared(
                     id,
                     || 60,
-                    || {
+                    |_| {
                         checking_seen.store(trees.lock().checking, Ordering::SeqCst);
-                        Ok(Ok(Arc::from(Vec::new())))
+                        Ok(Checking::Done(Ok((Arc::new(Vec::new()), 0))))
                     },
                 )
             });
@@ -3202,16 +3314,16 @@ mod tests {
     fn checked_trees_are_kept_within_their_bytes_oldest_out_first() {
         let trees = VerifiedTrees::new(100, 0, VERIFYING_BYTES);
         let id = |n: u8| TreeId::from(Id::new([n; 32]));
-        let ok: Checked = Some(Ok(Arc::from(Vec::new())));
-        let check = |n: u8, outcome: &Checked, bytes: u64| {
+        let ok = |bytes: u64| -> Checked { Some(Ok((Arc::new(Vec::new()), bytes))) };
+        let check = |n: u8, outcome: &Checked| {
             let Verified::Slot(slot) = trees.find(id(n)) else {
                 panic!("tree {n} kept before it was checked");
             };
             let _ = slot.set(outcome.clone());
-            trees.settle(id(n), &slot, outcome, bytes);
+            trees.settle(id(n), &slot, outcome);
             slot
         };
-        let mut slots: Vec<_> = (1..=3).map(|n| check(n, &ok, 40)).collect();
+        let mut slots: Vec<_> = (1..=3).map(|n| check(n, &ok(40))).collect();
         {
             let state = trees.lock();
             let kept = &state.kept.trees;
@@ -3221,14 +3333,14 @@ mod tests {
             assert!(state.slots.is_empty());
         }
         // A file that waited on the second tree's slot settles it too: nothing changes.
-        trees.settle(id(2), &slots.remove(1), &ok, 40);
+        trees.settle(id(2), &slots.remove(1), &ok(40));
         assert_eq!(trees.lock().kept.bytes, 80);
         assert_eq!(trees.lock().kept.order.len(), 2);
         // A kept tree is found, not checked again.
         assert!(matches!(trees.find(id(2)), Verified::Kept(_)));
         // Storage failed, or larger than what is kept: dropped, the others stay.
-        check(4, &None, 10);
-        check(5, &ok, 101);
+        check(4, &None);
+        check(5, &ok(101));
         let state = trees.lock();
         let kept = &state.kept.trees;
         assert!(!kept.contains_key(&id(4)) && !kept.contains_key(&id(5)));
@@ -3265,6 +3377,145 @@ mod tests {
         let (a, b) = (trees.reserve(40), trees.reserve(60));
         assert_eq!(trees.lock().checking, 100);
         drop((a, b));
+    }
+
+    /// A tree whose decoding needs more than is free gives back what it holds and waits for
+    /// room (rather than holding its JSON while it waits), then is read again; alone, it
+    /// grows past the bound.
+    #[test]
+    fn a_tree_that_needs_more_to_decode_than_is_free_waits_for_room_and_is_read_again() {
+        let trees = VerifiedTrees::new(1 << 20, 0, 100);
+        let id = TreeId::from(Id::new([9; 32]));
+        let other = trees.reserve(60);
+        let attempts = AtomicU64::new(0);
+        let decoding = AtomicU64::new(0);
+        std::thread::scope(|scope| {
+            let file = scope.spawn(|| {
+                trees.shared(
+                    id,
+                    || 30,
+                    |held| {
+                        attempts.fetch_add(1, Ordering::SeqCst);
+                        // 30 of JSON and 50 to decode it: 140 with the other file's 60.
+                        if !held.grow_to(80) {
+                            return Ok(Checking::Needs(80));
+                        }
+                        decoding.store(trees.lock().checking, Ordering::SeqCst);
+                        Ok(Checking::Done(Ok((Arc::new(Vec::new()), 10))))
+                    },
+                )
+            });
+            while attempts.load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            assert_eq!(attempts.load(Ordering::SeqCst), 1, "read again too soon");
+            assert_eq!(trees.lock().checking, 60, "its JSON's 30 given back");
+            drop(other);
+            assert!(matches!(file.join().unwrap(), Ok(Ok(_))));
+        });
+        assert_eq!(attempts.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            decoding.load(Ordering::SeqCst),
+            80,
+            "decoded counting all 80"
+        );
+        let state = trees.lock();
+        assert_eq!(state.checking, 0);
+        assert_eq!(state.kept.bytes, 10, "kept as what its entries keep");
+        drop(state);
+
+        // Alone, a tree grows past the bound (it is checked alone, as one larger than the
+        // bound is); beside another, it does not, and counts nothing more.
+        let mut alone = trees.reserve(30);
+        assert!(alone.grow_to(1_000));
+        assert_eq!(trees.lock().checking, 1_000);
+        drop(alone);
+        let (mut one, _two) = (trees.reserve(30), trees.reserve(30));
+        assert!(one.grow_to(70) && !one.grow_to(71));
+        assert_eq!(trees.lock().checking, 100);
+    }
+
+    /// A forged folder of 20,000 of the smallest entries rustic_core decodes, about 30 bytes
+    /// of JSON each and some 370 bytes decoded: counted as what it decodes to, not its length,
+    /// by the listing and by the check of a sampled file's path, and refused by both past
+    /// their bound, though its JSON is well within it.
+    #[test]
+    fn a_tree_forged_of_tiny_entries_is_counted_as_what_it_decodes_to() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fixture = lifeboat_testkit::ResticRepo::init(tmp.path(), "pw");
+        let entries: Vec<String> = (0..20_000)
+            .map(|n| format!(r#"{{"name":"f{n}","type":"file"}}"#))
+            .collect();
+        let tiny = format!("{{\"nodes\":[{}]}}", entries.join(",")).into_bytes();
+        let root = format!(
+            r#"{{"nodes":[{{"name":"a","type":"dir","subtree":"{}"}}]}}"#,
+            lifeboat_testkit::sha256_hex(&tiny)
+        )
+        .into_bytes();
+        let weight = tree::weigh(&tiny).unwrap();
+        assert!(weight.bytes > 10 * tiny.len() as u64, "{weight:?}");
+        let ids = fixture.forge_trees(&[tiny.clone(), root.clone()]);
+        let id = fixture.forge_snapshot(&ids[1], "2026-11-21T02:00:00Z", "forged");
+        let (runtime, repo) = open_repo(&fixture);
+
+        // The listing: held along the path as it decodes, refused below that.
+        let files = runtime.block_on(repo.files(&id)).unwrap();
+        assert_eq!(files.len(), 20_000);
+        let root_kept = tree::weigh(&root).unwrap().kept;
+        let needs = root_kept + tiny.len() as u64 + weight.bytes;
+        let within = |tree_bytes: u64| ListingLimits {
+            tree_bytes,
+            ..ListingLimits::DEFAULT
+        };
+        assert_eq!(
+            runtime
+                .block_on(repo.files_within(&id, within(needs)))
+                .unwrap(),
+            files
+        );
+        let err = runtime
+            .block_on(repo.files_within(&id, within(needs - 1)))
+            .unwrap_err();
+        assert_refused(
+            &err,
+            &format!(
+                "snapshot {id} holds more than {} bytes of trees along one path (at /a)",
+                needs - 1
+            ),
+        );
+        assert!(
+            needs - 1 > 4 * tiny.len() as u64,
+            "its JSON alone would pass"
+        );
+
+        // A sampled file under it: found within the bound, damage past it.
+        let verified = |largest: u64| Repo {
+            verified: Arc::new(VerifiedTrees {
+                largest,
+                ..VerifiedTrees::default()
+            }),
+            ..repo.clone()
+        };
+        let found = runtime
+            .block_on(verified(weight.bytes).locate(&id, "/a/f19999"))
+            .unwrap();
+        assert!(matches!(found, Located::File(_)), "{found:?}");
+        let found = runtime
+            .block_on(verified(weight.bytes - 1).locate(&id, "/a/f19999"))
+            .unwrap();
+        let Located::Damaged(damage) = found else {
+            panic!("{found:?}");
+        };
+        let said = damage.to_string();
+        assert!(
+            said.contains(&format!(
+                "its 20000 entries would take {} bytes decoded, more than the {} lifeboat decodes of one tree",
+                weight.bytes,
+                weight.bytes - 1
+            )) && said.contains(&ids[0]),
+            "{said}"
+        );
     }
 
     #[test]
