@@ -300,8 +300,7 @@ pub fn ledger_signing(objects: &dyn Objects) -> Result<crate::LedgerSigning, Evi
     let mut signed = 0;
     for &n in p.entries.keys() {
         let line = read_entry(objects, n).map_err(|e| bucket_err(objects, e))?;
-        let entry = line.and_then(|l| serde_json::from_slice::<Entry>(&l).ok());
-        if entry.is_some_and(|e| e.signature_sha256.is_some()) {
+        if line.is_some_and(|l| crate::signed_line(&l)) {
             signed += 1;
         }
     }

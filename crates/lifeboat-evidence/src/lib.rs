@@ -295,6 +295,19 @@ impl LedgerSigning {
     }
 }
 
+/// Whether a ledger line says its record was signed: it is JSON with a `signature_sha256`
+/// that is not null. Only that field is read, the others skipped, not decoded (a ledger grows
+/// by a line a drill); a line that is not JSON, or not an entry, is not signed unless it
+/// says so (`evidence verify` names a line that is not a ledger entry). The one reading for
+/// a folder's ledger and a bucket's ([`bucket::ledger_signing`]), so that both count alike.
+pub(crate) fn signed_line(line: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Signed {
+        signature_sha256: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Signed>(line).is_ok_and(|e| e.signature_sha256.is_some())
+}
+
 /// Reads how much of `evidence_dir`'s ledger is signed, through the capped reads every file
 /// there goes through ([`files`]): a link, FIFO, device or oversized file in the ledger's
 /// place is an error naming it, never followed, waited on or read. A missing folder or ledger
@@ -321,18 +334,10 @@ pub fn ledger_signing(evidence_dir: &Path) -> Result<LedgerSigning, EvidenceErro
             });
         }
     };
-    // Every entry is read, but only for whether its record was signed: the other fields
-    // are skipped, not decoded (a ledger grows by a line a drill).
-    #[derive(serde::Deserialize)]
-    struct Signed {
-        signature_sha256: Option<serde::de::IgnoredAny>,
-    }
     let (mut entries, mut signed) = (0, 0);
     for line in ledger::lines(&ledger) {
         entries += 1;
-        if serde_json::from_slice::<Signed>(line).is_ok_and(|e| e.signature_sha256.is_some()) {
-            signed += 1;
-        }
+        signed += usize::from(signed_line(line));
     }
     let head = root
         .stat(ledger::LEDGER_SIGNATURE_FILE)

@@ -251,3 +251,26 @@ fn an_empty_bucket_is_not_evidence_and_a_junk_head_stops_the_writer() {
     assert!(e.to_string().contains("not a ledger entry"), "{e}");
     assert!(m.current("rb/r1/evidence.json").is_none());
 }
+
+/// A bucket's chain and the same chain as a folder count their signed entries alike,
+/// whatever the entries hold: one reading serves both.
+#[test]
+fn a_bucket_counts_its_signed_entries_as_the_same_chain_in_a_folder_does() {
+    let m = Memory::default();
+    let (sk, _) = keys();
+    write_signed_run(&m, &record("rb", "r1"), &NoPages, None).unwrap();
+    write_signed_run(&m, &record("rb", "r2"), &NoPages, Some(&sk)).unwrap();
+    // Planted at the next positions: JSON that is no entry but says it was signed, and a
+    // line that is no JSON.
+    m.overwrite(&entry_name(3), br#"{"signature_sha256":"00"}"#);
+    m.overwrite(&entry_name(4), b"not json");
+    let counted = ledger_signing(&m).unwrap();
+    assert_eq!((counted.entries, counted.signed), (4, 2));
+    let folder = tempfile::tempdir().unwrap();
+    materialise(&m, folder.path()).unwrap();
+    let in_folder = crate::ledger_signing(folder.path()).unwrap();
+    assert_eq!(
+        (in_folder.entries, in_folder.signed),
+        (counted.entries, counted.signed)
+    );
+}
