@@ -173,6 +173,20 @@ pub struct Snapshot {
     pub tags: Vec<String>,
 }
 
+impl Snapshot {
+    /// About the bytes it holds: itself, and each string with its header.
+    fn held_bytes(&self) -> u64 {
+        let strings = |all: &[String]| -> u64 {
+            all.iter()
+                .map(|s| (s.len() + std::mem::size_of::<String>()) as u64)
+                .sum()
+        };
+        (std::mem::size_of::<Snapshot>() + self.id.len() + self.hostname.len()) as u64
+            + strings(&self.paths)
+            + strings(&self.tags)
+    }
+}
+
 /// Which snapshots count: every filter given must match (as `restic snapshots --host H
 /// --path P --tag T` with one value each: the snapshot has that host, all those paths, all
 /// those tags).
@@ -885,12 +899,26 @@ impl Repo {
 
     /// Every snapshot of the repository: those `filter` matches, newest first, and those
     /// whose file cannot be read (decrypted, decoded) at all, each a finding against that
-    /// snapshot alone, with why. `Err` only when the repository's storage fails (unreachable,
-    /// refused) or `snapshots/` cannot be listed. A snapshot whose file vanished between the
-    /// listing and its reading (a `restic forget` just ran) is not there: left out.
+    /// snapshot alone, with why (one that holds more than [`MAX_SNAPSHOT_BYTES`] too). `Err`
+    /// when the repository's storage fails (unreachable, refused), `snapshots/` cannot be
+    /// listed, or the snapshots that match hold more than [`MAX_SNAPSHOT_LISTING_BYTES`]. A
+    /// snapshot whose file vanished between the listing and its reading (a `restic forget`
+    /// just ran) is not there: left out.
     pub async fn list_snapshots(
         &self,
         filter: &SnapshotFilter,
+    ) -> Result<SnapshotListing, ResticError> {
+        self.list_snapshots_within(filter, MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_LISTING_BYTES)
+            .await
+    }
+
+    /// [`Repo::list_snapshots`] within `each` and `all` bytes for the snapshots kept (smaller
+    /// in tests).
+    async fn list_snapshots_within(
+        &self,
+        filter: &SnapshotFilter,
+        each: u64,
+        all: u64,
     ) -> Result<SnapshotListing, ResticError> {
         use rustic_core::repofile::SnapshotId;
         let me = self.clone();
@@ -901,43 +929,56 @@ impl Repo {
                 .list::<SnapshotId>()
                 .map_err(|e| me.convert(&e))?
                 .collect();
-            // Read in parallel, as rustic_core reads them; a result that failed does not say
-            // which file it was, so those not read are read again one by one for why.
-            let mut read = std::collections::BTreeMap::new();
-            for item in me
+            // Read in parallel, as rustic_core reads them, each kept only as far as the
+            // filter matches it (never every snapshot file decoded at once); a result that
+            // failed does not say which file it was, so those not read are read again one by
+            // one for why.
+            let mut listing = SnapshotListing::default();
+            let mut held = 0u64;
+            let mut read = std::collections::HashSet::new();
+            for (id, file) in me
                 .inner
                 .stream_files_list::<SnapshotFile>(ids.clone())
                 .map_err(|e| me.convert(&e))?
                 .flatten()
             {
-                read.insert(item.0, item.1);
+                read.insert(id);
+                keep_snapshot(
+                    &me.url,
+                    &filter,
+                    (each, all),
+                    &mut listing,
+                    &mut held,
+                    id,
+                    file,
+                )?;
             }
-            let mut listing = SnapshotListing::default();
             for id in ids {
-                let file = match read.remove(&id) {
-                    Some(file) => file,
-                    None => match me.inner.get_file::<SnapshotFile>(&id) {
-                        Ok(file) => file,
-                        Err(e) => match me.convert(&e) {
-                            ResticError::Storage(s) if !s.is_finding() => {
-                                return Err(ResticError::Storage(s));
-                            }
-                            ResticError::Missing { .. } => continue,
-                            damage => {
-                                listing.damaged.push(DamagedSnapshot {
-                                    id: id.to_hex().to_string(),
-                                    reason: damage.detail(),
-                                });
-                                continue;
-                            }
-                        },
+                if read.contains(&id) {
+                    continue;
+                }
+                match me.inner.get_file::<SnapshotFile>(&id) {
+                    Ok(file) => {
+                        keep_snapshot(
+                            &me.url,
+                            &filter,
+                            (each, all),
+                            &mut listing,
+                            &mut held,
+                            id,
+                            file,
+                        )?;
+                    }
+                    Err(e) => match me.convert(&e) {
+                        ResticError::Storage(s) if !s.is_finding() => {
+                            return Err(ResticError::Storage(s));
+                        }
+                        ResticError::Missing { .. } => {}
+                        damage => listing.damaged.push(DamagedSnapshot {
+                            id: id.to_hex().to_string(),
+                            reason: damage.detail(),
+                        }),
                     },
-                };
-                let mut file = file;
-                file.id = id;
-                let found = snapshot(&file);
-                if filter.matches(&found) {
-                    listing.snapshots.push(found);
                 }
             }
             listing
@@ -2016,6 +2057,59 @@ thread_local! {
     /// allocates and initialises its tables).
     static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
         const { std::cell::RefCell::new(None) };
+}
+
+/// The most bytes of host, paths and tags one snapshot that matches may hold in a listing
+/// ([`Repo::list_snapshots`]): restic records the paths given to `restic backup`, a
+/// handful usually, and a few tags; a snapshot file forged with the key can list millions.
+/// One that holds more is a finding against it (damaged), not kept.
+pub const MAX_SNAPSHOT_BYTES: u64 = 64 << 20;
+
+/// The most bytes of hosts, paths and tags the snapshots that match may hold in a listing
+/// between them, as much as a manifest may hold: an honest repository of 100,000 snapshots
+/// holds some 30 MB. Past it the listing is refused: forged snapshot files, each within
+/// [`MAX_SNAPSHOT_BYTES`], could otherwise exhaust the host between them.
+pub const MAX_SNAPSHOT_LISTING_BYTES: u64 = 512 << 20;
+
+/// `file`, snapshot `id`, kept in `listing` if `filter` matches it, counted in `held`: a
+/// finding when it alone holds more than `each` bytes ([`MAX_SNAPSHOT_BYTES`]), an error
+/// when the ones kept hold more than `all` ([`MAX_SNAPSHOT_LISTING_BYTES`]).
+fn keep_snapshot(
+    url: &str,
+    filter: &SnapshotFilter,
+    (each, all): (u64, u64),
+    listing: &mut SnapshotListing,
+    held: &mut u64,
+    id: rustic_core::repofile::SnapshotId,
+    mut file: SnapshotFile,
+) -> Result<(), ResticError> {
+    file.id = id;
+    let found = snapshot(&file);
+    drop(file);
+    if !filter.matches(&found) {
+        return Ok(());
+    }
+    let bytes = found.held_bytes();
+    if bytes > each {
+        listing.damaged.push(DamagedSnapshot {
+            id: found.id,
+            reason: format!(
+                "it holds {bytes} bytes of host, paths and tags, more than the {each} lifeboat keeps of one snapshot"
+            ),
+        });
+        return Ok(());
+    }
+    *held += bytes;
+    if *held > all {
+        return Err(ResticError::Repository {
+            url: url.to_owned(),
+            detail: format!(
+                "the snapshots that match hold more than {all} bytes of hosts, paths and tags, which lifeboat refuses (forged snapshot files, each listing many paths or tags, could exhaust the host)"
+            ),
+        });
+    }
+    listing.snapshots.push(found);
+    Ok(())
 }
 
 fn snapshot(s: &SnapshotFile) -> Snapshot {
@@ -3516,6 +3610,71 @@ mod tests {
             )) && said.contains(&ids[0]),
             "{said}"
         );
+    }
+
+    /// Snapshot files forged to list thousands of tags: a listing keeps only the snapshots
+    /// the filter matches, each counted as what it holds; one holding more than its bound is
+    /// a finding against it, and those kept holding more than theirs between them refuse the
+    /// listing.
+    #[test]
+    fn a_snapshot_listing_keeps_what_matches_within_its_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (fixture, honest) = three_files(tmp.path());
+        let forge = |tags: usize, time: &str| {
+            let tags: Vec<String> = (0..tags).map(|t| format!("tag-{t:06}")).collect();
+            let json = serde_json::json!({
+                "time": time, "tree": "0".repeat(64), "paths": ["/srv"], "hostname": "forged",
+                "username": "root", "tags": tags,
+            });
+            fixture.forge_file("snapshots", json.to_string().as_bytes())
+        };
+        let large = forge(20_000, "2026-11-21T02:00:00Z");
+        let small = forge(10, "2026-11-22T02:00:00Z");
+        let (runtime, repo) = open_repo(&fixture);
+        let list = |filter: &SnapshotFilter, each: u64, all: u64| {
+            runtime.block_on(repo.list_snapshots_within(filter, each, all))
+        };
+        let everything = SnapshotFilter::default();
+        let listed = list(&everything, u64::MAX, u64::MAX).unwrap();
+        let ids: Vec<&str> = listed.snapshots.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, [small.as_str(), large.as_str(), honest.as_str()]);
+        let held: Vec<u64> = listed.snapshots.iter().map(Snapshot::held_bytes).collect();
+        assert!(held[1] > 20_000 * 34, "{held:?}");
+        let total: u64 = held.iter().sum();
+
+        // One snapshot past its bound: a finding against it, the others kept.
+        let each = held[1] - 1;
+        let within = list(&everything, each, u64::MAX).unwrap();
+        assert_eq!(within.snapshots.len(), 2);
+        assert_eq!(within.damaged.len(), 1);
+        assert_eq!(within.damaged[0].id, large);
+        assert!(
+            within.damaged[0].reason.contains(&format!(
+                "it holds {} bytes of host, paths and tags, more than the {each} lifeboat keeps of one snapshot",
+                held[1]
+            )),
+            "{}",
+            within.damaged[0].reason
+        );
+
+        // All of them past theirs: refused; exactly theirs: listed.
+        assert_eq!(list(&everything, u64::MAX, total).unwrap(), listed);
+        let err = list(&everything, u64::MAX, total - 1).unwrap_err();
+        assert_refused(
+            &err,
+            &format!(
+                "the snapshots that match hold more than {} bytes of hosts, paths and tags",
+                total - 1
+            ),
+        );
+        // Those the filter does not match are not kept, so not counted.
+        let db01 = SnapshotFilter {
+            host: Some("db01".to_owned()),
+            ..SnapshotFilter::default()
+        };
+        let only = list(&db01, held[2], held[2]).unwrap();
+        assert_eq!(only.snapshots.len(), 1);
+        assert_eq!(only.snapshots[0].id, honest);
     }
 
     #[test]

@@ -931,6 +931,39 @@ fn a_zstd_bomb_in_a_snapshot_or_index_file_is_refused_at_the_bound() {
     );
 }
 
+/// A snapshot file forged of three million short distinct tags (24 MB of JSON, stored
+/// compressed in a fraction of it) would take some 300 MB decoded, each tag a `String` in a
+/// `BTreeSet`: refused before it is decoded (vendor/README.md), a finding against it alone,
+/// the honest snapshot listed.
+#[test]
+fn a_snapshot_file_forged_of_many_short_strings_is_refused_before_it_is_decoded() {
+    const TAKES: u64 = 256 << 20;
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let good = fixture.backup("2026-11-20 02:00:00", "db01", &[], &[("srv/a", b"a\n")]);
+    let mut snapshot: serde_json::Value =
+        serde_json::from_str(&fixture.restic(&["cat", "snapshot", &good], None)).unwrap();
+    let tags: Vec<String> = (0..3_000_000u32).map(|n| format!("t{n:x}")).collect();
+    snapshot["tags"] = tags.into();
+    snapshot["time"] = "2026-11-20T03:00:00Z".into();
+    let json = serde_json::to_vec(&snapshot).unwrap();
+    assert!(json.len() < 32 << 20, "{}", json.len());
+    let mut plain = vec![2];
+    plain.extend(zstd::bulk::compress(&json, 3).unwrap());
+    let forged = fixture.forge_file("snapshots", &plain);
+
+    let listing = every_snapshot(&fixture);
+    let ids: Vec<&str> = listing.snapshots.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, [good.as_str()]);
+    assert_eq!(listing.damaged.len(), 1, "{:?}", listing.damaged);
+    assert_eq!(listing.damaged[0].id, forged);
+    let reason = &listing.damaged[0].reason;
+    assert!(
+        reason.contains(&format!("would take more than {TAKES} bytes decoded")),
+        "{reason}"
+    );
+}
+
 /// The bound on a whole file's decoding follows its stored size: a snapshot file of real,
 /// varied JSON (here 20 MiB of tags, hex text that zstd halves) decodes past 16 MiB and is
 /// listed like any other. A flat 16 MiB bound would refuse it.

@@ -61,6 +61,33 @@ fn decode_bounded(data: &[u8], limit: usize) -> RusticResult<Vec<u8>> {
     Ok(out)
 }
 
+/// lifeboat's patch: the most a snapshot file may take decoded, as `snapshot_within` counts
+/// it. A snapshot's paths and tags are each a `String` in a `BTreeSet`, so a file forged of
+/// short distinct strings (`"t1",` is 5 bytes) takes some twenty times its JSON: the 1 GiB a
+/// file may decode to, about 20 GiB. restic's own snapshot files are some KiB.
+pub const MAX_SNAPSHOT_TAKES: usize = 256 << 20;
+
+/// lifeboat's patch: what decoding a snapshot file's JSON, `data`, may take, at most: the JSON
+/// itself, the strings' bytes (no more than the JSON), and for each string (each two quotes)
+/// its `String`, the allocation's rounding and a `BTreeSet` slot, 96 bytes; refused past
+/// `MAX_SNAPSHOT_TAKES` before anything is decoded.
+fn snapshot_within(data: &[u8]) -> RusticResult<()> {
+    let strings = data.iter().filter(|&&b| b == b'"').count() / 2;
+    let takes = data
+        .len()
+        .saturating_mul(2)
+        .saturating_add(strings.saturating_mul(96));
+    if takes > MAX_SNAPSHOT_TAKES {
+        return Err(RusticError::new(
+            ErrorKind::Internal,
+            "the snapshot file's {strings} strings would take more than {limit} bytes decoded, which is refused.",
+        )
+        .attach_context("strings", strings.to_string())
+        .attach_context("limit", MAX_SNAPSHOT_TAKES.to_string()));
+    }
+    Ok(())
+}
+
 /// The maximum compression level allowed by zstd
 #[must_use]
 pub fn max_compression_level() -> i32 {
@@ -188,6 +215,9 @@ pub trait DecryptReadBackend: ReadBackend + Clone + 'static {
         } else {
             self.read_full(F::TYPE, id)?
         };
+        if F::TYPE == FileType::Snapshot {
+            snapshot_within(&data)?;
+        }
         let deserialized = serde_json::from_slice(&data).map_err(|err| {
             RusticError::with_source(
                 ErrorKind::Internal,
