@@ -112,6 +112,14 @@ pub enum PgManifestError {
         /// What is wrong with it.
         message: String,
     },
+    /// `Files` lists more than [`MAX_FILES`].
+    #[error("lists {files} files; lifeboat reads at most {most} from one manifest")]
+    TooManyFiles {
+        /// How many it lists.
+        files: usize,
+        /// [`MAX_FILES`].
+        most: usize,
+    },
     /// One entry of `Files` is malformed.
     #[error("Files[{index}] ({path}): {message}")]
     Entry {
@@ -128,8 +136,9 @@ pub enum PgManifestError {
 struct Raw {
     #[serde(rename = "PostgreSQL-Backup-Manifest-Version")]
     version: u64,
+    /// Each entry checked as JSON and dropped: how many there are.
     #[serde(rename = "Files")]
-    files: Vec<RawFile>,
+    files: Counted,
     #[serde(rename = "Manifest-Checksum")]
     checksum: String,
     #[serde(rename = "WAL-Ranges", default)]
@@ -165,13 +174,36 @@ struct RawFile {
     _modified: Option<IgnoredAny>,
 }
 
+/// The most files a `backup_manifest` may list. An entry may be as short as
+/// `{"Path":"a","Size":0},` (22 bytes) and takes some 200 bytes once listed (its path twice,
+/// to find one listed twice), so the 512 MiB a manifest may be would list 24 million of them
+/// and hold some 5 GB; a `sha256sum` manifest's shortest line is three times as long. A
+/// PostgreSQL cluster has three files per table or index at most, below its 1 GiB segments.
+pub const MAX_FILES: usize = 8_000_000;
+
 /// Parses a `backup_manifest`, checking its `Manifest-Checksum` before anything it lists.
 /// An empty `Files` parses: the caller treats "nothing to verify" as a failure.
+///
+/// Read twice: once as JSON, each file checked and dropped, for its shape, version,
+/// checksum and how many files it lists; then each file turned into a [`PgEntry`] as it is
+/// read. The files are never all held as JSON decodes them (112 bytes for the 11 of
+/// `{"Size":0},`, before a vector's doubling), only as listed, and at most [`MAX_FILES`].
 pub fn parse(bytes: &[u8]) -> Result<PgManifest, PgManifestError> {
-    let raw: Raw =
-        serde_json::from_slice(bytes).map_err(|e| PgManifestError::Json(e.to_string()))?;
+    parse_within(bytes, MAX_FILES)
+}
+
+/// [`parse`], listing at most `most` files (smaller in tests).
+fn parse_within(bytes: &[u8], most: usize) -> Result<PgManifest, PgManifestError> {
+    let json = |e: serde_json::Error| PgManifestError::Json(e.to_string());
+    let raw: Raw = serde_json::from_slice(bytes).map_err(json)?;
     if !(1..=2).contains(&raw.version) {
         return Err(PgManifestError::Version(raw.version));
+    }
+    if raw.files.0 > most {
+        return Err(PgManifestError::TooManyFiles {
+            files: raw.files.0,
+            most,
+        });
     }
     let actual = hex::encode(sha2::Sha256::digest(checksummed(bytes)?));
     if !raw.checksum.eq_ignore_ascii_case(&actual) {
@@ -180,23 +212,17 @@ pub fn parse(bytes: &[u8]) -> Result<PgManifest, PgManifestError> {
             actual,
         });
     }
-    let mut files = Vec::with_capacity(raw.files.len());
-    let mut seen = std::collections::HashMap::with_capacity(raw.files.len());
-    for (index, file) in raw.files.into_iter().enumerate() {
-        let entry = entry(file).map_err(|(path, message)| PgManifestError::Entry {
-            index,
-            path,
-            message,
-        })?;
-        if let Some(first) = seen.insert(entry.path.clone(), index) {
-            return Err(PgManifestError::Entry {
-                index,
-                path: quoted(&entry.path),
-                message: format!("listed twice: Files[{first}] names it too"),
-            });
-        }
-        files.push(entry);
+    let mut listing = Listing {
+        files: Vec::with_capacity(raw.files.0),
+        seen: std::collections::HashMap::with_capacity(raw.files.0),
+        refused: None,
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde::Deserializer::deserialize_map(&mut de, &mut listing).map_err(json)?;
+    if let Some(refused) = listing.refused {
+        return Err(refused);
     }
+    let (files, seen) = (listing.files, listing.seen);
     let mut wal = Vec::new();
     for (index, range) in raw.wal.iter().enumerate() {
         let segments =
@@ -279,6 +305,98 @@ fn checksummed(bytes: &[u8]) -> Result<&[u8], PgManifestError> {
         None => Err(PgManifestError::Shape(
             "it has one line; Manifest-Checksum must be on a line of its own",
         )),
+    }
+}
+
+/// How many files `Files` lists, each checked as JSON (as a [`RawFile`]) and dropped.
+struct Counted(usize);
+
+impl<'de> Deserialize<'de> for Counted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Count;
+        impl<'de> serde::de::Visitor<'de> for Count {
+            type Value = Counted;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Counted, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<RawFile>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Counted(n))
+            }
+        }
+        d.deserialize_seq(Count)
+    }
+}
+
+/// The second reading of a manifest: its files listed as they are read, each checked
+/// ([`entry`]); the first that is refused stops the listing.
+struct Listing {
+    files: Vec<PgEntry>,
+    /// Each path listed, and where.
+    seen: std::collections::HashMap<String, usize>,
+    refused: Option<PgManifestError>,
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut Listing {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a PostgreSQL backup manifest")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "Files" {
+                map.next_value_seed(&mut *self)?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(file) = seq.next_element::<RawFile>()? {
+            if self.refused.is_some() {
+                continue;
+            }
+            let index = self.files.len();
+            match entry(file) {
+                Err((path, message)) => {
+                    self.refused = Some(PgManifestError::Entry {
+                        index,
+                        path,
+                        message,
+                    });
+                }
+                Ok(entry) => match self.seen.insert(entry.path.clone(), index) {
+                    Some(first) => {
+                        self.refused = Some(PgManifestError::Entry {
+                            index,
+                            path: quoted(&entry.path),
+                            message: format!("listed twice: Files[{first}] names it too"),
+                        });
+                    }
+                    None => self.files.push(entry),
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `Files`: the listing's entries.
+impl<'de> serde::de::DeserializeSeed<'de> for &mut Listing {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
     }
 }
 

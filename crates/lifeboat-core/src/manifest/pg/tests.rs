@@ -120,6 +120,27 @@ fn malformed_entries_are_refused_naming_the_entry(file: &str, expected: &str) {
 }
 
 #[test]
+fn a_manifest_listing_more_files_than_its_bound_is_refused_before_its_checksum() {
+    let files: Vec<String> = (0..5)
+        .map(|n| format!(r#"{{ "Path": "f{n}", "Size": 1 }}"#))
+        .collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let sealed = manifest(&files);
+    assert_eq!(parse_within(&sealed, 5).unwrap().files.len(), 5);
+    let refused = "lists 5 files; lifeboat reads at most 4 from one manifest";
+    assert_eq!(parse_within(&sealed, 4).unwrap_err().to_string(), refused);
+    // Counted before the checksum is: nothing it lists is read past the bound.
+    let mut edited = sealed.clone();
+    let at = edited.len() - 4;
+    edited[at] ^= 1;
+    assert_eq!(parse_within(&edited, 4).unwrap_err().to_string(), refused);
+    assert!(matches!(
+        parse_within(&edited, 5),
+        Err(PgManifestError::ChecksumMismatch { .. })
+    ));
+}
+
+#[test]
 fn the_same_path_twice_is_refused_naming_both() {
     let a = r#"{ "Path": "a", "Size": 1 }"#;
     assert_eq!(
