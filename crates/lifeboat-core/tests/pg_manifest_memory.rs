@@ -3,57 +3,11 @@
 //! entries (`{"Path":"a","Size":0}`) are a few bytes each, so the files it lists must never
 //! all be held as JSON decodes them on top of what they are listed as.
 //!
-//! This test binary counts every allocation its test thread makes while parsing (a global
-//! allocator over the system's, counting only on a thread that asks it to).
+//! This test binary counts every allocation its test thread makes while parsing
+//! (`lifeboat_testkit::counting`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
+use lifeboat_testkit::counting::{Counting, measure};
 use sha2::Digest as _;
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static NOW: Cell<i64> = const { Cell::new(0) };
-    static PEAK: Cell<i64> = const { Cell::new(0) };
-}
-
-fn count(delta: i64) {
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let now = NOW.get() + delta;
-            NOW.set(now);
-            PEAK.set(PEAK.get().max(now));
-        }
-    });
-}
-
-// The one unsafe code here: a test-only allocator, as `GlobalAlloc` requires.
-// SAFETY: every call is passed to the system allocator unchanged; the counting only reads
-// and writes thread-local cells that never allocate.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as i64);
-        // SAFETY: as the caller promised for `layout`.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as i64));
-        // SAFETY: as the caller promised for `ptr` and `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // Counted as a copy: the old block and the new one, then the old one freed.
-        count(new_size as i64);
-        count(-(layout.size() as i64));
-        // SAFETY: as the caller promised for `ptr`, `layout` and `new_size`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -75,13 +29,10 @@ fn shortest_entries() -> Vec<u8> {
 #[test]
 fn parsing_a_manifest_of_the_shortest_entries_holds_little_more_than_it_lists() {
     let bytes = shortest_entries();
-    NOW.set(0);
-    PEAK.set(0);
-    COUNTING.set(true);
-    let parsed = lifeboat_core::manifest::pg::parse(&bytes).expect("the manifest parses");
-    COUNTING.set(false);
-    let (peak, kept) = (PEAK.get(), NOW.get());
+    let (parsed, peak, kept) =
+        measure(|| lifeboat_core::manifest::pg::parse(&bytes).expect("the manifest parses"));
     assert_eq!(parsed.files.len(), 200_000);
+    assert!(kept > 0, "nothing counted: is `Counting` installed?");
     eprintln!(
         "{} bytes of manifest, 200,000 files: kept {kept} bytes, {peak} at the peak",
         bytes.len()

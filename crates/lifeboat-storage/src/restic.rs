@@ -933,8 +933,14 @@ impl Repo {
             // filter matches it (never every snapshot file decoded at once); a result that
             // failed does not say which file it was, so those not read are read again one by
             // one for why.
-            let mut listing = SnapshotListing::default();
-            let mut held = 0u64;
+            let mut kept = Keeping {
+                url: &me.url,
+                filter: &filter,
+                each,
+                all,
+                held: 0,
+                listing: SnapshotListing::default(),
+            };
             let mut read = std::collections::HashSet::new();
             for (id, file) in me
                 .inner
@@ -943,44 +949,27 @@ impl Repo {
                 .flatten()
             {
                 read.insert(id);
-                keep_snapshot(
-                    &me.url,
-                    &filter,
-                    (each, all),
-                    &mut listing,
-                    &mut held,
-                    id,
-                    file,
-                )?;
+                kept.keep(id, file)?;
             }
             for id in ids {
                 if read.contains(&id) {
                     continue;
                 }
                 match me.inner.get_file::<SnapshotFile>(&id) {
-                    Ok(file) => {
-                        keep_snapshot(
-                            &me.url,
-                            &filter,
-                            (each, all),
-                            &mut listing,
-                            &mut held,
-                            id,
-                            file,
-                        )?;
-                    }
+                    Ok(file) => kept.keep(id, file)?,
                     Err(e) => match me.convert(&e) {
                         ResticError::Storage(s) if !s.is_finding() => {
                             return Err(ResticError::Storage(s));
                         }
                         ResticError::Missing { .. } => {}
-                        damage => listing.damaged.push(DamagedSnapshot {
+                        damage => kept.listing.damaged.push(DamagedSnapshot {
                             id: id.to_hex().to_string(),
                             reason: damage.detail(),
                         }),
                     },
                 }
             }
+            let mut listing = kept.listing;
             listing
                 .snapshots
                 .sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.id.cmp(&b.id)));
@@ -2071,45 +2060,56 @@ pub const MAX_SNAPSHOT_BYTES: u64 = 64 << 20;
 /// [`MAX_SNAPSHOT_BYTES`], could otherwise exhaust the host between them.
 pub const MAX_SNAPSHOT_LISTING_BYTES: u64 = 512 << 20;
 
-/// `file`, snapshot `id`, kept in `listing` if `filter` matches it, counted in `held`: a
-/// finding when it alone holds more than `each` bytes ([`MAX_SNAPSHOT_BYTES`]), an error
-/// when the ones kept hold more than `all` ([`MAX_SNAPSHOT_LISTING_BYTES`]).
-fn keep_snapshot(
-    url: &str,
-    filter: &SnapshotFilter,
-    (each, all): (u64, u64),
-    listing: &mut SnapshotListing,
-    held: &mut u64,
-    id: rustic_core::repofile::SnapshotId,
-    mut file: SnapshotFile,
-) -> Result<(), ResticError> {
-    file.id = id;
-    let found = snapshot(&file);
-    drop(file);
-    if !filter.matches(&found) {
-        return Ok(());
+/// The snapshots a listing keeps ([`Repo::list_snapshots`]), and the bytes they hold.
+struct Keeping<'a> {
+    url: &'a str,
+    filter: &'a SnapshotFilter,
+    /// The most one may hold ([`MAX_SNAPSHOT_BYTES`]).
+    each: u64,
+    /// The most all those kept may hold ([`MAX_SNAPSHOT_LISTING_BYTES`]).
+    all: u64,
+    held: u64,
+    listing: SnapshotListing,
+}
+
+impl Keeping<'_> {
+    /// `file`, snapshot `id`, kept if the filter matches it: a finding when it alone holds
+    /// more than `each` bytes, an error when those kept hold more than `all`.
+    fn keep(
+        &mut self,
+        id: rustic_core::repofile::SnapshotId,
+        mut file: SnapshotFile,
+    ) -> Result<(), ResticError> {
+        file.id = id;
+        let found = snapshot(&file);
+        drop(file);
+        if !self.filter.matches(&found) {
+            return Ok(());
+        }
+        let bytes = found.held_bytes();
+        if bytes > self.each {
+            self.listing.damaged.push(DamagedSnapshot {
+                id: found.id,
+                reason: format!(
+                    "it holds {bytes} bytes of host, paths and tags, more than the {} lifeboat keeps of one snapshot",
+                    self.each
+                ),
+            });
+            return Ok(());
+        }
+        self.held += bytes;
+        if self.held > self.all {
+            return Err(ResticError::Repository {
+                url: self.url.to_owned(),
+                detail: format!(
+                    "the snapshots that match hold more than {} bytes of hosts, paths and tags, which lifeboat refuses (forged snapshot files, each listing many paths or tags, could exhaust the host)",
+                    self.all
+                ),
+            });
+        }
+        self.listing.snapshots.push(found);
+        Ok(())
     }
-    let bytes = found.held_bytes();
-    if bytes > each {
-        listing.damaged.push(DamagedSnapshot {
-            id: found.id,
-            reason: format!(
-                "it holds {bytes} bytes of host, paths and tags, more than the {each} lifeboat keeps of one snapshot"
-            ),
-        });
-        return Ok(());
-    }
-    *held += bytes;
-    if *held > all {
-        return Err(ResticError::Repository {
-            url: url.to_owned(),
-            detail: format!(
-                "the snapshots that match hold more than {all} bytes of hosts, paths and tags, which lifeboat refuses (forged snapshot files, each listing many paths or tags, could exhaust the host)"
-            ),
-        });
-    }
-    listing.snapshots.push(found);
-    Ok(())
 }
 
 fn snapshot(s: &SnapshotFile) -> Snapshot {

@@ -893,6 +893,19 @@ fn every_snapshot(fixture: &ResticRepo) -> lifeboat_storage::restic::SnapshotLis
     })
 }
 
+/// The repository's snapshots, listed: `good` only, and `forged` a finding against it alone
+/// whose reason says `says`.
+#[track_caller]
+fn assert_only_damaged(fixture: &ResticRepo, good: &str, forged: &str, says: &str) {
+    let listing = every_snapshot(fixture);
+    let ids: Vec<&str> = listing.snapshots.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, [good]);
+    assert_eq!(listing.damaged.len(), 1, "{:?}", listing.damaged);
+    assert_eq!(listing.damaged[0].id, forged);
+    let reason = &listing.damaged[0].reason;
+    assert!(reason.contains(says), "{reason}");
+}
+
 /// Someone holding the repository's key can write a snapshot or index file whose zstd frame
 /// is a few KiB and decodes to terabytes; rustic_core decoded it whole (`decode_all`) before
 /// looking at it. The vendored rustic_core (vendor/README.md) lets a whole file decode to 64
@@ -909,15 +922,11 @@ fn a_zstd_bomb_in_a_snapshot_or_index_file_is_refused_at_the_bound() {
     assert!(bomb.len() < 40 << 10);
 
     let forged = fixture.forge_file("snapshots", &bomb);
-    let listing = every_snapshot(&fixture);
-    let ids: Vec<&str> = listing.snapshots.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(ids, [good.as_str()]);
-    assert_eq!(listing.damaged.len(), 1, "{:?}", listing.damaged);
-    assert_eq!(listing.damaged[0].id, forged);
-    let reason = &listing.damaged[0].reason;
-    assert!(
-        reason.contains(&format!("decodes to more than {BOUND} bytes")),
-        "{reason}"
+    assert_only_damaged(
+        &fixture,
+        &good,
+        &forged,
+        &format!("decodes to more than {BOUND} bytes"),
     );
 
     std::fs::remove_file(fixture.path().join("snapshots").join(&forged)).unwrap();
@@ -951,16 +960,11 @@ fn a_snapshot_file_forged_of_many_short_strings_is_refused_before_it_is_decoded(
     let mut plain = vec![2];
     plain.extend(zstd::bulk::compress(&json, 3).unwrap());
     let forged = fixture.forge_file("snapshots", &plain);
-
-    let listing = every_snapshot(&fixture);
-    let ids: Vec<&str> = listing.snapshots.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(ids, [good.as_str()]);
-    assert_eq!(listing.damaged.len(), 1, "{:?}", listing.damaged);
-    assert_eq!(listing.damaged[0].id, forged);
-    let reason = &listing.damaged[0].reason;
-    assert!(
-        reason.contains(&format!("would take more than {TAKES} bytes decoded")),
-        "{reason}"
+    assert_only_damaged(
+        &fixture,
+        &good,
+        &forged,
+        &format!("would take more than {TAKES} bytes decoded"),
     );
 }
 

@@ -4,58 +4,12 @@
 //! memory (the kept trees, those being checked, those a listing holds) counts that weight, so
 //! it must never be below what decoding takes, at its peak or after.
 //!
-//! This test binary counts every allocation its test thread makes while decoding (a global
-//! allocator over the system's, counting only on a thread that asks it to).
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+//! This test binary counts every allocation its test thread makes while decoding
+//! (`lifeboat_testkit::counting`).
 
 use lifeboat_storage::restic::tree::{Weight, decode, weigh};
 use lifeboat_testkit::ResticRepo;
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static NOW: Cell<i64> = const { Cell::new(0) };
-    static PEAK: Cell<i64> = const { Cell::new(0) };
-}
-
-fn count(delta: i64) {
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let now = NOW.get() + delta;
-            NOW.set(now);
-            PEAK.set(PEAK.get().max(now));
-        }
-    });
-}
-
-// The one unsafe code here: a test-only allocator, as `GlobalAlloc` requires.
-// SAFETY: every call is passed to the system allocator unchanged; the counting only reads
-// and writes thread-local cells that never allocate.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as i64);
-        // SAFETY: as the caller promised for `layout`.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as i64));
-        // SAFETY: as the caller promised for `ptr` and `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // Counted as a copy: the old block and the new one, then the old one freed.
-        count(new_size as i64);
-        count(-(layout.size() as i64));
-        // SAFETY: as the caller promised for `ptr`, `layout` and `new_size`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use lifeboat_testkit::counting::{Counting, measure};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -63,15 +17,12 @@ static ALLOCATOR: Counting = Counting;
 /// Decodes `plain` as weighed, counting: the most bytes allocated at once while decoding,
 /// and the bytes still allocated once the entries are decoded (what they keep).
 fn decoded(plain: &[u8], weight: &Weight) -> (u64, u64, usize) {
-    NOW.set(0);
-    PEAK.set(0);
-    COUNTING.set(true);
-    let nodes = decode(plain, weight).expect("the tree decodes");
-    COUNTING.set(false);
-    let (peak, kept) = (PEAK.get(), NOW.get());
-    let n = nodes.len();
-    drop(nodes);
-    (peak as u64, kept as u64, n)
+    let (nodes, peak, kept) = measure(|| decode(plain, weight).expect("the tree decodes"));
+    assert!(
+        peak > 0 && kept > 0,
+        "nothing counted: is `Counting` installed?"
+    );
+    (peak, kept, nodes.len())
 }
 
 /// Weighs and decodes `plain`; the weight must cover both what decoding took at its peak and

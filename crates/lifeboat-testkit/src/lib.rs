@@ -33,6 +33,7 @@
 
 pub mod backup;
 pub mod cloud;
+pub mod counting;
 pub mod postgres;
 pub mod prng;
 pub mod restic;
