@@ -562,6 +562,9 @@ pub struct ListingLimits {
     /// [`TREE_CACHE_BYTES`] cache holds is not decoded again; one larger than the cache is,
     /// once per folder that names it).
     pub decoded_bytes: u64,
+    /// Bytes one tree may take decoded, as [`tree::weigh`] counts them
+    /// ([`tree::MAX_TREE_WEIGHT`], as for the trees on a sample's paths).
+    pub tree_weight: u64,
 }
 
 impl ListingLimits {
@@ -581,6 +584,7 @@ impl ListingLimits {
         path_bytes: 512 << 20,
         tree_bytes: 3 << 30,
         decoded_bytes: 16 << 30,
+        tree_weight: tree::MAX_TREE_WEIGHT,
     };
 
     /// Which bound `self`, a count so far, has passed, said as the bound.
@@ -1063,16 +1067,27 @@ impl Repo {
                         let not_a_tree = |e: serde_json::Error| ResticError::Repository {
                             url: me.url.clone(),
                             detail: format!(
-                                "snapshot {id}: tree {tree} (at /{}) is not a tree: {e}",
+                                "snapshot {id}: tree {} (at /{}) is not a tree: {e}",
+                                tree.to_hex().as_str(),
                                 escape_path(path.as_os_str().as_encoded_bytes())
                             ),
                         };
                         let weight = tree::weigh(&plain).map_err(not_a_tree)?;
+                        if weight.bytes > limits.tree_weight {
+                            return Err(ResticError::Repository {
+                                url: me.url.clone(),
+                                detail: format!(
+                                    "snapshot {id}: tree {} (at /{}) would take {} bytes decoded, more than the {} lifeboat decodes of one tree (a tree forged of many tiny entries)",
+                                    tree.to_hex().as_str(),
+                                    escape_path(path.as_os_str().as_encoded_bytes()),
+                                    weight.bytes,
+                                    limits.tree_weight
+                                ),
+                            });
+                        }
                         // Decoding it must fit too, with the JSON it is decoded from.
                         let decoding = (plain.len() as u64).saturating_add(weight.bytes);
-                        if weight.bytes > tree::MAX_TREE_WEIGHT
-                            || held.saturating_add(decoding) > limits.tree_bytes
-                        {
+                        if held.saturating_add(decoding) > limits.tree_bytes {
                             return Err(too_much());
                         }
                         let nodes: Nodes =
@@ -2912,6 +2927,7 @@ mod tests {
             path_bytes: u64::MAX,
             tree_bytes: u64::MAX,
             decoded_bytes: u64::MAX,
+            tree_weight: u64::MAX,
         };
         let files = list(unbounded).unwrap();
         assert_eq!(files.len(), 3);
@@ -3581,6 +3597,29 @@ mod tests {
         assert!(
             needs - 1 > 4 * tiny.len() as u64,
             "its JSON alone would pass"
+        );
+        // One tree past what one may take decoded, however much the path may hold.
+        let heaviest = |tree_weight: u64| ListingLimits {
+            tree_weight,
+            ..ListingLimits::DEFAULT
+        };
+        assert_eq!(
+            runtime
+                .block_on(repo.files_within(&id, heaviest(weight.bytes)))
+                .unwrap(),
+            files
+        );
+        let err = runtime
+            .block_on(repo.files_within(&id, heaviest(weight.bytes - 1)))
+            .unwrap_err();
+        assert_refused(
+            &err,
+            &format!(
+                "snapshot {id}: tree {} (at /a) would take {} bytes decoded, more than the {} lifeboat decodes of one tree",
+                ids[0],
+                weight.bytes,
+                weight.bytes - 1
+            ),
         );
 
         // A sampled file under it: found within the bound, damage past it.
