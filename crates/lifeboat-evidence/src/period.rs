@@ -13,6 +13,6 @@ mod build;
 mod controls;
 mod model;
 
-pub use build::{Contents, Earlier, RecordRead, assemble, build};
+pub use build::{Contents, Drills, Earlier, RecordRead, assemble, build};
 pub use controls::{CONTROLS, Control};
 pub use model::*;

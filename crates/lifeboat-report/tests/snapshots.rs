@@ -234,7 +234,7 @@ fn november_report() -> PeriodReport {
     };
     let contents = Contents {
         evidence_dir: "/srv/evidence".into(),
-        records,
+        records: records.into_iter().collect(),
         unreadable: vec![Unreadable {
             record: "payments-files/x\u{1b}]0;pwned\u{7}/evidence.json".into(),
             error: "not an evidence record: expected value at line 1 column 1".into(),
@@ -306,10 +306,12 @@ fn november_report() -> PeriodReport {
 fn quiet_report() -> PeriodReport {
     let contents = Contents {
         evidence_dir: "evidence".into(),
-        records: vec![
+        records: [
             dated("passed-sampled", "2026-11-03T02:00:00Z", "run-1", None),
             dated("passed-sampled", "2026-11-04T02:00:00Z", "run-2", None),
-        ],
+        ]
+        .into_iter()
+        .collect(),
         earlier: Vec::new(),
         unreadable: Vec::new(),
         ledger_sha256: Some(format!("{:d>64}", "")),
@@ -415,7 +417,7 @@ fn objects_that_failed_coverage_are_listed_up_to_a_limit_and_counted() {
     records[0].evidence.coverage = Some(coverage(0.0, true, bad));
     let contents = Contents {
         evidence_dir: "evidence".into(),
-        records,
+        records: records.into_iter().collect(),
         earlier: Vec::new(),
         unreadable: Vec::new(),
         ledger_sha256: None,

@@ -1,6 +1,12 @@
 //! Building a [`PeriodReport`]: [`build`] reads the evidence folder (records, the chain's
 //! status, the ledger's hash) into [`Contents`], and [`assemble`], a pure function, sums it up
 //! per runbook.
+//!
+//! Each record is summed up as it is read ([`Drills::add`]) and its files dropped: a record
+//! lists every file its drill checked, and a year of nightly drills of a point of 100,000
+//! files is some 36 million of them, where the report needs each drill's row, its failures
+//! and each runbook's distinct verified paths. What the report holds grows with the drills
+//! and the distinct paths, not with the files the records list.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -39,18 +45,132 @@ pub struct Earlier {
     pub runbook_sha256: String,
 }
 
-/// What the folder holds for a period: its records (only those within the period and the
+/// What the folder holds for a period: its drills (only those within the period and the
 /// runbook filter), the newest drill of each runbook before the period, the records that
 /// could not be read (all of them), the ledger's hash and the chain's status.
 #[derive(Clone, Debug)]
 pub struct Contents {
     pub evidence_dir: String,
-    pub records: Vec<RecordRead>,
+    pub records: Drills,
     pub earlier: Vec<Earlier>,
     pub unreadable: Vec<Unreadable>,
     /// SHA-256 of `ledger.jsonl`; `None` when it could not be read.
     pub ledger_sha256: Option<String>,
     pub chain: ChainStatus,
+}
+
+/// The drills of a period, each summed up as its record was read ([`Drills::add`]): what
+/// the report shows of it, without the files the record lists.
+#[derive(Clone, Debug, Default)]
+pub struct Drills {
+    /// In the order they were added.
+    drills: Vec<Drill>,
+    /// By runbook, the distinct paths its drills verified (a file that passed).
+    verified: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// One drill of the period, summed up.
+#[derive(Clone, Debug)]
+struct Drill {
+    runbook: String,
+    /// The runbook's path as the drill recorded it.
+    runbook_path: String,
+    row: DrillRow,
+    /// `None` when the drill passed.
+    failure: Option<Failure>,
+    coverage: Option<DrillCoverage>,
+}
+
+/// A drill's coverage phase, summed up.
+#[derive(Clone, Debug)]
+struct DrillCoverage {
+    /// The record's coverage without its objects.
+    state: CoverageRecord,
+    /// Objects the phase verified.
+    objects: u64,
+    /// Of those, the ones that failed; the first [`COVERAGE_FAILURES_LISTED`] of them.
+    failed_objects: u64,
+    failed: Vec<CoverageFailure>,
+}
+
+impl Drills {
+    /// Sums `record` up and adds it; its files are dropped with it.
+    pub fn add(&mut self, record: RecordRead) {
+        let RecordRead {
+            path,
+            sha256,
+            mut evidence,
+            chain_ok,
+        } = record;
+        let ev = &evidence;
+        let row = drill_row(ev, &path, sha256, chain_ok);
+        let verified = self.verified.entry(ev.runbook.name.clone()).or_default();
+        for f in ev.recovery_points.iter().flat_map(|p| &p.files) {
+            if f.outcome == Outcome::Passed && !verified.contains(&f.path) {
+                verified.insert(f.path.clone());
+            }
+        }
+        let failure = (ev.outcome != Outcome::Passed).then(|| Failure {
+            run_id: ev.run_id.clone(),
+            report: row.report.clone(),
+            started_at: ev.started_at,
+            outcome: ev.outcome,
+            reason: ev.reason.clone(),
+            details: failure_details(ev),
+        });
+        let coverage = evidence.coverage.take().map(|mut state| {
+            let failed = failed_objects(&state)
+                .take(COVERAGE_FAILURES_LISTED)
+                .map(|o| CoverageFailure {
+                    run_id: row.run_id.clone(),
+                    report: row.report.clone(),
+                    started_at: row.started_at,
+                    recovery_point: o.recovery_point.clone(),
+                    path: o.path.clone(),
+                    reason: o.reason.clone(),
+                })
+                .collect();
+            let objects = std::mem::take(&mut state.verified);
+            DrillCoverage {
+                failed_objects: row.coverage_phase_failed.unwrap_or_default(),
+                objects: objects.len() as u64,
+                state,
+                failed,
+            }
+        });
+        self.drills.push(Drill {
+            runbook: evidence.runbook.name,
+            runbook_path: evidence.runbook.path,
+            row,
+            failure,
+            coverage,
+        });
+    }
+
+    /// Drills added.
+    pub fn len(&self) -> usize {
+        self.drills.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.drills.is_empty()
+    }
+}
+
+impl Extend<RecordRead> for Drills {
+    fn extend<I: IntoIterator<Item = RecordRead>>(&mut self, records: I) {
+        for r in records {
+            self.add(r);
+        }
+    }
+}
+
+impl FromIterator<RecordRead> for Drills {
+    fn from_iter<I: IntoIterator<Item = RecordRead>>(records: I) -> Self {
+        let mut drills = Drills::default();
+        drills.extend(records);
+        drills
+    }
 }
 
 /// Reads the evidence directory and builds the report.
@@ -94,7 +214,7 @@ fn read(inputs: &Inputs<'_>) -> Result<Contents, PeriodError> {
     let (chain, named) = chain_status(dir, inputs.public_key);
 
     let mut unreadable = Vec::new();
-    let mut records = Vec::new();
+    let mut records = Drills::default();
     let mut earlier: BTreeMap<String, Earlier> = BTreeMap::new();
     for rel in on_disk {
         let bytes = match files::read_below(&root, &rel, Cap::RECORD) {
@@ -142,8 +262,10 @@ fn read(inputs: &Inputs<'_>) -> Result<Contents, PeriodError> {
         }
         let subject = rel.strip_suffix("/evidence.json").unwrap_or(&rel);
         let chain_ok = !named.contains(subject);
-        records.push(RecordRead {
-            sha256: sha256_hex(&bytes),
+        let sha256 = sha256_hex(&bytes);
+        drop(bytes);
+        records.add(RecordRead {
+            sha256,
             path: rel,
             evidence: ev,
             chain_ok,
@@ -173,17 +295,17 @@ pub fn assemble(
     now: jiff::Timestamp,
 ) -> PeriodReport {
     let mut input_files = Vec::new();
-    let mut by_runbook: BTreeMap<String, Vec<(Evidence, DrillRow)>> = BTreeMap::new();
-    for r in contents.records {
+    let mut by_runbook: BTreeMap<String, Vec<Drill>> = BTreeMap::new();
+    let Drills {
+        drills,
+        verified: mut verified_by_runbook,
+    } = contents.records;
+    for d in drills {
         input_files.push(InputFile {
-            path: r.path.clone(),
-            sha256: r.sha256.clone(),
+            path: d.row.record.clone(),
+            sha256: d.row.evidence_sha256.clone(),
         });
-        let row = drill_row(&r.evidence, &r.path, r.sha256, r.chain_ok);
-        by_runbook
-            .entry(r.evidence.runbook.name.clone())
-            .or_default()
-            .push((r.evidence, row));
+        by_runbook.entry(d.runbook.clone()).or_default().push(d);
     }
     if let Some(sha256) = contents.ledger_sha256 {
         input_files.push(InputFile {
@@ -223,8 +345,10 @@ pub fn assemble(
         .filter_map(|s| Some(((s.runbook.as_str(), s.run_id.as_deref()?), s.slot)))
         .collect();
     for (name, drills) in by_runbook.iter_mut() {
-        for (_, row) in drills.iter_mut() {
-            row.slot = ran_for.get(&(name.as_str(), row.run_id.as_str())).copied();
+        for d in drills.iter_mut() {
+            d.row.slot = ran_for
+                .get(&(name.as_str(), d.row.run_id.as_str()))
+                .copied();
         }
     }
     let mut earlier: BTreeMap<String, Earlier> = contents
@@ -244,13 +368,14 @@ pub fn assemble(
     let mut runbooks = Vec::new();
     for name in names {
         let mut drills = by_runbook.remove(&name).unwrap_or_default();
-        drills.sort_by_key(|d| d.1.started_at);
+        drills.sort_by_key(|d| d.row.started_at);
+        let verified = verified_by_runbook.remove(&name).map_or(0, |v| v.len());
         let mut gaps = gaps_by_runbook.remove(&name).unwrap_or_default();
         gaps.sort_by_key(|g| g.slot);
         let schedule = gaps_checked
             .then(|| schedule_count(slots_by_runbook.remove(&name).unwrap_or_default().values()));
         let before = earlier.remove(&name);
-        let s = summarize(name, drills, gaps, schedule, before);
+        let s = summarize(name, drills, verified, gaps, schedule, before);
         totals.drills += s.drills;
         totals.passed += s.passed;
         totals.failed += s.failed;
@@ -397,52 +522,47 @@ fn failed_objects(c: &CoverageRecord) -> impl Iterator<Item = &CoverageObject> {
     c.verified.iter().filter(|o| o.outcome != Outcome::Passed)
 }
 
+/// At most this many files that failed are named per point in one drill's failure details;
+/// the rest are counted there (a backup that lost a disk fails every file, night after
+/// night, and each drill's own report names them).
+const FILE_DETAILS: usize = 20;
+
 /// At most this many objects that failed coverage are named in one drill's failure details;
 /// the rest are counted there (and listed under the runbook's coverage).
 const COVERAGE_DETAILS: usize = 10;
 
 /// The runbook's coverage over the period, from its drills (oldest first) that had a
 /// coverage phase; `None` when none had.
-fn stored_coverage(drills: &[(Evidence, DrillRow)]) -> Option<StoredCoverage> {
-    let with: Vec<(&Evidence, &CoverageRecord, &DrillRow)> = drills
+fn stored_coverage(drills: &[Drill]) -> Option<StoredCoverage> {
+    let with: Vec<(&Drill, &DrillCoverage)> = drills
         .iter()
-        .filter_map(|(ev, row)| Some((ev, ev.coverage.as_ref()?, row)))
+        .filter_map(|d| Some((d, d.coverage.as_ref()?)))
         .collect();
-    let (newest_ev, newest, _) = with.last()?;
-    let mut failed = Vec::new();
-    let mut failed_count = 0u64;
-    for (ev, c, row) in &with {
-        for o in failed_objects(c) {
-            failed_count += 1;
-            if failed.len() < COVERAGE_FAILURES_LISTED {
-                failed.push(CoverageFailure {
-                    run_id: ev.run_id.clone(),
-                    report: row.report.clone(),
-                    started_at: ev.started_at,
-                    recovery_point: o.recovery_point.clone(),
-                    path: o.path.clone(),
-                    reason: o.reason.clone(),
-                });
-            }
-        }
-    }
+    let (newest_drill, newest) = with.last()?;
+    let newest_state = &newest.state;
+    let failed: Vec<CoverageFailure> = with
+        .iter()
+        .flat_map(|(_, c)| &c.failed)
+        .take(COVERAGE_FAILURES_LISTED)
+        .cloned()
+        .collect();
     Some(StoredCoverage {
-        as_of_run_id: newest_ev.run_id.clone(),
-        as_of: newest_ev.started_at,
-        within_seconds: newest.within_seconds,
-        budget_bytes: newest.budget_bytes,
-        objects: newest.objects,
-        bytes: newest.bytes,
-        verified_within: newest.verified_within,
-        ratio: newest.ratio,
-        on_pace: newest.on_pace,
-        behind_seconds: newest.behind_seconds,
-        never_verified: newest.never_verified,
-        oldest_verified: newest.oldest_verified,
+        as_of_run_id: newest_drill.row.run_id.clone(),
+        as_of: newest_drill.row.started_at,
+        within_seconds: newest_state.within_seconds,
+        budget_bytes: newest_state.budget_bytes,
+        objects: newest_state.objects,
+        bytes: newest_state.bytes,
+        verified_within: newest_state.verified_within,
+        ratio: newest_state.ratio,
+        on_pace: newest_state.on_pace,
+        behind_seconds: newest_state.behind_seconds,
+        never_verified: newest_state.never_verified,
+        oldest_verified: newest_state.oldest_verified,
         drills: with.len(),
-        objects_verified: with.iter().map(|(_, c, _)| c.verified.len() as u64).sum(),
-        bytes_read: with.iter().map(|(_, c, _)| c.phase_bytes).sum(),
-        failed_objects: failed_count,
+        objects_verified: with.iter().map(|(_, c)| c.objects).sum(),
+        bytes_read: with.iter().map(|(_, c)| c.state.phase_bytes).sum(),
+        failed_objects: with.iter().map(|(_, c)| c.failed_objects).sum(),
         failed,
     })
 }
@@ -467,13 +587,23 @@ fn failure_details(ev: &Evidence) -> Vec<String> {
             continue;
         }
         let at = format!("point {}: ", p.id);
-        let mut any = false;
-        for f in p.files.iter().filter(|f| f.outcome != Outcome::Passed) {
-            any = true;
+        let bad: Vec<_> = p
+            .files
+            .iter()
+            .filter(|f| f.outcome != Outcome::Passed)
+            .collect();
+        let mut any = !bad.is_empty();
+        for f in bad.iter().take(FILE_DETAILS) {
             out.push(format!(
                 "{at}{}: {}",
                 f.path,
                 f.reason.as_deref().unwrap_or("failed")
+            ));
+        }
+        if bad.len() > FILE_DETAILS {
+            out.push(format!(
+                "{at}{} more files failed: the drill's record names them",
+                bad.len() - FILE_DETAILS
             ));
         }
         let before = out.len();
@@ -515,32 +645,30 @@ fn failure_details(ev: &Evidence) -> Vec<String> {
 
 /// Each drill that ran another text of the runbook than the drill before it (`before`: the
 /// newest before the period), marking its row. `drills` are oldest first.
-fn runbook_changes(
-    drills: &mut [(Evidence, DrillRow)],
-    before: Option<Earlier>,
-) -> Vec<RunbookChange> {
+fn runbook_changes(drills: &mut [Drill], before: Option<Earlier>) -> Vec<RunbookChange> {
     let mut changes = Vec::new();
     let mut previous = before.map(|e| (e.run_id, e.started_at, e.runbook_sha256, false));
-    for (ev, row) in drills.iter_mut() {
+    for d in drills.iter_mut() {
+        let row = &mut d.row;
         if let Some((run_id, started_at, sha, in_period)) = &previous
-            && *sha != ev.runbook.sha256
+            && *sha != row.runbook_sha256
         {
             row.runbook_changed = true;
             changes.push(RunbookChange {
-                run_id: ev.run_id.clone(),
-                started_at: ev.started_at,
-                path: ev.runbook.path.clone(),
+                run_id: row.run_id.clone(),
+                started_at: row.started_at,
+                path: d.runbook_path.clone(),
                 from_sha256: sha.clone(),
-                to_sha256: ev.runbook.sha256.clone(),
+                to_sha256: row.runbook_sha256.clone(),
                 previous_run_id: run_id.clone(),
                 previous_started_at: *started_at,
                 previous_in_period: *in_period,
             });
         }
         previous = Some((
-            ev.run_id.clone(),
-            ev.started_at,
-            ev.runbook.sha256.clone(),
+            row.run_id.clone(),
+            row.started_at,
+            row.runbook_sha256.clone(),
             true,
         ));
     }
@@ -549,61 +677,48 @@ fn runbook_changes(
 
 fn summarize(
     name: String,
-    mut drills: Vec<(Evidence, DrillRow)>,
+    mut drills: Vec<Drill>,
+    distinct_files_verified: usize,
     gaps: Vec<Gap>,
     schedule: Option<ScheduleCount>,
     before: Option<Earlier>,
 ) -> RunbookSummary {
     let runbook_changes = runbook_changes(&mut drills, before);
     let mut by_mode = ModeCounts::default();
-    for (ev, _) in &drills {
-        *match ev.mode {
+    for d in &drills {
+        *match d.row.mode {
             Mode::Automatic => &mut by_mode.automatic,
             Mode::Manual => &mut by_mode.manual,
             Mode::Scheduled => &mut by_mode.scheduled,
         } += 1;
     }
-    let count = |o: Outcome| drills.iter().filter(|d| d.1.outcome == o).count();
+    let count = |o: Outcome| drills.iter().filter(|d| d.row.outcome == o).count();
     let (passed, failed, error) = (
         count(Outcome::Passed),
         count(Outcome::Failed),
         count(Outcome::Error),
     );
     let n = drills.len();
-    let newest = drills.last().map(|d| &d.1);
-    let mut distinct = BTreeSet::new();
-    let mut cov = Coverage::default();
+    let mut cov = Coverage {
+        distinct_files_verified,
+        ..Coverage::default()
+    };
     let mut covs = Vec::new();
-    let mut failures = Vec::new();
-    for (ev, row) in &drills {
-        cov.files_checked += row.files_checked;
-        cov.files_verified += row.files_verified;
-        for p in &ev.recovery_points {
-            for f in p.files.iter().filter(|f| f.outcome == Outcome::Passed) {
-                distinct.insert(f.path.clone());
-            }
-        }
-        if row.recovery_point.is_some()
-            && let Some(c) = row.point_coverage
+    for d in &drills {
+        cov.files_checked += d.row.files_checked;
+        cov.files_verified += d.row.files_verified;
+        if d.row.recovery_point.is_some()
+            && let Some(c) = d.row.point_coverage
         {
             covs.push(c);
         }
-        if ev.outcome != Outcome::Passed {
-            failures.push(Failure {
-                run_id: ev.run_id.clone(),
-                report: row.report.clone(),
-                started_at: ev.started_at,
-                outcome: ev.outcome,
-                reason: ev.reason.clone(),
-                details: failure_details(ev),
-            });
-        }
     }
-    cov.distinct_files_verified = distinct.len();
     cov.mean_point_coverage =
         (!covs.is_empty()).then(|| covs.iter().sum::<f64>() / covs.len() as f64);
     let stored_coverage = stored_coverage(&drills);
-    let rows: Vec<DrillRow> = drills.iter().map(|d| d.1.clone()).collect();
+    let failures: Vec<Failure> = drills.iter_mut().filter_map(|d| d.failure.take()).collect();
+    let rows: Vec<DrillRow> = drills.into_iter().map(|d| d.row).collect();
+    let newest = rows.last();
     let max = |f: fn(&DrillRow) -> Option<f64>| rows.iter().filter_map(f).reduce(f64::max);
     RunbookSummary {
         name,
