@@ -43,6 +43,17 @@ pub use pack::{IndexedPack, MAX_PACK, PackBlob, PackCheck, pack_path};
 /// memory.
 const MAX_FULL_READ: u64 = 256 << 20;
 
+/// Whole repository files (index files, snapshot files) read and decoded at once.
+///
+/// rustic_core reads them on rayon's pool, one per core, and each holds what it read, its
+/// plaintext and what that decodes to (up to 256 MiB, and 256 MiB more of a snapshot's
+/// strings: `vendor/rustic_core`'s bounds): on a machine of 64 cores, a repository forged of
+/// such files would have some 64 of them decoded at once. lifeboat runs that reading on a pool
+/// of its own this size, so what it holds at once is bounded whatever the machine. restic's
+/// own files are some KiB to some MiB, and reading them is latency more than CPU: four at
+/// once keep a remote repository's round trips overlapped.
+pub const FILE_READERS: usize = 4;
+
 /// Largest gap between two chunks of one pack that [`Repo::read_file`] reads and drops to
 /// fetch both in one ranged read: cheaper than a second request on object storage (about
 /// one round trip's worth of bytes), small beside a run.
@@ -806,6 +817,9 @@ pub enum SnapshotSize {
 #[derive(Clone)]
 pub struct Repo {
     inner: Arc<Repository<IndexedFullStatus>>,
+    /// The threads that read whole repository files (index files when it is opened, snapshot
+    /// files when they are listed): [`FILE_READERS`] of them, whatever the cores.
+    files: Arc<rayon::ThreadPool>,
     /// The same storage, read directly: a snapshot file's stored bytes, hashed against its
     /// name ([`Repo::locate`]), which rustic_core never shows.
     store: Arc<Backend>,
@@ -859,12 +873,23 @@ impl Repo {
                     url: u.clone(),
                     detail: format!("cannot start the threads that derive the key: {e}"),
                 })?;
+            let files = Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(FILE_READERS)
+                    .thread_name(|i| format!("restic-files-{i}"))
+                    .build()
+                    .map_err(|e| ResticError::Repository {
+                        url: u.clone(),
+                        detail: format!("cannot start the threads that read the index: {e}"),
+                    })?,
+            );
             let repo = keys
                 .install(|| {
                     Repository::new(&opts, &backends)
                         .and_then(|r| r.open(&Credentials::password(&*s)))
                 })
-                .and_then(Repository::to_indexed)
+                // The index files are read on the pool of [`FILE_READERS`], not one per core.
+                .and_then(|r| files.install(|| r.to_indexed()))
                 .map_err(|e| convert(&u, &s, &e))?;
             let cipher = cipher_of(&repo.key()).map(Arc::new);
             let largest = u32::try_from(repo.config().chunk_max_size())
@@ -872,6 +897,7 @@ impl Repo {
                 .clamp(RESTIC_CHUNK, MAX_CHUNK);
             Ok(Repo {
                 inner: Arc::new(repo),
+                files,
                 store: backend,
                 roots: Arc::default(),
                 verified: Arc::default(),
@@ -946,12 +972,13 @@ impl Repo {
                 listing: SnapshotListing::default(),
             };
             let mut read = std::collections::HashSet::new();
-            for (id, file) in me
-                .inner
-                .stream_files_list::<SnapshotFile>(ids.clone())
-                .map_err(|e| me.convert(&e))?
-                .flatten()
-            {
+            // rustic_core's reader runs on the pool it is started from: lifeboat's, of
+            // [`FILE_READERS`] threads, and this thread takes what they read.
+            let stream = me
+                .files
+                .install(|| me.inner.stream_files_list::<SnapshotFile>(ids.clone()))
+                .map_err(|e| me.convert(&e))?;
+            for (id, file) in stream.into_iter().flatten() {
                 read.insert(id);
                 kept.keep(id, file)?;
             }
@@ -2472,6 +2499,8 @@ impl ReadBackend for Backend {
         if tpe == FileType::Key {
             return self.read_key(&path);
         }
+        #[cfg(test)]
+        tests::whole_read(self.source.url(), tpe);
         match self
             .runtime
             .block_on(self.source.read_small(&path, MAX_FULL_READ))
@@ -3714,6 +3743,63 @@ mod tests {
         let only = list(&db01, held[2], held[2]).unwrap();
         assert_eq!(only.snapshots.len(), 1);
         assert_eq!(only.snapshots[0].id, honest);
+    }
+
+    /// Every whole file read of an index or snapshot file, by the source's URL: its type and
+    /// the name of the thread that read it.
+    static WHOLE_READS: std::sync::Mutex<Vec<(String, FileType, Option<String>)>> =
+        std::sync::Mutex::new(Vec::new());
+
+    /// Called by [`Backend::read_full`] for every file but a key.
+    pub(super) fn whole_read(url: &str, tpe: FileType) {
+        let thread = std::thread::current().name().map(str::to_owned);
+        WHOLE_READS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((url.to_owned(), tpe, thread));
+    }
+
+    /// The index and snapshot files of a repository are read on lifeboat's pool of
+    /// [`FILE_READERS`] threads (so that a repository forged of large ones cannot have one
+    /// decoded per core), both when it is opened and when its snapshots are listed.
+    #[test]
+    fn index_and_snapshot_files_are_read_by_the_file_readers_not_one_thread_per_core() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (fixture, _) = three_files(tmp.path());
+        for day in 21..27 {
+            fixture.backup(
+                &format!("2026-11-{day} 02:00:00"),
+                "db01",
+                &[],
+                &[(&format!("srv/{day}"), format!("{day}\n").as_bytes())],
+            );
+        }
+        let (runtime, repo) = open_repo(&fixture);
+        let listed = runtime
+            .block_on(repo.list_snapshots(&SnapshotFilter::default()))
+            .unwrap();
+        assert_eq!(listed.snapshots.len(), 7);
+        let reads: Vec<(FileType, Option<String>)> = WHOLE_READS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(url, tpe, _)| {
+                *url == fixture.url() && matches!(tpe, FileType::Index | FileType::Snapshot)
+            })
+            .map(|(_, tpe, thread)| (*tpe, thread.clone()))
+            .collect();
+        let count = |t: FileType| reads.iter().filter(|(tpe, _)| *tpe == t).count();
+        assert_eq!(count(FileType::Snapshot), 7, "{reads:?}");
+        assert!(count(FileType::Index) >= 7, "{reads:?}");
+        let pool: Vec<String> = (0..FILE_READERS)
+            .map(|i| format!("restic-files-{i}"))
+            .collect();
+        for (tpe, thread) in &reads {
+            assert!(
+                thread.as_ref().is_some_and(|t| pool.contains(t)),
+                "{tpe:?} read on {thread:?}, not on one of the {FILE_READERS} file readers"
+            );
+        }
     }
 
     #[test]

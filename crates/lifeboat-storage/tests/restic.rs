@@ -940,6 +940,42 @@ fn a_zstd_bomb_in_a_snapshot_or_index_file_is_refused_at_the_bound() {
     );
 }
 
+/// A large stored file may decode to 64 times its size, but never past what a file of its
+/// type can be: a snapshot past half of the 256 MiB its decoding may take (its JSON counts
+/// twice), an index file past 256 MiB (restic's hold some MiB). Each of the files read at
+/// once holds what it decodes to, so this is what one may hold. Here 6 MiB of padding (a
+/// skippable frame) before a frame of 400 MiB of spaces: 384 MiB by the ratio alone.
+#[test]
+fn a_large_file_decodes_no_further_than_a_file_of_its_type_can_be() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let good = fixture.backup("2026-11-20 02:00:00", "db01", &[], &[("srv/a", b"a\n")]);
+    let mut padded = vec![2];
+    let pad = 6usize << 20;
+    padded.extend_from_slice(&0x184D_2A50_u32.to_le_bytes());
+    padded.extend_from_slice(&u32::try_from(pad).unwrap().to_le_bytes());
+    padded.resize(padded.len() + pad, 0);
+    padded.extend_from_slice(&lifeboat_testkit::restic::zstd_bomb(400 << 20)[1..]);
+
+    let forged = fixture.forge_file("snapshots", &padded);
+    assert_only_damaged(
+        &fixture,
+        &good,
+        &forged,
+        &format!("decodes to more than {} bytes", 128u64 << 20),
+    );
+
+    std::fs::remove_file(fixture.path().join("snapshots").join(&forged)).unwrap();
+    fixture.forge_file("index", &padded);
+    let err = run(Repo::open(&local(&fixture), PASSWORD)).unwrap_err();
+    assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains(&format!("decodes to more than {} bytes", 256u64 << 20)),
+        "{err}"
+    );
+}
+
 /// A snapshot file forged of three million short distinct tags (24 MB of JSON, stored
 /// compressed in a fraction of it) would take some 300 MB decoded, each tag a `String` in a
 /// `BTreeSet`: refused before it is decoded (vendor/README.md), a finding against it alone,

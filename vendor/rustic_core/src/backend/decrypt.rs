@@ -36,6 +36,29 @@ pub const MAX_FILE_RATIO: usize = 64;
 /// lifeboat's patch: see `MAX_FILE_RATIO`.
 pub const MIN_FILE_DECODED: usize = 16 << 20;
 
+/// lifeboat's patch: the most an index file decodes to. restic finishes an index file at
+/// 150,000 blobs at most (some 25 MiB of JSON); the files being read at once each hold what
+/// they decode to, so this, not `MAX_DECODED`, is what one of them may take.
+pub const MAX_INDEX_DECODED: usize = 256 << 20;
+
+/// lifeboat's patch: the most a whole repository file of type `tpe`, `stored` bytes long, may
+/// decode to: `MAX_FILE_RATIO` times its stored size or `MIN_FILE_DECODED`, whichever is
+/// more, and never more than `MAX_DECODED`, `MAX_INDEX_DECODED` for an index file, or half of
+/// `MAX_SNAPSHOT_TAKES` for a snapshot file (whose JSON is counted twice by
+/// `snapshot_within`: a longer one is refused anyway, after it was decoded in vain).
+#[must_use]
+pub fn file_decoded_limit(tpe: FileType, stored: usize) -> usize {
+    let most = match tpe {
+        FileType::Snapshot => MAX_SNAPSHOT_TAKES / 2,
+        FileType::Index => MAX_INDEX_DECODED,
+        _ => MAX_DECODED,
+    };
+    stored
+        .saturating_mul(MAX_FILE_RATIO)
+        .max(MIN_FILE_DECODED)
+        .min(most)
+}
+
 /// lifeboat's patch: `decode_all`, refusing output beyond `limit` bytes instead of allocating
 /// it (at most `limit + 1` bytes are ever decoded).
 fn decode_bounded(data: &[u8], limit: usize) -> RusticResult<Vec<u8>> {
@@ -488,18 +511,12 @@ impl<C: CryptoKey> DecryptBackend<C> {
     }
 
     /// Decrypt and potentially decompress an already read repository file
-    fn decrypt_file(&self, data: &[u8]) -> RusticResult<Vec<u8>> {
+    fn decrypt_file(&self, tpe: FileType, data: &[u8]) -> RusticResult<Vec<u8>> {
         let decrypted = self.decrypt(data)?;
         Ok(match decrypted.first() {
             Some(b'{' | b'[') => decrypted, // not compressed
-            // lifeboat's patch: bounded (MAX_FILE_RATIO, MIN_FILE_DECODED, MAX_DECODED).
-            Some(2) => decode_bounded(
-                &decrypted[1..],
-                data.len()
-                    .saturating_mul(MAX_FILE_RATIO)
-                    .max(MIN_FILE_DECODED)
-                    .min(MAX_DECODED),
-            )?, // 2 indicates compressed data following
+            // lifeboat's patch: bounded (`file_decoded_limit`).
+            Some(2) => decode_bounded(&decrypted[1..], file_decoded_limit(tpe, data.len()))?, // 2 indicates compressed data following
             _ => {
                 return Err(RusticError::new(
                     ErrorKind::Unsupported,
@@ -532,7 +549,9 @@ impl<C: CryptoKey> DecryptBackend<C> {
 
     fn very_file(&self, data_encrypted: &[u8], data: &[u8]) -> RusticResult<()> {
         if self.extra_verify {
-            let check_data = self.decrypt_file(data_encrypted)?;
+            // lifeboat's patch: `decrypt_file` bounds by type; this check (of a write,
+            // which lifeboat never makes) is bounded as a config file.
+            let check_data = self.decrypt_file(FileType::Config, data_encrypted)?;
             if data != check_data {
                 return Err(
                     RusticError::new(
@@ -687,7 +706,7 @@ impl<C: CryptoKey> DecryptReadBackend for DecryptBackend<C> {
     /// * If the backend does not support decryption.
     /// * If the data could not be decoded.
     fn read_encrypted_full(&self, tpe: FileType, id: &Id) -> RusticResult<Bytes> {
-        self.decrypt_file(&self.read_full(tpe, id)?)
+        self.decrypt_file(tpe, &self.read_full(tpe, id)?)
             .map_err(|err| {
                 RusticError::with_source(
                     ErrorKind::Cryptography,
