@@ -865,24 +865,8 @@ impl Repo {
             let threads = std::thread::available_parallelism()
                 .map_or(1, usize::from)
                 .min(key::KEY_THREADS);
-            let keys = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .thread_name(|i| format!("restic-key-{i}"))
-                .build()
-                .map_err(|e| ResticError::Repository {
-                    url: u.clone(),
-                    detail: format!("cannot start the threads that derive the key: {e}"),
-                })?;
-            let files = Arc::new(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(FILE_READERS)
-                    .thread_name(|i| format!("restic-files-{i}"))
-                    .build()
-                    .map_err(|e| ResticError::Repository {
-                        url: u.clone(),
-                        detail: format!("cannot start the threads that read the index: {e}"),
-                    })?,
-            );
+            let keys = pool(&u, threads, "key", "derive the key")?;
+            let files = Arc::new(pool(&u, FILE_READERS, "files", "read the index")?);
             let repo = keys
                 .install(|| {
                     Repository::new(&opts, &backends)
@@ -2244,6 +2228,22 @@ fn unique_escaped(entries: &mut [SnapshotEntry]) {
 }
 
 /// Runs rustic_core's synchronous `work` on a blocking thread.
+/// A pool of `threads` threads named `restic-NAME-N` for the repository at `url`; what they
+/// are for (`to`) names them in the error when they cannot be started.
+fn pool(url: &str, threads: usize, name: &str, to: &str) -> Result<rayon::ThreadPool, ResticError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name({
+            let name = name.to_owned();
+            move |i| format!("restic-{name}-{i}")
+        })
+        .build()
+        .map_err(|e| ResticError::Repository {
+            url: url.to_owned(),
+            detail: format!("cannot start the threads that {to}: {e}"),
+        })
+}
+
 async fn blocking<T: Send + 'static>(
     url: &str,
     work: impl FnOnce() -> Result<T, ResticError> + Send + 'static,
