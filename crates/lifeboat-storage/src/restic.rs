@@ -2227,7 +2227,6 @@ fn unique_escaped(entries: &mut [SnapshotEntry]) {
     }
 }
 
-/// Runs rustic_core's synchronous `work` on a blocking thread.
 /// A pool of `threads` threads named `restic-NAME-N` for the repository at `url`; what they
 /// are for (`to`) names them in the error when they cannot be started.
 fn pool(url: &str, threads: usize, name: &str, to: &str) -> Result<rayon::ThreadPool, ResticError> {
@@ -2244,6 +2243,7 @@ fn pool(url: &str, threads: usize, name: &str, to: &str) -> Result<rayon::Thread
         })
 }
 
+/// Runs rustic_core's synchronous `work` on a blocking thread.
 async fn blocking<T: Send + 'static>(
     url: &str,
     work: impl FnOnce() -> Result<T, ResticError> + Send + 'static,

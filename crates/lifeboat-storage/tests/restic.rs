@@ -930,12 +930,19 @@ fn a_zstd_bomb_in_a_snapshot_or_index_file_is_refused_at_the_bound() {
     );
 
     std::fs::remove_file(fixture.path().join("snapshots").join(&forged)).unwrap();
-    fixture.forge_file("index", &bomb);
-    let err = run(Repo::open(&local(&fixture), PASSWORD)).unwrap_err();
+    assert_index_refused_past(&fixture, &bomb, BOUND);
+}
+
+/// `plain` forged as an index file of `fixture`: opening the repository is refused (exit 3),
+/// the file decoding to more than `bound` bytes.
+#[track_caller]
+fn assert_index_refused_past(fixture: &ResticRepo, plain: &[u8], bound: u64) {
+    fixture.forge_file("index", plain);
+    let err = run(Repo::open(&local(fixture), PASSWORD)).unwrap_err();
     assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
     assert!(
         err.to_string()
-            .contains(&format!("decodes to more than {BOUND} bytes")),
+            .contains(&format!("decodes to more than {bound} bytes")),
         "{err}"
     );
 }
@@ -951,10 +958,7 @@ fn a_large_file_decodes_no_further_than_a_file_of_its_type_can_be() {
     let fixture = ResticRepo::init(tmp.path(), PASSWORD);
     let good = fixture.backup("2026-11-20 02:00:00", "db01", &[], &[("srv/a", b"a\n")]);
     let mut padded = vec![2];
-    let pad = 6usize << 20;
-    padded.extend_from_slice(&0x184D_2A50_u32.to_le_bytes());
-    padded.extend_from_slice(&u32::try_from(pad).unwrap().to_le_bytes());
-    padded.resize(padded.len() + pad, 0);
+    padded.extend(lifeboat_testkit::restic::skippable_frame(6 << 20));
     padded.extend_from_slice(&lifeboat_testkit::restic::zstd_bomb(400 << 20)[1..]);
 
     let forged = fixture.forge_file("snapshots", &padded);
@@ -966,14 +970,7 @@ fn a_large_file_decodes_no_further_than_a_file_of_its_type_can_be() {
     );
 
     std::fs::remove_file(fixture.path().join("snapshots").join(&forged)).unwrap();
-    fixture.forge_file("index", &padded);
-    let err = run(Repo::open(&local(&fixture), PASSWORD)).unwrap_err();
-    assert!(matches!(err, ResticError::Repository { .. }), "{err:?}");
-    assert!(
-        err.to_string()
-            .contains(&format!("decodes to more than {} bytes", 256u64 << 20)),
-        "{err}"
-    );
+    assert_index_refused_past(&fixture, &padded, 256 << 20);
 }
 
 /// A snapshot file forged of three million short distinct tags (24 MB of JSON, stored

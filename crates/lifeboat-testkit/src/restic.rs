@@ -856,9 +856,17 @@ pub fn zstd_bomb_of_len(len: usize) -> Vec<u8> {
     let blocks = (len - 6 - 8) / 4;
     let mut out = zstd_bomb(blocks as u64 * (128 << 10))[1..].to_vec();
     let pad = len - out.len();
-    // A skippable frame: magic 0x184D2A50, then the length of what follows.
-    out.extend_from_slice(&0x184D_2A50_u32.to_le_bytes());
-    out.extend_from_slice(&u32::try_from(pad - 8).expect("small").to_le_bytes());
+    out.extend(skippable_frame(pad));
+    out
+}
+
+/// A zstd skippable frame of exactly `len` bytes (at least 8): magic 0x184D2A50, the length
+/// of what follows, then zeros. A decoder reads past it and decodes nothing; it makes a frame
+/// as long as wanted without changing what it decodes to.
+pub fn skippable_frame(len: usize) -> Vec<u8> {
+    assert!(len >= 8, "a skippable frame takes 8 bytes at least");
+    let mut out = 0x184D_2A50_u32.to_le_bytes().to_vec();
+    out.extend_from_slice(&u32::try_from(len - 8).expect("under 4 GiB").to_le_bytes());
     out.resize(len, 0);
     out
 }

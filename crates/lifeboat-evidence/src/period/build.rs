@@ -146,15 +146,6 @@ impl Drills {
             coverage,
         });
     }
-
-    /// Drills added.
-    pub fn len(&self) -> usize {
-        self.drills.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.drills.is_empty()
-    }
 }
 
 impl Extend<RecordRead> for Drills {
