@@ -2576,25 +2576,39 @@ mod tests {
     use super::*;
 
     /// rustic_core derives a restic key with the scrypt crate, which lifeboat builds from
-    /// vendor/scrypt: its lanes run in parallel, one lane vector per run of lanes instead of
-    /// one per lane, mapped on huge pages from 2 MiB up (vendor/README.md). RFC 7914's p = 16
-    /// vector (16 KiB lanes, from the heap) must come out the same whatever the pool's size
-    /// and however the lanes are split among its threads, and its N = 16384 one (a 16 MiB
-    /// lane, mapped) the same too.
+    /// vendor/scrypt: its lanes run in parallel, one set of lane vectors per run of lanes
+    /// instead of one vector per lane, and two or four lanes mixed at once where the CPU has
+    /// AVX2 or AVX-512F (vendor/README.md). RFC 7914's p = 16 vector (four groups of four
+    /// lanes of 1 MiB) must come out the same whatever the pool's size and however the groups
+    /// are split among its threads; so must p = 7 (a group of four and one of three, whose
+    /// spare quarter copies its last lane), against Python's `hashlib.scrypt` (OpenSSL's
+    /// scrypt); and RFC 7914's N = 16384 vector (one 16 MiB lane in a group of its own).
     #[test]
     fn the_patched_scrypt_still_derives_rfc_7914s_vectors_on_any_pool() {
-        let expected = "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162\
-                        2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640";
-        let params = scrypt::Params::new(10, 8, 16).unwrap();
-        for threads in [1, 2, 3, 5, 16] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let mut key = [0u8; 64];
-            pool.install(|| scrypt::scrypt(b"password", b"NaCl", &params, &mut key))
-                .unwrap();
-            assert_eq!(hex(&key), expected, "{threads} threads");
+        let vectors = [
+            (
+                16,
+                "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162\
+                 2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640",
+            ),
+            (
+                7,
+                "f4257222f31ac21a10511eaba9b2dc4c9d4cb0458fff41b0fa39a65f202c6f48\
+                 574a451ea4f0802f86a537ebf0c15679f46e826742eceb9b363a1942a635f5a9",
+            ),
+        ];
+        for (p, expected) in vectors {
+            let params = scrypt::Params::new(10, 8, p).unwrap();
+            for threads in [1, 2, 3, 5, 16] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut key = [0u8; 64];
+                pool.install(|| scrypt::scrypt(b"password", b"NaCl", &params, &mut key))
+                    .unwrap();
+                assert_eq!(hex(&key), expected, "p = {p}, {threads} threads");
+            }
         }
         let expected = "7023bdcb3afd7348461c06cd81fd38ebfda8fbba904f8e3ea9b543f6545da1f2\
                         d5432955613f0fcf62d49705242a9af9e61e85dc0d651e40dfcf017b45575887";

@@ -51,17 +51,20 @@
 
 #[macro_use]
 extern crate alloc;
+// lifeboat's patch: `wide` asks the CPU which vector units it has (rayon needs std anyway).
+#[cfg(all(feature = "parallel", target_arch = "x86_64"))]
+extern crate std;
 
 use pbkdf2::pbkdf2_hmac;
 use sha2::Sha256;
 
 mod block_mix;
-#[cfg(feature = "parallel")]
-mod lane;
 /// Errors for `scrypt` operations.
 pub mod errors;
 mod params;
 mod romix;
+#[cfg(all(feature = "parallel", target_arch = "x86_64"))]
+mod wide;
 
 #[cfg(feature = "mcf")]
 pub mod mcf;
@@ -141,9 +144,9 @@ fn romix_sequential(nr128: usize, r128: usize, n: usize, b: &mut [u8]) {
 }
 
 // lifeboat's patch (see vendor/README.md): the lanes are split into at most one run per
-// thread of the pool, and each run allocates its `N * r * 128`-byte vector once and reuses it
-// for all its lanes, instead of one fresh vector per lane; the vector is backed by huge pages
-// where the system offers them (`lane.rs`). The output is unchanged.
+// thread of the pool, and each run allocates its vectors once and reuses them for all its
+// lanes, instead of one fresh vector per lane. Where the CPU has wide vector units a run mixes
+// two or four lanes at once, each with its own vector (`wide.rs`). The output is unchanged.
 #[cfg(feature = "parallel")]
 fn romix_parallel(nr128: usize, r128: usize, n: usize, b: &mut [u8]) {
     use rayon::{
@@ -151,15 +154,25 @@ fn romix_parallel(nr128: usize, r128: usize, n: usize, b: &mut [u8]) {
         slice::ParallelSliceMut as _,
     };
 
-    let lanes = b.len() / r128;
-    // Splitting stops below this length: with p = 6 that is one run on one thread, two runs of
-    // three lanes on two threads.
-    let lanes_per_run = (lanes / rayon::current_num_threads()).max(1);
-    b.par_chunks_mut(r128)
-        .with_min_len(lanes_per_run)
+    #[cfg(target_arch = "x86_64")]
+    let width = wide::width(nr128);
+    #[cfg(not(target_arch = "x86_64"))]
+    let width = 1;
+    // Groups of `width` lanes mixed at once (the last may hold fewer).
+    let groups = (b.len() / r128).div_ceil(width);
+    // Splitting stops below this length: with p = 7 and four lanes at once that is two groups
+    // on one thread, or one group on each of two.
+    let groups_per_run = (groups / rayon::current_num_threads()).max(1);
+    b.par_chunks_mut(r128 * width)
+        .with_min_len(groups_per_run)
         .for_each_init(
-            || (lane::LaneVector::new(nr128), vec![0u8; r128]),
-            |(v, t), chunk| romix::scrypt_ro_mix(chunk, v.as_mut_slice(), t, n),
+            || (vec![0u8; nr128 * width], vec![0u8; r128]),
+            |(v, t), group| {
+                #[cfg(target_arch = "x86_64")]
+                wide::ro_mix(group, v, t, n, r128, width);
+                #[cfg(not(target_arch = "x86_64"))]
+                romix::scrypt_ro_mix(group, v, t, n);
+            },
         );
 }
 

@@ -16,8 +16,10 @@
 //!   (`KDFMemory`); its keys have `N = 2^15, r = 8` (32 MiB) and a `p` the time allows;
 //! - rustic's default is scrypt's recommended `N = 2^17, r = 8, p = 1` (128 MiB);
 //! - lifeboat allows [`MAX_LANE_BYTES`] (256 MiB) per lane and [`MAX_WORK`] (`N·r·p` = 2^25,
-//!   about 7 s of one core of the bench machine, 21 times restic's key there), with at most
-//!   [`KEY_THREADS`] lanes at once: at most 1 GiB, whatever the number of cores.
+//!   about 7 s of one core of the bench machine, 21 times restic's key there), on at most
+//!   [`KEY_THREADS`] threads, each holding one lane's vector or, where it mixes several lanes
+//!   at once (vendor/README.md), at most 128 MiB of them: at most 1 GiB, whatever the number
+//!   of cores.
 //!
 //! And, as restic does, at most [`MAX_KEYS`] key files are tried for one password.
 
@@ -33,8 +35,8 @@ pub const MAX_LANE_BYTES: u64 = 256 << 20;
 /// twice, so the time grows with it).
 pub const MAX_WORK: u64 = 1 << 25;
 
-/// Most scrypt lanes run at once while a repository is opened: the derivation runs on a pool
-/// of at most this many threads, each holding one lane's memory.
+/// Most threads the key's scrypt lanes run on while a repository is opened, each holding one
+/// lane's memory, or up to four lanes' where they take at most 128 MiB together.
 pub const KEY_THREADS: usize = 4;
 
 /// Most key files tried for one password, as restic (`maxKeys` in its `global.go`).
