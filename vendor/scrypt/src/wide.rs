@@ -36,18 +36,30 @@ pub(crate) fn width(lane_bytes: usize) -> usize {
 /// `ROMix` of the lanes in `b` (`r128` bytes each, at most `width` of them), in place, with
 /// `v` as their vectors (`width · n · r128` bytes) and `t` as upstream's scratch block.
 /// `width` is what [`width`] returned for `n · r128`.
-pub(crate) fn ro_mix(b: &mut [u8], v: &mut [u8], t: &mut [u8], n: usize, r128: usize, width: usize) {
+pub(crate) fn ro_mix(
+    b: &mut [u8],
+    v: &mut [u8],
+    t: &mut [u8],
+    n: usize,
+    r128: usize,
+    width: usize,
+) {
+    assert!(
+        r128 > 0 && r128 % 128 == 0 && n > 0,
+        "r128 = {r128}, n = {n}"
+    );
     let lanes = b.len() / r128;
     assert!(
         (1..=width).contains(&lanes) && b.len() == lanes * r128 && v.len() >= lanes * n * r128,
         "a group of {lanes} lanes does not fit a width of {width}"
     );
+    // The features are asked again (a cached load): whatever `width` a caller passes, the
+    // wide code runs only where the CPU has its feature.
     match width {
-        // SAFETY: `width` returns 4 only where the CPU has AVX-512F, and the lengths were
-        // checked above.
-        4 => unsafe { ro_mix_avx512(b, v, n, r128) },
-        // SAFETY: as above, with AVX2.
-        2 => unsafe { ro_mix_avx2(b, v, n, r128) },
+        // SAFETY: the CPU has AVX-512F, and the lengths were checked above.
+        4 if std::is_x86_feature_detected!("avx512f") => unsafe { ro_mix_avx512(b, v, n, r128) },
+        // SAFETY: the CPU has AVX2, and the lengths were checked above.
+        2 if std::is_x86_feature_detected!("avx2") => unsafe { ro_mix_avx2(b, v, n, r128) },
         _ => {
             for lane in b.chunks_mut(r128) {
                 crate::romix::scrypt_ro_mix(lane, &mut v[..n * r128], t, n);
@@ -99,7 +111,10 @@ impl Wide for Avx2 {
         // SAFETY: the caller passes rows inside its lanes and vectors.
         unsafe {
             let low = _mm256_castsi128_si256(_mm_loadu_si128(at[0].add(off).cast()));
-            Avx2(_mm256_inserti128_si256::<1>(low, _mm_loadu_si128(at[1].add(off).cast())))
+            Avx2(_mm256_inserti128_si256::<1>(
+                low,
+                _mm_loadu_si128(at[1].add(off).cast()),
+            ))
         }
     }
 
@@ -115,17 +130,13 @@ impl Wide for Avx2 {
     #[inline(always)]
     unsafe fn add(self, other: Self) -> Self {
         // SAFETY: inlined only into functions compiled with the register's feature.
-        unsafe {
-            Avx2(_mm256_add_epi32(self.0, other.0))
-        }
+        unsafe { Avx2(_mm256_add_epi32(self.0, other.0)) }
     }
 
     #[inline(always)]
     unsafe fn xor(self, other: Self) -> Self {
         // SAFETY: inlined only into functions compiled with the register's feature.
-        unsafe {
-            Avx2(_mm256_xor_si256(self.0, other.0))
-        }
+        unsafe { Avx2(_mm256_xor_si256(self.0, other.0)) }
     }
 
     #[inline(always)]
@@ -142,9 +153,7 @@ impl Wide for Avx2 {
     #[inline(always)]
     unsafe fn shuffle<const IMM: i32>(self) -> Self {
         // SAFETY: inlined only into functions compiled with the register's feature.
-        unsafe {
-            Avx2(_mm256_shuffle_epi32::<IMM>(self.0))
-        }
+        unsafe { Avx2(_mm256_shuffle_epi32::<IMM>(self.0)) }
     }
 
     #[inline(always)]
@@ -181,42 +190,43 @@ impl Wide for Avx512 {
         // SAFETY: as in `gather`.
         unsafe {
             _mm_storeu_si128(at[0].add(off).cast(), _mm512_castsi512_si128(self.0));
-            _mm_storeu_si128(at[1].add(off).cast(), _mm512_extracti32x4_epi32::<1>(self.0));
-            _mm_storeu_si128(at[2].add(off).cast(), _mm512_extracti32x4_epi32::<2>(self.0));
-            _mm_storeu_si128(at[3].add(off).cast(), _mm512_extracti32x4_epi32::<3>(self.0));
+            _mm_storeu_si128(
+                at[1].add(off).cast(),
+                _mm512_extracti32x4_epi32::<1>(self.0),
+            );
+            _mm_storeu_si128(
+                at[2].add(off).cast(),
+                _mm512_extracti32x4_epi32::<2>(self.0),
+            );
+            _mm_storeu_si128(
+                at[3].add(off).cast(),
+                _mm512_extracti32x4_epi32::<3>(self.0),
+            );
         }
     }
 
     #[inline(always)]
     unsafe fn add(self, other: Self) -> Self {
         // SAFETY: inlined only into functions compiled with the register's feature.
-        unsafe {
-            Avx512(_mm512_add_epi32(self.0, other.0))
-        }
+        unsafe { Avx512(_mm512_add_epi32(self.0, other.0)) }
     }
 
     #[inline(always)]
     unsafe fn xor(self, other: Self) -> Self {
         // SAFETY: inlined only into functions compiled with the register's feature.
-        unsafe {
-            Avx512(_mm512_xor_si512(self.0, other.0))
-        }
+        unsafe { Avx512(_mm512_xor_si512(self.0, other.0)) }
     }
 
     #[inline(always)]
     unsafe fn rol<const L: i32, const R: i32>(self) -> Self {
         // SAFETY: inlined only into functions compiled with the register's feature.
-        unsafe {
-            Avx512(_mm512_rol_epi32::<L>(self.0))
-        }
+        unsafe { Avx512(_mm512_rol_epi32::<L>(self.0)) }
     }
 
     #[inline(always)]
     unsafe fn shuffle<const IMM: i32>(self) -> Self {
         // SAFETY: inlined only into functions compiled with the register's feature.
-        unsafe {
-            Avx512(_mm512_shuffle_epi32::<IMM>(self.0))
-        }
+        unsafe { Avx512(_mm512_shuffle_epi32::<IMM>(self.0)) }
     }
 
     #[inline(always)]
@@ -264,8 +274,7 @@ unsafe fn ro_mix_wide<W: Wide>(b: &mut [u8], v: &mut [u8], n: usize, r128: usize
     // offset added to it stays inside that lane (`off < r128`) or vector (`j < n`).
     unsafe {
         let input: [*const u8; 4] = core::array::from_fn(|k| b.as_ptr().add(lane(k) * r128));
-        let vectors: [*mut u8; 4] =
-            core::array::from_fn(|k| v.as_mut_ptr().add(lane(k) * nr128));
+        let vectors: [*mut u8; 4] = core::array::from_fn(|k| v.as_mut_ptr().add(lane(k) * nr128));
         let mut x: alloc::vec::Vec<W> = alloc::vec::Vec::with_capacity(rows);
         for q in 0..rows {
             x.push(W::gather(&input, q * 16));
@@ -358,7 +367,11 @@ unsafe fn block_mix<W: Wide>(
             c = c.add(saves.2);
             d = d.add(saves.3);
         }
-        let pos = if i % 2 == 0 { i / 2 } else { i / 2 + blocks / 2 };
+        let pos = if i % 2 == 0 {
+            i / 2
+        } else {
+            i / 2 + blocks / 2
+        };
         y[4 * pos] = a;
         y[4 * pos + 1] = b;
         y[4 * pos + 2] = c;
@@ -376,7 +389,9 @@ mod tests {
         let mut s = seed;
         (0..len)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (s >> 56) as u8
             })
             .collect()
