@@ -43,6 +43,13 @@ pub use pack::{IndexedPack, MAX_PACK, PackBlob, PackCheck, pack_path};
 /// memory.
 const MAX_FULL_READ: u64 = 256 << 20;
 
+/// Largest snapshot file read whole: a snapshot decodes to at most 128 MiB of JSON (the
+/// vendored rustic_core's `file_decoded_limit`, half of its `MAX_SNAPSHOT_TAKES`), and zstd
+/// and the seal add almost nothing to what they hold, so a file stored larger than that and
+/// its nonce and MAC is padding restic never writes, refused before it is read (a finding
+/// against that snapshot alone). restic's own snapshot files are some KiB.
+const MAX_SNAPSHOT_READ: u64 = (128 << 20) + SEAL_OVERHEAD as u64;
+
 /// Whole repository files (index files, snapshot files) read and decoded at once.
 ///
 /// rustic_core reads them on rayon's pool, one per core, and each holds what it read, its
@@ -1979,6 +1986,15 @@ fn cipher_of(key: &rustic_core::repofile::MasterKey) -> Option<Aes256CtrPoly1305
 /// restic's nonce and MAC around every sealed blob: 16 bytes each.
 const SEAL_OVERHEAD: usize = 32;
 
+/// The most bytes of a whole repository file of type `tpe` read: [`MAX_SNAPSHOT_READ`] for a
+/// snapshot file, [`MAX_FULL_READ`] for the others.
+fn full_read_limit(tpe: FileType) -> u64 {
+    match tpe {
+        FileType::Snapshot => MAX_SNAPSHOT_READ,
+        _ => MAX_FULL_READ,
+    }
+}
+
 /// restic's `nonce ‖ ciphertext ‖ MAC` decrypted and authenticated under `cipher`; `None`
 /// when it is shorter than the nonce and MAC or does not authenticate. The one decryption
 /// of both the restore path ([`open_chunk`]) and a pack's check ([`Repo::verify_pack`]).
@@ -2503,7 +2519,7 @@ impl ReadBackend for Backend {
         tests::whole_read(self.source.url(), tpe);
         match self
             .runtime
-            .block_on(self.source.read_small(&path, MAX_FULL_READ))
+            .block_on(self.source.read_small(&path, full_read_limit(tpe)))
             .map_err(Self::failed)?
         {
             Some((bytes, _)) => Ok(bytes),

@@ -973,6 +973,36 @@ fn a_large_file_decodes_no_further_than_a_file_of_its_type_can_be() {
     assert_index_refused_past(&fixture, &padded, 256 << 20);
 }
 
+/// A snapshot decodes to at most 128 MiB, so a snapshot file stored larger than that (and its
+/// nonce and MAC) holds padding restic never writes: here a real snapshot's JSON behind
+/// 128 MiB of a zstd skippable frame, which decodes to the JSON alone. It is refused before
+/// it is read, a finding against it alone, the honest snapshot listed.
+#[test]
+fn a_snapshot_file_stored_larger_than_a_snapshot_decodes_to_is_refused_unread() {
+    const LIMIT: u64 = (128 << 20) + 32;
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = ResticRepo::init(tmp.path(), PASSWORD);
+    let good = fixture.backup("2026-11-20 02:00:00", "db01", &[], &[("srv/a", b"a\n")]);
+    let mut snapshot: serde_json::Value =
+        serde_json::from_str(&fixture.restic(&["cat", "snapshot", &good], None)).unwrap();
+    snapshot["time"] = "2026-11-20T03:00:00Z".into();
+    let json = serde_json::to_vec(&snapshot).unwrap();
+    let mut plain = vec![2];
+    plain.extend(lifeboat_testkit::restic::skippable_frame(128 << 20));
+    plain.extend(zstd::bulk::compress(&json, 3).unwrap());
+    let forged = fixture.forge_file("snapshots", &plain);
+    let stored = std::fs::metadata(fixture.path().join("snapshots").join(&forged))
+        .unwrap()
+        .len();
+    assert!(stored > LIMIT, "{stored}");
+    assert_only_damaged(
+        &fixture,
+        &good,
+        &forged,
+        &format!("is {stored} bytes, over the {LIMIT}-byte limit"),
+    );
+}
+
 /// A snapshot file forged of three million short distinct tags (24 MB of JSON, stored
 /// compressed in a fraction of it) would take some 300 MB decoded, each tag a `String` in a
 /// `BTreeSet`: refused before it is decoded (vendor/README.md), a finding against it alone,
