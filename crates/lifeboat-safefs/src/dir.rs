@@ -363,6 +363,10 @@ impl Dir {
                     .iter()
                     .skip(1)
                     .map(|(_, file)| {
+                        #[cfg(test)]
+                        if crate::tests::spawns_refused() {
+                            return Err(file);
+                        }
                         std::thread::Builder::new()
                             .spawn_scoped(scope, || file.sync_all())
                             .map_err(|_| file)
@@ -375,7 +379,11 @@ impl Dir {
                         Ok(thread) => thread.join().unwrap_or_else(|_| {
                             Err(io::Error::other("the flushing thread panicked"))
                         }),
-                        Err(file) => file.sync_all(),
+                        Err(file) => {
+                            #[cfg(test)]
+                            crate::tests::flushed_here();
+                            file.sync_all()
+                        }
                     }))
                     .collect()
             });

@@ -345,6 +345,61 @@ fn files_written_together_are_each_whole_or_absent_and_the_failure_is_named() {
     );
 }
 
+thread_local! {
+    /// Set by a test: [`Dir::write_atomic_all`] is refused every thread it starts, as a
+    /// process at its thread limit is (root, which the tests may run as, has no such limit).
+    static REFUSE_SPAWNS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Files [`Dir::write_atomic_all`] flushed on the calling thread for want of one of
+    /// their own.
+    static FLUSHED_HERE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+pub(crate) fn spawns_refused() -> bool {
+    REFUSE_SPAWNS.with(std::cell::Cell::get)
+}
+
+pub(crate) fn flushed_here() {
+    FLUSHED_HERE.with(|n| n.set(n.get() + 1));
+}
+
+/// A process at its thread limit still writes files together: each file whose flushing
+/// thread cannot be started is flushed on the calling thread, and all are in place, whole,
+/// with no temporary file left.
+#[test]
+fn files_written_together_without_threads_to_flush_them_are_each_flushed_here() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Dir::open(tmp.path()).unwrap();
+    REFUSE_SPAWNS.with(|r| r.set(true));
+    let written = dir.write_atomic_all(
+        &[
+            ("report.md", b"# r"),
+            ("evidence.json", b"{}"),
+            ("evidence.json.minisig", b"sig"),
+        ],
+        0o644,
+        Replace::Never,
+    );
+    REFUSE_SPAWNS.with(|r| r.set(false));
+    written.unwrap();
+    assert_eq!(
+        FLUSHED_HERE.with(std::cell::Cell::get),
+        2,
+        "the first is always flushed here"
+    );
+    for (name, bytes) in [
+        ("report.md", &b"# r"[..]),
+        ("evidence.json", b"{}"),
+        ("evidence.json.minisig", b"sig"),
+    ] {
+        assert_eq!(
+            std::fs::read(tmp.path().join(name)).unwrap(),
+            bytes,
+            "{name}"
+        );
+    }
+    assert_eq!(dir.entries().unwrap().len(), 3, "no temporary file left");
+}
+
 #[test]
 fn a_streamed_atomic_write_that_fails_leaves_the_old_file_and_no_temporary_one() {
     use std::io::Write;
