@@ -87,7 +87,7 @@ trait Wide: Copy {
     /// Lanes one register holds.
     const LANES: usize;
     /// Loads lane `k`'s row from `at[k] + off`, for each lane the register holds.
-    unsafe fn gather(at: &[*const u8; 4], off: usize) -> Self;
+    unsafe fn gather(at: &[*mut u8; 4], off: usize) -> Self;
     /// Stores lane `k`'s row to `at[k] + off`, for each lane the register holds.
     unsafe fn scatter(self, at: &[*mut u8; 4], off: usize);
     unsafe fn add(self, other: Self) -> Self;
@@ -107,7 +107,7 @@ impl Wide for Avx2 {
     const LANES: usize = 2;
 
     #[inline(always)]
-    unsafe fn gather(at: &[*const u8; 4], off: usize) -> Self {
+    unsafe fn gather(at: &[*mut u8; 4], off: usize) -> Self {
         // SAFETY: the caller passes rows inside its lanes and vectors.
         unsafe {
             let low = _mm256_castsi128_si256(_mm_loadu_si128(at[0].add(off).cast()));
@@ -160,9 +160,9 @@ impl Wide for Avx2 {
     unsafe fn first_words(self) -> [u32; 4] {
         // SAFETY: inlined only into functions compiled with the register's feature.
         unsafe {
-            let words = _mm256_extract_epi32::<0>(self.0).cast_unsigned();
+            let low = _mm256_extract_epi32::<0>(self.0).cast_unsigned();
             let high = _mm256_extract_epi32::<4>(self.0).cast_unsigned();
-            [words, high, 0, 0]
+            [low, high, 0, 0]
         }
     }
 }
@@ -174,7 +174,7 @@ impl Wide for Avx512 {
     const LANES: usize = 4;
 
     #[inline(always)]
-    unsafe fn gather(at: &[*const u8; 4], off: usize) -> Self {
+    unsafe fn gather(at: &[*mut u8; 4], off: usize) -> Self {
         // SAFETY: the caller passes rows inside its lanes and vectors.
         unsafe {
             let row = |k: usize| _mm_loadu_si128(at[k].add(off).cast());
@@ -258,7 +258,8 @@ enum Rows {
 ///
 /// # Safety
 /// The CPU has `W`'s feature; `b` holds 1 to `W::LANES` lanes of `r128` bytes (a multiple of
-/// 128) and `v` at least `lanes · n · r128` bytes; `n` is a power of two.
+/// 128) and `v` at least `lanes · n · r128` bytes; `n` is at least 1 (a power of two in
+/// scrypt; any `j & (n - 1)` is below `n` either way).
 #[inline(always)]
 unsafe fn ro_mix_wide<W: Wide>(b: &mut [u8], v: &mut [u8], n: usize, r128: usize) {
     let lanes = b.len() / r128;
@@ -273,32 +274,30 @@ unsafe fn ro_mix_wide<W: Wide>(b: &mut [u8], v: &mut [u8], n: usize, r128: usize
     // SAFETY: every pointer below starts a lane of `b` or a lane's vector in `v`, and each
     // offset added to it stays inside that lane (`off < r128`) or vector (`j < n`).
     unsafe {
-        let input: [*const u8; 4] = core::array::from_fn(|k| b.as_ptr().add(lane(k) * r128));
+        let lanes_of_b: [*mut u8; 4] = core::array::from_fn(|k| b.as_mut_ptr().add(lane(k) * r128));
         let vectors: [*mut u8; 4] = core::array::from_fn(|k| v.as_mut_ptr().add(lane(k) * nr128));
         let mut x: alloc::vec::Vec<W> = alloc::vec::Vec::with_capacity(rows);
         for q in 0..rows {
-            x.push(W::gather(&input, q * 16));
+            x.push(W::gather(&lanes_of_b, q * 16));
         }
         let mut y = x.clone();
         for i in 0..n {
-            let at = vectors.map(|p| p.add(i * r128).cast_const());
-            let store = vectors.map(|p| p.add(i * r128));
-            block_mix::<W>(&x, &mut y, Rows::Store, &at, &store);
+            let at = vectors.map(|p| p.add(i * r128));
+            block_mix::<W>(&x, &mut y, Rows::Store, &at);
             core::mem::swap(&mut x, &mut y);
         }
         for _ in 0..n {
             // Integerify: each lane's first word of its last 64-byte block.
             let words = x[rows - 4].first_words();
-            let at: [*const u8; 4] = core::array::from_fn(|k| {
+            let at: [*mut u8; 4] = core::array::from_fn(|k| {
                 let j = words[k] as usize & (n - 1);
-                vectors[k].add(j * r128).cast_const()
+                vectors[k].add(j * r128)
             });
-            block_mix::<W>(&x, &mut y, Rows::Xor, &at, &vectors);
+            block_mix::<W>(&x, &mut y, Rows::Xor, &at);
             core::mem::swap(&mut x, &mut y);
         }
-        let output: [*mut u8; 4] = core::array::from_fn(|k| b.as_mut_ptr().add(lane(k) * r128));
         for (q, row) in x.iter().enumerate() {
-            row.scatter(&output, q * 16);
+            row.scatter(&lanes_of_b, q * 16);
         }
     }
     for chunk in b.chunks_mut(r128) {
@@ -307,20 +306,14 @@ unsafe fn ro_mix_wide<W: Wide>(b: &mut [u8], v: &mut [u8], n: usize, r128: usize
 }
 
 /// `BlockMix` of each lane's rows `x` into `y`, as `block_mix/sse2.rs` does for one lane:
-/// `y` takes the even 64-byte blocks' results first, then the odd ones'. With [`Rows::Store`]
-/// each row of `x` is first stored at `store[k]`; with [`Rows::Xor`] it is mixed xored with
-/// the row at `at[k]`.
+/// `y` takes the even 64-byte blocks' results first, then the odd ones'. `at[k]` is lane
+/// `k`'s block of its vector: with [`Rows::Store`] each row of `x` is first stored there
+/// (`V[i]`); with [`Rows::Xor`] it is mixed xored with the row there (`V[j]`).
 ///
 /// # Safety
-/// As `ro_mix_wide`; `at[k]` and `store[k]` point at `r128` bytes of lane `k`'s vector.
+/// As `ro_mix_wide`; `at[k]` points at `r128` bytes of lane `k`'s vector.
 #[inline(always)]
-unsafe fn block_mix<W: Wide>(
-    x: &[W],
-    y: &mut [W],
-    rows: Rows,
-    at: &[*const u8; 4],
-    store: &[*mut u8; 4],
-) {
+unsafe fn block_mix<W: Wide>(x: &[W], y: &mut [W], rows: Rows, at: &[*mut u8; 4]) {
     let blocks = x.len() / 4;
     // A macro, not a closure: a closure is compiled without `W`'s feature, so the intrinsics
     // in it would be calls instead of instructions.
@@ -343,7 +336,7 @@ unsafe fn block_mix<W: Wide>(
         unsafe {
             if rows == Rows::Store {
                 for q in 4 * i..4 * i + 4 {
-                    x[q].scatter(store, q * 16);
+                    x[q].scatter(at, q * 16);
                 }
             }
             a = a.xor(row!(4 * i));
