@@ -48,7 +48,16 @@ const MAX_FULL_READ: u64 = 256 << 20;
 /// and the seal add almost nothing to what they hold, so a file stored larger than that and
 /// its nonce and MAC is padding restic never writes, refused before it is read (a finding
 /// against that snapshot alone). restic's own snapshot files are some KiB.
-const MAX_SNAPSHOT_READ: u64 = (128 << 20) + SEAL_OVERHEAD as u64;
+const MAX_SNAPSHOT_READ: u64 = (rustic_core::MAX_SNAPSHOT_TAKES / 2 + SEAL_OVERHEAD) as u64;
+
+/// The most bytes of a whole repository file of type `tpe` read: [`MAX_SNAPSHOT_READ`] for a
+/// snapshot file, [`MAX_FULL_READ`] for the others.
+fn full_read_limit(tpe: FileType) -> u64 {
+    match tpe {
+        FileType::Snapshot => MAX_SNAPSHOT_READ,
+        _ => MAX_FULL_READ,
+    }
+}
 
 /// Whole repository files (index files, snapshot files) read and decoded at once.
 ///
@@ -1985,15 +1994,6 @@ fn cipher_of(key: &rustic_core::repofile::MasterKey) -> Option<Aes256CtrPoly1305
 
 /// restic's nonce and MAC around every sealed blob: 16 bytes each.
 const SEAL_OVERHEAD: usize = 32;
-
-/// The most bytes of a whole repository file of type `tpe` read: [`MAX_SNAPSHOT_READ`] for a
-/// snapshot file, [`MAX_FULL_READ`] for the others.
-fn full_read_limit(tpe: FileType) -> u64 {
-    match tpe {
-        FileType::Snapshot => MAX_SNAPSHOT_READ,
-        _ => MAX_FULL_READ,
-    }
-}
 
 /// restic's `nonce ‖ ciphertext ‖ MAC` decrypted and authenticated under `cipher`; `None`
 /// when it is shorter than the nonce and MAC or does not authenticate. The one decryption

@@ -127,6 +127,9 @@ pub mod vfs;
 // re-export jiff
 pub use jiff;
 
+// lifeboat's patch: the snapshot bound, so that lifeboat reads no more than it may keep.
+pub use crate::backend::decrypt::MAX_SNAPSHOT_TAKES;
+
 // rustic_core Public API
 pub use crate::{
     backend::{
